@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages the build, the tests and the demo need. Idempotent: only
+# installs what is missing.
+set -euo pipefail
+PKGS=(
+  weston wayland-utils libwayland-dev libwayland-bin wayland-protocols
+  sway grim wtype foot xvfb xdotool x11-utils imagemagick
+  nftables iproute2 gcc pkg-config waypipe
+  gtk-3-examples qtbase5-examples qtwayland5 fonts-dejavu-core xkb-data
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "all ${#PKGS[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,105 @@
+/**
+ * Object ids of one connection. Both dialects split the id space the same way:
+ * ids 1..0xfeffffff are allocated by the client, 0xff000000.. by the server.
+ *
+ * - Allocation: libwayland reuses the lowest freed id of its own range;
+ *   Waltham's reference never reuses ids (`reuse: false`).
+ * - A new id from the peer must be the next free id of the peer's range
+ *   (no gaps: the reference Waltham server crashes on a gap, and libwayland
+ *   rejects an id that skips ahead).
+ * - A destroyed object whose destruction the peer has not seen yet is a
+ *   zombie: messages from the peer addressed to it are ignored, not errors.
+ */
+
+export const SERVER_ID_START = 0xff000000;
+export const MAX_ID = 0xffffffff;
+
+export type NewIdCheck = 'ok' | 'out-of-range' | 'in-use' | 'skips-ahead';
+
+interface Slot<T> {
+  value: T;
+  zombie: boolean;
+}
+
+export class ObjectMap<T> {
+  private readonly slots = new Map<number, Slot<T>>();
+  /** Next id to hand out per range, and freed ids available again (when reusing). */
+  private nextClient = 1;
+  private nextServer = SERVER_ID_START;
+  private readonly freeClient: number[] = [];
+  private readonly freeServer: number[] = [];
+
+  constructor(private readonly reuse: boolean) {}
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** The live object with this id (not a zombie). */
+  get(id: number): T | undefined {
+    const slot = this.slots.get(id);
+    return slot === undefined || slot.zombie ? undefined : slot.value;
+  }
+
+  isZombie(id: number): boolean {
+    return this.slots.get(id)?.zombie === true;
+  }
+
+  /** Take the next id of `side`'s range for a new local object. */
+  allocate(side: 'client' | 'server'): number {
+    const free = side === 'client' ? this.freeClient : this.freeServer;
+    if (this.reuse && free.length > 0) {
+      free.sort((a, b) => b - a);
+      return free.pop()!;
+    }
+    if (side === 'client') {
+      if (this.nextClient >= SERVER_ID_START) throw new RangeError('client id space exhausted');
+      return this.nextClient++;
+    }
+    if (this.nextServer > MAX_ID) throw new RangeError('server id space exhausted');
+    return this.nextServer++;
+  }
+
+  /** Whether `id` is acceptable as a new object created by the peer on `side`. */
+  checkNewId(id: number, side: 'client' | 'server'): NewIdCheck {
+    const inRange = side === 'client' ? id >= 1 && id < SERVER_ID_START : id >= SERVER_ID_START && id <= MAX_ID;
+    if (!inRange) return 'out-of-range';
+    const slot = this.slots.get(id);
+    if (slot !== undefined && !slot.zombie) return 'in-use';
+    if (slot !== undefined) return 'ok'; // a zombie id the peer reuses after delete_id
+    const free = side === 'client' ? this.freeClient : this.freeServer;
+    if (free.includes(id)) return 'ok';
+    const next = side === 'client' ? this.nextClient : this.nextServer;
+    if (id > next) return 'skips-ahead';
+    return 'ok';
+  }
+
+  /** Register an object under `id` (allocated locally or checked with checkNewId). */
+  insert(id: number, value: T): void {
+    this.slots.set(id, { value, zombie: false });
+    const side = id >= SERVER_ID_START ? 'server' : 'client';
+    const free = side === 'client' ? this.freeClient : this.freeServer;
+    const i = free.indexOf(id);
+    if (i >= 0) free.splice(i, 1);
+    if (side === 'client' && id >= this.nextClient) this.nextClient = id + 1;
+    if (side === 'server' && id >= this.nextServer) this.nextServer = id + 1;
+  }
+
+  /** Keep the id as a zombie until `release` (the peer has not acknowledged the destruction yet). */
+  markZombie(id: number): void {
+    const slot = this.slots.get(id);
+    if (slot !== undefined) slot.zombie = true;
+  }
+
+  /** Forget the id; with `reuse`, it can be allocated again. */
+  release(id: number): void {
+    if (!this.slots.delete(id)) return;
+    if (!this.reuse) return;
+    (id >= SERVER_ID_START ? this.freeServer : this.freeClient).push(id);
+  }
+
+  /** Live objects, for teardown. */
+  values(): T[] {
+    return [...this.slots.values()].filter((s) => !s.zombie).map((s) => s.value);
+  }
+}
