@@ -1,0 +1,240 @@
+/**
+ * The scene: what is shown, independent of where it comes from and where it
+ * goes. A producer (the transmitter's virtual display, or the receiver's
+ * Waltham server rebuilding a transmitter's surfaces) creates and updates
+ * `SceneSurface`s; consumers (the Waltham link to a receiver, or the local
+ * display code that shows surfaces on a real compositor) subscribe to them
+ * and send back input, configures and presentation through `SceneFeedback`.
+ *
+ * Coordinates: buffer pixels for content and damage; surface-local
+ * coordinates (buffer / scale) for positions, sizes and input.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export type PixelFormat = 'argb8888' | 'xrgb8888';
+
+/** The committed content of a surface: a private copy of the client's buffer. */
+export interface Content {
+  readonly width: number;
+  readonly height: number;
+  readonly format: PixelFormat;
+  /** width * 4 bytes per row, little-endian ARGB/XRGB (B, G, R, A in memory). */
+  readonly pixels: Uint8Array;
+  readonly scale: number;
+  /** wl_output.transform of the buffer. */
+  readonly transform: number;
+}
+
+export type ToplevelState = 'maximized' | 'fullscreen' | 'resizing' | 'activated';
+
+export interface ToplevelRole {
+  readonly kind: 'toplevel';
+  title: string;
+  appId: string;
+  parent: SceneSurface | null;
+  minSize: { width: number; height: number };
+  maxSize: { width: number; height: number };
+  /** xdg_surface.set_window_geometry, surface-local; null = the whole surface. */
+  geometry: Rect | null;
+  fullscreen: boolean;
+  maximized: boolean;
+}
+
+export interface PopupRole {
+  readonly kind: 'popup';
+  readonly parent: SceneSurface;
+  /** Placement relative to the parent surface's origin, surface-local. */
+  rect: Rect;
+  readonly grab: boolean;
+}
+
+export interface SubsurfaceRole {
+  readonly kind: 'subsurface';
+  readonly parent: SceneSurface;
+  x: number;
+  y: number;
+  sync: boolean;
+}
+
+export interface CursorRole {
+  readonly kind: 'cursor';
+  hotspotX: number;
+  hotspotY: number;
+}
+
+export interface IviRole {
+  readonly kind: 'ivi';
+  readonly iviId: number;
+}
+
+export type Role = ToplevelRole | PopupRole | SubsurfaceRole | CursorRole | IviRole;
+
+/** What changed in one commit, for consumers. */
+export interface CommitInfo {
+  /** Damaged rectangles in buffer pixels (empty when only state changed). */
+  readonly damage: readonly Rect[];
+  /** True when the content changed size, format or appeared/disappeared. */
+  readonly resized: boolean;
+  /** True when the role's fields (title, app_id, sizes, position...) changed. */
+  readonly roleChanged: boolean;
+  /** True when the stacking of subsurfaces changed. */
+  readonly stackingChanged: boolean;
+}
+
+export interface SceneSurfaceEvents {
+  /** The surface's state was committed (content and/or role state). */
+  commit: [info: CommitInfo];
+  /** The surface is gone (client destroyed it or disconnected). */
+  destroy: [];
+}
+
+let nextSceneId = 1;
+
+export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
+  /** Unique in the process; stable for the surface's life. */
+  readonly id = nextSceneId++;
+  role: Role | null = null;
+  /** Null when no buffer is attached (unmapped). */
+  content: Content | null = null;
+  /** Subsurfaces with this surface itself, bottom to top. */
+  stack: SceneSurface[] = [this];
+  opaque: readonly Rect[] = [];
+  /** Null = the whole surface accepts input. */
+  input: readonly Rect[] | null = null;
+  destroyed = false;
+
+  constructor(
+    /** Who owns the surface: the client (application or transmitter) it belongs to. */
+    readonly owner: SceneOwner,
+  ) {
+    super();
+  }
+
+  get mapped(): boolean {
+    return this.content !== null && this.role !== null;
+  }
+
+  /** Surface-local size (buffer size / scale). */
+  get size(): { width: number; height: number } {
+    const c = this.content;
+    if (c === null) return { width: 0, height: 0 };
+    const swap = (c.transform & 1) === 1;
+    const w = (swap ? c.height : c.width) / c.scale;
+    const h = (swap ? c.width : c.height) / c.scale;
+    return { width: Math.floor(w), height: Math.floor(h) };
+  }
+
+  /** The toplevel (or ivi / root) surface this surface belongs to. */
+  get root(): SceneSurface {
+    let s: SceneSurface = this;
+    while (s.role !== null && (s.role.kind === 'subsurface' || s.role.kind === 'popup')) s = s.role.parent;
+    return s;
+  }
+
+  get appId(): string {
+    const r = this.root.role;
+    return r !== null && r.kind === 'toplevel' ? r.appId : '';
+  }
+
+  /** Producer side: announce a commit. */
+  commit(info: CommitInfo): void {
+    this.emit('commit', info);
+  }
+
+  /** Producer side: the surface is gone. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.emit('destroy');
+    this.removeAllListeners();
+  }
+}
+
+/** A producer's client (an application on the transmitter, a transmitter on the receiver). */
+export interface SceneOwner {
+  readonly name: string;
+  readonly feedback: SceneFeedback;
+}
+
+export type ButtonState = 'pressed' | 'released';
+export type KeyState = 'pressed' | 'released';
+
+/**
+ * Everything a consumer sends back to the producer of a surface. The
+ * transmitter implements it by injecting Wayland events into applications;
+ * the receiver implements it by sending Waltham events to the transmitter.
+ * Times are milliseconds (wl_pointer/wl_keyboard time).
+ */
+export interface SceneFeedback {
+  /** The frame committed last on `surface` is on screen: answer its frame callbacks. */
+  presented(surface: SceneSurface, timeMs: number): void;
+  /** The consumer's compositor chose a size (0 = client's choice) and states for a toplevel. */
+  configure(surface: SceneSurface, width: number, height: number, states: readonly ToplevelState[]): void;
+  /** The user asked to close a toplevel. */
+  close(surface: SceneSurface): void;
+  /** A popup was placed (relative to its parent) or dismissed. */
+  popupConfigure(surface: SceneSurface, rect: Rect): void;
+  popupDone(surface: SceneSurface): void;
+
+  pointerEnter(surface: SceneSurface, x: number, y: number): void;
+  pointerLeave(surface: SceneSurface): void;
+  pointerMotion(timeMs: number, x: number, y: number): void;
+  /** Linux evdev button code (BTN_LEFT = 0x110). */
+  pointerButton(timeMs: number, button: number, state: ButtonState): void;
+  /** axis 0 = vertical, 1 = horizontal. */
+  pointerAxis(timeMs: number, axis: number, value: number): void;
+  pointerFrame(): void;
+
+  keyboardEnter(surface: SceneSurface, pressed: readonly number[]): void;
+  keyboardLeave(surface: SceneSurface): void;
+  /** evdev key code (xkb keycode - 8). */
+  key(timeMs: number, key: number, state: KeyState): void;
+  modifiers(depressed: number, latched: number, locked: number, group: number): void;
+  /** XKB v1 keymap text of the consumer's keyboard. */
+  keymap(text: string): void;
+  repeatInfo(rate: number, delay: number): void;
+
+  touchDown(surface: SceneSurface, timeMs: number, id: number, x: number, y: number): void;
+  touchUp(timeMs: number, id: number): void;
+  touchMotion(timeMs: number, id: number, x: number, y: number): void;
+  touchFrame(): void;
+  touchCancel(): void;
+}
+
+/** A set of surfaces from one or more owners, announced to consumers. */
+export interface SceneEvents {
+  /** A new surface exists (it may get a role and content later: listen to its commits). */
+  surface: [surface: SceneSurface];
+  /** The pointer image an owner asked for changed (wl_pointer.set_cursor): a surface with the cursor role, or null to hide it. */
+  cursor: [owner: SceneOwner, cursor: SceneSurface | null];
+}
+
+export class Scene extends EventEmitter<SceneEvents> {
+  readonly surfaces = new Set<SceneSurface>();
+
+  add(surface: SceneSurface): void {
+    this.surfaces.add(surface);
+    surface.once('destroy', () => this.surfaces.delete(surface));
+    this.emit('surface', surface);
+  }
+
+  /** The current cursor of each owner (null = hidden; absent = never set). */
+  readonly cursors = new Map<SceneOwner, SceneSurface | null>();
+
+  setCursor(owner: SceneOwner, cursor: SceneSurface | null): void {
+    this.cursors.set(owner, cursor);
+    this.emit('cursor', owner, cursor);
+  }
+
+  /** Mapped surfaces with a toplevel or ivi role, in creation order. */
+  roots(): SceneSurface[] {
+    return [...this.surfaces].filter((s) => s.role !== null && (s.role.kind === 'toplevel' || s.role.kind === 'ivi'));
+  }
+}
