@@ -1,0 +1,30 @@
+/**
+ * Structured logs: pino, human-readable on a terminal (pino-pretty), JSON
+ * lines otherwise (for journald, log collectors and tests).
+ */
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+export interface LogOptions {
+  readonly name: string;
+  readonly level?: LevelWithSilent;
+  /** Force pretty or JSON output; default: pretty when stderr is a TTY. */
+  readonly pretty?: boolean;
+}
+
+export function createLogger(options: LogOptions): Logger {
+  const level = options.level ?? (process.env['WALTHAM_LOG_LEVEL'] as LevelWithSilent | undefined) ?? 'info';
+  const pretty = options.pretty ?? process.stderr.isTTY === true;
+  if (pretty) {
+    return pino({
+      name: options.name,
+      level,
+      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+    });
+  }
+  return pino({ name: options.name, level }, pino.destination(2));
+}
+
+/** A logger that drops everything, for library defaults in tests. */
+export const silentLogger: Logger = pino({ level: 'silent' });
