@@ -1,0 +1,168 @@
+//! Plain file-descriptor operations: memfd, close, dup, size, truncate.
+//!
+//! JavaScript sees fds as numbers; whoever holds the number owns the fd and closes it once with
+//! `closeFd`. On the Rust side ownership is explicit with `OwnedFd`.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+use napi_derive::napi;
+
+use crate::error::{cvt, cvt_retry, errno_error, invalid, last_error, to_size, Result};
+
+/// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)` then `ftruncate(size)`.
+pub fn create_memfd(name: &str, size: u64) -> Result<OwnedFd> {
+  let cname = CString::new(name).map_err(|_| invalid("memfd name must not contain NUL"))?;
+  // SAFETY: `cname` is a valid NUL-terminated string that outlives the call.
+  let raw = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+  let raw = cvt(raw, "memfd_create")?;
+  // SAFETY: memfd_create returned a new fd that nothing else owns.
+  let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+  truncate(fd.as_raw_fd(), size)?;
+  Ok(fd)
+}
+
+/// `ftruncate(fd, size)`.
+pub fn truncate(fd: RawFd, size: u64) -> Result<()> {
+  let size = libc::off_t::try_from(size).map_err(|_| invalid("size is too large"))?;
+  // SAFETY: ftruncate has no memory-safety preconditions; a bad fd yields EBADF.
+  cvt_retry("ftruncate", || unsafe { libc::ftruncate(fd, size) })?;
+  Ok(())
+}
+
+/// `st_size` from `fstat(fd)`.
+pub fn size_of(fd: RawFd) -> Result<u64> {
+  // SAFETY: `stat` is plain old data, valid when zeroed.
+  let mut st: libc::stat = unsafe { std::mem::zeroed() };
+  // SAFETY: `st` is a valid, writable `stat` for the duration of the call.
+  cvt(unsafe { libc::fstat(fd, &mut st) }, "fstat")?;
+  Ok(st.st_size as u64)
+}
+
+/// `fcntl(fd, F_DUPFD_CLOEXEC, 0)`.
+pub fn dup(fd: RawFd) -> Result<OwnedFd> {
+  // SAFETY: fcntl with F_DUPFD_CLOEXEC takes an integer argument and touches no memory of ours.
+  let raw = cvt(
+    unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) },
+    "fcntl(F_DUPFD_CLOEXEC)",
+  )?;
+  // SAFETY: the new fd was just created by fcntl and nothing else owns it.
+  Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// `close(fd)`, reporting EBADF. EINTR is not retried: on Linux the fd is released anyway, and a
+/// retry could close an fd that another thread has just been given.
+pub fn close(fd: RawFd) -> Result<()> {
+  // SAFETY: closing a number we were handed is the caller's decision; no Rust object owns it.
+  let ret = unsafe { libc::close(fd) };
+  if ret == -1 {
+    let e = last_error("close");
+    if crate::error::errno_of(&e) != Some(libc::EINTR) {
+      return Err(e);
+    }
+  }
+  Ok(())
+}
+
+/// Sets `O_NONBLOCK` on `fd`.
+pub fn set_nonblocking(fd: RawFd) -> Result<()> {
+  // SAFETY: F_GETFL takes no argument and touches no memory.
+  let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) }, "fcntl(F_GETFL)")?;
+  // SAFETY: F_SETFL takes an integer argument.
+  let ret = unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+  cvt(ret, "fcntl(F_SETFL)")?;
+  Ok(())
+}
+
+/// `unlink(path)`, ignoring a missing file.
+pub fn unlink_if_exists(path: &str) -> Result<()> {
+  let cpath = CString::new(path).map_err(|_| invalid("path must not contain NUL"))?;
+  // SAFETY: `cpath` is a valid NUL-terminated string.
+  if unsafe { libc::unlink(cpath.as_ptr()) } == -1 {
+    let errno = crate::error::last_errno();
+    if errno != libc::ENOENT {
+      return Err(errno_error(&format!("unlink {path}"), errno));
+    }
+  }
+  Ok(())
+}
+
+// ---- JavaScript API ----
+
+/// Creates an anonymous shared-memory file of `size` bytes (memfd, close-on-exec, sealable).
+/// The caller owns the returned fd.
+#[napi]
+pub fn memfd_create(name: String, size: f64) -> Result<i32> {
+  Ok(create_memfd(&name, to_size("size", size)?)?.into_raw_fd())
+}
+
+/// Closes `fd`.
+#[napi]
+pub fn close_fd(fd: i32) -> Result<()> {
+  close(fd)
+}
+
+/// Sets the size of the file behind `fd` (ftruncate).
+#[napi]
+pub fn ftruncate_fd(fd: i32, size: f64) -> Result<()> {
+  truncate(fd, to_size("size", size)?)
+}
+
+/// The size of the file behind `fd` (fstat st_size).
+#[napi]
+pub fn fd_size(fd: i32) -> Result<i64> {
+  Ok(size_of(fd)? as i64)
+}
+
+/// Duplicates `fd` (close-on-exec). The caller owns the new fd.
+#[napi]
+pub fn dup_fd(fd: i32) -> Result<i32> {
+  Ok(dup(fd)?.into_raw_fd())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn memfd_has_the_requested_size_and_can_be_resized() {
+    let fd = create_memfd("test", 12345).unwrap();
+    assert_eq!(size_of(fd.as_raw_fd()).unwrap(), 12345);
+    truncate(fd.as_raw_fd(), 10).unwrap();
+    assert_eq!(size_of(fd.as_raw_fd()).unwrap(), 10);
+  }
+
+  #[test]
+  fn memfd_is_close_on_exec_and_sealable() {
+    let fd = create_memfd("test", 0).unwrap();
+    // SAFETY: plain fcntl queries.
+    let fdflags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
+    assert_eq!(fdflags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+    // SAFETY: F_ADD_SEALS takes an integer argument.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK) };
+    assert_eq!(ret, 0, "a memfd created with MFD_ALLOW_SEALING accepts seals");
+  }
+
+  #[test]
+  fn dup_gives_a_new_close_on_exec_fd_on_the_same_file() {
+    let fd = create_memfd("test", 77).unwrap();
+    let copy = dup(fd.as_raw_fd()).unwrap();
+    assert_ne!(copy.as_raw_fd(), fd.as_raw_fd());
+    assert_eq!(size_of(copy.as_raw_fd()).unwrap(), 77);
+    // SAFETY: plain fcntl query.
+    let fdflags = unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_GETFD) };
+    assert_eq!(fdflags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+  }
+
+  #[test]
+  fn closing_a_bad_fd_reports_ebadf() {
+    let e = close(-1).unwrap_err();
+    assert_eq!(e.status.0, "EBADF");
+    assert_eq!(e.reason, "close: Bad file descriptor (EBADF)");
+  }
+
+  #[test]
+  fn memfd_names_with_nul_are_rejected() {
+    assert_eq!(create_memfd("a\0b", 1).unwrap_err().status.0, "EINVAL");
+  }
+}

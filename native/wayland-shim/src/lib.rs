@@ -1,0 +1,14 @@
+//! The few things Node cannot do for a Wayland bridge: Unix sockets with fd passing, a
+//! libwayland-style listening socket, fd readiness on Node's event loop, and shared-memory
+//! mappings that survive clients shrinking their files.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod error;
+pub mod fd;
+pub mod listener;
+pub mod poller;
+pub mod shm;
+pub mod sigbus;
+pub mod socket;

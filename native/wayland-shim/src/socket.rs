@@ -1,0 +1,422 @@
+//! Unix stream sockets with file-descriptor passing (SCM_RIGHTS), as libwayland uses them.
+
+use std::mem::{size_of, zeroed};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+use napi::bindgen_prelude::Uint8ArraySlice;
+use napi_derive::napi;
+
+use crate::error::{cvt, errno_error, error, invalid, last_errno, Result};
+use crate::fd::set_nonblocking;
+
+/// Most fds sent or received with one message: libwayland's limit (`MAX_FDS_OUT`).
+pub const MAX_FDS: usize = 28;
+
+const FD_BYTES: usize = MAX_FDS * size_of::<RawFd>();
+/// Room for one SCM_RIGHTS header with `MAX_FDS` fds: CMSG_SPACE(28 * 4) = 128 bytes on 64-bit
+/// and 32-bit Linux. Kept as u64 words for the alignment `cmsghdr` needs.
+const CMSG_WORDS: usize = 16;
+
+fn cmsg_space(bytes: usize) -> usize {
+  // SAFETY: CMSG_SPACE is pure arithmetic.
+  unsafe { libc::CMSG_SPACE(bytes as u32) as usize }
+}
+
+/// A `sockaddr_un` for `path`, rejecting paths that do not fit `sun_path` with their NUL.
+pub(crate) fn unix_addr(path: &str) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
+  // SAFETY: sockaddr_un is plain old data, valid when zeroed.
+  let mut addr: libc::sockaddr_un = unsafe { zeroed() };
+  addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+  let bytes = path.as_bytes();
+  if bytes.contains(&0) {
+    return Err(invalid("socket path must not contain NUL"));
+  }
+  if bytes.is_empty() || bytes.len() >= addr.sun_path.len() {
+    return Err(error(
+      "ENAMETOOLONG",
+      format!(
+        "socket path must be 1 to {} bytes, got {} bytes: {path}",
+        addr.sun_path.len() - 1,
+        bytes.len()
+      ),
+    ));
+  }
+  for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+    *dst = *src as libc::c_char;
+  }
+  let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1;
+  Ok((addr, len as libc::socklen_t))
+}
+
+/// A new `AF_UNIX` `SOCK_STREAM` socket with the given extra type flags.
+pub(crate) fn stream_socket(flags: libc::c_int) -> Result<OwnedFd> {
+  // SAFETY: socket() has no memory-safety preconditions.
+  let raw = cvt(
+    unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | flags, 0) },
+    "socket",
+  )?;
+  // SAFETY: socket() returned a new fd that nothing else owns.
+  Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Connects to the Unix socket at `path` (blocking connect), then makes the socket non-blocking.
+pub fn connect_unix(path: &str) -> Result<OwnedFd> {
+  let (addr, len) = unix_addr(path)?;
+  let sock = stream_socket(libc::SOCK_CLOEXEC)?;
+  loop {
+    // SAFETY: `addr` is a valid sockaddr_un of `len` bytes that outlives the call.
+    let ret = unsafe { libc::connect(sock.as_raw_fd(), (&addr as *const libc::sockaddr_un).cast(), len) };
+    if ret == 0 {
+      break;
+    }
+    match last_errno() {
+      // An interrupted connect goes on in the background; wait for it by retrying.
+      libc::EINTR | libc::EALREADY => continue,
+      libc::EISCONN => break,
+      errno => return Err(errno_error(&format!("connect {path}"), errno)),
+    }
+  }
+  set_nonblocking(sock.as_raw_fd())?;
+  Ok(sock)
+}
+
+/// `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK)`.
+pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
+  let mut fds = [-1 as RawFd; 2];
+  let flags = libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+  // SAFETY: `fds` has room for the two fds socketpair writes.
+  let ret = unsafe { libc::socketpair(libc::AF_UNIX, flags, 0, fds.as_mut_ptr()) };
+  cvt(ret, "socketpair")?;
+  // SAFETY: socketpair returned two new fds that nothing else owns.
+  Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// One `sendmsg(MSG_NOSIGNAL | MSG_DONTWAIT)` of `data` with `fds` attached as SCM_RIGHTS.
+///
+/// Returns the number of bytes written (possibly fewer than `data.len()`; the fds then went with
+/// the first of them), or `None` when the socket buffer is full (nothing and no fd was sent).
+/// The fds stay owned by the caller.
+pub fn send_with_fds(fd: RawFd, data: &[u8], fds: &[RawFd]) -> Result<Option<usize>> {
+  if fds.len() > MAX_FDS {
+    return Err(invalid(format!(
+      "sendmsg: at most {MAX_FDS} fds per message, got {}",
+      fds.len()
+    )));
+  }
+  if data.is_empty() && !fds.is_empty() {
+    // A zero-length write on a stream socket carries no ancillary data at all.
+    return Err(invalid(
+      "sendmsg: fds need at least one byte of data to travel with",
+    ));
+  }
+  if let Some(bad) = fds.iter().find(|&&f| f < 0) {
+    return Err(errno_error(&format!("sendmsg (fd {bad})"), libc::EBADF));
+  }
+  let mut iov = libc::iovec {
+    iov_base: data.as_ptr() as *mut libc::c_void,
+    iov_len: data.len(),
+  };
+  let mut control = [0u64; CMSG_WORDS];
+  // SAFETY: msghdr is plain old data, valid when zeroed.
+  let mut msg: libc::msghdr = unsafe { zeroed() };
+  msg.msg_iov = &mut iov;
+  msg.msg_iovlen = 1;
+  if !fds.is_empty() {
+    let bytes = std::mem::size_of_val(fds);
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = cmsg_space(bytes) as _;
+    // SAFETY: msg_control points to `control`, which is 8-byte aligned and CMSG_SPACE(FD_BYTES)
+    // bytes long, at least CMSG_SPACE(bytes); so CMSG_FIRSTHDR is non-null and the header plus
+    // `bytes` bytes of data after CMSG_DATA lie inside `control`.
+    unsafe {
+      let cmsg = libc::CMSG_FIRSTHDR(&msg);
+      (*cmsg).cmsg_level = libc::SOL_SOCKET;
+      (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+      (*cmsg).cmsg_len = libc::CMSG_LEN(bytes as u32) as _;
+      std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(cmsg), bytes);
+    }
+  }
+  loop {
+    // SAFETY: `msg` points to `iov` (over `data`) and `control`, all alive for the call; the
+    // kernel only reads them.
+    let ret = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+    if ret >= 0 {
+      return Ok(Some(ret as usize));
+    }
+    match last_errno() {
+      libc::EINTR => continue,
+      libc::EAGAIN => return Ok(None),
+      errno => return Err(errno_error("sendmsg", errno)),
+    }
+  }
+}
+
+/// What one `recvmsg` got: `bytes == 0` means the peer closed the connection.
+pub struct Received {
+  pub bytes: usize,
+  pub fds: Vec<OwnedFd>,
+}
+
+/// One `recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC)` into `buf`, with room for `MAX_FDS` fds.
+/// Returns `None` when nothing is available yet. If the peer sent more fds than fit (MSG_CTRUNC),
+/// the fds that did arrive are closed and an error is returned: the connection is unusable.
+pub fn recv_with_fds(fd: RawFd, buf: &mut [u8]) -> Result<Option<Received>> {
+  let mut iov = libc::iovec {
+    iov_base: buf.as_mut_ptr().cast(),
+    iov_len: buf.len(),
+  };
+  let mut control = [0u64; CMSG_WORDS];
+  debug_assert!(size_of::<[u64; CMSG_WORDS]>() >= cmsg_space(FD_BYTES));
+  // SAFETY: msghdr is plain old data, valid when zeroed.
+  let mut msg: libc::msghdr = unsafe { zeroed() };
+  msg.msg_iov = &mut iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.as_mut_ptr().cast();
+  msg.msg_controllen = size_of::<[u64; CMSG_WORDS]>() as _;
+  let bytes = loop {
+    // SAFETY: `msg` points to `iov` (over `buf`, writable) and `control`, alive for the call.
+    let ret = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
+    if ret >= 0 {
+      break ret as usize;
+    }
+    match last_errno() {
+      libc::EINTR => continue,
+      libc::EAGAIN => return Ok(None),
+      errno => return Err(errno_error("recvmsg", errno)),
+    }
+  };
+  let mut fds = Vec::new();
+  // SAFETY: the kernel filled `control` with `msg_controllen` bytes of well-formed cmsg headers;
+  // CMSG_FIRSTHDR/CMSG_NXTHDR stay within that length, and each SCM_RIGHTS payload holds
+  // (cmsg_len - CMSG_LEN(0)) / 4 fds, read unaligned. Each fd was installed for us by the kernel
+  // and is owned by nothing else.
+  unsafe {
+    let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+    while !cmsg.is_null() {
+      if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+        let data = libc::CMSG_DATA(cmsg);
+        let payload = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+        for i in 0..payload / size_of::<RawFd>() {
+          let raw = std::ptr::read_unaligned(data.cast::<RawFd>().add(i));
+          fds.push(OwnedFd::from_raw_fd(raw));
+        }
+      }
+      cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+    }
+  }
+  if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+    let got = fds.len();
+    drop(fds);
+    return Err(error(
+      "EMSGSIZE",
+      format!(
+        "recvmsg: the peer sent more fds than fit ({MAX_FDS} at most), the {got} that arrived were closed (MSG_CTRUNC)"
+      ),
+    ));
+  }
+  Ok(Some(Received { bytes, fds }))
+}
+
+// ---- JavaScript API ----
+
+/// The result of `recvMsg`: `bytes` read into the buffer (0 = peer closed) and the fds received,
+/// now owned by the caller.
+#[napi(object)]
+pub struct RecvResult {
+  pub bytes: u32,
+  pub fds: Vec<i32>,
+}
+
+/// Connects to the Unix socket at `path`; returns a connected, non-blocking, close-on-exec fd.
+#[napi]
+pub fn unix_connect(path: String) -> Result<i32> {
+  Ok(connect_unix(&path)?.into_raw_fd())
+}
+
+/// Sends `data` with `fds` (at most 28) as SCM_RIGHTS in one non-blocking sendmsg. Returns the
+/// bytes written, or -1 if the socket buffer is full (then nothing was sent, fds included).
+/// The fds stay owned by the caller.
+#[napi]
+pub fn send_msg(fd: i32, data: &[u8], fds: Vec<i32>) -> Result<i64> {
+  Ok(match send_with_fds(fd, data, &fds)? {
+    Some(n) => n as i64,
+    None => -1,
+  })
+}
+
+/// Receives into `buf` with room for 28 fds in one non-blocking recvmsg. Returns null if nothing
+/// is available yet; `bytes` 0 means the peer closed. The received fds are owned by the caller.
+#[napi]
+pub fn recv_msg(fd: i32, mut buf: Uint8ArraySlice<'_>) -> Result<Option<RecvResult>> {
+  // SAFETY: the view's memory stays valid during this synchronous call and nothing else
+  // accesses it meanwhile (JS is blocked on us).
+  let buf = unsafe { buf.as_mut() };
+  Ok(recv_with_fds(fd, buf)?.map(|r| RecvResult {
+    bytes: r.bytes as u32,
+    fds: r.fds.into_iter().map(IntoRawFd::into_raw_fd).collect(),
+  }))
+}
+
+/// A connected pair of non-blocking, close-on-exec Unix stream sockets.
+#[napi(ts_return_type = "[number, number]")]
+pub fn socket_pair() -> Result<Vec<i32>> {
+  let (a, b) = pair()?;
+  Ok(vec![a.into_raw_fd(), b.into_raw_fd()])
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::fd::{create_memfd, size_of as file_size};
+
+  fn read_fd_flags(fd: RawFd) -> i32 {
+    // SAFETY: plain fcntl query.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) }
+  }
+
+  #[test]
+  fn bytes_and_fds_cross_a_socketpair() {
+    let (a, b) = pair().unwrap();
+    let memfds: Vec<OwnedFd> = (0..3).map(|i| create_memfd("t", 100 + i).unwrap()).collect();
+    let raw: Vec<RawFd> = memfds.iter().map(|f| f.as_raw_fd()).collect();
+    assert_eq!(send_with_fds(a.as_raw_fd(), b"hello", &raw).unwrap(), Some(5));
+    let mut buf = [0u8; 64];
+    let got = recv_with_fds(b.as_raw_fd(), &mut buf).unwrap().unwrap();
+    assert_eq!(&buf[..got.bytes], b"hello");
+    assert_eq!(got.fds.len(), 3);
+    for (i, fd) in got.fds.iter().enumerate() {
+      assert_eq!(file_size(fd.as_raw_fd()).unwrap(), 100 + i as u64);
+      assert_eq!(read_fd_flags(fd.as_raw_fd()) & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+    }
+    // The sender's fds are still open and still its own.
+    assert_eq!(file_size(raw[0]).unwrap(), 100);
+  }
+
+  #[test]
+  fn empty_socket_reads_none_and_closed_peer_reads_zero() {
+    let (a, b) = pair().unwrap();
+    let mut buf = [0u8; 16];
+    assert!(recv_with_fds(b.as_raw_fd(), &mut buf).unwrap().is_none());
+    drop(a);
+    let got = recv_with_fds(b.as_raw_fd(), &mut buf).unwrap().unwrap();
+    assert_eq!(got.bytes, 0);
+    assert!(got.fds.is_empty());
+  }
+
+  #[test]
+  fn a_full_socket_buffer_gives_none() {
+    let (a, _b) = pair().unwrap();
+    let chunk = vec![7u8; 65536];
+    let mut full = false;
+    for _ in 0..10_000 {
+      match send_with_fds(a.as_raw_fd(), &chunk, &[]).unwrap() {
+        Some(n) => assert!(n > 0),
+        None => {
+          full = true;
+          break;
+        }
+      }
+    }
+    assert!(full, "the socket buffer never filled up");
+  }
+
+  #[test]
+  fn more_than_28_fds_are_refused_and_28_pass() {
+    let (a, b) = pair().unwrap();
+    let memfd = create_memfd("t", 1).unwrap();
+    let too_many = vec![memfd.as_raw_fd(); MAX_FDS + 1];
+    let e = send_with_fds(a.as_raw_fd(), b"x", &too_many).unwrap_err();
+    assert_eq!(e.status.0, "EINVAL");
+    assert!(e.reason.contains("28"), "{}", e.reason);
+    let max = vec![memfd.as_raw_fd(); MAX_FDS];
+    assert_eq!(send_with_fds(a.as_raw_fd(), b"x", &max).unwrap(), Some(1));
+    let mut buf = [0u8; 4];
+    let got = recv_with_fds(b.as_raw_fd(), &mut buf).unwrap().unwrap();
+    assert_eq!(got.fds.len(), MAX_FDS);
+  }
+
+  #[test]
+  fn too_many_incoming_fds_are_closed_and_reported() {
+    // The kernel allows up to 253 fds per message; a non-libwayland peer could send 40.
+    let (a, b) = pair().unwrap();
+    let memfd = create_memfd("ctrunc-probe", 1).unwrap();
+    assert_eq!(open_fds_named("ctrunc-probe"), 1);
+    let fds = [memfd.as_raw_fd(); 40];
+    let mut control = vec![0u64; 64];
+    let bytes = fds.len() * 4;
+    let mut iov = libc::iovec {
+      iov_base: b"x".as_ptr() as *mut _,
+      iov_len: 1,
+    };
+    // SAFETY: same construction as in send_with_fds, with a control buffer sized for 40 fds.
+    unsafe {
+      let mut msg: libc::msghdr = zeroed();
+      msg.msg_iov = &mut iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.as_mut_ptr().cast();
+      msg.msg_controllen = cmsg_space(bytes) as _;
+      let cmsg = libc::CMSG_FIRSTHDR(&msg);
+      (*cmsg).cmsg_level = libc::SOL_SOCKET;
+      (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+      (*cmsg).cmsg_len = libc::CMSG_LEN(bytes as u32) as _;
+      std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(cmsg), bytes);
+      assert_eq!(libc::sendmsg(a.as_raw_fd(), &msg, 0), 1);
+    }
+    let mut buf = [0u8; 4];
+    let e = recv_with_fds(b.as_raw_fd(), &mut buf)
+      .err()
+      .expect("MSG_CTRUNC must be an error");
+    assert_eq!(e.status.0, "EMSGSIZE");
+    // No fd leaked: only our own fd refers to the memfd.
+    assert_eq!(open_fds_named("ctrunc-probe"), 1);
+  }
+
+  /// Number of fds of this process whose target names the memfd `name`.
+  fn open_fds_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+      .unwrap()
+      .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+      .filter(|target| target.to_string_lossy().contains(name))
+      .count()
+  }
+
+  #[test]
+  fn zero_bytes_with_fds_is_refused() {
+    let (a, _b) = pair().unwrap();
+    let memfd = create_memfd("t", 1).unwrap();
+    assert_eq!(
+      send_with_fds(a.as_raw_fd(), b"", &[memfd.as_raw_fd()])
+        .unwrap_err()
+        .status
+        .0,
+      "EINVAL"
+    );
+    assert_eq!(send_with_fds(a.as_raw_fd(), b"", &[]).unwrap(), Some(0));
+  }
+
+  #[test]
+  fn sending_to_a_closed_peer_is_epipe_without_a_signal() {
+    let (a, b) = pair().unwrap();
+    drop(b);
+    let e = send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap_err();
+    assert_eq!(e.status.0, "EPIPE");
+    assert_eq!(e.reason, "sendmsg: Broken pipe (EPIPE)");
+  }
+
+  #[test]
+  fn overlong_paths_are_refused() {
+    let long = "/tmp/".to_owned() + &"x".repeat(200);
+    assert_eq!(connect_unix(&long).unwrap_err().status.0, "ENAMETOOLONG");
+  }
+
+  #[test]
+  fn connecting_to_nothing_names_the_path() {
+    let e = connect_unix("/nonexistent-dir/sock").unwrap_err();
+    assert_eq!(e.status.0, "ENOENT");
+    assert!(
+      e.reason.starts_with("connect /nonexistent-dir/sock: "),
+      "{}",
+      e.reason
+    );
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Typed access to the native shim (`native/wayland-shim`, Rust + napi-rs): Unix sockets with fd
+ * passing, a libwayland-style listening socket, fd readiness on Node's event loop, memfds and
+ * shared-memory mappings that survive clients shrinking their files.
+ *
+ * The addon is built by `npm run build:native` (outputs are not in git). The types below are
+ * the contract the rest of the code is written against; `shared/native.test.ts` checks the loaded
+ * addon against them and snapshots the generated `index.d.ts`.
+ *
+ * Ownership: fds are plain numbers. A function that returns an fd (memfdCreate, dupFd,
+ * unixConnect, socketPair, UnixListener.accept, recvMsg) hands it to the caller, who closes it
+ * exactly once with `closeFd`. Functions that take an fd (sendMsg, ShmMapping.map, Poller.add)
+ * borrow it. A `Poller` must `remove` an fd before it is closed.
+ *
+ * Errors: a failed call throws an `Error` whose message names the call and the errno
+ * ("sendmsg: Broken pipe (EPIPE)") and whose `code` is the errno name ('EPIPE'); bad arguments
+ * throw with code 'EINVAL' (or 'ERANGE' for out-of-bounds copies).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Most fds sent or received with one message (libwayland's limit). */
+export const MAX_FDS = 28;
+
+/** `Poller` interest bits. */
+export const POLL_READABLE = 1;
+export const POLL_WRITABLE = 2;
+/** `Poller` event bit, in addition to the interest bits: hangup or error on the fd. */
+export const POLL_HANGUP = 4;
+
+/** What the shim throws. */
+export interface NativeError extends Error {
+  /** errno name, e.g. 'EPIPE', 'EAGAIN', 'EADDRINUSE'. */
+  code: string;
+}
+
+export function isNativeError(error: unknown, code?: string): error is NativeError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<NativeError>).code === 'string' &&
+    (code === undefined || (error as NativeError).code === code)
+  );
+}
+
+/** Result of `recvMsg`: `bytes` 0 means the peer closed; the fds belong to the caller. */
+export interface RecvResult {
+  bytes: number;
+  fds: number[];
+}
+
+/**
+ * A listening Unix socket with libwayland's conventions: `${path}.lock` is locked first (a held
+ * lock throws "socket PATH is in use by another compositor", code 'EADDRINUSE'), then a stale
+ * socket at `path` is unlinked, then bind + listen(128).
+ */
+export interface UnixListener {
+  /** The non-blocking listening fd (owned by the listener), -1 once closed. */
+  readonly fd: number;
+  readonly path: string;
+  /** A pending connection (non-blocking, close-on-exec, owned by the caller), or null. */
+  accept(): number | null;
+  /** Unlinks the socket and lock files and closes both fds. Idempotent. */
+  close(): void;
+}
+
+export interface UnixListenerStatic {
+  bind(path: string): UnixListener;
+}
+
+/**
+ * fd readiness reported on the main thread by one native epoll thread. One-shot: after a report
+ * for an fd, the next one comes only after `rearm`. Interest bits: POLL_READABLE, POLL_WRITABLE;
+ * event bits add POLL_HANGUP. Keeps the process alive only while some fd is watched.
+ */
+export interface Poller {
+  add(fd: number, interest: number): void;
+  rearm(fd: number, interest: number): void;
+  /** Call before closing the fd; no report for it arrives afterwards. */
+  remove(fd: number): void;
+  /** Stops the thread; the process may exit. Idempotent. */
+  close(): void;
+}
+
+export interface PollerConstructor {
+  new (callback: (fd: number, events: number) => void): Poller;
+}
+
+/**
+ * A mapping of `[offset, offset + length)` of a shared-memory fd, seen from JS through an
+ * external ArrayBuffer (no copy). Writable mappings share writes with the file; read-only ones
+ * are private (a write from JS stays local). If the client shrinks the file, the mapping turns
+ * into zeros instead of crashing the process, and `truncated` becomes true.
+ */
+export interface ShmMapping {
+  readonly length: number;
+  /** The same ArrayBuffer on every call; detached by `unmap()`; throws (EBADF) after it. */
+  readonly buffer: ArrayBuffer;
+  /** Idempotent. */
+  unmap(): void;
+  readonly truncated: boolean;
+  clearTruncated(): void;
+  /** Copies into `dst`; false (and `dst` zeroed) if the mapping was found truncated. */
+  copyTo(offset: number, dst: Uint8Array): boolean;
+}
+
+export interface ShmMappingStatic {
+  map(fd: number, offset: number, length: number, writable: boolean): ShmMapping;
+}
+
+/** The addon's exports. */
+export interface NativeShim {
+  memfdCreate(name: string, size: number): number;
+  closeFd(fd: number): void;
+  ftruncateFd(fd: number, size: number): void;
+  fdSize(fd: number): number;
+  dupFd(fd: number): number;
+  unixConnect(path: string): number;
+  sendMsg(fd: number, data: Uint8Array, fds: number[]): number;
+  recvMsg(fd: number, buf: Uint8Array): RecvResult | null;
+  socketPair(): [number, number];
+  UnixListener: UnixListenerStatic;
+  Poller: PollerConstructor;
+  ShmMapping: ShmMappingStatic;
+}
+
+/** Where the addon's loader is, relative to this module: from the sources and from `dist/`. */
+const LOADER_CANDIDATES = ['../native/wayland-shim/index.cjs', '../../native/wayland-shim/index.cjs'];
+
+function load(): NativeShim {
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const candidate of LOADER_CANDIDATES) {
+    const file = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(file)) return require(file) as NativeShim;
+    tried.push(file);
+  }
+  throw new Error(`native shim not built (run \`npm run build:native\`); looked for ${tried.join(', ')}`);
+}
+
+export const native: NativeShim = load();
+
+/** `memfd_create(MFD_CLOEXEC | MFD_ALLOW_SEALING)` + `ftruncate(size)`; the caller owns the fd. */
+export const memfdCreate = native.memfdCreate;
+export const closeFd = native.closeFd;
+export const ftruncateFd = native.ftruncateFd;
+/** `fstat` st_size. */
+export const fdSize = native.fdSize;
+/** `F_DUPFD_CLOEXEC`; the caller owns the new fd. */
+export const dupFd = native.dupFd;
+/** Connected, non-blocking, close-on-exec Unix stream socket; the caller owns it. */
+export const unixConnect = native.unixConnect;
+/**
+ * One non-blocking sendmsg with `fds` (at most MAX_FDS, else throws) as SCM_RIGHTS. Returns the
+ * bytes written (the fds travel with the first of them), or -1 if the socket buffer is full
+ * (nothing sent). The fds stay the caller's.
+ */
+export const sendMsg = native.sendMsg;
+/**
+ * One non-blocking recvmsg into `buf` with room for MAX_FDS fds; null if nothing is available.
+ * Throws (code 'EMSGSIZE') if the peer sent more fds than fit; those that arrived are closed.
+ */
+export const recvMsg = native.recvMsg;
+/** A connected pair of non-blocking, close-on-exec Unix stream sockets (for tests). */
+export const socketPair = native.socketPair;
+export const UnixListener: UnixListenerStatic = native.UnixListener;
+export const Poller: PollerConstructor = native.Poller;
+export const ShmMapping: ShmMappingStatic = native.ShmMapping;
