@@ -10,15 +10,10 @@ import { readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Dialect } from '../../shared/wire/protocol.js';
-import { generate } from './generate.js';
+import { generate, wireImportFrom } from './generate.js';
 import { ScannerError } from './ir.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function wireImportFrom(outDir: string): string {
-  const rel = relative(outDir, join(root, 'shared/wire'));
-  return rel.startsWith('.') ? rel : `./${rel}`;
-}
 
 function main(argv: readonly string[]): void {
   const jobs: { dialect: Dialect; files: string[]; outDir: string }[] = [];
@@ -42,7 +37,7 @@ function main(argv: readonly string[]): void {
     jobs.push({ dialect, files, outDir: resolve(argv[o + 1]!) });
   }
   for (const job of jobs) {
-    const written = generate({ ...job, wireImport: wireImportFrom(job.outDir), root });
+    const written = generate({ ...job, wireImport: wireImportFrom(job.outDir, root), root });
     process.stdout.write(`scanner: ${job.dialect}: ${written.length} modules in ${relative(root, job.outDir)}\n`);
   }
 }

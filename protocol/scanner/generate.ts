@@ -5,9 +5,9 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { Dialect } from '../../shared/wire/protocol.js';
-import { emitIndex, emitProtocol, moduleName } from './emit.js';
+import { checkNames, emitIndex, emitProtocol, moduleName } from './emit.js';
 import type { IrProtocol } from './ir.js';
-import { checkReferences, parseProtocol } from './parse.js';
+import { parseProtocols } from './parse.js';
 
 export interface GenerateOptions {
   readonly dialect: Dialect;
@@ -19,10 +19,22 @@ export interface GenerateOptions {
   readonly root: string;
 }
 
-/** Parse and validate; returns the IR of every file. */
+/** Import path of shared/wire (under `root`) as seen from a module in `outDir`. */
+export function wireImportFrom(outDir: string, root: string): string {
+  const rel = relative(outDir, join(root, 'shared/wire')).split('\\').join('/');
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+/**
+ * Parse and validate the files of one dialect, in order (Waltham opcodes run
+ * on from one file to the next); returns the IR of every file.
+ */
 export function scan(dialect: Dialect, files: readonly string[], root: string): IrProtocol[] {
-  const protocols = files.map((file) => parseProtocol(relative(root, file), readFileSync(file, 'utf8'), { dialect }));
-  checkReferences(protocols);
+  const protocols = parseProtocols(
+    dialect,
+    files.map((file) => ({ file: relative(root, file), xml: readFileSync(file, 'utf8') })),
+  );
+  checkNames(protocols);
   return protocols;
 }
 
@@ -35,7 +47,7 @@ export function render(options: GenerateOptions): Map<string, string> {
   for (const p of protocols) {
     out.set(`${moduleName(p)}.ts`, emitProtocol(p, { moduleOf, wireImport: options.wireImport, source: p.file }));
   }
-  out.set('index.ts', emitIndex(protocols, options.dialect));
+  out.set('index.ts', emitIndex(protocols, options.dialect, options.wireImport));
   return out;
 }
 

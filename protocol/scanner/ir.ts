@@ -36,6 +36,7 @@ export interface IrEntry {
   readonly value: number;
   readonly since: number;
   readonly summary: string | null;
+  readonly line: number;
 }
 
 export interface IrEnum {
@@ -62,6 +63,8 @@ export interface IrProtocol {
   readonly dialect: Dialect;
   /** Path of the XML file, as given to the scanner (for banners and errors). */
   readonly file: string;
+  /** Line of the <protocol> element. */
+  readonly line: number;
   readonly copyright: string | null;
   readonly interfaces: readonly IrInterface[];
 }
