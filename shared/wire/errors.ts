@@ -7,6 +7,7 @@
 export type MalformedCode =
   | 'ERR_SIZE_TOO_SMALL' // declared size below the header or the arguments
   | 'ERR_SIZE_TOO_LARGE' // declared size above the dialect's limit
+  | 'ERR_SIZE_UNALIGNED' // declared size not a multiple of 4 (Wayland)
   | 'ERR_TRUNCATED_ARGS' // an argument runs past the declared size
   | 'ERR_BAD_STRING' // missing NUL, embedded length past the message, null where not allowed
   | 'ERR_BAD_ARRAY'
@@ -79,4 +80,17 @@ export class EncodeError extends WireError {
 /** The transport failed or the peer went away. */
 export class ConnectionClosedError extends WireError {
   readonly code = 'ERR_CONNECTION_CLOSED';
+}
+
+/** A per-peer limit (objects, bytes buffered, ...) was exceeded; the peer is dropped. */
+export class LimitExceededError extends WireError {
+  readonly code = 'ERR_LIMIT_EXCEEDED';
+  constructor(
+    /** Which limit: `maxObjects`, `maxOutgoingBytes`, ... */
+    readonly limit: string,
+    message: string,
+    where?: string,
+  ) {
+    super(message, where);
+  }
 }

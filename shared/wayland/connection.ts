@@ -1,0 +1,792 @@
+/**
+ * One Wayland connection over a Unix stream socket, client or server side.
+ *
+ * It owns the object map, marshals what objects send (queued, written when
+ * the socket allows, never blocking), and reads, validates and dispatches what
+ * arrives, with libwayland's checks (src/wayland-server.c,
+ * wl_client_connection_data; src/connection.c, wl_connection_demarshal and
+ * wl_closure_lookup_objects):
+ *
+ * - unknown target object          -> wl_display.error(invalid_object, "invalid object N")
+ * - opcode not in the interface    -> invalid_method "invalid method N, object iface@id"
+ * - message newer than the object  -> invalid_method "invalid method N (since V < S), object iface@id"
+ * - malformed arguments, missing fd, null where not allowed, object argument
+ *   unknown or of the wrong interface, new id out of range / in use / not the
+ *   next free one -> invalid_method "invalid arguments for iface@id.message: detail"
+ *
+ * On the server side the error is logged, sent to the client as
+ * wl_display.error, and the client is disconnected once it is written. On the
+ * client side a protocol violation by the server, or wl_display.error from it,
+ * closes the connection with the error.
+ *
+ * Ids (wayland.xml, wl_display.delete_id; libwayland src/wayland-util.c wl_map):
+ * clients allocate 1.., servers 0xff000000..; freed ids are reused. A client
+ * keeps a destroyed object of its own range as a zombie until the server
+ * acknowledges with delete_id; messages addressed to zombies are consumed and
+ * ignored, and their fds closed. The server sends delete_id for a client-range
+ * object when it destroys it (after its destructor request, or on its own).
+ *
+ * Fds: received fds belong to the handler of the message that carries them;
+ * if the message is rejected, addressed to a zombie or has no handler, they are
+ * closed here. Fds passed to `sendMessage` are duplicated (the caller keeps its
+ * own) and the duplicates are closed once sent.
+ */
+import type { Logger } from '../log.js';
+import { ConnectionClosedError, EncodeError, LimitExceededError, MalformedMessageError, ObjectError, PeerError, WireError } from '../wire/errors.js';
+import type { ObjectConnection, OutArg, Role, WireObjectClass } from '../wire/object.js';
+import { WireObject } from '../wire/object.js';
+import { ObjectMap, SERVER_ID_START } from '../wire/object-map.js';
+import type { MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
+import { stderrSink, traceEnabled, type TraceSink } from '../wire/trace.js';
+import { closeFd, dupFd, recvMsg, sendMsg } from '../native.js';
+import { allProxyClasses, allResourceClasses, WlDisplayError, WlDisplayProxy, WlDisplayResource } from '../generated/wayland/index.js';
+import { Emitter } from './emitter.js';
+import { HANGUP, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-watch.js';
+import { defaultLogger } from './log.js';
+import { formatWaylandTrace, type TracedArg } from './trace.js';
+import { MAX_FDS_PER_SENDMSG, MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type MessageHeader, type MessageTarget, type ParsedMessage } from './wire.js';
+
+/** Input buffer: room for many messages per recvmsg, never less than one full message free. */
+const INPUT_CAPACITY = 64 * 1024;
+/** Bytes per sendmsg at most. */
+const OUTPUT_BATCH = 64 * 1024;
+/** Received fds waiting for their message, at most (libwayland's fds_in ring holds 1024). */
+const MAX_QUEUED_FDS = 1024;
+/** recvmsg calls per readiness report before yielding to other connections. */
+const READS_PER_WAKEUP = 64;
+/** How long a connection that must close waits for its last messages (e.g. an error) to be written. */
+const CLOSE_FLUSH_TIMEOUT_MS = 2000;
+
+export interface WaylandConnectionOptions {
+  readonly role: Role;
+  /** A connected Unix stream socket. The connection owns it from now on and closes it. */
+  readonly fd: number;
+  /** Name in logs, e.g. "client 3 (pid 1234)". */
+  readonly label?: string;
+  readonly logger?: Logger;
+  /**
+   * Classes used for objects the peer creates (typed new_id arguments), by
+   * interface name. Default: every generated Wayland protocol, Proxy classes on
+   * the client side and Resource classes on the server side.
+   */
+  readonly classes?: Readonly<Record<string, WireObjectClass>>;
+  /** Queued outgoing bytes above which the peer is considered stuck and dropped (default 4 MiB). */
+  readonly maxQueuedBytes?: number;
+  /**
+   * WAYLAND_DEBUG-style traces: true for stderr, a sink of your own, false for
+   * none. Default: on when WAYLAND_DEBUG asks for this role (1, client, server).
+   */
+  readonly trace?: boolean | TraceSink;
+}
+
+export interface WaylandConnectionEvents extends Record<string, unknown[]> {
+  /** A protocol error: detected here (the peer broke the protocol) or reported by the server (PeerError). */
+  error: [error: WireError];
+  /** The connection is closed; `reason` is undefined for an orderly close (local close or peer hangup). */
+  close: [reason: Error | undefined];
+}
+
+interface OutEntry {
+  readonly bytes: Uint8Array;
+  /** Bytes of `bytes` already written. */
+  offset: number;
+  /** Our duplicates of the message's fds, until they are sent. */
+  fds: number[];
+}
+
+/** Server side: the reason a client was dropped after the server posted wl_display.error to it. */
+export class ErrorPostedError extends WireError {
+  readonly code = 'ERR_ERROR_POSTED';
+  constructor(
+    readonly objectId: number,
+    readonly interfaceName: string,
+    readonly errorCode: number,
+    readonly text: string,
+  ) {
+    super(`error ${errorCode} posted: ${text}`, `${interfaceName}@${objectId}`);
+  }
+}
+
+function isWireObject(v: unknown): v is WireObject {
+  return v instanceof WireObject;
+}
+
+export class WaylandConnection extends Emitter<WaylandConnectionEvents> implements ObjectConnection {
+  readonly role: Role;
+  readonly label: string;
+  readonly logger: Logger;
+  /** wl_display, object 1: a WlDisplayProxy on the client side, a WlDisplayResource on the server side. */
+  readonly display: WlDisplayProxy | WlDisplayResource;
+
+  private readonly fd: number;
+  private readonly classes: Readonly<Record<string, WireObjectClass>>;
+  private readonly maxQueuedBytes: number;
+  private readonly trace: TraceSink | null;
+  private readonly objects = new ObjectMap<WireObject>(true);
+  /** Destroyed objects whose ids are still reserved (see the module comment). */
+  private readonly zombies = new Map<number, WireObject>();
+
+  private inBuf = new Uint8Array(INPUT_CAPACITY);
+  private inStart = 0;
+  private inEnd = 0;
+  private inFds: number[] = [];
+
+  private outQueue: OutEntry[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+
+  private inCallback = false;
+  /** The interest the fd is armed with; null while a report is being handled (one-shot). */
+  private armed: number | null = READABLE;
+  /** No more input is processed and nothing more is queued; the fd closes once the queue is written. */
+  private closing = false;
+  private closeReason: Error | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private isClosed = false;
+
+  constructor(options: WaylandConnectionOptions) {
+    super();
+    this.role = options.role;
+    this.fd = options.fd;
+    this.label = options.label ?? `wayland ${options.role} fd ${options.fd}`;
+    this.logger = options.logger ?? defaultLogger();
+    this.classes = options.classes ?? (options.role === 'client' ? allProxyClasses : allResourceClasses);
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
+    const trace = options.trace ?? traceEnabled('wayland', options.role);
+    this.trace = trace === true ? stderrSink : trace === false ? null : trace;
+
+    const displayClass = this.role === 'client' ? WlDisplayProxy : WlDisplayResource;
+    this.display = new displayClass(this, 1, 1);
+    this.objects.insert(1, this.display);
+    watchFd(this.fd, READABLE, (events) => this.onEvents(events));
+  }
+
+  /** True once the socket is closed. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** The live object with this id, if any. */
+  getObject(id: number): WireObject | undefined {
+    return this.objects.get(id);
+  }
+
+  /** Every live object, wl_display included. */
+  liveObjects(): WireObject[] {
+    return this.objects.values();
+  }
+
+  // ---- ObjectConnection -------------------------------------------------
+
+  createObject<T extends WireObject>(ctor: WireObjectClass<T>, version: number): T {
+    const id = this.objects.allocate(this.role);
+    return this.insertObject(ctor, id, version);
+  }
+
+  /**
+   * Register an object under an id the peer chose in an untyped new_id
+   * argument (wl_registry.bind). The id was checked when the message arrived.
+   */
+  createObjectWithId<T extends WireObject>(ctor: WireObjectClass<T>, id: number | UntypedNewId, version: number): T {
+    const raw = typeof id === 'number' ? id : id.id;
+    const peerSide = this.role === 'client' ? 'server' : 'client';
+    const check = this.objects.checkNewId(raw, peerSide);
+    if (check !== 'ok') throw new ObjectError('ERR_BAD_NEW_ID', `new id ${raw} is ${check}`, `${ctor.spec.name}@${raw}`, raw);
+    return this.insertObject(ctor, raw, version);
+  }
+
+  sendMessage(target: WireObject, message: MessageSpec, args: readonly OutArg[]): void {
+    const where = `${target.spec.name}@${target.id}.${message.name}`;
+    if (this.closing || this.isClosed) {
+      this.discardNewObjects(message, args);
+      return;
+    }
+    if (target.conn !== this) throw new EncodeError('the object belongs to another connection', where);
+    if (target.destroyed) {
+      this.logger.debug({ connection: this.label }, `${where}: not sent, the object is destroyed`);
+      this.discardNewObjects(message, args);
+      return;
+    }
+    if (message.since > target.version) {
+      this.discardNewObjects(message, args);
+      throw new EncodeError(`needs version ${message.since}, the object has version ${target.version}`, where);
+    }
+    const values: WireValue[] = [];
+    const traced: TracedArg[] = [];
+    const dups: number[] = [];
+    try {
+      message.args.forEach((spec, i) => {
+        const a = args[i];
+        switch (spec.type) {
+          case 'object': {
+            if (a === null || a === undefined) {
+              values.push(null);
+              traced.push({ value: 0 });
+              break;
+            }
+            if (!isWireObject(a) || a.conn !== this) throw new EncodeError(`argument ${spec.name} is not an object of this connection`, where);
+            if (spec.interface !== null && a.spec.name !== spec.interface) {
+              throw new EncodeError(`argument ${spec.name} must be a ${spec.interface}, got ${a.spec.name}`, where);
+            }
+            values.push(a.id);
+            traced.push({ value: a.id, objectInterface: a.spec.name });
+            break;
+          }
+          case 'new_id': {
+            if (a === null || a === undefined) {
+              values.push(null);
+              traced.push({ value: 0 });
+              break;
+            }
+            if (!isWireObject(a) || a.conn !== this) throw new EncodeError(`argument ${spec.name} must be the new object`, where);
+            const v: WireValue = spec.interface === null ? { id: a.id, interface: a.spec.name, version: a.version } : a.id;
+            values.push(v);
+            traced.push({ value: v });
+            break;
+          }
+          case 'fd': {
+            if (typeof a !== 'number' || !Number.isInteger(a) || a < 0) throw new EncodeError(`argument ${spec.name} must be an fd`, where);
+            let dup: number;
+            try {
+              dup = dupFd(a);
+            } catch (error) {
+              throw new EncodeError(`argument ${spec.name}: fd ${a} cannot be duplicated: ${(error as Error).message}`, where, { cause: error });
+            }
+            dups.push(dup);
+            values.push(dup);
+            traced.push({ value: dup });
+            break;
+          }
+          default:
+            values.push(a as WireValue);
+            traced.push({ value: a });
+        }
+      });
+      if (dups.length > MAX_FDS_PER_SENDMSG) throw new EncodeError(`more than ${MAX_FDS_PER_SENDMSG} fds in one message`, where);
+      const { bytes } = encodeMessage(target.id, message, values, where);
+      this.enqueue(bytes, dups);
+    } catch (error) {
+      for (const fd of dups) safeClose(fd);
+      this.discardNewObjects(message, args);
+      throw error;
+    }
+    if (this.trace !== null) this.trace(formatWaylandTrace(target.spec.name, target.id, message, traced, true));
+    if (message.destructor) this.destroyAfterDestructor(target, 'sent');
+  }
+
+  /**
+   * A message that is not sent must not leave its new objects behind: their ids
+   * would never reach the peer, and the next id sent would skip ahead.
+   */
+  private discardNewObjects(message: MessageSpec, args: readonly OutArg[]): void {
+    message.args.forEach((spec, i) => {
+      const a = args[i];
+      if (spec.type !== 'new_id' || !isWireObject(a) || a.conn !== this || this.objects.get(a.id) !== a) return;
+      this.objects.release(a.id);
+      a.markDestroyed();
+    });
+  }
+
+  postError(target: WireObject, code: number, message: string): void {
+    if (this.role !== 'server') throw new Error('only a server posts protocol errors');
+    if (this.closing || this.isClosed) return;
+    this.logger.warn({ connection: this.label, object: `${target.spec.name}@${target.id}`, code }, `protocol error posted to ${this.label}: ${target.spec.name}@${target.id}: error ${code}: ${message}`);
+    (this.display as WlDisplayResource).sendError(target, code, message);
+    this.closeAfterFlush(new ErrorPostedError(target.id, target.spec.name, code, message));
+  }
+
+  // ---- destroying objects -----------------------------------------------
+
+  /**
+   * Destroy an object locally, without sending anything for it.
+   *
+   * Server side: the resource is destroyed (destroy listeners run) and, for a
+   * client-created id, wl_display.delete_id is sent. Requests the client sends
+   * to it before it learns of the destruction are ignored.
+   *
+   * Client side: like wl_proxy_destroy for an object without a destructor
+   * request (wl_callback, wl_registry): events still addressed to it are ignored.
+   */
+  destroyObject(object: WireObject): void {
+    if (object.conn !== this || object.destroyed || object === this.display) return;
+    if (this.role === 'server') this.destroyResource(object, false);
+    else this.retire(object);
+  }
+
+  private destroyAfterDestructor(object: WireObject, how: 'sent' | 'received'): void {
+    if (this.role === 'server') this.destroyResource(object, how === 'received');
+    else this.retire(object);
+  }
+
+  /** Server side: destroy, then acknowledge a client id with delete_id (libwayland's order). */
+  private destroyResource(object: WireObject, byClient: boolean): void {
+    if (object.destroyed) return;
+    if (byClient) this.objects.release(object.id);
+    else {
+      this.objects.markZombie(object.id);
+      this.zombies.set(object.id, object);
+    }
+    object.markDestroyed();
+    if (object.id < SERVER_ID_START) (this.display as WlDisplayResource).sendDeleteId(object.id);
+  }
+
+  /** Client side: keep the id as a zombie until the server's delete_id (or its reuse of a server id). */
+  private retire(object: WireObject): void {
+    if (object.destroyed) return;
+    this.objects.markZombie(object.id);
+    this.zombies.set(object.id, object);
+    object.markDestroyed();
+  }
+
+  private insertObject<T extends WireObject>(ctor: WireObjectClass<T>, id: number, version: number): T {
+    const object = new ctor(this, id, version);
+    this.zombies.delete(id);
+    this.objects.insert(id, object);
+    return object;
+  }
+
+  // ---- output -----------------------------------------------------------
+
+  private enqueue(bytes: Uint8Array, fds: number[]): void {
+    this.outQueue.push({ bytes, offset: 0, fds });
+    this.outBytes += bytes.byteLength;
+    if (this.outBytes > this.maxQueuedBytes) {
+      this.fail(new LimitExceededError('maxQueuedBytes', `${this.outBytes} bytes queued for a peer that does not read`, this.label));
+      return;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Write what is queued, as far as the socket takes it now. Normally automatic. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.isClosed) return;
+    while (this.outQueue.length > 0) {
+      const parts: Uint8Array[] = [];
+      const fds: number[] = [];
+      let total = 0;
+      let count = 0;
+      for (const entry of this.outQueue) {
+        const rest = entry.bytes.byteLength - entry.offset;
+        if (count > 0 && (fds.length + entry.fds.length > MAX_FDS_PER_SENDMSG || total + rest > OUTPUT_BATCH)) break;
+        parts.push(entry.offset === 0 ? entry.bytes : entry.bytes.subarray(entry.offset));
+        fds.push(...entry.fds);
+        total += rest;
+        count++;
+      }
+      const data = parts.length === 1 ? parts[0]! : concatBytes(parts, total);
+      let written: number;
+      try {
+        written = sendMsg(this.fd, data, fds);
+      } catch (error) {
+        this.finish(new ConnectionClosedError(`sendmsg failed: ${(error as Error).message}`, this.label, { cause: error }));
+        return;
+      }
+      if (written < 0) break; // socket buffer full: wait until writable
+      // The fds went with the first byte written.
+      for (let i = 0; i < count; i++) {
+        const entry = this.outQueue[i]!;
+        for (const fd of entry.fds) safeClose(fd);
+        entry.fds = [];
+      }
+      this.outBytes -= written;
+      while (written > 0) {
+        const entry = this.outQueue[0]!;
+        const rest = entry.bytes.byteLength - entry.offset;
+        if (written >= rest) {
+          this.outQueue.shift();
+          written -= rest;
+        } else {
+          entry.offset += written;
+          written = 0;
+        }
+      }
+    }
+    if (this.closing && this.outQueue.length === 0) {
+      this.finish(this.closeReason);
+      return;
+    }
+    if (!this.inCallback) this.rearm();
+  }
+
+  private interest(): number {
+    return (this.closing ? 0 : READABLE) | (this.outQueue.length > 0 ? WRITABLE : 0);
+  }
+
+  private rearm(): void {
+    if (this.isClosed) return;
+    const interest = this.interest();
+    if (interest === this.armed) return;
+    rearmFd(this.fd, interest);
+    this.armed = interest;
+  }
+
+  // ---- input ------------------------------------------------------------
+
+  private onEvents(events: number): void {
+    this.inCallback = true;
+    this.armed = null;
+    try {
+      if (events & WRITABLE || (this.closing && events & HANGUP)) this.flush();
+      if (this.closing && events & HANGUP) this.finish(this.closeReason);
+      if (!this.closing && !this.isClosed && events & (READABLE | HANGUP)) this.readAll();
+    } finally {
+      this.inCallback = false;
+      this.rearm();
+    }
+  }
+
+  private readAll(): void {
+    for (let i = 0; i < READS_PER_WAKEUP; i++) {
+      if (this.inStart === this.inEnd) this.inStart = this.inEnd = 0;
+      if (this.inBuf.byteLength - this.inEnd < MAX_MESSAGE_SIZE) {
+        this.inBuf.copyWithin(0, this.inStart, this.inEnd);
+        this.inEnd -= this.inStart;
+        this.inStart = 0;
+        if (this.inBuf.byteLength - this.inEnd < MAX_MESSAGE_SIZE) {
+          // Only a message waiting for fds that never came can hold this much back.
+          this.violation(new MalformedMessageError('ERR_MISSING_FD', 'file descriptor expected, too much data queued behind the message'), null);
+          return;
+        }
+      }
+      let result;
+      try {
+        result = recvMsg(this.fd, this.inBuf.subarray(this.inEnd));
+      } catch (error) {
+        this.finish(new ConnectionClosedError(`recvmsg failed: ${(error as Error).message}`, this.label, { cause: error }));
+        return;
+      }
+      if (result === null) {
+        this.processInput(true);
+        return;
+      }
+      if (result.fds.length > 0) {
+        if (this.closing) {
+          for (const fd of result.fds) safeClose(fd);
+        } else this.inFds.push(...result.fds);
+        if (this.inFds.length > MAX_QUEUED_FDS) {
+          this.violation(new MalformedMessageError('ERR_MISSING_FD', `more than ${MAX_QUEUED_FDS} fds received ahead of their messages`), null);
+          return;
+        }
+      }
+      if (result.bytes === 0) {
+        this.processInput(true);
+        if (!this.closing) this.finish(undefined);
+        return;
+      }
+      this.inEnd += result.bytes;
+      this.processInput(false);
+      if (this.closing || this.isClosed) return;
+    }
+  }
+
+  /** Parse and dispatch every complete message. `drained`: the socket had nothing more to read. */
+  private processInput(drained: boolean): void {
+    while (!this.closing && !this.isClosed) {
+      const bytes = this.inBuf.subarray(this.inStart, this.inEnd);
+      const result = parseMessage(bytes, this.inFds, this.lookup);
+      switch (result.kind) {
+        case 'need-bytes':
+          return;
+        case 'need-fds':
+          if (!drained) return;
+          this.violation(
+            new MalformedMessageError(
+              'ERR_MISSING_FD',
+              `file descriptor expected (${result.needed} needed, ${this.inFds.length} received)`,
+              `${result.interfaceName}@${result.header.objectId}.${result.message.name}`,
+            ),
+            result.header,
+          );
+          return;
+        case 'error':
+          if (this.role === 'client' && result.error.code === 'ERR_UNKNOWN_OBJECT' && result.header !== null) {
+            // libwayland clients drop events for objects they do not know.
+            this.logger.debug({ connection: this.label }, `event for unknown object ${result.header.objectId} ignored`);
+            this.inStart += result.header.size;
+            continue;
+          }
+          this.violation(result.error, result.header);
+          return;
+        case 'message': {
+          this.inStart += result.header.size;
+          const fds = this.inFds.splice(0, result.fdCount);
+          this.handleMessage(result, fds);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Resolve a header to its target's message (zombies included, so their fds can be counted). */
+  private readonly lookup = (header: MessageHeader): MessageTarget | WireError => {
+    const object = this.objects.get(header.objectId) ?? this.zombies.get(header.objectId);
+    if (object === undefined) {
+      return new ObjectError('ERR_UNKNOWN_OBJECT', `invalid object ${header.objectId}`, undefined, header.objectId);
+    }
+    const iface = object.spec;
+    const list = this.role === 'server' ? iface.requests : iface.events;
+    const message = list[header.opcode];
+    if (message === undefined) {
+      return new ObjectError('ERR_UNKNOWN_OPCODE', `invalid method ${header.opcode}, object ${iface.name}@${object.id}`, undefined, object.id);
+    }
+    // libwayland checks `since` on requests only; clients accept what the server sends.
+    if (this.role === 'server' && message.since > object.version) {
+      return new ObjectError(
+        'ERR_VERSION',
+        `invalid method ${header.opcode} (since ${object.version} < ${message.since}), object ${iface.name}@${object.id}`,
+        undefined,
+        object.id,
+      );
+    }
+    return { interfaceName: iface.name, message };
+  };
+
+  private handleMessage(parsed: ParsedMessage, fds: number[]): void {
+    const { header, message } = parsed;
+    const target = this.objects.get(header.objectId);
+    const where = `${parsed.interfaceName}@${header.objectId}.${message.name}`;
+    if (target === undefined) {
+      // A zombie: the peer had not seen the destruction yet.
+      for (const fd of fds) safeClose(fd);
+      return;
+    }
+    const isDisplayError = this.role === 'client' && target === this.display && header.opcode === 0;
+
+    // Resolve and check every argument before creating anything.
+    const resolved: unknown[] = [];
+    const traced: TracedArg[] = [];
+    const creations: { index: number; ctor: WireObjectClass; id: number }[] = [];
+    const peerSide = this.role === 'client' ? 'server' : 'client';
+    let failure: WireError | null = null;
+    message.args.forEach((spec, i) => {
+      if (failure !== null) return;
+      const v = parsed.args[i]!;
+      switch (spec.type) {
+        case 'object': {
+          const id = v as number;
+          if (id === 0) {
+            resolved.push(null);
+            traced.push({ value: 0 });
+            break;
+          }
+          const object = this.objects.get(id);
+          if (object === undefined) {
+            // libwayland passes NULL for a zombie; an id that was never there is an error.
+            if (!this.zombies.has(id) && !isDisplayError) {
+              failure = new ObjectError('ERR_UNKNOWN_OBJECT', `unknown object (${id}) in argument ${spec.name}`, where, id);
+            }
+            resolved.push(null);
+            traced.push({ value: id });
+            break;
+          }
+          if (spec.interface !== null && object.spec.name !== spec.interface) {
+            failure = new ObjectError('ERR_WRONG_INTERFACE', `argument ${spec.name}: object ${object.spec.name}@${id} is not a ${spec.interface}`, where, id);
+            break;
+          }
+          resolved.push(object);
+          traced.push({ value: id, objectInterface: object.spec.name });
+          break;
+        }
+        case 'new_id': {
+          const id = typeof v === 'number' ? v : (v as UntypedNewId).id;
+          if (typeof v === 'number' && id === 0) {
+            resolved.push(null);
+            traced.push({ value: 0 });
+            break;
+          }
+          const check = this.objects.checkNewId(id, peerSide);
+          if (check !== 'ok' || creations.some((c) => c.id === id)) {
+            failure = new ObjectError('ERR_BAD_NEW_ID', `invalid new id ${id} (${check === 'ok' ? 'in-use' : check})`, where, id);
+            break;
+          }
+          if (spec.interface !== null) {
+            const ctor = this.classes[spec.interface];
+            if (ctor === undefined) {
+              failure = new ObjectError('ERR_UNKNOWN_INTERFACE', `no implementation of interface ${spec.interface}`, where, id);
+              break;
+            }
+            creations.push({ index: i, ctor, id });
+          }
+          resolved.push(v);
+          traced.push({ value: v });
+          break;
+        }
+        default:
+          resolved.push(v);
+          traced.push({ value: v });
+      }
+    });
+    if (failure !== null) {
+      for (const fd of fds) safeClose(fd);
+      this.violation(failure, header, where);
+      return;
+    }
+    for (const c of creations) resolved[c.index] = this.insertObject(c.ctor, c.id, target.version);
+
+    if (this.trace !== null) this.trace(formatWaylandTrace(parsed.interfaceName, header.objectId, message, traced, false));
+
+    if (this.role === 'client' && target === this.display) {
+      if (header.opcode === 1) this.handleDeleteId(resolved[0] as number);
+    }
+
+    let handled: boolean;
+    try {
+      handled = target.dispatch(header.opcode, resolved);
+    } catch (error) {
+      for (const fd of fds) safeClose(fd); // the handler failed before it could own them
+      this.handlerFailed(where, error);
+      return;
+    }
+    if (!handled) {
+      for (const fd of fds) safeClose(fd);
+      if (this.role === 'server' && !message.destructor) {
+        this.logger.debug({ connection: this.label }, `${where}: no handler, request ignored`);
+      }
+    }
+    if (isDisplayError) {
+      const objectId = parsed.args[0] as number;
+      const object = (resolved[0] as WireObject | null) ?? this.zombies.get(objectId);
+      const peer = new PeerError(objectId, object?.spec.name ?? '[unknown]', resolved[1] as number, resolved[2] as string);
+      this.logger.warn({ connection: this.label }, `${this.label}: error from the compositor: ${peer.message}`);
+      this.emit('error', peer);
+      this.finish(peer);
+      return;
+    }
+    if (message.destructor && !target.destroyed) this.destroyAfterDestructor(target, 'received');
+  }
+
+  /** Client side: the server acknowledged the destruction of one of our ids. */
+  private handleDeleteId(id: number): void {
+    if (this.zombies.has(id)) {
+      this.zombies.delete(id);
+      this.objects.release(id);
+      return;
+    }
+    const live = this.objects.get(id);
+    if (live !== undefined && live !== this.display) {
+      // The server destroyed it on its own: the id is free again.
+      live.markDestroyed();
+      this.objects.release(id);
+    }
+  }
+
+  private handlerFailed(where: string, error: unknown): void {
+    this.logger.error({ connection: this.label, err: error }, `${where}: handler threw: ${(error as Error)?.message ?? String(error)}`);
+    const wrapped = new ConnectionClosedError(`handler of ${where} threw: ${(error as Error)?.message ?? String(error)}`, where, { cause: error });
+    if (this.role === 'server') {
+      if (!this.closing && !this.isClosed) {
+        (this.display as WlDisplayResource).sendError(this.display, WlDisplayError.Implementation, `internal error handling ${where}`);
+        this.closeAfterFlush(wrapped);
+      }
+    } else {
+      this.finish(wrapped);
+    }
+  }
+
+  /**
+   * The peer broke the protocol. Server side: log, send wl_display.error, drop
+   * the client once written. Client side: log and close.
+   */
+  private violation(error: WireError, header: MessageHeader | null, where?: string): void {
+    for (const fd of this.inFds) safeClose(fd);
+    this.inFds = [];
+    const code = error.code === 'ERR_UNKNOWN_OBJECT' && where === undefined ? WlDisplayError.InvalidObject : WlDisplayError.InvalidMethod;
+    let text: string;
+    if (header === null) {
+      text = `malformed message: ${error.message}`;
+    } else if (where !== undefined || error.where !== undefined) {
+      const detail = error.where === undefined ? error.message : error.message.slice(error.where.length + 2);
+      text = `invalid arguments for ${where ?? error.where}: ${detail}`;
+    } else {
+      text = error.message; // unknown object / opcode / version: libwayland's wording
+    }
+    this.logger.warn(
+      { connection: this.label, code: error.code },
+      `protocol error from ${this.label}: ${text}`,
+    );
+    this.emit('error', error);
+    if (this.role === 'server') {
+      if (this.closing || this.isClosed) return;
+      (this.display as WlDisplayResource).sendError(this.display, code, text);
+      this.closeAfterFlush(error);
+    } else {
+      this.finish(error);
+    }
+  }
+
+  // ---- closing ------------------------------------------------------------
+
+  /** Stop reading, write what is queued (bounded in time), then close with `reason`. */
+  private closeAfterFlush(reason: Error): void {
+    if (this.closing || this.isClosed) return;
+    this.closing = true;
+    this.closeReason = reason;
+    for (const fd of this.inFds) safeClose(fd);
+    this.inFds = [];
+    this.closeTimer = setTimeout(() => this.finish(reason), CLOSE_FLUSH_TIMEOUT_MS);
+    this.closeTimer.unref();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Drop the peer now with `reason` (a local failure, not reported to the peer). */
+  private fail(reason: WireError): void {
+    this.logger.warn({ connection: this.label }, `${this.label}: ${reason.message}`);
+    this.finish(reason);
+  }
+
+  /** Close the connection now. Queued messages that are not written yet are dropped. */
+  close(): void {
+    this.finish(undefined);
+  }
+
+  private finish(reason: Error | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closing = true;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    unwatchFd(this.fd);
+    safeClose(this.fd);
+    for (const fd of this.inFds) safeClose(fd);
+    this.inFds = [];
+    for (const entry of this.outQueue) for (const fd of entry.fds) safeClose(fd);
+    this.outQueue = [];
+    this.outBytes = 0;
+    this.inBuf = new Uint8Array(0);
+    this.inStart = this.inEnd = 0;
+    // Every object is gone with the connection: let their owners clean up.
+    for (const object of this.objects.values()) {
+      try {
+        object.markDestroyed();
+      } catch (error) {
+        this.logger.error({ connection: this.label, err: error }, `destroy listener of ${object.toString()} threw`);
+      }
+    }
+    this.zombies.clear();
+    this.emit('close', reason);
+  }
+}
+
+function safeClose(fd: number): void {
+  try {
+    closeFd(fd);
+  } catch {
+    // already closed or never valid: nothing to release
+  }
+}
+
+function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * One process-wide fd readiness watcher over the native `Poller` (an epoll
+ * thread reporting to the main thread). Every Wayland socket and listener of
+ * the process registers here; the poller keeps Node alive only while at least
+ * one fd is watched.
+ *
+ * Reports are one-shot: after `handler(events)` the fd stays quiet until
+ * `rearm`. Handlers are called on the main thread, never re-entrantly for the
+ * same fd.
+ */
+import { POLL_HANGUP, POLL_READABLE, POLL_WRITABLE, Poller } from '../native.js';
+
+export const READABLE = POLL_READABLE;
+export const WRITABLE = POLL_WRITABLE;
+/** Event bit: hangup or error on the fd. */
+export const HANGUP = POLL_HANGUP;
+
+export type FdHandler = (events: number) => void;
+
+let poller: Poller | null = null;
+const handlers = new Map<number, FdHandler>();
+
+function dispatch(fd: number, events: number): void {
+  const handler = handlers.get(fd);
+  if (handler !== undefined) handler(events);
+}
+
+/** Start watching `fd` (not yet watched) with `interest` (READABLE | WRITABLE). */
+export function watchFd(fd: number, interest: number, handler: FdHandler): void {
+  if (handlers.has(fd)) throw new Error(`fd ${fd} is already watched`);
+  poller ??= new Poller(dispatch);
+  handlers.set(fd, handler);
+  try {
+    poller.add(fd, interest);
+  } catch (error) {
+    handlers.delete(fd);
+    throw error;
+  }
+}
+
+/** Ask for the next report on `fd`, with a new interest. */
+export function rearmFd(fd: number, interest: number): void {
+  if (poller !== null && handlers.has(fd)) poller.rearm(fd, interest);
+}
+
+/** Stop watching `fd`; call before closing it. No report for it arrives afterwards. */
+export function unwatchFd(fd: number): void {
+  if (!handlers.delete(fd)) return;
+  poller?.remove(fd);
+}
+
+/** Number of watched fds (for tests and diagnostics). */
+export function watchedFdCount(): number {
+  return handlers.size;
+}
