@@ -25,7 +25,12 @@ export interface Content {
   readonly width: number;
   readonly height: number;
   readonly format: PixelFormat;
-  /** width * 4 bytes per row, little-endian ARGB/XRGB (B, G, R, A in memory). */
+  /**
+   * width * 4 bytes per row, little-endian ARGB/XRGB (B, G, R, A in memory).
+   * A later commit of a buffer of the same size and format may update these
+   * bytes in place (inside its damage only): read them during the commit
+   * event, or copy what must outlive it.
+   */
   readonly pixels: Uint8Array;
   readonly scale: number;
   /** wl_output.transform of the buffer. */
@@ -50,9 +55,16 @@ export interface ToplevelRole {
 export interface PopupRole {
   readonly kind: 'popup';
   readonly parent: SceneSurface;
-  /** Placement relative to the parent surface's origin, surface-local. */
+  /**
+   * Placement relative to the parent surface's origin, surface-local: where
+   * the popup's window geometry goes (xdg_popup.configure's rectangle, moved
+   * from the parent's window geometry to the parent's surface origin). The
+   * popup's surface origin is at (rect.x - geometry.x, rect.y - geometry.y).
+   */
   rect: Rect;
   readonly grab: boolean;
+  /** xdg_surface.set_window_geometry of the popup, surface-local; null or absent = the whole surface. */
+  geometry?: Rect | null;
 }
 
 export interface SubsurfaceRole {
@@ -84,7 +96,7 @@ export interface CommitInfo {
   readonly resized: boolean;
   /** True when the role's fields (title, app_id, sizes, position...) changed. */
   readonly roleChanged: boolean;
-  /** True when the stacking of subsurfaces changed. */
+  /** True when the stacking of subsurfaces, or their positions (SubsurfaceRole.x/y), changed. */
   readonly stackingChanged: boolean;
 }
 
