@@ -1,0 +1,525 @@
+/**
+ * wl_compositor v4: surfaces, regions and frame callbacks.
+ *
+ * Every wl_surface is a `SceneSurface` in the display's scene from its
+ * creation. Its state is double-buffered (wayland.xml, wl_surface): requests
+ * fill the pending state, wl_surface.commit applies it, or, for a surface
+ * that is effectively synchronized (a sync subsurface or a child of one),
+ * moves it into a cache applied when the parent's state is applied.
+ *
+ * Content: at the commit that applies a new buffer, its pixels are copied
+ * into the scene content (only the damaged rectangles when the size and
+ * format did not change) and the buffer is released right away, so clients
+ * never wait for a buffer, whatever consumers do. A commit that goes into the
+ * cache copies the whole buffer into the cache for the same reason.
+ *
+ * Frame callbacks of an applied commit wait for a consumer to call
+ * `feedback.presented`; the frame clock answers them itself for surfaces no
+ * consumer shows (see frame-clock.ts).
+ */
+import type { Content, PixelFormat, Rect } from '../../shared/scene/scene.js';
+import { SceneSurface } from '../../shared/scene/scene.js';
+import type { WaylandServerClient } from '../../shared/wayland/index.js';
+import {
+  WlBufferResource,
+  WlCallbackResource,
+  WlCompositorResource,
+  WlRegionResource,
+  WlSurfaceError,
+  WlSurfaceResource,
+} from '../../shared/generated/wayland/index.js';
+import type { ClientState } from './client-state.js';
+import type { DisplayContext } from './context.js';
+import { Damage, Region, boundingBox, clipRects, rect, surfaceRectToBuffer } from './geometry.js';
+import { ShmBuffer, shmBufferOf } from './shm.js';
+
+/** A full copy of a buffer taken when its commit went into a subsurface cache. */
+interface Snapshot {
+  readonly width: number;
+  readonly height: number;
+  readonly format: PixelFormat;
+  readonly pixels: Uint8Array;
+}
+
+/** One set of double-buffered wl_surface state (pending, or cached for a synchronized subsurface). */
+export interface SurfaceState {
+  /** undefined: no attach in this state; null: detach (unmap). */
+  attach: ShmBuffer | Snapshot | null | undefined;
+  dx: number;
+  dy: number;
+  /** wl_surface.damage, surface-local. */
+  surfaceDamage: Rect[];
+  /** wl_surface.damage_buffer, buffer pixels. */
+  bufferDamage: Rect[];
+  frames: WlCallbackResource[];
+  opaque: Rect[] | undefined;
+  /** null: infinite (the whole surface). */
+  input: Rect[] | null | undefined;
+  transform: number | undefined;
+  scale: number | undefined;
+}
+
+function emptyState(): SurfaceState {
+  return {
+    attach: undefined,
+    dx: 0,
+    dy: 0,
+    surfaceDamage: [],
+    bufferDamage: [],
+    frames: [],
+    opaque: undefined,
+    input: undefined,
+    transform: undefined,
+    scale: undefined,
+  };
+}
+
+/** `newer` applied on top of `older` (the cache of a synchronized subsurface). */
+function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
+  return {
+    attach: newer.attach !== undefined ? newer.attach : older.attach,
+    dx: older.dx + newer.dx,
+    dy: older.dy + newer.dy,
+    surfaceDamage: [...older.surfaceDamage, ...newer.surfaceDamage],
+    bufferDamage: [...older.bufferDamage, ...newer.bufferDamage],
+    frames: [...older.frames, ...newer.frames],
+    opaque: newer.opaque ?? older.opaque,
+    input: newer.input !== undefined ? newer.input : older.input,
+    transform: newer.transform ?? older.transform,
+    scale: newer.scale ?? older.scale,
+  };
+}
+
+/** What a role (xdg_surface, wl_subsurface, cursor, ivi_surface) adds to the commit of its surface. */
+export interface SurfaceRoleHandler {
+  /** Checks on the pending state before it moves (returns false after posting a protocol error). */
+  precommit?(state: SurfaceState): boolean;
+  /** The state was applied (content, regions); apply the role's own double-buffered state. Returns whether role fields changed. */
+  apply?(state: SurfaceState): boolean;
+  /** Consumers have been told about the commit. `wasMapped`: whether the surface was mapped before it. */
+  committed?(wasMapped: boolean): void;
+  /** The wl_surface is being destroyed. */
+  surfaceDestroyed?(): void;
+}
+
+const surfaces = new WeakMap<SceneSurface, Surface>();
+const surfacesByResource = new WeakMap<WlSurfaceResource, Surface>();
+
+export interface SubsurfaceLink {
+  /** The parent, or null once the parent is gone (the subsurface is then inert). */
+  readonly parent: Surface | null;
+  readonly sync: boolean;
+  /** Apply the position set since the parent's last commit; returns whether it changed. */
+  applyPosition(): boolean;
+  /** The parent is gone. */
+  parentGone(): void;
+}
+
+export class Surface {
+  readonly scene: SceneSurface;
+  /** The role's type once assigned ('xdg_surface', 'wl_subsurface', 'cursor', 'ivi_surface'); it never changes. */
+  roleType: string | null = null;
+  handler: SurfaceRoleHandler | null = null;
+  /** Set when this surface is a subsurface. */
+  subsurface: SubsurfaceLink | null = null;
+
+  private pending = emptyState();
+  private cached: SurfaceState | null = null;
+  private transform = 0;
+  private scale = 1;
+
+  /** This surface and its subsurfaces, bottom to top, as requested (applied on commit). */
+  pendingStack: Surface[] = [this];
+  /** The same, as applied. */
+  private currentStack: Surface[] = [this];
+
+  /** Callbacks of applied commits, waiting for the frame to be presented. */
+  private frameCallbacks: WlCallbackResource[] = [];
+  /** When the oldest of `frameCallbacks` was applied (ms, monotonic). */
+  framesWaitingSince = 0;
+  /** Role fields changed outside a commit (title, app_id): reported with the next commit. */
+  private roleDirty = false;
+  private roleFlushScheduled = false;
+
+  constructor(
+    private readonly ctx: DisplayContext,
+    readonly client: ClientState,
+    readonly resource: WlSurfaceResource,
+  ) {
+    this.scene = new SceneSurface(client);
+    surfaces.set(this.scene, this);
+    surfacesByResource.set(resource, this);
+    client.surfaces.add(this);
+    resource.listen({
+      destroy: () => {},
+      attach: (buffer, x, y) => this.attach(buffer, x, y),
+      damage: (x, y, width, height) => {
+        this.pending.surfaceDamage.push(rect(x, y, width, height));
+        this.capDamage();
+      },
+      damageBuffer: (x, y, width, height) => {
+        this.pending.bufferDamage.push(rect(x, y, width, height));
+        this.capDamage();
+      },
+      frame: (callback) => {
+        this.pending.frames.push(callback);
+      },
+      setOpaqueRegion: (region) => {
+        this.pending.opaque = region === null ? [] : regionOf(region).copy();
+      },
+      setInputRegion: (region) => {
+        this.pending.input = region === null ? null : regionOf(region).copy();
+      },
+      setBufferTransform: (transform) => {
+        if (transform < 0 || transform > 7) {
+          resource.postError(WlSurfaceError.InvalidTransform, `buffer transform must be a valid transform (${transform} specified)`);
+          return;
+        }
+        this.pending.transform = transform;
+      },
+      setBufferScale: (scale) => {
+        if (scale < 1) {
+          resource.postError(WlSurfaceError.InvalidScale, `buffer scale must be at least one (${scale} specified)`);
+          return;
+        }
+        this.pending.scale = scale;
+      },
+      commit: () => this.commit(),
+    });
+    resource.onDestroy(() => this.destroyed());
+    ctx.scene.add(this.scene);
+  }
+
+  /** The virtual display's surface behind a scene surface (undefined for surfaces of other producers). */
+  static fromScene(scene: SceneSurface): Surface | undefined {
+    return surfaces.get(scene);
+  }
+
+  static fromResource(resource: WlSurfaceResource): Surface | undefined {
+    return surfacesByResource.get(resource);
+  }
+
+  get wsClient(): WaylandServerClient {
+    return this.client.wsClient;
+  }
+
+  get isDestroyed(): boolean {
+    return this.resource.destroyed;
+  }
+
+  get bufferScale(): number {
+    return this.scale;
+  }
+
+  get bufferTransform(): number {
+    return this.transform;
+  }
+
+  /** Whether a buffer has been attached or committed (xdg_surface must be created before any). */
+  get hasContent(): boolean {
+    return this.scene.content !== null || (this.pending.attach !== undefined && this.pending.attach !== null) || this.cached?.attach != null;
+  }
+
+  /** Assign a role type; false if the surface already has a role of another type. */
+  setRoleType(type: string): boolean {
+    if (this.roleType !== null && this.roleType !== type) return false;
+    this.roleType = type;
+    return true;
+  }
+
+  /** A sync subsurface, or a subsurface whose parent is effectively synchronized. */
+  get effectivelySync(): boolean {
+    const sub = this.subsurface;
+    if (sub === null || sub.parent === null) return false;
+    return sub.sync || sub.parent.effectivelySync;
+  }
+
+  /**
+   * Whether a consumer shows this surface and will call `presented` for its
+   * frames: it listens to the surface's commits and the surface is mapped (a
+   * synchronized subsurface is presented with its parent).
+   */
+  get consumed(): boolean {
+    const parent = this.subsurface?.parent ?? null;
+    if (parent !== null && this.effectivelySync) return parent.consumed;
+    const role = this.scene.role;
+    return this.scene.listenerCount('commit') > 0 && this.scene.mapped && role !== null && role.kind !== 'cursor';
+  }
+
+  get hasFrameCallbacks(): boolean {
+    return this.frameCallbacks.length > 0;
+  }
+
+  /** This surface and its subsurfaces, recursively (current stacking). */
+  *tree(): Generator<Surface> {
+    for (const s of this.currentStack) {
+      if (s === this) yield this;
+      else yield* s.tree();
+    }
+  }
+
+  /** Answer the frame callbacks of every applied commit (wl_callback.done is a destructor event). */
+  sendFrameDone(timeMs: number): void {
+    const callbacks = this.frameCallbacks;
+    if (callbacks.length === 0) return;
+    this.frameCallbacks = [];
+    for (const cb of callbacks) if (!cb.destroyed) cb.sendDone(timeMs >>> 0);
+  }
+
+  /** Role fields changed outside a commit: tell consumers soon, unless a commit does it first. */
+  markRoleChanged(): void {
+    this.roleDirty = true;
+    if (this.roleFlushScheduled) return;
+    this.roleFlushScheduled = true;
+    queueMicrotask(() => {
+      this.roleFlushScheduled = false;
+      if (!this.roleDirty || this.isDestroyed || !this.scene.mapped) return;
+      this.roleDirty = false;
+      this.scene.commit({ damage: [], resized: false, roleChanged: true, stackingChanged: false });
+    });
+  }
+
+  private capDamage(): void {
+    const p = this.pending;
+    if (p.surfaceDamage.length > Damage.MAX_RECTS) p.surfaceDamage = [boundingBox(p.surfaceDamage)];
+    if (p.bufferDamage.length > Damage.MAX_RECTS) p.bufferDamage = [boundingBox(p.bufferDamage)];
+  }
+
+  private attach(buffer: WlBufferResource | null, x: number, y: number): void {
+    if (buffer === null) {
+      this.pending.attach = null;
+    } else {
+      const shm = shmBufferOf(buffer);
+      if (shm === undefined) {
+        // Only wl_shm creates buffers here; anything else cannot be read.
+        this.resource.postError(WlSurfaceError.InvalidSize, `${buffer.toString()} is not a shared-memory buffer`);
+        return;
+      }
+      this.pending.attach = shm;
+    }
+    this.pending.dx += x;
+    this.pending.dy += y;
+  }
+
+  private commit(): void {
+    if (this.handler?.precommit !== undefined && !this.handler.precommit(this.pending)) return;
+    let state = this.pending;
+    this.pending = emptyState();
+    // A buffer destroyed between attach and commit counts as no buffer (weston does the same).
+    if (state.attach instanceof ShmBuffer && state.attach.destroyed) state.attach = null;
+    if (this.effectivelySync) {
+      if (state.attach instanceof ShmBuffer) {
+        const snap = this.snapshot(state.attach);
+        if (snap === null) return;
+        state.attach = snap;
+      }
+      this.cached = this.cached === null ? state : mergeStates(this.cached, state);
+      return;
+    }
+    if (this.cached !== null) {
+      state = mergeStates(this.cached, state);
+      this.cached = null;
+    }
+    this.apply(state);
+  }
+
+  /** Apply the cached state of a synchronized subsurface (its parent's state was applied, or it became desynchronized). */
+  applyCached(): void {
+    const state = this.cached;
+    if (state === null || this.isDestroyed) return;
+    this.cached = null;
+    this.apply(state);
+  }
+
+  get hasCache(): boolean {
+    return this.cached !== null;
+  }
+
+  private snapshot(buffer: ShmBuffer): Snapshot | null {
+    const pixels = new Uint8Array(buffer.width * buffer.height * 4);
+    const result = buffer.copyTo(pixels, null);
+    if (result !== 'ok') {
+      this.ctx.logger.warn({ client: this.client.name, surface: this.resource.toString() }, `cannot read ${buffer.resource.toString()}: ${result}`);
+      buffer.postAccessError(result);
+      return null;
+    }
+    buffer.release();
+    return { width: buffer.width, height: buffer.height, format: buffer.format, pixels };
+  }
+
+  /** Damage of a state in buffer pixels, for a buffer of `width` x `height`. */
+  private damageOf(state: SurfaceState, width: number, height: number): Rect[] {
+    const out: Rect[] = [];
+    for (const r of state.surfaceDamage) {
+      const b = surfaceRectToBuffer(r, width, height, this.transform, this.scale);
+      if (b !== null) out.push(b);
+    }
+    out.push(...clipRects(state.bufferDamage, width, height));
+    return out.length > Damage.MAX_RECTS ? [boundingBox(out)] : out;
+  }
+
+  private apply(state: SurfaceState): void {
+    const sc = this.scene;
+    const prev = sc.content;
+    const wasMapped = sc.mapped;
+    const transform = state.transform ?? this.transform;
+    const scale = state.scale ?? this.scale;
+    const viewChanged = transform !== this.transform || scale !== this.scale;
+    this.transform = transform;
+    this.scale = scale;
+
+    let damage: Rect[] = [];
+    let resized = false;
+    if (state.attach === null) {
+      if (prev !== null) {
+        sc.content = null;
+        resized = true;
+      }
+    } else if (state.attach !== undefined) {
+      const src = state.attach;
+      const same = prev !== null && prev.width === src.width && prev.height === src.height && prev.format === src.format && !viewChanged;
+      const full: Rect = { x: 0, y: 0, width: src.width, height: src.height };
+      damage = same ? this.damageOf(state, src.width, src.height) : [full];
+      let pixels: Uint8Array;
+      if (src instanceof ShmBuffer) {
+        let result: ReturnType<ShmBuffer['copyTo']> = 'ok';
+        if (same) {
+          pixels = prev.pixels;
+          if (damage.length > 0) result = src.copyTo(pixels, damage);
+        } else {
+          pixels = new Uint8Array(src.width * src.height * 4);
+          result = src.copyTo(pixels, null);
+        }
+        if (result !== 'ok') {
+          this.ctx.logger.warn({ client: this.client.name, surface: this.resource.toString() }, `cannot read ${src.resource.toString()}: ${result}`);
+          src.postAccessError(result);
+          return;
+        }
+        src.release();
+      } else {
+        pixels = src.pixels;
+      }
+      const content: Content = { width: src.width, height: src.height, format: src.format, pixels, scale, transform };
+      sc.content = content;
+      resized = !same;
+    } else if (viewChanged && prev !== null) {
+      sc.content = { ...prev, scale, transform };
+      resized = true;
+      damage = [{ x: 0, y: 0, width: prev.width, height: prev.height }];
+    }
+    if (state.opaque !== undefined) sc.opaque = state.opaque;
+    if (state.input !== undefined) sc.input = state.input;
+
+    if (state.frames.length > 0) {
+      if (this.frameCallbacks.length === 0) this.framesWaitingSince = this.ctx.now();
+      this.frameCallbacks.push(...state.frames);
+      this.ctx.frames.schedule(this);
+    }
+
+    let roleChanged = this.handler?.apply?.(state) ?? false;
+    if (this.roleDirty) {
+      roleChanged = true;
+      this.roleDirty = false;
+    }
+    const stackingChanged = this.applyChildren();
+
+    const mapped = sc.mapped;
+    if (mapped && !wasMapped) this.ctx.output.surfaceMapped(this);
+    else if (!mapped && wasMapped) this.ctx.output.surfaceUnmapped(this);
+
+    sc.commit({ damage, resized, roleChanged, stackingChanged });
+    this.handler?.committed?.(wasMapped);
+    if (!mapped && wasMapped) this.ctx.seat.surfaceUnmapped(this);
+  }
+
+  /** The parent's state was applied: subsurface order and positions, then the caches of synchronized children. */
+  private applyChildren(): boolean {
+    let changed = false;
+    const pending = this.pendingStack;
+    if (pending.length !== this.currentStack.length || pending.some((s, i) => s !== this.currentStack[i])) {
+      this.currentStack = [...pending];
+      this.scene.stack = this.currentStack.map((s) => s.scene);
+      changed = true;
+    }
+    for (const child of this.currentStack) {
+      if (child === this) continue;
+      if (child.subsurface?.applyPosition() === true) changed = true;
+      if (child.hasCache && child.effectivelySync) child.applyCached();
+    }
+    return changed;
+  }
+
+  /** A subsurface was added (on top of its siblings, at once, as weston does). */
+  addChild(child: Surface): void {
+    this.pendingStack.push(child);
+    this.currentStack.push(child);
+    this.scene.stack = this.currentStack.map((s) => s.scene);
+  }
+
+  /** A subsurface lost its role or was destroyed: it leaves both stacks at once. */
+  removeChild(child: Surface): void {
+    const before = this.currentStack.length;
+    this.pendingStack = this.pendingStack.filter((s) => s !== child);
+    this.currentStack = this.currentStack.filter((s) => s !== child);
+    if (this.currentStack.length === before || this.isDestroyed) return;
+    this.scene.stack = this.currentStack.map((s) => s.scene);
+    this.scene.commit({ damage: [], resized: false, roleChanged: false, stackingChanged: true });
+  }
+
+  /** Apply caches of descendants that are no longer synchronized (after wl_subsurface.set_desync). */
+  flushDesynchronized(): void {
+    if (!this.effectivelySync && this.hasCache) this.applyCached();
+    for (const child of this.currentStack) if (child !== this) child.flushDesynchronized();
+  }
+
+  private destroyed(): void {
+    const destroyResource = (cb: WlCallbackResource): void => {
+      if (!cb.destroyed) this.wsClient.destroyResource(cb);
+    };
+    for (const cb of this.frameCallbacks) destroyResource(cb);
+    for (const cb of this.pending.frames) destroyResource(cb);
+    for (const cb of this.cached?.frames ?? []) destroyResource(cb);
+    this.frameCallbacks = [];
+    this.ctx.frames.unschedule(this);
+    this.handler?.surfaceDestroyed?.();
+    for (const child of [...this.pendingStack, ...this.currentStack]) {
+      if (child !== this) child.subsurface?.parentGone();
+    }
+    this.pendingStack = [this];
+    this.currentStack = [this];
+    this.ctx.seat.surfaceGone(this);
+    this.ctx.output.surfaceGone(this);
+    this.client.surfaces.delete(this);
+    this.scene.destroy();
+  }
+}
+
+const regions = new WeakMap<WlRegionResource, Region>();
+
+function regionOf(resource: WlRegionResource): Region {
+  let r = regions.get(resource);
+  if (r === undefined) {
+    r = new Region();
+    regions.set(resource, r);
+  }
+  return r;
+}
+
+export function registerCompositor(ctx: DisplayContext): void {
+  ctx.server.addGlobal(WlCompositorResource, 4, (compositor, client) => {
+    const state = ctx.clientOf(client);
+    compositor.listen({
+      createSurface: (id) => {
+        new Surface(ctx, state, id);
+      },
+      createRegion: (id) => {
+        const region = regionOf(id);
+        id.listen({
+          destroy: () => {},
+          add: (x, y, width, height) => region.add(rect(x, y, width, height)),
+          subtract: (x, y, width, height) => region.subtract(rect(x, y, width, height)),
+        });
+      },
+    });
+  });
+}

@@ -1,0 +1,144 @@
+/**
+ * wl_output v3 and zxdg_output_manager_v1 v3: one output that describes the
+ * remote display the surfaces are shown on.
+ *
+ * On bind: geometry, mode (current + preferred), scale (v2+), done (v2+); for
+ * xdg_output: logical_position, logical_size, name and description (v2+),
+ * then wl_output.done for v3 (xdg_output.done is deprecated there) or
+ * xdg_output.done before. `setInfo` sends the whole description again when
+ * the remote output changes.
+ *
+ * Mapped surfaces enter the output (wl_surface.enter) and leave it when
+ * unmapped; a client binding wl_output later gets enter for its mapped
+ * surfaces at once.
+ */
+import type { WaylandServerClient } from '../../shared/wayland/index.js';
+import {
+  WlOutputMode,
+  WlOutputResource,
+  WlOutputSubpixel,
+  WlOutputTransform,
+  ZxdgOutputManagerV1Resource,
+  ZxdgOutputV1Resource,
+} from '../../shared/generated/wayland/index.js';
+import type { Surface } from './compositor.js';
+import type { DisplayContext, OutputInfo } from './context.js';
+
+export const OUTPUT_VERSION = 3;
+export const XDG_OUTPUT_MANAGER_VERSION = 3;
+
+export class OutputGlobal {
+  /** Output resources a surface has entered. */
+  private readonly entered = new Map<Surface, Set<WlOutputResource>>();
+  private readonly xdgOutputs = new Map<ZxdgOutputV1Resource, WlOutputResource>();
+
+  constructor(
+    private readonly ctx: DisplayContext,
+    public info: OutputInfo,
+  ) {}
+
+  register(): void {
+    this.ctx.server.addGlobal(WlOutputResource, OUTPUT_VERSION, (output, client) => this.bind(output, client));
+    this.ctx.server.addGlobal(ZxdgOutputManagerV1Resource, XDG_OUTPUT_MANAGER_VERSION, (manager) => {
+      manager.listen({
+        destroy: () => {},
+        getXdgOutput: (xdgOutput, output) => {
+          this.xdgOutputs.set(xdgOutput, output);
+          xdgOutput.onDestroy(() => this.xdgOutputs.delete(xdgOutput));
+          xdgOutput.listen({ destroy: () => {} });
+          this.sendXdgOutput(xdgOutput, output);
+        },
+      });
+    });
+  }
+
+  /** Logical size in surface-local units (mode / scale). */
+  get logicalSize(): { width: number; height: number } {
+    const scale = Math.max(1, this.info.scale);
+    return { width: Math.floor(this.info.width / scale), height: Math.floor(this.info.height / scale) };
+  }
+
+  private bind(output: WlOutputResource, wsClient: WaylandServerClient): void {
+    const client = this.ctx.clientOf(wsClient);
+    client.outputs.add(output);
+    output.onDestroy(() => {
+      client.outputs.delete(output);
+      for (const set of this.entered.values()) set.delete(output);
+    });
+    output.listen({ release: () => {} });
+    this.sendOutput(output);
+    for (const surface of client.surfaces) if (surface.scene.mapped) this.enter(surface, output);
+  }
+
+  private sendOutput(output: WlOutputResource): void {
+    const i = this.info;
+    output.sendGeometry(0, 0, i.physicalWidthMm, i.physicalHeightMm, WlOutputSubpixel.Unknown, i.make, i.model, WlOutputTransform.Normal);
+    output.sendMode(WlOutputMode.Current | WlOutputMode.Preferred, i.width, i.height, i.refreshMHz);
+    if (output.version >= 2) {
+      output.sendScale(Math.max(1, i.scale));
+      output.sendDone();
+    }
+  }
+
+  private sendXdgOutput(xdgOutput: ZxdgOutputV1Resource, output: WlOutputResource): void {
+    const { width, height } = this.logicalSize;
+    xdgOutput.sendLogicalPosition(0, 0);
+    xdgOutput.sendLogicalSize(width, height);
+    if (xdgOutput.version >= 2) {
+      xdgOutput.sendName(this.info.name);
+      xdgOutput.sendDescription(`${this.info.make} ${this.info.model} (${this.info.name})`.trim());
+    }
+    if (xdgOutput.version >= 3) {
+      if (!output.destroyed && output.version >= 2) output.sendDone();
+    } else {
+      xdgOutput.sendDone();
+    }
+  }
+
+  /** The remote output changed: every bound output hears the new description. */
+  setInfo(info: OutputInfo): void {
+    this.info = info;
+    for (const client of this.ctx.clients()) {
+      for (const output of client.outputs) {
+        const i = this.info;
+        output.sendGeometry(0, 0, i.physicalWidthMm, i.physicalHeightMm, WlOutputSubpixel.Unknown, i.make, i.model, WlOutputTransform.Normal);
+        output.sendMode(WlOutputMode.Current | WlOutputMode.Preferred, i.width, i.height, i.refreshMHz);
+        if (output.version >= 2) output.sendScale(Math.max(1, i.scale));
+        const xdg = [...this.xdgOutputs].filter(([, o]) => o === output).map(([x]) => x);
+        for (const x of xdg) {
+          const { width, height } = this.logicalSize;
+          x.sendLogicalPosition(0, 0);
+          x.sendLogicalSize(width, height);
+          if (x.version < 3) x.sendDone();
+        }
+        if (output.version >= 2) output.sendDone();
+      }
+    }
+  }
+
+  private enter(surface: Surface, output: WlOutputResource): void {
+    let set = this.entered.get(surface);
+    if (set === undefined) {
+      set = new Set();
+      this.entered.set(surface, set);
+    }
+    if (set.has(output)) return;
+    set.add(output);
+    surface.resource.sendEnter(output);
+  }
+
+  surfaceMapped(surface: Surface): void {
+    for (const output of surface.client.outputs) this.enter(surface, output);
+  }
+
+  surfaceUnmapped(surface: Surface): void {
+    const set = this.entered.get(surface);
+    if (set === undefined) return;
+    this.entered.delete(surface);
+    for (const output of set) if (!output.destroyed) surface.resource.sendLeave(output);
+  }
+
+  surfaceGone(surface: Surface): void {
+    this.entered.delete(surface);
+  }
+}
