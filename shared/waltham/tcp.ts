@@ -1,0 +1,126 @@
+/**
+ * Waltham over TCP: a server that serves many peers at once (one bad peer is
+ * dropped, the others go on) and a client connect function. Both also take an
+ * existing Duplex (a Unix socket, a TLS socket) through `accept()` and
+ * `openWalthamClient()`.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Resource, WireObjectClass } from '../wire/object.js';
+import { WalthamClient, WalthamGlobals, WalthamPeer, type BindHandler, type WalthamClientOptions, type WalthamPeerOptions } from './display.js';
+
+export type WalthamServerOptions = WalthamPeerOptions;
+
+export interface WalthamServerEvents {
+  /** A client connected; the peer is ready (globals are served by the server). */
+  peer: [peer: WalthamPeer];
+  /** The listening socket failed after listen() resolved. */
+  error: [err: Error];
+}
+
+export class WalthamServer extends EventEmitter<WalthamServerEvents> {
+  readonly globals = new WalthamGlobals();
+  private readonly server: net.Server;
+  private readonly peerSet = new Set<WalthamPeer>();
+  private closing = false;
+
+  constructor(private readonly options: WalthamServerOptions = {}) {
+    super();
+    // allowHalfOpen: a client that shuts down its side still gets the replies to what it sent.
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      this.accept(socket);
+    });
+    this.server.on('error', (err) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
+  }
+
+  /** Listen on `host:port` (port 0: an ephemeral port); resolves with the bound address. */
+  listen(port = 0, host = '127.0.0.1'): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** The bound address, once listening. */
+  address(): net.AddressInfo | null {
+    const address = this.server.address();
+    return address !== null && typeof address === 'object' ? address : null;
+  }
+
+  /** Serve a connection that arrived some other way (Unix socket, TLS). */
+  accept(stream: Duplex): WalthamPeer {
+    const peer = new WalthamPeer(stream, this.globals, this.options);
+    this.peerSet.add(peer);
+    peer.once('close', () => this.peerSet.delete(peer));
+    try {
+      this.emit('peer', peer);
+    } catch (err) {
+      peer.logger.error({ peer: peer.label, err }, 'a peer listener threw');
+    }
+    return peer;
+  }
+
+  get peers(): ReadonlySet<WalthamPeer> {
+    return this.peerSet;
+  }
+
+  /** Advertise a global to every peer, present and future; returns its name. */
+  addGlobal<T extends Resource>(ctor: WireObjectClass<T>, version: number, bind: BindHandler<T>): number {
+    return this.globals.add(ctor, version, bind);
+  }
+
+  removeGlobal(name: number): boolean {
+    return this.globals.remove(name);
+  }
+
+  /** Stop listening and close every peer in order. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...this.peerSet].map((peer) => peer.close()));
+    await stopped;
+  }
+}
+
+/** Connect to a Waltham server over TCP. */
+export async function connectWaltham(host: string, port: number, options: WalthamClientOptions = {}): Promise<WalthamClient> {
+  const socket = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+  return openWalthamClient(socket, options);
+}
+
+/**
+ * The client side of a Waltham connection over an already connected stream
+ * (a Unix socket, a TLS socket). With `negotiateVersion`, resolves once the
+ * versions are negotiated.
+ */
+export async function openWalthamClient(stream: Duplex, options: WalthamClientOptions = {}): Promise<WalthamClient> {
+  const client = new WalthamClient(stream, options);
+  if (options.negotiateVersion === true) {
+    try {
+      await client.negotiateVersion();
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+  }
+  return client;
+}
