@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * waltham-receiver: shows the surfaces of remote transmitters on the local
+ * compositor and sends the local input back.
+ */
+import { existsSync } from 'node:fs';
+import { DEFAULT_RECEIVER, readReceiverConfig, type ReceiverConfig, type ShellMode } from '../shared/config/receiver.js';
+import { parseHostPort } from '../shared/config/transmitter.js';
+import { displayName, fail, logLevel, parseCommandLine, UsageError } from '../shared/cli/args.js';
+import { LocalDisplay } from '../shared/display/local-display.js';
+import { createLogger } from '../shared/log.js';
+import type { SceneSurface } from '../shared/scene/scene.js';
+import { ReceiverServer } from './server.js';
+import { startStats } from '../shared/cli/stats.js';
+
+const USAGE = `usage: waltham-receiver [options]
+
+  --listen ADDR[:PORT]      address to bind (default 0.0.0.0:34400)
+  --display NAME            the local compositor (default $WAYLAND_DISPLAY)
+  --shell xdg|ivi|fullscreen
+                            local windows (default), ivi-application surfaces, or fullscreen
+  --output NAME             the output for --shell fullscreen
+  --config FILE             [receiver] and [ivi-surface] sections (weston.ini style)
+  --stats                   print per-transmitter statistics every 5 s
+  --log-level LEVEL         trace, debug, info (default), warn, error
+  -h, --help                this text
+`;
+
+const OPTIONS = {
+  listen: { type: 'string' },
+  display: { type: 'string' },
+  shell: { type: 'string' },
+  output: { type: 'string' },
+  config: { type: 'string' },
+  stats: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { values } = parseCommandLine(argv, OPTIONS);
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let config: ReceiverConfig = DEFAULT_RECEIVER;
+  if (values.config !== undefined) {
+    if (!existsSync(values.config)) throw new UsageError(`--config ${values.config}: no such file`);
+    config = readReceiverConfig(values.config);
+  }
+  const listen = values.listen === undefined ? { host: config.host, port: config.port } : parseHostPort(values.listen);
+  const shell = (values.shell ?? config.shell) as ShellMode;
+  if (!['xdg', 'ivi', 'fullscreen'].includes(shell)) throw new UsageError(`--shell ${shell}: expected xdg, ivi or fullscreen`);
+  const output = values.output ?? config.output ?? undefined;
+  const logger = createLogger({ name: 'waltham-receiver', level: logLevel(values['log-level']) });
+
+  // app_id -> ivi-id: from the configuration, else ivi-id-base + n in order of appearance.
+  const assigned = new Map<string, number>(config.iviIds);
+  let next = config.iviIdBase;
+  const iviIdFor = (appId: string, _surface: SceneSurface): number => {
+    let id = assigned.get(appId);
+    if (id === undefined) {
+      while ([...assigned.values()].includes(next)) next++;
+      id = next++;
+      assigned.set(appId, id);
+      logger.info({ appId, iviId: id }, `app_id "${appId}" gets ivi-id ${id}`);
+    }
+    return id;
+  };
+
+  const display = new LocalDisplay({
+    ...(values.display !== undefined ? { display: displayName(values.display) } : {}),
+    shell,
+    iviIdFor,
+    ...(output !== undefined ? { output } : {}),
+    logger,
+  });
+  await display.start();
+  const server = new ReceiverServer({ host: listen.host, port: listen.port, logger });
+  const info = display.outputInfo();
+  if (info !== null) server.setOutput(info);
+  display.attach(server.scene);
+  const address = await server.listen();
+  logger.info(`listening on ${address.address}:${address.port}, showing on ${values.display ?? process.env['WAYLAND_DISPLAY'] ?? 'wayland-0'} (${shell} shell)`);
+
+  const stopStats = values.stats === true ? startStats(logger, () => ({ display: display.stats(), ...server.stats() })) : () => {};
+  let stopping = false;
+  const stop = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    stopStats();
+    await server.close();
+    display.close();
+    process.exit(code);
+  };
+  display.on('close', (reason) => {
+    logger.error(`the local compositor went away${reason === undefined ? '' : `: ${reason.message}`}`);
+    void stop(1);
+  });
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => fail('waltham-receiver', USAGE, err));

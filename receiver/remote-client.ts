@@ -1,0 +1,751 @@
+/**
+ * One connected transmitter on the receiver. It owns the transmitter's
+ * objects (surfaces, roles, input devices), rebuilds its surfaces in the
+ * receiver's Scene, and is the SceneOwner of those surfaces: its `feedback`
+ * turns what the local display reports (presentation, configures, input)
+ * into Waltham events for that transmitter.
+ *
+ * A request that breaks the protocol or a per-peer limit is answered with
+ * wth_display.error naming `iface@id.message`, and the transmitter is
+ * dropped; the other transmitters are not affected.
+ */
+import {
+  SceneSurface,
+  type Rect,
+  type Scene,
+  type SceneFeedback,
+  type SceneOwner,
+  type ToplevelRole,
+} from '../shared/scene/scene.js';
+import {
+  WthpCallbackResource,
+  WthpRegionResource,
+  WthpSurfaceResource,
+  type WthpCompositorResource,
+  type WthpContentResource,
+  type WthpInputExtensionResource,
+  type WthpIviApplicationResource,
+  type WthpIviSurfaceResource,
+  type WthpKeyboardResource,
+  type WthpKeymapResource,
+  type WthpOutputResource,
+  type WthpPointerResource,
+  type WthpPopupResource,
+  type WthpRemoteShellResource,
+  type WthpSeatResource,
+  type WthpSubsurfaceResource,
+  type WthpToplevelResource,
+  type WthpTouchResource,
+  type WthpWindowGeometryResource,
+} from '../shared/generated/waltham/waltham.js';
+import type { Resource } from '../shared/wire/object.js';
+import { DisplayErrorCode, type WalthamLogger } from '../shared/waltham/connection.js';
+import type { WalthamPeer } from '../shared/waltham/display.js';
+import { guardFeedback } from '../shared/remote/guard.js';
+import { Region } from '../shared/remote/region.js';
+import { applyTile, checkBegin, TileError, type PixelImage } from '../shared/remote/tiles.js';
+import {
+  encodeKeys,
+  KEYMAP_CHUNK,
+  KEYMAP_FORMAT_XKB_V1,
+  keymapChunks,
+  MODE_CURRENT,
+  MODE_PREFERRED,
+  statesToBits,
+  wireTime,
+  type OutputInfo,
+} from '../shared/remote/protocol.js';
+import { RemoteSurface, type RoleUpdate } from './remote-surface.js';
+
+/** Per-transmitter limits (DESIGN 8): a peer past one is dropped with an error. */
+export interface ReceiverLimits {
+  /** Live wthp_surface objects. */
+  readonly maxSurfaces: number;
+  readonly maxSurfaceWidth: number;
+  readonly maxSurfaceHeight: number;
+  /** Pixel memory over all the peer's surfaces (content, cached and pending buffers). */
+  readonly maxPixelBytes: number;
+  /** Unanswered frame callbacks per surface. */
+  readonly maxCallbacksPerSurface: number;
+  /** Rectangles per region. */
+  readonly maxRegionRects: number;
+}
+
+export const DEFAULT_LIMITS: ReceiverLimits = {
+  maxSurfaces: 1024,
+  maxSurfaceWidth: 8192,
+  maxSurfaceHeight: 8192,
+  maxPixelBytes: 1024 * 1024 * 1024,
+  maxCallbacksPerSurface: 256,
+  maxRegionRects: 1024,
+};
+
+/** What the server shares with each of its clients. */
+export interface ReceiverContext {
+  readonly scene: Scene;
+  readonly logger: WalthamLogger;
+  readonly limits: ReceiverLimits;
+  /** Codecs announced in wthp_content.codecs (mask of 1 << codec). */
+  readonly codecs: number;
+  seatCapabilities(): number;
+  output(): OutputInfo;
+  /** ivi ids in use on this receiver, over all transmitters. */
+  readonly iviIds: Map<number, RemoteSurface>;
+}
+
+const ROLE_ERROR = 0; // wthp_remote_shell.error.role, wthp_ivi_application.error.role, wl_pointer.error.role
+const IVI_ID_ERROR = 1; // wthp_ivi_application.error.ivi_id
+
+type Fail = (message: string, code?: number) => void;
+
+export class RemoteClient implements SceneOwner {
+  readonly name: string;
+  readonly feedback: SceneFeedback;
+  /** The transmitter's surfaces, by their scene surface. */
+  readonly surfaces = new Map<SceneSurface, RemoteSurface>();
+  private readonly byResource = new Map<WthpSurfaceResource, RemoteSurface>();
+  private readonly resourceOf = new Map<RemoteSurface, WthpSurfaceResource>();
+  private readonly toplevels = new Map<WthpToplevelResource, RemoteSurface>();
+  private readonly roleObjects = new Map<RemoteSurface, WthpToplevelResource | WthpPopupResource | WthpIviSurfaceResource>();
+  private readonly regions = new Map<WthpRegionResource, Region>();
+  private readonly seats = new Set<WthpSeatResource>();
+  private readonly outputs = new Set<WthpOutputResource>();
+  private readonly pointers = new Set<WthpPointerResource>();
+  private readonly keyboards = new Set<WthpKeyboardResource>();
+  private readonly touches = new Set<WthpTouchResource>();
+  private readonly keymaps = new Set<WthpKeymapResource>();
+  private keymapText: string | null = null;
+  private repeat: { rate: number; delay: number } | null = null;
+  private cursor: SceneSurface | null = null;
+  private gone = false;
+  /** Counters for stats(). */
+  readonly counters = { commits: 0, tiles: 0, tileBytes: 0, presented: 0 };
+
+  constructor(
+    readonly peer: WalthamPeer,
+    private readonly ctx: ReceiverContext,
+  ) {
+    this.name = `transmitter ${peer.label}`;
+    // The local display calls this: a failure is logged, never thrown at it.
+    this.feedback = guardFeedback(this.makeFeedback(), (method, err) =>
+      ctx.logger.error({ err }, `${this.name}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
+    peer.once('close', () => this.teardown());
+  }
+
+  get logger(): WalthamLogger {
+    return this.ctx.logger;
+  }
+
+  /** Drop the peer with wth_display.error on `resource`, naming `iface@id.message`. */
+  private failer(resource: Resource, message: string): Fail {
+    return (text, code = DisplayErrorCode.invalidMethod) => {
+      resource.postError(code, `${resource.toString()}.${message}: ${text}`);
+    };
+  }
+
+  private surfaceOf(resource: WthpSurfaceResource): RemoteSurface {
+    const rs = this.byResource.get(resource);
+    if (rs === undefined) throw new Error(`${resource.toString()} has no surface state`);
+    return rs;
+  }
+
+  // ---- Globals ---------------------------------------------------------------------------
+
+  bindCompositor(compositor: WthpCompositorResource): void {
+    compositor.listen({
+      createSurface: (resource) => this.createSurface(compositor, resource),
+      createRegion: (resource) => this.createRegion(resource),
+    });
+  }
+
+  bindRemoteShell(shell: WthpRemoteShellResource): void {
+    shell.listen({
+      destroy: () => {},
+      getToplevel: (id, surface) => this.getToplevel(shell, id, surface),
+      getPopup: (id, surface, parent, x, y, width, height, grab) => this.getPopup(shell, id, surface, parent, { x, y, width, height }, grab !== 0),
+      getSubsurface: (id, surface, parent) => this.getSubsurface(shell, id, surface, parent),
+    });
+  }
+
+  bindContent(content: WthpContentResource): void {
+    content.listen({
+      destroy: () => {},
+      begin: (surface, width, height, format) => this.begin(this.failer(content, 'begin'), surface, width, height, format),
+      tile: (surface, x, y, width, height, codec, data) => this.tile(this.failer(content, 'tile'), surface, { x, y, width, height, codec, data }),
+    });
+    content.sendCodecs(this.ctx.codecs);
+  }
+
+  bindSeat(seat: WthpSeatResource): void {
+    this.seats.add(seat);
+    seat.onDestroy(() => this.seats.delete(seat));
+    seat.listen({
+      getPointer: (pointer) => this.addPointer(pointer),
+      getKeyboard: (keyboard) => this.addKeyboard(keyboard),
+      getTouch: (touch) => {
+        this.touches.add(touch);
+        touch.onDestroy(() => this.touches.delete(touch));
+        touch.listen({ release: () => {} });
+      },
+      release: () => {},
+    });
+    seat.sendCapabilities(this.ctx.seatCapabilities());
+    if (seat.version >= 2) seat.sendName('default');
+  }
+
+  bindOutput(output: WthpOutputResource): void {
+    this.outputs.add(output);
+    output.onDestroy(() => this.outputs.delete(output));
+    this.describeOutput(output, this.ctx.output());
+  }
+
+  bindInputExtension(ext: WthpInputExtensionResource): void {
+    ext.listen({
+      destroy: () => {},
+      getKeymap: (keymap) => {
+        this.keymaps.add(keymap);
+        keymap.onDestroy(() => this.keymaps.delete(keymap));
+        keymap.listen({ destroy: () => {} });
+        if (this.keymapText !== null) this.sendKeymapChunks(keymap, this.keymapText);
+      },
+    });
+  }
+
+  bindWindowGeometry(wg: WthpWindowGeometryResource): void {
+    wg.listen({
+      destroy: () => {},
+      setWindowGeometry: (surface, x, y, width, height) =>
+        this.surfaceOf(surface).updateRole({ geometry: width > 0 && height > 0 ? { x, y, width, height } : null }),
+    });
+  }
+
+  bindIviApplication(ivi: WthpIviApplicationResource): void {
+    ivi.listen({
+      surfaceCreate: (iviId, surface, id) => this.createIviSurface(ivi, iviId, surface, id),
+    });
+  }
+
+  /** The server's seat capabilities changed. */
+  sendCapabilities(caps: number): void {
+    for (const seat of this.seats) seat.sendCapabilities(caps);
+  }
+
+  /** The local output changed. */
+  sendOutput(info: OutputInfo): void {
+    for (const output of this.outputs) this.describeOutput(output, info);
+  }
+
+  private describeOutput(output: WthpOutputResource, info: OutputInfo): void {
+    output.sendGeometry(info.x, info.y, info.physicalWidth, info.physicalHeight, info.subpixel, info.make, info.model, info.transform);
+    output.sendMode(MODE_CURRENT | MODE_PREFERRED, info.width, info.height, info.refresh);
+    if (output.version >= 2) {
+      output.sendScale(info.scale);
+      output.sendDone();
+    }
+  }
+
+  // ---- Surfaces ----------------------------------------------------------------------------
+
+  private createSurface(compositor: WthpCompositorResource, resource: WthpSurfaceResource): void {
+    if (this.byResource.size >= this.ctx.limits.maxSurfaces) {
+      return this.failer(compositor, 'create_surface')(`more than ${this.ctx.limits.maxSurfaces} surfaces`, DisplayErrorCode.noMemory);
+    }
+    const scene = new SceneSurface(this);
+    const rs = new RemoteSurface(scene);
+    this.byResource.set(resource, rs);
+    this.resourceOf.set(rs, resource);
+    this.surfaces.set(scene, rs);
+    resource.onDestroy(() => this.destroySurface(resource, rs));
+    const fail = (message: string): Fail => this.failer(resource, message);
+    resource.listen({
+      destroy: () => {},
+      attach: (buffer) => {
+        if (buffer !== null) return fail('attach')('wthp_buffer content is not supported; send pixels with wthp_content');
+        rs.pending.image = null;
+      },
+      damage: (x, y, width, height) => this.addDamage(fail('damage'), rs.pending.surfaceDamage, { x, y, width, height }),
+      damageBuffer: (x, y, width, height) => this.addDamage(fail('damage_buffer'), rs.pending.damage, { x, y, width, height }),
+      frame: (callback) => {
+        if (rs.callbackCount() >= this.ctx.limits.maxCallbacksPerSurface) {
+          return fail('frame')(`more than ${this.ctx.limits.maxCallbacksPerSurface} unanswered frame callbacks`, DisplayErrorCode.noMemory);
+        }
+        rs.pending.frames.push(callback);
+      },
+      setOpaqueRegion: (region) => {
+        rs.pending.opaque = region === null ? [] : [...(this.regions.get(region)?.rects ?? [])];
+      },
+      setInputRegion: (region) => {
+        rs.pending.input = region === null ? null : [...(this.regions.get(region)?.rects ?? [])];
+      },
+      commit: () => {
+        this.counters.commits++;
+        rs.commit();
+      },
+      setBufferTransform: (transform) => {
+        if (transform < 0 || transform > 7) return fail('set_buffer_transform')(`invalid transform ${transform}`);
+        rs.pending.transform = transform;
+      },
+      setBufferScale: (scale) => {
+        if (scale < 1 || scale > 16) return fail('set_buffer_scale')(`invalid scale ${scale}`);
+        rs.pending.scale = scale;
+      },
+    });
+    this.ctx.scene.add(scene);
+  }
+
+  private addDamage(fail: Fail, list: Rect[], r: Rect): void {
+    if (r.width <= 0 || r.height <= 0) return;
+    if (list.length >= 4096) return fail('too many damage rectangles in one commit', DisplayErrorCode.noMemory);
+    list.push(r);
+  }
+
+  private destroySurface(resource: WthpSurfaceResource, rs: RemoteSurface): void {
+    if (rs.destroyed) return;
+    this.byResource.delete(resource);
+    this.resourceOf.delete(rs);
+    this.surfaces.delete(rs.scene);
+    this.releaseRole(rs);
+    for (const cb of rs.allCallbacks()) this.dropCallback(cb);
+    rs.pending.frames = [];
+    rs.presentable = [];
+    if (rs.cached !== null) rs.cached.frames = [];
+    for (const child of rs.children) child.parent = null;
+    if (this.cursor === rs.scene) {
+      this.cursor = null;
+      this.ctx.scene.setCursor(this, null);
+    }
+    rs.scene.destroy();
+  }
+
+  /** Forget the role bookkeeping of a surface (its role object, its place in a parent's stack). */
+  private releaseRole(rs: RemoteSurface): void {
+    this.roleObjects.delete(rs);
+    for (const [toplevel, owner] of this.toplevels) if (owner === rs) this.toplevels.delete(toplevel);
+    const role = rs.scene.role;
+    if (role !== null && role.kind === 'ivi' && this.ctx.iviIds.get(role.iviId) === rs) this.ctx.iviIds.delete(role.iviId);
+    if (rs.parent !== null) {
+      rs.parent.dropChild(rs);
+      rs.parent = null;
+    }
+  }
+
+  private dropCallback(cb: WthpCallbackResource): void {
+    if (!cb.destroyed && this.peer.isOpen) this.peer.destroyObject(cb);
+  }
+
+  private createRegion(resource: WthpRegionResource): void {
+    const region = new Region(this.ctx.limits.maxRegionRects);
+    this.regions.set(resource, region);
+    resource.onDestroy(() => this.regions.delete(resource));
+    const guarded = (name: string, fn: () => void): void => {
+      try {
+        fn();
+      } catch (err) {
+        this.failer(resource, name)((err as Error).message, DisplayErrorCode.noMemory);
+      }
+    };
+    resource.listen({
+      destroy: () => {},
+      add: (x, y, width, height) => guarded('add', () => region.add({ x, y, width, height })),
+      subtract: (x, y, width, height) => guarded('subtract', () => region.subtract({ x, y, width, height })),
+    });
+  }
+
+  // ---- Content -----------------------------------------------------------------------------
+
+  private begin(fail: Fail, surface: WthpSurfaceResource, width: number, height: number, format: number): void {
+    const rs = this.surfaceOf(surface);
+    const limits = this.ctx.limits;
+    let fmt;
+    try {
+      fmt = checkBegin(width, height, format, { maxWidth: limits.maxSurfaceWidth, maxHeight: limits.maxSurfaceHeight });
+    } catch (err) {
+      const e = err as TileError;
+      return fail(`${surface.toString()}: ${e.message}`, e.code === 'ERR_TILE_SIZE' ? DisplayErrorCode.noMemory : DisplayErrorCode.invalidMethod);
+    }
+    const current = rs.pending.image;
+    if (current !== undefined && current !== null && current.width === width && current.height === height) {
+      rs.pending.image = { ...current, format: fmt };
+      return;
+    }
+    const bytes = width * height * 4;
+    let total = bytes;
+    for (const other of this.surfaces.values()) total += other.pixelBytes();
+    total -= current?.pixels.byteLength ?? 0;
+    if (total > limits.maxPixelBytes) {
+      return fail(`${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`, DisplayErrorCode.noMemory);
+    }
+    const base = rs.baseImage();
+    const pixels = new Uint8Array(bytes);
+    if (base !== null && base.width === width && base.height === height) pixels.set(base.pixels.subarray(0, bytes));
+    rs.pending.image = { width, height, format: fmt, pixels };
+  }
+
+  private tile(fail: Fail, surface: WthpSurfaceResource, tile: { x: number; y: number; width: number; height: number; codec: number; data: Uint8Array }): void {
+    const rs = this.surfaceOf(surface);
+    const image: PixelImage | null | undefined = rs.pending.image;
+    if (image === undefined || image === null) return fail(`${surface.toString()}: tile before wthp_content.begin`);
+    let rect: Rect;
+    try {
+      rect = applyTile(image, tile, this.ctx.codecs);
+    } catch (err) {
+      if (!(err instanceof TileError)) throw err;
+      return fail(`${surface.toString()}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? DisplayErrorCode.noMemory : DisplayErrorCode.invalidMethod);
+    }
+    this.counters.tiles++;
+    this.counters.tileBytes += tile.data.byteLength;
+    if (rs.pending.damage.length < 4096) rs.pending.damage.push(rect);
+    else rs.pending.damage = [{ x: 0, y: 0, width: image.width, height: image.height }];
+  }
+
+  // ---- Roles -------------------------------------------------------------------------------
+
+  /** Whether `ancestor` is `rs` or one of the surfaces `rs` hangs from (popup or subsurface parents). */
+  private isAncestor(ancestor: SceneSurface, rs: SceneSurface): boolean {
+    for (let s: SceneSurface | null = rs; s !== null; ) {
+      if (s === ancestor) return true;
+      const role: SceneSurface['role'] = s.role;
+      s = role !== null && (role.kind === 'subsurface' || role.kind === 'popup') ? role.parent : null;
+    }
+    return false;
+  }
+
+  private getToplevel(shell: WthpRemoteShellResource, id: WthpToplevelResource, surface: WthpSurfaceResource): void {
+    const rs = this.surfaceOf(surface);
+    if (rs.scene.role !== null) {
+      return this.failer(shell, 'get_toplevel')(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    }
+    const role: ToplevelRole = {
+      kind: 'toplevel',
+      title: '',
+      appId: '',
+      parent: null,
+      minSize: { width: 0, height: 0 },
+      maxSize: { width: 0, height: 0 },
+      geometry: null,
+      fullscreen: false,
+      maximized: false,
+    };
+    rs.scene.role = role;
+    this.toplevels.set(id, rs);
+    this.roleObjects.set(rs, id);
+    const set = (u: RoleUpdate): void => rs.updateRole(u);
+    id.listen({
+      destroy: () => this.unmapRole(rs),
+      setTitle: (title) => set({ title }),
+      setAppId: (appId) => set({ appId }),
+      setParent: (parent) => {
+        const p = parent === null ? null : (this.toplevels.get(parent) ?? null);
+        if (p !== null && this.isAncestorToplevel(rs.scene, p.scene)) {
+          return this.failer(id, 'set_parent')('the parent would be a descendant of the window', DisplayErrorCode.invalidMethod);
+        }
+        set({ parent: p === null ? null : p.scene });
+      },
+      setMinSize: (width, height) => set({ minSize: { width, height } }),
+      setMaxSize: (width, height) => set({ maxSize: { width, height } }),
+      setWindowGeometry: (x, y, width, height) => set({ geometry: width > 0 && height > 0 ? { x, y, width, height } : null }),
+      setFullscreen: (v) => set({ fullscreen: v !== 0 }),
+      setMaximized: (v) => set({ maximized: v !== 0 }),
+    });
+  }
+
+  private isAncestorToplevel(window: SceneSurface, candidate: SceneSurface): boolean {
+    for (let s: SceneSurface | null = candidate; s !== null; ) {
+      if (s === window) return true;
+      const role: SceneSurface['role'] = s.role;
+      s = role !== null && role.kind === 'toplevel' ? role.parent : null;
+    }
+    return false;
+  }
+
+  /** A role object was destroyed: the surface has no role and shows nothing (xdg_toplevel.destroy). */
+  private unmapRole(rs: RemoteSurface): void {
+    if (rs.destroyed) return;
+    const wasMapped = rs.scene.content !== null;
+    this.releaseRole(rs);
+    rs.scene.role = null;
+    rs.scene.content = null;
+    rs.pending.role = undefined;
+    rs.scene.commit({ damage: [], resized: wasMapped, roleChanged: true, stackingChanged: false });
+  }
+
+  private getPopup(shell: WthpRemoteShellResource, id: WthpPopupResource, surface: WthpSurfaceResource, parent: WthpSurfaceResource, rect: Rect, grab: boolean): void {
+    const fail = this.failer(shell, 'get_popup');
+    const rs = this.surfaceOf(surface);
+    const ps = this.surfaceOf(parent);
+    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    if (this.isAncestor(rs.scene, ps.scene)) return fail(`${parent.toString()} cannot be the parent of ${surface.toString()}`);
+    rs.scene.role = { kind: 'popup', parent: ps.scene, rect, grab };
+    this.roleObjects.set(rs, id);
+    id.listen({
+      destroy: () => this.unmapRole(rs),
+      reposition: (x, y, width, height) => rs.updateRole({ rect: { x, y, width, height } }),
+    });
+  }
+
+  private getSubsurface(shell: WthpRemoteShellResource, id: WthpSubsurfaceResource, surface: WthpSurfaceResource, parent: WthpSurfaceResource): void {
+    const fail = this.failer(shell, 'get_subsurface');
+    const rs = this.surfaceOf(surface);
+    const ps = this.surfaceOf(parent);
+    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    if (this.isAncestor(rs.scene, ps.scene)) return fail(`${parent.toString()} cannot be the parent of ${surface.toString()}`);
+    rs.scene.role = { kind: 'subsurface', parent: ps.scene, x: 0, y: 0, sync: true };
+    rs.parent = ps;
+    ps.children.add(rs);
+    // A new subsurface goes on top of its siblings when the parent's state is applied.
+    ps.pendingStack = [...(ps.pendingStack ?? ps.scene.stack), rs.scene];
+    const sfail = (message: string): Fail => this.failer(id, message);
+    const place = (message: string, sibling: WthpSurfaceResource, above: boolean): void => {
+      const sib = this.byResource.get(sibling);
+      if (rs.parent === null || sib === undefined) return;
+      const parentRs = rs.parent;
+      if (sib !== parentRs && sib.parent !== parentRs) {
+        return sfail(message)(`${sibling.toString()} is neither the parent nor a sibling`);
+      }
+      if (sib === rs) return sfail(message)('a subsurface cannot be placed relative to itself');
+      const stack = (parentRs.pendingStack ?? parentRs.scene.stack).filter((s) => s !== rs.scene);
+      const at = stack.indexOf(sib.scene);
+      if (at < 0) return; // the sibling's own place is not applied yet
+      stack.splice(above ? at + 1 : at, 0, rs.scene);
+      parentRs.pendingStack = stack;
+    };
+    id.listen({
+      destroy: () => this.destroySubsurfaceRole(rs),
+      setPosition: (x, y) => {
+        rs.pendingPosition = { x, y };
+      },
+      placeAbove: (sibling) => place('place_above', sibling, true),
+      placeBelow: (sibling) => place('place_below', sibling, false),
+      setSync: () => {
+        const role = rs.scene.role;
+        if (role !== null && role.kind === 'subsurface') role.sync = true;
+      },
+      setDesync: () => {
+        const role = rs.scene.role;
+        if (role !== null && role.kind === 'subsurface') role.sync = false;
+        rs.flushIfDesynchronized();
+      },
+    });
+  }
+
+  private destroySubsurfaceRole(rs: RemoteSurface): void {
+    if (rs.destroyed) return;
+    this.releaseRole(rs);
+    rs.scene.role = null;
+    rs.scene.commit({ damage: [], resized: false, roleChanged: true, stackingChanged: false });
+  }
+
+  private createIviSurface(ivi: WthpIviApplicationResource, iviId: number, surface: WthpSurfaceResource, id: WthpIviSurfaceResource): void {
+    const fail = this.failer(ivi, 'surface_create');
+    const rs = this.surfaceOf(surface);
+    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    const holder = this.ctx.iviIds.get(iviId);
+    if (holder !== undefined && !holder.destroyed) return fail(`ivi id ${iviId} is already in use`, IVI_ID_ERROR);
+    this.ctx.iviIds.set(iviId, rs);
+    rs.scene.role = { kind: 'ivi', iviId };
+    this.roleObjects.set(rs, id);
+    id.listen({ destroy: () => this.unmapRole(rs) });
+  }
+
+  // ---- Input devices -----------------------------------------------------------------------
+
+  private addPointer(pointer: WthpPointerResource): void {
+    this.pointers.add(pointer);
+    pointer.onDestroy(() => this.pointers.delete(pointer));
+    pointer.listen({
+      release: () => {},
+      setCursor: (_serial, surface, hotspotX, hotspotY) => {
+        if (surface === null) {
+          this.cursor = null;
+          this.ctx.scene.setCursor(this, null);
+          return;
+        }
+        const rs = this.surfaceOf(surface);
+        const role = rs.scene.role;
+        if (role !== null && role.kind !== 'cursor') {
+          return this.failer(pointer, 'set_cursor')(`${surface.toString()} already has the ${role.kind} role`, ROLE_ERROR);
+        }
+        if (role === null) rs.scene.role = { kind: 'cursor', hotspotX, hotspotY };
+        else {
+          role.hotspotX = hotspotX;
+          role.hotspotY = hotspotY;
+        }
+        this.cursor = rs.scene;
+        this.ctx.scene.setCursor(this, rs.scene);
+      },
+    });
+  }
+
+  private addKeyboard(keyboard: WthpKeyboardResource): void {
+    this.keyboards.add(keyboard);
+    keyboard.onDestroy(() => this.keyboards.delete(keyboard));
+    keyboard.listen({ release: () => {} });
+    if (this.keymapText !== null) this.sendReferenceKeymap(keyboard, this.keymapText);
+    if (this.repeat !== null && keyboard.version >= 4) keyboard.sendRepeatInfo(this.repeat.rate, this.repeat.delay);
+  }
+
+  /** wthp_keyboard.keymap, for transmitters without wthp_input_extension, when the keymap fits one message. */
+  private sendReferenceKeymap(keyboard: WthpKeyboardResource, text: string): void {
+    const { chunks, size } = keymapChunks(text);
+    if (size > KEYMAP_CHUNK) return;
+    keyboard.sendKeymap(KEYMAP_FORMAT_XKB_V1, chunks[0] ?? new Uint8Array(0));
+  }
+
+  private sendKeymapChunks(keymap: WthpKeymapResource, text: string): void {
+    const { chunks, size } = keymapChunks(text);
+    for (const chunk of chunks) keymap.sendChunk(chunk);
+    keymap.sendDone(KEYMAP_FORMAT_XKB_V1, size);
+  }
+
+  // ---- Feedback: what the local display reports, as events for the transmitter ----------------
+
+  private resource(surface: SceneSurface): WthpSurfaceResource | null {
+    const rs = this.surfaces.get(surface);
+    const res = rs === undefined ? undefined : this.resourceOf.get(rs);
+    return res === undefined || res.destroyed ? null : res;
+  }
+
+  private makeFeedback(): SceneFeedback {
+    const serial = (): number => this.peer.nextSerial();
+    const live = <T extends { destroyed: boolean }>(set: Set<T>): T[] => [...set].filter((r) => !r.destroyed);
+    return {
+      presented: (surface, timeMs) => {
+        const rs = this.surfaces.get(surface);
+        if (rs === undefined) return;
+        this.counters.presented++;
+        this.answerFrames(rs, wireTime(timeMs));
+      },
+      configure: (surface, width, height, states) => {
+        const rs = this.surfaces.get(surface);
+        const obj = rs === undefined ? undefined : this.roleObjects.get(rs);
+        if (obj === undefined || obj.destroyed) return;
+        const role = surface.role;
+        const w = Math.round(width);
+        const h = Math.round(height);
+        if (role?.kind === 'toplevel') (obj as WthpToplevelResource).sendConfigure(w, h, statesToBits(states));
+        else if (role?.kind === 'ivi') (obj as WthpIviSurfaceResource).sendConfigure(w, h);
+      },
+      close: (surface) => {
+        const rs = this.surfaces.get(surface);
+        const obj = rs === undefined ? undefined : this.roleObjects.get(rs);
+        if (obj !== undefined && !obj.destroyed && surface.role?.kind === 'toplevel') (obj as WthpToplevelResource).sendClose();
+      },
+      popupConfigure: (surface, rect) => {
+        const rs = this.surfaces.get(surface);
+        const obj = rs === undefined ? undefined : this.roleObjects.get(rs);
+        if (obj !== undefined && !obj.destroyed && surface.role?.kind === 'popup') (obj as WthpPopupResource).sendConfigure(Math.round(rect.x), Math.round(rect.y), Math.round(rect.width), Math.round(rect.height));
+      },
+      popupDone: (surface) => {
+        const rs = this.surfaces.get(surface);
+        const obj = rs === undefined ? undefined : this.roleObjects.get(rs);
+        if (obj !== undefined && !obj.destroyed && surface.role?.kind === 'popup') (obj as WthpPopupResource).sendPopupDone();
+      },
+      pointerEnter: (surface, x, y) => {
+        const res = this.resource(surface);
+        if (res === null) return;
+        const s = serial();
+        for (const p of live(this.pointers)) p.sendEnter(s, res, x, y);
+      },
+      pointerLeave: (surface) => {
+        const res = this.resource(surface);
+        if (res === null) return;
+        const s = serial();
+        for (const p of live(this.pointers)) p.sendLeave(s, res);
+      },
+      pointerMotion: (timeMs, x, y) => {
+        for (const p of live(this.pointers)) p.sendMotion(wireTime(timeMs), x, y);
+      },
+      pointerButton: (timeMs, button, state) => {
+        const s = serial();
+        for (const p of live(this.pointers)) p.sendButton(s, wireTime(timeMs), button, state === 'pressed' ? 1 : 0);
+      },
+      pointerAxis: (timeMs, axis, value) => {
+        for (const p of live(this.pointers)) p.sendAxis(wireTime(timeMs), axis, value);
+      },
+      pointerFrame: () => {
+        for (const p of live(this.pointers)) if (p.version >= 5) p.sendFrame();
+      },
+      keyboardEnter: (surface, pressed) => {
+        const res = this.resource(surface);
+        if (res === null) return;
+        const s = serial();
+        const keys = encodeKeys(pressed);
+        for (const k of live(this.keyboards)) k.sendEnter(s, res, keys);
+      },
+      keyboardLeave: (surface) => {
+        const res = this.resource(surface);
+        if (res === null) return;
+        const s = serial();
+        for (const k of live(this.keyboards)) k.sendLeave(s, res);
+      },
+      key: (timeMs, key, state) => {
+        const s = serial();
+        for (const k of live(this.keyboards)) k.sendKey(s, wireTime(timeMs), key, state === 'pressed' ? 1 : 0);
+      },
+      modifiers: (depressed, latched, locked, group) => {
+        const s = serial();
+        for (const k of live(this.keyboards)) k.sendModifiers(s, depressed >>> 0, latched >>> 0, locked >>> 0, group >>> 0);
+      },
+      keymap: (text) => {
+        this.keymapText = text;
+        for (const k of live(this.keymaps)) this.sendKeymapChunks(k, text);
+        for (const k of live(this.keyboards)) this.sendReferenceKeymap(k, text);
+      },
+      repeatInfo: (rate, delay) => {
+        this.repeat = { rate, delay };
+        for (const k of live(this.keyboards)) if (k.version >= 4) k.sendRepeatInfo(rate, delay);
+      },
+      touchDown: (surface, timeMs, id, x, y) => {
+        const res = this.resource(surface);
+        if (res === null) return;
+        const s = serial();
+        for (const t of live(this.touches)) t.sendDown(s, wireTime(timeMs), res, id, x, y);
+      },
+      touchUp: (timeMs, id) => {
+        const s = serial();
+        for (const t of live(this.touches)) t.sendUp(s, wireTime(timeMs), id);
+      },
+      touchMotion: (timeMs, id, x, y) => {
+        for (const t of live(this.touches)) t.sendMotion(wireTime(timeMs), id, x, y);
+      },
+      touchFrame: () => {
+        for (const t of live(this.touches)) t.sendFrame();
+      },
+      touchCancel: () => {
+        for (const t of live(this.touches)) t.sendCancel();
+      },
+    };
+  }
+
+  /** wthp_callback.done for the applied commits of a surface and of its subsurfaces (shown with it). */
+  private answerFrames(rs: RemoteSurface, time: number): void {
+    const callbacks = rs.presentable;
+    rs.presentable = [];
+    for (const cb of callbacks) {
+      if (cb.destroyed) continue;
+      cb.sendDone(time);
+      this.dropCallback(cb);
+    }
+    for (const child of rs.children) if (!child.destroyed) this.answerFrames(child, time);
+  }
+
+  // ---- Teardown ----------------------------------------------------------------------------
+
+  /** The transmitter is gone: its surfaces vanish from the scene. */
+  teardown(): void {
+    if (this.gone) return;
+    this.gone = true;
+    const all = [...this.byResource.entries()];
+    this.byResource.clear();
+    for (const [resource, rs] of all) this.destroySurface(resource, rs);
+    if (this.ctx.scene.cursors.has(this)) {
+      this.ctx.scene.setCursor(this, null);
+      this.ctx.scene.cursors.delete(this);
+    }
+  }
+
+  stats(): { surfaces: number; commits: number; tiles: number; tileBytes: number; presented: number } {
+    return { surfaces: this.byResource.size, ...this.counters };
+  }
+}

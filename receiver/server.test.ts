@@ -1,0 +1,368 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SceneSurface, SubsurfaceRole, ToplevelRole } from '../shared/scene/scene.js';
+import {
+  WthpCompositorProxy,
+  WthpContentProxy,
+  WthpRemoteShellProxy,
+  WthpSeatProxy,
+  WthpIviApplicationProxy,
+  type WthpSurfaceProxy,
+} from '../shared/generated/waltham/waltham.js';
+import { PeerError } from '../shared/wire/errors.js';
+import { connectWaltham, encodeMessage, defaultWalthamTable, type WalthamClient } from '../shared/waltham/index.js';
+import { CODEC_RAW, CODEC_SOLID, FORMAT_ARGB8888 } from '../shared/remote/tiles.js';
+import { captureLogger, sleep, waitFor } from '../shared/remote/test/fixtures.js';
+import { ReceiverServer, type ReceiverServerOptions } from './server.js';
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function startReceiver(extra: Partial<ReceiverServerOptions> = {}) {
+  const log = captureLogger();
+  const receiver = new ReceiverServer({ host: '127.0.0.1', port: 0, logger: log.logger, ...extra });
+  const { port } = await receiver.listen();
+  cleanups.push(() => receiver.close());
+  return { receiver, port, log };
+}
+
+/** A transmitter driven by hand through the generated proxies. */
+async function transmitter(port: number) {
+  const log = captureLogger();
+  const client = await connectWaltham('127.0.0.1', port, { logger: log.logger });
+  cleanups.push(() => client.destroy());
+  const globals = await client.globals();
+  const bind = <T extends { destroyed: boolean }>(ctor: Parameters<WalthamClient['bind']>[0] & { spec: { name: string } }): T => {
+    const g = globals.find((x) => x.interface === ctor.spec.name)!;
+    return client.bind(ctor, g.name, g.version) as unknown as T;
+  };
+  const compositor = bind<WthpCompositorProxy>(WthpCompositorProxy);
+  const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
+  const content = bind<WthpContentProxy>(WthpContentProxy);
+  let codecs = 0;
+  content.listen({ codecs: (m) => (codecs = m) });
+  await client.roundtrip();
+  /** A surface with one solid colour (as a solid tile) of the given size. */
+  const fill = (surface: WthpSurfaceProxy, width: number, height: number, argb: number): void => {
+    content.begin(surface, width, height, FORMAT_ARGB8888);
+    const px = new Uint8Array(4);
+    new DataView(px.buffer).setUint32(0, argb >>> 0, true);
+    content.tile(surface, 0, 0, width, height, CODEC_SOLID, px);
+  };
+  return { client, compositor, shell, content, fill, log, codecs: () => codecs };
+}
+
+function pixelAt(s: SceneSurface, x: number, y: number): number {
+  const c = s.content!;
+  return new DataView(c.pixels.buffer, c.pixels.byteOffset).getUint32((y * c.width + x) * 4, true);
+}
+
+/** The error the receiver sent before dropping us. */
+async function peerError(client: WalthamClient): Promise<PeerError> {
+  const reason = await client.closed;
+  expect(reason).toBeInstanceOf(PeerError);
+  return reason as PeerError;
+}
+
+describe('ReceiverServer: Wayland semantics', () => {
+  it('applies pending state only on commit', async () => {
+    const { receiver, port } = await startReceiver();
+    const t = await transmitter(port);
+    const surface = t.compositor.createSurface();
+    const toplevel = t.shell.getToplevel(surface);
+    toplevel.setTitle('first');
+    t.fill(surface, 8, 8, 0xff112233);
+    surface.commit();
+    await t.client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    expect((s.role as ToplevelRole).title).toBe('first');
+    expect(pixelAt(s, 7, 7)).toBe(0xff112233);
+
+    toplevel.setTitle('second');
+    t.content.begin(surface, 8, 8, FORMAT_ARGB8888);
+    t.content.tile(surface, 0, 0, 1, 1, CODEC_SOLID, Uint8Array.of(0, 0, 0xff, 0xff));
+    await t.client.roundtrip();
+    expect((s.role as ToplevelRole).title).toBe('first');
+    expect(pixelAt(s, 0, 0)).toBe(0xff112233);
+    surface.commit();
+    await t.client.roundtrip();
+    expect((s.role as ToplevelRole).title).toBe('second');
+    // The same size keeps the previous pixels outside the tiles.
+    expect(pixelAt(s, 0, 0)).toBe(0xffff0000);
+    expect(pixelAt(s, 1, 0)).toBe(0xff112233);
+  });
+
+  it('starts a new size from transparent black and unmaps on attach(null)', async () => {
+    const { receiver, port } = await startReceiver();
+    const t = await transmitter(port);
+    const surface = t.compositor.createSurface();
+    t.shell.getToplevel(surface);
+    t.fill(surface, 4, 4, 0xffffffff);
+    surface.commit();
+    t.content.begin(surface, 6, 5, FORMAT_ARGB8888);
+    t.content.tile(surface, 0, 0, 2, 2, CODEC_SOLID, Uint8Array.of(1, 2, 3, 4));
+    surface.commit();
+    await t.client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    const commits: boolean[] = [];
+    s.on('commit', (info) => commits.push(info.resized));
+    expect(s.content).toMatchObject({ width: 6, height: 5 });
+    expect(pixelAt(s, 1, 1)).toBe(0x04030201);
+    expect(pixelAt(s, 3, 3)).toBe(0);
+    surface.attach(null, 0, 0);
+    surface.commit();
+    await t.client.roundtrip();
+    expect(s.content).toBeNull();
+    expect(s.mapped).toBe(false);
+    expect(commits).toEqual([true]);
+  });
+
+  it('caches the commits of a synchronized subsurface until the parent commits', async () => {
+    const { receiver, port } = await startReceiver();
+    const t = await transmitter(port);
+    const parent = t.compositor.createSurface();
+    t.shell.getToplevel(parent);
+    t.fill(parent, 10, 10, 0xff000000);
+    parent.commit();
+    const child = t.compositor.createSurface();
+    const sub = t.shell.getSubsurface(child, parent);
+    sub.setPosition(3, 4);
+    t.fill(child, 2, 2, 0xff00ff00);
+    child.commit();
+    await t.client.roundtrip();
+    const [rp, rc] = [...receiver.scene.surfaces] as [SceneSurface, SceneSurface];
+    // Synchronized (the default): nothing shows before the parent's commit.
+    expect(rc.content).toBeNull();
+    expect(rp.stack).toEqual([rp]);
+    parent.commit();
+    await t.client.roundtrip();
+    expect(rc.content).not.toBeNull();
+    expect(rp.stack.map((s) => s.id)).toEqual([rp.id, rc.id]);
+    expect((rc.role as SubsurfaceRole).x).toBe(3);
+
+    // Position is the parent's state too, reported as a stacking change of the parent.
+    const parentCommits: boolean[] = [];
+    rp.on('commit', (info) => parentCommits.push(info.stackingChanged));
+    sub.setPosition(7, 8);
+    await t.client.roundtrip();
+    expect((rc.role as SubsurfaceRole).x).toBe(3);
+    parent.commit();
+    await t.client.roundtrip();
+    expect((rc.role as SubsurfaceRole)).toMatchObject({ x: 7, y: 8 });
+    expect(parentCommits).toEqual([true]);
+
+    // A cached commit is applied by set_desync, later ones at once.
+    t.fill(child, 2, 2, 0xff0000ff);
+    child.commit();
+    await t.client.roundtrip();
+    expect(pixelAt(rc, 0, 0)).toBe(0xff00ff00);
+    sub.setDesync();
+    await t.client.roundtrip();
+    expect(pixelAt(rc, 0, 0)).toBe(0xff0000ff);
+    t.fill(child, 2, 2, 0xffff0000);
+    child.commit();
+    await t.client.roundtrip();
+    expect(pixelAt(rc, 0, 0)).toBe(0xffff0000);
+
+    // Stacking: place_below the parent, applied with the parent's state.
+    sub.placeBelow(parent);
+    await t.client.roundtrip();
+    expect(rp.stack.map((s) => s.id)).toEqual([rp.id, rc.id]);
+    parent.commit();
+    await t.client.roundtrip();
+    expect(rp.stack.map((s) => s.id)).toEqual([rc.id, rp.id]);
+  });
+
+  it('answers frame callbacks of applied commits when the consumer presents', async () => {
+    const { receiver, port } = await startReceiver();
+    const t = await transmitter(port);
+    const surface = t.compositor.createSurface();
+    t.shell.getToplevel(surface);
+    t.fill(surface, 2, 2, 0xff000000);
+    const done: number[] = [];
+    surface.frame().listen({ done: (time) => done.push(time) });
+    surface.commit();
+    surface.frame().listen({ done: (time) => done.push(-time) }); // pending: not committed yet
+    await t.client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    s.owner.feedback.presented(s, 1234);
+    await t.client.roundtrip();
+    expect(done).toEqual([1234]);
+    surface.commit();
+    await t.client.roundtrip();
+    s.owner.feedback.presented(s, 99);
+    await t.client.roundtrip();
+    expect(done).toEqual([1234, -99]);
+  });
+
+  it('announces codecs, seat capabilities and regions', async () => {
+    const { receiver, port } = await startReceiver({ seatCapabilities: 3 });
+    const t = await transmitter(port);
+    expect(t.codecs() & (1 << CODEC_RAW)).not.toBe(0);
+    expect(t.codecs() & (1 << CODEC_SOLID)).not.toBe(0);
+    const g = (await t.client.globals()).find((x) => x.interface === 'wthp_seat')!;
+    const seat = t.client.bind(WthpSeatProxy, g.name, g.version);
+    const caps: number[] = [];
+    seat.listen({ capabilities: (c) => caps.push(c) });
+    await t.client.roundtrip();
+    receiver.setSeatCapabilities(7);
+    await t.client.roundtrip();
+    expect(caps).toEqual([3, 7]);
+
+    const surface = t.compositor.createSurface();
+    t.shell.getToplevel(surface);
+    const region = t.compositor.createRegion();
+    region.add(0, 0, 10, 10);
+    region.subtract(0, 0, 10, 5);
+    surface.setOpaqueRegion(region);
+    region.destroy();
+    surface.setInputRegion(null);
+    surface.commit();
+    await t.client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    expect(s.opaque).toEqual([{ x: 0, y: 5, width: 10, height: 5 }]);
+    expect(s.input).toBeNull();
+  });
+});
+
+describe('ReceiverServer: hostile transmitters', () => {
+  /** One hostile and one well-behaved transmitter; the hostile one is dropped, the other keeps its window. */
+  async function hostile(
+    act: (t: Awaited<ReturnType<typeof transmitter>>) => void,
+    extra: Partial<ReceiverServerOptions> = {},
+  ): Promise<{ error: PeerError; log: string }> {
+    const { receiver, port, log } = await startReceiver(extra);
+    const good = await transmitter(port);
+    const gs = good.compositor.createSurface();
+    good.shell.getToplevel(gs).setTitle('good');
+    good.fill(gs, 4, 4, 0xff00ff00);
+    gs.commit();
+    await good.client.roundtrip();
+    const bad = await transmitter(port);
+    act(bad);
+    const error = await peerError(bad.client);
+    await waitFor(() => receiver.peers.length === 1, 'the hostile peer dropped');
+    // Its surfaces are gone, the other transmitter's window is untouched and still served.
+    const left = [...receiver.scene.surfaces];
+    expect(left).toHaveLength(1);
+    expect((left[0]!.role as ToplevelRole).title).toBe('good');
+    await good.client.roundtrip();
+    expect(good.client.isOpen).toBe(true);
+    return { error, log: log.text() };
+  }
+
+  it('rejects a tile outside the surface', async () => {
+    const { error, log } = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.shell.getToplevel(s);
+      t.content.begin(s, 10, 10, FORMAT_ARGB8888);
+      t.content.tile(s, 8, 0, 4, 4, CODEC_SOLID, new Uint8Array(4));
+    });
+    expect(error.text).toMatch(/^wthp_content@\d+\.tile: wthp_surface@\d+: tile 4x4\+8\+0 is outside the 10x10 surface/);
+    expect(log).toMatch(/wthp_content@\d+\.tile: .*outside the 10x10 surface/);
+  });
+
+  it('rejects raw data of the wrong length and unknown codecs', async () => {
+    const short = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 10, 10, FORMAT_ARGB8888);
+      t.content.tile(s, 0, 0, 2, 2, CODEC_RAW, new Uint8Array(15));
+    });
+    expect(short.error.text).toMatch(/wthp_content@\d+\.tile: .*carries 15 bytes instead of 16/);
+    const codec = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 10, 10, FORMAT_ARGB8888);
+      t.content.tile(s, 0, 0, 2, 2, 7, new Uint8Array(16));
+    });
+    expect(codec.error.text).toMatch(/wthp_content@\d+\.tile: .*codec 7 is not a codec this receiver announced/);
+  });
+
+  it('rejects tiles before begin', async () => {
+    const { error } = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.tile(s, 0, 0, 1, 1, CODEC_SOLID, new Uint8Array(4));
+    });
+    expect(error.text).toMatch(/wthp_content@\d+\.tile: .*tile before wthp_content.begin/);
+  });
+
+  it('rejects huge buffers and pixel memory past the per-peer limit', async () => {
+    const huge = await hostile((t) => t.content.begin(t.compositor.createSurface(), 9000, 100, FORMAT_ARGB8888));
+    expect(huge.error.text).toMatch(/wthp_content@\d+\.begin: .*9000x100 exceeds the limit 8192x8192/);
+    expect(huge.error.errorCode).toBe(2);
+    const memory = await hostile(
+      (t) => {
+        for (let i = 0; i < 5; i++) t.content.begin(t.compositor.createSurface(), 1000, 1000, FORMAT_ARGB8888);
+      },
+      { limits: { maxPixelBytes: 10_000_000 } },
+    );
+    expect(memory.error.text).toMatch(/exceeds the pixel memory limit of 10000000 bytes/);
+  });
+
+  it('rejects too many surfaces', async () => {
+    const { error, log } = await hostile(
+      (t) => {
+        for (let i = 0; i < 5; i++) t.compositor.createSurface();
+      },
+      { limits: { maxSurfaces: 3 } },
+    );
+    expect(error.text).toMatch(/^wthp_compositor@\d+\.create_surface: more than 3 surfaces/);
+    expect(log).toMatch(/wthp_compositor@\d+\.create_surface: more than 3 surfaces/);
+  });
+
+  it('rejects a second role and too many frame callbacks', async () => {
+    const role = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.shell.getToplevel(s);
+      t.shell.getSubsurface(s, t.compositor.createSurface());
+    });
+    expect(role.error.text).toMatch(/wthp_remote_shell@\d+\.get_subsurface: wthp_surface@\d+ already has the toplevel role/);
+    expect(role.error.errorCode).toBe(0);
+    const frames = await hostile(
+      (t) => {
+        const s = t.compositor.createSurface();
+        for (let i = 0; i < 10; i++) s.frame();
+      },
+      { limits: { maxCallbacksPerSurface: 4 } },
+    );
+    expect(frames.error.text).toMatch(/wthp_surface@\d+\.frame: more than 4 unanswered frame callbacks/);
+  });
+
+  it('rejects a subsurface that would be its own ancestor, and ivi ids in use', async () => {
+    const loop = await hostile((t) => {
+      const a = t.compositor.createSurface();
+      const b = t.compositor.createSurface();
+      t.shell.getSubsurface(b, a);
+      t.shell.getSubsurface(a, b);
+    });
+    expect(loop.error.text).toMatch(/get_subsurface: wthp_surface@\d+ cannot be the parent of wthp_surface@\d+/);
+    const ivi = await hostile(async (t) => {
+      const g = (await t.client.globals()).find((x) => x.interface === 'wthp_ivi_application')!;
+      const app = t.client.bind(WthpIviApplicationProxy, g.name, 1);
+      app.surfaceCreate(100, t.compositor.createSurface());
+      app.surfaceCreate(100, t.compositor.createSurface());
+    });
+    expect(ivi.error.text).toMatch(/wthp_ivi_application@\d+\.surface_create: ivi id 100 is already in use/);
+  });
+
+  it('drops a peer that names unknown objects, and logs it', async () => {
+    const { receiver, port, log } = await startReceiver();
+    const good = await transmitter(port);
+    const socket = net.connect(port, '127.0.0.1');
+    cleanups.push(() => void socket.destroy());
+    await new Promise((r) => socket.once('connect', r));
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    const closed = new Promise((r) => socket.once('close', r));
+    const table = defaultWalthamTable();
+    const commit = table.get('wthp_surface')!.requests.find((m) => m.name === 'commit')!;
+    socket.write(encodeMessage(commit, 77, [], 'wthp_surface'));
+    await closed;
+    expect(Buffer.concat(received).toString('latin1')).toMatch(/unknown object 77/);
+    expect(log.text()).toMatch(/wthp_surface@77\.commit: unknown object 77/);
+    await sleep(20);
+    expect(receiver.peers).toHaveLength(1);
+    await good.client.roundtrip();
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * The receiver's Waltham server: accepts transmitters over TCP, offers the
+ * remoting globals, and rebuilds every transmitter's surfaces in one Scene.
+ * A consumer (the local display) attaches to `scene`, shows the surfaces and
+ * reports presentation and input through each surface's `owner.feedback`,
+ * which goes back to the transmitter that owns the surface.
+ */
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Scene } from '../shared/scene/scene.js';
+import {
+  WthpCompositorResource,
+  WthpContentResource,
+  WthpInputExtensionResource,
+  WthpIviApplicationResource,
+  WthpOutputResource,
+  WthpRemoteShellResource,
+  WthpSeatResource,
+  WthpWindowGeometryResource,
+} from '../shared/generated/waltham/waltham.js';
+import type { WalthamLogger } from '../shared/waltham/connection.js';
+import type { WalthamPeer } from '../shared/waltham/display.js';
+import { WalthamServer, type WalthamServerOptions } from '../shared/waltham/tcp.js';
+import { DEFAULT_OUTPUT, SEAT_KEYBOARD, SEAT_POINTER, SEAT_TOUCH, type OutputInfo } from '../shared/remote/protocol.js';
+import { LOCAL_CODECS } from '../shared/remote/tiles.js';
+import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits } from './remote-client.js';
+import type { RemoteSurface } from './remote-surface.js';
+
+export interface ReceiverServerOptions {
+  /** Address to bind (DESIGN 8: only the address given). Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 34400; 0 for an ephemeral port. */
+  readonly port?: number;
+  readonly logger: WalthamLogger;
+  /** The scene transmitters' surfaces appear in; default: a new one. */
+  readonly scene?: Scene;
+  readonly limits?: Partial<ReceiverLimits>;
+  /** Codecs to announce (mask of 1 << codec); default: every codec this build decodes. */
+  readonly codecs?: number;
+  /** wthp_seat capabilities; default pointer | keyboard | touch. */
+  readonly seatCapabilities?: number;
+  readonly output?: OutputInfo;
+  /** Options of each peer's Waltham connection (object and queue limits, traces). */
+  readonly connection?: Omit<WalthamServerOptions, 'logger'>;
+}
+
+export interface ReceiverServerEvents {
+  /** A transmitter connected. */
+  peer: [client: RemoteClient];
+  /** A transmitter went away (its surfaces are destroyed); `reason` is set when it failed. */
+  'peer-gone': [client: RemoteClient, reason: Error | undefined];
+}
+
+export const DEFAULT_PORT = 34400;
+
+export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
+  readonly scene: Scene;
+  /** The Waltham server (e.g. to accept TLS streams with `waltham.accept`). */
+  readonly waltham: WalthamServer;
+  private readonly clients = new Set<RemoteClient>();
+  private readonly byPeer = new WeakMap<WalthamPeer, RemoteClient>();
+  private readonly ctx: ReceiverContext;
+  private capabilities: number;
+  private outputInfo: OutputInfo;
+
+  constructor(private readonly options: ReceiverServerOptions) {
+    super();
+    this.scene = options.scene ?? new Scene();
+    this.capabilities = options.seatCapabilities ?? SEAT_POINTER | SEAT_KEYBOARD | SEAT_TOUCH;
+    this.outputInfo = options.output ?? DEFAULT_OUTPUT;
+    this.ctx = {
+      scene: this.scene,
+      logger: options.logger,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      codecs: options.codecs ?? LOCAL_CODECS,
+      seatCapabilities: () => this.capabilities,
+      output: () => this.outputInfo,
+      iviIds: new Map<number, RemoteSurface>(),
+    };
+    this.waltham = new WalthamServer({ ...options.connection, logger: options.logger });
+    const w = this.waltham;
+    const client = (peer: WalthamPeer): RemoteClient => {
+      const c = this.byPeer.get(peer);
+      if (c === undefined) throw new Error(`${peer.label} has no receiver state`);
+      return c;
+    };
+    w.addGlobal(WthpCompositorResource, 4, (r, peer) => client(peer).bindCompositor(r));
+    w.addGlobal(WthpRemoteShellResource, 1, (r, peer) => client(peer).bindRemoteShell(r));
+    w.addGlobal(WthpContentResource, 1, (r, peer) => client(peer).bindContent(r));
+    w.addGlobal(WthpSeatResource, 5, (r, peer) => client(peer).bindSeat(r));
+    w.addGlobal(WthpOutputResource, 2, (r, peer) => client(peer).bindOutput(r));
+    w.addGlobal(WthpInputExtensionResource, 1, (r, peer) => client(peer).bindInputExtension(r));
+    w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
+    w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
+    w.on('peer', (peer) => this.onPeer(peer));
+  }
+
+  private onPeer(peer: WalthamPeer): void {
+    const c = new RemoteClient(peer, this.ctx);
+    this.byPeer.set(peer, c);
+    this.clients.add(c);
+    this.options.logger.info({ peer: peer.label }, `transmitter ${peer.label} connected`);
+    peer.once('close', (reason) => {
+      this.clients.delete(c);
+      c.teardown();
+      if (reason === undefined) this.options.logger.info({ peer: peer.label }, `transmitter ${peer.label} disconnected`);
+      else this.options.logger.warn({ peer: peer.label, err: reason.message }, `transmitter ${peer.label} dropped: ${reason.message}`);
+      this.emit('peer-gone', c, reason);
+    });
+    this.emit('peer', c);
+  }
+
+  /** Bind and listen; resolves with the bound address. */
+  listen(): Promise<AddressInfo> {
+    return this.waltham.listen(this.options.port ?? DEFAULT_PORT, this.options.host ?? '127.0.0.1');
+  }
+
+  address(): AddressInfo | null {
+    return this.waltham.address();
+  }
+
+  /** Stop listening and close every transmitter's connection (their surfaces are destroyed). */
+  async close(): Promise<void> {
+    await this.waltham.close();
+  }
+
+  /** The connected transmitters. */
+  get peers(): readonly RemoteClient[] {
+    return [...this.clients];
+  }
+
+  /** wthp_seat.capabilities (pointer 1 | keyboard 2 | touch 4), to every transmitter. */
+  setSeatCapabilities(capabilities: number): void {
+    this.capabilities = capabilities;
+    for (const c of this.clients) c.sendCapabilities(capabilities);
+  }
+
+  /** Describe the local output (wthp_output geometry, mode, scale, done) to every transmitter. */
+  setOutput(info: OutputInfo): void {
+    this.outputInfo = info;
+    for (const c of this.clients) c.sendOutput(info);
+  }
+
+  stats(): { peers: { name: string; surfaces: number; commits: number; tiles: number; tileBytes: number; presented: number }[] } {
+    return { peers: this.peers.map((c) => ({ name: c.name, ...c.stats() })) };
+  }
+}

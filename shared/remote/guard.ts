@@ -1,0 +1,30 @@
+/**
+ * A SceneFeedback whose methods never throw into the caller: a failure is
+ * reported to `onError` and the call is dropped. The link calls producers'
+ * feedback from Waltham event handlers (a throw there would drop the
+ * connection); the receiver's feedback is called by the local display.
+ */
+import type { SceneFeedback } from '../scene/scene.js';
+
+const cache = new WeakMap<SceneFeedback, SceneFeedback>();
+
+export function guardFeedback(fb: SceneFeedback, onError: (method: string, err: unknown) => void): SceneFeedback {
+  const known = cache.get(fb);
+  if (known !== undefined) return known;
+  const guarded = new Proxy(fb, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (err) {
+          onError(String(prop), err);
+          return undefined;
+        }
+      };
+    },
+  });
+  cache.set(fb, guarded);
+  return guarded;
+}

@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest';
+import type { Rect } from '../scene/scene.js';
+import { lz4Available } from './lz4.js';
+import {
+  applyTile,
+  CODEC_LZ4,
+  CODEC_RAW,
+  CODEC_SOLID,
+  CODEC_ZSTD,
+  codecBit,
+  FORMAT_ARGB8888,
+  LOCAL_CODECS,
+  MAX_MESSAGE_SIZE,
+  TileDecoder,
+  TileEncoder,
+  TileError,
+  tileMessageSize,
+  type PixelImage,
+  type Tile,
+} from './tiles.js';
+
+/** Deterministic PRNG (mulberry32) so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function image(width: number, height: number, fill = 0): PixelImage & { pixels: Uint8Array } {
+  const pixels = new Uint8Array(width * height * 4);
+  new DataView(pixels.buffer).setUint32(0, 0);
+  if (fill !== 0) new Uint32Array(pixels.buffer).fill(fill);
+  return { width, height, format: 'argb8888', pixels };
+}
+
+/** Paint a rectangle: noise (compressible or not) or a flat colour. */
+function paint(img: PixelImage, r: Rect, rand: () => number, kind: 'noise' | 'flat' | 'stripes'): void {
+  const px = new Uint32Array(img.pixels.buffer, img.pixels.byteOffset, img.width * img.height);
+  const colour = (rand() * 0xffffffff) >>> 0;
+  for (let y = r.y; y < r.y + r.height; y++) {
+    for (let x = r.x; x < r.x + r.width; x++) {
+      px[y * img.width + x] = kind === 'flat' ? colour : kind === 'stripes' ? (y & 4 ? colour : 0xff000000) : (rand() * 0xffffffff) >>> 0;
+    }
+  }
+}
+
+function randomRect(w: number, h: number, rand: () => number): Rect {
+  const x = Math.floor(rand() * w);
+  const y = Math.floor(rand() * h);
+  return { x, y, width: 1 + Math.floor(rand() * (w - x)), height: 1 + Math.floor(rand() * (h - y)) };
+}
+
+function applyAll(dec: TileDecoder, img: PixelImage, tiles: readonly Tile[]): void {
+  dec.begin(img.width, img.height, FORMAT_ARGB8888);
+  for (const t of tiles) dec.apply(t);
+}
+
+const ALL = LOCAL_CODECS;
+
+describe('tile pipeline round trips', () => {
+  for (const [label, codecs] of [
+    ['raw and solid', codecBit(CODEC_RAW) | codecBit(CODEC_SOLID)],
+    ['raw only', codecBit(CODEC_RAW)],
+    ['every local codec', ALL],
+  ] as const) {
+    it(`reproduces the exact pixels after random damage on random content (${label})`, () => {
+      const rand = rng(1234 + codecs);
+      for (const [w, h] of [[1, 1], [63, 65], [200, 130], [640, 70], [129, 257]] as const) {
+        const enc = new TileEncoder({ codecs });
+        const dec = new TileDecoder(ALL);
+        const src = image(w, h);
+        for (let frame = 0; frame < 12; frame++) {
+          const damage: Rect[] = [];
+          const n = frame === 0 ? 1 : 1 + Math.floor(rand() * 3);
+          for (let i = 0; i < n; i++) {
+            const r = frame === 0 ? { x: 0, y: 0, width: w, height: h } : randomRect(w, h, rand);
+            const kind = (['noise', 'flat', 'stripes'] as const)[Math.floor(rand() * 3)]!;
+            paint(src, r, rand, kind);
+            damage.push(r);
+          }
+          const res = enc.encode(src, damage);
+          applyAll(dec, src, res.tiles);
+          expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(src.pixels))).toBe(true);
+          for (const t of res.tiles) {
+            expect(codecs & codecBit(t.codec)).not.toBe(0);
+            expect(tileMessageSize(t.data.byteLength)).toBeLessThanOrEqual(MAX_MESSAGE_SIZE);
+          }
+        }
+      }
+    });
+  }
+
+  it('starts a new size from transparent black and sends the whole surface', () => {
+    const enc = new TileEncoder({ codecs: ALL });
+    const dec = new TileDecoder(ALL);
+    const a = image(100, 50, 0xff112233);
+    applyAll(dec, a, enc.encode(a, [{ x: 0, y: 0, width: 1, height: 1 }]).tiles);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(a.pixels))).toBe(true);
+    const b = image(120, 60, 0xff445566);
+    const res = enc.encode(b, []);
+    expect(res.reset).toBe(true);
+    applyAll(dec, b, res.tiles);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(b.pixels))).toBe(true);
+  });
+
+  it('sends everything again after reset()', () => {
+    const enc = new TileEncoder();
+    const a = image(64, 64, 0xff010203);
+    enc.encode(a, null);
+    expect(enc.encode(a, null).tiles).toHaveLength(0);
+    enc.reset();
+    const res = enc.encode(a, []);
+    expect(res.reset).toBe(true);
+    expect(res.tiles).toHaveLength(1);
+  });
+
+  it('sends only pixels the client damaged when the rest is unchanged', () => {
+    const rand = rng(7);
+    const enc = new TileEncoder({ codecs: ALL });
+    const src = image(256, 256);
+    paint(src, { x: 0, y: 0, width: 256, height: 256 }, rand, 'noise');
+    enc.encode(src, null);
+    // Damage everything but change only one pixel: one grid tile goes out.
+    src.pixels[(100 * 256 + 70) * 4] ^= 0xff;
+    const res = enc.encode(src, [{ x: 0, y: 0, width: 256, height: 256 }]);
+    expect(res.changedTiles).toBe(1);
+    expect(res.unchangedTiles).toBe(15);
+    expect(res.tiles).toHaveLength(1);
+    expect(res.tiles[0]).toMatchObject({ x: 64, y: 64, width: 64, height: 64 });
+  });
+
+  it('does not send unchanged tiles inside the damage at all', () => {
+    const enc = new TileEncoder({ codecs: ALL });
+    const src = image(300, 200, 0xff00ff00);
+    enc.encode(src, null);
+    const res = enc.encode(src, [{ x: 0, y: 0, width: 300, height: 200 }]);
+    expect(res.tiles).toEqual([]);
+    expect(res.changedTiles).toBe(0);
+    expect(res.unchangedTiles).toBe(5 * 4);
+  });
+
+  it('encodes a uniform area as one solid tile per merged rectangle', () => {
+    const enc = new TileEncoder({ codecs: ALL });
+    const res = enc.encode(image(640, 480, 0xffabcdef), null);
+    expect(res.tiles).toHaveLength(1);
+    expect(res.tiles[0]).toMatchObject({ x: 0, y: 0, width: 640, height: 480, codec: CODEC_SOLID });
+    expect([...res.tiles[0]!.data]).toEqual([0xef, 0xcd, 0xab, 0xff]);
+  });
+
+  it('merges changed neighbours of a row into runs that stay under the message limit', () => {
+    const rand = rng(99);
+    const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW) });
+    const src = image(1920, 200);
+    paint(src, { x: 0, y: 0, width: 1920, height: 200 }, rand, 'noise');
+    const res = enc.encode(src, null);
+    // Full 64-pixel rows: a run holds at most 3 tiles (3*64*64*4 = 49152 bytes);
+    // the last row is 8 pixels high, so its 30 tiles fit in one run.
+    expect(res.tiles.length).toBe(10 * 3 + 1);
+    for (const t of res.tiles) {
+      expect(t.codec).toBe(CODEC_RAW);
+      expect(t.width).toBeGreaterThan(64);
+      expect(tileMessageSize(t.data.byteLength)).toBeLessThanOrEqual(MAX_MESSAGE_SIZE);
+    }
+  });
+
+  it.runIf(lz4Available)('uses lz4 when it is smaller and keeps messages under the limit', () => {
+    const rand = rng(5);
+    const enc = new TileEncoder({ codecs: ALL });
+    const src = image(1024, 256);
+    paint(src, { x: 0, y: 0, width: 1024, height: 256 }, rand, 'stripes');
+    const res = enc.encode(src, null);
+    expect(res.tiles.some((t) => t.codec === CODEC_LZ4)).toBe(true);
+    expect(res.wireBytes).toBeLessThan(res.rawBytes / 4);
+    // Incompressible noise falls back to raw.
+    const noise = image(128, 64);
+    paint(noise, { x: 0, y: 0, width: 128, height: 64 }, rand, 'noise');
+    const res2 = new TileEncoder({ codecs: ALL }).encode(noise, null);
+    expect(res2.tiles.every((t) => t.codec === CODEC_RAW)).toBe(true);
+  });
+
+  it('splits tiles larger than the message limit into bands', () => {
+    const rand = rng(3);
+    const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW), tileSize: 127 });
+    const src = image(254, 254);
+    paint(src, { x: 0, y: 0, width: 254, height: 254 }, rand, 'noise');
+    const res = enc.encode(src, null);
+    for (const t of res.tiles) expect(tileMessageSize(t.data.byteLength)).toBeLessThanOrEqual(MAX_MESSAGE_SIZE);
+    const dec = new TileDecoder(ALL);
+    applyAll(dec, src, res.tiles);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(src.pixels))).toBe(true);
+  });
+});
+
+describe('hostile tiles', () => {
+  const target = (): PixelImage => image(100, 80);
+  const raw = (w: number, h: number): Uint8Array => new Uint8Array(w * h * 4);
+
+  function expectTileError(fn: () => unknown, code: string, text: RegExp): void {
+    let caught: unknown;
+    try {
+      fn();
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(TileError);
+    expect((caught as TileError).code).toBe(code);
+    expect((caught as TileError).message).toMatch(text);
+  }
+
+  it('rejects tiles outside the surface', () => {
+    for (const [x, y, w, h] of [
+      [90, 0, 20, 10],
+      [0, 75, 10, 10],
+      [-1, 0, 10, 10],
+      [0, -5, 10, 10],
+      [0, 0, 0, 10],
+      [0, 0, 10, -3],
+      [2147483647, 0, 10, 10],
+      [50, 50, 2147483647, 2147483647],
+    ] as const) {
+      expectTileError(() => applyTile(target(), { x, y, width: w, height: h, codec: CODEC_SOLID, data: new Uint8Array(4) }, ALL), 'ERR_TILE_BOUNDS', /outside the 100x80 surface/);
+    }
+  });
+
+  it('rejects data of the wrong length', () => {
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 10, height: 10, codec: CODEC_RAW, data: raw(10, 9) }, ALL), 'ERR_TILE_DATA', /carries 360 bytes instead of 400/);
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 10, height: 10, codec: CODEC_SOLID, data: new Uint8Array(5) }, ALL), 'ERR_TILE_DATA', /solid tile carries 5 bytes/);
+  });
+
+  it('rejects unknown and unannounced codecs', () => {
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: 9, data: raw(1, 1) }, ALL), 'ERR_TILE_CODEC', /codec 9/);
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_ZSTD, data: raw(1, 1) }, ALL), 'ERR_TILE_CODEC', /zstd/);
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_LZ4, data: raw(1, 1) }, codecBit(CODEC_RAW)), 'ERR_TILE_CODEC', /lz4/);
+  });
+
+  it.runIf(lz4Available)('rejects lz4 data that is malformed or expands to another size', () => {
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4, data: Uint8Array.from([0xff, 1, 2, 3, 4, 5]) }, ALL), 'ERR_TILE_DATA', /does not decode/);
+    // A valid block of 100 pixels, announced as 99.
+    const stripes = image(10, 10);
+    paint(stripes, { x: 0, y: 0, width: 10, height: 10 }, rng(1), 'stripes');
+    const t = new TileEncoder({ codecs: codecBit(CODEC_RAW) | codecBit(CODEC_LZ4) }).encode(stripes, null).tiles[0]!;
+    expect(t.codec).toBe(CODEC_LZ4);
+    expectTileError(() => applyTile(target(), { ...t, width: 11, height: 9 }, ALL), 'ERR_TILE_DATA', /does not decode/);
+  });
+
+  it.runIf(lz4Available)('rejects lz4 tiles that would expand past what any encoder sends', () => {
+    const big = image(8000, 8000);
+    expectTileError(() => applyTile(big, { x: 0, y: 0, width: 8000, height: 8000, codec: CODEC_LZ4, data: new Uint8Array(16) }, ALL), 'ERR_TILE_SIZE', /decodes to 256000000 bytes/);
+  });
+
+  it('rejects huge or invalid buffer sizes and tiles before begin', () => {
+    const dec = new TileDecoder(ALL, { maxWidth: 8192, maxHeight: 8192 });
+    expectTileError(() => dec.apply({ x: 0, y: 0, width: 1, height: 1, codec: CODEC_SOLID, data: new Uint8Array(4) }), 'ERR_TILE_STATE', /before begin/);
+    expectTileError(() => dec.begin(8193, 10, FORMAT_ARGB8888), 'ERR_TILE_SIZE', /exceeds the limit 8192x8192/);
+    expectTileError(() => dec.begin(100000, 100000, FORMAT_ARGB8888), 'ERR_TILE_SIZE', /exceeds/);
+    expectTileError(() => dec.begin(0, 10, FORMAT_ARGB8888), 'ERR_TILE_SIZE', /invalid buffer size/);
+    expectTileError(() => dec.begin(10, 10, 77), 'ERR_TILE_STATE', /unknown pixel format 77/);
+  });
+
+  it('leaves the pixels untouched when a tile is rejected', () => {
+    const t = image(10, 10, 0xff123456);
+    const before = Buffer.from(t.pixels);
+    expect(() => applyTile(t, { x: 5, y: 5, width: 10, height: 1, codec: CODEC_SOLID, data: new Uint8Array(4) }, ALL)).toThrow(TileError);
+    expect(() => applyTile(t, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_RAW, data: raw(10, 10).subarray(1) }, ALL)).toThrow(TileError);
+    expect(Buffer.from(t.pixels).equals(before)).toBe(true);
+  });
+});
