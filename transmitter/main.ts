@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+/**
+ * waltham-transmitter: a virtual Wayland display whose surfaces go to remote
+ * receivers over Waltham (and, when there is one, to the local compositor),
+ * with the input that comes back injected into the applications.
+ */
+import { existsSync } from 'node:fs';
+import { displayName, fail, logLevel, parseCommandLine, UsageError } from '../shared/cli/args.js';
+import { startStats } from '../shared/cli/stats.js';
+import { parseHostPort, readTransmitterConfig, routeAppId, type RemoteOutputConfig } from '../shared/config/transmitter.js';
+import { LocalDisplay } from '../shared/display/local-display.js';
+import { createLogger } from '../shared/log.js';
+import type { OutputInfo as RemoteOutputInfo } from '../shared/remote/protocol.js';
+import type { SceneSurface } from '../shared/scene/scene.js';
+import { VirtualDisplay, type OutputInfo } from './compositor/display.js';
+import { ReceiverLink, type LinkCodec } from './remote/link.js';
+
+const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
+
+  --to HOST[:PORT]          a receiver (repeatable; default port 34400)
+  --config FILE             [transmitter-output] sections (weston.ini style)
+  --socket NAME             the virtual display's socket (default waltham-0)
+  --display NAME            the local compositor (default $WAYLAND_DISPLAY; :N means wayland-N)
+  --mirror                  show every surface on --display too
+  --codec raw|lz4|auto      tile encoding (default auto)
+  --stats                   print statistics every 5 s
+  --log-level LEVEL         trace, debug, info (default), warn, error
+  -h, --help                this text
+  -- COMMAND ARGS           start COMMAND on the virtual display and exit with it
+`;
+
+const OPTIONS = {
+  to: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  socket: { type: 'string' },
+  display: { type: 'string' },
+  mirror: { type: 'boolean' },
+  codec: { type: 'string' },
+  stats: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const DEFAULT_OUTPUT: OutputInfo = {
+  name: 'WALTHAM-1',
+  width: 1920,
+  height: 1080,
+  refreshMHz: 60000,
+  physicalWidthMm: 0,
+  physicalHeightMm: 0,
+  scale: 1,
+  make: 'waltham-bridge',
+  model: 'remote output',
+};
+
+function fromRemote(name: string, info: RemoteOutputInfo): OutputInfo {
+  return {
+    name,
+    width: info.width,
+    height: info.height,
+    refreshMHz: info.refresh,
+    physicalWidthMm: info.physicalWidth,
+    physicalHeightMm: info.physicalHeight,
+    scale: info.scale,
+    make: info.make,
+    model: info.model,
+  };
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { values, rest } = parseCommandLine(argv, OPTIONS);
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const logger = createLogger({ name: 'waltham-transmitter', level: logLevel(values['log-level']) });
+  const codec = (values.codec ?? 'auto') as LinkCodec;
+  if (!['raw', 'lz4', 'auto'].includes(codec)) throw new UsageError(`--codec ${codec}: expected raw, lz4 or auto`);
+
+  const outputs: RemoteOutputConfig[] = [];
+  if (values.config !== undefined) {
+    if (!existsSync(values.config)) throw new UsageError(`--config ${values.config}: no such file`);
+    outputs.push(...readTransmitterConfig(values.config));
+  }
+  for (const [i, to] of (values.to ?? []).entries()) {
+    let addr: { host: string; port: number };
+    try {
+      addr = parseHostPort(to);
+    } catch (err) {
+      throw new UsageError(`--to ${(err as Error).message}`);
+    }
+    outputs.push({ name: `to-${i + 1}`, ...addr, mode: null, appIds: [] });
+  }
+  if (rest.length === 0 && outputs.length === 0 && values.display === undefined && process.env['WAYLAND_DISPLAY'] === undefined) {
+    logger.warn('no receiver (--to, --config) and no local display: surfaces are shown nowhere');
+  }
+
+  const first = outputs[0];
+  const mode = first?.mode;
+  const vd = new VirtualDisplay({
+    socketName: values.socket ?? 'waltham-0',
+    logger,
+    output: mode == null ? DEFAULT_OUTPUT : { ...DEFAULT_OUTPUT, name: first!.name, width: mode.width, height: mode.height, refreshMHz: Math.round(mode.refreshHz * 1000) },
+  });
+  vd.listen();
+
+  const routedTo = (root: SceneSurface): RemoteOutputConfig[] => routeAppId(outputs, root.appId);
+  const links = outputs.map((out) => {
+    const link = new ReceiverLink({ host: out.host, port: out.port, scene: vd.scene, filter: (root) => routedTo(root).includes(out), logger, codec });
+    link.on('connected', () => logger.info({ output: out.name }, `connected to ${out.name} (${out.host}:${out.port})`));
+    link.on('disconnected', (reason) => logger.warn({ output: out.name }, `lost ${out.name}${reason === undefined ? '' : `: ${reason.message}`}; reconnecting`));
+    // The first output describes the display to applications unless the configuration fixed its mode.
+    if (out === first && out.mode === null) link.on('output', (info) => vd.setOutput(fromRemote(out.name, info)));
+    link.start();
+    return link;
+  });
+
+  // The sending ECU's own compositor: surfaces routed nowhere (or all, with --mirror).
+  const localName = values.display ?? process.env['WAYLAND_DISPLAY'];
+  let local: LocalDisplay | null = null;
+  if (localName !== undefined && localName !== '') {
+    const candidate = new LocalDisplay({
+      display: displayName(localName),
+      shell: 'xdg',
+      filter: (s) => values.mirror === true || routedTo(s.root).length === 0,
+      logger,
+    });
+    try {
+      await candidate.start();
+      candidate.attach(vd.scene);
+      local = candidate;
+      logger.info(`showing local surfaces on ${localName}`);
+      candidate.on('close', () => logger.warn(`the local compositor ${localName} went away; running headless`));
+    } catch (err) {
+      logger.warn(`no local display ${localName} (${(err as Error).message}); running headless`);
+    }
+  }
+
+  const stopStats = values.stats === true ? startStats(logger, () => ({ links: links.map((l) => l.stats()), local: local?.stats() ?? null })) : () => {};
+  let stopping = false;
+  const stop = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    stopStats();
+    await Promise.all(links.map((l) => l.stop()));
+    local?.close();
+    vd.close();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(130));
+  process.on('SIGTERM', () => void stop(143));
+
+  if (rest.length > 0) {
+    const [command, ...args] = rest as [string, ...string[]];
+    const child = vd.spawn(command, args);
+    child.on('error', () => void stop(127));
+    child.on('exit', (code, signal) => {
+      logger.info(`${command} exited (${signal ?? code ?? 0})`);
+      void stop(code ?? (signal === null ? 0 : 128));
+    });
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => fail('waltham-transmitter', USAGE, err));
