@@ -2,7 +2,8 @@
  * Fuzzing with a time budget and a printed seed (FUZZ_SEED=... repeats a run,
  * FUZZ_MS=... changes the budget of each part).
  *  - random valid message streams, split into random chunks, decode back to
- *    the same messages;
+ *    the same messages (with some key arrays of `wthp_keyboard.enter` in the
+ *    reference writer's layout, which we decode but do not send);
  *  - random garbage and mutated valid streams never make parseMessage throw
  *    or loop, and give the same results whatever the chunking;
  *  - the same bytes sent to a real WalthamServer (and to a WalthamClient)
@@ -63,6 +64,18 @@ function expectedValue(spec: ArgSpec, value: EncodeArg): WireValue {
   return value as WireValue;
 }
 
+/**
+ * Our `wthp_keyboard.enter` rewritten in the reference writer's layout
+ * (README 2.4): a 64-bit length counted as 8 bytes in `sz` = 28, then the
+ * payload and padding outside `sz`. Only for arrays of 5 bytes or more, where
+ * the layout is unambiguous.
+ */
+function asWriterLayout(ours: Uint8Array): Uint8Array {
+  const out = concat(ours.subarray(0, 24), new Uint8Array(4), ours.subarray(24));
+  new DataView(out.buffer).setUint16(2, 28, true);
+  return out;
+}
+
 function randomStream(r: Random): { bytes: Uint8Array; messages: { entry: OpcodeEntry; objectId: number; args: WireValue[] }[] } {
   const messages: { entry: OpcodeEntry; objectId: number; args: WireValue[] }[] = [];
   const parts: Uint8Array[] = [];
@@ -71,7 +84,10 @@ function randomStream(r: Random): { bytes: Uint8Array; messages: { entry: Opcode
     const entry = entries[int(r, entries.length)]!;
     const objectId = 1 + int(r, 0xfffffffe);
     const args = entry.message.args.map((a) => randomArg(r, a));
-    parts.push(encodeMessage(entry.message, objectId, args, entry.iface.name));
+    const encoded = encodeMessage(entry.message, objectId, args, entry.iface.name);
+    const writer = entry.iface.name === 'wthp_keyboard' && entry.message.name === 'enter' && (args[2] as Uint8Array).length >= 5 && r() < 0.5;
+    parts.push(writer ? asWriterLayout(encoded) : encoded);
+    if (writer) count('writer-layout arrays');
     messages.push({ entry, objectId, args: entry.message.args.map((a, j) => expectedValue(a, args[j]!)) });
   }
   return { bytes: concat(...parts), messages };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EncodeError, MalformedMessageError, ObjectError } from '../wire/errors.js';
-import { hex, msg, specOf, table } from './test/helpers.js';
+import { ProtocolTable, defineInterface, defineProtocol, type ArgSpec } from '../wire/protocol.js';
+import { concat, hex, msg, specOf, table } from './test/helpers.js';
 import { MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type ParseResult } from './wire.js';
 
 const maxOpcode = Math.max(...table.byOpcode.keys());
@@ -13,6 +14,17 @@ function errorOf(r: ParseResult): { code: string; message: string } {
   if (r.kind !== 'error') throw new Error(`expected an error, got ${r.kind}`);
   return { code: r.error.code, message: r.error.message };
 }
+
+const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
+const u32s = (...values: number[]): Uint8Array => new Uint8Array(new Uint32Array(values).buffer);
+const KEYS = u32s(30, 31, 32);
+
+/**
+ * `wthp_keyboard.enter(@10, serial 20, surface 9, keys 30, 31, 32)` as the
+ * reference writer sends it (README 2.4, array-quirk capture at 0xd4): 8-byte
+ * length, `sz` = 28 counting 8 bytes for the array, 12 payload bytes past `sz`.
+ */
+const WRITER_ENTER = fromHex('00001c00 30000000 0a000000 14000000 09000000 0c000000 00000000 1e000000 1f000000 20000000');
 
 /** Rewrite the u16 size field of an encoded message. */
 function withSz(bytes: Uint8Array, sz: number): Uint8Array {
@@ -51,7 +63,20 @@ describe('encodeMessage', () => {
     expect(msg('wthp_blob_factory', 'create_buffer', 5, [11, fits, 1, 1, 4, 0]).length).toBe(MAX_MESSAGE_SIZE - 3);
   });
 
-  it('counts array payloads outside sz against the 65535-byte limit', () => {
+  it('writes a non-empty array in the reference reader\'s layout: u32 length, payload, padding, all counted in sz', () => {
+    expect(hex(msg('wthp_keyboard', 'enter', 10, [20, 9, KEYS]))).toBe(
+      '00002400' + '30000000' + '0a000000' + '14000000' + '09000000' + '0c000000' + '1e0000001f00000020000000',
+    );
+    // 3 bytes: N = 1 (header) + 1 (target) + 2 (serial, surface) + 3 (array, length not a multiple of 4) = 7.
+    expect(hex(msg('wthp_keyboard', 'enter', 10, [20, 9, new Uint8Array([1, 2, 3])]))).toBe(
+      '00001c00' + '30000000' + '0a000000' + '14000000' + '09000000' + '03000000' + '01020307',
+    );
+  });
+
+  it('refuses a message with an array over 65535 bytes; the largest array that fits goes', () => {
+    // 12 (header, target) + 4 (serial) + 4 (surface) + 4 (length) + pad4(L) <= 65535: L <= 65508.
+    expect(msg('wthp_keyboard', 'enter', 14, [1, 9, new Uint8Array(65_508)]).length).toBe(65_532);
+    expect(() => msg('wthp_keyboard', 'enter', 14, [1, 9, new Uint8Array(65_509)])).toThrow(/65535/);
     expect(() => msg('wthp_keyboard', 'enter', 14, [1, 9, new Uint8Array(65_520)])).toThrow(EncodeError);
   });
 
@@ -157,23 +182,74 @@ describe('parseMessage', () => {
     expect(r).toMatchObject({ headerId: 0xabcd, headerPad: 0x1234, sz: 24, length: 24, objectId: 1, args: [2] });
   });
 
-  it('reads an array in the writer layout and waits for the payload past sz', () => {
-    const enter = msg('wthp_keyboard', 'enter', 10, [20, 9, new Uint8Array([30, 0, 0, 0, 31, 0, 0, 0, 32, 0, 0, 0])]);
-    expect(enter.length).toBe(40);
-    expect(new DataView(enter.buffer).getUint16(2, true)).toBe(28);
-    expect(parseMessage(enter, 0, 28, table)).toEqual({ kind: 'more', needed: 40 });
+  it('reads our array layout (u32 length, payload within sz)', () => {
+    const enter = msg('wthp_keyboard', 'enter', 10, [20, 9, KEYS]);
     const r = parse(enter);
-    expect(r.kind === 'message' && r.length).toBe(40);
+    if (r.kind !== 'message') throw new Error(r.kind);
+    expect(r).toMatchObject({ sz: 36, length: 36, args: [20, 9, KEYS] });
+    expect(parseMessage(enter, 0, 35, table)).toEqual({ kind: 'more', needed: 36 });
   });
 
-  it('rejects an array whose 64-bit length has high bits or would pass 65535 bytes', () => {
-    const enter = msg('wthp_keyboard', 'enter', 10, [20, 9, new Uint8Array(0)]);
-    const high = new Uint8Array(enter);
+  it('reads the reference writer\'s empty array: length 0, then 4 bytes inside sz that are ignored', () => {
+    const enter = fromHex('00001c00 30000000 0e000000 0d000000 09000000 00000000 00000000');
+    const r = parse(enter);
+    if (r.kind !== 'message') throw new Error(r.kind);
+    expect(r).toMatchObject({ sz: 28, length: 28, args: [13, 9, new Uint8Array(0)] });
+    // As for the reference reader, the 4 bytes after length 0 are trailing bytes inside sz, whatever they hold.
+    const odd = new Uint8Array(enter);
+    new DataView(odd.buffer).setUint32(24, 0xdeadbeef, true);
+    expect(parse(odd)).toMatchObject({ kind: 'message', length: 28, args: [13, 9, new Uint8Array(0)] });
+  });
+
+  it('reads the reference writer\'s non-empty layout and waits for the payload past sz', () => {
+    expect(parseMessage(WRITER_ENTER, 0, 28, table)).toEqual({ kind: 'more', needed: 40 });
+    expect(parseMessage(WRITER_ENTER, 0, 39, table)).toEqual({ kind: 'more', needed: 40 });
+    const r = parse(WRITER_ENTER);
+    if (r.kind !== 'message') throw new Error(r.kind);
+    expect(r).toMatchObject({ sz: 28, length: 40, args: [20, 9, KEYS] });
+    // What follows the payload is the next message.
+    const stream = concat(WRITER_ENTER, msg('wthp_keyboard', 'key', 10, [21, 2000, 30, 1]));
+    const next = parseMessage(stream, 40, stream.length - 40, table);
+    expect(next.kind === 'message' && next.args).toEqual([21, 2000, 30, 1]);
+  });
+
+  it('resolves the one ambiguous case (pad4(L) = 4, e.g. one u32 key) as our layout, framing by sz', () => {
+    // A one-key array fits in sz both ways: ours is `04000000 <key>`, the writer's `04000000 00000000`
+    // inside sz (its 64-bit length) with the key past sz. Both have sz = 28.
+    const ours = msg('wthp_keyboard', 'enter', 10, [20, 9, u32s(30)]);
+    expect(hex(ours)).toBe('00001c00' + '30000000' + '0a000000' + '14000000' + '09000000' + '04000000' + '1e000000');
+    expect(parse(ours)).toMatchObject({ kind: 'message', sz: 28, length: 28, args: [20, 9, u32s(30)] });
+    // The rule: our layout wins. The writer's message therefore decodes as key 0 (its high half), and its
+    // real key, outside sz, is read as the next header: id 0x1e, sz 0. The peer is reported there
+    // (the reference reader reads the same key 0 and then stalls on "Invalid message size (0)").
+    const writer = concat(fromHex('00001c00 30000000 0a000000 14000000 09000000 04000000 00000000 1e000000'), msg('wthp_keyboard', 'key', 10, [21, 2000, 30, 1]));
+    expect(parseMessage(writer, 0, writer.length, table)).toMatchObject({ kind: 'message', sz: 28, length: 28, args: [20, 9, u32s(0)] });
+    expect(errorOf(parseMessage(writer, 28, writer.length - 28, table)).code).toBe('ERR_SIZE_TOO_SMALL');
+    // The same holds for 1 to 3 bytes (pad4(L) = 4 too); from 5 bytes on, the writer's layout is unambiguous.
+    const two = fromHex('00001c00 30000000 0a000000 14000000 09000000 02000000 00000000 abcd0000');
+    expect(parse(two)).toMatchObject({ kind: 'message', length: 28, args: [20, 9, new Uint8Array(2)] });
+    const five = fromHex('00001c00 30000000 0a000000 14000000 09000000 05000000 00000000 0102030405000000');
+    expect(parse(five)).toMatchObject({ kind: 'message', length: 36, args: [20, 9, new Uint8Array([1, 2, 3, 4, 5])] });
+  });
+
+  it('rejects an array that fits neither layout', () => {
+    // Length past sz and a non-zero high half: not the writer's 64-bit length.
+    const high = new Uint8Array(WRITER_ENTER);
     new DataView(high.buffer).setUint32(24, 1, true);
     expect(errorOf(parse(high)).code).toBe('ERR_BAD_ARRAY');
-    const long = new Uint8Array(enter);
+    // Writer's layout whose payload would take the message past 65535 bytes.
+    const long = new Uint8Array(WRITER_ENTER);
     new DataView(long.buffer).setUint32(20, 0xfffffff0, true);
     expect(errorOf(parse(long)).code).toBe('ERR_BAD_ARRAY');
+    const over = new Uint8Array(WRITER_ENTER);
+    new DataView(over.buffer).setUint32(20, MAX_MESSAGE_SIZE - 28 + 1, true);
+    expect(errorOf(parse(over)).message).toMatch(/65535/);
+    // Length past sz with no room for an 8-byte length either.
+    const short = withSz(msg('wthp_keyboard', 'enter', 10, [20, 9, KEYS]), 24);
+    expect(errorOf(parse(short)).code).toBe('ERR_TRUNCATED_ARGS');
+    // Our layout, but sz one word short of the payload: taken as the writer's layout, whose high half (the
+    // first key) is not 0.
+    expect(errorOf(parse(withSz(msg('wthp_keyboard', 'enter', 10, [20, 9, KEYS]), 32))).code).toBe('ERR_BAD_ARRAY');
   });
 
   it('types its errors (malformed vs object rules)', () => {
@@ -224,5 +300,106 @@ describe('encodeMessage and parseMessage together', () => {
       expect(r.args).toEqual(args);
       expect(r.length).toBe(bytes.length);
     }
+  });
+});
+
+/**
+ * A model of the reference reader as README 2.4 (and 7) describes it, for
+ * `wthp_keyboard.enter` only: messages are framed by `sz` alone (`sz` 0 stops
+ * it for good: "Invalid message size (0)"); the array is a 4-byte length at its
+ * position with the payload starting 4 bytes later, read without any check
+ * against `sz`.
+ */
+function referenceReader(stream: Uint8Array): { enters: { serial: number; surface: number; keys: string; inSz: boolean }[]; opcodes: number[]; stalled: boolean } {
+  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+  const enters: { serial: number; surface: number; keys: string; inSz: boolean }[] = [];
+  const opcodes: number[] = [];
+  let at = 0;
+  while (at + 8 <= stream.length) {
+    const sz = view.getUint16(at + 2, true);
+    if (sz === 0) return { enters, opcodes, stalled: true };
+    const opcode = view.getUint16(at + 4, true);
+    opcodes.push(opcode);
+    if (opcode === 48) {
+      const length = view.getUint32(at + 20, true);
+      enters.push({
+        serial: view.getUint32(at + 12, true),
+        surface: view.getUint32(at + 16, true),
+        keys: hex(stream.subarray(at + 24, at + 24 + length)),
+        inSz: 24 + length <= sz,
+      });
+    }
+    at += sz;
+  }
+  return { enters, opcodes, stalled: false };
+}
+
+describe('arrays as the reference reader sees them (model of README 2.4)', () => {
+  const key = msg('wthp_keyboard', 'key', 10, [21, 2000, 30, 1]);
+
+  it('the model reproduces what the reference client logged for the writer\'s layout (array-quirk)', () => {
+    // client-decoded.log: keys=array[12]:000000001e0000001f000000, then "Invalid message size (0)".
+    expect(referenceReader(concat(WRITER_ENTER, key))).toEqual({
+      enters: [{ serial: 20, surface: 9, keys: '000000001e0000001f000000', inSz: false }],
+      opcodes: [48],
+      stalled: true,
+    });
+  });
+
+  it('reads our non-empty keyboard.enter correctly, and the message after it', () => {
+    const ours = msg('wthp_keyboard', 'enter', 10, [20, 9, KEYS]);
+    expect(referenceReader(concat(ours, key))).toEqual({
+      enters: [{ serial: 20, surface: 9, keys: '1e0000001f00000020000000', inSz: true }],
+      opcodes: [48, 50],
+      stalled: false,
+    });
+    // Odd lengths too: the payload is followed by its padding, inside sz.
+    const odd = msg('wthp_keyboard', 'enter', 10, [20, 9, new Uint8Array([1, 2, 3, 4, 5])]);
+    expect(referenceReader(concat(odd, key))).toMatchObject({ enters: [{ keys: '0102030405', inSz: true }], opcodes: [48, 50], stalled: false });
+  });
+
+  it('reads our empty keyboard.enter as no keys, and the message after it', () => {
+    const empty = msg('wthp_keyboard', 'enter', 14, [13, 9, new Uint8Array(0)]);
+    expect(referenceReader(concat(empty, key))).toEqual({ enters: [{ serial: 13, surface: 9, keys: '', inSz: true }], opcodes: [48, 50], stalled: false });
+  });
+});
+
+/** Arrays in other positions, in a protocol of our own (the Waltham protocol has only the one last-position array). */
+describe('arrays among other arguments', () => {
+  const arg = (name: string, type: ArgSpec['type']): ArgSpec => ({ name, type, interface: null, nullable: false, enum: null });
+  const iface = defineInterface({
+    name: 'test_arrays',
+    version: 1,
+    requests: [
+      { name: 'mixed', opcode: 300, since: 1, destructor: false, args: [arg('s', 'string'), arg('a', 'array'), arg('d', 'data'), arg('u', 'uint')] },
+      { name: 'tail', opcode: 301, since: 1, destructor: false, args: [arg('a', 'array'), arg('u', 'uint')] },
+    ],
+    events: [],
+    enums: [],
+  });
+  const own = new ProtocolTable('waltham', [defineProtocol({ name: 'test_arrays', dialect: 'waltham', interfaces: [iface] })]);
+  const [mixed, tail] = iface.requests as [(typeof iface.requests)[0], (typeof iface.requests)[0]];
+
+  it('pads strings and data by the N rule, counting the array as the reference does (2, +1 if unaligned)', () => {
+    // N = 1 + 1 + 3 (string of 3) + 3 (array of 5) + 3 (data of 1) + 1 (uint) = 12.
+    const bytes = encodeMessage(mixed, 5, ['ab', new Uint8Array([1, 2, 3, 4, 5]), new Uint8Array([9]), 7]);
+    expect(hex(bytes)).toBe('00002c00' + '2c010000' + '05000000' + '03000000' + '6162000c' + '05000000' + '01020304050c0000' + '01000000' + '090c0000' + '07000000');
+    expect(parseMessage(bytes, 0, bytes.length, own)).toMatchObject({ kind: 'message', length: 44, args: ['ab', new Uint8Array([1, 2, 3, 4, 5]), new Uint8Array([9]), 7] });
+  });
+
+  it('writes an empty array that is not last as the length alone, and reads it back', () => {
+    // N = 1 + 1 + 3 + 2 + 2 + 1 = 10; the reader takes the next argument right after the length 0.
+    const bytes = encodeMessage(mixed, 5, ['ab', new Uint8Array(0), new Uint8Array(0), 7]);
+    expect(hex(bytes)).toBe('00002000' + '2c010000' + '05000000' + '03000000' + '6162000a' + '00000000' + '00000000' + '07000000');
+    expect(parseMessage(bytes, 0, bytes.length, own)).toMatchObject({ kind: 'message', length: 32, args: ['ab', new Uint8Array(0), new Uint8Array(0), 7] });
+    const last = encodeMessage(tail, 5, [new Uint8Array(0), 7]);
+    expect(hex(last)).toBe('00001400' + '2d010000' + '05000000' + '00000000' + '07000000');
+  });
+
+  it('reads a writer\'s-layout array that is not last: the arguments after it follow its payload', () => {
+    // sz counts 8 for the array and 4 for u; the 12 payload bytes come between them, outside sz.
+    const bytes = fromHex('00001800 2d010000 05000000 0c000000 00000000 1e0000001f00000020000000 07000000');
+    expect(parseMessage(bytes, 0, bytes.length - 1, own)).toEqual({ kind: 'more', needed: 36 });
+    expect(parseMessage(bytes, 0, bytes.length, own)).toMatchObject({ kind: 'message', sz: 24, length: 36, args: [KEYS, 7] });
   });
 });

@@ -41,7 +41,12 @@ type Planned =
   | { kind: 'u32'; value: number }
   | { kind: 'i32'; value: number }
   | { kind: 'bytes'; bytes: Uint8Array } // string (with NUL) or data: u32 length + bytes + pad
-  | { kind: 'array'; bytes: Uint8Array } // reference writer layout: u64 length + bytes + pad
+  /**
+   * Array, in the reference reader's layout: u32 length + bytes + pad, all in `sz`.
+   * `wide`: an empty array in last position, written as the reference writer's
+   * 8 zero bytes (see `encodeMessage`).
+   */
+  | { kind: 'array'; bytes: Uint8Array; wide: boolean }
   | { kind: 'untyped'; id: number; iface: Uint8Array; version: number };
 
 function isUntypedNewId(v: unknown): v is UntypedNewId {
@@ -149,7 +154,7 @@ function planArg(spec: ArgSpec, value: EncodeArg | undefined, where: string): Pl
     case 'data':
     case 'array': {
       if (!(value instanceof Uint8Array)) throw new EncodeError(`${what} must be a Uint8Array`, where);
-      return spec.type === 'data' ? { kind: 'bytes', bytes: value } : { kind: 'array', bytes: value };
+      return spec.type === 'data' ? { kind: 'bytes', bytes: value } : { kind: 'array', bytes: value, wide: false };
     }
     case 'fd':
       throw new EncodeError(`${what}: Waltham cannot carry file descriptors`, where);
@@ -157,11 +162,29 @@ function planArg(spec: ArgSpec, value: EncodeArg | undefined, where: string): Pl
 }
 
 /**
- * Encode one message. `sz` follows the reference writer (README 2.3), padding
- * bytes follow its "N rule" (README 2.2) so the vectors are reproduced byte
- * for byte, and arrays use the reference writer's layout (README 2.4): an
- * 8-byte length counted in `sz`, then the payload and its padding, which `sz`
- * does not count. Only empty arrays interoperate with the reference reader.
+ * Encode one message. `sz` follows the reference writer (README 2.3) and
+ * padding bytes follow its "N rule" (README 2.2), so the vectors are
+ * reproduced byte for byte, except for non-empty arrays, where the reference
+ * writer is broken (README 2.4).
+ *
+ * Arrays are written the way the reference *reader* decodes them (a u32
+ * length at the array position, the payload right after it, all within `sz`):
+ *  - a non-empty array is `u32 length, payload, padding`, all counted in `sz`
+ *    (`4 + pad4(length)` bytes). The reference writer instead sends an 8-byte
+ *    length counted as 8 in `sz` and leaves payload and padding outside `sz`,
+ *    which breaks every reference reader's stream;
+ *  - an empty array in last position (the only array of the Waltham protocol,
+ *    the keys of `wthp_keyboard.enter`, is one) is 8 zero bytes counted in
+ *    `sz`, exactly what the reference writer sends: the reference reader reads
+ *    length 0 and ignores the 4 bytes after it as trailing bytes inside `sz`,
+ *    and the captured `keyboard.enter` with no keys is reproduced byte for byte;
+ *  - an empty array followed by further arguments (only possible in protocols
+ *    other than the reference one) is the 4-byte length 0 alone: the reader
+ *    would take 4 more bytes for the next argument.
+ * An array counts in N as the reference counts it (2, plus 1 if its length is
+ * not a multiple of 4), so the padding of strings and data in the same message
+ * is the one the reference writer would give them, and the array's own padding
+ * is filled with the same N.
  *
  * Throws EncodeError for anything the wire cannot carry, including a message
  * longer than 65535 bytes (the reference silently truncates `sz`).
@@ -181,11 +204,12 @@ export function encodeMessage(
     throw new EncodeError(`expected ${spec.args.length} arguments, got ${args.length}`, where);
   }
   const planned = spec.args.map((argSpec, i) => planArg(argSpec, args[i], where));
+  const last = planned[planned.length - 1];
+  if (last !== undefined && last.kind === 'array' && last.bytes.length === 0) last.wide = true;
 
   // N: the reference's scatter-list count, whose LE bytes fill every padding run.
   let n = 2;
   let sz = MIN_MESSAGE_SIZE;
-  let outside = 0; // array payload bytes the writer emits but `sz` does not count
   for (const p of planned) {
     switch (p.kind) {
       case 'u32':
@@ -199,8 +223,7 @@ export function encodeMessage(
         break;
       case 'array':
         n += p.bytes.length % 4 === 0 ? 2 : 3;
-        sz += 8;
-        outside += pad4(p.bytes.length);
+        sz += p.wide ? 8 : 4 + pad4(p.bytes.length);
         break;
       case 'untyped':
         n += 1 + (p.iface.length % 4 === 0 ? 2 : 3) + 1;
@@ -208,12 +231,11 @@ export function encodeMessage(
         break;
     }
   }
-  const total = sz + outside;
-  if (total > MAX_MESSAGE_SIZE) {
-    throw new EncodeError(`message of ${total} bytes exceeds the ${MAX_MESSAGE_SIZE}-byte Waltham limit`, where);
+  if (sz > MAX_MESSAGE_SIZE) {
+    throw new EncodeError(`message of ${sz} bytes exceeds the ${MAX_MESSAGE_SIZE}-byte Waltham limit`, where);
   }
 
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(sz);
   const view = new DataView(out.buffer);
   const padBytes = [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff];
   view.setUint16(0, 0, LITTLE_ENDIAN);
@@ -247,8 +269,11 @@ export function encodeMessage(
         break;
       case 'array':
         view.setUint32(at, p.bytes.length, LITTLE_ENDIAN);
-        view.setUint32(at + 4, 0, LITTLE_ENDIAN); // high half of the 64-bit length
-        at += 8;
+        at += 4;
+        if (p.wide) {
+          view.setUint32(at, 0, LITTLE_ENDIAN); // the high half of the reference writer's 64-bit length
+          at += 4;
+        }
         putPadded(p.bytes);
         break;
       case 'untyped':
@@ -279,7 +304,11 @@ export interface DecodedMessage {
   readonly args: readonly WireValue[];
   /** The header's size field. */
   readonly sz: number;
-  /** Bytes the message occupies in the stream: `sz`, plus array payloads the reference writer puts outside `sz`. */
+  /**
+   * Bytes the message occupies in the stream: `sz`, plus the payload and
+   * padding of any array sent in the reference writer's layout, which lie
+   * outside `sz` (README 2.4).
+   */
   readonly length: number;
   readonly headerId: number;
   readonly headerPad: number;
@@ -309,9 +338,34 @@ export function messageName(entry: OpcodeEntry, objectId: number | undefined): s
  * new-id rules and the opcode's interface/direction are the connection's to
  * check.
  *
- * Arrays (only `wthp_keyboard.enter`, opcode 48) are read in the reference
- * writer's layout: an 8-byte length counted in `sz`, then a payload that
- * extends `pad4(len)` bytes past `sz` (README 2.4).
+ * Arrays (only `wthp_keyboard.enter`, opcode 48, in the reference protocol)
+ * are read in either of two layouts (README 2.4), told apart by `sz`:
+ *  - ours, which is the reference reader's: u32 length L at the array
+ *    position, then L bytes and their padding, within `sz`. It is taken
+ *    whenever `sz` covers those `4 + pad4(L)` bytes. This includes the empty
+ *    array as the reference writer and we send it in last position (length 0
+ *    and 4 zero bytes inside `sz`): only the length is taken, and the 4 zero
+ *    bytes are trailing bytes inside `sz`, ignored as the reference reader
+ *    ignores them.
+ *  - the reference writer's for a non-empty array: u32 L and u32 0 (its
+ *    64-bit length), counted as 8 bytes in `sz`, then L bytes and their
+ *    padding that `sz` does not count. It is taken only when `sz` does not
+ *    cover `4 + pad4(L)` bytes from the length but covers the 8-byte length,
+ *    whose high half is 0; the message then occupies `sz + pad4(L)` bytes of
+ *    the stream (`more` until they are there), and arguments after the array,
+ *    if any, follow its padding.
+ *
+ * The one ambiguous case: a reference writer's array with `pad4(L) = 4`
+ * (L = 1..4; for the u32 keys of `keyboard.enter`, one key, L = 4) in last
+ * position has `sz` ending right after its 8-byte length, so `sz` covers
+ * `4 + pad4(L)` bytes and both layouts fit. The rule is the one above: our
+ * layout wins, since that is how the reference reader frames it and how we
+ * send it. Such a message decodes as L zero bytes (the writer's high half),
+ * and the real payload, outside `sz`, is then read as the next message's
+ * header; a key code below 65536 makes that header's `sz` 0, so the peer is
+ * reported (ERR_SIZE_TOO_SMALL) and dropped, where the reference reader stalls
+ * on the same bytes. Taking the writer's layout instead would misframe our own
+ * peers' one-key arrays, whose keys may be any value.
  */
 export function parseMessage(buf: Uint8Array, offset: number, length: number, table: ProtocolTable): ParseResult {
   if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > buf.length) {
@@ -352,7 +406,7 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
   });
 
   let at = MIN_MESSAGE_SIZE;
-  let limit = sz; // grows past sz only for array payloads (README 2.4)
+  let limit = sz; // grows past sz only for arrays in the reference writer's layout (README 2.4)
   const args: WireValue[] = [];
   const readBytes = (what: string): Uint8Array | ParseResult => {
     if (at + 4 > limit) return truncated(`length of ${what}`);
@@ -423,20 +477,40 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
         break;
       }
       case 'array': {
-        if (at + 8 > limit) return truncated(`length of ${what}`);
+        if (at + 4 > limit) return truncated(`length of ${what}`);
         const len = view.getUint32(at, LITTLE_ENDIAN);
+        // Our layout, the reference reader's: the payload follows the u32 length, within sz.
+        // Compare before adding: len can be up to 2^32-1.
+        if (pad4(len) <= limit - at - 4) {
+          at += 4;
+          args.push(buf.slice(offset + at, offset + at + len));
+          at += pad4(len);
+          break;
+        }
+        // Otherwise only the reference writer's layout can hold it: a 64-bit length in sz, payload past sz.
+        if (at + 8 > limit) return truncated(`${what} (${len} bytes)`);
         const high = view.getUint32(at + 4, LITTLE_ENDIAN);
-        at += 8;
-        if (high !== 0 || pad4(len) > MAX_MESSAGE_SIZE - limit) {
+        if (high !== 0) {
           return {
             kind: 'error',
             error: new MalformedMessageError(
               'ERR_BAD_ARRAY',
-              `${what} of ${high !== 0 ? 'more than 2^32' : len} bytes makes the message longer than ${MAX_MESSAGE_SIZE} bytes`,
+              `${what} of ${len} bytes runs past the declared size ${sz} and is not in the reference writer's layout (high half of its 64-bit length is ${high})`,
               where,
             ),
           };
         }
+        if (pad4(len) > MAX_MESSAGE_SIZE - limit) {
+          return {
+            kind: 'error',
+            error: new MalformedMessageError(
+              'ERR_BAD_ARRAY',
+              `${what} of ${len} bytes past the declared size ${sz} makes the message longer than ${MAX_MESSAGE_SIZE} bytes`,
+              where,
+            ),
+          };
+        }
+        at += 8;
         limit += pad4(len);
         if (limit > length) return { kind: 'more', needed: limit };
         args.push(buf.slice(offset + at, offset + at + len));

@@ -1,6 +1,8 @@
 /**
  * The reference captures (../shared/vectors/waltham) decoded message by
- * message and re-encoded byte for byte.
+ * message and re-encoded byte for byte, except the one message the reference
+ * writer gets wrong: a non-empty array (array-quirk), which we re-encode in the
+ * layout the reference reader decodes (DESIGN 3.1, README 2.4).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -139,8 +141,14 @@ describe.skipIf(!vectorsPresent)('Waltham reference vectors', () => {
           const r = parseMessage(bytes, expected.offset, bytes.length - expected.offset, table);
           if (r.kind !== 'message') throw new Error(`message ${expected.index} does not decode`);
           const encoded = encodeMessage(r.entry.message, r.objectId, r.args as never, r.entry.iface.name);
-          // For keyboard.enter with keys (array-quirk), the writer's payload lies outside sz:
-          // the captured `length` (40 bytes) is what both the writer and our encoder emit, `sz` says 28.
+          if (expected.length !== expected.sz) {
+            // The writer's non-empty array (payload outside sz): we re-encode it in the reader's layout,
+            // whose sz covers the whole message; the exact bytes are checked in the array-quirk test below.
+            expect(`${scenario} ${expected.interface}.${expected.message}`).toBe('array-quirk wthp_keyboard.enter');
+            expect(new DataView(encoded.buffer).getUint16(2, true)).toBe(encoded.length);
+            expect(hex(encoded)).not.toBe(expected.hex);
+            continue;
+          }
           expect(hex(encoded), `message ${expected.index} ${expected.interface}.${expected.message}`).toBe(expected.hex);
           expect(hex(encoded)).toBe(hex(bytes.subarray(expected.offset, expected.offset + expected.length)));
           expect(new DataView(encoded.buffer).getUint16(2, true)).toBe(expected.sz);
@@ -149,17 +157,47 @@ describe.skipIf(!vectorsPresent)('Waltham reference vectors', () => {
     }
   }
 
-  it('array-quirk: the non-empty key array keeps its writer layout (sz 28, 40 bytes on the wire) and framing goes on', () => {
+  it('array-quirk: the writer\'s non-empty key array decodes to the JSON\'s values, and re-encodes in the reader\'s layout', () => {
     const bytes = new Uint8Array(readFileSync(join(VECTORS_DIR, 'array-quirk', 'server-to-client.bin')));
+    const expected = (JSON.parse(readFileSync(join(VECTORS_DIR, 'array-quirk', 'server-to-client.json'), 'utf8')) as JsonCapture).messages.find(
+      (m) => m.opcode === 48,
+    )!;
+    expect(expected).toMatchObject({ offset: 0xd4, sz: 28, length: 40 });
     const r = parseMessage(bytes, 0xd4, bytes.length - 0xd4, table);
     if (r.kind !== 'message') throw new Error('keyboard.enter does not decode');
-    expect(r.entry.message.name).toBe('enter');
-    expect(r.sz).toBe(28);
-    expect(r.length).toBe(40);
-    expect(hex(r.args[2] as Uint8Array)).toBe('1e0000001f00000020000000');
+    // Decoding: the writer's layout (u32 12, u32 0 inside sz = 28, the 12 payload bytes past sz).
+    expect({ object: r.objectId, sz: r.sz, length: r.length, args: asJsonArgs(r) }).toEqual({
+      object: expected.object,
+      sz: expected.sz,
+      length: expected.length,
+      args: jsonArgValues(expected.args),
+    });
+    const keys = r.args[2] as Uint8Array;
+    expect(Array.from(new Uint32Array(keys.slice().buffer))).toEqual([30, 31, 32]);
+
+    // Re-encoding: not the captured 40 bytes. Those put the payload outside sz, and every reference reader
+    // loses the stream on them (the reference client got keys 000000001e0000001f000000 and then
+    // "Invalid message size (0)", client-decoded.log). We send what the reference reader decodes:
+    // u32 length 12, then the keys right after it, everything inside sz = 12 + 4 + 4 + 4 + 12 = 36.
+    const encoded = encodeMessage(r.entry.message, r.objectId, r.args as never, r.entry.iface.name);
+    expect(hex(encoded)).toBe('00002400' + '30000000' + '0a000000' + '14000000' + '09000000' + '0c000000' + '1e000000' + '1f000000' + '20000000');
+    expect(hex(bytes.subarray(0xd4, 0xd4 + 40))).toBe(expected.hex);
+    const again = parseMessage(encoded, 0, encoded.length, table);
+    expect(again.kind === 'message' && { sz: again.sz, length: again.length, args: again.args }).toEqual({ sz: 36, length: 36, args: r.args });
+
     // The reference client lost everything after this message; we read on: keyboard.key, then callback.done.
     const next = parseMessage(bytes, 0xd4 + 40, bytes.length - 0xd4 - 40, table);
     expect(next.kind === 'message' && `${next.entry.iface.name}.${next.entry.message.name}`).toBe('wthp_keyboard.key');
+  });
+
+  it('all-messages: the empty key array re-encodes as the captured 8 zero bytes counted in sz', () => {
+    const bytes = new Uint8Array(readFileSync(join(VECTORS_DIR, 'all-messages', 'server-to-client.bin')));
+    const r = parseMessage(bytes, 0x2a0, bytes.length - 0x2a0, table);
+    if (r.kind !== 'message') throw new Error('keyboard.enter does not decode');
+    expect(r).toMatchObject({ opcode: 48, sz: 28, length: 28, args: [13, 9, new Uint8Array(0)] });
+    const encoded = encodeMessage(r.entry.message, r.objectId, r.args as never, r.entry.iface.name);
+    expect(hex(encoded)).toBe('00001c00' + '30000000' + '0e000000' + '0d000000' + '09000000' + '00000000' + '00000000');
+    expect(hex(encoded)).toBe(hex(bytes.subarray(0x2a0, 0x2a0 + 28)));
   });
 
   it('every capture decodes the same when it arrives one byte at a time', () => {
