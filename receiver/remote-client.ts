@@ -15,7 +15,7 @@ import {
   type Scene,
   type SceneFeedback,
   type SceneOwner,
-  type ToplevelRole,
+  toplevelRole,
 } from '../shared/scene/scene.js';
 import {
   WthpCallbackResource,
@@ -38,14 +38,14 @@ import {
   type WthpTouchResource,
   type WthpWindowGeometryResource,
 } from '../shared/generated/waltham/waltham.js';
+import { encodeU32Array } from '../shared/wire/array.js';
 import type { Resource } from '../shared/wire/object.js';
 import { DisplayErrorCode, type WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
-import { Region } from '../shared/remote/region.js';
+import { Region } from '../shared/scene/region.js';
 import { applyTile, checkBegin, TileError, type PixelImage } from '../shared/remote/tiles.js';
 import {
-  encodeKeys,
   KEYMAP_CHUNK,
   KEYMAP_FORMAT_XKB_V1,
   keymapChunks,
@@ -53,8 +53,8 @@ import {
   MODE_PREFERRED,
   statesToBits,
   wireTime,
-  type OutputInfo,
 } from '../shared/remote/protocol.js';
+import type { OutputInfo } from '../shared/scene/output.js';
 import { RemoteSurface, type RoleUpdate } from './remote-surface.js';
 
 /** Per-transmitter limits (DESIGN 8): a peer past one is dropped with an error. */
@@ -265,7 +265,7 @@ export class RemoteClient implements SceneOwner {
         rs.pending.image = null;
       },
       damage: (x, y, width, height) => this.addDamage(fail('damage'), rs.pending.surfaceDamage, { x, y, width, height }),
-      damageBuffer: (x, y, width, height) => this.addDamage(fail('damage_buffer'), rs.pending.damage, { x, y, width, height }),
+      damageBuffer: (x, y, width, height) => this.addDamage(fail('damage_buffer'), rs.pending.bufferDamage, { x, y, width, height }),
       frame: (callback) => {
         if (rs.callbackCount() >= this.ctx.limits.maxCallbacksPerSurface) {
           return fail('frame')(`more than ${this.ctx.limits.maxCallbacksPerSurface} unanswered frame callbacks`, DisplayErrorCode.noMemory);
@@ -335,7 +335,7 @@ export class RemoteClient implements SceneOwner {
   }
 
   private createRegion(resource: WthpRegionResource): void {
-    const region = new Region(this.ctx.limits.maxRegionRects);
+    const region = new Region(this.ctx.limits.maxRegionRects, 'throw');
     this.regions.set(resource, region);
     resource.onDestroy(() => this.regions.delete(resource));
     const guarded = (name: string, fn: () => void): void => {
@@ -395,8 +395,8 @@ export class RemoteClient implements SceneOwner {
     }
     this.counters.tiles++;
     this.counters.tileBytes += tile.data.byteLength;
-    if (rs.pending.damage.length < 4096) rs.pending.damage.push(rect);
-    else rs.pending.damage = [{ x: 0, y: 0, width: image.width, height: image.height }];
+    if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
+    else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
   }
 
   // ---- Roles -------------------------------------------------------------------------------
@@ -416,17 +416,7 @@ export class RemoteClient implements SceneOwner {
     if (rs.scene.role !== null) {
       return this.failer(shell, 'get_toplevel')(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
     }
-    const role: ToplevelRole = {
-      kind: 'toplevel',
-      title: '',
-      appId: '',
-      parent: null,
-      minSize: { width: 0, height: 0 },
-      maxSize: { width: 0, height: 0 },
-      geometry: null,
-      fullscreen: false,
-      maximized: false,
-    };
+    const role = toplevelRole();
     rs.scene.role = role;
     this.toplevels.set(id, rs);
     this.roleObjects.set(rs, id);
@@ -670,7 +660,7 @@ export class RemoteClient implements SceneOwner {
         const res = this.resource(surface);
         if (res === null) return;
         const s = serial();
-        const keys = encodeKeys(pressed);
+        const keys = encodeU32Array(pressed);
         for (const k of live(this.keyboards)) k.sendEnter(s, res, keys);
       },
       keyboardLeave: (surface) => {

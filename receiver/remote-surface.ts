@@ -21,7 +21,8 @@ import {
   type SubsurfaceRole,
   type ToplevelRole,
 } from '../shared/scene/scene.js';
-import { intersect } from '../shared/remote/region.js';
+import { clipRects } from '../shared/scene/region.js';
+import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
 import type { PixelImage } from '../shared/remote/tiles.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
 
@@ -39,46 +40,22 @@ export interface RoleUpdate {
   rect?: Rect;
 }
 
-export interface SurfaceState {
+/** One set of wthp_surface state; `bufferDamage` holds wthp_surface.damage_buffer and the rectangles tiles wrote. */
+export interface SurfaceState extends BufferedState<WthpCallbackResource> {
   /** undefined: no new buffer; null: attach(null); else the next buffer's pixels. */
   image: PixelImage | null | undefined;
-  /** Buffer pixels. */
-  damage: Rect[];
-  /** Surface-local (wthp_surface.damage). */
-  surfaceDamage: Rect[];
-  frames: WthpCallbackResource[];
-  scale: number | undefined;
-  transform: number | undefined;
-  opaque: Rect[] | undefined;
-  input: Rect[] | null | undefined;
   role: RoleUpdate | undefined;
 }
 
 function emptyState(): SurfaceState {
-  return {
-    image: undefined,
-    damage: [],
-    surfaceDamage: [],
-    frames: [],
-    scale: undefined,
-    transform: undefined,
-    opaque: undefined,
-    input: undefined,
-    role: undefined,
-  };
+  return { ...emptyBufferedState<WthpCallbackResource>(), image: undefined, role: undefined };
 }
 
 /** `later` applied on top of `earlier` (a cached commit followed by another). */
 function mergeStates(earlier: SurfaceState, later: SurfaceState): SurfaceState {
   return {
+    ...mergeBufferedStates(earlier, later),
     image: later.image !== undefined ? later.image : earlier.image,
-    damage: [...earlier.damage, ...later.damage],
-    surfaceDamage: [...earlier.surfaceDamage, ...later.surfaceDamage],
-    frames: [...earlier.frames, ...later.frames],
-    scale: later.scale ?? earlier.scale,
-    transform: later.transform ?? earlier.transform,
-    opaque: later.opaque ?? earlier.opaque,
-    input: later.input !== undefined ? later.input : earlier.input,
     role: earlier.role === undefined ? later.role : later.role === undefined ? earlier.role : { ...earlier.role, ...later.role },
   };
 }
@@ -195,13 +172,10 @@ export class RemoteSurface {
       } else {
         const scale = content.scale;
         const all = [
-          ...state.damage,
+          ...state.bufferDamage,
           ...state.surfaceDamage.map((r) => ({ x: r.x * scale, y: r.y * scale, width: r.width * scale, height: r.height * scale })),
         ];
-        for (const r of all) {
-          const clipped = intersect(r, full);
-          if (clipped !== null) damage.push(clipped);
-        }
+        damage = clipRects(all, content.width, content.height);
         if (damage.length > MAX_DAMAGE_RECTS) damage = [full];
       }
     }

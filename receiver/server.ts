@@ -21,7 +21,8 @@ import {
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { WalthamServer, type WalthamServerOptions } from '../shared/waltham/tcp.js';
-import { DEFAULT_OUTPUT, SEAT_KEYBOARD, SEAT_POINTER, SEAT_TOUCH, type OutputInfo } from '../shared/remote/protocol.js';
+import { SEAT_KEYBOARD, SEAT_POINTER, SEAT_TOUCH } from '../shared/remote/protocol.js';
+import { DEFAULT_OUTPUT, type OutputInfo } from '../shared/scene/output.js';
 import { LOCAL_CODECS } from '../shared/remote/tiles.js';
 import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits } from './remote-client.js';
 import type { RemoteSurface } from './remote-surface.js';

@@ -10,9 +10,9 @@ import { startStats } from '../shared/cli/stats.js';
 import { parseHostPort, readTransmitterConfig, routeAppId, type RemoteOutputConfig } from '../shared/config/transmitter.js';
 import { LocalDisplay } from '../shared/display/local-display.js';
 import { createLogger } from '../shared/log.js';
-import type { OutputInfo as RemoteOutputInfo } from '../shared/remote/protocol.js';
+import { DEFAULT_OUTPUT } from '../shared/scene/output.js';
 import type { SceneSurface } from '../shared/scene/scene.js';
-import { VirtualDisplay, type OutputInfo } from './compositor/display.js';
+import { VirtualDisplay } from './compositor/display.js';
 import { ReceiverLink, type LinkCodec } from './remote/link.js';
 
 const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
@@ -40,32 +40,6 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-const DEFAULT_OUTPUT: OutputInfo = {
-  name: 'WALTHAM-1',
-  width: 1920,
-  height: 1080,
-  refreshMHz: 60000,
-  physicalWidthMm: 0,
-  physicalHeightMm: 0,
-  scale: 1,
-  make: 'waltham-bridge',
-  model: 'remote output',
-};
-
-function fromRemote(name: string, info: RemoteOutputInfo): OutputInfo {
-  return {
-    name,
-    width: info.width,
-    height: info.height,
-    refreshMHz: info.refresh,
-    physicalWidthMm: info.physicalWidth,
-    physicalHeightMm: info.physicalHeight,
-    scale: info.scale,
-    make: info.make,
-    model: info.model,
-  };
-}
 
 async function main(argv: readonly string[]): Promise<void> {
   const { values, rest } = parseCommandLine(argv, OPTIONS);
@@ -100,7 +74,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const vd = new VirtualDisplay({
     socketName: values.socket ?? 'waltham-0',
     logger,
-    output: mode == null ? DEFAULT_OUTPUT : { ...DEFAULT_OUTPUT, name: first!.name, width: mode.width, height: mode.height, refreshMHz: Math.round(mode.refreshHz * 1000) },
+    output: mode == null ? DEFAULT_OUTPUT : { ...DEFAULT_OUTPUT, name: first!.name, width: mode.width, height: mode.height, refresh: Math.round(mode.refreshHz * 1000) },
   });
   vd.listen();
 
@@ -110,7 +84,7 @@ async function main(argv: readonly string[]): Promise<void> {
     link.on('connected', () => logger.info({ output: out.name }, `connected to ${out.name} (${out.host}:${out.port})`));
     link.on('disconnected', (reason) => logger.warn({ output: out.name }, `lost ${out.name}${reason === undefined ? '' : `: ${reason.message}`}; reconnecting`));
     // The first output describes the display to applications unless the configuration fixed its mode.
-    if (out === first && out.mode === null) link.on('output', (info) => vd.setOutput(fromRemote(out.name, info)));
+    if (out === first && out.mode === null) link.on('output', (info) => vd.setOutput({ ...info, name: out.name }));
     link.start();
     return link;
   });

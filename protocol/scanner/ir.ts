@@ -1,56 +1,41 @@
 /**
  * The scanner's intermediate representation: what the XML says, validated,
  * with opcodes assigned, and the source line of everything for error messages.
- * Emitters are pure functions of this.
+ * Emitters are pure functions of this. Each IR type extends the descriptor
+ * the generated tables carry (shared/wire/protocol.ts) with what only the
+ * scanner needs: documentation and source lines.
  */
-import type { ArgType, Dialect } from '../../shared/wire/protocol.js';
+import type { ArgSpec, Dialect, EnumEntrySpec, EnumSpec, InterfaceSpec, MessageSpec } from '../../shared/wire/protocol.js';
 
 export interface Doc {
   readonly summary: string | null;
   readonly text: string | null;
 }
 
-export interface IrArg {
-  readonly name: string;
-  readonly type: ArgType;
-  readonly interface: string | null;
-  readonly nullable: boolean;
-  readonly enum: string | null;
+export interface IrArg extends ArgSpec {
   readonly summary: string | null;
   readonly line: number;
 }
 
-export interface IrMessage {
-  readonly name: string;
+export interface IrMessage extends MessageSpec {
   readonly kind: 'request' | 'event';
-  readonly opcode: number;
-  readonly since: number;
-  readonly destructor: boolean;
   readonly args: readonly IrArg[];
   readonly doc: Doc;
   readonly line: number;
 }
 
-export interface IrEntry {
-  readonly name: string;
-  readonly value: number;
-  readonly since: number;
+export interface IrEntry extends EnumEntrySpec {
   readonly summary: string | null;
   readonly line: number;
 }
 
-export interface IrEnum {
-  readonly name: string;
-  readonly bitfield: boolean;
-  readonly since: number;
+export interface IrEnum extends EnumSpec {
   readonly entries: readonly IrEntry[];
   readonly doc: Doc;
   readonly line: number;
 }
 
-export interface IrInterface {
-  readonly name: string;
-  readonly version: number;
+export interface IrInterface extends InterfaceSpec {
   readonly requests: readonly IrMessage[];
   readonly events: readonly IrMessage[];
   readonly enums: readonly IrEnum[];

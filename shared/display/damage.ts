@@ -4,41 +4,11 @@
  * entries (each rectangle costs a wl_surface.damage_buffer request and a
  * copy loop; a bounding box costs a few extra bytes copied).
  */
+import { boundingBox, clipRect, collapse, contains, touches } from '../scene/region.js';
 import type { Rect } from '../scene/scene.js';
 
 /** More rectangles than this are replaced by their bounding box. */
 export const MAX_DAMAGE_RECTS = 16;
-
-export function clipRect(r: Rect, width: number, height: number): Rect | null {
-  const x1 = Math.max(0, Math.floor(r.x));
-  const y1 = Math.max(0, Math.floor(r.y));
-  const x2 = Math.min(width, Math.ceil(r.x + r.width));
-  const y2 = Math.min(height, Math.ceil(r.y + r.height));
-  return x2 > x1 && y2 > y1 ? { x: x1, y: y1, width: x2 - x1, height: y2 - y1 } : null;
-}
-
-export function boundingBox(rects: readonly Rect[]): Rect | null {
-  if (rects.length === 0) return null;
-  let x1 = Infinity;
-  let y1 = Infinity;
-  let x2 = -Infinity;
-  let y2 = -Infinity;
-  for (const r of rects) {
-    x1 = Math.min(x1, r.x);
-    y1 = Math.min(y1, r.y);
-    x2 = Math.max(x2, r.x + r.width);
-    y2 = Math.max(y2, r.y + r.height);
-  }
-  return { x: x1, y: y1, width: x2 - x1, height: y2 - y1 };
-}
-
-function touches(a: Rect, b: Rect): boolean {
-  return a.x <= b.x + b.width && b.x <= a.x + a.width && a.y <= b.y + b.height && b.y <= a.y + a.height;
-}
-
-function contains(outer: Rect, inner: Rect): boolean {
-  return inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
-}
 
 /**
  * A damage accumulator for one buffer of `width` x `height` pixels. Adding a
@@ -88,7 +58,7 @@ export class Damage {
       }
     }
     this.list.push(r);
-    if (this.list.length > MAX_DAMAGE_RECTS) this.list = [boundingBox(this.list)!];
+    if (this.list.length > MAX_DAMAGE_RECTS) this.list = collapse(this.list);
   }
 
   addAll(rects: readonly Rect[]): void {

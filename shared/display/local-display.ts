@@ -51,6 +51,9 @@ import {
   type ToplevelRole,
   type ToplevelState,
 } from '../scene/scene.js';
+import type { OutputInfo } from '../scene/output.js';
+import { decodeXdgStates } from '../scene/xdg-states.js';
+import { decodeU32Array } from '../wire/array.js';
 import { closeFd, ShmMapping } from '../native.js';
 import {
   IviApplicationProxy,
@@ -63,6 +66,7 @@ import {
   WlOutputProxy,
   WlPointerButtonState,
   WlPointerProxy,
+  WlRegionProxy,
   WlSeatCapability,
   WlSeatProxy,
   WlShmProxy,
@@ -76,7 +80,6 @@ import {
   XdgPositionerProxy,
   XdgSurfaceProxy,
   XdgToplevelProxy,
-  XdgToplevelState,
   XdgWmBaseProxy,
   ZxdgOutputManagerV1Proxy,
   ZxdgOutputV1Proxy,
@@ -101,29 +104,6 @@ export interface LocalDisplayOptions {
   readonly logger?: Logger;
   /** Environment for finding the compositor (default `process.env`). */
   readonly env?: NodeJS.ProcessEnv;
-}
-
-/** What the local compositor says about one of its outputs. */
-export interface OutputInfo {
-  /** wl_output v4 or xdg_output name ('HDMI-A-1', 'X1', 'headless'...); '' when the compositor gives none. */
-  readonly name: string;
-  readonly description: string;
-  readonly make: string;
-  readonly model: string;
-  /** Position in the compositor's global space. */
-  readonly x: number;
-  readonly y: number;
-  /** Current mode, in pixels. */
-  readonly width: number;
-  readonly height: number;
-  /** Current mode refresh, mHz. */
-  readonly refresh: number;
-  readonly scale: number;
-  /** Millimetres. */
-  readonly physicalWidth: number;
-  readonly physicalHeight: number;
-  readonly subpixel: number;
-  readonly transform: number;
 }
 
 /** Counters since `start()`, for `--stats` and tests. */
@@ -151,13 +131,6 @@ type MirrorKind = 'toplevel' | 'ivi' | 'popup' | 'subsurface' | 'cursor';
 
 /** Times the newest frame's presentation may be deferred for a newer commit before `presented` is sent anyway. */
 const MAX_DEFERRED_PRESENTS = 3;
-
-const STATE_NAMES: Readonly<Record<number, ToplevelState>> = {
-  [XdgToplevelState.Maximized]: 'maximized',
-  [XdgToplevelState.Fullscreen]: 'fullscreen',
-  [XdgToplevelState.Resizing]: 'resizing',
-  [XdgToplevelState.Activated]: 'activated',
-};
 
 /** The binding of one attached scene. */
 interface Binding {
@@ -234,23 +207,6 @@ class Mirror {
 
 function rectKey(r: Rect | null): string {
   return r === null ? '' : `${r.x},${r.y},${r.width},${r.height}`;
-}
-
-function decodeStates(bytes: Uint8Array): ToplevelState[] {
-  const out: ToplevelState[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i + 4 <= bytes.byteLength; i += 4) {
-    const name = STATE_NAMES[view.getUint32(i, true)];
-    if (name !== undefined && !out.includes(name)) out.push(name);
-  }
-  return out;
-}
-
-function decodeKeys(bytes: Uint8Array): number[] {
-  const out: number[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i + 4 <= bytes.byteLength; i += 4) out.push(view.getUint32(i, true));
-  return out;
 }
 
 class OutputState {
@@ -736,7 +692,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     m.toplevel = toplevel;
     toplevel.listen({
       configure: (width, height, states) => {
-        m.pendingSize = { width, height, states: decodeStates(states) };
+        m.pendingSize = { width, height, states: decodeXdgStates(states) };
       },
       close: () => this.feedback(s, 'close', (f) => f.close(s)),
     });
@@ -1092,27 +1048,23 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
 
   private applyRegions(m: Mirror): void {
     const s = m.scene;
-    const compositor = this.compositor!;
     if (m.sent.opaque !== s.opaque) {
-      if (s.opaque.length === 0) m.wl.setOpaqueRegion(null);
-      else {
-        const region = compositor.createRegion();
-        for (const r of s.opaque) region.add(r.x, r.y, r.width, r.height);
-        m.wl.setOpaqueRegion(region);
-        region.destroy();
-      }
+      this.withRegion(s.opaque.length === 0 ? null : s.opaque, (region) => m.wl.setOpaqueRegion(region));
       m.sent.opaque = s.opaque;
     }
     if (m.sent.input !== s.input) {
-      if (s.input === null) m.wl.setInputRegion(null);
-      else {
-        const region = compositor.createRegion();
-        for (const r of s.input) region.add(r.x, r.y, r.width, r.height);
-        m.wl.setInputRegion(region);
-        region.destroy();
-      }
+      this.withRegion(s.input, (region) => m.wl.setInputRegion(region));
       m.sent.input = s.input;
     }
+  }
+
+  /** Calls `set` with a wl_region holding `rects` (null: no region) and destroys it after: the surface keeps a copy. */
+  private withRegion(rects: readonly Rect[] | null, set: (region: WlRegionProxy | null) => void): void {
+    if (rects === null) return set(null);
+    const region = this.compositor!.createRegion();
+    for (const r of rects) region.add(r.x, r.y, r.width, r.height);
+    set(region);
+    region.destroy();
   }
 
   private onFrameDone(m: Mirror, frame: WlCallbackProxy, time: number): void {
@@ -1276,7 +1228,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
         this.keyboardFocus = m;
         const s = m.scene;
         this.sendKeymap(s);
-        this.feedback(s, 'keyboardEnter', (f) => f.keyboardEnter(s, decodeKeys(keys)));
+        this.feedback(s, 'keyboardEnter', (f) => f.keyboardEnter(s, decodeU32Array(keys)));
       },
       leave: () => {
         const s = focused();

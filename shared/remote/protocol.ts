@@ -22,21 +22,6 @@ export function wireTime(ms: number): number {
   return Number.isFinite(ms) ? Math.trunc(ms) >>> 0 : 0;
 }
 
-/** wthp_keyboard.enter keys: u32 evdev codes, little-endian. */
-export function encodeKeys(keys: readonly number[]): Uint8Array {
-  const out = new Uint8Array(keys.length * 4);
-  const view = new DataView(out.buffer);
-  keys.forEach((k, i) => view.setUint32(i * 4, k >>> 0, true));
-  return out;
-}
-
-export function decodeKeys(bytes: Uint8Array): number[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const keys: number[] = [];
-  for (let i = 0; i + 4 <= bytes.byteLength; i += 4) keys.push(view.getUint32(i, true));
-  return keys;
-}
-
 /** wthp_keyboard.keymap_format.xkb_v1 */
 export const KEYMAP_FORMAT_XKB_V1 = 1;
 /**
@@ -88,41 +73,6 @@ export class KeymapAssembler {
     return utf8Decoder.decode(nul >= 0 ? all.subarray(0, nul) : all);
   }
 }
-
-/** What a receiver's wthp_output describes (wl_output units: mm, mHz). */
-export interface OutputInfo {
-  readonly x: number;
-  readonly y: number;
-  readonly physicalWidth: number;
-  readonly physicalHeight: number;
-  /** wl_output.subpixel */
-  readonly subpixel: number;
-  readonly make: string;
-  readonly model: string;
-  /** wl_output.transform */
-  readonly transform: number;
-  /** Current mode, in pixels. */
-  readonly width: number;
-  readonly height: number;
-  /** Refresh rate in mHz. */
-  readonly refresh: number;
-  readonly scale: number;
-}
-
-export const DEFAULT_OUTPUT: OutputInfo = {
-  x: 0,
-  y: 0,
-  physicalWidth: 0,
-  physicalHeight: 0,
-  subpixel: 0,
-  make: 'waltham-bridge',
-  model: 'remote output',
-  transform: 0,
-  width: 1920,
-  height: 1080,
-  refresh: 60000,
-  scale: 1,
-};
 
 /** wthp_output.mode flags */
 export const MODE_CURRENT = 1;

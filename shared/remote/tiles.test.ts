@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Rect } from '../scene/scene.js';
+import { prng } from '../test/helpers.js';
 import { lz4Available } from './lz4.js';
 import {
   applyTile,
@@ -18,18 +19,6 @@ import {
   type PixelImage,
   type Tile,
 } from './tiles.js';
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function image(width: number, height: number, fill = 0): PixelImage & { pixels: Uint8Array } {
   const pixels = new Uint8Array(width * height * 4);
@@ -69,7 +58,7 @@ describe('tile pipeline round trips', () => {
     ['every local codec', ALL],
   ] as const) {
     it(`reproduces the exact pixels after random damage on random content (${label})`, () => {
-      const rand = rng(1234 + codecs);
+      const rand = prng(1234 + codecs);
       for (const [w, h] of [[1, 1], [63, 65], [200, 130], [640, 70], [129, 257]] as const) {
         const enc = new TileEncoder({ codecs });
         const dec = new TileDecoder(ALL);
@@ -120,7 +109,7 @@ describe('tile pipeline round trips', () => {
   });
 
   it('sends only pixels the client damaged when the rest is unchanged', () => {
-    const rand = rng(7);
+    const rand = prng(7);
     const enc = new TileEncoder({ codecs: ALL });
     const src = image(256, 256);
     paint(src, { x: 0, y: 0, width: 256, height: 256 }, rand, 'noise');
@@ -153,7 +142,7 @@ describe('tile pipeline round trips', () => {
   });
 
   it('merges changed neighbours of a row into runs that stay under the message limit', () => {
-    const rand = rng(99);
+    const rand = prng(99);
     const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW) });
     const src = image(1920, 200);
     paint(src, { x: 0, y: 0, width: 1920, height: 200 }, rand, 'noise');
@@ -169,7 +158,7 @@ describe('tile pipeline round trips', () => {
   });
 
   it.runIf(lz4Available)('uses lz4 when it is smaller and keeps messages under the limit', () => {
-    const rand = rng(5);
+    const rand = prng(5);
     const enc = new TileEncoder({ codecs: ALL });
     const src = image(1024, 256);
     paint(src, { x: 0, y: 0, width: 1024, height: 256 }, rand, 'stripes');
@@ -184,7 +173,7 @@ describe('tile pipeline round trips', () => {
   });
 
   it('splits tiles larger than the message limit into bands', () => {
-    const rand = rng(3);
+    const rand = prng(3);
     const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW), tileSize: 127 });
     const src = image(254, 254);
     paint(src, { x: 0, y: 0, width: 254, height: 254 }, rand, 'noise');
@@ -242,7 +231,7 @@ describe('hostile tiles', () => {
     expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4, data: Uint8Array.from([0xff, 1, 2, 3, 4, 5]) }, ALL), 'ERR_TILE_DATA', /does not decode/);
     // A valid block of 100 pixels, announced as 99.
     const stripes = image(10, 10);
-    paint(stripes, { x: 0, y: 0, width: 10, height: 10 }, rng(1), 'stripes');
+    paint(stripes, { x: 0, y: 0, width: 10, height: 10 }, prng(1), 'stripes');
     const t = new TileEncoder({ codecs: codecBit(CODEC_RAW) | codecBit(CODEC_LZ4) }).encode(stripes, null).tiles[0]!;
     expect(t.codec).toBe(CODEC_LZ4);
     expectTileError(() => applyTile(target(), { ...t, width: 11, height: 9 }, ALL), 'ERR_TILE_DATA', /does not decode/);

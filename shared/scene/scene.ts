@@ -20,6 +20,15 @@ export interface Rect {
 
 export type PixelFormat = 'argb8888' | 'xrgb8888';
 
+/** Surface size (surface-local units) of a buffer of `width` x `height` pixels shown with `transform` and `scale`. */
+export function surfaceSize(width: number, height: number, transform: number, scale: number): { width: number; height: number } {
+  const swap = (transform & 1) === 1;
+  return {
+    width: Math.floor((swap ? height : width) / scale),
+    height: Math.floor((swap ? width : height) / scale),
+  };
+}
+
 /** The committed content of a surface: a private copy of the client's buffer. */
 export interface Content {
   readonly width: number;
@@ -50,6 +59,22 @@ export interface ToplevelRole {
   geometry: Rect | null;
   fullscreen: boolean;
   maximized: boolean;
+}
+
+/** A toplevel role with nothing set yet (as xdg_surface.get_toplevel creates it), with `fields` over it. */
+export function toplevelRole(fields: Partial<Omit<ToplevelRole, 'kind'>> = {}): ToplevelRole {
+  return {
+    kind: 'toplevel',
+    title: '',
+    appId: '',
+    parent: null,
+    minSize: { width: 0, height: 0 },
+    maxSize: { width: 0, height: 0 },
+    geometry: null,
+    fullscreen: false,
+    maximized: false,
+    ...fields,
+  };
 }
 
 export interface PopupRole {
@@ -136,11 +161,7 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   /** Surface-local size (buffer size / scale). */
   get size(): { width: number; height: number } {
     const c = this.content;
-    if (c === null) return { width: 0, height: 0 };
-    const swap = (c.transform & 1) === 1;
-    const w = (swap ? c.height : c.width) / c.scale;
-    const h = (swap ? c.width : c.height) / c.scale;
-    return { width: Math.floor(w), height: Math.floor(h) };
+    return c === null ? { width: 0, height: 0 } : surfaceSize(c.width, c.height, c.transform, c.scale);
   }
 
   /** The toplevel (or ivi / root) surface this surface belongs to. */

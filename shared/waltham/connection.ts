@@ -743,6 +743,9 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     if (spec?.type === 'object' && typeof value === 'number') {
       return { value, objectInterface: this.objects.get(value)?.spec.name };
     }
+    if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+      return { value: value.id, objectInterface: value.interface };
+    }
     return { value };
   }
 
@@ -854,12 +857,11 @@ function describeStream(stream: Duplex): string {
   return 'stream';
 }
 
+/** Waltham traces print an untyped new_id (wthp_registry.bind) as one argument, `new id iface@N`. */
 function outTraceArg(spec: ArgSpec | undefined, value: OutArg | UntypedNewId | undefined): TraceArg {
-  if (value instanceof WireObject) {
-    if (spec?.type === 'new_id' && spec.interface === null) {
-      return { value: { id: value.id, interface: value.spec.name, version: value.version } };
-    }
-    return { value: value.id, objectInterface: value.spec.name };
+  if (value instanceof WireObject) return { value: value.id, objectInterface: value.spec.name };
+  if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    return { value: value.id, objectInterface: value.interface };
   }
   return { value };
 }

@@ -37,13 +37,12 @@ import type { ObjectConnection, OutArg, Role, WireObjectClass } from '../wire/ob
 import { WireObject } from '../wire/object.js';
 import { ObjectMap, SERVER_ID_START } from '../wire/object-map.js';
 import type { MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
-import { stderrSink, traceEnabled, type TraceSink } from '../wire/trace.js';
+import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { closeFd, dupFd, recvMsg, sendMsg } from '../native.js';
 import { allProxyClasses, allResourceClasses, WlDisplayError, WlDisplayProxy, WlDisplayResource } from '../generated/wayland/index.js';
 import { Emitter } from './emitter.js';
 import { HANGUP, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-watch.js';
 import { defaultLogger } from './log.js';
-import { formatWaylandTrace, type TracedArg } from './trace.js';
 import { MAX_FDS_PER_SENDMSG, MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type MessageHeader, type MessageTarget, type ParsedMessage } from './wire.js';
 
 /** Input buffer: room for many messages per recvmsg, never less than one full message free. */
@@ -212,7 +211,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       throw new EncodeError(`needs version ${message.since}, the object has version ${target.version}`, where);
     }
     const values: WireValue[] = [];
-    const traced: TracedArg[] = [];
+    const traced: TraceArg[] = [];
     const dups: number[] = [];
     try {
       message.args.forEach((spec, i) => {
@@ -270,7 +269,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       this.discardNewObjects(message, args);
       throw error;
     }
-    if (this.trace !== null) this.trace(formatWaylandTrace(target.spec.name, target.id, message, traced, true));
+    if (this.trace !== null) this.trace(formatTrace(target.spec.name, target.id, message, traced, true));
     if (message.destructor) this.destroyAfterDestructor(target, 'sent');
   }
 
@@ -558,7 +557,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
     // Resolve and check every argument before creating anything.
     const resolved: unknown[] = [];
-    const traced: TracedArg[] = [];
+    const traced: TraceArg[] = [];
     const creations: { index: number; ctor: WireObjectClass; id: number }[] = [];
     const peerSide = this.role === 'client' ? 'server' : 'client';
     let failure: WireError | null = null;
@@ -627,7 +626,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     }
     for (const c of creations) resolved[c.index] = this.insertObject(c.ctor, c.id, target.version);
 
-    if (this.trace !== null) this.trace(formatWaylandTrace(parsed.interfaceName, header.objectId, message, traced, false));
+    if (this.trace !== null) this.trace(formatTrace(parsed.interfaceName, header.objectId, message, traced, false));
 
     if (this.role === 'client' && target === this.display) {
       if (header.opcode === 1) this.handleDeleteId(resolved[0] as number);

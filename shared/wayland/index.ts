@@ -6,5 +6,5 @@ export * from './wire.js';
 export * from './connection.js';
 export * from './client.js';
 export * from './server.js';
-export { formatWaylandTrace, libwaylandStamp, renderArgs, type TracedArg } from './trace.js';
+export { formatArgs, formatTrace, libwaylandStamp, type TraceArg } from '../wire/trace.js';
 export { Emitter } from './emitter.js';

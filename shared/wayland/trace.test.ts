@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { wlDisplayInterface, wlRegistryInterface, wlSurfaceInterface, wlPointerInterface, wpViewportInterface, wpViewporterInterface } from '../generated/wayland/index.js';
 import type { MessageSpec } from '../wire/protocol.js';
-import { formatWaylandTrace, libwaylandStamp } from './trace.js';
+import { formatTrace, libwaylandStamp } from '../wire/trace.js';
 import { run, startWeston, which } from './test/helpers.js';
 
 const msg = (list: readonly MessageSpec[], name: string): MessageSpec => list.find((m) => m.name === name)!;
@@ -10,7 +10,7 @@ const NOW = 1795258200043.51; // a realtime stamp in ms
 describe('WAYLAND_DEBUG lines in libwayland’s format', () => {
   it('uses libwayland’s stamp: realtime microseconds in 32 bits, printed as milliseconds', () => {
     expect(libwaylandStamp(NOW)).toBeCloseTo((Math.floor(NOW * 1000) % 2 ** 32) / 1000, 6);
-    const line = formatWaylandTrace('wl_display', 1, msg(wlDisplayInterface.events, 'delete_id'), [{ value: 3 }], false, NOW);
+    const line = formatTrace('wl_display', 1, msg(wlDisplayInterface.events, 'delete_id'), [{ value: 3 }], false, NOW);
     expect(line).toMatch(/^\[ {0,6}\d{1,7}\.\d{3}\] wl_display@1\.delete_id\(3\)$/);
     expect(line.slice(0, 13)).toBe(`[${libwaylandStamp(NOW).toFixed(3).padStart(11)}]`);
   });
@@ -29,7 +29,7 @@ describe('WAYLAND_DEBUG lines in libwayland’s format', () => {
   ];
   for (const [expected, iface, id, message, args, sent] of cases) {
     it(`prints ${expected.trim()}`, () => {
-      const line = formatWaylandTrace(iface, id, message, args, sent, NOW);
+      const line = formatTrace(iface, id, message, args, sent, NOW);
       expect(line.slice(14)).toBe(expected);
     });
   }
@@ -42,7 +42,7 @@ describe('WAYLAND_DEBUG lines in libwayland’s format', () => {
       const m = /^\[\s*\d+\.\d{3}\]  -> wp_viewport@(\d+)\.set_source\(([^)]*)\)$/m.exec(result.stderr);
       expect(m, result.stderr.slice(0, 2000)).not.toBeNull();
       const values = m![2]!.split(', ').map(Number);
-      const ours = formatWaylandTrace('wp_viewport', Number(m![1]), msg(wpViewportInterface.requests, 'set_source'), values.map((value) => ({ value })), true, NOW);
+      const ours = formatTrace('wp_viewport', Number(m![1]), msg(wpViewportInterface.requests, 'set_source'), values.map((value) => ({ value })), true, NOW);
       expect(ours.slice(14)).toBe(m![0].replace(/^\[[^\]]*\] /, ''));
     } finally {
       await weston.stop();

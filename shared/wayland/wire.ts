@@ -24,6 +24,9 @@
  */
 import { EncodeError, MalformedMessageError, ObjectError, WireError } from '../wire/errors.js';
 import type { ArgSpec, MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
+import { doubleToFixed } from '../wire/fixed.js';
+
+export { doubleToFixed, formatFixed } from '../wire/fixed.js';
 
 /** Host byte order of the Wayland wire (little-endian on every supported target). */
 export const LITTLE_ENDIAN = true;
@@ -283,18 +286,6 @@ function checkInt(v: unknown, arg: ArgSpec, where: string, min: number, max: num
     throw new EncodeError(`argument ${arg.name} (${arg.type}) must be an integer in [${min}, ${max}], got ${String(v)}`, where);
   }
   return v;
-}
-
-/** 24.8 fixed from a double (rounded half away from zero, like libwayland's wl_fixed_from_double). */
-export function doubleToFixed(v: number): number {
-  return Math.sign(v) * Math.round(Math.abs(v) * 256);
-}
-
-/** libwayland's WAYLAND_DEBUG rendering of a 24.8 fixed ("%d.%08d"). */
-export function formatFixed(raw: number): string {
-  const whole = Math.trunc(raw / 256);
-  const frac = Math.abs(raw % 256) * 390625; // 1e8 / 256
-  return `${raw < 0 ? '-' : ''}${Math.abs(whole)}.${String(frac).padStart(8, '0')}`;
 }
 
 export interface EncodedMessage {

@@ -35,8 +35,6 @@ export interface WireObjectClass<T extends WireObject = WireObject> {
   readonly handlerNames: readonly string[];
 }
 
-type AnyHandler = (...args: never[]) => unknown;
-
 export abstract class WireObject<H extends object = object> {
   /** Filled by each generated subclass. */
   static readonly spec: InterfaceSpec;
@@ -81,8 +79,11 @@ export abstract class WireObject<H extends object = object> {
    */
   dispatch(index: number, args: readonly unknown[]): boolean {
     const name = (this.constructor as WireObjectClass).handlerNames[index];
-    const fn = name === undefined ? undefined : (this.handlers as Record<string, AnyHandler | undefined>)[name];
-    if (fn === undefined) return false;
+    // Own properties only: a message named like an Object.prototype member
+    // (toString, constructor, valueOf...) must never reach the built-in.
+    if (name === undefined || !Object.hasOwn(this.handlers, name)) return false;
+    const fn = (this.handlers as Record<string, unknown>)[name];
+    if (typeof fn !== 'function') return false;
     (fn as (...a: unknown[]) => unknown).apply(this.handlers, args as unknown[]);
     return true;
   }

@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SceneSurface } from '../../shared/scene/scene.js';
-import { FakeConsumer, sleep, startDisplay, stopChild, waitFor, which, type TestDisplay } from './test/helpers.js';
+import { FakeConsumer, displayPerTest, sleep, stopChild, waitFor, which } from './test/helpers.js';
 
 interface ClientCase {
   readonly name: string;
@@ -45,19 +45,18 @@ const CASES: readonly ClientCase[] = [
   { name: 'Qt5 calculator', command: QT_CALCULATOR, env: { QT_QPA_PLATFORM: 'wayland' }, title: 'Calculator', appId: 'calculator' },
 ];
 
-let t: TestDisplay;
+const t = displayPerTest();
 let child: ChildProcess | null = null;
 let output = '';
 
 beforeEach(() => {
-  t = startDisplay();
   output = '';
 });
 
+// Runs before the display is closed (after hooks run in reverse order).
 afterEach(async () => {
   if (child !== null) await stopChild(child);
   child = null;
-  t.close();
 });
 
 function start(c: ClientCase): ChildProcess {

@@ -1,18 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CommitInfo, SceneSurface } from '../../shared/scene/scene.js';
 import { ftruncateFd } from '../../shared/native.js';
 import { PeerError } from '../../shared/wire/errors.js';
 import { WlShmError, WlShmFormat, WlSurfaceError, WlSubsurfaceProxy } from '../../shared/generated/wayland/index.js';
-import { FakeConsumer, TestClient, lastSurface, rssBytes, sleep, startDisplay, waitFor, type TestDisplay } from './test/helpers.js';
+import { FakeConsumer, TestClient, displayPerTest, lastSurface, rssBytes, sleep, waitFor } from './test/helpers.js';
 
-let t: TestDisplay;
-const clients: TestClient[] = [];
-
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect(t.display);
-  clients.push(c);
-  return c;
-}
+const t = displayPerTest();
+const { connect } = t;
 
 /** Commits of `s`, recorded from now on. */
 function record(s: SceneSurface): CommitInfo[] {
@@ -27,15 +21,6 @@ function pixelAt(s: SceneSurface, x: number, y: number): number {
   const c = s.content!;
   return new DataView(c.pixels.buffer, c.pixels.byteOffset).getUint32((y * c.width + x) * 4, true);
 }
-
-beforeEach(() => {
-  t = startDisplay();
-});
-
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-  t.close();
-});
 
 describe('wl_shm content', () => {
   it('offers exactly ARGB8888 and XRGB8888', async () => {
@@ -324,8 +309,7 @@ describe('frame callbacks', () => {
   });
 
   it('are answered after the timeout even when a consumer never presents', async () => {
-    t.close();
-    t = startDisplay({ frameTimeoutMs: 500 });
+    t.restart({ frameTimeoutMs: 500 });
     const c = await connect();
     const top = await c.toplevel();
     const consumer = new FakeConsumer(t.display, { present: false });

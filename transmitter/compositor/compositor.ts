@@ -17,6 +17,8 @@
  * `feedback.presented`; the frame clock answers them itself for surfaces no
  * consumer shows (see frame-clock.ts).
  */
+import { Region, clipRects, collapse, rect } from '../../shared/scene/region.js';
+import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../../shared/scene/surface-state.js';
 import type { Content, PixelFormat, Rect } from '../../shared/scene/scene.js';
 import { SceneSurface } from '../../shared/scene/scene.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
@@ -30,8 +32,11 @@ import {
 } from '../../shared/generated/wayland/index.js';
 import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
-import { Damage, Region, boundingBox, clipRects, rect, surfaceRectToBuffer } from './geometry.js';
+import { surfaceRectToBuffer } from './geometry.js';
 import { ShmBuffer, shmBufferOf } from './shm.js';
+
+/** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
+const MAX_DAMAGE_RECTS = 256;
 
 /** A full copy of a buffer taken when its commit went into a subsurface cache. */
 interface Snapshot {
@@ -42,51 +47,24 @@ interface Snapshot {
 }
 
 /** One set of double-buffered wl_surface state (pending, or cached for a synchronized subsurface). */
-export interface SurfaceState {
+export interface SurfaceState extends BufferedState<WlCallbackResource> {
   /** undefined: no attach in this state; null: detach (unmap). */
   attach: ShmBuffer | Snapshot | null | undefined;
   dx: number;
   dy: number;
-  /** wl_surface.damage, surface-local. */
-  surfaceDamage: Rect[];
-  /** wl_surface.damage_buffer, buffer pixels. */
-  bufferDamage: Rect[];
-  frames: WlCallbackResource[];
-  opaque: Rect[] | undefined;
-  /** null: infinite (the whole surface). */
-  input: Rect[] | null | undefined;
-  transform: number | undefined;
-  scale: number | undefined;
 }
 
 function emptyState(): SurfaceState {
-  return {
-    attach: undefined,
-    dx: 0,
-    dy: 0,
-    surfaceDamage: [],
-    bufferDamage: [],
-    frames: [],
-    opaque: undefined,
-    input: undefined,
-    transform: undefined,
-    scale: undefined,
-  };
+  return { ...emptyBufferedState<WlCallbackResource>(), attach: undefined, dx: 0, dy: 0 };
 }
 
 /** `newer` applied on top of `older` (the cache of a synchronized subsurface). */
 function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
   return {
+    ...mergeBufferedStates(older, newer),
     attach: newer.attach !== undefined ? newer.attach : older.attach,
     dx: older.dx + newer.dx,
     dy: older.dy + newer.dy,
-    surfaceDamage: [...older.surfaceDamage, ...newer.surfaceDamage],
-    bufferDamage: [...older.bufferDamage, ...newer.bufferDamage],
-    frames: [...older.frames, ...newer.frames],
-    opaque: newer.opaque ?? older.opaque,
-    input: newer.input !== undefined ? newer.input : older.input,
-    transform: newer.transform ?? older.transform,
-    scale: newer.scale ?? older.scale,
   };
 }
 
@@ -281,8 +259,8 @@ export class Surface {
 
   private capDamage(): void {
     const p = this.pending;
-    if (p.surfaceDamage.length > Damage.MAX_RECTS) p.surfaceDamage = [boundingBox(p.surfaceDamage)];
-    if (p.bufferDamage.length > Damage.MAX_RECTS) p.bufferDamage = [boundingBox(p.bufferDamage)];
+    if (p.surfaceDamage.length > MAX_DAMAGE_RECTS) p.surfaceDamage = collapse(p.surfaceDamage);
+    if (p.bufferDamage.length > MAX_DAMAGE_RECTS) p.bufferDamage = collapse(p.bufferDamage);
   }
 
   private attach(buffer: WlBufferResource | null, x: number, y: number): void {
@@ -355,7 +333,7 @@ export class Surface {
       if (b !== null) out.push(b);
     }
     out.push(...clipRects(state.bufferDamage, width, height));
-    return out.length > Damage.MAX_RECTS ? [boundingBox(out)] : out;
+    return out.length > MAX_DAMAGE_RECTS ? collapse(out) : out;
   }
 
   private apply(state: SurfaceState): void {

@@ -14,23 +14,6 @@ import type { OutputGlobal } from './output.js';
 import type { Seat } from './seat.js';
 import type { Clipboard } from './data-device.js';
 
-/** The remote output the virtual display stands for. */
-export interface OutputInfo {
-  /** Connector-like name (xdg_output.name), e.g. "HDMI-A-1". */
-  readonly name: string;
-  /** Mode in pixels. */
-  readonly width: number;
-  readonly height: number;
-  /** Refresh rate in mHz (60 Hz = 60000). */
-  readonly refreshMHz: number;
-  readonly physicalWidthMm: number;
-  readonly physicalHeightMm: number;
-  /** Integer output scale (wl_output.scale). */
-  readonly scale: number;
-  readonly make: string;
-  readonly model: string;
-}
-
 export interface DisplayContext {
   readonly server: WaylandServer;
   readonly logger: Logger;
@@ -54,12 +37,4 @@ export interface DisplayContext {
 /** CLOCK_MONOTONIC in milliseconds, truncated to 32 bits. */
 export function monotonicMs(): number {
   return Number((process.hrtime.bigint() / 1_000_000n) & 0xffffffffn);
-}
-
-/** Packs 32-bit values into a Wayland array argument (host order, little-endian). */
-export function u32Array(values: readonly number[]): Uint8Array {
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  values.forEach((v, i) => view.setUint32(i * 4, v >>> 0, true));
-  return out;
 }

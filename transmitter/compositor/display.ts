@@ -19,11 +19,12 @@ import { EventEmitter } from 'node:events';
 import { basename, dirname } from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from '../../shared/log.js';
+import type { OutputInfo } from '../../shared/scene/output.js';
 import { Scene } from '../../shared/scene/scene.js';
 import { WaylandServer, type WaylandServerClient } from '../../shared/wayland/index.js';
 import { ClientState } from './client-state.js';
 import { registerCompositor } from './compositor.js';
-import { monotonicMs, type DisplayContext, type OutputInfo } from './context.js';
+import { monotonicMs, type DisplayContext } from './context.js';
 import { Clipboard } from './data-device.js';
 import { FrameClock } from './frame-clock.js';
 import { registerIvi } from './ivi.js';
@@ -35,7 +36,6 @@ import { registerSubcompositor } from './subcompositor.js';
 import { registerTextInput } from './text-input.js';
 import { outputChanged, registerXdgShell } from './xdg-shell.js';
 
-export type { OutputInfo } from './context.js';
 export { ClientState } from './client-state.js';
 export { DEFAULT_KEYMAP } from './keymap.js';
 

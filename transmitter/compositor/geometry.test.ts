@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Region, rect, subtract, surfacePointToBuffer, surfaceRectToBuffer, surfaceSize } from './geometry.js';
+import { rect } from '../../shared/scene/region.js';
+import { surfaceSize } from '../../shared/scene/scene.js';
+import { surfacePointToBuffer, surfaceRectToBuffer } from './geometry.js';
 import { emptyPositioner, placePopup } from './positioner.js';
 
 describe('surface to buffer conversion', () => {
@@ -36,19 +38,6 @@ describe('surface to buffer conversion', () => {
   it('clips huge damage (INT32_MAX) to the buffer without overflowing', () => {
     expect(surfaceRectToBuffer(rect(0, 0, 0x7fffffff, 0x7fffffff), 64, 32, 0, 1)).toEqual({ x: 0, y: 0, width: 64, height: 32 });
     expect(surfaceRectToBuffer(rect(-100, -100, 50, 50), 64, 32, 0, 1)).toBeNull();
-  });
-});
-
-describe('regions', () => {
-  it('adds and subtracts rectangles', () => {
-    const r = new Region();
-    r.add(rect(0, 0, 10, 10));
-    r.add(rect(5, 5, 10, 10)); // overlaps: only the new part is added
-    const area = (rs: readonly { width: number; height: number }[]): number => rs.reduce((a, x) => a + x.width * x.height, 0);
-    expect(area(r.rects)).toBe(100 + 100 - 25);
-    r.subtract(rect(0, 0, 15, 5));
-    expect(area(r.rects)).toBe(175 - 50);
-    expect(subtract(rect(0, 0, 10, 10), rect(2, 2, 2, 2))).toHaveLength(4);
   });
 });
 

@@ -10,24 +10,23 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PopupRole, SceneSurface } from '../../shared/scene/scene.js';
-import { FakeConsumer, startDisplay, stopChild, waitFor, which, type TestDisplay } from './test/helpers.js';
+import { FakeConsumer, displayPerTest, stopChild, waitFor, which } from './test/helpers.js';
 
 const haveEventdemo = which('weston-eventdemo') !== undefined && which('stdbuf') !== undefined;
 if (!haveEventdemo) console.warn('skipping eventdemo tests: weston-eventdemo or stdbuf is not installed');
 
-let t: TestDisplay;
+const t = displayPerTest();
 let child: ChildProcess | null = null;
 let out = '';
 
 beforeEach(() => {
-  t = startDisplay();
   out = '';
 });
 
+// Runs before the display is closed (after hooks run in reverse order).
 afterEach(async () => {
   if (child !== null) await stopChild(child);
   child = null;
-  t.close();
 });
 
 async function startEventdemo(): Promise<SceneSurface> {

@@ -12,6 +12,7 @@
  * unmapped; a client binding wl_output later gets enter for its mapped
  * surfaces at once.
  */
+import type { OutputInfo } from '../../shared/scene/output.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   WlOutputMode,
@@ -22,7 +23,7 @@ import {
   ZxdgOutputV1Resource,
 } from '../../shared/generated/wayland/index.js';
 import type { Surface } from './compositor.js';
-import type { DisplayContext, OutputInfo } from './context.js';
+import type { DisplayContext } from './context.js';
 
 export const OUTPUT_VERSION = 3;
 export const XDG_OUTPUT_MANAGER_VERSION = 3;
@@ -71,13 +72,21 @@ export class OutputGlobal {
   }
 
   private sendOutput(output: WlOutputResource): void {
+    this.sendDescription(output);
+    if (output.version >= 2) output.sendDone();
+  }
+
+  /**
+   * geometry, mode and scale (v2+), without done. The virtual output is the
+   * whole of the applications' space: it sits at 0,0 and is not transformed
+   * (the receiver's compositor applies its own output's transform), and its
+   * subpixel layout is unknown (surfaces may be scaled on the way).
+   */
+  private sendDescription(output: WlOutputResource): void {
     const i = this.info;
-    output.sendGeometry(0, 0, i.physicalWidthMm, i.physicalHeightMm, WlOutputSubpixel.Unknown, i.make, i.model, WlOutputTransform.Normal);
-    output.sendMode(WlOutputMode.Current | WlOutputMode.Preferred, i.width, i.height, i.refreshMHz);
-    if (output.version >= 2) {
-      output.sendScale(Math.max(1, i.scale));
-      output.sendDone();
-    }
+    output.sendGeometry(0, 0, i.physicalWidth, i.physicalHeight, WlOutputSubpixel.Unknown, i.make, i.model, WlOutputTransform.Normal);
+    output.sendMode(WlOutputMode.Current | WlOutputMode.Preferred, i.width, i.height, i.refresh);
+    if (output.version >= 2) output.sendScale(Math.max(1, i.scale));
   }
 
   private sendXdgOutput(xdgOutput: ZxdgOutputV1Resource, output: WlOutputResource): void {
@@ -85,8 +94,9 @@ export class OutputGlobal {
     xdgOutput.sendLogicalPosition(0, 0);
     xdgOutput.sendLogicalSize(width, height);
     if (xdgOutput.version >= 2) {
-      xdgOutput.sendName(this.info.name);
-      xdgOutput.sendDescription(`${this.info.make} ${this.info.model} (${this.info.name})`.trim());
+      const i = this.info;
+      xdgOutput.sendName(i.name);
+      xdgOutput.sendDescription(i.description !== '' ? i.description : `${i.make} ${i.model} (${i.name})`.trim());
     }
     if (xdgOutput.version >= 3) {
       if (!output.destroyed && output.version >= 2) output.sendDone();
@@ -100,10 +110,7 @@ export class OutputGlobal {
     this.info = info;
     for (const client of this.ctx.clients()) {
       for (const output of client.outputs) {
-        const i = this.info;
-        output.sendGeometry(0, 0, i.physicalWidthMm, i.physicalHeightMm, WlOutputSubpixel.Unknown, i.make, i.model, WlOutputTransform.Normal);
-        output.sendMode(WlOutputMode.Current | WlOutputMode.Preferred, i.width, i.height, i.refreshMHz);
-        if (output.version >= 2) output.sendScale(Math.max(1, i.scale));
+        this.sendDescription(output);
         const xdg = [...this.xdgOutputs].filter(([, o]) => o === output).map(([x]) => x);
         for (const x of xdg) {
           const { width, height } = this.logicalSize;

@@ -1,28 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { SceneSurface } from '../../shared/scene/scene.js';
 import { ShmMapping, closeFd } from '../../shared/native.js';
 import { IviApplicationError, WlOutputProxy, ZxdgOutputManagerV1Proxy } from '../../shared/generated/wayland/index.js';
 import { DEFAULT_KEYMAP } from './keymap.js';
-import { FakeConsumer, OUTPUT, TestClient, lastSurface, startDisplay, waitFor, type TestDisplay } from './test/helpers.js';
+import { FakeConsumer, OUTPUT, TestClient, displayPerTest, lastSurface, waitFor } from './test/helpers.js';
 
-let t: TestDisplay;
-const clients: TestClient[] = [];
-
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect(t.display);
-  clients.push(c);
-  return c;
-}
-
-beforeEach(() => {
-  t = startDisplay();
-});
-
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-  t.close();
-});
+const t = displayPerTest();
+const { connect } = t;
 
 function readFd(fd: number, size: number): string {
   const m = ShmMapping.map(fd, 0, size, false);
@@ -239,8 +224,8 @@ describe('output', () => {
     });
     await c.roundtrip();
     expect(events).toEqual([
-      `geometry ${OUTPUT.physicalWidthMm} ${OUTPUT.physicalHeightMm} ${OUTPUT.make} ${OUTPUT.model}`,
-      `mode 3 ${OUTPUT.width} ${OUTPUT.height} ${OUTPUT.refreshMHz}`,
+      `geometry ${OUTPUT.physicalWidth} ${OUTPUT.physicalHeight} ${OUTPUT.make} ${OUTPUT.model}`,
+      `mode 3 ${OUTPUT.width} ${OUTPUT.height} ${OUTPUT.refresh}`,
       'scale 1',
       'done',
       `logical ${OUTPUT.width} ${OUTPUT.height}`,
@@ -257,8 +242,8 @@ describe('output', () => {
     t.display.setOutput({ ...OUTPUT, width: 1920, height: 1080, scale: 2 });
     await c.roundtrip();
     expect(events).toEqual([
-      `geometry ${OUTPUT.physicalWidthMm} ${OUTPUT.physicalHeightMm} ${OUTPUT.make} ${OUTPUT.model}`,
-      `mode 3 1920 1080 ${OUTPUT.refreshMHz}`,
+      `geometry ${OUTPUT.physicalWidth} ${OUTPUT.physicalHeight} ${OUTPUT.make} ${OUTPUT.model}`,
+      `mode 3 1920 1080 ${OUTPUT.refresh}`,
       'scale 2',
       'logical 960 540',
       'done',

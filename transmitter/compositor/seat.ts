@@ -19,6 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CursorRole } from '../../shared/scene/scene.js';
+import { encodeU32Array } from '../../shared/wire/array.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   WlKeyboardKeymapFormat,
@@ -32,7 +33,7 @@ import {
 } from '../../shared/generated/wayland/index.js';
 import type { ClientState } from './client-state.js';
 import { Surface, type SurfaceRoleHandler, type SurfaceState } from './compositor.js';
-import { u32Array, type DisplayContext } from './context.js';
+import type { DisplayContext } from './context.js';
 import { KeymapFile } from './keymap.js';
 
 export const SEAT_VERSION = 7;
@@ -127,7 +128,7 @@ export class Seat extends EventEmitter<SeatEvents> {
     const focus = this.keyboardFocus;
     if (focus !== null && focus.client === client && !focus.isDestroyed) {
       const serial = this.ctx.serial();
-      keyboard.sendEnter(serial, focus.resource, u32Array([...this.pressedKeys]));
+      keyboard.sendEnter(serial, focus.resource, encodeU32Array([...this.pressedKeys]));
       keyboard.sendModifiers(serial, this.mods.depressed, this.mods.latched, this.mods.locked, this.mods.group);
     }
   }
@@ -190,7 +191,7 @@ export class Seat extends EventEmitter<SeatEvents> {
       if (previous === null || previous.client !== surface.client) this.ctx.clipboard.focusMoved(surface.client);
       if (surface.client.keyboards.size > 0) {
         const serial = this.ctx.serial();
-        const keys = u32Array([...this.pressedKeys]);
+        const keys = encodeU32Array([...this.pressedKeys]);
         for (const kb of surface.client.keyboards) {
           kb.sendEnter(serial, surface.resource, keys);
           kb.sendModifiers(serial, this.mods.depressed, this.mods.latched, this.mods.locked, this.mods.group);

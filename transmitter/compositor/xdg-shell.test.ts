@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PopupRole, SceneSurface, ToplevelRole } from '../../shared/scene/scene.js';
 import { PeerError } from '../../shared/wire/errors.js';
 import {
@@ -9,25 +9,10 @@ import {
   XdgToplevelState,
   XdgWmBaseError,
 } from '../../shared/generated/wayland/index.js';
-import { FakeConsumer, OUTPUT, TestClient, lastSurface, startDisplay, waitFor, type TestDisplay } from './test/helpers.js';
+import { FakeConsumer, OUTPUT, TestClient, displayPerTest, lastSurface, waitFor } from './test/helpers.js';
 
-let t: TestDisplay;
-const clients: TestClient[] = [];
-
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect(t.display);
-  clients.push(c);
-  return c;
-}
-
-beforeEach(() => {
-  t = startDisplay();
-});
-
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-  t.close();
-});
+const t = displayPerTest();
+const { connect } = t;
 
 function toplevelRole(s: SceneSurface): ToplevelRole {
   if (s.role?.kind !== 'toplevel') throw new Error(`not a toplevel: ${s.role?.kind}`);

@@ -17,7 +17,8 @@
  * invalid_size, invalid_positioner, invalid_popup_parent, invalid_grab,
  * not_the_topmost_popup, invalid_input, invalid_parent, invalid_resize_edge.
  */
-import type { PopupRole, Rect, ToplevelRole, ToplevelState } from '../../shared/scene/scene.js';
+import { toplevelRole, type PopupRole, type Rect, type ToplevelRole, type ToplevelState } from '../../shared/scene/scene.js';
+import { encodeXdgStates, isToplevelState } from '../../shared/scene/xdg-states.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   WlSurfaceResource,
@@ -29,25 +30,17 @@ import {
   XdgSurfaceResource,
   XdgToplevelError,
   XdgToplevelResource,
-  XdgToplevelState,
   XdgWmBaseError,
   XdgWmBaseResource,
 } from '../../shared/generated/wayland/index.js';
 import type { ClientState } from './client-state.js';
 import { Surface, type SurfaceRoleHandler, type SurfaceState } from './compositor.js';
-import { u32Array, type DisplayContext } from './context.js';
+import type { DisplayContext } from './context.js';
 import { MAX_EDGE_VALUE, emptyPositioner, placePopup, positionerComplete, type PositionerState } from './positioner.js';
 
 export const XDG_WM_BASE_VERSION = 3;
 /** How long a client may take to answer a ping before it is reported as unresponsive. */
 const PING_TIMEOUT_MS = 5000;
-
-const STATE_CODES: Record<ToplevelState, number> = {
-  maximized: XdgToplevelState.Maximized,
-  fullscreen: XdgToplevelState.Fullscreen,
-  resizing: XdgToplevelState.Resizing,
-  activated: XdgToplevelState.Activated,
-};
 
 class WmBase {
   readonly surfaces = new Set<XdgSurface>();
@@ -279,17 +272,7 @@ export class XdgToplevel {
     readonly resource: XdgToplevelResource,
   ) {
     const surface = xdg.surface;
-    this.role = {
-      kind: 'toplevel',
-      title: '',
-      appId: '',
-      parent: null,
-      minSize: { width: 0, height: 0 },
-      maxSize: { width: 0, height: 0 },
-      geometry: null,
-      fullscreen: false,
-      maximized: false,
-    };
+    this.role = toplevelRole();
     surface.scene.role = this.role;
     toplevels.set(resource, this);
     resource.listen({
@@ -403,7 +386,7 @@ export class XdgToplevel {
     if (this.consumer !== null) {
       width = this.consumer.width;
       height = this.consumer.height;
-      for (const s of this.consumer.states) if (s in STATE_CODES) states.add(s);
+      for (const s of this.consumer.states) if (isToplevelState(s)) states.add(s);
     } else if (this.role.fullscreen || this.role.maximized) {
       ({ width, height } = this.ctx.output.logicalSize);
       states.add(this.role.fullscreen ? 'fullscreen' : 'maximized');
@@ -414,7 +397,7 @@ export class XdgToplevel {
 
   sendRoleConfigure(): void {
     const { width, height, states } = this.configureArgs();
-    this.resource.sendConfigure(width, height, u32Array(states.map((s) => STATE_CODES[s])));
+    this.resource.sendConfigure(width, height, encodeXdgStates(states));
   }
 
   /** A consumer's configure (size 0 = the client chooses). */

@@ -5,7 +5,7 @@ import { Scene, SceneSurface, type PopupRole, type SubsurfaceRole, type Toplevel
 import { ReceiverServer } from '../../receiver/server.js';
 import type { RemoteClient } from '../../receiver/remote-client.js';
 import { ReceiverLink, type ReceiverLinkOptions } from './link.js';
-import type { OutputInfo } from '../../shared/remote/protocol.js';
+import type { OutputInfo } from '../../shared/scene/output.js';
 import {
   captureLogger,
   full,
@@ -347,7 +347,7 @@ describe('ReceiverLink to ReceiverServer', () => {
 
   it("reports the receiver's output", async () => {
     const r = await startReceiver();
-    const info: OutputInfo = { x: 0, y: 0, physicalWidth: 310, physicalHeight: 170, subpixel: 1, make: 'Acme', model: 'Cluster', transform: 0, width: 1280, height: 480, refresh: 59940, scale: 2 };
+    const info: OutputInfo = { name: '', description: '', x: 0, y: 0, physicalWidth: 310, physicalHeight: 170, subpixel: 1, make: 'Acme', model: 'Cluster', transform: 0, width: 1280, height: 480, refresh: 59940, scale: 2 };
     r.receiver.setOutput(info);
     const { link } = startLink(r.port, new Scene());
     const [first] = (await once(link, 'output')) as [OutputInfo];

@@ -42,22 +42,22 @@ import {
   type WthpToplevelProxy,
   type WthpTouchProxy,
 } from '../../shared/generated/waltham/waltham.js';
+import { decodeU32Array } from '../../shared/wire/array.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient, WalthamClientOptions } from '../../shared/waltham/display.js';
 import { connectWaltham } from '../../shared/waltham/tcp.js';
 import { guardFeedback } from '../../shared/remote/guard.js';
-import { sameRects } from '../../shared/remote/region.js';
+import { sameRects } from '../../shared/scene/region.js';
 import {
   bitsToStates,
-  decodeKeys,
   KeymapAssembler,
   KEYMAP_FORMAT_XKB_V1,
   SEAT_KEYBOARD,
   SEAT_POINTER,
   SEAT_TOUCH,
-  type OutputInfo,
 } from '../../shared/remote/protocol.js';
+import type { OutputInfo } from '../../shared/scene/output.js';
 import { CODEC_LZ4, CODEC_RAW, CODEC_SOLID, codecBit, formatToWire, TileEncoder } from '../../shared/remote/tiles.js';
 import type { PixelFormat } from '../../shared/scene/scene.js';
 
@@ -1067,7 +1067,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         if (s === null) return;
         const fb = this.feedbackFor(s);
         this.giveKeyboardSetup(conn, fb);
-        fb.keyboardEnter(s, decodeKeys(keys));
+        fb.keyboardEnter(s, decodeU32Array(keys));
       },
       leave: (_serial, surface) => {
         const s = this.sceneOf(conn, surface) ?? conn.keyboardFocus;
@@ -1163,7 +1163,10 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private listenOutput(conn: ConnectionState, output: WthpOutputProxy): void {
     const emit = (): void => {
       const o = conn.output;
+      // wthp_output names no output: name and description stay empty.
       const info: OutputInfo = {
+        name: '',
+        description: '',
         x: o.x ?? 0,
         y: o.y ?? 0,
         physicalWidth: o.physicalWidth ?? 0,

@@ -7,9 +7,10 @@ import {
   type Scene,
   type SceneFeedback,
   type SceneOwner,
-  type ToplevelRole,
 } from '../../scene/scene.js';
-import type { WalthamLogger } from '../../waltham/connection.js';
+
+export { toplevelRole } from '../../scene/scene.js';
+export { captureLogger, sleep, type LogLine } from '../../test/helpers.js';
 
 export interface FeedbackCall {
   readonly name: keyof SceneFeedback;
@@ -83,21 +84,6 @@ export function solid(width: number, height: number, argb: number): Content {
 
 export const full = (c: Content): Rect => ({ x: 0, y: 0, width: c.width, height: c.height });
 
-export function toplevelRole(fields: Partial<Omit<ToplevelRole, 'kind'>> = {}): ToplevelRole {
-  return {
-    kind: 'toplevel',
-    title: '',
-    appId: '',
-    parent: null,
-    minSize: { width: 0, height: 0 },
-    maxSize: { width: 0, height: 0 },
-    geometry: null,
-    fullscreen: false,
-    maximized: false,
-    ...fields,
-  };
-}
-
 /** A producer-side surface: added to the scene, given a role and content, committed. */
 export function produce(scene: Scene, owner: SceneOwner, role: Role, content: Content | null): SceneSurface {
   const s = new SceneSurface(owner);
@@ -139,23 +125,3 @@ export async function waitFor<T>(fn: () => T | undefined | null | false, what: s
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export interface LogLine {
-  readonly level: string;
-  readonly msg: string;
-}
-
-export function captureLogger(): { logger: WalthamLogger; lines: LogLine[]; text: () => string } {
-  const lines: LogLine[] = [];
-  const at =
-    (level: string) =>
-    (_obj: object, msg: string): void => {
-      lines.push({ level, msg });
-    };
-  return {
-    logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') },
-    lines,
-    text: () => lines.map((l) => `${l.level}: ${l.msg}`).join('\n'),
-  };
-}

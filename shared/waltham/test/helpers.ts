@@ -9,6 +9,8 @@ import type { WalthamPeer } from '../display.js';
 import { WalthamServer, type WalthamServerOptions } from '../tcp.js';
 import { encodeMessage, parseMessage, type DecodedMessage, type EncodeArg } from '../wire.js';
 
+export { captureLogger, prng, sleep, type LogLine } from '../../test/helpers.js';
+
 /** `../shared/vectors/waltham` beside the checkout. */
 export const VECTORS_DIR = fileURLToPath(new URL('../../../../shared/vectors/waltham', import.meta.url));
 export const vectorsPresent = existsSync(VECTORS_DIR);
@@ -42,26 +44,6 @@ export function decodeAll(buf: Uint8Array): (DecodedMessage & { offset: number }
     offset += r.length;
   }
   return out;
-}
-
-export interface LogLine {
-  readonly level: string;
-  readonly obj: object;
-  readonly msg: string;
-}
-
-export function captureLogger(): { logger: WalthamLogger; lines: LogLine[]; text: () => string } {
-  const lines: LogLine[] = [];
-  const at =
-    (level: string) =>
-    (obj: object, msg: string): void => {
-      lines.push({ level, obj, msg });
-    };
-  return {
-    logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') },
-    lines,
-    text: () => lines.map((l) => `${l.level}: ${l.msg}`).join('\n'),
-  };
 }
 
 export const silentLogger: WalthamLogger = { error() {}, warn() {}, info() {}, debug() {} };
@@ -171,16 +153,3 @@ export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-/** A small seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

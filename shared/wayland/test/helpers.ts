@@ -4,39 +4,20 @@
  * live in the test process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { closeFd, recvMsg, sendMsg, unixConnect } from '../../native.js';
+import { sleep, waitFor } from '../../test/helpers.js';
 import type { InterfaceSpec, WireValue } from '../../wire/protocol.js';
 import { encodeMessage, parseMessage, readHeader } from '../wire.js';
 
-/** The absolute path of `bin` in PATH, or undefined. */
-export function which(bin: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const path = join(dir, bin);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+export { sleep, waitFor, which } from '../../test/helpers.js';
 
 /** A fresh runtime directory (mode 0700, as weston wants). */
 export function tempRuntimeDir(): string {
   const dir = mkdtempSync('/tmp/wl-rt-');
   chmodSync(dir, 0o700);
   return dir;
-}
-
-export async function waitFor(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export interface RunResult {
@@ -125,13 +106,10 @@ export function parseWaylandInfo(output: string): { interface: string; version: 
   return out;
 }
 
-
 /** Open fds of this process. */
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface DecodedEvent {
   readonly objectId: number;

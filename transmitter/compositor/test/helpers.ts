@@ -4,9 +4,9 @@
  * process), fake consumers, and real applications.
  */
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { pino } from 'pino';
+import { afterEach, beforeEach } from 'vitest';
 import type { CommitInfo, SceneSurface } from '../../../shared/scene/scene.js';
 import { ShmMapping, closeFd, memfdCreate } from '../../../shared/native.js';
 import { WaylandClient, type Registry } from '../../../shared/wayland/index.js';
@@ -28,51 +28,28 @@ import {
   IviApplicationProxy,
   WlOutputProxy,
 } from '../../../shared/generated/wayland/index.js';
-import { VirtualDisplay, type OutputInfo } from '../display.js';
+import type { OutputInfo } from '../../../shared/scene/output.js';
+import { waitFor } from '../../../shared/test/helpers.js';
+import { VirtualDisplay } from '../display.js';
+
+export { sleep, waitFor, which } from '../../../shared/test/helpers.js';
 
 export const OUTPUT: OutputInfo = {
   name: 'VIRT-1',
-  width: 1280,
-  height: 720,
-  refreshMHz: 60000,
-  physicalWidthMm: 310,
-  physicalHeightMm: 174,
-  scale: 1,
+  description: '',
   make: 'waltham',
   model: 'test output',
+  x: 0,
+  y: 0,
+  width: 1280,
+  height: 720,
+  refresh: 60000,
+  scale: 1,
+  physicalWidth: 310,
+  physicalHeight: 174,
+  subpixel: 0,
+  transform: 0,
 };
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** The absolute path of `bin` in PATH, or undefined. */
-export function which(bin: string): string | undefined {
-  if (bin.startsWith('/')) {
-    try {
-      accessSync(bin, constants.X_OK);
-      return bin;
-    } catch {
-      return undefined;
-    }
-  }
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const path = join(dir, bin);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 export interface TestDisplay {
   readonly display: VirtualDisplay;
@@ -82,9 +59,15 @@ export interface TestDisplay {
   close(): void;
 }
 
+export interface DisplayOptions {
+  readonly output?: OutputInfo;
+  readonly keymap?: string;
+  readonly frameTimeoutMs?: number;
+}
+
 let counter = 0;
 
-export function startDisplay(options: { output?: OutputInfo; keymap?: string; frameTimeoutMs?: number } = {}): TestDisplay {
+export function startDisplay(options: DisplayOptions = {}): TestDisplay {
   const runtimeDir = mkdtempSync('/tmp/wl-rt-vd-');
   chmodSync(runtimeDir, 0o700);
   const logs: Record<string, unknown>[] = [];
@@ -113,6 +96,57 @@ export function startDisplay(options: { output?: OutputInfo; keymap?: string; fr
     close() {
       display.close();
       rmSync(runtimeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The display of the running test, from `displayPerTest`. */
+export interface DisplayPerTest extends Omit<TestDisplay, 'close'> {
+  /** A test client, closed after the test (before the display). */
+  connect(): Promise<TestClient>;
+  /** Close the clients and the display, and start another with `options`. */
+  restart(options?: DisplayOptions): void;
+}
+
+/**
+ * A display started before each test of the calling file and closed after
+ * it (after the file's own afterEach hooks), with the clients `connect()`
+ * made closed first.
+ */
+export function displayPerTest(): DisplayPerTest {
+  let current: TestDisplay | null = null;
+  const clients: TestClient[] = [];
+  const now = (): TestDisplay => {
+    if (current === null) throw new Error('the display exists only while a test runs');
+    return current;
+  };
+  const close = (): void => {
+    for (const c of clients.splice(0)) c.close();
+    current?.close();
+    current = null;
+  };
+  beforeEach(() => {
+    current = startDisplay();
+  });
+  afterEach(close);
+  return {
+    get display() {
+      return now().display;
+    },
+    get runtimeDir() {
+      return now().runtimeDir;
+    },
+    get logs() {
+      return now().logs;
+    },
+    connect: async () => {
+      const c = await TestClient.connect(now().display);
+      clients.push(c);
+      return c;
+    },
+    restart: (options = {}) => {
+      close();
+      current = startDisplay(options);
     },
   };
 }
