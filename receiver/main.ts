@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { DEFAULT_RECEIVER, readReceiverConfig, type ReceiverConfig, type ShellMode } from '../shared/config/receiver.js';
 import { parseHostPort } from '../shared/config/transmitter.js';
-import { displayName, fail, logLevel, parseCommandLine, UsageError } from '../shared/cli/args.js';
+import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
 import { LocalDisplay } from '../shared/display/local-display.js';
 import { createLogger } from '../shared/log.js';
 import type { SceneSurface } from '../shared/scene/scene.js';
@@ -89,11 +89,12 @@ async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     stopStats();
-    await server.close();
+    await server.close({ graceMs: SHUTDOWN_GRACE_MS });
     display.close();
     process.exit(code);
   };
   display.on('close', (reason) => {
+    if (stopping) return; // our own stop() closed it
     logger.error(`the local compositor went away${reason === undefined ? '' : `: ${reason.message}`}`);
     void stop(1);
   });

@@ -10,6 +10,8 @@
  * dropped; the other transmitters are not affected.
  */
 import {
+  axisSourceFor,
+  isAxisSource,
   SceneSurface,
   type Rect,
   type Scene,
@@ -652,6 +654,17 @@ export class RemoteClient implements SceneOwner {
       },
       pointerAxis: (timeMs, axis, value) => {
         for (const p of live(this.pointers)) p.sendAxis(wireTime(timeMs), axis, value);
+      },
+      // axis_source, axis_stop and axis_discrete are wthp_pointer v5 (as wl_pointer): older binds get the axis alone.
+      pointerAxisSource: (source) => {
+        if (!isAxisSource(source)) return;
+        for (const p of live(this.pointers)) if (p.version >= 5) p.sendAxisSource(axisSourceFor(p.version, source));
+      },
+      pointerAxisStop: (timeMs, axis) => {
+        for (const p of live(this.pointers)) if (p.version >= 5) p.sendAxisStop(wireTime(timeMs), axis);
+      },
+      pointerAxisDiscrete: (axis, discrete) => {
+        for (const p of live(this.pointers)) if (p.version >= 5) p.sendAxisDiscrete(axis, discrete | 0);
       },
       pointerFrame: () => {
         for (const p of live(this.pointers)) if (p.version >= 5) p.sendFrame();

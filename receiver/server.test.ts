@@ -227,6 +227,48 @@ describe('ReceiverServer: Wayland semantics', () => {
   });
 });
 
+describe('ReceiverServer: input', () => {
+  it('sends axis_source, axis_discrete and axis_stop to wthp_pointer v5 binds only, in order, before the frame', async () => {
+    const { receiver, port } = await startReceiver({ seatCapabilities: 1 });
+    const t = await transmitter(port);
+    const g = (await t.client.globals()).find((x) => x.interface === 'wthp_seat')!;
+    expect(g.version).toBeGreaterThanOrEqual(5);
+    const pointer = (version: number): string[] => {
+      const events: string[] = [];
+      t.client.bind(WthpSeatProxy, g.name, version).getPointer().listen({
+        enter: (_serial, _surface, x, y) => events.push(`enter ${x} ${y}`),
+        axis: (time, axis, value) => events.push(`axis ${time} ${axis} ${value}`),
+        frame: () => events.push('frame'),
+        axisSource: (source) => events.push(`axis_source ${source}`),
+        axisStop: (time, axis) => events.push(`axis_stop ${time} ${axis}`),
+        axisDiscrete: (axis, discrete) => events.push(`axis_discrete ${axis} ${discrete}`),
+      });
+      return events;
+    };
+    const v5 = pointer(5);
+    const v4 = pointer(4);
+    const surface = t.compositor.createSurface();
+    t.shell.getToplevel(surface);
+    t.fill(surface, 4, 4, 0xff000000);
+    surface.commit();
+    await t.client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    const fb = s.owner.feedback;
+    fb.pointerEnter(s, 1, 2);
+    fb.pointerAxisSource(0);
+    fb.pointerAxisDiscrete(0, 1);
+    fb.pointerAxis(3000, 0, 10);
+    fb.pointerFrame();
+    fb.pointerAxisSource(3); // wheel_tilt: wthp_pointer v6, so a wheel for v5
+    fb.pointerAxisStop(3010, 1);
+    fb.pointerFrame();
+    fb.pointerAxisSource(7); // no axis source: dropped
+    await t.client.roundtrip();
+    expect(v5).toEqual(['enter 1 2', 'axis_source 0', 'axis_discrete 0 1', 'axis 3000 0 10', 'frame', 'axis_source 0', 'axis_stop 3010 1', 'frame']);
+    expect(v4).toEqual(['enter 1 2', 'axis 3000 0 10']);
+  });
+});
+
 describe('ReceiverServer: hostile transmitters', () => {
   /** One hostile and one well-behaved transmitter; the hostile one is dropped, the other keeps its window. */
   async function hostile(

@@ -20,7 +20,7 @@ import {
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
-import { WalthamServer, type WalthamServerOptions } from '../shared/waltham/tcp.js';
+import { WalthamServer, type WalthamServerCloseOptions, type WalthamServerOptions } from '../shared/waltham/tcp.js';
 import { SEAT_KEYBOARD, SEAT_POINTER, SEAT_TOUCH } from '../shared/remote/protocol.js';
 import { DEFAULT_OUTPUT, type OutputInfo } from '../shared/scene/output.js';
 import { LOCAL_CODECS } from '../shared/remote/tiles.js';
@@ -120,9 +120,13 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     return this.waltham.address();
   }
 
-  /** Stop listening and close every transmitter's connection (their surfaces are destroyed). */
-  async close(): Promise<void> {
-    await this.waltham.close();
+  /**
+   * Stop listening and close every transmitter's connection (their surfaces
+   * are destroyed); `graceMs` bounds the wait for each transmitter to close
+   * its side (see WalthamServer.close).
+   */
+  async close(options: WalthamServerCloseOptions = {}): Promise<void> {
+    await this.waltham.close(options);
   }
 
   /** The connected transmitters. */

@@ -5,7 +5,7 @@
  * with the input that comes back injected into the applications.
  */
 import { existsSync } from 'node:fs';
-import { displayName, fail, logLevel, parseCommandLine, UsageError } from '../shared/cli/args.js';
+import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
 import { startStats } from '../shared/cli/stats.js';
 import { parseHostPort, readTransmitterConfig, routeAppId, type RemoteOutputConfig } from '../shared/config/transmitter.js';
 import { LocalDisplay } from '../shared/display/local-display.js';
@@ -71,6 +71,8 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const first = outputs[0];
   const mode = first?.mode;
+  /** Set once stop() runs: what closes from then on is our doing, not news to log. */
+  let stopping = false;
   const vd = new VirtualDisplay({
     socketName: values.socket ?? 'waltham-0',
     logger,
@@ -82,7 +84,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const links = outputs.map((out) => {
     const link = new ReceiverLink({ host: out.host, port: out.port, scene: vd.scene, filter: (root) => routedTo(root).includes(out), logger, codec });
     link.on('connected', () => logger.info({ output: out.name }, `connected to ${out.name} (${out.host}:${out.port})`));
-    link.on('disconnected', (reason) => logger.warn({ output: out.name }, `lost ${out.name}${reason === undefined ? '' : `: ${reason.message}`}; reconnecting`));
+    link.on('disconnected', (reason) => {
+      if (!stopping) logger.warn({ output: out.name }, `lost ${out.name}${reason === undefined ? '' : `: ${reason.message}`}; reconnecting`);
+    });
     // The first output describes the display to applications unless the configuration fixed its mode.
     if (out === first && out.mode === null) link.on('output', (info) => vd.setOutput({ ...info, name: out.name }));
     link.start();
@@ -104,25 +108,27 @@ async function main(argv: readonly string[]): Promise<void> {
       candidate.attach(vd.scene);
       local = candidate;
       logger.info(`showing local surfaces on ${localName}`);
-      candidate.on('close', () => logger.warn(`the local compositor ${localName} went away; running headless`));
+      candidate.on('close', () => {
+        if (!stopping) logger.warn(`the local compositor ${localName} went away; running headless`);
+      });
     } catch (err) {
       logger.warn(`no local display ${localName} (${(err as Error).message}); running headless`);
     }
   }
 
   const stopStats = values.stats === true ? startStats(logger, () => ({ links: links.map((l) => l.stats()), local: local?.stats() ?? null })) : () => {};
-  let stopping = false;
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     stopStats();
-    await Promise.all(links.map((l) => l.stop()));
+    await Promise.all(links.map((l) => l.stop({ graceMs: SHUTDOWN_GRACE_MS })));
     local?.close();
     vd.close();
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(130));
-  process.on('SIGTERM', () => void stop(143));
+  // Asked to stop (a service manager, Ctrl-C): a clean exit, as weston's.
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
 
   if (rest.length > 0) {
     const [command, ...args] = rest as [string, ...string[]];

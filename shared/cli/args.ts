@@ -30,6 +30,13 @@ export function displayName(name: string): string {
   return /^:\d+$/.test(name) ? `wayland-${name.slice(1)}` : name;
 }
 
+/**
+ * On SIGTERM/SIGINT, how long a command lets each Waltham peer take to close
+ * its side of the connection (what is queued is written first) before the
+ * connection is dropped: stopping must stay well under a second.
+ */
+export const SHUTDOWN_GRACE_MS = 200;
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

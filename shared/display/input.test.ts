@@ -70,11 +70,17 @@ describe.skipIf(skipUnless('weston', 'Xvfb', 'xdotool', 'weston-debug', 'weston-
     expect(owner.callsOf('repeatInfo')[0]?.args).toEqual([40, 400]);
     expect(owner.count('modifiers')).toBeGreaterThan(0);
 
-    // Scrolling: axis 0 (vertical).
+    // Scrolling: axis 0 (vertical), one wheel step down, in one frame as weston sends it.
+    const beforeWheel = owner.calls.length;
     await weston.xdotool('click', 5);
     const axis = await owner.waitFor('pointerAxis');
     expect(axis.args[1]).toBe(0);
     expect(axis.args[2] as number).toBeGreaterThan(0);
+    await owner.waitFor('pointerFrame', () => true, 5000, beforeWheel);
+    // The discrete step comes before its axis (weston's x11 backend sends no axis_source).
+    const wheel = owner.calls.slice(beforeWheel).filter((c) => c.method.startsWith('pointer'));
+    expect(wheel.map((c) => c.method)).toEqual(['pointerAxisDiscrete', 'pointerAxis', 'pointerFrame']);
+    expect(wheel[0]!.args).toEqual([0, 1]);
 
     // Leaving the window.
     await weston.xdotool('mousemove', 790, 590);

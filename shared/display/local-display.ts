@@ -1191,6 +1191,19 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
         const s = focused();
         if (s !== null) this.feedback(s, 'pointerAxis', (f) => f.pointerAxis(time, axis, value));
       },
+      // wl_pointer v5+: these complete the axis events of the same frame; passed on in order.
+      axisSource: (source) => {
+        const s = focused();
+        if (s !== null) this.feedback(s, 'pointerAxisSource', (f) => f.pointerAxisSource(source));
+      },
+      axisStop: (time, axis) => {
+        const s = focused();
+        if (s !== null) this.feedback(s, 'pointerAxisStop', (f) => f.pointerAxisStop(time, axis));
+      },
+      axisDiscrete: (axis, discrete) => {
+        const s = focused();
+        if (s !== null) this.feedback(s, 'pointerAxisDiscrete', (f) => f.pointerAxisDiscrete(axis, discrete));
+      },
       frame: () => {
         const s = focused();
         if (s !== null) this.feedback(s, 'pointerFrame', (f) => f.pointerFrame());

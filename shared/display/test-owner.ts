@@ -315,6 +315,15 @@ export class TestOwner implements SceneOwner, SceneFeedback {
   pointerAxis(timeMs: number, axis: number, value: number): void {
     this.record('pointerAxis', null, timeMs, axis, value);
   }
+  pointerAxisSource(source: number): void {
+    this.record('pointerAxisSource', null, source);
+  }
+  pointerAxisStop(timeMs: number, axis: number): void {
+    this.record('pointerAxisStop', null, timeMs, axis);
+  }
+  pointerAxisDiscrete(axis: number, discrete: number): void {
+    this.record('pointerAxisDiscrete', null, axis, discrete);
+  }
   pointerFrame(): void {
     this.record('pointerFrame', null);
   }

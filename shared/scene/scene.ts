@@ -197,6 +197,21 @@ export interface SceneOwner {
 }
 
 export type ButtonState = 'pressed' | 'released';
+
+/** wl_pointer.axis_source values (wthp_pointer.axis_source has the same). */
+export const AxisSource = Object.freeze({ wheel: 0, finger: 1, continuous: 2, wheelTilt: 3 });
+
+export function isAxisSource(source: number): boolean {
+  return Number.isInteger(source) && source >= AxisSource.wheel && source <= AxisSource.wheelTilt;
+}
+
+/**
+ * An axis source as a pointer object of `version` may receive it: wheel_tilt
+ * exists since version 6 and is sent as wheel before (as weston does).
+ */
+export function axisSourceFor(version: number, source: number): number {
+  return source === AxisSource.wheelTilt && version < 6 ? AxisSource.wheel : source;
+}
 export type KeyState = 'pressed' | 'released';
 
 /**
@@ -223,6 +238,19 @@ export interface SceneFeedback {
   pointerButton(timeMs: number, button: number, state: ButtonState): void;
   /** axis 0 = vertical, 1 = horizontal. */
   pointerAxis(timeMs: number, axis: number, value: number): void;
+  /**
+   * What produced the axis events of this frame (wl_pointer.axis_source: 0 wheel,
+   * 1 finger, 2 continuous, 3 wheel_tilt); comes before them.
+   */
+  pointerAxisSource(source: number): void;
+  /** Scrolling on `axis` stopped (wl_pointer.axis_stop, e.g. the fingers left a touchpad). */
+  pointerAxisStop(timeMs: number, axis: number): void;
+  /**
+   * The next pointerAxis on `axis` is `discrete` wheel steps (wl_pointer.axis_discrete,
+   * negative = up/left); comes before that pointerAxis, in the same frame.
+   */
+  pointerAxisDiscrete(axis: number, discrete: number): void;
+  /** Ends a group of pointer events that belong together (wl_pointer.frame). */
   pointerFrame(): void;
 
   keyboardEnter(surface: SceneSurface, pressed: readonly number[]): void;

@@ -152,6 +152,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private reason: Error | undefined;
   private resolveClosed!: (reason: Error | undefined) => void;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** When closeTimer fires (performance.now() time). */
+  private closeDeadline = Infinity;
 
   private inBuf = Buffer.alloc(16 * 1024);
   private inStart = 0;
@@ -572,17 +574,21 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       );
     }
 
+    // Events the connection handles itself; they still go to the display's listener, if it has one.
+    let handled = false;
     if (this.role === 'client' && target === this.display) {
       if (spec.name === 'error') return this.handlePeerError(m);
-      if (spec.name === 'delete_id') this.handleDeleteId(m.args[0] as number);
+      if (spec.name === 'delete_id') {
+        this.handleDeleteId(m.args[0] as number);
+        handled = true;
+      }
     }
 
     const resolved = this.resolveArgs(m, target, targetWhere);
     if (resolved instanceof Rejection) return this.reject(resolved);
 
-    let handled = false;
     try {
-      handled = target.dispatch(entry.index, resolved);
+      handled = target.dispatch(entry.index, resolved) || handled;
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
       this.logger.error({ peer: this.label, where: targetWhere, err }, `${targetWhere}: handler failed: ${text}`);
@@ -778,19 +784,36 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   /** Orderly close: flush what is queued, end the stream, destroy it if the peer lingers. */
-  private closeWith(reason: Error | undefined): void {
+  private closeWith(reason: Error | undefined, graceMs = this.closeTimeoutMs): void {
     if (this.state !== 'open') return;
     this.state = 'closing';
     this.reason = reason;
     this.writeQueued();
     this.stream.end();
-    this.closeTimer = setTimeout(() => this.stream.destroy(), this.closeTimeoutMs);
+    this.destroyAfter(graceMs);
+  }
+
+  /** Destroy the stream `ms` from now, unless it is closed or set to be destroyed sooner. */
+  private destroyAfter(ms: number): void {
+    const deadline = performance.now() + ms;
+    if (this.closeTimer !== undefined) {
+      if (deadline >= this.closeDeadline) return;
+      clearTimeout(this.closeTimer);
+    }
+    this.closeDeadline = deadline;
+    this.closeTimer = setTimeout(() => this.stream.destroy(), Math.max(0, ms));
     this.closeTimer.unref();
   }
 
-  /** Close the connection in order (queued messages are written first); resolves when closed. */
-  close(): Promise<Error | undefined> {
-    this.closeWith(undefined);
+  /**
+   * Close the connection in order: queued messages are written, our side is
+   * ended, and the stream is destroyed when the peer closed its side too, or
+   * `graceMs` later at most (default: the `closeTimeoutMs` option). A shorter
+   * grace also cuts short a close already under way. Resolves when closed.
+   */
+  close(graceMs = this.closeTimeoutMs): Promise<Error | undefined> {
+    if (this.state === 'open') this.closeWith(undefined, graceMs);
+    else if (this.state === 'closing') this.destroyAfter(graceMs);
     return this.closed;
   }
 

@@ -14,7 +14,7 @@ import {
 } from '../generated/waltham/waltham.js';
 import type { WalthamPeer } from './display.js';
 import { WalthamServer, connectWaltham, openWalthamClient, type WalthamServerOptions } from './tcp.js';
-import { captureLogger, silentLogger, sleep } from './test/helpers.js';
+import { captureLogger, silentLogger, sleep, waitFor } from './test/helpers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -77,6 +77,20 @@ describe('wth_display.sync', () => {
     expect(c.objectCount).toBe(before);
     expect(lines.filter((l) => /wthp_callback@\d+\.done\(\d+\)/.test(l))).toHaveLength(3);
     expect(lines.some((l) => l.endsWith('wth_display@1.delete_id(2)'))).toBe(true);
+  });
+
+  it('takes delete_id as handled (it frees the id), so only events nobody listens to are logged as unhandled', async () => {
+    const { server: s, port } = await server();
+    s.addGlobal(WthpSeatResource, 5, (seat) => seat.sendCapabilities(1));
+    const log = captureLogger();
+    const c = await client(port, { logger: log.logger });
+    await c.sync();
+    await c.sync();
+    const g = (await c.globals()).find((x) => x.interface === 'wthp_seat')!;
+    c.bind(WthpSeatProxy, g.name, g.version); // no listener for capabilities
+    await c.roundtrip();
+    const unhandled = log.lines.filter((l) => /no handler/.test(l.msg)).map((l) => l.msg.replace(/@\d+/, '@N'));
+    expect(unhandled).toEqual(['wthp_seat@N.capabilities: no handler']);
   });
 
   it('rejects pending and later syncs once the connection closes', async () => {
@@ -227,6 +241,46 @@ describe('transports', () => {
     await s.close();
     expect(await c.closed).toBeUndefined();
     expect(s.peers.size).toBe(0);
+  });
+
+  it('on close(), waits for a peer that does not close its side only for the grace given, then drops it', async () => {
+    const { server: s, port, peers } = await server({ closeTimeoutMs: 5000 });
+    // A peer that reads our end but never ends its own side.
+    const lingering = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    cleanups.push(async () => void lingering.destroy());
+    const ended = new Promise((resolve) => lingering.once('end', resolve));
+    lingering.resume();
+    await waitFor(() => peers.length === 1, 5000, 'the peer');
+    const started = performance.now();
+    await s.close({ graceMs: 100 });
+    const took = performance.now() - started;
+    await ended; // our side was ended in order first
+    expect(took).toBeGreaterThanOrEqual(90);
+    expect(took).toBeLessThan(1000);
+    expect(s.peers.size).toBe(0);
+  });
+
+  it('cuts a close already under way short when a shorter grace is asked for', async () => {
+    const { port, peers } = await server({ closeTimeoutMs: 5000 });
+    const lingering = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    cleanups.push(async () => void lingering.destroy());
+    lingering.resume();
+    await waitFor(() => peers.length === 1, 5000, 'the peer');
+    const peer = peers[0]!;
+    void peer.close(); // the default grace: 5 s
+    const started = performance.now();
+    await peer.close(50);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('abandons connectWaltham when its signal is aborted', async () => {
+    // Aborted before the TCP connect completes (that takes a turn of the event loop), and when aborted already.
+    const abort = new AbortController();
+    const { port } = await server();
+    const connecting = connectWaltham('127.0.0.1', port, { logger: silentLogger, signal: abort.signal });
+    abort.abort();
+    await expect(connecting).rejects.toThrow(/abort/i);
+    await expect(connectWaltham('127.0.0.1', port, { logger: silentLogger, signal: abort.signal })).rejects.toThrow(/abort/i);
   });
 
   it('turns traces on from WALTHAM_DEBUG', async () => {

@@ -12,6 +12,11 @@ import { WalthamClient, WalthamGlobals, WalthamPeer, type BindHandler, type Walt
 
 export type WalthamServerOptions = WalthamPeerOptions;
 
+export interface WalthamServerCloseOptions {
+  /** How long each peer may take to close its side once ours is ended; then its connection is destroyed. */
+  readonly graceMs?: number;
+}
+
 export interface WalthamServerEvents {
   /** A client connected; the peer is ready (globals are served by the server). */
   peer: [peer: WalthamPeer];
@@ -84,27 +89,49 @@ export class WalthamServer extends EventEmitter<WalthamServerEvents> {
     return this.globals.remove(name);
   }
 
-  /** Stop listening and close every peer in order. */
-  async close(): Promise<void> {
+  /**
+   * Stop listening and close every peer in order. Each peer gets what is
+   * queued for it and then has `graceMs` (default: the `closeTimeoutMs`
+   * option, 5 s) to close its side before its connection is destroyed; a
+   * command that is shutting down passes a short grace.
+   */
+  async close(options: WalthamServerCloseOptions = {}): Promise<void> {
     this.closing = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await Promise.all([...this.peerSet].map((peer) => peer.close()));
+    await Promise.all([...this.peerSet].map((peer) => peer.close(options.graceMs)));
     await stopped;
   }
 }
 
+export interface ConnectWalthamOptions extends WalthamClientOptions {
+  /** Aborting it abandons the connect while it is under way (the promise rejects with the abort reason). */
+  readonly signal?: AbortSignal;
+}
+
 /** Connect to a Waltham server over TCP. */
-export async function connectWaltham(host: string, port: number, options: WalthamClientOptions = {}): Promise<WalthamClient> {
+export async function connectWaltham(host: string, port: number, options: ConnectWalthamOptions = {}): Promise<WalthamClient> {
+  const { signal, ...clientOptions } = options;
+  signal?.throwIfAborted();
   const socket = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
+    const onError = (err: Error): void => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(err);
+    };
+    const onAbort = (): void => {
+      socket.destroy();
+      const reason: unknown = signal?.reason;
+      onError(reason instanceof Error ? reason : new Error('the connect was aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('error', onError);
     socket.once('connect', () => {
       socket.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
       resolve();
     });
   });
-  return openWalthamClient(socket, options);
+  return openWalthamClient(socket, clientOptions);
 }
 
 /**

@@ -138,6 +138,18 @@ class ClientFeedback implements SceneFeedback {
     if (this.ctx.seat.pointerFocus?.client === this.client && finite(value)) this.ctx.seat.pointerAxis(timeMs, axis, value);
   }
 
+  pointerAxisSource(source: number): void {
+    if (this.ctx.seat.pointerFocus?.client === this.client) this.ctx.seat.pointerAxisSource(source);
+  }
+
+  pointerAxisStop(timeMs: number, axis: number): void {
+    if (this.ctx.seat.pointerFocus?.client === this.client) this.ctx.seat.pointerAxisStop(timeMs, axis);
+  }
+
+  pointerAxisDiscrete(axis: number, discrete: number): void {
+    if (this.ctx.seat.pointerFocus?.client === this.client && Number.isInteger(discrete)) this.ctx.seat.pointerAxisDiscrete(axis, discrete);
+  }
+
   pointerFrame(): void {
     this.ctx.seat.pointerFrame();
   }

@@ -109,6 +109,64 @@ describe('pointer', () => {
     expect(p1.events).toEqual([]);
   });
 
+  it('sends axis_source, axis_discrete and axis_stop to v5+ pointers in the order given, within the frame, and the axis alone below v5', async () => {
+    const c = await connect();
+    const p7 = c.pointer();
+    const p5 = c.pointer(5);
+    const p4 = c.pointer(4);
+    const w = await mappedWindow(c);
+    const fb = w.scene.owner.feedback;
+    fb.pointerEnter(w.scene, 5, 6);
+    fb.pointerFrame();
+    // One wheel click up, as weston reports it: source, discrete steps, then the axis, then the frame.
+    fb.pointerAxisSource(0);
+    fb.pointerAxisDiscrete(0, -1);
+    fb.pointerAxis(2000, 0, -10);
+    fb.pointerFrame();
+    // A touchpad scroll ending; and a tilt wheel (wheel_tilt is wl_pointer v6).
+    fb.pointerAxisSource(1);
+    fb.pointerAxis(2010, 1, 3.5);
+    fb.pointerFrame();
+    fb.pointerAxisSource(1);
+    fb.pointerAxisStop(2020, 1);
+    fb.pointerFrame();
+    fb.pointerAxisSource(3);
+    fb.pointerAxisDiscrete(1, 1);
+    fb.pointerAxis(2030, 1, 10);
+    fb.pointerFrame();
+    // What is not an axis, a source or a step is dropped.
+    fb.pointerAxisSource(9);
+    fb.pointerAxisDiscrete(2, 1);
+    fb.pointerAxisStop(2040, 5);
+    fb.pointerAxisDiscrete(0, 0.5);
+    await c.roundtrip();
+    const enter = [`enter ${w.top.surface.id} 5 6`, 'frame'];
+    const v5 = [
+      ...enter,
+      'axis_source 0',
+      'axis_discrete 0 -1',
+      'axis 2000 0 -10',
+      'frame',
+      'axis_source 1',
+      'axis 2010 1 3.5',
+      'frame',
+      'axis_source 1',
+      'axis_stop 2020 1',
+      'frame',
+      'axis_source 0',
+      'axis_discrete 1 1',
+      'axis 2030 1 10',
+      'frame',
+    ];
+    expect(p5.events).toEqual(v5);
+    // v6+ gets the tilt wheel as such; v5 got it as a wheel.
+    const v7 = [...v5];
+    v7[v5.lastIndexOf('axis_source 0')] = 'axis_source 3';
+    expect(p7.events).toEqual(v7);
+    // wl_pointer v4 has neither these events nor frame.
+    expect(p4.events).toEqual([`enter ${w.top.surface.id} 5 6`, 'axis 2000 0 -10', 'axis 2010 1 3.5', 'axis 2030 1 10']);
+  });
+
   it('moves focus between clients with leave and enter, and ends event groups with a frame by itself', async () => {
     const c1 = await connect();
     const c2 = await connect();

@@ -4,10 +4,11 @@
  * or the local display's).
  *
  * Focus rules (as weston applies them):
- * - pointer: enter/leave with a new serial; motion, button and axis go to the
- *   surface that has the pointer; each group of events ends with a frame
- *   (v5+), sent by `pointerFrame` or, if the consumer sends none, at the end of
- *   the current tick;
+ * - pointer: enter/leave with a new serial; motion, button and axis (with its
+ *   source, stop and discrete steps for v5+) go to the surface that has the
+ *   pointer; each group of events ends with a frame (v5+), sent by
+ *   `pointerFrame` or, if the consumer sends none, at the end of the current
+ *   tick;
  * - keyboard: leave on the old surface, then the clipboard selection and
  *   enter (with the pressed keys) and modifiers on the new one. Focus follows
  *   the consumer's keyboardEnter; until a consumer drives focus, a newly
@@ -18,7 +19,7 @@
  *   not older than the enter.
  */
 import { EventEmitter } from 'node:events';
-import type { CursorRole } from '../../shared/scene/scene.js';
+import { axisSourceFor, isAxisSource, type CursorRole } from '../../shared/scene/scene.js';
 import { encodeU32Array } from '../../shared/wire/array.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
@@ -341,6 +342,34 @@ export class Seat extends EventEmitter<SeatEvents> {
     const focus = this.pointerFocus;
     if (focus === null || focus.isDestroyed || (axis !== 0 && axis !== 1)) return;
     for (const p of focus.client.pointers) p.sendAxis(timeMs >>> 0, axis, value);
+    this.markPointerFrame(focus.client);
+  }
+
+  /*
+   * axis_source, axis_stop and axis_discrete (wl_pointer v5+) are passed on in
+   * the order the consumer sends them, which wl_pointer prescribes: source and
+   * discrete before the axis they describe, all before the frame that ends
+   * the group. Pointers bound below v5 get the axis events alone.
+   */
+
+  pointerAxisSource(source: number): void {
+    const focus = this.pointerFocus;
+    if (focus === null || focus.isDestroyed || !isAxisSource(source)) return;
+    for (const p of focus.client.pointers) if (p.version >= 5) p.sendAxisSource(axisSourceFor(p.version, source));
+    this.markPointerFrame(focus.client);
+  }
+
+  pointerAxisStop(timeMs: number, axis: number): void {
+    const focus = this.pointerFocus;
+    if (focus === null || focus.isDestroyed || (axis !== 0 && axis !== 1)) return;
+    for (const p of focus.client.pointers) if (p.version >= 5) p.sendAxisStop(timeMs >>> 0, axis);
+    this.markPointerFrame(focus.client);
+  }
+
+  pointerAxisDiscrete(axis: number, discrete: number): void {
+    const focus = this.pointerFocus;
+    if (focus === null || focus.isDestroyed || (axis !== 0 && axis !== 1)) return;
+    for (const p of focus.client.pointers) if (p.version >= 5) p.sendAxisDiscrete(axis, discrete | 0);
     this.markPointerFrame(focus.client);
   }
 

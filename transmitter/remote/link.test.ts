@@ -262,6 +262,35 @@ describe('ReceiverLink to ReceiverServer', () => {
     ]);
   });
 
+  it('carries wheel steps with their axis source, discrete steps and axis stop, in order and within their frame', async () => {
+    const { receiver, producer, owner } = await connectedPair();
+    const a = produce(producer, owner, toplevelRole({ title: 'a' }), solid(100, 100, 0xff000000));
+    const ra = await waitFor(() => remoteToplevel(receiver.scene, 'a'), 'a');
+    const fb = feedbackOf(ra);
+    fb.pointerEnter(ra, 5, 6);
+    fb.pointerFrame();
+    fb.pointerAxisSource(0);
+    fb.pointerAxisDiscrete(0, -1);
+    fb.pointerAxis(2000, 0, -10);
+    fb.pointerFrame();
+    fb.pointerAxisSource(1);
+    fb.pointerAxisStop(2010, 1);
+    fb.pointerFrame();
+    await waitFor(() => owner.of('pointerFrame').length === 3, 'the third pointer frame');
+    const names = owner.calls.filter((c) => c.name !== 'presented').map((c) => [c.name, ...c.args.map(label)]);
+    expect(names).toEqual([
+      ['pointerEnter', label(a), 5, 6],
+      ['pointerFrame'],
+      ['pointerAxisSource', 0],
+      ['pointerAxisDiscrete', 0, -1],
+      ['pointerAxis', 2000, 0, -10],
+      ['pointerFrame'],
+      ['pointerAxisSource', 1],
+      ['pointerAxisStop', 2010, 1],
+      ['pointerFrame'],
+    ]);
+  });
+
   it('survives a producer whose feedback throws', async () => {
     const { receiver, producer, owner, link, linkLog } = await connectedPair();
     produce(producer, owner, toplevelRole({ title: 'w' }), solid(10, 10, 0xff000000));
@@ -418,6 +447,42 @@ describe('ReceiverLink to ReceiverServer', () => {
     const again = await startReceiver(port);
     await once(link, 'connected');
     expect(again.receiver.peers).toHaveLength(1);
+  });
+
+  it('stops at once while a connection attempt waits for the handshake, and logs no failure', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const sockets: net.Socket[] = [];
+    silent.on('connection', (sock) => sockets.push(sock.resume())); // reads (and so sees our close), never writes
+    cleanups.push(() => new Promise<void>((r) => {
+      for (const sock of sockets) sock.destroy();
+      silent.close(() => r());
+    }));
+    const port = (silent.address() as net.AddressInfo).port;
+    const { link, log } = startLink(port, new Scene(), { connectTimeoutMs: 5000 });
+    await waitFor(() => sockets.length === 1, 'the connection');
+    const dropped = once(sockets[0]!, 'close');
+    const started = performance.now();
+    await link.stop();
+    expect(performance.now() - started).toBeLessThan(1000);
+    await dropped;
+    expect(log.text()).not.toMatch(/handshake failed|cannot connect/);
+  });
+
+  it('stops within the grace given when the receiver does not close its side', async () => {
+    const { receiver, port } = await startReceiver();
+    const { link } = startLink(port, new Scene());
+    await once(link, 'connected');
+    // The receiver's host hangs: it never reads our end, so never closes its side.
+    const [peer] = [...receiver.waltham.peers];
+    peer!.stream.pause();
+    cleanups.push(() => peer!.destroy());
+    const started = performance.now();
+    await link.stop({ graceMs: 100 });
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(90);
+    expect(took).toBeLessThan(1000);
+    expect(link.connected).toBe(false);
   });
 
   it('takes a receiver that stopped answering for gone, and reconnects', async () => {

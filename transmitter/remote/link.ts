@@ -233,6 +233,10 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | null = null;
+  /** Aborts the TCP connect of the attempt under way. */
+  private connectAbort: AbortController | null = null;
+  /** The connection of the attempt under way, during its handshake. */
+  private handshaking: WalthamClient | null = null;
   private flushScheduled = false;
   private waitingDrain = false;
   private readonly tracked = new Map<SceneSurface, { commit: (info: CommitInfo) => void; destroy: () => void }>();
@@ -291,10 +295,18 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     this.connectSoon(0);
   }
 
-  /** Stop: close the connection (the receiver drops our surfaces) and stop following the scene. */
-  async stop(): Promise<void> {
+  /**
+   * Stop: close the connection (the receiver drops our surfaces) and stop
+   * following the scene. A connection attempt under way is abandoned. The
+   * receiver gets what is queued and then `graceMs` (default: the
+   * connection's `closeTimeoutMs`, 5 s) to close its side before the
+   * connection is dropped; a command that is shutting down passes a short grace.
+   */
+  async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.connectAbort?.abort();
+    this.handshaking?.destroy();
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     clearInterval(this.recheckTimer);
@@ -305,7 +317,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     this.offlineTimers.clear();
     await this.connecting?.catch(() => undefined);
     const conn = this.conn;
-    if (conn !== null) await conn.client.close();
+    if (conn !== null) await conn.client.close(options.graceMs);
   }
 
   stats(): LinkStats {
@@ -335,27 +347,36 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private async connect(): Promise<number | null> {
     const { host, port } = this.options;
     let client: WalthamClient;
+    const abort = new AbortController();
+    this.connectAbort = abort;
     try {
       const connecting = connectWaltham(host, port, {
         maxOutgoingBytes: 256 * 1024 * 1024,
         ...this.options.connection,
         logger: this.logger,
         label: this.where,
+        signal: abort.signal,
       });
       client = await withTimeout(connecting, this.connectTimeout, 'connection timed out', (late) => late.destroy());
     } catch (err) {
+      abort.abort(); // a connect that timed out is dropped
+      if (!this.running) return null; // stop() abandoned the attempt
       const delay = this.nextDelay();
       const text = `${this.where}: cannot connect (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); retrying in ${delay} ms`;
       if (this.attempt <= 1) this.logger.warn({ host, port }, text);
       else this.logger.debug({ host, port }, text);
       return delay;
+    } finally {
+      this.connectAbort = null;
     }
     if (!this.running) {
       client.destroy();
       return null;
     }
+    this.handshaking = client;
     try {
       const conn = await withTimeout(this.handshake(client), this.connectTimeout, 'no answer from the receiver');
+      this.handshaking = null;
       if (!this.running || !client.isOpen) {
         client.destroy();
         return this.running ? this.nextDelay() : null;
@@ -373,9 +394,11 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       this.scheduleFlush();
       return null;
     } catch (err) {
+      this.handshaking = null;
+      client.destroy();
+      if (!this.running) return null; // stop() abandoned the attempt
       const delay = this.nextDelay();
       this.logger.warn({ host, port }, `${this.where}: handshake failed (${(err as Error).message}); retrying in ${delay} ms`);
-      client.destroy();
       return delay;
     }
   }
@@ -1044,6 +1067,9 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       button: (_serial, time, button, state) =>
         this.focusFeedback(conn.pointerFocus)?.pointerButton(time, button, state === 1 ? 'pressed' : 'released'),
       axis: (time, axis, value) => this.focusFeedback(conn.pointerFocus)?.pointerAxis(time, axis, value),
+      axisSource: (source) => this.focusFeedback(conn.pointerFocus)?.pointerAxisSource(source),
+      axisStop: (time, axis) => this.focusFeedback(conn.pointerFocus)?.pointerAxisStop(time, axis),
+      axisDiscrete: (axis, discrete) => this.focusFeedback(conn.pointerFocus)?.pointerAxisDiscrete(axis, discrete),
       frame: () => this.focusFeedback(conn.pointerFocus)?.pointerFrame(),
     });
   }

@@ -28,30 +28,35 @@ export class TestOwner implements SceneOwner {
       (...args: unknown[]): void => {
         this.calls.push({ name, args });
       };
-    const names: (keyof SceneFeedback)[] = [
-      'presented',
-      'configure',
-      'close',
-      'popupConfigure',
-      'popupDone',
-      'pointerEnter',
-      'pointerLeave',
-      'pointerMotion',
-      'pointerButton',
-      'pointerAxis',
-      'pointerFrame',
-      'keyboardEnter',
-      'keyboardLeave',
-      'key',
-      'modifiers',
-      'keymap',
-      'repeatInfo',
-      'touchDown',
-      'touchUp',
-      'touchMotion',
-      'touchFrame',
-      'touchCancel',
-    ];
+    // Every method of SceneFeedback, checked by the compiler: a new method must be added here.
+    const methods: Record<keyof SceneFeedback, true> = {
+      presented: true,
+      configure: true,
+      close: true,
+      popupConfigure: true,
+      popupDone: true,
+      pointerEnter: true,
+      pointerLeave: true,
+      pointerMotion: true,
+      pointerButton: true,
+      pointerAxis: true,
+      pointerAxisSource: true,
+      pointerAxisStop: true,
+      pointerAxisDiscrete: true,
+      pointerFrame: true,
+      keyboardEnter: true,
+      keyboardLeave: true,
+      key: true,
+      modifiers: true,
+      keymap: true,
+      repeatInfo: true,
+      touchDown: true,
+      touchUp: true,
+      touchMotion: true,
+      touchFrame: true,
+      touchCancel: true,
+    };
+    const names = Object.keys(methods) as (keyof SceneFeedback)[];
     this.feedback = Object.fromEntries(names.map((n) => [n, record(n)])) as unknown as SceneFeedback;
   }
 

@@ -9,7 +9,7 @@ import type { WalthamPeer } from '../display.js';
 import { WalthamServer, type WalthamServerOptions } from '../tcp.js';
 import { encodeMessage, parseMessage, type DecodedMessage, type EncodeArg } from '../wire.js';
 
-export { captureLogger, prng, sleep, type LogLine } from '../../test/helpers.js';
+export { captureLogger, prng, sleep, waitFor, type LogLine } from '../../test/helpers.js';
 
 /** `../shared/vectors/waltham` beside the checkout. */
 export const VECTORS_DIR = fileURLToPath(new URL('../../../../shared/vectors/waltham', import.meta.url));

@@ -310,15 +310,20 @@ export class TestClient {
     this.client.close();
   }
 
-  pointer(): { proxy: WlPointerProxy; events: string[] } {
+  /** A pointer of the client's wl_seat (v7), or of a wl_seat bound at `seatVersion`. */
+  pointer(seatVersion?: number): { proxy: WlPointerProxy; events: string[] } {
     const events: string[] = [];
-    const proxy = this.seat.getPointer().listen({
+    const seat = seatVersion === undefined ? this.seat : this.registry.bind(WlSeatProxy, this.registry.find(WlSeatProxy.spec.name)!, seatVersion);
+    const proxy = seat.getPointer().listen({
       enter: (serial, surface, x, y) => events.push(`enter ${surface.id} ${x} ${y}`),
       leave: (serial, surface) => events.push(`leave ${surface.id}`),
       motion: (time, x, y) => events.push(`motion ${time} ${x} ${y}`),
       button: (serial, time, button, state) => events.push(`button ${time} ${button} ${state}`),
       axis: (time, axis, value) => events.push(`axis ${time} ${axis} ${value}`),
       frame: () => events.push('frame'),
+      axisSource: (source) => events.push(`axis_source ${source}`),
+      axisStop: (time, axis) => events.push(`axis_stop ${time} ${axis}`),
+      axisDiscrete: (axis, discrete) => events.push(`axis_discrete ${axis} ${discrete}`),
     });
     return { proxy, events };
   }
