@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The test command: the Rust unit tests (cargo test) and the TypeScript
-// suites (vitest), then one line "N passed, N failed" with the totals.
+// The test command: a type check of every TypeScript file (tests included),
+// the Rust unit tests (cargo test) and the TypeScript suites (vitest), then one
+// line "N passed, N failed" with the totals (a failed type check counts as one
+// failure).
 // Extra arguments go to vitest (e.g. a file filter); --no-cargo skips cargo.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +17,13 @@ let failed = 0;
 let status = 0;
 
 if (!skipCargo) {
+  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.check.json'], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    process.stdout.write('type check failed\n');
+    failed += 1;
+    status = 1;
+  }
+
   const cargo = spawnSync('cargo', ['test', '--release', '--manifest-path', 'native/wayland-shim/Cargo.toml'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
