@@ -115,4 +115,15 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-simple-shm'))('shut
     expect(status?.code, logTails({ receiver: receiver.process })).toBe(1);
     expect(errorLines(receiver.process).join('\n')).toMatch(/the local compositor went away/);
   });
+  it('waltham-receiver --oneshot exits with 0 once its transmitter has gone', async () => {
+    const weston = cleanup.add(await startWeston({ backend: 'headless', width: 320, height: 240 }));
+    const receiver = cleanup.add(await startReceiver(weston.env, ['--oneshot']));
+    // The transmitter exits with its application, after the window was shown.
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], ['timeout', '2', 'weston-simple-shm']));
+    await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel', 20_000, 'the remoted window');
+    expect(receiver.process.status, 'the receiver must wait while its transmitter is connected').toBeNull();
+    const status = await Promise.race([receiver.process.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000).unref())]);
+    expect(status?.code, logTails({ receiver: receiver.process, transmitter: transmitter.process })).toBe(0);
+    expect(errorLines(receiver.process)).toEqual([]);
+  });
 });

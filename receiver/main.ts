@@ -22,6 +22,7 @@ const USAGE = `usage: waltham-receiver [options]
   --output NAME             the output for --shell fullscreen
   --config FILE             [receiver] and [ivi-surface] sections (weston.ini style)
   --stats                   print per-transmitter statistics every 5 s
+  --oneshot                 exit once the first transmitter has disconnected
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                this text
 `;
@@ -33,6 +34,7 @@ const OPTIONS = {
   output: { type: 'string' },
   config: { type: 'string' },
   stats: { type: 'boolean' },
+  oneshot: { type: 'boolean' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -98,6 +100,12 @@ async function main(argv: readonly string[]): Promise<void> {
     logger.error(`the local compositor went away${reason === undefined ? '' : `: ${reason.message}`}`);
     void stop(1);
   });
+  if (values.oneshot === true) {
+    server.once('peer-gone', (peer, reason) => {
+      logger.info(`${peer.name} disconnected; exiting (--oneshot)`);
+      void stop(reason === undefined ? 0 : 1);
+    });
+  }
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 }
