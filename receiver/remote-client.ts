@@ -46,7 +46,7 @@ import { DisplayErrorCode, type WalthamLogger } from '../shared/waltham/connecti
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
 import { Region } from '../shared/scene/region.js';
-import { applyTile, checkBegin, TileError, type PixelImage } from '../shared/remote/tiles.js';
+import { checkBegin, TileError, type PixelImage } from '../shared/remote/tiles.js';
 import {
   KEYMAP_CHUNK,
   KEYMAP_FORMAT_XKB_V1,
@@ -264,7 +264,7 @@ export class RemoteClient implements SceneOwner {
       destroy: () => {},
       attach: (buffer) => {
         if (buffer !== null) return fail('attach')('wthp_buffer content is not supported; send pixels with wthp_content');
-        rs.pending.image = null;
+        rs.dropPendingImage();
       },
       damage: (x, y, width, height) => this.addDamage(fail('damage'), rs.pending.surfaceDamage, { x, y, width, height }),
       damageBuffer: (x, y, width, height) => this.addDamage(fail('damage_buffer'), rs.pending.bufferDamage, { x, y, width, height }),
@@ -371,17 +371,15 @@ export class RemoteClient implements SceneOwner {
       rs.pending.image = { ...current, format: fmt };
       return;
     }
-    const bytes = width * height * 4;
-    let total = bytes;
-    for (const other of this.surfaces.values()) total += other.pixelBytes();
-    total -= current?.pixels.byteLength ?? 0;
-    if (total > limits.maxPixelBytes) {
-      return fail(`${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`, DisplayErrorCode.noMemory);
+    const bytes = rs.bytesToAllocate(width, height);
+    if (bytes > 0) {
+      let total = bytes;
+      for (const other of this.surfaces.values()) total += other === rs ? rs.pixelBytesBefore(width, height) : other.pixelBytes();
+      if (total > limits.maxPixelBytes) {
+        return fail(`${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`, DisplayErrorCode.noMemory);
+      }
     }
-    const base = rs.baseImage();
-    const pixels = new Uint8Array(bytes);
-    if (base !== null && base.width === width && base.height === height) pixels.set(base.pixels.subarray(0, bytes));
-    rs.pending.image = { width, height, format: fmt, pixels };
+    rs.pending.image = rs.nextImage(width, height, fmt);
   }
 
   private tile(fail: Fail, surface: WthpSurfaceResource, tile: { x: number; y: number; width: number; height: number; codec: number; data: Uint8Array }): void {
@@ -390,7 +388,7 @@ export class RemoteClient implements SceneOwner {
     if (image === undefined || image === null) return fail(`${surface.toString()}: tile before wthp_content.begin`);
     let rect: Rect;
     try {
-      rect = applyTile(image, tile, this.ctx.codecs);
+      rect = rs.writeTile(tile, this.ctx.codecs);
     } catch (err) {
       if (!(err instanceof TileError)) throw err;
       return fail(`${surface.toString()}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? DisplayErrorCode.noMemory : DisplayErrorCode.invalidMethod);

@@ -7,6 +7,10 @@
  * - wthp_content.begin starts the next buffer from the previous one (same
  *   size) or from transparent black (new size), tiles write into it, and the
  *   commit makes it the content; attach(null) + commit unmaps;
+ * - buffers of one size are reused: the next buffer is one the content (and a
+ *   subsurface cache) does not hold, brought up to date by copying only the
+ *   rectangles it missed since it was last the newest, and of those only the
+ *   parts no tile overwrites (see `nextImage`);
  * - a subsurface's position and the stacking order are state of the parent,
  *   applied when the parent's state is applied;
  * - a synchronized subsurface (itself or an ancestor in sync mode) caches its
@@ -21,9 +25,11 @@ import {
   type SubsurfaceRole,
   type ToplevelRole,
 } from '../shared/scene/scene.js';
-import { clipRects } from '../shared/scene/region.js';
+import { clipRects, intersect, subtract } from '../shared/scene/region.js';
+import { Damage } from '../shared/display/damage.js';
+import { copyPixels } from '../shared/native.js';
 import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
-import type { PixelImage } from '../shared/remote/tiles.js';
+import { applyTile, CODEC_LZ4_SPANS, type PixelImage, type Tile } from '../shared/remote/tiles.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
 
 /** Role fields set by requests, applied on commit. */
@@ -63,6 +69,23 @@ function mergeStates(earlier: SurfaceState, later: SurfaceState): SurfaceState {
 /** Collapse long damage lists to their bounding box: consumers only need coverage. */
 const MAX_DAMAGE_RECTS = 256;
 
+/** Buffers of one size kept per surface: the content, a subsurface cache and the pending one. */
+const MAX_BUFFERS = 3;
+/** Past this many rectangles left to copy into the pending buffer, they are copied at once. */
+const MAX_CATCH_UP_RECTS = 64;
+
+function distinctBytes(buffers: readonly (Uint8Array | undefined)[]): number {
+  let bytes = 0;
+  for (const [i, b] of buffers.entries()) if (b !== undefined && buffers.indexOf(b) === i) bytes += b.byteLength;
+  return bytes;
+}
+
+/** A pixel buffer kept for reuse, with the rectangles where it differs from the newest pixels. */
+interface PooledBuffer {
+  readonly pixels: Uint8Array;
+  readonly stale: Damage;
+}
+
 export class RemoteSurface {
   pending: SurfaceState = emptyState();
   /** Commits of a synchronized subsurface waiting for the parent. */
@@ -79,6 +102,16 @@ export class RemoteSurface {
   pendingStack: SceneSurface[] | null = null;
   private scale = 1;
   private transform = 0;
+  /** Buffers of the size `poolWidth` x `poolHeight`, reused by `nextImage`. */
+  private pool: PooledBuffer[] = [];
+  private poolWidth = 0;
+  private poolHeight = 0;
+  /**
+   * Rectangles of the pending buffer that still have to be copied from
+   * `catchUpFrom` (the buffer it starts from), minus what tiles overwrote.
+   */
+  private catchUp: Rect[] = [];
+  private catchUpFrom: Uint8Array | null = null;
 
   constructor(readonly scene: SceneSurface) {}
 
@@ -102,12 +135,137 @@ export class RemoteSurface {
     return this.scene.content;
   }
 
-  /** Pixel bytes held for this surface (content, cached and pending buffers). */
+  /** Pixel bytes held for this surface (content, cached, pending and spare buffers). */
   pixelBytes(): number {
-    const c = this.scene.content?.pixels.byteLength ?? 0;
-    const k = this.cached?.image?.pixels.byteLength ?? 0;
-    const p = this.pending.image?.pixels.byteLength ?? 0;
-    return c + k + p;
+    return distinctBytes([...this.pool.map((b) => b.pixels), this.scene.content?.pixels, this.cached?.image?.pixels, this.pending.image?.pixels]);
+  }
+
+  /** Pixel bytes this surface keeps once `nextImage(width, height)` replaced the pending buffer (not counting it). */
+  pixelBytesBefore(width: number, height: number): number {
+    const committed = [this.scene.content?.pixels, this.cached?.image?.pixels];
+    if (width !== this.poolWidth || height !== this.poolHeight) return distinctBytes(committed);
+    return distinctBytes([...this.pool.map((b) => b.pixels), ...committed]);
+  }
+
+  /** Bytes `nextImage` would allocate for a buffer of this size (0 when it reuses one). */
+  bytesToAllocate(width: number, height: number): number {
+    if (width === this.poolWidth && height === this.poolHeight && this.freeBuffer() !== undefined) return 0;
+    return width * height * 4;
+  }
+
+  /** A pooled buffer that no state of the surface holds. */
+  private freeBuffer(): PooledBuffer | undefined {
+    const held = [this.scene.content?.pixels, this.cached?.image?.pixels, this.pending.image?.pixels];
+    return this.pool.find((b) => !held.includes(b.pixels));
+  }
+
+  /**
+   * The pixels for the next buffer (wthp_content.begin): a copy of the last
+   * committed buffer when it has this size, else transparent black. A
+   * reused buffer gets only the rectangles it missed copied in.
+   */
+  nextImage(width: number, height: number, format: PixelImage['format']): PixelImage {
+    const base = this.baseImage();
+    const same = base !== null && base.width === width && base.height === height;
+    if (width !== this.poolWidth || height !== this.poolHeight) {
+      this.pool = [];
+      this.poolWidth = width;
+      this.poolHeight = height;
+    }
+    let buffer = this.freeBuffer();
+    if (buffer === undefined) {
+      buffer = { pixels: new Uint8Array(width * height * 4), stale: new Damage(width, height) };
+      // A new buffer is transparent black: it misses everything but black pixels.
+      if (same) buffer.stale.addFull();
+      // The pool keeps buffers it may hand out again; one the surface still holds (a base of
+      // another size) is never in it.
+      if (this.pool.length < MAX_BUFFERS) this.pool.push(buffer);
+    } else if (!same) {
+      buffer.pixels.fill(0);
+      buffer.stale.clear();
+    }
+    this.catchUp = [];
+    this.catchUpFrom = null;
+    if (same) {
+      // Copied when a tile needs them or at commit, unless tiles overwrite them first.
+      this.catchUp = [...buffer.stale.rects];
+      this.catchUpFrom = base.pixels;
+      buffer.stale.clear();
+    } else {
+      // The newest pixels are now this black buffer: the others may differ anywhere.
+      for (const b of this.pool) if (b !== buffer) b.stale.addFull();
+    }
+    return { width, height, format, pixels: buffer.pixels };
+  }
+
+  /**
+   * wthp_content.tile: validate `tile` and write it into the pending buffer
+   * (which the caller checked exists). Returns the rectangle written; throws
+   * TileError for a tile that is invalid, after which the pending buffer is
+   * not to be used.
+   */
+  writeTile(tile: Tile, codecs: number): Rect {
+    const image = this.pending.image;
+    if (image === undefined || image === null) throw new Error('writeTile without a pending buffer');
+    this.beforeTile(tile, tile.codec !== CODEC_LZ4_SPANS);
+    const rect = applyTile(image, tile, codecs);
+    this.wrote(rect);
+    return rect;
+  }
+
+  /**
+   * A tile is about to be written to `rect` of the pending buffer. One that
+   * replaces every pixel (`overwrites`) needs nothing underneath; one that
+   * changes only some (lz4_spans) needs the rest up to date first.
+   */
+  private beforeTile(rect: Rect, overwrites: boolean): void {
+    if (this.catchUp.length === 0) return;
+    const to = this.pending.image?.pixels;
+    const from = this.catchUpFrom;
+    if (to === undefined || from === null) return;
+    if (this.catchUp.length > MAX_CATCH_UP_RECTS) {
+      this.finishImage();
+      return;
+    }
+    const stride = (this.pending.image?.width ?? 0) * 4;
+    const rest: Rect[] = [];
+    for (const r of this.catchUp) {
+      const o = intersect(r, rect);
+      if (o === null) {
+        rest.push(r);
+        continue;
+      }
+      if (!overwrites) copyPixels(from, stride, o.x, o.y, to, stride, o.x, o.y, o.width, o.height);
+      rest.push(...subtract(r, o));
+    }
+    this.catchUp = rest;
+  }
+
+  /** Bring the pending buffer fully up to date (before it is committed). */
+  finishImage(): void {
+    const image = this.pending.image;
+    const from = this.catchUpFrom;
+    if (image !== undefined && image !== null && from !== null) {
+      const stride = image.width * 4;
+      for (const r of this.catchUp) copyPixels(from, stride, r.x, r.y, image.pixels, stride, r.x, r.y, r.width, r.height);
+    }
+    this.catchUp = [];
+    this.catchUpFrom = null;
+  }
+
+  /** attach(null): the pending buffer is dropped; what it holds is not the newest content. */
+  dropPendingImage(): void {
+    const pending = this.pending.image?.pixels;
+    for (const b of this.pool) if (b.pixels === pending) b.stale.addFull();
+    this.catchUp = [];
+    this.catchUpFrom = null;
+    this.pending.image = null;
+  }
+
+  /** Tiles wrote `rect` of the pending buffer: every other buffer misses it from now on. */
+  private wrote(rect: Rect): void {
+    const pending = this.pending.image?.pixels;
+    for (const b of this.pool) if (b.pixels !== pending) b.stale.add(rect);
   }
 
   /** Frame callbacks not answered yet (pending, cached and presentable). */
@@ -121,6 +279,7 @@ export class RemoteSurface {
 
   /** wthp_surface.commit */
   commit(): void {
+    this.finishImage();
     const state = this.pending;
     this.pending = emptyState();
     if (this.effectivelySync()) {

@@ -13,7 +13,10 @@ import {
   ShmMapping,
   UnixListener,
   closeFd,
+  copyPixels,
+  diffTiles,
   dupFd,
+  encodeSpans,
   fdSize,
   ftruncateFd,
   isNativeError,
@@ -22,6 +25,7 @@ import {
   recvMsg,
   sendMsg,
   socketPair,
+  uniformPixel,
   unixConnect,
 } from './native.js';
 
@@ -115,14 +119,21 @@ describe('the addon', () => {
         'Poller',
         'ShmMapping',
         'UnixListener',
+        'applySpans',
         'closeFd',
+        'copyPixels',
+        'diffTiles',
         'dupFd',
+        'encodeSpans',
         'fdSize',
         'ftruncateFd',
+        'lz4Compress',
+        'lz4Decompress',
         'memfdCreate',
         'recvMsg',
         'sendMsg',
         'socketPair',
+        'uniformPixel',
         'unixConnect',
       ].sort(),
     );
@@ -489,5 +500,37 @@ describe('ShmMapping', () => {
     // The other mapping is untouched.
     expect(sum(warmView)).toBe(256);
     expect(warm.truncated).toBe(false);
+  });
+});
+
+describe('pixel functions', () => {
+  const stride = 16 * 4;
+  const pixels = (fill: number): Uint8Array => new Uint8Array(new Uint32Array(16 * 8).fill(fill).buffer);
+
+  it('copy, compare and look for a fill colour inside rectangles', () => {
+    const a = pixels(0xff0000ff);
+    const b = pixels(0xff0000ff);
+    expect(uniformPixel(a, stride, 0, 0, 16, 8)).toBe(0xff0000ff);
+    const packed = new Uint8Array(3 * 2 * 4).fill(7);
+    copyPixels(packed, 3 * 4, 0, 0, b, stride, 5, 4, 3, 2);
+    expect(uniformPixel(b, stride, 5, 4, 3, 2)).toBe(0x07070707);
+    expect(uniformPixel(b, stride, 4, 4, 3, 2)).toBe(-1);
+    const out = new Int32Array(4);
+    diffTiles(b, a, stride, 0, 0, 16, 8, 8, out);
+    expect([...out]).toEqual([4, 6, -1, 0]);
+  });
+
+  it('refuse rectangles outside their buffers and views that overlap', () => {
+    const a = pixels(0);
+    const b = pixels(0);
+    const range = (fn: () => unknown): void => expect(isNativeError(thrown(fn), 'ERANGE')).toBe(true);
+    range(() => copyPixels(a, stride, 10, 0, b, stride, 0, 0, 8, 1));
+    range(() => copyPixels(a, stride, 0, 0, b, stride, 0, 7, 1, 2));
+    range(() => uniformPixel(a, stride, 0, 0, 16, 9));
+    range(() => diffTiles(a, b, stride, 0, 8, 1, 1, 8, new Int32Array(2)));
+    const overlap = (fn: () => unknown): void => expect(isNativeError(thrown(fn), 'EINVAL')).toBe(true);
+    overlap(() => copyPixels(a, stride, 0, 0, a.subarray(4), stride, 0, 0, 1, 1));
+    overlap(() => encodeSpans(a, b, stride, 0, 0, 1, 1, b.subarray(0, 64)));
+    overlap(() => diffTiles(a, b, stride, 0, 0, 1, 1, 8, new Int32Array(a.buffer, 0, 2)));
   });
 });

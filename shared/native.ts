@@ -1,7 +1,8 @@
 /**
  * Typed access to the native shim (`native/wayland-shim`, Rust + napi-rs): Unix sockets with fd
  * passing, a libwayland-style listening socket, fd readiness on Node's event loop, memfds and
- * shared-memory mappings that survive clients shrinking their files.
+ * shared-memory mappings that survive clients shrinking their files, and the pixel loops and LZ4
+ * block codec of the tile pipeline (shared/remote/tiles.ts).
  *
  * The addon is built by `npm run build:native` (outputs are not in git). The types below are
  * the contract the rest of the code is written against; `shared/native.test.ts` checks the loaded
@@ -14,7 +15,11 @@
  *
  * Errors: a failed call throws an `Error` whose message names the call and the errno
  * ("sendmsg: Broken pipe (EPIPE)") and whose `code` is the errno name ('EPIPE'); bad arguments
- * throw with code 'EINVAL' (or 'ERANGE' for out-of-bounds copies).
+ * throw with code 'EINVAL' (or 'ERANGE' for out-of-bounds copies and rectangles), malformed LZ4
+ * blocks and span streams with code 'EBADMSG'.
+ *
+ * Pixel functions: pixels are 4 bytes, buffers have `stride` bytes per row, rectangles are
+ * checked against the buffers' lengths, and a buffer written must not share memory with one read.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -122,6 +127,24 @@ export interface NativeShim {
   UnixListener: UnixListenerStatic;
   Poller: PollerConstructor;
   ShmMapping: ShmMappingStatic;
+  copyPixels(
+    src: Uint8Array,
+    srcStride: number,
+    sx: number,
+    sy: number,
+    dst: Uint8Array,
+    dstStride: number,
+    dx: number,
+    dy: number,
+    width: number,
+    height: number,
+  ): void;
+  diffTiles(current: Uint8Array, previous: Uint8Array, stride: number, x: number, y: number, width: number, height: number, tileSize: number, out: Int32Array): void;
+  uniformPixel(src: Uint8Array, stride: number, x: number, y: number, width: number, height: number): number;
+  encodeSpans(current: Uint8Array, previous: Uint8Array, stride: number, x: number, y: number, width: number, height: number, out: Uint8Array): number;
+  applySpans(stream: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
+  lz4Compress(input: Uint8Array, output: Uint8Array): number;
+  lz4Decompress(input: Uint8Array, output: Uint8Array): number;
 }
 
 /** Where the addon's loader is, relative to this module: from the sources and from `dist/`. */
@@ -166,3 +189,31 @@ export const socketPair = native.socketPair;
 export const UnixListener: UnixListenerStatic = native.UnixListener;
 export const Poller: PollerConstructor = native.Poller;
 export const ShmMapping: ShmMappingStatic = native.ShmMapping;
+
+/** Copies a `width` x `height` rectangle of pixels from (sx, sy) of `src` to (dx, dy) of `dst`. */
+export const copyPixels = native.copyPixels;
+/**
+ * Compares `current` with `previous` (same layout) inside a rectangle, in columns `tileSize`
+ * pixels wide: `out[2k]` is the first row (from `y`) where column k differs, `out[2k + 1]` one
+ * past the last; -1 and 0 when it does not differ.
+ */
+export const diffTiles = native.diffTiles;
+/** The pixel (unsigned 32-bit, little-endian) filling a rectangle, or -1 when it is not uniform. */
+export const uniformPixel = native.uniformPixel;
+/**
+ * Writes into `out` the span stream (the `lz4_spans` codec before compression) that turns
+ * `previous` into `current` inside a rectangle; returns its length, or -1 when it does not fit.
+ */
+export const encodeSpans = native.encodeSpans;
+/** Applies a span stream to a rectangle of `dst`; throws (EBADMSG) without changing `dst` when malformed. */
+export const applySpans = native.applySpans;
+/**
+ * One LZ4 block of `input` written into `output`; returns its length, or -1 when it does not fit
+ * (pass a view shorter than the input to compress only when it saves bytes).
+ */
+export const lz4Compress = native.lz4Compress;
+/**
+ * Decodes one LZ4 block into `output`; returns the decoded length (bytes of `output` past it may
+ * change too). Throws (EBADMSG) on a malformed block or one that does not fit.
+ */
+export const lz4Decompress = native.lz4Decompress;

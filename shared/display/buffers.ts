@@ -12,7 +12,7 @@
  * on; buffers still held by the compositor are destroyed when released.
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
-import { closeFd, memfdCreate, ShmMapping } from '../native.js';
+import { closeFd, copyPixels, memfdCreate, ShmMapping } from '../native.js';
 import type { ShmMapping as Mapping } from '../native.js';
 import { WlShmFormat, type WlBufferProxy, type WlShmPoolProxy, type WlShmProxy } from '../generated/wayland/index.js';
 import { Damage } from './damage.js';
@@ -125,16 +125,18 @@ export class ShmBufferSet {
   private copy(src: Uint8Array, buffer: ShmBuffer): void {
     const dst = buffer.pixels;
     const stride = this.stride;
-    const limit = Math.min(src.length, dst.length);
     buffer.copied = 0;
-    for (const r of buffer.stale.rects) {
-      if (r.x === 0 && r.width === this.width) {
-        const start = r.y * stride;
-        const end = Math.min(limit, (r.y + r.height) * stride);
-        if (end > start) dst.set(src.subarray(start, end), start);
-        buffer.copied += Math.max(0, end - start);
-        continue;
+    if (src.length >= dst.length) {
+      for (const r of buffer.stale.rects) {
+        copyPixels(src, stride, r.x, r.y, dst, stride, r.x, r.y, r.width, r.height);
+        buffer.copied += r.width * r.height * 4;
       }
+      buffer.stale.clear();
+      return;
+    }
+    // Content shorter than the buffer (not a full frame): copy what there is.
+    const limit = src.length;
+    for (const r of buffer.stale.rects) {
       const rowBytes = r.width * 4;
       for (let y = r.y; y < r.y + r.height; y++) {
         const start = y * stride + r.x * 4;

@@ -1,10 +1,12 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { Rect } from '../scene/scene.js';
+import { lz4Compress, lz4Decompress } from '../native.js';
 import { prng } from '../test/helpers.js';
-import { lz4Available } from './lz4.js';
 import {
   applyTile,
   CODEC_LZ4,
+  CODEC_LZ4_SPANS,
   CODEC_RAW,
   CODEC_SOLID,
   CODEC_ZSTD,
@@ -114,13 +116,13 @@ describe('tile pipeline round trips', () => {
     const src = image(256, 256);
     paint(src, { x: 0, y: 0, width: 256, height: 256 }, rand, 'noise');
     enc.encode(src, null);
-    // Damage everything but change only one pixel: one grid tile goes out.
+    // Damage everything but change only one pixel: the changed row of one grid tile goes out.
     src.pixels[(100 * 256 + 70) * 4] ^= 0xff;
     const res = enc.encode(src, [{ x: 0, y: 0, width: 256, height: 256 }]);
     expect(res.changedTiles).toBe(1);
     expect(res.unchangedTiles).toBe(15);
     expect(res.tiles).toHaveLength(1);
-    expect(res.tiles[0]).toMatchObject({ x: 64, y: 64, width: 64, height: 64 });
+    expect(res.tiles[0]).toMatchObject({ x: 64, y: 100, width: 64, height: 1 });
   });
 
   it('does not send unchanged tiles inside the damage at all', () => {
@@ -147,17 +149,17 @@ describe('tile pipeline round trips', () => {
     const src = image(1920, 200);
     paint(src, { x: 0, y: 0, width: 1920, height: 200 }, rand, 'noise');
     const res = enc.encode(src, null);
-    // Full 64-pixel rows: a run holds at most 3 tiles (3*64*64*4 = 49152 bytes);
-    // the last row is 8 pixels high, so its 30 tiles fit in one run.
-    expect(res.tiles.length).toBe(10 * 3 + 1);
+    // Each 64-pixel row of tiles is one run 1920 pixels wide, cut into bands
+    // of 8 rows (8 * 1920 * 4 = 61440 bytes); the last row is 8 pixels high.
+    expect(res.tiles.length).toBe(3 * 8 + 1);
     for (const t of res.tiles) {
       expect(t.codec).toBe(CODEC_RAW);
-      expect(t.width).toBeGreaterThan(64);
+      expect(t).toMatchObject({ x: 0, width: 1920, height: 8 });
       expect(tileMessageSize(t.data.byteLength)).toBeLessThanOrEqual(MAX_MESSAGE_SIZE);
     }
   });
 
-  it.runIf(lz4Available)('uses lz4 when it is smaller and keeps messages under the limit', () => {
+  it('uses lz4 when it is smaller and keeps messages under the limit', () => {
     const rand = prng(5);
     const enc = new TileEncoder({ codecs: ALL });
     const src = image(1024, 256);
@@ -170,6 +172,35 @@ describe('tile pipeline round trips', () => {
     paint(noise, { x: 0, y: 0, width: 128, height: 64 }, rand, 'noise');
     const res2 = new TileEncoder({ codecs: ALL }).encode(noise, null);
     expect(res2.tiles.every((t) => t.codec === CODEC_RAW)).toBe(true);
+  });
+
+  it('sends small changes spread over a large area as spans of the changed pixels', () => {
+    const rand = prng(11);
+    const enc = new TileEncoder({ codecs: ALL });
+    const dec = new TileDecoder(ALL);
+    const src = image(800, 480);
+    paint(src, { x: 0, y: 0, width: 800, height: 480 }, rand, 'noise');
+    applyAll(dec, src, enc.encode(src, null).tiles);
+    // A few pixels in every row of a wide area, the rest unchanged (a terminal scrolling text).
+    const px = new Uint32Array(src.pixels.buffer);
+    for (let y = 50; y < 400; y++) for (let x = 40; x < 760; x += 37) px[y * 800 + x] = 0xff000000 | y;
+    const res = enc.encode(src, [{ x: 0, y: 0, width: 800, height: 480 }]);
+    expect(res.tiles.every((t) => t.codec === CODEC_LZ4_SPANS)).toBe(true);
+    expect(res.wireBytes).toBeLessThan(res.rawBytes / 20);
+    applyAll(dec, src, res.tiles);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(src.pixels))).toBe(true);
+  });
+
+  it('cuts runs to the damaged columns and the changed rows', () => {
+    const rand = prng(12);
+    const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW) });
+    const src = image(256, 128);
+    enc.encode(src, null);
+    const r = { x: 70, y: 10, width: 100, height: 30 };
+    paint(src, r, rand, 'noise');
+    const res = enc.encode(src, [r]);
+    expect(res.tiles).toHaveLength(1);
+    expect(res.tiles[0]).toMatchObject({ ...r, codec: CODEC_RAW });
   });
 
   it('splits tiles larger than the message limit into bands', () => {
@@ -227,7 +258,7 @@ describe('hostile tiles', () => {
     expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_LZ4, data: raw(1, 1) }, codecBit(CODEC_RAW)), 'ERR_TILE_CODEC', /lz4/);
   });
 
-  it.runIf(lz4Available)('rejects lz4 data that is malformed or expands to another size', () => {
+  it('rejects lz4 data that is malformed or expands to another size', () => {
     expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4, data: Uint8Array.from([0xff, 1, 2, 3, 4, 5]) }, ALL), 'ERR_TILE_DATA', /does not decode/);
     // A valid block of 100 pixels, announced as 99.
     const stripes = image(10, 10);
@@ -237,9 +268,34 @@ describe('hostile tiles', () => {
     expectTileError(() => applyTile(target(), { ...t, width: 11, height: 9 }, ALL), 'ERR_TILE_DATA', /does not decode/);
   });
 
-  it.runIf(lz4Available)('rejects lz4 tiles that would expand past what any encoder sends', () => {
+  it('rejects lz4 tiles that would expand past what any encoder sends', () => {
     const big = image(8000, 8000);
     expectTileError(() => applyTile(big, { x: 0, y: 0, width: 8000, height: 8000, codec: CODEC_LZ4, data: new Uint8Array(16) }, ALL), 'ERR_TILE_SIZE', /decodes to 256000000 bytes/);
+  });
+
+  it('rejects span streams that are malformed or run past the tile', () => {
+    const stream = (...words: number[]): Uint8Array => {
+      const raw = new Uint8Array(words.length * 4);
+      new DataView(raw.buffer).setUint32(0, 0);
+      words.forEach((w, i) => new DataView(raw.buffer).setUint32(i * 4, w >>> 0, true));
+      const out = new Uint8Array(raw.length + 64);
+      return out.slice(0, lz4Compress(raw, out));
+    };
+    const tile = (data: Uint8Array): Tile => ({ x: 0, y: 0, width: 4, height: 4, codec: CODEC_LZ4_SPANS, data });
+    const t = image(10, 10, 0xff123456);
+    const before = Buffer.from(t.pixels);
+    // skip 15, count 2: one pixel past the 16 of the tile.
+    expectTileError(() => applyTile(t, tile(stream(15 | (2 << 16), 1, 2)), ALL), 'ERR_TILE_DATA', /lz4_spans 4x4 tile does not decode: .*past the end of the tile/);
+    // count 3 announced, 1 pixel carried.
+    expectTileError(() => applyTile(t, tile(stream(3 << 16, 1)), ALL), 'ERR_TILE_DATA', /more pixels than the stream carries/);
+    expectTileError(() => applyTile(t, tile(Uint8Array.from([0xff, 1, 2])), ALL), 'ERR_TILE_DATA', /does not decode/);
+    expectTileError(() => applyTile(t, tile(stream(1 << 16, 1)), codecBit(CODEC_RAW)), 'ERR_TILE_CODEC', /lz4_spans/);
+    expect(Buffer.from(t.pixels).equals(before)).toBe(true);
+    // A valid stream changes exactly the pixels it names, here pixel 5 (row 1, column 1).
+    applyTile(t, tile(stream(5 | (1 << 16), 0xff00ff00)), ALL);
+    const px = new Uint32Array(t.pixels.buffer);
+    expect(px[11]).toBe(0xff00ff00);
+    expect([...px].filter((p) => p !== 0xff123456)).toEqual([0xff00ff00]);
   });
 
   it('rejects huge or invalid buffer sizes and tiles before begin', () => {
@@ -257,5 +313,31 @@ describe('hostile tiles', () => {
     expect(() => applyTile(t, { x: 5, y: 5, width: 10, height: 1, codec: CODEC_SOLID, data: new Uint8Array(4) }, ALL)).toThrow(TileError);
     expect(() => applyTile(t, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_RAW, data: raw(10, 10).subarray(1) }, ALL)).toThrow(TileError);
     expect(Buffer.from(t.pixels).equals(before)).toBe(true);
+  });
+});
+
+describe('lz4 blocks', () => {
+  it('are the standard block format: an independent implementation reads ours and we read its', () => {
+    // lz4-napi (lz4_flex) frames a block with its decoded size as a u32 first.
+    const other = createRequire(import.meta.url)('lz4-napi') as {
+      compressSync(data: Buffer): Buffer;
+      uncompressSync(data: Uint8Array): Buffer;
+    };
+    const rand = prng(21);
+    for (const kind of ['noise', 'flat', 'stripes'] as const) {
+      const img = image(128, 100);
+      paint(img, { x: 0, y: 0, width: 128, height: 100 }, rand, kind);
+      const raw = img.pixels.subarray(0, 128 * 100 * 4 - 36); // not a whole number of pixels
+      const block = new Uint8Array(raw.length + raw.length / 255 + 16);
+      const n = lz4Compress(raw, block);
+      const framed = new Uint8Array(n + 4);
+      new DataView(framed.buffer).setUint32(0, raw.length, true);
+      framed.set(block.subarray(0, n), 4);
+      expect(Buffer.from(other.uncompressSync(framed)).equals(Buffer.from(raw))).toBe(true);
+      const theirs = other.compressSync(Buffer.from(raw)).subarray(4);
+      const back = new Uint8Array(raw.length);
+      expect(lz4Decompress(theirs, back)).toBe(raw.length);
+      expect(Buffer.from(back).equals(Buffer.from(raw))).toBe(true);
+    }
   });
 });

@@ -3,11 +3,13 @@
  *
  * Transmitter side, `TileEncoder`: keeps a mirror of the pixels the receiver
  * has for one surface. Given the new content and the commit's damage (buffer
- * pixels), it walks the grid tiles the damage touches, keeps only those whose
- * pixels differ from the mirror, encodes them (one pixel for a uniform tile,
- * LZ4 when it is smaller, raw otherwise), merges horizontal neighbours into
- * runs, and updates the mirror. Every tile's data stays under the Waltham
- * message limit (65535 bytes, header and arguments included).
+ * pixels), it compares the grid tiles the damage touches with the mirror,
+ * keeps those that changed (and only their changed rows), sends a uniform
+ * tile as one pixel, and merges horizontal neighbours into runs, cut into
+ * bands that fit a Waltham message (65535 bytes, header and arguments
+ * included). A band goes out as the span stream of its changed pixels
+ * (`lz4_spans`), as LZ4 of its pixels, or raw, whichever is smallest among
+ * the codecs the receiver announced; then the mirror is updated.
  *
  * Receiver side, `applyTile` / `TileDecoder`: validates a tile against the
  * surface it targets and writes it into that surface's pixels. A hostile tile
@@ -15,17 +17,19 @@
  * sizes beyond the limits) throws a `TileError` and changes nothing.
  *
  * Pixels are `width * 4` bytes per row, in wl_shm memory order (B, G, R, A).
+ * The pixel loops and LZ4 run in the native shim (shared/native.ts).
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
-import { lz4Available, lz4CompressBlock, lz4DecompressBlock } from './lz4.js';
+import { applySpans, copyPixels, diffTiles, encodeSpans, lz4Compress, lz4Decompress, uniformPixel } from '../native.js';
 
 /** wthp_content.codec */
 export const CODEC_RAW = 0;
 export const CODEC_LZ4 = 1;
 export const CODEC_ZSTD = 2;
 export const CODEC_SOLID = 3;
+export const CODEC_LZ4_SPANS = 4;
 
-const CODEC_NAMES = ['raw', 'lz4', 'zstd', 'solid'] as const;
+const CODEC_NAMES = ['raw', 'lz4', 'zstd', 'solid', 'lz4_spans'] as const;
 
 export function codecName(codec: number): string {
   return CODEC_NAMES[codec] ?? `codec ${codec}`;
@@ -36,7 +40,7 @@ export function codecBit(codec: number): number {
 }
 
 /** The codecs this build decodes, as wthp_content.codecs announces them. */
-export const LOCAL_CODECS = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | (lz4Available ? codecBit(CODEC_LZ4) : 0);
+export const LOCAL_CODECS = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
 
 /** wthp_content.format */
 export const FORMAT_ARGB8888 = 0;
@@ -103,10 +107,6 @@ export class TileError extends Error {
   }
 }
 
-function asBuffer(a: Uint8Array): Buffer {
-  return Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
-
 // ---------------------------------------------------------------------------
 // Encoder
 
@@ -142,14 +142,29 @@ interface MutableTile {
   data: Uint8Array;
 }
 
+/**
+ * Above this share of the raw size the span stream of a band is considered
+ * dense (most pixels changed), and LZ4 of the plain pixels is tried as well.
+ */
+const DENSE_SPANS = 0.75;
+/** A band whose best encoding is above this share of its raw size is taken for incompressible. */
+const INCOMPRESSIBLE = 0.9;
+
 export class TileEncoder {
   readonly tileSize: number;
   private readonly maxData: number;
   private codecs: number;
-  private mirror: Buffer | null = null;
+  private mirror: Uint8Array | null = null;
   private mirrorWidth = 0;
   private mirrorHeight = 0;
   private mirrorFormat: PixelFormat | null = null;
+  /** diffTiles output: first and last changed row per grid column. */
+  private columns = new Int32Array(0);
+  /** Work buffers of one band, at most maxData bytes each. */
+  private readonly plain: Uint8Array;
+  private readonly spans: Uint8Array;
+  private readonly packedSpans: Uint8Array;
+  private readonly packedPlain: Uint8Array;
 
   constructor(options: TileEncoderOptions = {}) {
     this.tileSize = options.tileSize ?? 64;
@@ -158,6 +173,11 @@ export class TileEncoder {
       throw new RangeError(`tile size ${this.tileSize} is out of range`);
     }
     this.codecs = options.codecs ?? codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
+    const scratch = new ArrayBuffer(4 * this.maxData);
+    this.plain = new Uint8Array(scratch, 0, this.maxData);
+    this.spans = new Uint8Array(scratch, this.maxData, this.maxData);
+    this.packedSpans = new Uint8Array(scratch, 2 * this.maxData, this.maxData);
+    this.packedPlain = new Uint8Array(scratch, 3 * this.maxData, this.maxData);
   }
 
   /** Change the codecs used from now on (mask of 1 << codec). */
@@ -182,15 +202,19 @@ export class TileEncoder {
    * Encode what changed in `image` inside `damage` (buffer pixels; null = the
    * whole image) and record it as sent. A new size resets the mirror to
    * transparent black, like the receiver does, and implies full damage.
+   *
+   * With a `sink`, tiles are handed to it as they are made instead of being
+   * collected in the result (whose `tiles` is then empty), and their data is
+   * a view that is only valid during the call: no copy per tile.
    */
-  encode(image: PixelImage, damage: readonly Rect[] | null): EncodeResult {
+  encode(image: PixelImage, damage: readonly Rect[] | null, sink?: (tile: Tile) => void): EncodeResult {
     const { width, height } = image;
     if (image.pixels.byteLength < width * height * 4) {
       throw new RangeError(`image of ${width}x${height} has only ${image.pixels.byteLength} bytes`);
     }
     let reset = false;
     if (this.needsReset(width, height)) {
-      this.mirror = Buffer.alloc(width * height * 4);
+      this.mirror = new Uint8Array(width * height * 4);
       this.mirrorWidth = width;
       this.mirrorHeight = height;
       reset = true;
@@ -198,16 +222,21 @@ export class TileEncoder {
     if (reset || image.format !== this.mirrorFormat) damage = null;
     this.mirrorFormat = image.format;
     const mirror = this.mirror!;
-    const src = asBuffer(image.pixels);
+    const src = image.pixels;
     const T = this.tileSize;
     const cols = Math.ceil(width / T);
     const rows = Math.ceil(height / T);
     if (cols === 0 || rows === 0) {
       return { tiles: [], reset, changedTiles: 0, unchangedTiles: 0, rawBytes: 0, wireBytes: 0 };
     }
+    if (this.columns.length < 2 * cols) this.columns = new Int32Array(2 * cols);
+    const columns = this.columns;
 
-    // Grid tiles touched by the damage.
+    // Grid tiles touched by the damage, and per row of tiles the columns the damage spans
+    // (content changes only inside the damage: runs are cut to it).
     const candidate = new Uint8Array(cols * rows);
+    const damageLeft = new Int32Array(rows).fill(width);
+    const damageRight = new Int32Array(rows);
     const rects = damage ?? [{ x: 0, y: 0, width, height }];
     for (const r of rects) {
       const x0 = Math.max(0, Math.floor(r.x));
@@ -216,12 +245,26 @@ export class TileEncoder {
       const y1 = Math.min(height, Math.ceil(r.y + r.height));
       if (x1 <= x0 || y1 <= y0) continue;
       for (let ty = Math.floor(y0 / T); ty <= Math.floor((y1 - 1) / T); ty++) {
-        for (let tx = Math.floor(x0 / T); tx <= Math.floor((x1 - 1) / T); tx++) candidate[ty * cols + tx] = 1;
+        candidate.fill(1, ty * cols + Math.floor(x0 / T), ty * cols + Math.floor((x1 - 1) / T) + 1);
+        damageLeft[ty] = Math.min(damageLeft[ty]!, x0);
+        damageRight[ty] = Math.max(damageRight[ty]!, x1);
       }
     }
 
     const stride = width * 4;
+    const solid = (this.codecs & codecBit(CODEC_SOLID)) !== 0;
+    // Solid tiles are collected (later ones may grow them); the others go to the sink, if any.
     const tiles: MutableTile[] = [];
+    let wireBytes = 0;
+    const emit =
+      sink === undefined
+        ? (t: Tile): void => {
+            tiles.push({ ...t, data: t.data.slice() });
+          }
+        : (t: Tile): void => {
+            wireBytes += tileMessageSize(t.data.byteLength);
+            sink(t);
+          };
     let changedTiles = 0;
     let unchangedTiles = 0;
     let rawBytes = 0;
@@ -232,49 +275,72 @@ export class TileEncoder {
       const y = ty * T;
       const h = Math.min(T, height - y);
       const solidHere = new Map<string, MutableTile>();
-      // Current run of changed, non-uniform tiles in this row.
+      // The solid tile right before the current position in this row, to grow sideways.
+      let lastSolid: MutableTile | null = null;
+      // Current run of changed, non-uniform tiles in this row, and the rows that changed in it.
       let runX = -1;
       let runW = 0;
+      let runTop = h;
+      let runBottom = 0;
+      const left = damageLeft[ty]!;
+      const right = damageRight[ty]!;
       const closeRun = (): void => {
-        if (runW > 0) this.emitPixels(src, stride, runX, y, runW, h, tiles);
+        const x0 = Math.max(runX, left);
+        const x1 = Math.min(runX + runW, right);
+        if (runW > 0 && x1 > x0) this.emitRun(src, mirror, stride, width, x0, y + runTop, x1 - x0, runBottom - runTop, emit);
         runX = -1;
         runW = 0;
+        runTop = h;
+        runBottom = 0;
       };
-      for (let tx = 0; tx < cols; tx++) {
-        const x = tx * T;
-        const w = Math.min(T, width - x);
+      for (let tx = 0; tx < cols; ) {
         if (candidate[ty * cols + tx] === 0) {
           closeRun();
+          lastSolid = null;
+          tx++;
           continue;
         }
-        if (sameRect(src, mirror, stride, x, y, w, h)) {
-          unchangedTiles++;
-          closeRun();
-          continue;
-        }
-        changedTiles++;
-        rawBytes += w * h * 4;
-        copyRect(src, mirror, stride, x, y, w, h);
-        const colour = this.codecs & codecBit(CODEC_SOLID) ? uniformPixel(src, stride, x, y, w, h) : -1;
-        if (colour >= 0) {
-          closeRun();
-          const prev = tiles.length > 0 ? tiles[tiles.length - 1]! : null;
-          if (prev !== null && prev.codec === CODEC_SOLID && prev.y === y && prev.x + prev.width === x && pixelOf(prev.data) === colour) {
-            solidHere.delete(`${prev.x},${prev.width},${colour}`);
-            prev.width += w;
-            solidHere.set(`${prev.x},${prev.width},${colour}`, prev);
-          } else {
-            const data = new Uint8Array(4);
-            src.copy(data, 0, y * stride + x * 4, y * stride + x * 4 + 4);
-            const t: MutableTile = { x, y, width: w, height: h, codec: CODEC_SOLID, data };
-            tiles.push(t);
-            solidHere.set(`${x},${w},${colour}`, t);
+        // A stretch of candidate tiles, compared with the mirror in one call.
+        const c0 = tx;
+        while (tx < cols && candidate[ty * cols + tx] === 1) tx++;
+        const sx = c0 * T;
+        diffTiles(src, mirror, stride, sx, y, Math.min(width, tx * T) - sx, h, T, columns);
+        for (let k = 0; k < tx - c0; k++) {
+          const x = sx + k * T;
+          const w = Math.min(T, width - x);
+          const first = columns[2 * k]!;
+          if (first < 0) {
+            unchangedTiles++;
+            closeRun();
+            lastSolid = null;
+            continue;
           }
-          continue;
+          changedTiles++;
+          rawBytes += w * h * 4;
+          const colour = solid ? uniformPixel(src, stride, x, y, w, h) : -1;
+          if (colour >= 0) {
+            closeRun();
+            copyPixels(src, stride, x, y, mirror, stride, x, y, w, h);
+            const prev = lastSolid;
+            if (prev !== null && prev.y === y && prev.height === h && prev.x + prev.width === x && pixelOf(prev.data) === colour) {
+              solidHere.delete(`${prev.x},${prev.width},${colour}`);
+              prev.width += w;
+              solidHere.set(`${prev.x},${prev.width},${colour}`, prev);
+            } else {
+              const data = src.slice(y * stride + x * 4, y * stride + x * 4 + 4);
+              const t: MutableTile = { x, y, width: w, height: h, codec: CODEC_SOLID, data };
+              tiles.push(t);
+              solidHere.set(`${x},${w},${colour}`, t);
+              lastSolid = t;
+            }
+            continue;
+          }
+          lastSolid = null;
+          if (runW === 0) runX = x;
+          runW += w;
+          runTop = Math.min(runTop, first);
+          runBottom = Math.max(runBottom, columns[2 * k + 1]!);
         }
-        if (runW > 0 && (runW + w) * h * 4 > this.maxData) closeRun();
-        if (runW === 0) runX = x;
-        runW += w;
       }
       closeRun();
       // Merge this row's solid runs into identical runs right above them.
@@ -289,66 +355,72 @@ export class TileEncoder {
       solidAbove = solidHere;
     }
 
-    let wireBytes = 0;
     for (const t of tiles) wireBytes += tileMessageSize(t.data.byteLength);
-    return { tiles, reset, changedTiles, unchangedTiles, rawBytes, wireBytes };
+    if (sink === undefined) return { tiles, reset, changedTiles, unchangedTiles, rawBytes, wireBytes };
+    for (const t of tiles) sink(t);
+    return { tiles: [], reset, changedTiles, unchangedTiles, rawBytes, wireBytes };
   }
 
-  /** Encode the pixels of a rectangle as one or more tiles of bounded size. */
-  private emitPixels(src: Buffer, stride: number, x: number, y: number, w: number, h: number, out: MutableTile[]): void {
+  /**
+   * Send the rectangle of a run as bands of at most maxData raw bytes (of
+   * equal height), each with the smallest codec, and bring the mirror up to
+   * date. A codec that saved nothing on a band is not tried again on the
+   * rest of the run, and once a band saves less than a tenth of its raw
+   * size the rest of the run goes raw (noise: trying costs a pass over the
+   * pixels per codec and saves nothing).
+   */
+  private emitRun(src: Uint8Array, mirror: Uint8Array, stride: number, width: number, x: number, y: number, w: number, h: number, emit: (t: Tile) => void): void {
     const rowBytes = w * 4;
-    const bandRows = Math.max(1, Math.floor(this.maxData / rowBytes));
+    const maxRows = Math.max(1, Math.floor(this.maxData / rowBytes));
+    const bandRows = Math.ceil(h / Math.ceil(h / maxRows));
+    let useSpans = (this.codecs & codecBit(CODEC_LZ4_SPANS)) !== 0;
+    let useLz4 = (this.codecs & codecBit(CODEC_LZ4)) !== 0;
     for (let by = y; by < y + h; by += bandRows) {
       const bh = Math.min(bandRows, y + h - by);
-      const raw = Buffer.allocUnsafe(rowBytes * bh);
-      for (let r = 0; r < bh; r++) {
-        const off = (by + r) * stride + x * 4;
-        src.copy(raw, r * rowBytes, off, off + rowBytes);
-      }
+      const raw = rowBytes * bh;
       let codec = CODEC_RAW;
-      let data: Uint8Array = raw;
-      if (this.codecs & codecBit(CODEC_LZ4) && lz4Available) {
-        const packed = lz4CompressBlock(raw);
-        if (packed.byteLength < raw.byteLength) {
+      let packed: Uint8Array | null = null;
+      let dense = true;
+      if (useSpans) {
+        // The span stream must be shorter than the raw pixels to be worth it.
+        const streamBytes = encodeSpans(src, mirror, stride, x, by, w, bh, this.spans.subarray(0, raw - 1));
+        if (streamBytes === 0) continue; // nothing changed in these rows
+        if (streamBytes > 0) {
+          dense = streamBytes > DENSE_SPANS * raw;
+          const n = lz4Compress(this.spans.subarray(0, streamBytes), this.packedSpans.subarray(0, raw - 1));
+          if (n > 0) {
+            codec = CODEC_LZ4_SPANS;
+            packed = this.packedSpans.subarray(0, n);
+          }
+        }
+        if (packed === null) useSpans = false;
+      }
+      // The band's pixels, packed rows (a view of the source when the rows are whole).
+      let plain: Uint8Array;
+      if (x === 0 && w === width) {
+        plain = src.subarray(by * stride, (by + bh) * stride);
+      } else {
+        copyPixels(src, stride, x, by, this.plain, rowBytes, 0, 0, w, bh);
+        plain = this.plain.subarray(0, raw);
+      }
+      if (useLz4 && (packed === null || dense)) {
+        const limit = (packed === null ? raw : packed.byteLength) - 1;
+        const n = limit > 0 ? lz4Compress(plain, this.packedPlain.subarray(0, limit)) : -1;
+        if (n > 0) {
           codec = CODEC_LZ4;
-          data = packed;
+          packed = this.packedPlain.subarray(0, n);
+        } else if (packed === null) {
+          useLz4 = false;
         }
       }
-      out.push({ x, y: by, width: w, height: bh, codec, data });
+      if (packed === null || packed.byteLength > INCOMPRESSIBLE * raw) {
+        useSpans = false;
+        useLz4 = false;
+      }
+      emit({ x, y: by, width: w, height: bh, codec, data: packed ?? plain });
+      copyPixels(src, stride, x, by, mirror, stride, x, by, w, bh);
     }
   }
-}
-
-function sameRect(a: Buffer, b: Buffer, stride: number, x: number, y: number, w: number, h: number): boolean {
-  const len = w * 4;
-  for (let r = 0; r < h; r++) {
-    const off = (y + r) * stride + x * 4;
-    if (a.compare(b, off, off + len, off, off + len) !== 0) return false;
-  }
-  return true;
-}
-
-function copyRect(src: Buffer, dst: Buffer, stride: number, x: number, y: number, w: number, h: number): void {
-  const len = w * 4;
-  for (let r = 0; r < h; r++) {
-    const off = (y + r) * stride + x * 4;
-    src.copy(dst, off, off, off + len);
-  }
-}
-
-/** The pixel (as a little-endian u32) filling the rectangle, or -1 when it is not uniform. */
-function uniformPixel(src: Buffer, stride: number, x: number, y: number, w: number, h: number): number {
-  const first = y * stride + x * 4;
-  const p = src.readUInt32LE(first);
-  for (let i = 1; i < w; i++) {
-    if (src.readUInt32LE(first + i * 4) !== p) return -1;
-  }
-  const len = w * 4;
-  for (let r = 1; r < h; r++) {
-    const off = (y + r) * stride + x * 4;
-    if (src.compare(src, first, first + len, off, off + len) !== 0) return -1;
-  }
-  return p;
 }
 
 function pixelOf(data: Uint8Array): number {
@@ -360,6 +432,12 @@ function pixelOf(data: Uint8Array): number {
 
 /** A tile decoded with LZ4 never expands beyond what an encoder can send raw. */
 export const MAX_LZ4_TILE_BYTES = MAX_MESSAGE_SIZE;
+
+/**
+ * Where LZ4 tiles are decoded before they are copied into place: a span
+ * stream is at most a 4-byte header and a pixel per pixel of the tile.
+ */
+const decodeBuffer = new Uint8Array(2 * MAX_LZ4_TILE_BYTES + 8);
 
 export interface SurfaceLimits {
   readonly maxWidth: number;
@@ -397,15 +475,20 @@ export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL
   }
   const stride = target.width * 4;
   const rowBytes = w * 4;
-  const dst = asBuffer(target.pixels);
+  const dst = target.pixels;
   const size = rowBytes * h;
   switch (codec) {
     case CODEC_SOLID: {
       if (data.byteLength !== 4) throw new TileError('ERR_TILE_DATA', `solid tile carries ${data.byteLength} bytes instead of 4`);
       const pattern = Buffer.from(data.buffer, data.byteOffset, 4);
+      const pixels = Buffer.from(dst.buffer, dst.byteOffset, dst.byteLength);
+      if (x === 0 && w === target.width) {
+        pixels.fill(pattern, y * stride, (y + h) * stride);
+        break;
+      }
       for (let r = 0; r < h; r++) {
         const off = (y + r) * stride + x * 4;
-        dst.fill(pattern, off, off + rowBytes);
+        pixels.fill(pattern, off, off + rowBytes);
       }
       break;
     }
@@ -413,30 +496,37 @@ export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL
       if (data.byteLength !== size) {
         throw new TileError('ERR_TILE_DATA', `raw ${w}x${h} tile carries ${data.byteLength} bytes instead of ${size}`);
       }
-      blit(asBuffer(data), dst, stride, x, y, rowBytes, h);
+      copyPixels(data, rowBytes, 0, 0, dst, stride, x, y, w, h);
       break;
     }
-    case CODEC_LZ4: {
+    case CODEC_LZ4:
+    case CODEC_LZ4_SPANS: {
       if (size > MAX_LZ4_TILE_BYTES) {
-        throw new TileError('ERR_TILE_SIZE', `lz4 tile of ${w}x${h} decodes to ${size} bytes, more than ${MAX_LZ4_TILE_BYTES}`);
+        throw new TileError('ERR_TILE_SIZE', `${codecName(codec)} tile of ${w}x${h} decodes to ${size} bytes, more than ${MAX_LZ4_TILE_BYTES}`);
       }
-      let raw: Uint8Array;
+      const limit = codec === CODEC_LZ4 ? size : 2 * size;
+      let n: number;
       try {
-        raw = lz4DecompressBlock(data, size);
+        n = lz4Decompress(data, decodeBuffer.subarray(0, limit));
       } catch (err) {
-        throw new TileError('ERR_TILE_DATA', `lz4 ${w}x${h} tile does not decode: ${(err as Error).message}`);
+        throw new TileError('ERR_TILE_DATA', `${codecName(codec)} ${w}x${h} tile does not decode: ${(err as Error).message}`);
       }
-      blit(asBuffer(raw), dst, stride, x, y, rowBytes, h);
+      if (codec === CODEC_LZ4) {
+        if (n !== size) throw new TileError('ERR_TILE_DATA', `lz4 ${w}x${h} tile does not decode: ${n} bytes instead of ${size}`);
+        copyPixels(decodeBuffer, rowBytes, 0, 0, dst, stride, x, y, w, h);
+        break;
+      }
+      try {
+        applySpans(decodeBuffer.subarray(0, n), dst, stride, x, y, w, h);
+      } catch (err) {
+        throw new TileError('ERR_TILE_DATA', `lz4_spans ${w}x${h} tile does not decode: ${(err as Error).message}`);
+      }
       break;
     }
     default:
       throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} tiles cannot be decoded here`);
   }
   return { x, y, width: w, height: h };
-}
-
-function blit(src: Buffer, dst: Buffer, stride: number, x: number, y: number, rowBytes: number, h: number): void {
-  for (let r = 0; r < h; r++) src.copy(dst, (y + r) * stride + x * 4, r * rowBytes, (r + 1) * rowBytes);
 }
 
 /** A surface's pixels on the receiving side: begin, then tiles. */

@@ -102,6 +102,37 @@ describe('WalthamConnection output', () => {
   });
 });
 
+describe('WalthamConnection message memory', () => {
+  it('reuses the memory of sent messages only once they are written: bursts arrive intact past a slow reader', async () => {
+    const { server, port } = await setup({ maxOutgoingBytes: 1 << 30 });
+    let keyboard: WthpKeyboardResource | undefined;
+    server.addGlobal(WthpSeatResource, 5, (seat) => seat.listen({ getKeyboard: (kb) => (keyboard = kb) }));
+    const raw = await RawPeer.connect(port);
+    cleanups.push(async () => raw.socket.destroy());
+    raw.write(
+      msg('wth_display', 'get_registry', 1, [2]),
+      msg('wthp_registry', 'bind', 2, [2, { id: 3, interface: 'wthp_seat', version: 5 }]),
+      msg('wthp_seat', 'get_keyboard', 3, [4]),
+    );
+    for (let i = 0; i < 100 && keyboard === undefined; i++) await sleep(10);
+    raw.socket.pause();
+    // Bursts of large messages, each with its own content, several per tick and many ticks.
+    const count = 120;
+    for (let i = 0; i < count; i++) {
+      keyboard!.sendKeymap(1, new Uint8Array(50_000 + (i % 7)).fill(i & 0xff));
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    raw.socket.resume();
+    const sent = await raw.waitFor((ms) => ms.filter((m) => name(m) === 'wthp_keyboard@4.keymap').length >= count, 20_000);
+    const keymaps = sent.filter((m) => name(m) === 'wthp_keyboard@4.keymap');
+    keymaps.forEach((m, i) => {
+      const data = m.args[1] as Uint8Array;
+      expect(data.length).toBe(50_000 + (i % 7));
+      expect(data.every((b) => b === (i & 0xff))).toBe(true);
+    });
+  });
+});
+
 describe('WalthamConnection objects', () => {
   it('checks message versions against the object version', async () => {
     const log = captureLogger();

@@ -88,6 +88,16 @@ export const DEFAULT_MAX_OUTGOING_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_ZOMBIES = 4096;
 /** The longest error text we send (the message limit is 64 KiB; long texts help nobody). */
 const MAX_ERROR_TEXT = 1024;
+/** Up to this many queued bytes are copied into one buffer before writing; more go out as a writev. */
+const GATHER_BYTES = 16 * 1024;
+/**
+ * Outgoing messages are encoded into slabs of this size, which are reused
+ * once the stream has written them: tiles are ~64 KiB each, and fresh memory
+ * for every message costs page faults and zeroing.
+ */
+const SLAB_BYTES = 1024 * 1024;
+/** Free slabs kept for reuse. */
+const MAX_SPARE_SLABS = 8;
 
 let sharedTable: ProtocolTable | undefined;
 /** The table of every generated Waltham protocol, built once. */
@@ -162,6 +172,12 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   private outQueue: Uint8Array[] = [];
   private outBytes = 0;
+  /** The slab messages are encoded into, and how much of it is used. */
+  private slab: Uint8Array | null = null;
+  private slabUsed = 0;
+  /** Slabs holding messages of outQueue. */
+  private slabsQueued: Uint8Array[] = [];
+  private readonly spareSlabs: Uint8Array[] = [];
   private flushScheduled = false;
   private waitingDrain = false;
 
@@ -246,7 +262,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     let bytes: Uint8Array;
     try {
       this.checkOutgoingObjects(message, args, where);
-      bytes = encodeMessage(message, target.id, args, target.spec.name);
+      bytes = encodeMessage(message, target.id, args, target.spec.name, this.allocateOut);
     } catch (err) {
       this.rollbackNewIds(message, args);
       throw err;
@@ -412,13 +428,47 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     this.writeQueued();
   };
 
+  /** Room for one outgoing message of `size` bytes (at most 65535) in the current slab. */
+  private readonly allocateOut = (size: number): Uint8Array => {
+    if (this.slab === null || this.slabUsed + size > this.slab.length) {
+      this.slab = this.spareSlabs.pop() ?? new Uint8Array(SLAB_BYTES);
+      this.slabUsed = 0;
+      this.slabsQueued.push(this.slab);
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + size);
+    this.slabUsed += size;
+    return out;
+  };
+
+  private releaseSlabs(slabs: readonly Uint8Array[]): void {
+    for (const s of slabs) if (this.spareSlabs.length < MAX_SPARE_SLABS) this.spareSlabs.push(s);
+  }
+
   private writeQueued(): void {
     if (this.outQueue.length === 0) return;
-    const data = this.outQueue.length === 1 ? this.outQueue[0]! : Buffer.concat(this.outQueue, this.outBytes);
+    const queue = this.outQueue;
+    const bytes = this.outBytes;
+    const slabs = this.slabsQueued;
     this.outQueue = [];
     this.outBytes = 0;
+    this.slabsQueued = [];
+    this.slab = null;
     if (this.stream.destroyed || !this.stream.writable) return;
-    if (!this.stream.write(data)) {
+    let ok: boolean;
+    if (bytes <= GATHER_BYTES) {
+      // A copy: the slabs are free again at once.
+      ok = this.stream.write(Buffer.concat(queue, bytes));
+      this.releaseSlabs(slabs);
+    } else {
+      // One writev of the messages, no copy; the slabs are reused once it is done.
+      this.stream.cork();
+      ok = true;
+      for (const [i, m] of queue.entries()) {
+        ok = this.stream.write(m, i === queue.length - 1 ? () => this.releaseSlabs(slabs) : undefined) && ok;
+      }
+      this.stream.uncork();
+    }
+    if (!ok) {
       this.waitingDrain = true;
       this.stream.once('drain', this.onDrain);
     }
@@ -780,6 +830,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     this.state = 'closing';
     this.outQueue = [];
     this.outBytes = 0;
+    this.slabsQueued = [];
+    this.slab = null;
     this.stream.destroy();
   }
 
@@ -859,6 +911,9 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
       this.outQueue = [];
       this.outBytes = 0;
+      this.slabsQueued = [];
+      this.slab = null;
+      this.spareSlabs.length = 0;
       this.stream.off('data', this.onData);
       for (const obj of this.objects.values()) this.markDestroyed(obj);
       const reason = this.reason;

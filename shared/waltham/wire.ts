@@ -190,12 +190,15 @@ function planArg(spec: ArgSpec, value: EncodeArg | undefined, where: string): Pl
  * longer than 65535 bytes (the reference silently truncates `sz`).
  *
  * @param ifaceName only used to name the message in errors (`iface@id.message`).
+ * @param allocate where the message goes: `size` bytes, not necessarily zeroed
+ *   (every byte is written). Default: a new array.
  */
 export function encodeMessage(
   spec: MessageSpec,
   targetId: number,
   args: readonly EncodeArg[],
   ifaceName = '?',
+  allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
 ): Uint8Array {
   const where = `${ifaceName}@${targetId}.${spec.name}`;
   checkU32(targetId, 'target id', where);
@@ -235,8 +238,8 @@ export function encodeMessage(
     throw new EncodeError(`message of ${sz} bytes exceeds the ${MAX_MESSAGE_SIZE}-byte Waltham limit`, where);
   }
 
-  const out = new Uint8Array(sz);
-  const view = new DataView(out.buffer);
+  const out = allocate(sz);
+  const view = new DataView(out.buffer, out.byteOffset, sz);
   const padBytes = [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff];
   view.setUint16(0, 0, LITTLE_ENDIAN);
   view.setUint16(2, sz, LITTLE_ENDIAN);
@@ -286,6 +289,7 @@ export function encodeMessage(
         break;
     }
   }
+  if (at < sz) out.fill(0, at, sz); // every byte is written above; this keeps reused memory from leaking if not
   return out;
 }
 

@@ -18,7 +18,7 @@
  */
 import type { Rect } from '../../shared/scene/scene.js';
 import type { PixelFormat } from '../../shared/scene/scene.js';
-import { ShmMapping, closeFd, fdSize, type ShmMapping as Mapping } from '../../shared/native.js';
+import { ShmMapping, closeFd, copyPixels, fdSize, type ShmMapping as Mapping } from '../../shared/native.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import { WlBufferResource, WlShmError, WlShmFormat, WlShmPoolResource, WlShmResource } from '../../shared/generated/wayland/index.js';
 import type { DisplayContext } from './context.js';
@@ -65,6 +65,8 @@ export type CopyResult = 'ok' | 'truncated' | 'unmappable';
 /** The server side of one wl_buffer created from a wl_shm_pool. */
 export class ShmBuffer {
   private mapping: Mapping | null = null;
+  /** The mapping's bytes (an external ArrayBuffer: no copy). */
+  private view: Uint8Array | null = null;
 
   constructor(
     readonly resource: WlBufferResource,
@@ -78,6 +80,7 @@ export class ShmBuffer {
     resource.onDestroy(() => {
       this.mapping?.unmap();
       this.mapping = null;
+      this.view = null;
       this.pool.unref();
     });
   }
@@ -104,32 +107,19 @@ export class ShmBuffer {
 
   /**
    * Copy the buffer's pixels into `dst` (width * 4 bytes per row): every row,
-   * or only `rects` (buffer pixels, already clipped to the buffer).
+   * or only `rects` (buffer pixels, already clipped to the buffer). One native
+   * copy per rectangle: a read that faults (the client shrank its file) reads
+   * zeros and sets the mapping's `truncated` flag.
    */
   copyTo(dst: Uint8Array, rects: readonly Rect[] | null): CopyResult {
     const m = this.map();
     if (m === null) return 'unmappable';
+    const view = (this.view ??= new Uint8Array(m.buffer));
     const rowBytes = this.width * 4;
-    let ok = true;
-    if (rects === null) {
-      if (this.stride === rowBytes) {
-        ok = m.copyTo(0, dst.subarray(0, rowBytes * this.height));
-      } else {
-        for (let y = 0; y < this.height && ok; y++) {
-          ok = m.copyTo(y * this.stride, dst.subarray(y * rowBytes, y * rowBytes + rowBytes));
-        }
-      }
-    } else {
-      for (const r of rects) {
-        const len = r.width * 4;
-        for (let y = r.y; y < r.y + r.height && ok; y++) {
-          const d = y * rowBytes + r.x * 4;
-          ok = m.copyTo(y * this.stride + r.x * 4, dst.subarray(d, d + len));
-        }
-        if (!ok) break;
-      }
+    for (const r of rects ?? [{ x: 0, y: 0, width: this.width, height: this.height }]) {
+      copyPixels(view, this.stride, r.x, r.y, dst, rowBytes, r.x, r.y, r.width, r.height);
     }
-    return ok && !m.truncated ? 'ok' : 'truncated';
+    return m.truncated ? 'truncated' : 'ok';
   }
 
   /** Report a failed copy to the client (it is disconnected). */

@@ -122,7 +122,8 @@ describe('ReceiverLink to ReceiverServer', () => {
     const after = link.stats();
     expect(after.tiles - before.tiles).toBe(1);
     expect(after.unchangedTiles - before.unchangedTiles).toBe(15);
-    expect(commits.at(-1)!.damage).toEqual([{ x: 64, y: 128, width: 64, height: 64 }]);
+    // The grid tile that changed, cut down to its changed rows.
+    expect(commits.at(-1)!.damage).toEqual([{ x: 64, y: 130, width: 64, height: 10 }]);
   });
 
   it('places popups and subsurfaces with their position, stacking and sync mode', async () => {

@@ -58,7 +58,7 @@ import {
   SEAT_TOUCH,
 } from '../../shared/remote/protocol.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
-import { CODEC_LZ4, CODEC_RAW, CODEC_SOLID, codecBit, formatToWire, TileEncoder } from '../../shared/remote/tiles.js';
+import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, codecBit, formatToWire, TileEncoder } from '../../shared/remote/tiles.js';
 import type { PixelFormat } from '../../shared/scene/scene.js';
 
 export type LinkCodec = 'raw' | 'lz4' | 'auto';
@@ -72,7 +72,10 @@ export interface ReceiverLinkOptions {
   /** Where the receiver's feedback for a surface goes; default `surface.owner.feedback`. */
   readonly feedbackFor?: (surface: SceneSurface) => SceneFeedback;
   readonly logger: WalthamLogger;
-  /** 'raw': raw tiles only; 'lz4' and 'auto': LZ4 when the receiver decodes it and it is smaller. Default 'auto'. */
+  /**
+   * 'raw': raw tiles only; 'lz4' and 'auto': LZ4 of the pixels or of the changed pixels
+   * (lz4_spans) when the receiver decodes it and it is smaller. Default 'auto'.
+   */
   readonly codec?: LinkCodec;
   /** Commits per surface waiting for the receiver's frame callback. Default 2. */
   readonly maxFramesInFlight?: number;
@@ -421,7 +424,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const ivi = bindOptional(WthpIviApplicationProxy);
     const windowGeometry = bindOptional(WthpWindowGeometryProxy);
     const conn = new ConnectionState(client, compositor, shell, content, ivi, windowGeometry);
-    const wanted = this.options.codec === 'raw' ? codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) : codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4);
+    const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
+    const wanted = this.options.codec === 'raw' ? basic : basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);
@@ -808,14 +812,19 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         r.transform = c.transform;
       }
       r.encoder.setCodecs(conn.codecs);
-      const res = r.encoder.encode(c, r.damage);
+      // Tiles go out as they are encoded (their data is only valid during the call), after begin.
+      let begun = false;
+      let tiles = 0;
+      const res = r.encoder.encode(c, r.damage, (t) => {
+        if (!begun) conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
+        begun = true;
+        tiles++;
+        conn.content.tile(surface, t.x, t.y, t.width, t.height, t.codec, t.data);
+      });
       const newBuffer = r.size === null || r.size.width !== c.width || r.size.height !== c.height || r.size.format !== c.format;
-      if (res.tiles.length > 0 || res.reset || newBuffer) {
-        conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
-        for (const t of res.tiles) conn.content.tile(surface, t.x, t.y, t.width, t.height, t.codec, t.data);
-      }
+      if (!begun && (res.reset || newBuffer)) conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
       r.size = { width: c.width, height: c.height, format: c.format };
-      this.counters.tiles += res.tiles.length;
+      this.counters.tiles += tiles;
       this.counters.unchangedTiles += res.unchangedTiles;
       this.counters.rawBytes += res.rawBytes;
       this.counters.wireBytes += res.wireBytes;

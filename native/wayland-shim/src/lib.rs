@@ -1,6 +1,7 @@
 //! The few things Node cannot do for a Wayland bridge: Unix sockets with fd passing, a
 //! libwayland-style listening socket, fd readiness on Node's event loop, and shared-memory
-//! mappings that survive clients shrinking their files.
+//! mappings that survive clients shrinking their files; and the pixel loops and the LZ4 block
+//! codec of the tile pipeline.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -8,6 +9,8 @@
 pub mod error;
 pub mod fd;
 pub mod listener;
+pub mod lz4;
+pub mod pixels;
 pub mod poller;
 pub mod shm;
 pub mod sigbus;
