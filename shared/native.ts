@@ -113,8 +113,50 @@ export interface ShmMappingStatic {
   map(fd: number, offset: number, length: number, writable: boolean): ShmMapping;
 }
 
+/** Wire numbers for the native frame encoder, from the generated protocol tables. */
+export interface FrameWire {
+  readonly tileOpcode: number;
+  readonly codecRaw: number;
+  readonly codecLz4: number;
+  readonly codecSolid: number;
+  readonly codecLz4Spans: number;
+}
+
+/** What one `FrameEncoder.encode` wrote. */
+export interface FrameStats {
+  readonly bytes: number;
+  readonly tiles: number;
+  readonly changedTiles: number;
+  readonly unchangedTiles: number;
+  readonly rawBytes: number;
+}
+
+/** The mirror of one surface on one receiver and its one-pass tile encoder (src/frame.rs). */
+export interface FrameEncoder {
+  reset(): void;
+  needsReset(width: number, height: number): boolean;
+  readonly mirrorBytes: number;
+  outputBound(width: number, height: number): number;
+  encode(
+    src: Uint8Array,
+    srcStride: number,
+    width: number,
+    height: number,
+    damage: Int32Array | null,
+    codecs: number,
+    target: number,
+    surface: number,
+    out: Uint8Array,
+  ): FrameStats;
+}
+
+export interface FrameEncoderConstructor {
+  new (wire: FrameWire, tileSize: number, maxData: number): FrameEncoder;
+}
+
 /** The addon's exports. */
 export interface NativeShim {
+  FrameEncoder: FrameEncoderConstructor;
   memfdCreate(name: string, size: number): number;
   closeFd(fd: number): void;
   ftruncateFd(fd: number, size: number): void;
@@ -139,9 +181,6 @@ export interface NativeShim {
     width: number,
     height: number,
   ): void;
-  diffTiles(current: Uint8Array, previous: Uint8Array, stride: number, x: number, y: number, width: number, height: number, tileSize: number, out: Int32Array): void;
-  uniformPixel(src: Uint8Array, stride: number, x: number, y: number, width: number, height: number): number;
-  encodeSpans(current: Uint8Array, previous: Uint8Array, stride: number, x: number, y: number, width: number, height: number, out: Uint8Array): number;
   applySpans(stream: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
   lz4Compress(input: Uint8Array, output: Uint8Array): number;
   lz4Decompress(input: Uint8Array, output: Uint8Array): number;
@@ -189,22 +228,11 @@ export const socketPair = native.socketPair;
 export const UnixListener: UnixListenerStatic = native.UnixListener;
 export const Poller: PollerConstructor = native.Poller;
 export const ShmMapping: ShmMappingStatic = native.ShmMapping;
+/** One-pass tile encoder: diff against the mirror, codec choice and finished tile messages in one call. */
+export const FrameEncoder: FrameEncoderConstructor = native.FrameEncoder;
 
 /** Copies a `width` x `height` rectangle of pixels from (sx, sy) of `src` to (dx, dy) of `dst`. */
 export const copyPixels = native.copyPixels;
-/**
- * Compares `current` with `previous` (same layout) inside a rectangle, in columns `tileSize`
- * pixels wide: `out[2k]` is the first row (from `y`) where column k differs, `out[2k + 1]` one
- * past the last; -1 and 0 when it does not differ.
- */
-export const diffTiles = native.diffTiles;
-/** The pixel (unsigned 32-bit, little-endian) filling a rectangle, or -1 when it is not uniform. */
-export const uniformPixel = native.uniformPixel;
-/**
- * Writes into `out` the span stream (the `lz4_spans` codec before compression) that turns
- * `previous` into `current` inside a rectangle; returns its length, or -1 when it does not fit.
- */
-export const encodeSpans = native.encodeSpans;
 /** Applies a span stream to a rectangle of `dst`; throws (EBADMSG) without changing `dst` when malformed. */
 export const applySpans = native.applySpans;
 /**

@@ -20,19 +20,24 @@
  * The pixel loops and LZ4 run in the native shim (shared/native.ts).
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
-import { applySpans, copyPixels, diffTiles, encodeSpans, lz4Compress, lz4Decompress, uniformPixel } from '../native.js';
+import { applySpans, copyPixels, FrameEncoder, lz4Decompress } from '../native.js';
+import { WthpContentCodec, WthpContentFormat, wthpContentInterface } from '../generated/waltham/waltham.js';
+import type { MessageSpec } from '../wire/protocol.js';
 
-/** wthp_content.codec */
-export const CODEC_RAW = 0;
-export const CODEC_LZ4 = 1;
-export const CODEC_ZSTD = 2;
-export const CODEC_SOLID = 3;
-export const CODEC_LZ4_SPANS = 4;
+/** wthp_content.codec (protocol/waltham.xml, through the generated enum) */
+export const CODEC_RAW = WthpContentCodec.Raw;
+export const CODEC_LZ4 = WthpContentCodec.Lz4;
+export const CODEC_ZSTD = WthpContentCodec.Zstd;
+export const CODEC_SOLID = WthpContentCodec.Solid;
+export const CODEC_LZ4_SPANS = WthpContentCodec.Lz4Spans;
 
-const CODEC_NAMES = ['raw', 'lz4', 'zstd', 'solid', 'lz4_spans'] as const;
+/** Wire names of the codecs, from the XML. */
+const CODEC_NAMES: ReadonlyMap<number, string> = new Map(
+  (wthpContentInterface.enums.find((e) => e.name === 'codec')?.entries ?? []).map((e) => [e.value, e.name] as const),
+);
 
 export function codecName(codec: number): string {
-  return CODEC_NAMES[codec] ?? `codec ${codec}`;
+  return CODEC_NAMES.get(codec) ?? `codec ${codec}`;
 }
 
 export function codecBit(codec: number): number {
@@ -43,8 +48,8 @@ export function codecBit(codec: number): number {
 export const LOCAL_CODECS = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
 
 /** wthp_content.format */
-export const FORMAT_ARGB8888 = 0;
-export const FORMAT_XRGB8888 = 1;
+export const FORMAT_ARGB8888 = WthpContentFormat.Argb8888;
+export const FORMAT_XRGB8888 = WthpContentFormat.Xrgb8888;
 
 export function formatToWire(format: PixelFormat): number {
   return format === 'argb8888' ? FORMAT_ARGB8888 : FORMAT_XRGB8888;
@@ -133,51 +138,59 @@ export interface EncodeResult {
   readonly wireBytes: number;
 }
 
-interface MutableTile {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  codec: number;
-  data: Uint8Array;
+/** What `encodeMessages` wrote. */
+export interface EncodedFrame {
+  /** The wthp_content.tile messages, back to back; valid until `release()`. */
+  readonly bytes: Uint8Array;
+  /** Give the memory of `bytes` back to the encoder (once they are written); at most once. */
+  release(): void;
+  /** The mirror was (re)created: the receiver starts from transparent black. */
+  readonly reset: boolean;
+  readonly tiles: number;
+  readonly changedTiles: number;
+  readonly unchangedTiles: number;
+  readonly rawBytes: number;
+}
+
+/** The wire numbers of the native encoder, from the generated protocol tables. */
+const FRAME_WIRE = {
+  tileOpcode: tileRequest().opcode,
+  codecRaw: CODEC_RAW,
+  codecLz4: CODEC_LZ4,
+  codecSolid: CODEC_SOLID,
+  codecLz4Spans: CODEC_LZ4_SPANS,
+};
+
+function tileRequest(): MessageSpec {
+  const spec = wthpContentInterface.requests.find((m) => m.name === 'tile');
+  if (spec === undefined) throw new Error('protocol/waltham.xml: wthp_content has no tile request');
+  return spec;
 }
 
 /**
- * Above this share of the raw size the span stream of a band is considered
- * dense (most pixels changed), and LZ4 of the plain pixels is tried as well.
+ * The transmitter's encoder for one surface on one receiver: the mirror of
+ * what the receiver has and the one-pass native encoder that keeps it
+ * (native/wayland-shim/src/frame.rs). Each encode is one native call that
+ * diffs the damaged tiles against the mirror, picks a codec per band and
+ * writes the finished wthp_content.tile messages.
  */
-const DENSE_SPANS = 0.75;
-/** A band whose best encoding is above this share of its raw size is taken for incompressible. */
-const INCOMPRESSIBLE = 0.9;
-
 export class TileEncoder {
   readonly tileSize: number;
-  private readonly maxData: number;
   private codecs: number;
-  private mirror: Uint8Array | null = null;
-  private mirrorWidth = 0;
-  private mirrorHeight = 0;
+  private readonly native: FrameEncoder;
   private mirrorFormat: PixelFormat | null = null;
-  /** diffTiles output: first and last changed row per grid column. */
-  private columns = new Int32Array(0);
-  /** Work buffers of one band, at most maxData bytes each. */
-  private readonly plain: Uint8Array;
-  private readonly spans: Uint8Array;
-  private readonly packedSpans: Uint8Array;
-  private readonly packedPlain: Uint8Array;
+  /** Output buffers given back by `release()`, for the next frames. */
+  private readonly spare: Uint8Array[] = [];
+  private damageScratch = new Int32Array(64);
 
   constructor(options: TileEncoderOptions = {}) {
     this.tileSize = options.tileSize ?? 64;
-    this.maxData = Math.min(options.maxData ?? MAX_TILE_DATA, MAX_TILE_DATA);
-    if (!Number.isInteger(this.tileSize) || this.tileSize < 4 || this.tileSize * 4 > this.maxData) {
+    const maxData = Math.min(options.maxData ?? MAX_TILE_DATA, MAX_TILE_DATA);
+    if (!Number.isInteger(this.tileSize) || this.tileSize < 4 || this.tileSize * 4 > maxData) {
       throw new RangeError(`tile size ${this.tileSize} is out of range`);
     }
     this.codecs = options.codecs ?? codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
-    const scratch = new ArrayBuffer(4 * this.maxData);
-    this.plain = new Uint8Array(scratch, 0, this.maxData);
-    this.spans = new Uint8Array(scratch, this.maxData, this.maxData);
-    this.packedSpans = new Uint8Array(scratch, 2 * this.maxData, this.maxData);
-    this.packedPlain = new Uint8Array(scratch, 3 * this.maxData, this.maxData);
+    this.native = new FrameEncoder(FRAME_WIRE, this.tileSize, maxData);
   }
 
   /** Change the codecs used from now on (mask of 1 << codec). */
@@ -187,245 +200,102 @@ export class TileEncoder {
 
   /** Forget what the receiver has: the next encode sends the whole surface. */
   reset(): void {
-    this.mirror = null;
-    this.mirrorWidth = 0;
-    this.mirrorHeight = 0;
+    this.native.reset();
     this.mirrorFormat = null;
   }
 
   /** Whether the next encode of an image of this size starts a new buffer on the receiver. */
   needsReset(width: number, height: number): boolean {
-    return this.mirror === null || width !== this.mirrorWidth || height !== this.mirrorHeight;
+    return this.native.needsReset(width, height);
   }
 
   /**
    * Encode what changed in `image` inside `damage` (buffer pixels; null = the
-   * whole image) and record it as sent. A new size resets the mirror to
-   * transparent black, like the receiver does, and implies full damage.
+   * whole image) as wthp_content.tile messages to object `target` for the
+   * surface object `surface`, and record it as sent. A new size resets the
+   * mirror to transparent black, like the receiver does, and implies full
+   * damage. `image.stride` (default width * 4) lets the pixels be a view of
+   * the client's own buffer.
    *
-   * With a `sink`, tiles are handed to it as they are made instead of being
-   * collected in the result (whose `tiles` is then empty), and their data is
-   * a view that is only valid during the call: no copy per tile.
+   * The bytes stay valid until the caller calls `release()` on the result,
+   * which gives their memory back for the next frames (a caller that hands
+   * them to a socket releases them once written).
    */
-  encode(image: PixelImage, damage: readonly Rect[] | null, sink?: (tile: Tile) => void): EncodeResult {
+  encodeMessages(image: PixelImage & { readonly stride?: number }, damage: readonly Rect[] | null, target: number, surface: number): EncodedFrame {
     const { width, height } = image;
-    if (image.pixels.byteLength < width * height * 4) {
-      throw new RangeError(`image of ${width}x${height} has only ${image.pixels.byteLength} bytes`);
+    const stride = image.stride ?? width * 4;
+    const reset = this.native.needsReset(width, height);
+    let rects: Int32Array | null = null;
+    if (!reset && damage !== null && image.format === this.mirrorFormat) {
+      if (this.damageScratch.length < 4 * damage.length) this.damageScratch = new Int32Array(4 * damage.length);
+      rects = this.damageScratch.subarray(0, 4 * damage.length);
+      // Clipped to the image here: the native side gets small non-negative numbers.
+      damage.forEach((r, i) => {
+        const x0 = Math.max(0, Math.min(width, Math.floor(r.x)));
+        const y0 = Math.max(0, Math.min(height, Math.floor(r.y)));
+        rects![4 * i] = x0;
+        rects![4 * i + 1] = y0;
+        rects![4 * i + 2] = Math.max(0, Math.min(width, Math.ceil(r.x + r.width)) - x0);
+        rects![4 * i + 3] = Math.max(0, Math.min(height, Math.ceil(r.y + r.height)) - y0);
+      });
     }
-    let reset = false;
-    if (this.needsReset(width, height)) {
-      this.mirror = new Uint8Array(width * height * 4);
-      this.mirrorWidth = width;
-      this.mirrorHeight = height;
-      reset = true;
-    }
-    if (reset || image.format !== this.mirrorFormat) damage = null;
     this.mirrorFormat = image.format;
-    const mirror = this.mirror!;
-    const src = image.pixels;
-    const T = this.tileSize;
-    const cols = Math.ceil(width / T);
-    const rows = Math.ceil(height / T);
-    if (cols === 0 || rows === 0) {
-      return { tiles: [], reset, changedTiles: 0, unchangedTiles: 0, rawBytes: 0, wireBytes: 0 };
-    }
-    if (this.columns.length < 2 * cols) this.columns = new Int32Array(2 * cols);
-    const columns = this.columns;
-
-    // Grid tiles touched by the damage, and per row of tiles the columns the damage spans
-    // (content changes only inside the damage: runs are cut to it).
-    const candidate = new Uint8Array(cols * rows);
-    const damageLeft = new Int32Array(rows).fill(width);
-    const damageRight = new Int32Array(rows);
-    const rects = damage ?? [{ x: 0, y: 0, width, height }];
-    for (const r of rects) {
-      const x0 = Math.max(0, Math.floor(r.x));
-      const y0 = Math.max(0, Math.floor(r.y));
-      const x1 = Math.min(width, Math.ceil(r.x + r.width));
-      const y1 = Math.min(height, Math.ceil(r.y + r.height));
-      if (x1 <= x0 || y1 <= y0) continue;
-      for (let ty = Math.floor(y0 / T); ty <= Math.floor((y1 - 1) / T); ty++) {
-        candidate.fill(1, ty * cols + Math.floor(x0 / T), ty * cols + Math.floor((x1 - 1) / T) + 1);
-        damageLeft[ty] = Math.min(damageLeft[ty]!, x0);
-        damageRight[ty] = Math.max(damageRight[ty]!, x1);
-      }
-    }
-
-    const stride = width * 4;
-    const solid = (this.codecs & codecBit(CODEC_SOLID)) !== 0;
-    // Solid tiles are collected (later ones may grow them); the others go to the sink, if any.
-    const tiles: MutableTile[] = [];
-    let wireBytes = 0;
-    const emit =
-      sink === undefined
-        ? (t: Tile): void => {
-            tiles.push({ ...t, data: t.data.slice() });
-          }
-        : (t: Tile): void => {
-            wireBytes += tileMessageSize(t.data.byteLength);
-            sink(t);
-          };
-    let changedTiles = 0;
-    let unchangedTiles = 0;
-    let rawBytes = 0;
-    // Solid runs of the previous tile row, to merge vertically: key x,width,colour.
-    let solidAbove = new Map<string, MutableTile>();
-
-    for (let ty = 0; ty < rows; ty++) {
-      const y = ty * T;
-      const h = Math.min(T, height - y);
-      const solidHere = new Map<string, MutableTile>();
-      // The solid tile right before the current position in this row, to grow sideways.
-      let lastSolid: MutableTile | null = null;
-      // Current run of changed, non-uniform tiles in this row, and the rows that changed in it.
-      let runX = -1;
-      let runW = 0;
-      let runTop = h;
-      let runBottom = 0;
-      const left = damageLeft[ty]!;
-      const right = damageRight[ty]!;
-      const closeRun = (): void => {
-        const x0 = Math.max(runX, left);
-        const x1 = Math.min(runX + runW, right);
-        if (runW > 0 && x1 > x0) this.emitRun(src, mirror, stride, width, x0, y + runTop, x1 - x0, runBottom - runTop, emit);
-        runX = -1;
-        runW = 0;
-        runTop = h;
-        runBottom = 0;
-      };
-      for (let tx = 0; tx < cols; ) {
-        if (candidate[ty * cols + tx] === 0) {
-          closeRun();
-          lastSolid = null;
-          tx++;
-          continue;
-        }
-        // A stretch of candidate tiles, compared with the mirror in one call.
-        const c0 = tx;
-        while (tx < cols && candidate[ty * cols + tx] === 1) tx++;
-        const sx = c0 * T;
-        diffTiles(src, mirror, stride, sx, y, Math.min(width, tx * T) - sx, h, T, columns);
-        for (let k = 0; k < tx - c0; k++) {
-          const x = sx + k * T;
-          const w = Math.min(T, width - x);
-          const first = columns[2 * k]!;
-          if (first < 0) {
-            unchangedTiles++;
-            closeRun();
-            lastSolid = null;
-            continue;
-          }
-          changedTiles++;
-          rawBytes += w * h * 4;
-          const colour = solid ? uniformPixel(src, stride, x, y, w, h) : -1;
-          if (colour >= 0) {
-            closeRun();
-            copyPixels(src, stride, x, y, mirror, stride, x, y, w, h);
-            const prev = lastSolid;
-            if (prev !== null && prev.y === y && prev.height === h && prev.x + prev.width === x && pixelOf(prev.data) === colour) {
-              solidHere.delete(`${prev.x},${prev.width},${colour}`);
-              prev.width += w;
-              solidHere.set(`${prev.x},${prev.width},${colour}`, prev);
-            } else {
-              const data = src.slice(y * stride + x * 4, y * stride + x * 4 + 4);
-              const t: MutableTile = { x, y, width: w, height: h, codec: CODEC_SOLID, data };
-              tiles.push(t);
-              solidHere.set(`${x},${w},${colour}`, t);
-              lastSolid = t;
-            }
-            continue;
-          }
-          lastSolid = null;
-          if (runW === 0) runX = x;
-          runW += w;
-          runTop = Math.min(runTop, first);
-          runBottom = Math.max(runBottom, columns[2 * k + 1]!);
-        }
-      }
-      closeRun();
-      // Merge this row's solid runs into identical runs right above them.
-      for (const [key, t] of solidHere) {
-        const above = solidAbove.get(key);
-        if (above !== undefined && above.y + above.height === t.y) {
-          above.height += t.height;
-          tiles.splice(tiles.lastIndexOf(t), 1);
-          solidHere.set(key, above);
-        }
-      }
-      solidAbove = solidHere;
-    }
-
-    for (const t of tiles) wireBytes += tileMessageSize(t.data.byteLength);
-    if (sink === undefined) return { tiles, reset, changedTiles, unchangedTiles, rawBytes, wireBytes };
-    for (const t of tiles) sink(t);
-    return { tiles: [], reset, changedTiles, unchangedTiles, rawBytes, wireBytes };
+    const bound = width > 0 && height > 0 ? this.native.outputBound(width, height) : 0;
+    let out = this.spare.pop();
+    if (out === undefined || out.byteLength < bound) out = Buffer.allocUnsafeSlow(bound);
+    const stats = this.native.encode(image.pixels, stride, width, height, rects, this.codecs, target, surface, out);
+    let released = false;
+    const buffer = out;
+    return {
+      bytes: out.subarray(0, stats.bytes),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (this.spare.length < MAX_SPARE_OUTPUTS && buffer.byteLength >= bound) this.spare.push(buffer);
+      },
+      reset,
+      tiles: stats.tiles,
+      changedTiles: stats.changedTiles,
+      unchangedTiles: stats.unchangedTiles,
+      rawBytes: stats.rawBytes,
+    };
   }
 
   /**
-   * Send the rectangle of a run as bands of at most maxData raw bytes (of
-   * equal height), each with the smallest codec, and bring the mirror up to
-   * date. A codec that saved nothing on a band is not tried again on the
-   * rest of the run, and once a band saves less than a tenth of its raw
-   * size the rest of the run goes raw (noise: trying costs a pass over the
-   * pixels per codec and saves nothing).
+   * `encodeMessages` as tiles: the messages parsed back (for tests and
+   * tools). With a `sink`, tiles are handed to it instead of being collected
+   * in the result (whose `tiles` is then empty), and their data is a view that
+   * is only valid during the call.
    */
-  private emitRun(src: Uint8Array, mirror: Uint8Array, stride: number, width: number, x: number, y: number, w: number, h: number, emit: (t: Tile) => void): void {
-    const rowBytes = w * 4;
-    const maxRows = Math.max(1, Math.floor(this.maxData / rowBytes));
-    const bandRows = Math.ceil(h / Math.ceil(h / maxRows));
-    let useSpans = (this.codecs & codecBit(CODEC_LZ4_SPANS)) !== 0;
-    let useLz4 = (this.codecs & codecBit(CODEC_LZ4)) !== 0;
-    for (let by = y; by < y + h; by += bandRows) {
-      const bh = Math.min(bandRows, y + h - by);
-      const raw = rowBytes * bh;
-      let codec = CODEC_RAW;
-      let packed: Uint8Array | null = null;
-      let dense = true;
-      if (useSpans) {
-        // The span stream must be shorter than the raw pixels to be worth it.
-        const streamBytes = encodeSpans(src, mirror, stride, x, by, w, bh, this.spans.subarray(0, raw - 1));
-        if (streamBytes === 0) continue; // nothing changed in these rows
-        if (streamBytes > 0) {
-          dense = streamBytes > DENSE_SPANS * raw;
-          const n = lz4Compress(this.spans.subarray(0, streamBytes), this.packedSpans.subarray(0, raw - 1));
-          if (n > 0) {
-            codec = CODEC_LZ4_SPANS;
-            packed = this.packedSpans.subarray(0, n);
-          }
-        }
-        if (packed === null) useSpans = false;
-      }
-      // The band's pixels, packed rows (a view of the source when the rows are whole).
-      let plain: Uint8Array;
-      if (x === 0 && w === width) {
-        plain = src.subarray(by * stride, (by + bh) * stride);
-      } else {
-        copyPixels(src, stride, x, by, this.plain, rowBytes, 0, 0, w, bh);
-        plain = this.plain.subarray(0, raw);
-      }
-      if (useLz4 && (packed === null || dense)) {
-        const limit = (packed === null ? raw : packed.byteLength) - 1;
-        const n = limit > 0 ? lz4Compress(plain, this.packedPlain.subarray(0, limit)) : -1;
-        if (n > 0) {
-          codec = CODEC_LZ4;
-          packed = this.packedPlain.subarray(0, n);
-        } else if (packed === null) {
-          useLz4 = false;
-        }
-      }
-      if (packed === null || packed.byteLength > INCOMPRESSIBLE * raw) {
-        useSpans = false;
-        useLz4 = false;
-      }
-      emit({ x, y: by, width: w, height: bh, codec, data: packed ?? plain });
-      copyPixels(src, stride, x, by, mirror, stride, x, by, w, bh);
+  encode(image: PixelImage, damage: readonly Rect[] | null, sink?: (tile: Tile) => void): EncodeResult {
+    const frame = this.encodeMessages(image, damage, 1, 1);
+    const tiles: Tile[] = [];
+    const view = new DataView(frame.bytes.buffer, frame.bytes.byteOffset, frame.bytes.byteLength);
+    for (let at = 0; at < frame.bytes.byteLength; ) {
+      const size = view.getUint16(at + 2, true);
+      const word = (i: number): number => view.getInt32(at + 8 + 4 * i, true);
+      const length = view.getUint32(at + TILE_MESSAGE_OVERHEAD - 4, true);
+      const data = frame.bytes.subarray(at + TILE_MESSAGE_OVERHEAD, at + TILE_MESSAGE_OVERHEAD + length);
+      const tile: Tile = { x: word(2), y: word(3), width: word(4), height: word(5), codec: word(6) >>> 0, data: sink === undefined ? data.slice() : data };
+      if (sink === undefined) tiles.push(tile);
+      else sink(tile);
+      at += size;
     }
+    frame.release();
+    return {
+      tiles,
+      reset: frame.reset,
+      changedTiles: frame.changedTiles,
+      unchangedTiles: frame.unchangedTiles,
+      rawBytes: frame.rawBytes,
+      wireBytes: frame.bytes.byteLength,
+    };
   }
 }
 
-function pixelOf(data: Uint8Array): number {
-  return (data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! << 24)) >>> 0;
-}
+/** Output buffers an encoder keeps for reuse (frames in flight use more). */
+const MAX_SPARE_OUTPUTS = 2;
+
 
 // ---------------------------------------------------------------------------
 // Decoder
@@ -467,7 +337,7 @@ export function checkBegin(width: number, height: number, format: number, limits
  */
 export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL_CODECS): Rect {
   const { x, y, width: w, height: h, codec, data } = tile;
-  if (codec < 0 || codec > 31 || (codecs & codecBit(codec)) === 0 || CODEC_NAMES[codec] === undefined) {
+  if (codec < 0 || codec > 31 || (codecs & codecBit(codec)) === 0 || !CODEC_NAMES.has(codec)) {
     throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} is not a codec this receiver announced`);
   }
   if (w <= 0 || h <= 0 || x < 0 || y < 0 || x > target.width - w || y > target.height - h) {

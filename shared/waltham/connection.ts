@@ -178,6 +178,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   /** Slabs holding messages of outQueue. */
   private slabsQueued: Uint8Array[] = [];
   private readonly spareSlabs: Uint8Array[] = [];
+  /** `written` callbacks of sendEncoded for what is in outQueue. */
+  private outDone: Array<() => void> = [];
   private flushScheduled = false;
   private waitingDrain = false;
 
@@ -274,6 +276,34 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     if (message.destructor) {
       if (this.role === 'client') this.retire(target);
       else this.forget(target);
+    }
+  }
+
+  /**
+   * Queue messages encoded elsewhere (the native frame encoder's tile
+   * messages), after everything sent so far. `bytes` must hold whole messages
+   * to live objects of this connection; it is not copied: `written` is called
+   * once the connection no longer needs it (the caller may then reuse it).
+   * Nothing is sent when the connection is not open (`written` still runs).
+   */
+  sendEncoded(bytes: Uint8Array, written?: () => void): void {
+    if (this.state !== 'open' || bytes.byteLength === 0) {
+      written?.();
+      return;
+    }
+    if (this.traceSink !== null) this.traceEncoded(bytes);
+    if (written !== undefined) this.outDone.push(written);
+    this.enqueue(bytes);
+  }
+
+  /** Trace lines for messages queued by sendEncoded. */
+  private traceEncoded(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.byteLength; ) {
+      const m = parseMessage(bytes, at, bytes.byteLength - at, this.table);
+      if (m.kind !== 'message') return;
+      const spec = m.entry.message;
+      this.traceSink!(formatTrace(m.entry.iface.name, m.objectId, spec, m.args.map((v, i) => this.inTraceArg(spec.args[i], v)), true));
+      at += m.length;
     }
   }
 
@@ -449,22 +479,28 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     const queue = this.outQueue;
     const bytes = this.outBytes;
     const slabs = this.slabsQueued;
+    const done = this.outDone;
     this.outQueue = [];
     this.outBytes = 0;
     this.slabsQueued = [];
     this.slab = null;
-    if (this.stream.destroyed || !this.stream.writable) return;
+    this.outDone = [];
+    const release = (): void => {
+      this.releaseSlabs(slabs);
+      for (const f of done) f();
+    };
+    if (this.stream.destroyed || !this.stream.writable) return release();
     let ok: boolean;
     if (bytes <= GATHER_BYTES) {
       // A copy: the slabs are free again at once.
       ok = this.stream.write(Buffer.concat(queue, bytes));
-      this.releaseSlabs(slabs);
+      release();
     } else {
       // One writev of the messages, no copy; the slabs are reused once it is done.
       this.stream.cork();
       ok = true;
       for (const [i, m] of queue.entries()) {
-        ok = this.stream.write(m, i === queue.length - 1 ? () => this.releaseSlabs(slabs) : undefined) && ok;
+        ok = this.stream.write(m, i === queue.length - 1 ? release : undefined) && ok;
       }
       this.stream.uncork();
     }

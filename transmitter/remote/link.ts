@@ -812,22 +812,16 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         r.transform = c.transform;
       }
       r.encoder.setCodecs(conn.codecs);
-      // Tiles go out as they are encoded (their data is only valid during the call), after begin.
-      let begun = false;
-      let tiles = 0;
-      const res = r.encoder.encode(c, r.damage, (t) => {
-        if (!begun) conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
-        begun = true;
-        tiles++;
-        conn.content.tile(surface, t.x, t.y, t.width, t.height, t.codec, t.data);
-      });
+      // One native pass writes the tile messages; they go out right after begin.
+      const frame = r.encoder.encodeMessages(c, r.damage, conn.content.id, surface.id);
       const newBuffer = r.size === null || r.size.width !== c.width || r.size.height !== c.height || r.size.format !== c.format;
-      if (!begun && (res.reset || newBuffer)) conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
+      if (frame.tiles > 0 || frame.reset || newBuffer) conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
+      conn.client.sendEncoded(frame.bytes, frame.release);
       r.size = { width: c.width, height: c.height, format: c.format };
-      this.counters.tiles += tiles;
-      this.counters.unchangedTiles += res.unchangedTiles;
-      this.counters.rawBytes += res.rawBytes;
-      this.counters.wireBytes += res.wireBytes;
+      this.counters.tiles += frame.tiles;
+      this.counters.unchangedTiles += frame.unchangedTiles;
+      this.counters.rawBytes += frame.rawBytes;
+      this.counters.wireBytes += frame.bytes.byteLength;
     }
     r.damage = [];
 

@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod fd;
+pub mod frame;
 pub mod listener;
 pub mod lz4;
 pub mod pixels;

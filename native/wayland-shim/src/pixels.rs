@@ -14,7 +14,7 @@
 //!
 //! Safe Rust only, apart from getting the slices out of the JS views.
 
-use napi::bindgen_prelude::{Int32ArraySlice, Uint8ArraySlice};
+use napi::bindgen_prelude::Uint8ArraySlice;
 use napi_derive::napi;
 
 use crate::error::{error, invalid, Result};
@@ -34,7 +34,7 @@ pub struct Rect {
 }
 
 impl Rect {
-  fn new(x: u32, y: u32, w: u32, h: u32) -> Rect {
+  pub(crate) fn new(x: u32, y: u32, w: u32, h: u32) -> Rect {
     Rect {
       x: x as usize,
       y: y as usize,
@@ -43,7 +43,7 @@ impl Rect {
     }
   }
 
-  fn is_empty(&self) -> bool {
+  pub(crate) fn is_empty(&self) -> bool {
     self.w == 0 || self.h == 0
   }
 }
@@ -74,12 +74,12 @@ pub fn check_rect(what: &str, len: usize, stride: usize, r: Rect) -> Result<()> 
 
 /// The byte range of row `row` of `r`.
 #[inline]
-fn row(stride: usize, r: Rect, row: usize) -> std::ops::Range<usize> {
+pub(crate) fn row(stride: usize, r: Rect, row: usize) -> std::ops::Range<usize> {
   let start = (r.y + row) * stride + r.x * 4;
   start..start + r.w * 4
 }
 
-fn disjoint(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn disjoint(a: &[u8], b: &[u8]) -> bool {
   let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + a.len());
   let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
   a1 <= b0 || b1 <= a0
@@ -379,97 +379,6 @@ pub fn copy_pixels(
     copy(from, src_stride as usize, s, out, dst_stride as usize, d);
   }
   Ok(())
-}
-
-/// Compares `current` with `previous` (same layout) inside the rectangle, in columns of
-/// `tileSize` pixels. For column k, `out[2k]` is the first row (from `y`) that differs and
-/// `out[2k + 1]` one past the last; -1 and 0 for a column without change.
-#[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn diff_tiles(
-  current: Uint8ArraySlice<'_>,
-  previous: Uint8ArraySlice<'_>,
-  stride: u32,
-  x: u32,
-  y: u32,
-  width: u32,
-  height: u32,
-  tile_size: u32,
-  mut out: Int32ArraySlice<'_>,
-) -> Result<()> {
-  let r = Rect::new(x, y, width, height);
-  let (cur, prev): (&[u8], &[u8]) = (&current, &previous);
-  check_rect("diffTiles", cur.len(), stride as usize, r)?;
-  check_rect("diffTiles", prev.len(), stride as usize, r)?;
-  if tile_size == 0 {
-    return Err(invalid("diffTiles: tile size 0"));
-  }
-  // SAFETY: the view stays valid during this synchronous call; it is checked not to share memory
-  // with the pixel views below before anything is written.
-  let out = unsafe { out.as_mut() };
-  let out_bytes = (
-    out.as_ptr() as usize,
-    out.as_ptr() as usize + std::mem::size_of_val(out),
-  );
-  let apart = |v: &[u8]| out_bytes.1 <= v.as_ptr() as usize || v.as_ptr() as usize + v.len() <= out_bytes.0;
-  if !apart(cur) || !apart(prev) {
-    return Err(invalid("diffTiles: out overlaps the pixels"));
-  }
-  if out.len() < 2 * r.w.div_ceil(tile_size as usize) {
-    return Err(invalid("diffTiles: out holds fewer than 2 entries per column"));
-  }
-  if !r.is_empty() {
-    changed_rows(cur, prev, stride as usize, r, tile_size as usize, out);
-  }
-  Ok(())
-}
-
-/// The pixel (as an unsigned 32-bit little-endian value) filling the rectangle, or -1 when it is
-/// not uniform.
-#[napi]
-pub fn uniform_pixel(
-  src: Uint8ArraySlice<'_>,
-  stride: u32,
-  x: u32,
-  y: u32,
-  width: u32,
-  height: u32,
-) -> Result<f64> {
-  let r = Rect::new(x, y, width, height);
-  check_rect("uniformPixel", src.len(), stride as usize, r)?;
-  Ok(uniform(&src, stride as usize, r).map_or(-1.0, f64::from))
-}
-
-/// Writes into `out` the span stream that turns `previous` into `current` inside the rectangle
-/// (see the module docs); returns its length, or -1 when it does not fit in `out`.
-#[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn encode_spans(
-  current: Uint8ArraySlice<'_>,
-  previous: Uint8ArraySlice<'_>,
-  stride: u32,
-  x: u32,
-  y: u32,
-  width: u32,
-  height: u32,
-  mut out: Uint8ArraySlice<'_>,
-) -> Result<i32> {
-  let r = Rect::new(x, y, width, height);
-  // SAFETY: as in `copy_pixels`.
-  let dst = unsafe { out.as_mut() };
-  let (cur, prev): (&[u8], &[u8]) = (&current, &previous);
-  if !disjoint(cur, dst) || !disjoint(prev, dst) {
-    return Err(invalid("encodeSpans: out overlaps the pixels"));
-  }
-  check_rect("encodeSpans", cur.len(), stride as usize, r)?;
-  check_rect("encodeSpans", prev.len(), stride as usize, r)?;
-  if dst.len() > i32::MAX as usize {
-    return Err(invalid("encodeSpans: out of 2 GiB or more"));
-  }
-  if r.is_empty() {
-    return Ok(0);
-  }
-  Ok(span_stream(cur, prev, stride as usize, r, dst).map_or(-1, |n| n as i32))
 }
 
 /// Applies a span stream to the rectangle of `dst`. Throws (code EBADMSG) without changing

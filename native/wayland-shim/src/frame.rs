@@ -1,0 +1,517 @@
+//! The transmitter's half of the tile pipeline (shared/remote/tiles.ts) in one pass per commit.
+//!
+//! A `FrameEncoder` keeps the mirror of what the receiver has for one surface. `encode` takes
+//! the new pixels (any stride: a view of the client's own buffer will do), the commit's damage
+//! and the codecs the receiver decodes, and writes the finished `wthp_content.tile` messages
+//! straight into an output buffer the caller hands to the socket: the grid tiles the damage
+//! touches are compared with the mirror, a changed uniform tile becomes one `solid` pixel
+//! (merged with its uniform neighbours), the other changed tiles merge into horizontal runs cut
+//! to their changed rows and to the damage, a run goes out in bands that fit a Waltham message,
+//! each band as the smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw, and
+//! the mirror is brought up to date. One call, no allocation per tile, no JavaScript per tile.
+//!
+//! The Waltham message layout (../shared/vectors/waltham/README.md): an 8-byte header of four
+//! little-endian u16 (0, total size, opcode, 0), the target object id, then the arguments, each
+//! padded to 4 bytes; `data` is a u32 length, the bytes and padding whose bytes repeat the
+//! reference writer's "N" count. Opcode and codec numbers come from the caller, who takes them
+//! from the generated protocol tables: nothing of the wire is copied here.
+
+use napi::bindgen_prelude::{Int32ArraySlice, Uint8ArraySlice};
+use napi_derive::napi;
+
+use crate::error::{error, invalid, Result};
+use crate::lz4;
+use crate::pixels::{check_rect, copy, disjoint, row, span_stream, uniform, Rect};
+
+/// Bytes of a tile message besides its data: header 8, target 4, surface 4, x/y/width/height/
+/// codec 20, data length 4.
+pub const TILE_OVERHEAD: usize = 40;
+/// Largest Waltham message, header included.
+pub const MAX_MESSAGE: usize = 65535;
+/// Largest tile data that keeps the message (with padding) within the limit.
+pub const MAX_TILE_DATA: usize = (MAX_MESSAGE - TILE_OVERHEAD) & !3;
+/// Above this share of the raw size the span stream of a band is dense (most pixels changed)
+/// and LZ4 of the plain pixels is tried as well.
+const DENSE_SPANS: f64 = 0.75;
+/// A band whose best encoding is above this share of its raw size is taken for incompressible:
+/// the rest of its run goes raw.
+const INCOMPRESSIBLE: f64 = 0.9;
+
+/// The wire numbers the encoder writes, from the generated protocol tables.
+#[napi(object)]
+#[derive(Clone, Copy)]
+pub struct FrameWire {
+  /// Opcode of `wthp_content.tile`.
+  pub tile_opcode: u32,
+  pub codec_raw: u32,
+  pub codec_lz4: u32,
+  pub codec_solid: u32,
+  pub codec_lz4_spans: u32,
+}
+
+/// What one `encode` wrote.
+#[napi(object)]
+pub struct FrameStats {
+  /// Bytes of messages written at the start of the output.
+  pub bytes: f64,
+  /// Tile messages written.
+  pub tiles: u32,
+  /// Grid tiles inside the damage whose pixels changed.
+  pub changed_tiles: u32,
+  /// Grid tiles inside the damage whose pixels the receiver already had.
+  pub unchanged_tiles: u32,
+  /// Bytes of the pixels the tiles cover, before encoding.
+  pub raw_bytes: f64,
+}
+
+/// A uniform rectangle waiting to be written (it may still grow right or down).
+#[derive(Clone, Copy)]
+struct Solid {
+  r: Rect,
+  pixel: u32,
+  dead: bool,
+}
+
+/// The output buffer, written front to back; every write is bounds-checked.
+struct Out<'a> {
+  buf: &'a mut [u8],
+  at: usize,
+}
+
+impl Out<'_> {
+  fn overflow() -> crate::error::Error {
+    error("ENOBUFS", "FrameEncoder.encode: the output buffer is too small for this frame")
+  }
+
+  /// Starts a tile message: reserves its fixed part, returns where it starts.
+  fn begin_tile(&mut self, wire: &FrameWire, target: u32, surface: u32, r: Rect, codec: u32) -> Result<usize> {
+    let start = self.at;
+    let head = self.buf.get_mut(start..start + TILE_OVERHEAD).ok_or_else(Out::overflow)?;
+    let words: [u32; 8] = [target, surface, r.x as u32, r.y as u32, r.w as u32, r.h as u32, codec, 0];
+    head[0..2].copy_from_slice(&0u16.to_le_bytes());
+    // size (2..4) is written by `end_tile`
+    head[4..6].copy_from_slice(&(wire.tile_opcode as u16).to_le_bytes());
+    head[6..8].copy_from_slice(&0u16.to_le_bytes());
+    for (i, w) in words.iter().enumerate() {
+      head[8 + 4 * i..12 + 4 * i].copy_from_slice(&w.to_le_bytes());
+    }
+    self.at = start + TILE_OVERHEAD;
+    Ok(start)
+  }
+
+  /// Room for up to `cap` data bytes of the message being written.
+  fn data(&mut self, cap: usize) -> Result<&mut [u8]> {
+    let end = self.at.checked_add(cap).ok_or_else(Out::overflow)?;
+    self.buf.get_mut(self.at..end).ok_or_else(Out::overflow)
+  }
+
+  /// Ends the message started at `start` with `len` data bytes written by `data`.
+  fn end_tile(&mut self, start: usize, len: usize) -> Result<()> {
+    let padded = (len + 3) & !3;
+    let size = TILE_OVERHEAD + padded;
+    debug_assert!(size <= MAX_MESSAGE);
+    // N: the reference writer's scatter-list count (header 2, six words, data 2 or 3).
+    let n: u32 = 2 + 6 + if len % 4 == 0 { 2 } else { 3 };
+    let pad_bytes = n.to_le_bytes();
+    let tail = self.buf.get_mut(start..start + size).ok_or_else(Out::overflow)?;
+    tail[2..4].copy_from_slice(&(size as u16).to_le_bytes());
+    tail[TILE_OVERHEAD - 4..TILE_OVERHEAD].copy_from_slice(&(len as u32).to_le_bytes());
+    for (i, b) in tail[TILE_OVERHEAD + len..size].iter_mut().enumerate() {
+      *b = pad_bytes[i];
+    }
+    self.at = start + size;
+    Ok(())
+  }
+}
+
+/// The first and one-past-last row of `r` where `src` and `mirror` differ, if any.
+fn changed_rows(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, r: Rect) -> Option<(usize, usize)> {
+  let differs = |i: usize| src[row(src_stride, r, i)] != mirror[row(stride, r, i)];
+  let first = (0..r.h).find(|&i| differs(i))?;
+  let last = (first + 1..r.h).rev().find(|&i| differs(i)).unwrap_or(first);
+  Some((first, last + 1))
+}
+
+/// Copies the rows of `r` in `src` (any stride) to `out`, packed.
+fn pack(src: &[u8], src_stride: usize, r: Rect, out: &mut [u8]) {
+  let row_bytes = r.w * 4;
+  for i in 0..r.h {
+    out[i * row_bytes..(i + 1) * row_bytes].copy_from_slice(&src[row(src_stride, r, i)]);
+  }
+}
+
+struct Pass<'a> {
+  wire: &'a FrameWire,
+  target: u32,
+  surface: u32,
+  codecs: u32,
+  max_data: usize,
+  src: &'a [u8],
+  src_stride: usize,
+  mirror: &'a mut [u8],
+  stride: usize,
+  width: usize,
+  out: Out<'a>,
+  spans: &'a mut [u8],
+  plain: &'a mut [u8],
+  packed: &'a mut [u8],
+  stats: FrameStats,
+}
+
+impl Pass<'_> {
+  fn has(&self, codec: u32) -> bool {
+    codec < 32 && self.codecs & (1 << codec) != 0
+  }
+
+  /// Sends rectangle `r` of a run as bands of at most `max_data` raw bytes, each with the
+  /// smallest codec, and brings the mirror up to date. A codec that saved nothing on a band is
+  /// not tried again on the rest of the run; once a band saves less than a tenth the rest goes
+  /// raw (noise: trying costs a pass per codec and saves nothing).
+  fn run(&mut self, r: Rect) -> Result<()> {
+    let row_bytes = r.w * 4;
+    let max_rows = (self.max_data / row_bytes).max(1);
+    let band_rows = r.h.div_ceil(r.h.div_ceil(max_rows));
+    let wire = *self.wire;
+    let mut use_spans = self.has(wire.codec_lz4_spans);
+    let mut use_lz4 = self.has(wire.codec_lz4);
+    let mut by = r.y;
+    while by < r.y + r.h {
+      let bh = band_rows.min(r.y + r.h - by);
+      let band = Rect { x: r.x, y: by, w: r.w, h: bh };
+      by += bh;
+      let raw = row_bytes * bh;
+      // The spans of the changed pixels, LZ4-compressed into `packed`.
+      let mut best: Option<(u32, usize)> = None; // the span encoding, in `packed`
+      let mut dense = true;
+      if use_spans {
+        let limit = raw - 1;
+        match span_stream_strided(self.src, self.src_stride, self.mirror, self.stride, band, &mut self.spans[..limit]) {
+          Some(0) => continue, // nothing changed in these rows
+          Some(n) => {
+            dense = n as f64 > DENSE_SPANS * raw as f64;
+            if let Some(m) = lz4::compress(&self.spans[..n], &mut self.packed[..limit]) {
+              best = Some((wire.codec_lz4_spans, m));
+            }
+          }
+          None => {}
+        }
+        if best.is_none() {
+          use_spans = false;
+        }
+      }
+      // The band's pixels, packed rows: a view of the source when its rows are contiguous.
+      let contiguous = band.x == 0 && r.w == self.width && self.src_stride == row_bytes;
+      let start = band.y * self.src_stride;
+      if !contiguous {
+        pack(self.src, self.src_stride, band, &mut self.plain[..raw]);
+      }
+      let plain: &[u8] = if contiguous { &self.src[start..start + raw] } else { &self.plain[..raw] };
+      let msg = self.out.begin_tile(&wire, self.target, self.surface, band, wire.codec_raw)?;
+      let mut written: Option<(u32, usize)> = None;
+      if use_lz4 && (best.is_none() || dense) {
+        let limit = best.map_or(raw, |(_, n)| n) - 1;
+        if limit > 0 {
+          // Straight into the message.
+          let dst = self.out.data(limit)?;
+          if let Some(n) = lz4::compress(plain, dst) {
+            written = Some((wire.codec_lz4, n));
+          }
+        }
+        if written.is_none() && best.is_none() {
+          use_lz4 = false;
+        }
+      }
+      let (codec, len) = match (written, best) {
+        (Some(w), _) => w,
+        (None, Some((codec, n))) => {
+          self.out.data(n)?.copy_from_slice(&self.packed[..n]);
+          (codec, n)
+        }
+        (None, None) => {
+          self.out.data(raw)?.copy_from_slice(plain);
+          (wire.codec_raw, raw)
+        }
+      };
+      if codec == wire.codec_raw || len as f64 > INCOMPRESSIBLE * raw as f64 {
+        use_spans = false;
+        use_lz4 = false;
+      }
+      // The codec word of the message (target, surface, x, y, w, h, codec).
+      self.out.buf[msg + 32..msg + 36].copy_from_slice(&codec.to_le_bytes());
+      self.out.end_tile(msg, len)?;
+      self.stats.tiles += 1;
+      copy_strided(self.src, self.src_stride, band, self.mirror, self.stride);
+    }
+    Ok(())
+  }
+}
+
+/// Copies rectangle `r` from `src` (stride `src_stride`) to the same place of `dst`.
+fn copy_strided(src: &[u8], src_stride: usize, r: Rect, dst: &mut [u8], stride: usize) {
+  if src_stride == stride {
+    copy(src, stride, r, dst, stride, r);
+  } else {
+    for i in 0..r.h {
+      dst[row(stride, r, i)].copy_from_slice(&src[row(src_stride, r, i)]);
+    }
+  }
+}
+
+/// `span_stream` for a source whose stride differs from the mirror's.
+fn span_stream_strided(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, r: Rect, out: &mut [u8]) -> Option<usize> {
+  if src_stride == stride {
+    return span_stream(src, mirror, stride, r, out);
+  }
+  // Rare (a client buffer with padded rows): compare through a packed copy of the rows.
+  let mut cur = vec![0u8; r.w * 4 * r.h];
+  let mut prev = vec![0u8; r.w * 4 * r.h];
+  pack(src, src_stride, r, &mut cur);
+  pack(mirror, stride, r, &mut prev);
+  span_stream(&cur, &prev, r.w * 4, Rect { x: 0, y: 0, w: r.w, h: r.h }, out)
+}
+
+/// The mirror of one surface on one receiver, and the one-pass encoder that keeps it.
+#[napi]
+pub struct FrameEncoder {
+  wire: FrameWire,
+  tile: usize,
+  max_data: usize,
+  mirror: Vec<u8>,
+  width: usize,
+  height: usize,
+  spans: Vec<u8>,
+  plain: Vec<u8>,
+  packed: Vec<u8>,
+}
+
+#[napi]
+impl FrameEncoder {
+  /// `tileSize`: grid size in pixels (at least 4); `maxData`: largest tile data (at most what
+  /// fits a Waltham message).
+  #[napi(constructor)]
+  pub fn new(wire: FrameWire, tile_size: u32, max_data: u32) -> Result<Self> {
+    let max_data = (max_data as usize).min(MAX_TILE_DATA);
+    let tile = tile_size as usize;
+    if tile < 4 || tile * 4 > max_data {
+      return Err(invalid(format!("FrameEncoder: tile size {tile} is out of range")));
+    }
+    Ok(FrameEncoder {
+      wire,
+      tile,
+      max_data,
+      mirror: Vec::new(),
+      width: 0,
+      height: 0,
+      spans: vec![0; max_data],
+      plain: vec![0; max_data],
+      packed: vec![0; max_data],
+    })
+  }
+
+  /// Forget what the receiver has: the next encode sends everything.
+  #[napi]
+  pub fn reset(&mut self) {
+    self.mirror = Vec::new();
+    self.width = 0;
+    self.height = 0;
+  }
+
+  /// Whether the next encode of a `width` x `height` image starts a new buffer on the receiver
+  /// (from transparent black).
+  #[napi]
+  pub fn needs_reset(&self, width: u32, height: u32) -> bool {
+    self.mirror.is_empty() || width as usize != self.width || height as usize != self.height
+  }
+
+  /// Bytes of the mirror (for memory accounting).
+  #[napi(getter)]
+  pub fn mirror_bytes(&self) -> f64 {
+    self.mirror.len() as f64
+  }
+
+  /// An output size that always holds the messages of one encode of a `width` x `height`
+  /// image: every pixel raw plus the overhead of two messages per grid tile and one per row.
+  #[napi]
+  pub fn output_bound(&self, width: u32, height: u32) -> f64 {
+    let (w, h) = (width as usize, height as usize);
+    let tiles = w.div_ceil(self.tile) * h.div_ceil(self.tile);
+    (w * h * 4 + (2 * tiles + h.div_ceil(self.tile) + 1) * (TILE_OVERHEAD + 4)) as f64
+  }
+
+  /// Encodes what changed in `src` (`width` x `height` pixels, `srcStride` bytes per row) inside
+  /// `damage` (x, y, width, height quadruples in buffer pixels; null: everything) as tile messages
+  /// to object `target` (the wthp_content) for `surface`, using the codecs of the mask `codecs`
+  /// (1 << codec), into `out`, and records it as sent. A new size (see `needsReset`) starts the
+  /// mirror from transparent black and implies full damage. Throws ENOBUFS, with the mirror
+  /// partly updated, when `out` is smaller than `outputBound`; ERANGE when `src` is too short.
+  #[napi]
+  #[allow(clippy::too_many_arguments)]
+  pub fn encode(
+    &mut self,
+    src: Uint8ArraySlice<'_>,
+    src_stride: u32,
+    width: u32,
+    height: u32,
+    damage: Option<Int32ArraySlice<'_>>,
+    codecs: u32,
+    target: u32,
+    surface: u32,
+    mut out: Uint8ArraySlice<'_>,
+  ) -> Result<FrameStats> {
+    // SAFETY: the views stay valid during this synchronous call; `disjoint` rules out aliasing
+    // between the source and the output before either is used.
+    let out = unsafe { out.as_mut() };
+    let src: &[u8] = &src;
+    if !disjoint(src, out) {
+      return Err(invalid("FrameEncoder.encode: source and output overlap"));
+    }
+    let (w, h, src_stride) = (width as usize, height as usize, src_stride as usize);
+    if w == 0 || h == 0 {
+      return Ok(FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0 });
+    }
+    if src_stride < w * 4 {
+      return Err(invalid(format!("FrameEncoder.encode: stride {src_stride} is less than {w} pixels")));
+    }
+    check_rect("FrameEncoder.encode source", src.len(), src_stride, Rect { x: 0, y: 0, w, h })?;
+    let d: &[i32] = damage.as_deref().unwrap_or(&[]);
+    if d.len() % 4 != 0 {
+      return Err(invalid("FrameEncoder.encode: damage is not a list of x, y, width, height"));
+    }
+    let mut full = damage.is_none();
+    if self.needs_reset(width, height) {
+      self.mirror = vec![0; w * h * 4];
+      self.width = w;
+      self.height = h;
+      full = true;
+    }
+    let rects: Vec<Rect> = if full {
+      vec![Rect { x: 0, y: 0, w, h }]
+    } else {
+      d.chunks_exact(4)
+        .filter_map(|q| {
+          let (x0, y0) = (q[0].max(0) as usize, q[1].max(0) as usize);
+          let x1 = (q[0] as i64 + q[2].max(0) as i64).clamp(0, w as i64) as usize;
+          let y1 = (q[1] as i64 + q[3].max(0) as i64).clamp(0, h as i64) as usize;
+          (x1 > x0 && y1 > y0).then_some(Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 })
+        })
+        .collect()
+    };
+    let t = self.tile;
+    let (cols, rows) = (w.div_ceil(t), h.div_ceil(t));
+    // Grid tiles the damage touches, and per tile row the columns it spans (content changes
+    // only inside the damage: runs are cut to it).
+    let mut candidate = vec![false; cols * rows];
+    let mut left = vec![w; rows];
+    let mut right = vec![0usize; rows];
+    for r in &rects {
+      for ty in r.y / t..=(r.y + r.h - 1) / t {
+        candidate[ty * cols + r.x / t..=ty * cols + (r.x + r.w - 1) / t].fill(true);
+        left[ty] = left[ty].min(r.x);
+        right[ty] = right[ty].max(r.x + r.w);
+      }
+    }
+    let wire = self.wire;
+    let solid_ok = codecs & (1 << wire.codec_solid) != 0;
+    let stride = w * 4;
+    let mut pass = Pass {
+      wire: &wire,
+      target,
+      surface,
+      codecs,
+      max_data: self.max_data,
+      src,
+      src_stride,
+      mirror: &mut self.mirror,
+      stride,
+      width: w,
+      out: Out { buf: out, at: 0 },
+      spans: &mut self.spans,
+      plain: &mut self.plain,
+      packed: &mut self.packed,
+      stats: FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0 },
+    };
+    let mut solids: Vec<Solid> = Vec::new();
+    let mut above: Vec<usize> = Vec::new();
+    for ty in 0..rows {
+      let y = ty * t;
+      let th = t.min(h - y);
+      let mut here: Vec<usize> = Vec::new();
+      let mut last_solid: Option<usize> = None;
+      // The run of changed, non-uniform tiles being gathered: x, width, changed rows.
+      let (mut run_x, mut run_w, mut run_top, mut run_bottom) = (0usize, 0usize, th, 0usize);
+      let (l, rgt) = (left[ty], right[ty]);
+      let close = |pass: &mut Pass, run_x: &mut usize, run_w: &mut usize, top: &mut usize, bottom: &mut usize| -> Result<()> {
+        let x0 = (*run_x).max(l);
+        let x1 = (*run_x + *run_w).min(rgt);
+        if *run_w > 0 && x1 > x0 && *bottom > *top {
+          pass.run(Rect { x: x0, y: y + *top, w: x1 - x0, h: *bottom - *top })?;
+        }
+        (*run_w, *top, *bottom) = (0, th, 0);
+        Ok(())
+      };
+      for tx in 0..cols {
+        if !candidate[ty * cols + tx] {
+          close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+          last_solid = None;
+          continue;
+        }
+        let x = tx * t;
+        let tw = t.min(w - x);
+        let cell = Rect { x, y, w: tw, h: th };
+        let Some((first, last)) = changed_rows(src, src_stride, pass.mirror, stride, cell) else {
+          pass.stats.unchanged_tiles += 1;
+          close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+          last_solid = None;
+          continue;
+        };
+        pass.stats.changed_tiles += 1;
+        pass.stats.raw_bytes += (tw * th * 4) as f64;
+        if let Some(pixel) = if solid_ok { uniform(src, src_stride, cell) } else { None } {
+          close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+          copy_strided(src, src_stride, cell, pass.mirror, stride);
+          match last_solid {
+            Some(i) if solids[i].pixel == pixel && solids[i].r.x + solids[i].r.w == x && solids[i].r.y == y && solids[i].r.h == th => {
+              solids[i].r.w += tw;
+            }
+            _ => {
+              solids.push(Solid { r: cell, pixel, dead: false });
+              here.push(solids.len() - 1);
+              last_solid = Some(solids.len() - 1);
+            }
+          }
+          continue;
+        }
+        last_solid = None;
+        if run_w == 0 {
+          run_x = x;
+        }
+        run_w += tw;
+        run_top = run_top.min(first);
+        run_bottom = run_bottom.max(last);
+      }
+      close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+      // Merge this row's uniform runs into identical ones right above them.
+      for slot in here.iter_mut() {
+        let s = solids[*slot];
+        let up = above.iter().copied().find(|&a| {
+          let u = &solids[a];
+          !u.dead && u.pixel == s.pixel && u.r.x == s.r.x && u.r.w == s.r.w && u.r.y + u.r.h == s.r.y
+        });
+        if let Some(a) = up {
+          solids[a].r.h += s.r.h;
+          solids[*slot].dead = true;
+          *slot = a;
+        }
+      }
+      above = here;
+    }
+    for s in solids.iter().filter(|s| !s.dead) {
+      let msg = pass.out.begin_tile(&wire, target, surface, s.r, wire.codec_solid)?;
+      pass.out.data(4)?.copy_from_slice(&s.pixel.to_le_bytes());
+      pass.out.end_tile(msg, 4)?;
+      pass.stats.tiles += 1;
+    }
+    pass.stats.bytes = pass.out.at as f64;
+    Ok(pass.stats)
+  }
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { FrameEncoder, isNativeError } from '../native.js';
+import { defaultWalthamTable } from '../waltham/connection.js';
+import { encodeMessage, parseMessage } from '../waltham/wire.js';
+import { wthpContentInterface } from '../generated/waltham/waltham.js';
+import { prng } from '../test/helpers.js';
+import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, FORMAT_ARGB8888, type PixelImage } from './tiles.js';
+
+const W = 300;
+const H = 170;
+
+function noise(width: number, height: number, seed: number, stride = width * 4): Uint8Array {
+  const rand = prng(seed);
+  const px = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width * 4; x++) px[y * stride + x] = rand() < 0.5 ? Math.floor(rand() * 256) : 7;
+  }
+  return px;
+}
+
+function image(pixels: Uint8Array, stride?: number): PixelImage & { stride?: number } {
+  return { width: W, height: H, format: 'argb8888', pixels, ...(stride !== undefined ? { stride } : {}) };
+}
+
+const tileSpec = wthpContentInterface.requests.find((m) => m.name === 'tile')!;
+
+describe('the native one-pass frame encoder', () => {
+  it('writes tile messages byte for byte as the Waltham codec writes them', () => {
+    const enc = new TileEncoder({ codecs: LOCAL_CODECS });
+    const first = noise(W, H, 1);
+    const frame = enc.encodeMessages(image(first), null, 7, 9);
+    const table = defaultWalthamTable();
+    let messages = 0;
+    for (let at = 0; at < frame.bytes.byteLength; messages++) {
+      const m = parseMessage(frame.bytes, at, frame.bytes.byteLength - at, table);
+      if (m.kind !== 'message') throw new Error(`message at ${at}: ${m.kind}`);
+      expect(m.entry.message.name).toBe('tile');
+      expect(m.objectId).toBe(7);
+      expect(m.args[0]).toBe(9);
+      const again = encodeMessage(tileSpec, 7, m.args as never, 'wthp_content');
+      expect(Buffer.from(frame.bytes.subarray(at, at + m.length)).equals(Buffer.from(again))).toBe(true);
+      at += m.length;
+    }
+    expect(messages).toBe(frame.tiles);
+    expect(messages).toBeGreaterThan(1);
+    frame.release();
+  });
+
+  it('reads sources whose rows are padded (a client buffer with a larger stride)', () => {
+    const stride = W * 4 + 52;
+    const padded = noise(W, H, 2, stride);
+    const packed = new Uint8Array(W * H * 4);
+    for (let y = 0; y < H; y++) packed.set(padded.subarray(y * stride, y * stride + W * 4), y * W * 4);
+    for (const codecs of [codecBit(CODEC_RAW), LOCAL_CODECS]) {
+      const a = new TileEncoder({ codecs }).encodeMessages(image(padded, stride), null, 3, 4);
+      const b = new TileEncoder({ codecs }).encodeMessages(image(packed), null, 3, 4);
+      expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+      // and what it sends rebuilds the picture
+      const dec = new TileDecoder();
+      new TileEncoder({ codecs }).encode(image(padded, stride), null, (t) => {
+        if (dec.image === null) dec.begin(W, H, FORMAT_ARGB8888);
+        dec.apply(t);
+      });
+      expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(packed))).toBe(true);
+    }
+  });
+
+  it('follows changes through a stride-padded source across frames with damage', () => {
+    const stride = W * 4 + 16;
+    const src = noise(W, H, 3, stride);
+    const enc = new TileEncoder({ codecs: LOCAL_CODECS });
+    const dec = new TileDecoder();
+    const apply = (damage: { x: number; y: number; width: number; height: number }[] | null): void => {
+      enc.encode(image(src, stride), damage, (t) => {
+        if (dec.image === null) dec.begin(W, H, FORMAT_ARGB8888);
+        dec.apply(t);
+      });
+    };
+    apply(null);
+    const rand = prng(4);
+    for (let i = 0; i < 20; i++) {
+      const x = Math.floor(rand() * (W - 20));
+      const y = Math.floor(rand() * (H - 20));
+      for (let r = y; r < y + 17; r++) src.fill(Math.floor(rand() * 256), r * stride + x * 4, r * stride + (x + 13) * 4);
+      apply([{ x, y, width: 13, height: 17 }]);
+    }
+    for (let y = 0; y < H; y++) {
+      expect(Buffer.from(dec.image!.pixels.subarray(y * W * 4, (y + 1) * W * 4)).equals(Buffer.from(src.subarray(y * stride, y * stride + W * 4)))).toBe(true);
+    }
+  });
+
+  it('clips damage outside the surface and ignores empty or negative rectangles', () => {
+    const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) });
+    const px = noise(W, H, 5);
+    enc.encodeMessages(image(px), null, 1, 1).release();
+    px.fill(1, 0, 64);
+    const res = enc.encode(image(px), [
+      { x: -1e12, y: -5, width: 2e12, height: 6 },
+      { x: 10, y: 10, width: -4, height: 3 },
+      { x: 5e9, y: 5e9, width: 1, height: 1 },
+    ]);
+    expect(res.changedTiles).toBeGreaterThan(0);
+    for (const t of res.tiles) {
+      expect(t.y).toBe(0);
+      expect(t.x + t.width).toBeLessThanOrEqual(W);
+    }
+  });
+
+  it('refuses an output buffer that is too small, a short source and a short stride', () => {
+    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS };
+    const enc = new FrameEncoder(wire, 64, 65000);
+    const px = noise(W, H, 6);
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (err) {
+        return isNativeError(err) ? err.code : 'not native';
+      }
+      return undefined;
+    };
+    expect(code(() => enc.encode(px, W * 4, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(1000)))).toBe('ENOBUFS');
+    const fresh = new FrameEncoder(wire, 64, 65000);
+    expect(code(() => fresh.encode(px.subarray(0, 100), W * 4, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H))))).toBe('ERANGE');
+    expect(code(() => fresh.encode(px, W * 2, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H))))).toBe('EINVAL');
+    expect(code(() => fresh.encode(px, W * 4, W, H, new Int32Array(3), codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H))))).toBe('EINVAL');
+    expect(code(() => new FrameEncoder(wire, 2, 65000))).toBe('EINVAL');
+    // the bound is enough for the worst case: every tile changed, alternating solid and noise
+    const worst = new Uint8Array(W * H * 4);
+    const rand = prng(7);
+    for (let i = 0; i < worst.length; i++) worst[i] = (Math.floor(i / 4 / 64) + Math.floor(i / (W * 4) / 64)) % 2 === 0 ? 9 : Math.floor(rand() * 256);
+    const out = new Uint8Array(fresh.outputBound(W, H));
+    const stats = fresh.encode(worst, W * 4, W, H, null, LOCAL_CODECS, 1, 1, out);
+    expect(stats.bytes).toBeGreaterThan(0);
+    expect(stats.bytes).toBeLessThanOrEqual(out.byteLength);
+  });
+});
