@@ -116,6 +116,7 @@ describe('the addon', () => {
       [
         'FrameEncoder',
         'Poller',
+        'TileWriter',
         'ShmMapping',
         'UnixListener',
         'applySpans',

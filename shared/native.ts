@@ -154,9 +154,19 @@ export interface FrameEncoderConstructor {
   new (wire: FrameWire, tileSize: number, maxData: number): FrameEncoder;
 }
 
+/** Writes one tile of any codec into a surface's pixels (src/frame.rs). */
+export interface TileWriter {
+  write(codec: number, data: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
+}
+
+export interface TileWriterConstructor {
+  new (wire: FrameWire): TileWriter;
+}
+
 /** The addon's exports. */
 export interface NativeShim {
   FrameEncoder: FrameEncoderConstructor;
+  TileWriter: TileWriterConstructor;
   memfdCreate(name: string, size: number): number;
   closeFd(fd: number): void;
   ftruncateFd(fd: number, size: number): void;
@@ -230,6 +240,8 @@ export const Poller: PollerConstructor = native.Poller;
 export const ShmMapping: ShmMappingStatic = native.ShmMapping;
 /** One-pass tile encoder: diff against the mirror, codec choice and finished tile messages in one call. */
 export const FrameEncoder: FrameEncoderConstructor = native.FrameEncoder;
+/** Writes tiles into pixels: validation of the payload and decoding in one call per tile. */
+export const TileWriter: TileWriterConstructor = native.TileWriter;
 
 /** Copies a `width` x `height` rectangle of pixels from (sx, sy) of `src` to (dx, dy) of `dst`. */
 export const copyPixels = native.copyPixels;

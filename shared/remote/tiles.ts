@@ -20,7 +20,7 @@
  * The pixel loops and LZ4 run in the native shim (shared/native.ts).
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
-import { applySpans, copyPixels, FrameEncoder, lz4Decompress } from '../native.js';
+import { FrameEncoder, isNativeError, TileWriter } from '../native.js';
 import { WthpContentCodec, WthpContentFormat, wthpContentInterface } from '../generated/waltham/waltham.js';
 import type { MessageSpec } from '../wire/protocol.js';
 
@@ -296,18 +296,14 @@ export class TileEncoder {
 /** Output buffers an encoder keeps for reuse (frames in flight use more). */
 const MAX_SPARE_OUTPUTS = 2;
 
-
 // ---------------------------------------------------------------------------
 // Decoder
 
 /** A tile decoded with LZ4 never expands beyond what an encoder can send raw. */
 export const MAX_LZ4_TILE_BYTES = MAX_MESSAGE_SIZE;
 
-/**
- * Where LZ4 tiles are decoded before they are copied into place: a span
- * stream is at most a 4-byte header and a pixel per pixel of the tile.
- */
-const decodeBuffer = new Uint8Array(2 * MAX_LZ4_TILE_BYTES + 8);
+/** Writes tiles into pixels in one native call each (native/wayland-shim/src/frame.rs). */
+const tileWriter = new TileWriter(FRAME_WIRE);
 
 export interface SurfaceLimits {
   readonly maxWidth: number;
@@ -343,58 +339,18 @@ export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL
   if (w <= 0 || h <= 0 || x < 0 || y < 0 || x > target.width - w || y > target.height - h) {
     throw new TileError('ERR_TILE_BOUNDS', `tile ${w}x${h}+${x}+${y} is outside the ${target.width}x${target.height} surface`);
   }
-  const stride = target.width * 4;
-  const rowBytes = w * 4;
-  const dst = target.pixels;
-  const size = rowBytes * h;
-  switch (codec) {
-    case CODEC_SOLID: {
-      if (data.byteLength !== 4) throw new TileError('ERR_TILE_DATA', `solid tile carries ${data.byteLength} bytes instead of 4`);
-      const pattern = Buffer.from(data.buffer, data.byteOffset, 4);
-      const pixels = Buffer.from(dst.buffer, dst.byteOffset, dst.byteLength);
-      if (x === 0 && w === target.width) {
-        pixels.fill(pattern, y * stride, (y + h) * stride);
-        break;
-      }
-      for (let r = 0; r < h; r++) {
-        const off = (y + r) * stride + x * 4;
-        pixels.fill(pattern, off, off + rowBytes);
-      }
-      break;
-    }
-    case CODEC_RAW: {
-      if (data.byteLength !== size) {
-        throw new TileError('ERR_TILE_DATA', `raw ${w}x${h} tile carries ${data.byteLength} bytes instead of ${size}`);
-      }
-      copyPixels(data, rowBytes, 0, 0, dst, stride, x, y, w, h);
-      break;
-    }
-    case CODEC_LZ4:
-    case CODEC_LZ4_SPANS: {
-      if (size > MAX_LZ4_TILE_BYTES) {
-        throw new TileError('ERR_TILE_SIZE', `${codecName(codec)} tile of ${w}x${h} decodes to ${size} bytes, more than ${MAX_LZ4_TILE_BYTES}`);
-      }
-      const limit = codec === CODEC_LZ4 ? size : 2 * size;
-      let n: number;
-      try {
-        n = lz4Decompress(data, decodeBuffer.subarray(0, limit));
-      } catch (err) {
-        throw new TileError('ERR_TILE_DATA', `${codecName(codec)} ${w}x${h} tile does not decode: ${(err as Error).message}`);
-      }
-      if (codec === CODEC_LZ4) {
-        if (n !== size) throw new TileError('ERR_TILE_DATA', `lz4 ${w}x${h} tile does not decode: ${n} bytes instead of ${size}`);
-        copyPixels(decodeBuffer, rowBytes, 0, 0, dst, stride, x, y, w, h);
-        break;
-      }
-      try {
-        applySpans(decodeBuffer.subarray(0, n), dst, stride, x, y, w, h);
-      } catch (err) {
-        throw new TileError('ERR_TILE_DATA', `lz4_spans ${w}x${h} tile does not decode: ${(err as Error).message}`);
-      }
-      break;
-    }
-    default:
-      throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} tiles cannot be decoded here`);
+  const size = w * h * 4;
+  if ((codec === CODEC_LZ4 || codec === CODEC_LZ4_SPANS) && size > MAX_LZ4_TILE_BYTES) {
+    throw new TileError('ERR_TILE_SIZE', `${codecName(codec)} tile of ${w}x${h} decodes to ${size} bytes, more than ${MAX_LZ4_TILE_BYTES}`);
+  }
+  if (codec !== CODEC_RAW && codec !== CODEC_SOLID && codec !== CODEC_LZ4 && codec !== CODEC_LZ4_SPANS) {
+    throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} tiles cannot be decoded here`);
+  }
+  try {
+    tileWriter.write(codec, data, target.pixels, target.width * 4, x, y, w, h);
+  } catch (err) {
+    if (isNativeError(err, 'EBADMSG')) throw new TileError('ERR_TILE_DATA', err.message);
+    throw err;
   }
   return { x, y, width: w, height: h };
 }

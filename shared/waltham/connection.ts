@@ -12,6 +12,9 @@
  * `iface@id.message`, `wth_display.error` sent to the peer when we are the
  * server, the queued bytes flushed, then the stream ended. Nothing thrown by
  * the parser, the checks or a handler escapes a stream event handler.
+ *
+ * `data` arguments reach handlers as views of the input buffer, valid while
+ * the handler runs: a handler that keeps the bytes copies them.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -520,8 +523,14 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private readonly onData = (chunk: Buffer | string): void => {
     if (this.state !== 'open') return; // after an error, the rest of the stream is ignored
     try {
-      this.append(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      this.processInput();
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (this.inStart === this.inEnd) {
+        // Nothing pending: parse the chunk where it is; only an unfinished message is copied.
+        this.processInput(bytes, 0, bytes.length);
+        return;
+      }
+      this.append(bytes);
+      this.processInput(this.inBuf, this.inStart, this.inEnd);
     } catch (err) {
       this.internalFailure(err);
     }
@@ -544,27 +553,43 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     this.inEnd += chunk.length;
   }
 
-  private processInput(): void {
+  /** Handle the whole messages in `buf[start, end)`; what is left of an unfinished one ends up in inBuf. */
+  private processInput(buf: Uint8Array, start: number, end: number): void {
+    const own = buf === this.inBuf;
+    let at = start;
     while (this.state === 'open') {
-      const avail = this.inEnd - this.inStart;
+      const avail = end - at;
       if (avail < this.needed) break;
-      const result = parseMessage(this.inBuf, this.inStart, avail, this.table);
+      // Data arguments are views of the input: valid while the handler runs (they copy what they keep).
+      const result = parseMessage(buf, at, avail, this.table, true);
       if (result.kind === 'more') {
         this.needed = result.needed;
         break;
       }
       if (result.kind === 'error') {
-        this.rejectParse(result.error, avail);
-        break;
+        if (!own) this.keep(buf, at, end);
+        this.rejectParse(result.error, this.inEnd - this.inStart);
+        return;
       }
-      this.inStart += result.length;
+      at += result.length;
+      if (own) this.inStart = at;
       this.needed = HEADER_SIZE;
       this.handleMessage(result);
+    }
+    if (!own) {
+      if (this.state === 'open' && at < end) this.keep(buf, at, end);
+      return;
     }
     if (this.inStart === this.inEnd) {
       this.inStart = this.inEnd = 0;
       if (this.inBuf.length > 256 * 1024) this.inBuf = Buffer.alloc(16 * 1024);
     }
+  }
+
+  /** Keep `buf[start, end)` (an unfinished message) in inBuf, which is empty. */
+  private keep(buf: Uint8Array, start: number, end: number): void {
+    this.inStart = this.inEnd = 0;
+    this.append(buf.subarray(start, end));
   }
 
   /** A framing error: report it on the target if the message names a live one, else on the display. */

@@ -303,7 +303,8 @@ export interface DecodedMessage {
   /**
    * One value per descriptor argument: numbers for int/uint/object/new_id,
    * a double for fixed, `UntypedNewId` for an untyped new_id, `string | null`,
-   * `Uint8Array` (a copy) for data and array.
+   * `Uint8Array` for data and array (a copy; with `views`, data is a view
+   * of the input buffer instead, valid only while that buffer is unchanged).
    */
   readonly args: readonly WireValue[];
   /** The header's size field. */
@@ -370,8 +371,11 @@ export function messageName(entry: OpcodeEntry, objectId: number | undefined): s
  * reported (ERR_SIZE_TOO_SMALL) and dropped, where the reference reader stalls
  * on the same bytes. Taking the writer's layout instead would misframe our own
  * peers' one-key arrays, whose keys may be any value.
+ *
+ * `views`: `data` arguments are views of `buf`, not copies (what a
+ * connection hands its handlers during dispatch; see WalthamConnection).
  */
-export function parseMessage(buf: Uint8Array, offset: number, length: number, table: ProtocolTable): ParseResult {
+export function parseMessage(buf: Uint8Array, offset: number, length: number, table: ProtocolTable, views = false): ParseResult {
   if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > buf.length) {
     throw new RangeError(`parseMessage: window ${offset}+${length} outside a buffer of ${buf.length} bytes`);
   }
@@ -418,7 +422,7 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
     at += 4;
     // Compare before adding: len can be up to 2^32-1.
     if (len > limit - at || pad4(len) > limit - at) return truncated(`${what} (${len} bytes)`);
-    const bytes = buf.slice(offset + at, offset + at + len);
+    const bytes = views ? buf.subarray(offset + at, offset + at + len) : buf.slice(offset + at, offset + at + len);
     at += pad4(len);
     return bytes;
   };

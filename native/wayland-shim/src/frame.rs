@@ -515,3 +515,97 @@ impl FrameEncoder {
     Ok(pass.stats)
   }
 }
+
+/// Why a tile's data is refused by `TileWriter.write`.
+fn bad(codec: &str, w: usize, h: usize, why: impl std::fmt::Display) -> crate::error::Error {
+  error("EBADMSG", format!("{codec} {w}x{h} tile does not decode: {why}"))
+}
+
+/// The receiver's half: writes one tile into a surface's pixels, whatever its codec, in one call.
+#[napi]
+pub struct TileWriter {
+  wire: FrameWire,
+  scratch: Vec<u8>,
+}
+
+#[napi]
+impl TileWriter {
+  #[napi(constructor)]
+  pub fn new(wire: FrameWire) -> Self {
+    TileWriter { wire, scratch: Vec::new() }
+  }
+
+  /// Writes the `width` x `height` tile at (x, y) of `dst` (`stride` bytes per row) from `data`
+  /// in `codec`. Checks everything first: ERANGE for a rectangle outside `dst`, EBADMSG for data
+  /// that does not decode to exactly the tile (then `dst` is untouched), EINVAL for a codec this
+  /// writer does not know. LZ4 payloads may describe at most 65535 bytes of pixels (twice that for
+  /// span streams), as the protocol says.
+  #[napi]
+  #[allow(clippy::too_many_arguments)]
+  pub fn write(
+    &mut self,
+    codec: u32,
+    data: Uint8ArraySlice<'_>,
+    mut dst: Uint8ArraySlice<'_>,
+    stride: u32,
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+  ) -> Result<()> {
+    // SAFETY: the views stay valid during this synchronous call; `disjoint` rules out aliasing
+    // between the payload and the pixels before either is used.
+    let out = unsafe { dst.as_mut() };
+    let data: &[u8] = &data;
+    if !disjoint(data, out) {
+      return Err(invalid("TileWriter.write: data and pixels overlap"));
+    }
+    let r = Rect::new(x, y, width, height);
+    let stride = stride as usize;
+    check_rect("TileWriter.write", out.len(), stride, r)?;
+    let (w, h) = (r.w, r.h);
+    let size = w * h * 4;
+    let wire = self.wire;
+    if codec == wire.codec_raw {
+      if data.len() != size {
+        return Err(error("EBADMSG", format!("raw {w}x{h} tile carries {} bytes instead of {size}", data.len())));
+      }
+      copy(data, w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
+    } else if codec == wire.codec_solid {
+      let pixel: [u8; 4] = data
+        .try_into()
+        .map_err(|_| error("EBADMSG", format!("solid tile carries {} bytes instead of 4", data.len())))?;
+      for i in 0..h {
+        for p in out[row(stride, r, i)].chunks_exact_mut(4) {
+          p.copy_from_slice(&pixel);
+        }
+      }
+    } else if codec == wire.codec_lz4 || codec == wire.codec_lz4_spans {
+      let spans = codec == wire.codec_lz4_spans;
+      let name = if spans { "lz4_spans" } else { "lz4" };
+      if size > MAX_MESSAGE {
+        return Err(error(
+          "E2BIG",
+          format!("{name} tile of {w}x{h} decodes to {size} bytes, more than {MAX_MESSAGE}"),
+        ));
+      }
+      let limit = if spans { 2 * size + 8 } else { size };
+      if self.scratch.len() < limit {
+        self.scratch.resize(limit, 0);
+      }
+      // Into the scratch first: a block that fails half-way leaves the pixels untouched.
+      let n = lz4::decompress(data, &mut self.scratch[..limit]).map_err(|e| bad(name, w, h, e))?;
+      if spans {
+        crate::pixels::apply_span_stream(&self.scratch[..n], out, stride, r).map_err(|e| bad(name, w, h, e))?;
+      } else {
+        if n != size {
+          return Err(bad(name, w, h, format_args!("{n} bytes instead of {size}")));
+        }
+        copy(&self.scratch[..n], w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
+      }
+    } else {
+      return Err(invalid(format!("TileWriter.write: codec {codec} is not known here")));
+    }
+    Ok(())
+  }
+}
