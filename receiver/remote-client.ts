@@ -318,6 +318,7 @@ export class RemoteClient implements SceneOwner {
       this.ctx.scene.setCursor(this, null);
     }
     rs.scene.destroy();
+    rs.dispose();
   }
 
   /** Forget the role bookkeeping of a surface (its role object, its place in a parent's stack). */

@@ -28,6 +28,7 @@ import {
 import { clipRects, intersect, subtract } from '../shared/scene/region.js';
 import { Damage } from '../shared/display/damage.js';
 import { copyPixels } from '../shared/native.js';
+import { SharedPixels } from '../shared/scene/shared-pixels.js';
 import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
 import { applyTile, CODEC_LZ4_SPANS, type PixelImage, type Tile } from '../shared/remote/tiles.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
@@ -69,8 +70,11 @@ function mergeStates(earlier: SurfaceState, later: SurfaceState): SurfaceState {
 /** Collapse long damage lists to their bounding box: consumers only need coverage. */
 const MAX_DAMAGE_RECTS = 256;
 
-/** Buffers of one size kept per surface: the content, a subsurface cache and the pending one. */
-const MAX_BUFFERS = 3;
+/**
+ * Buffers of one size kept per surface: the content, a subsurface cache, the
+ * pending one, and one the local compositor may still read.
+ */
+const MAX_BUFFERS = 4;
 /** Past this many rectangles left to copy into the pending buffer, they are copied at once. */
 const MAX_CATCH_UP_RECTS = 64;
 
@@ -80,9 +84,14 @@ function distinctBytes(buffers: readonly (Uint8Array | undefined)[]): number {
   return bytes;
 }
 
-/** A pixel buffer kept for reuse, with the rectangles where it differs from the newest pixels. */
+/**
+ * A pixel buffer kept for reuse, with the rectangles where it differs from
+ * the newest pixels. Its memory is shared (a memfd) so that the display can
+ * hand it to the local compositor without a copy.
+ */
 interface PooledBuffer {
   readonly pixels: Uint8Array;
+  readonly shared: SharedPixels;
   readonly stale: Damage;
 }
 
@@ -153,10 +162,16 @@ export class RemoteSurface {
     return width * height * 4;
   }
 
-  /** A pooled buffer that no state of the surface holds. */
+  /** A pooled buffer that no state of the surface holds and no compositor reads. */
   private freeBuffer(): PooledBuffer | undefined {
     const held = [this.scene.content?.pixels, this.cached?.image?.pixels, this.pending.image?.pixels];
-    return this.pool.find((b) => !held.includes(b.pixels));
+    return this.pool.find((b) => !held.includes(b.pixels) && !b.shared.busy);
+  }
+
+  /** The surface is gone: its buffers' shared memory is given up. */
+  dispose(): void {
+    for (const b of this.pool) b.shared.dispose();
+    this.pool = [];
   }
 
   /**
@@ -168,13 +183,15 @@ export class RemoteSurface {
     const base = this.baseImage();
     const same = base !== null && base.width === width && base.height === height;
     if (width !== this.poolWidth || height !== this.poolHeight) {
+      for (const b of this.pool) b.shared.dispose();
       this.pool = [];
       this.poolWidth = width;
       this.poolHeight = height;
     }
     let buffer = this.freeBuffer();
     if (buffer === undefined) {
-      buffer = { pixels: new Uint8Array(width * height * 4), stale: new Damage(width, height) };
+      const shared = SharedPixels.allocate(width * height * 4, 'waltham-receiver');
+      buffer = { pixels: shared.pixels, shared, stale: new Damage(width, height) };
       // A new buffer is transparent black: it misses everything but black pixels.
       if (same) buffer.stale.addFull();
       // The pool keeps buffers it may hand out again; one the surface still holds (a base of
@@ -195,7 +212,7 @@ export class RemoteSurface {
       // The newest pixels are now this black buffer: the others may differ anywhere.
       for (const b of this.pool) if (b !== buffer) b.stale.addFull();
     }
-    return { width, height, format, pixels: buffer.pixels };
+    return { width, height, format, pixels: buffer.pixels, shared: buffer.shared };
   }
 
   /**

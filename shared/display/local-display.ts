@@ -58,6 +58,7 @@ import { closeFd, ShmMapping } from '../native.js';
 import {
   IviApplicationProxy,
   IviSurfaceProxy,
+  WlBufferProxy,
   WlCallbackProxy,
   WlCompositorProxy,
   WlKeyboardKeyState,
@@ -87,6 +88,7 @@ import {
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
 import { ShmBufferSet } from './buffers.js';
+import { SharedBuffers } from './shared-buffers.js';
 import { Damage } from './damage.js';
 
 export type LocalShell = 'xdg' | 'ivi' | 'fullscreen';
@@ -159,6 +161,8 @@ class Mirror {
   /** xdg_popup dismissed by the compositor (popup_done): shown no more until the role changes. */
   dismissed = false;
   buffers: ShmBufferSet | null = null;
+  /** Size of the content last committed (damage is tracked for it). */
+  contentSize: { width: number; height: number } | null = null;
   /** Damage not yet committed locally, buffer pixels of the current content. */
   readonly damage = new Damage(0, 0);
   /** New content to commit. */
@@ -243,6 +247,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   private registry: Registry | null = null;
   private compositor: WlCompositorProxy | null = null;
   private shm: WlShmProxy | null = null;
+  private sharedBuffers: SharedBuffers | null = null;
   private subcompositor: WlSubcompositorProxy | null = null;
   private wmBase: XdgWmBaseProxy | null = null;
   private iviApplication: IviApplicationProxy | null = null;
@@ -314,6 +319,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     };
     this.compositor = registry.bind(WlCompositorProxy, need('wl_compositor'), Math.min(4, need('wl_compositor').version));
     this.shm = registry.bind(WlShmProxy, need('wl_shm'), 1);
+    this.sharedBuffers = new SharedBuffers(this.shm);
     const sub = registry.find('wl_subcompositor');
     if (sub !== undefined) this.subcompositor = registry.bind(WlSubcompositorProxy, sub, 1);
     const wm = registry.find('xdg_wm_base');
@@ -418,6 +424,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (this.isClosed) return;
     this.isClosed = true;
     // Local objects are gone with the connection: drop our state without sending anything.
+    this.sharedBuffers?.forget();
     for (const m of this.mirrors.values()) {
       m.buffers?.destroy(); // only unmaps: the protocol objects died with the connection
       m.buffers = null;
@@ -1004,22 +1011,41 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** Returns false when no buffer is free (the frame waits for a release). */
   private commitContent(m: Mirror, content: Content): boolean {
     const wl = m.wl;
-    let set = m.buffers;
-    if (set === null || set.width !== content.width || set.height !== content.height || set.format !== content.format) {
-      set?.destroy();
-      set = new ShmBufferSet(this.shm!, content.width, content.height, content.format, () => {
-        if (m.contentDirty && m.frame === null) this.flush(m);
-      });
-      m.buffers = set;
+    const sized = m.contentSize !== null && m.contentSize.width === content.width && m.contentSize.height === content.height;
+    if (!sized) {
       m.damage.reset(content.width, content.height);
       m.damage.addFull();
+      m.contentSize = { width: content.width, height: content.height };
     }
-    set.addDamage(m.damage.rects);
-    const buffer = set.acquire(content.pixels);
-    if (buffer === null) return false;
+    // Content in shared memory is attached as it is: no copy.
+    const shared =
+      content.shared !== undefined && content.shared.pixels === content.pixels
+        ? this.sharedBuffers!.attachable(content.shared, content.width, content.height, content.format)
+        : null;
+    let attach: WlBufferProxy;
+    if (shared !== null) {
+      m.buffers?.destroy();
+      m.buffers = null;
+      attach = shared;
+    } else {
+      let set = m.buffers;
+      if (set === null || set.width !== content.width || set.height !== content.height || set.format !== content.format) {
+        set?.destroy();
+        set = new ShmBufferSet(this.shm!, content.width, content.height, content.format, () => {
+          if (m.contentDirty && m.frame === null) this.flush(m);
+        });
+        m.buffers = set;
+        m.damage.reset(content.width, content.height);
+        m.damage.addFull();
+      }
+      set.addDamage(m.damage.rects);
+      const buffer = set.acquire(content.pixels);
+      if (buffer === null) return false;
+      this.counters.bytesCopied += buffer.copied;
+      attach = buffer.wl;
+    }
     this.counters.contentCommits++;
-    this.counters.bytesCopied += buffer.copied;
-    wl.attach(buffer.wl, 0, 0);
+    wl.attach(attach, 0, 0);
     if (wl.version >= 4) {
       for (const r of m.damage.rects) wl.damageBuffer(r.x, r.y, r.width, r.height);
     } else {

@@ -20,6 +20,7 @@
  * The pixel loops and LZ4 run in the native shim (shared/native.ts).
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
+import type { SharedPixels } from '../scene/shared-pixels.js';
 import { FrameEncoder, isNativeError, TileWriter } from '../native.js';
 import { WthpContentCodec, WthpContentFormat, wthpContentInterface } from '../generated/waltham/waltham.js';
 import type { MessageSpec } from '../wire/protocol.js';
@@ -81,6 +82,8 @@ export interface PixelImage {
   readonly height: number;
   readonly format: PixelFormat;
   readonly pixels: Uint8Array;
+  /** The shared memory `pixels` is, when a display may read it directly. */
+  readonly shared?: SharedPixels;
 }
 
 export interface Tile {

@@ -9,6 +9,7 @@
  * Coordinates: buffer pixels for content and damage; surface-local
  * coordinates (buffer / scale) for positions, sizes and input.
  */
+import type { SharedPixels } from './shared-pixels.js';
 import { EventEmitter } from 'node:events';
 
 export interface Rect {
@@ -41,6 +42,11 @@ export interface Content {
    * event, or copy what must outlive it.
    */
   readonly pixels: Uint8Array;
+  /**
+   * Set when `pixels` is the whole of this shared memory: a display may then
+   * attach it as a wl_shm buffer instead of copying (see SharedPixels).
+   */
+  readonly shared?: SharedPixels;
   readonly scale: number;
   /** wl_output.transform of the buffer. */
   readonly transform: number;
