@@ -127,7 +127,10 @@ pub fn decompress(codec: Codec, src: &[u8], dst: &mut [u8]) -> std::result::Resu
     Codec::Zstd if src.is_empty() => Err(CodecError::Malformed("empty input".into())),
     Codec::Zstd => ZSTD_DCTX.with(|dctx| {
       dctx.borrow_mut().decompress(dst, src).map_err(|code| {
-        if zstd::zstd_safe::is_error_kind(code, zstd::zstd_safe::zstd_sys::ZSTD_ErrorCode::ZSTD_error_dstSize_tooSmall) {
+        if zstd::zstd_safe::is_error_kind(
+          code,
+          zstd::zstd_safe::zstd_sys::ZSTD_ErrorCode::ZSTD_error_dstSize_tooSmall,
+        ) {
           CodecError::TooLarge
         } else {
           CodecError::Malformed(zstd::zstd_safe::get_error_name(code).to_owned())
@@ -182,7 +185,12 @@ pub fn js_compress(
 ) -> Result<i32> {
   let codec = codec_arg("compress", &codec)?;
   let (input, out) = views("compress", &src, &mut dst)?;
-  Ok(compress_into(codec, input, out, level.unwrap_or(DEFAULT_ZSTD_LEVEL)))
+  Ok(compress_into(
+    codec,
+    input,
+    out,
+    level.unwrap_or(DEFAULT_ZSTD_LEVEL),
+  ))
 }
 
 fn compress_into(codec: Codec, src: &[u8], dst: &mut [u8], level: i32) -> i32 {
@@ -263,13 +271,17 @@ pub(crate) mod content {
   pub fn text(seed: u64) -> Vec<u8> {
     let mut rng = Rng(seed);
     let glyphs: Vec<Vec<u8>> = (0..95)
-      .map(|_| (0..7 * 12).map(|_| [0u8, 0, 0, 0, 80, 160, 255][rng.next() as usize % 7]).collect())
+      .map(|_| {
+        (0..7 * 12)
+          .map(|_| [0u8, 0, 0, 0, 80, 160, 255][rng.next() as usize % 7])
+          .collect()
+      })
       .collect();
     let mut frame = vec![0xffu8; WIDTH * HEIGHT * 4];
     for row in 0..HEIGHT / 18 {
       let line_len = rng.next() as usize % (WIDTH / 9);
       for col in 0..line_len {
-        if rng.next() % 6 == 0 {
+        if rng.next().is_multiple_of(6) {
           continue; // a space
         }
         let glyph = &glyphs[rng.next() as usize % glyphs.len()];
@@ -277,7 +289,12 @@ pub(crate) mod content {
           for gx in 0..7 {
             let ink = glyph[gy * 7 + gx] as u32;
             let v = 255 - ink;
-            put(&mut frame, col * 9 + 1 + gx, row * 18 + 3 + gy, 0xff00_0000 | v << 16 | v << 8 | v);
+            put(
+              &mut frame,
+              col * 9 + 1 + gx,
+              row * 18 + 3 + gy,
+              0xff00_0000 | v << 16 | v << 8 | v,
+            );
           }
         }
       }
@@ -328,7 +345,12 @@ pub(crate) mod content {
           let r = (x * 4) as u32 ^ n;
           let g = (y * 4) as u32 ^ n;
           let b = ((x + y) * 2) as u32 ^ (i as u32 * 20);
-          put(&mut frame, ix + x, iy + y, 0xff00_0000 | (r & 0xff) << 16 | (g & 0xff) << 8 | (b & 0xff));
+          put(
+            &mut frame,
+            ix + x,
+            iy + y,
+            0xff00_0000 | (r & 0xff) << 16 | (g & 0xff) << 8 | (b & 0xff),
+          );
         }
       }
     }
@@ -354,7 +376,11 @@ mod tests {
     let mut block = vec![0u8; bound(data.len())];
     let n = compress(codec, data, &mut block, level).expect("fits in the worst-case bound");
     let mut out = vec![0u8; data.len()];
-    assert_eq!(decompress(codec, &block[..n], &mut out), Ok(data.len()), "{codec:?} level {level}");
+    assert_eq!(
+      decompress(codec, &block[..n], &mut out),
+      Ok(data.len()),
+      "{codec:?} level {level}"
+    );
     assert_eq!(out, data, "{codec:?} level {level}");
     n
   }
@@ -442,7 +468,10 @@ mod tests {
       for cut in (0..block.len()).step_by(97).chain([block.len() - 1]) {
         match decompress(codec, &block[..cut], &mut out) {
           Err(_) => {}
-          Ok(n) => assert!(codec == Codec::Lz4 && n < data.len(), "{codec:?} cut at {cut} decoded {n}"),
+          Ok(n) => assert!(
+            codec == Codec::Lz4 && n < data.len(),
+            "{codec:?} cut at {cut} decoded {n}"
+          ),
         }
       }
     }
@@ -453,7 +482,11 @@ mod tests {
     for codec in CODECS {
       let (data, block) = valid(codec);
       let mut out = vec![0u8; data.len() - 1];
-      assert_eq!(decompress(codec, &block, &mut out), Err(CodecError::TooLarge), "{codec:?}");
+      assert_eq!(
+        decompress(codec, &block, &mut out),
+        Err(CodecError::TooLarge),
+        "{codec:?}"
+      );
       assert!(decompress(codec, &block, &mut []).is_err(), "{codec:?}");
     }
   }
@@ -472,13 +505,27 @@ mod tests {
       }
     }
     // LZ4: offset 0, offset before the start, endless length bytes, missing offset byte.
-    for bad in [&[0x10, 1, 0, 0][..], &[0x10, 1, 2, 0], &[0xf0, 255, 255], &[0x10, 1, 1]] {
-      assert!(matches!(decompress(Codec::Lz4, bad, &mut out), Err(CodecError::Malformed(_))), "{bad:?}");
+    for bad in [
+      &[0x10, 1, 0, 0][..],
+      &[0x10, 1, 2, 0],
+      &[0xf0, 255, 255],
+      &[0x10, 1, 1],
+    ] {
+      assert!(
+        matches!(
+          decompress(Codec::Lz4, bad, &mut out),
+          Err(CodecError::Malformed(_))
+        ),
+        "{bad:?}"
+      );
     }
     // zstd: a valid block with a flipped byte inside the compressed data, and a wrong magic.
     let (_, mut block) = valid(Codec::Zstd);
     block[0] ^= 0xff;
-    assert!(matches!(decompress(Codec::Zstd, &block, &mut out), Err(CodecError::Malformed(_))));
+    assert!(matches!(
+      decompress(Codec::Zstd, &block, &mut out),
+      Err(CodecError::Malformed(_))
+    ));
   }
 
   #[test]
@@ -489,11 +536,17 @@ mod tests {
     let mut lits = vec![0xf0, 200];
     lits.extend_from_slice(&[1u8; 215]);
     assert_eq!(decompress(Codec::Lz4, &lits, &mut out), Err(CodecError::TooLarge));
-    assert_eq!(decompress(Codec::Lz4, &[0x1f, 1, 1, 0, 255, 255, 10], &mut out), Err(CodecError::TooLarge));
+    assert_eq!(
+      decompress(Codec::Lz4, &[0x1f, 1, 1, 0, 255, 255, 10], &mut out),
+      Err(CodecError::TooLarge)
+    );
     // zstd: a frame whose header claims 1 GiB of content, and a real frame of more than fits.
     let mut frame = vec![0u8; 256];
     let n = compress(Codec::Zstd, &vec![0u8; 100_000], &mut frame, 1).unwrap();
-    assert_eq!(decompress(Codec::Zstd, &frame[..n], &mut out), Err(CodecError::TooLarge));
+    assert_eq!(
+      decompress(Codec::Zstd, &frame[..n], &mut out),
+      Err(CodecError::TooLarge)
+    );
     // magic, frame header descriptor: single segment, 4-byte content size = 1 GiB.
     let claim = [0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0, 0, 0, 0x40, 0x01, 0, 0, 0];
     assert!(decompress(Codec::Zstd, &claim, &mut out).is_err());
@@ -563,10 +616,14 @@ mod tests {
         let at = rng.next() as usize % hostile.len();
         hostile[at] ^= 1 << (rng.next() % 8);
       }
-      if rng.next() % 4 == 0 {
+      if rng.next().is_multiple_of(4) {
         hostile.truncate(rng.next() as usize % (n + 1));
       }
-      let room = if rng.next() % 2 == 0 { len } else { rng.next() as usize % (len + 1) };
+      let room = if rng.next().is_multiple_of(2) {
+        len
+      } else {
+        rng.next() as usize % (len + 1)
+      };
       let a = lz4_previous::decompress(&hostile, &mut ours[..room]);
       let b = lz4_flex::block::decompress_into(&hostile, &mut theirs[..room]);
       match (a, b) {
@@ -580,7 +637,10 @@ mod tests {
       }
       rounds += 1;
     }
-    assert!(accepted > 0 && accepted < rounds, "{accepted} of {rounds} accepted");
+    assert!(
+      accepted > 0 && accepted < rounds,
+      "{accepted} of {rounds} accepted"
+    );
   }
 
   /// Compression speed and ratio on full-HD content, LZ4 (previous hand-written and lz4_flex)
@@ -597,9 +657,16 @@ mod tests {
       ("ui".into(), content::ui(1)),
     ];
     if let Ok(dir) = std::env::var("CODEC_BENCH_DIR") {
-      let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+      let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
       files.sort();
-      for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "bgra")) {
+      for path in files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "bgra"))
+      {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         frames.push((name, std::fs::read(&path).unwrap()));
       }
