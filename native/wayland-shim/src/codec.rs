@@ -45,9 +45,10 @@ impl Codec {
   }
 }
 
-/// zstd's level when the caller has no preference: level 1 is its fastest regular level; the
-/// negative ("fast") levels cost little less CPU on screen content and lose a lot of ratio
-/// (bench/README.md, "Codecs").
+/// zstd's level when the caller has no preference (bench/README.md, "Codecs"): on screen content
+/// level 1 is as fast as -1 and 5-15 % smaller; -5 loses 20-60 % of the ratio; 3 is slower for
+/// 1-8 % less. On opaque noise level 1 entropy-codes the bytes (0.86 of raw, at about 550 MB/s)
+/// where the negative levels store them (1.0, several GB/s): the policy measures that speed.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 /// Levels accepted for zstd: libzstd's negative fast levels down to -7, up to its maximum (22).
 pub const MIN_ZSTD_LEVEL: i32 = -7;
@@ -643,8 +644,8 @@ mod tests {
     );
   }
 
-  /// Compression speed and ratio on full-HD content, LZ4 (previous hand-written and lz4_flex)
-  /// and zstd at a few levels, in chunks of the largest tile (64 KiB) and of 1 MiB. Not a test:
+  /// Compression speed and ratio on full-HD content: LZ4 (the hand-written encoder and decoder,
+  /// lz4_flex's, and the mix codec.rs uses) and zstd at a few levels, in chunks of the largest tile (64 KiB) and of 1 MiB. Not a test:
   /// `cargo test --release --manifest-path native/wayland-shim/Cargo.toml codec::tests::bench
   /// -- --ignored --nocapture`; raw BGRA frames named `*.WIDTHxHEIGHT.bgra` in
   /// $CODEC_BENCH_DIR are measured too (bench/codec-images.mjs writes some).
@@ -682,6 +683,11 @@ mod tests {
       (
         "lz4_flex".into(),
         Box::new(|s, d| compress(Codec::Lz4, s, d, 0)),
+        Box::new(|s, d| lz4_flex::block::decompress_into(s, d).is_ok()),
+      ),
+      (
+        "lz4 (codec.rs)".into(),
+        Box::new(|s, d| compress(Codec::Lz4, s, d, 0)),
         Box::new(|s, d| decompress(Codec::Lz4, s, d).is_ok()),
       ),
     ];
@@ -697,11 +703,12 @@ mod tests {
     for (name, frame) in &frames {
       for chunk in [65_535usize, 1 << 20] {
         for (label, encode, decode) in &variants {
+          // Best of 7 runs: the machine is shared, the minimum is the least disturbed.
           let mut blocks: Vec<Vec<u8>> = Vec::new();
           let mut packed = 0usize;
-          let reps = 5;
-          let t = Instant::now();
-          for rep in 0..reps {
+          let mut enc = f64::MAX;
+          for rep in 0..7 {
+            let t = Instant::now();
             for part in frame.chunks(chunk) {
               let mut dst = vec![0u8; bound(part.len())];
               let n = encode(part, &mut dst).unwrap();
@@ -711,16 +718,17 @@ mod tests {
                 blocks.push(dst);
               }
             }
+            enc = enc.min(t.elapsed().as_secs_f64());
           }
-          let enc = t.elapsed().as_secs_f64() / reps as f64;
           let mut out = vec![0u8; chunk];
-          let t = Instant::now();
-          for _ in 0..reps {
+          let mut dec = f64::MAX;
+          for _ in 0..7 {
+            let t = Instant::now();
             for b in &blocks {
               assert!(decode(b, &mut out));
             }
+            dec = dec.min(t.elapsed().as_secs_f64());
           }
-          let dec = t.elapsed().as_secs_f64() / reps as f64;
           let mb = frame.len() as f64 / 1e6;
           println!(
             "| {name} | {} KiB | {label} | {:.3} | {:.0} | {:.0} |",
