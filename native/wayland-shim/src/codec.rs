@@ -3,7 +3,7 @@
 //! - LZ4 is the block format of the reference liblz4
 //!   (<https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md>): no frame, no checksum,
 //!   the decoded size is known from the tile. `lz4_flex` encodes (faster than the hand-written
-//!   encoder the shim had); the hand-written decoder in `lz4.rs` decodes (2-3 times faster than
+//!   encoder the shim had); the hand-written decoder in `lz4.rs` decodes (2-4 times faster than
 //!   lz4_flex's on screen content; fuzzed here, also against lz4_flex's).
 //! - zstd is one zstd frame from the `zstd` crate's bundled libzstd (legacy formats not built, so
 //!   a peer cannot reach their decoders).
@@ -46,7 +46,7 @@ impl Codec {
 }
 
 /// zstd's level when the caller has no preference (bench/README.md, "Codecs"): on screen content
-/// level 1 is as fast as -1 and 5-15 % smaller; -5 loses 20-60 % of the ratio; 3 is slower for
+/// level 1 is as fast as -1 and 0-12 % smaller; -5 loses 20-60 % of the ratio; 3 is slower for
 /// 1-8 % less. On opaque noise level 1 entropy-codes the bytes (0.86 of raw, at about 550 MB/s)
 /// where the negative levels store them (1.0, several GB/s): the policy measures that speed.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 1;

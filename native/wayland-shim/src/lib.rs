@@ -10,7 +10,7 @@ pub mod codec;
 pub mod error;
 pub mod fd;
 pub mod listener;
-pub mod lz4;
+mod lz4;
 pub mod pixels;
 pub mod poller;
 pub mod shm;

@@ -5,7 +5,7 @@
 //! <https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md>.
 //!
 //! Why this decoder and not lz4_flex's: on screen content (runs of equal pixels are overlapping
-//! matches at offset 4) it decodes 2-3 times faster (bench/README.md, "Codecs"), and the receiver
+//! matches at offset 4) it decodes 2-4 times faster (bench/README.md, "Codecs"), and the receiver
 //! decodes every tile. It treats its input as hostile: every length and offset is checked
 //! against both buffers, and it fails instead of writing past the output. Overlapping matches
 //! are copied in doubling chunks, not byte by byte. It is fuzzed in `codec.rs` (mutated blocks,
