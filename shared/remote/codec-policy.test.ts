@@ -11,6 +11,8 @@ interface Content {
   readonly ratio: Record<CodecFamily, number>;
   /** Bytes of pixels per second of CPU. */
   readonly speed: Record<CodecFamily, number>;
+  /** If set, the lossy ratio is this times the quality instead of `ratio.lossy`. */
+  readonly lossyPerQuality?: number;
 }
 
 const SPEED = { lz4: 2000e6, zstd: 1200e6, lossy: 80e6 };
@@ -30,6 +32,7 @@ class Simulation {
   now = 0;
   queued = 0;
   readonly choices: CodecFamily[] = [];
+  readonly qualities: number[] = [];
 
   constructor(readonly policy: CodecPolicy) {}
 
@@ -46,7 +49,12 @@ class Simulation {
         const choice = this.policy.choose(surface, this.now);
         const changedPixels = Math.round(FHD * content.changedShare);
         const rawBytes = changedPixels * 4;
-        const encodedBytes = Math.round(rawBytes * content.ratio[choice.kind]);
+        let ratio = content.ratio[choice.kind];
+        if (choice.kind === 'lossy') {
+          this.qualities.push(choice.quality);
+          if (content.lossyPerQuality !== undefined) ratio = content.lossyPerQuality * choice.quality;
+        }
+        const encodedBytes = Math.round(rawBytes * ratio);
         this.queued += encodedBytes;
         this.policy.frameEncoded({
           surface,
@@ -106,7 +114,26 @@ describe('codec policy, auto', () => {
     const seen = sim.run(5000, 100 * MBIT, 30, [[1, VIDEO]]);
     expect(seen[0]).toBe('lz4');
     expect(last(seen)).toBe('lossy');
-    expect(sim.policy.choose(1, sim.now)).toEqual({ kind: 'lossy', codec: CODEC_WEBP, quality: 70 });
+    const choice = sim.policy.choose(1, sim.now);
+    expect(choice).toMatchObject({ kind: 'lossy', codec: CODEC_WEBP });
+    // Starts from the given quality (one step down at most: lz4 left a backlog), never above.
+    expect(sim.qualities[0]).toBeGreaterThanOrEqual(65);
+    expect(Math.max(...sim.qualities)).toBeLessThanOrEqual(70);
+  });
+
+  it('lowers the lossy quality while the link stays backed up, until what it sends fits', () => {
+    // At quality q a frame is 0.0008 q of 0.9 * 8.3 MB: 14 MB/s at 80, 9 MB/s at 50, at 30 fps.
+    const film: Content = { ...VIDEO, lossyPerQuality: 0.0008 };
+    const sim = simulation({ allowLossy: true, lossyQuality: 80, minLossyQuality: 30 });
+    sim.run(15_000, 80 * MBIT, 30, [[1, film]]);
+    expect(last(sim.choices)).toBe('lossy');
+    const quality = last(sim.qualities)!;
+    expect(quality).toBeLessThanOrEqual(55);
+    expect(quality).toBeGreaterThanOrEqual(30);
+    // The queue no longer grows.
+    const backlog = sim.queued;
+    sim.run(3000, 80 * MBIT, 30, [[1, film]]);
+    expect(sim.queued).toBeLessThanOrEqual(Math.max(backlog, 80 * MBIT * 0.1));
   });
 
   it('keeps text lossless on a saturated link even when lossy is allowed', () => {
@@ -196,6 +223,18 @@ describe('codec policy, auto', () => {
 });
 
 describe('codec policy, fixed modes', () => {
+  it('lossy: adapts the quality to the link, down on a slow one and back up once it has room', () => {
+    const film: Content = { ...VIDEO, lossyPerQuality: 0.0008 };
+    const sim = simulation({ mode: 'lossy', lossyQuality: 90, minLossyQuality: 40, probeMs: 2000 });
+    sim.run(10_000, 60 * MBIT, 30, [[1, film]]);
+    const low = last(sim.qualities)!;
+    expect(low).toBeLessThan(90);
+    expect(low).toBeGreaterThanOrEqual(40);
+    sim.run(10_000, 10_000 * MBIT, 30, [[1, film]]);
+    expect(last(sim.qualities)).toBe(90);
+    expect(new Set(sim.choices)).toEqual(new Set(['lossy']));
+  });
+
   it('answers the chosen codec whatever was measured', () => {
     for (const [mode, kind] of [
       ['lz4', 'lz4'],

@@ -18,6 +18,10 @@
  * faster is found again (lz4 is tried, and a new backlog brings the estimate back).
  * A new choice must hold for `dwellMs` before a surface switches, so single samples do not
  * make it flap.
+ *
+ * A lossy surface (auto or `--codec lossy`) also adapts its quality: down by steps while the
+ * queue stays backed up, back up towards `lossyQuality` while what it sends uses less than half
+ * of the link; at most one step per `dwellMs`.
  */
 import type { LossyCodec } from './lossy.js';
 import { CODEC_JPEG } from './lossy.js';
@@ -37,8 +41,10 @@ export interface CodecPolicyOptions {
   /** Whether 'auto' may pick a lossy codec. Default false. */
   readonly allowLossy?: boolean;
   readonly lossyCodec?: LossyCodec;
-  /** Default 80. */
+  /** The lossy quality when the link has room. Default 80. */
   readonly lossyQuality?: number;
+  /** The lowest quality the lossy codec goes down to while the link stays backed up. Default 40. */
+  readonly minLossyQuality?: number;
   /** Default 1 (shim's fast default). */
   readonly zstdLevel?: number;
   /** Share of one core that compression may use, 0..n. Default 0.5. */
@@ -104,6 +110,8 @@ const PRIOR_ZSTD_GAIN = 0.7;
 const VIDEO_CHANGED_SHARE = 0.25;
 const VIDEO_FPS = 10;
 const VIDEO_LOSSLESS_RATIO = 0.25;
+/** Lossy quality step. */
+const QUALITY_STEP = 5;
 /** A surface without a frame for this long offers no load. */
 const IDLE_MS = 1000;
 
@@ -113,9 +121,16 @@ class SurfaceStats {
   readonly changedBytes = new Ewma(0.3);
   readonly interval = new Ewma(0.3);
   lastFrame: number | null = null;
-  choice: CodecChoice | null = null;
+  choice: CodecFamily | null = null;
   /** A different choice seen since this time, not yet taken. */
   pending: { kind: CodecFamily; since: number } | null = null;
+  /** Current lossy quality, and when it last changed. */
+  quality: number;
+  qualityChanged = -Infinity;
+
+  constructor(quality: number) {
+    this.quality = quality;
+  }
 
   fps(now: number): number {
     if (this.lastFrame === null || now - this.lastFrame > IDLE_MS || this.interval.value === null) return 0;
@@ -136,6 +151,7 @@ export class CodecPolicy {
   private readonly allowLossy: boolean;
   private readonly lossyCodec: LossyCodec;
   private readonly lossyQuality: number;
+  private readonly minLossyQuality: number;
   private readonly zstdLevel: number;
   private readonly cpuBudget: number;
   private readonly backlogMs: number;
@@ -156,6 +172,7 @@ export class CodecPolicy {
     this.allowLossy = options.allowLossy ?? false;
     this.lossyCodec = options.lossyCodec ?? CODEC_JPEG;
     this.lossyQuality = options.lossyQuality ?? 80;
+    this.minLossyQuality = Math.min(options.minLossyQuality ?? 40, this.lossyQuality);
     this.zstdLevel = options.zstdLevel ?? 1;
     this.cpuBudget = options.cpuBudget ?? 0.5;
     this.backlogMs = options.backlogMs ?? 30;
@@ -198,11 +215,7 @@ export class CodecPolicy {
 
   /** Feed the statistics of a frame just encoded. */
   frameEncoded(stats: FrameStats): void {
-    let s = this.surfaces.get(stats.surface);
-    if (s === undefined) {
-      s = new SurfaceStats();
-      this.surfaces.set(stats.surface, s);
-    }
+    const s = this.surface(stats.surface);
     if (s.lastFrame !== null && stats.now > s.lastFrame) s.interval.add(stats.now - s.lastFrame);
     s.lastFrame = stats.now;
     if (stats.pixels > 0) s.changedShare.add(Math.min(1, stats.changedPixels / stats.pixels));
@@ -220,34 +233,24 @@ export class CodecPolicy {
 
   /** The codec for the next frame of `surface`. */
   choose(surface: number, now: number): CodecChoice {
-    switch (this.mode) {
-      case 'lz4':
-        return LZ4;
-      case 'zstd':
-        return { kind: 'zstd', level: this.zstdLevel };
-      case 'lossy':
-        return this.lossy();
-      case 'auto':
-        break;
-    }
-    let s = this.surfaces.get(surface);
-    if (s === undefined) {
-      s = new SurfaceStats();
-      this.surfaces.set(surface, s);
-    }
+    if (this.mode === 'lz4') return LZ4;
+    if (this.mode === 'zstd') return { kind: 'zstd', level: this.zstdLevel };
+    const s = this.surface(surface);
+    if (this.mode === 'lossy') return this.lossy(s, now);
     const wanted = this.wanted(s, now);
-    const current = s.choice;
-    if (current === null || current.kind === wanted) {
+    if (s.choice === null || s.choice === wanted) {
       s.pending = null;
-      s.choice = this.choiceOf(wanted);
-      return s.choice;
+      s.choice = wanted;
+    } else {
+      if (s.pending === null || s.pending.kind !== wanted) s.pending = { kind: wanted, since: now };
+      if (now - s.pending.since >= this.dwellMs) {
+        s.pending = null;
+        s.choice = wanted;
+      }
     }
-    if (s.pending === null || s.pending.kind !== wanted) s.pending = { kind: wanted, since: now };
-    if (now - s.pending.since >= this.dwellMs) {
-      s.pending = null;
-      s.choice = this.choiceOf(wanted);
-    }
-    return s.choice ?? LZ4;
+    if (s.choice === 'zstd') return { kind: 'zstd', level: this.zstdLevel };
+    if (s.choice === 'lossy') return this.lossy(s, now);
+    return LZ4;
   }
 
   /** Whether the link, not the application, limits what is sent. */
@@ -276,14 +279,33 @@ export class CodecPolicy {
     return cpu <= this.cpuBudget ? 'zstd' : 'lz4';
   }
 
-  private choiceOf(family: CodecFamily): CodecChoice {
-    if (family === 'zstd') return { kind: 'zstd', level: this.zstdLevel };
-    if (family === 'lossy') return this.lossy();
-    return LZ4;
+  private surface(id: number): SurfaceStats {
+    let s = this.surfaces.get(id);
+    if (s === undefined) {
+      s = new SurfaceStats(this.lossyQuality);
+      this.surfaces.set(id, s);
+    }
+    return s;
   }
 
-  private lossy(): CodecChoice {
-    return { kind: 'lossy', codec: this.lossyCodec, quality: this.lossyQuality };
+  /** The lossy choice for a surface, its quality adapted to the link. */
+  private lossy(s: SurfaceStats, now: number): CodecChoice {
+    if (now - s.qualityChanged >= this.dwellMs) {
+      const capacity = this.capacity.value;
+      const load = s.fps(now) * (s.changedBytes.value ?? 0) * (s.ratio.lossy.value ?? 0);
+      if (this.queueDelayMs > this.backlogMs && s.quality > this.minLossyQuality) {
+        s.quality = Math.max(this.minLossyQuality, s.quality - QUALITY_STEP);
+        s.qualityChanged = now;
+      } else if (
+        s.quality < this.lossyQuality &&
+        this.queueDelayMs <= this.backlogMs / 4 &&
+        (capacity === null || load < 0.5 * capacity)
+      ) {
+        s.quality = Math.min(this.lossyQuality, s.quality + QUALITY_STEP);
+        s.qualityChanged = now;
+      }
+    }
+    return { kind: 'lossy', codec: this.lossyCodec, quality: s.quality };
   }
 }
 
