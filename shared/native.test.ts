@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +15,15 @@ import {
   UnixListener,
   closeFd,
   applySpans,
+  compress,
   copyPixels,
+  decompress,
   dupFd,
   fdSize,
   ftruncateFd,
   isNativeError,
+  lz4Compress,
+  lz4Decompress,
   memfdCreate,
   native,
   recvMsg,
@@ -121,7 +126,9 @@ describe('the addon', () => {
         'UnixListener',
         'applySpans',
         'closeFd',
+        'compress',
         'copyPixels',
+        'decompress',
         'dupFd',
         'fdSize',
         'ftruncateFd',
@@ -523,5 +530,70 @@ describe('pixel functions', () => {
     const overlap = (fn: () => unknown): void => expect(isNativeError(thrown(fn), 'EINVAL')).toBe(true);
     overlap(() => copyPixels(a, stride, 0, 0, a.subarray(4), stride, 0, 0, 1, 1));
     overlap(() => applySpans(a.subarray(0, 8), a, stride, 0, 0, 1, 1));
+  });
+});
+
+describe('block codecs', () => {
+  /** A few rows of a UI: flat colour with a darker stripe every 7 pixels. */
+  const screen = (): Uint8Array => {
+    const px = new Uint32Array(16 * KIB);
+    for (let i = 0; i < px.length; i++) px[i] = i % 7 === 0 ? 0xff202020 : 0xfff0f0f0;
+    return new Uint8Array(px.buffer);
+  };
+  const noise = (len: number): Uint8Array => new Uint8Array(randomBytes(len));
+
+  for (const codec of ['lz4', 'zstd'] as const) {
+    it(`${codec}: round trips and refuses to expand`, () => {
+      const src = screen();
+      const block = new Uint8Array(src.length);
+      const n = compress(codec, src, block.subarray(0, src.length - 1));
+      expect(n).toBeGreaterThan(0);
+      expect(n).toBeLessThan(src.length / 10);
+      const out = new Uint8Array(src.length);
+      expect(decompress(codec, block.subarray(0, n), out)).toBe(src.length);
+      expect(Buffer.compare(out, src)).toBe(0);
+      const random = noise(4096);
+      expect(compress(codec, random, new Uint8Array(4095), 1)).toBe(-1);
+    });
+
+    it(`${codec}: malformed input and short outputs throw EBADMSG`, () => {
+      const src = screen();
+      const block = new Uint8Array(src.length);
+      const n = compress(codec, src, block);
+      const bad = (fn: () => unknown): void => expect(isNativeError(thrown(fn), 'EBADMSG')).toBe(true);
+      bad(() => decompress(codec, block.subarray(0, n), new Uint8Array(src.length - 1)));
+      bad(() => decompress(codec, new Uint8Array(0), new Uint8Array(16)));
+      bad(() => decompress(codec, Uint8Array.of(0x10, 1, 0, 0), new Uint8Array(16)));
+      expect(() => decompress(codec, new Uint8Array(16), new Uint8Array(16))).toThrow(new RegExp(`^${codec} decompress:`));
+    });
+  }
+
+  it('zstd levels change the output; out-of-range levels are clamped', () => {
+    const src = noise(64 * KIB).map((b, i) => (i % 4 === 3 ? 0xff : b));
+    const sizes = [-5, 1, 30, -1000].map((level) => compress('zstd', src, new Uint8Array(src.length + 1024), level));
+    // Negative levels store noise; level 1 entropy-codes it (the alpha bytes are constant).
+    expect(sizes[0]).toBeGreaterThan(src.length);
+    expect(sizes[1]).toBeLessThan(src.length * 0.9);
+    expect(sizes[2]).toBeGreaterThan(0);
+    expect(sizes[3]).toBe(sizes[0]);
+  });
+
+  it('lz4Compress and lz4Decompress are the lz4 codec', () => {
+    const src = screen();
+    const a = new Uint8Array(src.length);
+    const b = new Uint8Array(src.length);
+    const n = lz4Compress(src, a);
+    expect(compress('lz4', src, b)).toBe(n);
+    expect(Buffer.compare(a.subarray(0, n), b.subarray(0, n))).toBe(0);
+    const out = new Uint8Array(src.length);
+    expect(lz4Decompress(a.subarray(0, n), out)).toBe(src.length);
+    expect(Buffer.compare(out, src)).toBe(0);
+  });
+
+  it('refuses unknown codecs and overlapping views', () => {
+    const buf = new Uint8Array(1024);
+    expect(isNativeError(thrown(() => compress('brotli' as 'lz4', buf.subarray(0, 10), buf.subarray(10))), 'EINVAL')).toBe(true);
+    expect(isNativeError(thrown(() => decompress('zstd', buf.subarray(0, 100), buf.subarray(50))), 'EINVAL')).toBe(true);
+    expect(isNativeError(thrown(() => lz4Compress(buf.subarray(0, 100), buf.subarray(99))), 'EINVAL')).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Typed access to the native shim (`native/wayland-shim`, Rust + napi-rs): Unix sockets with fd
  * passing, a libwayland-style listening socket, fd readiness on Node's event loop, memfds and
- * shared-memory mappings that survive clients shrinking their files, and the pixel loops and LZ4
- * block codec of the tile pipeline (shared/remote/tiles.ts).
+ * shared-memory mappings that survive clients shrinking their files, and the pixel loops and the
+ * lossless block codecs (LZ4, zstd) of the tile pipeline (shared/remote/tiles.ts).
  *
  * The addon is built by `npm run build:native` (outputs are not in git). The types below are
  * the contract the rest of the code is written against; `shared/native.test.ts` checks the loaded
@@ -16,7 +16,7 @@
  * Errors: a failed call throws an `Error` whose message names the call and the errno
  * ("sendmsg: Broken pipe (EPIPE)") and whose `code` is the errno name ('EPIPE'); bad arguments
  * throw with code 'EINVAL' (or 'ERANGE' for out-of-bounds copies and rectangles), malformed LZ4
- * blocks and span streams with code 'EBADMSG'.
+ * blocks, zstd frames and span streams with code 'EBADMSG'.
  *
  * Pixel functions: pixels are 4 bytes, buffers have `stride` bytes per row, rectangles are
  * checked against the buffers' lengths, and a buffer written must not share memory with one read.
@@ -118,6 +118,7 @@ export interface FrameWire {
   readonly tileOpcode: number;
   readonly codecRaw: number;
   readonly codecLz4: number;
+  readonly codecZstd: number;
   readonly codecSolid: number;
   readonly codecLz4Spans: number;
 }
@@ -192,9 +193,14 @@ export interface NativeShim {
     height: number,
   ): void;
   applySpans(stream: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
+  compress(codec: BlockCodec, src: Uint8Array, dst: Uint8Array, level?: number): number;
+  decompress(codec: BlockCodec, src: Uint8Array, dst: Uint8Array): number;
   lz4Compress(input: Uint8Array, output: Uint8Array): number;
   lz4Decompress(input: Uint8Array, output: Uint8Array): number;
 }
+
+/** The lossless block codecs of the shim: an LZ4 block (reference liblz4 format) or a zstd frame. */
+export type BlockCodec = 'lz4' | 'zstd';
 
 /** Where the addon's loader is, relative to this module: from the sources and from `dist/`. */
 const LOADER_CANDIDATES = ['../native/wayland-shim/index.cjs', '../../native/wayland-shim/index.cjs'];
@@ -247,6 +253,17 @@ export const TileWriter: TileWriterConstructor = native.TileWriter;
 export const copyPixels = native.copyPixels;
 /** Applies a span stream to a rectangle of `dst`; throws (EBADMSG) without changing `dst` when malformed. */
 export const applySpans = native.applySpans;
+/**
+ * `src` compressed into `dst` with `codec` (`level`: zstd's, default 1, clamped to -7..22; LZ4
+ * has one); returns the compressed length, or -1 when it does not fit (pass a `dst` shorter than
+ * `src` to compress only when it saves bytes).
+ */
+export const compress = native.compress;
+/**
+ * Decompresses `src` into `dst`; returns the decoded length (bytes of `dst` past it may change
+ * too). Throws (EBADMSG) on malformed input or input that decodes to more than `dst` holds.
+ */
+export const decompress = native.decompress;
 /**
  * One LZ4 block of `input` written into `output`; returns its length, or -1 when it does not fit
  * (pass a view shorter than the input to compress only when it saves bytes).

@@ -4,7 +4,7 @@ import { defaultWalthamTable } from '../waltham/connection.js';
 import { encodeMessage, parseMessage } from '../waltham/wire.js';
 import { wthpContentInterface } from '../generated/waltham/waltham.js';
 import { prng } from '../test/helpers.js';
-import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, FORMAT_ARGB8888, type PixelImage } from './tiles.js';
+import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, FORMAT_ARGB8888, type PixelImage } from './tiles.js';
 
 const W = 300;
 const H = 170;
@@ -107,7 +107,7 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('refuses an output buffer that is too small, a short source and a short stride', () => {
-    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS };
+    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS };
     const enc = new FrameEncoder(wire, 64, 65000);
     const px = noise(W, H, 6);
     const code = (f: () => unknown): string | undefined => {

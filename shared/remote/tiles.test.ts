@@ -161,7 +161,7 @@ describe('tile pipeline round trips', () => {
 
   it('uses lz4 when it is smaller and keeps messages under the limit', () => {
     const rand = prng(5);
-    const enc = new TileEncoder({ codecs: ALL });
+    const enc = new TileEncoder({ codecs: ALL & ~codecBit(CODEC_ZSTD) });
     const src = image(1024, 256);
     paint(src, { x: 0, y: 0, width: 1024, height: 256 }, rand, 'stripes');
     const res = enc.encode(src, null);
@@ -172,6 +172,20 @@ describe('tile pipeline round trips', () => {
     paint(noise, { x: 0, y: 0, width: 128, height: 64 }, rand, 'noise');
     const res2 = new TileEncoder({ codecs: ALL }).encode(noise, null);
     expect(res2.tiles.every((t) => t.codec === CODEC_RAW)).toBe(true);
+  });
+
+  it('compresses the pixels with zstd instead of lz4 when zstd is allowed, and decodes them back', () => {
+    const rand = prng(15);
+    const src = image(1024, 256);
+    paint(src, { x: 0, y: 0, width: 1024, height: 256 }, rand, 'stripes');
+    const withLz4 = new TileEncoder({ codecs: codecBit(CODEC_RAW) | codecBit(CODEC_LZ4) }).encode(src, null);
+    const res = new TileEncoder({ codecs: codecBit(CODEC_RAW) | codecBit(CODEC_ZSTD) }).encode(src, null);
+    expect(res.tiles.length).toBeGreaterThan(0);
+    expect(res.tiles.every((t) => t.codec === CODEC_ZSTD)).toBe(true);
+    expect(res.wireBytes).toBeLessThan(withLz4.wireBytes);
+    const dec = new TileDecoder();
+    applyAll(dec, src, res.tiles);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(src.pixels))).toBe(true);
   });
 
   it('sends small changes spread over a large area as spans of the changed pixels', () => {
@@ -254,7 +268,8 @@ describe('hostile tiles', () => {
 
   it('rejects unknown and unannounced codecs', () => {
     expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: 9, data: raw(1, 1) }, ALL), 'ERR_TILE_CODEC', /codec 9/);
-    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_ZSTD, data: raw(1, 1) }, ALL), 'ERR_TILE_CODEC', /zstd/);
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_ZSTD, data: raw(1, 1) }, codecBit(CODEC_RAW)), 'ERR_TILE_CODEC', /zstd/);
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_ZSTD, data: raw(1, 1) }, ALL), 'ERR_TILE_DATA', /zstd/);
     expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_LZ4, data: raw(1, 1) }, codecBit(CODEC_RAW)), 'ERR_TILE_CODEC', /lz4/);
   });
 

@@ -46,7 +46,7 @@ export function codecBit(codec: number): number {
 }
 
 /** The codecs this build decodes, as wthp_content.codecs announces them. */
-export const LOCAL_CODECS = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
+export const LOCAL_CODECS = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_ZSTD) | codecBit(CODEC_LZ4_SPANS);
 
 /** wthp_content.format */
 export const FORMAT_ARGB8888 = WthpContentFormat.Argb8888;
@@ -160,6 +160,7 @@ const FRAME_WIRE = {
   tileOpcode: tileRequest().opcode,
   codecRaw: CODEC_RAW,
   codecLz4: CODEC_LZ4,
+  codecZstd: CODEC_ZSTD,
   codecSolid: CODEC_SOLID,
   codecLz4Spans: CODEC_LZ4_SPANS,
 };
@@ -343,10 +344,10 @@ export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL
     throw new TileError('ERR_TILE_BOUNDS', `tile ${w}x${h}+${x}+${y} is outside the ${target.width}x${target.height} surface`);
   }
   const size = w * h * 4;
-  if ((codec === CODEC_LZ4 || codec === CODEC_LZ4_SPANS) && size > MAX_LZ4_TILE_BYTES) {
+  if ((codec === CODEC_LZ4 || codec === CODEC_ZSTD || codec === CODEC_LZ4_SPANS) && size > MAX_LZ4_TILE_BYTES) {
     throw new TileError('ERR_TILE_SIZE', `${codecName(codec)} tile of ${w}x${h} decodes to ${size} bytes, more than ${MAX_LZ4_TILE_BYTES}`);
   }
-  if (codec !== CODEC_RAW && codec !== CODEC_SOLID && codec !== CODEC_LZ4 && codec !== CODEC_LZ4_SPANS) {
+  if (codec !== CODEC_RAW && codec !== CODEC_SOLID && codec !== CODEC_LZ4 && codec !== CODEC_ZSTD && codec !== CODEC_LZ4_SPANS) {
     throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} tiles cannot be decoded here`);
   }
   try {

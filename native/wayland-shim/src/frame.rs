@@ -20,7 +20,7 @@ use napi::bindgen_prelude::{Int32ArraySlice, Uint8ArraySlice};
 use napi_derive::napi;
 
 use crate::error::{error, invalid, Result};
-use crate::lz4;
+use crate::codec::{self, Codec};
 use crate::pixels::{check_rect, copy, disjoint, row, span_stream, uniform, Rect};
 
 /// Bytes of a tile message besides its data: header 8, target 4, surface 4, x/y/width/height/
@@ -45,6 +45,7 @@ pub struct FrameWire {
   pub tile_opcode: u32,
   pub codec_raw: u32,
   pub codec_lz4: u32,
+  pub codec_zstd: u32,
   pub codec_solid: u32,
   pub codec_lz4_spans: u32,
 }
@@ -173,7 +174,13 @@ impl Pass<'_> {
     let band_rows = r.h.div_ceil(r.h.div_ceil(max_rows));
     let wire = *self.wire;
     let mut use_spans = self.has(wire.codec_lz4_spans);
-    let mut use_lz4 = self.has(wire.codec_lz4);
+    // The pixels' compressor: zstd when the caller allows it (a slow link), else LZ4.
+    let (plain_codec, plain_id) = if self.has(wire.codec_zstd) {
+      (Codec::Zstd, wire.codec_zstd)
+    } else {
+      (Codec::Lz4, wire.codec_lz4)
+    };
+    let mut use_lz4 = self.has(plain_id);
     let mut by = r.y;
     while by < r.y + r.h {
       let bh = band_rows.min(r.y + r.h - by);
@@ -189,7 +196,7 @@ impl Pass<'_> {
           Some(0) => continue, // nothing changed in these rows
           Some(n) => {
             dense = n as f64 > DENSE_SPANS * raw as f64;
-            if let Some(m) = lz4::compress(&self.spans[..n], &mut self.packed[..limit]) {
+            if let Some(m) = codec::compress(Codec::Lz4, &self.spans[..n], &mut self.packed[..limit], 0) {
               best = Some((wire.codec_lz4_spans, m));
             }
           }
@@ -213,8 +220,8 @@ impl Pass<'_> {
         if limit > 0 {
           // Straight into the message.
           let dst = self.out.data(limit)?;
-          if let Some(n) = lz4::compress(plain, dst) {
-            written = Some((wire.codec_lz4, n));
+          if let Some(n) = codec::compress(plain_codec, plain, dst, 1) {
+            written = Some((plain_id, n));
           }
         }
         if written.is_none() && best.is_none() {
@@ -538,8 +545,8 @@ impl TileWriter {
   /// Writes the `width` x `height` tile at (x, y) of `dst` (`stride` bytes per row) from `data`
   /// in `codec`. Checks everything first: ERANGE for a rectangle outside `dst`, EBADMSG for data
   /// that does not decode to exactly the tile (then `dst` is untouched), EINVAL for a codec this
-  /// writer does not know. LZ4 payloads may describe at most 65535 bytes of pixels (twice that for
-  /// span streams), as the protocol says.
+  /// writer does not know. LZ4 and zstd payloads may describe at most 65535 bytes of pixels (twice
+  /// that for span streams), as the protocol says.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn write(
@@ -580,9 +587,15 @@ impl TileWriter {
           p.copy_from_slice(&pixel);
         }
       }
-    } else if codec == wire.codec_lz4 || codec == wire.codec_lz4_spans {
+    } else if codec == wire.codec_lz4 || codec == wire.codec_lz4_spans || codec == wire.codec_zstd {
       let spans = codec == wire.codec_lz4_spans;
-      let name = if spans { "lz4_spans" } else { "lz4" };
+      let (name, method) = if spans {
+        ("lz4_spans", Codec::Lz4)
+      } else if codec == wire.codec_zstd {
+        ("zstd", Codec::Zstd)
+      } else {
+        ("lz4", Codec::Lz4)
+      };
       if size > MAX_MESSAGE {
         return Err(error(
           "E2BIG",
@@ -594,7 +607,7 @@ impl TileWriter {
         self.scratch.resize(limit, 0);
       }
       // Into the scratch first: a block that fails half-way leaves the pixels untouched.
-      let n = lz4::decompress(data, &mut self.scratch[..limit]).map_err(|e| bad(name, w, h, e))?;
+      let n = codec::decompress(method, data, &mut self.scratch[..limit]).map_err(|e| bad(name, w, h, e))?;
       if spans {
         crate::pixels::apply_span_stream(&self.scratch[..n], out, stride, r).map_err(|e| bad(name, w, h, e))?;
       } else {

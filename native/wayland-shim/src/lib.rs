@@ -1,16 +1,17 @@
 //! The few things Node cannot do for a Wayland bridge: Unix sockets with fd passing, a
 //! libwayland-style listening socket, fd readiness on Node's event loop, and shared-memory
-//! mappings that survive clients shrinking their files; and the pixel loops and the LZ4 block
-//! codec of the tile pipeline.
+//! mappings that survive clients shrinking their files; and the pixel loops and the lossless block
+//! codecs (LZ4, zstd) of the tile pipeline.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod codec;
 pub mod error;
 pub mod fd;
 pub mod frame;
 pub mod listener;
-pub mod lz4;
+mod lz4;
 pub mod pixels;
 pub mod poller;
 pub mod shm;

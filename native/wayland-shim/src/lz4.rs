@@ -1,43 +1,49 @@
-//! LZ4 block format (the `lz4` and `lz4_spans` codecs of wthp_content), compatible with the
-//! reference liblz4 and with lz4_flex: <https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md>.
+//! The LZ4 block decoder of the `lz4` and `lz4_spans` codecs (used through `codec.rs`), and the
+//! hand-written encoder the shim used before `codec.rs` moved encoding to lz4_flex, kept for
+//! tests: blocks must stay compatible both ways with what deployed peers send and decode, and the
+//! codec benchmark compares the two. LZ4 block format, as the reference liblz4 writes it:
+//! <https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md>.
 //!
-//! Both directions write into memory the caller provides, so a tile costs no allocation:
-//! - `compress` is a greedy single-pass matcher like liblz4's fast mode, including its
-//!   acceleration (the search step grows while nothing matches, so incompressible input is
-//!   skimmed instead of searched) and the end-of-block rules (the last 5 bytes are literals, no
-//!   match starts in the last 12 bytes). It gives up as soon as the output would not fit, which
-//!   is how callers ask "only if smaller than raw".
-//! - `decompress` treats its input as hostile: every length and offset is checked against both
-//!   buffers, and it fails instead of writing past the output. Overlapping matches (runs of
-//!   equal pixels are matches at offset 4) are copied in doubling chunks, not byte by byte.
+//! Why this decoder and not lz4_flex's: on screen content (runs of equal pixels are overlapping
+//! matches at offset 4) it decodes 2-4 times faster (bench/README.md, "Codecs"), and the receiver
+//! decodes every tile. It treats its input as hostile: every length and offset is checked
+//! against both buffers, and it fails instead of writing past the output. Overlapping matches
+//! are copied in doubling chunks, not byte by byte. It is fuzzed in `codec.rs` (mutated blocks,
+//! and differentially against lz4_flex's decoder).
+//!
+//! The encoder is a greedy single-pass matcher like liblz4's fast mode, with its acceleration
+//! and end-of-block rules (the last 5 bytes are literals, no match starts in the last 12 bytes).
 //!
 //! Safe Rust only: slices and `copy_within`, no raw pointers.
 
-use napi::bindgen_prelude::Uint8ArraySlice;
-use napi_derive::napi;
-
-use crate::error::{error, invalid, Result};
-
 const MIN_MATCH: usize = 4;
+#[cfg(test)]
 /// The last 5 bytes of a block are always literals.
 const LAST_LITERALS: usize = 5;
+#[cfg(test)]
 /// No match starts within the last 12 bytes of a block.
 const MF_LIMIT: usize = 12;
+#[cfg(test)]
 const MAX_OFFSET: usize = 65_535;
+#[cfg(test)]
 const HASH_LOG: u32 = 12;
+#[cfg(test)]
 /// After 2^SKIP_TRIGGER failed searches the step grows by one byte (liblz4's acceleration).
 const SKIP_TRIGGER: u32 = 6;
 
+#[cfg(test)]
 #[inline]
 fn read_u32(data: &[u8], at: usize) -> u32 {
   u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"))
 }
 
+#[cfg(test)]
 #[inline]
 fn read_u64(data: &[u8], at: usize) -> u64 {
   u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"))
 }
 
+#[cfg(test)]
 /// Hash of the 5 bytes at the start of `v` (liblz4's hash for 64-bit targets: fewer collisions
 /// than hashing 4 bytes, hence longer matches).
 #[inline]
@@ -45,6 +51,7 @@ fn hash5(v: u64) -> usize {
   ((v << 24).wrapping_mul(889_523_592_379) >> (64 - HASH_LOG)) as usize & ((1 << HASH_LOG) - 1)
 }
 
+#[cfg(test)]
 /// Length of the common prefix of `data[a..]` and `data[b..]`, not reaching `limit` (a < b).
 #[inline]
 fn common_length(data: &[u8], a: usize, b: usize, limit: usize) -> usize {
@@ -62,12 +69,14 @@ fn common_length(data: &[u8], a: usize, b: usize, limit: usize) -> usize {
   n
 }
 
+#[cfg(test)]
 /// Output cursor that refuses to grow past the caller's buffer.
 struct Sink<'a> {
   out: &'a mut [u8],
   at: usize,
 }
 
+#[cfg(test)]
 impl Sink<'_> {
   /// Writes one sequence: the literals `input[from..to]`, then (unless `matched` is None) offset
   /// and match length.
@@ -130,6 +139,7 @@ impl Sink<'_> {
   }
 }
 
+#[cfg(test)]
 /// Compresses `input` into `output` as one LZ4 block. Returns the block's length, or None when
 /// it does not fit in `output`.
 pub fn compress(input: &[u8], output: &mut [u8]) -> Option<usize> {
@@ -268,51 +278,6 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> std::result::Result<usize,
     }
     o += len;
   }
-}
-
-/// The two views must not share memory: one is read while the other is written.
-fn disjoint(a: &[u8], b: &[u8]) -> bool {
-  let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + a.len());
-  let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
-  a1 <= b0 || b1 <= a0
-}
-
-// ---- JavaScript API ----
-
-/// Compresses `input` into `output` as one LZ4 block; returns its length, or -1 when the block
-/// would not fit in `output` (pass a shorter view to get "only if smaller").
-#[napi]
-pub fn lz4_compress(input: Uint8ArraySlice<'_>, mut output: Uint8ArraySlice<'_>) -> Result<i32> {
-  // SAFETY: both views stay valid during this synchronous call; `disjoint` rules out aliasing
-  // between the shared and the exclusive slice before either is used.
-  let out = unsafe { output.as_mut() };
-  let src: &[u8] = &input;
-  if !disjoint(src, out) {
-    return Err(invalid("lz4Compress: input and output overlap"));
-  }
-  if src.len() > i32::MAX as usize || out.len() > i32::MAX as usize {
-    return Err(invalid("lz4Compress: buffers of 2 GiB or more"));
-  }
-  Ok(compress(src, out).map_or(-1, |n| n as i32))
-}
-
-/// Decodes one LZ4 block from `input` into `output`; returns the number of bytes decoded.
-/// Bytes of `output` past that length may be changed too. Throws (code EBADMSG) if the block is
-/// malformed or decodes to more than `output` holds.
-#[napi]
-pub fn lz4_decompress(input: Uint8ArraySlice<'_>, mut output: Uint8ArraySlice<'_>) -> Result<u32> {
-  // SAFETY: as in `lz4_compress`.
-  let out = unsafe { output.as_mut() };
-  let src: &[u8] = &input;
-  if !disjoint(src, out) {
-    return Err(invalid("lz4Decompress: input and output overlap"));
-  }
-  if out.len() > u32::MAX as usize {
-    return Err(invalid("lz4Decompress: output of 4 GiB or more"));
-  }
-  decompress(src, out)
-    .map(|n| n as u32)
-    .map_err(|e| error("EBADMSG", format!("lz4Decompress: {e}")))
 }
 
 #[cfg(test)]
