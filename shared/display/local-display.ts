@@ -63,6 +63,7 @@ import {
   WlKeyboardKeyState,
   WlKeyboardKeymapFormat,
   WlKeyboardProxy,
+  WlOutputMode,
   WlOutputProxy,
   WlPointerButtonState,
   WlPointerProxy,
@@ -356,7 +357,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
         Object.assign(out, { x, y, physicalWidth: pw, physicalHeight: ph, subpixel, make, model, transform });
       },
       mode: (flags, width, height, refresh) => {
-        if ((flags & 1) !== 0) Object.assign(out, { width, height, refresh }); // WL_OUTPUT_MODE_CURRENT
+        if ((flags & WlOutputMode.Current) !== 0) Object.assign(out, { width, height, refresh });
       },
       scale: (factor) => {
         out.scale = factor;

@@ -30,6 +30,11 @@ import {
   WthpIviApplicationProxy,
   WthpOutputProxy,
   WthpRemoteShellProxy,
+  WthpKeyboardKeyState,
+  WthpKeyboardKeymapFormat,
+  WthpOutputMode,
+  WthpPointerButtonState,
+  WthpSeatCapability,
   WthpSeatProxy,
   WthpWindowGeometryProxy,
   type WthpCallbackProxy,
@@ -52,10 +57,6 @@ import { sameRects } from '../../shared/scene/region.js';
 import {
   bitsToStates,
   KeymapAssembler,
-  KEYMAP_FORMAT_XKB_V1,
-  SEAT_KEYBOARD,
-  SEAT_POINTER,
-  SEAT_TOUCH,
 } from '../../shared/remote/protocol.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
 import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, codecBit, formatToWire, TileEncoder } from '../../shared/remote/tiles.js';
@@ -1005,11 +1006,11 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   // ---- Input from the receiver --------------------------------------------------------------
 
   private onCapabilities(conn: ConnectionState, seat: WthpSeatProxy, ext: WthpInputExtensionProxy | null, caps: number): void {
-    if (caps & SEAT_POINTER && conn.pointer === null) {
+    if (caps & WthpSeatCapability.Pointer && conn.pointer === null) {
       conn.pointer = seat.getPointer();
       this.listenPointer(conn, conn.pointer);
     }
-    if (caps & SEAT_KEYBOARD && conn.keyboard === null) {
+    if (caps & WthpSeatCapability.Keyboard && conn.keyboard === null) {
       conn.keyboard = seat.getKeyboard();
       this.listenKeyboard(conn, conn.keyboard, ext !== null);
       if (ext !== null) {
@@ -1026,7 +1027,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
           done: (format, size) => {
             try {
               const text = assembler.done(size);
-              if (format === KEYMAP_FORMAT_XKB_V1) this.onKeymap(conn, text);
+              if (format === WthpKeyboardKeymapFormat.XkbV1) this.onKeymap(conn, text);
             } catch (err) {
               this.protocolProblem(conn, `wthp_keymap: ${(err as Error).message}`);
             }
@@ -1034,7 +1035,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         });
       }
     }
-    if (caps & SEAT_TOUCH && conn.touch === null) {
+    if (caps & WthpSeatCapability.Touch && conn.touch === null) {
       conn.touch = seat.getTouch();
       this.listenTouch(conn, conn.touch);
     }
@@ -1074,7 +1075,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       },
       motion: (time, x, y) => this.focusFeedback(conn.pointerFocus)?.pointerMotion(time, x, y),
       button: (_serial, time, button, state) =>
-        this.focusFeedback(conn.pointerFocus)?.pointerButton(time, button, state === 1 ? 'pressed' : 'released'),
+        this.focusFeedback(conn.pointerFocus)?.pointerButton(time, button, state === WthpPointerButtonState.Pressed ? 'pressed' : 'released'),
       axis: (time, axis, value) => this.focusFeedback(conn.pointerFocus)?.pointerAxis(time, axis, value),
       axisSource: (source) => this.focusFeedback(conn.pointerFocus)?.pointerAxisSource(source),
       axisStop: (time, axis) => this.focusFeedback(conn.pointerFocus)?.pointerAxisStop(time, axis),
@@ -1087,7 +1088,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     keyboard.listen({
       keymap: (format, data) => {
         // Only for receivers without wthp_input_extension (keymaps that fit one message).
-        if (hasExtension || format !== KEYMAP_FORMAT_XKB_V1) return;
+        if (hasExtension || format !== WthpKeyboardKeymapFormat.XkbV1) return;
         try {
           const assembler = new KeymapAssembler();
           assembler.chunk(data);
@@ -1109,7 +1110,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         conn.keyboardFocus = null;
         if (s !== null && !s.destroyed) this.feedbackFor(s).keyboardLeave(s);
       },
-      key: (_serial, time, key, state) => this.focusFeedback(conn.keyboardFocus)?.key(time, key, state === 1 ? 'pressed' : 'released'),
+      key: (_serial, time, key, state) => this.focusFeedback(conn.keyboardFocus)?.key(time, key, state === WthpKeyboardKeyState.Pressed ? 'pressed' : 'released'),
       modifiers: (_serial, depressed, latched, locked, group) =>
         this.focusFeedback(conn.keyboardFocus)?.modifiers(depressed, latched, locked, group),
       repeatInfo: (rate, delay) => {
@@ -1222,7 +1223,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         Object.assign(conn.output, { x, y, physicalWidth, physicalHeight, subpixel, make, model, transform });
       },
       mode: (flags, width, height, refresh) => {
-        if (flags & 1) Object.assign(conn.output, { width, height, refresh });
+        if (flags & WthpOutputMode.Current) Object.assign(conn.output, { width, height, refresh });
         if (output.version < 2) emit();
       },
       scale: (factor) => {
