@@ -89,6 +89,7 @@ import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
 import { ShmBufferSet } from './buffers.js';
 import { Damage } from './damage.js';
+import { FramePacer, type FramePacerHooks } from '../scene/frame-pacer.js';
 
 export type LocalShell = 'xdg' | 'ivi' | 'fullscreen';
 
@@ -132,6 +133,8 @@ type MirrorKind = 'toplevel' | 'ivi' | 'popup' | 'subsurface' | 'cursor';
 
 /** Times the newest frame's presentation may be deferred for a newer commit before `presented` is sent anyway. */
 const MAX_DEFERRED_PRESENTS = 3;
+/** Frames in flight per local surface. */
+const MAX_FRAMES_IN_FLIGHT = 1;
 
 /** The binding of one attached scene. */
 interface Binding {
@@ -160,16 +163,14 @@ class Mirror {
   /** xdg_popup dismissed by the compositor (popup_done): shown no more until the role changes. */
   dismissed = false;
   buffers: ShmBufferSet | null = null;
-  /** Damage not yet committed locally, buffer pixels of the current content. */
-  readonly damage = new Damage(0, 0);
-  /** New content to commit. */
-  contentDirty = false;
+  /** New content to commit (`pending`), its damage (buffer pixels of the current content) and the frames in flight. */
+  readonly pacer: FramePacer<Damage>;
   /** A commit is needed for state (position, stacking, sizes, ack...) even without new content. */
   stateDirty = false;
   /** A buffer is attached locally (the surface is mapped). */
   attached = false;
+  /** The frame callback in flight (its handlers are dropped when the mirror goes). */
   frame: WlCallbackProxy | null = null;
-  deferredPresents = 0;
   /** What was last sent, to send only changes. */
   sent: {
     title?: string;
@@ -201,8 +202,10 @@ class Mirror {
     readonly wl: WlSurfaceProxy,
     readonly binding: Binding,
     readonly parent: Mirror | null,
+    pacing: FramePacerHooks,
   ) {
     this.role = scene.role;
+    this.pacer = new FramePacer(new Damage(0, 0), pacing, { maxInFlight: MAX_FRAMES_IN_FLIGHT, maxDeferredPresents: MAX_DEFERRED_PRESENTS });
   }
 }
 
@@ -423,6 +426,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
       m.buffers?.destroy(); // only unmaps: the protocol objects died with the connection
       m.buffers = null;
       m.frame = null;
+      m.pacer.dispose();
     }
     this.mirrors.clear();
     this.byProxy.clear();
@@ -506,10 +510,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     const m = this.mirrors.get(s);
     if (m !== undefined) {
       if (info.damage.length > 0 || info.resized) {
-        if (m.contentDirty && m.attached) this.counters.coalesced++;
-        m.contentDirty = true;
-        if (info.resized) m.damage.addFull();
-        else m.damage.addAll(info.damage);
+        if (m.pacer.commit(info.resized ? null : info.damage) && m.attached) this.counters.coalesced++;
       }
       if (info.roleChanged || info.stackingChanged) m.stateDirty = true;
     }
@@ -604,10 +605,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (created || info?.roleChanged === true) this.applyRole(m);
     if (created || info?.stackingChanged === true) this.restack(m);
     if (created && m.kind === 'subsurface' && m.parent !== null) this.restack(m.parent);
-    if (created && s.content !== null) {
-      m.contentDirty = true;
-      m.damage.addFull();
-    }
+    if (created && s.content !== null) m.pacer.invalidate();
     this.flush(m);
     this.flushAncestors(m);
     if (created) this.syncChildren(s);
@@ -651,7 +649,16 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
       }
     }
     const wl = compositor.createSurface();
-    const m = new Mirror(s, kind, wl, binding, parent);
+    const m: Mirror = new Mirror(s, kind, wl, binding, parent, {
+      flush: () => {
+        this.flush(m);
+        return false;
+      },
+      presented: (time) => {
+        this.counters.presented++;
+        this.feedback(s, 'presented', (f) => f.presented(s, time));
+      },
+    });
     this.mirrors.set(s, m);
     this.byProxy.set(wl, m);
     switch (kind) {
@@ -706,7 +713,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
         const size = m.pendingSize ?? { width: 0, height: 0, states: [] };
         m.pendingSize = null;
         this.feedback(s, 'configure', (f) => f.configure(s, size.width, size.height, size.states));
-        if (first || m.contentDirty) this.flush(m);
+        if (first || m.pacer.pending) this.flush(m);
       },
     });
     if (this.options.shell === 'fullscreen') {
@@ -772,7 +779,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
         const rect = m.pendingPopupRect;
         m.pendingPopupRect = null;
         if (rect !== null) this.feedback(s, 'popupConfigure', (f) => f.popupConfigure(s, rect));
-        if (first || m.contentDirty) this.flush(m);
+        if (first || m.pacer.pending) this.flush(m);
       },
     });
     if (role.grab && this.seat !== null && this.inputSerial !== 0) popup.grab(this.seat, this.inputSerial);
@@ -824,6 +831,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (m.subsurface !== null && !m.subsurface.destroyed) m.subsurface.destroy();
     if (m.frame !== null) m.frame.handlers = {};
     m.frame = null;
+    m.pacer.dispose();
     if (!m.wl.destroyed) m.wl.destroy();
     m.buffers?.destroy();
     m.buffers = null;
@@ -956,17 +964,17 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (this.isClosed || this.mirrors.get(m.scene) !== m || !m.configured || m.dismissed) return;
     const s = m.scene;
     const content = s.content;
-    if (m.contentDirty && m.frame !== null) {
+    if (m.pacer.pending && m.pacer.blocked) {
       // A frame is in flight: coalesce; the newest content goes out when it is done.
       if (m.stateDirty) this.commitState(m);
       return;
     }
-    if (m.contentDirty) {
+    if (m.pacer.pending) {
       if (content === null) {
         m.wl.attach(null, 0, 0);
         m.attached = false;
-        m.contentDirty = false;
-        m.damage.clear();
+        m.pacer.sent();
+        m.pacer.damage.clear();
         this.commitState(m);
         return;
       }
@@ -1009,25 +1017,24 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (set === null || set.width !== content.width || set.height !== content.height || set.format !== content.format) {
       set?.destroy();
       set = new ShmBufferSet(this.shm!, content.width, content.height, content.format, () => {
-        if (m.contentDirty && m.frame === null) this.flush(m);
+        if (m.pacer.ready) this.flush(m);
       });
       m.buffers = set;
-      m.damage.reset(content.width, content.height);
-      m.damage.addFull();
+      m.pacer.damage.reset(content.width, content.height);
+      m.pacer.damage.addFull();
     }
-    set.addDamage(m.damage.rects);
+    set.addDamage(m.pacer.damage.rects);
     const buffer = set.acquire(content.pixels);
     if (buffer === null) return false;
     this.counters.contentCommits++;
     this.counters.bytesCopied += buffer.copied;
     wl.attach(buffer.wl, 0, 0);
     if (wl.version >= 4) {
-      for (const r of m.damage.rects) wl.damageBuffer(r.x, r.y, r.width, r.height);
+      for (const r of m.pacer.damage.rects) wl.damageBuffer(r.x, r.y, r.width, r.height);
     } else {
       wl.damage(0, 0, 0x7fffffff, 0x7fffffff);
     }
-    m.damage.clear();
-    m.contentDirty = false;
+    m.pacer.damage.clear();
     m.attached = true;
     if (wl.version >= 3 && m.sent.scale !== content.scale) {
       wl.setBufferScale(content.scale);
@@ -1040,7 +1047,13 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     this.applyRegions(m);
     const frame = wl.frame();
     m.frame = frame;
-    frame.listen({ done: (time) => this.onFrameDone(m, frame, time) });
+    const token = m.pacer.frameSent();
+    frame.listen({
+      done: (time) => {
+        if (m.frame === frame) m.frame = null;
+        m.pacer.frameDone(token, time);
+      },
+    });
     m.stateDirty = false;
     wl.commit();
     this.afterSubsurfaceCommit(m);
@@ -1066,23 +1079,6 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     for (const r of rects) region.add(r.x, r.y, r.width, r.height);
     set(region);
     region.destroy();
-  }
-
-  private onFrameDone(m: Mirror, frame: WlCallbackProxy, time: number): void {
-    if (m.frame !== frame) return;
-    m.frame = null;
-    const s = m.scene;
-    if (this.mirrors.get(s) !== m) return;
-    if (m.contentDirty && m.deferredPresents < MAX_DEFERRED_PRESENTS) {
-      // Newer content is waiting: show it and report presentation for it instead.
-      m.deferredPresents++;
-      this.flush(m);
-      if (m.frame !== null) return;
-    }
-    m.deferredPresents = 0;
-    this.counters.presented++;
-    this.feedback(s, 'presented', (f) => f.presented(s, time));
-    if (m.contentDirty) this.flush(m);
   }
 
   // ---- cursor -----------------------------------------------------------------

@@ -37,7 +37,6 @@ import {
   WthpSeatCapability,
   WthpSeatProxy,
   WthpWindowGeometryProxy,
-  type WthpCallbackProxy,
   type WthpIviSurfaceProxy,
   type WthpKeyboardProxy,
   type WthpPointerProxy,
@@ -53,6 +52,7 @@ import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient, WalthamClientOptions } from '../../shared/waltham/display.js';
 import { connectWaltham } from '../../shared/waltham/tcp.js';
 import { guardFeedback } from '../../shared/remote/guard.js';
+import { FramePacer, RectList } from '../../shared/scene/frame-pacer.js';
 import { sameRects } from '../../shared/scene/region.js';
 import {
   bitsToStates,
@@ -148,14 +148,8 @@ interface SentToplevel {
 class Remote {
   role: WthpToplevelProxy | WthpPopupProxy | WthpSubsurfaceProxy | WthpIviSurfaceProxy | null = null;
   readonly kind: 'toplevel' | 'popup' | 'subsurface' | 'ivi' | 'cursor';
-  /** A commit of the producer is not sent yet. */
-  dirty = true;
-  /** Damage (buffer pixels) since the last sent commit; null = the whole surface. */
-  damage: Rect[] | null = null;
   /** Send a bare commit: state of children (position, synchronized commits) waits for it. */
   needsCommit = false;
-  /** Frame callbacks of sent commits the receiver has not answered yet. */
-  readonly frames = new Set<WthpCallbackProxy>();
   readonly encoder: TileEncoder;
   toplevel: SentToplevel | null = null;
   popupRect: Rect | null = null;
@@ -176,10 +170,14 @@ class Remote {
     readonly surface: WthpSurfaceProxy,
     kind: Remote['kind'],
     encoder: TileEncoder,
+    /** The pacing of the scene surface; a new remote sends everything and starts with no frame in flight. */
+    readonly pacer: FramePacer,
   ) {
     this.kind = kind;
     this.encoder = encoder;
     this.stack = [scene];
+    pacer.forgetFrames();
+    pacer.invalidate();
   }
 }
 
@@ -215,6 +213,8 @@ class ConnectionState {
 }
 
 const MAX_DAMAGE_RECTS = 64;
+/** Cursor images are not presented by the receiver: their frame callbacks are answered at about 60 Hz. */
+const CURSOR_FRAME_MS = 16;
 
 export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private readonly scene: Scene;
@@ -243,11 +243,10 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private handshaking: WalthamClient | null = null;
   private flushScheduled = false;
   private waitingDrain = false;
-  private readonly tracked = new Map<SceneSurface, { commit: (info: CommitInfo) => void; destroy: () => void }>();
+  private readonly tracked = new Map<SceneSurface, { commit: (info: CommitInfo) => void; destroy: () => void; pacer: FramePacer }>();
   /** Tracked surfaces whose commits are listened to (see updateListening). */
   private readonly listening = new Set<SceneSurface>();
   private recheckTimer: NodeJS.Timeout | undefined;
-  private readonly offlineTimers = new Map<SceneSurface, NodeJS.Timeout>();
   private readonly counters = {
     connects: 0,
     disconnects: 0,
@@ -317,8 +316,6 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     this.scene.off('surface', this.onSurface);
     this.scene.off('cursor', this.onCursor);
     for (const s of [...this.tracked.keys()]) this.untrack(s);
-    for (const t of this.offlineTimers.values()) clearTimeout(t);
-    this.offlineTimers.clear();
     await this.connecting?.catch(() => undefined);
     const conn = this.conn;
     if (conn !== null) await conn.client.close(options.graceMs);
@@ -388,8 +385,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       this.attempt = 0;
       this.conn = conn;
       this.counters.connects++;
-      for (const t of this.offlineTimers.values()) clearTimeout(t);
-      this.offlineTimers.clear();
+      for (const t of this.tracked.values()) t.pacer.cancelFallback();
       client.once('close', (reason) => this.onClosed(conn, reason));
       this.watch(conn);
       this.logger.info({ host, port }, `${this.where}: connected`);
@@ -469,7 +465,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (this.conn !== conn) return;
     this.conn = null;
     this.counters.disconnects++;
-    const pending = [...conn.remotes.values()].filter((r) => r.frames.size > 0 || r.dirty).map((r) => r.scene);
+    const pending = [...conn.remotes.values()].filter((r) => r.pacer.inFlight > 0 || r.pacer.pending).map((r) => r.scene);
     if (this.running) {
       const delay = this.nextDelay();
       this.logger.warn(
@@ -495,9 +491,25 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
 
   private track(s: SceneSurface): void {
     if (this.tracked.has(s) || s.destroyed) return;
+    const pacer = new FramePacer(
+      new RectList(MAX_DAMAGE_RECTS),
+      {
+        // A newer state waits for a free slot: the next flush sends it, and its presentation answers the application.
+        flush: () => {
+          this.scheduleFlush();
+          return true;
+        },
+        presented: (time, byClock) => {
+          if (!byClock) this.counters.framesPresented++;
+          this.feedbackFor(s).presented(s, time);
+        },
+      },
+      { maxInFlight: this.maxInFlight },
+    );
     const listeners = {
       commit: (info: CommitInfo) => this.onCommit(s, info),
       destroy: () => this.onDestroyed(s),
+      pacer,
     };
     this.tracked.set(s, listeners);
     s.on('destroy', listeners.destroy);
@@ -548,8 +560,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     this.tracked.delete(s);
     if (this.listening.delete(s)) s.off('commit', l.commit);
     s.off('destroy', l.destroy);
-    clearTimeout(this.offlineTimers.get(s));
-    this.offlineTimers.delete(s);
+    l.pacer.dispose();
   }
 
   private onDestroyed(s: SceneSurface): void {
@@ -573,13 +584,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (info.roleChanged || !conn.remotes.has(s)) this.syncAll();
     const r = conn.remotes.get(s);
     if (r === undefined) return;
-    if (r.dirty && r.frames.size >= this.maxInFlight) this.counters.commitsCoalesced++;
-    r.dirty = true;
-    if (info.resized) r.damage = null;
-    else if (r.damage !== null) {
-      r.damage.push(...info.damage);
-      if (r.damage.length > MAX_DAMAGE_RECTS) r.damage = null;
-    }
+    if (r.pacer.commit(info.resized ? null : info.damage) && r.pacer.blocked) this.counters.commitsCoalesced++;
     this.scheduleFlush();
   }
 
@@ -640,7 +645,9 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const kind = kindOf(s)!;
     const surface = conn.compositor.createSurface();
     const encoder = new TileEncoder({ codecs: conn.codecs, ...(this.options.tileSize !== undefined ? { tileSize: this.options.tileSize } : {}) });
-    const r = new Remote(s, surface, kind, encoder);
+    const pacer = this.tracked.get(s)?.pacer;
+    if (pacer === undefined) return null;
+    const r = new Remote(s, surface, kind, encoder, pacer);
     conn.remotes.set(s, r);
     conn.byProxy.set(surface, s);
     switch (role.kind) {
@@ -732,7 +739,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     for (const r of remotes) {
       if (conn.remotes.get(r.scene) !== r) continue;
       try {
-        if (r.dirty && r.frames.size < this.maxInFlight) this.sendState(conn, r);
+        if (r.pacer.ready) this.sendState(conn, r);
         else if (r.needsCommit) {
           this.sendChildren(conn, r);
           r.surface.commit();
@@ -816,7 +823,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       // Tiles go out as they are encoded (their data is only valid during the call), after begin.
       let begun = false;
       let tiles = 0;
-      const res = r.encoder.encode(c, r.damage, (t) => {
+      const res = r.encoder.encode(c, r.pacer.damage.rects, (t) => {
         if (!begun) conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
         begun = true;
         tiles++;
@@ -830,25 +837,26 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       this.counters.rawBytes += res.rawBytes;
       this.counters.wireBytes += res.wireBytes;
     }
-    r.damage = [];
+    r.pacer.damage.clear();
 
     if (c !== null && r.kind !== 'cursor') {
       // Only a mapped surface gets presented: an unmapped one would hold its slot forever.
       const callback = surface.frame();
-      r.frames.add(callback);
+      const frame = r.pacer.frameSent();
       callback.listen({
         done: (time) => {
           conn.client.destroyObject(callback);
-          this.onFrameDone(conn, r, callback, time);
+          if (conn.remotes.get(r.scene) === r) r.pacer.frameDone(frame, time);
         },
       });
     } else {
       // Nothing the receiver will present: frames waiting for an unmapped surface are void.
-      r.frames.clear();
-      if (c !== null) this.paceCursor(conn, r);
+      r.pacer.forgetFrames();
+      r.pacer.sent();
+      // A cursor image is shown by the receiver's pointer, not presented like a window.
+      if (c !== null) r.pacer.presentAfter(CURSOR_FRAME_MS, () => conn.remotes.get(r.scene) === r && !r.scene.destroyed);
     }
     surface.commit();
-    r.dirty = false;
     r.needsCommit = false;
     this.counters.commitsSent++;
 
@@ -944,43 +952,10 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     return region;
   }
 
-  private onFrameDone(conn: ConnectionState, r: Remote, callback: WthpCallbackProxy, time: number): void {
-    if (conn.remotes.get(r.scene) !== r || !r.frames.delete(callback)) return;
-    if (r.dirty) {
-      // A newer state waits for this slot; its presentation answers the application.
-      this.scheduleFlush();
-      return;
-    }
-    if (r.frames.size > 0) return; // a newer frame is on its way; answer when it is shown
-    this.counters.framesPresented++;
-    this.present(r.scene, time);
-  }
-
-  private present(s: SceneSurface, time: number): void {
-    this.feedbackFor(s).presented(s, time);
-  }
-
-  /**
-   * A cursor image is shown by the receiver's pointer, not presented like a
-   * window: its frame callbacks are answered at about 60 Hz instead.
-   */
-  private paceCursor(conn: ConnectionState, r: Remote): void {
-    const timer = setTimeout(() => {
-      if (conn.remotes.get(r.scene) === r && !r.scene.destroyed) this.present(r.scene, Date.now());
-    }, 16);
-    timer.unref();
-  }
-
   /** While disconnected: answer frame callbacks at a slow pace so applications keep running. */
   private paceOffline(s: SceneSurface): void {
-    if (!this.running || this.offlineTimers.has(s)) return;
-    const timer = setTimeout(() => {
-      this.offlineTimers.delete(s);
-      if (s.destroyed || this.conn !== null) return;
-      this.present(s, Date.now());
-    }, this.offlineFrameMs);
-    timer.unref();
-    this.offlineTimers.set(s, timer);
+    if (!this.running) return;
+    this.tracked.get(s)?.pacer.presentAfter(this.offlineFrameMs, () => !s.destroyed && this.conn === null);
   }
 
   // ---- Cursor ------------------------------------------------------------------------------
