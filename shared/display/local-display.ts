@@ -53,7 +53,6 @@ import {
 } from '../scene/scene.js';
 import type { OutputInfo } from '../scene/output.js';
 import { decodeXdgStates } from '../scene/xdg-states.js';
-import { decodeU32Array } from '../wire/array.js';
 import { closeFd, ShmMapping } from '../native.js';
 import {
   IviApplicationProxy,
@@ -90,6 +89,8 @@ import { WaylandClient, type Global, type Registry } from '../wayland/client.js'
 import { ShmBufferSet } from './buffers.js';
 import { Damage } from './damage.js';
 import { FramePacer, type FramePacerHooks } from '../scene/frame-pacer.js';
+import { InputRelay } from '../scene/input-relay.js';
+import { guardFeedback } from '../remote/guard.js';
 
 export type LocalShell = 'xdg' | 'ivi' | 'fullscreen';
 
@@ -257,15 +258,14 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   private pointer: WlPointerProxy | null = null;
   private keyboard: WlKeyboardProxy | null = null;
   private touch: WlTouchProxy | null = null;
-  /** Serial of the last button or key press or touch down (for popup grabs). */
-  private inputSerial = 0;
-  private pointerFocus: { mirror: Mirror; serial: number } | null = null;
-  private keyboardFocus: Mirror | null = null;
-  private keymapText: string | null = null;
-  private repeat: { rate: number; delay: number } | null = null;
-  /** Owners that have the current keymap / repeat info. */
-  private keymapSent = new WeakSet<SceneOwner>();
-  private readonly touches = new Map<number, Mirror>();
+  /** Focus, serials and keyboard setup of the local seat; the keymap goes to the owner in keyboard focus. */
+  private readonly input: InputRelay = new InputRelay({
+    feedbackFor: (s) => this.feedbackOf(s),
+    keyboardAudience: () => {
+      const s = this.input.keyboardFocus;
+      return s === null ? [] : [this.feedbackOf(s)];
+    },
+  });
 
   private readonly bindings = new Map<Scene, Binding>();
   private readonly tracked = new Map<SceneSurface, Tracked>();
@@ -432,9 +432,9 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     this.byProxy.clear();
     this.iviIds.clear();
     for (const scene of [...this.bindings.keys()]) this.unbind(scene);
-    this.pointerFocus = null;
-    this.keyboardFocus = null;
-    this.touches.clear();
+    this.input.dropPointer();
+    this.input.dropKeyboard();
+    this.input.dropTouch();
     if (reason !== undefined) this.logger.warn({ err: reason }, `local display closed: ${reason.message}`);
     this.emit('close', reason);
   }
@@ -782,7 +782,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
         if (first || m.pacer.pending) this.flush(m);
       },
     });
-    if (role.grab && this.seat !== null && this.inputSerial !== 0) popup.grab(this.seat, this.inputSerial);
+    if (role.grab && this.seat !== null && this.input.pressSerial !== 0) popup.grab(this.seat, this.input.pressSerial);
     this.applyRole(m);
     m.wl.commit();
   }
@@ -814,15 +814,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     this.byProxy.delete(m.wl);
     if (m.iviId !== null && this.iviIds.get(m.iviId) === m) this.iviIds.delete(m.iviId);
     const s = m.scene;
-    if (this.pointerFocus?.mirror === m) {
-      this.pointerFocus = null;
-      if (!s.destroyed) this.feedback(s, 'pointerLeave', (f) => f.pointerLeave(s));
-    }
-    if (this.keyboardFocus === m) {
-      this.keyboardFocus = null;
-      if (!s.destroyed) this.feedback(s, 'keyboardLeave', (f) => f.keyboardLeave(s));
-    }
-    for (const [id, t] of [...this.touches]) if (t === m) this.touches.delete(id);
+    this.input.forget(s, true);
     if (this.isClosed) return;
     if (m.popup !== null && !m.popup.destroyed) m.popup.destroy();
     if (m.toplevel !== null && !m.toplevel.destroyed) m.toplevel.destroy();
@@ -1091,28 +1083,30 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     }
     // Cursor surfaces no longer current for anybody go away.
     for (const m of [...this.mirrors.values()]) if (m.kind === 'cursor' && !this.isCurrentCursor(m.scene)) this.destroyMirror(m);
-    if (this.pointerFocus?.mirror.scene.owner === owner) this.applyCursor();
+    if (this.input.pointerFocus?.owner === owner) this.applyCursor();
   }
 
   /** Set the local pointer image for the owner under the pointer. */
   private applyCursor(): void {
-    const focus = this.pointerFocus;
+    const focus = this.input.pointerFocus;
+    const mirror = focus === null ? undefined : this.mirrors.get(focus);
     const pointer = this.pointer;
-    if (focus === null || pointer === null || pointer.destroyed || this.isClosed) return;
-    const owner = focus.mirror.scene.owner;
-    const cursors = focus.mirror.binding.scene.cursors;
+    if (mirror === undefined || pointer === null || pointer.destroyed || this.isClosed) return;
+    const serial = this.input.pointerSerial;
+    const owner = mirror.scene.owner;
+    const cursors = mirror.binding.scene.cursors;
     if (!cursors.has(owner)) return; // never set: keep the compositor's image
     const c = cursors.get(owner) ?? null;
     if (c === null) {
-      pointer.setCursor(focus.serial, null, 0, 0);
+      pointer.setCursor(serial, null, 0, 0);
       return;
     }
     const m = this.mirrors.get(c);
     if (m === undefined || c.role === null || c.role.kind !== 'cursor') {
-      pointer.setCursor(focus.serial, null, 0, 0);
+      pointer.setCursor(serial, null, 0, 0);
       return;
     }
-    pointer.setCursor(focus.serial, m.wl, c.role.hotspotX, c.role.hotspotY);
+    pointer.setCursor(serial, m.wl, c.role.hotspotX, c.role.hotspotY);
   }
 
   // ---- input ------------------------------------------------------------------
@@ -1130,19 +1124,19 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     else if (!has(WlSeatCapability.Pointer) && this.pointer !== null) {
       this.releaseDevice(this.pointer);
       this.pointer = null;
-      this.pointerFocus = null;
+      this.input.dropPointer();
     }
     if (has(WlSeatCapability.Keyboard) && this.keyboard === null) this.keyboard = this.listenKeyboard(seat.getKeyboard());
     else if (!has(WlSeatCapability.Keyboard) && this.keyboard !== null) {
       this.releaseDevice(this.keyboard);
       this.keyboard = null;
-      this.keyboardFocus = null;
+      this.input.dropKeyboard();
     }
     if (has(WlSeatCapability.Touch) && this.touch === null) this.touch = this.listenTouch(seat.getTouch());
     else if (!has(WlSeatCapability.Touch) && this.touch !== null) {
       this.releaseDevice(this.touch);
       this.touch = null;
-      this.touches.clear();
+      this.input.dropTouch();
     }
   }
 
@@ -1159,173 +1153,67 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   }
 
   private listenPointer(pointer: WlPointerProxy): WlPointerProxy {
-    const focused = (): SceneSurface | null => this.pointerFocus?.mirror.scene ?? null;
+    const input = this.input;
     pointer.listen({
       enter: (serial, surface, x, y) => {
-        const m = this.mirrorOf(surface);
-        if (m === null) return;
-        this.pointerFocus = { mirror: m, serial };
-        const s = m.scene;
-        this.feedback(s, 'pointerEnter', (f) => f.pointerEnter(s, x, y));
+        input.pointerEnter(serial, this.mirrorOf(surface)?.scene ?? null, x, y);
         this.applyCursor();
       },
-      leave: () => {
-        const s = focused();
-        this.pointerFocus = null;
-        if (s !== null) this.feedback(s, 'pointerLeave', (f) => f.pointerLeave(s));
-      },
-      motion: (time, x, y) => {
-        const s = focused();
-        if (s !== null) this.feedback(s, 'pointerMotion', (f) => f.pointerMotion(time, x, y));
-      },
-      button: (serial, time, button, state) => {
-        const s = focused();
-        const pressed = state === WlPointerButtonState.Pressed;
-        if (pressed) this.inputSerial = serial;
-        if (s !== null) this.feedback(s, 'pointerButton', (f) => f.pointerButton(time, button, pressed ? 'pressed' : 'released'));
-      },
-      axis: (time, axis, value) => {
-        const s = focused();
-        if (s !== null) this.feedback(s, 'pointerAxis', (f) => f.pointerAxis(time, axis, value));
-      },
-      // wl_pointer v5+: these complete the axis events of the same frame; passed on in order.
-      axisSource: (source) => {
-        const s = focused();
-        if (s !== null) this.feedback(s, 'pointerAxisSource', (f) => f.pointerAxisSource(source));
-      },
-      axisStop: (time, axis) => {
-        const s = focused();
-        if (s !== null) this.feedback(s, 'pointerAxisStop', (f) => f.pointerAxisStop(time, axis));
-      },
-      axisDiscrete: (axis, discrete) => {
-        const s = focused();
-        if (s !== null) this.feedback(s, 'pointerAxisDiscrete', (f) => f.pointerAxisDiscrete(axis, discrete));
-      },
-      frame: () => {
-        const s = focused();
-        if (s !== null) this.feedback(s, 'pointerFrame', (f) => f.pointerFrame());
-      },
+      leave: () => input.pointerLeave(),
+      motion: (time, x, y) => input.pointerMotion(time, x, y),
+      button: (serial, time, button, state) => input.pointerButton(serial, time, button, state === WlPointerButtonState.Pressed),
+      axis: (time, axis, value) => input.pointerAxis(time, axis, value),
+      axisSource: (source) => input.pointerAxisSource(source),
+      axisStop: (time, axis) => input.pointerAxisStop(time, axis),
+      axisDiscrete: (axis, discrete) => input.pointerAxisDiscrete(axis, discrete),
+      frame: () => input.pointerFrame(),
     });
     return pointer;
   }
 
   private listenKeyboard(keyboard: WlKeyboardProxy): WlKeyboardProxy {
-    const focused = (): SceneSurface | null => this.keyboardFocus?.scene ?? null;
+    const input = this.input;
     keyboard.listen({
       keymap: (format, fd, size) => {
         try {
           if (format !== WlKeyboardKeymapFormat.XkbV1 || size <= 0) return;
-          const text = readKeymap(fd, size);
-          this.keymapText = text;
-          this.keymapSent = new WeakSet();
-          const s = focused();
-          if (s !== null) this.sendKeymap(s);
+          input.keymap(readKeymap(fd, size));
         } catch (error) {
           this.logger.warn({ err: error }, `cannot read the keymap: ${(error as Error).message}`);
         } finally {
           closeFd(fd);
         }
       },
-      repeatInfo: (rate, delay) => {
-        this.repeat = { rate, delay };
-        this.keymapSent = new WeakSet();
-        const s = focused();
-        if (s !== null) this.sendKeymap(s);
-      },
-      enter: (serial, surface, keys) => {
-        const m = this.mirrorOf(surface);
-        if (m === null) return;
-        this.keyboardFocus = m;
-        const s = m.scene;
-        this.sendKeymap(s);
-        this.feedback(s, 'keyboardEnter', (f) => f.keyboardEnter(s, decodeU32Array(keys)));
-      },
-      leave: () => {
-        const s = focused();
-        this.keyboardFocus = null;
-        if (s !== null) this.feedback(s, 'keyboardLeave', (f) => f.keyboardLeave(s));
-      },
-      key: (serial, time, key, state) => {
-        const s = focused();
-        const pressed = state === WlKeyboardKeyState.Pressed;
-        if (pressed) this.inputSerial = serial;
-        if (s !== null) this.feedback(s, 'key', (f) => f.key(time, key, pressed ? 'pressed' : 'released'));
-      },
-      modifiers: (serial, depressed, latched, locked, group) => {
-        const s = focused();
-        if (s !== null) this.feedback(s, 'modifiers', (f) => f.modifiers(depressed, latched, locked, group));
-      },
+      repeatInfo: (rate, delay) => input.repeatInfo(rate, delay),
+      enter: (_serial, surface, keys) => input.keyboardEnter(this.mirrorOf(surface)?.scene ?? null, keys),
+      leave: () => input.keyboardLeave(),
+      key: (serial, time, key, state) => input.key(serial, time, key, state === WlKeyboardKeyState.Pressed),
+      modifiers: (_serial, depressed, latched, locked, group) => input.modifiers(depressed, latched, locked, group),
     });
     return keyboard;
   }
 
-  /** Give the owner of `s` the current keymap and repeat info, once per change. */
-  private sendKeymap(s: SceneSurface): void {
-    const owner = s.owner;
-    if (this.keymapSent.has(owner)) return;
-    this.keymapSent.add(owner);
-    const text = this.keymapText;
-    const repeat = this.repeat;
-    if (text !== null) this.feedback(s, 'keymap', (f) => f.keymap(text));
-    if (repeat !== null) this.feedback(s, 'repeatInfo', (f) => f.repeatInfo(repeat.rate, repeat.delay));
-  }
-
   private listenTouch(touch: WlTouchProxy): WlTouchProxy {
-    /** Owners with touch points in the current frame, for frame and cancel. */
-    const involved = (): SceneSurface[] => {
-      const seen = new Set<SceneOwner>();
-      const out: SceneSurface[] = [];
-      for (const m of this.touches.values()) {
-        if (seen.has(m.scene.owner)) continue;
-        seen.add(m.scene.owner);
-        out.push(m.scene);
-      }
-      return out;
-    };
-    let frameOwners: SceneSurface[] = [];
-    const note = (s: SceneSurface): void => {
-      if (!frameOwners.some((o) => o.owner === s.owner)) frameOwners.push(s);
-    };
+    const input = this.input;
     touch.listen({
-      down: (serial, time, surface, id, x, y) => {
-        this.inputSerial = serial;
-        const m = this.mirrorOf(surface);
-        if (m === null) return;
-        this.touches.set(id, m);
-        const s = m.scene;
-        note(s);
-        this.feedback(s, 'touchDown', (f) => f.touchDown(s, time, id, x, y));
-      },
-      up: (serial, time, id) => {
-        const m = this.touches.get(id);
-        if (m === undefined) return;
-        this.touches.delete(id);
-        note(m.scene);
-        this.feedback(m.scene, 'touchUp', (f) => f.touchUp(time, id));
-      },
-      motion: (time, id, x, y) => {
-        const m = this.touches.get(id);
-        if (m === undefined) return;
-        note(m.scene);
-        this.feedback(m.scene, 'touchMotion', (f) => f.touchMotion(time, id, x, y));
-      },
-      frame: () => {
-        const owners = frameOwners;
-        frameOwners = [];
-        for (const s of owners) this.feedback(s, 'touchFrame', (f) => f.touchFrame());
-      },
-      cancel: () => {
-        const owners = involved();
-        for (const s of frameOwners) if (!owners.some((o) => o.owner === s.owner)) owners.push(s);
-        this.touches.clear();
-        frameOwners = [];
-        for (const s of owners) this.feedback(s, 'touchCancel', (f) => f.touchCancel());
-      },
+      down: (serial, time, surface, id, x, y) => input.touchDown(serial, time, this.mirrorOf(surface)?.scene ?? null, id, x, y),
+      up: (_serial, time, id) => input.touchUp(time, id),
+      motion: (time, id, x, y) => input.touchMotion(time, id, x, y),
+      frame: () => input.touchFrame(),
+      cancel: () => input.touchCancel(),
     });
     return touch;
   }
 
   // ---- containment ---------------------------------------------------------
+
+  /** The feedback of the owner of `s`; what it throws is logged, never propagated. */
+  private feedbackOf(s: SceneSurface): SceneFeedback {
+    const owner = s.owner;
+    return guardFeedback(owner.feedback, (method, error) =>
+      this.logger.error({ err: error, owner: owner.name }, `${owner.name}: ${method} threw: ${(error as Error)?.message ?? String(error)}`),
+    );
+  }
 
   /** Call a producer's feedback; what it throws is logged, never propagated. */
   private feedback(s: SceneSurface, what: string, fn: (f: SceneFeedback) => void): void {

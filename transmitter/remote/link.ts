@@ -46,13 +46,13 @@ import {
   type WthpToplevelProxy,
   type WthpTouchProxy,
 } from '../../shared/generated/waltham/waltham.js';
-import { decodeU32Array } from '../../shared/wire/array.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient, WalthamClientOptions } from '../../shared/waltham/display.js';
 import { connectWaltham } from '../../shared/waltham/tcp.js';
 import { guardFeedback } from '../../shared/remote/guard.js';
 import { FramePacer, RectList } from '../../shared/scene/frame-pacer.js';
+import { InputRelay } from '../../shared/scene/input-relay.js';
 import { sameRects } from '../../shared/scene/region.js';
 import {
   bitsToStates,
@@ -189,20 +189,13 @@ class ConnectionState {
   keyboard: WthpKeyboardProxy | null = null;
   touch: WthpTouchProxy | null = null;
   codecs = codecBit(CODEC_RAW);
-  pointerFocus: SceneSurface | null = null;
-  pointerSerial = 0;
   /** The cursor surface (or null) last given to set_cursor, per owner in focus. */
   cursorSent: SceneSurface | null | undefined = undefined;
-  keyboardFocus: SceneSurface | null = null;
-  readonly touchPoints = new Map<number, SceneSurface>();
-  readonly touchTouched = new Set<SceneFeedback>();
-  keymap: string | null = null;
-  repeat: { rate: number; delay: number } | null = null;
-  readonly keymapGiven = new Set<SceneFeedback>();
-  readonly repeatGiven = new Set<SceneFeedback>();
   output: Partial<{ -readonly [K in keyof OutputInfo]: OutputInfo[K] }> = {};
 
   constructor(
+    /** Focus, serials and keyboard setup of the receiver's seat. */
+    readonly input: InputRelay,
     readonly client: WalthamClient,
     readonly compositor: WthpCompositorProxy,
     readonly shell: WthpRemoteShellProxy,
@@ -420,7 +413,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const content = bind(WthpContentProxy);
     const ivi = bindOptional(WthpIviApplicationProxy);
     const windowGeometry = bindOptional(WthpWindowGeometryProxy);
-    const conn = new ConnectionState(client, compositor, shell, content, ivi, windowGeometry);
+    const input = new InputRelay({ feedbackFor: this.feedbackFor, keyboardAudience: () => this.routedFeedbacks(conn) });
+    const conn: ConnectionState = new ConnectionState(input, client, compositor, shell, content, ivi, windowGeometry);
     const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
     const wanted = this.options.codec === 'raw' ? basic : basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });
@@ -486,7 +480,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const conn = this.conn;
     if (conn === null) return;
     this.syncAll();
-    if (conn.pointerFocus !== null && conn.pointerFocus.owner === owner) this.sendCursor(conn, owner);
+    if (conn.input.pointerFocus?.owner === owner) this.sendCursor(conn, owner);
   };
 
   private track(s: SceneSurface): void {
@@ -569,9 +563,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (conn === null) return;
     const r = conn.remotes.get(s);
     if (r !== undefined) this.destroyRemote(conn, r);
-    if (conn.pointerFocus === s) conn.pointerFocus = null;
-    if (conn.keyboardFocus === s) conn.keyboardFocus = null;
-    for (const [id, t] of conn.touchPoints) if (t === s) conn.touchPoints.delete(id);
+    conn.input.forget(s, false);
   }
 
   private onCommit(s: SceneSurface, info: CommitInfo): void {
@@ -966,14 +958,14 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const cursor = this.scene.cursors.get(owner);
     if (cursor === undefined) return;
     if (cursor === null) {
-      pointer.setCursor(conn.pointerSerial, null, 0, 0);
+      pointer.setCursor(conn.input.pointerSerial, null, 0, 0);
       conn.cursorSent = null;
       return;
     }
     const r = this.ensure(conn, cursor);
     if (r === null || cursor.role === null || cursor.role.kind !== 'cursor') return;
     r.hotspot = { x: cursor.role.hotspotX, y: cursor.role.hotspotY };
-    pointer.setCursor(conn.pointerSerial, r.surface, int(r.hotspot.x), int(r.hotspot.y));
+    pointer.setCursor(conn.input.pointerSerial, r.surface, int(r.hotspot.x), int(r.hotspot.y));
     conn.cursorSent = cursor;
     this.scheduleFlush();
   }
@@ -1002,7 +994,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
           done: (format, size) => {
             try {
               const text = assembler.done(size);
-              if (format === WthpKeyboardKeymapFormat.XkbV1) this.onKeymap(conn, text);
+              if (format === WthpKeyboardKeymapFormat.XkbV1) conn.input.keymap(text);
             } catch (err) {
               this.protocolProblem(conn, `wthp_keymap: ${(err as Error).message}`);
             }
@@ -1028,38 +1020,30 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     return s === undefined || s.destroyed ? null : s;
   }
 
-  private focusFeedback(focus: SceneSurface | null): SceneFeedback | null {
-    return focus === null || focus.destroyed ? null : this.feedbackFor(focus);
-  }
-
   private listenPointer(conn: ConnectionState, pointer: WthpPointerProxy): void {
+    const input = conn.input;
     pointer.listen({
       enter: (serial, surface, x, y) => {
         const s = this.sceneOf(conn, surface);
-        conn.pointerSerial = serial;
-        conn.pointerFocus = s;
-        if (s === null) return;
-        this.feedbackFor(s).pointerEnter(s, x, y);
-        if (this.scene.cursors.has(s.owner)) this.sendCursor(conn, s.owner);
+        input.pointerEnter(serial, s, x, y);
+        if (s !== null && this.scene.cursors.has(s.owner)) this.sendCursor(conn, s.owner);
       },
       leave: (_serial, surface) => {
-        const s = this.sceneOf(conn, surface) ?? conn.pointerFocus;
-        conn.pointerFocus = null;
         conn.cursorSent = undefined;
-        if (s !== null && !s.destroyed) this.feedbackFor(s).pointerLeave(s);
+        input.pointerLeave(this.sceneOf(conn, surface));
       },
-      motion: (time, x, y) => this.focusFeedback(conn.pointerFocus)?.pointerMotion(time, x, y),
-      button: (_serial, time, button, state) =>
-        this.focusFeedback(conn.pointerFocus)?.pointerButton(time, button, state === WthpPointerButtonState.Pressed ? 'pressed' : 'released'),
-      axis: (time, axis, value) => this.focusFeedback(conn.pointerFocus)?.pointerAxis(time, axis, value),
-      axisSource: (source) => this.focusFeedback(conn.pointerFocus)?.pointerAxisSource(source),
-      axisStop: (time, axis) => this.focusFeedback(conn.pointerFocus)?.pointerAxisStop(time, axis),
-      axisDiscrete: (axis, discrete) => this.focusFeedback(conn.pointerFocus)?.pointerAxisDiscrete(axis, discrete),
-      frame: () => this.focusFeedback(conn.pointerFocus)?.pointerFrame(),
+      motion: (time, x, y) => input.pointerMotion(time, x, y),
+      button: (serial, time, button, state) => input.pointerButton(serial, time, button, state === WthpPointerButtonState.Pressed),
+      axis: (time, axis, value) => input.pointerAxis(time, axis, value),
+      axisSource: (source) => input.pointerAxisSource(source),
+      axisStop: (time, axis) => input.pointerAxisStop(time, axis),
+      axisDiscrete: (axis, discrete) => input.pointerAxisDiscrete(axis, discrete),
+      frame: () => input.pointerFrame(),
     });
   }
 
   private listenKeyboard(conn: ConnectionState, keyboard: WthpKeyboardProxy, hasExtension: boolean): void {
+    const input = conn.input;
     keyboard.listen({
       keymap: (format, data) => {
         // Only for receivers without wthp_input_extension (keymaps that fit one message).
@@ -1067,57 +1051,17 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         try {
           const assembler = new KeymapAssembler();
           assembler.chunk(data);
-          this.onKeymap(conn, assembler.done(data.byteLength));
+          input.keymap(assembler.done(data.byteLength));
         } catch (err) {
           this.protocolProblem(conn, `wthp_keyboard.keymap: ${(err as Error).message}`);
         }
       },
-      enter: (_serial, surface, keys) => {
-        const s = this.sceneOf(conn, surface);
-        conn.keyboardFocus = s;
-        if (s === null) return;
-        const fb = this.feedbackFor(s);
-        this.giveKeyboardSetup(conn, fb);
-        fb.keyboardEnter(s, decodeU32Array(keys));
-      },
-      leave: (_serial, surface) => {
-        const s = this.sceneOf(conn, surface) ?? conn.keyboardFocus;
-        conn.keyboardFocus = null;
-        if (s !== null && !s.destroyed) this.feedbackFor(s).keyboardLeave(s);
-      },
-      key: (_serial, time, key, state) => this.focusFeedback(conn.keyboardFocus)?.key(time, key, state === WthpKeyboardKeyState.Pressed ? 'pressed' : 'released'),
-      modifiers: (_serial, depressed, latched, locked, group) =>
-        this.focusFeedback(conn.keyboardFocus)?.modifiers(depressed, latched, locked, group),
-      repeatInfo: (rate, delay) => {
-        conn.repeat = { rate, delay };
-        conn.repeatGiven.clear();
-        for (const fb of this.routedFeedbacks(conn)) {
-          fb.repeatInfo(rate, delay);
-          conn.repeatGiven.add(fb);
-        }
-      },
+      enter: (_serial, surface, keys) => input.keyboardEnter(this.sceneOf(conn, surface), keys),
+      leave: (_serial, surface) => input.keyboardLeave(this.sceneOf(conn, surface)),
+      key: (serial, time, key, state) => input.key(serial, time, key, state === WthpKeyboardKeyState.Pressed),
+      modifiers: (_serial, depressed, latched, locked, group) => input.modifiers(depressed, latched, locked, group),
+      repeatInfo: (rate, delay) => input.repeatInfo(rate, delay),
     });
-  }
-
-  /** The keymap and repeat rate, for a feedback that has not had the current ones. */
-  private giveKeyboardSetup(conn: ConnectionState, fb: SceneFeedback): void {
-    if (conn.keymap !== null && !conn.keymapGiven.has(fb)) {
-      fb.keymap(conn.keymap);
-      conn.keymapGiven.add(fb);
-    }
-    if (conn.repeat !== null && !conn.repeatGiven.has(fb)) {
-      fb.repeatInfo(conn.repeat.rate, conn.repeat.delay);
-      conn.repeatGiven.add(fb);
-    }
-  }
-
-  private onKeymap(conn: ConnectionState, text: string): void {
-    conn.keymap = text;
-    conn.keymapGiven.clear();
-    for (const fb of this.routedFeedbacks(conn)) {
-      fb.keymap(text);
-      conn.keymapGiven.add(fb);
-    }
   }
 
   /** The distinct feedbacks of the surfaces mirrored now. */
@@ -1128,46 +1072,13 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   }
 
   private listenTouch(conn: ConnectionState, touch: WthpTouchProxy): void {
-    const touched = (id: number): SceneSurface | null => {
-      const s = conn.touchPoints.get(id);
-      return s === undefined || s.destroyed ? null : s;
-    };
+    const input = conn.input;
     touch.listen({
-      down: (_serial, time, surface, id, x, y) => {
-        const s = this.sceneOf(conn, surface);
-        if (s === null) return;
-        if (conn.touchPoints.size >= 64 && !conn.touchPoints.has(id)) return; // no screen has that many fingers
-        conn.touchPoints.set(id, s);
-        const fb = this.feedbackFor(s);
-        conn.touchTouched.add(fb);
-        fb.touchDown(s, time, id, x, y);
-      },
-      up: (_serial, time, id) => {
-        const s = touched(id);
-        conn.touchPoints.delete(id);
-        if (s === null) return;
-        const fb = this.feedbackFor(s);
-        conn.touchTouched.add(fb);
-        fb.touchUp(time, id);
-      },
-      motion: (time, id, x, y) => {
-        const s = touched(id);
-        if (s === null) return;
-        const fb = this.feedbackFor(s);
-        conn.touchTouched.add(fb);
-        fb.touchMotion(time, id, x, y);
-      },
-      frame: () => {
-        for (const fb of conn.touchTouched) fb.touchFrame();
-        conn.touchTouched.clear();
-      },
-      cancel: () => {
-        const fbs = new Set<SceneFeedback>(conn.touchTouched);
-        for (const s of conn.touchPoints.values()) if (!s.destroyed) fbs.add(this.feedbackFor(s));
-        conn.touchPoints.clear();
-        conn.touchTouched.clear();
-        for (const fb of fbs) fb.touchCancel();
-      },
+      down: (serial, time, surface, id, x, y) => input.touchDown(serial, time, this.sceneOf(conn, surface), id, x, y),
+      up: (_serial, time, id) => input.touchUp(time, id),
+      motion: (time, id, x, y) => input.touchMotion(time, id, x, y),
+      frame: () => input.touchFrame(),
+      cancel: () => input.touchCancel(),
     });
   }
 
