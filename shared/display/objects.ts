@@ -4,7 +4,7 @@
  * positioner, wl_subsurface), and their teardown, children first.
  */
 import type { PopupRole, SceneSurface } from '../scene/scene.js';
-import { XdgPositionerAnchor, XdgPositionerGravity, type XdgPositionerProxy } from '../generated/wayland/index.js';
+import { XdgPositionerAnchor, XdgPositionerGravity, type XdgPositionerProxy, type XdgSurfaceProxy } from '../generated/wayland/index.js';
 import { decodeXdgStates } from '../scene/xdg-states.js';
 import { Mirror, type MirrorKind } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
@@ -90,17 +90,10 @@ export class LocalObjects {
       },
       close: () => this.d.feedback(s, 'close', (f) => f.close(s)),
     });
-    xdgSurface.listen({
-      configure: (serial) => {
-        if (xdgSurface.destroyed) return;
-        xdgSurface.ackConfigure(serial);
-        const first = !m.configured;
-        m.configured = true;
-        const size = m.pendingSize ?? { width: 0, height: 0, states: [] };
-        m.pendingSize = null;
-        this.d.feedback(s, 'configure', (f) => f.configure(s, size.width, size.height, size.states));
-        if (first || m.pacer.pending) this.p.frames.flush(m);
-      },
+    this.listenXdgSurface(m, xdgSurface, () => {
+      const size = m.pendingSize ?? { width: 0, height: 0, states: [] };
+      m.pendingSize = null;
+      this.d.feedback(s, 'configure', (f) => f.configure(s, size.width, size.height, size.states));
     });
     if (this.d.options.shell === 'fullscreen') {
       toplevel.setFullscreen(this.d.findOutput(this.d.options.output)?.proxy ?? null);
@@ -109,6 +102,23 @@ export class LocalObjects {
     // The initial commit, without a buffer: the compositor answers with a configure.
     this.p.roles.applyRole(m);
     m.wl.commit();
+  }
+
+  /**
+   * xdg_surface.configure: ack it, `apply` the role's configure values, and
+   * commit what waits (the first configure lets buffers be attached).
+   */
+  private listenXdgSurface(m: Mirror, xdgSurface: XdgSurfaceProxy, apply: () => void): void {
+    xdgSurface.listen({
+      configure: (serial) => {
+        if (xdgSurface.destroyed) return;
+        xdgSurface.ackConfigure(serial);
+        const first = !m.configured;
+        m.configured = true;
+        apply();
+        if (first || m.pacer.pending) this.p.frames.flush(m);
+      },
+    });
   }
 
   /**
@@ -156,17 +166,10 @@ export class LocalObjects {
         this.dismissPopup(m);
       },
     });
-    xdgSurface.listen({
-      configure: (serial) => {
-        if (xdgSurface.destroyed) return;
-        xdgSurface.ackConfigure(serial);
-        const first = !m.configured;
-        m.configured = true;
-        const rect = m.pendingPopupRect;
-        m.pendingPopupRect = null;
-        if (rect !== null) this.d.feedback(s, 'popupConfigure', (f) => f.popupConfigure(s, rect));
-        if (first || m.pacer.pending) this.p.frames.flush(m);
-      },
+    this.listenXdgSurface(m, xdgSurface, () => {
+      const rect = m.pendingPopupRect;
+      m.pendingPopupRect = null;
+      if (rect !== null) this.d.feedback(s, 'popupConfigure', (f) => f.popupConfigure(s, rect));
     });
     if (role.grab && this.d.seat !== null && this.d.input.pressSerial !== 0) popup.grab(this.d.seat, this.d.input.pressSerial);
     this.p.roles.applyRole(m);

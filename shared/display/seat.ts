@@ -17,6 +17,7 @@ import { closeFd, ShmMapping } from '../native.js';
 import type { Global } from '../wayland/client.js';
 import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
+import { focusedPointerEvents } from '../scene/input-relay.js';
 
 export class Seat {
   constructor(
@@ -73,13 +74,7 @@ export class Seat {
         this.p.cursor.applyCursor();
       },
       leave: () => input.pointerLeave(),
-      motion: (time, x, y) => input.pointerMotion(time, x, y),
-      button: (serial, time, button, state) => input.pointerButton(serial, time, button, state === WlPointerButtonState.Pressed),
-      axis: (time, axis, value) => input.pointerAxis(time, axis, value),
-      axisSource: (source) => input.pointerAxisSource(source),
-      axisStop: (time, axis) => input.pointerAxisStop(time, axis),
-      axisDiscrete: (axis, discrete) => input.pointerAxisDiscrete(axis, discrete),
-      frame: () => input.pointerFrame(),
+      ...focusedPointerEvents(input, WlPointerButtonState.Pressed),
     });
     return pointer;
   }

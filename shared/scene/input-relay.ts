@@ -240,6 +240,23 @@ export class InputRelay {
   }
 }
 
+/**
+ * Handlers of the pointer events that only follow the focus, with the same
+ * arguments in wl_pointer and wthp_pointer; `pressed` is the dialect's
+ * button_state.pressed.
+ */
+export function focusedPointerEvents(relay: InputRelay, pressed: number) {
+  return {
+    motion: (time: number, x: number, y: number) => relay.pointerMotion(time, x, y),
+    button: (serial: number, time: number, button: number, state: number) => relay.pointerButton(serial, time, button, state === pressed),
+    axis: (time: number, axis: number, value: number) => relay.pointerAxis(time, axis, value),
+    axisSource: (source: number) => relay.pointerAxisSource(source),
+    axisStop: (time: number, axis: number) => relay.pointerAxisStop(time, axis),
+    axisDiscrete: (axis: number, discrete: number) => relay.pointerAxisDiscrete(axis, discrete),
+    frame: () => relay.pointerFrame(),
+  };
+}
+
 function alive(s: SceneSurface | null): SceneSurface | null {
   return s === null || s.destroyed ? null : s;
 }

@@ -15,6 +15,7 @@ import {
   type WthpTouchProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import { KeymapAssembler } from '../../shared/remote/protocol.js';
+import { focusedPointerEvents } from '../../shared/scene/input-relay.js';
 import { sendCursor } from './cursor.js';
 import type { SceneFollower } from './follow.js';
 import type { ConnectionState, LinkContext } from './remote.js';
@@ -83,13 +84,7 @@ export class SeatListener {
         conn.cursorSent = undefined;
         input.pointerLeave(conn.sceneOf(surface));
       },
-      motion: (time, x, y) => input.pointerMotion(time, x, y),
-      button: (serial, time, button, state) => input.pointerButton(serial, time, button, state === WthpPointerButtonState.Pressed),
-      axis: (time, axis, value) => input.pointerAxis(time, axis, value),
-      axisSource: (source) => input.pointerAxisSource(source),
-      axisStop: (time, axis) => input.pointerAxisStop(time, axis),
-      axisDiscrete: (axis, discrete) => input.pointerAxisDiscrete(axis, discrete),
-      frame: () => input.pointerFrame(),
+      ...focusedPointerEvents(input, WthpPointerButtonState.Pressed),
     });
   }
 
