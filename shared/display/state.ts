@@ -75,6 +75,8 @@ export class DisplayState {
   readonly iviIds = new Map<number, Mirror>();
   isClosed = false;
   readonly counters = { contentCommits: 0, coalesced: 0, presented: 0, bytesCopied: 0 };
+  /** Guarded feedbacks of this display (logged as this display logs). */
+  private readonly guarded = new WeakMap<SceneFeedback, SceneFeedback>();
 
   constructor(
     readonly options: LocalDisplayOptions,
@@ -88,8 +90,11 @@ export class DisplayState {
   /** The feedback of the owner of `s`; what it throws is logged, never propagated. */
   feedbackOf(s: SceneSurface): SceneFeedback {
     const owner = s.owner;
-    return guardFeedback(owner.feedback, (method, error) =>
-      this.logger.error({ err: error, owner: owner.name }, `${owner.name}: ${method} threw: ${(error as Error)?.message ?? String(error)}`),
+    return guardFeedback(
+      owner.feedback,
+      (method, error) =>
+        this.logger.error({ err: error, owner: owner.name }, `${owner.name}: ${method} threw: ${(error as Error)?.message ?? String(error)}`),
+      this.guarded,
     );
   }
 
