@@ -232,11 +232,11 @@ export class SceneFollower {
       parent = this.ensure(conn, role.parent);
       if (parent === null) return null;
     }
+    const pacer = this.tracked.get(s)?.pacer;
+    if (pacer === undefined) return null; // not followed (any more)
     const kind = kindOf(s)!;
     const surface = conn.compositor.createSurface();
     const encoder = new TileEncoder({ codecs: conn.codecs, ...(this.ctx.options.tileSize !== undefined ? { tileSize: this.ctx.options.tileSize } : {}) });
-    const pacer = this.tracked.get(s)?.pacer;
-    if (pacer === undefined) return null;
     const r = new Remote(s, surface, kind, encoder, pacer);
     conn.remotes.set(s, r);
     conn.byProxy.set(surface, s);
