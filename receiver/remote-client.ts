@@ -39,20 +39,22 @@ import {
   type WthpToplevelResource,
   type WthpTouchResource,
   type WthpWindowGeometryResource,
+  WthDisplayError,
+  WthpKeyboardKeyState,
+  WthpKeyboardKeymapFormat,
+  WthpPointerButtonState,
+  WthpOutputMode,
 } from '../shared/generated/waltham/waltham.js';
 import { encodeU32Array } from '../shared/wire/array.js';
 import type { Resource } from '../shared/wire/object.js';
-import { DisplayErrorCode, type WalthamLogger } from '../shared/waltham/connection.js';
+import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
 import { Region } from '../shared/scene/region.js';
 import { checkBegin, TileError, type PixelImage } from '../shared/remote/tiles.js';
 import {
   KEYMAP_CHUNK,
-  KEYMAP_FORMAT_XKB_V1,
   keymapChunks,
-  MODE_CURRENT,
-  MODE_PREFERRED,
   statesToBits,
   wireTime,
 } from '../shared/remote/protocol.js';
@@ -141,7 +143,7 @@ export class RemoteClient implements SceneOwner {
 
   /** Drop the peer with wth_display.error on `resource`, naming `iface@id.message`. */
   private failer(resource: Resource, message: string): Fail {
-    return (text, code = DisplayErrorCode.invalidMethod) => {
+    return (text, code = WthDisplayError.InvalidMethod) => {
       resource.postError(code, `${resource.toString()}.${message}: ${text}`);
     };
   }
@@ -240,7 +242,7 @@ export class RemoteClient implements SceneOwner {
 
   private describeOutput(output: WthpOutputResource, info: OutputInfo): void {
     output.sendGeometry(info.x, info.y, info.physicalWidth, info.physicalHeight, info.subpixel, info.make, info.model, info.transform);
-    output.sendMode(MODE_CURRENT | MODE_PREFERRED, info.width, info.height, info.refresh);
+    output.sendMode(WthpOutputMode.Current | WthpOutputMode.Preferred, info.width, info.height, info.refresh);
     if (output.version >= 2) {
       output.sendScale(info.scale);
       output.sendDone();
@@ -251,7 +253,7 @@ export class RemoteClient implements SceneOwner {
 
   private createSurface(compositor: WthpCompositorResource, resource: WthpSurfaceResource): void {
     if (this.byResource.size >= this.ctx.limits.maxSurfaces) {
-      return this.failer(compositor, 'create_surface')(`more than ${this.ctx.limits.maxSurfaces} surfaces`, DisplayErrorCode.noMemory);
+      return this.failer(compositor, 'create_surface')(`more than ${this.ctx.limits.maxSurfaces} surfaces`, WthDisplayError.NoMemory);
     }
     const scene = new SceneSurface(this);
     const rs = new RemoteSurface(scene);
@@ -270,7 +272,7 @@ export class RemoteClient implements SceneOwner {
       damageBuffer: (x, y, width, height) => this.addDamage(fail('damage_buffer'), rs.pending.bufferDamage, { x, y, width, height }),
       frame: (callback) => {
         if (rs.callbackCount() >= this.ctx.limits.maxCallbacksPerSurface) {
-          return fail('frame')(`more than ${this.ctx.limits.maxCallbacksPerSurface} unanswered frame callbacks`, DisplayErrorCode.noMemory);
+          return fail('frame')(`more than ${this.ctx.limits.maxCallbacksPerSurface} unanswered frame callbacks`, WthDisplayError.NoMemory);
         }
         rs.pending.frames.push(callback);
       },
@@ -298,7 +300,7 @@ export class RemoteClient implements SceneOwner {
 
   private addDamage(fail: Fail, list: Rect[], r: Rect): void {
     if (r.width <= 0 || r.height <= 0) return;
-    if (list.length >= 4096) return fail('too many damage rectangles in one commit', DisplayErrorCode.noMemory);
+    if (list.length >= 4096) return fail('too many damage rectangles in one commit', WthDisplayError.NoMemory);
     list.push(r);
   }
 
@@ -345,7 +347,7 @@ export class RemoteClient implements SceneOwner {
       try {
         fn();
       } catch (err) {
-        this.failer(resource, name)((err as Error).message, DisplayErrorCode.noMemory);
+        this.failer(resource, name)((err as Error).message, WthDisplayError.NoMemory);
       }
     };
     resource.listen({
@@ -365,7 +367,7 @@ export class RemoteClient implements SceneOwner {
       fmt = checkBegin(width, height, format, { maxWidth: limits.maxSurfaceWidth, maxHeight: limits.maxSurfaceHeight });
     } catch (err) {
       const e = err as TileError;
-      return fail(`${surface.toString()}: ${e.message}`, e.code === 'ERR_TILE_SIZE' ? DisplayErrorCode.noMemory : DisplayErrorCode.invalidMethod);
+      return fail(`${surface.toString()}: ${e.message}`, e.code === 'ERR_TILE_SIZE' ? WthDisplayError.NoMemory : WthDisplayError.InvalidMethod);
     }
     const current = rs.pending.image;
     if (current !== undefined && current !== null && current.width === width && current.height === height) {
@@ -377,7 +379,7 @@ export class RemoteClient implements SceneOwner {
       let total = bytes;
       for (const other of this.surfaces.values()) total += other === rs ? rs.pixelBytesBefore(width, height) : other.pixelBytes();
       if (total > limits.maxPixelBytes) {
-        return fail(`${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`, DisplayErrorCode.noMemory);
+        return fail(`${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`, WthDisplayError.NoMemory);
       }
     }
     rs.pending.image = rs.nextImage(width, height, fmt);
@@ -392,7 +394,7 @@ export class RemoteClient implements SceneOwner {
       rect = rs.writeTile(tile, this.ctx.codecs);
     } catch (err) {
       if (!(err instanceof TileError)) throw err;
-      return fail(`${surface.toString()}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? DisplayErrorCode.noMemory : DisplayErrorCode.invalidMethod);
+      return fail(`${surface.toString()}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? WthDisplayError.NoMemory : WthDisplayError.InvalidMethod);
     }
     this.counters.tiles++;
     this.counters.tileBytes += tile.data.byteLength;
@@ -429,7 +431,7 @@ export class RemoteClient implements SceneOwner {
       setParent: (parent) => {
         const p = parent === null ? null : (this.toplevels.get(parent) ?? null);
         if (p !== null && this.isAncestorToplevel(rs.scene, p.scene)) {
-          return this.failer(id, 'set_parent')('the parent would be a descendant of the window', DisplayErrorCode.invalidMethod);
+          return this.failer(id, 'set_parent')('the parent would be a descendant of the window', WthDisplayError.InvalidMethod);
         }
         set({ parent: p === null ? null : p.scene });
       },
@@ -580,13 +582,13 @@ export class RemoteClient implements SceneOwner {
   private sendReferenceKeymap(keyboard: WthpKeyboardResource, text: string): void {
     const { chunks, size } = keymapChunks(text);
     if (size > KEYMAP_CHUNK) return;
-    keyboard.sendKeymap(KEYMAP_FORMAT_XKB_V1, chunks[0] ?? new Uint8Array(0));
+    keyboard.sendKeymap(WthpKeyboardKeymapFormat.XkbV1, chunks[0] ?? new Uint8Array(0));
   }
 
   private sendKeymapChunks(keymap: WthpKeymapResource, text: string): void {
     const { chunks, size } = keymapChunks(text);
     for (const chunk of chunks) keymap.sendChunk(chunk);
-    keymap.sendDone(KEYMAP_FORMAT_XKB_V1, size);
+    keymap.sendDone(WthpKeyboardKeymapFormat.XkbV1, size);
   }
 
   // ---- Feedback: what the local display reports, as events for the transmitter ----------------
@@ -649,7 +651,7 @@ export class RemoteClient implements SceneOwner {
       },
       pointerButton: (timeMs, button, state) => {
         const s = serial();
-        for (const p of live(this.pointers)) p.sendButton(s, wireTime(timeMs), button, state === 'pressed' ? 1 : 0);
+        for (const p of live(this.pointers)) p.sendButton(s, wireTime(timeMs), button, state === 'pressed' ? WthpPointerButtonState.Pressed : WthpPointerButtonState.Released);
       },
       pointerAxis: (timeMs, axis, value) => {
         for (const p of live(this.pointers)) p.sendAxis(wireTime(timeMs), axis, value);
@@ -683,7 +685,7 @@ export class RemoteClient implements SceneOwner {
       },
       key: (timeMs, key, state) => {
         const s = serial();
-        for (const k of live(this.keyboards)) k.sendKey(s, wireTime(timeMs), key, state === 'pressed' ? 1 : 0);
+        for (const k of live(this.keyboards)) k.sendKey(s, wireTime(timeMs), key, state === 'pressed' ? WthpKeyboardKeyState.Pressed : WthpKeyboardKeyState.Released);
       },
       modifiers: (depressed, latched, locked, group) => {
         const s = serial();

@@ -16,12 +16,12 @@ import {
   WthpOutputResource,
   WthpRemoteShellResource,
   WthpSeatResource,
+  WthpSeatCapability,
   WthpWindowGeometryResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { WalthamServer, type WalthamServerCloseOptions, type WalthamServerOptions } from '../shared/waltham/tcp.js';
-import { SEAT_KEYBOARD, SEAT_POINTER, SEAT_TOUCH } from '../shared/remote/protocol.js';
 import { DEFAULT_OUTPUT, type OutputInfo } from '../shared/scene/output.js';
 import { LOCAL_CODECS } from '../shared/remote/tiles.js';
 import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits } from './remote-client.js';
@@ -67,7 +67,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
   constructor(private readonly options: ReceiverServerOptions) {
     super();
     this.scene = options.scene ?? new Scene();
-    this.capabilities = options.seatCapabilities ?? SEAT_POINTER | SEAT_KEYBOARD | SEAT_TOUCH;
+    this.capabilities = options.seatCapabilities ?? WthpSeatCapability.Pointer | WthpSeatCapability.Keyboard | WthpSeatCapability.Touch;
     this.outputInfo = options.output ?? DEFAULT_OUTPUT;
     this.ctx = {
       scene: this.scene,

@@ -6,9 +6,18 @@
  */
 import type { SceneFeedback } from '../scene/scene.js';
 
-const cache = new WeakMap<SceneFeedback, SceneFeedback>();
+const shared = new WeakMap<SceneFeedback, SceneFeedback>();
 
-export function guardFeedback(fb: SceneFeedback, onError: (method: string, err: unknown) => void): SceneFeedback {
+/**
+ * The guarded feedback of `fb`, the same object for the same `fb` and
+ * `cache`: the first `onError` given for `fb` stays. A consumer that logs
+ * differently passes its own cache.
+ */
+export function guardFeedback(
+  fb: SceneFeedback,
+  onError: (method: string, err: unknown) => void,
+  cache: WeakMap<SceneFeedback, SceneFeedback> = shared,
+): SceneFeedback {
   const known = cache.get(fb);
   if (known !== undefined) return known;
   const guarded = new Proxy(fb, {

@@ -3,9 +3,15 @@
  * remoting messages of protocol/waltham.xml, used by both ends.
  */
 import type { ToplevelState } from '../scene/scene.js';
+import { WthpToplevelState } from '../generated/waltham/waltham.js';
 
 /** wthp_toplevel.state bits. */
-const STATE_BITS: Readonly<Record<ToplevelState, number>> = { maximized: 1, fullscreen: 2, resizing: 4, activated: 8 };
+const STATE_BITS: Readonly<Record<ToplevelState, number>> = {
+  maximized: WthpToplevelState.Maximized,
+  fullscreen: WthpToplevelState.Fullscreen,
+  resizing: WthpToplevelState.Resizing,
+  activated: WthpToplevelState.Activated,
+};
 
 export function statesToBits(states: readonly ToplevelState[]): number {
   let bits = 0;
@@ -22,8 +28,6 @@ export function wireTime(ms: number): number {
   return Number.isFinite(ms) ? Math.trunc(ms) >>> 0 : 0;
 }
 
-/** wthp_keyboard.keymap_format.xkb_v1 */
-export const KEYMAP_FORMAT_XKB_V1 = 1;
 /**
  * Bytes of keymap text per wthp_keymap.chunk: the message (header 8, target
  * 4, data length 4, data, padding) stays well below 65535 bytes.
@@ -73,12 +77,3 @@ export class KeymapAssembler {
     return utf8Decoder.decode(nul >= 0 ? all.subarray(0, nul) : all);
   }
 }
-
-/** wthp_output.mode flags */
-export const MODE_CURRENT = 1;
-export const MODE_PREFERRED = 2;
-
-/** wthp_seat.capability bits */
-export const SEAT_POINTER = 1;
-export const SEAT_KEYBOARD = 2;
-export const SEAT_TOUCH = 4;

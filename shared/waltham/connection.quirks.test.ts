@@ -16,10 +16,10 @@ import {
 } from '../generated/waltham/waltham.js';
 import { connectWaltham } from './tcp.js';
 import type { WalthamClient, WalthamPeer } from './display.js';
-import { DisplayErrorCode } from './connection.js';
+import { WthDisplayError } from '../generated/waltham/waltham.js';
 import { RawPeer, captureLogger, concat, msg, name, silentLogger, sleep, startExampleServer } from './test/helpers.js';
 
-const { invalidObject, invalidMethod, noMemory } = DisplayErrorCode;
+const { InvalidObject: invalidObject, InvalidMethod: invalidMethod, NoMemory: noMemory } = WthDisplayError;
 
 /** get_registry(2), bind(name 1, id 3, wthp_compositor v4), create_region(4). */
 const prelude = (): Uint8Array =>

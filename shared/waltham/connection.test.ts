@@ -10,7 +10,7 @@ import {
   WthpSeatProxy,
   type WthpSurfaceResource,
 } from '../generated/waltham/waltham.js';
-import { DisplayErrorCode } from './connection.js';
+import { WthDisplayError } from '../generated/waltham/waltham.js';
 import type { WalthamPeer } from './display.js';
 import { connectWaltham } from './tcp.js';
 import { RawPeer, captureLogger, msg, name, silentLogger, sleep, startExampleServer } from './test/helpers.js';
@@ -145,7 +145,7 @@ describe('WalthamConnection objects', () => {
     surface.setBufferScale(2); // since 3
     const reason = await client.closed;
     expect(reason?.message).toContain(`wthp_surface@${surface.id}.set_buffer_scale: needs version 3`);
-    expect((reason as { errorCode?: number }).errorCode).toBe(DisplayErrorCode.invalidMethod);
+    expect((reason as { errorCode?: number }).errorCode).toBe(WthDisplayError.InvalidMethod);
   });
 
   it('accepts messages newer than the object with strictVersions off, as the reference does', async () => {
@@ -171,7 +171,7 @@ describe('WalthamConnection objects', () => {
     await client.globals();
     client.bind(WthpOutputProxy, 2, 2);
     const reason = (await client.closed) as PeerError;
-    expect(reason.errorCode).toBe(DisplayErrorCode.implementation);
+    expect(reason.errorCode).toBe(WthDisplayError.Implementation);
     expect(reason.text).toBe('wthp_registry@2.bind: implementation error: no output today');
     expect(log.lines.some((l) => l.level === 'error' && l.msg.includes('wthp_registry@2.bind: handler failed'))).toBe(true);
     await other.roundtrip();

@@ -34,6 +34,7 @@ import { ProtocolTable } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { createLogger } from '../log.js';
 import { protocols, allProxyClasses, allResourceClasses } from '../generated/waltham/index.js';
+import { WthDisplayError } from '../generated/waltham/waltham.js';
 import {
   encodeMessage,
   HEADER_SIZE,
@@ -50,14 +51,6 @@ export interface WalthamLogger {
   info(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
 }
-
-/** Codes of the `wth_display.error` enum (protocol/waltham.xml). */
-export const DisplayErrorCode = Object.freeze({
-  invalidObject: 0,
-  invalidMethod: 1,
-  noMemory: 2,
-  implementation: 3,
-} as const);
 
 export interface WalthamConnectionOptions {
   /** Descriptor tables of the dialect; default: every generated Waltham protocol. */
@@ -610,7 +603,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
         targetId,
       );
     }
-    this.reject(new Rejection(err, DisplayErrorCode.invalidMethod, target?.id ?? 1));
+    this.reject(new Rejection(err, WthDisplayError.InvalidMethod, target?.id ?? 1));
   }
 
   private handleMessage(m: DecodedMessage): void {
@@ -624,7 +617,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     const where = `${entry.iface.name}@${objectId}.${spec.name}`;
     if (objectId === 0) {
       return this.reject(
-        new Rejection(new ObjectError('ERR_NULL_OBJECT', 'message sent to object id 0 (null)', where, 0), DisplayErrorCode.invalidObject, 1),
+        new Rejection(new ObjectError('ERR_NULL_OBJECT', 'message sent to object id 0 (null)', where, 0), WthDisplayError.InvalidObject, 1),
       );
     }
     const target = this.objects.get(objectId);
@@ -638,7 +631,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
             where,
             objectId,
           ),
-          DisplayErrorCode.invalidObject,
+          WthDisplayError.InvalidObject,
           1,
         ),
       );
@@ -654,7 +647,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
             at,
             objectId,
           ),
-          DisplayErrorCode.invalidMethod,
+          WthDisplayError.InvalidMethod,
           target === undefined ? 1 : objectId,
         ),
       );
@@ -670,7 +663,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
             targetWhere,
             objectId,
           ),
-          DisplayErrorCode.invalidMethod,
+          WthDisplayError.InvalidMethod,
           objectId,
         ),
       );
@@ -679,7 +672,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       return this.reject(
         new Rejection(
           new ObjectError('ERR_VERSION', `needs version ${spec.since}, the object has version ${target.version}`, targetWhere, objectId),
-          DisplayErrorCode.invalidMethod,
+          WthDisplayError.InvalidMethod,
           objectId,
         ),
       );
@@ -704,7 +697,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       const text = err instanceof Error ? err.message : String(err);
       this.logger.error({ peer: this.label, where: targetWhere, err }, `${targetWhere}: handler failed: ${text}`);
       if (this.role === 'server') {
-        this.sendDisplayError(this.objects.get(objectId) === target ? objectId : 1, DisplayErrorCode.implementation, `${targetWhere}: implementation error: ${text}`);
+        this.sendDisplayError(this.objects.get(objectId) === target ? objectId : 1, WthDisplayError.Implementation, `${targetWhere}: implementation error: ${text}`);
       }
       this.closeWith(new ConnectionClosedError(`${targetWhere}: handler failed: ${text}`, undefined, { cause: err }));
       return;
@@ -728,7 +721,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     const untyped: number[] = [];
     let next = this.peerNext;
     const invalidObject = (code: ObjectError['code'], text: string): Rejection =>
-      new Rejection(new ObjectError(code, text, where, target.id), DisplayErrorCode.invalidObject, target.id);
+      new Rejection(new ObjectError(code, text, where, target.id), WthDisplayError.InvalidObject, target.id);
 
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
@@ -780,7 +773,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     if (count > 0 && this.objectCount + count > this.maxObjects) {
       return new Rejection(
         new LimitExceededError('maxObjects', `the peer would have more than ${this.maxObjects} objects`, where),
-        DisplayErrorCode.noMemory,
+        WthDisplayError.NoMemory,
         1,
       );
     }
@@ -825,7 +818,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       const id = m.args[i] as number;
       const problem = this.checkPeerNewId(id, next);
       if (problem !== null) {
-        return this.reject(new Rejection(new ObjectError('ERR_BAD_NEW_ID', `argument ${spec.name}: ${problem}`, where, m.objectId), DisplayErrorCode.invalidObject, 1));
+        return this.reject(new Rejection(new ObjectError('ERR_BAD_NEW_ID', `argument ${spec.name}: ${problem}`, where, m.objectId), WthDisplayError.InvalidObject, 1));
       }
       next++;
       const ctor = this.classes[spec.interface];

@@ -17,13 +17,14 @@ import type { Resource, WireObject, WireObjectClass } from '../wire/object.js';
 import type { UntypedNewId } from '../wire/protocol.js';
 import {
   WthDisplayProxy,
+  WthDisplayError,
   WthDisplayResource,
   WthpCallbackProxy,
   WthpRegistryProxy,
   type WthpCallbackResource,
   type WthpRegistryResource,
 } from '../generated/waltham/waltham.js';
-import { DisplayErrorCode, WalthamConnection, type WalthamConnectionOptions } from './connection.js';
+import { WalthamConnection, type WalthamConnectionOptions } from './connection.js';
 
 /** A global as the registry announces it. */
 export interface GlobalInfo {
@@ -281,16 +282,16 @@ export class WalthamPeer extends WalthamConnection {
     const where = `${registry.toString()}.bind`;
     const entry = this.globals.lookup(name);
     if (entry === undefined) {
-      return this.postError(registry, DisplayErrorCode.invalidObject, `${where}: no global named ${name}`);
+      return this.postError(registry, WthDisplayError.InvalidObject, `${where}: no global named ${name}`);
     }
     const iface = entry.ctor.spec.name;
     if (id.interface !== iface) {
-      return this.postError(registry, DisplayErrorCode.invalidObject, `${where}: global ${name} is ${iface}, not ${id.interface}`);
+      return this.postError(registry, WthDisplayError.InvalidObject, `${where}: global ${name} is ${iface}, not ${id.interface}`);
     }
     if (id.version < 1 || id.version > entry.version) {
       return this.postError(
         registry,
-        DisplayErrorCode.invalidObject,
+        WthDisplayError.InvalidObject,
         `${where}: version ${id.version} of ${iface} is not available (global ${name} has version ${entry.version})`,
       );
     }

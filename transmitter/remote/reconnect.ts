@@ -1,0 +1,214 @@
+/**
+ * The connection to one receiver, kept up: connects (TCP and the handshake,
+ * each bounded by `connectTimeoutMs`), pings with wth_display.sync to find a
+ * receiver that is gone without a word, and reconnects after a loss or a
+ * failed attempt with exponential backoff (0.2 s doubling to 5 s, ±25 %
+ * jitter).
+ */
+import type { WalthamLogger } from '../../shared/waltham/connection.js';
+import type { WalthamClient } from '../../shared/waltham/display.js';
+import { connectWaltham } from '../../shared/waltham/tcp.js';
+import type { ReceiverLinkOptions } from './link.js';
+import type { ConnectionState } from './remote.js';
+
+export interface ReconnectHooks {
+  /** Bind the receiver's globals on a new connection. */
+  handshake(client: WalthamClient): Promise<ConnectionState>;
+  /** `conn` is up (after the handshake). */
+  connected(conn: ConnectionState): void;
+  /** `conn` is gone; a reconnection is scheduled unless stopped. */
+  lost(conn: ConnectionState, reason: Error | undefined): void;
+}
+
+export class Reconnector {
+  private readonly initialDelay: number;
+  private readonly maxDelay: number;
+  private readonly connectTimeout: number;
+  private readonly pingMs: number;
+  private readonly deadMs: number;
+
+  /** The connection now, or null. */
+  conn: ConnectionState | null = null;
+  running = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private connecting: Promise<void> | null = null;
+  /** Aborts the TCP connect of the attempt under way. */
+  private connectAbort: AbortController | null = null;
+  /** The connection of the attempt under way, during its handshake. */
+  private handshaking: WalthamClient | null = null;
+
+  constructor(
+    private readonly options: ReceiverLinkOptions,
+    private readonly logger: WalthamLogger,
+    private readonly where: string,
+    private readonly hooks: ReconnectHooks,
+  ) {
+    this.initialDelay = options.backoff?.initialMs ?? 200;
+    this.maxDelay = options.backoff?.maxMs ?? 5000;
+    this.connectTimeout = options.connectTimeoutMs ?? 5000;
+    this.pingMs = options.liveness?.pingMs ?? 5000;
+    this.deadMs = options.liveness?.deadMs ?? 15000;
+  }
+
+  /** Connect now and whenever the connection is lost. */
+  start(): void {
+    this.running = true;
+    this.connectSoon(0);
+  }
+
+  /** No more attempts; an attempt under way is abandoned. */
+  halt(): void {
+    this.running = false;
+    this.connectAbort?.abort();
+    this.handshaking?.destroy();
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  /** After `halt`: close the connection, giving the receiver `graceMs` to close its side. */
+  async close(graceMs: number | undefined): Promise<void> {
+    await this.connecting?.catch(() => undefined);
+    const conn = this.conn;
+    if (conn !== null) await conn.client.close(graceMs);
+  }
+
+  private connectSoon(delay: number): void {
+    if (!this.running || this.reconnectTimer !== undefined || this.connecting !== null) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connecting = this.connect().then((retryIn) => {
+        this.connecting = null;
+        if (retryIn !== null) this.connectSoon(retryIn);
+      });
+    }, delay);
+  }
+
+  private nextDelay(): number {
+    const base = Math.min(this.maxDelay, this.initialDelay * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    return Math.round(base * (0.75 + Math.random() * 0.5));
+  }
+
+  /** One connection attempt; resolves with the delay before the next one, or null. */
+  private async connect(): Promise<number | null> {
+    const { host, port } = this.options;
+    let client: WalthamClient;
+    const abort = new AbortController();
+    this.connectAbort = abort;
+    try {
+      const connecting = connectWaltham(host, port, {
+        maxOutgoingBytes: 256 * 1024 * 1024,
+        ...this.options.connection,
+        logger: this.logger,
+        label: this.where,
+        signal: abort.signal,
+      });
+      client = await withTimeout(connecting, this.connectTimeout, 'connection timed out', (late) => late.destroy());
+    } catch (err) {
+      abort.abort(); // a connect that timed out is dropped
+      if (!this.running) return null; // stop() abandoned the attempt
+      const delay = this.nextDelay();
+      const text = `${this.where}: cannot connect (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); retrying in ${delay} ms`;
+      if (this.attempt <= 1) this.logger.warn({ host, port }, text);
+      else this.logger.debug({ host, port }, text);
+      return delay;
+    } finally {
+      this.connectAbort = null;
+    }
+    if (!this.running) {
+      client.destroy();
+      return null;
+    }
+    this.handshaking = client;
+    try {
+      const conn = await withTimeout(this.hooks.handshake(client), this.connectTimeout, 'no answer from the receiver');
+      this.handshaking = null;
+      if (!this.running || !client.isOpen) {
+        client.destroy();
+        return this.running ? this.nextDelay() : null;
+      }
+      this.attempt = 0;
+      this.conn = conn;
+      client.once('close', (reason) => this.onClosed(conn, reason));
+      this.watch(conn);
+      this.logger.info({ host, port }, `${this.where}: connected`);
+      this.hooks.connected(conn);
+      return null;
+    } catch (err) {
+      this.handshaking = null;
+      client.destroy();
+      if (!this.running) return null; // stop() abandoned the attempt
+      const delay = this.nextDelay();
+      this.logger.warn({ host, port }, `${this.where}: handshake failed (${(err as Error).message}); retrying in ${delay} ms`);
+      return delay;
+    }
+  }
+
+  /** Ping the receiver with wth_display.sync; drop a connection that stopped answering. */
+  private watch(conn: ConnectionState): void {
+    let lastAnswer = Date.now();
+    let waiting = false;
+    const timer = setInterval(() => {
+      if (this.conn !== conn || !conn.client.isOpen) {
+        clearInterval(timer);
+        return;
+      }
+      if (Date.now() - lastAnswer > this.deadMs) {
+        clearInterval(timer);
+        this.logger.warn({}, `${this.where}: no answer for ${this.deadMs} ms`);
+        conn.client.destroy(new Error(`no answer for ${this.deadMs} ms`));
+        return;
+      }
+      if (waiting) return;
+      waiting = true;
+      conn.client.sync().then(
+        () => {
+          waiting = false;
+          lastAnswer = Date.now();
+        },
+        () => undefined,
+      );
+    }, Math.min(this.pingMs, this.deadMs / 2));
+    timer.unref();
+  }
+
+  private onClosed(conn: ConnectionState, reason: Error | undefined): void {
+    if (this.conn !== conn) return;
+    this.conn = null;
+    if (this.running) {
+      const delay = this.nextDelay();
+      this.logger.warn(
+        { host: this.options.host, port: this.options.port },
+        `${this.where}: connection lost${reason !== undefined ? ` (${reason.message})` : ''}; reconnecting in ${delay} ms`,
+      );
+      this.connectSoon(delay);
+    }
+    this.hooks.lost(conn, reason);
+  }
+}
+
+/**
+ * `promise`, or a rejection after `ms`. A value that arrives after the
+ * timeout is handed to `late` (to close a connection nobody waits for).
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number, text: string, late?: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      reject(new Error(text));
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        if (expired) late?.(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!expired) reject(err as Error);
+      },
+    );
+  });
+}
