@@ -138,6 +138,7 @@ describe('the addon', () => {
         'recvMsg',
         'sendMsg',
         'socketPair',
+        'tuneAllocator',
         'unixConnect',
       ].sort(),
     );

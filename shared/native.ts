@@ -166,6 +166,7 @@ export interface TileWriterConstructor {
 
 /** The addon's exports. */
 export interface NativeShim {
+  tuneAllocator(): boolean;
   FrameEncoder: FrameEncoderConstructor;
   TileWriter: TileWriterConstructor;
   memfdCreate(name: string, size: number): number;
@@ -217,6 +218,8 @@ function load(): NativeShim {
 }
 
 export const native: NativeShim = load();
+// Frames allocate and free frame-sized buffers: keep freed memory for reuse (src/alloc.rs).
+native.tuneAllocator();
 
 /** `memfd_create(MFD_CLOEXEC | MFD_ALLOW_SEALING)` + `ftruncate(size)`; the caller owns the fd. */
 export const memfdCreate = native.memfdCreate;
