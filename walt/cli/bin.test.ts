@@ -1,0 +1,55 @@
+/**
+ * The installed command: package.json's `bin.waltham` runs from dist/ (what
+ * `npm run build` makes), answers --help and `node show` against the test
+ * lab, and loads only the category asked for.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_TOKEN, startLab, type Lab } from '../test/lab.js';
+import { ROOT, runCli } from '../test/run-cli.js';
+import { fixturesPresent } from '../test/walt-standin.js';
+
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; exports: Record<string, unknown> };
+const bin = join(ROOT, pkg.bin['waltham']!);
+
+describe('the waltham bin from dist', () => {
+  let lab: Lab | null = null;
+  beforeAll(async () => {
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: npm run build`);
+    if (fixturesPresent) lab = await startLab();
+    else console.warn('skipping waltham node show from dist: ../shared/walt-fixtures is missing');
+  });
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  it('is an executable bundle with one chunk per category', () => {
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const chunks = readdirSync(join(dirname(bin), 'chunks'));
+    for (const c of ['node', 'receiver', 'log', 'image']) expect(chunks.some((f) => f.startsWith(`${c}-`))).toBe(true);
+    // The entry imports the categories only dynamically.
+    const entry = readFileSync(bin, 'utf8');
+    for (const c of ['node', 'receiver', 'log', 'image']) expect(entry).toMatch(new RegExp(`import\\("\\./chunks/${c}-[A-Z0-9]+\\.js"\\)`));
+    expect(entry).not.toMatch(/from "\.\/chunks\/(node|receiver|log|image)-/);
+  });
+
+  it('answers --help', async () => {
+    const r = await runCli(bin, ['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('usage: waltham CATEGORY SUBCOMMAND');
+  });
+
+  it.skipIf(!fixturesPresent)('answers node show', async () => {
+    const r = await runCli(bin, ['node', 'show', ...lab!.args], { WALTHAM_TOKEN: LAB_TOKEN, HOME: '/nonexistent' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^rpi-cluster\s+rpi-4-b\s+waltham-tx-rpi64\s+127\.0\.0\.2\s+yes\s+up\s/m);
+  });
+
+  it('exports the scripting API with its types', () => {
+    const entry = pkg.exports['.'] as { types: string; import: string };
+    expect(existsSync(join(ROOT, entry.import))).toBe(true);
+    expect(readFileSync(join(ROOT, entry.types), 'utf8')).toMatch(/export declare const api: Api;/);
+  });
+});
