@@ -42,10 +42,15 @@ function node(base: WaltNodeRecord, changes: Partial<WaltNodeRecord>): WaltNodeR
   return { ...base, ...changes };
 }
 
-export async function startLab(): Promise<Lab> {
+export interface LabOptions {
+  /** rpi-nat's exposed port accepts and never answers (default); false: nothing listens there (down at once). */
+  readonly silentNat?: boolean;
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await tryLab();
+      return await tryLab(options.silentNat ?? true);
     } catch (err) {
       // Another process took the port on one of the addresses: pick another.
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt > 5) throw err;
@@ -53,7 +58,7 @@ export async function startLab(): Promise<Lab> {
   }
 }
 
-async function tryLab(): Promise<Lab> {
+async function tryLab(silentNat: boolean): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), 'waltham-lab-'));
   const closers: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
   const close = async (): Promise<void> => {
@@ -92,7 +97,8 @@ async function tryLab(): Promise<Lab> {
     // rpi-nat sits behind the WalT server's NAT: its status port is the server's exposed port.
     const silent = new SilentBoard();
     await silent.listen('127.0.0.1', 0);
-    closers.push(() => silent.close());
+    if (silentNat) closers.push(() => silent.close());
+    else await silent.close();
     const receiver = new ReceiverStandin('ivi-head', [
       { peer: '127.0.0.2:51234', state: 'connected', since: new Date().toISOString(), bytes_per_s: 183402.5, surfaces: cluster.status().surfaces.map(({ receivers: _, ...s }) => s) },
     ]);

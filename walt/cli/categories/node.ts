@@ -55,7 +55,7 @@ const show: Subcommand = {
   options: { all: { type: 'boolean' }, 'names-only': { type: 'boolean' } },
   optionsHelp: `  --all         show every node, not only the ones running a waltham image
   --names-only  list node names only
-  (transmitter: up, down, ? when the board does not answer in time, - when not probed)
+  (transmitter: up, down, ? when the board does not answer in time, other when its port answers as something else)
 `,
   positionals: 0,
   async run(inv) {
