@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_TOKEN, startLab, type Lab } from '../test/lab.js';
-import { ROOT, runCli } from '../test/run-cli.js';
+import { ROOT, runCli, runNode } from '../test/run-cli.js';
 import { fixturesPresent } from '../test/walt-standin.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; exports: Record<string, unknown> };
@@ -45,6 +45,27 @@ describe('the waltham bin from dist', () => {
     const r = await runCli(bin, ['node', 'show', ...lab!.args], { WALTHAM_TOKEN: LAB_TOKEN, HOME: '/nonexistent' });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^rpi-cluster\s+rpi-4-b\s+waltham-tx-rpi64\s+127\.0\.0\.2\s+yes\s+up\s/m);
+  });
+
+  /** The CommonJS modules a run loaded (pino, sharp and the native shim are CommonJS). */
+  const cjsModules = async (args: string[]): Promise<string[]> => {
+    const r = await runNode(['--require', join(ROOT, 'walt', 'test', 'report-cjs-modules.cjs'), ...args], { HOME: '/nonexistent', WALTHAM_TOKEN: LAB_TOKEN });
+    expect(r.code).toBe(0);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('cjs-modules: '));
+    return JSON.parse(line!.slice('cjs-modules: '.length)) as string[];
+  };
+  const HEAVY = /node_modules\/(pino|pino-pretty|sharp)\/|wayland-shim/;
+
+  it('loads nothing heavy for --help, in all three commands', async () => {
+    for (const main of [bin, join(ROOT, 'dist', 'transmitter', 'main.js'), join(ROOT, 'dist', 'receiver', 'main.js')]) {
+      const loaded = await cjsModules([main, '--help']);
+      expect(loaded.filter((m) => HEAVY.test(m)), main).toEqual([]);
+    }
+  });
+
+  it.skipIf(!fixturesPresent)('loads nothing heavy for node show', async () => {
+    const loaded = await cjsModules([bin, 'node', 'show', ...lab!.args]);
+    expect(loaded.filter((m) => HEAVY.test(m))).toEqual([]);
   });
 
   it('exports the scripting API with its types', () => {

@@ -29,19 +29,24 @@ export function bundleCli(): { bin: string; home: string; cleanup: () => void } 
 }
 
 export function runCli(bin: string, args: readonly string[], env: Record<string, string | undefined> = {}, timeoutMs = 20_000): Promise<CliResult> {
+  return runNode([bin, ...args], env, timeoutMs);
+}
+
+/** `node ARGS` with only PATH, LANG and TMPDIR from this environment, plus `env`. */
+export function runNode(args: readonly string[], env: Record<string, string | undefined> = {}, timeoutMs = 20_000): Promise<CliResult> {
   const base: Record<string, string> = {};
   for (const k of ['PATH', 'LANG', 'TMPDIR']) if (process.env[k] !== undefined) base[k] = process.env[k]!;
   const fullEnv: Record<string, string> = { ...base };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) fullEnv[k] = v;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`waltham ${args.join(' ')}: still running after ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(new Error(`node ${args.join(' ')}: still running after ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
