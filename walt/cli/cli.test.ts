@@ -227,7 +227,7 @@ describe.skipIf(!fixturesPresent)('waltham', () => {
         mkdirSync(recipe);
         const empty = await labRun(['image', 'build', '--arch', 'pc', '--dir', recipe], env);
         expect(empty.code).toBe(2);
-        expect(empty.stderr).toContain('no Dockerfile');
+        expect(empty.stderr).toContain('no Dockerfile or ContainerFile');
         writeFileSync(join(recipe, 'Dockerfile'), 'FROM waltplatform/pc-x86-64-default\nLABEL walt.node.models=pc-x86-64\n');
         for (const arch of ['pc', 'rpi64']) expect((await labRun(['image', 'build', '--arch', arch, '--dir', recipe], env)).code).toBe(0);
         const d = await labRun(['image', 'deploy', 'rpi-cluster,vnode-ci'], env);

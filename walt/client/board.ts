@@ -138,7 +138,7 @@ export class BoardEndpoint {
     if (answer.status >= 200 && answer.status < 300) return answer;
     const error = jsonBody(answer) as { error?: unknown; code?: unknown } | undefined;
     const detail = typeof error?.error === 'string' ? error.error : `HTTP ${answer.status}`;
-    const hint = error?.code === 'unauthorized' ? ' (wrong token?)' : '';
+    const hint = error?.code === 'unauthorized' && !/token/i.test(detail) ? ' (wrong token?)' : '';
     throw new WalthamError('ERR_BOARD_ANSWER', `${this.name}: ${detail}${hint}`);
   }
 }

@@ -3,7 +3,7 @@
 // WalT's client. It keeps state in the JSON file $FAKE_WALT_STATE (the calls
 // it got, the images built, which image each node boots) and answers the few
 // subcommands `waltham image` runs, as walt does:
-//   walt image build --from-dir DIR NAME     (DIR must hold a Dockerfile)
+//   walt image build --from-dir DIR NAME     (DIR must hold a Dockerfile or ContainerFile)
 //   walt node boot NODE[,NODE...] IMAGE
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ state.calls.push(args);
 let code = 0;
 if (args[0] === 'image' && args[1] === 'build' && args[2] === '--from-dir' && args.length === 5) {
   const [, , , dir, name] = args;
-  if (!['Dockerfile', 'Containerfile'].some((f) => existsSync(join(dir, f)))) {
+  if (!['Dockerfile', 'ContainerFile'].some((f) => existsSync(join(dir, f)))) {
     process.stderr.write(`Could not find a Dockerfile in ${dir}\n`);
     code = 1;
   } else {
