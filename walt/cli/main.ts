@@ -2,9 +2,10 @@
 /**
  * waltham: the management command, in WalT's shape
  * (`waltham CATEGORY SUBCOMMAND [args]`). It starts fast: this module loads
- * nothing heavy, and only the module of the category asked for is imported.
+ * nothing heavy, and only the module of the category asked for is imported
+ * (scripts/bundle-waltham.mjs bundles each category apart).
  */
-import { WalthamError } from '../client/errors.js';
+import { isWalthamError } from '../client/errors.js';
 import { CATEGORIES } from './categories.js';
 import { categoryUsage, GLOBAL_HELP, parseInvocation, subcommandUsage, type Invocation } from './command.js';
 
@@ -68,7 +69,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const inv: Invocation = { ...parsed, out, err };
     return await sub.run(inv);
   } catch (e) {
-    if (e instanceof WalthamError) {
+    if (isWalthamError(e)) {
       if (e.code === 'ERR_USAGE') {
         err(`waltham ${category.name} ${sub.name}: ${e.message}\n\n${subcommandUsage(category.name, sub)}`);
         return 2;

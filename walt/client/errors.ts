@@ -35,6 +35,14 @@ export class UsageError extends WalthamError {
   }
 }
 
+/**
+ * Whether `e` is one of ours. By shape, not `instanceof`: each category of the
+ * `waltham` bundle carries its own copy of these classes.
+ */
+export function isWalthamError(e: unknown): e is WalthamError {
+  return e instanceof Error && (e.name === 'WalthamError' || e.name === 'UsageError') && typeof (e as WalthamError).code === 'string';
+}
+
 /** What a failed request to a WalT server or a board says about the network: `ECONNREFUSED`, `timeout`... */
 export function networkReason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
