@@ -210,6 +210,21 @@ describe.skipIf(!fixturesPresent)('waltham', () => {
       expect(q.get('stream')).toBe('waltham\\.tx');
     });
 
+    it('--since bounds the history; a bad duration is a usage error', async () => {
+      const newest = Math.max(...fixture<{ logs: WaltLogRecord[] }>('logs').logs.map((l) => l.timestamp));
+      const hours = Math.floor((Date.now() / 1000 - newest) / 3600);
+      // A window that ends before the fixtures' lines: none; one that reaches them: all of vnode-ci's.
+      const none = await labRun(['log', 'vnode-ci', '--since', `${Math.max(1, hours - 1)}h`]);
+      expect(none.code).toBe(0);
+      expect(none.stdout).toBe('');
+      expect(none.stderr).toContain('no waltham.tx log line from vnode-ci');
+      const some = await labRun(['log', 'vnode-ci', '--since', `${hours + 2}h`]);
+      expect(some.stdout).toContain('vnode-ci.waltham.tx -> ');
+      const bad = await labRun(['log', 'vnode-ci', '--since', '5x']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--since 5x');
+    });
+
     it("--board reads the transmitter's own lines", async () => {
       const r = await labRun(['log', 'show', 'rpi-cluster', '--board']);
       expect(r.code).toBe(0);
