@@ -27,7 +27,7 @@ describe('the waltham bin from dist', () => {
   it('is an executable bundle with one file per category', () => {
     expect(statSync(bin).mode & 0o111).not.toBe(0);
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    expect(readdirSync(join(dirname(bin), 'categories')).sort()).toEqual(['image.js', 'log.js', 'node.js', 'receiver.js']);
+    expect(readdirSync(join(dirname(bin), 'categories')).sort()).toEqual(['image.js', 'log.js', 'node.js', 'receiver.js', 'surface.js']);
   });
 
   it('answers --help', async () => {
@@ -61,7 +61,7 @@ describe('the waltham bin from dist', () => {
   it('loads only the category asked for', async () => {
     const ours = (loaded: string[]) => loaded.filter((m) => m.startsWith(dirname(bin))).map((m) => m.slice(dirname(bin).length + 1));
     expect(ours(await cjsModules([bin, '--help']))).toEqual(['waltham.js']);
-    for (const c of ['node', 'receiver', 'log', 'image']) expect(ours(await cjsModules([bin, c, '--help']))).toEqual(['waltham.js', `categories/${c}.js`]);
+    for (const c of ['node', 'surface', 'receiver', 'log', 'image']) expect(ours(await cjsModules([bin, c, '--help']))).toEqual(['waltham.js', `categories/${c}.js`]);
   });
 
   it.skipIf(!fixturesPresent)('loads nothing heavy for node show', async () => {

@@ -184,6 +184,22 @@ describe.skipIf(!fixturesPresent)('waltham', () => {
     });
   });
 
+  describe('surface show', () => {
+    it("lists every transmitter's surfaces, and says which boards gave none", async () => {
+      const r = await labRun(['surface', 'show']);
+      expect(r.code).toBe(0);
+      for (const [node, board] of [['rpi-cluster', lab.cluster], ['vnode-ci', lab.vnode]] as const) {
+        for (const s of board.status().surfaces) {
+          const cells = r.stdout.split('\n').map((l) => l.trim().split(/\s{2,}/)).find((c) => c[0] === node && c[1] === String(s.id));
+          expect(cells).toEqual([node, String(s.id), s.app_id, s.title, `${s.width}x${s.height}`, s.fps.toFixed(1), (s.bytes_per_s / 1024).toFixed(1), s.receivers!.join(', ') || 'none']);
+        }
+      }
+      expect(r.stdout).toContain('No surfaces from: rpi-nat (?), rpi-other (other), rpi-stopped (down).');
+      const one = await labRun(['surface', 'show', 'rpi-cluster']);
+      expect(one.stdout).not.toContain('vnode-ci');
+    });
+  });
+
   describe('receiver show', () => {
     it('lists the receivers the transmitters report, with their own status', async () => {
       const r = await labRun(['receiver', 'show']);
