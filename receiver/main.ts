@@ -4,14 +4,9 @@
  * compositor and sends the local input back.
  */
 import { existsSync } from 'node:fs';
-import { DEFAULT_RECEIVER, readReceiverConfig, type ReceiverConfig, type ShellMode } from '../shared/config/receiver.js';
-import { parseHostPort } from '../shared/config/transmitter.js';
+import type { ReceiverConfig, ShellMode } from '../shared/config/receiver.js';
 import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
-import { LocalDisplay } from '../shared/display/local-display.js';
-import { createLogger } from '../shared/log.js';
 import type { SceneSurface } from '../shared/scene/scene.js';
-import { ReceiverServer } from './server.js';
-import { startStats } from '../shared/cli/stats.js';
 
 const USAGE = `usage: waltham-receiver [options]
 
@@ -45,6 +40,15 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  // Loaded past --help only: the native shim, pino and the display are what makes a start slow.
+  const [{ DEFAULT_RECEIVER, readReceiverConfig }, { parseHostPort }, { LocalDisplay }, { createLogger }, { ReceiverServer }, { startStats }] = await Promise.all([
+    import('../shared/config/receiver.js'),
+    import('../shared/config/transmitter.js'),
+    import('../shared/display/local-display.js'),
+    import('../shared/log.js'),
+    import('./server.js'),
+    import('../shared/cli/stats.js'),
+  ]);
   let config: ReceiverConfig = DEFAULT_RECEIVER;
   if (values.config !== undefined) {
     if (!existsSync(values.config)) throw new UsageError(`--config ${values.config}: no such file`);

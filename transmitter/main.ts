@@ -6,14 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
-import { startStats } from '../shared/cli/stats.js';
-import { parseHostPort, readTransmitterConfig, routeAppId, type RemoteOutputConfig } from '../shared/config/transmitter.js';
-import { LocalDisplay } from '../shared/display/local-display.js';
-import { createLogger } from '../shared/log.js';
-import { DEFAULT_OUTPUT } from '../shared/scene/output.js';
+import type { RemoteOutputConfig } from '../shared/config/transmitter.js';
+import type { LocalDisplay } from '../shared/display/local-display.js';
 import type { SceneSurface } from '../shared/scene/scene.js';
-import { VirtualDisplay } from './compositor/display.js';
-import { ReceiverLink, type LinkCodec } from './remote/link.js';
+import type { LinkCodec } from './remote/link.js';
 
 const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
 
@@ -47,6 +43,17 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  // Loaded past --help only: the native shim, pino and the compositor are what makes a start slow.
+  const [{ startStats }, { parseHostPort, readTransmitterConfig, routeAppId }, { LocalDisplay }, { createLogger }, { DEFAULT_OUTPUT }, { VirtualDisplay }, { ReceiverLink }] =
+    await Promise.all([
+      import('../shared/cli/stats.js'),
+      import('../shared/config/transmitter.js'),
+      import('../shared/display/local-display.js'),
+      import('../shared/log.js'),
+      import('../shared/scene/output.js'),
+      import('./compositor/display.js'),
+      import('./remote/link.js'),
+    ]);
   const logger = createLogger({ name: 'waltham-transmitter', level: logLevel(values['log-level']) });
   const codec = (values.codec ?? 'auto') as LinkCodec;
   if (!['raw', 'lz4', 'auto'].includes(codec)) throw new UsageError(`--codec ${codec}: expected raw, lz4 or auto`);

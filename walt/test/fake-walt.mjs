@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// A stand-in for the `walt` command (walt-client), for tests only: it is NOT
+// WalT's client. It keeps state in the JSON file $FAKE_WALT_STATE (the calls
+// it got, the images built, which image each node boots) and answers the few
+// subcommands `waltham image` runs, as walt does:
+//   walt image build --from-dir DIR NAME     (DIR must hold a Dockerfile or ContainerFile)
+//   walt node boot NODE[,NODE...] IMAGE
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const file = process.env.FAKE_WALT_STATE;
+if (!file) {
+  process.stderr.write('fake walt: FAKE_WALT_STATE is not set\n');
+  process.exit(1);
+}
+const state = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { calls: [], images: [], boots: {} };
+const args = process.argv.slice(2);
+state.calls.push(args);
+let code = 0;
+if (args[0] === 'image' && args[1] === 'build' && args[2] === '--from-dir' && args.length === 5) {
+  const [, , , dir, name] = args;
+  if (!['Dockerfile', 'ContainerFile'].some((f) => existsSync(join(dir, f)))) {
+    process.stderr.write(`Could not find a Dockerfile in ${dir}\n`);
+    code = 1;
+  } else {
+    state.images.push(name);
+    process.stdout.write(`Image ${name} was built successfully.\n`);
+  }
+} else if (args[0] === 'node' && args[1] === 'boot' && args.length === 4) {
+  const [, , nodes, image] = args;
+  if (!state.images.includes(image)) {
+    process.stderr.write(`No such image '${image}'.\n`);
+    code = 1;
+  } else {
+    for (const n of nodes.split(',')) state.boots[n] = image;
+    process.stdout.write(`Node(s) ${nodes} will now boot ${image}.\n`);
+  }
+} else {
+  process.stderr.write(`fake walt: unsupported: walt ${args.join(' ')}\n`);
+  code = 2;
+}
+writeFileSync(file, JSON.stringify(state));
+process.exit(code);
