@@ -298,7 +298,7 @@ export class TileEncoder {
 }
 
 /** Output buffers an encoder keeps for reuse (frames in flight use more). */
-const MAX_SPARE_OUTPUTS = 2;
+const MAX_SPARE_OUTPUTS = 1;
 
 // ---------------------------------------------------------------------------
 // Decoder
