@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { diffBounds, diffCount, expectRegion, Image, matchFraction } from '../../e2e/harness/image.js';
 import { skipUnless, sleep } from '../../e2e/harness/process.js';
 import { skipUnlessIvi, startWeston, WESTON_BACKGROUND, type View, type Weston } from '../../e2e/harness/weston.js';
-import { Scene, type Rect, type SceneSurface } from '../scene/scene.js';
+import { Scene, type Content, type Rect, type SceneSurface } from '../scene/scene.js';
+import { SharedPixels } from '../scene/shared-pixels.js';
 import { LocalDisplay } from './local-display.js';
 import { quadrantContent, solidContent, TestOwner } from './test-owner.js';
 
@@ -181,6 +182,39 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
     expect(outside.y).toBeGreaterThanOrEqual(view.rect.y);
     expect(outside.x + outside.width).toBeLessThanOrEqual(view.rect.x + 200);
     expect(outside.y + outside.height).toBeLessThanOrEqual(view.rect.y + 150);
+  });
+
+  it('attaches content in shared memory as it is: nothing copied, held while the compositor reads it', async () => {
+    newScene();
+    const shared = [SharedPixels.allocate(200 * 150 * 4), SharedPixels.allocate(200 * 150 * 4)];
+    const content = (i: number, colour: number): Content => {
+      const c = solidContent(200, 150, colour);
+      shared[i]!.pixels.set(c.pixels);
+      return { ...c, pixels: shared[i]!.pixels, shared: shared[i]! };
+    };
+    const copiedBefore = display.stats().bytesCopied;
+    const commitsBefore = display.stats().contentCommits;
+    const s = owner.toplevel(scene, { title: 'shared', content: content(0, BLUE) });
+    const view = await windowOf('shared');
+    expectRegion(await shotShowing(view.rect, expected(s)), view.rect, BLUE);
+    await owner.waitFor('presented', (c) => c.surface === s);
+    expect(shared[0]!.busy).toBe(true);
+    // The producer draws the next frame in its other buffer; the first is given back once replaced.
+    owner.setContent(s, content(1, GREEN));
+    expectRegion(await shotShowing(view.rect, expected(s)), view.rect, GREEN);
+    const deadline = Date.now() + 5000;
+    while (shared[0]!.busy && Date.now() < deadline) await sleep(20);
+    expect(shared[0]!.busy).toBe(false);
+    expect(shared[1]!.busy).toBe(true);
+    expect(display.stats().contentCommits - commitsBefore).toBeGreaterThanOrEqual(2);
+    expect(display.stats().bytesCopied).toBe(copiedBefore);
+    // A disposed buffer is no longer attached as it is: its content is copied instead.
+    shared[0]!.pixels.set(solidContent(200, 150, RED).pixels);
+    shared[0]!.dispose();
+    owner.setContent(s, { ...solidContent(200, 150, RED), pixels: shared[0]!.pixels, shared: shared[0]! });
+    expectRegion(await shotShowing(view.rect, expected(s)), view.rect, RED);
+    expect(display.stats().bytesCopied).toBeGreaterThan(copiedBefore);
+    shared[1]!.dispose();
   });
 
   it('follows a resize of the content', async () => {

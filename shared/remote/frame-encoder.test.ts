@@ -4,7 +4,7 @@ import { defaultWalthamTable } from '../waltham/connection.js';
 import { encodeMessage, parseMessage } from '../waltham/wire.js';
 import { wthpContentInterface } from '../generated/waltham/waltham.js';
 import { prng } from '../test/helpers.js';
-import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, FORMAT_ARGB8888, type PixelImage } from './tiles.js';
+import { applyTile, CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, type PixelImage } from './tiles.js';
 
 const W = 300;
 const H = 170;
@@ -132,5 +132,50 @@ describe('the native one-pass frame encoder', () => {
     const stats = fresh.encode(worst, W * 4, W, H, null, LOCAL_CODECS, 1, 1, out);
     expect(stats.bytes).toBeGreaterThan(0);
     expect(stats.bytes).toBeLessThanOrEqual(out.byteLength);
+  });
+});
+
+describe('the native tile writer', () => {
+  it('never crashes on random tiles: each is written or refused with a TileError, and a refused one changes nothing', () => {
+    const rand = prng(99);
+    const target = { width: 97, height: 61, format: 'argb8888' as const, pixels: new Uint8Array(97 * 61 * 4) };
+    const codecs = [CODEC_RAW, CODEC_LZ4, CODEC_ZSTD, CODEC_SOLID, CODEC_LZ4_SPANS, 5, 6, 31];
+    const enc = new TileEncoder({ codecs: LOCAL_CODECS });
+    const source = noise(97, 61, 98);
+    const valid: Uint8Array[] = [];
+    enc.encode({ width: 97, height: 61, format: 'argb8888', pixels: source }, null, (t) => valid.push(t.data.slice()));
+    const deadline = Date.now() + 1500;
+    let written = 0;
+    let refused = 0;
+    while (Date.now() < deadline) {
+      const codec = codecs[Math.floor(rand() * codecs.length)]!;
+      const w = 1 + Math.floor(rand() * 120);
+      const h = 1 + Math.floor(rand() * 80);
+      const x = Math.floor(rand() * 100) - 3;
+      const y = Math.floor(rand() * 70) - 3;
+      let data: Uint8Array;
+      const pick = rand();
+      if (pick < 0.3 && valid.length > 0) {
+        // a valid payload, maybe cut or flipped
+        data = valid[Math.floor(rand() * valid.length)]!.slice();
+        if (rand() < 0.5) data = data.subarray(0, Math.floor(rand() * data.length));
+        else if (data.length > 0) data[Math.floor(rand() * data.length)] ^= 1 + Math.floor(rand() * 255);
+      } else if (pick < 0.5) {
+        data = new Uint8Array(w * h * 4);
+      } else {
+        data = new Uint8Array(Math.floor(rand() * 300)).map(() => Math.floor(rand() * 256));
+      }
+      const before = Buffer.from(target.pixels);
+      try {
+        applyTile(target, { x, y, width: w, height: h, codec, data }, LOCAL_CODECS);
+        written++;
+      } catch (err) {
+        expect(err).toBeInstanceOf(TileError);
+        expect(Buffer.from(target.pixels).equals(before)).toBe(true);
+        refused++;
+      }
+    }
+    expect(written).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
   });
 });
