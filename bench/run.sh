@@ -14,6 +14,8 @@
 #                 fhd-text-100 fhd-video-100 win-video-100 term)
 #   -m MODES      (default: direct wp-none wp-lz4 wp-zstd wb wb-lossy)
 #   -x EXTRAS     extra sections: idle quad two link, or none (default: all)
+#   -L MODES      modes over the link, of those in -m (default: wp-lz4 wp-zstd
+#                 wb wb-lossy)
 #   -I SECONDS    idle measurement window (default 30)
 #   -o DIR        results (default out/bench-DATE)
 #   -k            keep the raw per-run files in DIR/raw
@@ -55,15 +57,17 @@ LINK_RATE=${LINK_RATE:-100mbit}
 QUAD_WORKLOAD=${QUAD_WORKLOAD:-quad-video-25}
 TWO_WORKLOAD=${TWO_WORKLOAD:-two-video-25}
 LINK_WORKLOAD=${LINK_WORKLOAD:-fhd-video-100}
+LINK_MODES="wp-lz4 wp-zstd wb wb-lossy"
 
 usage() { sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//;$d'; }
-while getopts "r:f:w:m:x:I:o:kBh" opt; do
+while getopts "r:f:w:m:x:L:I:o:kBh" opt; do
 	case $opt in
 	r) REPS=$OPTARG ;;
 	f) FRAMES=$OPTARG ;;
 	w) WORKLOADS=$OPTARG ;;
 	m) MODES=$OPTARG ;;
 	x) EXTRAS=$OPTARG ;;
+	L) LINK_MODES=$OPTARG ;;
 	I) IDLE_S=$OPTARG ;;
 	o) OUT=$OPTARG ;;
 	k) KEEP_RAW=1 ;;
@@ -442,7 +446,7 @@ MODES_OK=$(usable_modes | tr '\n' ' ')
 	echo "weston: $(weston --version 2>&1 | head -1); $(waypipe --version 2>&1 | head -1); node $(node --version)"
 	echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (modified)')"
 	echo "reps=$REPS frames=$FRAMES warmup=$WARMUP idle=${IDLE_S}s link=$LINK_RATE"
-	echo "workloads: $WORKLOADS; modes: $MODES_OK; extras: ${EXTRAS:-none}"
+	echo "workloads: $WORKLOADS; modes: $MODES_OK; extras: ${EXTRAS:-none}; link modes: $LINK_MODES"
 	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/environment.txt" >&2
 
@@ -450,7 +454,7 @@ NET=lo
 start_weston lo
 has_extra() { [[ " $EXTRAS " == *" $1 "* ]]; }
 transport_modes() { local m; for m in $MODES_OK; do [ "$m" != direct ] && echo "$m"; done; }
-link_modes() { local m; for m in $MODES_OK; do [[ $m == wp-* || $m == wb* ]] && echo "$m"; done; }
+link_modes() { local m; for m in $MODES_OK; do [[ " $LINK_MODES " == *" $m "* ]] && echo "$m"; done; }
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	for wl in $WORKLOADS; do
