@@ -14,8 +14,8 @@
 #                 fhd-text-100 fhd-video-100 win-video-100 term)
 #   -m MODES      (default: direct wp-none wp-lz4 wp-zstd wb wb-lossy)
 #   -x EXTRAS     extra sections: idle quad two link, or none (default: all)
-#   -L MODES      modes over the link, of those in -m (default: wp-lz4 wp-zstd
-#                 wb wb-lossy)
+#   -L MODES      modes over the link (default: wp-lz4 wp-zstd wb wb-lossy
+#                 wb-allow-lossy); they need not be in -m
 #   -I SECONDS    idle measurement window (default 30)
 #   -o DIR        results (default out/bench-DATE)
 #   -k            keep the raw per-run files in DIR/raw
@@ -29,9 +29,10 @@
 # page for -I seconds.
 #
 # Modes: direct (the client on weston), wp-C (waypipe -c C, C = none, lz4,
-# zstd, ...), wb (ours, --codec auto), wb-C (ours, --codec C; skipped with
-# the reason when the transmitter does not offer C). Every transport runs
-# through count-relay, which counts the bytes.
+# zstd, ...), wb (ours, --codec auto), wb-C (ours, --codec C), wb-allow-lossy
+# (ours, --codec auto --allow-lossy); an option the transmitter does not offer
+# skips the mode with the reason. Every transport runs through count-relay,
+# which counts the bytes.
 #
 # The link section runs fhd-video-100 over a 100 Mbit/s link: two network
 # namespaces joined by a veth pair shaped by tbf; the transmitter (and its
@@ -57,7 +58,7 @@ LINK_RATE=${LINK_RATE:-100mbit}
 QUAD_WORKLOAD=${QUAD_WORKLOAD:-quad-video-25}
 TWO_WORKLOAD=${TWO_WORKLOAD:-two-video-25}
 LINK_WORKLOAD=${LINK_WORKLOAD:-fhd-video-100}
-LINK_MODES="wp-lz4 wp-zstd wb wb-lossy"
+LINK_MODES="wp-lz4 wp-zstd wb wb-lossy wb-allow-lossy"
 
 usage() { sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//;$d'; }
 while getopts "r:f:w:m:x:L:I:o:kBh" opt; do
@@ -249,6 +250,10 @@ quote_cmd() { local a q=""; for a in "$@"; do q+="$(printf '%q' "$a") "; done; p
 mode_skip() {
 	case $1 in
 	direct | wp-* | wb) ;;
+	wb-allow-lossy)
+		grep -q -- '--allow-lossy' <<<"$TX_HELP" ||
+			echo "the transmitter has no --allow-lossy (node dist/transmitter/main.js --help)"
+		;;
 	wb-*)
 		local codec=${1#wb-}
 		grep -- '--codec' <<<"$TX_HELP" | grep -qw -- "$codec" ||
@@ -367,7 +372,11 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 				tx_cmd="waypipe -o -c ${mode#wp-} -s $rd/tx.$i.sock --display $wdisp-tx$i server -- $app_q"
 			else
 				local codec="" relay_port
-				[ "$mode" != wb ] && codec="--codec ${mode#wb-}"
+				case $mode in
+				wb) ;;
+				wb-allow-lossy) codec=--allow-lossy ;;
+				*) codec="--codec ${mode#wb-}" ;;
+				esac
 				relay_port=$(free_port)
 				start "${pa[@]}" "$RELAY" "tcp:127.0.0.1:$relay_port" "tcp:$connect_host:$rx_port" "$rd/relay.$i.log" 2>"$rd/relay.$i.err"
 				relays+=("$PID")
@@ -425,9 +434,10 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 
 # ------------------------------------------------------------- main
 RUNS=()
-usable_modes() { # modes of $MODES that can run here, reasons printed once
+has_extra() { [[ " $EXTRAS " == *" $1 "* ]]; }
+usable_modes() { # usable_modes LIST: the modes that can run here, reasons printed once
 	local m why
-	for m in $MODES; do
+	for m in $1; do
 		why=$(mode_skip "$m")
 		if [ -n "$why" ]; then
 			grep -qx "$m" "$TMP/skipped" 2>/dev/null || { log "skipping mode $m: $why"; echo "$m" >>"$TMP/skipped"; echo "$m: $why" >>"$OUT/skipped.txt"; }
@@ -436,7 +446,9 @@ usable_modes() { # modes of $MODES that can run here, reasons printed once
 		echo "$m"
 	done
 }
-MODES_OK=$(usable_modes | tr '\n' ' ')
+MODES_OK=$(usable_modes "$MODES" | tr '\n' ' ')
+LINK_OK=""
+has_extra link && LINK_OK=$(usable_modes "$LINK_MODES" | tr '\n' ' ')
 [ -n "$MODES_OK" ] || die "no mode can run"
 
 {
@@ -446,15 +458,13 @@ MODES_OK=$(usable_modes | tr '\n' ' ')
 	echo "weston: $(weston --version 2>&1 | head -1); $(waypipe --version 2>&1 | head -1); node $(node --version)"
 	echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (modified)')"
 	echo "reps=$REPS frames=$FRAMES warmup=$WARMUP idle=${IDLE_S}s link=$LINK_RATE"
-	echo "workloads: $WORKLOADS; modes: $MODES_OK; extras: ${EXTRAS:-none}; link modes: $LINK_MODES"
+	echo "workloads: $WORKLOADS; modes: $MODES_OK; extras: ${EXTRAS:-none}; link modes: ${LINK_OK:-none}"
 	echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/environment.txt" >&2
 
 NET=lo
 start_weston lo
-has_extra() { [[ " $EXTRAS " == *" $1 "* ]]; }
 transport_modes() { local m; for m in $MODES_OK; do [ "$m" != direct ] && echo "$m"; done; }
-link_modes() { local m; for m in $MODES_OK; do [[ " $LINK_MODES " == *" $m "* ]] && echo "$m"; done; }
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	for wl in $WORKLOADS; do
@@ -488,7 +498,7 @@ if has_extra link; then
 	NET=link
 	start_weston link
 	for ((rep = 1; rep <= REPS; rep++)); do
-		for mode in $(link_modes); do
+		for mode in $LINK_OK; do
 			log "rep $rep/$REPS  $LINK_WORKLOAD over $LINK_RATE  $mode"
 			run_one link "$LINK_WORKLOAD" "$mode" "$rep"
 		done
