@@ -448,6 +448,11 @@ usable_modes() { # usable_modes LIST: the modes that can run here, reasons print
 }
 MODES_OK=$(usable_modes "$MODES" | tr '\n' ' ')
 LINK_OK=""
+if has_extra link && [ "$(id -u)" != 0 ]; then
+	log "skipping the link section: network namespaces need root"
+	echo "link: network namespaces need root" >>"$OUT/skipped.txt"
+	EXTRAS=${EXTRAS//link/}
+fi
 has_extra link && LINK_OK=$(usable_modes "$LINK_MODES" | tr '\n' ' ')
 [ -n "$MODES_OK" ] || die "no mode can run"
 

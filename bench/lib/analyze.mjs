@@ -272,6 +272,7 @@ const COLUMNS = {
     ['app_ms_per_frame', 'app ms/f', 2],
     ['weston_ms_per_frame', 'wst ms/f', 2],
     ['relay_ms_per_frame', 'relay', 2],
+    ['sampler_ms_per_frame', 'sampler', 2],
     ['other_cores', 'other', 2],
   ],
   idle: [
@@ -279,6 +280,7 @@ const COLUMNS = {
     ['rx_cpu_pct', 'rx %core', 2],
     ['app_cpu_pct', 'app %', 2],
     ['weston_cpu_pct', 'weston %', 2],
+    ['sampler_cpu_pct', 'sampler %', 2],
     ['idle_commits', 'commits', 0],
     ['down_mbit_s', 'Mbit/s', 3],
     ['tx_rss_mib', 'tx MiB', 0],
@@ -453,7 +455,8 @@ Columns: medians over repetitions, ±half the min-max spread in % of the median.
  tx/rx ms/f   CPU ms per frame of the application side (transmitter / waypipe server) and of the
               display side (receiver / waypipe client, with its children)
  tx/rx MiB    peak RSS of each side (sum of VmHWM of its processes)
- app, wst, relay  CPU ms per frame of the client, the display's weston, the counting relays
+ app, wst, relay, sampler  CPU ms per frame of the client, the display's weston, the counting
+              relays and the CPU sampler
  other        cores busy outside this benchmark (noise from elsewhere)
 `;
   process.stdout.write(text + (ratioText ? `\n${ratioText}` : ''));

@@ -12,8 +12,8 @@
 // Every 50 ms it appends "<CLOCK_MONOTONIC ns> <role> <cpu ns> <hwm KiB>":
 // cumulative on-CPU time (sum of /proc/PID/task/*/schedstat; a process that
 // exits keeps its last value) and the sum of the processes' VmHWM (peak
-// resident set) seen so far; and "<ns> __system <busy ns> <total ns>" from
-// /proc/stat.
+// resident set) seen so far; the same for the sampler itself (role
+// "sampler"); and "<ns> __system <busy ns> <total ns>" from /proc/stat.
 import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
 const [out, ...specs] = process.argv.slice(2);
@@ -111,6 +111,7 @@ const sample = () => {
   }
   let text = '';
   for (const [name, s] of sums) text += `${now} ${name} ${s.cpu} ${s.hwm}\n`;
+  text += `${now} sampler ${cpuNs(process.pid) ?? 0} ${hwmKiB(process.pid) ?? 0}\n`;
   const [busy, total] = systemNs();
   text += `${now} __system ${busy} ${total}\n`;
   appendFileSync(out, text);
