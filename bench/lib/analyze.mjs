@@ -167,7 +167,7 @@ function runMetrics(dir) {
     t1 = Math.max(...per.map((r) => r.t_end_ns));
     frames = per.reduce((a, r) => a + r.frames * r.surfaces, 0);
     m.fps = per.reduce((a, r) => a + r.fps, 0) / per.length;
-    m.fps_min = Math.min(...per.map((r) => r.fps_min));
+    m.fps_worst = Math.min(...per.map((r) => r.fps_min)); // slowest surface
     m.c2p_med_ms = median(per.map((r) => (r.c2p_n > 0 ? r.c2p_med_ms : undefined)));
     const tl = timeline(join(dir, 'weston.tl'), titles.map((x) => x.title));
     let shown = 0;
