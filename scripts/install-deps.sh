@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
   weston wayland-utils libwayland-dev libwayland-bin wayland-protocols
   sway grim wtype foot xvfb xdotool x11-utils imagemagick
-  nftables iproute2 gcc pkg-config waypipe
+  nftables iproute2 gcc make pkg-config waypipe
   gtk-3-examples qtbase5-examples qtwayland5 fonts-dejavu-core xkb-data
 )
 missing=()
