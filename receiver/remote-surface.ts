@@ -71,10 +71,11 @@ function mergeStates(earlier: SurfaceState, later: SurfaceState): SurfaceState {
 const MAX_DAMAGE_RECTS = 256;
 
 /**
- * Buffers of one size kept per surface: the content, a subsurface cache, the
- * pending one, and one the local compositor may still read.
+ * Buffers of one size kept per surface: the content, the pending one, and the
+ * previous content, which the local compositor may still read for a moment
+ * (a subsurface cache takes one more, not kept).
  */
-const MAX_BUFFERS = 4;
+const MAX_BUFFERS = 3;
 /** Past this many rectangles left to copy into the pending buffer, they are copied at once. */
 const MAX_CATCH_UP_RECTS = 64;
 
