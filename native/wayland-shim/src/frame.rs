@@ -166,8 +166,9 @@ impl Pass<'_> {
 
   /// Sends rectangle `r` of a run as bands of at most `max_data` raw bytes, each with the
   /// smallest codec, and brings the mirror up to date. A codec that saved nothing on a band is
-  /// not tried again on the rest of the run; once a band saves less than a tenth the rest goes
-  /// raw (noise: trying costs a pass per codec and saves nothing).
+  /// not tried again on the rest of the run, nor are the spans once the plain pixels beat them;
+  /// once a band saves less than a tenth the rest goes raw (noise: trying costs a pass per codec
+  /// and saves nothing).
   fn run(&mut self, r: Rect) -> Result<()> {
     let row_bytes = r.w * 4;
     let max_rows = (self.max_data / row_bytes).max(1);
@@ -242,6 +243,10 @@ impl Pass<'_> {
       if codec == wire.codec_raw || len as f64 > INCOMPRESSIBLE * raw as f64 {
         use_spans = false;
         use_lz4 = false;
+      } else if codec == plain_id && best.is_some() {
+        // Most pixels change (scrolling, video): the plain pixels won over the spans; the rest of
+        // the run skips the span pass and its compression.
+        use_spans = false;
       }
       // The codec word of the message (target, surface, x, y, w, h, codec).
       self.out.buf[msg + 32..msg + 36].copy_from_slice(&codec.to_le_bytes());
