@@ -513,17 +513,28 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   // ---- Input --------------------------------------------------------------------------------
 
-  private readonly onData = (chunk: Buffer | string): void => {
+  /**
+   * Bytes read by the owner of the stream (a socket reading into a static
+   * buffer, which emits no 'data'): handled at once, so `chunk` may be reused
+   * as soon as this returns.
+   */
+  receive(chunk: Uint8Array): void {
+    this.onData(chunk);
+  }
+
+  private readonly onData = (chunk: Uint8Array | string): void => {
     if (this.state !== 'open') return; // after an error, the rest of the stream is ignored
     try {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (this.inStart === this.inEnd) {
-        // Nothing pending: parse the chunk where it is; only an unfinished message is copied.
-        this.processInput(bytes, 0, bytes.length);
-        return;
+      let bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      // An unfinished message is completed in inBuf with just the bytes it lacks ...
+      while (this.inStart !== this.inEnd && bytes.length > 0 && this.state === 'open') {
+        const take = Math.min(bytes.length, Math.max(1, this.needed - (this.inEnd - this.inStart)));
+        this.append(bytes.subarray(0, take));
+        bytes = bytes.subarray(take);
+        this.processInput(this.inBuf, this.inStart, this.inEnd);
       }
-      this.append(bytes);
-      this.processInput(this.inBuf, this.inStart, this.inEnd);
+      // ... and the rest is parsed where it is; only an unfinished message is copied.
+      if (bytes.length > 0 && this.state === 'open') this.processInput(bytes, 0, bytes.length);
     } catch (err) {
       this.internalFailure(err);
     }

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { closeFd, dupFd } from '../native.js';
 import type { Duplex } from 'node:stream';
 import type { Resource, WireObjectClass } from '../wire/object.js';
 import { WalthamClient, WalthamGlobals, WalthamPeer, type BindHandler, type WalthamClientOptions, type WalthamPeerOptions } from './display.js';
@@ -33,12 +34,20 @@ export class WalthamServer extends EventEmitter<WalthamServerEvents> {
   constructor(private readonly options: WalthamServerOptions = {}) {
     super();
     // allowHalfOpen: a client that shuts down its side still gets the replies to what it sent.
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    // pauseOnConnect: nothing is read before the socket is rewrapped for static-buffer reads.
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
       if (this.closing) {
         socket.destroy();
         return;
       }
-      this.accept(socket);
+      const reads = staticReads(socket);
+      if (reads === null) {
+        socket.resume();
+        this.accept(socket);
+        return;
+      }
+      const peer = this.accept(reads.socket);
+      reads.deliver((chunk) => peer.receive(chunk));
     });
     this.server.on('error', (err) => {
       if (this.listenerCount('error') > 0) this.emit('error', err);
@@ -150,4 +159,63 @@ export async function openWalthamClient(stream: Duplex, options: WalthamClientOp
     }
   }
   return client;
+}
+
+/**
+ * One read buffer for every accepted connection. Each read is handled before
+ * the next one starts (what is left of an unfinished message is copied out),
+ * so the buffer is free again when the next read fills it: no allocation and
+ * no stream machinery per read, and reads of up to 1 MiB at once.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
+
+/**
+ * An accepted TCP socket rewrapped so that reads go into READ_BUFFER and to
+ * `deliver`'s callback (net.Socket's `onread`, which Node offers only to
+ * sockets it does not accept itself): the connection is taken over through a
+ * duplicate of its fd. Null when the socket has no fd to take over (the
+ * caller keeps it as it is).
+ */
+function staticReads(socket: net.Socket): { socket: net.Socket; deliver(to: (chunk: Uint8Array) => void): void } | null {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return null;
+  let copy: number;
+  try {
+    copy = dupFd(fd);
+  } catch {
+    return null;
+  }
+  let sink: ((chunk: Uint8Array) => void) | null = null;
+  const pending: Uint8Array[] = [];
+  let fast: net.Socket;
+  try {
+    // `onread` is taken by the constructor (Node >= 12); @types/node lists it for connect() only.
+    const options: net.SocketConstructorOpts & { onread: net.OnReadOpts } = {
+      fd: copy,
+      readable: true,
+      writable: true,
+      allowHalfOpen: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          if (sink !== null) sink(buf.subarray(0, n));
+          else pending.push(buf.slice(0, n));
+          return true;
+        },
+      },
+    };
+    fast = new net.Socket(options);
+  } catch {
+    closeFd(copy);
+    return null;
+  }
+  // Only our duplicate stays open: closing the original fd does not end the connection.
+  socket.destroy();
+  return {
+    socket: fast,
+    deliver(to) {
+      sink = to;
+      for (const chunk of pending.splice(0)) to(chunk);
+    },
+  };
 }
