@@ -17,6 +17,7 @@ import type { Surface } from './compositor.js';
 export class FrameClock {
   private readonly waiting = new Set<Surface>();
   private timer: NodeJS.Timeout | null = null;
+  private period = 0;
 
   constructor(
     private readonly now: () => number,
@@ -29,10 +30,7 @@ export class FrameClock {
   /** `surface` has callbacks waiting. */
   schedule(surface: Surface): void {
     this.waiting.add(surface);
-    if (this.timer === null) {
-      this.timer = setInterval(() => this.tick(), this.intervalMs);
-      this.timer.unref();
-    }
+    this.arm(!surface.consumed);
   }
 
   unschedule(surface: Surface): void {
@@ -50,6 +48,20 @@ export class FrameClock {
     this.stopIfIdle();
   }
 
+  /**
+   * Run the clock: at the fallback rate while a surface nobody shows waits,
+   * else only often enough to notice a consumer's timeout (a shown surface
+   * is answered by its consumer; ticking at 60 Hz for it would be waste).
+   */
+  private arm(fast: boolean): void {
+    const period = fast ? this.intervalMs : Math.max(this.intervalMs, this.timeoutMs / 4);
+    if (this.timer !== null && this.period <= period) return;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.period = period;
+    this.timer = setInterval(() => this.tick(), period);
+    this.timer.unref();
+  }
+
   private tick(): void {
     const now = this.now();
     for (const s of [...this.waiting]) {
@@ -62,13 +74,21 @@ export class FrameClock {
         this.waiting.delete(s);
       }
     }
-    this.stopIfIdle();
+    if (this.stopIfIdle()) return;
+    // Only shown surfaces wait now (the others were answered): slow down.
+    if (this.period < this.timeoutMs / 4) {
+      clearInterval(this.timer!);
+      this.timer = null;
+      this.arm(false);
+    }
   }
 
-  private stopIfIdle(): void {
-    if (this.waiting.size > 0 || this.timer === null) return;
+  /** Stops the clock when nothing waits; returns whether it did. */
+  private stopIfIdle(): boolean {
+    if (this.waiting.size > 0 || this.timer === null) return this.timer === null;
     clearInterval(this.timer);
     this.timer = null;
+    return true;
   }
 
   close(): void {

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FrameClock } from './frame-clock.js';
+import type { Surface } from './compositor.js';
+
+/** The part of a Surface the clock uses. */
+function fakeSurface(consumed: boolean, now: () => number): Surface & { done: number[]; consumed: boolean } {
+  const s = {
+    consumed,
+    done: [] as number[],
+    hasFrameCallbacks: true,
+    isDestroyed: false,
+    framesWaitingSince: now(),
+    tree() {
+      return [s];
+    },
+    sendFrameDone(time: number) {
+      s.done.push(time);
+    },
+  };
+  return s as unknown as Surface & { done: number[]; consumed: boolean };
+}
+
+describe('the fallback frame clock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('answers a surface nobody shows at about 60 Hz', () => {
+    vi.useFakeTimers();
+    const now = (): number => Date.now();
+    const clock = new FrameClock(now);
+    const s = fakeSurface(false, now);
+    clock.schedule(s);
+    vi.advanceTimersByTime(17);
+    expect(s.done.length).toBe(1);
+    clock.close();
+  });
+
+  it('leaves a shown surface to its consumer, and answers it only when the consumer is late', () => {
+    vi.useFakeTimers();
+    const now = (): number => Date.now();
+    const clock = new FrameClock(now, 1000 / 60, 1000);
+    const shown = fakeSurface(true, now);
+    clock.schedule(shown);
+    vi.advanceTimersByTime(900);
+    expect(shown.done).toEqual([]);
+    vi.advanceTimersByTime(400);
+    expect(shown.done.length).toBe(1);
+    clock.close();
+  });
+
+  it('presented answers at once and stops the clock; an unshown surface after a shown one still gets 60 Hz', () => {
+    vi.useFakeTimers();
+    const now = (): number => Date.now();
+    const clock = new FrameClock(now, 1000 / 60, 1000);
+    const shown = fakeSurface(true, now);
+    clock.schedule(shown);
+    clock.presented(shown);
+    expect(shown.done.length).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+    clock.schedule(shown);
+    const hidden = fakeSurface(false, now);
+    clock.schedule(hidden);
+    vi.advanceTimersByTime(17);
+    expect(hidden.done.length).toBe(1);
+    expect(shown.done.length).toBe(1);
+    clock.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
