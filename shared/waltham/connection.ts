@@ -33,6 +33,7 @@ import type { ArgSpec, InterfaceSpec, MessageSpec, UntypedNewId, WireValue } fro
 import { ProtocolTable } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { createLogger } from '../log.js';
+import { sendMsg } from '../native.js';
 import { protocols, allProxyClasses, allResourceClasses } from '../generated/waltham/index.js';
 import { WthDisplayError } from '../generated/waltham/waltham.js';
 import {
@@ -174,6 +175,9 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   /** Slabs holding messages of outQueue. */
   private slabsQueued: Uint8Array[] = [];
   private readonly spareSlabs: Uint8Array[] = [];
+  /** The socket's fd for direct small writes (useDirectWrites), or -1. */
+  private directFd = -1;
+  private directBytes = 0;
   /** `written` callbacks of sendEncoded for what is in outQueue. */
   private outDone: Array<() => void> = [];
   private flushScheduled = false;
@@ -489,8 +493,10 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     let ok: boolean;
     if (bytes <= GATHER_BYTES) {
       // A copy: the slabs are free again at once.
-      ok = this.stream.write(Buffer.concat(queue, bytes));
+      const data = Buffer.concat(queue, bytes);
       release();
+      const sent = this.writeDirect(data);
+      ok = sent === data.length ? true : this.stream.write(sent > 0 ? data.subarray(sent) : data);
     } else {
       // One writev of the messages, no copy; the slabs are reused once it is done.
       this.stream.cork();
@@ -504,6 +510,39 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       this.waitingDrain = true;
       this.stream.once('drain', this.onDrain);
     }
+  }
+
+  /**
+   * Write `data` straight to the socket's fd when the stream has nothing
+   * queued (no Writable machinery for a frame's few small messages); returns
+   * the bytes written, 0 when the stream must do it (order is kept: the rest
+   * goes through the stream after them).
+   */
+  private writeDirect(data: Uint8Array): number {
+    // The fd is the stream's: once it is destroyed the number may belong to another file.
+    if (this.directFd < 0 || this.stream.destroyed || this.stream.writableLength > 0) return 0;
+    try {
+      const n = sendMsg(this.directFd, data, []);
+      if (n > 0) this.directBytes += n;
+      return Math.max(0, n);
+    } catch {
+      // The stream reports the failure (EPIPE, ECONNRESET) when it writes.
+      this.directFd = -1;
+      return 0;
+    }
+  }
+
+  /**
+   * Small writes may go straight to `fd`, the stream's own socket (it stays
+   * the stream's: only written here while the stream has nothing queued).
+   */
+  useDirectWrites(fd: number): void {
+    this.directFd = fd;
+  }
+
+  /** Bytes written with direct writes (not counted in the stream's bytesWritten). */
+  get directlyWritten(): number {
+    return this.directBytes;
   }
 
   private readonly onDrain = (): void => {

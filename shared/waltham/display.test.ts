@@ -79,6 +79,15 @@ describe('wth_display.sync', () => {
     expect(lines.some((l) => l.endsWith('wth_display@1.delete_id(2)'))).toBe(true);
   });
 
+  it('a TCP server reads into its static buffer and writes small replies straight to the socket, in order', async () => {
+    const { port, peers } = await server();
+    const c = await client(port);
+    for (let i = 1; i <= 50; i++) expect(await c.sync()).toBe(i);
+    await c.roundtrip();
+    expect(peers).toHaveLength(1);
+    expect(peers[0]!.directlyWritten).toBeGreaterThan(0);
+  });
+
   it('takes delete_id as handled (it frees the id), so only events nobody listens to are logged as unhandled', async () => {
     const { server: s, port } = await server();
     s.addGlobal(WthpSeatResource, 5, (seat) => seat.sendCapabilities(1));

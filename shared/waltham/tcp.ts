@@ -48,6 +48,7 @@ export class WalthamServer extends EventEmitter<WalthamServerEvents> {
       }
       const peer = this.accept(reads.socket);
       reads.deliver((chunk) => peer.receive(chunk));
+      peer.useDirectWrites(reads.fd);
     });
     this.server.on('error', (err) => {
       if (this.listenerCount('error') > 0) this.emit('error', err);
@@ -176,7 +177,7 @@ const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
  * duplicate of its fd. Null when the socket has no fd to take over (the
  * caller keeps it as it is).
  */
-function staticReads(socket: net.Socket): { socket: net.Socket; deliver(to: (chunk: Uint8Array) => void): void } | null {
+function staticReads(socket: net.Socket): { socket: net.Socket; fd: number; deliver(to: (chunk: Uint8Array) => void): void } | null {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) return null;
   let copy: number;
@@ -213,6 +214,7 @@ function staticReads(socket: net.Socket): { socket: net.Socket; deliver(to: (chu
   socket.destroy();
   return {
     socket: fast,
+    fd: copy,
     deliver(to) {
       sink = to;
       for (const chunk of pending.splice(0)) to(chunk);
