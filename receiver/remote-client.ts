@@ -46,7 +46,8 @@ import { DisplayErrorCode, type WalthamLogger } from '../shared/waltham/connecti
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
 import { Region } from '../shared/scene/region.js';
-import { checkBegin, TileError, type PixelImage } from '../shared/remote/tiles.js';
+import { checkBegin, codecBit, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
+import { isLossy } from '../shared/remote/lossy.js';
 import {
   KEYMAP_CHUNK,
   KEYMAP_FORMAT_XKB_V1,
@@ -387,6 +388,7 @@ export class RemoteClient implements SceneOwner {
     const rs = this.surfaceOf(surface);
     const image: PixelImage | null | undefined = rs.pending.image;
     if (image === undefined || image === null) return fail(`${surface.toString()}: tile before wthp_content.begin`);
+    if (isLossy(tile.codec) && (this.ctx.codecs & codecBit(tile.codec)) !== 0) return this.lossyTile(fail, surface, rs, tile);
     let rect: Rect;
     try {
       rect = rs.writeTile(tile, this.ctx.codecs);
@@ -398,6 +400,37 @@ export class RemoteClient implements SceneOwner {
     this.counters.tileBytes += tile.data.byteLength;
     if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
     else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
+  }
+
+  /**
+   * A lossy tile decodes on a worker thread: the transmitter's next messages
+   * (its commit) wait until the tile is in the pending buffer.
+   */
+  private lossyTile(fail: Fail, surface: WthpSurfaceResource, rs: RemoteSurface, tile: Tile): void {
+    const where = surface.toString();
+    const bytes = tile.data.byteLength;
+    this.peer.suspend();
+    rs.writeLossyTile(tile, this.ctx.codecs)
+      .then(
+        (rect) => {
+          if (rect === null || this.gone) return;
+          this.counters.tiles++;
+          this.counters.tileBytes += bytes;
+          const image = rs.pending.image;
+          if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
+          else if (image !== undefined && image !== null) rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
+        },
+        (err: unknown) => {
+          if (err instanceof TileError) {
+            fail(`${where}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? DisplayErrorCode.noMemory : DisplayErrorCode.invalidMethod);
+            return;
+          }
+          const text = err instanceof Error ? err.message : String(err);
+          this.ctx.logger.error({ err }, `${this.name}: ${where}: lossy tile failed: ${text}`);
+          fail(`${where}: implementation error: ${text}`, DisplayErrorCode.implementation);
+        },
+      )
+      .finally(() => this.peer.resume());
   }
 
   // ---- Roles -------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ import { Damage } from '../shared/display/damage.js';
 import { copyPixels } from '../shared/native.js';
 import { SharedPixels } from '../shared/scene/shared-pixels.js';
 import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
-import { applyTile, CODEC_LZ4_SPANS, type PixelImage, type Tile } from '../shared/remote/tiles.js';
+import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
+import { decodeLossy, isLossy } from '../shared/remote/lossy.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
 
 /** Role fields set by requests, applied on commit. */
@@ -226,6 +227,36 @@ export class RemoteSurface {
     if (image === undefined || image === null) throw new Error('writeTile without a pending buffer');
     this.beforeTile(tile, tile.codec !== CODEC_LZ4_SPANS);
     const rect = applyTile(image, tile, codecs);
+    this.wrote(rect);
+    return rect;
+  }
+
+  /**
+   * A lossy (jpeg, webp) wthp_content.tile: checked now, decoded on a worker
+   * thread, then written into the pending buffer. The caller holds the peer's
+   * following messages back until this settles, so the pending buffer is still
+   * the one the tile belongs to; when the surface went away meanwhile nothing
+   * is written and the result is null. Rejects with TileError (the pending
+   * buffer unchanged) for a tile that is invalid.
+   */
+  async writeLossyTile(tile: Tile, codecs: number): Promise<Rect | null> {
+    const image = this.pending.image;
+    if (image === undefined || image === null) throw new Error('writeLossyTile without a pending buffer');
+    const { x, y, width: w, height: h, codec } = tile;
+    if (!isLossy(codec) || (codecs & codecBit(codec)) === 0) {
+      throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} is not a lossy codec this receiver announced`);
+    }
+    if (w <= 0 || h <= 0 || x < 0 || y < 0 || x > image.width - w || y > image.height - h) {
+      throw new TileError('ERR_TILE_BOUNDS', `tile ${w}x${h}+${x}+${y} is outside the ${image.width}x${image.height} surface`);
+    }
+    // The data is a view of the connection's input, valid only during dispatch.
+    const data = tile.data.slice();
+    const decoded: PixelImage = { width: w, height: h, format: image.format, pixels: new Uint8Array(w * h * 4) };
+    await decodeLossy(codec, data, decoded, 0, 0, w, h);
+    if (this.destroyed || this.pending.image !== image) return null;
+    const rect = { x, y, width: w, height: h };
+    this.beforeTile(rect, true);
+    copyPixels(decoded.pixels, w * 4, 0, 0, image.pixels, image.width * 4, x, y, w, h);
     this.wrote(rect);
     return rect;
   }
