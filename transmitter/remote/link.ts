@@ -10,11 +10,16 @@
  * - Content: per surface a TileEncoder keeps a mirror of what the receiver
  *   has; each commit sends wthp_content.begin, the changed tiles and
  *   wthp_surface.commit with a frame callback.
+ * - Codecs: the codec policy (shared/remote/codec-policy.ts) picks each
+ *   frame's codec from the measured link (LinkSampler) and frame statistics,
+ *   within what the receiver announced: lz4, zstd on a bottlenecked link,
+ *   lossy JPEG/WebP tiles when allowed (lossy-sender.ts).
  * - Pacing: at most `maxFramesInFlight` commits per surface wait for the
- *   receiver's frame callback. Commits beyond that are coalesced (the newest
- *   state, the union of damage) and sent when a callback comes back. The
- *   application's frame callbacks are answered (`presented`) when the
- *   receiver presented the newest state sent.
+ *   receiver's frame callback, and none while its lossy frame is encoded.
+ *   Commits beyond that are coalesced (the newest state, the union of
+ *   damage) and sent when a callback comes back. The application's frame
+ *   callbacks are answered (`presented`) when the receiver presented the
+ *   newest state sent.
  * - The network is invisible to applications: when the connection drops the
  *   link logs it, keeps answering frame callbacks at a slow pace, reconnects
  *   with exponential backoff (0.2 s doubling to 5 s, with jitter) and then
@@ -58,10 +63,16 @@ import {
   SEAT_TOUCH,
 } from '../../shared/remote/protocol.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
-import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, codecBit, formatToWire, TileEncoder } from '../../shared/remote/tiles.js';
-import type { PixelFormat } from '../../shared/scene/scene.js';
+import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit, formatToWire, TileEncoder } from '../../shared/remote/tiles.js';
+import type { Content, PixelFormat } from '../../shared/scene/scene.js';
+import { CodecPolicy, type CodecChoice, type CodecPolicyOptions } from '../../shared/remote/codec-policy.js';
+import { LOSSY_CODECS, type LossyCodec } from '../../shared/remote/lossy.js';
+import { LinkSampler } from './link-sampler.js';
+import { LossySender } from './lossy-sender.js';
 
-export type LinkCodec = 'raw' | 'lz4' | 'auto';
+export type LinkCodec = 'raw' | 'lz4' | 'zstd' | 'lossy' | 'auto';
+
+export const LINK_CODECS: readonly LinkCodec[] = ['raw', 'lz4', 'zstd', 'lossy', 'auto'];
 
 export interface ReceiverLinkOptions {
   readonly host: string;
@@ -73,10 +84,22 @@ export interface ReceiverLinkOptions {
   readonly feedbackFor?: (surface: SceneSurface) => SceneFeedback;
   readonly logger: WalthamLogger;
   /**
-   * 'raw': raw tiles only; 'lz4' and 'auto': LZ4 of the pixels or of the changed pixels
-   * (lz4_spans) when the receiver decodes it and it is smaller. Default 'auto'.
+   * 'raw': raw tiles only; 'lz4': LZ4 of the pixels or of the changed pixels (lz4_spans) when
+   * the receiver decodes it and it is smaller; 'zstd': zstd instead of LZ4 for the pixels;
+   * 'lossy': JPEG/WebP tiles for what changes (the first frame of a buffer size is lossless);
+   * 'auto': the codec policy chooses per frame (lz4; zstd when the link is the bottleneck;
+   * lossy only with `allowLossy`). Always within the codecs the receiver announced. Default 'auto'.
    */
   readonly codec?: LinkCodec;
+  /** Whether 'auto' may send lossy tiles (video-like content on a bottlenecked link). Default false. */
+  readonly allowLossy?: boolean;
+  /** Quality of lossy tiles when the link has room, 1..100. Default 80. */
+  readonly lossyQuality?: number;
+  readonly lossyCodec?: LossyCodec;
+  /** Tuning of the codec policy (tests). */
+  readonly policy?: Omit<CodecPolicyOptions, 'mode' | 'allowLossy' | 'lossyQuality' | 'lossyCodec'>;
+  /** After this long without a lossy frame, a surface's lossy pixels are replaced by exact ones. Default 300. */
+  readonly lossySettleMs?: number;
   /** Commits per surface waiting for the receiver's frame callback. Default 2. */
   readonly maxFramesInFlight?: number;
   /** Reconnection delays: first `initialMs` (0.2 s), doubling up to `maxMs` (5 s), with ±25 % jitter. */
@@ -128,6 +151,8 @@ export interface LinkStats {
   readonly rawBytes: number;
   /** Bytes of tile messages sent. */
   readonly wireBytes: number;
+  /** Frames sent as lossy tiles. */
+  readonly lossyFrames: number;
 }
 
 interface SentToplevel {
@@ -257,7 +282,14 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     unchangedTiles: 0,
     rawBytes: 0,
     wireBytes: 0,
+    lossyFrames: 0,
   };
+  /** Chooses each frame's codec (null for 'raw'). */
+  private readonly policy: CodecPolicy | null;
+  private readonly lossy: LossySender;
+  /** A lossy encode failed: this link sends lossless only. */
+  private lossyBroken = false;
+  private sampler: LinkSampler | null = null;
 
   constructor(private readonly options: ReceiverLinkOptions) {
     super();
@@ -280,6 +312,23 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     this.deadMs = options.liveness?.deadMs ?? 15000;
     this.recheckMs = options.recheckMs ?? 1000;
     this.where = `receiver ${options.host}:${options.port}`;
+    const codec = options.codec ?? 'auto';
+    this.policy =
+      codec === 'raw'
+        ? null
+        : new CodecPolicy({
+            ...options.policy,
+            mode: codec,
+            allowLossy: options.allowLossy ?? false,
+            ...(options.lossyQuality !== undefined ? { lossyQuality: options.lossyQuality } : {}),
+            ...(options.lossyCodec !== undefined ? { lossyCodec: options.lossyCodec } : {}),
+          });
+    this.lossy = new LossySender({
+      logger: this.logger,
+      where: this.where,
+      ...(options.lossySettleMs !== undefined ? { settleMs: options.lossySettleMs } : {}),
+      refine: (key) => this.refineLossy(key as Remote),
+    });
   }
 
   get connected(): boolean {
@@ -390,6 +439,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       for (const t of this.offlineTimers.values()) clearTimeout(t);
       this.offlineTimers.clear();
       client.once('close', (reason) => this.onClosed(conn, reason));
+      this.sampler?.stop();
+      this.sampler = this.policy === null ? null : new LinkSampler(client.stream, (sample) => this.policy!.linkSample(sample));
       this.watch(conn);
       this.logger.info({ host, port }, `${this.where}: connected`);
       this.emit('connected');
@@ -425,7 +476,9 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const windowGeometry = bindOptional(WthpWindowGeometryProxy);
     const conn = new ConnectionState(client, compositor, shell, content, ivi, windowGeometry);
     const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
-    const wanted = this.options.codec === 'raw' ? basic : basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
+    const lz4 = basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
+    const codec = this.options.codec ?? 'auto';
+    const wanted = codec === 'raw' ? basic : codec === 'lz4' ? lz4 : codec === 'zstd' ? lz4 | codecBit(CODEC_ZSTD) : lz4 | codecBit(CODEC_ZSTD) | LOSSY_CODECS;
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);
@@ -467,6 +520,9 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private onClosed(conn: ConnectionState, reason: Error | undefined): void {
     if (this.conn !== conn) return;
     this.conn = null;
+    this.sampler?.stop();
+    this.sampler = null;
+    for (const r of conn.remotes.values()) this.lossy.forget(r);
     this.counters.disconnects++;
     const pending = [...conn.remotes.values()].filter((r) => r.frames.size > 0 || r.dirty).map((r) => r.scene);
     if (this.running) {
@@ -553,6 +609,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
 
   private onDestroyed(s: SceneSurface): void {
     this.untrack(s);
+    this.policy?.forget(s.id);
     const conn = this.conn;
     if (conn === null) return;
     const r = conn.remotes.get(s);
@@ -572,7 +629,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (info.roleChanged || !conn.remotes.has(s)) this.syncAll();
     const r = conn.remotes.get(s);
     if (r === undefined) return;
-    if (r.dirty && r.frames.size >= this.maxInFlight) this.counters.commitsCoalesced++;
+    if (r.dirty && (r.frames.size >= this.maxInFlight || this.lossy.busy(r))) this.counters.commitsCoalesced++;
     r.dirty = true;
     if (info.resized) r.damage = null;
     else if (r.damage !== null) {
@@ -730,6 +787,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const remotes = [...conn.remotes.values()].sort((a, b) => depth(b.scene) - depth(a.scene));
     for (const r of remotes) {
       if (conn.remotes.get(r.scene) !== r) continue;
+      // A surface whose lossy frame is being encoded waits for it; its commits merge meanwhile.
+      if (this.lossy.busy(r)) continue;
       try {
         if (r.dirty && r.frames.size < this.maxInFlight) this.sendState(conn, r);
         else if (r.needsCommit) {
@@ -744,6 +803,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         this.destroyRemote(conn, r);
       }
     }
+    this.sampler?.sample();
   }
 
   private sendState(conn: ConnectionState, r: Remote): void {
@@ -796,10 +856,13 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     }
 
     const c = s.content;
+    r.dirty = false;
+    r.needsCommit = false;
     if (c === null) {
       if (r.size !== null) {
         surface.attach(null, 0, 0);
         r.encoder.reset();
+        this.lossy.forget(r);
         r.size = null;
       }
     } else {
@@ -811,20 +874,117 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         surface.setBufferTransform(c.transform);
         r.transform = c.transform;
       }
-      r.encoder.setCodecs(conn.codecs);
+      const now = performance.now();
+      const choice = r.kind === 'cursor' ? null : (this.policy?.choose(s.id, now) ?? null);
+      // Lossy: the frame is finished (commit included) once its tiles are encoded.
+      if (choice !== null && choice.kind === 'lossy' && this.startLossy(conn, r, c, choice)) return;
+      let damage = r.damage;
+      const refine = this.lossy.takeRefinement(r);
+      if (refine.length > 0 && damage !== null) {
+        // Where the receiver has lossy pixels, the exact ones go out again.
+        damage = [...damage, ...r.encoder.forget(refine, c.width, c.height)];
+        if (damage.length > MAX_DAMAGE_RECTS) damage = null;
+      }
+      const zstd = choice !== null && choice.kind !== 'lz4' && (conn.codecs & codecBit(CODEC_ZSTD)) !== 0;
+      r.encoder.setCodecs(zstd ? conn.codecs & ~LOSSY_CODECS : conn.codecs & ~LOSSY_CODECS & ~codecBit(CODEC_ZSTD));
       // One native pass writes the tile messages; they go out right after begin.
-      const frame = r.encoder.encodeMessages(c, r.damage, conn.content.id, surface.id);
+      const frame = r.encoder.encodeMessages(c, damage, conn.content.id, surface.id);
+      const encodeMs = performance.now() - now;
       const newBuffer = r.size === null || r.size.width !== c.width || r.size.height !== c.height || r.size.format !== c.format;
       if (frame.tiles > 0 || frame.reset || newBuffer) conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
+      if (frame.reset) this.lossy.forget(r);
       conn.client.sendEncoded(frame.bytes, frame.release);
       r.size = { width: c.width, height: c.height, format: c.format };
       this.counters.tiles += frame.tiles;
       this.counters.unchangedTiles += frame.unchangedTiles;
       this.counters.rawBytes += frame.rawBytes;
       this.counters.wireBytes += frame.bytes.byteLength;
+      this.policy?.frameEncoded({
+        surface: s.id,
+        now,
+        pixels: c.width * c.height,
+        changedPixels: frame.rawBytes / 4,
+        rawBytes: frame.rawBytes,
+        encodedBytes: frame.bytes.byteLength,
+        family: zstd ? 'zstd' : 'lz4',
+        encodeMs,
+      });
     }
     r.damage = [];
+    this.finishCommit(conn, r, c);
+  }
 
+  /**
+   * Start a lossy frame of `r` if it can be one: the receiver decodes the
+   * codec, the receiver's buffer has this size already (the first frame of
+   * a size is lossless) and the content is opaque. Returns false otherwise.
+   */
+  private startLossy(conn: ConnectionState, r: Remote, c: Content, choice: Extract<CodecChoice, { kind: 'lossy' }>): boolean {
+    const s = r.scene;
+    const opaque = c.format === 'xrgb8888' || s.opaque.some((o) => o.x <= 0 && o.y <= 0 && o.x + o.width >= c.width / c.scale && o.y + o.height >= c.height / c.scale);
+    const sameBuffer = r.size !== null && r.size.width === c.width && r.size.height === c.height && r.size.format === c.format && !r.encoder.needsReset(c.width, c.height);
+    if (this.lossyBroken || !opaque || !sameBuffer || (conn.codecs & codecBit(choice.codec)) === 0 || this.lossy.refineDue(r)) return false;
+    if (r.damage !== null && r.damage.length === 0) return false;
+    const damage = r.damage;
+    r.damage = [];
+    this.lossy.start(r, {
+      width: c.width,
+      height: c.height,
+      pixels: c.pixels,
+      damage,
+      codec: choice.codec,
+      quality: choice.quality,
+      current: () => this.conn === conn && conn.client.isOpen && conn.remotes.get(s) === r,
+      send: (frame) => {
+        const surface = r.surface;
+        conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
+        for (const t of frame.tiles) conn.content.tile(surface, t.x, t.y, t.width, t.height, t.codec, t.data);
+        // The mirror does not hold what the receiver got: those pixels go out again losslessly later.
+        r.encoder.forget(frame.rects, c.width, c.height);
+        this.counters.tiles += frame.tiles.length;
+        this.counters.rawBytes += frame.rawBytes;
+        this.counters.wireBytes += frame.encodedBytes + frame.tiles.length * 40;
+        this.counters.lossyFrames++;
+        this.policy?.frameEncoded({
+          surface: s.id,
+          now: performance.now(),
+          pixels: c.width * c.height,
+          changedPixels: frame.rawBytes / 4,
+          rawBytes: frame.rawBytes,
+          encodedBytes: frame.encodedBytes,
+          family: 'lossy',
+          encodeMs: frame.encodeMs,
+        });
+        this.finishCommit(conn, r, c);
+        this.scheduleFlush();
+      },
+      dropped: (err) => {
+        if (err !== null) {
+          this.lossyBroken = true;
+          r.damage = null;
+          r.dirty = true;
+          this.scheduleFlush();
+        } else if (this.conn === null && this.routed(s, null)) {
+          this.paceOffline(s);
+        }
+      },
+    });
+    return true;
+  }
+
+  /** A surface's lossy pixels settled: send the exact ones (a lossless frame over them). */
+  private refineLossy(r: Remote): void {
+    const conn = this.conn;
+    if (conn === null || conn.remotes.get(r.scene) !== r) return;
+    r.dirty = true;
+    this.scheduleFlush();
+  }
+
+  /** The frame callback and the commit of a frame whose content went out. */
+  private finishCommit(conn: ConnectionState, r: Remote, c: Content | null): void {
+    const s = r.scene;
+    const role = s.role;
+    const surface = r.surface;
     if (c !== null && r.kind !== 'cursor') {
       // Only a mapped surface gets presented: an unmapped one would hold its slot forever.
       const callback = surface.frame();
@@ -841,8 +1001,6 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       if (c !== null) this.paceCursor(conn, r);
     }
     surface.commit();
-    r.dirty = false;
-    r.needsCommit = false;
     this.counters.commitsSent++;
 
     if (role !== null && role.kind === 'cursor') {
