@@ -153,6 +153,8 @@ export interface LinkStats {
   readonly wireBytes: number;
   /** Frames sent as lossy tiles. */
   readonly lossyFrames: number;
+  /** Bytes waiting in the socket now. */
+  readonly queuedBytes: number;
 }
 
 interface SentToplevel {
@@ -373,7 +375,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   }
 
   stats(): LinkStats {
-    return { connected: this.connected, surfaces: this.conn?.remotes.size ?? 0, ...this.counters };
+    const queuedBytes = this.conn?.client.stream.writableLength ?? 0;
+    return { connected: this.connected, surfaces: this.conn?.remotes.size ?? 0, ...this.counters, queuedBytes };
   }
 
   // ---- Connection --------------------------------------------------------------------------
@@ -1097,12 +1100,11 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
 
   private onFrameDone(conn: ConnectionState, r: Remote, callback: WthpCallbackProxy, time: number): void {
     if (conn.remotes.get(r.scene) !== r || !r.frames.delete(callback)) return;
-    if (r.dirty) {
-      // A newer state waits for this slot; its presentation answers the application.
-      this.scheduleFlush();
-      return;
-    }
+    if (r.dirty) this.scheduleFlush(); // a newer state waits for this slot
     if (r.frames.size > 0) return; // a newer frame is on its way; answer when it is shown
+    // The newest frame sent is shown. Commits merged since then are answered too, at the
+    // receiver's pace: an application that commits faster than the receiver shows is still
+    // paced by the receiver, not by the frame clock's timeout.
     this.counters.framesPresented++;
     this.present(r.scene, time);
   }

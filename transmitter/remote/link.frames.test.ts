@@ -1,0 +1,162 @@
+/**
+ * The link's frames end to end, between a real ReceiverLink and a real
+ * ReceiverServer over TCP: lossy frames, codecs within what the receiver
+ * announced, and flow control when the receiver is slower than the
+ * application.
+ */
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Scene, type Content, type SceneSurface } from '../../shared/scene/scene.js';
+import { ReceiverServer, type ReceiverServerOptions } from '../../receiver/server.js';
+import { ReceiverLink, type ReceiverLinkOptions } from './link.js';
+import { captureLogger, full, pattern, produce, samePixels, sleep, TestOwner, toplevelRole, update, waitFor } from '../../shared/remote/test/fixtures.js';
+import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, codecBit } from '../../shared/remote/tiles.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function connectedPair(extra: Partial<ReceiverLinkOptions> = {}, receiverOptions: Partial<ReceiverServerOptions> = {}) {
+  const log = captureLogger();
+  const receiver = new ReceiverServer({ host: '127.0.0.1', port: 0, logger: log.logger, ...receiverOptions });
+  const { port } = await receiver.listen();
+  cleanups.push(() => receiver.close());
+  const producer = new Scene();
+  const owner = new TestOwner('app');
+  const linkLog = captureLogger();
+  const link = new ReceiverLink({ host: '127.0.0.1', port, scene: producer, logger: linkLog.logger, backoff: { initialMs: 50, maxMs: 400 }, ...extra });
+  link.start();
+  cleanups.push(() => link.stop());
+  await once(link, 'connected');
+  return { receiver, receiverLog: log, producer, owner, link, linkLog };
+}
+
+function remoteToplevel(scene: Scene, title: string): SceneSurface | undefined {
+  return [...scene.surfaces].find((s) => s.role?.kind === 'toplevel' && s.role.title === title && s.content !== null);
+}
+
+/** A smooth, photo-like xrgb8888 picture (what lossy codecs are for), shifted by `phase`. */
+function picture(width: number, height: number, phase: number): Content {
+  const pixels = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      pixels[i] = (128 + 100 * Math.sin((x + phase) / 23)) & 0xff;
+      pixels[i + 1] = (128 + 100 * Math.cos((y + phase) / 17)) & 0xff;
+      pixels[i + 2] = ((x + y + phase) / 2) & 0xff;
+      pixels[i + 3] = 0xff;
+    }
+  }
+  return { width, height, format: 'xrgb8888', pixels, scale: 1, transform: 0 };
+}
+
+/** Mean absolute difference of the colour bytes. */
+function meanError(a: Content, b: Content): number {
+  let sum = 0;
+  for (let i = 0; i < a.pixels.length; i += 4) {
+    for (let c = 0; c < 3; c++) sum += Math.abs(a.pixels[i + c]! - b.pixels[i + c]!);
+  }
+  return sum / ((a.pixels.length / 4) * 3);
+}
+
+describe('ReceiverLink lossy frames', () => {
+  it('--codec lossy: sends changes as lossy tiles the receiver shows with their commit, then the exact pixels once they settle', async () => {
+    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lossy', lossySettleMs: 150 });
+    const first = picture(320, 200, 0);
+    const s = produce(producer, owner, toplevelRole({ title: 'video' }), first);
+    // The first frame of a buffer size is lossless: the receiver starts from exact pixels.
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'video'), 'the window');
+    await waitFor(() => samePixels(remote.content, first), 'the exact first frame');
+    expect(link.stats().lossyFrames).toBe(0);
+
+    // At each commit the receiver applies, the pixels are already the decoded new frame.
+    const errorsAtCommit: number[] = [];
+    let second: Content | null = null;
+    remote.on('commit', () => {
+      if (second !== null && remote.content !== null) errorsAtCommit.push(meanError(remote.content, second));
+    });
+    second = picture(320, 200, 40);
+    update(s, second, [full(second)]);
+    await waitFor(() => link.stats().lossyFrames === 1 && errorsAtCommit.length > 0, 'the lossy frame');
+    expect(errorsAtCommit[0]).toBeLessThan(4);
+    expect(meanError(first, second)).toBeGreaterThan(20);
+    expect(samePixels(remote.content, second)).toBe(false);
+    expect(link.stats().tiles).toBeGreaterThan(0);
+
+    // The frame callback of the lossy frame paces the application like any other.
+    remote.owner.feedback.presented(remote, 777);
+    await waitFor(() => owner.of('presented').some((c) => c.args[1] === 777), 'the presentation of the lossy frame');
+
+    // Nothing changes for a while: the exact pixels replace the lossy ones.
+    await waitFor(() => samePixels(remote.content, second), 'the exact pixels after the content settled');
+    expect(link.stats().lossyFrames).toBe(1);
+    expect(receiver.peers).toHaveLength(1);
+  });
+
+  it('sends lossless frames to a receiver that does not announce the lossy codecs', async () => {
+    const { receiver, producer, owner, link } = await connectedPair(
+      { codec: 'lossy' },
+      { codecs: codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS) },
+    );
+    const s = produce(producer, owner, toplevelRole({ title: 'old' }), picture(120, 80, 0));
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'old'), 'the window');
+    const next = picture(120, 80, 30);
+    update(s, next, [full(next)]);
+    await waitFor(() => samePixels(remote.content, next), 'the exact second frame');
+    expect(link.stats().lossyFrames).toBe(0);
+  });
+});
+
+describe('ReceiverLink flow control', () => {
+  it('merges commits while the receiver is slower than the application: bounded queue, paced callbacks, newest pixels shown', async () => {
+    const maxFramesInFlight = 2;
+    const { receiver, producer, owner, link } = await connectedPair({ maxFramesInFlight, codec: 'raw' });
+    const width = 256;
+    const height = 256;
+    const frameBytes = width * height * 4;
+    let content = pattern(width, height, 0);
+    const s = produce(producer, owner, toplevelRole({ title: 'fast' }), content);
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'fast'), 'the window');
+    let receiverCommits = 0;
+    remote.on('commit', () => receiverCommits++);
+
+    // A slow consumer: the receiver presents every 25 ms; its socket stops being read for a while.
+    let presentations = 0;
+    const consumer = setInterval(() => {
+      presentations++;
+      remote.owner.feedback.presented(remote, presentations);
+    }, 25);
+    cleanups.push(() => clearInterval(consumer));
+    const peerStream = receiver.peers[0]!.peer.stream;
+
+    // The application commits a new full frame (raw: 256 KiB each) every 2 ms, whatever the pacing.
+    let maxQueued = 0;
+    const commits = 200;
+    for (let i = 1; i <= commits; i++) {
+      content = pattern(width, height, i);
+      update(s, content, [full(content)]);
+      maxQueued = Math.max(maxQueued, link.stats().queuedBytes);
+      if (i === 50) peerStream.pause();
+      if (i === 120) peerStream.resume();
+      await sleep(2);
+    }
+    const stats = link.stats();
+    // Unmerged, 200 frames would be 50 MiB of tiles; merged, a few frames at most wait in the socket.
+    expect(maxQueued).toBeLessThanOrEqual((maxFramesInFlight + 1) * (frameBytes + 64 * 1024));
+    expect(stats.commitsCoalesced).toBeGreaterThan(commits / 2);
+    expect(stats.commitsSent + stats.commitsCoalesced).toBeGreaterThanOrEqual(commits);
+    // Frames go out only as the receiver answers their callbacks (each presentation answers at
+    // most the frames in flight), after the first frame.
+    expect(stats.commitsSent).toBeLessThanOrEqual(1 + maxFramesInFlight * (presentations + 1));
+    // The application was paced by the presentations, not by its own commits.
+    const answered = owner.of('presented').length;
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThanOrEqual(presentations);
+
+    // The receiver catches up and shows the newest frame.
+    await waitFor(() => samePixels(remote.content, content), 'the newest pixels', 10_000);
+    expect(receiverCommits).toBeLessThan(commits / 2);
+    expect(receiver.peers).toHaveLength(1);
+  });
+});
