@@ -10,7 +10,40 @@ import { Scene, type Content, type SceneSurface } from '../../shared/scene/scene
 import { ReceiverServer, type ReceiverServerOptions } from '../../receiver/server.js';
 import { ReceiverLink, type ReceiverLinkOptions } from './link.js';
 import { captureLogger, full, pattern, produce, samePixels, sleep, TestOwner, toplevelRole, update, waitFor } from '../../shared/remote/test/fixtures.js';
-import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, codecBit } from '../../shared/remote/tiles.js';
+import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit, LOCAL_CODECS } from '../../shared/remote/tiles.js';
+import { CodecPolicy, type CodecChoice, type FrameStats, type LinkSample } from '../../shared/remote/codec-policy.js';
+import { CODEC_JPEG, CODEC_WEBP, LOSSY_CODECS } from '../../shared/remote/lossy.js';
+
+/** A policy whose choice the test sets, and which records what the link fed it. */
+class ScriptedPolicy extends CodecPolicy {
+  next: CodecChoice = { kind: 'lz4' };
+  readonly frames: FrameStats[] = [];
+  readonly samples: LinkSample[] = [];
+
+  override choose(): CodecChoice {
+    return this.next;
+  }
+
+  override frameEncoded(stats: FrameStats): void {
+    this.frames.push(stats);
+    super.frameEncoded(stats);
+  }
+
+  override linkSample(sample: LinkSample): void {
+    this.samples.push(sample);
+    super.linkSample(sample);
+  }
+}
+
+/** The codec of every wthp_content.tile the receiver got, from its trace. */
+function tileCodecs(lines: readonly string[]): number[] {
+  const out: number[] = [];
+  for (const l of lines) {
+    const m = /wthp_content@\d+\.tile\(wthp_surface@\d+, -?\d+, -?\d+, \d+, \d+, (\d+),/.exec(l);
+    if (m !== null) out.push(Number(m[1]));
+  }
+  return out;
+}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -104,6 +137,76 @@ describe('ReceiverLink lossy frames', () => {
     const next = picture(120, 80, 30);
     update(s, next, [full(next)]);
     await waitFor(() => samePixels(remote.content, next), 'the exact second frame');
+    expect(link.stats().lossyFrames).toBe(0);
+  });
+});
+
+describe('ReceiverLink codec choice', () => {
+  async function scripted(receiverCodecs: number) {
+    const trace: string[] = [];
+    const policy = new ScriptedPolicy();
+    const pair = await connectedPair({ codec: 'auto', codecPolicy: policy }, { codecs: receiverCodecs, connection: { trace: (l) => trace.push(l) } });
+    return { ...pair, policy, trace };
+  }
+
+  /** A frame whose pixels compress well (stripes), so that every band is compressed. */
+  function stripes(seed: number): Content {
+    const c = pattern(256, 128, seed, 'xrgb8888');
+    const px = new Uint32Array(c.pixels.buffer);
+    for (let i = 0; i < px.length; i++) px[i] = (0xff000000 | (((i >> 3) + seed) * 0x010203)) >>> 0;
+    return c;
+  }
+
+  it('encodes each frame with the policy’s choice, within the codecs the receiver announced, and feeds it back', async () => {
+    const { receiver, producer, owner, link, policy, trace } = await scripted(LOCAL_CODECS | LOSSY_CODECS);
+    let content = stripes(1);
+    const s = produce(producer, owner, toplevelRole({ title: 'w' }), content);
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'w'), 'the window');
+    await waitFor(() => samePixels(remote.content, content), 'the first frame');
+    expect(tileCodecs(trace)).not.toContain(CODEC_ZSTD);
+
+    policy.next = { kind: 'zstd', level: 1 };
+    trace.length = 0;
+    content = stripes(2);
+    update(s, content, [full(content)]);
+    remote.owner.feedback.presented(remote, 1);
+    await waitFor(() => samePixels(remote.content, content), 'the zstd frame');
+    expect(tileCodecs(trace)).toContain(CODEC_ZSTD);
+    expect(tileCodecs(trace)).not.toContain(CODEC_LZ4);
+
+    policy.next = { kind: 'lossy', codec: CODEC_WEBP, quality: 70 };
+    trace.length = 0;
+    content = stripes(3);
+    update(s, content, [full(content)]);
+    remote.owner.feedback.presented(remote, 2);
+    await waitFor(() => link.stats().lossyFrames === 1 && tileCodecs(trace).length > 0, 'the lossy frame');
+    expect(new Set(tileCodecs(trace))).toEqual(new Set([CODEC_WEBP]));
+
+    // What the link measured reached the policy: frames of each family, and the socket.
+    expect(policy.frames.map((f) => f.family)).toEqual(['lz4', 'zstd', 'lossy']);
+    expect(policy.frames[1]!.rawBytes).toBe(256 * 128 * 4);
+    expect(policy.frames[1]!.encodedBytes).toBeLessThan(policy.frames[1]!.rawBytes);
+    expect(policy.samples.length).toBeGreaterThan(0);
+    expect(policy.samples.reduce((n, x) => n + x.ackedBytes, 0)).toBeGreaterThan(0);
+  });
+
+  it('falls back to what the receiver announced: lz4 for zstd, lossless for an unannounced lossy codec', async () => {
+    const { receiver, producer, owner, link, policy, trace } = await scripted(LOCAL_CODECS & ~codecBit(CODEC_ZSTD) | codecBit(CODEC_WEBP));
+    let content = stripes(1);
+    const s = produce(producer, owner, toplevelRole({ title: 'w' }), content);
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'w'), 'the window');
+    await waitFor(() => samePixels(remote.content, content), 'the first frame');
+    for (const [i, choice] of ([{ kind: 'zstd', level: 1 }, { kind: 'lossy', codec: CODEC_JPEG, quality: 80 }] as const).entries()) {
+      policy.next = choice;
+      content = stripes(i + 2);
+      update(s, content, [full(content)]);
+      remote.owner.feedback.presented(remote, i);
+      await waitFor(() => samePixels(remote.content, content), `frame ${i + 2}, exact`);
+    }
+    const codecs = new Set(tileCodecs(trace));
+    expect(codecs.has(CODEC_LZ4) || codecs.has(CODEC_LZ4_SPANS)).toBe(true);
+    expect(codecs.has(CODEC_ZSTD)).toBe(false);
+    expect(codecs.has(CODEC_JPEG)).toBe(false);
     expect(link.stats().lossyFrames).toBe(0);
   });
 });

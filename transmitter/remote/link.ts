@@ -96,8 +96,10 @@ export interface ReceiverLinkOptions {
   /** Quality of lossy tiles when the link has room, 1..100. Default 80. */
   readonly lossyQuality?: number;
   readonly lossyCodec?: LossyCodec;
-  /** Tuning of the codec policy (tests). */
+  /** Tuning of the codec policy. */
   readonly policy?: Omit<CodecPolicyOptions, 'mode' | 'allowLossy' | 'lossyQuality' | 'lossyCodec'>;
+  /** A codec policy to use instead of one made from the options above (ignored with 'raw'). */
+  readonly codecPolicy?: CodecPolicy;
   /** After this long without a lossy frame, a surface's lossy pixels are replaced by exact ones. Default 300. */
   readonly lossySettleMs?: number;
   /** Commits per surface waiting for the receiver's frame callback. Default 2. */
@@ -318,7 +320,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     this.policy =
       codec === 'raw'
         ? null
-        : new CodecPolicy({
+        : options.codecPolicy ?? new CodecPolicy({
             ...options.policy,
             mode: codec,
             allowLossy: options.allowLossy ?? false,
@@ -959,6 +961,12 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
           encodeMs: frame.encodeMs,
         });
         this.finishCommit(conn, r, c);
+        // A synchronized subsurface's commit waits for its parent's next one.
+        const role = s.role;
+        if (role !== null && role.kind === 'subsurface' && role.sync) {
+          const parent = conn.remotes.get(role.parent);
+          if (parent !== undefined) parent.needsCommit = true;
+        }
         this.scheduleFlush();
       },
       dropped: (err) => {
