@@ -34,6 +34,12 @@ import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, TileError, type PixelI
 import { decodeLossy, isLossy } from '../shared/remote/lossy.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
 
+/** A lossy tile decoded into memory of its own: `rect.width` x `rect.height` pixels. */
+export interface DecodedTile {
+  readonly rect: Rect;
+  readonly pixels: Uint8Array;
+}
+
 /** Role fields set by requests, applied on commit. */
 export interface RoleUpdate {
   title?: string;
@@ -232,16 +238,14 @@ export class RemoteSurface {
   }
 
   /**
-   * A lossy (jpeg, webp) wthp_content.tile: checked now, decoded on a worker
-   * thread, then written into the pending buffer. The caller holds the peer's
-   * following messages back until this settles, so the pending buffer is still
-   * the one the tile belongs to; when the surface went away meanwhile nothing
-   * is written and the result is null. Rejects with TileError (the pending
-   * buffer unchanged) for a tile that is invalid.
+   * A lossy (jpeg, webp) wthp_content.tile, first half: checked now (throws
+   * TileError), decoded on a worker thread into memory of its own (the tile's
+   * data is copied: it is only valid during dispatch). `placeLossyTile`
+   * writes the result into the pending buffer.
    */
-  async writeLossyTile(tile: Tile, codecs: number): Promise<Rect | null> {
+  decodeLossyTile(tile: Tile, codecs: number): Promise<DecodedTile> {
     const image = this.pending.image;
-    if (image === undefined || image === null) throw new Error('writeLossyTile without a pending buffer');
+    if (image === undefined || image === null) throw new Error('decodeLossyTile without a pending buffer');
     const { x, y, width: w, height: h, codec } = tile;
     if (!isLossy(codec) || (codecs & codecBit(codec)) === 0) {
       throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} is not a lossy codec this receiver announced`);
@@ -249,14 +253,21 @@ export class RemoteSurface {
     if (w <= 0 || h <= 0 || x < 0 || y < 0 || x > image.width - w || y > image.height - h) {
       throw new TileError('ERR_TILE_BOUNDS', `tile ${w}x${h}+${x}+${y} is outside the ${image.width}x${image.height} surface`);
     }
-    // The data is a view of the connection's input, valid only during dispatch.
     const data = tile.data.slice();
     const decoded: PixelImage = { width: w, height: h, format: image.format, pixels: new Uint8Array(w * h * 4) };
-    await decodeLossy(codec, data, decoded, 0, 0, w, h);
+    return decodeLossy(codec, data, decoded, 0, 0, w, h).then(() => ({ rect: { x, y, width: w, height: h }, pixels: decoded.pixels }));
+  }
+
+  /**
+   * Second half: write a decoded lossy tile into `image`, the pending buffer it
+   * was decoded for. Returns its rectangle, or null when that buffer is no
+   * longer pending or the surface is gone (nothing is written then).
+   */
+  placeLossyTile(image: PixelImage, tile: DecodedTile): Rect | null {
     if (this.destroyed || this.pending.image !== image) return null;
-    const rect = { x, y, width: w, height: h };
+    const { rect, pixels } = tile;
     this.beforeTile(rect, true);
-    copyPixels(decoded.pixels, w * 4, 0, 0, image.pixels, image.width * 4, x, y, w, h);
+    copyPixels(pixels, rect.width * 4, 0, 0, image.pixels, image.width * 4, rect.x, rect.y, rect.width, rect.height);
     this.wrote(rect);
     return rect;
   }

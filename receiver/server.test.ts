@@ -264,6 +264,29 @@ describe('ReceiverServer: lossy tiles', () => {
   });
 });
 
+describe('ReceiverServer: lossy tiles in order', () => {
+  it('writes tiles in the order they came: a lossless tile after lossy ones over the same pixels wins', async () => {
+    const { receiver, port } = await startReceiver();
+    const t = await transmitter(port);
+    const grey = new Uint8Array(32 * 32 * 4).fill(0x80);
+    const jpeg = await encodeLossy(CODEC_JPEG, grey, 32 * 4, 0, 0, 32, 32, { quality: 90 });
+    const surface = t.compositor.createSurface();
+    t.shell.getToplevel(surface).setTitle('order');
+    t.content.begin(surface, 64, 32, FORMAT_XRGB8888);
+    t.content.tile(surface, 0, 0, 32, 32, CODEC_JPEG, jpeg);
+    t.content.tile(surface, 32, 0, 32, 32, CODEC_JPEG, jpeg);
+    const red = new Uint8Array(4);
+    new DataView(red.buffer).setUint32(0, 0xffff0000, true);
+    t.content.tile(surface, 0, 0, 8, 8, CODEC_SOLID, red);
+    t.content.tile(surface, 40, 8, 8, 8, CODEC_SOLID, red);
+    surface.commit();
+    await t.client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    for (const [x, y] of [[0, 0], [7, 7], [40, 8], [47, 15]] as const) expect(pixelAt(s, x, y) & 0xffffff).toBe(0xff0000);
+    for (const [x, y] of [[20, 20], [60, 30]] as const) expect(Math.abs((pixelAt(s, x, y) & 0xff) - 0x80)).toBeLessThanOrEqual(4);
+  });
+});
+
 describe('ReceiverServer: input', () => {
   it('sends axis_source, axis_discrete and axis_stop to wthp_pointer v5 binds only, in order, before the frame', async () => {
     const { receiver, port } = await startReceiver({ seatCapabilities: 1 });
