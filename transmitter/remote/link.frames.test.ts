@@ -127,6 +127,28 @@ describe('ReceiverLink lossy frames', () => {
     expect(receiver.peers).toHaveLength(1);
   });
 
+  it('drops a lossy frame whose surface went away during its encode, and keeps serving the others', async () => {
+    const { receiver, receiverLog, producer, owner, link, linkLog } = await connectedPair({ codec: 'lossy' });
+    const keep = produce(producer, owner, toplevelRole({ title: 'keep' }), picture(160, 100, 0));
+    const gone = produce(producer, owner, toplevelRole({ title: 'gone' }), picture(160, 100, 0));
+    const remoteKeep = await waitFor(() => remoteToplevel(receiver.scene, 'keep'), 'the window kept');
+    await waitFor(() => remoteToplevel(receiver.scene, 'gone'), 'the window to go');
+    const next = picture(160, 100, 50);
+    update(gone, next, [full(next)]);
+    // The link sends in a microtask; the encode then runs on worker threads for some milliseconds.
+    await new Promise((r) => setImmediate(r));
+    gone.destroy();
+    update(keep, next, [full(next)]);
+    await waitFor(() => link.stats().lossyFrames >= 1 && remoteKeep.content !== null && meanError(remoteKeep.content, next) < 4, 'the lossy frame of the other window');
+    await waitFor(() => remoteToplevel(receiver.scene, 'gone') === undefined, 'the window gone');
+    await sleep(50);
+    expect(link.stats().lossyFrames).toBe(1);
+    expect(link.connected).toBe(true);
+    expect(receiverLog.text()).not.toMatch(/error/i);
+    expect(linkLog.text()).not.toMatch(/error|failed/i);
+    expect(keep.destroyed).toBe(false);
+  });
+
   it('sends lossless frames to a receiver that does not announce the lossy codecs', async () => {
     const { receiver, producer, owner, link } = await connectedPair(
       { codec: 'lossy' },
