@@ -7,7 +7,8 @@
 #   bench/run.sh -r 1 -f 100 -w "fhd-noise-1 term"  # quick
 #
 # Modes (override with -m): direct, wp-none, wp-lz4 (waypipe 0.8.4),
-# wb (waltham-bridge, --codec auto) and wb-raw (--codec raw). Other options go
+# wb (waltham-bridge, --codec auto) and wb-raw (--codec raw); also wb-zstd and
+# wb-lossy (--codec zstd, --codec lossy) when named with -m. Other options go
 # to ../shared/bench/waypipe-baseline.sh (-r reps, -f frames, -w workloads).
 # Results: out/bench-DATE/ (summary.txt/.csv/.json, ratios.txt).
 set -euo pipefail
@@ -32,6 +33,8 @@ rx="node $root/dist/receiver/main.js --oneshot --log-level warn --listen {SOCK}"
 tx="node $root/dist/transmitter/main.js --log-level warn --display '' --to {SOCK}"
 export MODE_wb_TRANSPORT=tcp MODE_wb_RX="$rx" MODE_wb_TX="$tx -- {APP}"
 export MODE_wb_raw_TRANSPORT=tcp MODE_wb_raw_RX="$rx" MODE_wb_raw_TX="$tx --codec raw -- {APP}"
+export MODE_wb_zstd_TRANSPORT=tcp MODE_wb_zstd_RX="$rx" MODE_wb_zstd_TX="$tx --codec zstd -- {APP}"
+export MODE_wb_lossy_TRANSPORT=tcp MODE_wb_lossy_RX="$rx" MODE_wb_lossy_TX="$tx --codec lossy -- {APP}"
 
 args=("$@")
 case " $* " in *" -m "*) ;; *) args+=(-m "direct wp-none wp-lz4 wb wb-raw") ;; esac
