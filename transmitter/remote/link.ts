@@ -19,7 +19,8 @@
  *   Commits beyond that are coalesced (the newest state, the union of
  *   damage) and sent when a callback comes back. The application's frame
  *   callbacks are answered (`presented`) when the receiver presented the
- *   newest state sent.
+ *   newest frame sent, those of commits merged since then included, so an
+ *   application that commits faster than the receiver shows keeps its pace.
  * - The network is invisible to applications: when the connection drops the
  *   link logs it, keeps answering frame callbacks at a slow pace, reconnects
  *   with exponential backoff (0.2 s doubling to 5 s, with jitter) and then
@@ -63,7 +64,17 @@ import {
   SEAT_TOUCH,
 } from '../../shared/remote/protocol.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
-import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit, formatToWire, TileEncoder } from '../../shared/remote/tiles.js';
+import {
+  CODEC_LZ4,
+  CODEC_LZ4_SPANS,
+  CODEC_RAW,
+  CODEC_SOLID,
+  CODEC_ZSTD,
+  codecBit,
+  formatToWire,
+  TileEncoder,
+  tileMessageSize,
+} from '../../shared/remote/tiles.js';
 import type { Content, PixelFormat } from '../../shared/scene/scene.js';
 import { CodecPolicy, type CodecChoice, type CodecPolicyOptions } from '../../shared/remote/codec-policy.js';
 import { LOSSY_CODECS, type LossyCodec } from '../../shared/remote/lossy.js';
@@ -948,7 +959,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         r.encoder.forget(frame.rects, c.width, c.height);
         this.counters.tiles += frame.tiles.length;
         this.counters.rawBytes += frame.rawBytes;
-        this.counters.wireBytes += frame.encodedBytes + frame.tiles.length * 40;
+        for (const t of frame.tiles) this.counters.wireBytes += tileMessageSize(t.data.byteLength);
         this.counters.lossyFrames++;
         this.policy?.frameEncoded({
           surface: s.id,
