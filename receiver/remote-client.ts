@@ -189,7 +189,7 @@ export class RemoteClient implements SceneOwner {
         // Written in order after the lossy ones (its data is copied: it is a view valid during dispatch).
         else if (this.lossyChain === null) this.tile(this.failer(content, 'tile'), surface, tile);
         else {
-          const copy = { ...tile, data: data.slice() };
+          const copy = { ...tile, data: new Uint8Array(data) };
           this.afterLossy(() => this.tile(this.failer(content, 'tile'), surface, copy));
         }
       },

@@ -253,7 +253,8 @@ export class RemoteSurface {
     if (w <= 0 || h <= 0 || x < 0 || y < 0 || x > image.width - w || y > image.height - h) {
       throw new TileError('ERR_TILE_BOUNDS', `tile ${w}x${h}+${x}+${y} is outside the ${image.width}x${image.height} surface`);
     }
-    const data = tile.data.slice();
+    // A copy (of the Buffer the data is a view of, which the connection reuses).
+    const data = new Uint8Array(tile.data);
     const decoded: PixelImage = { width: w, height: h, format: image.format, pixels: new Uint8Array(w * h * 4) };
     return decodeLossy(codec, data, decoded, 0, 0, w, h).then(() => ({ rect: { x, y, width: w, height: h }, pixels: decoded.pixels }));
   }

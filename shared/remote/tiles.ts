@@ -303,7 +303,7 @@ export class TileEncoder {
       const word = (i: number): number => view.getInt32(at + 8 + 4 * i, true);
       const length = view.getUint32(at + TILE_MESSAGE_OVERHEAD - 4, true);
       const data = frame.bytes.subarray(at + TILE_MESSAGE_OVERHEAD, at + TILE_MESSAGE_OVERHEAD + length);
-      const tile: Tile = { x: word(2), y: word(3), width: word(4), height: word(5), codec: word(6) >>> 0, data: sink === undefined ? data.slice() : data };
+      const tile: Tile = { x: word(2), y: word(3), width: word(4), height: word(5), codec: word(6) >>> 0, data: sink === undefined ? new Uint8Array(data) : data };
       if (sink === undefined) tiles.push(tile);
       else sink(tile);
       at += size;

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Scene, type Content, type SceneSurface } from '../../shared/scene/scene.js';
 import { ReceiverServer, type ReceiverServerOptions } from '../../receiver/server.js';
 import { ReceiverLink, type ReceiverLinkOptions } from './link.js';
+import { prng } from '../../shared/test/helpers.js';
 import { captureLogger, full, pattern, produce, samePixels, sleep, TestOwner, toplevelRole, update, waitFor } from '../../shared/remote/test/fixtures.js';
 import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit, LOCAL_CODECS } from '../../shared/remote/tiles.js';
 import { CodecPolicy, type CodecChoice, type FrameStats, type LinkSample } from '../../shared/remote/codec-policy.js';
@@ -125,6 +126,28 @@ describe('ReceiverLink lossy frames', () => {
     await waitFor(() => samePixels(remote.content, second), 'the exact pixels after the content settled');
     expect(link.stats().lossyFrames).toBe(1);
     expect(receiver.peers).toHaveLength(1);
+  });
+
+  it('sends frames of hundreds of lossy tiles that the receiver decodes while more bytes arrive', async () => {
+    const { receiver, receiverLog, producer, owner, link } = await connectedPair({ codec: 'lossy' });
+    const random = prng(5);
+    const noise = (): Content => {
+      const pixels = new Uint8Array(1280 * 720 * 4);
+      for (let i = 0; i < pixels.length; i++) pixels[i] = Math.floor(random() * 256);
+      return { width: 1280, height: 720, format: 'xrgb8888', pixels, scale: 1, transform: 0 };
+    };
+    const s = produce(producer, owner, toplevelRole({ title: 'noise' }), noise());
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'noise'), 'the window');
+    for (let i = 1; i <= 3; i++) {
+      const c = noise();
+      update(s, c, [full(c)]);
+      remote.owner.feedback.presented(remote, i);
+      await waitFor(() => link.stats().lossyFrames === i || receiver.peers.length === 0, `lossy frame ${i}`, 20_000);
+    }
+    await waitFor(() => receiver.peers[0]?.stats().commits === 4 || receiver.peers.length === 0, 'the last commit', 20_000);
+    expect(receiverLog.text()).not.toMatch(/does not decode|dropped/);
+    expect(receiver.peers).toHaveLength(1);
+    expect(link.stats().tiles).toBeGreaterThan(100);
   });
 
   it('drops a lossy frame whose surface went away during its encode, and keeps serving the others', async () => {
