@@ -79,7 +79,7 @@ import type { Content, PixelFormat } from '../../shared/scene/scene.js';
 import { CodecPolicy, type CodecChoice, type CodecPolicyOptions } from '../../shared/remote/codec-policy.js';
 import { LOSSY_CODECS, type LossyCodec } from '../../shared/remote/lossy.js';
 import { LinkSampler } from './link-sampler.js';
-import { LossySender } from './lossy-sender.js';
+import { isOpaque, LossySender } from './lossy-sender.js';
 
 export type LinkCodec = 'raw' | 'lz4' | 'zstd' | 'lossy' | 'auto';
 
@@ -937,9 +937,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
    */
   private startLossy(conn: ConnectionState, r: Remote, c: Content, choice: Extract<CodecChoice, { kind: 'lossy' }>): boolean {
     const s = r.scene;
-    const opaque = c.format === 'xrgb8888' || s.opaque.some((o) => o.x <= 0 && o.y <= 0 && o.x + o.width >= c.width / c.scale && o.y + o.height >= c.height / c.scale);
     const sameBuffer = r.size !== null && r.size.width === c.width && r.size.height === c.height && r.size.format === c.format && !r.encoder.needsReset(c.width, c.height);
-    if (this.lossyBroken || !opaque || !sameBuffer || (conn.codecs & codecBit(choice.codec)) === 0 || this.lossy.refineDue(r)) return false;
+    if (this.lossyBroken || !isOpaque(c, s.opaque) || !sameBuffer || (conn.codecs & codecBit(choice.codec)) === 0 || this.lossy.refineDue(r)) return false;
     if (r.damage !== null && r.damage.length === 0) return false;
     const damage = r.damage;
     r.damage = [];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Rect } from '../../shared/scene/scene.js';
 import { prng, silentLogger } from '../../shared/waltham/test/helpers.js';
 import { CODEC_JPEG, decodeLossy } from '../../shared/remote/lossy.js';
-import { boundingBoxes, LossySender, type LossyFrame, type LossyRequest } from './lossy-sender.js';
+import { boundingBoxes, isOpaque, LossySender, type LossyFrame, type LossyRequest } from './lossy-sender.js';
 
 function noise(width: number, height: number, seed: number): Uint8Array {
   const random = prng(seed);
@@ -87,6 +87,15 @@ describe('LossySender', () => {
     expect(sender.takeRefinement(key)).toEqual([{ x: 8, y: 8, width: 16, height: 16 }]);
     expect(sender.refineDue(key)).toBe(false);
     expect(sender.takeRefinement(key)).toEqual([]);
+  });
+
+  it('takes xrgb8888 and argb8888 under a full opaque region for opaque, nothing else', () => {
+    const c = (format: 'argb8888' | 'xrgb8888', scale = 1) => ({ width: 100, height: 50, format, pixels: new Uint8Array(0), scale, transform: 0 });
+    expect(isOpaque(c('xrgb8888'), [])).toBe(true);
+    expect(isOpaque(c('argb8888'), [])).toBe(false);
+    expect(isOpaque(c('argb8888'), [{ x: 0, y: 0, width: 100, height: 50 }])).toBe(true);
+    expect(isOpaque(c('argb8888'), [{ x: 0, y: 0, width: 100, height: 49 }])).toBe(false);
+    expect(isOpaque(c('argb8888', 2), [{ x: 0, y: 0, width: 50, height: 25 }])).toBe(true);
   });
 
   it('makes one box of damage that fills most of it, else keeps the rectangles', () => {

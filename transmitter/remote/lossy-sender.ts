@@ -20,7 +20,7 @@
  *   that the exact pixels come back when the link has room or the content
  *   settles (`settleMs` after the last lossy frame, `refine` is called).
  */
-import type { Rect } from '../../shared/scene/scene.js';
+import type { Content, Rect } from '../../shared/scene/scene.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import { copyPixels } from '../../shared/native.js';
 import { encodeLossy, type LossyCodec } from '../../shared/remote/lossy.js';
@@ -241,6 +241,17 @@ export class LossySender {
     const parts = await Promise.all(halves.map((h) => this.encodeBand(request, box, pixels, h, depth + 1)));
     return parts.flat();
   }
+}
+
+/**
+ * Whether content can go lossy: the codecs carry no alpha, so it must be opaque
+ * (xrgb8888, or an opaque region over the whole surface, in surface coordinates).
+ */
+export function isOpaque(content: Content, opaque: readonly Rect[]): boolean {
+  if (content.format === 'xrgb8888') return true;
+  const w = content.width / content.scale;
+  const h = content.height / content.scale;
+  return opaque.some((o) => o.x <= 0 && o.y <= 0 && o.x + o.width >= w && o.y + o.height >= h);
 }
 
 /** The damage clipped to the surface, as boxes: one bounding box when the rectangles fill most of it. */
