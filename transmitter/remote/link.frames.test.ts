@@ -138,10 +138,12 @@ describe('ReceiverLink lossy frames', () => {
     };
     const s = produce(producer, owner, toplevelRole({ title: 'noise' }), noise());
     const remote = await waitFor(() => remoteToplevel(receiver.scene, 'noise'), 'the window');
+    // The receiver's display presents every 20 ms.
+    const display = setInterval(() => remote.owner.feedback.presented(remote, Date.now()), 20);
+    cleanups.push(() => clearInterval(display));
     for (let i = 1; i <= 3; i++) {
       const c = noise();
       update(s, c, [full(c)]);
-      remote.owner.feedback.presented(remote, i);
       await waitFor(() => link.stats().lossyFrames === i || receiver.peers.length === 0, `lossy frame ${i}`, 20_000);
     }
     await waitFor(() => receiver.peers[0]?.stats().commits === 4 || receiver.peers.length === 0, 'the last commit', 20_000);
