@@ -3,6 +3,10 @@
  * (`bytesWritten` minus what still waits in the stream, `writableLength`) and
  * bytes still queued, sampled at each flush and, while a backlog lasts, every
  * `intervalMs` (no timer runs while the queue is empty).
+ *
+ * What it sees is the stream's own queue: bytes the kernel's socket buffers
+ * took (several MB for TCP on Linux) count as sent, so a backlog smaller than
+ * those buffers does not show here.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
