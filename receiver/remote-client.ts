@@ -51,7 +51,8 @@ import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
 import { Region } from '../shared/scene/region.js';
-import { checkBegin, TileError, type PixelImage } from '../shared/remote/tiles.js';
+import { checkBegin, codecBit, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
+import { isLossy } from '../shared/remote/lossy.js';
 import {
   KEYMAP_CHUNK,
   keymapChunks,
@@ -59,7 +60,7 @@ import {
   wireTime,
 } from '../shared/remote/protocol.js';
 import type { OutputInfo } from '../shared/scene/output.js';
-import { RemoteSurface, type RoleUpdate } from './remote-surface.js';
+import { RemoteSurface, type DecodedTile, type RoleUpdate } from './remote-surface.js';
 
 /** Per-transmitter limits (DESIGN 8): a peer past one is dropped with an error. */
 export interface ReceiverLimits {
@@ -97,6 +98,10 @@ export interface ReceiverContext {
   readonly iviIds: Map<number, RemoteSurface>;
 }
 
+/** Lossy tiles decoding at once per transmitter, and their decoded bytes, before its messages wait. */
+const MAX_LOSSY_TILES = 64;
+const MAX_LOSSY_BYTES = 64 * 1024 * 1024;
+
 const ROLE_ERROR = 0; // wthp_remote_shell.error.role, wthp_ivi_application.error.role, wl_pointer.error.role
 const IVI_ID_ERROR = 1; // wthp_ivi_application.error.ivi_id
 
@@ -124,6 +129,10 @@ export class RemoteClient implements SceneOwner {
   private gone = false;
   /** Counters for stats(). */
   readonly counters = { commits: 0, tiles: 0, tileBytes: 0, presented: 0 };
+  /** The lossy tiles being decoded, settled in the order they came; null when none is. */
+  private lossyChain: Promise<void> | null = null;
+  private lossyTiles = 0;
+  private lossyBytes = 0;
 
   constructor(
     readonly peer: WalthamPeer,
@@ -175,8 +184,17 @@ export class RemoteClient implements SceneOwner {
   bindContent(content: WthpContentResource): void {
     content.listen({
       destroy: () => {},
-      begin: (surface, width, height, format) => this.begin(this.failer(content, 'begin'), surface, width, height, format),
-      tile: (surface, x, y, width, height, codec, data) => this.tile(this.failer(content, 'tile'), surface, { x, y, width, height, codec, data }),
+      begin: (surface, width, height, format) => this.afterLossy(() => this.begin(this.failer(content, 'begin'), surface, width, height, format)),
+      tile: (surface, x, y, width, height, codec, data) => {
+        const tile = { x, y, width, height, codec, data };
+        if (isLossy(codec)) this.tile(this.failer(content, 'tile'), surface, tile);
+        // Written in order after the lossy ones (its data is copied: it is a view valid during dispatch).
+        else if (this.lossyChain === null) this.tile(this.failer(content, 'tile'), surface, tile);
+        else {
+          const copy = { ...tile, data: new Uint8Array(data) };
+          this.afterLossy(() => this.tile(this.failer(content, 'tile'), surface, copy));
+        }
+      },
     });
     content.sendCodecs(this.ctx.codecs);
   }
@@ -266,7 +284,7 @@ export class RemoteClient implements SceneOwner {
       destroy: () => {},
       attach: (buffer) => {
         if (buffer !== null) return fail('attach')('wthp_buffer content is not supported; send pixels with wthp_content');
-        rs.dropPendingImage();
+        this.afterLossy(() => rs.dropPendingImage());
       },
       damage: (x, y, width, height) => this.addDamage(fail('damage'), rs.pending.surfaceDamage, { x, y, width, height }),
       damageBuffer: (x, y, width, height) => this.addDamage(fail('damage_buffer'), rs.pending.bufferDamage, { x, y, width, height }),
@@ -282,10 +300,11 @@ export class RemoteClient implements SceneOwner {
       setInputRegion: (region) => {
         rs.pending.input = region === null ? null : [...(this.regions.get(region)?.rects ?? [])];
       },
-      commit: () => {
-        this.counters.commits++;
-        rs.commit();
-      },
+      commit: () =>
+        this.afterLossy(() => {
+          this.counters.commits++;
+          rs.commit();
+        }),
       setBufferTransform: (transform) => {
         if (transform < 0 || transform > 7) return fail('set_buffer_transform')(`invalid transform ${transform}`);
         rs.pending.transform = transform;
@@ -389,6 +408,7 @@ export class RemoteClient implements SceneOwner {
     const rs = this.surfaceOf(surface);
     const image: PixelImage | null | undefined = rs.pending.image;
     if (image === undefined || image === null) return fail(`${surface.toString()}: tile before wthp_content.begin`);
+    if (isLossy(tile.codec) && (this.ctx.codecs & codecBit(tile.codec)) !== 0) return this.lossyTile(fail, surface, rs, tile);
     let rect: Rect;
     try {
       rect = rs.writeTile(tile, this.ctx.codecs);
@@ -400,6 +420,84 @@ export class RemoteClient implements SceneOwner {
     this.counters.tileBytes += tile.data.byteLength;
     if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
     else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
+  }
+
+  /**
+   * A lossy tile decodes on a worker thread, in parallel with the frame's
+   * other lossy tiles; the decoded tiles are written into the pending buffer
+   * in the order they came. What depends on them (the commit, a new begin, a
+   * lossless tile, attach) waits for them through `afterLossy`, which holds
+   * back the peer's following messages meanwhile; so do too many tiles
+   * decoding at once.
+   */
+  private lossyTile(fail: Fail, surface: WthpSurfaceResource, rs: RemoteSurface, tile: Tile): void {
+    const where = surface.toString();
+    const image = rs.pending.image!;
+    let decoding: Promise<DecodedTile>;
+    try {
+      decoding = rs.decodeLossyTile(tile, this.ctx.codecs);
+    } catch (err) {
+      if (!(err instanceof TileError)) throw err;
+      return fail(`${where}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? WthDisplayError.NoMemory : WthDisplayError.InvalidMethod);
+    }
+    // Handled where the chain reaches it; this keeps an early failure from counting as unhandled.
+    decoding.catch(() => undefined);
+    const bytes = tile.data.byteLength;
+    const pixelBytes = tile.width * tile.height * 4;
+    this.lossyTiles++;
+    this.lossyBytes += pixelBytes;
+    const step: Promise<void> = (this.lossyChain ?? Promise.resolve())
+      .then(() => decoding)
+      .then((decoded) => {
+        if (this.gone || !this.peer.isOpen) return;
+        const rect = rs.placeLossyTile(image, decoded);
+        if (rect === null) return;
+        this.counters.tiles++;
+        this.counters.tileBytes += bytes;
+        if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
+        else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
+      })
+      .catch((err: unknown) => {
+        if (this.gone || !this.peer.isOpen) return;
+        if (err instanceof TileError) {
+          fail(`${where}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? WthDisplayError.NoMemory : WthDisplayError.InvalidMethod);
+          return;
+        }
+        const text = err instanceof Error ? err.message : String(err);
+        this.ctx.logger.error({ err }, `${this.name}: ${where}: lossy tile failed: ${text}`);
+        fail(`${where}: implementation error: ${text}`, WthDisplayError.Implementation);
+      })
+      .finally(() => {
+        this.lossyTiles--;
+        this.lossyBytes -= pixelBytes;
+        if (this.lossyChain === step) this.lossyChain = null;
+      });
+    this.lossyChain = step;
+    if (this.lossyTiles >= MAX_LOSSY_TILES || this.lossyBytes >= MAX_LOSSY_BYTES) this.afterLossy(() => {});
+  }
+
+  /**
+   * Run `fn` (a handler that reads, replaces or commits a pending buffer) once
+   * the lossy tiles decoding now are written: at once when there are none,
+   * else later, with the peer's following messages held back until then so
+   * that they keep their order.
+   */
+  private afterLossy(fn: () => void): void {
+    const chain = this.lossyChain;
+    if (chain === null) return fn();
+    this.peer.suspend();
+    void chain
+      .then(() => {
+        if (this.gone || !this.peer.isOpen) return;
+        try {
+          fn();
+        } catch (err) {
+          const text = err instanceof Error ? err.message : String(err);
+          this.ctx.logger.error({ err }, `${this.name}: handler failed after lossy tiles: ${text}`);
+          this.peer.destroy(err instanceof Error ? err : new Error(text));
+        }
+      })
+      .finally(() => this.peer.resume());
   }
 
   // ---- Roles -------------------------------------------------------------------------------

@@ -30,8 +30,15 @@ import { Damage } from '../shared/display/damage.js';
 import { copyPixels } from '../shared/native.js';
 import { SharedPixels } from '../shared/scene/shared-pixels.js';
 import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
-import { applyTile, CODEC_LZ4_SPANS, type PixelImage, type Tile } from '../shared/remote/tiles.js';
+import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
+import { decodeLossy, isLossy } from '../shared/remote/lossy.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
+
+/** A lossy tile decoded into memory of its own: `rect.width` x `rect.height` pixels. */
+export interface DecodedTile {
+  readonly rect: Rect;
+  readonly pixels: Uint8Array;
+}
 
 /** Role fields set by requests, applied on commit. */
 export interface RoleUpdate {
@@ -227,6 +234,42 @@ export class RemoteSurface {
     if (image === undefined || image === null) throw new Error('writeTile without a pending buffer');
     this.beforeTile(tile, tile.codec !== CODEC_LZ4_SPANS);
     const rect = applyTile(image, tile, codecs);
+    this.wrote(rect);
+    return rect;
+  }
+
+  /**
+   * A lossy (jpeg, webp) wthp_content.tile, first half: checked now (throws
+   * TileError), decoded on a worker thread into memory of its own (the tile's
+   * data is copied: it is only valid during dispatch). `placeLossyTile`
+   * writes the result into the pending buffer.
+   */
+  decodeLossyTile(tile: Tile, codecs: number): Promise<DecodedTile> {
+    const image = this.pending.image;
+    if (image === undefined || image === null) throw new Error('decodeLossyTile without a pending buffer');
+    const { x, y, width: w, height: h, codec } = tile;
+    if (!isLossy(codec) || (codecs & codecBit(codec)) === 0) {
+      throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} is not a lossy codec this receiver announced`);
+    }
+    if (w <= 0 || h <= 0 || x < 0 || y < 0 || x > image.width - w || y > image.height - h) {
+      throw new TileError('ERR_TILE_BOUNDS', `tile ${w}x${h}+${x}+${y} is outside the ${image.width}x${image.height} surface`);
+    }
+    // A copy (of the Buffer the data is a view of, which the connection reuses).
+    const data = new Uint8Array(tile.data);
+    const decoded: PixelImage = { width: w, height: h, format: image.format, pixels: new Uint8Array(w * h * 4) };
+    return decodeLossy(codec, data, decoded, 0, 0, w, h).then(() => ({ rect: { x, y, width: w, height: h }, pixels: decoded.pixels }));
+  }
+
+  /**
+   * Second half: write a decoded lossy tile into `image`, the pending buffer it
+   * was decoded for. Returns its rectangle, or null when that buffer is no
+   * longer pending or the surface is gone (nothing is written then).
+   */
+  placeLossyTile(image: PixelImage, tile: DecodedTile): Rect | null {
+    if (this.destroyed || this.pending.image !== image) return null;
+    const { rect, pixels } = tile;
+    this.beforeTile(rect, true);
+    copyPixels(pixels, rect.width * 4, 0, 0, image.pixels, image.width * 4, rect.x, rect.y, rect.width, rect.height);
     this.wrote(rect);
     return rect;
   }

@@ -11,7 +11,8 @@ import {
 } from '../shared/generated/waltham/waltham.js';
 import { PeerError } from '../shared/wire/errors.js';
 import { connectWaltham, encodeMessage, defaultWalthamTable, type WalthamClient } from '../shared/waltham/index.js';
-import { CODEC_RAW, CODEC_SOLID, FORMAT_ARGB8888 } from '../shared/remote/tiles.js';
+import { CODEC_RAW, CODEC_SOLID, FORMAT_ARGB8888, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
+import { CODEC_JPEG, CODEC_WEBP, encodeLossy } from '../shared/remote/lossy.js';
 import { captureLogger, sleep, waitFor } from '../shared/remote/test/fixtures.js';
 import { ReceiverServer, type ReceiverServerOptions } from './server.js';
 
@@ -227,6 +228,65 @@ describe('ReceiverServer: Wayland semantics', () => {
   });
 });
 
+describe('ReceiverServer: lossy tiles', () => {
+  it('announces jpeg and webp, and applies a commit only once its lossy tiles are decoded', async () => {
+    const { receiver, port } = await startReceiver();
+    const t = await transmitter(port);
+    expect(t.codecs() & (1 << CODEC_JPEG)).not.toBe(0);
+    expect(t.codecs() & (1 << CODEC_WEBP)).not.toBe(0);
+    const width = 64;
+    const height = 48;
+    // Two flat halves (lossy codecs keep flat areas within a few levels): red left, blue right.
+    const px = new Uint8Array(width * height * 4);
+    const view = new DataView(px.buffer);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) view.setUint32((y * width + x) * 4, x < 32 ? 0xffd02010 : 0xff1030c0, true);
+    const jpeg = await encodeLossy(CODEC_JPEG, px, width * 4, 0, 0, 32, height, { quality: 90 });
+    const webp = await encodeLossy(CODEC_WEBP, px, width * 4, 32, 0, 32, height, { quality: 90 });
+    const surface = t.compositor.createSurface();
+    t.shell.getToplevel(surface).setTitle('lossy');
+    t.content.begin(surface, width, height, FORMAT_XRGB8888);
+    t.content.tile(surface, 0, 0, 32, height, CODEC_JPEG, jpeg);
+    t.content.tile(surface, 32, 0, 32, height, CODEC_WEBP, webp);
+    // Sent in the same write as the tiles: it must not be applied before they are decoded.
+    surface.commit();
+    let contentAtCommit: SceneSurface['content'] | undefined;
+    receiver.scene.on('surface', (s) => s.on('commit', () => (contentAtCommit ??= s.content)));
+    await t.client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    expect(contentAtCommit).toBe(s.content);
+    const near = (got: number, want: number): void => {
+      for (const shift of [0, 8, 16]) expect(Math.abs(((got >>> shift) & 0xff) - ((want >>> shift) & 0xff))).toBeLessThanOrEqual(8);
+      expect(got >>> 24).toBe(0xff);
+    };
+    for (const [x, y] of [[0, 0], [31, 47], [10, 20]] as const) near(pixelAt(s, x, y), 0xffd02010);
+    for (const [x, y] of [[32, 0], [63, 47], [50, 20]] as const) near(pixelAt(s, x, y), 0xff1030c0);
+    expect(receiver.peers[0]!.stats().tiles).toBe(2);
+  });
+});
+
+describe('ReceiverServer: lossy tiles in order', () => {
+  it('writes tiles in the order they came: a lossless tile after lossy ones over the same pixels wins', async () => {
+    const { receiver, port } = await startReceiver();
+    const t = await transmitter(port);
+    const grey = new Uint8Array(32 * 32 * 4).fill(0x80);
+    const jpeg = await encodeLossy(CODEC_JPEG, grey, 32 * 4, 0, 0, 32, 32, { quality: 90 });
+    const surface = t.compositor.createSurface();
+    t.shell.getToplevel(surface).setTitle('order');
+    t.content.begin(surface, 64, 32, FORMAT_XRGB8888);
+    t.content.tile(surface, 0, 0, 32, 32, CODEC_JPEG, jpeg);
+    t.content.tile(surface, 32, 0, 32, 32, CODEC_JPEG, jpeg);
+    const red = new Uint8Array(4);
+    new DataView(red.buffer).setUint32(0, 0xffff0000, true);
+    t.content.tile(surface, 0, 0, 8, 8, CODEC_SOLID, red);
+    t.content.tile(surface, 40, 8, 8, 8, CODEC_SOLID, red);
+    surface.commit();
+    await t.client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    for (const [x, y] of [[0, 0], [7, 7], [40, 8], [47, 15]] as const) expect(pixelAt(s, x, y) & 0xffffff).toBe(0xff0000);
+    for (const [x, y] of [[20, 20], [60, 30]] as const) expect(Math.abs((pixelAt(s, x, y) & 0xff) - 0x80)).toBeLessThanOrEqual(4);
+  });
+});
+
 describe('ReceiverServer: input', () => {
   it('sends axis_source, axis_discrete and axis_stop to wthp_pointer v5 binds only, in order, before the frame', async () => {
     const { receiver, port } = await startReceiver({ seatCapabilities: 1 });
@@ -319,6 +379,52 @@ describe('ReceiverServer: hostile transmitters', () => {
       t.content.tile(s, 0, 0, 2, 2, 7, new Uint8Array(16));
     });
     expect(codec.error.text).toMatch(/wthp_content@\d+\.tile: .*codec 7 is not a codec this receiver announced/);
+  });
+
+  it('rejects lossy tiles that do not decode to exactly the tile, and keeps serving the others', async () => {
+    const px = new Uint8Array(16 * 16 * 4).fill(0x80);
+    const jpeg = await encodeLossy(CODEC_JPEG, px, 64, 0, 0, 16, 16);
+    const garbage = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.shell.getToplevel(s);
+      t.content.begin(s, 32, 32, FORMAT_XRGB8888);
+      t.content.tile(s, 0, 0, 16, 16, CODEC_JPEG, new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3, 4, 5]));
+      s.commit();
+    });
+    expect(garbage.error.text).toMatch(/^wthp_content@\d+\.tile: wthp_surface@\d+: jpeg 16x16 tile does not decode/);
+    expect(garbage.log).toMatch(/jpeg 16x16 tile does not decode/);
+    const size = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 32, 32, FORMAT_XRGB8888);
+      t.content.tile(s, 0, 0, 8, 8, CODEC_JPEG, jpeg);
+    });
+    expect(size.error.text).toMatch(/jpeg 8x8 tile does not decode|jpeg 8x8 tile holds a 16x16 image/);
+    const wrongCodec = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 32, 32, FORMAT_XRGB8888);
+      t.content.tile(s, 0, 0, 16, 16, CODEC_WEBP, jpeg);
+    });
+    expect(wrongCodec.error.text).toMatch(/webp 16x16 tile does not hold a webp image/);
+    const outside = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 32, 32, FORMAT_XRGB8888);
+      t.content.tile(s, 20, 20, 16, 16, CODEC_JPEG, jpeg);
+    });
+    expect(outside.error.text).toMatch(/tile 16x16\+20\+20 is outside the 32x32 surface/);
+  });
+
+  it('rejects lossy tiles a receiver did not announce', async () => {
+    const px = new Uint8Array(16 * 16 * 4).fill(0x80);
+    const jpeg = await encodeLossy(CODEC_JPEG, px, 64, 0, 0, 16, 16);
+    const { error } = await hostile(
+      (t) => {
+        const s = t.compositor.createSurface();
+        t.content.begin(s, 32, 32, FORMAT_XRGB8888);
+        t.content.tile(s, 0, 0, 16, 16, CODEC_JPEG, jpeg);
+      },
+      { codecs: (1 << CODEC_RAW) | (1 << CODEC_SOLID) },
+    );
+    expect(error.text).toMatch(/jpeg is not a codec this receiver announced/);
   });
 
   it('rejects tiles before begin', async () => {

@@ -24,6 +24,7 @@ import type { WalthamPeer } from '../shared/waltham/display.js';
 import { WalthamServer, type WalthamServerCloseOptions, type WalthamServerOptions } from '../shared/waltham/tcp.js';
 import { DEFAULT_OUTPUT, type OutputInfo } from '../shared/scene/output.js';
 import { LOCAL_CODECS } from '../shared/remote/tiles.js';
+import { LOSSY_CODECS } from '../shared/remote/lossy.js';
 import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits } from './remote-client.js';
 import type { RemoteSurface } from './remote-surface.js';
 
@@ -36,7 +37,7 @@ export interface ReceiverServerOptions {
   /** The scene transmitters' surfaces appear in; default: a new one. */
   readonly scene?: Scene;
   readonly limits?: Partial<ReceiverLimits>;
-  /** Codecs to announce (mask of 1 << codec); default: every codec this build decodes. */
+  /** Codecs to announce (mask of 1 << codec); default: every codec this build decodes, lossy ones included. */
   readonly codecs?: number;
   /** wthp_seat capabilities; default pointer | keyboard | touch. */
   readonly seatCapabilities?: number;
@@ -73,7 +74,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       scene: this.scene,
       logger: options.logger,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
-      codecs: options.codecs ?? LOCAL_CODECS,
+      codecs: options.codecs ?? LOCAL_CODECS | LOSSY_CODECS,
       seatCapabilities: () => this.capabilities,
       output: () => this.outputInfo,
       iviIds: new Map<number, RemoteSurface>(),

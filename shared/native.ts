@@ -135,6 +135,8 @@ export interface FrameStats {
 /** The mirror of one surface on one receiver and its one-pass tile encoder (src/frame.rs). */
 export interface FrameEncoder {
   reset(): void;
+  /** Marks the mirror inside the rectangles (x, y, width, height quadruples) as unknown. */
+  forget(rects: Int32Array): void;
   needsReset(width: number, height: number): boolean;
   readonly mirrorBytes: number;
   outputBound(width: number, height: number): number;

@@ -18,7 +18,10 @@ const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
   --socket NAME             the virtual display's socket (default waltham-0)
   --display NAME            the local compositor (default $WAYLAND_DISPLAY; :N means wayland-N)
   --mirror                  show every surface on --display too
-  --codec raw|lz4|auto      tile encoding (default auto)
+  --codec raw|lz4|zstd|lossy|auto
+                            tile encoding (default auto: lz4, zstd when the link is the bottleneck)
+  --allow-lossy             let auto send video-like content as JPEG tiles on a bottlenecked link
+  --lossy-quality N         JPEG quality 1..100 when the link has room (default 80)
   --stats                   print statistics every 5 s
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                this text
@@ -32,6 +35,8 @@ const OPTIONS = {
   display: { type: 'string' },
   mirror: { type: 'boolean' },
   codec: { type: 'string' },
+  'allow-lossy': { type: 'boolean' },
+  'lossy-quality': { type: 'string' },
   stats: { type: 'boolean' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -44,7 +49,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   // Loaded past --help only: the native shim, pino and the compositor are what makes a start slow.
-  const [{ startStats }, { parseHostPort, readTransmitterConfig, routeAppId }, { LocalDisplay }, { createLogger }, { DEFAULT_OUTPUT }, { VirtualDisplay }, { ReceiverLink }] =
+  const [{ startStats }, { parseHostPort, readTransmitterConfig, routeAppId }, { LocalDisplay }, { createLogger }, { DEFAULT_OUTPUT }, { VirtualDisplay }, { LINK_CODECS, ReceiverLink }] =
     await Promise.all([
       import('../shared/cli/stats.js'),
       import('../shared/config/transmitter.js'),
@@ -56,7 +61,14 @@ async function main(argv: readonly string[]): Promise<void> {
     ]);
   const logger = createLogger({ name: 'waltham-transmitter', level: logLevel(values['log-level']) });
   const codec = (values.codec ?? 'auto') as LinkCodec;
-  if (!['raw', 'lz4', 'auto'].includes(codec)) throw new UsageError(`--codec ${codec}: expected raw, lz4 or auto`);
+  if (!LINK_CODECS.includes(codec)) throw new UsageError(`--codec ${codec}: expected raw, lz4, zstd, lossy or auto`);
+  const allowLossy = values['allow-lossy'] === true;
+  const qualityText = values['lossy-quality'];
+  const lossyQuality = qualityText === undefined ? undefined : Number(qualityText);
+  if (lossyQuality !== undefined && (!/^\d+$/.test(qualityText!) || !Number.isInteger(lossyQuality) || lossyQuality < 1 || lossyQuality > 100)) {
+    throw new UsageError(`--lossy-quality ${qualityText}: expected an integer in 1..100`);
+  }
+  if (allowLossy && codec !== 'auto') logger.warn(`--allow-lossy has no effect with --codec ${codec}`);
 
   const outputs: RemoteOutputConfig[] = [];
   if (values.config !== undefined) {
@@ -89,7 +101,16 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const routedTo = (root: SceneSurface): RemoteOutputConfig[] => routeAppId(outputs, root.appId);
   const links = outputs.map((out) => {
-    const link = new ReceiverLink({ host: out.host, port: out.port, scene: vd.scene, filter: (root) => routedTo(root).includes(out), logger, codec });
+    const link = new ReceiverLink({
+      host: out.host,
+      port: out.port,
+      scene: vd.scene,
+      filter: (root) => routedTo(root).includes(out),
+      logger,
+      codec,
+      allowLossy,
+      ...(lossyQuality !== undefined ? { lossyQuality } : {}),
+    });
     link.on('connected', () => logger.info({ output: out.name }, `connected to ${out.name} (${out.host}:${out.port})`));
     link.on('disconnected', (reason) => {
       if (!stopping) logger.warn({ output: out.name }, `lost ${out.name}${reason === undefined ? '' : `: ${reason.message}`}; reconnecting`);

@@ -89,6 +89,37 @@ describe('the native one-pass frame encoder', () => {
     }
   });
 
+  it('sends forgotten regions again in full once damage covers them (after lossy tiles)', () => {
+    for (const codecs of [LOCAL_CODECS, codecBit(CODEC_RAW) | codecBit(CODEC_LZ4_SPANS)]) {
+      const enc = new TileEncoder({ codecs });
+      const dec = new TileDecoder();
+      const px = noise(W, H, 11);
+      const send = (damage: { x: number; y: number; width: number; height: number }[] | null) => {
+        dec.begin(W, H, FORMAT_ARGB8888);
+        const res = enc.encode(image(px), damage, (t) => dec.apply(t));
+        return res;
+      };
+      send(null);
+      // The receiver got an approximation of (70..170, 30..90): say every byte is off by one.
+      const lossy = { x: 70, y: 30, width: 100, height: 60 };
+      const got = dec.image!.pixels;
+      for (let y = lossy.y; y < lossy.y + lossy.height; y++) {
+        for (let x = lossy.x * 4; x < (lossy.x + lossy.width) * 4; x++) got[y * W * 4 + x]! ^= 1;
+      }
+      const area = enc.forget([lossy], W, H);
+      expect(area).toEqual([{ x: 64, y: 0, width: 128, height: 128 }]);
+      // Damage elsewhere leaves the region alone; the pixels there are still the old ones.
+      expect(send([{ x: 0, y: 150, width: 10, height: 10 }]).changedTiles).toBe(0);
+      expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(false);
+      // Damage over it sends it again, though the content did not change.
+      const again = send(area);
+      expect(again.changedTiles).toBe(4);
+      expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
+      // Known again: the same damage sends nothing.
+      expect(send(area).changedTiles).toBe(0);
+    }
+  });
+
   it('clips damage outside the surface and ignores empty or negative rectangles', () => {
     const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) });
     const px = noise(W, H, 5);

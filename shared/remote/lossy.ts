@@ -17,13 +17,16 @@ import sharp from 'sharp';
 import type { Rect } from '../scene/scene.js';
 import { copyPixels } from '../native.js';
 import { WthpContentCodec } from '../generated/waltham/index.js';
-import { TileError, type PixelImage } from './tiles.js';
+import { codecBit, TileError, type PixelImage } from './tiles.js';
 
 /** wthp_content.codec */
 export const CODEC_JPEG = WthpContentCodec.Jpeg;
 export const CODEC_WEBP = WthpContentCodec.Webp;
 
 export type LossyCodec = typeof CODEC_JPEG | typeof CODEC_WEBP;
+
+/** The lossy codecs this build decodes, as a wthp_content.codecs mask. */
+export const LOSSY_CODECS = codecBit(CODEC_JPEG) | codecBit(CODEC_WEBP);
 
 export interface LossyOptions {
   /** 1..100; higher is better and larger. Default 80. */

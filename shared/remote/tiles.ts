@@ -208,6 +208,29 @@ export class TileEncoder {
     this.mirrorFormat = null;
   }
 
+  /**
+   * The receiver got something other than the exact pixels inside `rects`
+   * (buffer pixels; lossy tiles): the mirror of the grid tiles they touch is
+   * unknown, and the next encode whose damage covers such a tile sends all
+   * of it again. Returns those grid tiles (as rectangles clipped to the
+   * surface): the damage that brings the exact pixels back.
+   */
+  forget(rects: readonly Rect[], width: number, height: number): Rect[] {
+    const t = this.tileSize;
+    const out: Rect[] = [];
+    const q = new Int32Array(4 * rects.length);
+    rects.forEach((r, i) => {
+      const x0 = Math.max(0, Math.floor(r.x / t) * t);
+      const y0 = Math.max(0, Math.floor(r.y / t) * t);
+      const x1 = Math.min(width, Math.ceil((r.x + r.width) / t) * t);
+      const y1 = Math.min(height, Math.ceil((r.y + r.height) / t) * t);
+      if (x1 > x0 && y1 > y0) out.push({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
+      q.set([x0, y0, Math.max(0, x1 - x0), Math.max(0, y1 - y0)], 4 * i);
+    });
+    if (out.length > 0) this.native.forget(q);
+    return out;
+  }
+
   /** Whether the next encode of an image of this size starts a new buffer on the receiver. */
   needsReset(width: number, height: number): boolean {
     return this.native.needsReset(width, height);
@@ -280,7 +303,7 @@ export class TileEncoder {
       const word = (i: number): number => view.getInt32(at + 8 + 4 * i, true);
       const length = view.getUint32(at + TILE_MESSAGE_OVERHEAD - 4, true);
       const data = frame.bytes.subarray(at + TILE_MESSAGE_OVERHEAD, at + TILE_MESSAGE_OVERHEAD + length);
-      const tile: Tile = { x: word(2), y: word(3), width: word(4), height: word(5), codec: word(6) >>> 0, data: sink === undefined ? data.slice() : data };
+      const tile: Tile = { x: word(2), y: word(3), width: word(4), height: word(5), codec: word(6) >>> 0, data: sink === undefined ? new Uint8Array(data) : data };
       if (sink === undefined) tiles.push(tile);
       else sink(tile);
       at += size;

@@ -134,9 +134,13 @@ export class FramePacer<D extends PacerDamage = RectList> {
     this.dirty = false;
   }
 
-  /** The pending state went out with a frame that the consumer will report done. */
-  frameSent(): FrameToken {
-    this.dirty = false;
+  /**
+   * The pending state went out with a frame that the consumer will report
+   * done. `taken` false: the frame carries a state taken earlier (`sent()`),
+   * and commits merged since then stay pending.
+   */
+  frameSent(taken = true): FrameToken {
+    if (taken) this.dirty = false;
     const token = this.nextToken++;
     this.frames.add(token);
     return token;

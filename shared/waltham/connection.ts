@@ -15,6 +15,10 @@
  *
  * `data` arguments reach handlers as views of the input buffer, valid while
  * the handler runs: a handler that keeps the bytes copies them.
+ *
+ * A handler that finishes its work later (an asynchronous decode) calls
+ * `suspend()`: no further message of the peer is dispatched until the matching
+ * `resume()`; what arrives meanwhile stays buffered and the stream is paused.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -182,6 +186,12 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private outDone: Array<() => void> = [];
   private flushScheduled = false;
   private waitingDrain = false;
+  /** suspend() calls not yet resumed; input is dispatched only at 0. */
+  private suspended = 0;
+  /** processInput is on the stack (a resume from a handler needs no new pass). */
+  private processing = false;
+  /** The peer ended its side while input was suspended. */
+  private endWhileSuspended = false;
 
   constructor(stream: Duplex, role: Role, options: WalthamConnectionOptions = {}) {
     super();
@@ -239,6 +249,47 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   /** The live object with this id. */
   getObject(id: number): WireObject | undefined {
     return this.objects.get(id);
+  }
+
+  /** Whether dispatch of input is suspended. */
+  get isSuspended(): boolean {
+    return this.suspended > 0;
+  }
+
+  /**
+   * Stop dispatching the peer's messages after the one being handled, until
+   * `resume()` (calls nest). The stream is paused; what was already read stays
+   * buffered, in order.
+   */
+  suspend(): void {
+    if (this.suspended++ === 0 && this.state === 'open') this.stream.pause();
+  }
+
+  /**
+   * Undo one `suspend()`; the last one dispatches the buffered messages, in
+   * order, from where processing stopped, and resumes the stream.
+   */
+  resume(): void {
+    if (this.suspended === 0) return;
+    if (--this.suspended > 0 || this.state !== 'open') return;
+    if (this.processing) {
+      // Called from a handler: the loop on the stack goes on by itself.
+      this.stream.resume();
+      return;
+    }
+    try {
+      if (this.inEnd > this.inStart) this.processInput(this.inBuf, this.inStart, this.inEnd);
+    } catch (err) {
+      this.internalFailure(err);
+      return;
+    }
+    if (this.state !== 'open' || this.suspended > 0) return;
+    if (this.endWhileSuspended) {
+      this.endWhileSuspended = false;
+      this.onEnd();
+      return;
+    }
+    this.stream.resume();
   }
 
   // ---- ObjectConnection -------------------------------------------------------------------
@@ -566,14 +617,20 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     try {
       let bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       // An unfinished message is completed in inBuf with just the bytes it lacks ...
-      while (this.inStart !== this.inEnd && bytes.length > 0 && this.state === 'open') {
+      while (this.inStart !== this.inEnd && bytes.length > 0 && this.state === 'open' && this.suspended === 0) {
         const take = Math.min(bytes.length, Math.max(1, this.needed - (this.inEnd - this.inStart)));
         this.append(bytes.subarray(0, take));
         bytes = bytes.subarray(take);
         this.processInput(this.inBuf, this.inStart, this.inEnd);
       }
+      if (bytes.length === 0 || this.state !== 'open') return;
+      if (this.suspended > 0) {
+        // Read before the pause took effect, or behind a message that suspended: kept for resume().
+        this.append(bytes);
+        return;
+      }
       // ... and the rest is parsed where it is; only an unfinished message is copied.
-      if (bytes.length > 0 && this.state === 'open') this.processInput(bytes, 0, bytes.length);
+      this.processInput(bytes, 0, bytes.length);
     } catch (err) {
       this.internalFailure(err);
     }
@@ -598,9 +655,19 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   /** Handle the whole messages in `buf[start, end)`; what is left of an unfinished one ends up in inBuf. */
   private processInput(buf: Uint8Array, start: number, end: number): void {
+    this.processing = true;
+    try {
+      this.parseInput(buf, start, end);
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private parseInput(buf: Uint8Array, start: number, end: number): void {
     const own = buf === this.inBuf;
     let at = start;
-    while (this.state === 'open') {
+    // A suspend() from a handler stops the loop after that message; the rest is kept below.
+    while (this.state === 'open' && this.suspended === 0) {
       const avail = end - at;
       if (avail < this.needed) break;
       // Data arguments are views of the input: valid while the handler runs (they copy what they keep).
@@ -983,6 +1050,11 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private readonly onEnd = (): void => {
     const pending = this.inEnd - this.inStart;
     if (this.state !== 'open') return;
+    if (this.suspended > 0) {
+      // Handled once the buffered messages are dispatched.
+      this.endWhileSuspended = true;
+      return;
+    }
     if (pending > 0) {
       const err = new ConnectionClosedError(`peer closed the connection in the middle of a message (${pending} bytes received)`);
       this.logger.warn({ peer: this.label, pending }, err.message);

@@ -15,11 +15,11 @@ import type { WthpSurfaceProxy, WthpToplevelProxy } from '../../shared/generated
 import { bitsToStates } from '../../shared/remote/protocol.js';
 import { TileEncoder } from '../../shared/remote/tiles.js';
 import { FramePacer, RectList } from '../../shared/scene/frame-pacer.js';
+import { MAX_DAMAGE_RECTS } from './remote.js';
 import { sendCursor } from './cursor.js';
 import { depth, int, kindOf, Remote, type ConnectionState, type LinkContext } from './remote.js';
 
 /** Damage rectangles kept per surface before the whole surface is sent. */
-const MAX_DAMAGE_RECTS = 64;
 
 interface Tracked {
   readonly commit: (info: CommitInfo) => void;
@@ -96,7 +96,9 @@ export class SceneFollower {
           this.ctx.feedbackFor(s).presented(s, time);
         },
       },
-      { maxInFlight: this.maxInFlight },
+      // The newest frame shown answers the application, commits merged since included: an
+      // application that commits faster than the receiver shows is paced by the receiver.
+      { maxInFlight: this.maxInFlight, maxDeferredPresents: 0 },
     );
     const listeners = {
       commit: (info: CommitInfo) => this.onCommit(s, info),
@@ -157,6 +159,7 @@ export class SceneFollower {
 
   private onDestroyed(s: SceneSurface): void {
     this.untrack(s);
+    this.ctx.policy?.forget(s.id);
     const conn = this.ctx.conn;
     if (conn === null) return;
     const r = conn.remotes.get(s);
@@ -174,7 +177,7 @@ export class SceneFollower {
     if (info.roleChanged || !conn.remotes.has(s)) this.syncAll();
     const r = conn.remotes.get(s);
     if (r === undefined) return;
-    if (r.pacer.commit(info.resized ? null : info.damage) && r.pacer.blocked) this.ctx.counters.commitsCoalesced++;
+    if (r.pacer.commit(info.resized ? null : info.damage) && (r.pacer.blocked || this.ctx.lossy.busy(r))) this.ctx.counters.commitsCoalesced++;
     this.ctx.scheduleFlush();
   }
 
@@ -300,7 +303,7 @@ export class SceneFollower {
 
 
   /** While disconnected: answer frame callbacks at a slow pace so applications keep running. */
-  private paceOffline(s: SceneSurface): void {
+  paceOffline(s: SceneSurface): void {
     if (!this.ctx.running) return;
     this.tracked.get(s)?.pacer.presentAfter(this.offlineFrameMs, () => !s.destroyed && this.ctx.conn === null);
   }

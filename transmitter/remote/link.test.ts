@@ -348,13 +348,16 @@ describe('ReceiverLink to ReceiverServer', () => {
     expect(receiverCommits).toBe(2);
     expect(link.stats().commitsCoalesced).toBeGreaterThan(0);
     expect(owner.of('presented')).toHaveLength(1);
-    // Presenting frees the slots: the newest state goes out with the union of the damage.
+    // Presenting frees the slots: the newest state goes out with the union of the damage, and the
+    // application, which committed meanwhile, is answered at the receiver's pace.
     feedbackOf(remote).presented(remote, 5000);
     await waitFor(() => samePixels(remote.content, content), 'the newest pixels');
     expect(receiverCommits).toBe(3);
-    feedbackOf(remote).presented(remote, 6000);
     await waitFor(() => owner.of('presented').length === 2, 'the second presentation');
-    expect(owner.of('presented')[1]!.args.map(label)).toEqual([label(s), 6000]);
+    expect(owner.of('presented')[1]!.args.map(label)).toEqual([label(s), 5000]);
+    feedbackOf(remote).presented(remote, 6000);
+    await waitFor(() => owner.of('presented').length === 3, 'the third presentation');
+    expect(owner.of('presented')[2]!.args.map(label)).toEqual([label(s), 6000]);
   });
 
   it('passes configure, close and popup events to the producer', async () => {

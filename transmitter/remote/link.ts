@@ -10,11 +10,17 @@
  * - Content: per surface a TileEncoder keeps a mirror of what the receiver
  *   has; each commit sends wthp_content.begin, the changed tiles and
  *   wthp_surface.commit with a frame callback.
+ * - Codecs: the codec policy (shared/remote/codec-policy.ts) picks each
+ *   frame's codec from the measured link (LinkSampler) and frame statistics,
+ *   within what the receiver announced: lz4, zstd on a bottlenecked link,
+ *   lossy JPEG/WebP tiles when allowed (lossy-sender.ts).
  * - Pacing: at most `maxFramesInFlight` commits per surface wait for the
- *   receiver's frame callback. Commits beyond that are coalesced (the newest
- *   state, the union of damage) and sent when a callback comes back. The
- *   application's frame callbacks are answered (`presented`) when the
- *   receiver presented the newest state sent.
+ *   receiver's frame callback, and none while its lossy frame is encoded.
+ *   Commits beyond that are coalesced (the newest state, the union of
+ *   damage) and sent when a callback comes back. The application's frame
+ *   callbacks are answered (`presented`) when the receiver presented the
+ *   newest frame sent, those of commits merged since then included, so an
+ *   application that commits faster than the receiver shows keeps its pace.
  * - The network is invisible to applications: when the connection drops the
  *   link logs it, keeps answering frame callbacks at a slow pace, reconnects
  *   with exponential backoff (0.2 s doubling to 5 s, with jitter) and then
@@ -43,15 +49,21 @@ import type { WalthamClient, WalthamClientOptions } from '../../shared/waltham/d
 import { guardFeedback } from '../../shared/remote/guard.js';
 import { InputRelay } from '../../shared/scene/input-relay.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
-import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, codecBit } from '../../shared/remote/tiles.js';
+import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit } from '../../shared/remote/tiles.js';
+import { CodecPolicy, type CodecPolicyOptions } from '../../shared/remote/codec-policy.js';
+import { LOSSY_CODECS, type LossyCodec } from '../../shared/remote/lossy.js';
+import { LinkSampler } from './link-sampler.js';
+import { LossySender } from './lossy-sender.js';
 import { SceneFollower } from './follow.js';
 import { SeatListener } from './input.js';
 import { listenOutput } from './output.js';
 import { Reconnector } from './reconnect.js';
-import { ConnectionState, type LinkContext, type LinkCounters } from './remote.js';
+import { ConnectionState, type LinkContext, type LinkCounters, type Remote } from './remote.js';
 import { Sender } from './send.js';
 
-export type LinkCodec = 'raw' | 'lz4' | 'auto';
+export type LinkCodec = 'raw' | 'lz4' | 'zstd' | 'lossy' | 'auto';
+
+export const LINK_CODECS: readonly LinkCodec[] = ['raw', 'lz4', 'zstd', 'lossy', 'auto'];
 
 export interface ReceiverLinkOptions {
   readonly host: string;
@@ -63,10 +75,24 @@ export interface ReceiverLinkOptions {
   readonly feedbackFor?: (surface: SceneSurface) => SceneFeedback;
   readonly logger: WalthamLogger;
   /**
-   * 'raw': raw tiles only; 'lz4' and 'auto': LZ4 of the pixels or of the changed pixels
-   * (lz4_spans) when the receiver decodes it and it is smaller. Default 'auto'.
+   * 'raw': raw tiles only; 'lz4': LZ4 of the pixels or of the changed pixels (lz4_spans) when
+   * the receiver decodes it and it is smaller; 'zstd': zstd instead of LZ4 for the pixels;
+   * 'lossy': JPEG/WebP tiles for what changes (the first frame of a buffer size is lossless);
+   * 'auto': the codec policy chooses per frame (lz4; zstd when the link is the bottleneck;
+   * lossy only with `allowLossy`). Always within the codecs the receiver announced. Default 'auto'.
    */
   readonly codec?: LinkCodec;
+  /** Whether 'auto' may send lossy tiles (video-like content on a bottlenecked link). Default false. */
+  readonly allowLossy?: boolean;
+  /** Quality of lossy tiles when the link has room, 1..100. Default 80. */
+  readonly lossyQuality?: number;
+  readonly lossyCodec?: LossyCodec;
+  /** Tuning of the codec policy. */
+  readonly policy?: Omit<CodecPolicyOptions, 'mode' | 'allowLossy' | 'lossyQuality' | 'lossyCodec'>;
+  /** A codec policy to use instead of one made from the options above (ignored with 'raw'). */
+  readonly codecPolicy?: CodecPolicy;
+  /** After this long without a lossy frame, a surface's lossy pixels are replaced by exact ones. Default 300. */
+  readonly lossySettleMs?: number;
   /** Commits per surface waiting for the receiver's frame callback. Default 2. */
   readonly maxFramesInFlight?: number;
   /** Reconnection delays: first `initialMs` (0.2 s), doubling up to `maxMs` (5 s), with ±25 % jitter. */
@@ -118,6 +144,10 @@ export interface LinkStats {
   readonly rawBytes: number;
   /** Bytes of tile messages sent. */
   readonly wireBytes: number;
+  /** Frames sent as lossy tiles. */
+  readonly lossyFrames: number;
+  /** Bytes waiting in the socket now. */
+  readonly queuedBytes: number;
 }
 
 export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
@@ -135,8 +165,13 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     unchangedTiles: 0,
     rawBytes: 0,
     wireBytes: 0,
+    lossyFrames: 0,
   };
   private readonly reconnector: Reconnector;
+  /** Chooses each frame's codec (null for 'raw'). */
+  private readonly policy: CodecPolicy | null;
+  private readonly lossy: LossySender;
+  private sampler: LinkSampler | null = null;
   private readonly follower: SceneFollower;
   private readonly sender: Sender;
   private readonly seats: SeatListener;
@@ -152,16 +187,41 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       );
     this.logger = options.logger;
     this.where = `receiver ${options.host}:${options.port}`;
+    const codec = options.codec ?? 'auto';
+    this.policy =
+      codec === 'raw'
+        ? null
+        : (options.codecPolicy ??
+          new CodecPolicy({
+            ...options.policy,
+            mode: codec,
+            allowLossy: options.allowLossy ?? false,
+            ...(options.lossyQuality !== undefined ? { lossyQuality: options.lossyQuality } : {}),
+            ...(options.lossyCodec !== undefined ? { lossyCodec: options.lossyCodec } : {}),
+          }));
+    this.lossy = new LossySender({
+      logger: this.logger,
+      where: this.where,
+      ...(options.lossySettleMs !== undefined ? { settleMs: options.lossySettleMs } : {}),
+      refine: (key) => this.sender.refineLossy(key as Remote),
+    });
     this.reconnector = new Reconnector(options, this.logger, this.where, {
       handshake: (client) => this.handshake(client),
       connected: () => {
         this.counters.connects++;
+        this.sampler?.stop();
+        const policy = this.policy;
+        const stream = this.reconnector.conn?.client.stream;
+        this.sampler = policy === null || stream === undefined ? null : new LinkSampler(stream, (sample) => policy.linkSample(sample));
         this.emit('connected');
         this.follower.connected();
         this.sender.scheduleFlush();
       },
       lost: (conn, reason) => {
         this.counters.disconnects++;
+        this.sampler?.stop();
+        this.sampler = null;
+        for (const r of conn.remotes.values()) this.lossy.forget(r);
         this.follower.disconnected(conn);
         this.emit('disconnected', reason);
       },
@@ -181,6 +241,10 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       },
       feedbackFor: this.feedbackFor,
       scheduleFlush: () => this.sender.scheduleFlush(),
+      policy: this.policy,
+      lossy: this.lossy,
+      lossyBroken: false,
+      sample: () => this.sampler?.sample(),
     };
     this.follower = new SceneFollower(ctx);
     this.sender = new Sender(ctx, this.follower);
@@ -214,7 +278,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   }
 
   stats(): LinkStats {
-    return { connected: this.connected, surfaces: this.reconnector.conn?.remotes.size ?? 0, ...this.counters };
+    const queuedBytes = this.reconnector.conn?.client.stream.writableLength ?? 0;
+    return { connected: this.connected, surfaces: this.reconnector.conn?.remotes.size ?? 0, ...this.counters, queuedBytes };
   }
 
   /** Bind the receiver's globals and listen to its seat, output and codecs. */
@@ -238,7 +303,9 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const input = new InputRelay({ feedbackFor: this.feedbackFor, keyboardAudience: () => this.routedFeedbacks(conn) });
     const conn: ConnectionState = new ConnectionState(input, client, compositor, shell, content, ivi, windowGeometry);
     const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
-    const wanted = this.options.codec === 'raw' ? basic : basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
+    const lz4 = basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
+    const codec = this.options.codec ?? 'auto';
+    const wanted = codec === 'raw' ? basic : codec === 'lz4' ? lz4 : codec === 'zstd' ? lz4 | codecBit(CODEC_ZSTD) : lz4 | codecBit(CODEC_ZSTD) | LOSSY_CODECS;
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);

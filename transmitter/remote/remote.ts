@@ -26,6 +26,11 @@ import type { InputRelay } from '../../shared/scene/input-relay.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
 import { CODEC_RAW, codecBit, type TileEncoder } from '../../shared/remote/tiles.js';
 import type { ReceiverLinkOptions } from './link.js';
+import type { CodecPolicy } from '../../shared/remote/codec-policy.js';
+import type { LossySender } from './lossy-sender.js';
+
+/** Past this many damage rectangles a surface's damage is the whole surface. */
+export const MAX_DAMAGE_RECTS = 64;
 
 /** Counters behind `LinkStats`. */
 export interface LinkCounters {
@@ -38,6 +43,7 @@ export interface LinkCounters {
   unchangedTiles: number;
   rawBytes: number;
   wireBytes: number;
+  lossyFrames: number;
 }
 
 /** What the parts of a link share. */
@@ -55,6 +61,14 @@ export interface LinkContext {
   feedbackFor(s: SceneSurface): SceneFeedback;
   /** Send what is pending, soon. */
   scheduleFlush(): void;
+  /** Chooses each frame's codec (null for 'raw'). */
+  readonly policy: CodecPolicy | null;
+  /** Lossy frames being encoded, and the surfaces whose lossy pixels wait to be refined. */
+  readonly lossy: LossySender;
+  /** A lossy encode failed: this link sends lossless only. */
+  lossyBroken: boolean;
+  /** Sample the link for the codec policy (after a flush). */
+  sample(): void;
 }
 
 export interface SentToplevel {

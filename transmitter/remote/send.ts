@@ -9,13 +9,16 @@
  * - When more than `highWaterBytes` wait in the socket, nothing is sent
  *   until it drains; then the newest state goes out.
  */
-import type { Rect, SceneSurface } from '../../shared/scene/scene.js';
+import type { Content, Rect, SceneSurface } from '../../shared/scene/scene.js';
+import type { CodecChoice } from '../../shared/remote/codec-policy.js';
+import { CODEC_ZSTD, codecBit, formatToWire, tileMessageSize } from '../../shared/remote/tiles.js';
+import { isOpaque } from './lossy-sender.js';
 import type { WthpCompositorProxy, WthpPopupProxy, WthpSubsurfaceProxy, WthpSurfaceProxy, WthpToplevelProxy } from '../../shared/generated/waltham/waltham.js';
 import { sameRects } from '../../shared/scene/region.js';
 import { sendContent } from './content.js';
 import { sendCursor } from './cursor.js';
 import type { SceneFollower } from './follow.js';
-import { depth, int, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
+import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
 
 /** Cursor images are not presented by the receiver: their frame callbacks are answered at about 60 Hz. */
 const CURSOR_FRAME_MS = 16;
@@ -60,6 +63,8 @@ export class Sender {
     const remotes = [...conn.remotes.values()].sort((a, b) => depth(b.scene) - depth(a.scene));
     for (const r of remotes) {
       if (conn.remotes.get(r.scene) !== r) continue;
+      // A surface whose lossy frame is being encoded waits for it; its commits merge meanwhile.
+      if (this.ctx.lossy.busy(r)) continue;
       try {
         if (r.pacer.ready) this.sendState(conn, r);
         else if (r.needsCommit) {
@@ -74,6 +79,15 @@ export class Sender {
         this.follower.destroyRemote(conn, r);
       }
     }
+    this.ctx.sample();
+  }
+
+  /** A surface's lossy pixels settled: send the exact ones (a lossless frame over them). */
+  refineLossy(r: Remote): void {
+    const conn = this.ctx.conn;
+    if (conn === null || conn.remotes.get(r.scene) !== r) return;
+    r.pacer.commit([]);
+    this.scheduleFlush();
   }
 
   private sendState(conn: ConnectionState, r: Remote): void {
@@ -130,6 +144,7 @@ export class Sender {
       if (r.size !== null) {
         surface.attach(null, 0, 0);
         r.encoder.reset();
+        this.ctx.lossy.forget(r);
         r.size = null;
       }
     } else {
@@ -141,18 +156,119 @@ export class Sender {
         surface.setBufferTransform(c.transform);
         r.transform = c.transform;
       }
-      const sent = sendContent(conn, r, c, r.pacer.damage.rects);
+      const now = performance.now();
+      const choice = r.kind === 'cursor' ? null : (this.ctx.policy?.choose(s.id, now) ?? null);
+      // Lossy: the frame is finished (commit included) once its tiles are encoded.
+      if (choice !== null && choice.kind === 'lossy' && this.startLossy(conn, r, c, choice)) return;
+      let damage = r.pacer.damage.rects;
+      const refine = this.ctx.lossy.takeRefinement(r);
+      if (refine.length > 0 && damage !== null) {
+        // Where the receiver has lossy pixels, the exact ones go out again.
+        damage = [...damage, ...r.encoder.forget(refine, c.width, c.height)];
+        if (damage.length > MAX_DAMAGE_RECTS) damage = null;
+      }
+      const zstd = choice !== null && choice.kind !== 'lz4' && (conn.codecs & codecBit(CODEC_ZSTD)) !== 0;
+      const sent = sendContent(conn, r, c, damage, zstd);
+      const encodeMs = performance.now() - now;
+      if (sent.reset) this.ctx.lossy.forget(r);
       this.ctx.counters.tiles += sent.tiles;
       this.ctx.counters.unchangedTiles += sent.unchangedTiles;
       this.ctx.counters.rawBytes += sent.rawBytes;
       this.ctx.counters.wireBytes += sent.wireBytes;
+      this.ctx.policy?.frameEncoded({
+        surface: s.id,
+        now,
+        pixels: c.width * c.height,
+        changedPixels: sent.rawBytes / 4,
+        rawBytes: sent.rawBytes,
+        encodedBytes: sent.wireBytes,
+        family: zstd ? 'zstd' : 'lz4',
+        encodeMs,
+      });
     }
     r.pacer.damage.clear();
+    this.finishCommit(conn, r, c, true);
+  }
 
+  /**
+   * Start a lossy frame of `r` if it can be one: the receiver decodes the
+   * codec, the receiver's buffer has this size already (the first frame of
+   * a size is lossless) and the content is opaque. Returns false otherwise.
+   */
+  private startLossy(conn: ConnectionState, r: Remote, c: Content, choice: Extract<CodecChoice, { kind: 'lossy' }>): boolean {
+    const s = r.scene;
+    const lossy = this.ctx.lossy;
+    const sameBuffer =
+      r.size !== null && r.size.width === c.width && r.size.height === c.height && r.size.format === c.format && !r.encoder.needsReset(c.width, c.height);
+    if (this.ctx.lossyBroken || !isOpaque(c, s.opaque) || !sameBuffer || (conn.codecs & codecBit(choice.codec)) === 0 || lossy.refineDue(r)) return false;
+    const damage = r.pacer.damage.rects;
+    if (damage !== null && damage.length === 0) return false;
+    r.pacer.damage.clear();
+    // The state is taken: commits from now on merge into the next one.
+    r.pacer.sent();
+    lossy.start(r, {
+      width: c.width,
+      height: c.height,
+      pixels: c.pixels,
+      damage,
+      codec: choice.codec,
+      quality: choice.quality,
+      current: () => this.ctx.conn === conn && conn.client.isOpen && conn.remotes.get(s) === r,
+      send: (frame) => {
+        const surface = r.surface;
+        conn.content.begin(surface, c.width, c.height, formatToWire(c.format));
+        for (const t of frame.tiles) conn.content.tile(surface, t.x, t.y, t.width, t.height, t.codec, t.data);
+        // The mirror does not hold what the receiver got: those pixels go out again losslessly later.
+        r.encoder.forget(frame.rects, c.width, c.height);
+        this.ctx.counters.tiles += frame.tiles.length;
+        this.ctx.counters.rawBytes += frame.rawBytes;
+        for (const t of frame.tiles) this.ctx.counters.wireBytes += tileMessageSize(t.data.byteLength);
+        this.ctx.counters.lossyFrames++;
+        this.ctx.policy?.frameEncoded({
+          surface: s.id,
+          now: performance.now(),
+          pixels: c.width * c.height,
+          changedPixels: frame.rawBytes / 4,
+          rawBytes: frame.rawBytes,
+          encodedBytes: frame.encodedBytes,
+          family: 'lossy',
+          encodeMs: frame.encodeMs,
+        });
+        this.finishCommit(conn, r, c, false);
+        // A synchronized subsurface's commit waits for its parent's next one.
+        const role = s.role;
+        if (role !== null && role.kind === 'subsurface' && role.sync) {
+          const parent = conn.remotes.get(role.parent);
+          if (parent !== undefined) parent.needsCommit = true;
+        }
+        this.scheduleFlush();
+      },
+      dropped: (err) => {
+        if (err !== null) {
+          this.ctx.lossyBroken = true;
+          r.pacer.invalidate();
+          this.scheduleFlush();
+        } else if (this.ctx.conn === null && this.follower.routed(s, null)) {
+          this.follower.paceOffline(s);
+        }
+      },
+    });
+    return true;
+  }
+
+  /**
+   * The frame callback and the commit of a frame whose content went out.
+   * `taken`: the pending state is the one sent (a lossy frame finishing
+   * later leaves the commits merged meanwhile pending).
+   */
+  private finishCommit(conn: ConnectionState, r: Remote, c: Content | null, taken: boolean): void {
+    const s = r.scene;
+    const role = s.role;
+    const surface = r.surface;
     if (c !== null && r.kind !== 'cursor') {
       // Only a mapped surface gets presented: an unmapped one would hold its slot forever.
       const callback = surface.frame();
-      const frame = r.pacer.frameSent();
+      const frame = r.pacer.frameSent(taken);
       callback.listen({
         done: (time) => {
           conn.client.destroyObject(callback);
@@ -162,7 +278,7 @@ export class Sender {
     } else {
       // Nothing the receiver will present: frames waiting for an unmapped surface are void.
       r.pacer.forgetFrames();
-      r.pacer.sent();
+      if (taken) r.pacer.sent();
       // A cursor image is shown by the receiver's pointer, not presented like a window.
       if (c !== null) r.pacer.presentAfter(CURSOR_FRAME_MS, () => conn.remotes.get(r.scene) === r && !r.scene.destroyed);
     }

@@ -294,6 +294,9 @@ pub struct FrameEncoder {
   spans: Vec<u8>,
   plain: Vec<u8>,
   packed: Vec<u8>,
+  /// Grid tiles whose mirror pixels are unknown (`forget`): the next encode that damages one
+  /// sends all of its pixels.
+  stale: Vec<bool>,
 }
 
 #[napi]
@@ -317,6 +320,7 @@ impl FrameEncoder {
       spans: vec![0; max_data],
       plain: vec![0; max_data],
       packed: vec![0; max_data],
+      stale: Vec::new(),
     })
   }
 
@@ -324,8 +328,37 @@ impl FrameEncoder {
   #[napi]
   pub fn reset(&mut self) {
     self.mirror = Vec::new();
+    self.stale = Vec::new();
     self.width = 0;
     self.height = 0;
+  }
+
+  /// Marks the mirror inside `rects` (x, y, width, height quadruples in pixels) as unknown:
+  /// the receiver got something else there (a lossy tile). The next encode whose damage
+  /// touches one of those grid tiles sends every pixel of it, whatever the mirror held.
+  #[napi]
+  pub fn forget(&mut self, rects: Int32ArraySlice<'_>) -> Result<()> {
+    if rects.len() % 4 != 0 {
+      return Err(invalid("FrameEncoder.forget: rects is not a list of x, y, width, height"));
+    }
+    if self.mirror.is_empty() {
+      return Ok(());
+    }
+    let t = self.tile;
+    let (w, h) = (self.width, self.height);
+    let cols = w.div_ceil(t);
+    for q in rects.chunks_exact(4) {
+      let (x0, y0) = (q[0].clamp(0, w as i32) as usize, q[1].clamp(0, h as i32) as usize);
+      let x1 = (q[0] as i64 + q[2].max(0) as i64).clamp(0, w as i64) as usize;
+      let y1 = (q[1] as i64 + q[3].max(0) as i64).clamp(0, h as i64) as usize;
+      if x1 <= x0 || y1 <= y0 {
+        continue;
+      }
+      for ty in y0 / t..=(y1 - 1) / t {
+        self.stale[ty * cols + x0 / t..=ty * cols + (x1 - 1) / t].fill(true);
+      }
+    }
+    Ok(())
   }
 
   /// Whether the next encode of a `width` x `height` image starts a new buffer on the receiver
@@ -392,6 +425,7 @@ impl FrameEncoder {
     let mut full = damage.is_none();
     if self.needs_reset(width, height) {
       self.mirror = vec![0; w * h * 4];
+      self.stale = vec![false; w.div_ceil(self.tile) * h.div_ceil(self.tile)];
       self.width = w;
       self.height = h;
       full = true;
@@ -470,6 +504,16 @@ impl FrameEncoder {
         let x = tx * t;
         let tw = t.min(w - x);
         let cell = Rect { x, y, w: tw, h: th };
+        if self.stale[ty * cols + tx] {
+          // Unknown on the receiver: a mirror that differs from every source byte sends it all.
+          self.stale[ty * cols + tx] = false;
+          for i in 0..th {
+            let (m, s) = (row(stride, cell, i), row(src_stride, cell, i));
+            for (d, b) in pass.mirror[m].iter_mut().zip(&src[s]) {
+              *d = !*b;
+            }
+          }
+        }
         let Some((first, last)) = changed_rows(src, src_stride, pass.mirror, stride, cell) else {
           pass.stats.unchanged_tiles += 1;
           close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
