@@ -7,6 +7,7 @@ PKGS=(
   sway grim wtype foot xvfb xdotool x11-utils imagemagick
   nftables iproute2 gcc pkg-config waypipe
   gtk-3-examples qtbase5-examples qtwayland5 fonts-dejavu-core xkb-data
+  chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do
