@@ -62,6 +62,11 @@ export class NetnsBoard {
     for (const f of [tx, echo]) chmodSync(f, 0o755);
   }
 
+  /** Where a control request persists the receiver (WalT's /persist on the board). */
+  get persistFile(): string | null {
+    return join(this.root, 'persist/waltham/transmitter.env');
+  }
+
   /** The lines the board sent to WalT's log stream (walt-log-echo). */
   get logFile(): string {
     return join(this.root, 'walt-log-echo.jsonl');
@@ -83,6 +88,7 @@ export class NetnsBoard {
   /** Boot: weston, then the transmitter (as the two services do). Resolves once the status endpoint answers. */
   async start(timeoutMs = 60_000): Promise<void> {
     const ns = this.options.address.ns;
+    if (ns === null) throw new Error(`${this.name}: a namespace board needs a namespace`);
     const lib = join(this.root, 'usr/local/lib/waltham');
     const env = {
       XDG_RUNTIME_DIR: join(this.root, 'run'),

@@ -11,12 +11,15 @@ import { join } from 'node:path';
 import { isAlive, runSync, sleep } from '../harness/process.js';
 
 export interface BoardAddress {
-  /** Network namespace. */
-  readonly ns: string;
+  /** Network namespace (namespace boards), or null (a tap device for a virtual machine). */
+  readonly ns: string | null;
   readonly ip: string;
-  /** The host end of its veth. */
+  /** The host end of its veth, or its tap device. */
   readonly hostVeth: string;
 }
+
+/** Namespaces with a veth each (boards run as processes), or tap devices (boards are virtual machines). */
+export type BoardLink = 'netns' | 'tap';
 
 export interface BoardNetwork {
   readonly bridge: string;
@@ -25,6 +28,8 @@ export interface BoardNetwork {
   readonly boards: readonly BoardAddress[];
   /** Run a command in a board's namespace (synchronously), for set-up steps. */
   exec(ns: string, args: readonly string[]): { status: number | null; stdout: string; stderr: string };
+  /** The network's prefix length. */
+  readonly prefix: number;
   /** Kill what still runs in the namespaces, delete them, the veths and the bridge. */
   destroy(): Promise<void>;
 }
@@ -66,7 +71,7 @@ export function netnsUnavailable(): string | null {
   return null;
 }
 
-export async function createBoardNetwork(count: number): Promise<BoardNetwork> {
+export async function createBoardNetwork(count: number, link: BoardLink = 'netns'): Promise<BoardNetwork> {
   await lock(180_000);
   const id = process.pid % 100000;
   const net = `10.77.${20 + (process.pid % 200)}`;
@@ -74,6 +79,10 @@ export async function createBoardNetwork(count: number): Promise<BoardNetwork> {
   const boards: BoardAddress[] = [];
   const destroy = async (): Promise<void> => {
     for (const b of boards) {
+      if (b.ns === null) {
+        runSync('ip', ['link', 'del', b.hostVeth]);
+        continue;
+      }
       for (const pid of runSync('ip', ['netns', 'pids', b.ns]).stdout.split('\n').filter((p) => p !== '')) {
         try {
           process.kill(Number(pid), 'SIGKILL');
@@ -92,6 +101,13 @@ export async function createBoardNetwork(count: number): Promise<BoardNetwork> {
     ip('addr', 'add', `${net}.1/24`, 'dev', bridge);
     ip('link', 'set', bridge, 'up');
     for (let i = 1; i <= count; i++) {
+      if (link === 'tap') {
+        const b = { ns: null, ip: `${net}.${10 + i}`, hostVeth: `wtb${id}t${i}` };
+        boards.push(b);
+        ip('tuntap', 'add', b.hostVeth, 'mode', 'tap');
+        ip('link', 'set', b.hostVeth, 'master', bridge, 'up');
+        continue;
+      }
       const b = { ns: `wtb${id}-b${i}`, ip: `${net}.${10 + i}`, hostVeth: `wtb${id}h${i}` };
       boards.push(b);
       ip('netns', 'add', b.ns);
@@ -109,6 +125,7 @@ export async function createBoardNetwork(count: number): Promise<BoardNetwork> {
     bridge,
     hostIp: `${net}.1`,
     boards,
+    prefix: 24,
     exec: (ns, args) => runSync('ip', ['netns', 'exec', ns, ...args]),
     destroy,
   };
