@@ -7,7 +7,7 @@ PKGS=(
   sway grim wtype foot xvfb xdotool x11-utils imagemagick
   nftables iproute2 gcc pkg-config waypipe
   gtk-3-examples qtbase5-examples qtwayland5 fonts-dejavu-core xkb-data
-  chromium
+  chromium qemu-system-x86 qemu-utils debootstrap
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -221,17 +221,16 @@ function boardSuite(kind: Kind, skip: string | null): void {
       await expect(getJson(`${board.statusUrl}/screenshot.png`, { headers: { Authorization: 'Bearer wrong' } })).rejects.toThrow(/HTTP 401/);
     });
 
-    it('board 1 powered off shows down within a few seconds', async () => {
+    it('board 1 powered off shows down within a few seconds; receiver A drops its window once its pings stop', async () => {
       const board = boards[0]!;
       await board.stop();
       const started = Date.now();
-      await waitFor(
-        'board 1 down in the node list and gone from receiver A',
-        async () => (await nodeShow(walt)).find((r) => r.name === board.name)?.transmitter === '?' && !(await peersOf(aStatus)).has(board.ip),
-        10_000,
-        100,
-      ).catch(withLogs);
-      console.log(`board 1 showed down ${Date.now() - started} ms after power-off`);
+      await waitFor('board 1 down in the node list', async () => (await nodeShow(walt)).find((r) => r.name === board.name)?.transmitter === '?', 10_000, 100).catch(withLogs);
+      console.log(`${kind}: board 1 showed down ${Date.now() - started} ms after power-off`);
+      // A process killed in a namespace closes its TCP connections; a machine switched off does not:
+      // the receiver then drops it when its pings stop (15 s).
+      await waitFor('board 1 gone from receiver A', async () => !(await peersOf(aStatus)).has(board.ip), TIMEOUT, 200).catch(withLogs);
+      console.log(`${kind}: receiver A dropped board 1 ${Date.now() - started} ms after power-off`);
       await waitFor('receiver A shows no simple-shm window', async () => (await westonA.sceneGraph()).every((v) => !(v.visible && v.appId === SIMPLE_SHM)), TIMEOUT).catch(withLogs);
     });
 
