@@ -88,8 +88,48 @@ const whyNotQemu = why ?? qemuUnavailable();
 if (why !== null) console.log(`skipping the board suite: ${why}`);
 else console.log(`board suite: on network-namespace boards${whyNotQemu === null ? ' and on qemu boards' : `; not on qemu boards: ${whyNotQemu}`}`);
 
+const whyNotArm = why ?? qemuUnavailable('arm64');
+if (why === null) console.log(whyNotArm === null ? 'board suite: and one qemu arm64 board' : `board suite: no qemu arm64 board: ${whyNotArm}`);
+
 boardSuite('netns', why);
 boardSuite('qemu', whyNotQemu);
+arm64Board(whyNotArm);
+
+/**
+ * One arm64 board (qemu -M virt, Debian arm64, Node 20 for arm64, the native
+ * addon cross-built for aarch64): the build a Raspberry Pi 4/5 boots works on
+ * its architecture. Emulated arm64 is slow: only its window on the host's
+ * receiver is checked.
+ */
+function arm64Board(skip: string | null): void {
+  describe.skipIf(skip !== null)('boards (qemu arm64)', () => {
+    const BOOT = 20 * 60_000;
+    const cleanup = new Cleanup();
+    afterAll(() => cleanup.run(), TIMEOUT);
+
+    it("the arm64 board's application window appears on the host's receiver", { timeout: 60 * 60_000 }, async () => {
+      const disk = await prepareQemuDisk('arm64', (line) => console.log(line));
+      cleanup.defer(() => disk.destroy(), 'the arm64 disk');
+      const net = await createBoardNetwork(1, 'tap');
+      cleanup.defer(() => net.destroy(), 'the board network');
+      const weston = cleanup.add(await startWeston({ width: 800, height: 600 }));
+      const receiver = cleanup.add(await startReceiver(weston.env, ['--listen', `${net.hostIp}:0`]));
+      const board = new QemuBoard({ name: 'vboard-arm64', index: 1, address: net.boards[0]!, prefix: net.prefix, disk, to: `${receiver.host}:${receiver.port}` });
+      cleanup.defer(() => board.destroy(), board.name);
+      const started = Date.now();
+      await board.start(BOOT).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logTails({ receiver: receiver.process })}`)));
+      console.log(`qemu arm64: status endpoint up ${Math.round((Date.now() - started) / 1000)} s after power-on`);
+      const status = await getJson(`${board.statusUrl}/status`);
+      expect(status.service).toBe('waltham-transmitter');
+      await weston
+        .waitForView((v) => v.visible && v.appId === SIMPLE_SHM, BOOT, 'simple-shm from the arm64 board')
+        .catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logTails({ receiver: receiver.process })}\n${board.tails()}`)));
+      const s = await getJson(`${board.statusUrl}/status`);
+      expect(s.receivers[0]).toMatchObject({ address: `${receiver.host}:${receiver.port}`, state: 'connected' });
+      expect(s.surfaces.map((f: { app_id: string }) => f.app_id)).toContain(SIMPLE_SHM);
+    });
+  });
+}
 
 function boardSuite(kind: Kind, skip: string | null): void {
   describe.skipIf(skip !== null)(`boards (${kind})`, () => {
@@ -116,7 +156,7 @@ function boardSuite(kind: Kind, skip: string | null): void {
     beforeAll(async () => {
       let disk: QemuDisk | null = null;
       if (kind === 'qemu') {
-        disk = await prepareQemuDisk((line) => console.log(line));
+        disk = await prepareQemuDisk('x86_64', (line) => console.log(line));
         cleanup.defer(() => disk!.destroy(), 'the qemu disk');
       }
       net = await createBoardNetwork(2, kind === 'qemu' ? 'tap' : 'netns');

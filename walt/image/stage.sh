@@ -22,6 +22,12 @@ esac
 [ -n "$out" ] || { echo "usage: stage.sh rpi64|pc-x86-64 OUTDIR" >&2; exit 2; }
 addon="$repo/native/wayland-shim/index.$triple.node"
 [ -f "$repo/dist/transmitter/main.js" ] || { echo "stage.sh: no dist/: run npm run build first" >&2; exit 1; }
+if [ ! -f "$addon" ] && [ "$arch" = arm64 ] && command -v aarch64-linux-gnu-gcc >/dev/null; then
+  echo "stage.sh: cross-building the native addon for aarch64" >&2
+  (cd "$repo" && CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc npx napi build --platform --release \
+    --target aarch64-unknown-linux-gnu --manifest-path native/wayland-shim/Cargo.toml --output-dir native/wayland-shim \
+    --no-js --dts "$(mktemp -u /tmp/wayland-shim-XXXXXX.d.ts)" >&2)
+fi
 [ -f "$addon" ] || { echo "stage.sh: no $addon: build the native addon for $arch first" >&2; exit 1; }
 
 rm -rf "$out"

@@ -5,16 +5,34 @@
 # small initrd. Cached outside the repository, keyed by a hash of the provisioning script,
 # the image's rootfs/ and this script, so repeated runs do not rebuild it.
 #
-#   build-image.sh            prints the cache directory (kernel, initrd, rootfs/) when ready
+#   build-image.sh [x86_64|arm64]   prints the cache directory (kernel, initrd, rootfs/) when ready
+#
+# arm64 (the Raspberry Pi's architecture) is built on this x86-64 host through qemu-user
+# (binfmt_misc), as WalT builds its rpi images.
 set -eu
+arch="${1:-x86_64}"
+case "$arch" in
+  x86_64) debarch=amd64; kernel=linux-image-amd64 ;;
+  arm64) debarch=arm64; kernel=linux-image-arm64 ;;
+  *) echo "usage: build-image.sh [x86_64|arm64]" >&2; exit 2 ;;
+esac
 here="$(cd "$(dirname "$0")" && pwd)"
 image="$(cd "$here/../../../walt/image" && pwd)"
 cache_root="${WALTHAM_BOARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/waltham-bridge/boards}"
 key="$( (cat "$image/provision.sh" "$here/build-image.sh" "$image/image.spec.json"; cd "$image" && find rootfs -type f | sort | xargs cat) | sha256sum | cut -c1-16)"
-dir="$cache_root/x86_64-$key"
+dir="$cache_root/$arch-$key"
 if [ -f "$dir/ready" ]; then echo "$dir"; exit 0; fi
 
 say() { echo "build-image: $*" >&2; }
+if [ "$arch" = arm64 ]; then
+  # Run arm64 programs in the chroot through qemu-user: binfmt_misc with the F flag.
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+    conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+    [ -f "$conf" ] || { echo "build-image.sh: qemu-user-static is not installed" >&2; exit 1; }
+    cat "$conf" > /proc/sys/fs/binfmt_misc/register
+  fi
+fi
 rm -rf "$dir.tmp"
 mkdir -p "$dir.tmp"
 root="$dir.tmp/rootfs"
@@ -22,7 +40,7 @@ mirror="$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 
 [ -n "$mirror" ] || mirror="$(sed -n 's/^deb \(\[[^]]*\] \)\?\([^ ]*\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | head -1)"
 [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
 say "debootstrap bookworm from $mirror (a few minutes)"
-debootstrap --variant=minbase --include=systemd-sysv,udev,kmod,zstd,iproute2,ca-certificates,linux-image-amd64,procps,initramfs-tools \
+debootstrap --arch="$debarch" --variant=minbase --include=systemd-sysv,udev,kmod,zstd,iproute2,ca-certificates,$kernel,procps,initramfs-tools \
   bookworm "$root" "$mirror" >&2
 
 say "provision.sh inside the root file system"
@@ -34,14 +52,14 @@ chroot "$root" sh /tmp/waltham-image/provision.sh /tmp/waltham-image --no-packag
 rm -rf "$root/tmp/waltham-image"
 
 say "kernel, initrd, boot settings"
-printf 'virtio_pci\nvirtio_blk\nvirtio_net\next4\n' >> "$root/etc/initramfs-tools/modules"
+printf 'virtio_pci\nvirtio_mmio\nvirtio_blk\nvirtio_net\next4\n' >> "$root/etc/initramfs-tools/modules"
 sed -i 's/^MODULES=.*/MODULES=list/' "$root/etc/initramfs-tools/initramfs.conf"
 chroot "$root" update-initramfs -u -k all >&2
 umount "$root/proc"
 trap - EXIT
 cp "$(ls "$root"/boot/vmlinuz-* | head -1)" "$dir.tmp/vmlinuz"
 cp "$(ls "$root"/boot/initrd.img-* | head -1)" "$dir.tmp/initrd.img"
-chroot "$root" systemctl mask serial-getty@ttyS0.service getty@tty1.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer >&2 || true
+chroot "$root" systemctl mask serial-getty@ttyS0.service serial-getty@ttyAMA0.service getty@tty1.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer >&2 || true
 echo "vboard" > "$root/etc/hostname"
 # The board's network: the address given on the kernel command line (vboard.ip=ADDR/LEN),
 # set before the transmitter starts. Only for virtual boards; WalT configures real ones.

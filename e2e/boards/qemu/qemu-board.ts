@@ -9,26 +9,39 @@
  * from the kernel command line; it sits on the host bridge through a tap.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killTreeAndWait, run, spawnProcess, which, type ManagedProcess } from '../../harness/process.js';
+import { killTreeAndWait, run, runSync, spawnProcess, which, type ManagedProcess } from '../../harness/process.js';
 import type { BoardAddress } from '../network.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
 const STATUS_PORT = 34401;
 
-/** Why qemu boards cannot run here, or null. */
-export function qemuUnavailable(): string | null {
-  const missing = ['qemu-system-x86_64', 'debootstrap', 'mkfs.ext4', 'sha256sum'].filter((b) => which(b) === null);
+/** x86_64: WalT's pc-x86-64 virtual nodes; arm64: the Raspberry Pi's architecture (qemu -M virt). */
+export type QemuArch = 'x86_64' | 'arm64';
+
+/** Why qemu boards of `arch` cannot run here, or null. */
+export function qemuUnavailable(arch: QemuArch = 'x86_64'): string | null {
+  const needed = ['debootstrap', 'mkfs.ext4', 'sha256sum', arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'];
+  const missing = needed.filter((b) => which(b) === null);
+  if (arch === 'arm64') {
+    if (!existsSync('/usr/lib/binfmt.d/qemu-aarch64.conf')) missing.push('qemu-user-static');
+    if (!existsSync(join(repo, 'native/wayland-shim/index.linux-arm64-gnu.node'))) {
+      if (which('aarch64-linux-gnu-gcc') === null) missing.push('gcc-aarch64-linux-gnu (for the native addon)');
+      const targets = runSync('rustup', ['target', 'list', '--installed']).stdout;
+      if (!targets.includes('aarch64-unknown-linux-gnu')) missing.push('the Rust target aarch64-unknown-linux-gnu (rustup target add aarch64-unknown-linux-gnu)');
+    }
+  }
   if (missing.length > 0) return `${missing.join(', ')} not installed (scripts/install-deps.sh installs them)`;
   if (process.getuid?.() !== 0) return 'building the root file system needs root';
   return null;
 }
 
 export interface QemuDisk {
+  readonly arch: QemuArch;
   readonly kernel: string;
   readonly initrd: string;
   readonly disk: string;
@@ -41,15 +54,15 @@ export interface QemuDisk {
  * The cached root file system (built on first use: minutes) with this
  * checkout's build installed by provision.sh, as one ext4 disk image.
  */
-export async function prepareQemuDisk(log: (line: string) => void = () => {}): Promise<QemuDisk> {
-  log('qemu boards: root file system (built once, then cached)');
-  const cache = (await run('sh', [join(here, 'build-image.sh')], { timeoutMs: 30 * 60_000 })).trim().split('\n').pop()!;
+export async function prepareQemuDisk(arch: QemuArch, log: (line: string) => void = () => {}): Promise<QemuDisk> {
+  log(`qemu ${arch} boards: root file system (built once, then cached)`);
+  const cache = (await run('sh', [join(here, 'build-image.sh'), arch], { timeoutMs: 60 * 60_000 })).trim().split('\n').pop()!;
   const dir = mkdtempSync(join(tmpdir(), 'wb-qemu-'));
   try {
-    log('qemu boards: this build, staged and provisioned');
+    log(`qemu ${arch} boards: this build, staged and provisioned`);
     await run('npm', ['run', '--silent', 'build:ts'], { cwd: repo, timeoutMs: 10 * 60_000 });
     const stage = join(dir, 'stage');
-    await run('sh', [join(repo, 'walt/image/stage.sh'), 'pc-x86-64', stage], { timeoutMs: 10 * 60_000 });
+    await run('sh', [join(repo, 'walt/image/stage.sh'), arch === 'arm64' ? 'rpi64' : 'pc-x86-64', stage], { timeoutMs: 10 * 60_000 });
     const root = join(dir, 'rootfs');
     // Hard links: the cache stays as it is; what provision.sh and we write replaces files.
     await run('cp', ['-al', join(cache, 'rootfs'), root], { timeoutMs: 5 * 60_000 });
@@ -71,7 +84,7 @@ export async function prepareQemuDisk(log: (line: string) => void = () => {}): P
     await run('mkfs.ext4', ['-q', '-F', '-d', root, disk], { timeoutMs: 5 * 60_000 });
     rmSync(root, { recursive: true, force: true });
     rmSync(stage, { recursive: true, force: true });
-    return { kernel: join(cache, 'vmlinuz'), initrd: join(cache, 'initrd.img'), disk, token, dir, destroy: () => rmSync(dir, { recursive: true, force: true }) };
+    return { arch, kernel: join(cache, 'vmlinuz'), initrd: join(cache, 'initrd.img'), disk, token, dir, destroy: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -117,8 +130,9 @@ export class QemuBoard {
   /** Power on; resolves once the transmitter's status endpoint answers (boots take 30-60 s here). */
   async start(timeoutMs = 240_000): Promise<void> {
     const { disk, address, prefix, index } = this.options;
+    const arm = disk.arch === 'arm64';
     const append = [
-      'console=ttyS0',
+      arm ? 'console=ttyAMA0' : 'console=ttyS0',
       'root=/dev/vda',
       'rw',
       'quiet',
@@ -129,10 +143,11 @@ export class QemuBoard {
       `waltham.to=${this.options.to}`,
     ].join(' ');
     // prettier-ignore
-    this.qemu = spawnProcess('qemu-system-x86_64', [
-      '-accel', 'tcg,tb-size=128', '-cpu', 'max', '-m', '512', '-smp', '1', '-nodefaults', '-display', 'none', '-no-reboot',
+    this.qemu = spawnProcess(arm ? 'qemu-system-aarch64' : 'qemu-system-x86_64', [
+      ...(arm ? ['-M', 'virt'] : []),
+      '-accel', 'tcg,tb-size=128', '-cpu', 'max', '-m', arm ? '1024' : '512', '-smp', '1', '-nodefaults', '-display', 'none', '-no-reboot',
       '-kernel', disk.kernel, '-initrd', disk.initrd, '-append', append,
-      '-drive', `file=${disk.disk},format=raw,if=virtio,snapshot=on`,
+      '-drive', `file=${disk.disk},format=raw,if=none,id=d0,snapshot=on`, '-device', 'virtio-blk-pci,drive=d0',
       '-netdev', `tap,id=n0,ifname=${address.hostVeth},script=no,downscript=no`,
       '-device', `virtio-net-pci,netdev=n0,mac=52:54:00:77:00:${(10 + index).toString(16).padStart(2, '0')}`,
       '-serial', `file:${this.console}`, '-monitor', 'none',
