@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { ReceiverConfig, ShellMode } from '../shared/config/receiver.js';
 import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
 import type { SceneSurface } from '../shared/scene/scene.js';
+import type { ReceiverStatus } from './status.js';
 
 const USAGE = `usage: waltham-receiver [options]
 
@@ -17,6 +18,8 @@ const USAGE = `usage: waltham-receiver [options]
   --output NAME             the output for --shell fullscreen
   --config FILE             [receiver] and [ivi-surface] sections (weston.ini style)
   --stats                   print per-transmitter statistics every 5 s
+  --status ADDR[:PORT]      serve the status endpoint and page (HTTP; default port 34401)
+  --status-token-file FILE  the token /log needs (else $WALTHAM_STATUS_TOKEN)
   --oneshot                 exit once the first transmitter has disconnected
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                this text
@@ -30,6 +33,8 @@ const OPTIONS = {
   config: { type: 'string' },
   stats: { type: 'boolean' },
   oneshot: { type: 'boolean' },
+  status: { type: 'string' },
+  'status-token-file': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -41,13 +46,28 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   // Loaded past --help only: the native shim, pino and the display are what makes a start slow.
-  const [{ DEFAULT_RECEIVER, readReceiverConfig }, { parseHostPort }, { LocalDisplay }, { createLogger }, { ReceiverServer }, { startStats }] = await Promise.all([
+  const [
+    { DEFAULT_RECEIVER, readReceiverConfig },
+    { parseHostPort },
+    { LocalDisplay },
+    { createLogger },
+    { ReceiverServer },
+    { startStats },
+    { LogTail },
+    { parseStatusAddress, readStatusToken },
+    { packageVersion },
+    { ReceiverStatus },
+  ] = await Promise.all([
     import('../shared/config/receiver.js'),
     import('../shared/config/transmitter.js'),
     import('../shared/display/local-display.js'),
     import('../shared/log.js'),
     import('./server.js'),
     import('../shared/cli/stats.js'),
+    import('../shared/status/log-tail.js'),
+    import('../shared/status/server.js'),
+    import('../shared/status/version.js'),
+    import('./status.js'),
   ]);
   let config: ReceiverConfig = DEFAULT_RECEIVER;
   if (values.config !== undefined) {
@@ -58,7 +78,18 @@ async function main(argv: readonly string[]): Promise<void> {
   const shell = (values.shell ?? config.shell) as ShellMode;
   if (!['xdg', 'ivi', 'fullscreen'].includes(shell)) throw new UsageError(`--shell ${shell}: expected xdg, ivi or fullscreen`);
   const output = values.output ?? config.output ?? undefined;
-  const logger = createLogger({ name: 'waltham-receiver', level: logLevel(values['log-level']) });
+  let statusAddress: { host: string; port: number } | null = null;
+  let token: string | null = null;
+  if (values.status !== undefined) {
+    try {
+      statusAddress = parseStatusAddress(values.status);
+      token = readStatusToken(values['status-token-file']);
+    } catch (err) {
+      throw new UsageError(`--status: ${(err as Error).message}`);
+    }
+  }
+  const logTail = new LogTail();
+  const logger = createLogger({ name: 'waltham-receiver', level: logLevel(values['log-level']), tee: logTail });
 
   // app_id -> ivi-id: from the configuration, else ivi-id-base + n in order of appearance.
   const assigned = new Map<string, number>(config.iviIds);
@@ -89,12 +120,20 @@ async function main(argv: readonly string[]): Promise<void> {
   const address = await server.listen();
   logger.info(`listening on ${address.address}:${address.port}, showing on ${values.display ?? process.env['WAYLAND_DISPLAY'] ?? 'wayland-0'} (${shell} shell)`);
 
+  let status: ReceiverStatus | null = null;
+  if (statusAddress !== null) {
+    status = new ReceiverStatus({ server, logTail, listen: `${address.address}:${address.port}`, version: packageVersion(), token, logger });
+    const bound = await status.server.listen(statusAddress.host, statusAddress.port);
+    logger.info(`status on http://${bound.address}:${bound.port}/ (page) and /status`);
+  }
+
   const stopStats = values.stats === true ? startStats(logger, () => ({ display: display.stats(), ...server.stats() })) : () => {};
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     stopStats();
+    await status?.close();
     await server.close({ graceMs: SHUTDOWN_GRACE_MS });
     display.close();
     process.exit(code);

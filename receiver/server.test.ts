@@ -514,3 +514,23 @@ describe('ReceiverServer: hostile transmitters', () => {
     await good.client.roundtrip();
   });
 });
+
+describe('liveness', () => {
+  it('drops a transmitter whose pings stop (powered off: no TCP close comes) and keeps one that never pinged', async () => {
+    const { receiver, port, log } = await startReceiver({ deadMs: 300 });
+    const gone: { name: string; reason: string | undefined }[] = [];
+    receiver.on('peer-gone', (c, reason) => gone.push({ name: c.name, reason: reason?.message }));
+    // Never pings: a client that only connects (the reference client does not ping).
+    const quiet = await connectWaltham('127.0.0.1', port, { logger: captureLogger().logger });
+    cleanups.push(() => quiet.destroy());
+    await waitFor(() => receiver.peers.length === 1, 'the quiet client connected');
+    // Pings once (globals() is a round trip), then falls silent without closing.
+    const t = await transmitter(port);
+    await waitFor(() => gone.length === 1, 'the silent transmitter dropped');
+    expect(gone[0]!.reason).toMatch(/no sign of life/);
+    expect(receiver.peers.length).toBe(1);
+    expect(quiet.isOpen).toBe(true);
+    await waitFor(() => !t.client.isOpen, 'the connection closed');
+    expect(log.text()).toMatch(/dropped: no sign of life/);
+  });
+});

@@ -44,6 +44,13 @@ export interface ReceiverServerOptions {
   readonly output?: OutputInfo;
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
+  /**
+   * A transmitter that pings (wth_display.sync; ours does every 5 s) and then
+   * sends none for this long is taken for gone (powered off, cable pulled: no
+   * TCP close ever comes) and dropped, so its windows go. Default 15000 ms;
+   * 0 disables. Transmitters that never ping are not watched.
+   */
+  readonly deadMs?: number;
 }
 
 export interface ReceiverServerEvents {
@@ -95,6 +102,22 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
     w.on('peer', (peer) => this.onPeer(peer));
+    const deadMs = options.deadMs ?? 15_000;
+    if (deadMs > 0) {
+      this.liveness = setInterval(() => this.dropSilent(deadMs), Math.min(1000, deadMs / 3));
+      this.liveness.unref();
+    }
+  }
+
+  private readonly liveness: NodeJS.Timeout | undefined;
+
+  private dropSilent(deadMs: number): void {
+    const now = Date.now();
+    for (const peer of this.waltham.peers) {
+      if (peer.lastSync === undefined || now - peer.lastSync <= deadMs) continue;
+      const reason = new Error(`no sign of life for ${Math.round((now - peer.lastSync) / 1000)} s (pings stopped)`);
+      peer.destroy(reason);
+    }
   }
 
   private onPeer(peer: WalthamPeer): void {
@@ -127,6 +150,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
    * its side (see WalthamServer.close).
    */
   async close(options: WalthamServerCloseOptions = {}): Promise<void> {
+    clearInterval(this.liveness);
     await this.waltham.close(options);
   }
 

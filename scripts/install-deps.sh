@@ -7,6 +7,8 @@ PKGS=(
   sway grim wtype foot xvfb xdotool x11-utils imagemagick
   nftables iproute2 gcc make pkg-config waypipe
   gtk-3-examples qtbase5-examples qtwayland5 fonts-dejavu-core xkb-data
+  chromium qemu-system-x86 qemu-utils debootstrap
+  qemu-system-arm qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -11,19 +11,21 @@ export interface LogOptions {
   readonly level?: LevelWithSilent;
   /** Force pretty or JSON output; default: pretty when stderr is a TTY. */
   readonly pretty?: boolean;
+  /** Also write every JSON line here (e.g. a status endpoint's log tail). */
+  readonly tee?: { write(line: string): void };
 }
 
 export function createLogger(options: LogOptions): Logger {
   const level = options.level ?? (process.env['WALTHAM_LOG_LEVEL'] as LevelWithSilent | undefined) ?? 'info';
   const pretty = options.pretty ?? process.stderr.isTTY === true;
+  const tee = options.tee;
   if (pretty) {
-    return pino({
-      name: options.name,
-      level,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
-    });
+    const transport = { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } };
+    if (tee === undefined) return pino({ name: options.name, level, transport });
+    return pino({ name: options.name, level }, pino.multistream([{ level, stream: pino.transport(transport) }, { level, stream: tee }]));
   }
-  return pino({ name: options.name, level }, pino.destination(2));
+  if (tee === undefined) return pino({ name: options.name, level }, pino.destination(2));
+  return pino({ name: options.name, level }, pino.multistream([{ level, stream: pino.destination(2) }, { level, stream: tee }]));
 }
 
 /** A logger that drops everything, for library defaults in tests. */

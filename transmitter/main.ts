@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
 import type { RemoteOutputConfig } from '../shared/config/transmitter.js';
 import type { LocalDisplay } from '../shared/display/local-display.js';
-import type { SceneSurface } from '../shared/scene/scene.js';
 import type { LinkCodec } from './remote/link.js';
+import type { TransmitterStatus } from './status.js';
 
 const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
 
@@ -23,6 +23,10 @@ const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
   --allow-lossy             let auto send video-like content as JPEG tiles on a bottlenecked link
   --lossy-quality N         JPEG quality 1..100 when the link has room (default 80)
   --stats                   print statistics every 5 s
+  --status ADDR[:PORT]      serve the status endpoint (HTTP JSON; default port 34401)
+  --status-token-file FILE  the token control requests need (else $WALTHAM_STATUS_TOKEN)
+  --state-file FILE         where control requests persist the receivers (default
+                            /persist/waltham/transmitter.env when /persist exists)
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                this text
   -- COMMAND ARGS           start COMMAND on the virtual display and exit with it
@@ -38,6 +42,9 @@ const OPTIONS = {
   'allow-lossy': { type: 'boolean' },
   'lossy-quality': { type: 'string' },
   stats: { type: 'boolean' },
+  status: { type: 'string' },
+  'status-token-file': { type: 'string' },
+  'state-file': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -49,17 +56,35 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   // Loaded past --help only: the native shim, pino and the compositor are what makes a start slow.
-  const [{ startStats }, { parseHostPort, readTransmitterConfig, routeAppId }, { LocalDisplay }, { createLogger }, { DEFAULT_OUTPUT }, { VirtualDisplay }, { LINK_CODECS, ReceiverLink }] =
-    await Promise.all([
-      import('../shared/cli/stats.js'),
-      import('../shared/config/transmitter.js'),
-      import('../shared/display/local-display.js'),
-      import('../shared/log.js'),
-      import('../shared/scene/output.js'),
-      import('./compositor/display.js'),
-      import('./remote/link.js'),
-    ]);
-  const logger = createLogger({ name: 'waltham-transmitter', level: logLevel(values['log-level']) });
+  const [
+    { startStats },
+    { parseHostPort, readTransmitterConfig },
+    { LocalDisplay },
+    { createLogger },
+    { DEFAULT_OUTPUT },
+    { VirtualDisplay },
+    { LINK_CODECS },
+    { LogTail },
+    { parseStatusAddress, readStatusToken },
+    { packageVersion },
+    { Targets },
+    { TransmitterStatus },
+  ] = await Promise.all([
+    import('../shared/cli/stats.js'),
+    import('../shared/config/transmitter.js'),
+    import('../shared/display/local-display.js'),
+    import('../shared/log.js'),
+    import('../shared/scene/output.js'),
+    import('./compositor/display.js'),
+    import('./remote/link.js'),
+    import('../shared/status/log-tail.js'),
+    import('../shared/status/server.js'),
+    import('../shared/status/version.js'),
+    import('./targets.js'),
+    import('./status.js'),
+  ]);
+  const logTail = new LogTail();
+  const logger = createLogger({ name: 'waltham-transmitter', level: logLevel(values['log-level']), tee: logTail });
   const codec = (values.codec ?? 'auto') as LinkCodec;
   if (!LINK_CODECS.includes(codec)) throw new UsageError(`--codec ${codec}: expected raw, lz4, zstd, lossy or auto`);
   const allowLossy = values['allow-lossy'] === true;
@@ -84,6 +109,19 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     outputs.push({ name: `to-${i + 1}`, ...addr, mode: null, appIds: [] });
   }
+  let statusAddress: { host: string; port: number } | null = null;
+  let token: string | null = null;
+  if (values.status !== undefined) {
+    try {
+      statusAddress = parseStatusAddress(values.status);
+      token = readStatusToken(values['status-token-file']);
+    } catch (err) {
+      throw new UsageError(`--status: ${(err as Error).message}`);
+    }
+  }
+  const stateFile = values['state-file'] ?? (existsSync('/persist') ? '/persist/waltham/transmitter.env' : null);
+  const version = packageVersion();
+
   if (rest.length === 0 && outputs.length === 0 && values.display === undefined && process.env['WAYLAND_DISPLAY'] === undefined) {
     logger.warn('no receiver (--to, --config) and no local display: surfaces are shown nowhere');
   }
@@ -99,27 +137,17 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   vd.listen();
 
-  const routedTo = (root: SceneSurface): RemoteOutputConfig[] => routeAppId(outputs, root.appId);
-  const links = outputs.map((out) => {
-    const link = new ReceiverLink({
-      host: out.host,
-      port: out.port,
-      scene: vd.scene,
-      filter: (root) => routedTo(root).includes(out),
-      logger,
-      codec,
-      allowLossy,
-      ...(lossyQuality !== undefined ? { lossyQuality } : {}),
-    });
-    link.on('connected', () => logger.info({ output: out.name }, `connected to ${out.name} (${out.host}:${out.port})`));
-    link.on('disconnected', (reason) => {
-      if (!stopping) logger.warn({ output: out.name }, `lost ${out.name}${reason === undefined ? '' : `: ${reason.message}`}; reconnecting`);
-    });
-    // The first output describes the display to applications unless the configuration fixed its mode.
-    if (out === first && out.mode === null) link.on('output', (info) => vd.setOutput({ ...info, name: out.name }));
-    link.start();
-    return link;
+  const targets = new Targets({
+    scene: vd.scene,
+    logger,
+    codec,
+    outputs,
+    stateFile,
+    version,
+    link: { allowLossy, ...(lossyQuality !== undefined ? { lossyQuality } : {}) },
   });
+  targets.on('output', (info, out) => vd.setOutput({ ...info, name: out.name }));
+  targets.start();
 
   // The sending ECU's own compositor: surfaces routed nowhere (or all, with --mirror).
   const localName = values.display ?? process.env['WAYLAND_DISPLAY'];
@@ -128,7 +156,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const candidate = new LocalDisplay({
       display: displayName(localName),
       shell: 'xdg',
-      filter: (s) => values.mirror === true || routedTo(s.root).length === 0,
+      filter: (s) => values.mirror === true || targets.routedTo(s.root).length === 0,
       logger,
     });
     try {
@@ -144,12 +172,21 @@ async function main(argv: readonly string[]): Promise<void> {
     }
   }
 
-  const stopStats = values.stats === true ? startStats(logger, () => ({ links: links.map((l) => l.stats()), local: local?.stats() ?? null })) : () => {};
+  let status: TransmitterStatus | null = null;
+  if (statusAddress !== null) {
+    status = new TransmitterStatus({ scene: vd.scene, targets, logTail, display: values.socket ?? 'waltham-0', version, token, logger });
+    const bound = await status.server.listen(statusAddress.host, statusAddress.port);
+    logger.info(`status on http://${bound.address}:${bound.port}/status${token === null ? ' (no token: control disabled)' : ''}`);
+  }
+
+  const stopStats =
+    values.stats === true ? startStats(logger, () => ({ links: targets.targets.map((t) => t.link.stats()), local: local?.stats() ?? null })) : () => {};
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     stopStats();
-    await Promise.all(links.map((l) => l.stop({ graceMs: SHUTDOWN_GRACE_MS })));
+    await status?.close();
+    await targets.stop(SHUTDOWN_GRACE_MS);
     local?.close();
     vd.close();
     process.exit(code);

@@ -228,6 +228,9 @@ export class WalthamPeer extends WalthamConnection {
   /** min(client, server) once the client announced its version. */
   negotiatedVersion: number | undefined;
 
+  /** When the client last sent wth_display.sync (ms, Date.now()); undefined before its first. */
+  lastSync: number | undefined;
+
   private readonly registries = new Set<WthpRegistryResource>();
   private serial = 0;
 
@@ -243,6 +246,7 @@ export class WalthamPeer extends WalthamConnection {
         this.display.sendServerVersion(this.serverVersion);
       },
       sync: (callback: WthpCallbackResource) => {
+        this.lastSync = Date.now();
         callback.sendDone(this.nextSerial());
         this.destroyObject(callback); // sends delete_id
       },
