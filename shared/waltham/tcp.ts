@@ -122,7 +122,23 @@ export interface ConnectWalthamOptions extends WalthamClientOptions {
 export async function connectWaltham(host: string, port: number, options: ConnectWalthamOptions = {}): Promise<WalthamClient> {
   const { signal, ...clientOptions } = options;
   signal?.throwIfAborted();
-  const socket = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
+  // Reads go into the shared static buffer (see READ_BUFFER) and straight to the client.
+  let sink: ((chunk: Uint8Array) => void) | null = null;
+  const early: Uint8Array[] = [];
+  const socket = net.connect({
+    host,
+    port,
+    noDelay: true,
+    allowHalfOpen: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buf: Uint8Array): boolean => {
+        if (sink !== null) sink(buf.subarray(0, n));
+        else early.push(buf.slice(0, n));
+        return true;
+      },
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       signal?.removeEventListener('abort', onAbort);
@@ -141,7 +157,10 @@ export async function connectWaltham(host: string, port: number, options: Connec
       resolve();
     });
   });
-  return openWalthamClient(socket, clientOptions);
+  const client = new WalthamClient(socket, clientOptions);
+  sink = (chunk) => client.receive(chunk);
+  for (const chunk of early.splice(0)) client.receive(chunk);
+  return negotiated(client, clientOptions);
 }
 
 /**
@@ -150,7 +169,11 @@ export async function connectWaltham(host: string, port: number, options: Connec
  * versions are negotiated.
  */
 export async function openWalthamClient(stream: Duplex, options: WalthamClientOptions = {}): Promise<WalthamClient> {
-  const client = new WalthamClient(stream, options);
+  return negotiated(new WalthamClient(stream, options), options);
+}
+
+/** `client`, once its versions are negotiated when `options` asks for it. */
+async function negotiated(client: WalthamClient, options: WalthamClientOptions): Promise<WalthamClient> {
   if (options.negotiateVersion === true) {
     try {
       await client.negotiateVersion();
@@ -163,7 +186,7 @@ export async function openWalthamClient(stream: Duplex, options: WalthamClientOp
 }
 
 /**
- * One read buffer for every accepted connection. Each read is handled before
+ * One read buffer for every TCP connection. Each read is handled before
  * the next one starts (what is left of an unfinished message is copied out),
  * so the buffer is free again when the next read fills it: no allocation and
  * no stream machinery per read, and reads of up to 1 MiB at once.
