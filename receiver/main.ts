@@ -54,7 +54,7 @@ async function main(argv: readonly string[]): Promise<void> {
     { ReceiverServer },
     { startStats },
     { LogTail },
-    { parseStatusAddress, readStatusToken },
+    { statusOptions },
     { packageVersion },
     { ReceiverStatus },
   ] = await Promise.all([
@@ -78,16 +78,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const shell = (values.shell ?? config.shell) as ShellMode;
   if (!['xdg', 'ivi', 'fullscreen'].includes(shell)) throw new UsageError(`--shell ${shell}: expected xdg, ivi or fullscreen`);
   const output = values.output ?? config.output ?? undefined;
-  let statusAddress: { host: string; port: number } | null = null;
-  let token: string | null = null;
-  if (values.status !== undefined) {
-    try {
-      statusAddress = parseStatusAddress(values.status);
-      token = readStatusToken(values['status-token-file']);
-    } catch (err) {
-      throw new UsageError(`--status: ${(err as Error).message}`);
-    }
-  }
+  const statusOpts = statusOptions(values.status, values['status-token-file']);
+  const statusAddress = statusOpts?.address ?? null;
+  const token = statusOpts?.token ?? null;
   const logTail = new LogTail();
   const logger = createLogger({ name: 'waltham-receiver', level: logLevel(values['log-level']), tee: logTail });
 

@@ -65,7 +65,7 @@ async function main(argv: readonly string[]): Promise<void> {
     { VirtualDisplay },
     { LINK_CODECS },
     { LogTail },
-    { parseStatusAddress, readStatusToken },
+    { statusOptions },
     { packageVersion },
     { Targets },
     { TransmitterStatus },
@@ -109,16 +109,9 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     outputs.push({ name: `to-${i + 1}`, ...addr, mode: null, appIds: [] });
   }
-  let statusAddress: { host: string; port: number } | null = null;
-  let token: string | null = null;
-  if (values.status !== undefined) {
-    try {
-      statusAddress = parseStatusAddress(values.status);
-      token = readStatusToken(values['status-token-file']);
-    } catch (err) {
-      throw new UsageError(`--status: ${(err as Error).message}`);
-    }
-  }
+  const statusOpts = statusOptions(values.status, values['status-token-file']);
+  const statusAddress = statusOpts?.address ?? null;
+  const token = statusOpts?.token ?? null;
   const stateFile = values['state-file'] ?? (existsSync('/persist') ? '/persist/waltham/transmitter.env' : null);
   const version = packageVersion();
 

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WalthamLogger } from '../waltham/connection.js';
+import { UsageError } from '../cli/args.js';
 
 export const DEFAULT_STATUS_PORT = 34401;
 /** Contract version (`api` in /status). */
@@ -102,6 +103,20 @@ export function parseStatusAddress(text: string): { host: string; port: number }
  * The token from `--status-token-file` (first line, trimmed) or
  * `$WALTHAM_STATUS_TOKEN`; null when neither gives one.
  */
+/**
+ * The `--status ADDR[:PORT]` and `--status-token-file FILE` options of both
+ * commands: the address to serve and the control token, or null without
+ * `--status`. Throws UsageError naming `--status`.
+ */
+export function statusOptions(status: string | undefined, tokenFile: string | undefined): { address: { host: string; port: number }; token: string | null } | null {
+  if (status === undefined) return null;
+  try {
+    return { address: parseStatusAddress(status), token: readStatusToken(tokenFile) };
+  } catch (err) {
+    throw new UsageError(`--status: ${(err as Error).message}`);
+  }
+}
+
 export function readStatusToken(file: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
   if (file !== undefined) {
     const line = readFileSync(file, 'utf8').split('\n')[0]!.trim();

@@ -122,23 +122,9 @@ export interface ConnectWalthamOptions extends WalthamClientOptions {
 export async function connectWaltham(host: string, port: number, options: ConnectWalthamOptions = {}): Promise<WalthamClient> {
   const { signal, ...clientOptions } = options;
   signal?.throwIfAborted();
-  // Reads go into the shared static buffer (see READ_BUFFER) and straight to the client.
-  let sink: ((chunk: Uint8Array) => void) | null = null;
-  const early: Uint8Array[] = [];
-  const socket = net.connect({
-    host,
-    port,
-    noDelay: true,
-    allowHalfOpen: true,
-    onread: {
-      buffer: READ_BUFFER,
-      callback: (n: number, buf: Uint8Array): boolean => {
-        if (sink !== null) sink(buf.subarray(0, n));
-        else early.push(buf.slice(0, n));
-        return true;
-      },
-    },
-  });
+  // Reads go into the shared static buffer and straight to the client.
+  const reads = staticReader();
+  const socket = net.connect({ host, port, noDelay: true, allowHalfOpen: true, onread: reads.onread });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       signal?.removeEventListener('abort', onAbort);
@@ -158,8 +144,7 @@ export async function connectWaltham(host: string, port: number, options: Connec
     });
   });
   const client = new WalthamClient(socket, clientOptions);
-  sink = (chunk) => client.receive(chunk);
-  for (const chunk of early.splice(0)) client.receive(chunk);
+  reads.deliver((chunk) => client.receive(chunk));
   return negotiated(client, clientOptions);
 }
 
@@ -209,25 +194,11 @@ function staticReads(socket: net.Socket): { socket: net.Socket; fd: number; deli
   } catch {
     return null;
   }
-  let sink: ((chunk: Uint8Array) => void) | null = null;
-  const pending: Uint8Array[] = [];
+  const reads = staticReader();
   let fast: net.Socket;
   try {
     // `onread` is taken by the constructor (Node >= 12); @types/node lists it for connect() only.
-    const options: net.SocketConstructorOpts & { onread: net.OnReadOpts } = {
-      fd: copy,
-      readable: true,
-      writable: true,
-      allowHalfOpen: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n: number, buf: Uint8Array): boolean => {
-          if (sink !== null) sink(buf.subarray(0, n));
-          else pending.push(buf.slice(0, n));
-          return true;
-        },
-      },
-    };
+    const options: net.SocketConstructorOpts & { onread: net.OnReadOpts } = { fd: copy, readable: true, writable: true, allowHalfOpen: true, onread: reads.onread };
     fast = new net.Socket(options);
   } catch {
     closeFd(copy);
@@ -235,12 +206,29 @@ function staticReads(socket: net.Socket): { socket: net.Socket; fd: number; deli
   }
   // Only our duplicate stays open: closing the original fd does not end the connection.
   socket.destroy();
+  return { socket: fast, fd: copy, deliver: reads.deliver };
+}
+
+/**
+ * `onread` options reading into READ_BUFFER, and where the chunks go: what
+ * arrives before `deliver` is called (the connection does not exist yet) is
+ * kept, in order.
+ */
+function staticReader(): { onread: net.OnReadOpts; deliver(to: (chunk: Uint8Array) => void): void } {
+  let sink: ((chunk: Uint8Array) => void) | null = null;
+  const early: Uint8Array[] = [];
   return {
-    socket: fast,
-    fd: copy,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buf: Uint8Array): boolean => {
+        if (sink !== null) sink(buf.subarray(0, n));
+        else early.push(buf.slice(0, n));
+        return true;
+      },
+    },
     deliver(to) {
       sink = to;
-      for (const chunk of pending.splice(0)) to(chunk);
+      for (const chunk of early.splice(0)) to(chunk);
     },
   };
 }
