@@ -145,6 +145,7 @@ function runMetrics(dir) {
   let t1;
   let frames;
   const down = [];
+  const doneLatency = [];
   const cpu = samples(join(dir, 'cpu.log'));
 
   if (meta.kind === 'client') {
@@ -180,6 +181,11 @@ function runMetrics(dir) {
         continue;
       }
       for (let k = rows.length - measured; k < rows.length; k++) down.push((wst[k] - rows[k][2]) / 1e6);
+    }
+    // commit -> frame done, as the application sees it: defined even when a transport merges
+    // commits (each merged commit's callback is answered when a newer frame is shown)
+    for (const { rows, frames: measured } of titles) {
+      for (const row of rows.slice(-measured)) if (row[3] > row[2]) doneLatency.push((row[3] - row[2]) / 1e6);
     }
     m.shown_fps = shown / titles.length / ((t1 - t0) / 1e9);
   } else if (meta.kind === 'terminal') {
@@ -226,6 +232,12 @@ function runMetrics(dir) {
       m.c2w_p90_last_ms = pct(down.slice(-n), 0.9);
       m.c2w_growth = m.c2w_p90_last_ms / m.c2w_p90_first_ms;
     }
+  }
+  if (doneLatency.length > 0) {
+    m.c2d_p50_ms = median(doneLatency);
+    m.c2d_p90_ms = pct(doneLatency, 0.9);
+    const n = Math.min(100, Math.floor(doneLatency.length / 2));
+    if (n >= 10) m.c2d_growth = pct(doneLatency.slice(-n), 0.9) / pct(doneLatency.slice(0, n), 0.9);
   }
   if (frames !== undefined) m.frames = frames;
 
@@ -295,6 +307,9 @@ const COLUMNS = {
     ['c2w_p90_first_ms', 'p90 first', 1],
     ['c2w_p90_last_ms', 'p90 last', 1],
     ['c2w_growth', 'last/first', 2],
+    ['c2d_p50_ms', 'c->done p50', 1],
+    ['c2d_p90_ms', 'p90', 1],
+    ['c2d_growth', 'last/first', 2],
     ['kib_per_frame', 'KiB/f', 0],
     ['down_mbit_s', 'Mbit/s', 1],
     ['tx_ms_per_frame', 'tx ms/f', 2],
@@ -451,6 +466,9 @@ function table(outDir, dirs) {
 Columns: medians over repetitions, ±half the min-max spread in % of the median.
  fps          frames/s of the client (mean over its surfaces); shown fps: commits weston applied per second
  c->w p50/p90 ms from the client's wl_surface.commit to the display's weston applying it (timeline)
+ c->done      (link) ms from the commit to its frame callback, as the client sees it; defined also
+              when a transport merges commits (then c->w is left out); last/first: p90 of the last
+              100 frames over the first 100 (a growing queue shows as > 1)
  KiB/f        bytes towards the display per frame (count-relay)
  tx/rx ms/f   CPU ms per frame of the application side (transmitter / waypipe server) and of the
               display side (receiver / waypipe client, with its children)
