@@ -21,7 +21,7 @@ import { decodePng, skipUnless, startWeston, waitFor, type Weston } from '../har
 import { Cleanup, logTails } from '../scenario.js';
 import { createBoardNetwork, netnsUnavailable, type BoardNetwork } from './network.js';
 import { NetnsBoard } from './netns-board.js';
-import { prepareQemuDisk, QemuBoard, qemuUnavailable, type QemuDisk } from './qemu/qemu-board.js';
+import { arm64NotRequested, prepareQemuDisk, QemuBoard, qemuUnavailable, type QemuDisk } from './qemu/qemu-board.js';
 import { WaltStandin, type StandinNode } from './walt-standin.js';
 
 /** What the scenarios need of a board, namespace or virtual machine. */
@@ -88,7 +88,7 @@ const whyNotQemu = why ?? qemuUnavailable();
 if (why !== null) console.log(`skipping the board suite: ${why}`);
 else console.log(`board suite: on network-namespace boards${whyNotQemu === null ? ' and on qemu boards' : `; not on qemu boards: ${whyNotQemu}`}`);
 
-const whyNotArm = why ?? qemuUnavailable('arm64');
+const whyNotArm = why ?? qemuUnavailable('arm64') ?? arm64NotRequested();
 if (why === null) console.log(whyNotArm === null ? 'board suite: and one qemu arm64 board' : `board suite: no qemu arm64 board: ${whyNotArm}`);
 
 boardSuite('netns', why);

@@ -40,6 +40,18 @@ export function qemuUnavailable(arch: QemuArch = 'x86_64'): string | null {
   return null;
 }
 
+/**
+ * Why the arm64 board does not run in this run, or null: it runs when its
+ * root file system is cached already or when WALTHAM_BOARDS_ARM64=1 asks for
+ * it (building it takes about 26 minutes on 2 cores, too long for every run).
+ */
+export function arm64NotRequested(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env['WALTHAM_BOARDS_ARM64'] === '1') return null;
+  const cached = runSync('sh', [join(here, 'build-image.sh'), '--cached', 'arm64']);
+  if (cached.status === 0) return null;
+  return 'its root file system is not cached (building it takes about 26 minutes); WALTHAM_BOARDS_ARM64=1 builds and runs it';
+}
+
 export interface QemuDisk {
   readonly arch: QemuArch;
   readonly kernel: string;
