@@ -117,7 +117,7 @@ export class QemuBoard {
   readonly name: string;
   readonly ip: string;
   /** qemu boards have no walt-log-echo: no WalT log lines. */
-  readonly logFile: string | null = null;
+  readonly sendsWaltLogs = false;
   private qemu: ManagedProcess | null = null;
   private readonly console: string;
 
