@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import type { Waltham } from './waltham-cli.js';
 
-const STATUS_PORT = 34401;
 const SERVICE = 'waltham-transmitter.service';
 
 export interface RealBoardsOptions {
@@ -25,6 +24,8 @@ export interface RealBoardsOptions {
   readonly receiverHost: string | null;
   /** The walt command (`$WALT_COMMAND`, default walt). */
   readonly walt: string;
+  /** The boards' status port (default 34401). */
+  readonly statusPort?: number;
 }
 
 /** The real-board options from the environment `npm run test:boards -- --walt-server ...` sets; null when not asked for. */
@@ -91,12 +92,12 @@ export class WaltNodeBoard {
   constructor(
     readonly name: string,
     readonly ip: string,
-    private readonly options: Pick<RealBoardsOptions, 'token' | 'walt'>,
+    private readonly options: Pick<RealBoardsOptions, 'token' | 'walt' | 'statusPort'>,
     private readonly env: Record<string, string> = {},
   ) {}
 
   get statusUrl(): string {
-    return `http://${this.ip}:${STATUS_PORT}`;
+    return `http://${this.ip}:${this.options.statusPort ?? 34401}`;
   }
 
   token(): string {
