@@ -6,7 +6,7 @@
  * (`walt node run NODE systemctl stop waltham-transmitter`) and "boots" by
  * starting it again. Its logs are WalT's own (walt-log-echo on the board).
  */
-import { spawn } from 'node:child_process';
+import { run } from '../harness/process.js';
 import type { Waltham } from './waltham-cli.js';
 
 const SERVICE = 'waltham-transmitter.service';
@@ -48,22 +48,7 @@ export function realBoardsFromEnv(env: NodeJS.ProcessEnv = process.env): RealBoa
 
 /** Run `walt ARGS`; rejects with its output unless it exits 0. */
 export function runWalt(walt: string, args: readonly string[], env: Record<string, string> = {}, timeoutMs = 10 * 60_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(walt, [...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`${walt} ${args.join(' ')}: ${e.message}`));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${walt} ${args.join(' ')}: exit ${code}\n${out}`));
-    });
-  });
+  return run(walt, args, { env, timeoutMs });
 }
 
 /**
@@ -124,9 +109,11 @@ export class WaltNodeBoard {
   }
 }
 
-export async function waitForHealth(statusUrl: string, name: string, timeoutMs: number): Promise<void> {
+/** Resolves once `statusUrl`/healthz answers; `alive` throws when waiting is pointless (the board died). */
+export async function waitForHealth(statusUrl: string, name: string, timeoutMs: number, alive: () => void = () => {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    alive();
     try {
       const res = await fetch(`${statusUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return;

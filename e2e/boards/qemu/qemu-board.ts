@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killTreeAndWait, run, runSync, spawnProcess, which, type ManagedProcess } from '../../harness/process.js';
 import type { BoardAddress } from '../network.js';
+import { waitForHealth } from '../walt-node.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -164,18 +165,10 @@ export class QemuBoard {
       '-device', `virtio-net-pci,netdev=n0,mac=52:54:00:77:00:${(10 + index).toString(16).padStart(2, '0')}`,
       '-serial', `file:${this.console}`, '-monitor', 'none',
     ], { name: `${this.name} qemu`, lineBuffered: false });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (!this.qemu.running) throw new Error(`${this.name}: qemu exited\n${this.qemu.tail()}\n${this.tails()}`);
-      try {
-        const res = await fetch(`${this.statusUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
-        if (res.ok) return;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error(`${this.name}: no status endpoint after ${timeoutMs} ms\n${this.tails()}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    const qemu = this.qemu;
+    await waitForHealth(this.statusUrl, this.name, timeoutMs, () => {
+      if (!qemu.running) throw new Error(`${this.name}: qemu exited\n${qemu.tail()}`);
+    }).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${this.tails()}`)));
   }
 
   /** Power off (the machine is killed; snapshot=on drops what it wrote). */
