@@ -180,7 +180,10 @@ function boardSuite(kind: Kind, skip: string | null): void {
         }
         // The boards come back from the reboot; then both send to receiver A.
         await Promise.all(boards.map((x) => waitFor(`${x.name} up after the reboot`, async () => (await shown()).find((r) => r.name === x.name)?.transmitter === 'up', BOOT, 2000)));
-        for (const x of boards) await waltham.ok(['node', 'connect', x.name, '--to', addressOf(a)], x.token());
+        for (const x of boards as WaltNodeBoard[]) {
+          await x.loadToken();
+          await waltham.ok(['node', 'connect', x.name, '--to', addressOf(a)], x.token());
+        }
         const first = await getJson(`${boards[0]!.statusUrl}/status`);
         app = first.surfaces[0]?.app_id ?? app;
         return;

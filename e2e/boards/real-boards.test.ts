@@ -43,7 +43,7 @@ describe('real-board mode: options', () => {
     expect([bad.status, bad.stderr]).toEqual([2, expect.stringContaining('--walt-server needs a value')]);
   });
 
-  it('the suite reads them back, and refuses a wrong node list or a missing token', () => {
+  it('the suite reads them back, and refuses a wrong node list', () => {
     expect(realBoardsFromEnv({})).toBeNull();
     expect(realBoardsFromEnv({ WALTHAM_BOARDS_WALT_SERVER: 'walt.lab', WALTHAM_BOARDS_NODES: 'rpi-a,rpi-b', WALTHAM_TOKEN: 't', WALT_COMMAND: '/opt/walt' })).toEqual({
       waltServer: 'walt.lab',
@@ -54,7 +54,8 @@ describe('real-board mode: options', () => {
       walt: '/opt/walt',
     });
     expect(() => realBoardsFromEnv({ WALTHAM_BOARDS_WALT_SERVER: 'walt.lab', WALTHAM_BOARDS_NODES: 'rpi-a', WALTHAM_TOKEN: 't' })).toThrow(/two WalT nodes/);
-    expect(() => realBoardsFromEnv({ WALTHAM_BOARDS_WALT_SERVER: 'walt.lab', WALTHAM_BOARDS_NODES: 'rpi-a,rpi-b' })).toThrow(/token/);
+    expect(realBoardsFromEnv({ WALTHAM_BOARDS_WALT_SERVER: 'walt.lab', WALTHAM_BOARDS_NODES: 'rpi-a,rpi-b', WALTHAM_BOARDS_TOKEN: 'x' })?.token).toBe('x');
+    expect(realBoardsFromEnv({ WALTHAM_BOARDS_WALT_SERVER: 'walt.lab', WALTHAM_BOARDS_NODES: 'rpi-a,rpi-b' })?.token).toBeNull();
   });
 });
 
@@ -106,6 +107,14 @@ describe.skipIf(why !== null)('real-board mode: steps against the WalT stand-in 
       ['rpi-cluster', 'systemctl stop waltham-transmitter.service'],
       ['rpi-cluster', 'systemctl start waltham-transmitter.service'],
     ]);
+    // Without --token, each node's own, fetched with walt node cp.
+    writeFileSync(state, JSON.stringify({ files: { 'rpi-cluster:/persist/waltham/status-token': `${LAB_TOKEN}\n` } }));
+    const own = new WaltNodeBoard('rpi-cluster', '127.0.0.2', { token: null, walt: FAKE_WALT, statusPort: lab.statusPort }, env);
+    expect(() => own.token()).toThrow(/no token yet/);
+    await own.loadToken();
+    expect(own.token()).toBe(LAB_TOKEN);
+    const other = new WaltNodeBoard('vnode-ci', '127.0.0.5', { token: null, walt: FAKE_WALT, statusPort: lab.statusPort }, env);
+    await expect(other.loadToken()).rejects.toThrow(/vnode-ci:\/persist\/waltham\/status-token: No such file/);
     const stopped = new WaltNodeBoard('rpi-stopped', '127.0.0.7', { token: LAB_TOKEN, walt: FAKE_WALT, statusPort: lab.statusPort }, env);
     await expect(stopped.start(1500)).rejects.toThrow(/rpi-stopped: no status endpoint at http:\/\/127\.0\.0\.7:\d+ after 1500 ms/);
   });

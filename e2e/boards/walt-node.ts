@@ -6,6 +6,9 @@
  * (`walt node run NODE systemctl stop waltham-transmitter`) and "boots" by
  * starting it again. Its logs are WalT's own (walt-log-echo on the board).
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { run } from '../harness/process.js';
 import type { Waltham } from './waltham-cli.js';
 
@@ -16,8 +19,8 @@ export interface RealBoardsOptions {
   readonly waltServer: string;
   /** --nodes: WalT node names. */
   readonly nodes: readonly string[];
-  /** The boards' status token (--token, else $WALTHAM_TOKEN). */
-  readonly token: string;
+  /** The boards' status token (--token, else $WALTHAM_TOKEN); null: each node's own, fetched with `walt node cp`. */
+  readonly token: string | null;
   /** Build the image first (`waltham image build`). */
   readonly build: boolean;
   /** The receivers' address as the boards reach this machine (default: this machine's address towards the WalT server). */
@@ -34,8 +37,7 @@ export function realBoardsFromEnv(env: NodeJS.ProcessEnv = process.env): RealBoa
   if (waltServer === undefined || waltServer === '') return null;
   const nodes = (env['WALTHAM_BOARDS_NODES'] ?? '').split(',').filter((n) => n !== '');
   if (nodes.length !== 2) throw new Error(`--nodes: give two WalT nodes (NODE1,NODE2), not '${env['WALTHAM_BOARDS_NODES'] ?? ''}'`);
-  const token = env['WALTHAM_BOARDS_TOKEN'] ?? env['WALTHAM_TOKEN'];
-  if (token === undefined || token === '') throw new Error("the boards' status token: give --token or set WALTHAM_TOKEN (walt node cp NODE:/persist/waltham/status-token .)");
+  const token = env['WALTHAM_BOARDS_TOKEN'] || env['WALTHAM_TOKEN'] || null;
   return {
     waltServer,
     nodes,
@@ -85,8 +87,24 @@ export class WaltNodeBoard {
     return `http://${this.ip}:${this.options.statusPort ?? 34401}`;
   }
 
+  private fetched: string | null = null;
+
   token(): string {
-    return this.options.token;
+    const token = this.options.token ?? this.fetched;
+    if (token === null) throw new Error(`${this.name}: no token yet (loadToken)`);
+    return token;
+  }
+
+  /** Without a token given, the node's own: `walt node cp NODE:/persist/waltham/status-token DIR` (made at its first start). */
+  async loadToken(): Promise<void> {
+    if (this.options.token !== null) return;
+    const dir = mkdtempSync(join(tmpdir(), 'wb-token-'));
+    try {
+      await runWalt(this.options.walt, ['node', 'cp', `${this.name}:/persist/waltham/status-token`, dir], this.env);
+      this.fetched = readFileSync(join(dir, 'status-token'), 'utf8').trim();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Start its transmitter service; resolves once the status endpoint answers. */

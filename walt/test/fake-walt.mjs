@@ -8,8 +8,9 @@
 //   walt node boot NODE[,NODE...] IMAGE
 //   walt node reboot NODE[,NODE...]
 //   walt node run NODE COMMAND               (nothing runs: the command is recorded)
+//   walt node cp NODE:PATH DIR               (the node's files are the state's "files": {"NODE:PATH": TEXT})
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 const file = process.env.FAKE_WALT_STATE;
 if (!file) {
@@ -43,6 +44,12 @@ if (args[0] === 'image' && args[1] === 'build' && args[2] === '--from-dir' && ar
   process.stdout.write(`Node(s) ${args[2]} will reboot.\n`);
 } else if (args[0] === 'node' && args[1] === 'run' && args.length === 4) {
   state.runs.push([args[2], args[3]]);
+} else if (args[0] === 'node' && args[1] === 'cp' && args.length === 4 && args[2].includes(':')) {
+  const text = state.files?.[args[2]];
+  if (text === undefined) {
+    process.stderr.write(`${args[2]}: No such file or directory\n`);
+    code = 1;
+  } else writeFileSync(join(args[3], basename(args[2].slice(args[2].indexOf(':') + 1))), text);
 } else {
   process.stderr.write(`fake walt: unsupported: walt ${args.join(' ')}\n`);
   code = 2;
