@@ -32,10 +32,19 @@ export type NodeRow = Record<'name' | 'model' | 'image' | 'ip' | 'booted' | 'tra
 export class Waltham {
   constructor(private readonly options: WalthamOptions) {}
 
+  private global(token?: string): string[] {
+    return ['--walt-server', this.options.waltServer, '--timeout', String(this.options.timeoutMs ?? 2000), ...(token === undefined ? [] : ['--token', token])];
+  }
+
+  /** How the command line reads (without the token), for the log. */
+  commandLine(args: readonly string[]): string {
+    return ['waltham', ...args, ...this.global()].join(' ');
+  }
+
   /** `waltham ARGS --walt-server ... [--token TOKEN]`; the answer whatever the exit code. */
   run(args: readonly string[], token?: string, timeoutMs = 60_000): Promise<CliResult> {
     const o = this.options;
-    const global = ['--walt-server', o.waltServer, '--timeout', String(o.timeoutMs ?? 2000), ...(token === undefined ? [] : ['--token', token])];
+    const global = this.global(token);
     const env: Record<string, string> = { HOME: '/nonexistent', ...(o.waltCommand === undefined ? {} : { WALT_COMMAND: o.waltCommand }), ...o.env };
     return runCli(WALTHAM_BIN, [...args, ...global], env, timeoutMs);
   }
