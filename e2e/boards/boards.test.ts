@@ -232,7 +232,6 @@ function boardSuite(kind: Kind, skip: string | null): void {
         boards.map((x) => [x.name, x.ip, 'yes', 'up', addressOf(a), '1']),
       );
       for (const r of rows) expect(Number(r.fps)).toBeGreaterThanOrEqual(0);
-      console.log(`${kind}: $ ${waltham.commandLine(['node', 'show'])}\n${await waltham.ok(['node', 'show'])}`);
     });
 
     it("the boards' applications appear on receiver A", async () => {
@@ -313,6 +312,7 @@ function boardSuite(kind: Kind, skip: string | null): void {
         return r?.receiver === addressOf(a) && r;
       }, TIMEOUT).catch(withLogs);
       expect([row.transmitter, row.receiver]).toEqual(['up', addressOf(a)]);
+      console.log(`${kind}: $ ${waltham.commandLine(['node', 'show'])}\n${await waltham.ok(['node', 'show'])}`);
     });
   });
 }
