@@ -67,6 +67,9 @@ export class NetnsBoard {
     return join(this.root, 'persist/waltham/transmitter.env');
   }
 
+  /** Its walt-log-echo stand-in keeps what the board sends to WalT's logs. */
+  readonly sendsWaltLogs = true;
+
   /** The lines the board sent to WalT's log stream (walt-log-echo). */
   get logFile(): string {
     return join(this.root, 'walt-log-echo.jsonl');

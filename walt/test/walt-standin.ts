@@ -5,7 +5,10 @@
  * describes walt-python-packages 10 (same keys in the same order, the same
  * filters, the same errors in HTML or, with `Prefer: errors=json`, JSON),
  * serving the fixtures' JSON, with the nodes' addresses replaceable so they
- * point at local boards.
+ * point at local boards. Live boards (the board suite's virtual boards) can be
+ * added: their nodes are listed, and their logs are what each board's
+ * walt-log-echo stand-in wrote (JSON lines {timestamp, stream, line}).
+ * Used by the CLI's tests (walt/test/lab.ts) and the board suite (e2e/boards/).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,8 +24,15 @@ export function fixture<T>(name: 'nodes' | 'images' | 'logs'): T {
   return JSON.parse(readFileSync(`${FIXTURES_DIR}/${name}.json`, 'utf8')) as T;
 }
 
+/** A live board the stand-in lists: its node, and the file its walt-log-echo writes. */
+export interface StandinBoard {
+  readonly node: WaltNodeRecord;
+  /** JSON lines {timestamp, stream, line}; null when the board has none. */
+  readonly logFile: string | null;
+}
+
 export interface WaltStandinOptions {
-  /** Replaces the fixtures' nodes (kept in WalT's key order, sorted by name). */
+  /** Replaces the fixtures' nodes (kept in WalT's key order, sorted by name); [] for none but the boards added. */
   readonly nodes?: readonly WaltNodeRecord[];
   readonly logs?: readonly WaltLogRecord[];
   /** Answer 500 on everything, as WalT does when its daemon is unreachable. */
@@ -49,6 +59,7 @@ export class WaltStandin {
   readonly images: WaltImageRecord[];
   readonly logs: WaltLogRecord[];
   daemonDown: boolean;
+  private readonly logFiles = new Map<string, string>();
 
   constructor(options: WaltStandinOptions = {}) {
     this.nodes = [...(options.nodes ?? fixture<{ nodes: WaltNodeRecord[] }>('nodes').nodes)].map(nodeInWaltOrder).sort((a, b) => a.name.localeCompare(b.name));
@@ -67,6 +78,17 @@ export class WaltStandin {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** The same, as the board suite's cleanup calls it. */
+  stop(): Promise<void> {
+    return this.close();
+  }
+
+  /** List a live board: its node among the others (sorted by name), its log file served as WalT's logs. */
+  addBoard(board: StandinBoard): void {
+    this.nodes = [...this.nodes.filter((n) => n.name !== board.node.name), nodeInWaltOrder(board.node)].sort((a, b) => a.name.localeCompare(b.name));
+    if (board.logFile !== null) this.logFiles.set(board.node.name, board.logFile);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -123,10 +145,24 @@ export class WaltStandin {
     }
     const stream = q.get('stream');
     const re = stream === null ? null : new RegExp(`^(?:${stream})$`);
-    const logs = this.logs.filter(
-      (l) => l.timestamp > from && l.timestamp < to && (issuer === null || l.issuer === issuer) && (re === null || re.test(l.stream)),
-    );
+    const logs = [...this.logs, ...this.boardLogs()]
+      .filter((l) => l.timestamp > from && l.timestamp < to && (issuer === null || l.issuer === issuer) && (re === null || re.test(l.stream)))
+      .sort((a, b) => a.timestamp - b.timestamp);
     return { num_logs: logs.length, logs: logs.map((l) => ({ ...l, timestamp: l.timestamp * scale })) };
+  }
+
+  /** What the live boards' walt-log-echo wrote so far, as WalT's log records. */
+  private boardLogs(): WaltLogRecord[] {
+    const logs: WaltLogRecord[] = [];
+    for (const [issuer, file] of this.logFiles) {
+      if (!existsSync(file)) continue;
+      for (const text of readFileSync(file, 'utf8').split('\n')) {
+        if (text === '') continue;
+        const l = JSON.parse(text) as { timestamp: number; stream: string; line: string };
+        logs.push({ timestamp: l.timestamp, line: l.line, issuer, stream: l.stream });
+      }
+    }
+    return logs;
   }
 }
 

@@ -5,11 +5,14 @@
 # small initrd. Cached outside the repository, keyed by a hash of the provisioning script,
 # the image's rootfs/ and this script, so repeated runs do not rebuild it.
 #
-#   build-image.sh [x86_64|arm64]   prints the cache directory (kernel, initrd, rootfs/) when ready
+#   build-image.sh [x86_64|arm64]            prints the cache directory (kernel, initrd, rootfs/) when ready
+#   build-image.sh --cached [x86_64|arm64]   prints it and exits 0 if it is built already; exits 1 (building nothing) if not
 #
 # arm64 (the Raspberry Pi's architecture) is built on this x86-64 host through qemu-user
 # (binfmt_misc), as WalT builds its rpi images.
 set -eu
+cached_only=no
+if [ "${1:-}" = --cached ]; then cached_only=yes; shift; fi
 arch="${1:-x86_64}"
 case "$arch" in
   x86_64) debarch=amd64; kernel=linux-image-amd64 ;;
@@ -22,6 +25,7 @@ cache_root="${WALTHAM_BOARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/waltham-bridg
 key="$( (cat "$image/provision.sh" "$here/build-image.sh" "$image/image.spec.json"; cd "$image" && find rootfs -type f | sort | xargs cat) | sha256sum | cut -c1-16)"
 dir="$cache_root/$arch-$key"
 if [ -f "$dir/ready" ]; then echo "$dir"; exit 0; fi
+if [ "$cached_only" = yes ]; then echo "$dir: not built yet" >&2; exit 1; fi
 
 say() { echo "build-image: $*" >&2; }
 if [ "$arch" = arm64 ]; then
