@@ -19,7 +19,10 @@ export interface DisplayContext {
   readonly logger: Logger;
   readonly scene: Scene;
   readonly seat: Seat;
+  /** The first output: surfaces enter it, and xdg_toplevel sizes (maximized, fullscreen) follow it. */
   readonly output: OutputGlobal;
+  /** Every output, the first one included. */
+  readonly outputs: readonly OutputGlobal[];
   readonly clipboard: Clipboard;
   readonly frames: FrameClock;
   /** ivi ids in use (ivi_application.surface_create), display-wide. */
