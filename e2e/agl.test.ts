@@ -142,9 +142,10 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'wayland-info', 'wayland-sc
     return () => rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ivi-id= sends the ivi surfaces with those ids to the output, under the same id on the ivi-shell receiver; others stay', async () => {
+  it("ivi-id= sends the ivi surfaces with those ids to the output, under the same id on the ivi-shell receiver unless its [ivi-surface] maps it; others stay", async () => {
     const weston = cleanup.add(await startWeston({ backend: 'headless', shell: 'ivi', width: 1024, height: 768 }));
-    const receiver = cleanup.add(await startReceiver(weston.env, ['--shell', 'ivi']));
+    const receiverIni = westonIniHome(cleanup, '[receiver]\nshell=ivi\n\n[ivi-surface]\nremote-ivi-id=600\nivi-id=650\n');
+    const receiver = cleanup.add(await startReceiver(weston.env, ['--config', receiverIni.file]));
     const ini = westonIniHome(cleanup, ['[core]', 'shell=ivi-shell.so', 'modules=transmitter.so', '', '[transmitter-output]', 'name=cluster', `host=${receiver.host}`, `port=${receiver.port}`, 'ivi-id=600,700-709', ''].join('\n'));
     const transmitter = cleanup.add(startTransmitter([], [], ['--config', ini.file]));
     await transmitter.ready();
@@ -164,11 +165,11 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'wayland-info', 'wayland-sc
     await stays.waitForLine(/committed/, 10_000);
     const single = app(600, '0000ff');
     await single.waitForLine(/committed/, 10_000);
-    await weston.waitForView((v) => v.iviId === 600 && v.visible, 20_000, 'ivi-surface 600 on the receiver').catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    await weston.waitForView((v) => v.iviId === 650 && v.visible, 20_000, 'ivi-surface 600 as 650 on the receiver').catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
     // Give a wrongly routed surface the time a right one took, then look.
     await sleep(1500);
     const ids = (await weston.sceneGraph()).map((v) => v.iviId).filter((id): id is number => id !== null && id < 1000);
-    expect(ids.sort(), logs()).toEqual([600, 705]);
+    expect(ids.sort(), logs()).toEqual([650, 705]);
 
     // No mode configured: the virtual display's output takes the receiver's (the ivi weston's 1024x768).
     const seen = await outputSeen(transmitter, `transmitter-${receiver.host}:${receiver.port}-1`);

@@ -121,6 +121,7 @@ async function main(argv: readonly string[]): Promise<void> {
     ...(values.display !== undefined ? { display: displayName(values.display) } : {}),
     shell,
     iviIdFor,
+    localIviId: (iviId) => config.remoteIviIds.get(iviId) ?? iviId,
     ...(output !== undefined ? { output } : {}),
     logger,
   });

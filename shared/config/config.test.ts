@@ -161,6 +161,14 @@ describe('receiver configuration', () => {
     expect([...c.iviIds]).toEqual([['nav', 100], ['media', 200]]);
   });
 
+  it('maps remote ivi ids to local ones where an [ivi-surface] says so', () => {
+    const c = receiverConfig(parseIni('[ivi-surface]\nremote-ivi-id=705\nivi-id=105\n[ivi-surface]\napp-id=nav\nivi-id=100\n'), 'r.ini');
+    expect([...c.remoteIviIds]).toEqual([[705, 105]]);
+    expect([...c.iviIds]).toEqual([['nav', 100]]);
+    expect(() => receiverConfig(parseIni('[ivi-surface]\nivi-id=100\n'), 'r.ini')).toThrow(/r\.ini:1: .*needs app-id= or remote-ivi-id=/);
+    expect(() => receiverConfig(parseIni('[ivi-surface]\napp-id=a\nremote-ivi-id=1\nivi-id=100\n'), 'r.ini')).toThrow(/needs app-id= or remote-ivi-id=/);
+  });
+
   it('rejects an unknown shell', () => {
     expect(() => receiverConfig(parseIni('[receiver]\nshell=kde\n'), 'r.ini')).toThrow(/shell=kde/);
   });
