@@ -9,6 +9,7 @@ import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, Usage
 import type { RemoteOutputConfig } from '../shared/config/transmitter.js';
 import type { LocalDisplay } from '../shared/display/local-display.js';
 import type { OutputInfo } from '../shared/scene/output.js';
+import type { SceneSurface } from '../shared/scene/scene.js';
 import type { LinkCodec } from './remote/link.js';
 import type { TransmitterStatus } from './status.js';
 
@@ -148,6 +149,11 @@ async function main(argv: readonly string[]): Promise<void> {
     logger,
     output: outputInfos[0] ?? DEFAULT_OUTPUT,
     moreOutputs: outputInfos.slice(1),
+    // A surface enters the output it is routed to (the first one when it is routed to several or none).
+    outputOf: (root: SceneSurface): number => {
+      const to: RemoteOutputConfig | undefined = targets.routedTo(root)[0];
+      return to === undefined ? 0 : Math.max(0, outputs.indexOf(to));
+    },
   });
   vd.listen();
 

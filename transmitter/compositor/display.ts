@@ -20,7 +20,7 @@ import { basename, dirname } from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from '../../shared/log.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
-import { Scene } from '../../shared/scene/scene.js';
+import { Scene, type SceneSurface } from '../../shared/scene/scene.js';
 import { WaylandServer, type WaylandServerClient } from '../../shared/wayland/index.js';
 import { ClientState } from './client-state.js';
 import { registerCompositor } from './compositor.js';
@@ -49,6 +49,8 @@ export interface VirtualDisplayOptions {
   readonly output: OutputInfo;
   /** More outputs to its right (AGL: one wl_output per [transmitter-output]). */
   readonly moreOutputs?: readonly OutputInfo[];
+  /** Which output (index) a root surface is shown on when it maps; default the first. */
+  readonly outputOf?: (root: SceneSurface) => number;
   /** XKB keymap text for keyboards until a consumer sends its own (default: `DEFAULT_KEYMAP`, US). */
   readonly keymap?: string;
   /** Longest wait for a consumer's `presented` before frame callbacks are answered anyway (ms, default 1000). */
@@ -104,6 +106,10 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
       seat: undefined as unknown as Seat,
       output: undefined as unknown as OutputGlobal,
       outputs: [],
+      outputFor: (surface) => {
+        const i = options.outputOf?.(surface.scene.root) ?? 0;
+        return ctx.outputs[i] ?? ctx.output;
+      },
       clipboard: undefined as unknown as Clipboard,
       frames: new FrameClock(monotonicMs, 1000 / 60, options.frameTimeoutMs ?? 1000),
     };

@@ -9,7 +9,8 @@
  * xdg_output.done before. `setInfo` sends the whole description again when
  * the remote output changes.
  *
- * Mapped surfaces enter the output (wl_surface.enter) and leave it when
+ * A mapped surface enters the output it is shown on (wl_surface.enter; the
+ * display's `outputOf` chooses, by default the first) and leaves it when
  * unmapped; a client binding wl_output later gets enter for its mapped
  * surfaces at once.
  */
@@ -23,6 +24,7 @@ import {
   ZxdgOutputManagerV1Resource,
   ZxdgOutputV1Resource,
 } from '../../shared/generated/wayland/index.js';
+import type { ClientState } from './client-state.js';
 import type { Surface } from './compositor.js';
 import type { DisplayContext } from './context.js';
 
@@ -31,6 +33,20 @@ export const XDG_OUTPUT_MANAGER_VERSION = 3;
 
 /** The output global each bound wl_output belongs to. */
 const globalOf = new WeakMap<WlOutputResource, OutputGlobal>();
+
+/** A surface was mapped: it enters the output it is shown on. */
+export function surfaceMapped(ctx: DisplayContext, surface: Surface): void {
+  ctx.outputFor(surface).surfaceMapped(surface);
+}
+
+/** A surface was unmapped: it leaves the outputs it entered. */
+export function surfaceUnmapped(ctx: DisplayContext, surface: Surface): void {
+  for (const o of ctx.outputs) o.surfaceUnmapped(surface);
+}
+
+export function surfaceGone(ctx: DisplayContext, surface: Surface): void {
+  for (const o of ctx.outputs) o.surfaceGone(surface);
+}
 
 /** zxdg_output_manager_v1, once for every output. */
 export function registerXdgOutputManager(ctx: DisplayContext): void {
@@ -48,6 +64,8 @@ export class OutputGlobal {
   private readonly xdgOutputs = new Map<ZxdgOutputV1Resource, WlOutputResource>();
   /** This output's wl_output resources, over all clients. */
   private readonly bound = new Set<WlOutputResource>();
+  /** This output's wl_output resources, per client. */
+  private readonly byClient = new Map<ClientState, Set<WlOutputResource>>();
 
   /** `left`: where the output starts in the global space (the outputs before it, side by side). */
   constructor(
@@ -77,16 +95,24 @@ export class OutputGlobal {
     const client = this.ctx.clientOf(wsClient);
     globalOf.set(output, this);
     this.bound.add(output);
-    // Surfaces enter the first output: the others only describe themselves.
-    if (this === this.ctx.output) client.outputs.add(output);
+    let mine = this.byClient.get(client);
+    if (mine === undefined) {
+      mine = new Set();
+      this.byClient.set(client, mine);
+    }
+    mine.add(output);
+    client.outputs.add(output);
     output.onDestroy(() => {
       this.bound.delete(output);
+      const set = this.byClient.get(client);
+      set?.delete(output);
+      if (set?.size === 0) this.byClient.delete(client);
       client.outputs.delete(output);
       for (const set of this.entered.values()) set.delete(output);
     });
     output.listen({ release: () => {} });
     this.sendOutput(output);
-    if (this === this.ctx.output) for (const surface of client.surfaces) if (surface.scene.mapped) this.enter(surface, output);
+    for (const surface of client.surfaces) if (surface.scene.mapped && this.ctx.outputFor(surface) === this) this.enter(surface, output);
   }
 
   private sendOutput(output: WlOutputResource): void {
@@ -151,7 +177,7 @@ export class OutputGlobal {
   }
 
   surfaceMapped(surface: Surface): void {
-    for (const output of surface.client.outputs) this.enter(surface, output);
+    for (const output of this.byClient.get(surface.client) ?? []) this.enter(surface, output);
   }
 
   surfaceUnmapped(surface: Surface): void {
