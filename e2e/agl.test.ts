@@ -8,7 +8,7 @@
  * wayland-info on the virtual display), and routing by ivi id to weston's
  * ivi-shell with hmi-controller on the receiving side.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,6 +58,14 @@ describe('waltham-receiver with AGL options', () => {
     const help = execFileSync(process.execPath, [...commandArgs('receiver'), '--help'], { encoding: 'utf8', timeout: 20_000 });
     expect(help).toMatch(/-p, --port PORT/);
     expect(help).toMatch(/-v, --verbose/);
+  });
+
+  it('refuses a -p that is not a port, or one that contradicts --listen', () => {
+    for (const args of [['-p', '0'], ['-p', 'x'], ['-p', '70000'], ['--listen', '127.0.0.1:5000', '-p', '6000']]) {
+      const r = spawnSync(process.execPath, [...commandArgs('receiver'), ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, WAYLAND_DISPLAY: '/nonexistent' } });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/--port/);
+    }
   });
 });
 
