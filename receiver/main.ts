@@ -12,6 +12,7 @@ import type { ReceiverStatus } from './status.js';
 const USAGE = `usage: waltham-receiver [options]
 
   --listen ADDR[:PORT]      address to bind (default 0.0.0.0:34400)
+  -p, --port PORT           the port to listen on (AGL waltham-receiver's -p)
   --display NAME            the local compositor (default $WAYLAND_DISPLAY)
   --shell xdg|ivi|fullscreen
                             local windows (default), ivi-application surfaces, or fullscreen
@@ -22,11 +23,13 @@ const USAGE = `usage: waltham-receiver [options]
   --status-token-file FILE  the token /log needs (else $WALTHAM_STATUS_TOKEN)
   --oneshot                 exit once the first transmitter has disconnected
   --log-level LEVEL         trace, debug, info (default), warn, error
+  -v, --verbose             --log-level debug (AGL waltham-receiver's -v)
   -h, --help                this text
 `;
 
 const OPTIONS = {
   listen: { type: 'string' },
+  port: { type: 'string', short: 'p' },
   display: { type: 'string' },
   shell: { type: 'string' },
   output: { type: 'string' },
@@ -36,6 +39,7 @@ const OPTIONS = {
   status: { type: 'string' },
   'status-token-file': { type: 'string' },
   'log-level': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -75,6 +79,14 @@ async function main(argv: readonly string[]): Promise<void> {
     config = readReceiverConfig(values.config);
   }
   const listen = values.listen === undefined ? { host: config.host, port: config.port } : parseHostPort(values.listen);
+  if (values.port !== undefined) {
+    const port = /^\d{1,5}$/.test(values.port) ? Number(values.port) : NaN;
+    if (!(port >= 1 && port <= 65535)) throw new UsageError(`--port ${values.port}: expected a port in 1..65535`);
+    if (values.listen !== undefined && /:\d+$/.test(values.listen) && listen.port !== port) {
+      throw new UsageError(`--port ${port} and --listen ${values.listen} name different ports`);
+    }
+    listen.port = port;
+  }
   const shell = (values.shell ?? config.shell) as ShellMode;
   if (!['xdg', 'ivi', 'fullscreen'].includes(shell)) throw new UsageError(`--shell ${shell}: expected xdg, ivi or fullscreen`);
   const output = values.output ?? config.output ?? undefined;
@@ -82,7 +94,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const statusAddress = statusOpts?.address ?? null;
   const token = statusOpts?.token ?? null;
   const logTail = new LogTail();
-  const logger = createLogger({ name: 'waltham-receiver', level: logLevel(values['log-level']), tee: logTail });
+  const logger = createLogger({ name: 'waltham-receiver', level: logLevel(values['log-level'] ?? (values.verbose === true ? 'debug' : undefined)), tee: logTail });
 
   // app_id -> ivi-id: from the configuration, else ivi-id-base + n in order of appearance.
   const assigned = new Map<string, number>(config.iviIds);
@@ -102,6 +114,7 @@ async function main(argv: readonly string[]): Promise<void> {
     ...(values.display !== undefined ? { display: displayName(values.display) } : {}),
     shell,
     iviIdFor,
+    localIviId: (iviId) => config.remoteIviIds.get(iviId) ?? iviId,
     ...(output !== undefined ? { output } : {}),
     logger,
   });

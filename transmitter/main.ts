@@ -8,13 +8,16 @@ import { existsSync } from 'node:fs';
 import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
 import type { RemoteOutputConfig } from '../shared/config/transmitter.js';
 import type { LocalDisplay } from '../shared/display/local-display.js';
+import type { OutputInfo } from '../shared/scene/output.js';
+import type { SceneSurface } from '../shared/scene/scene.js';
 import type { LinkCodec } from './remote/link.js';
 import type { TransmitterStatus } from './status.js';
 
 const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
 
   --to HOST[:PORT]          a receiver (repeatable; default port 34400)
-  --config FILE             [transmitter-output] sections (weston.ini style)
+  --config FILE             [transmitter-output] sections (weston.ini style; default without
+                            --to: the weston.ini weston reads, e.g. /etc/xdg/weston/weston.ini)
   --socket NAME             the virtual display's socket (default waltham-0)
   --display NAME            the local compositor (default $WAYLAND_DISPLAY; :N means wayland-N)
   --mirror                  show every surface on --display too
@@ -58,7 +61,7 @@ async function main(argv: readonly string[]): Promise<void> {
   // Loaded past --help only: the native shim, pino and the compositor are what makes a start slow.
   const [
     { startStats },
-    { parseHostPort, readTransmitterConfig },
+    { parseHostPort, plainOutput, readTransmitterConfig, waylandOutputNames, westonConfigPath },
     { LocalDisplay },
     { createLogger },
     { DEFAULT_OUTPUT },
@@ -67,7 +70,7 @@ async function main(argv: readonly string[]): Promise<void> {
     { LogTail },
     { statusOptions },
     { packageVersion },
-    { Targets },
+    { addressOf, Targets },
     { TransmitterStatus },
   ] = await Promise.all([
     import('../shared/cli/stats.js'),
@@ -96,9 +99,13 @@ async function main(argv: readonly string[]): Promise<void> {
   if (allowLossy && codec !== 'auto') logger.warn(`--allow-lossy has no effect with --codec ${codec}`);
 
   const outputs: RemoteOutputConfig[] = [];
-  if (values.config !== undefined) {
-    if (!existsSync(values.config)) throw new UsageError(`--config ${values.config}: no such file`);
-    outputs.push(...readTransmitterConfig(values.config));
+  // Without --to (and --config), the sending compositor's own weston.ini, as AGL's plugin read it.
+  const configFile = values.config ?? (values.to === undefined ? westonConfigPath(process.env, existsSync) : null);
+  if (configFile !== null) {
+    if (!existsSync(configFile)) throw new UsageError(`--config ${configFile}: no such file`);
+    const found = readTransmitterConfig(configFile, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
+    if (values.config === undefined) logger.info(`${configFile}: ${found.length} [transmitter-output] section(s)`);
+    outputs.push(...found);
   }
   for (const [i, to] of (values.to ?? []).entries()) {
     let addr: { host: string; port: number };
@@ -107,7 +114,7 @@ async function main(argv: readonly string[]): Promise<void> {
     } catch (err) {
       throw new UsageError(`--to ${(err as Error).message}`);
     }
-    outputs.push({ name: `to-${i + 1}`, ...addr, mode: null, appIds: [] });
+    outputs.push(plainOutput(`to-${i + 1}`, addr));
   }
   const statusOpts = statusOptions(values.status, values['status-token-file']);
   const statusAddress = statusOpts?.address ?? null;
@@ -119,14 +126,27 @@ async function main(argv: readonly string[]): Promise<void> {
     logger.warn('no receiver (--to, --config) and no local display: surfaces are shown nowhere');
   }
 
-  const first = outputs[0];
-  const mode = first?.mode;
+  // One wl_output per remote output, named as AGL's weston names a transmitter output, with the
+  // configured mode until (without one) the receiver describes its own.
+  const outputNames = waylandOutputNames(outputs);
+  const outputInfos: OutputInfo[] = outputs.map((out, i) => {
+    const name = outputNames[i]!;
+    const described = { ...DEFAULT_OUTPUT, name, model: name, description: `${out.name} (${addressOf(out)})` };
+    const m = out.mode;
+    return m === null ? described : { ...described, width: m.width, height: m.height, refresh: Math.round(m.refreshHz * 1000) };
+  });
   /** Set once stop() runs: what closes from then on is our doing, not news to log. */
   let stopping = false;
   const vd = new VirtualDisplay({
     socketName: values.socket ?? 'waltham-0',
     logger,
-    output: mode == null ? DEFAULT_OUTPUT : { ...DEFAULT_OUTPUT, name: first!.name, width: mode.width, height: mode.height, refresh: Math.round(mode.refreshHz * 1000) },
+    output: outputInfos[0] ?? DEFAULT_OUTPUT,
+    moreOutputs: outputInfos.slice(1),
+    // A surface enters the output it is routed to (the first one when it is routed to several or none).
+    outputOf: (root: SceneSurface): number => {
+      const to: RemoteOutputConfig | undefined = targets.routedTo(root)[0];
+      return to === undefined ? 0 : Math.max(0, outputs.indexOf(to));
+    },
   });
   vd.listen();
 
@@ -139,7 +159,13 @@ async function main(argv: readonly string[]): Promise<void> {
     version,
     link: { allowLossy, ...(lossyQuality !== undefined ? { lossyQuality } : {}) },
   });
-  targets.on('output', (info, out) => vd.setOutput({ ...info, name: out.name }));
+  targets.on('output', (info, out) => {
+    const i = outputs.indexOf(out);
+    // A receiver chosen later by a control request describes the first output.
+    const index = i < 0 ? 0 : i;
+    const own = outputInfos[index] ?? DEFAULT_OUTPUT;
+    vd.setOutput({ ...info, name: own.name, model: own.model, description: own.description, x: 0, y: 0 }, index);
+  });
   targets.start();
 
   // The sending ECU's own compositor: surfaces routed nowhere (or all, with --mirror).

@@ -32,8 +32,8 @@ describe('persisted receivers', () => {
       expect(readPersisted(file)).toEqual([]);
       writeFileSync(file, 'WALTHAM_TO="head:35000,cluster"\n');
       expect(readPersisted(file)).toEqual([
-        { name: 'to-1', host: 'head', port: 35000, mode: null, appIds: [] },
-        { name: 'to-2', host: 'cluster', port: 34400, mode: null, appIds: [] },
+        { name: 'to-1', host: 'head', port: 35000, mode: null, appIds: [], iviIds: [] },
+        { name: 'to-2', host: 'cluster', port: 34400, mode: null, appIds: [], iviIds: [] },
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

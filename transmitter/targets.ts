@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
-import { parseHostPort, routeAppId, type RemoteOutputConfig } from '../shared/config/transmitter.js';
+import { parseHostPort, plainOutput, routeSurface, type RemoteOutputConfig } from '../shared/config/transmitter.js';
 import type { OutputInfo } from '../shared/scene/output.js';
 import type { Scene, SceneSurface } from '../shared/scene/scene.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
@@ -32,7 +32,7 @@ export interface Target {
 }
 
 export interface TargetsEvents {
-  /** The first output's receiver described its output (the virtual display adopts it). */
+  /** A receiver described its output, and the configuration fixed no mode (the virtual display's output adopts it). */
   output: [info: OutputInfo, output: RemoteOutputConfig];
   /** A receiver's link state changed (also when receivers were replaced). */
   change: [];
@@ -74,7 +74,7 @@ export function readPersisted(file: string | null): RemoteOutputConfig[] | undef
   return to
     .split(/[\s,]+/)
     .filter((t) => t !== '')
-    .map((t, i) => ({ name: `to-${i + 1}`, ...parseHostPort(t), mode: null, appIds: [] }));
+    .map((t, i) => plainOutput(`to-${i + 1}`, parseHostPort(t)));
 }
 
 /** `HOST[:PORT]` of a control request: host `[A-Za-z0-9.-]+` or a bracketed IPv6, port 1..65535. */
@@ -129,18 +129,19 @@ export class Targets extends EventEmitter<TargetsEvents> {
     return this.current;
   }
 
-  /** The outputs a root surface goes to (by app_id). */
+  /** The outputs a root surface goes to (by app_id, or by ivi id for an ivi_application surface). */
   routedTo(root: SceneSurface): RemoteOutputConfig[] {
-    return routeAppId(this.outputs, root.appId);
+    const role = root.role;
+    return routeSurface(this.outputs, { appId: root.appId, iviId: role !== null && role.kind === 'ivi' ? role.iviId : null });
   }
 
   start(): void {
-    for (const out of this.outputs) this.current.push(this.open(out, out === this.outputs[0]));
+    for (const out of this.outputs) this.current.push(this.open(out));
   }
 
   /** Send to `to` only from now on; persisted. */
   async connect(to: { host: string; port: number }): Promise<void> {
-    const out: RemoteOutputConfig = { name: 'to-1', host: to.host, port: to.port, mode: null, appIds: [] };
+    const out = plainOutput('to-1', to);
     await this.replace([out]);
   }
 
@@ -171,11 +172,11 @@ export class Targets extends EventEmitter<TargetsEvents> {
     this.persist();
     for (const t of old) this.echo('down', t.output);
     await Promise.all(old.map((t) => t.link.stop({ graceMs: 1000 })));
-    for (const out of outputs) this.current.push(this.open(out, out === outputs[0]));
+    for (const out of outputs) this.current.push(this.open(out));
     this.emit('change');
   }
 
-  private open(out: RemoteOutputConfig, first: boolean): Target {
+  private open(out: RemoteOutputConfig): Target {
     const { logger } = this.options;
     const link = new ReceiverLink({
       ...this.options.link,
@@ -204,8 +205,8 @@ export class Targets extends EventEmitter<TargetsEvents> {
       this.echo('connecting', out);
       this.emit('change');
     });
-    // The first output describes the display to applications unless the configuration fixed its mode.
-    if (first && out.mode === null) link.on('output', (info) => this.emit('output', info, out));
+    // The receiver describes the output applications see unless the configuration fixed its mode.
+    if (out.mode === null) link.on('output', (info) => this.emit('output', info, out));
     link.start();
     this.echo('connecting', out);
     return target;

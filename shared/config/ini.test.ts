@@ -18,6 +18,9 @@ host=10.0.0.3
     expect(sections[1]!.entries.get('host')).toBe('10.0.0.2');
     expect(sections[2]!.entries.get('name')).toBe('right');
     expect(sections[2]!.line).toBe(8);
+    expect(sections[1]!.keyLines.get('host')).toBe(7);
+    expect(new SectionReader(sections[2]!, 'w.ini').lineOf('host')).toBe(10);
+    expect(new SectionReader(sections[2]!, 'w.ini').lineOf('port')).toBe(8);
   });
 
   it('keeps = signs inside values', () => {

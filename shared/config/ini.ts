@@ -14,6 +14,8 @@ export interface IniSection {
   readonly name: string;
   readonly line: number;
   readonly entries: ReadonlyMap<string, string>;
+  /** The line of each key (the last one when a key repeats). */
+  readonly keyLines: ReadonlyMap<string, number>;
 }
 
 export class ConfigError extends Error {
@@ -29,7 +31,7 @@ export class ConfigError extends Error {
 }
 
 export function parseIni(text: string, file = '<config>'): IniSection[] {
-  const sections: { name: string; line: number; entries: Map<string, string> }[] = [];
+  const sections: { name: string; line: number; entries: Map<string, string>; keyLines: Map<string, number> }[] = [];
   const lines = text.split(/\r?\n/);
   for (const [i, raw] of lines.entries()) {
     const lineNo = i + 1;
@@ -38,14 +40,16 @@ export function parseIni(text: string, file = '<config>'): IniSection[] {
     if (line.startsWith('[')) {
       const m = /^\[([^\]\s]+)\]$/.exec(line);
       if (m === null) throw new ConfigError(file, lineNo, `malformed section header: ${line}`);
-      sections.push({ name: m[1]!, line: lineNo, entries: new Map() });
+      sections.push({ name: m[1]!, line: lineNo, entries: new Map(), keyLines: new Map() });
       continue;
     }
     const eq = line.indexOf('=');
     if (eq <= 0) throw new ConfigError(file, lineNo, `expected key=value, got: ${line}`);
     const current = sections[sections.length - 1];
     if (current === undefined) throw new ConfigError(file, lineNo, `key outside of any section: ${line}`);
-    current.entries.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+    const key = line.slice(0, eq).trim();
+    current.entries.set(key, line.slice(eq + 1).trim());
+    current.keyLines.set(key, lineNo);
   }
   return sections;
 }
@@ -66,6 +70,11 @@ export class SectionReader {
   string(key: string): string | undefined {
     this.used.add(key);
     return this.section.entries.get(key);
+  }
+
+  /** The line of `key`, else the section's header line. */
+  lineOf(key: string): number {
+    return this.section.keyLines.get(key) ?? this.section.line;
   }
 
   required(key: string): string {

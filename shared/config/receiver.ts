@@ -10,6 +10,10 @@
  *   [ivi-surface]            # repeatable: app_id -> ivi-id for shell=ivi
  *   app-id=navigation
  *   ivi-id=100
+ *
+ *   [ivi-surface]            # an ivi surface of the transmitter's display keeps its
+ *   remote-ivi-id=705        # ivi id unless a section like this gives it another
+ *   ivi-id=105
  */
 import { ConfigError, readIni, SectionReader, type IniSection } from './ini.js';
 import { DEFAULT_PORT, parseHostPort } from './transmitter.js';
@@ -22,6 +26,8 @@ export interface ReceiverConfig {
   readonly shell: ShellMode;
   readonly output: string | null;
   readonly iviIds: ReadonlyMap<string, number>;
+  /** Remote ivi id -> local ivi id, for ivi surfaces whose id changes on the way. */
+  readonly remoteIviIds: ReadonlyMap<number, number>;
   readonly iviIdBase: number;
 }
 
@@ -31,12 +37,14 @@ export const DEFAULT_RECEIVER: ReceiverConfig = {
   shell: 'xdg',
   output: null,
   iviIds: new Map(),
+  remoteIviIds: new Map(),
   iviIdBase: 10000,
 };
 
 export function receiverConfig(sections: readonly IniSection[], file: string): ReceiverConfig {
   let config: ReceiverConfig = DEFAULT_RECEIVER;
   const iviIds = new Map<string, number>();
+  const remoteIviIds = new Map<number, number>();
   for (const section of sections) {
     const r = new SectionReader(section, file);
     if (section.name === 'receiver') {
@@ -55,13 +63,16 @@ export function receiverConfig(sections: readonly IniSection[], file: string): R
       }
       config = { ...config, ...addr, shell, output: r.string('output') ?? null, iviIdBase: r.int('ivi-id-base', 1, 0xffffffff) ?? config.iviIdBase };
     } else if (section.name === 'ivi-surface') {
-      const appId = r.required('app-id');
+      const appId = r.string('app-id');
+      const remote = r.int('remote-ivi-id', 1, 0xffffffff);
+      if ((appId === undefined || appId === '') === (remote === undefined)) throw new ConfigError(file, section.line, '[ivi-surface] needs app-id= or remote-ivi-id=');
       const id = r.int('ivi-id', 1, 0xffffffff);
       if (id === undefined) throw new ConfigError(file, section.line, '[ivi-surface] needs ivi-id=');
-      iviIds.set(appId, id);
+      if (remote !== undefined) remoteIviIds.set(remote, id);
+      else iviIds.set(appId!, id);
     }
   }
-  return { ...config, iviIds };
+  return { ...config, iviIds, remoteIviIds };
 }
 
 export function readReceiverConfig(path: string): ReceiverConfig {

@@ -76,6 +76,8 @@ export interface LocalDisplayOptions {
   readonly shell: LocalShell;
   /** Shell 'ivi': the ivi id for a toplevel; null = show it as an xdg_toplevel instead. */
   readonly iviIdFor?: (appId: string, surface: SceneSurface) => number | null;
+  /** The local ivi id of an ivi surface (its own id unless this says otherwise). */
+  readonly localIviId?: (iviId: number) => number;
   /** Shell 'fullscreen': the name of the output (wl_output / xdg_output name); default: let the compositor choose. */
   readonly output?: string;
   /** Which root surfaces (toplevel or ivi role) to show; default all. Re-evaluated when their role changes. */

@@ -45,7 +45,10 @@ export class Chooser {
   iviIdOf(s: SceneSurface): number | null {
     const role = s.role;
     if (role === null || this.d.iviApplication === null) return null;
-    if (role.kind === 'ivi') return role.iviId;
+    if (role.kind === 'ivi') {
+      const map = this.d.options.localIviId;
+      return map === undefined ? role.iviId : this.d.safely(s.owner, 'localIviId', () => map(role.iviId), null);
+    }
     if (role.kind !== 'toplevel' || this.d.options.iviIdFor === undefined) return null;
     const fn = this.d.options.iviIdFor;
     return this.d.safely(s.owner, 'iviIdFor', () => fn(role.appId, s), null);

@@ -33,6 +33,7 @@ import {
 import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
 import { surfaceRectToBuffer } from './geometry.js';
+import { surfaceGone, surfaceMapped, surfaceUnmapped } from './output.js';
 import { ShmBuffer, shmBufferOf } from './shm.js';
 
 /** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
@@ -402,8 +403,8 @@ export class Surface {
     const stackingChanged = this.applyChildren();
 
     const mapped = sc.mapped;
-    if (mapped && !wasMapped) this.ctx.output.surfaceMapped(this);
-    else if (!mapped && wasMapped) this.ctx.output.surfaceUnmapped(this);
+    if (mapped && !wasMapped) surfaceMapped(this.ctx, this);
+    else if (!mapped && wasMapped) surfaceUnmapped(this.ctx, this);
 
     sc.commit({ damage, resized, roleChanged, stackingChanged });
     this.handler?.committed?.(wasMapped);
@@ -466,7 +467,7 @@ export class Surface {
     this.pendingStack = [this];
     this.currentStack = [this];
     this.ctx.seat.surfaceGone(this);
-    this.ctx.output.surfaceGone(this);
+    surfaceGone(this.ctx, this);
     this.client.surfaces.delete(this);
     this.scene.destroy();
   }

@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/log.js';
 import type { Scene } from '../../shared/scene/scene.js';
 import type { WaylandServer, WaylandServerClient } from '../../shared/wayland/index.js';
 import type { ClientState } from './client-state.js';
+import type { Surface } from './compositor.js';
 import type { FrameClock } from './frame-clock.js';
 import type { OutputGlobal } from './output.js';
 import type { Seat } from './seat.js';
@@ -19,7 +20,12 @@ export interface DisplayContext {
   readonly logger: Logger;
   readonly scene: Scene;
   readonly seat: Seat;
+  /** The first output: xdg_toplevel sizes (maximized, fullscreen) follow it. */
   readonly output: OutputGlobal;
+  /** Every output, the first one included. */
+  readonly outputs: readonly OutputGlobal[];
+  /** The output a mapped surface is shown on (enters). */
+  outputFor(surface: Surface): OutputGlobal;
   readonly clipboard: Clipboard;
   readonly frames: FrameClock;
   /** ivi ids in use (ivi_application.surface_create), display-wide. */

@@ -20,7 +20,7 @@ import { basename, dirname } from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from '../../shared/log.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
-import { Scene } from '../../shared/scene/scene.js';
+import { Scene, type SceneSurface } from '../../shared/scene/scene.js';
 import { WaylandServer, type WaylandServerClient } from '../../shared/wayland/index.js';
 import { ClientState } from './client-state.js';
 import { registerCompositor } from './compositor.js';
@@ -29,7 +29,7 @@ import { Clipboard } from './data-device.js';
 import { FrameClock } from './frame-clock.js';
 import { registerIvi } from './ivi.js';
 import { DEFAULT_KEYMAP } from './keymap.js';
-import { OutputGlobal } from './output.js';
+import { OutputGlobal, registerXdgOutputManager } from './output.js';
 import { Seat } from './seat.js';
 import { registerShm } from './shm.js';
 import { registerSubcompositor } from './subcompositor.js';
@@ -47,6 +47,10 @@ export interface VirtualDisplayOptions {
   readonly logger?: Logger;
   /** The remote output the display describes to applications. */
   readonly output: OutputInfo;
+  /** More outputs to its right (AGL: one wl_output per [transmitter-output]). */
+  readonly moreOutputs?: readonly OutputInfo[];
+  /** Which output (index) a root surface is shown on when it maps; default the first. */
+  readonly outputOf?: (root: SceneSurface) => number;
   /** XKB keymap text for keyboards until a consumer sends its own (default: `DEFAULT_KEYMAP`, US). */
   readonly keymap?: string;
   /** Longest wait for a consumer's `presented` before frame callbacks are answered anyway (ms, default 1000). */
@@ -101,12 +105,23 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
       // Filled in below: they take the context itself.
       seat: undefined as unknown as Seat,
       output: undefined as unknown as OutputGlobal,
+      outputs: [],
+      outputFor: (surface) => {
+        const i = options.outputOf?.(surface.scene.root) ?? 0;
+        return ctx.outputs[i] ?? ctx.output;
+      },
       clipboard: undefined as unknown as Clipboard,
       frames: new FrameClock(monotonicMs, 1000 / 60, options.frameTimeoutMs ?? 1000),
     };
     this.ctx = ctx;
     ctx.seat = new Seat(ctx, options.keymap ?? DEFAULT_KEYMAP);
-    ctx.output = new OutputGlobal(ctx, options.output);
+    const outputs: OutputGlobal[] = [];
+    for (const [i, info] of [options.output, ...(options.moreOutputs ?? [])].entries()) {
+      const left = (): number => outputs.slice(0, i).reduce((x, o) => x + o.logicalSize.width, 0);
+      outputs.push(new OutputGlobal(ctx, info, left));
+    }
+    ctx.outputs = outputs;
+    ctx.output = outputs[0]!;
     ctx.clipboard = new Clipboard(ctx);
 
     registerCompositor(ctx);
@@ -114,7 +129,8 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     registerShm(ctx);
     registerXdgShell(ctx);
     ctx.seat.register();
-    ctx.output.register();
+    for (const output of ctx.outputs) output.register();
+    registerXdgOutputManager(ctx);
     ctx.clipboard.register();
     registerTextInput(ctx);
     registerIvi(ctx);
@@ -167,6 +183,11 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     return this.ctx.output.info;
   }
 
+  /** Every output, as applications see them. */
+  get outputs(): OutputInfo[] {
+    return this.ctx.outputs.map((o) => o.info);
+  }
+
   /** Serve an application over an already connected socket (e.g. the other end of a WAYLAND_SOCKET pair). */
   addClientFd(fd: number, label?: string): ClientState {
     return this.ctx.clientOf(this.server.addClientFd(fd, label));
@@ -191,10 +212,14 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     return child;
   }
 
-  /** The remote output changed: applications get the new description. */
-  setOutput(info: OutputInfo): void {
-    this.ctx.output.setInfo(info);
-    outputChanged(this.ctx);
+  /** A remote output changed (`index`: which one, default the first): applications get the new description. */
+  setOutput(info: OutputInfo, index = 0): void {
+    const changed = this.ctx.outputs[index];
+    if (changed === undefined) throw new RangeError(`no output ${index}`);
+    changed.setInfo(info);
+    // The outputs to its right moved if its width changed.
+    for (const o of this.ctx.outputs.slice(index + 1)) o.setInfo(o.info);
+    if (index === 0) outputChanged(this.ctx);
   }
 
   /** Disconnect every application and stop listening (the socket and its lock file are removed). */

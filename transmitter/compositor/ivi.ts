@@ -10,6 +10,7 @@ import type { IviRole } from '../../shared/scene/scene.js';
 import { IviApplicationError, IviApplicationResource, IviSurfaceResource } from '../../shared/generated/wayland/index.js';
 import { Surface, type SurfaceRoleHandler } from './compositor.js';
 import type { DisplayContext } from './context.js';
+import { surfaceUnmapped } from './output.js';
 
 export class IviSurface implements SurfaceRoleHandler {
   readonly role: IviRole;
@@ -52,7 +53,7 @@ export class IviSurface implements SurfaceRoleHandler {
     if (surface.handler === this) surface.handler = null;
     if (surface.isDestroyed || surface.scene.role !== this.role) return;
     if (surface.scene.mapped) {
-      this.ctx.output.surfaceUnmapped(surface);
+      surfaceUnmapped(this.ctx, surface);
       this.ctx.seat.surfaceUnmapped(surface);
     }
     surface.scene.role = null;

@@ -1,6 +1,7 @@
 /**
- * wl_output v3 and zxdg_output_manager_v1 v3: one output that describes the
- * remote display the surfaces are shown on.
+ * wl_output v3 and zxdg_output_manager_v1 v3: the outputs that describe the
+ * remote displays the surfaces are shown on, one wl_output global each (AGL:
+ * one per [transmitter-output]), side by side from 0,0 in the order given.
  *
  * On bind: geometry, mode (current + preferred), scale (v2+), done (v2+); for
  * xdg_output: logical_position, logical_size, name and description (v2+),
@@ -8,7 +9,8 @@
  * xdg_output.done before. `setInfo` sends the whole description again when
  * the remote output changes.
  *
- * Mapped surfaces enter the output (wl_surface.enter) and leave it when
+ * A mapped surface enters the output it is shown on (wl_surface.enter; the
+ * display's `outputOf` chooses, by default the first) and leaves it when
  * unmapped; a client binding wl_output later gets enter for its mapped
  * surfaces at once.
  */
@@ -22,35 +24,65 @@ import {
   ZxdgOutputManagerV1Resource,
   ZxdgOutputV1Resource,
 } from '../../shared/generated/wayland/index.js';
+import type { ClientState } from './client-state.js';
 import type { Surface } from './compositor.js';
 import type { DisplayContext } from './context.js';
 
 export const OUTPUT_VERSION = 3;
 export const XDG_OUTPUT_MANAGER_VERSION = 3;
 
+/** The output global each bound wl_output belongs to. */
+const globalOf = new WeakMap<WlOutputResource, OutputGlobal>();
+
+/** A surface was mapped: it enters the output it is shown on. */
+export function surfaceMapped(ctx: DisplayContext, surface: Surface): void {
+  ctx.outputFor(surface).surfaceMapped(surface);
+}
+
+/** A surface was unmapped: it leaves the outputs it entered. */
+export function surfaceUnmapped(ctx: DisplayContext, surface: Surface): void {
+  for (const o of ctx.outputs) o.surfaceUnmapped(surface);
+}
+
+export function surfaceGone(ctx: DisplayContext, surface: Surface): void {
+  for (const o of ctx.outputs) o.surfaceGone(surface);
+}
+
+/** zxdg_output_manager_v1, once for every output. */
+export function registerXdgOutputManager(ctx: DisplayContext): void {
+  ctx.server.addGlobal(ZxdgOutputManagerV1Resource, XDG_OUTPUT_MANAGER_VERSION, (manager) => {
+    manager.listen({
+      destroy: () => {},
+      getXdgOutput: (xdgOutput, output) => (globalOf.get(output) ?? ctx.output).addXdgOutput(xdgOutput, output),
+    });
+  });
+}
+
 export class OutputGlobal {
   /** Output resources a surface has entered. */
   private readonly entered = new Map<Surface, Set<WlOutputResource>>();
   private readonly xdgOutputs = new Map<ZxdgOutputV1Resource, WlOutputResource>();
+  /** This output's wl_output resources, over all clients. */
+  private readonly bound = new Set<WlOutputResource>();
+  /** This output's wl_output resources, per client. */
+  private readonly byClient = new Map<ClientState, Set<WlOutputResource>>();
 
+  /** `left`: where the output starts in the global space (the outputs before it, side by side). */
   constructor(
     private readonly ctx: DisplayContext,
     public info: OutputInfo,
+    private readonly left: () => number = () => 0,
   ) {}
 
   register(): void {
     this.ctx.server.addGlobal(WlOutputResource, OUTPUT_VERSION, (output, client) => this.bind(output, client));
-    this.ctx.server.addGlobal(ZxdgOutputManagerV1Resource, XDG_OUTPUT_MANAGER_VERSION, (manager) => {
-      manager.listen({
-        destroy: () => {},
-        getXdgOutput: (xdgOutput, output) => {
-          this.xdgOutputs.set(xdgOutput, output);
-          xdgOutput.onDestroy(() => this.xdgOutputs.delete(xdgOutput));
-          xdgOutput.listen({ destroy: () => {} });
-          this.sendXdgOutput(xdgOutput, output);
-        },
-      });
-    });
+  }
+
+  addXdgOutput(xdgOutput: ZxdgOutputV1Resource, output: WlOutputResource): void {
+    this.xdgOutputs.set(xdgOutput, output);
+    xdgOutput.onDestroy(() => this.xdgOutputs.delete(xdgOutput));
+    xdgOutput.listen({ destroy: () => {} });
+    this.sendXdgOutput(xdgOutput, output);
   }
 
   /** Logical size in surface-local units (mode / scale). */
@@ -61,14 +93,26 @@ export class OutputGlobal {
 
   private bind(output: WlOutputResource, wsClient: WaylandServerClient): void {
     const client = this.ctx.clientOf(wsClient);
+    globalOf.set(output, this);
+    this.bound.add(output);
+    let mine = this.byClient.get(client);
+    if (mine === undefined) {
+      mine = new Set();
+      this.byClient.set(client, mine);
+    }
+    mine.add(output);
     client.outputs.add(output);
     output.onDestroy(() => {
+      this.bound.delete(output);
+      const set = this.byClient.get(client);
+      set?.delete(output);
+      if (set?.size === 0) this.byClient.delete(client);
       client.outputs.delete(output);
       for (const set of this.entered.values()) set.delete(output);
     });
     output.listen({ release: () => {} });
     this.sendOutput(output);
-    for (const surface of client.surfaces) if (surface.scene.mapped) this.enter(surface, output);
+    for (const surface of client.surfaces) if (surface.scene.mapped && this.ctx.outputFor(surface) === this) this.enter(surface, output);
   }
 
   private sendOutput(output: WlOutputResource): void {
@@ -77,21 +121,21 @@ export class OutputGlobal {
   }
 
   /**
-   * geometry, mode and scale (v2+), without done. The virtual output is the
-   * whole of the applications' space: it sits at 0,0 and is not transformed
+   * geometry, mode and scale (v2+), without done. The first virtual output
+   * sits at 0,0, the others to its right; none is transformed
    * (the receiver's compositor applies its own output's transform), and its
    * subpixel layout is unknown (surfaces may be scaled on the way).
    */
   private sendDescription(output: WlOutputResource): void {
     const i = this.info;
-    output.sendGeometry(0, 0, i.physicalWidth, i.physicalHeight, WlOutputSubpixel.Unknown, i.make, i.model, WlOutputTransform.Normal);
+    output.sendGeometry(this.left(), 0, i.physicalWidth, i.physicalHeight, WlOutputSubpixel.Unknown, i.make, i.model, WlOutputTransform.Normal);
     output.sendMode(WlOutputMode.Current | WlOutputMode.Preferred, i.width, i.height, i.refresh);
     if (output.version >= 2) output.sendScale(Math.max(1, i.scale));
   }
 
   private sendXdgOutput(xdgOutput: ZxdgOutputV1Resource, output: WlOutputResource): void {
     const { width, height } = this.logicalSize;
-    xdgOutput.sendLogicalPosition(0, 0);
+    xdgOutput.sendLogicalPosition(this.left(), 0);
     xdgOutput.sendLogicalSize(width, height);
     if (xdgOutput.version >= 2) {
       const i = this.info;
@@ -108,18 +152,16 @@ export class OutputGlobal {
   /** The remote output changed: every bound output hears the new description. */
   setInfo(info: OutputInfo): void {
     this.info = info;
-    for (const client of this.ctx.clients()) {
-      for (const output of client.outputs) {
-        this.sendDescription(output);
-        const xdg = [...this.xdgOutputs].filter(([, o]) => o === output).map(([x]) => x);
-        for (const x of xdg) {
-          const { width, height } = this.logicalSize;
-          x.sendLogicalPosition(0, 0);
-          x.sendLogicalSize(width, height);
-          if (x.version < 3) x.sendDone();
-        }
-        if (output.version >= 2) output.sendDone();
+    for (const output of this.bound) {
+      this.sendDescription(output);
+      const xdg = [...this.xdgOutputs].filter(([, o]) => o === output).map(([x]) => x);
+      for (const x of xdg) {
+        const { width, height } = this.logicalSize;
+        x.sendLogicalPosition(this.left(), 0);
+        x.sendLogicalSize(width, height);
+        if (x.version < 3) x.sendDone();
       }
+      if (output.version >= 2) output.sendDone();
     }
   }
 
@@ -135,7 +177,7 @@ export class OutputGlobal {
   }
 
   surfaceMapped(surface: Surface): void {
-    for (const output of surface.client.outputs) this.enter(surface, output);
+    for (const output of this.byClient.get(surface.client) ?? []) this.enter(surface, output);
   }
 
   surfaceUnmapped(surface: Surface): void {

@@ -36,6 +36,7 @@ import {
 import type { ClientState } from './client-state.js';
 import { Surface, type SurfaceRoleHandler, type SurfaceState } from './compositor.js';
 import type { DisplayContext } from './context.js';
+import { surfaceUnmapped } from './output.js';
 import { MAX_EDGE_VALUE, emptyPositioner, placePopup, positionerComplete, type PositionerState } from './positioner.js';
 
 export const XDG_WM_BASE_VERSION = 3;
@@ -579,7 +580,7 @@ function unmapRole(ctx: DisplayContext, surface: Surface): void {
   if (surface.isDestroyed) return;
   const wasMapped = surface.scene.mapped;
   if (wasMapped) {
-    ctx.output.surfaceUnmapped(surface);
+    surfaceUnmapped(ctx, surface);
     ctx.seat.surfaceUnmapped(surface);
   }
   surface.scene.role = null;

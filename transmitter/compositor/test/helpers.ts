@@ -61,6 +61,8 @@ export interface TestDisplay {
 
 export interface DisplayOptions {
   readonly output?: OutputInfo;
+  readonly moreOutputs?: readonly OutputInfo[];
+  readonly outputOf?: (root: SceneSurface) => number;
   readonly keymap?: string;
   readonly frameTimeoutMs?: number;
 }
@@ -85,6 +87,8 @@ export function startDisplay(options: DisplayOptions = {}): TestDisplay {
     runtimeDir,
     logger,
     output: options.output ?? OUTPUT,
+    ...(options.moreOutputs !== undefined ? { moreOutputs: options.moreOutputs } : {}),
+    ...(options.outputOf !== undefined ? { outputOf: options.outputOf } : {}),
     ...(options.keymap !== undefined ? { keymap: options.keymap } : {}),
     ...(options.frameTimeoutMs !== undefined ? { frameTimeoutMs: options.frameTimeoutMs } : {}),
   });
