@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the build, the tests and the demo need. Idempotent: only
 # installs what is missing.
+#
+#   bash scripts/install-deps.sh           # everything npm test and the demo use
+#   bash scripts/install-deps.sh --arm64   # and what the arm64 qemu board needs
+#                                          # (it runs with WALTHAM_BOARDS_ARM64=1)
 set -euo pipefail
 PKGS=(
   weston wayland-utils libwayland-dev libwayland-bin wayland-protocols
@@ -8,8 +12,10 @@ PKGS=(
   nftables iproute2 gcc make pkg-config waypipe
   gtk-3-examples qtbase5-examples qtwayland5 fonts-dejavu-core xkb-data
   chromium qemu-system-x86 qemu-utils debootstrap
-  qemu-system-arm qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
+if [ "${1:-}" = "--arm64" ]; then
+  PKGS+=(qemu-system-arm qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

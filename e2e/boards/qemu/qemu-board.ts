@@ -36,7 +36,7 @@ export function qemuUnavailable(arch: QemuArch = 'x86_64'): string | null {
       if (!targets.includes('aarch64-unknown-linux-gnu')) missing.push('the Rust target aarch64-unknown-linux-gnu (rustup target add aarch64-unknown-linux-gnu)');
     }
   }
-  if (missing.length > 0) return `${missing.join(', ')} not installed (scripts/install-deps.sh installs them)`;
+  if (missing.length > 0) return `${missing.join(', ')} not installed (scripts/install-deps.sh${arch === 'arm64' ? ' --arm64' : ''} installs them)`;
   if (process.getuid?.() !== 0) return 'building the root file system needs root';
   return null;
 }
