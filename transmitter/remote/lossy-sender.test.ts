@@ -55,6 +55,28 @@ describe('LossySender', () => {
     expect(sender.busy(key)).toBe(false);
   });
 
+  it('cuts the next frame of the same content into whole-width bands of equal height that fit without a new split', async () => {
+    const maxData = 6000;
+    const sender = new LossySender({ logger: silentLogger, where: 'test', maxData });
+    const key = {};
+    const width = 200;
+    const height = 127;
+    const pixels = noise(width, height, 5);
+    const request = { width, height, pixels, damage: null, codec: CODEC_JPEG, quality: 100 } as const;
+    const first = await encode(sender, key, request);
+    expect(first.frame).not.toBeNull();
+    const resplits = sender.counters.resplits;
+    const { frame } = await encode(sender, key, request);
+    expect(sender.counters.resplits).toBe(resplits);
+    const heights = frame!.tiles.map((t) => t.height);
+    expect(frame!.tiles.every((t) => t.x === 0 && t.width === width)).toBe(true);
+    expect(Math.max(...heights) - Math.min(...heights)).toBeLessThanOrEqual(1);
+    expect(heights.reduce((a, b) => a + b, 0)).toBe(height);
+    for (const t of frame!.tiles) expect(t.data.byteLength).toBeLessThanOrEqual(maxData);
+    // As few bands as fit: two bands' worth of data would not fit in one fewer band.
+    expect(frame!.tiles.length).toBeLessThanOrEqual(Math.ceil(frame!.encodedBytes / (0.5 * maxData)));
+  });
+
   it('is busy while encoding, copies the pixels at the start, and drops a frame that is no longer current', async () => {
     const sender = new LossySender({ logger: silentLogger, where: 'test' });
     const key = {};

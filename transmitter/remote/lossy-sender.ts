@@ -6,9 +6,12 @@
  *   client's buffer in place); sharp encodes them on libuv's thread pool, so
  *   the link keeps serving other surfaces meanwhile.
  * - The damage becomes bounding boxes (one box when the rectangles fill most
- *   of it), cut into bands whose image must fit one Waltham message: the band
- *   height comes from the bytes per pixel measured so far; a band whose image
- *   is too large anyway is split in two and encoded again.
+ *   of it), cut into whole-width bands of equal height whose image must fit one
+ *   Waltham message: the band height comes from the bytes per pixel of the
+ *   densest band of the last frames (a denser frame raises it at once, a
+ *   lighter one lowers it by half the difference); a band whose image is too
+ *   large anyway is split in two and encoded again. All bands of a frame
+ *   encode at once, spread over libuv's threads.
  * - While a surface's encode is in flight the surface is busy: its newer
  *   commits merge as they do while frames are in flight (newest content,
  *   union of damage). When the encode resolves, `send` runs (the link sends
@@ -79,7 +82,7 @@ export interface LossySenderOptions {
 /** The bytes per pixel assumed for the first band height, until measured. */
 const PRIOR_BYTES_PER_PIXEL = 1;
 /** Bands are cut to this share of the limit, so that most fit the first time. */
-const BAND_TARGET = 0.7;
+const BAND_TARGET = 0.8;
 /** A box whose rectangles cover at least this share of it is sent whole. */
 const BOX_FILL = 0.5;
 /** Splits of one band before giving up (a 1x1 image always fits). */
@@ -178,7 +181,7 @@ export class LossySender {
           const tiles = perBox.flat();
           const rawBytes = boxes.reduce((n, b) => n + b.width * b.height * 4, 0);
           const encodedBytes = tiles.reduce((n, t) => n + t.data.byteLength, 0);
-          if (rawBytes > 0) this.bytesPerPixel = 0.7 * this.bytesPerPixel + (0.3 * encodedBytes * 4) / rawBytes;
+          this.measure(tiles);
           this.counters.frames++;
           this.counters.tiles += tiles.length;
           state.refine.push(...boxes);
@@ -196,6 +199,14 @@ export class LossySender {
       .catch((err: unknown) => this.logger.error({ err }, `${this.where}: sending a lossy frame failed: ${(err as Error).message}`));
   }
 
+  /** Updates the bytes per pixel the bands are cut for from the densest tile of a frame. */
+  private measure(tiles: readonly LossyTile[]): void {
+    let densest = 0;
+    for (const t of tiles) densest = Math.max(densest, t.data.byteLength / (t.width * t.height));
+    if (densest <= 0) return;
+    this.bytesPerPixel = densest >= this.bytesPerPixel ? densest : (this.bytesPerPixel + densest) / 2;
+  }
+
   private settle(key: object, state: SurfaceState): void {
     if (this.onRefine === undefined) return;
     const refine = this.onRefine;
@@ -211,9 +222,15 @@ export class LossySender {
   /** The box (whose pixels are `pixels`, packed) as tiles that each fit a message. */
   private async encodeBox(request: LossyRequest, box: Rect, pixels: Uint8Array): Promise<LossyTile[]> {
     const rowBytes = box.width * this.bytesPerPixel;
-    const rows = Math.max(1, Math.min(box.height, Math.floor((BAND_TARGET * this.maxData) / Math.max(1, rowBytes))));
+    const most = Math.max(1, Math.min(box.height, Math.floor((BAND_TARGET * this.maxData) / Math.max(1, rowBytes))));
+    // As few bands as the limit allows, of equal height (no thin remainder band).
+    const count = Math.ceil(box.height / most);
     const bands: Rect[] = [];
-    for (let y = 0; y < box.height; y += rows) bands.push({ x: 0, y, width: box.width, height: Math.min(rows, box.height - y) });
+    for (let i = 0, y = 0; i < count; i++) {
+      const height = Math.round(((i + 1) * box.height) / count) - y;
+      bands.push({ x: 0, y, width: box.width, height });
+      y += height;
+    }
     const out = await Promise.all(bands.map((band) => this.encodeBand(request, box, pixels, band, 0)));
     return out.flat();
   }
