@@ -80,7 +80,22 @@ export async function encodeLossy(
   // tightly packed, and later, on a worker thread.
   const packed = Buffer.allocUnsafe(width * height * 3);
   packRgb(pixels, stride, x, y, width, height, packed);
-  const image = sharp(packed, { raw: { width, height, channels: 3 } });
+  return encodeRgb(codec, packed, width, height, { quality, effort });
+}
+
+/**
+ * Encode `width` x `height` packed R, G, B pixels (`width * 3` bytes per row, from the start of
+ * `rgb`, which must not change until the promise settles) as one JPEG or WebP image.
+ */
+export async function encodeRgb(codec: LossyCodec, rgb: Uint8Array, width: number, height: number, options: LossyOptions = {}): Promise<Uint8Array> {
+  const quality = checkQuality(options.quality, DEFAULT_LOSSY_QUALITY, 1, 100, 'quality');
+  const effort = checkQuality(options.effort, 0, 0, 6, 'effort');
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new RangeError(`invalid rectangle size ${width}x${height}`);
+  }
+  if (rgb.byteLength < width * height * 3) throw new RangeError(`${rgb.byteLength} bytes do not hold ${width}x${height} R, G, B pixels`);
+  // A view, not a copy.
+  const image = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, width * height * 3), { raw: { width, height, channels: 3 } });
   const out =
     codec === CODEC_JPEG
       ? await image

@@ -27,6 +27,16 @@ function area(rects: readonly Rect[]): number {
   return rects.reduce((n, r) => n + r.width * r.height, 0);
 }
 
+/** Mean absolute difference of the luma of `r` in two B, G, R, X images `width` pixels wide (4:2:0 JPEG keeps luma, not the chroma of noise). */
+function meanError(a: Uint8Array, b: Uint8Array, width: number, r: Rect): number {
+  const luma = (p: Uint8Array, i: number): number => 0.114 * p[i]! + 0.587 * p[i + 1]! + 0.299 * p[i + 2]!;
+  let error = 0;
+  for (let y = r.y; y < r.y + r.height; y++) {
+    for (let x = r.x; x < r.x + r.width; x++) error += Math.abs(luma(a, (y * width + x) * 4) - luma(b, (y * width + x) * 4));
+  }
+  return error / (r.width * r.height);
+}
+
 describe('LossySender', () => {
   it('cuts the damage into tiles that each fit the limit, splitting and encoding again those that do not', async () => {
     const maxData = 6000;
@@ -51,8 +61,27 @@ describe('LossySender', () => {
     // Each decodes to its rectangle of the image.
     const target = { width, height, format: 'xrgb8888' as const, pixels: new Uint8Array(width * height * 4) };
     for (const t of frame!.tiles) await decodeLossy(t.codec, t.data, target, t.x, t.y, t.width, t.height);
+    expect(meanError(target.pixels, pixels, width, damage[0]!)).toBeLessThan(4);
     expect(frame!.rects).toEqual(damage);
     expect(sender.busy(key)).toBe(false);
+  });
+
+  it('splits rows too wide for the limit into narrower tiles of the right pixels', async () => {
+    const maxData = 1400;
+    const sender = new LossySender({ logger: silentLogger, where: 'test', maxData });
+    const width = 300;
+    const height = 40;
+    const pixels = noise(width, height, 9);
+    const damage = [{ x: 20, y: 10, width: 250, height: 6 }];
+    const { frame } = await encode(sender, {}, { width, height, pixels, damage, codec: CODEC_JPEG, quality: 100 });
+    expect(frame!.tiles.some((t) => t.width < 250)).toBe(true);
+    expect(area(frame!.tiles)).toBe(250 * 6);
+    const target = { width, height, format: 'xrgb8888' as const, pixels: new Uint8Array(width * height * 4) };
+    for (const t of frame!.tiles) {
+      expect(t.data.byteLength).toBeLessThanOrEqual(maxData);
+      await decodeLossy(t.codec, t.data, target, t.x, t.y, t.width, t.height);
+    }
+    expect(meanError(target.pixels, pixels, width, damage[0]!)).toBeLessThan(4);
   });
 
   it('cuts the next frame of the same content into whole-width bands of equal height that fit without a new split', async () => {

@@ -25,8 +25,8 @@
  */
 import type { Content, Rect } from '../../shared/scene/scene.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
-import { copyPixels } from '../../shared/native.js';
-import { encodeLossy, type LossyCodec } from '../../shared/remote/lossy.js';
+import { packRgb } from '../../shared/native.js';
+import { encodeRgb, type LossyCodec } from '../../shared/remote/lossy.js';
 import { MAX_TILE_DATA } from '../../shared/remote/tiles.js';
 
 /** One encoded lossy tile. */
@@ -163,11 +163,12 @@ export class LossySender {
     clearTimeout(state.settleTimer);
     state.settleTimer = undefined;
     const boxes = boundingBoxes(request.damage, request.width, request.height);
-    // The pixels now: a later commit may change the client's buffer in place.
+    // The pixels now (a later commit may change the client's buffer in place), packed as the
+    // encoder reads them: R, G, B, `width * 3` bytes per row; a whole-width band is a view.
     const snapshots = boxes.map((b) => {
-      const pixels = new Uint8Array(b.width * b.height * 4);
-      copyPixels(request.pixels, request.width * 4, b.x, b.y, pixels, b.width * 4, 0, 0, b.width, b.height);
-      return { box: b, pixels };
+      const pixels = Buffer.allocUnsafe(b.width * b.height * 3);
+      packRgb(request.pixels, request.width * 4, b.x, b.y, b.width, b.height, pixels);
+      return { box: b, pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength) };
     });
     const started = performance.now();
     Promise.all(snapshots.map(({ box, pixels }) => this.encodeBox(request, box, pixels)))
@@ -219,7 +220,7 @@ export class LossySender {
     state.settleTimer.unref();
   }
 
-  /** The box (whose pixels are `pixels`, packed) as tiles that each fit a message. */
+  /** The box (whose pixels are `pixels`, packed R, G, B) as tiles that each fit a message. */
   private async encodeBox(request: LossyRequest, box: Rect, pixels: Uint8Array): Promise<LossyTile[]> {
     const rowBytes = box.width * this.bytesPerPixel;
     const most = Math.max(1, Math.min(box.height, Math.floor((BAND_TARGET * this.maxData) / Math.max(1, rowBytes))));
@@ -237,7 +238,7 @@ export class LossySender {
 
   /** One band (in box coordinates), split in two and encoded again while its image is too large. */
   private async encodeBand(request: LossyRequest, box: Rect, pixels: Uint8Array, band: Rect, depth: number): Promise<LossyTile[]> {
-    const data = await encodeLossy(request.codec, pixels, box.width * 4, band.x, band.y, band.width, band.height, { quality: request.quality });
+    const data = await encodeRgb(request.codec, bandPixels(pixels, box.width, band), band.width, band.height, { quality: request.quality });
     if (data.byteLength <= this.maxData) {
       return [{ x: box.x + band.x, y: box.y + band.y, width: band.width, height: band.height, codec: request.codec, data }];
     }
@@ -258,6 +259,17 @@ export class LossySender {
     const parts = await Promise.all(halves.map((h) => this.encodeBand(request, box, pixels, h, depth + 1)));
     return parts.flat();
   }
+}
+
+/** The R, G, B pixels of `band` of a packed box `width` pixels wide: a view for whole rows, else a copy. */
+function bandPixels(pixels: Uint8Array, width: number, band: Rect): Uint8Array {
+  if (band.x === 0 && band.width === width) return pixels.subarray(band.y * width * 3, (band.y + band.height) * width * 3);
+  const out = new Uint8Array(band.width * band.height * 3);
+  for (let y = 0; y < band.height; y++) {
+    const from = ((band.y + y) * width + band.x) * 3;
+    out.set(pixels.subarray(from, from + band.width * 3), y * band.width * 3);
+  }
+  return out;
 }
 
 /**
