@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Rect } from '../../shared/scene/scene.js';
 import { prng, silentLogger } from '../../shared/waltham/test/helpers.js';
 import { CODEC_JPEG, decodeLossy } from '../../shared/remote/lossy.js';
@@ -123,6 +123,45 @@ describe('LossySender', () => {
     const gone = await encode(sender, key, { width: 64, height: 64, pixels, damage: null, codec: CODEC_JPEG, quality: 80 }, () => current);
     expect(gone).toEqual({ frame: null, reason: null });
     expect(sender.busy(key)).toBe(false);
+  });
+
+  describe('with fake timers', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('waits twice as long for a refinement after one the content did not stay still for, and the base time once it did', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const refined: number[] = [];
+      const sender = new LossySender({ logger: silentLogger, where: 'test', settleMs: 100, refine: () => refined.push(performance.now()) });
+      const key = {};
+      const pixels = new Uint8Array(32 * 32 * 4).fill(0x40);
+      const frame = () => encode(sender, key, { width: 32, height: 32, pixels, damage: null, codec: CODEC_JPEG, quality: 80 });
+      /** A frame, then the time until its refinement is due (or null within `limit`). */
+      const settleAfterFrame = async (limit: number): Promise<number | null> => {
+        await frame();
+        const sent = performance.now();
+        const before = refined.length;
+        for (let t = 0; t < limit; t += 10) {
+          vi.advanceTimersByTime(10);
+          if (refined.length > before) {
+            sender.takeRefinement(key);
+            return refined.at(-1)! - sent;
+          }
+        }
+        return null;
+      };
+      expect(await settleAfterFrame(1000)).toBe(100);
+      // Moving again right after the refinement: 200, then 400.
+      expect(await settleAfterFrame(1000)).toBe(200);
+      expect(await settleAfterFrame(1000)).toBe(400);
+      // Still for a while after it: back to the base time.
+      vi.advanceTimersByTime(3000);
+      expect(await settleAfterFrame(1000)).toBe(100);
+      // Never more than MAX_SETTLE_MS.
+      for (let i = 0; i < 8; i++) await settleAfterFrame(6000);
+      expect(await settleAfterFrame(6000)).toBe(5000);
+    });
   });
 
   it('keeps the lossy area for the next lossless frame, and calls refine once the pixels settle', async () => {

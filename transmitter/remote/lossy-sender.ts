@@ -22,6 +22,10 @@
  *   area returned by `refinement` is damage for the next lossless frame, so
  *   that the exact pixels come back when the link has room or the content
  *   settles (`settleMs` after the last lossy frame, `refine` is called).
+ *   A lossy frame soon after a refinement means the content was not still
+ *   (the pause was the link's or the CPU's, often the refinement's own
+ *   transfer): the surface then waits twice as long before the next one
+ *   (up to MAX_SETTLE_MS), and the base time again once it has been still.
  */
 import type { Content, Rect } from '../../shared/scene/scene.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -85,6 +89,10 @@ const PRIOR_BYTES_PER_PIXEL = 1;
 const BAND_TARGET = 0.8;
 /** A box whose rectangles cover at least this share of it is sent whole. */
 const BOX_FILL = 0.5;
+/** The longest wait for still content before a refinement. */
+const MAX_SETTLE_MS = 5000;
+/** A lossy frame this soon after a refinement doubles the surface's wait. */
+const MOVING_AGAIN_MS = 2000;
 /** Splits of one band before giving up (a 1x1 image always fits). */
 const MAX_SPLITS = 24;
 
@@ -96,6 +104,10 @@ interface SurfaceState {
   settleTimer: NodeJS.Timeout | undefined;
   /** The lossy pixels settled: the next frame is lossless and replaces them. */
   refineDue: boolean;
+  /** This surface's wait for still content, ms. */
+  settleMs: number;
+  /** When the last refinement became due (performance.now()), until the next lossy frame. */
+  refinedAt: number | undefined;
 }
 
 export class LossySender {
@@ -148,13 +160,15 @@ export class LossySender {
     s.settleTimer = undefined;
     s.refine = [];
     s.refineDue = false;
+    s.settleMs = this.settleMs;
+    s.refinedAt = undefined;
   }
 
   /** Start a lossy frame of surface `key`; see LossyRequest. */
   start(key: object, request: LossyRequest): void {
     let s = this.surfaces.get(key);
     if (s === undefined) {
-      s = { busy: false, refine: [], settleTimer: undefined, refineDue: false };
+      s = { busy: false, refine: [], settleTimer: undefined, refineDue: false, settleMs: this.settleMs, refinedAt: undefined };
       this.surfaces.set(key, s);
     }
     if (s.busy) throw new Error('LossySender.start: an encode of this surface is in flight');
@@ -162,6 +176,11 @@ export class LossySender {
     state.busy = true;
     clearTimeout(state.settleTimer);
     state.settleTimer = undefined;
+    if (state.refinedAt !== undefined) {
+      const moving = performance.now() - state.refinedAt < MOVING_AGAIN_MS;
+      state.settleMs = moving ? Math.min(MAX_SETTLE_MS, state.settleMs * 2) : this.settleMs;
+      state.refinedAt = undefined;
+    }
     const boxes = boundingBoxes(request.damage, request.width, request.height);
     // The pixels now (a later commit may change the client's buffer in place), packed as the
     // encoder reads them: R, G, B, `width * 3` bytes per row; a whole-width band is a view.
@@ -215,8 +234,9 @@ export class LossySender {
       state.settleTimer = undefined;
       if (state.refine.length === 0 || state.busy) return;
       state.refineDue = true;
+      state.refinedAt = performance.now();
       refine(key);
-    }, this.settleMs);
+    }, state.settleMs);
     state.settleTimer.unref();
   }
 
