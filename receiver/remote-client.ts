@@ -443,7 +443,7 @@ export class RemoteClient implements SceneOwner {
     // Handled where the chain reaches it; this keeps an early failure from counting as unhandled.
     decoding.catch(() => undefined);
     const bytes = tile.data.byteLength;
-    const pixelBytes = tile.width * tile.height * 4;
+    const pixelBytes = tile.width * tile.height * 3; // decoded as packed R, G, B
     this.lossyTiles++;
     this.lossyBytes += pixelBytes;
     const step: Promise<void> = (this.lossyChain ?? Promise.resolve())

@@ -31,13 +31,13 @@ import { copyPixels } from '../shared/native.js';
 import { SharedPixels } from '../shared/scene/shared-pixels.js';
 import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
 import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
-import { decodeLossy, isLossy } from '../shared/remote/lossy.js';
+import { decodeLossyRgb, isLossy, placeRgb } from '../shared/remote/lossy.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
 
-/** A lossy tile decoded into memory of its own: `rect.width` x `rect.height` pixels. */
+/** A lossy tile decoded into memory of its own: `rect.width` x `rect.height` packed R, G, B pixels. */
 export interface DecodedTile {
   readonly rect: Rect;
-  readonly pixels: Uint8Array;
+  readonly rgb: Uint8Array;
 }
 
 /** Role fields set by requests, applied on commit. */
@@ -256,8 +256,7 @@ export class RemoteSurface {
     }
     // A copy (of the Buffer the data is a view of, which the connection reuses).
     const data = new Uint8Array(tile.data);
-    const decoded: PixelImage = { width: w, height: h, format: image.format, pixels: new Uint8Array(w * h * 4) };
-    return decodeLossy(codec, data, decoded, 0, 0, w, h).then(() => ({ rect: { x, y, width: w, height: h }, pixels: decoded.pixels }));
+    return decodeLossyRgb(codec, data, w, h).then((rgb) => ({ rect: { x, y, width: w, height: h }, rgb }));
   }
 
   /**
@@ -267,9 +266,9 @@ export class RemoteSurface {
    */
   placeLossyTile(image: PixelImage, tile: DecodedTile): Rect | null {
     if (this.destroyed || this.pending.image !== image) return null;
-    const { rect, pixels } = tile;
+    const { rect, rgb } = tile;
     this.beforeTile(rect, true);
-    copyPixels(pixels, rect.width * 4, 0, 0, image.pixels, image.width * 4, rect.x, rect.y, rect.width, rect.height);
+    placeRgb(rgb, image, rect.x, rect.y, rect.width, rect.height);
     this.wrote(rect);
     return rect;
   }

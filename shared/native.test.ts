@@ -135,11 +135,13 @@ describe('the addon', () => {
         'lz4Compress',
         'lz4Decompress',
         'memfdCreate',
+        'packRgb',
         'recvMsg',
         'sendMsg',
         'socketPair',
         'tuneAllocator',
         'unixConnect',
+        'unpackRgb',
       ].sort(),
     );
     const members = (c: { prototype: object }) =>

@@ -196,6 +196,8 @@ export interface NativeShim {
     height: number,
   ): void;
   applySpans(stream: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
+  packRgb(src: Uint8Array, stride: number, x: number, y: number, width: number, height: number, dst: Uint8Array): void;
+  unpackRgb(src: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
   compress(codec: BlockCodec, src: Uint8Array, dst: Uint8Array, level?: number): number;
   decompress(codec: BlockCodec, src: Uint8Array, dst: Uint8Array): number;
   lz4Compress(input: Uint8Array, output: Uint8Array): number;
@@ -258,6 +260,13 @@ export const TileWriter: TileWriterConstructor = native.TileWriter;
 export const copyPixels = native.copyPixels;
 /** Applies a span stream to a rectangle of `dst`; throws (EBADMSG) without changing `dst` when malformed. */
 export const applySpans = native.applySpans;
+/**
+ * The `width` x `height` rectangle at (x, y) of `src` (B, G, R, X) written to the start of `dst`
+ * as packed R, G, B (`width * 3` bytes per row), for the lossy codecs (src/rgb.rs).
+ */
+export const packRgb = native.packRgb;
+/** Packed R, G, B rows (`width * 3` bytes each) written into a rectangle of `dst` as B, G, R, 255. */
+export const unpackRgb = native.unpackRgb;
 /**
  * `src` compressed into `dst` with `codec` (`level`: zstd's, default 1, clamped to -7..22; LZ4
  * has one); returns the compressed length, or -1 when it does not fit (pass a `dst` shorter than

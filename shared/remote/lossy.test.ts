@@ -118,7 +118,20 @@ describe.skipIf(!existsSync(PHOTO))(`lossy tiles (photo: ${PHOTO})`, () => {
       corrupt.fill(0, 12, corrupt.length);
       await rejects(corrupt, 64, 48, 'ERR_TILE_DATA', /does not decode/);
       await rejects(data, 64, 48 + 60, 'ERR_TILE_BOUNDS', /outside the 100x100 surface/);
+      // An image with alpha is not one of our tiles.
+      if (codec === CODEC_WEBP) {
+        const alpha = await sharp(Buffer.alloc(64 * 48 * 4, 0x80), { raw: { width: 64, height: 48, channels: 4 } }).webp().toBuffer();
+        await rejects(alpha, 64, 48, 'ERR_TILE_DATA', /with 4 channels/);
+      }
       await expect(decodeLossy(codec, data, target, 36, 52, 64, 48)).resolves.toEqual({ x: 36, y: 52, width: 64, height: 48 });
+      // A grey image decodes as R = G = B, opaque.
+      const greyImage = sharp(Buffer.alloc(64 * 48, 0x80), { raw: { width: 64, height: 48, channels: 1 } });
+      const grey = await (codec === CODEC_JPEG ? greyImage.jpeg({ quality: 100 }) : greyImage.webp({ quality: 100 })).toBuffer();
+      await decodeLossy(codec, grey, target, 0, 0, 64, 48);
+      for (const at of [0, 4 * 63, 100 * 4 * 47]) {
+        for (const c of [0, 1, 2]) expect(Math.abs(target.pixels[at + c]! - 0x80)).toBeLessThanOrEqual(2);
+        expect(target.pixels[at + 3]).toBe(255);
+      }
     });
   }
 });

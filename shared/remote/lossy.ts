@@ -5,8 +5,13 @@
  *
  * For opaque content only (xrgb8888, or argb8888 that happens to be opaque, such as video):
  * JPEG has no alpha channel, and both codecs are encoded without one; decoded tiles have alpha
- * 255. Pixels are in wl_shm memory order (B, G, R, A/X bytes); sharp works in R, G, B, so the
- * channel swap is a libvips recombination on the worker thread, not a loop here.
+ * 255. Pixels are in wl_shm memory order (B, G, R, A/X bytes); sharp works in R, G, B: the shim
+ * packs a rectangle into R, G, B rows in one pass (packRgb) and writes decoded rows back as
+ * B, G, R, 255 (unpackRgb), so libvips does no channel work of its own.
+ *
+ * Settings are the fastest of each codec: baseline JPEG with the standard Huffman tables (no
+ * optimised coding, trellis or progressive scans; mozjpeg's defaults off) and 4:2:0 chroma;
+ * WebP at effort 0.
  *
  * Decoding treats the payload as hostile: the codec's signature is checked, sharp fails on any
  * decoder warning (truncated data included), the image may not have more pixels than the tile
@@ -15,7 +20,7 @@
  */
 import sharp from 'sharp';
 import type { Rect } from '../scene/scene.js';
-import { copyPixels } from '../native.js';
+import { packRgb, unpackRgb } from '../native.js';
 import { WthpContentCodec } from '../generated/waltham/index.js';
 import { codecBit, TileError, type PixelImage } from './tiles.js';
 
@@ -36,13 +41,6 @@ export interface LossyOptions {
 }
 
 export const DEFAULT_LOSSY_QUALITY = 80;
-
-/** Swaps channels 0 and 2: B,G,R <-> R,G,B. */
-const SWAP_RB: [[number, number, number], [number, number, number], [number, number, number]] = [
-  [0, 0, 1],
-  [0, 1, 0],
-  [1, 0, 0],
-];
 
 export function isLossy(codec: number): codec is LossyCodec {
   return codec === CODEC_JPEG || codec === CODEC_WEBP;
@@ -78,17 +76,41 @@ export async function encodeLossy(
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new RangeError(`invalid rectangle size ${width}x${height}`);
   }
-  // One packed copy (native, row by row; throws ERANGE outside `pixels`): sharp reads raw input
+  // One packed R, G, B copy (native; throws ERANGE outside `pixels`): sharp reads raw input
   // tightly packed, and later, on a worker thread.
-  const packed = Buffer.allocUnsafe(width * height * 4);
-  copyPixels(pixels, stride, x, y, packed, width * 4, 0, 0, width, height);
-  const image = sharp(packed, { raw: { width, height, channels: 4 } })
-    .removeAlpha()
-    .recomb(SWAP_RB);
+  const packed = Buffer.allocUnsafe(width * height * 3);
+  packRgb(pixels, stride, x, y, width, height, packed);
+  return encodeRgb(codec, packed, width, height, { quality, effort });
+}
+
+/**
+ * Encode `width` x `height` packed R, G, B pixels (`width * 3` bytes per row, from the start of
+ * `rgb`, which must not change until the promise settles) as one JPEG or WebP image.
+ */
+export async function encodeRgb(codec: LossyCodec, rgb: Uint8Array, width: number, height: number, options: LossyOptions = {}): Promise<Uint8Array> {
+  const quality = checkQuality(options.quality, DEFAULT_LOSSY_QUALITY, 1, 100, 'quality');
+  const effort = checkQuality(options.effort, 0, 0, 6, 'effort');
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new RangeError(`invalid rectangle size ${width}x${height}`);
+  }
+  if (rgb.byteLength < width * height * 3) throw new RangeError(`${rgb.byteLength} bytes do not hold ${width}x${height} R, G, B pixels`);
+  // A view, not a copy.
+  const image = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, width * height * 3), { raw: { width, height, channels: 3 } });
   const out =
     codec === CODEC_JPEG
-      ? await image.jpeg({ quality, chromaSubsampling: '4:2:0' }).toBuffer()
-      : await image.webp({ quality, effort, alphaQuality: 100 }).toBuffer();
+      ? await image
+          .jpeg({
+            quality,
+            chromaSubsampling: '4:2:0',
+            mozjpeg: false,
+            optimiseCoding: false,
+            trellisQuantisation: false,
+            overshootDeringing: false,
+            optimiseScans: false,
+            progressive: false,
+          })
+          .toBuffer()
+      : await image.webp({ quality, effort }).toBuffer();
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
@@ -114,31 +136,49 @@ export async function decodeLossy(
   width: number,
   height: number,
 ): Promise<Rect> {
-  const name = lossyName(codec);
   if (width <= 0 || height <= 0 || x < 0 || y < 0 || x > target.width - width || y > target.height - height) {
     throw new TileError('ERR_TILE_BOUNDS', `tile ${width}x${height}+${x}+${y} is outside the ${target.width}x${target.height} surface`);
+  }
+  const rgb = await decodeLossyRgb(codec, data, width, height);
+  placeRgb(rgb, target, x, y, width, height);
+  return { x, y, width, height };
+}
+
+/**
+ * The first half of `decodeLossy`, for callers that place the tile later: the payload decoded
+ * (on a worker thread) to packed R, G, B rows, `width * 3` bytes each. Throws TileError
+ * (ERR_TILE_DATA) for a payload that is not one complete image of the codec of exactly
+ * `width` x `height` pixels.
+ */
+export async function decodeLossyRgb(codec: LossyCodec, data: Uint8Array, width: number, height: number): Promise<Uint8Array> {
+  const name = lossyName(codec);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new TileError('ERR_TILE_BOUNDS', `invalid tile size ${width}x${height}`);
   }
   if (!hasSignature(codec, data)) {
     throw new TileError('ERR_TILE_DATA', `${name} ${width}x${height} tile does not hold a ${name} image`);
   }
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
-    decoded = await sharp(data, { limitInputPixels: width * height, failOn: 'warning' })
-      .removeAlpha()
-      .recomb(SWAP_RB)
-      .ensureAlpha(1)
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    decoded = await sharp(data, { limitInputPixels: width * height, failOn: 'warning' }).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw new TileError('ERR_TILE_DATA', `${name} ${width}x${height} tile does not decode: ${(err as Error).message}`);
   }
   const { info } = decoded;
-  if (info.width !== width || info.height !== height || info.channels !== 4) {
+  // Three channels: what `encodeLossy` writes (a grey or alpha image is not one of its tiles).
+  if (info.width !== width || info.height !== height || info.channels !== 3) {
     throw new TileError(
       'ERR_TILE_DATA',
       `${name} ${width}x${height} tile holds a ${info.width}x${info.height} image with ${info.channels} channels`,
     );
   }
-  copyPixels(decoded.data, width * 4, 0, 0, target.pixels, target.width * 4, x, y, width, height);
-  return { x, y, width, height };
+  return new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
+}
+
+/**
+ * The second half: `rgb` (from `decodeLossyRgb`) written into the `width` x `height` rectangle
+ * at (x, y) of `target` as B, G, R, 255 (native, one pass; throws ERANGE outside `target`).
+ */
+export function placeRgb(rgb: Uint8Array, target: PixelImage, x: number, y: number, width: number, height: number): void {
+  unpackRgb(rgb, target.pixels, target.width * 4, x, y, width, height);
 }

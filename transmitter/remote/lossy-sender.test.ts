@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Rect } from '../../shared/scene/scene.js';
 import { prng, silentLogger } from '../../shared/waltham/test/helpers.js';
 import { CODEC_JPEG, decodeLossy } from '../../shared/remote/lossy.js';
@@ -27,6 +27,16 @@ function area(rects: readonly Rect[]): number {
   return rects.reduce((n, r) => n + r.width * r.height, 0);
 }
 
+/** Mean absolute difference of the luma of `r` in two B, G, R, X images `width` pixels wide (4:2:0 JPEG keeps luma, not the chroma of noise). */
+function meanError(a: Uint8Array, b: Uint8Array, width: number, r: Rect): number {
+  const luma = (p: Uint8Array, i: number): number => 0.114 * p[i]! + 0.587 * p[i + 1]! + 0.299 * p[i + 2]!;
+  let error = 0;
+  for (let y = r.y; y < r.y + r.height; y++) {
+    for (let x = r.x; x < r.x + r.width; x++) error += Math.abs(luma(a, (y * width + x) * 4) - luma(b, (y * width + x) * 4));
+  }
+  return error / (r.width * r.height);
+}
+
 describe('LossySender', () => {
   it('cuts the damage into tiles that each fit the limit, splitting and encoding again those that do not', async () => {
     const maxData = 6000;
@@ -51,8 +61,49 @@ describe('LossySender', () => {
     // Each decodes to its rectangle of the image.
     const target = { width, height, format: 'xrgb8888' as const, pixels: new Uint8Array(width * height * 4) };
     for (const t of frame!.tiles) await decodeLossy(t.codec, t.data, target, t.x, t.y, t.width, t.height);
+    expect(meanError(target.pixels, pixels, width, damage[0]!)).toBeLessThan(4);
     expect(frame!.rects).toEqual(damage);
     expect(sender.busy(key)).toBe(false);
+  });
+
+  it('splits rows too wide for the limit into narrower tiles of the right pixels', async () => {
+    const maxData = 1400;
+    const sender = new LossySender({ logger: silentLogger, where: 'test', maxData });
+    const width = 300;
+    const height = 40;
+    const pixels = noise(width, height, 9);
+    const damage = [{ x: 20, y: 10, width: 250, height: 6 }];
+    const { frame } = await encode(sender, {}, { width, height, pixels, damage, codec: CODEC_JPEG, quality: 100 });
+    expect(frame!.tiles.some((t) => t.width < 250)).toBe(true);
+    expect(area(frame!.tiles)).toBe(250 * 6);
+    const target = { width, height, format: 'xrgb8888' as const, pixels: new Uint8Array(width * height * 4) };
+    for (const t of frame!.tiles) {
+      expect(t.data.byteLength).toBeLessThanOrEqual(maxData);
+      await decodeLossy(t.codec, t.data, target, t.x, t.y, t.width, t.height);
+    }
+    expect(meanError(target.pixels, pixels, width, damage[0]!)).toBeLessThan(4);
+  });
+
+  it('cuts the next frame of the same content into whole-width bands of equal height that fit without a new split', async () => {
+    const maxData = 6000;
+    const sender = new LossySender({ logger: silentLogger, where: 'test', maxData });
+    const key = {};
+    const width = 200;
+    const height = 127;
+    const pixels = noise(width, height, 5);
+    const request = { width, height, pixels, damage: null, codec: CODEC_JPEG, quality: 100 } as const;
+    const first = await encode(sender, key, request);
+    expect(first.frame).not.toBeNull();
+    const resplits = sender.counters.resplits;
+    const { frame } = await encode(sender, key, request);
+    expect(sender.counters.resplits).toBe(resplits);
+    const heights = frame!.tiles.map((t) => t.height);
+    expect(frame!.tiles.every((t) => t.x === 0 && t.width === width)).toBe(true);
+    expect(Math.max(...heights) - Math.min(...heights)).toBeLessThanOrEqual(1);
+    expect(heights.reduce((a, b) => a + b, 0)).toBe(height);
+    for (const t of frame!.tiles) expect(t.data.byteLength).toBeLessThanOrEqual(maxData);
+    // As few bands as fit: two bands' worth of data would not fit in one fewer band.
+    expect(frame!.tiles.length).toBeLessThanOrEqual(Math.ceil(frame!.encodedBytes / (0.5 * maxData)));
   });
 
   it('is busy while encoding, copies the pixels at the start, and drops a frame that is no longer current', async () => {
@@ -72,6 +123,45 @@ describe('LossySender', () => {
     const gone = await encode(sender, key, { width: 64, height: 64, pixels, damage: null, codec: CODEC_JPEG, quality: 80 }, () => current);
     expect(gone).toEqual({ frame: null, reason: null });
     expect(sender.busy(key)).toBe(false);
+  });
+
+  describe('with fake timers', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('waits twice as long for a refinement after one the content did not stay still for, and the base time once it did', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const refined: number[] = [];
+      const sender = new LossySender({ logger: silentLogger, where: 'test', settleMs: 100, refine: () => refined.push(performance.now()) });
+      const key = {};
+      const pixels = new Uint8Array(32 * 32 * 4).fill(0x40);
+      const frame = () => encode(sender, key, { width: 32, height: 32, pixels, damage: null, codec: CODEC_JPEG, quality: 80 });
+      /** A frame, then the time until its refinement is due (or null within `limit`). */
+      const settleAfterFrame = async (limit: number): Promise<number | null> => {
+        await frame();
+        const sent = performance.now();
+        const before = refined.length;
+        for (let t = 0; t < limit; t += 10) {
+          vi.advanceTimersByTime(10);
+          if (refined.length > before) {
+            sender.takeRefinement(key);
+            return refined.at(-1)! - sent;
+          }
+        }
+        return null;
+      };
+      expect(await settleAfterFrame(1000)).toBe(100);
+      // Moving again right after the refinement: 200, then 400.
+      expect(await settleAfterFrame(1000)).toBe(200);
+      expect(await settleAfterFrame(1000)).toBe(400);
+      // Still for a while after it: back to the base time.
+      vi.advanceTimersByTime(3000);
+      expect(await settleAfterFrame(1000)).toBe(100);
+      // Never more than MAX_SETTLE_MS.
+      for (let i = 0; i < 8; i++) await settleAfterFrame(6000);
+      expect(await settleAfterFrame(6000)).toBe(5000);
+    });
   });
 
   it('keeps the lossy area for the next lossless frame, and calls refine once the pixels settle', async () => {

@@ -6,9 +6,12 @@
  *   client's buffer in place); sharp encodes them on libuv's thread pool, so
  *   the link keeps serving other surfaces meanwhile.
  * - The damage becomes bounding boxes (one box when the rectangles fill most
- *   of it), cut into bands whose image must fit one Waltham message: the band
- *   height comes from the bytes per pixel measured so far; a band whose image
- *   is too large anyway is split in two and encoded again.
+ *   of it), cut into whole-width bands of equal height whose image must fit one
+ *   Waltham message: the band height comes from the bytes per pixel of the
+ *   densest band of the last frames (a denser frame raises it at once, a
+ *   lighter one lowers it by half the difference); a band whose image is too
+ *   large anyway is split in two and encoded again. All bands of a frame
+ *   encode at once, spread over libuv's threads.
  * - While a surface's encode is in flight the surface is busy: its newer
  *   commits merge as they do while frames are in flight (newest content,
  *   union of damage). When the encode resolves, `send` runs (the link sends
@@ -19,11 +22,15 @@
  *   area returned by `refinement` is damage for the next lossless frame, so
  *   that the exact pixels come back when the link has room or the content
  *   settles (`settleMs` after the last lossy frame, `refine` is called).
+ *   A lossy frame soon after a refinement means the content was not still
+ *   (the pause was the link's or the CPU's, often the refinement's own
+ *   transfer): the surface then waits twice as long before the next one
+ *   (up to MAX_SETTLE_MS), and the base time again once it has been still.
  */
 import type { Content, Rect } from '../../shared/scene/scene.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
-import { copyPixels } from '../../shared/native.js';
-import { encodeLossy, type LossyCodec } from '../../shared/remote/lossy.js';
+import { packRgb } from '../../shared/native.js';
+import { encodeRgb, type LossyCodec } from '../../shared/remote/lossy.js';
 import { MAX_TILE_DATA } from '../../shared/remote/tiles.js';
 
 /** One encoded lossy tile. */
@@ -79,9 +86,13 @@ export interface LossySenderOptions {
 /** The bytes per pixel assumed for the first band height, until measured. */
 const PRIOR_BYTES_PER_PIXEL = 1;
 /** Bands are cut to this share of the limit, so that most fit the first time. */
-const BAND_TARGET = 0.7;
+const BAND_TARGET = 0.8;
 /** A box whose rectangles cover at least this share of it is sent whole. */
 const BOX_FILL = 0.5;
+/** The longest wait for still content before a refinement. */
+const MAX_SETTLE_MS = 5000;
+/** A lossy frame this soon after a refinement doubles the surface's wait. */
+const MOVING_AGAIN_MS = 2000;
 /** Splits of one band before giving up (a 1x1 image always fits). */
 const MAX_SPLITS = 24;
 
@@ -93,6 +104,10 @@ interface SurfaceState {
   settleTimer: NodeJS.Timeout | undefined;
   /** The lossy pixels settled: the next frame is lossless and replaces them. */
   refineDue: boolean;
+  /** This surface's wait for still content, ms. */
+  settleMs: number;
+  /** When the last refinement became due (performance.now()), until the next lossy frame. */
+  refinedAt: number | undefined;
 }
 
 export class LossySender {
@@ -145,13 +160,15 @@ export class LossySender {
     s.settleTimer = undefined;
     s.refine = [];
     s.refineDue = false;
+    s.settleMs = this.settleMs;
+    s.refinedAt = undefined;
   }
 
   /** Start a lossy frame of surface `key`; see LossyRequest. */
   start(key: object, request: LossyRequest): void {
     let s = this.surfaces.get(key);
     if (s === undefined) {
-      s = { busy: false, refine: [], settleTimer: undefined, refineDue: false };
+      s = { busy: false, refine: [], settleTimer: undefined, refineDue: false, settleMs: this.settleMs, refinedAt: undefined };
       this.surfaces.set(key, s);
     }
     if (s.busy) throw new Error('LossySender.start: an encode of this surface is in flight');
@@ -159,12 +176,18 @@ export class LossySender {
     state.busy = true;
     clearTimeout(state.settleTimer);
     state.settleTimer = undefined;
+    if (state.refinedAt !== undefined) {
+      const moving = performance.now() - state.refinedAt < MOVING_AGAIN_MS;
+      state.settleMs = moving ? Math.min(MAX_SETTLE_MS, state.settleMs * 2) : this.settleMs;
+      state.refinedAt = undefined;
+    }
     const boxes = boundingBoxes(request.damage, request.width, request.height);
-    // The pixels now: a later commit may change the client's buffer in place.
+    // The pixels now (a later commit may change the client's buffer in place), packed as the
+    // encoder reads them: R, G, B, `width * 3` bytes per row; a whole-width band is a view.
     const snapshots = boxes.map((b) => {
-      const pixels = new Uint8Array(b.width * b.height * 4);
-      copyPixels(request.pixels, request.width * 4, b.x, b.y, pixels, b.width * 4, 0, 0, b.width, b.height);
-      return { box: b, pixels };
+      const pixels = Buffer.allocUnsafe(b.width * b.height * 3);
+      packRgb(request.pixels, request.width * 4, b.x, b.y, b.width, b.height, pixels);
+      return { box: b, pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength) };
     });
     const started = performance.now();
     Promise.all(snapshots.map(({ box, pixels }) => this.encodeBox(request, box, pixels)))
@@ -178,7 +201,7 @@ export class LossySender {
           const tiles = perBox.flat();
           const rawBytes = boxes.reduce((n, b) => n + b.width * b.height * 4, 0);
           const encodedBytes = tiles.reduce((n, t) => n + t.data.byteLength, 0);
-          if (rawBytes > 0) this.bytesPerPixel = 0.7 * this.bytesPerPixel + (0.3 * encodedBytes * 4) / rawBytes;
+          this.measure(tiles);
           this.counters.frames++;
           this.counters.tiles += tiles.length;
           state.refine.push(...boxes);
@@ -196,6 +219,14 @@ export class LossySender {
       .catch((err: unknown) => this.logger.error({ err }, `${this.where}: sending a lossy frame failed: ${(err as Error).message}`));
   }
 
+  /** Updates the bytes per pixel the bands are cut for from the densest tile of a frame. */
+  private measure(tiles: readonly LossyTile[]): void {
+    let densest = 0;
+    for (const t of tiles) densest = Math.max(densest, t.data.byteLength / (t.width * t.height));
+    if (densest <= 0) return;
+    this.bytesPerPixel = densest >= this.bytesPerPixel ? densest : (this.bytesPerPixel + densest) / 2;
+  }
+
   private settle(key: object, state: SurfaceState): void {
     if (this.onRefine === undefined) return;
     const refine = this.onRefine;
@@ -203,24 +234,31 @@ export class LossySender {
       state.settleTimer = undefined;
       if (state.refine.length === 0 || state.busy) return;
       state.refineDue = true;
+      state.refinedAt = performance.now();
       refine(key);
-    }, this.settleMs);
+    }, state.settleMs);
     state.settleTimer.unref();
   }
 
-  /** The box (whose pixels are `pixels`, packed) as tiles that each fit a message. */
+  /** The box (whose pixels are `pixels`, packed R, G, B) as tiles that each fit a message. */
   private async encodeBox(request: LossyRequest, box: Rect, pixels: Uint8Array): Promise<LossyTile[]> {
     const rowBytes = box.width * this.bytesPerPixel;
-    const rows = Math.max(1, Math.min(box.height, Math.floor((BAND_TARGET * this.maxData) / Math.max(1, rowBytes))));
+    const most = Math.max(1, Math.min(box.height, Math.floor((BAND_TARGET * this.maxData) / Math.max(1, rowBytes))));
+    // As few bands as the limit allows, of equal height (no thin remainder band).
+    const count = Math.ceil(box.height / most);
     const bands: Rect[] = [];
-    for (let y = 0; y < box.height; y += rows) bands.push({ x: 0, y, width: box.width, height: Math.min(rows, box.height - y) });
+    for (let i = 0, y = 0; i < count; i++) {
+      const height = Math.round(((i + 1) * box.height) / count) - y;
+      bands.push({ x: 0, y, width: box.width, height });
+      y += height;
+    }
     const out = await Promise.all(bands.map((band) => this.encodeBand(request, box, pixels, band, 0)));
     return out.flat();
   }
 
   /** One band (in box coordinates), split in two and encoded again while its image is too large. */
   private async encodeBand(request: LossyRequest, box: Rect, pixels: Uint8Array, band: Rect, depth: number): Promise<LossyTile[]> {
-    const data = await encodeLossy(request.codec, pixels, box.width * 4, band.x, band.y, band.width, band.height, { quality: request.quality });
+    const data = await encodeRgb(request.codec, bandPixels(pixels, box.width, band), band.width, band.height, { quality: request.quality });
     if (data.byteLength <= this.maxData) {
       return [{ x: box.x + band.x, y: box.y + band.y, width: band.width, height: band.height, codec: request.codec, data }];
     }
@@ -241,6 +279,17 @@ export class LossySender {
     const parts = await Promise.all(halves.map((h) => this.encodeBand(request, box, pixels, h, depth + 1)));
     return parts.flat();
   }
+}
+
+/** The R, G, B pixels of `band` of a packed box `width` pixels wide: a view for whole rows, else a copy. */
+function bandPixels(pixels: Uint8Array, width: number, band: Rect): Uint8Array {
+  if (band.x === 0 && band.width === width) return pixels.subarray(band.y * width * 3, (band.y + band.height) * width * 3);
+  const out = new Uint8Array(band.width * band.height * 3);
+  for (let y = 0; y < band.height; y++) {
+    const from = ((band.y + y) * width + band.x) * 3;
+    out.set(pixels.subarray(from, from + band.width * 3), y * band.width * 3);
+  }
+  return out;
 }
 
 /**

@@ -15,6 +15,7 @@ pub mod listener;
 mod lz4;
 pub mod pixels;
 pub mod poller;
+pub mod rgb;
 pub mod shm;
 pub mod sigbus;
 pub mod socket;
