@@ -21,6 +21,7 @@ use napi_derive::napi;
 use zstd::zstd_safe::{CCtx, DCtx};
 
 use crate::error::{error, invalid, Result};
+use crate::pixels::views;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Codec {
@@ -141,35 +142,8 @@ pub fn decompress(codec: Codec, src: &[u8], dst: &mut [u8]) -> std::result::Resu
   }
 }
 
-/// The two views must not share memory: one is read while the other is written.
-fn disjoint(a: &[u8], b: &[u8]) -> bool {
-  let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + a.len());
-  let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
-  a1 <= b0 || b1 <= a0
-}
-
 fn codec_arg(call: &str, name: &str) -> Result<Codec> {
   Codec::from_name(name).ok_or_else(|| invalid(format!("{call}: unknown codec {name:?} (lz4 or zstd)")))
-}
-
-/// Checked views for a synchronous call: `src` read, `dst` written, not overlapping.
-fn views<'a>(
-  call: &str,
-  src: &'a Uint8ArraySlice<'_>,
-  dst: &'a mut Uint8ArraySlice<'_>,
-) -> Result<(&'a [u8], &'a mut [u8])> {
-  // SAFETY: both views stay valid during this synchronous call (the caller holds them), and
-  // `disjoint` rules out aliasing between the shared and the exclusive slice before either is
-  // used.
-  let out = unsafe { dst.as_mut() };
-  let input: &[u8] = src;
-  if !disjoint(input, out) {
-    return Err(invalid(format!("{call}: input and output overlap")));
-  }
-  if input.len() > i32::MAX as usize || out.len() > i32::MAX as usize {
-    return Err(invalid(format!("{call}: buffers of 2 GiB or more")));
-  }
-  Ok((input, out))
 }
 
 // ---- JavaScript API ----

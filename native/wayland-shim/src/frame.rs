@@ -21,7 +21,7 @@ use napi_derive::napi;
 
 use crate::error::{error, invalid, Result};
 use crate::codec::{self, Codec};
-use crate::pixels::{check_rect, copy, disjoint, row, span_stream, uniform, Rect};
+use crate::pixels::{check_rect, copy, row, span_stream, uniform, views, Rect};
 
 /// Bytes of a tile message besides its data: header 8, target 4, surface 4, x/y/width/height/
 /// codec 20, data length 4.
@@ -403,13 +403,7 @@ impl FrameEncoder {
     surface: u32,
     mut out: Uint8ArraySlice<'_>,
   ) -> Result<FrameStats> {
-    // SAFETY: the views stay valid during this synchronous call; `disjoint` rules out aliasing
-    // between the source and the output before either is used.
-    let out = unsafe { out.as_mut() };
-    let src: &[u8] = &src;
-    if !disjoint(src, out) {
-      return Err(invalid("FrameEncoder.encode: source and output overlap"));
-    }
+    let (src, out) = views("FrameEncoder.encode", &src, &mut out)?;
     let (w, h, src_stride) = (width as usize, height as usize, src_stride as usize);
     if w == 0 || h == 0 {
       return Ok(FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0 });
@@ -609,13 +603,7 @@ impl TileWriter {
     width: u32,
     height: u32,
   ) -> Result<()> {
-    // SAFETY: the views stay valid during this synchronous call; `disjoint` rules out aliasing
-    // between the payload and the pixels before either is used.
-    let out = unsafe { dst.as_mut() };
-    let data: &[u8] = &data;
-    if !disjoint(data, out) {
-      return Err(invalid("TileWriter.write: data and pixels overlap"));
-    }
+    let (data, out) = views("TileWriter.write", &data, &mut dst)?;
     let r = Rect::new(x, y, width, height);
     let stride = stride as usize;
     check_rect("TileWriter.write", out.len(), stride, r)?;

@@ -79,10 +79,30 @@ pub(crate) fn row(stride: usize, r: Rect, row: usize) -> std::ops::Range<usize> 
   start..start + r.w * 4
 }
 
-pub(crate) fn disjoint(a: &[u8], b: &[u8]) -> bool {
+fn disjoint(a: &[u8], b: &[u8]) -> bool {
   let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + a.len());
   let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
   a1 <= b0 || b1 <= a0
+}
+
+/// Checked views for a synchronous call: `src` read, `dst` written, not overlapping.
+pub(crate) fn views<'a>(
+  call: &str,
+  src: &'a Uint8ArraySlice<'_>,
+  dst: &'a mut Uint8ArraySlice<'_>,
+) -> Result<(&'a [u8], &'a mut [u8])> {
+  // SAFETY: both views stay valid during this synchronous call (the caller holds them), and
+  // `disjoint` rules out aliasing between the shared and the exclusive slice before either is
+  // used.
+  let out = unsafe { dst.as_mut() };
+  let input: &[u8] = src;
+  if !disjoint(input, out) {
+    return Err(invalid(format!("{call}: input and output overlap")));
+  }
+  if input.len() > i32::MAX as usize || out.len() > i32::MAX as usize {
+    return Err(invalid(format!("{call}: buffers of 2 GiB or more")));
+  }
+  Ok((input, out))
 }
 
 /// Copies the `w` x `h` rectangle at (sx, sy) of `src` to (dx, dy) of `dst`.
@@ -365,13 +385,7 @@ pub fn copy_pixels(
   width: u32,
   height: u32,
 ) -> Result<()> {
-  // SAFETY: both views stay valid during this synchronous call; `disjoint` rules out aliasing
-  // between the shared and the exclusive slice before either is used.
-  let out = unsafe { dst.as_mut() };
-  let from: &[u8] = &src;
-  if !disjoint(from, out) {
-    return Err(invalid("copyPixels: source and destination overlap"));
-  }
+  let (from, out) = views("copyPixels", &src, &mut dst)?;
   let (s, d) = (Rect::new(sx, sy, width, height), Rect::new(dx, dy, width, height));
   check_rect("copyPixels source", from.len(), src_stride as usize, s)?;
   check_rect("copyPixels destination", out.len(), dst_stride as usize, d)?;
@@ -394,12 +408,7 @@ pub fn apply_spans(
   height: u32,
 ) -> Result<()> {
   let r = Rect::new(x, y, width, height);
-  // SAFETY: as in `copy_pixels`.
-  let out = unsafe { dst.as_mut() };
-  let data: &[u8] = &stream;
-  if !disjoint(data, out) {
-    return Err(invalid("applySpans: stream and pixels overlap"));
-  }
+  let (data, out) = views("applySpans", &stream, &mut dst)?;
   check_rect("applySpans", out.len(), stride as usize, r)?;
   apply_span_stream(data, out, stride as usize, r).map_err(|e| error("EBADMSG", format!("applySpans: {e}")))
 }

@@ -9,8 +9,8 @@
 use napi::bindgen_prelude::Uint8ArraySlice;
 use napi_derive::napi;
 
-use crate::error::{error, invalid, Result};
-use crate::pixels::{check_rect, disjoint, row, Rect};
+use crate::error::{error, Result};
+use crate::pixels::{check_rect, row, views, Rect};
 
 /// Packs `r` of `src` (B, G, R, X) into `dst` as R, G, B: `r.w * 3` bytes per row, no gaps.
 pub fn pack(src: &[u8], stride: usize, r: Rect, dst: &mut [u8]) {
@@ -70,13 +70,7 @@ pub fn pack_rgb(
   height: u32,
   mut dst: Uint8ArraySlice<'_>,
 ) -> Result<()> {
-  // SAFETY: both views stay valid during this synchronous call; `disjoint` rules out aliasing
-  // between the shared and the exclusive slice before either is used.
-  let out = unsafe { dst.as_mut() };
-  let from: &[u8] = &src;
-  if !disjoint(from, out) {
-    return Err(invalid("packRgb: source and destination overlap"));
-  }
+  let (from, out) = views("packRgb", &src, &mut dst)?;
   let r = Rect::new(x, y, width, height);
   check_rect("packRgb source", from.len(), stride as usize, r)?;
   check_packed("packRgb destination", out.len(), r)?;
@@ -98,12 +92,7 @@ pub fn unpack_rgb(
   width: u32,
   height: u32,
 ) -> Result<()> {
-  // SAFETY: as in `pack_rgb`.
-  let out = unsafe { dst.as_mut() };
-  let from: &[u8] = &src;
-  if !disjoint(from, out) {
-    return Err(invalid("unpackRgb: source and destination overlap"));
-  }
+  let (from, out) = views("unpackRgb", &src, &mut dst)?;
   let r = Rect::new(x, y, width, height);
   check_packed("unpackRgb source", from.len(), r)?;
   check_rect("unpackRgb destination", out.len(), stride as usize, r)?;
