@@ -118,35 +118,6 @@ pub fn copy(src: &[u8], src_stride: usize, s: Rect, dst: &mut [u8], dst_stride: 
   }
 }
 
-/// For each `tile`-wide column of `r` (the last one may be narrower): the first row of `r` where
-/// `current` and `previous` differ in that column, and one past the last; (-1, 0) when equal.
-pub fn changed_rows(current: &[u8], previous: &[u8], stride: usize, r: Rect, tile: usize, out: &mut [i32]) {
-  let columns = r.w.div_ceil(tile);
-  for k in 0..columns {
-    let x = r.x + k * tile;
-    let col = Rect {
-      x,
-      y: r.y,
-      w: tile.min(r.x + r.w - x),
-      h: r.h,
-    };
-    let differs = |i: usize| {
-      let span = row(stride, col, i);
-      current[span.clone()] != previous[span]
-    };
-    let first = (0..r.h).find(|&i| differs(i));
-    let (a, b) = match first {
-      Some(f) => (
-        f as i32,
-        (f..r.h).rev().find(|&i| differs(i)).map_or(f + 1, |l| l + 1) as i32,
-      ),
-      None => (-1, 0),
-    };
-    out[2 * k] = a;
-    out[2 * k + 1] = b;
-  }
-}
-
 /// The pixel filling `r`, or None when `r` is not uniform (or empty).
 pub fn uniform(src: &[u8], stride: usize, r: Rect) -> Option<u32> {
   if r.is_empty() {
@@ -479,21 +450,6 @@ mod tests {
       rect(0, 0, W, 3),
     );
     assert_eq!(packed, src[2 * STRIDE..5 * STRIDE]);
-  }
-
-  #[test]
-  fn diff_tiles_reports_the_changed_rows_of_each_column() {
-    let prev = image(1);
-    let mut cur = prev.clone();
-    set(&mut cur, 2, 5, 1);
-    set(&mut cur, 3, 9, 1);
-    set(&mut cur, 35, 0, 1);
-    let mut out = vec![7i32; 6];
-    changed_rows(&cur, &prev, STRIDE, rect(0, 0, W, H), 16, &mut out);
-    assert_eq!(out, [5, 10, -1, 0, 0, 1]);
-    // Inside a sub-rectangle, rows count from its top.
-    changed_rows(&cur, &prev, STRIDE, rect(2, 4, 20, 10), 16, &mut out[..4]);
-    assert_eq!(out[..4], [1, 6, -1, 0]);
   }
 
   #[test]
