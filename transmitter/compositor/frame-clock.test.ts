@@ -3,11 +3,16 @@ import { FrameClock } from './frame-clock.js';
 import type { Surface } from './compositor.js';
 
 /** The part of a Surface the clock uses. */
-function fakeSurface(consumed: boolean, now: () => number): Surface & { done: number[]; consumed: boolean } {
+function fakeSurface(consumed: boolean, now: () => number): Surface & { done: number[]; consumed: boolean; looks: number } {
   const s = {
     consumed,
     done: [] as number[],
-    hasFrameCallbacks: true,
+    /** How often the clock looked at it (once per tick). */
+    looks: 0,
+    get hasFrameCallbacks() {
+      s.looks++;
+      return true;
+    },
     isDestroyed: false,
     framesWaitingSince: now(),
     tree() {
@@ -17,7 +22,7 @@ function fakeSurface(consumed: boolean, now: () => number): Surface & { done: nu
       s.done.push(time);
     },
   };
-  return s as unknown as Surface & { done: number[]; consumed: boolean };
+  return s as unknown as Surface & { done: number[]; consumed: boolean; looks: number };
 }
 
 describe('the fallback frame clock', () => {
@@ -44,6 +49,8 @@ describe('the fallback frame clock', () => {
     clock.schedule(shown);
     vi.advanceTimersByTime(900);
     expect(shown.done).toEqual([]);
+    // No 60 Hz ticking for a surface its consumer answers: a few looks for the timeout only.
+    expect(shown.looks).toBeLessThanOrEqual(4);
     vi.advanceTimersByTime(400);
     expect(shown.done.length).toBe(1);
     clock.close();
