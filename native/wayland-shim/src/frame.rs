@@ -112,7 +112,7 @@ impl Out<'_> {
     let size = TILE_OVERHEAD + padded;
     debug_assert!(size <= MAX_MESSAGE);
     // N: the reference writer's scatter-list count (header 2, six words, data 2 or 3).
-    let n: u32 = 2 + 6 + if len % 4 == 0 { 2 } else { 3 };
+    let n: u32 = 2 + 6 + if len.is_multiple_of(4) { 2 } else { 3 };
     let pad_bytes = n.to_le_bytes();
     let tail = self.buf.get_mut(start..start + size).ok_or_else(Out::overflow)?;
     tail[2..4].copy_from_slice(&(size as u16).to_le_bytes());
@@ -338,7 +338,7 @@ impl FrameEncoder {
   /// touches one of those grid tiles sends every pixel of it, whatever the mirror held.
   #[napi]
   pub fn forget(&mut self, rects: Int32ArraySlice<'_>) -> Result<()> {
-    if rects.len() % 4 != 0 {
+    if !rects.len().is_multiple_of(4) {
       return Err(invalid("FrameEncoder.forget: rects is not a list of x, y, width, height"));
     }
     if self.mirror.is_empty() {
@@ -413,7 +413,7 @@ impl FrameEncoder {
     }
     check_rect("FrameEncoder.encode source", src.len(), src_stride, Rect { x: 0, y: 0, w, h })?;
     let d: &[i32] = damage.as_deref().unwrap_or(&[]);
-    if d.len() % 4 != 0 {
+    if !d.len().is_multiple_of(4) {
       return Err(invalid("FrameEncoder.encode: damage is not a list of x, y, width, height"));
     }
     let mut full = damage.is_none();
