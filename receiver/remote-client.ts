@@ -61,8 +61,13 @@ import {
 } from '../shared/remote/protocol.js';
 import type { OutputInfo } from '../shared/scene/output.js';
 import { RemoteSurface, type DecodedTile, type RoleUpdate } from './remote-surface.js';
+import { limitText, WorkBudget, type ProcessLimits } from './limits.js';
 
-/** Per-transmitter limits (DESIGN 8): a peer past one is dropped with an error. */
+/**
+ * Per-transmitter limits (DESIGN 8): a peer past one is dropped with an
+ * error. Limits over every transmitter are in limits.ts. The defaults are
+ * sized for a board with 1 GiB.
+ */
 export interface ReceiverLimits {
   /** Live wthp_surface objects. */
   readonly maxSurfaces: number;
@@ -77,10 +82,10 @@ export interface ReceiverLimits {
 }
 
 export const DEFAULT_LIMITS: ReceiverLimits = {
-  maxSurfaces: 1024,
+  maxSurfaces: 256,
   maxSurfaceWidth: 8192,
   maxSurfaceHeight: 8192,
-  maxPixelBytes: 1024 * 1024 * 1024,
+  maxPixelBytes: 256 * 1024 * 1024,
   maxCallbacksPerSurface: 256,
   maxRegionRects: 1024,
 };
@@ -89,7 +94,9 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
 export interface ReceiverContext {
   readonly scene: Scene;
   readonly logger: WalthamLogger;
-  readonly limits: ReceiverLimits;
+  readonly limits: ReceiverLimits & ProcessLimits;
+  /** Every connected transmitter (for the limits over all of them). */
+  readonly clients: ReadonlySet<RemoteClient>;
   /** Codecs announced in wthp_content.codecs (mask of 1 << codec). */
   readonly codecs: number;
   seatCapabilities(): number;
@@ -133,12 +140,15 @@ export class RemoteClient implements SceneOwner {
   private lossyChain: Promise<void> | null = null;
   private lossyTiles = 0;
   private lossyBytes = 0;
+  /** Pixels this transmitter may have written (limits.ts). */
+  private readonly work: WorkBudget;
 
   constructor(
     readonly peer: WalthamPeer,
     private readonly ctx: ReceiverContext,
   ) {
     this.name = `transmitter ${peer.label}`;
+    this.work = new WorkBudget(ctx.limits.workPixelsPerSecond, ctx.limits.workBurstPixels);
     // The local display calls this: a failure is logged, never thrown at it.
     this.feedback = guardFeedback(this.makeFeedback(), (method, err) =>
       ctx.logger.error({ err }, `${this.name}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`),
@@ -271,7 +281,12 @@ export class RemoteClient implements SceneOwner {
 
   private createSurface(compositor: WthpCompositorResource, resource: WthpSurfaceResource): void {
     if (this.byResource.size >= this.ctx.limits.maxSurfaces) {
-      return this.failer(compositor, 'create_surface')(`more than ${this.ctx.limits.maxSurfaces} surfaces`, WthDisplayError.NoMemory);
+      return this.failer(compositor, 'create_surface')(limitText('max-surfaces', `more than ${this.ctx.limits.maxSurfaces} surfaces`), WthDisplayError.NoMemory);
+    }
+    let total = 0;
+    for (const c of this.ctx.clients) total += c.byResource.size;
+    if (total >= this.ctx.limits.maxSurfacesTotal) {
+      return this.failer(compositor, 'create_surface')(limitText('max-surfaces-total', `the transmitters have ${total} surfaces`), WthDisplayError.NoMemory);
     }
     const scene = new SceneSurface(this);
     const rs = new RemoteSurface(scene);
@@ -398,8 +413,14 @@ export class RemoteClient implements SceneOwner {
       let total = bytes;
       for (const other of this.surfaces.values()) total += other === rs ? rs.pixelBytesBefore(width, height) : other.pixelBytes();
       if (total > limits.maxPixelBytes) {
-        return fail(`${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`, WthDisplayError.NoMemory);
+        return fail(limitText('max-pixel-mib', `${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`), WthDisplayError.NoMemory);
       }
+      for (const c of this.ctx.clients) if (c !== this) for (const other of c.surfaces.values()) total += other.pixelBytes();
+      if (total > limits.maxPixelBytesTotal) {
+        return fail(limitText('max-pixel-mib-total', `${surface.toString()}: ${width}x${height} buffer would bring the pixel memory of all transmitters past ${limits.maxPixelBytesTotal} bytes`), WthDisplayError.NoMemory);
+      }
+      // A new buffer is written whole (cleared or copied).
+      if (!this.charge(fail, width * height)) return;
     }
     rs.pending.image = rs.nextImage(width, height, fmt);
   }
@@ -408,6 +429,8 @@ export class RemoteClient implements SceneOwner {
     const rs = this.surfaceOf(surface);
     const image: PixelImage | null | undefined = rs.pending.image;
     if (image === undefined || image === null) return fail(`${surface.toString()}: tile before wthp_content.begin`);
+    // Charged by the area it writes, whatever its size on the wire (a solid fill of a screen is 4 bytes).
+    if (tile.width > 0 && tile.height > 0 && !this.charge(fail, Math.min(tile.width * tile.height, image.width * image.height))) return;
     if (isLossy(tile.codec) && (this.ctx.codecs & codecBit(tile.codec)) !== 0) return this.lossyTile(fail, surface, rs, tile);
     let rect: Rect;
     try {
@@ -420,6 +443,14 @@ export class RemoteClient implements SceneOwner {
     this.counters.tileBytes += tile.data.byteLength;
     if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
     else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
+  }
+
+  /** Take `pixels` of work from the budget; past it the peer is dropped (false). */
+  private charge(fail: Fail, pixels: number): boolean {
+    if (this.work.charge(pixels)) return true;
+    const { workPixelsPerSecond: rate, workBurstPixels: burst } = this.ctx.limits;
+    fail(limitText('work-rate', `more than ${rate / 1e6} Mpx/s written on average (burst ${burst / 1e6} Mpx)`), WthDisplayError.NoMemory);
+    return false;
   }
 
   /**

@@ -27,6 +27,7 @@ import { LOCAL_CODECS } from '../shared/remote/tiles.js';
 import { LOSSY_CODECS } from '../shared/remote/lossy.js';
 import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits } from './remote-client.js';
 import type { RemoteSurface } from './remote-surface.js';
+import { DEFAULT_PROCESS_LIMITS, ProcessGuard, type ProcessLimits } from './limits.js';
 
 export interface ReceiverServerOptions {
   /** Address to bind (DESIGN 8: only the address given). Default 127.0.0.1. */
@@ -36,7 +37,7 @@ export interface ReceiverServerOptions {
   readonly logger: WalthamLogger;
   /** The scene transmitters' surfaces appear in; default: a new one. */
   readonly scene?: Scene;
-  readonly limits?: Partial<ReceiverLimits>;
+  readonly limits?: Partial<ReceiverLimits & ProcessLimits>;
   /** Codecs to announce (mask of 1 << codec); default: every codec this build decodes, lossy ones included. */
   readonly codecs?: number;
   /** wthp_seat capabilities; default pointer | keyboard | touch. */
@@ -69,6 +70,8 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
   private readonly clients = new Set<RemoteClient>();
   private readonly byPeer = new WeakMap<WalthamPeer, RemoteClient>();
   private readonly ctx: ReceiverContext;
+  /** Limits over every transmitter (limits.ts). */
+  readonly guard: ProcessGuard;
   private capabilities: number;
   private outputInfo: OutputInfo;
 
@@ -77,16 +80,25 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     this.scene = options.scene ?? new Scene();
     this.capabilities = options.seatCapabilities ?? WthpSeatCapability.Pointer | WthpSeatCapability.Keyboard | WthpSeatCapability.Touch;
     this.outputInfo = options.output ?? DEFAULT_OUTPUT;
+    const limits = { ...DEFAULT_LIMITS, ...DEFAULT_PROCESS_LIMITS, ...options.limits };
     this.ctx = {
       scene: this.scene,
       logger: options.logger,
-      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      limits,
+      clients: this.clients,
       codecs: options.codecs ?? LOCAL_CODECS | LOSSY_CODECS,
       seatCapabilities: () => this.capabilities,
       output: () => this.outputInfo,
       iviIds: new Map<number, RemoteSurface>(),
     };
-    this.waltham = new WalthamServer({ ...options.connection, logger: options.logger });
+    this.guard = new ProcessGuard(limits, options.logger, () => this.waltham.peers, (peer) => (this.byPeer.get(peer)?.surfaces.size ?? 0) > 0);
+    this.waltham = new WalthamServer({
+      maxObjects: limits.maxObjects,
+      maxOutgoingBytes: limits.maxQueuedBytes,
+      objectBudget: this.guard.objectBudget,
+      ...options.connection,
+      logger: options.logger,
+    });
     const w = this.waltham;
     const client = (peer: WalthamPeer): RemoteClient => {
       const c = this.byPeer.get(peer);
@@ -121,6 +133,11 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
   }
 
   private onPeer(peer: WalthamPeer): void {
+    const refused = this.guard.admit(peer);
+    if (refused !== null) {
+      this.options.logger.warn({ peer: peer.label }, `transmitter ${peer.label} refused: ${refused}`);
+      return;
+    }
     const c = new RemoteClient(peer, this.ctx);
     this.byPeer.set(peer, c);
     this.clients.add(c);
@@ -151,6 +168,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
    */
   async close(options: WalthamServerCloseOptions = {}): Promise<void> {
     clearInterval(this.liveness);
+    this.guard.stop();
     await this.waltham.close(options);
   }
 
