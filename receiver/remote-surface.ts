@@ -176,10 +176,14 @@ export class RemoteSurface {
     return this.pool.find((b) => !held.includes(b.pixels) && !b.shared.busy);
   }
 
-  /** The surface is gone: its buffers' shared memory is given up. */
+  /** The surface is gone: its buffers' shared memory is given back at once (not when collected). */
   dispose(): void {
-    for (const b of this.pool) b.shared.dispose();
+    for (const b of this.pool) b.shared.dispose({ discard: true });
     this.pool = [];
+    for (const image of [this.scene.content, this.cached?.image, this.pending.image]) {
+      const shared = image?.shared;
+      if (shared instanceof SharedPixels) shared.dispose({ discard: true });
+    }
   }
 
   /**

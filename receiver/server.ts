@@ -94,7 +94,8 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     this.guard = new ProcessGuard(limits, options.logger, () => this.waltham.peers, (peer) => (this.byPeer.get(peer)?.surfaces.size ?? 0) > 0);
     this.waltham = new WalthamServer({
       maxObjects: limits.maxObjects,
-      maxOutgoingBytes: limits.maxQueuedBytes,
+      // A backstop: the guard's sweep drops a peer at maxQueuedBytes, in and out, within 250 ms.
+      maxOutgoingBytes: 2 * limits.maxQueuedBytes,
       objectBudget: this.guard.objectBudget,
       ...options.connection,
       logger: options.logger,

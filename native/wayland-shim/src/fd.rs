@@ -108,6 +108,22 @@ pub fn ftruncate_fd(fd: i32, size: f64) -> Result<()> {
   truncate(fd, to_size("size", size)?)
 }
 
+/// Gives the memory of a memfd (or tmpfs file) back at once: its pages are freed
+/// (fallocate PUNCH_HOLE, size kept), so mappings of it stay valid and read as zeros.
+#[napi]
+pub fn discard_fd_pages(fd: i32) -> Result<()> {
+  let size = size_of(fd)?;
+  if size == 0 {
+    return Ok(());
+  }
+  // SAFETY: fallocate only takes integers; an invalid fd gives EBADF.
+  let r = unsafe {
+    libc::fallocate(fd, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, 0, size as libc::off_t)
+  };
+  cvt(r, "fallocate")?;
+  Ok(())
+}
+
 /// The size of the file behind `fd` (fstat st_size).
 #[napi]
 pub fn fd_size(fd: i32) -> Result<i64> {
