@@ -62,6 +62,7 @@ import {
 import type { OutputInfo } from '../shared/scene/output.js';
 import { RemoteSurface, type DecodedTile, type RoleUpdate } from './remote-surface.js';
 import { limitText, WorkBudget, type ProcessLimits } from './limits.js';
+import type { FocusGuard } from './focus-guard.js';
 
 /**
  * Per-transmitter limits (DESIGN 8): a peer past one is dropped with an
@@ -103,6 +104,8 @@ export interface ReceiverContext {
   output(): OutputInfo;
   /** ivi ids in use on this receiver, over all transmitters. */
   readonly iviIds: Map<number, RemoteSurface>;
+  /** Keyboard focus between transmitters (focus-guard.ts); none: the compositor's focus is followed as is. */
+  readonly focus?: FocusGuard<RemoteClient>;
 }
 
 /** Lossy tiles decoding at once per transmitter, and their decoded bytes, before its messages wait. */
@@ -133,7 +136,7 @@ export class RemoteClient implements SceneOwner {
   private keymapText: string | null = null;
   private repeat: { rate: number; delay: number } | null = null;
   private cursor: SceneSurface | null = null;
-  private gone = false;
+  private isGone = false;
   /** Counters for stats(). */
   readonly counters = { commits: 0, tiles: 0, tileBytes: 0, presented: 0 };
   /** The lossy tiles being decoded, settled in the order they came; null when none is. */
@@ -154,6 +157,11 @@ export class RemoteClient implements SceneOwner {
       ctx.logger.error({ err }, `${this.name}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`),
     );
     peer.once('close', () => this.teardown());
+  }
+
+  /** Whether the transmitter is gone (torn down). */
+  get gone(): boolean {
+    return this.isGone;
   }
 
   get logger(): WalthamLogger {
@@ -480,7 +488,7 @@ export class RemoteClient implements SceneOwner {
     const step: Promise<void> = (this.lossyChain ?? Promise.resolve())
       .then(() => decoding)
       .then((decoded) => {
-        if (this.gone || !this.peer.isOpen) return;
+        if (this.isGone || !this.peer.isOpen) return;
         const rect = rs.placeLossyTile(image, decoded);
         if (rect === null) return;
         this.counters.tiles++;
@@ -489,7 +497,7 @@ export class RemoteClient implements SceneOwner {
         else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
       })
       .catch((err: unknown) => {
-        if (this.gone || !this.peer.isOpen) return;
+        if (this.isGone || !this.peer.isOpen) return;
         if (err instanceof TileError) {
           fail(`${where}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? WthDisplayError.NoMemory : WthDisplayError.InvalidMethod);
           return;
@@ -519,7 +527,7 @@ export class RemoteClient implements SceneOwner {
     this.peer.suspend();
     void chain
       .then(() => {
-        if (this.gone || !this.peer.isOpen) return;
+        if (this.isGone || !this.peer.isOpen) return;
         try {
           fn();
         } catch (err) {
@@ -779,6 +787,7 @@ export class RemoteClient implements SceneOwner {
         for (const p of live(this.pointers)) p.sendMotion(wireTime(timeMs), x, y);
       },
       pointerButton: (timeMs, button, state) => {
+        if (state === 'pressed') this.ctx.focus?.press(this);
         const s = serial();
         for (const p of live(this.pointers)) p.sendButton(s, wireTime(timeMs), button, state === 'pressed' ? WthpPointerButtonState.Pressed : WthpPointerButtonState.Released);
       },
@@ -800,23 +809,34 @@ export class RemoteClient implements SceneOwner {
         for (const p of live(this.pointers)) if (p.version >= 5) p.sendFrame();
       },
       keyboardEnter: (surface, pressed) => {
-        const res = this.resource(surface);
-        if (res === null) return;
-        const s = serial();
-        const keys = encodeU32Array(pressed);
-        for (const k of live(this.keyboards)) k.sendEnter(s, res, keys);
+        const enter = (): void => {
+          const res = this.resource(surface);
+          if (res === null) return;
+          const s = serial();
+          const keys = encodeU32Array(pressed);
+          for (const k of live(this.keyboards)) k.sendEnter(s, res, keys);
+        };
+        if (this.ctx.focus !== undefined && !this.ctx.focus.enter(this, enter)) {
+          this.ctx.logger.info({ peer: this.peer.label }, `${this.name}: keyboard focus held back until the user presses on its surface (another transmitter had it)`);
+          return;
+        }
+        enter();
       },
       keyboardLeave: (surface) => {
+        const held = this.ctx.focus !== undefined && !this.ctx.focus.mayType(this);
+        this.ctx.focus?.leave(this);
         const res = this.resource(surface);
-        if (res === null) return;
+        if (res === null || held) return;
         const s = serial();
         for (const k of live(this.keyboards)) k.sendLeave(s, res);
       },
       key: (timeMs, key, state) => {
+        if (this.ctx.focus !== undefined && !this.ctx.focus.mayType(this)) return;
         const s = serial();
         for (const k of live(this.keyboards)) k.sendKey(s, wireTime(timeMs), key, state === 'pressed' ? WthpKeyboardKeyState.Pressed : WthpKeyboardKeyState.Released);
       },
       modifiers: (depressed, latched, locked, group) => {
+        if (this.ctx.focus !== undefined && !this.ctx.focus.mayType(this)) return;
         const s = serial();
         for (const k of live(this.keyboards)) k.sendModifiers(s, depressed >>> 0, latched >>> 0, locked >>> 0, group >>> 0);
       },
@@ -830,6 +850,7 @@ export class RemoteClient implements SceneOwner {
         for (const k of live(this.keyboards)) if (k.version >= 4) k.sendRepeatInfo(rate, delay);
       },
       touchDown: (surface, timeMs, id, x, y) => {
+        this.ctx.focus?.press(this);
         const res = this.resource(surface);
         if (res === null) return;
         const s = serial();
@@ -867,8 +888,9 @@ export class RemoteClient implements SceneOwner {
 
   /** The transmitter is gone: its surfaces vanish from the scene. */
   teardown(): void {
-    if (this.gone) return;
-    this.gone = true;
+    if (this.isGone) return;
+    this.isGone = true;
+    this.ctx.focus?.forget(this);
     const all = [...this.byResource.entries()];
     this.byResource.clear();
     for (const [resource, rs] of all) this.destroySurface(resource, rs);

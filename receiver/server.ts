@@ -28,6 +28,7 @@ import { LOSSY_CODECS } from '../shared/remote/lossy.js';
 import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits } from './remote-client.js';
 import type { RemoteSurface } from './remote-surface.js';
 import { DEFAULT_PROCESS_LIMITS, ProcessGuard, type ProcessLimits } from './limits.js';
+import { FocusGuard } from './focus-guard.js';
 
 export interface ReceiverServerOptions {
   /** Address to bind (DESIGN 8: only the address given). Default 127.0.0.1. */
@@ -90,6 +91,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       seatCapabilities: () => this.capabilities,
       output: () => this.outputInfo,
       iviIds: new Map<number, RemoteSurface>(),
+      focus: new FocusGuard<RemoteClient>(),
     };
     this.guard = new ProcessGuard(limits, options.logger, () => this.waltham.peers, (peer) => (this.byPeer.get(peer)?.surfaces.size ?? 0) > 0);
     this.waltham = new WalthamServer({
