@@ -36,6 +36,7 @@ import {
   type WthpRemoteShellResource,
   type WthpSeatResource,
   type WthpSubsurfaceResource,
+  type WthpSurfaceRefusalResource,
   type WthpToplevelResource,
   type WthpTouchResource,
   type WthpWindowGeometryResource,
@@ -134,6 +135,8 @@ export class RemoteClient implements SceneOwner {
   private readonly touches = new Set<WthpTouchResource>();
   private readonly keymaps = new Set<WthpKeymapResource>();
   private keymapText: string | null = null;
+  /** Bound by transmitters that take a refused surface alone (wthp_surface_refusal). */
+  private refusal: WthpSurfaceRefusalResource | null = null;
   private repeat: { rate: number; delay: number } | null = null;
   private cursor: SceneSurface | null = null;
   private isGone = false;
@@ -260,6 +263,35 @@ export class RemoteClient implements SceneOwner {
     });
   }
 
+  bindSurfaceRefusal(refusal: WthpSurfaceRefusalResource): void {
+    this.refusal = refusal;
+    refusal.listen({ destroy: () => {} });
+    refusal.onDestroy(() => {
+      if (this.refusal === refusal) this.refusal = null;
+    });
+  }
+
+  /**
+   * A surface past a limit: refused alone when the transmitter takes that
+   * (it is told, the surface shows nothing from now on), else (false) the
+   * caller drops the transmitter as before.
+   */
+  private refuseSurface(resource: WthpSurfaceResource, rs: RemoteSurface, limit: string, text: string): boolean {
+    const refusal = this.refusal;
+    if (refusal === null || refusal.destroyed) return false;
+    if (rs.refused) return true;
+    this.ctx.logger.warn({ peer: this.peer.label, surface: resource.toString(), limit }, `${this.name}: ${resource.toString()} refused alone: ${text}`);
+    const time = wireTime(Date.now());
+    for (const cb of rs.allCallbacks()) {
+      if (!cb.destroyed) cb.sendDone(time);
+      this.dropCallback(cb);
+    }
+    this.dropScene(rs);
+    rs.refused = true;
+    refusal.sendRefused(resource, limit, limitText(limit, text));
+    return true;
+  }
+
   bindIviApplication(ivi: WthpIviApplicationResource): void {
     ivi.listen({
       surfaceCreate: (iviId, surface, id) => this.createIviSurface(ivi, iviId, surface, id),
@@ -288,13 +320,15 @@ export class RemoteClient implements SceneOwner {
   // ---- Surfaces ----------------------------------------------------------------------------
 
   private createSurface(compositor: WthpCompositorResource, resource: WthpSurfaceResource): void {
-    if (this.byResource.size >= this.ctx.limits.maxSurfaces) {
-      return this.failer(compositor, 'create_surface')(limitText('max-surfaces', `more than ${this.ctx.limits.maxSurfaces} surfaces`), WthDisplayError.NoMemory);
+    let over: [limit: string, text: string] | null = null;
+    if (this.surfaces.size >= this.ctx.limits.maxSurfaces) over = ['max-surfaces', `more than ${this.ctx.limits.maxSurfaces} surfaces`];
+    else {
+      let total = 0;
+      for (const c of this.ctx.clients) total += c.surfaces.size;
+      if (total >= this.ctx.limits.maxSurfacesTotal) over = ['max-surfaces-total', `the transmitters have ${total} surfaces`];
     }
-    let total = 0;
-    for (const c of this.ctx.clients) total += c.byResource.size;
-    if (total >= this.ctx.limits.maxSurfacesTotal) {
-      return this.failer(compositor, 'create_surface')(limitText('max-surfaces-total', `the transmitters have ${total} surfaces`), WthDisplayError.NoMemory);
+    if (over !== null && (this.refusal === null || this.refusal.destroyed)) {
+      return this.failer(compositor, 'create_surface')(limitText(...over), WthDisplayError.NoMemory);
     }
     const scene = new SceneSurface(this);
     const rs = new RemoteSurface(scene);
@@ -312,6 +346,10 @@ export class RemoteClient implements SceneOwner {
       damage: (x, y, width, height) => this.addDamage(fail('damage'), rs.pending.surfaceDamage, { x, y, width, height }),
       damageBuffer: (x, y, width, height) => this.addDamage(fail('damage_buffer'), rs.pending.bufferDamage, { x, y, width, height }),
       frame: (callback) => {
+        if (rs.refused) {
+          callback.sendDone(wireTime(Date.now()));
+          return this.dropCallback(callback);
+        }
         if (rs.callbackCount() >= this.ctx.limits.maxCallbacksPerSurface) {
           return fail('frame')(`more than ${this.ctx.limits.maxCallbacksPerSurface} unanswered frame callbacks`, WthDisplayError.NoMemory);
         }
@@ -338,6 +376,7 @@ export class RemoteClient implements SceneOwner {
       },
     });
     this.ctx.scene.add(scene);
+    if (over !== null) this.refuseSurface(resource, rs, ...over);
   }
 
   private addDamage(fail: Fail, list: Rect[], r: Rect): void {
@@ -347,9 +386,19 @@ export class RemoteClient implements SceneOwner {
   }
 
   private destroySurface(resource: WthpSurfaceResource, rs: RemoteSurface): void {
+    if (rs.refused) {
+      this.byResource.delete(resource);
+      this.resourceOf.delete(rs);
+      return;
+    }
     if (rs.destroyed) return;
     this.byResource.delete(resource);
     this.resourceOf.delete(rs);
+    this.dropScene(rs);
+  }
+
+  /** The surface shows nothing any more: its scene surface, role, callbacks and buffers go. */
+  private dropScene(rs: RemoteSurface): void {
     this.surfaces.delete(rs.scene);
     this.releaseRole(rs);
     for (const cb of rs.allCallbacks()) this.dropCallback(cb);
@@ -403,12 +452,14 @@ export class RemoteClient implements SceneOwner {
 
   private begin(fail: Fail, surface: WthpSurfaceResource, width: number, height: number, format: number): void {
     const rs = this.surfaceOf(surface);
+    if (rs.refused) return;
     const limits = this.ctx.limits;
     let fmt;
     try {
       fmt = checkBegin(width, height, format, { maxWidth: limits.maxSurfaceWidth, maxHeight: limits.maxSurfaceHeight });
     } catch (err) {
       const e = err as TileError;
+      if (e.code === 'ERR_TILE_SIZE' && this.refuseSurface(surface, rs, 'max-surface-width', `${surface.toString()}: ${e.message}`)) return;
       return fail(`${surface.toString()}: ${e.message}`, e.code === 'ERR_TILE_SIZE' ? WthDisplayError.NoMemory : WthDisplayError.InvalidMethod);
     }
     const current = rs.pending.image;
@@ -421,10 +472,12 @@ export class RemoteClient implements SceneOwner {
       let total = bytes;
       for (const other of this.surfaces.values()) total += other === rs ? rs.pixelBytesBefore(width, height) : other.pixelBytes();
       if (total > limits.maxPixelBytes) {
+        if (this.refuseSurface(surface, rs, 'max-pixel-mib', `${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`)) return;
         return fail(limitText('max-pixel-mib', `${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`), WthDisplayError.NoMemory);
       }
       for (const c of this.ctx.clients) if (c !== this) for (const other of c.surfaces.values()) total += other.pixelBytes();
       if (total > limits.maxPixelBytesTotal) {
+        if (this.refuseSurface(surface, rs, 'max-pixel-mib-total', `${surface.toString()}: ${width}x${height} buffer would bring the pixel memory of all transmitters past ${limits.maxPixelBytesTotal} bytes`)) return;
         return fail(limitText('max-pixel-mib-total', `${surface.toString()}: ${width}x${height} buffer would bring the pixel memory of all transmitters past ${limits.maxPixelBytesTotal} bytes`), WthDisplayError.NoMemory);
       }
       // A new buffer is written whole (cleared or copied).
@@ -435,6 +488,7 @@ export class RemoteClient implements SceneOwner {
 
   private tile(fail: Fail, surface: WthpSurfaceResource, tile: { x: number; y: number; width: number; height: number; codec: number; data: Uint8Array }): void {
     const rs = this.surfaceOf(surface);
+    if (rs.refused) return;
     const image: PixelImage | null | undefined = rs.pending.image;
     if (image === undefined || image === null) return fail(`${surface.toString()}: tile before wthp_content.begin`);
     // Charged by the area it writes, whatever its size on the wire (a solid fill of a screen is 4 bytes).
@@ -669,6 +723,11 @@ export class RemoteClient implements SceneOwner {
   private createIviSurface(ivi: WthpIviApplicationResource, iviId: number, surface: WthpSurfaceResource, id: WthpIviSurfaceResource): void {
     const fail = this.failer(ivi, 'surface_create');
     const rs = this.surfaceOf(surface);
+    if (rs.refused) {
+      // Shows nothing: it takes no ivi id.
+      id.listen({ destroy: () => {} });
+      return;
+    }
     if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
     const holder = this.ctx.iviIds.get(iviId);
     if (holder !== undefined && !holder.destroyed) return fail(`ivi id ${iviId} is already in use`, IVI_ID_ERROR);

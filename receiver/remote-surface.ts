@@ -117,6 +117,8 @@ export class RemoteSurface {
   pendingPosition: { x: number; y: number } | null = null;
   /** This surface's stacking order, changed by its subsurfaces, applied on its commit. */
   pendingStack: SceneSurface[] | null = null;
+  /** Refused alone for a limit (wthp_surface_refusal): not shown, its content ignored. */
+  refused = false;
   private scale = 1;
   private transform = 0;
   /** Buffers of the size `poolWidth` x `poolHeight`, reused by `nextImage`. */

@@ -147,7 +147,7 @@ export class Sender {
         this.ctx.lossy.forget(r);
         r.size = null;
       }
-    } else {
+    } else if (!r.refused) {
       if (c.scale !== r.scale) {
         surface.setBufferScale(c.scale);
         r.scale = c.scale;
