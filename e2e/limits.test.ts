@@ -14,13 +14,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startReceiver, startTransmitter, type Receiver } from './bridge.js';
+import { startReceiver, startTransmitter, type Receiver, type Transmitter } from './bridge.js';
 import { diffCount, skipUnless, startWeston, waitFor, sleep, type Weston } from './harness/index.js';
 import { Cleanup, logTails } from './scenario.js';
 import { connectWaltham, defaultWalthamTable, encodeMessage, type WalthamClient } from '../shared/waltham/index.js';
 import { WthpCompositorProxy, WthpContentProxy, WthpRemoteShellProxy, type WthpSurfaceProxy } from '../shared/generated/waltham/waltham.js';
 import { CODEC_SOLID, FORMAT_ARGB8888 } from '../shared/remote/tiles.js';
 import { PeerError } from '../shared/wire/errors.js';
+import { TestClient } from '../transmitter/compositor/test/helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -80,6 +81,7 @@ function rssOf(pid: number): number {
 
 interface Setup {
   receiver: Receiver;
+  transmitter: Transmitter;
   port: number;
   /** The receiver's RSS with the legitimate window shown, before any attack. */
   before: number;
@@ -93,7 +95,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
   const cleanup = new Cleanup();
   afterEach(() => cleanup.run());
 
-  async function setup(limits: Limits = LIMITS): Promise<Setup> {
+  async function setup(limits: Limits | (Limits & { 'max-surfaces': number }) = LIMITS): Promise<Setup> {
     const dir = mkdtempSync(join(tmpdir(), 'wb-limits-'));
     cleanup.defer(() => rmSync(dir, { recursive: true, force: true }));
     const ini = join(dir, 'receiver.ini');
@@ -118,7 +120,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
       }
     }, 50);
     cleanup.defer(() => clearInterval(sampler));
-    return { receiver, port: receiver.port, before, peak: () => peak, weston, logs };
+    return { receiver, transmitter, port: receiver.port, before, peak: () => peak, weston, logs };
   }
 
   /** The legitimate window (weston-simple-shm animates) changes on screen from one shot to the next. */
@@ -301,6 +303,40 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
     await stillUpdating(s);
     expectUnderBound(s);
   }, 60_000);
+
+  describe('one application on the transmitter', () => {
+    it('creating 2 million wl_surface: that application alone is disconnected (max-surfaces), the transmitter and the other application go on', async () => {
+      const s = await setup();
+      const txBefore = rssOf(s.transmitter.process.pid);
+      const app = await TestClient.connectTo(s.transmitter.clientEnv.WAYLAND_DISPLAY!);
+      cleanup.defer(() => app.close());
+      // In batches with a roundtrip each, so that the error is read before a write could fail.
+      for (let i = 0; i < 200 && !app.client.closed; i++) {
+        for (let j = 0; j < 100; j++) app.compositor.createSurface();
+        await app.roundtrip().catch(() => undefined);
+      }
+      await waitFor('the application to be disconnected', () => app.client.closed, 20_000, 50);
+      expect(app.client.closeReason?.message).toMatch(/limit max-surfaces: more than 1024 surfaces/);
+      expect(s.transmitter.process.running).toBe(true);
+      await stillUpdating(s);
+      // Bound: what it had plus what 1024 surfaces and 65536 objects may take (2 KiB each) and slack.
+      expect(rssOf(s.transmitter.process.pid)).toBeLessThan(txBefore + 65536 * OBJECT_BYTES + SLACK_BYTES);
+    }, 60_000);
+
+    it('mapping more toplevels than the receiver allows: the surplus is refused alone, the link stays up, the other application keeps updating', async () => {
+      const s = await setup({ ...LIMITS, 'max-surfaces': 8 });
+      const app = await TestClient.connectTo(s.transmitter.clientEnv.WAYLAND_DISPLAY!);
+      cleanup.defer(() => app.close());
+      const buffer = app.buffer(32, 32, () => 0xffc00000);
+      for (let i = 0; i < 40; i++) (await app.toplevel(`many ${i}`)).show(buffer);
+      await app.roundtrip();
+      await s.transmitter.process.waitForLine(/the receiver refused a surface/, 20_000);
+      await stillUpdating(s);
+      expect(s.receiver.process.lines.filter((l) => /transmitter .* connected/.test(l))).toHaveLength(1);
+      expect(s.transmitter.process.lines.join('\n')).not.toMatch(/max-surfaces.*dropped|dropped.*max-surfaces/);
+      expect(app.client.closed).toBe(false);
+    }, 60_000);
+  });
 });
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };

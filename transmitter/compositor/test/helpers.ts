@@ -252,7 +252,12 @@ export class TestClient {
   }
 
   static async connect(display: VirtualDisplay): Promise<TestClient> {
-    const client = WaylandClient.connect(display.socketPath!, { logger: pino({ level: 'silent' }) });
+    return TestClient.connectTo(display.socketPath!);
+  }
+
+  /** A test client of the display at `socketPath` (e.g. a waltham-transmitter process's). */
+  static async connectTo(socketPath: string): Promise<TestClient> {
+    const client = WaylandClient.connect(socketPath, { logger: pino({ level: 'silent' }) });
     const registry = await client.registry();
     const c = new TestClient(client, registry);
     await client.roundtrip();
