@@ -116,6 +116,8 @@ export class ProcessGuard {
     private readonly peers: () => Iterable<WalthamPeer>,
     /** Whether the peer shows a surface (an idle peer that does is not dropped). */
     private readonly showsSurfaces: (peer: WalthamPeer) => boolean,
+    /** Memory held for the peer besides its connection's queues (lossy tiles being decoded). */
+    private readonly heldFor: (peer: WalthamPeer) => number = () => 0,
     sweepMs = 250,
   ) {
     this.timer = setInterval(() => this.sweep(), sweepMs);
@@ -185,7 +187,7 @@ export class ProcessGuard {
         continue;
       }
       const memory = peer.memory;
-      const bytes = memory.in + memory.out;
+      const bytes = memory.in + memory.out + this.heldFor(peer);
       if (bytes > maxQueuedBytes) {
         this.drop(peer, limitText('max-queued-mib', `${bytes} bytes of memory queued (limit ${maxQueuedBytes})`));
         continue;

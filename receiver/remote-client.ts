@@ -162,6 +162,11 @@ export class RemoteClient implements SceneOwner {
     peer.once('close', () => this.teardown());
   }
 
+  /** Memory of the lossy tiles being decoded now (their data and decoded pixels). */
+  get decodingBytes(): number {
+    return this.lossyBytes;
+  }
+
   /** Whether the transmitter is gone (torn down). */
   get gone(): boolean {
     return this.isGone;

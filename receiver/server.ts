@@ -94,7 +94,13 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       iviIds: new Map<number, RemoteSurface>(),
       focus: new FocusGuard<RemoteClient>(),
     };
-    this.guard = new ProcessGuard(limits, options.logger, () => this.waltham.peers, (peer) => (this.byPeer.get(peer)?.surfaces.size ?? 0) > 0);
+    this.guard = new ProcessGuard(
+      limits,
+      options.logger,
+      () => this.waltham.peers,
+      (peer) => (this.byPeer.get(peer)?.surfaces.size ?? 0) > 0,
+      (peer) => this.byPeer.get(peer)?.decodingBytes ?? 0,
+    );
     this.waltham = new WalthamServer({
       maxObjects: limits.maxObjects,
       // A backstop: the guard's sweep drops a peer at maxQueuedBytes, in and out, within 250 ms.
