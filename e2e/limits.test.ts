@@ -172,7 +172,12 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
     const refused = results.filter((r) => r !== 'alive');
     expect(refused.length, results.join('\n')).toBeGreaterThanOrEqual(3);
     for (const r of refused) expect(r).toMatch(/limit max-objects-total/);
-    // One peer alone past max-objects.
+    // One peer alone past max-objects (the others gone first, their objects freed).
+    const alive = attackers.filter((_, i) => results[i] === 'alive');
+    const ports = alive.map((a) => (a.client.stream as net.Socket).localPort);
+    for (const a of alive) a.client.destroy();
+    const gone = (port: number | undefined): boolean => s.receiver.process.lines.some((l) => l.includes(`transmitter 127.0.0.1:${port} disconnected`) || l.includes(`transmitter 127.0.0.1:${port} dropped`));
+    await waitFor('the surviving attackers to be gone', () => ports.every(gone), 10_000, 50);
     const greedy = await hostile(s.port);
     for (let i = 0; i < 5000; i++) greedy.compositor.createRegion();
     expect(await dropped(greedy.client)).toMatch(/more than 4000 objects/);
