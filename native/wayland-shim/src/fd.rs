@@ -171,6 +171,22 @@ mod tests {
   }
 
   #[test]
+  fn discarding_a_memfd_frees_its_pages_and_keeps_its_size() {
+    let fd = create_memfd("test", 8192).unwrap();
+    let data = [0xabu8; 8192];
+    // SAFETY: `data` is valid for 8192 bytes of reads.
+    let n = unsafe { libc::pwrite(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), 0) };
+    assert_eq!(n, 8192);
+    discard_fd_pages(fd.as_raw_fd()).unwrap();
+    assert_eq!(size_of(fd.as_raw_fd()).unwrap(), 8192);
+    let mut back = [1u8; 8192];
+    // SAFETY: `back` is valid for 8192 bytes of writes.
+    let n = unsafe { libc::pread(fd.as_raw_fd(), back.as_mut_ptr().cast(), back.len(), 0) };
+    assert_eq!(n, 8192);
+    assert!(back.iter().all(|&b| b == 0), "the pages read as zeros once discarded");
+  }
+
+  #[test]
   fn closing_a_bad_fd_reports_ebadf() {
     let e = close(-1).unwrap_err();
     assert_eq!(e.status.0, "EBADF");
