@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter, type Receiver, type Transmitter } from './bridge.js';
-import { diffCount, skipUnless, startWeston, waitFor, sleep, type Weston } from './harness/index.js';
+import { diffCount, run, skipUnless, startWeston, waitFor, sleep, type Weston } from './harness/index.js';
+import { ReceiverServer } from '../receiver/server.js';
+import { DEFAULT_OUTPUT } from '../shared/scene/output.js';
 import { Cleanup, logTails } from './scenario.js';
 import { connectWaltham, defaultWalthamTable, encodeMessage, type WalthamClient } from '../shared/waltham/index.js';
 import { WthpCompositorProxy, WthpContentProxy, WthpRemoteShellProxy, type WthpSurfaceProxy } from '../shared/generated/waltham/waltham.js';
@@ -340,6 +342,40 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
       expect(s.receiver.process.lines.filter((l) => /transmitter .* connected/.test(l))).toHaveLength(1);
       expect(s.transmitter.process.lines.join('\n')).not.toMatch(/max-surfaces.*dropped|dropped.*max-surfaces/);
       expect(app.client.closed).toBe(false);
+    }, 60_000);
+  });
+
+  describe('a malicious receiver', () => {
+    it('a 5,000-character output make and a 100000x100000 configure do not reach the applications as such', async () => {
+      // The project's receiver, made to describe a hostile output.
+      const receiver = new ReceiverServer({
+        host: '127.0.0.1',
+        port: 0,
+        logger: quiet,
+        output: { ...DEFAULT_OUTPUT, make: 'M'.repeat(5000), width: 100000, height: 100000 },
+      });
+      const { port } = await receiver.listen();
+      cleanup.defer(() => receiver.close());
+      const transmitter = cleanup.add(startTransmitter([`127.0.0.1:${port}`], ['weston-simple-shm']));
+      const window = await waitFor('the window on the receiver', () => [...receiver.scene.surfaces].find((x) => x.content !== null && x.role?.kind === 'toplevel'), 20_000, 50);
+      window.owner.feedback.configure(window, 100000, 100000, ['maximized']);
+      // Applications that bind wl_output once the receiver described it: wayland-info, until it shows that output.
+      const out = await waitFor('wayland-info showing the receiver\'s output', async () => {
+        const text = await run('wayland-info', [], { env: { ...process.env, ...transmitter.clientEnv }, timeoutMs: 10_000 });
+        return /MMMM/.test(text) ? text : undefined;
+      }, 20_000, 200);
+      expect(/make: '?(M+)'?/.exec(out)?.[1], out.slice(0, 2000)).toBe('M'.repeat(64));
+      expect(out).not.toMatch(/100000/);
+      // The application that got the configure is still there, and still drawing.
+      // (No display here: each frame is presented at once, as a display would after showing it.)
+      let frames = 0;
+      window.on('commit', () => {
+        frames++;
+        window.owner.feedback.presented(window, Date.now());
+      });
+      window.owner.feedback.presented(window, Date.now());
+      await waitFor('frames of weston-simple-shm after the configure', () => frames > 5, 10_000, 50);
+      expect(transmitter.process.running).toBe(true);
     }, 60_000);
   });
 });
