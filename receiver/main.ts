@@ -119,7 +119,7 @@ async function main(argv: readonly string[]): Promise<void> {
     logger,
   });
   await display.start();
-  const server = new ReceiverServer({ host: listen.host, port: listen.port, logger });
+  const server = new ReceiverServer({ host: listen.host, port: listen.port, logger, limits: config.limits });
   const info = display.outputInfo();
   if (info !== null) server.setOutput(info);
   display.attach(server.scene);

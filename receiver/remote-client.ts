@@ -36,6 +36,7 @@ import {
   type WthpRemoteShellResource,
   type WthpSeatResource,
   type WthpSubsurfaceResource,
+  type WthpSurfaceRefusalResource,
   type WthpToplevelResource,
   type WthpTouchResource,
   type WthpWindowGeometryResource,
@@ -61,8 +62,14 @@ import {
 } from '../shared/remote/protocol.js';
 import type { OutputInfo } from '../shared/scene/output.js';
 import { RemoteSurface, type DecodedTile, type RoleUpdate } from './remote-surface.js';
+import { limitText, WorkBudget, type ProcessLimits } from './limits.js';
+import type { FocusGuard } from './focus-guard.js';
 
-/** Per-transmitter limits (DESIGN 8): a peer past one is dropped with an error. */
+/**
+ * Per-transmitter limits (DESIGN 8): a peer past one is dropped with an
+ * error. Limits over every transmitter are in limits.ts. The defaults are
+ * sized for a board with 1 GiB.
+ */
 export interface ReceiverLimits {
   /** Live wthp_surface objects. */
   readonly maxSurfaces: number;
@@ -77,10 +84,10 @@ export interface ReceiverLimits {
 }
 
 export const DEFAULT_LIMITS: ReceiverLimits = {
-  maxSurfaces: 1024,
+  maxSurfaces: 256,
   maxSurfaceWidth: 8192,
   maxSurfaceHeight: 8192,
-  maxPixelBytes: 1024 * 1024 * 1024,
+  maxPixelBytes: 256 * 1024 * 1024,
   maxCallbacksPerSurface: 256,
   maxRegionRects: 1024,
 };
@@ -89,13 +96,17 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
 export interface ReceiverContext {
   readonly scene: Scene;
   readonly logger: WalthamLogger;
-  readonly limits: ReceiverLimits;
+  readonly limits: ReceiverLimits & ProcessLimits;
+  /** Every connected transmitter (for the limits over all of them). */
+  readonly clients: ReadonlySet<RemoteClient>;
   /** Codecs announced in wthp_content.codecs (mask of 1 << codec). */
   readonly codecs: number;
   seatCapabilities(): number;
   output(): OutputInfo;
   /** ivi ids in use on this receiver, over all transmitters. */
   readonly iviIds: Map<number, RemoteSurface>;
+  /** Keyboard focus between transmitters (focus-guard.ts); none: the compositor's focus is followed as is. */
+  readonly focus?: FocusGuard<RemoteClient>;
 }
 
 /** Lossy tiles decoding at once per transmitter, and their decoded bytes, before its messages wait. */
@@ -124,26 +135,41 @@ export class RemoteClient implements SceneOwner {
   private readonly touches = new Set<WthpTouchResource>();
   private readonly keymaps = new Set<WthpKeymapResource>();
   private keymapText: string | null = null;
+  /** Bound by transmitters that take a refused surface alone (wthp_surface_refusal). */
+  private refusal: WthpSurfaceRefusalResource | null = null;
   private repeat: { rate: number; delay: number } | null = null;
   private cursor: SceneSurface | null = null;
-  private gone = false;
+  private isGone = false;
   /** Counters for stats(). */
   readonly counters = { commits: 0, tiles: 0, tileBytes: 0, presented: 0 };
   /** The lossy tiles being decoded, settled in the order they came; null when none is. */
   private lossyChain: Promise<void> | null = null;
   private lossyTiles = 0;
   private lossyBytes = 0;
+  /** Pixels this transmitter may have written (limits.ts). */
+  private readonly work: WorkBudget;
 
   constructor(
     readonly peer: WalthamPeer,
     private readonly ctx: ReceiverContext,
   ) {
     this.name = `transmitter ${peer.label}`;
+    this.work = new WorkBudget(ctx.limits.workPixelsPerSecond, ctx.limits.workBurstPixels);
     // The local display calls this: a failure is logged, never thrown at it.
     this.feedback = guardFeedback(this.makeFeedback(), (method, err) =>
       ctx.logger.error({ err }, `${this.name}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`),
     );
     peer.once('close', () => this.teardown());
+  }
+
+  /** Memory of the lossy tiles being decoded now (their data and decoded pixels). */
+  get decodingBytes(): number {
+    return this.lossyBytes;
+  }
+
+  /** Whether the transmitter is gone (torn down). */
+  get gone(): boolean {
+    return this.isGone;
   }
 
   get logger(): WalthamLogger {
@@ -242,6 +268,35 @@ export class RemoteClient implements SceneOwner {
     });
   }
 
+  bindSurfaceRefusal(refusal: WthpSurfaceRefusalResource): void {
+    this.refusal = refusal;
+    refusal.listen({ destroy: () => {} });
+    refusal.onDestroy(() => {
+      if (this.refusal === refusal) this.refusal = null;
+    });
+  }
+
+  /**
+   * A surface past a limit: refused alone when the transmitter takes that
+   * (it is told, the surface shows nothing from now on), else (false) the
+   * caller drops the transmitter as before.
+   */
+  private refuseSurface(resource: WthpSurfaceResource, rs: RemoteSurface, limit: string, text: string): boolean {
+    const refusal = this.refusal;
+    if (refusal === null || refusal.destroyed) return false;
+    if (rs.refused) return true;
+    this.ctx.logger.warn({ peer: this.peer.label, surface: resource.toString(), limit }, `${this.name}: ${resource.toString()} refused alone: ${text}`);
+    const time = wireTime(Date.now());
+    for (const cb of rs.allCallbacks()) {
+      if (!cb.destroyed) cb.sendDone(time);
+      this.dropCallback(cb);
+    }
+    this.dropScene(rs);
+    rs.refused = true;
+    refusal.sendRefused(resource, limit, limitText(limit, text));
+    return true;
+  }
+
   bindIviApplication(ivi: WthpIviApplicationResource): void {
     ivi.listen({
       surfaceCreate: (iviId, surface, id) => this.createIviSurface(ivi, iviId, surface, id),
@@ -270,8 +325,15 @@ export class RemoteClient implements SceneOwner {
   // ---- Surfaces ----------------------------------------------------------------------------
 
   private createSurface(compositor: WthpCompositorResource, resource: WthpSurfaceResource): void {
-    if (this.byResource.size >= this.ctx.limits.maxSurfaces) {
-      return this.failer(compositor, 'create_surface')(`more than ${this.ctx.limits.maxSurfaces} surfaces`, WthDisplayError.NoMemory);
+    let over: [limit: string, text: string] | null = null;
+    if (this.surfaces.size >= this.ctx.limits.maxSurfaces) over = ['max-surfaces', `more than ${this.ctx.limits.maxSurfaces} surfaces`];
+    else {
+      let total = 0;
+      for (const c of this.ctx.clients) total += c.surfaces.size;
+      if (total >= this.ctx.limits.maxSurfacesTotal) over = ['max-surfaces-total', `the transmitters have ${total} surfaces`];
+    }
+    if (over !== null && (this.refusal === null || this.refusal.destroyed)) {
+      return this.failer(compositor, 'create_surface')(limitText(...over), WthDisplayError.NoMemory);
     }
     const scene = new SceneSurface(this);
     const rs = new RemoteSurface(scene);
@@ -289,6 +351,10 @@ export class RemoteClient implements SceneOwner {
       damage: (x, y, width, height) => this.addDamage(fail('damage'), rs.pending.surfaceDamage, { x, y, width, height }),
       damageBuffer: (x, y, width, height) => this.addDamage(fail('damage_buffer'), rs.pending.bufferDamage, { x, y, width, height }),
       frame: (callback) => {
+        if (rs.refused) {
+          callback.sendDone(wireTime(Date.now()));
+          return this.dropCallback(callback);
+        }
         if (rs.callbackCount() >= this.ctx.limits.maxCallbacksPerSurface) {
           return fail('frame')(`more than ${this.ctx.limits.maxCallbacksPerSurface} unanswered frame callbacks`, WthDisplayError.NoMemory);
         }
@@ -315,6 +381,7 @@ export class RemoteClient implements SceneOwner {
       },
     });
     this.ctx.scene.add(scene);
+    if (over !== null) this.refuseSurface(resource, rs, ...over);
   }
 
   private addDamage(fail: Fail, list: Rect[], r: Rect): void {
@@ -324,9 +391,19 @@ export class RemoteClient implements SceneOwner {
   }
 
   private destroySurface(resource: WthpSurfaceResource, rs: RemoteSurface): void {
+    if (rs.refused) {
+      this.byResource.delete(resource);
+      this.resourceOf.delete(rs);
+      return;
+    }
     if (rs.destroyed) return;
     this.byResource.delete(resource);
     this.resourceOf.delete(rs);
+    this.dropScene(rs);
+  }
+
+  /** The surface shows nothing any more: its scene surface, role, callbacks and buffers go. */
+  private dropScene(rs: RemoteSurface): void {
     this.surfaces.delete(rs.scene);
     this.releaseRole(rs);
     for (const cb of rs.allCallbacks()) this.dropCallback(cb);
@@ -380,12 +457,14 @@ export class RemoteClient implements SceneOwner {
 
   private begin(fail: Fail, surface: WthpSurfaceResource, width: number, height: number, format: number): void {
     const rs = this.surfaceOf(surface);
+    if (rs.refused) return;
     const limits = this.ctx.limits;
     let fmt;
     try {
       fmt = checkBegin(width, height, format, { maxWidth: limits.maxSurfaceWidth, maxHeight: limits.maxSurfaceHeight });
     } catch (err) {
       const e = err as TileError;
+      if (e.code === 'ERR_TILE_SIZE' && this.refuseSurface(surface, rs, 'max-surface-width', `${surface.toString()}: ${e.message}`)) return;
       return fail(`${surface.toString()}: ${e.message}`, e.code === 'ERR_TILE_SIZE' ? WthDisplayError.NoMemory : WthDisplayError.InvalidMethod);
     }
     const current = rs.pending.image;
@@ -398,16 +477,27 @@ export class RemoteClient implements SceneOwner {
       let total = bytes;
       for (const other of this.surfaces.values()) total += other === rs ? rs.pixelBytesBefore(width, height) : other.pixelBytes();
       if (total > limits.maxPixelBytes) {
-        return fail(`${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`, WthDisplayError.NoMemory);
+        if (this.refuseSurface(surface, rs, 'max-pixel-mib', `${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`)) return;
+        return fail(limitText('max-pixel-mib', `${surface.toString()}: ${width}x${height} buffer exceeds the pixel memory limit of ${limits.maxPixelBytes} bytes`), WthDisplayError.NoMemory);
       }
+      for (const c of this.ctx.clients) if (c !== this) for (const other of c.surfaces.values()) total += other.pixelBytes();
+      if (total > limits.maxPixelBytesTotal) {
+        if (this.refuseSurface(surface, rs, 'max-pixel-mib-total', `${surface.toString()}: ${width}x${height} buffer would bring the pixel memory of all transmitters past ${limits.maxPixelBytesTotal} bytes`)) return;
+        return fail(limitText('max-pixel-mib-total', `${surface.toString()}: ${width}x${height} buffer would bring the pixel memory of all transmitters past ${limits.maxPixelBytesTotal} bytes`), WthDisplayError.NoMemory);
+      }
+      // A new buffer is written whole (cleared or copied).
+      if (!this.charge(fail, width * height)) return;
     }
     rs.pending.image = rs.nextImage(width, height, fmt);
   }
 
   private tile(fail: Fail, surface: WthpSurfaceResource, tile: { x: number; y: number; width: number; height: number; codec: number; data: Uint8Array }): void {
     const rs = this.surfaceOf(surface);
+    if (rs.refused) return;
     const image: PixelImage | null | undefined = rs.pending.image;
     if (image === undefined || image === null) return fail(`${surface.toString()}: tile before wthp_content.begin`);
+    // Charged by the area it writes, whatever its size on the wire (a solid fill of a screen is 4 bytes).
+    if (tile.width > 0 && tile.height > 0 && !this.charge(fail, Math.min(tile.width * tile.height, image.width * image.height))) return;
     if (isLossy(tile.codec) && (this.ctx.codecs & codecBit(tile.codec)) !== 0) return this.lossyTile(fail, surface, rs, tile);
     let rect: Rect;
     try {
@@ -420,6 +510,14 @@ export class RemoteClient implements SceneOwner {
     this.counters.tileBytes += tile.data.byteLength;
     if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
     else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
+  }
+
+  /** Take `pixels` of work from the budget; past it the peer is dropped (false). */
+  private charge(fail: Fail, pixels: number): boolean {
+    if (this.work.charge(pixels)) return true;
+    const { workPixelsPerSecond: rate, workBurstPixels: burst } = this.ctx.limits;
+    fail(limitText('work-rate', `more than ${rate / 1e6} Mpx/s written on average (burst ${burst / 1e6} Mpx)`), WthDisplayError.NoMemory);
+    return false;
   }
 
   /**
@@ -449,7 +547,7 @@ export class RemoteClient implements SceneOwner {
     const step: Promise<void> = (this.lossyChain ?? Promise.resolve())
       .then(() => decoding)
       .then((decoded) => {
-        if (this.gone || !this.peer.isOpen) return;
+        if (this.isGone || !this.peer.isOpen) return;
         const rect = rs.placeLossyTile(image, decoded);
         if (rect === null) return;
         this.counters.tiles++;
@@ -458,7 +556,7 @@ export class RemoteClient implements SceneOwner {
         else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
       })
       .catch((err: unknown) => {
-        if (this.gone || !this.peer.isOpen) return;
+        if (this.isGone || !this.peer.isOpen) return;
         if (err instanceof TileError) {
           fail(`${where}: ${err.message}`, err.code === 'ERR_TILE_SIZE' ? WthDisplayError.NoMemory : WthDisplayError.InvalidMethod);
           return;
@@ -488,7 +586,7 @@ export class RemoteClient implements SceneOwner {
     this.peer.suspend();
     void chain
       .then(() => {
-        if (this.gone || !this.peer.isOpen) return;
+        if (this.isGone || !this.peer.isOpen) return;
         try {
           fn();
         } catch (err) {
@@ -630,6 +728,11 @@ export class RemoteClient implements SceneOwner {
   private createIviSurface(ivi: WthpIviApplicationResource, iviId: number, surface: WthpSurfaceResource, id: WthpIviSurfaceResource): void {
     const fail = this.failer(ivi, 'surface_create');
     const rs = this.surfaceOf(surface);
+    if (rs.refused) {
+      // Shows nothing: it takes no ivi id.
+      id.listen({ destroy: () => {} });
+      return;
+    }
     if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
     const holder = this.ctx.iviIds.get(iviId);
     if (holder !== undefined && !holder.destroyed) return fail(`ivi id ${iviId} is already in use`, IVI_ID_ERROR);
@@ -748,6 +851,7 @@ export class RemoteClient implements SceneOwner {
         for (const p of live(this.pointers)) p.sendMotion(wireTime(timeMs), x, y);
       },
       pointerButton: (timeMs, button, state) => {
+        if (state === 'pressed') this.ctx.focus?.press(this);
         const s = serial();
         for (const p of live(this.pointers)) p.sendButton(s, wireTime(timeMs), button, state === 'pressed' ? WthpPointerButtonState.Pressed : WthpPointerButtonState.Released);
       },
@@ -769,23 +873,34 @@ export class RemoteClient implements SceneOwner {
         for (const p of live(this.pointers)) if (p.version >= 5) p.sendFrame();
       },
       keyboardEnter: (surface, pressed) => {
-        const res = this.resource(surface);
-        if (res === null) return;
-        const s = serial();
-        const keys = encodeU32Array(pressed);
-        for (const k of live(this.keyboards)) k.sendEnter(s, res, keys);
+        const enter = (): void => {
+          const res = this.resource(surface);
+          if (res === null) return;
+          const s = serial();
+          const keys = encodeU32Array(pressed);
+          for (const k of live(this.keyboards)) k.sendEnter(s, res, keys);
+        };
+        if (this.ctx.focus !== undefined && !this.ctx.focus.enter(this, enter)) {
+          this.ctx.logger.info({ peer: this.peer.label }, `${this.name}: keyboard focus held back until the user presses on its surface (another transmitter had it)`);
+          return;
+        }
+        enter();
       },
       keyboardLeave: (surface) => {
+        const held = this.ctx.focus !== undefined && !this.ctx.focus.mayType(this);
+        this.ctx.focus?.leave(this);
         const res = this.resource(surface);
-        if (res === null) return;
+        if (res === null || held) return;
         const s = serial();
         for (const k of live(this.keyboards)) k.sendLeave(s, res);
       },
       key: (timeMs, key, state) => {
+        if (this.ctx.focus !== undefined && !this.ctx.focus.mayType(this)) return;
         const s = serial();
         for (const k of live(this.keyboards)) k.sendKey(s, wireTime(timeMs), key, state === 'pressed' ? WthpKeyboardKeyState.Pressed : WthpKeyboardKeyState.Released);
       },
       modifiers: (depressed, latched, locked, group) => {
+        if (this.ctx.focus !== undefined && !this.ctx.focus.mayType(this)) return;
         const s = serial();
         for (const k of live(this.keyboards)) k.sendModifiers(s, depressed >>> 0, latched >>> 0, locked >>> 0, group >>> 0);
       },
@@ -799,6 +914,7 @@ export class RemoteClient implements SceneOwner {
         for (const k of live(this.keyboards)) if (k.version >= 4) k.sendRepeatInfo(rate, delay);
       },
       touchDown: (surface, timeMs, id, x, y) => {
+        this.ctx.focus?.press(this);
         const res = this.resource(surface);
         if (res === null) return;
         const s = serial();
@@ -836,8 +952,9 @@ export class RemoteClient implements SceneOwner {
 
   /** The transmitter is gone: its surfaces vanish from the scene. */
   teardown(): void {
-    if (this.gone) return;
-    this.gone = true;
+    if (this.isGone) return;
+    this.isGone = true;
+    this.ctx.focus?.forget(this);
     const all = [...this.byResource.entries()];
     this.byResource.clear();
     for (const [resource, rs] of all) this.destroySurface(resource, rs);

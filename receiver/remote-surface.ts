@@ -117,6 +117,8 @@ export class RemoteSurface {
   pendingPosition: { x: number; y: number } | null = null;
   /** This surface's stacking order, changed by its subsurfaces, applied on its commit. */
   pendingStack: SceneSurface[] | null = null;
+  /** Refused alone for a limit (wthp_surface_refusal): not shown, its content ignored. */
+  refused = false;
   private scale = 1;
   private transform = 0;
   /** Buffers of the size `poolWidth` x `poolHeight`, reused by `nextImage`. */
@@ -176,10 +178,14 @@ export class RemoteSurface {
     return this.pool.find((b) => !held.includes(b.pixels) && !b.shared.busy);
   }
 
-  /** The surface is gone: its buffers' shared memory is given up. */
+  /** The surface is gone: its buffers' shared memory is given back at once (not when collected). */
   dispose(): void {
-    for (const b of this.pool) b.shared.dispose();
+    for (const b of this.pool) b.shared.dispose({ discard: true });
     this.pool = [];
+    for (const image of [this.scene.content, this.cached?.image, this.pending.image]) {
+      const shared = image?.shared;
+      if (shared instanceof SharedPixels) shared.dispose({ discard: true });
+    }
   }
 
   /**

@@ -445,7 +445,7 @@ describe('ReceiverServer: hostile transmitters', () => {
       },
       { limits: { maxPixelBytes: 10_000_000 } },
     );
-    expect(memory.error.text).toMatch(/exceeds the pixel memory limit of 10000000 bytes/);
+    expect(memory.error.text).toMatch(/limit max-pixel-mib: .*exceeds the pixel memory limit of 10000000 bytes/);
   });
 
   it('rejects too many surfaces', async () => {
@@ -455,8 +455,8 @@ describe('ReceiverServer: hostile transmitters', () => {
       },
       { limits: { maxSurfaces: 3 } },
     );
-    expect(error.text).toMatch(/^wthp_compositor@\d+\.create_surface: more than 3 surfaces/);
-    expect(log).toMatch(/wthp_compositor@\d+\.create_surface: more than 3 surfaces/);
+    expect(error.text).toMatch(/^wthp_compositor@\d+\.create_surface: limit max-surfaces: more than 3 surfaces/);
+    expect(log).toMatch(/wthp_compositor@\d+\.create_surface: limit max-surfaces: more than 3 surfaces/);
   });
 
   it('rejects a second role and too many frame callbacks', async () => {

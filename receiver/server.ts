@@ -18,6 +18,7 @@ import {
   WthpSeatResource,
   WthpSeatCapability,
   WthpWindowGeometryResource,
+  WthpSurfaceRefusalResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -27,6 +28,8 @@ import { LOCAL_CODECS } from '../shared/remote/tiles.js';
 import { LOSSY_CODECS } from '../shared/remote/lossy.js';
 import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits } from './remote-client.js';
 import type { RemoteSurface } from './remote-surface.js';
+import { DEFAULT_PROCESS_LIMITS, ProcessGuard, type ProcessLimits } from './limits.js';
+import { FocusGuard } from './focus-guard.js';
 
 export interface ReceiverServerOptions {
   /** Address to bind (DESIGN 8: only the address given). Default 127.0.0.1. */
@@ -36,7 +39,7 @@ export interface ReceiverServerOptions {
   readonly logger: WalthamLogger;
   /** The scene transmitters' surfaces appear in; default: a new one. */
   readonly scene?: Scene;
-  readonly limits?: Partial<ReceiverLimits>;
+  readonly limits?: Partial<ReceiverLimits & ProcessLimits>;
   /** Codecs to announce (mask of 1 << codec); default: every codec this build decodes, lossy ones included. */
   readonly codecs?: number;
   /** wthp_seat capabilities; default pointer | keyboard | touch. */
@@ -69,6 +72,8 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
   private readonly clients = new Set<RemoteClient>();
   private readonly byPeer = new WeakMap<WalthamPeer, RemoteClient>();
   private readonly ctx: ReceiverContext;
+  /** Limits over every transmitter (limits.ts). */
+  readonly guard: ProcessGuard;
   private capabilities: number;
   private outputInfo: OutputInfo;
 
@@ -77,16 +82,33 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     this.scene = options.scene ?? new Scene();
     this.capabilities = options.seatCapabilities ?? WthpSeatCapability.Pointer | WthpSeatCapability.Keyboard | WthpSeatCapability.Touch;
     this.outputInfo = options.output ?? DEFAULT_OUTPUT;
+    const limits = { ...DEFAULT_LIMITS, ...DEFAULT_PROCESS_LIMITS, ...options.limits };
     this.ctx = {
       scene: this.scene,
       logger: options.logger,
-      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      limits,
+      clients: this.clients,
       codecs: options.codecs ?? LOCAL_CODECS | LOSSY_CODECS,
       seatCapabilities: () => this.capabilities,
       output: () => this.outputInfo,
       iviIds: new Map<number, RemoteSurface>(),
+      focus: new FocusGuard<RemoteClient>(),
     };
-    this.waltham = new WalthamServer({ ...options.connection, logger: options.logger });
+    this.guard = new ProcessGuard(
+      limits,
+      options.logger,
+      () => this.waltham.peers,
+      (peer) => (this.byPeer.get(peer)?.surfaces.size ?? 0) > 0,
+      (peer) => this.byPeer.get(peer)?.decodingBytes ?? 0,
+    );
+    this.waltham = new WalthamServer({
+      maxObjects: limits.maxObjects,
+      // A backstop: the guard's sweep drops a peer at maxQueuedBytes, in and out, within 250 ms.
+      maxOutgoingBytes: 2 * limits.maxQueuedBytes,
+      objectBudget: this.guard.objectBudget,
+      ...options.connection,
+      logger: options.logger,
+    });
     const w = this.waltham;
     const client = (peer: WalthamPeer): RemoteClient => {
       const c = this.byPeer.get(peer);
@@ -101,6 +123,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpInputExtensionResource, 1, (r, peer) => client(peer).bindInputExtension(r));
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
+    w.addGlobal(WthpSurfaceRefusalResource, 1, (r, peer) => client(peer).bindSurfaceRefusal(r));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 15_000;
     if (deadMs > 0) {
@@ -121,6 +144,11 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
   }
 
   private onPeer(peer: WalthamPeer): void {
+    const refused = this.guard.admit(peer);
+    if (refused !== null) {
+      this.options.logger.warn({ peer: peer.label }, `transmitter ${peer.label} refused: ${refused}`);
+      return;
+    }
     const c = new RemoteClient(peer, this.ctx);
     this.byPeer.set(peer, c);
     this.clients.add(c);
@@ -151,6 +179,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
    */
   async close(options: WalthamServerCloseOptions = {}): Promise<void> {
     clearInterval(this.liveness);
+    this.guard.stop();
     await this.waltham.close(options);
   }
 

@@ -129,6 +129,7 @@ describe('the addon', () => {
         'compress',
         'copyPixels',
         'decompress',
+        'discardFdPages',
         'dupFd',
         'fdSize',
         'ftruncateFd',

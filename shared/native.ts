@@ -175,6 +175,7 @@ export interface NativeShim {
   closeFd(fd: number): void;
   ftruncateFd(fd: number, size: number): void;
   fdSize(fd: number): number;
+  discardFdPages(fd: number): void;
   dupFd(fd: number): number;
   unixConnect(path: string): number;
   sendMsg(fd: number, data: Uint8Array, fds: number[]): number;
@@ -231,6 +232,8 @@ export const closeFd = native.closeFd;
 export const ftruncateFd = native.ftruncateFd;
 /** `fstat` st_size. */
 export const fdSize = native.fdSize;
+/** Frees a memfd's pages at once (fallocate PUNCH_HOLE, size kept): its mappings stay valid and read as zeros. */
+export const discardFdPages = native.discardFdPages;
 /** `F_DUPFD_CLOEXEC`; the caller owns the new fd. */
 export const dupFd = native.dupFd;
 /** Connected, non-blocking, close-on-exec Unix stream socket; the caller owns it. */

@@ -6,6 +6,7 @@
  *   shell=ivi                # xdg (default), ivi or fullscreen
  *   output=HDMI-A-1          # for shell=fullscreen: the output to fill
  *   ivi-id-base=10000        # ivi ids for app_ids without a mapping: base + n
+ *   max-connections=64       # and the other limits: see limits.ts
  *
  *   [ivi-surface]            # repeatable: app_id -> ivi-id for shell=ivi
  *   app-id=navigation
@@ -17,6 +18,7 @@
  */
 import { ConfigError, readIni, SectionReader, type IniSection } from './ini.js';
 import { DEFAULT_PORT, parseHostPort } from './transmitter.js';
+import { readLimitSettings, type ReceiverLimitSettings } from './limits.js';
 
 export type ShellMode = 'xdg' | 'ivi' | 'fullscreen';
 
@@ -29,6 +31,8 @@ export interface ReceiverConfig {
   /** Remote ivi id -> local ivi id, for ivi surfaces whose id changes on the way. */
   readonly remoteIviIds: ReadonlyMap<number, number>;
   readonly iviIdBase: number;
+  /** Limits set in [receiver] (limits.ts); the others keep their defaults. */
+  readonly limits: ReceiverLimitSettings;
 }
 
 export const DEFAULT_RECEIVER: ReceiverConfig = {
@@ -39,6 +43,7 @@ export const DEFAULT_RECEIVER: ReceiverConfig = {
   iviIds: new Map(),
   remoteIviIds: new Map(),
   iviIdBase: 10000,
+  limits: {},
 };
 
 export function receiverConfig(sections: readonly IniSection[], file: string): ReceiverConfig {
@@ -61,7 +66,7 @@ export function receiverConfig(sections: readonly IniSection[], file: string): R
       if (shell !== 'xdg' && shell !== 'ivi' && shell !== 'fullscreen') {
         throw new ConfigError(file, section.line, `[receiver] shell=${shell} is not xdg, ivi or fullscreen`);
       }
-      config = { ...config, ...addr, shell, output: r.string('output') ?? null, iviIdBase: r.int('ivi-id-base', 1, 0xffffffff) ?? config.iviIdBase };
+      config = { ...config, ...addr, shell, output: r.string('output') ?? null, iviIdBase: r.int('ivi-id-base', 1, 0xffffffff) ?? config.iviIdBase, limits: readLimitSettings(r) };
     } else if (section.name === 'ivi-surface') {
       const appId = r.string('app-id');
       const remote = r.int('remote-ivi-id', 1, 0xffffffff);

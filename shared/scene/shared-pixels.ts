@@ -11,7 +11,7 @@
  * released). A SharedPixels that is garbage collected without `dispose()`
  * closes its fd then.
  */
-import { closeFd, memfdCreate, ShmMapping } from '../native.js';
+import { closeFd, discardFdPages, memfdCreate, ShmMapping } from '../native.js';
 
 const orphans = new FinalizationRegistry<{ fd: number; open: boolean }>((state) => {
   if (state.open) closeFd(state.fd);
@@ -82,9 +82,15 @@ export class SharedPixels {
     return () => this.disposeListeners.delete(listener);
   }
 
-  /** The producer is done: close the fd; displays drop their buffers for it. The mapping stays readable until collected. */
-  dispose(): void {
+  /**
+   * The producer is done: close the fd; displays drop their buffers for it. The mapping stays
+   * readable until collected; with `discard` its memory is given back at once and it reads as
+   * zeros (for pixels nobody is to see again: a surface that is gone).
+   */
+  dispose(options: { discard?: boolean } = {}): void {
     if (!this.state.open) return;
+    // Given back now rather than when the mapping is collected (which may be long after).
+    if (options.discard === true) discardFdPages(this.state.fd);
     this.state.open = false;
     orphans.unregister(this);
     closeFd(this.state.fd);

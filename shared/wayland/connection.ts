@@ -71,6 +71,8 @@ export interface WaylandConnectionOptions {
   readonly classes?: Readonly<Record<string, WireObjectClass>>;
   /** Queued outgoing bytes above which the peer is considered stuck and dropped (default 4 MiB). */
   readonly maxQueuedBytes?: number;
+  /** Live objects the peer may create (server side: wl_display.error no_memory past it). Default unlimited. */
+  readonly maxObjects?: number;
   /**
    * WAYLAND_DEBUG-style traces: true for stderr, a sink of your own, false for
    * none. Default: on when WAYLAND_DEBUG asks for this role (1, client, server).
@@ -120,6 +122,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private readonly fd: number;
   private readonly classes: Readonly<Record<string, WireObjectClass>>;
   private readonly maxQueuedBytes: number;
+  private readonly maxObjects: number;
   private readonly trace: TraceSink | null;
   private readonly objects = new ObjectMap<WireObject>(true);
   /** Destroyed objects whose ids are still reserved (see the module comment). */
@@ -151,6 +154,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     this.logger = options.logger ?? defaultLogger();
     this.classes = options.classes ?? (options.role === 'client' ? allProxyClasses : allResourceClasses);
     this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
+    this.maxObjects = options.maxObjects ?? Infinity;
     const trace = options.trace ?? traceEnabled('wayland', options.role);
     this.trace = trace === true ? stderrSink : trace === false ? null : trace;
 
@@ -619,6 +623,9 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           traced.push({ value: v });
       }
     });
+    if (failure === null && creations.length > 0 && this.objects.size - this.zombies.size + creations.length > this.maxObjects) {
+      failure = new LimitExceededError('maxObjects', `more than ${this.maxObjects} objects`, where);
+    }
     if (failure !== null) {
       for (const fd of fds) safeClose(fd);
       this.violation(failure, header, where);
@@ -693,7 +700,8 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private violation(error: WireError, header: MessageHeader | null, where?: string): void {
     for (const fd of this.inFds) safeClose(fd);
     this.inFds = [];
-    const code = error.code === 'ERR_UNKNOWN_OBJECT' && where === undefined ? WlDisplayError.InvalidObject : WlDisplayError.InvalidMethod;
+    const code =
+      error instanceof LimitExceededError ? WlDisplayError.NoMemory : error.code === 'ERR_UNKNOWN_OBJECT' && where === undefined ? WlDisplayError.InvalidObject : WlDisplayError.InvalidMethod;
     let text: string;
     if (header === null) {
       text = `malformed message: ${error.message}`;

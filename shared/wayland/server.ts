@@ -36,6 +36,8 @@ export interface WaylandServerOptions {
   readonly classes?: Readonly<Record<string, WireObjectClass>>;
   /** Per client: queued outgoing bytes above which the client is dropped (default 4 MiB). */
   readonly maxQueuedBytes?: number;
+  /** Live objects per client (WaylandConnectionOptions.maxObjects). */
+  readonly maxObjects?: number;
   /** Environment for XDG_RUNTIME_DIR (default `process.env`). */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -241,6 +243,7 @@ export class WaylandServer extends Emitter<WaylandServerEvents> {
       ...(this.options.trace !== undefined ? { trace: this.options.trace } : {}),
       ...(this.options.classes !== undefined ? { classes: this.options.classes } : {}),
       ...(this.options.maxQueuedBytes !== undefined ? { maxQueuedBytes: this.options.maxQueuedBytes } : {}),
+      ...(this.options.maxObjects !== undefined ? { maxObjects: this.options.maxObjects } : {}),
     });
     const client = new WaylandServerClient(id, connection);
     this.clientSet.add(client);

@@ -35,6 +35,7 @@ import type { DisplayContext } from './context.js';
 import { surfaceRectToBuffer } from './geometry.js';
 import { surfaceGone, surfaceMapped, surfaceUnmapped } from './output.js';
 import { ShmBuffer, shmBufferOf } from './shm.js';
+import { admitPixels, admitSurface, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 
 /** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
 const MAX_DAMAGE_RECTS = 256;
@@ -286,6 +287,8 @@ export class Surface {
     this.pending = emptyState();
     // A buffer destroyed between attach and commit counts as no buffer (weston does the same).
     if (state.attach instanceof ShmBuffer && state.attach.destroyed) state.attach = null;
+    const limits = this.ctx.limits ?? DEFAULT_CLIENT_LIMITS;
+    if (state.attach instanceof ShmBuffer && !admitPixels(limits, this, state.attach.width, state.attach.height, this.resource)) return;
     if (this.effectivelySync) {
       if (state.attach instanceof ShmBuffer) {
         const snap = this.snapshot(state.attach);
@@ -489,6 +492,7 @@ export function registerCompositor(ctx: DisplayContext): void {
     const state = ctx.clientOf(client);
     compositor.listen({
       createSurface: (id) => {
+        if (!admitSurface(ctx.limits ?? DEFAULT_CLIENT_LIMITS, state, compositor)) return;
         new Surface(ctx, state, id);
       },
       createRegion: (id) => {

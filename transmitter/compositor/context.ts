@@ -14,6 +14,7 @@ import type { FrameClock } from './frame-clock.js';
 import type { OutputGlobal } from './output.js';
 import type { Seat } from './seat.js';
 import type { Clipboard } from './data-device.js';
+import type { ClientLimits } from './client-limits.js';
 
 export interface DisplayContext {
   readonly server: WaylandServer;
@@ -28,6 +29,8 @@ export interface DisplayContext {
   outputFor(surface: Surface): OutputGlobal;
   readonly clipboard: Clipboard;
   readonly frames: FrameClock;
+  /** Limits per application (default DEFAULT_CLIENT_LIMITS). */
+  readonly limits?: ClientLimits;
   /** ivi ids in use (ivi_application.surface_create), display-wide. */
   readonly iviIds: Map<number, unknown>;
   /** The per-client state of a connected client. */

@@ -35,6 +35,7 @@ import { registerShm } from './shm.js';
 import { registerSubcompositor } from './subcompositor.js';
 import { registerTextInput } from './text-input.js';
 import { outputChanged, registerXdgShell } from './xdg-shell.js';
+import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './client-limits.js';
 
 export { ClientState } from './client-state.js';
 export { DEFAULT_KEYMAP } from './keymap.js';
@@ -55,6 +56,8 @@ export interface VirtualDisplayOptions {
   readonly keymap?: string;
   /** Longest wait for a consumer's `presented` before frame callbacks are answered anyway (ms, default 1000). */
   readonly frameTimeoutMs?: number;
+  /** Limits per application (client-limits.ts). */
+  readonly limits?: Partial<ClientLimits>;
 }
 
 export interface VirtualDisplayEvents {
@@ -80,8 +83,11 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     this.logger = options.logger ?? pino({ level: 'info' });
     this.socketName = options.socketName ?? 'waltham-0';
     this.runtimeDir = options.runtimeDir;
+    const limits: ClientLimits = { ...DEFAULT_CLIENT_LIMITS, ...options.limits };
     this.server = new WaylandServer({
       logger: this.logger,
+      maxObjects: limits.maxObjects,
+      maxQueuedBytes: limits.maxQueuedBytes,
       ...(this.runtimeDir !== undefined ? { env: { ...process.env, XDG_RUNTIME_DIR: this.runtimeDir } } : {}),
     });
 
@@ -112,6 +118,7 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
       },
       clipboard: undefined as unknown as Clipboard,
       frames: new FrameClock(monotonicMs, 1000 / 60, options.frameTimeoutMs ?? 1000),
+      limits,
     };
     this.ctx = ctx;
     ctx.seat = new Seat(ctx, options.keymap ?? DEFAULT_KEYMAP);

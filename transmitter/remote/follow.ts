@@ -18,6 +18,7 @@ import { FramePacer, RectList } from '../../shared/scene/frame-pacer.js';
 import { MAX_DAMAGE_RECTS } from './remote.js';
 import { sendCursor } from './cursor.js';
 import { depth, int, kindOf, Remote, type ConnectionState, type LinkContext } from './remote.js';
+import { configureSize, popupRect } from './clamp.js';
 
 /** Damage rectangles kept per surface before the whole surface is sent. */
 
@@ -250,7 +251,12 @@ export class SceneFollower {
       case 'ivi':
         if (conn.ivi !== null) {
           const ivi = conn.ivi.surfaceCreate(role.iviId >>> 0, surface);
-          ivi.listen({ configure: (w, h) => this.ctx.feedbackFor(s).configure(s, w, h, []) });
+          ivi.listen({
+            configure: (w, h) => {
+              const size = configureSize(w, h);
+              this.ctx.feedbackFor(s).configure(s, size.width, size.height, []);
+            },
+          });
           r.role = ivi;
         } else {
           this.ctx.logger.warn({ iviId: role.iviId }, `${this.ctx.where}: no wthp_ivi_application, ivi surface ${role.iviId} sent as a window`);
@@ -261,7 +267,7 @@ export class SceneFollower {
         const rect = role.rect;
         const popup = conn.shell.getPopup(surface, parent!.surface, int(rect.x), int(rect.y), int(rect.width), int(rect.height), role.grab ? 1 : 0);
         popup.listen({
-          configure: (x, y, width, height) => this.ctx.feedbackFor(s).popupConfigure(s, { x, y, width, height }),
+          configure: (x, y, width, height) => this.ctx.feedbackFor(s).popupConfigure(s, popupRect({ x, y, width, height })),
           popupDone: () => this.ctx.feedbackFor(s).popupDone(s),
         });
         r.role = popup;
@@ -283,7 +289,10 @@ export class SceneFollower {
   private makeToplevel(conn: ConnectionState, s: SceneSurface, surface: WthpSurfaceProxy): WthpToplevelProxy {
     const toplevel = conn.shell.getToplevel(surface);
     toplevel.listen({
-      configure: (width, height, states) => this.ctx.feedbackFor(s).configure(s, width, height, bitsToStates(states)),
+      configure: (width, height, states) => {
+        const size = configureSize(width, height);
+        this.ctx.feedbackFor(s).configure(s, size.width, size.height, bitsToStates(states));
+      },
       close: () => this.ctx.feedbackFor(s).close(s),
     });
     return toplevel;

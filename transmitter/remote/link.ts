@@ -42,6 +42,7 @@ import {
   WthpRemoteShellProxy,
   WthpSeatProxy,
   WthpWindowGeometryProxy,
+  WthpSurfaceRefusalProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -322,6 +323,16 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (seat !== null) this.seats.listen(conn, seat, ext);
     const output = bindOptional(WthpOutputProxy);
     if (output !== null) listenOutput(conn, output, (info) => this.emit('output', info));
+    // A surface past one of the receiver's limits is refused alone; the link stays up for the others.
+    bindOptional(WthpSurfaceRefusalProxy)?.listen({
+      refused: (surface, limit, message) => {
+        const s = surface === null ? undefined : conn.byProxy.get(surface);
+        const r = s === undefined ? undefined : conn.remotes.get(s);
+        if (r === undefined || r.refused) return;
+        r.refused = true;
+        this.logger.warn({ limit }, `${this.where}: the receiver refused a surface of ${s!.owner.name}: ${message}; its content is no longer sent`);
+      },
+    });
     await client.roundtrip();
     return conn;
   }

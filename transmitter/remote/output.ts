@@ -6,12 +6,13 @@
 import { WthpOutputMode, type WthpOutputProxy } from '../../shared/generated/waltham/waltham.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
 import type { ConnectionState } from './remote.js';
+import { outputInfo } from './clamp.js';
 
 export function listenOutput(conn: ConnectionState, output: WthpOutputProxy, emit: (info: OutputInfo) => void): void {
   const done = (): void => {
     const o = conn.output;
-    // wthp_output names no output: name and description stay empty.
-    emit({
+    // wthp_output names no output: name and description stay empty. Clamped: a receiver's values reach applications.
+    emit(outputInfo({
       name: '',
       description: '',
       x: o.x ?? 0,
@@ -26,7 +27,7 @@ export function listenOutput(conn: ConnectionState, output: WthpOutputProxy, emi
       height: o.height ?? 0,
       refresh: o.refresh ?? 0,
       scale: o.scale ?? 1,
-    });
+    }));
   };
   output.listen({
     geometry: (x, y, physicalWidth, physicalHeight, subpixel, make, model, transform) => {

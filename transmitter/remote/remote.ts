@@ -104,6 +104,8 @@ export class Remote {
   transform = 0;
   size: { width: number; height: number; format: PixelFormat } | null = null;
   hotspot: { x: number; y: number } | null = null;
+  /** The receiver refused this surface alone (wthp_surface_refusal): its pixels are not sent. */
+  refused = false;
 
   constructor(
     readonly scene: SceneSurface,

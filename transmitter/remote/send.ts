@@ -6,8 +6,10 @@
  * - Children are sent before their parent: their state (positions,
  *   synchronized commits) is applied by the parent's commit.
  * - A surface is sent when its pacer lets it (a frame slot is free).
- * - When more than `highWaterBytes` wait in the socket, nothing is sent
- *   until it drains; then the newest state goes out.
+ * - When more than `highWaterBytes` wait in the socket, nothing more is
+ *   sent until it drains; then the newest state goes out.
+ * - Windows that sent the fewest bytes lately go first (fairness.ts): a
+ *   heavy window does not hold back the small ones on a slow link.
  */
 import type { Content, Rect, SceneSurface } from '../../shared/scene/scene.js';
 import type { CodecChoice } from '../../shared/remote/codec-policy.js';
@@ -19,6 +21,7 @@ import { sendContent } from './content.js';
 import { sendCursor } from './cursor.js';
 import type { SceneFollower } from './follow.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
+import { FairShare } from './fairness.js';
 
 /** Cursor images are not presented by the receiver: their frame callbacks are answered at about 60 Hz. */
 const CURSOR_FRAME_MS = 16;
@@ -27,6 +30,7 @@ export class Sender {
   private readonly highWater: number;
   private flushScheduled = false;
   private waitingDrain = false;
+  private readonly fair = new FairShare();
 
   constructor(
     private readonly ctx: LinkContext,
@@ -48,38 +52,47 @@ export class Sender {
     const conn = this.ctx.conn;
     if (conn === null || !conn.client.isOpen) return;
     const stream = conn.client.stream;
-    if (stream.writableLength > this.highWater) {
-      // The receiver (or the network) is slower than the applications: wait, then send the newest state.
-      if (!this.waitingDrain) {
-        this.waitingDrain = true;
-        stream.once('drain', () => {
-          this.waitingDrain = false;
-          this.scheduleFlush();
-        });
-      }
-      return;
-    }
     // Children first: their state (positions, synchronized commits) is applied by the parent's commit.
     const remotes = [...conn.remotes.values()].sort((a, b) => depth(b.scene) - depth(a.scene));
-    for (const r of remotes) {
-      if (conn.remotes.get(r.scene) !== r) continue;
-      // A surface whose lossy frame is being encoded waits for it; its commits merge meanwhile.
-      if (this.ctx.lossy.busy(r)) continue;
-      try {
-        if (r.pacer.ready) this.sendState(conn, r);
-        else if (r.needsCommit) {
-          this.sendChildren(conn, r);
-          r.surface.commit();
-          r.needsCommit = false;
+    // The windows that sent least lately go first (fairness.ts).
+    for (const window of this.fair.order(remotes, (r) => r.scene)) {
+      if (stream.writableLength > this.highWater) {
+        // The receiver (or the network) is slower than the applications: wait, then send the newest state.
+        if (!this.waitingDrain) {
+          this.waitingDrain = true;
+          stream.once('drain', () => {
+            this.waitingDrain = false;
+            this.scheduleFlush();
+          });
         }
-      } catch (err) {
-        if (!conn.client.isOpen) return;
-        // Something in this surface's state cannot be sent: start it over on the receiver.
-        this.ctx.logger.error({ err }, `${this.ctx.where}: cannot send ${r.surface.toString()}: ${(err as Error).message}`);
-        this.follower.destroyRemote(conn, r);
+        break;
       }
+      const before = this.ctx.counters.wireBytes;
+      for (const r of window) this.sendRemote(conn, r);
+      if (!conn.client.isOpen) return;
+      this.fair.charge(window[0]!.scene.root, this.ctx.counters.wireBytes - before);
     }
     this.ctx.sample();
+  }
+
+  /** Send `r`'s waiting state, or the bare commit its children need. */
+  private sendRemote(conn: ConnectionState, r: Remote): void {
+    if (conn.remotes.get(r.scene) !== r) return;
+    // A surface whose lossy frame is being encoded waits for it; its commits merge meanwhile.
+    if (this.ctx.lossy.busy(r)) return;
+    try {
+      if (r.pacer.ready) this.sendState(conn, r);
+      else if (r.needsCommit) {
+        this.sendChildren(conn, r);
+        r.surface.commit();
+        r.needsCommit = false;
+      }
+    } catch (err) {
+      if (!conn.client.isOpen) return;
+      // Something in this surface's state cannot be sent: start it over on the receiver.
+      this.ctx.logger.error({ err }, `${this.ctx.where}: cannot send ${r.surface.toString()}: ${(err as Error).message}`);
+      this.follower.destroyRemote(conn, r);
+    }
   }
 
   /** A surface's lossy pixels settled: send the exact ones (a lossless frame over them). */
@@ -147,7 +160,7 @@ export class Sender {
         this.ctx.lossy.forget(r);
         r.size = null;
       }
-    } else {
+    } else if (!r.refused) {
       if (c.scale !== r.scale) {
         surface.setBufferScale(c.scale);
         r.scale = c.scale;

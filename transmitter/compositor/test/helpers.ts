@@ -30,7 +30,7 @@ import {
 } from '../../../shared/generated/wayland/index.js';
 import type { OutputInfo } from '../../../shared/scene/output.js';
 import { waitFor } from '../../../shared/test/helpers.js';
-import { VirtualDisplay } from '../display.js';
+import { VirtualDisplay, type VirtualDisplayOptions } from '../display.js';
 
 export { sleep, waitFor, which } from '../../../shared/test/helpers.js';
 
@@ -65,6 +65,7 @@ export interface DisplayOptions {
   readonly outputOf?: (root: SceneSurface) => number;
   readonly keymap?: string;
   readonly frameTimeoutMs?: number;
+  readonly limits?: VirtualDisplayOptions['limits'];
 }
 
 let counter = 0;
@@ -91,6 +92,7 @@ export function startDisplay(options: DisplayOptions = {}): TestDisplay {
     ...(options.outputOf !== undefined ? { outputOf: options.outputOf } : {}),
     ...(options.keymap !== undefined ? { keymap: options.keymap } : {}),
     ...(options.frameTimeoutMs !== undefined ? { frameTimeoutMs: options.frameTimeoutMs } : {}),
+    ...(options.limits !== undefined ? { limits: options.limits } : {}),
   });
   display.listen();
   return {
@@ -250,7 +252,12 @@ export class TestClient {
   }
 
   static async connect(display: VirtualDisplay): Promise<TestClient> {
-    const client = WaylandClient.connect(display.socketPath!, { logger: pino({ level: 'silent' }) });
+    return TestClient.connectTo(display.socketPath!);
+  }
+
+  /** A test client of the display at `socketPath` (e.g. a waltham-transmitter process's). */
+  static async connectTo(socketPath: string): Promise<TestClient> {
+    const client = WaylandClient.connect(socketPath, { logger: pino({ level: 'silent' }) });
     const registry = await client.registry();
     const c = new TestClient(client, registry);
     await client.roundtrip();
