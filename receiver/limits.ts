@@ -54,8 +54,8 @@ export const DEFAULT_PROCESS_LIMITS: ProcessLimits = {
   maxPixelBytesTotal: 384 * MiB,
   maxQueuedBytes: 16 * MiB,
   maxQueuedBytesTotal: 96 * MiB,
-  workPixelsPerSecond: 200_000_000,
-  workBurstPixels: 600_000_000,
+  workPixelsPerSecond: 500_000_000,
+  workBurstPixels: 1_500_000_000,
   handshakeTimeoutMs: 5000,
   idleTimeoutMs: 30_000,
 };

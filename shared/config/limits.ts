@@ -11,7 +11,7 @@
  *   max-surface-width=8192     max-surface-height=8192
  *   max-pixel-mib=256          max-pixel-mib-total=384
  *   max-queued-mib=16          max-queued-mib-total=96
- *   work-rate=200              work-burst=600
+ *   work-rate=500              work-burst=1500
  *   handshake-timeout=5        idle-timeout=30
  */
 import type { SectionReader } from './ini.js';
