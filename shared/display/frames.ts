@@ -10,6 +10,10 @@ import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { attachContent } from './shm-content.js';
 
+function sameSize(size: { width: number; height: number } | null, content: Content): boolean {
+  return size !== null && size.width === content.width && size.height === content.height;
+}
+
 export class Frames {
   constructor(
     private readonly d: DisplayState,
@@ -33,6 +37,10 @@ export class Frames {
         m.pacer.sent();
         m.pacer.damage.clear();
         this.commitState(m);
+        return;
+      }
+      if (m.attached && m.pacer.damage.empty && sameSize(m.contentSize, content)) {
+        this.commitFrame(m);
         return;
       }
       if (!this.commitContent(m, content)) {
@@ -85,6 +93,17 @@ export class Frames {
       wl.setBufferTransform(content.transform);
       m.sent.transform = content.transform;
     }
+    this.commitFrame(m);
+    return true;
+  }
+
+  /**
+   * Regions, a frame callback and the commit: after new content, or alone
+   * for a commit that brought nothing new but waits to be presented (the
+   * compositor answers the callback when it shows the surface next).
+   */
+  private commitFrame(m: Mirror): void {
+    const wl = m.wl;
     this.applyRegions(m);
     const frame = wl.frame();
     m.frame = frame;
@@ -98,7 +117,6 @@ export class Frames {
     m.stateDirty = false;
     wl.commit();
     this.afterSubsurfaceCommit(m);
-    return true;
   }
 
   private applyRegions(m: Mirror): void {

@@ -129,6 +129,11 @@ export interface CommitInfo {
   readonly roleChanged: boolean;
   /** True when the stacking of subsurfaces, or their positions (SubsurfaceRole.x/y), changed. */
   readonly stackingChanged: boolean;
+  /**
+   * The commit asks to be told when it is shown (frame callbacks): a consumer
+   * that shows the surface presents it even when nothing else changed.
+   */
+  readonly frame?: boolean;
 }
 
 export interface SceneSurfaceEvents {

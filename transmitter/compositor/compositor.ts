@@ -406,7 +406,7 @@ export class Surface {
     if (mapped && !wasMapped) surfaceMapped(this.ctx, this);
     else if (!mapped && wasMapped) surfaceUnmapped(this.ctx, this);
 
-    sc.commit({ damage, resized, roleChanged, stackingChanged });
+    sc.commit({ damage, resized, roleChanged, stackingChanged, frame: state.frames.length > 0 });
     this.handler?.committed?.(wasMapped);
     if (!mapped && wasMapped) this.ctx.seat.surfaceUnmapped(this);
   }
