@@ -39,6 +39,7 @@ import {
   type WthpToplevelResource,
   type WthpTouchResource,
   type WthpWindowGeometryResource,
+  type WthpPresentationResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -61,6 +62,7 @@ import {
 } from '../shared/remote/protocol.js';
 import type { OutputInfo } from '../shared/scene/output.js';
 import { RemoteSurface, type DecodedTile, type RoleUpdate } from './remote-surface.js';
+import { ReceiverPresentation } from './presentation.js';
 
 /** Per-transmitter limits (DESIGN 8): a peer past one is dropped with an error. */
 export interface ReceiverLimits {
@@ -133,12 +135,14 @@ export class RemoteClient implements SceneOwner {
   private lossyChain: Promise<void> | null = null;
   private lossyTiles = 0;
   private lossyBytes = 0;
+  private readonly presentation: ReceiverPresentation;
 
   constructor(
     readonly peer: WalthamPeer,
     private readonly ctx: ReceiverContext,
   ) {
     this.name = `transmitter ${peer.label}`;
+    this.presentation = new ReceiverPresentation(peer, ctx.limits.maxCallbacksPerSurface);
     // The local display calls this: a failure is logged, never thrown at it.
     this.feedback = guardFeedback(this.makeFeedback(), (method, err) =>
       ctx.logger.error({ err }, `${this.name}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`),
@@ -240,6 +244,10 @@ export class RemoteClient implements SceneOwner {
       setWindowGeometry: (surface, x, y, width, height) =>
         this.surfaceOf(surface).updateRole({ geometry: width > 0 && height > 0 ? { x, y, width, height } : null }),
     });
+  }
+
+  bindPresentation(presentation: WthpPresentationResource): void {
+    this.presentation.bind(presentation, (surface) => this.surfaceOf(surface), this.failer(presentation, 'feedback'));
   }
 
   bindIviApplication(ivi: WthpIviApplicationResource): void {
@@ -701,10 +709,12 @@ export class RemoteClient implements SceneOwner {
     const serial = (): number => this.peer.nextSerial();
     const live = <T extends { destroyed: boolean }>(set: Set<T>): T[] => [...set].filter((r) => !r.destroyed);
     return {
-      presented: (surface, timeMs) => {
+      presented: (surface, timeMs, info) => {
         const rs = this.surfaces.get(surface);
         if (rs === undefined) return;
         this.counters.presented++;
+        // Presentation feedback first: the transmitter has it when the frame callbacks arrive.
+        this.presentation.presented(rs, info);
         this.answerFrames(rs, wireTime(timeMs));
       },
       configure: (surface, width, height, states) => {

@@ -4,7 +4,7 @@
  * or state only (acks, positions, stacking, sizes); regions; the parent
  * chain's commits that subsurface state waits for.
  */
-import type { Content, Rect } from '../scene/scene.js';
+import type { Content, PresentationInfo, Rect } from '../scene/scene.js';
 import type { WlRegionProxy } from '../generated/wayland/index.js';
 import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
@@ -108,10 +108,21 @@ export class Frames {
     const frame = wl.frame();
     m.frame = frame;
     const token = m.pacer.frameSent();
+    // With wp_presentation, the frame is done once both its callback and its presentation came.
+    let doneAt: number | null = null;
+    let info: PresentationInfo | null | undefined = this.d.presentation === null ? null : undefined;
+    const finish = (): void => {
+      if (doneAt !== null && info !== undefined) m.pacer.frameDone(token, doneAt, info ?? undefined);
+    };
+    this.d.presentation?.request(wl, (shown) => {
+      info = shown;
+      finish();
+    });
     frame.listen({
       done: (time) => {
         if (m.frame === frame) m.frame = null;
-        m.pacer.frameDone(token, time);
+        doneAt = time;
+        finish();
       },
     });
     m.stateDirty = false;
