@@ -9,6 +9,9 @@
  * pace), one through a transmitter and a receiver on the same weston; over
  * the same stretch of time the bridged copy must get about as many callbacks
  * as the direct one, and each colour it draws next must show on the receiver.
+ * Its wp_presentation feedback must say presented, with the refresh the
+ * receiving weston reports to the direct copy (the receiver's real
+ * presentation, carried back over Waltham).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
@@ -75,6 +78,16 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'wa
     console.log(summary);
     expect(directDone, summary).toBeGreaterThanOrEqual(10);
     expect(bridgedDone, `${summary}\n${logs()}`).toBeGreaterThanOrEqual(directDone / 2);
+
+    // wp_presentation through the bridge: every frame reported presented, with the refresh of the
+    // receiving weston (its output's 60 Hz as weston reports it to the direct client).
+    const refreshOf = (p: ManagedProcess): number[] => p.lines.flatMap((l) => /^presented \d+ refresh (\d+)/.exec(l)?.[1] ?? []).map(Number);
+    const directRefresh = refreshOf(direct);
+    const bridgedRefresh = refreshOf(bridged);
+    expect(directRefresh.length, direct.tail()).toBeGreaterThan(0);
+    expect(directRefresh[directRefresh.length - 1]).toBeGreaterThan(0);
+    expect(bridgedRefresh.length, `${bridged.tail()}\n${logs()}`).toBeGreaterThanOrEqual(bridgedDone);
+    expect(bridgedRefresh[bridgedRefresh.length - 1]).toBe(directRefresh[directRefresh.length - 1]);
 
     // What the application draws after those commits shows, each time.
     for (const [n, colour] of [
