@@ -3,6 +3,12 @@
  * shm-content.ts) with a frame callback, paced by the surface's FramePacer,
  * or state only (acks, positions, stacking, sizes); regions; the parent
  * chain's commits that subsurface state waits for.
+ *
+ * A producer commit that asks for a frame but brings no pixels goes out as
+ * an empty frame (a frame callback and a commit, no buffer), so it is
+ * answered at the compositor's pace. Where the compositor has
+ * wp_presentation, a frame is done once both its callback and its
+ * presentation feedback came, and the producer learns how it was shown.
  */
 import type { Content, PresentationInfo, Rect } from '../scene/scene.js';
 import type { WlRegionProxy } from '../generated/wayland/index.js';
