@@ -7,10 +7,10 @@
  * A producer commit that asks for a frame but brings no pixels goes out as
  * an empty frame (a frame callback and a commit, no buffer), so it is
  * answered at the compositor's pace. Where the compositor has
- * wp_presentation, a frame is done once both its callback and its
- * presentation feedback came, and the producer learns how it was shown.
+ * wp_presentation, the producer learns how each frame is shown (see
+ * presentation.ts).
  */
-import type { Content, PresentationInfo, Rect } from '../scene/scene.js';
+import type { Content, Rect } from '../scene/scene.js';
 import type { WlRegionProxy } from '../generated/wayland/index.js';
 import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
@@ -114,21 +114,11 @@ export class Frames {
     const frame = wl.frame();
     m.frame = frame;
     const token = m.pacer.frameSent();
-    // With wp_presentation, the frame is done once both its callback and its presentation came.
-    let doneAt: number | null = null;
-    let info: PresentationInfo | null | undefined = this.d.presentation === null ? null : undefined;
-    const finish = (): void => {
-      if (doneAt !== null && info !== undefined) m.pacer.frameDone(token, doneAt, info ?? undefined);
-    };
-    this.d.presentation?.request(wl, (shown) => {
-      info = shown;
-      finish();
-    });
+    this.d.presentation?.request(wl);
     frame.listen({
       done: (time) => {
         if (m.frame === frame) m.frame = null;
-        doneAt = time;
-        finish();
+        m.pacer.frameDone(token, time, this.d.presentation?.expected(wl));
       },
     });
     m.stateDirty = false;
