@@ -80,6 +80,19 @@ describe('wthp_presentation', () => {
     expect(pending).toEqual([{ kind: 'presented', ageUs: 0, refreshNs: 0, seq: 0n, flags: 0 }]);
   });
 
+  it('sends a presentation still to come (the next vblank) as a negative age', async () => {
+    const { receiver, client, surface, feedback } = await setup();
+    const out = feedback();
+    surface.commit();
+    await client.roundtrip();
+    const s = [...receiver.scene.surfaces][0]!;
+    s.owner.feedback.presented(s, 0, { timeNs: process.hrtime.bigint() + 10_000_000_000n, refreshNs: 16_666_666, seq: 0n, flags: 0 });
+    await client.roundtrip();
+    const p = out[0];
+    if (p?.kind !== 'presented') throw new Error(`expected presented, got ${JSON.stringify(out)}`);
+    expect(p.ageUs).toBeLessThanOrEqual(-9_000_000);
+  });
+
   it('drops a transmitter with too many unanswered feedbacks on a surface, with an error naming it', async () => {
     const { client, feedback } = await setup({ limits: { maxCallbacksPerSurface: 4 } });
     for (let i = 0; i < 10; i++) feedback();

@@ -7,8 +7,8 @@
  * applied with its parent). When the display presents the surface, the
  * feedbacks of the newest applied commit get `presented`, those of older
  * commits not shown on their own `discarded` (merged away). The presentation
- * time goes as its age when the event is sent, as the transmitter's clock
- * is not ours; without the display's times (its compositor has no
+ * time goes as its age when the event is sent (negative for a vblank still
+ * to come), as the transmitter's clock is not ours; without the display's times (its compositor has no
  * wp_presentation) age, refresh, seq and flags are 0.
  */
 import type { WthpPresentationFeedbackResource, WthpPresentationResource, WthpSurfaceResource } from '../shared/generated/waltham/waltham.js';
@@ -28,6 +28,8 @@ export interface PresentationPeer {
 }
 
 const U32 = 0xffffffffn;
+const I32_MAX = 0x7fffffffn;
+const I32_MIN = -0x80000000n;
 
 export class ReceiverPresentation {
   private readonly waiting = new Map<RemoteSurface, Waiting>();
@@ -93,8 +95,9 @@ export class ReceiverPresentation {
     } else if (info === 'unknown') {
       fb.sendPresented(0, 0, 0, 0, 0);
     } else {
+      // Negative when the display's presentation is still to come (the next vblank).
       const age = (process.hrtime.bigint() - info.timeNs) / 1000n;
-      const ageUs = Number(age < 0n ? 0n : age > U32 ? U32 : age);
+      const ageUs = Number(age < I32_MIN ? I32_MIN : age > I32_MAX ? I32_MAX : age);
       fb.sendPresented(ageUs, info.refreshNs >>> 0, Number((info.seq >> 32n) & U32), Number(info.seq & U32), info.flags >>> 0);
     }
     this.peer.destroyObject(fb);

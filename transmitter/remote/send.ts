@@ -32,7 +32,7 @@ function requestPresentation(conn: ConnectionState, r: Remote): void {
       // All zero: the receiver's display does not report presentation times.
       if (ageUs === 0 && refreshNs === 0 && seqHi === 0 && seqLo === 0 && flags === 0) return;
       r.shown = {
-        timeNs: process.hrtime.bigint() - BigInt(ageUs >>> 0) * 1000n,
+        timeNs: process.hrtime.bigint() - BigInt(ageUs | 0) * 1000n,
         refreshNs: refreshNs >>> 0,
         seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0),
         flags: flags >>> 0,
