@@ -40,6 +40,7 @@ import {
   type WthpToplevelResource,
   type WthpTouchResource,
   type WthpWindowGeometryResource,
+  type WthpPresentationResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -64,6 +65,7 @@ import type { OutputInfo } from '../shared/scene/output.js';
 import { RemoteSurface, type DecodedTile, type RoleUpdate } from './remote-surface.js';
 import { limitText, WorkBudget, type ProcessLimits } from './limits.js';
 import type { FocusGuard } from './focus-guard.js';
+import { ReceiverPresentation } from './presentation.js';
 
 /**
  * Per-transmitter limits (DESIGN 8): a peer past one is dropped with an
@@ -148,6 +150,7 @@ export class RemoteClient implements SceneOwner {
   private lossyBytes = 0;
   /** Pixels this transmitter may have written (limits.ts). */
   private readonly work: WorkBudget;
+  private readonly presentation: ReceiverPresentation;
 
   constructor(
     readonly peer: WalthamPeer,
@@ -155,6 +158,7 @@ export class RemoteClient implements SceneOwner {
   ) {
     this.name = `transmitter ${peer.label}`;
     this.work = new WorkBudget(ctx.limits.workPixelsPerSecond, ctx.limits.workBurstPixels);
+    this.presentation = new ReceiverPresentation(peer, ctx.limits.maxCallbacksPerSurface);
     // The local display calls this: a failure is logged, never thrown at it.
     this.feedback = guardFeedback(this.makeFeedback(), (method, err) =>
       ctx.logger.error({ err }, `${this.name}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`),
@@ -295,6 +299,10 @@ export class RemoteClient implements SceneOwner {
     rs.refused = true;
     refusal.sendRefused(resource, limit, limitText(limit, text));
     return true;
+  }
+
+  bindPresentation(presentation: WthpPresentationResource): void {
+    this.presentation.bind(presentation, (surface) => this.surfaceOf(surface), this.failer(presentation, 'feedback'));
   }
 
   bindIviApplication(ivi: WthpIviApplicationResource): void {
@@ -804,10 +812,12 @@ export class RemoteClient implements SceneOwner {
     const serial = (): number => this.peer.nextSerial();
     const live = <T extends { destroyed: boolean }>(set: Set<T>): T[] => [...set].filter((r) => !r.destroyed);
     return {
-      presented: (surface, timeMs) => {
+      presented: (surface, timeMs, info) => {
         const rs = this.surfaces.get(surface);
         if (rs === undefined) return;
         this.counters.presented++;
+        // Presentation feedback first: the transmitter has it when the frame callbacks arrive.
+        this.presentation.presented(rs, info);
         this.answerFrames(rs, wireTime(timeMs));
       },
       configure: (surface, width, height, states) => {

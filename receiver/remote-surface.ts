@@ -455,7 +455,7 @@ export class RemoteSurface {
         child.apply(cached);
       }
     }
-    s.commit({ damage, resized, roleChanged, stackingChanged });
+    s.commit({ damage, resized, roleChanged, stackingChanged, frame: state.frames.length > 0 });
   }
 
   /** Remove a child from this surface's stacking order (its role or surface is gone). */

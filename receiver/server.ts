@@ -19,6 +19,7 @@ import {
   WthpSeatCapability,
   WthpWindowGeometryResource,
   WthpSurfaceRefusalResource,
+  WthpPresentationResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -124,6 +125,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
     w.addGlobal(WthpSurfaceRefusalResource, 1, (r, peer) => client(peer).bindSurfaceRefusal(r));
+    w.addGlobal(WthpPresentationResource, 1, (r, peer) => client(peer).bindPresentation(r));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 15_000;
     if (deadMs > 0) {

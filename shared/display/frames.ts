@@ -3,12 +3,22 @@
  * shm-content.ts) with a frame callback, paced by the surface's FramePacer,
  * or state only (acks, positions, stacking, sizes); regions; the parent
  * chain's commits that subsurface state waits for.
+ *
+ * A producer commit that asks for a frame but brings no pixels goes out as
+ * an empty frame (a frame callback and a commit, no buffer), so it is
+ * answered at the compositor's pace. Where the compositor has
+ * wp_presentation, the producer learns how each frame is shown (see
+ * presentation.ts).
  */
 import type { Content, Rect } from '../scene/scene.js';
 import type { WlRegionProxy } from '../generated/wayland/index.js';
 import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { attachContent } from './shm-content.js';
+
+function sameSize(size: { width: number; height: number } | null, content: Content): boolean {
+  return size !== null && size.width === content.width && size.height === content.height;
+}
 
 export class Frames {
   constructor(
@@ -33,6 +43,10 @@ export class Frames {
         m.pacer.sent();
         m.pacer.damage.clear();
         this.commitState(m);
+        return;
+      }
+      if (m.attached && m.pacer.damage.empty && sameSize(m.contentSize, content)) {
+        this.commitFrame(m);
         return;
       }
       if (!this.commitContent(m, content)) {
@@ -85,20 +99,31 @@ export class Frames {
       wl.setBufferTransform(content.transform);
       m.sent.transform = content.transform;
     }
+    this.commitFrame(m);
+    return true;
+  }
+
+  /**
+   * Regions, a frame callback and the commit: after new content, or alone
+   * for a commit that brought nothing new but waits to be presented (the
+   * compositor answers the callback when it shows the surface next).
+   */
+  private commitFrame(m: Mirror): void {
+    const wl = m.wl;
     this.applyRegions(m);
     const frame = wl.frame();
     m.frame = frame;
     const token = m.pacer.frameSent();
+    this.d.presentation?.request(wl);
     frame.listen({
       done: (time) => {
         if (m.frame === frame) m.frame = null;
-        m.pacer.frameDone(token, time);
+        m.pacer.frameDone(token, time, this.d.presentation?.expected(wl));
       },
     });
     m.stateDirty = false;
     wl.commit();
     this.afterSubsurfaceCommit(m);
-    return true;
   }
 
   private applyRegions(m: Mirror): void {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { diffBounds, diffCount, expectRegion, Image, matchFraction } from '../../e2e/harness/image.js';
 import { skipUnless, sleep } from '../../e2e/harness/process.js';
 import { skipUnlessIvi, startWeston, WESTON_BACKGROUND, type View, type Weston } from '../../e2e/harness/weston.js';
-import { Scene, type Content, type Rect, type SceneSurface } from '../scene/scene.js';
+import { Scene, type Content, type PresentationInfo, type Rect, type SceneSurface } from '../scene/scene.js';
 import { SharedPixels } from '../scene/shared-pixels.js';
 import { LocalDisplay } from './local-display.js';
 import { quadrantContent, solidContent, TestOwner } from './test-owner.js';
@@ -143,6 +143,25 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
     await display.roundtrip();
     expect(display.stats().contentCommits).toBe(commits);
     expect((await weston.sceneGraph()).some((v) => v.title === 'early')).toBe(false);
+  });
+
+  it("presents a commit that brings no pixels but asks for a frame, copying nothing, with the compositor's presentation times", async () => {
+    newScene();
+    const s = owner.toplevel(scene, { title: 'frame only', content: solidContent(64, 64, GREEN) });
+    await windowOf('frame only');
+    await owner.waitFor('presented', (c) => c.surface === s);
+    const copiedBefore = display.stats().bytesCopied;
+    for (let i = 0; i < 3; i++) {
+      const from = owner.calls.length;
+      s.commit({ damage: [], resized: false, roleChanged: false, stackingChanged: false, frame: true });
+      const call = await owner.waitFor('presented', (c) => c.surface === s, 5000, from);
+      // weston has wp_presentation: the expected presentation is on our monotonic clock (at most one
+      // refresh ahead: the next vblank after weston's last one), with its output's refresh.
+      const info = call.args[1] as PresentationInfo | undefined;
+      expect(info?.refreshNs).toBeGreaterThan(0);
+      expect(info!.timeNs <= process.hrtime.bigint() + BigInt(info!.refreshNs)).toBe(true);
+    }
+    expect(display.stats().bytesCopied).toBe(copiedBefore);
   });
 
   it('updates only the damaged rectangles, across buffer reuse', async () => {

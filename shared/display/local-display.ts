@@ -53,12 +53,14 @@ import {
   WlShmProxy,
   WlSubcompositorProxy,
   XdgWmBaseProxy,
+  WpPresentationProxy,
   ZxdgOutputManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
 import { CursorImage } from './cursor.js';
 import { Frames } from './frames.js';
+import { DisplayPresentation } from './presentation.js';
 import { LocalObjects } from './objects.js';
 import { RoleState } from './roles.js';
 import { SceneBindings } from './scenes.js';
@@ -180,6 +182,8 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (ivi !== undefined) d.iviApplication = registry.bind(IviApplicationProxy, ivi, 1);
     if (this.options.shell === 'ivi' && d.iviApplication === null) throw new Error("the compositor has no ivi_application (shell 'ivi')");
     if (this.options.shell !== 'ivi' && d.wmBase === null) throw new Error(`the compositor has no xdg_wm_base (shell '${this.options.shell}')`);
+    const wp = registry.find('wp_presentation');
+    if (wp !== undefined) d.presentation = new DisplayPresentation(registry.bind(WpPresentationProxy, wp, 1));
     const xo = registry.find('zxdg_output_manager_v1');
     if (xo !== undefined) d.outputs.xdgOutputManager = registry.bind(ZxdgOutputManagerV1Proxy, xo, Math.min(xo.version, 3));
     for (const g of registry.findAll('wl_output')) d.outputs.add(registry, g);

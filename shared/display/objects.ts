@@ -40,9 +40,9 @@ export class LocalObjects {
         this.p.frames.flush(m);
         return false;
       },
-      presented: (time) => {
+      presented: (time, _byClock, info) => {
         this.d.counters.presented++;
-        this.d.feedback(s, 'presented', (f) => f.presented(s, time));
+        this.d.feedback(s, 'presented', (f) => f.presented(s, time, info));
       },
     });
     this.d.mirrors.set(s, m);

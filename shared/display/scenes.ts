@@ -80,7 +80,8 @@ export class SceneBindings {
     if (this.d.isClosed) return;
     const m = this.d.mirrors.get(s);
     if (m !== undefined) {
-      if (info.damage.length > 0 || info.resized) {
+      // A commit with only a frame callback is presented too (an empty frame), or its producer stalls.
+      if (info.damage.length > 0 || info.resized || info.frame === true) {
         if (m.pacer.commit(info.resized ? null : info.damage) && m.attached) this.d.counters.coalesced++;
       }
       if (info.roleChanged || info.stackingChanged) m.stateDirty = true;

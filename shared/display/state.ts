@@ -6,6 +6,7 @@
  * break the display of the others, and no exception reaches the Wayland
  * connection, whose handlers must not throw).
  */
+import type { DisplayPresentation } from './presentation.js';
 import type { SharedBuffers } from './shared-buffers.js';
 import type { Logger } from '../log.js';
 import type { Scene, SceneFeedback, SceneOwner, SceneSurface } from '../scene/scene.js';
@@ -56,6 +57,8 @@ export class DisplayState {
   subcompositor: WlSubcompositorProxy | null = null;
   wmBase: XdgWmBaseProxy | null = null;
   iviApplication: IviApplicationProxy | null = null;
+  /** The compositor's wp_presentation, when it has one. */
+  presentation: DisplayPresentation | null = null;
   readonly outputs = new Outputs();
 
   seat: WlSeatProxy | null = null;

@@ -15,6 +15,7 @@ import {
   type KeyState,
   type PixelFormat,
   type PopupRole,
+  type PresentationInfo,
   type Rect,
   type Role,
   type Scene,
@@ -284,8 +285,9 @@ export class TestOwner implements SceneOwner, SceneFeedback {
 
   // ---- SceneFeedback ------------------------------------------------------
 
-  presented(surface: SceneSurface, timeMs: number): void {
-    this.record('presented', surface, timeMs);
+  presented(surface: SceneSurface, timeMs: number, info?: PresentationInfo): void {
+    if (info === undefined) this.record('presented', surface, timeMs);
+    else this.record('presented', surface, timeMs, info);
     this.onPresented?.(surface, timeMs);
   }
   configure(surface: SceneSurface, width: number, height: number, states: readonly ToplevelState[]): void {

@@ -14,7 +14,7 @@
  * - A fallback clock answers frame callbacks when nothing will present the
  *   surface (a link that is offline, cursor images).
  */
-import type { Rect } from './scene.js';
+import type { PresentationInfo, Rect } from './scene.js';
 
 /** How a pacer accumulates damage; `shared/display/damage.ts`'s Damage is one. */
 export interface PacerDamage {
@@ -54,8 +54,11 @@ export interface FramePacerHooks {
    * started) or soon (then return true: `presented` waits for it).
    */
   readonly flush: () => boolean;
-  /** Answer the producer's frame callbacks; `byClock` when the fallback clock answers. */
-  readonly presented: (timeMs: number, byClock: boolean) => void;
+  /**
+   * Answer the producer's frame callbacks; `byClock` when the fallback clock
+   * answers; `info` when the consumer knows how the frame was shown.
+   */
+  readonly presented: (timeMs: number, byClock: boolean, info?: PresentationInfo) => void;
 }
 
 export interface FramePacerOptions {
@@ -151,8 +154,8 @@ export class FramePacer<D extends PacerDamage = RectList> {
     this.frames.clear();
   }
 
-  /** The consumer shows `frame` (at `timeMs`). */
-  frameDone(frame: FrameToken, timeMs: number): void {
+  /** The consumer shows `frame` (at `timeMs`; `info`: how, when it knows). */
+  frameDone(frame: FrameToken, timeMs: number, info?: PresentationInfo): void {
     if (this.disposed || !this.frames.delete(frame)) return;
     if (this.dirty && this.deferred < this.maxDeferred) {
       // A newer state waits for this slot: show it and report presentation for it instead.
@@ -161,7 +164,7 @@ export class FramePacer<D extends PacerDamage = RectList> {
     }
     if (this.frames.size > 0) return; // a newer frame is on its way; answer when it is shown
     this.deferred = 0;
-    this.hooks.presented(timeMs, false);
+    this.hooks.presented(timeMs, false, info);
     if (this.dirty) this.hooks.flush();
   }
 

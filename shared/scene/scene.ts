@@ -119,6 +119,18 @@ export interface IviRole {
 
 export type Role = ToplevelRole | PopupRole | SubsurfaceRole | CursorRole | IviRole;
 
+/** How a frame was shown, as wp_presentation_feedback.presented says it. */
+export interface PresentationInfo {
+  /** When it was shown, in nanoseconds of this process's CLOCK_MONOTONIC (`process.hrtime.bigint()`). */
+  readonly timeNs: bigint;
+  /** Nanoseconds to the next presentation, 0 if unknown. */
+  readonly refreshNs: number;
+  /** The display's frame counter (0 if it has none). */
+  readonly seq: bigint;
+  /** wp_presentation_feedback.kind bits. */
+  readonly flags: number;
+}
+
 /** What changed in one commit, for consumers. */
 export interface CommitInfo {
   /** Damaged rectangles in buffer pixels (empty when only state changed). */
@@ -129,6 +141,11 @@ export interface CommitInfo {
   readonly roleChanged: boolean;
   /** True when the stacking of subsurfaces, or their positions (SubsurfaceRole.x/y), changed. */
   readonly stackingChanged: boolean;
+  /**
+   * The commit asks to be told when it is shown (frame callbacks): a consumer
+   * that shows the surface presents it even when nothing else changed.
+   */
+  readonly frame?: boolean;
 }
 
 export interface SceneSurfaceEvents {
@@ -227,8 +244,12 @@ export type KeyState = 'pressed' | 'released';
  * Times are milliseconds (wl_pointer/wl_keyboard time).
  */
 export interface SceneFeedback {
-  /** The frame committed last on `surface` is on screen: answer its frame callbacks. */
-  presented(surface: SceneSurface, timeMs: number): void;
+  /**
+   * The frame committed last on `surface` is on screen: answer its frame
+   * callbacks. `info`: when and how the display showed it (wp_presentation),
+   * where its compositor reports that.
+   */
+  presented(surface: SceneSurface, timeMs: number, info?: PresentationInfo): void;
   /** The consumer's compositor chose a size (0 = client's choice) and states for a toplevel. */
   configure(surface: SceneSurface, width: number, height: number, states: readonly ToplevelState[]): void;
   /** The user asked to close a toplevel. */

@@ -10,6 +10,7 @@
 import type {
   ButtonState,
   KeyState,
+  PresentationInfo,
   Rect,
   SceneFeedback,
   SceneOwner,
@@ -78,11 +79,11 @@ class ClientFeedback implements SceneFeedback {
     return s;
   }
 
-  presented(scene: SceneSurface, _timeMs: number): void {
+  presented(scene: SceneSurface, _timeMs: number, info?: PresentationInfo): void {
     // The frame time sent to the application comes from this machine's
     // monotonic clock, whatever clock the consumer uses.
     const s = this.surface(scene);
-    if (s !== undefined) this.ctx.frames.presented(s);
+    if (s !== undefined) this.ctx.frames.presented(s, info);
   }
 
   configure(scene: SceneSurface, width: number, height: number, states: readonly ToplevelState[]): void {

@@ -19,7 +19,7 @@
  */
 import { Region, clipRects, collapse, rect } from '../../shared/scene/region.js';
 import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../../shared/scene/surface-state.js';
-import type { Content, PixelFormat, Rect } from '../../shared/scene/scene.js';
+import type { Content, PixelFormat, PresentationInfo, Rect } from '../../shared/scene/scene.js';
 import { SceneSurface } from '../../shared/scene/scene.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
@@ -29,11 +29,13 @@ import {
   WlRegionResource,
   WlSurfaceError,
   WlSurfaceResource,
+  type WpPresentationFeedbackResource,
 } from '../../shared/generated/wayland/index.js';
 import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
 import { surfaceRectToBuffer } from './geometry.js';
 import { surfaceGone, surfaceMapped, surfaceUnmapped } from './output.js';
+import { answerFeedbacks, discardFeedbacks } from './presentation.js';
 import { ShmBuffer, shmBufferOf } from './shm.js';
 import { admitPixels, admitSurface, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 
@@ -50,6 +52,8 @@ interface Snapshot {
 
 /** One set of double-buffered wl_surface state (pending, or cached for a synchronized subsurface). */
 export interface SurfaceState extends BufferedState<WlCallbackResource> {
+  /** wp_presentation feedbacks of this commit. */
+  feedbacks: WpPresentationFeedbackResource[];
   /** undefined: no attach in this state; null: detach (unmap). */
   attach: ShmBuffer | Snapshot | null | undefined;
   dx: number;
@@ -57,13 +61,14 @@ export interface SurfaceState extends BufferedState<WlCallbackResource> {
 }
 
 function emptyState(): SurfaceState {
-  return { ...emptyBufferedState<WlCallbackResource>(), attach: undefined, dx: 0, dy: 0 };
+  return { ...emptyBufferedState<WlCallbackResource>(), feedbacks: [], attach: undefined, dx: 0, dy: 0 };
 }
 
 /** `newer` applied on top of `older` (the cache of a synchronized subsurface). */
 function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
   return {
     ...mergeBufferedStates(older, newer),
+    feedbacks: [...older.feedbacks, ...newer.feedbacks],
     attach: newer.attach !== undefined ? newer.attach : older.attach,
     dx: older.dx + newer.dx,
     dy: older.dy + newer.dy,
@@ -115,6 +120,8 @@ export class Surface {
 
   /** Callbacks of applied commits, waiting for the frame to be presented. */
   private frameCallbacks: WlCallbackResource[] = [];
+  /** wp_presentation feedbacks of applied commits not presented yet, oldest commit first. */
+  private feedbackGroups: WpPresentationFeedbackResource[][] = [];
   /** When the oldest of `frameCallbacks` was applied (ms, monotonic). */
   framesWaitingSince = 0;
   /** Role fields changed outside a commit (title, app_id): reported with the next commit. */
@@ -227,7 +234,12 @@ export class Surface {
   }
 
   get hasFrameCallbacks(): boolean {
-    return this.frameCallbacks.length > 0;
+    return this.frameCallbacks.length > 0 || this.feedbackGroups.length > 0;
+  }
+
+  /** wp_presentation.feedback: for the next commit. */
+  addPresentationFeedback(feedback: WpPresentationFeedbackResource): void {
+    this.pending.feedbacks.push(feedback);
   }
 
   /** This surface and its subsurfaces, recursively (current stacking). */
@@ -238,8 +250,15 @@ export class Surface {
     }
   }
 
-  /** Answer the frame callbacks of every applied commit (wl_callback.done is a destructor event). */
-  sendFrameDone(timeMs: number): void {
+  /**
+   * Answer the frame callbacks of every applied commit (wl_callback.done is a
+   * destructor event) and their presentation feedbacks (`info`: how the
+   * display showed the frame, when the consumer knows).
+   */
+  sendFrameDone(timeMs: number, info?: PresentationInfo): void {
+    const groups = this.feedbackGroups;
+    this.feedbackGroups = [];
+    answerFeedbacks(groups, info);
     const callbacks = this.frameCallbacks;
     if (callbacks.length === 0) return;
     this.frameCallbacks = [];
@@ -392,9 +411,11 @@ export class Surface {
     if (state.opaque !== undefined) sc.opaque = state.opaque;
     if (state.input !== undefined) sc.input = state.input;
 
-    if (state.frames.length > 0) {
-      if (this.frameCallbacks.length === 0) this.framesWaitingSince = this.ctx.now();
+    const wantsFrame = state.frames.length > 0 || state.feedbacks.length > 0;
+    if (wantsFrame) {
+      if (!this.hasFrameCallbacks) this.framesWaitingSince = this.ctx.now();
       this.frameCallbacks.push(...state.frames);
+      if (state.feedbacks.length > 0) this.feedbackGroups.push(state.feedbacks);
       this.ctx.frames.schedule(this);
     }
 
@@ -409,7 +430,7 @@ export class Surface {
     if (mapped && !wasMapped) surfaceMapped(this.ctx, this);
     else if (!mapped && wasMapped) surfaceUnmapped(this.ctx, this);
 
-    sc.commit({ damage, resized, roleChanged, stackingChanged });
+    sc.commit({ damage, resized, roleChanged, stackingChanged, frame: wantsFrame });
     this.handler?.committed?.(wasMapped);
     if (!mapped && wasMapped) this.ctx.seat.surfaceUnmapped(this);
   }
@@ -462,6 +483,8 @@ export class Surface {
     for (const cb of this.pending.frames) destroyResource(cb);
     for (const cb of this.cached?.frames ?? []) destroyResource(cb);
     this.frameCallbacks = [];
+    discardFeedbacks([...this.feedbackGroups.flat(), ...this.pending.feedbacks, ...(this.cached?.feedbacks ?? [])]);
+    this.feedbackGroups = [];
     this.ctx.frames.unschedule(this);
     this.handler?.surfaceDestroyed?.();
     for (const child of [...this.pendingStack, ...this.currentStack]) {

@@ -31,6 +31,7 @@ import { registerIvi } from './ivi.js';
 import { DEFAULT_KEYMAP } from './keymap.js';
 import { OutputGlobal, registerXdgOutputManager } from './output.js';
 import { Seat } from './seat.js';
+import { registerPresentation } from './presentation.js';
 import { registerShm } from './shm.js';
 import { registerSubcompositor } from './subcompositor.js';
 import { registerTextInput } from './text-input.js';
@@ -141,6 +142,7 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     ctx.clipboard.register();
     registerTextInput(ctx);
     registerIvi(ctx);
+    registerPresentation(ctx);
 
     this.server.on('client', (client) => {
       const state = clientOf(client);

@@ -12,6 +12,7 @@
  * callbacks that a consumer left waiting longer than `timeoutMs`, so an
  * application never freezes on a consumer that lost its peer.
  */
+import type { PresentationInfo } from '../../shared/scene/scene.js';
 import type { Surface } from './compositor.js';
 
 export class FrameClock {
@@ -38,11 +39,11 @@ export class FrameClock {
     this.stopIfIdle();
   }
 
-  /** A consumer presented `surface`: its callbacks and those of its subsurfaces are answered. */
-  presented(surface: Surface): void {
+  /** A consumer presented `surface` (`info`: how, when it knows): its callbacks and those of its subsurfaces are answered. */
+  presented(surface: Surface, info?: PresentationInfo): void {
     const now = this.now();
     for (const s of surface.tree()) {
-      s.sendFrameDone(now);
+      s.sendFrameDone(now, info);
       this.waiting.delete(s);
     }
     this.stopIfIdle();

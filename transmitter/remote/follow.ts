@@ -94,7 +94,12 @@ export class SceneFollower {
         },
         presented: (time, byClock) => {
           if (!byClock) this.ctx.counters.framesPresented++;
-          this.ctx.feedbackFor(s).presented(s, time);
+          // How the receiver's display showed it, when it said so (wthp_presentation).
+          const r = byClock ? undefined : this.ctx.conn?.remotes.get(s);
+          const shown = r?.shown ?? undefined;
+          if (r !== undefined) r.shown = null;
+          if (shown === undefined) this.ctx.feedbackFor(s).presented(s, time);
+          else this.ctx.feedbackFor(s).presented(s, time, shown);
         },
       },
       // The newest frame shown answers the application, commits merged since included: an

@@ -3,7 +3,7 @@
  * surfaces (`Remote`), the bound globals and devices (`ConnectionState`), and
  * the context the link's parts share (`LinkContext`).
  */
-import type { PixelFormat, Rect, Scene, SceneFeedback, SceneSurface } from '../../shared/scene/scene.js';
+import type { PixelFormat, PresentationInfo, Rect, Scene, SceneFeedback, SceneSurface } from '../../shared/scene/scene.js';
 import type {
   WthpCompositorProxy,
   WthpContentProxy,
@@ -18,6 +18,7 @@ import type {
   WthpToplevelProxy,
   WthpTouchProxy,
   WthpWindowGeometryProxy,
+  WthpPresentationProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -90,6 +91,8 @@ export class Remote {
   readonly kind: 'toplevel' | 'popup' | 'subsurface' | 'ivi' | 'cursor';
   /** Send a bare commit: state of children (position, synchronized commits) waits for it. */
   needsCommit = false;
+  /** How the receiver's display showed the newest frame (wthp_presentation), until its frame callbacks are answered. */
+  shown: PresentationInfo | null = null;
   readonly encoder: TileEncoder;
   toplevel: SentToplevel | null = null;
   popupRect: Rect | null = null;
@@ -145,6 +148,9 @@ export class ConnectionState {
     readonly ivi: WthpIviApplicationProxy | null,
     readonly windowGeometry: WthpWindowGeometryProxy | null,
   ) {}
+
+  /** The receiver's wthp_presentation, when it has one. */
+  presentation: WthpPresentationProxy | null = null;
 
   /** The scene surface of a wthp_surface of this connection (null when it is gone). */
   sceneOf(surface: WthpSurfaceProxy | null): SceneSurface | null {

@@ -23,6 +23,28 @@ import type { SceneFollower } from './follow.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
 import { FairShare } from './fairness.js';
 
+/**
+ * Ask the receiver how it shows the commit about to go out: its answer comes
+ * before the commit's frame callback and is kept in `r.shown` for it.
+ */
+function requestPresentation(conn: ConnectionState, r: Remote): void {
+  const feedback = conn.presentation!.feedback(r.surface);
+  feedback.listen({
+    presented: (ageUs, refreshNs, seqHi, seqLo, flags) => {
+      conn.client.destroyObject(feedback);
+      // All zero: the receiver's display does not report presentation times.
+      if (ageUs === 0 && refreshNs === 0 && seqHi === 0 && seqLo === 0 && flags === 0) return;
+      r.shown = {
+        timeNs: process.hrtime.bigint() - BigInt(ageUs | 0) * 1000n,
+        refreshNs: refreshNs >>> 0,
+        seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0),
+        flags: flags >>> 0,
+      };
+    },
+    discarded: () => conn.client.destroyObject(feedback),
+  });
+}
+
 /** Cursor images are not presented by the receiver: their frame callbacks are answered at about 60 Hz. */
 const CURSOR_FRAME_MS = 16;
 
@@ -282,6 +304,7 @@ export class Sender {
       // Only a mapped surface gets presented: an unmapped one would hold its slot forever.
       const callback = surface.frame();
       const frame = r.pacer.frameSent(taken);
+      if (conn.presentation !== null) requestPresentation(conn, r);
       callback.listen({
         done: (time) => {
           conn.client.destroyObject(callback);

@@ -1,0 +1,75 @@
+/**
+ * wp_presentation of the compositor a LocalDisplay shows surfaces on: when
+ * and how frames are shown, in this process's CLOCK_MONOTONIC.
+ *
+ * Frames are paced by their frame callbacks; the presentation feedback of a
+ * frame comes later (weston: at the next vblank) or never (wlroots discards
+ * the feedback of a commit that brought no new buffer once the next commit
+ * comes, and its headless backend presents nothing). So the pacing never
+ * waits for it: when a frame callback comes, `expected` gives the
+ * presentation the display's last real one predicts (its phase, refresh,
+ * sequence and flags, one or more refreshes later), or nothing when the
+ * display never reported one for the surface.
+ *
+ * The compositor names its presentation clock (wp_presentation.clock_id).
+ * CLOCK_MONOTONIC is this process's `process.hrtime.bigint()`; CLOCK_REALTIME
+ * is placed on it through `Date.now()`; any other clock cannot be read from
+ * Node, so its frames are placed at the time their event arrives.
+ */
+import type { WlSurfaceProxy, WpPresentationProxy } from '../generated/wayland/index.js';
+import type { PresentationInfo } from '../scene/scene.js';
+
+const CLOCK_REALTIME = 0;
+const CLOCK_MONOTONIC = 1;
+
+export class DisplayPresentation {
+  private clock: number | null = null;
+  /** The last real presentation of each surface. */
+  private readonly last = new WeakMap<WlSurfaceProxy, PresentationInfo>();
+
+  constructor(private readonly presentation: WpPresentationProxy) {
+    presentation.listen({ clockId: (id) => (this.clock = id) });
+  }
+
+  /** Ask for the presentation of `wl`'s next commit. */
+  request(wl: WlSurfaceProxy): void {
+    const feedback = this.presentation.feedback(wl);
+    feedback.listen({
+      syncOutput: () => {},
+      presented: (secHi, secLo, nsec, refresh, seqHi, seqLo, flags) => {
+        const t = ((BigInt(secHi >>> 0) << 32n) | BigInt(secLo >>> 0)) * 1_000_000_000n + BigInt(nsec >>> 0);
+        this.last.set(wl, { timeNs: this.toMonotonic(t), refreshNs: refresh >>> 0, seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0), flags: flags >>> 0 });
+      },
+      discarded: () => {},
+    });
+  }
+
+  /**
+   * The presentation of the frame whose callback came now: the next refresh
+   * after the last real presentation that is not past, or the last one
+   * itself when the display's refresh is unknown. Undefined without one.
+   */
+  expected(wl: WlSurfaceProxy): PresentationInfo | undefined {
+    const last = this.last.get(wl);
+    return last === undefined ? undefined : nextPresentation(last, process.hrtime.bigint());
+  }
+
+  private toMonotonic(t: bigint): bigint {
+    const now = process.hrtime.bigint();
+    if (this.clock === CLOCK_MONOTONIC) return t;
+    if (this.clock === CLOCK_REALTIME) return now - (BigInt(Date.now()) * 1_000_000n - t);
+    return now;
+  }
+}
+
+/**
+ * The first presentation at or after `now` that `last` predicts: `last`
+ * itself when it is not past or the refresh is unknown, else `last` moved
+ * on by whole refreshes (its sequence with it).
+ */
+export function nextPresentation(last: PresentationInfo, now: bigint): PresentationInfo {
+  if (last.refreshNs === 0 || now <= last.timeNs) return last;
+  const refresh = BigInt(last.refreshNs);
+  const k = (now - last.timeNs + refresh - 1n) / refresh;
+  return { ...last, timeNs: last.timeNs + k * refresh, seq: last.seq === 0n ? 0n : last.seq + k };
+}
