@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
-import { colourMatches, missingBinaries, skipUnless, spawnProcess, startWeston, waitFor, type Image, type View, type Weston } from './harness/index.js';
+import { colourMatches, missingBinaries, skipUnless, spawnProcess, startWeston, waitFor, type Image, type View } from './harness/index.js';
 import type { Rect } from '../shared/scene/scene.js';
 import { Cleanup, logTails } from './scenario.js';
 
