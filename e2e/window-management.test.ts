@@ -1,0 +1,137 @@
+/**
+ * Window management through the receiving compositor: a remoted application
+ * asks for fullscreen or maximized and back, and what the receiving
+ * compositor decides (the states and the size of its output) reaches the
+ * application, whose window then fills the output and afterwards returns to
+ * its own size.
+ *
+ * The application is `clients/xdg-window.c` (built by the test): a solid red
+ * xdg_toplevel whose requests come from lines on its stdin and which prints
+ * every configure and every size it draws. On sway the window is made
+ * floating (a tiled window already fills the output, so leaving fullscreen
+ * would not change its size); on weston (x11 backend, with a seat) desktop
+ * shell places it itself.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Rect } from '../shared/scene/scene.js';
+import { startReceiver, startTransmitter } from './bridge.js';
+import { matchFraction, skipUnless, spawnProcess, startWeston, waitFor, WESTON_BACKGROUND, type Image, type ManagedProcess } from './harness/index.js';
+import { skipUnlessSway, startSway, SWAY_BACKGROUND } from './harness/sway.js';
+import { Cleanup, logTails } from './scenario.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const APP_ID = 'org.waltham.xdg-window';
+const RED = 0xff0000;
+const WIDTH = 800;
+const HEIGHT = 600;
+const OUTPUT: Rect = { x: 0, y: 0, width: WIDTH, height: HEIGHT };
+
+const canBuild = !skipUnless('wayland-scanner', 'gcc', 'pkg-config');
+let client = '';
+
+/** Build clients/xdg-window.c against the xdg-shell the project implements. */
+function buildClient(): () => void {
+  const dir = mkdtempSync(join(tmpdir(), 'wb-xdg-window-'));
+  const xml = join(here, '..', 'protocol', 'wayland', 'xdg-shell.xml');
+  execFileSync('wayland-scanner', ['client-header', xml, join(dir, 'xdg-shell-client-protocol.h')]);
+  execFileSync('wayland-scanner', ['private-code', xml, join(dir, 'xdg-shell-protocol.c')]);
+  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'wayland-client'], { encoding: 'utf8' }).trim().split(/\s+/).filter((f) => f !== '');
+  client = join(dir, 'xdg-window');
+  execFileSync('gcc', ['-O1', `-I${dir}`, '-o', client, join(here, 'clients', 'xdg-window.c'), join(dir, 'xdg-shell-protocol.c'), ...flags]);
+  return () => rmSync(dir, { recursive: true, force: true });
+}
+
+/** The application on a transmitter sending to a receiver on `display`. */
+async function remoteApp(cleanup: Cleanup, display: Readonly<Record<string, string>>): Promise<{ app: ManagedProcess; send: (line: string) => void; logs: () => string }> {
+  const receiver = cleanup.add(await startReceiver(display));
+  const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
+  await transmitter.ready();
+  const app = cleanup.add(spawnProcess(client, ['300', '200', 'ff0000'], { env: transmitter.clientEnv, stdin: 'pipe', name: 'xdg-window' }));
+  const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process, app }, 20);
+  await app.waitForLine(/^drawn 300 200$/, 20_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+  return { app, send: (line) => void app.child.stdin!.write(`${line}\n`), logs };
+}
+
+/** Send `command` and wait for the configure and the drawing that answer it. */
+async function request(a: { app: ManagedProcess; send: (line: string) => void; logs: () => string }, command: string, configure: RegExp, drawn: string): Promise<string> {
+  const from = a.app.lines.length;
+  a.send(command);
+  const what = `${command}: `;
+  const line = await a.app.waitForLine(configure, 10_000, from).catch((e: Error) => Promise.reject(new Error(`${what}${e.message}\n${a.logs()}`)));
+  await a.app.waitForLine(`drawn ${drawn}`, 10_000, from).catch((e: Error) => Promise.reject(new Error(`${what}${e.message}\n${a.logs()}`)));
+  return line;
+}
+
+function redFraction(shot: Image, rect: Rect): number {
+  return matchFraction(shot, rect, RED, { tolerance: 8 });
+}
+
+describe.skipIf(!canBuild || skipUnlessSway())('window management on sway', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+  beforeAll(() => buildClient());
+
+  it('fullscreen on and off: the application gets the fullscreen state and the output size, fills the output, then gets its own size back', async () => {
+    const sway = cleanup.add(await startSway({ width: WIDTH, height: HEIGHT, config: [`for_window [app_id="${APP_ID}"] floating enable`] }));
+    const a = await remoteApp(cleanup, sway.env);
+    const windowed = await waitFor('the floating window', async () => {
+      const v = await sway.view(APP_ID);
+      return v !== undefined && v.rect.width === 300 ? v : undefined;
+    }, 10_000);
+
+    expect(await request(a, 'fullscreen', /^configure 800 600 .*fullscreen/, '800 600')).toMatch(/activated/);
+    const full = await waitFor('sway to show the window fullscreen', async () => {
+      const v = await sway.view(APP_ID);
+      return v?.fullscreen_mode === 1 && v.rect.width === WIDTH ? v : undefined;
+    }, 10_000);
+    expect(full.rect).toEqual(OUTPUT);
+    await waitFor('the output filled with the window', async () => redFraction(await sway.screenshot(), OUTPUT) > 0.99, 10_000);
+
+    // Leaving fullscreen: sway gives the floating window its size back.
+    expect(await request(a, 'unfullscreen', /^configure 300 200 (?!.*fullscreen)/, '300 200')).not.toMatch(/fullscreen/);
+    const back = await waitFor('sway to show the window floating again', async () => {
+      const v = await sway.view(APP_ID);
+      return v?.fullscreen_mode === 0 && v.rect.width === 300 ? v : undefined;
+    }, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+    expect({ width: back.rect.width, height: back.rect.height }).toEqual({ width: windowed.rect.width, height: windowed.rect.height });
+    const shot = await sway.screenshot();
+    expect(redFraction(shot, back.rect)).toBeGreaterThan(0.99);
+    expect(matchFraction(shot, { x: 0, y: 0, width: WIDTH, height: 40 }, SWAY_BACKGROUND, { tolerance: 8 }) + matchFraction(shot, { x: 0, y: HEIGHT - 40, width: WIDTH, height: 40 }, SWAY_BACKGROUND, { tolerance: 8 })).toBeGreaterThan(1.5);
+  });
+});
+
+describe.skipIf(!canBuild || skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'Xvfb', 'xdotool'))('window management on weston', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+  beforeAll(() => buildClient());
+
+  for (const [on, off, state] of [
+    ['fullscreen', 'unfullscreen', 'fullscreen'],
+    ['maximize', 'unmaximize', 'maximized'],
+  ] as const) {
+    it(`${on} and back: the application gets the ${state} state and the output size, fills the output, then its own size again`, async () => {
+      const weston = cleanup.add(await startWeston({ backend: 'x11', width: WIDTH, height: HEIGHT }));
+      const a = await remoteApp(cleanup, weston.env);
+      const find = (pred: (r: Rect) => boolean, what: string) =>
+        weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel' && v.appId === APP_ID && pred(v.rect), 10_000, what).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+      await find((r) => r.width === 300 && r.height === 200, 'the 300x200 window');
+
+      expect(await request(a, on, new RegExp(`^configure 800 600 .*${state}`), '800 600')).toMatch(/activated/);
+      const big = await find((r) => r.width === WIDTH && r.height === HEIGHT, `the ${state} window`);
+      expect(big.rect).toEqual(OUTPUT);
+      await waitFor('the output filled with the window', async () => redFraction(await weston.screenshot(), OUTPUT) > 0.99, 10_000);
+
+      // weston answers with 0x0: the application picks its previous size.
+      expect(await request(a, off, /^configure 0 0 /, '300 200')).not.toMatch(new RegExp(state));
+      const back = await find((r) => r.width === 300 && r.height === 200, 'the window at its own size again');
+      const shot = await weston.screenshot();
+      expect(redFraction(shot, back.rect)).toBeGreaterThan(0.99);
+      expect(matchFraction(shot, OUTPUT, WESTON_BACKGROUND, { tolerance: 8 })).toBeGreaterThan(0.8);
+    });
+  }
+});
