@@ -18,6 +18,7 @@ import {
   WthpSeatResource,
   WthpSeatCapability,
   WthpWindowGeometryResource,
+  WthpWindowManagerResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -101,6 +102,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpInputExtensionResource, 1, (r, peer) => client(peer).bindInputExtension(r));
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
+    w.addGlobal(WthpWindowManagerResource, 1, (r, peer) => client(peer).bindWindowManager(r));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 15_000;
     if (deadMs > 0) {

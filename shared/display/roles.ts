@@ -3,7 +3,7 @@
  * fullscreen and maximized requests, window geometry, popup placement,
  * subsurface position, sync mode and stacking. Only changes are sent.
  */
-import type { ToplevelRole } from '../scene/scene.js';
+import type { PopupRole, ToplevelRole } from '../scene/scene.js';
 import { rectKey, type Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 
@@ -87,7 +87,7 @@ export class RoleState {
       m.sent.geometry = gKey;
       m.geometryOrigin = geometry === null ? { x: 0, y: 0 } : { x: geometry.x, y: geometry.y };
       // A moved popup: xdg_popup.reposition needs v3; older compositors keep the first place.
-      const key = rectKey(role.rect);
+      const key = positionKey(role);
       if (m.sent.position !== undefined && m.sent.position !== key && m.popup.version >= 3) this.repositionPopup(m);
       m.sent.position = key;
     }
@@ -129,4 +129,12 @@ export class RoleState {
     }
     m.stateDirty = true;
   }
+}
+
+/** Where a popup goes: its rectangle, and the positioner the compositor adjusts it with, if any. */
+function positionKey(role: PopupRole): string {
+  const p = role.positioner ?? null;
+  if (p === null) return rectKey(role.rect);
+  const a = p.anchorRect;
+  return `${rectKey(role.rect)}|${p.width}x${p.height}@${rectKey(a)}/${p.anchor}/${p.gravity}/${p.constraintAdjustment}/${p.offsetX},${p.offsetY}`;
 }

@@ -128,10 +128,10 @@ class ClientFeedback implements SceneFeedback {
     if (this.ctx.seat.pointerFocus?.client === this.client && finite(x, y)) this.ctx.seat.pointerMotion(timeMs, x, y);
   }
 
-  pointerButton(timeMs: number, button: number, state: ButtonState): void {
+  pointerButton(timeMs: number, button: number, state: ButtonState): number | undefined {
     const focus = this.ctx.seat.pointerFocus;
-    if (focus !== null && focus.client !== this.client) return;
-    this.ctx.seat.pointerButton(timeMs, button >>> 0, state === 'pressed');
+    if (focus !== null && focus.client !== this.client) return undefined;
+    return this.ctx.seat.pointerButton(timeMs, button >>> 0, state === 'pressed');
   }
 
   pointerAxis(timeMs: number, axis: number, value: number): void {
@@ -188,9 +188,9 @@ class ClientFeedback implements SceneFeedback {
     this.ctx.seat.setRepeatInfo(rate, delay);
   }
 
-  touchDown(scene: SceneSurface, timeMs: number, id: number, x: number, y: number): void {
+  touchDown(scene: SceneSurface, timeMs: number, id: number, x: number, y: number): number | undefined {
     const s = this.surface(scene);
-    if (s !== undefined && finite(x, y)) this.ctx.seat.touchDown(s, timeMs, id, x, y);
+    return s !== undefined && finite(x, y) ? this.ctx.seat.touchDown(s, timeMs, id, x, y) : undefined;
   }
 
   touchUp(timeMs: number, id: number): void {

@@ -19,6 +19,7 @@
  */
 import { toplevelRole, type PopupRole, type Rect, type ToplevelRole, type ToplevelState } from '../../shared/scene/scene.js';
 import { encodeXdgStates, isToplevelState } from '../../shared/scene/xdg-states.js';
+import { samePositioner, type PopupPositioner, type WindowRequest } from '../../shared/scene/window-requests.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   WlSurfaceResource,
@@ -290,11 +291,13 @@ export class XdgToplevel {
         surface.markRoleChanged();
       },
       showWindowMenu: () => {},
-      move: () => {},
-      resize: (_seat, _serial, edges) => {
+      move: (_seat, serial) => this.interactive({ kind: 'move', serial: serial >>> 0 }),
+      resize: (_seat, serial, edges) => {
         if (edges < 0 || edges > 10 || edges === 3 || edges === 7) {
           resource.postError(XdgToplevelError.InvalidResizeEdge, `invalid resize edge ${edges}`);
+          return;
         }
+        this.interactive({ kind: 'resize', serial: serial >>> 0, edges });
       },
       setMaxSize: (width, height) => {
         if (width < 0 || height < 0) {
@@ -314,7 +317,9 @@ export class XdgToplevel {
       unsetMaximized: () => this.request('maximized', false),
       setFullscreen: () => this.request('fullscreen', true),
       unsetFullscreen: () => this.request('fullscreen', false),
-      setMinimized: () => {},
+      setMinimized: () => {
+        if (surface.scene.mapped) surface.scene.request({ kind: 'minimize' });
+      },
     });
     resource.onDestroy(() => this.gone());
     ctx.logger.debug({ client: xdg.surface.client.name }, `${resource.toString()} created for ${xdg.surface.resource.toString()}`);
@@ -332,6 +337,20 @@ export class XdgToplevel {
     if (this.role.parent === scene) return;
     this.role.parent = scene;
     this.xdg.surface.markRoleChanged();
+  }
+
+  /**
+   * xdg_toplevel.move/resize: the consumer that shows the window runs them on its compositor.
+   * As weston does, only on the client's latest press (an older serial is ignored).
+   */
+  private interactive(request: Extract<WindowRequest, { kind: 'move' | 'resize' }>): void {
+    const surface = this.xdg.surface;
+    if (!surface.scene.mapped) return;
+    if (request.serial !== surface.client.lastButtonSerial) {
+      this.ctx.logger.debug({ client: surface.client.name }, `${this.resource.toString()}.${request.kind}: serial ${request.serial} is not the latest press, ignored`);
+      return;
+    }
+    surface.scene.request(request);
   }
 
   private get parentToplevel(): XdgToplevel | null {
@@ -453,7 +472,7 @@ export class XdgPopup {
     private positioner: PositionerState,
   ) {
     this.placement = placePopup(positioner);
-    this.role = { kind: 'popup', parent: parent.surface.scene, rect: this.sceneRect(), grab: false, geometry: null };
+    this.role = { kind: 'popup', parent: parent.surface.scene, rect: this.sceneRect(), grab: false, geometry: null, positioner: this.scenePositioner() };
     xdg.surface.scene.role = this.role;
     parent.childPopups.add(this);
     resource.listen({
@@ -478,6 +497,23 @@ export class XdgPopup {
       },
     });
     resource.onDestroy(() => this.gone());
+  }
+
+  /** The positioner with its anchor rectangle moved into the parent's surface coordinates (as the rect). */
+  private scenePositioner(): PopupPositioner {
+    const p = this.positioner;
+    const g = this.parent.geometry;
+    const a = p.anchorRect ?? { x: 0, y: 0, width: 0, height: 0 };
+    return {
+      width: p.width,
+      height: p.height,
+      anchorRect: { x: a.x + (g?.x ?? 0), y: a.y + (g?.y ?? 0), width: a.width, height: a.height },
+      anchor: p.anchor,
+      gravity: p.gravity,
+      constraintAdjustment: p.constraintAdjustment,
+      offsetX: p.offsetX,
+      offsetY: p.offsetY,
+    };
   }
 
   /** The placement moved into the parent's surface coordinates (see PopupRole.rect). */
@@ -523,6 +559,11 @@ export class XdgPopup {
     }
     if (this.role.geometry !== geometry) {
       this.role.geometry = geometry;
+      changed = true;
+    }
+    const positioner = this.scenePositioner();
+    if (!samePositioner(this.role.positioner, positioner)) {
+      this.role.positioner = positioner;
       changed = true;
     }
     return changed;

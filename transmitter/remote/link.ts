@@ -42,6 +42,7 @@ import {
   WthpRemoteShellProxy,
   WthpSeatProxy,
   WthpWindowGeometryProxy,
+  WthpWindowManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -302,6 +303,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const windowGeometry = bindOptional(WthpWindowGeometryProxy);
     const input = new InputRelay({ feedbackFor: this.feedbackFor, keyboardAudience: () => this.routedFeedbacks(conn) });
     const conn: ConnectionState = new ConnectionState(input, client, compositor, shell, content, ivi, windowGeometry);
+    conn.windowManager = bindOptional(WthpWindowManagerProxy);
     const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
     const lz4 = basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
     const codec = this.options.codec ?? 'auto';

@@ -18,6 +18,7 @@ import { sameRects } from '../../shared/scene/region.js';
 import { sendContent } from './content.js';
 import { sendCursor } from './cursor.js';
 import type { SceneFollower } from './follow.js';
+import { sendPositioner } from './positioner.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
 
 /** Cursor images are not presented by the receiver: their frame callbacks are answered at about 60 Hz. */
@@ -105,6 +106,7 @@ export class Sender {
           if (r.kind === 'toplevel') this.sendToplevel(conn, r, role);
           break;
         case 'popup': {
+          sendPositioner(conn, r, role.positioner ?? null);
           if (r.popupRect === null || !sameRects([r.popupRect], [role.rect])) {
             (r.role as WthpPopupProxy).reposition(int(role.rect.x), int(role.rect.y), int(role.rect.width), int(role.rect.height));
             r.popupRect = { ...role.rect };
