@@ -30,6 +30,11 @@ const RED = 0xff0000;
 const WIDTH = 800;
 const HEIGHT = 600;
 const OUTPUT: Rect = { x: 0, y: 0, width: WIDTH, height: HEIGHT };
+/** xdg-window's popups. */
+const ORANGE = 0xff8000;
+/** xdg_positioner.anchor and gravity bottom_right; constraint_adjustment flip_x. */
+const ANCHOR_BOTTOM_RIGHT = 8;
+const FLIP_X = 4;
 
 const canBuild = !skipUnless('wayland-scanner', 'gcc', 'pkg-config');
 let client = '';
@@ -104,12 +109,49 @@ describe.skipIf(!canBuild || skipUnlessSway())('window management on sway', () =
     // The rest of the output shows again (swaybg's colour, or black before it draws).
     expect(redFraction(shot, OUTPUT)).toBeLessThan(0.2);
   });
+
+  it('a popup that would cross the right edge of the output is flipped inside it by the receiving compositor, and the application learns where', async () => {
+    // Tiled, the window fills the output from (0, 0): window coordinates are output coordinates.
+    const sway = cleanup.add(await startSway({ width: WIDTH, height: HEIGHT }));
+    const a = await remoteApp(cleanup, sway.env);
+    await a.app.waitForLine(/^drawn 800 600$/, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+    // 100x100 below-right of (790, 10) would end at x 890; flip_x puts it below-left: x 690.
+    const from = a.app.lines.length;
+    a.send(`popup 790 10 100 100 ${ANCHOR_BOTTOM_RIGHT} ${ANCHOR_BOTTOM_RIGHT} ${FLIP_X}`);
+    await a.app.waitForLine(/^popup-configure 690 11 100 100$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+    const popup: Rect = { x: 690, y: 11, width: 100, height: 100 };
+    await waitFor('the orange popup inside the output', async () => matchFraction(await sway.screenshot(), popup, ORANGE, { tolerance: 8 }) > 0.99, 10_000);
+  });
 });
 
 describe.skipIf(!canBuild || skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'Xvfb', 'xdotool'))('window management on weston', () => {
   const cleanup = new Cleanup();
   afterEach(() => cleanup.run());
   beforeAll(() => buildClient());
+
+  it('an xdg_toplevel.move on a button press moves the window on the receiving compositor', async () => {
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: WIDTH, height: HEIGHT }));
+    const a = await remoteApp(cleanup, weston.env);
+    const view = (): Promise<{ rect: Rect }> =>
+      weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel' && v.appId === APP_ID && v.rect.width === 300, 10_000, 'the window').catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+    const before = (await view()).rect;
+    // Where the window can move by (+dx, +dy) and stay on the output.
+    const dx = before.x + 300 + 120 <= WIDTH ? 120 : -120;
+    const dy = before.y + 200 + 90 <= HEIGHT ? 90 : -90;
+    const x = before.x + 150;
+    const y = before.y + 100;
+    a.send('move-on-press');
+    const from = a.app.lines.length;
+    await weston.xdotool('mousemove', x, y, 'mousedown', 1);
+    await a.app.waitForLine(/^move \d+$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`the press: ${e.message}\n${a.logs()}`)));
+    for (let i = 1; i <= 6; i++) await weston.xdotool('mousemove', x + Math.round((dx * i) / 6), y + Math.round((dy * i) / 6));
+    await weston.xdotool('mouseup', 1);
+    const after = await waitFor('the window moved', async () => {
+      const r = (await view()).rect;
+      return r.x !== before.x || r.y !== before.y ? r : undefined;
+    }, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+    expect({ x: after.x - before.x, y: after.y - before.y }).toEqual({ x: dx, y: dy });
+  });
 
   for (const [on, off, state] of [
     ['fullscreen', 'unfullscreen', 'fullscreen'],

@@ -16,7 +16,7 @@ export function runWindowRequest(d: DisplayState, s: SceneSurface, request: Wind
     toplevel.setMinimized();
     return;
   }
-  const serial = d.input.pressSerialFor(s.owner.feedback, request.serial);
+  const serial = d.input.pressSerialFor(s.owner, request.serial);
   if (serial === undefined || d.seat === null) {
     d.logger.debug({ surface: s.id }, `${request.kind} of surface ${s.id}: serial ${request.serial} is not a recent press here, ignored`);
     return;

@@ -9,7 +9,7 @@
  * surface that is not shown (any more). Destroyed surfaces get no calls.
  */
 import { decodeU32Array } from '../wire/array.js';
-import type { SceneFeedback, SceneSurface } from './scene.js';
+import type { SceneFeedback, SceneOwner, SceneSurface } from './scene.js';
 
 export interface InputRelayHost {
   /** Where the input for `s` goes (errors it throws must be contained by the feedback itself). */
@@ -41,7 +41,7 @@ export class InputRelay {
   /** Feedbacks with touch events in the current touch frame. */
   private readonly touched = new Set<SceneFeedback>();
   /** Per producer: its serials of the latest presses, with this side's serial of each. */
-  private readonly presses = new WeakMap<SceneFeedback, { theirs: number; ours: number }[]>();
+  private readonly presses = new WeakMap<SceneOwner, { theirs: number; ours: number }[]>();
 
   constructor(private readonly host: InputRelayHost) {}
 
@@ -81,26 +81,26 @@ export class InputRelay {
 
   pointerButton(serial: number, time: number, button: number, pressed: boolean): void {
     if (pressed) this.pressSerial = serial;
-    const fb = this.focused(this.pointer);
-    const theirs = fb?.pointerButton(time, button, pressed ? 'pressed' : 'released');
-    if (pressed && fb != null) this.rememberPress(fb, theirs, serial);
+    const target = alive(this.pointer);
+    const theirs = target === null ? undefined : this.host.feedbackFor(target).pointerButton(time, button, pressed ? 'pressed' : 'released');
+    if (pressed && target !== null) this.rememberPress(target.owner, theirs, serial);
   }
 
-  private rememberPress(fb: SceneFeedback, theirs: number | void, ours: number): void {
+  private rememberPress(owner: SceneOwner, theirs: number | void, ours: number): void {
     if (typeof theirs !== 'number') return;
-    let list = this.presses.get(fb);
-    if (list === undefined) this.presses.set(fb, (list = []));
+    let list = this.presses.get(owner);
+    if (list === undefined) this.presses.set(owner, (list = []));
     list.push({ theirs, ours });
     if (list.length > MAX_PRESSES) list.shift();
   }
 
   /**
-   * This side's serial of the press the producer behind `fb` numbered
-   * `theirs` (a WindowRequest's serial), or undefined for a serial that was
-   * not one of its latest presses.
+   * This side's serial of the press the producer `owner` numbered `theirs`
+   * (a WindowRequest's serial), or undefined for a serial that was not one of
+   * its latest presses.
    */
-  pressSerialFor(fb: SceneFeedback, theirs: number): number | undefined {
-    const list = this.presses.get(fb) ?? [];
+  pressSerialFor(owner: SceneOwner, theirs: number): number | undefined {
+    const list = this.presses.get(owner) ?? [];
     for (let i = list.length - 1; i >= 0; i--) if (list[i]!.theirs === theirs) return list[i]!.ours;
     return undefined;
   }
@@ -198,7 +198,7 @@ export class InputRelay {
     this.touchPoints.set(id, target);
     const fb = this.host.feedbackFor(target);
     this.touched.add(fb);
-    this.rememberPress(fb, fb.touchDown(target, time, id, x, y), serial);
+    this.rememberPress(target.owner, fb.touchDown(target, time, id, x, y), serial);
   }
 
   touchUp(time: number, id: number): void {

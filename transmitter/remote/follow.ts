@@ -187,7 +187,7 @@ export class SceneFollower {
       wm.setMinimized(toplevel);
       return;
     }
-    const serial = conn.input.pressSerialFor(this.ctx.feedbackFor(s), request.serial);
+    const serial = conn.input.pressSerialFor(s.owner, request.serial);
     if (serial === undefined) {
       this.ctx.logger.debug({ surface: s.id }, `${this.ctx.where}: ${request.kind} of surface ${s.id} did not start with a press from this receiver`);
       return;
