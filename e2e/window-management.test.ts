@@ -35,6 +35,8 @@ const ORANGE = 0xff8000;
 /** xdg_positioner.anchor and gravity bottom_right; constraint_adjustment flip_x. */
 const ANCHOR_BOTTOM_RIGHT = 8;
 const FLIP_X = 4;
+/** xdg_toplevel.resize_edge bottom_right. */
+const RESIZE_BOTTOM_RIGHT = 10;
 
 const canBuild = !skipUnless('wayland-scanner', 'gcc', 'pkg-config');
 let client = '';
@@ -151,6 +153,37 @@ describe.skipIf(!canBuild || skipUnless('weston', 'weston-debug', 'weston-screen
       return r.x !== before.x || r.y !== before.y ? r : undefined;
     }, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
     expect({ x: after.x - before.x, y: after.y - before.y }).toEqual({ x: dx, y: dy });
+  });
+
+  it('an xdg_toplevel.resize on a button press resizes the window on the receiving compositor, which configures the application', async () => {
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: WIDTH, height: HEIGHT }));
+    const a = await remoteApp(cleanup, weston.env);
+    const before = (await weston.waitForView((v) => v.visible && v.appId === APP_ID && v.rect.width === 300, 10_000, 'the window')).rect;
+    // Grow by (+dw, +dh) from the bottom-right corner, staying on the output.
+    const dw = before.x + 300 + 60 <= WIDTH ? 60 : -60;
+    const dh = before.y + 200 + 40 <= HEIGHT ? 40 : -40;
+    const x = before.x + 295;
+    const y = before.y + 195;
+    a.send(`resize-on-press ${RESIZE_BOTTOM_RIGHT}`);
+    const from = a.app.lines.length;
+    await weston.xdotool('mousemove', x, y, 'mousedown', 1);
+    await a.app.waitForLine(/^resize \d+ 10$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`the press: ${e.message}\n${a.logs()}`)));
+    for (let i = 1; i <= 4; i++) await weston.xdotool('mousemove', x + Math.round((dw * i) / 4), y + Math.round((dh * i) / 4));
+    await a.app.waitForLine(new RegExp(`^configure ${300 + dw} ${200 + dh} .*resizing`), 10_000, from).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+    await weston.xdotool('mouseup', 1);
+    await a.app.waitForLine(`drawn ${300 + dw} ${200 + dh}`, 10_000, from);
+    await weston.waitForView((v) => v.visible && v.appId === APP_ID && v.rect.width === 300 + dw && v.rect.height === 200 + dh, 10_000, 'the resized window');
+  });
+
+  it('set_minimized hides the window on the receiving compositor', async () => {
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: WIDTH, height: HEIGHT }));
+    const a = await remoteApp(cleanup, weston.env);
+    await weston.waitForView((v) => v.visible && v.appId === APP_ID && v.rect.width === 300, 10_000, 'the window');
+    a.send('minimize');
+    await waitFor('the window hidden', async () => !(await weston.sceneGraph()).some((v) => v.visible && v.appId === APP_ID), 10_000).catch((e: Error) =>
+      Promise.reject(new Error(`${e.message}\n${a.logs()}`)),
+    );
+    expect(a.app.running).toBe(true);
   });
 
   for (const [on, off, state] of [
