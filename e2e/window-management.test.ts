@@ -175,6 +175,18 @@ describe.skipIf(!canBuild || skipUnless('weston', 'weston-debug', 'weston-screen
     await weston.waitForView((v) => v.visible && v.appId === APP_ID && v.rect.width === 300 + dw && v.rect.height === 200 + dh, 10_000, 'the resized window');
   });
 
+  it("a fullscreen window's popup near the output's edge is flipped by the transmitter, since weston 10 does not adjust popups", async () => {
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: WIDTH, height: HEIGHT }));
+    const a = await remoteApp(cleanup, weston.env);
+    await request(a, 'fullscreen', /^configure 800 600 .*fullscreen/, '800 600');
+    const from = a.app.lines.length;
+    a.send(`popup 790 10 100 100 ${ANCHOR_BOTTOM_RIGHT} ${ANCHOR_BOTTOM_RIGHT} ${FLIP_X}`);
+    await a.app.waitForLine(/^popup-configure 690 11 100 100$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+    const parent = await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel' && v.appId === APP_ID, 10_000, 'the window');
+    const popup = await weston.waitForView((v) => v.visible && v.role === 'xdg_popup', 10_000, 'the popup');
+    expect(popup.rect).toEqual({ x: parent.rect.x + 690, y: parent.rect.y + 11, width: 100, height: 100 });
+  });
+
   it('set_minimized hides the window on the receiving compositor', async () => {
     const weston = cleanup.add(await startWeston({ backend: 'x11', width: WIDTH, height: HEIGHT }));
     const a = await remoteApp(cleanup, weston.env);

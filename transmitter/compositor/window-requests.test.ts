@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { PopupRole } from '../../shared/scene/scene.js';
 import type { WindowRequest } from '../../shared/scene/window-requests.js';
 import { XdgPositionerAnchor, XdgPositionerGravity, XdgToplevelError } from '../../shared/generated/wayland/index.js';
-import { displayPerTest, lastSurface, waitFor } from './test/helpers.js';
+import { displayPerTest, lastSurface, OUTPUT, waitFor } from './test/helpers.js';
 
 const t = displayPerTest();
 
@@ -94,5 +94,44 @@ describe('window requests on the virtual display', () => {
     await c.roundtrip();
     await waitFor(() => (scene.role as PopupRole).positioner?.constraintAdjustment === 8, 1000, 'the new positioner');
     expect((scene.role as PopupRole).positioner?.anchorRect).toEqual({ x: 15, y: 26, width: 1, height: 1 });
+  });
+
+  it('keeps the popups of a fullscreen window inside the output itself (flip, then slide), and places nested popups from their parent', async () => {
+    const c = await t.connect();
+    const top = await c.toplevel();
+    top.toplevel.setFullscreen(null);
+    top.show(c.buffer(OUTPUT.width, OUTPUT.height, () => 0));
+    await c.roundtrip();
+    const popupAt = async (parent: typeof top.xdgSurface, x: number, y: number, adjustment: number): Promise<{ got: number[][]; xdg: typeof top.xdgSurface }> => {
+      const p = c.wm.createPositioner();
+      p.setSize(100, 100);
+      p.setAnchorRect(x, y, 1, 1);
+      p.setAnchor(XdgPositionerAnchor.BottomRight);
+      p.setGravity(XdgPositionerGravity.BottomRight);
+      p.setConstraintAdjustment(adjustment);
+      const surface = c.compositor.createSurface();
+      const xdg = c.wm.getXdgSurface(surface);
+      const got: number[][] = [];
+      const serials: number[] = [];
+      xdg.getPopup(parent, p).listen({ configure: (px, py, w, h) => got.push([px, py, w, h]) });
+      xdg.listen({ configure: (s) => serials.push(s) });
+      surface.commit();
+      await c.roundtrip();
+      xdg.ackConfigure(serials[0]!);
+      surface.attach(c.buffer(100, 100, () => 0).buffer, 0, 0);
+      surface.commit();
+      await c.roundtrip();
+      return { got, xdg };
+    };
+    const right = OUTPUT.width - 10;
+    const first = await popupAt(top.xdgSurface, right, 10, 4 /* flip_x */);
+    expect(first.got).toEqual([[right - 100, 11, 100, 100]]);
+    const scene = lastSurface(t.display);
+    // Adjusted here: the consumer gets no positioner and places it at the rectangle.
+    expect((scene.role as PopupRole).positioner ?? null).toBeNull();
+    expect((scene.role as PopupRole).rect).toEqual({ x: right - 100, y: 11, width: 100, height: 100 });
+    // A child at its parent's right edge is past the output's: it slides back inside.
+    const nested = await popupAt(first.xdg, 95, 50, 1 /* slide_x */);
+    expect(nested.got).toEqual([[OUTPUT.width - (right - 100) - 100, 51, 100, 100]]);
   });
 });

@@ -38,7 +38,7 @@ import type { ClientState } from './client-state.js';
 import { Surface, type SurfaceRoleHandler, type SurfaceState } from './compositor.js';
 import type { DisplayContext } from './context.js';
 import { surfaceUnmapped } from './output.js';
-import { MAX_EDGE_VALUE, emptyPositioner, placePopup, positionerComplete, type PositionerState } from './positioner.js';
+import { MAX_EDGE_VALUE, constrainPopup, emptyPositioner, placePopup, positionerComplete, type PositionerState } from './positioner.js';
 
 export const XDG_WM_BASE_VERSION = 3;
 /** How long a client may take to answer a ping before it is reported as unresponsive. */
@@ -471,7 +471,7 @@ export class XdgPopup {
     readonly parent: XdgSurface,
     private positioner: PositionerState,
   ) {
-    this.placement = placePopup(positioner);
+    this.placement = this.place();
     this.role = { kind: 'popup', parent: parent.surface.scene, rect: this.sceneRect(), grab: false, geometry: null, positioner: this.scenePositioner() };
     xdg.surface.scene.role = this.role;
     parent.childPopups.add(this);
@@ -491,7 +491,7 @@ export class XdgPopup {
           return;
         }
         this.positioner = { ...p };
-        this.placement = placePopup(this.positioner);
+        this.placement = this.place();
         resource.sendRepositioned(token >>> 0);
         if (this.xdg.initialSent) this.xdg.scheduleConfigure();
       },
@@ -499,8 +499,24 @@ export class XdgPopup {
     resource.onDestroy(() => this.gone());
   }
 
-  /** The positioner with its anchor rectangle moved into the parent's surface coordinates (as the rect). */
-  private scenePositioner(): PopupPositioner {
+  /** Where the popup goes relative to the parent's window geometry: kept inside the output when the display knows where that is. */
+  private place(): Rect {
+    const bounds = outputBounds(this.ctx, this.parent);
+    return bounds === null ? placePopup(this.positioner) : constrainPopup(this.positioner, bounds);
+  }
+
+  /** The popup's window geometry relative to its parent's. */
+  get placed(): Rect {
+    return this.placement;
+  }
+
+  /**
+   * The positioner with its anchor rectangle moved into the parent's surface coordinates (as the
+   * rect), for a consumer to adjust the popup inside its output; null when the display adjusted
+   * it already (the consumer then places it exactly at the rect).
+   */
+  private scenePositioner(): PopupPositioner | null {
+    if (outputBounds(this.ctx, this.parent) !== null) return null;
     const p = this.positioner;
     const g = this.parent.geometry;
     const a = p.anchorRect ?? { x: 0, y: 0, width: 0, height: 0 };
@@ -614,6 +630,29 @@ export class XdgPopup {
     if (this.xdg.role === this) this.xdg.role = null;
     if (surface.scene.role === this.role) unmapRole(this.ctx, surface);
   }
+}
+
+/**
+ * The output in the coordinates of the window geometry of `xdg`, when the display knows where
+ * that is: in a popup tree whose toplevel is fullscreen (at the output's origin).
+ */
+function outputBounds(ctx: DisplayContext, xdg: XdgSurface): Rect | null {
+  let x = 0;
+  let y = 0;
+  let cur: XdgSurface = xdg;
+  for (let depth = 0; depth < 32; depth++) {
+    const role = cur.role;
+    if (role instanceof XdgToplevel) {
+      if (!role.configureArgs().states.includes('fullscreen')) return null;
+      const { width, height } = ctx.output.logicalSize;
+      return { x: -x, y: -y, width, height };
+    }
+    if (!(role instanceof XdgPopup)) return null;
+    x += role.placed.x;
+    y += role.placed.y;
+    cur = role.parent;
+  }
+  return null;
 }
 
 /** A role object went away: the surface is unmapped and has no role in the scene any more. */
