@@ -80,7 +80,11 @@ function userIds(): { uid: number; gid: number } {
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    execFileSync('useradd', ['-m', '-s', '/bin/sh', SWAY_USER]);
+    try {
+      execFileSync('useradd', ['-m', '-s', '/bin/sh', SWAY_USER], { stdio: 'ignore' });
+    } catch {
+      // Another test may have created it meanwhile: `id` below says.
+    }
     return { uid: id('-u'), gid: id('-g') };
   }
 }
