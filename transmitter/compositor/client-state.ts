@@ -38,7 +38,7 @@ export class ClientState implements SceneOwner {
   readonly keyboards = new Set<WlKeyboardResource>();
   readonly touches = new Set<WlTouchResource>();
   readonly dataDevices = new Set<WlDataDeviceResource>();
-  /** Serial of the last button press delivered to this client. */
+  /** Serial of the last button press (or touch down) delivered to this client: moves and resizes start on it. */
   lastButtonSerial = 0;
 
   constructor(

@@ -399,6 +399,8 @@ export class Seat extends EventEmitter<SeatEvents> {
     if (surface.isDestroyed) return undefined;
     this.touchPoints.set(id, surface);
     const serial = this.ctx.serial();
+    // A touch down starts moves and resizes as a button press does.
+    surface.client.lastButtonSerial = serial;
     for (const t of surface.client.touches) t.sendDown(serial, timeMs >>> 0, surface.resource, id, x, y);
     this.markTouchFrame(surface.client);
     return serial;
