@@ -35,6 +35,7 @@ const ORANGE = 0xff8000;
 /** xdg_positioner.anchor and gravity bottom_right; constraint_adjustment flip_x. */
 const ANCHOR_BOTTOM_RIGHT = 8;
 const FLIP_X = 4;
+const FLIP_Y = 8;
 /** xdg_toplevel.resize_edge bottom_right. */
 const RESIZE_BOTTOM_RIGHT = 10;
 
@@ -123,6 +124,17 @@ describe.skipIf(!canBuild || skipUnlessSway())('window management on sway', () =
     await a.app.waitForLine(/^popup-configure 690 11 100 100$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
     const popup: Rect = { x: 690, y: 11, width: 100, height: 100 };
     await waitFor('the orange popup inside the output', async () => matchFraction(await sway.screenshot(), popup, ORANGE, { tolerance: 8 }) > 0.99, 10_000);
+
+    // xdg_popup.reposition near the bottom edge, flip_y: above the anchor. sway 1.7 has no
+    // xdg_popup.reposition (xdg_wm_base v2): the receiver shows a new popup there.
+    const again = a.app.lines.length;
+    a.send(`reposition 10 500 100 100 ${ANCHOR_BOTTOM_RIGHT} ${ANCHOR_BOTTOM_RIGHT} ${FLIP_Y}`);
+    await a.app.waitForLine(/^popup-configure 11 400 100 100$/, 10_000, again).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
+    const moved: Rect = { x: 11, y: 400, width: 100, height: 100 };
+    await waitFor('the popup at its new place', async () => {
+      const shot = await sway.screenshot();
+      return matchFraction(shot, moved, ORANGE, { tolerance: 8 }) > 0.99 && matchFraction(shot, popup, ORANGE, { tolerance: 8 }) < 0.01;
+    }, 10_000);
   });
 });
 

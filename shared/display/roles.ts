@@ -86,11 +86,24 @@ export class RoleState {
       }
       m.sent.geometry = gKey;
       m.geometryOrigin = geometry === null ? { x: 0, y: 0 } : { x: geometry.x, y: geometry.y };
-      // A moved popup: xdg_popup.reposition needs v3; older compositors keep the first place.
+      // A moved popup: xdg_popup.reposition (v3); with older compositors, a new popup in its place.
       const key = positionKey(role);
-      if (m.sent.position !== undefined && m.sent.position !== key && m.popup.version >= 3) this.repositionPopup(m);
+      if (m.sent.position !== undefined && m.sent.position !== key) {
+        if (m.popup.version >= 3) this.repositionPopup(m);
+        else this.replacePopup(m);
+      }
       m.sent.position = key;
     }
+  }
+
+  /** xdg_wm_base v2 has no reposition: destroy the popup and show it anew at its new place, as toolkits do. */
+  private replacePopup(m: Mirror): void {
+    const s = m.scene;
+    queueMicrotask(() => {
+      if (this.d.isClosed || this.d.mirrors.get(s) !== m) return;
+      this.p.objects.destroyMirror(m);
+      this.p.show.sync(s);
+    });
   }
 
   private repositionPopup(m: Mirror): void {
@@ -131,10 +144,12 @@ export class RoleState {
   }
 }
 
-/** Where a popup goes: its rectangle, and the positioner the compositor adjusts it with, if any. */
+/**
+ * What places a popup here: the producer's positioner when it has one (the compositor adjusts
+ * it; a rectangle that only echoes the compositor's placement moves nothing), else its rectangle.
+ */
 function positionKey(role: PopupRole): string {
   const p = role.positioner ?? null;
   if (p === null) return rectKey(role.rect);
-  const a = p.anchorRect;
-  return `${rectKey(role.rect)}|${p.width}x${p.height}@${rectKey(a)}/${p.anchor}/${p.gravity}/${p.constraintAdjustment}/${p.offsetX},${p.offsetY}`;
+  return `${p.width}x${p.height}@${rectKey(p.anchorRect)}/${p.anchor}/${p.gravity}/${p.constraintAdjustment}/${p.offsetX},${p.offsetY}`;
 }
