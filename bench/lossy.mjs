@@ -222,7 +222,10 @@ async function video(frames, quality, codec) {
       const t1 = performance.now();
       await sharp(out).raw().toBuffer();
       const t2 = performance.now();
-      if (i > 0) enc.push(t1 - t0), dec.push(t2 - t1);
+      if (i > 0) {
+        enc.push(t1 - t0);
+        dec.push(t2 - t1);
+      }
     }
     console.log(`| ${what} | ${(out.length / 1024).toFixed(0)} | ${median(enc).toFixed(1)} | ${median(dec).toFixed(1)} |`);
   }

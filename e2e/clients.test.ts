@@ -150,7 +150,7 @@ describe.skipIf(skipUnless('weston', 'weston-screenshooter', 'weston-debug', 'Xv
     expect(popupIndex, `${where}: the popup is stacked above its window`).toBeLessThan(windowIndex);
 
     // The menu's pixels are on screen: drawn, and different from what was there before.
-    const { shot, check } = await waitForFrame(weston, r, 5000);
+    const { shot } = await waitForFrame(weston, r, 5000);
     const changed = diffCount(before.crop(r), shot.crop(r), 8) / (r.width * r.height);
     expect(changed, `${where}: ${(changed * 100).toFixed(1)}% of the popup's area changed; ${checkFrame(shot, r).summary}`).toBeGreaterThan(0.3);
 

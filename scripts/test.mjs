@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The test command: a type check of every TypeScript file (tests included),
 // the Rust unit tests (cargo test) and the TypeScript suites (vitest), then one
-// line "N passed, N failed" with the totals (a failed type check counts as one
-// failure).
+// line "N passed, N failed, N skipped" with the totals (a failed type check
+// counts as one failure; skipped tests print their reason when they skip).
 // Extra arguments go to vitest (e.g. a file filter); --no-cargo skips cargo.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ const skipCargo = args.includes('--no-cargo') || args.some((a) => !a.startsWith(
 const vitestArgs = args.filter((a) => a !== '--no-cargo');
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 let status = 0;
 
 if (!skipCargo) {
@@ -29,9 +30,10 @@ if (!skipCargo) {
     encoding: 'utf8',
   });
   process.stdout.write(cargo.stdout ?? '');
-  for (const m of (cargo.stdout ?? '').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+  for (const m of (cargo.stdout ?? '').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
     passed += Number(m[1]);
     failed += Number(m[2]);
+    skipped += Number(m[3]);
   }
   if (cargo.status !== 0) {
     status = 1;
@@ -48,6 +50,7 @@ try {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   passed += json.numPassedTests;
   failed += json.numFailedTests;
+  skipped += json.numPendingTests + json.numTodoTests;
   // A suite that fails to load counts as a failure even with no test inside.
   failed += json.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
 } catch {
@@ -56,5 +59,5 @@ try {
 rmSync(dir, { recursive: true, force: true });
 if (vitest.status !== 0) status = 1;
 if (failed > 0) status = 1;
-process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exit(status);

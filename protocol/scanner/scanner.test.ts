@@ -386,7 +386,7 @@ describe('golden output compiles and loads', () => {
 });
 
 describe('opcodes of the real protocols', () => {
-  const vectors = resolve(root, '../shared/vectors/waltham/opcodes.json');
+  const vectors = resolve(root, 'shared/waltham/test/vectors/opcodes.json');
 
   interface Vector {
     readonly interfaces: readonly { name: string; version: number }[];

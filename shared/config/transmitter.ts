@@ -95,8 +95,10 @@ export function parseHostPort(text: string, defaultPort = DEFAULT_PORT): { host:
   return { host: m[1]!, port };
 }
 
-/** [transmitter-output] keys: today's, AGL's 2019 plugin's, and those read but not used. */
-const NEW_KEYS = ['name', 'host', 'port', 'mode', 'app-id', 'agl-shell-app-id', 'ivi-id'] as const;
+/**
+ * [transmitter-output] keys: today's (name, host, port, mode, app-id, agl-shell-app-id, ivi-id),
+ * AGL's 2019 plugin's, and those read but not used.
+ */
 const OLD_KEYS = { name: 'output-name', host: 'server-address' } as const;
 /** The remoting plugin's GStreamer pipeline: surfaces travel as tiles here, so it has no use. */
 const UNUSED_KEYS = ['gst-pipeline'] as const;

@@ -138,8 +138,10 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
     expect(display.stats().surfaces).toBe(0);
     await waitFor(async () => !(await weston.sceneGraph()).some((v) => v.title === 'early'));
     // Commits after detaching reach nobody.
+    const commits = display.stats().contentCommits;
     owner.paint(parent, { x: 0, y: 0, width: 4, height: 4 }, RED);
-    await sleep(100);
+    await display.roundtrip();
+    expect(display.stats().contentCommits).toBe(commits);
     expect((await weston.sceneGraph()).some((v) => v.title === 'early')).toBe(false);
   });
 
@@ -298,10 +300,11 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
     };
     owner.paint(s, { x: 0, y: 0, width: 1, height: 64 }, GREEN);
     const start = owner.count('presented', s);
-    await sleep(1000);
+    // weston's headless output repaints at 60 Hz: ten frames come in well under a second, even
+    // on a loaded machine; without the frame callbacks pacing the producer none would.
+    await owner.waitFor('presented', () => owner.count('presented', s) - start >= 10, 10_000);
     owner.onPresented = null;
     const frames = owner.count('presented', s) - start;
-    // weston's headless output repaints at 60 Hz; a loaded machine still gives well over 10.
     expect(frames).toBeGreaterThanOrEqual(10);
     expect(frames).toBeLessThanOrEqual(70);
     const times = owner.callsOf('presented', s).map((c) => c.args[0] as number);
@@ -318,7 +321,9 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
     // The first paint goes out at once; the next four wait for its frame and go out as one.
     for (let i = 0; i < 5; i++) owner.paint(s, { x: i * 40, y: 10 + i * 10, width: 30, height: 30 }, [RED, GREEN, YELLOW, WHITE, MAGENTA][i]!);
     await owner.waitFor('presented', (c) => c.surface === s, 5000, from);
-    await sleep(200);
+    // The merged commit goes out once the first is presented; then the compositor has seen all.
+    await waitFor(async () => display.stats().contentCommits - before.contentCommits >= 2);
+    await display.roundtrip();
     const presented = owner.calls.slice(from).filter((c) => c.method === 'presented' && c.surface === s).length;
     expect(presented).toBeGreaterThanOrEqual(1);
     expect(presented).toBeLessThanOrEqual(2);
@@ -599,7 +604,7 @@ describe.skipIf(needWeston || skipUnlessIvi())('LocalDisplay on ivi-shell with h
       // whole connection with ivi_application.error.ivi_id); the others carry on.
       const shown = display.stats().surfaces;
       const dup = owner.ivi(scene, 5000, solidContent(64, 64, BLUE));
-      await sleep(300);
+      await display.roundtrip(); // the compositor would have answered a taken id by now
       expect(display.stats().surfaces).toBe(shown);
       expect(display.closed).toBe(false);
       dup.destroy();

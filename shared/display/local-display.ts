@@ -203,6 +203,15 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     return this.d.outputs.infos();
   }
 
+  /**
+   * Resolves once the compositor has handled everything sent so far (a
+   * wl_display.sync round trip); rejects when not connected.
+   */
+  async roundtrip(): Promise<void> {
+    if (this.d.client === null) throw new Error('not connected to the compositor');
+    await this.d.client.roundtrip();
+  }
+
   stats(): LocalDisplayStats {
     return { surfaces: this.d.mirrors.size, ...this.d.counters };
   }

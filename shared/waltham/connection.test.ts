@@ -11,7 +11,6 @@ import {
   type WthpSurfaceResource,
 } from '../generated/waltham/waltham.js';
 import { WthDisplayError } from '../generated/waltham/waltham.js';
-import type { WalthamPeer } from './display.js';
 import { connectWaltham } from './tcp.js';
 import { RawPeer, captureLogger, msg, name, silentLogger, sleep, startExampleServer } from './test/helpers.js';
 

@@ -281,7 +281,7 @@ describe.skipIf(!vectorsPresent)('reference sessions replayed by a WalthamClient
     const compositor = client.bind(WthpCompositorProxy, 1, 4);
     const blob = client.bind(WthpBlobFactoryProxy, 2, 1).listen({ format: record('format') });
     const seat = client.bind(WthpSeatProxy, 3, 5).listen({ capabilities: record('capabilities'), name: record('name') });
-    const output = client.bind(WthpOutputProxy, 4, 2).listen({ geometry: record('geometry'), mode: record('mode'), done: record('done'), scale: record('scale') });
+    client.bind(WthpOutputProxy, 4, 2).listen({ geometry: record('geometry'), mode: record('mode'), done: record('done'), scale: record('scale') });
     const farstream = client.bind(WthpFarstreamProxy, 5, 1);
     const surface = compositor.createSurface().listen({ enter: record('enter'), leave: record('leave') });
     const region = compositor.createRegion();

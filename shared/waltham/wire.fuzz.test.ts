@@ -1,6 +1,7 @@
 /**
  * Fuzzing with a time budget and a printed seed (FUZZ_SEED=... repeats a run,
- * FUZZ_MS=... changes the budget of each part).
+ * FUZZ_MS=... or FUZZ_INPUTS=... changes the budget of each part:
+ * ../test/fuzz.ts).
  *  - random valid message streams, split into random chunks, decode back to
  *    the same messages (with some key arrays of `wthp_keyboard.enter` in the
  *    reference writer's layout, which we decode but do not send);
@@ -15,16 +16,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ArgSpec, OpcodeEntry, WireValue } from '../wire/protocol.js';
 import { connectWaltham } from './tcp.js';
 import { RawPeer, captureLogger, concat, msg, prng, silentLogger, startExampleServer, table } from './test/helpers.js';
+import { fuzzBudget } from '../test/fuzz.js';
 import { encodeMessage, parseMessage, type DecodedMessage, type EncodeArg } from './wire.js';
 
-const seed = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const budgetMs = Number(process.env['FUZZ_MS'] ?? 1500);
-console.log(`fuzz seed ${seed} (FUZZ_SEED=${seed} to repeat), ${budgetMs} ms per part`);
+const budget = fuzzBudget(1500);
+const seed = budget.seed;
+console.log(`fuzz seed ${seed} (FUZZ_SEED=${seed} to repeat), ${budget.ms} ms or ${budget.inputs} inputs per part`);
 
 const entries: OpcodeEntry[] = [...table.byOpcode.values()];
 const stats: Record<string, number> = {};
-const count = (key: string): void => {
-  stats[key] = (stats[key] ?? 0) + 1;
+const count = (key: string, n = 1): void => {
+  stats[key] = (stats[key] ?? 0) + n;
 };
 afterAll(() => console.log(`fuzz seed ${seed}: ${JSON.stringify(stats)}`));
 
@@ -175,8 +177,8 @@ const shape = (m: DecodedMessage): unknown => [m.opcode, m.objectId, m.sz, m.len
 describe('fuzzing the Waltham codec', () => {
   it('decodes random valid message streams split into random chunks back to the same messages', () => {
     const r = prng(seed);
-    const deadline = Date.now() + budgetMs;
-    while (Date.now() < deadline) {
+    const more = budget.start();
+    for (let n = 0; more(n); n++) {
       const stream = randomStream(r);
       const outcome = parseChunked(split(r, stream.bytes));
       expect(outcome.end).toBe('more');
@@ -189,8 +191,8 @@ describe('fuzzing the Waltham codec', () => {
 
   it('never throws or loops on garbage or mutated streams, and gives the same results however they are chunked', () => {
     const r = prng(seed + 1);
-    const deadline = Date.now() + budgetMs;
-    while (Date.now() < deadline) {
+    const more = budget.start();
+    for (let n = 0; more(n); n++) {
       const data = r() < 0.3 ? bytes(r, 200) : mutate(r, randomStream(r).bytes);
       const whole = parseWhole(data);
       const chunked = parseChunked(split(r, data));
@@ -221,13 +223,22 @@ describe('fuzzing Waltham connections over TCP', () => {
     const { server, port } = await startExampleServer({ logger: log.logger, closeTimeoutMs: 1000 });
     const good = await connectWaltham('127.0.0.1', port, { logger: silentLogger });
     try {
-      const deadline = Date.now() + budgetMs;
-      while (Date.now() < deadline) {
+      // Inputs are counted in messages (a peer sends a few dozen); peers go 16 at a time.
+      const more = budget.start();
+      const one = async (): Promise<number> => {
         const peer = await RawPeer.connect(port);
-        for (const chunk of split(r, hostileBytes(r))) peer.socket.write(chunk);
+        const hostile = hostileBytes(r);
+        for (const chunk of split(r, hostile)) peer.socket.write(chunk);
         peer.socket.end(); // a peer waiting on "more" is dropped when we go
         await peer.waitClosed(3000);
         count(`server peers, error sent: ${peer.messages().some((m) => m.entry.message.name === 'error')}`);
+        const messages = Math.max(1, parseWhole(hostile).messages.length);
+        count('server messages', messages);
+        return messages;
+      };
+      for (let n = 0; more(n); ) {
+        const batch = await Promise.all(Array.from({ length: 16 }, one));
+        n += batch.reduce((a, b) => a + b, 0);
       }
       await good.roundtrip();
       expect(good.isOpen).toBe(true);
@@ -253,8 +264,8 @@ describe('fuzzing Waltham connections over TCP', () => {
     const { port } = raw.address() as net.AddressInfo;
     const log = captureLogger();
     try {
-      const deadline = Date.now() + budgetMs / 2;
-      while (Date.now() < deadline) {
+      const more = budget.start(0.005, 0.5);
+      for (let n = 0; more(n); n++) {
         next = r() < 0.3 ? bytes(r, 200) : mutate(r, randomStream(r).bytes);
         chunks = split(r, next);
         const client = await connectWaltham('127.0.0.1', port, { logger: log.logger, closeTimeoutMs: 1000 });

@@ -1,5 +1,5 @@
 /**
- * The reference captures (../shared/vectors/waltham) decoded message by
+ * The reference captures (test/vectors, from ../shared/vectors/waltham) decoded message by
  * message and re-encoded byte for byte, except the one message the reference
  * writer gets wrong: a non-empty array (array-quirk), which we re-encode in the
  * layout the reference reader decodes (DESIGN 3.1, README 2.4).

@@ -7,7 +7,6 @@ import {
   WlDataOfferProxy,
   WlDataDeviceManagerProxy,
   WlDisplayError,
-  WlKeyboardProxy,
   WlOutputProxy,
   WlOutputResource,
   WlSeatProxy,

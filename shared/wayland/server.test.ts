@@ -9,7 +9,6 @@ import {
   wlDisplayInterface,
   wlOutputInterface,
   wlRegistryInterface,
-  wlShmInterface,
   wlSurfaceInterface,
 } from '../generated/wayland/index.js';
 import { memfdCreate, closeFd } from '../native.js';

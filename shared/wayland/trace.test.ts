@@ -39,7 +39,7 @@ describe('WAYLAND_DEBUG lines in libwayland’s format', () => {
     const weston = await startWeston('wl-trace-test');
     try {
       const result = await run('timeout', ['1', 'weston-simple-damage', '--use-viewport'], { ...weston.env, WAYLAND_DEBUG: 'client' });
-      const m = /^\[\s*\d+\.\d{3}\]  -> wp_viewport@(\d+)\.set_source\(([^)]*)\)$/m.exec(result.stderr);
+      const m = /^\[\s*\d+\.\d{3}\] {2}-> wp_viewport@(\d+)\.set_source\(([^)]*)\)$/m.exec(result.stderr);
       expect(m, result.stderr.slice(0, 2000)).not.toBeNull();
       const values = m![2]!.split(', ').map(Number);
       const ours = formatTrace('wp_viewport', Number(m![1]), msg(wpViewportInterface.requests, 'set_source'), values.map((value) => ({ value })), true, NOW);

@@ -160,13 +160,14 @@ describe('ReceiverLink lossy frames', () => {
     await waitFor(() => remoteToplevel(receiver.scene, 'gone'), 'the window to go');
     const next = picture(160, 100, 50);
     update(gone, next, [full(next)]);
-    // The link sends in a microtask; the encode then runs on worker threads for some milliseconds.
-    await new Promise((r) => setImmediate(r));
+    // The link sends in a microtask and the encode runs on worker threads; its result can only
+    // come back in a later turn of the event loop, so after a few microtasks it is in flight.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
     gone.destroy();
     update(keep, next, [full(next)]);
     await waitFor(() => link.stats().lossyFrames >= 1 && remoteKeep.content !== null && meanError(remoteKeep.content, next) < 4, 'the lossy frame of the other window');
     await waitFor(() => remoteToplevel(receiver.scene, 'gone') === undefined, 'the window gone');
-    await sleep(50);
+    await link.roundtrip();
     expect(link.stats().lossyFrames).toBe(1);
     expect(link.connected).toBe(true);
     expect(receiverLog.text()).not.toMatch(/error/i);

@@ -344,7 +344,7 @@ describe('ReceiverLink to ReceiverServer', () => {
       update(s, content, [{ x: i * 10, y: i * 5, width: 8, height: 4 }]);
       await sleep(5);
     }
-    await sleep(100);
+    await link.roundtrip(); // the receiver has handled all that was sent
     expect(receiverCommits).toBe(2);
     expect(link.stats().commitsCoalesced).toBeGreaterThan(0);
     expect(owner.of('presented')).toHaveLength(1);
@@ -422,8 +422,7 @@ describe('ReceiverLink to ReceiverServer', () => {
     const newer = paintRect(content, { x: 0, y: 0, width: 30, height: 30 }, 0xffabcdef);
     update(s, newer, [{ x: 0, y: 0, width: 30, height: 30 }]);
     await waitFor(() => presentedS() === 2, 'frame callbacks while disconnected');
-    await sleep(300);
-    expect(log.text()).toMatch(/receiver 127\.0\.0\.1:\d+: connection lost/);
+    await waitFor(() => /receiver 127\.0\.0\.1:\d+: connection lost/.test(log.text()), 'the loss in the log');
 
     const second = await startReceiver(first.port);
     await once(link, 'connected');
@@ -441,9 +440,10 @@ describe('ReceiverLink to ReceiverServer', () => {
     const port = r.port;
     await r.receiver.close();
     const { link, log } = startLink(port, new Scene(), { backoff: { initialMs: 20, maxMs: 160 } });
-    await sleep(700);
+    const retries = (): number[] => [...log.text().matchAll(/retrying in (\d+) ms/g)].map((m) => Number(m[1]));
+    await waitFor(() => retries().length >= 5, 'five retries');
     expect(link.connected).toBe(false);
-    const delays = [...log.text().matchAll(/retrying in (\d+) ms/g)].map((m) => Number(m[1]));
+    const delays = retries();
     expect(delays.length).toBeGreaterThanOrEqual(4);
     expect(delays[0]!).toBeLessThanOrEqual(25);
     expect(Math.max(...delays)).toBeGreaterThan(100);
@@ -555,7 +555,7 @@ describe('ReceiverLink to ReceiverServer', () => {
   });
 
   it('routes by app_id: other applications stay away, and follow app_id changes', async () => {
-    const { receiver, producer } = await connectedPair({ filter: (root) => root.appId === 'org.example.nav' });
+    const { receiver, producer, link } = await connectedPair({ filter: (root) => root.appId === 'org.example.nav' });
     const nav = produce(producer, new TestOwner('nav'), toplevelRole({ title: 'nav', appId: 'org.example.nav' }), solid(10, 10, 0xff00ff00));
     const other = produce(producer, new TestOwner('music'), toplevelRole({ title: 'music', appId: 'org.example.music' }), solid(10, 10, 0xffff0000));
     const otherSub = new SceneSurface(other.owner);
@@ -564,7 +564,7 @@ describe('ReceiverLink to ReceiverServer', () => {
     otherSub.content = solid(5, 5, 0xff000000);
     otherSub.commit({ damage: [], resized: true, roleChanged: true, stackingChanged: false });
     await waitFor(() => remoteToplevel(receiver.scene, 'nav'), 'nav');
-    await sleep(100);
+    await link.roundtrip(); // whatever else was sent has arrived
     expect([...receiver.scene.surfaces].map((s) => (s.role as ToplevelRole | null)?.title)).toEqual(['nav']);
     // Surfaces routed elsewhere must not look shown to the virtual display (it waits for presented on those).
     expect(nav.listenerCount('commit')).toBe(1);

@@ -278,6 +278,16 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     await this.reconnector.close(options.graceMs);
   }
 
+  /**
+   * Resolves once the receiver has handled everything sent so far (a
+   * wth_display.sync round trip); rejects when there is no connection.
+   */
+  async roundtrip(): Promise<void> {
+    const conn = this.reconnector.conn;
+    if (conn === null) throw new Error('not connected to the receiver');
+    await conn.client.roundtrip();
+  }
+
   stats(): LinkStats {
     const queuedBytes = this.reconnector.conn?.client.stream.writableLength ?? 0;
     return { connected: this.connected, surfaces: this.reconnector.conn?.remotes.size ?? 0, ...this.counters, queuedBytes };

@@ -81,8 +81,7 @@ export class TransmitterState implements SelfDescribing {
   }
 }
 
-const NODE_FIELDS = ['name', 'model', 'virtual', 'image', 'booted', 'ip', 'mac'] as const;
-type NodeField = (typeof NODE_FIELDS)[number];
+type NodeField = 'name' | 'model' | 'virtual' | 'image' | 'booted' | 'ip' | 'mac';
 
 /** A WalT node; its transmitter is asked for lazily, on first use of `transmitter`. */
 export class WalthamNode implements SelfDescribing {

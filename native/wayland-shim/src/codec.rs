@@ -338,7 +338,8 @@ mod tests {
   use super::content::{self, Rng};
   use super::*;
   use crate::lz4 as lz4_previous;
-  use std::time::{Duration, Instant};
+  use crate::fuzz::Budget;
+  use std::time::Instant;
 
   const CODECS: [Codec; 2] = [Codec::Lz4, Codec::Zstd];
 
@@ -530,15 +531,14 @@ mod tests {
 
   #[test]
   fn fuzzed_inputs_never_panic_and_valid_ones_round_trip() {
-    // Time-budgeted: mutate valid blocks (flip, cut, splice, repeat) and random bytes.
-    let budget = Duration::from_millis(1500);
-    let started = Instant::now();
-    let mut rng = Rng(0xf00d);
+    // Budgeted (crate::fuzz): mutate valid blocks (flip, cut, splice, repeat) and random bytes.
+    let budget = Budget::from_env(1500, 0xf00d);
+    let mut rng = Rng(budget.seed);
     let seeds: Vec<Vec<u8>> = samples().into_iter().filter(|s| !s.is_empty()).collect();
     let mut out = vec![0u8; 300_000];
     let mut block = vec![0u8; bound(300_000)];
     let mut rounds = 0u64;
-    while started.elapsed() < budget {
+    while budget.more(rounds) {
       let codec = CODECS[rounds as usize % 2];
       let data = &seeds[rng.next() as usize % seeds.len()];
       let start = rng.next() as usize % data.len();
@@ -567,6 +567,7 @@ mod tests {
       }
       rounds += 1;
     }
+    budget.report("codecs", rounds);
     assert!(rounds > 10, "only {rounds} rounds in the budget");
   }
 
@@ -574,15 +575,14 @@ mod tests {
   fn the_lz4_decoder_agrees_with_lz4_flex_on_mutated_blocks() {
     // Differential fuzzing under a time budget: wherever lz4_flex's (safe) decoder accepts a
     // block, ours decodes the same bytes, and the other way round.
-    let budget = Duration::from_millis(1000);
-    let started = Instant::now();
-    let mut rng = Rng(0xbeef);
+    let budget = Budget::from_env(1000, 0xbeef);
+    let mut rng = Rng(budget.seed);
     let seeds: Vec<Vec<u8>> = samples().into_iter().filter(|s| s.len() > 16).collect();
     let (mut ours, mut theirs) = (vec![0u8; 70_000], vec![0u8; 70_000]);
     let mut block = vec![0u8; bound(70_000)];
     let mut rounds = 0u64;
     let mut accepted = 0u64;
-    while started.elapsed() < budget {
+    while budget.more(rounds) {
       let data = &seeds[rng.next() as usize % seeds.len()];
       let len = (rng.next() as usize % 65_536).min(data.len());
       let n = compress(Codec::Lz4, &data[..len], &mut block, 0).unwrap();
@@ -612,6 +612,7 @@ mod tests {
       }
       rounds += 1;
     }
+    budget.report("lz4 against lz4_flex", rounds);
     assert!(
       accepted > 0 && accepted < rounds,
       "{accepted} of {rounds} accepted"

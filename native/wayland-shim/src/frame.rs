@@ -112,7 +112,7 @@ impl Out<'_> {
     let size = TILE_OVERHEAD + padded;
     debug_assert!(size <= MAX_MESSAGE);
     // N: the reference writer's scatter-list count (header 2, six words, data 2 or 3).
-    let n: u32 = 2 + 6 + if len % 4 == 0 { 2 } else { 3 };
+    let n: u32 = 2 + 6 + if len.is_multiple_of(4) { 2 } else { 3 };
     let pad_bytes = n.to_le_bytes();
     let tail = self.buf.get_mut(start..start + size).ok_or_else(Out::overflow)?;
     tail[2..4].copy_from_slice(&(size as u16).to_le_bytes());
@@ -338,7 +338,7 @@ impl FrameEncoder {
   /// touches one of those grid tiles sends every pixel of it, whatever the mirror held.
   #[napi]
   pub fn forget(&mut self, rects: Int32ArraySlice<'_>) -> Result<()> {
-    if rects.len() % 4 != 0 {
+    if !rects.len().is_multiple_of(4) {
       return Err(invalid("FrameEncoder.forget: rects is not a list of x, y, width, height"));
     }
     if self.mirror.is_empty() {
@@ -413,7 +413,7 @@ impl FrameEncoder {
     }
     check_rect("FrameEncoder.encode source", src.len(), src_stride, Rect { x: 0, y: 0, w, h })?;
     let d: &[i32] = damage.as_deref().unwrap_or(&[]);
-    if d.len() % 4 != 0 {
+    if !d.len().is_multiple_of(4) {
       return Err(invalid("FrameEncoder.encode: damage is not a list of x, y, width, height"));
     }
     let mut full = damage.is_none();
@@ -586,7 +586,8 @@ impl TileWriter {
   }
 
   /// Writes the `width` x `height` tile at (x, y) of `dst` (`stride` bytes per row) from `data`
-  /// in `codec`. Checks everything first: ERANGE for a rectangle outside `dst`, EBADMSG for data
+  /// in `codec`. Checks everything first: EINVAL for an empty rectangle, ERANGE for a rectangle
+  /// outside `dst`, EBADMSG for data
   /// that does not decode to exactly the tile (then `dst` is untouched), EINVAL for a codec this
   /// writer does not know. LZ4 and zstd payloads may describe at most 65535 bytes of pixels (twice
   /// that for span streams), as the protocol says.
@@ -604,58 +605,71 @@ impl TileWriter {
     height: u32,
   ) -> Result<()> {
     let (data, out) = views("TileWriter.write", &data, &mut dst)?;
-    let r = Rect::new(x, y, width, height);
-    let stride = stride as usize;
-    check_rect("TileWriter.write", out.len(), stride, r)?;
-    let (w, h) = (r.w, r.h);
-    let size = w * h * 4;
-    let wire = self.wire;
-    if codec == wire.codec_raw {
-      if data.len() != size {
-        return Err(error("EBADMSG", format!("raw {w}x{h} tile carries {} bytes instead of {size}", data.len())));
-      }
-      copy(data, w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
-    } else if codec == wire.codec_solid {
-      let pixel: [u8; 4] = data
-        .try_into()
-        .map_err(|_| error("EBADMSG", format!("solid tile carries {} bytes instead of 4", data.len())))?;
-      for i in 0..h {
-        for p in out[row(stride, r, i)].chunks_exact_mut(4) {
-          p.copy_from_slice(&pixel);
-        }
-      }
-    } else if codec == wire.codec_lz4 || codec == wire.codec_lz4_spans || codec == wire.codec_zstd {
-      let spans = codec == wire.codec_lz4_spans;
-      let (name, method) = if spans {
-        ("lz4_spans", Codec::Lz4)
-      } else if codec == wire.codec_zstd {
-        ("zstd", Codec::Zstd)
-      } else {
-        ("lz4", Codec::Lz4)
-      };
-      if size > MAX_MESSAGE {
-        return Err(error(
-          "E2BIG",
-          format!("{name} tile of {w}x{h} decodes to {size} bytes, more than {MAX_MESSAGE}"),
-        ));
-      }
-      let limit = if spans { 2 * size + 8 } else { size };
-      if self.scratch.len() < limit {
-        self.scratch.resize(limit, 0);
-      }
-      // Into the scratch first: a block that fails half-way leaves the pixels untouched.
-      let n = codec::decompress(method, data, &mut self.scratch[..limit]).map_err(|e| bad(name, w, h, e))?;
-      if spans {
-        crate::pixels::apply_span_stream(&self.scratch[..n], out, stride, r).map_err(|e| bad(name, w, h, e))?;
-      } else {
-        if n != size {
-          return Err(bad(name, w, h, format_args!("{n} bytes instead of {size}")));
-        }
-        copy(&self.scratch[..n], w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
-      }
-    } else {
-      return Err(invalid(format!("TileWriter.write: codec {codec} is not known here")));
-    }
-    Ok(())
+    write_tile(&self.wire, &mut self.scratch, codec, data, out, stride as usize, Rect::new(x, y, width, height))
   }
+}
+
+/// [`TileWriter::write`] on plain slices: `scratch` holds compressed tiles while they decode.
+pub(crate) fn write_tile(
+  wire: &FrameWire,
+  scratch: &mut Vec<u8>,
+  codec: u32,
+  data: &[u8],
+  out: &mut [u8],
+  stride: usize,
+  r: Rect,
+) -> Result<()> {
+  if r.is_empty() {
+    return Err(invalid(format!("TileWriter.write: a {}x{} tile has no pixels", r.w, r.h)));
+  }
+  check_rect("TileWriter.write", out.len(), stride, r)?;
+  let (w, h) = (r.w, r.h);
+  let size = w * h * 4;
+  if codec == wire.codec_raw {
+    if data.len() != size {
+      return Err(error("EBADMSG", format!("raw {w}x{h} tile carries {} bytes instead of {size}", data.len())));
+    }
+    copy(data, w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
+  } else if codec == wire.codec_solid {
+    let pixel: [u8; 4] = data
+      .try_into()
+      .map_err(|_| error("EBADMSG", format!("solid tile carries {} bytes instead of 4", data.len())))?;
+    for i in 0..h {
+      for p in out[row(stride, r, i)].chunks_exact_mut(4) {
+        p.copy_from_slice(&pixel);
+      }
+    }
+  } else if codec == wire.codec_lz4 || codec == wire.codec_lz4_spans || codec == wire.codec_zstd {
+    let spans = codec == wire.codec_lz4_spans;
+    let (name, method) = if spans {
+      ("lz4_spans", Codec::Lz4)
+    } else if codec == wire.codec_zstd {
+      ("zstd", Codec::Zstd)
+    } else {
+      ("lz4", Codec::Lz4)
+    };
+    if size > MAX_MESSAGE {
+      return Err(error(
+        "E2BIG",
+        format!("{name} tile of {w}x{h} decodes to {size} bytes, more than {MAX_MESSAGE}"),
+      ));
+    }
+    let limit = if spans { 2 * size + 8 } else { size };
+    if scratch.len() < limit {
+      scratch.resize(limit, 0);
+    }
+    // Into the scratch first: a block that fails half-way leaves the pixels untouched.
+    let n = codec::decompress(method, data, &mut scratch[..limit]).map_err(|e| bad(name, w, h, e))?;
+    if spans {
+      crate::pixels::apply_span_stream(&scratch[..n], out, stride, r).map_err(|e| bad(name, w, h, e))?;
+    } else {
+      if n != size {
+        return Err(bad(name, w, h, format_args!("{n} bytes instead of {size}")));
+      }
+      copy(&scratch[..n], w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
+    }
+  } else {
+    return Err(invalid(format!("TileWriter.write: codec {codec} is not known here")));
+  }
+  Ok(())
 }

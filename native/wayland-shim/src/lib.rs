@@ -11,6 +11,8 @@ pub mod codec;
 pub mod error;
 pub mod fd;
 pub mod frame;
+#[cfg(test)]
+mod fuzz;
 pub mod listener;
 mod lz4;
 pub mod pixels;

@@ -11,9 +11,16 @@ import { encodeMessage, parseMessage, type DecodedMessage, type EncodeArg } from
 
 export { captureLogger, prng, sleep, waitFor, type LogLine } from '../../test/helpers.js';
 
-/** `../shared/vectors/waltham` beside the checkout. */
-export const VECTORS_DIR = fileURLToPath(new URL('../../../../shared/vectors/waltham', import.meta.url));
+/**
+ * The reference libwaltham captures, kept with the tests (./vectors: the
+ * wire spec, opcode table and byte captures, as published beside the
+ * project in `../shared/vectors/waltham`; vectors-copy.test.ts checks the
+ * two agree when that folder is there).
+ */
+export const VECTORS_DIR = fileURLToPath(new URL('./vectors', import.meta.url));
 export const vectorsPresent = existsSync(VECTORS_DIR);
+/** The published captures beside the checkout, when present. */
+export const PUBLISHED_VECTORS_DIR = fileURLToPath(new URL('../../../../shared/vectors/waltham', import.meta.url));
 
 export const table = defaultWalthamTable();
 
