@@ -217,6 +217,9 @@ describe.skipIf(!canBuild || skipUnless('weston', 'weston-debug', 'weston-screen
     const weston = cleanup.add(await startWeston({ backend: 'x11', width: WIDTH, height: HEIGHT }));
     const a = await remoteApp(cleanup, weston.env);
     await request(a, 'fullscreen', /^configure 800 600 .*fullscreen/, '800 600');
+    // Until weston's own configures arrive, the transmitter answers alone: wait for weston's fullscreen.
+    await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel' && v.appId === APP_ID && v.rect.width === WIDTH, 10_000, 'the fullscreen window');
+    await waitFor('fullscreen as the last configure', () => a.app.lines.filter((l) => l.startsWith('configure ')).at(-1)?.includes('fullscreen') === true, 10_000);
     const from = a.app.lines.length;
     a.send(`popup 790 10 100 100 ${ANCHOR_BOTTOM_RIGHT} ${ANCHOR_BOTTOM_RIGHT} ${FLIP_X}`);
     await a.app.waitForLine(/^popup-configure 690 11 100 100$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
