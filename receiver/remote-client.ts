@@ -41,6 +41,7 @@ import {
   type WthpTouchResource,
   type WthpWindowGeometryResource,
   type WthpPresentationResource,
+  type WthpWindowManagerResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -128,6 +129,7 @@ export class RemoteClient implements SceneOwner {
   private readonly byResource = new Map<WthpSurfaceResource, RemoteSurface>();
   private readonly resourceOf = new Map<RemoteSurface, WthpSurfaceResource>();
   private readonly toplevels = new Map<WthpToplevelResource, RemoteSurface>();
+  private readonly popups = new WeakMap<WthpPopupResource, RemoteSurface>();
   private readonly roleObjects = new Map<RemoteSurface, WthpToplevelResource | WthpPopupResource | WthpIviSurfaceResource>();
   private readonly regions = new Map<WthpRegionResource, Region>();
   private readonly seats = new Set<WthpSeatResource>();
@@ -303,6 +305,30 @@ export class RemoteClient implements SceneOwner {
 
   bindPresentation(presentation: WthpPresentationResource): void {
     this.presentation.bind(presentation, (surface) => this.surfaceOf(surface), this.failer(presentation, 'feedback'));
+  }
+
+  /** Window management requests: at once on the scene (not on the surface's commit), except the popup positioner. */
+  bindWindowManager(wm: WthpWindowManagerResource): void {
+    const toplevel = (t: WthpToplevelResource): SceneSurface | null => {
+      const rs = this.toplevels.get(t);
+      return rs === undefined || rs.destroyed || rs.scene.role?.kind !== 'toplevel' ? null : rs.scene;
+    };
+    wm.listen({
+      destroy: () => {},
+      setMinimized: (t) => toplevel(t)?.request({ kind: 'minimize' }),
+      move: (t, serial) => toplevel(t)?.request({ kind: 'move', serial: serial >>> 0 }),
+      resize: (t, serial, edges) => toplevel(t)?.request({ kind: 'resize', serial: serial >>> 0, edges: edges >>> 0 }),
+      setPopupPositioner: (popup, width, height, ax, ay, aw, ah, anchor, gravity, adjustment, offsetX, offsetY) => {
+        const rs = this.popups.get(popup);
+        if (rs === undefined || rs.destroyed) return;
+        if (width <= 0 || height <= 0 || aw < 0 || ah < 0) {
+          return this.failer(wm, 'set_popup_positioner')(`invalid positioner size ${width}x${height} or anchor rectangle ${aw}x${ah}`);
+        }
+        rs.updateRole({
+          positioner: { width, height, anchorRect: { x: ax, y: ay, width: aw, height: ah }, anchor, gravity, constraintAdjustment: adjustment, offsetX, offsetY },
+        });
+      },
+    });
   }
 
   bindIviApplication(ivi: WthpIviApplicationResource): void {
@@ -675,6 +701,7 @@ export class RemoteClient implements SceneOwner {
     if (this.isAncestor(rs.scene, ps.scene)) return fail(`${parent.toString()} cannot be the parent of ${surface.toString()}`);
     rs.scene.role = { kind: 'popup', parent: ps.scene, rect, grab };
     this.roleObjects.set(rs, id);
+    this.popups.set(id, rs);
     id.listen({
       destroy: () => this.unmapRole(rs),
       reposition: (x, y, width, height) => rs.updateRole({ rect: { x, y, width, height } }),
@@ -864,6 +891,7 @@ export class RemoteClient implements SceneOwner {
         if (state === 'pressed') this.ctx.focus?.press(this);
         const s = serial();
         for (const p of live(this.pointers)) p.sendButton(s, wireTime(timeMs), button, state === 'pressed' ? WthpPointerButtonState.Pressed : WthpPointerButtonState.Released);
+        return s;
       },
       pointerAxis: (timeMs, axis, value) => {
         for (const p of live(this.pointers)) p.sendAxis(wireTime(timeMs), axis, value);
@@ -929,6 +957,7 @@ export class RemoteClient implements SceneOwner {
         if (res === null) return;
         const s = serial();
         for (const t of live(this.touches)) t.sendDown(s, wireTime(timeMs), res, id, x, y);
+        return s;
       },
       touchUp: (timeMs, id) => {
         const s = serial();

@@ -17,6 +17,7 @@
  *   commits, and the cache is applied together with the parent's state;
  *   set_desync applies a cache that is no longer synchronized.
  */
+import type { PopupPositioner } from '../shared/scene/window-requests.js';
 import {
   SceneSurface,
   type Content,
@@ -52,6 +53,8 @@ export interface RoleUpdate {
   maximized?: boolean;
   /** Popup placement (wthp_popup.reposition). */
   rect?: Rect;
+  /** The application's positioner (wthp_window_manager.set_popup_positioner). */
+  positioner?: PopupPositioner;
 }
 
 /** One set of wthp_surface state; `bufferDamage` holds wthp_surface.damage_buffer and the rectangles tiles wrote. */
@@ -424,6 +427,7 @@ export class RemoteSurface {
       } else if (s.role.kind === 'popup') {
         const role: PopupRole = s.role;
         if (u.rect !== undefined) role.rect = u.rect;
+        if (u.positioner !== undefined) role.positioner = u.positioner;
         if (u.geometry !== undefined) role.geometry = u.geometry;
       }
     }

@@ -20,6 +20,7 @@ import {
   WthpWindowGeometryResource,
   WthpSurfaceRefusalResource,
   WthpPresentationResource,
+  WthpWindowManagerResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -126,6 +127,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
     w.addGlobal(WthpSurfaceRefusalResource, 1, (r, peer) => client(peer).bindSurfaceRefusal(r));
     w.addGlobal(WthpPresentationResource, 1, (r, peer) => client(peer).bindPresentation(r));
+    w.addGlobal(WthpWindowManagerResource, 1, (r, peer) => client(peer).bindWindowManager(r));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 15_000;
     if (deadMs > 0) {

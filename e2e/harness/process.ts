@@ -29,6 +29,8 @@ export interface SpawnOptions {
   readonly extraFds?: readonly ('pipe' | 'ignore')[];
   /** Keep at most this many lines of output in memory (default 10000). */
   readonly maxLines?: number;
+  /** 'pipe' to write to the process's stdin (`child.stdin`); default 'ignore'. */
+  readonly stdin?: 'pipe' | 'ignore';
 }
 
 export interface ExitStatus {
@@ -180,7 +182,7 @@ export function spawnProcess(command: string, args: readonly string[], options: 
   const child = spawn(cmd, argv, {
     env,
     cwd: options.cwd,
-    stdio: ['ignore', 'pipe', 'pipe', ...(options.extraFds ?? [])],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe', ...(options.extraFds ?? [])],
   });
   return new ManagedProcess(child, options.name ?? command.split('/').pop() ?? command, options.maxLines);
 }

@@ -431,6 +431,19 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
     expectRegion(await shotShowing(popupView.rect, Image.filled(60, 40, GREEN)), popupView.rect, GREEN);
   });
 
+  it("places a popup with the producer's positioner when it has one, anchor rectangle in the parent's surface coordinates", async () => {
+    newScene();
+    const parent = owner.toplevel(scene, { title: 'positioner', content: solidContent(200, 150, BLUE), geometry: { x: 10, y: 10, width: 180, height: 130 } });
+    const view = await windowOf('positioner');
+    // Below-right of the anchor rectangle's top-left corner (100, 60), moved by the offset (3, 4).
+    const positioner = { width: 60, height: 40, anchorRect: { x: 100, y: 60, width: 20, height: 10 }, anchor: 5, gravity: 8, constraintAdjustment: 0, offsetX: 3, offsetY: 4 };
+    const popup = owner.popup(scene, parent, { x: 0, y: 0, width: 60, height: 40 }, solidContent(60, 40, GREEN), { positioner });
+    const placed = await owner.waitFor('popupConfigure', (c) => c.surface === popup);
+    expect(placed.args[0]).toEqual({ x: 103, y: 64, width: 60, height: 40 });
+    const popupView = await weston.waitForView((v) => v.role === 'xdg_popup' && v.visible, 5000, 'the popup');
+    expect(popupView.rect).toEqual({ x: view.rect.x + 103, y: view.rect.y + 64, width: 60, height: 40 });
+  });
+
   it('removes the window of a destroyed surface, and the windows of an owner that goes away, and only those', async () => {
     newScene();
     const other = new TestOwner('other-app');

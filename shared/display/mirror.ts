@@ -13,6 +13,7 @@ import type {
   XdgToplevelProxy,
 } from '../generated/wayland/index.js';
 import { FramePacer, type FramePacerHooks } from '../scene/frame-pacer.js';
+import type { WindowRequest } from '../scene/window-requests.js';
 import type { ShmBufferSet } from './buffers.js';
 import { Damage } from './damage.js';
 
@@ -35,6 +36,7 @@ export interface Tracked {
   readonly binding: Binding;
   readonly onCommit: (info: CommitInfo) => void;
   readonly onDestroy: () => void;
+  readonly onRequest: (request: WindowRequest) => void;
 }
 
 /** The local objects that show one scene surface. */

@@ -140,6 +140,18 @@ export class LocalObjects {
     const width = Math.max(1, role.rect.width > 0 ? role.rect.width : size.width);
     const height = Math.max(1, role.rect.height > 0 ? role.rect.height : size.height);
     const positioner = this.d.wmBase!.createPositioner();
+    const wanted = role.positioner ?? null;
+    if (wanted !== null) {
+      // The application's own positioner: the compositor flips, slides or resizes the popup inside its output.
+      const a = wanted.anchorRect;
+      positioner.setSize(Math.max(1, wanted.width), Math.max(1, wanted.height));
+      positioner.setAnchorRect(a.x + offX, a.y + offY, Math.max(0, a.width), Math.max(0, a.height));
+      positioner.setAnchor(wanted.anchor);
+      positioner.setGravity(wanted.gravity);
+      positioner.setConstraintAdjustment(wanted.constraintAdjustment);
+      positioner.setOffset(wanted.offsetX, wanted.offsetY);
+      return { positioner, host: host.mirror, offX, offY };
+    }
     positioner.setSize(width, height);
     positioner.setAnchorRect(role.rect.x + offX, role.rect.y + offY, width, height);
     positioner.setAnchor(XdgPositionerAnchor.TopLeft);

@@ -3,7 +3,7 @@
  * fullscreen and maximized requests, window geometry, popup placement,
  * subsurface position, sync mode and stacking. Only changes are sent.
  */
-import type { ToplevelRole } from '../scene/scene.js';
+import type { PopupRole, ToplevelRole } from '../scene/scene.js';
 import { rectKey, type Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 
@@ -86,11 +86,24 @@ export class RoleState {
       }
       m.sent.geometry = gKey;
       m.geometryOrigin = geometry === null ? { x: 0, y: 0 } : { x: geometry.x, y: geometry.y };
-      // A moved popup: xdg_popup.reposition needs v3; older compositors keep the first place.
-      const key = rectKey(role.rect);
-      if (m.sent.position !== undefined && m.sent.position !== key && m.popup.version >= 3) this.repositionPopup(m);
+      // A moved popup: xdg_popup.reposition (v3); with older compositors, a new popup in its place.
+      const key = positionKey(role);
+      if (m.sent.position !== undefined && m.sent.position !== key) {
+        if (m.popup.version >= 3) this.repositionPopup(m);
+        else this.replacePopup(m);
+      }
       m.sent.position = key;
     }
+  }
+
+  /** xdg_wm_base v2 has no reposition: destroy the popup and show it anew at its new place, as toolkits do. */
+  private replacePopup(m: Mirror): void {
+    const s = m.scene;
+    queueMicrotask(() => {
+      if (this.d.isClosed || this.d.mirrors.get(s) !== m) return;
+      this.p.objects.destroyMirror(m);
+      this.p.show.sync(s);
+    });
   }
 
   private repositionPopup(m: Mirror): void {
@@ -129,4 +142,14 @@ export class RoleState {
     }
     m.stateDirty = true;
   }
+}
+
+/**
+ * What places a popup here: the producer's positioner when it has one (the compositor adjusts
+ * it; a rectangle that only echoes the compositor's placement moves nothing), else its rectangle.
+ */
+function positionKey(role: PopupRole): string {
+  const p = role.positioner ?? null;
+  if (p === null) return rectKey(role.rect);
+  return `${p.width}x${p.height}@${rectKey(p.anchorRect)}/${p.anchor}/${p.gravity}/${p.constraintAdjustment}/${p.offsetX},${p.offsetY}`;
 }

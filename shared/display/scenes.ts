@@ -2,6 +2,7 @@
  * Following the attached scenes: their surfaces and cursors, commits (paced
  * per surface) and destruction.
  */
+import { runWindowRequest } from './window-requests.js';
 import type { CommitInfo, Scene, SceneSurface } from '../scene/scene.js';
 import { depth, type Binding, type Tracked } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
@@ -53,6 +54,7 @@ export class SceneBindings {
       if (t.binding !== binding) continue;
       s.off('commit', t.onCommit);
       s.off('destroy', t.onDestroy);
+      s.off('request', t.onRequest);
       this.d.tracked.delete(s);
     }
     this.d.bindings.delete(scene);
@@ -64,9 +66,11 @@ export class SceneBindings {
       binding,
       onCommit: (info) => this.onCommit(s, info),
       onDestroy: () => this.onSceneDestroy(s),
+      onRequest: (request) => runWindowRequest(this.d, s, request),
     };
     s.on('commit', t.onCommit);
     s.on('destroy', t.onDestroy);
+    s.on('request', t.onRequest);
     this.d.tracked.set(s, t);
   }
 

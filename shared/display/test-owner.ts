@@ -7,6 +7,7 @@
  * Colours are 0xRRGGBB; content is XRGB8888 unless asked otherwise (B, G, R,
  * A bytes in memory, as in wl_shm).
  */
+import type { PopupPositioner } from '../scene/window-requests.js';
 import {
   SceneSurface,
   type ButtonState,
@@ -160,8 +161,9 @@ export class TestOwner implements SceneOwner, SceneFeedback {
   }
 
   /** A popup whose window geometry (default: the whole surface) goes at `rect` of its parent. */
-  popup(scene: Scene, parent: SceneSurface, rect: Rect, content: Content, options: { grab?: boolean; geometry?: Rect | null } = {}): SceneSurface {
-    return this.add(scene, { kind: 'popup', parent, rect, grab: options.grab ?? false, geometry: options.geometry ?? null }, content);
+  popup(scene: Scene, parent: SceneSurface, rect: Rect, content: Content, options: { grab?: boolean; geometry?: Rect | null; positioner?: PopupPositioner } = {}): SceneSurface {
+    const positioner = options.positioner === undefined ? {} : { positioner: options.positioner };
+    return this.add(scene, { kind: 'popup', parent, rect, grab: options.grab ?? false, geometry: options.geometry ?? null, ...positioner }, content);
   }
 
   /** A cursor surface, made this owner's current cursor. */

@@ -9,7 +9,7 @@
  * surface that is not shown (any more). Destroyed surfaces get no calls.
  */
 import { decodeU32Array } from '../wire/array.js';
-import type { SceneFeedback, SceneSurface } from './scene.js';
+import type { SceneFeedback, SceneOwner, SceneSurface } from './scene.js';
 
 export interface InputRelayHost {
   /** Where the input for `s` goes (errors it throws must be contained by the feedback itself). */
@@ -23,6 +23,8 @@ export interface InputRelayHost {
 
 /** Touch points at most; no screen has that many fingers. */
 const MAX_TOUCH_POINTS = 64;
+/** Presses remembered per producer for WindowRequest serials (a move starts on a recent press). */
+const MAX_PRESSES = 16;
 
 export class InputRelay {
   private pointer: SceneSurface | null = null;
@@ -38,6 +40,8 @@ export class InputRelay {
   private readonly touchPoints = new Map<number, SceneSurface>();
   /** Feedbacks with touch events in the current touch frame. */
   private readonly touched = new Set<SceneFeedback>();
+  /** Per producer: its serials of the latest presses, with this side's serial of each. */
+  private readonly presses = new WeakMap<SceneOwner, { theirs: number; ours: number }[]>();
 
   constructor(private readonly host: InputRelayHost) {}
 
@@ -77,7 +81,28 @@ export class InputRelay {
 
   pointerButton(serial: number, time: number, button: number, pressed: boolean): void {
     if (pressed) this.pressSerial = serial;
-    this.focused(this.pointer)?.pointerButton(time, button, pressed ? 'pressed' : 'released');
+    const target = alive(this.pointer);
+    const theirs = target === null ? undefined : this.host.feedbackFor(target).pointerButton(time, button, pressed ? 'pressed' : 'released');
+    if (pressed && target !== null) this.rememberPress(target.owner, theirs, serial);
+  }
+
+  private rememberPress(owner: SceneOwner, theirs: number | void, ours: number): void {
+    if (typeof theirs !== 'number') return;
+    let list = this.presses.get(owner);
+    if (list === undefined) this.presses.set(owner, (list = []));
+    list.push({ theirs, ours });
+    if (list.length > MAX_PRESSES) list.shift();
+  }
+
+  /**
+   * This side's serial of the press the producer `owner` numbered `theirs`
+   * (a WindowRequest's serial), or undefined for a serial that was not one of
+   * its latest presses.
+   */
+  pressSerialFor(owner: SceneOwner, theirs: number): number | undefined {
+    const list = this.presses.get(owner) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.theirs === theirs) return list[i]!.ours;
+    return undefined;
   }
 
   pointerAxis(time: number, axis: number, value: number): void {
@@ -173,7 +198,7 @@ export class InputRelay {
     this.touchPoints.set(id, target);
     const fb = this.host.feedbackFor(target);
     this.touched.add(fb);
-    fb.touchDown(target, time, id, x, y);
+    this.rememberPress(target.owner, fb.touchDown(target, time, id, x, y), serial);
   }
 
   touchUp(time: number, id: number): void {

@@ -10,6 +10,7 @@
  * coordinates (buffer / scale) for positions, sizes and input.
  */
 import type { SharedPixels } from './shared-pixels.js';
+import type { PopupPositioner, WindowRequest } from './window-requests.js';
 import { EventEmitter } from 'node:events';
 
 export interface Rect {
@@ -96,6 +97,8 @@ export interface PopupRole {
   readonly grab: boolean;
   /** xdg_surface.set_window_geometry of the popup, surface-local; null or absent = the whole surface. */
   geometry?: Rect | null;
+  /** The application's positioner, for a consumer whose compositor adjusts popups to its output; absent = place at `rect`. */
+  positioner?: PopupPositioner | null;
 }
 
 export interface SubsurfaceRole {
@@ -153,6 +156,8 @@ export interface SceneSurfaceEvents {
   commit: [info: CommitInfo];
   /** The surface is gone (client destroyed it or disconnected). */
   destroy: [];
+  /** A window management request that takes effect at once (see window-requests.ts). */
+  request: [request: WindowRequest];
 }
 
 let nextSceneId = 1;
@@ -202,6 +207,11 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   /** Producer side: announce a commit. */
   commit(info: CommitInfo): void {
     this.emit('commit', info);
+  }
+
+  /** Producer side: a window management request of the client. */
+  request(request: WindowRequest): void {
+    if (!this.destroyed) this.emit('request', request);
   }
 
   /** Producer side: the surface is gone. */
@@ -261,8 +271,8 @@ export interface SceneFeedback {
   pointerEnter(surface: SceneSurface, x: number, y: number): void;
   pointerLeave(surface: SceneSurface): void;
   pointerMotion(timeMs: number, x: number, y: number): void;
-  /** Linux evdev button code (BTN_LEFT = 0x110). */
-  pointerButton(timeMs: number, button: number, state: ButtonState): void;
+  /** Linux evdev button code (BTN_LEFT = 0x110). May return the producer's serial of the event (for WindowRequest). */
+  pointerButton(timeMs: number, button: number, state: ButtonState): number | void;
   /** axis 0 = vertical, 1 = horizontal. */
   pointerAxis(timeMs: number, axis: number, value: number): void;
   /**
@@ -289,7 +299,8 @@ export interface SceneFeedback {
   keymap(text: string): void;
   repeatInfo(rate: number, delay: number): void;
 
-  touchDown(surface: SceneSurface, timeMs: number, id: number, x: number, y: number): void;
+  /** May return the producer's serial of the event (for WindowRequest). */
+  touchDown(surface: SceneSurface, timeMs: number, id: number, x: number, y: number): number | void;
   touchUp(timeMs: number, id: number): void;
   touchMotion(timeMs: number, id: number, x: number, y: number): void;
   touchFrame(): void;

@@ -39,7 +39,7 @@ export class ClientState implements SceneOwner {
   readonly keyboards = new Set<WlKeyboardResource>();
   readonly touches = new Set<WlTouchResource>();
   readonly dataDevices = new Set<WlDataDeviceResource>();
-  /** Serial of the last button press delivered to this client. */
+  /** Serial of the last button press (or touch down) delivered to this client: moves and resizes start on it. */
   lastButtonSerial = 0;
 
   constructor(
@@ -129,10 +129,10 @@ class ClientFeedback implements SceneFeedback {
     if (this.ctx.seat.pointerFocus?.client === this.client && finite(x, y)) this.ctx.seat.pointerMotion(timeMs, x, y);
   }
 
-  pointerButton(timeMs: number, button: number, state: ButtonState): void {
+  pointerButton(timeMs: number, button: number, state: ButtonState): number | undefined {
     const focus = this.ctx.seat.pointerFocus;
-    if (focus !== null && focus.client !== this.client) return;
-    this.ctx.seat.pointerButton(timeMs, button >>> 0, state === 'pressed');
+    if (focus !== null && focus.client !== this.client) return undefined;
+    return this.ctx.seat.pointerButton(timeMs, button >>> 0, state === 'pressed');
   }
 
   pointerAxis(timeMs: number, axis: number, value: number): void {
@@ -189,9 +189,9 @@ class ClientFeedback implements SceneFeedback {
     this.ctx.seat.setRepeatInfo(rate, delay);
   }
 
-  touchDown(scene: SceneSurface, timeMs: number, id: number, x: number, y: number): void {
+  touchDown(scene: SceneSurface, timeMs: number, id: number, x: number, y: number): number | undefined {
     const s = this.surface(scene);
-    if (s !== undefined && finite(x, y)) this.ctx.seat.touchDown(s, timeMs, id, x, y);
+    return s !== undefined && finite(x, y) ? this.ctx.seat.touchDown(s, timeMs, id, x, y) : undefined;
   }
 
   touchUp(timeMs: number, id: number): void {

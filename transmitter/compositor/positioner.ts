@@ -5,9 +5,11 @@
  * `offset`. The result is relative to the parent's window geometry, as
  * xdg_popup.configure reports it.
  *
- * Constraint adjustment (slide, flip, resize) is not applied: the virtual
- * display does not know where the parent sits on the remote output, so the
- * receiver's compositor is the one that can keep popups on screen.
+ * Constraint adjustment (flip, slide, resize: `constrainPopup`) needs to
+ * know where the parent sits on the output. The virtual display knows it only
+ * for a popup tree whose toplevel is fullscreen (its window geometry at the
+ * output's origin); otherwise the positioner goes to the receiver, whose
+ * compositor keeps the popup on its output (wthp_window_manager).
  */
 import type { Rect } from '../../shared/scene/scene.js';
 
@@ -79,4 +81,82 @@ export function placePopup(p: PositionerState): Rect {
   else y = ay - Math.floor(p.height / 2);
 
   return { x: x + p.offsetX, y: y + p.offsetY, width: p.width, height: p.height };
+}
+
+// xdg_positioner.constraint_adjustment bits.
+const SLIDE_X = 1;
+const SLIDE_Y = 2;
+const FLIP_X = 4;
+const FLIP_Y = 8;
+const RESIZE_X = 16;
+const RESIZE_Y = 32;
+
+/** An anchor or gravity mirrored on one axis (top_left <-> top_right for x, ...). */
+function flipEdge(v: number, axis: 'x' | 'y'): number {
+  const [a, b] = axis === 'x' ? [LEFT, RIGHT] : [TOP, BOTTOM];
+  if (!a.has(v) && !b.has(v)) return v;
+  // The same value with the other side on this axis: none 0, top 1, bottom 2, left 3, right 4,
+  // top_left 5, bottom_left 6, top_right 7, bottom_right 8.
+  const other: Record<number, Record<'x' | 'y', number>> = {
+    1: { x: 1, y: 2 },
+    2: { x: 2, y: 1 },
+    3: { x: 4, y: 3 },
+    4: { x: 3, y: 4 },
+    5: { x: 7, y: 6 },
+    6: { x: 8, y: 5 },
+    7: { x: 5, y: 8 },
+    8: { x: 6, y: 7 },
+  };
+  return other[v]![axis];
+}
+
+/** How far `g` goes past `bounds` on an axis: [before its start, after its end], each >= 0. */
+function overflow(g: Rect, bounds: Rect, axis: 'x' | 'y'): [number, number] {
+  const [start, size, bStart, bSize] = axis === 'x' ? [g.x, g.width, bounds.x, bounds.width] : [g.y, g.height, bounds.y, bounds.height];
+  return [Math.max(0, bStart - start), Math.max(0, start + size - (bStart + bSize))];
+}
+
+/**
+ * The placement of `placePopup(p)` adjusted to stay inside `bounds` (both
+ * relative to the parent's window geometry), as xdg_positioner's
+ * constraint_adjustment asks, axis by axis: flip (anchor and gravity
+ * mirrored, kept only if that is no longer constrained), then slide (towards
+ * the inside; the start edge wins when both stick out), then resize (cut to
+ * the bounds).
+ */
+export function constrainPopup(p: PositionerState, bounds: Rect): Rect {
+  let g = placePopup(p);
+  for (const axis of ['x', 'y'] as const) {
+    const adj = p.constraintAdjustment;
+    const [flip, slide, resize] = axis === 'x' ? [FLIP_X, SLIDE_X, RESIZE_X] : [FLIP_Y, SLIDE_Y, RESIZE_Y];
+    let [before, after] = overflow(g, bounds, axis);
+    if (before === 0 && after === 0) continue;
+    if (adj & flip) {
+      const flipped = placePopup({ ...p, anchor: flipEdge(p.anchor, axis), gravity: flipEdge(p.gravity, axis) });
+      const [fb, fa] = overflow(flipped, bounds, axis);
+      if (fb === 0 && fa === 0) {
+        g = axis === 'x' ? { ...g, x: flipped.x } : { ...g, y: flipped.y };
+        continue;
+      }
+    }
+    if (adj & slide) {
+      // Slide back inside; when it sticks out on both sides, its start edge goes to the bounds' start.
+      const shift = before > 0 ? before : -Math.min(after, Math.max(0, (axis === 'x' ? g.x - bounds.x : g.y - bounds.y)));
+      g = axis === 'x' ? { ...g, x: g.x + shift } : { ...g, y: g.y + shift };
+      [before, after] = overflow(g, bounds, axis);
+      if (before === 0 && after === 0) continue;
+    }
+    if (adj & resize) {
+      if (axis === 'x') {
+        const x = g.x + before;
+        const width = g.width - before - after;
+        if (width > 0) g = { ...g, x, width };
+      } else {
+        const y = g.y + before;
+        const height = g.height - before - after;
+        if (height > 0) g = { ...g, y, height };
+      }
+    }
+  }
+  return g;
 }

@@ -327,15 +327,18 @@ export class Seat extends EventEmitter<SeatEvents> {
     this.markPointerFrame(focus.client);
   }
 
-  pointerButton(timeMs: number, button: number, pressed: boolean): void {
+  /** Returns the serial of the event sent, if one was. */
+  pointerButton(timeMs: number, button: number, pressed: boolean): number | undefined {
     const focus = this.pointerFocus;
+    let serial: number | undefined;
     if (focus !== null && !focus.isDestroyed) {
-      const serial = this.ctx.serial();
+      serial = this.ctx.serial();
       if (pressed) focus.client.lastButtonSerial = serial;
       for (const p of focus.client.pointers) p.sendButton(serial, timeMs >>> 0, button, pressed ? 1 : 0);
       this.markPointerFrame(focus.client);
     }
     if (pressed) this.emit('button-press', focus);
+    return serial;
   }
 
   pointerAxis(timeMs: number, axis: number, value: number): void {
@@ -391,12 +394,16 @@ export class Seat extends EventEmitter<SeatEvents> {
 
   // ---- touch ----------------------------------------------------------------
 
-  touchDown(surface: Surface, timeMs: number, id: number, x: number, y: number): void {
-    if (surface.isDestroyed) return;
+  /** Returns the serial of the event sent. */
+  touchDown(surface: Surface, timeMs: number, id: number, x: number, y: number): number | undefined {
+    if (surface.isDestroyed) return undefined;
     this.touchPoints.set(id, surface);
     const serial = this.ctx.serial();
+    // A touch down starts moves and resizes as a button press does.
+    surface.client.lastButtonSerial = serial;
     for (const t of surface.client.touches) t.sendDown(serial, timeMs >>> 0, surface.resource, id, x, y);
     this.markTouchFrame(surface.client);
+    return serial;
   }
 
   touchUp(timeMs: number, id: number): void {

@@ -19,6 +19,7 @@
  */
 import { toplevelRole, type PopupRole, type Rect, type ToplevelRole, type ToplevelState } from '../../shared/scene/scene.js';
 import { encodeXdgStates, isToplevelState } from '../../shared/scene/xdg-states.js';
+import { samePositioner, type PopupPositioner, type WindowRequest } from '../../shared/scene/window-requests.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   WlSurfaceResource,
@@ -37,7 +38,7 @@ import type { ClientState } from './client-state.js';
 import { Surface, type SurfaceRoleHandler, type SurfaceState } from './compositor.js';
 import type { DisplayContext } from './context.js';
 import { surfaceUnmapped } from './output.js';
-import { MAX_EDGE_VALUE, emptyPositioner, placePopup, positionerComplete, type PositionerState } from './positioner.js';
+import { MAX_EDGE_VALUE, constrainPopup, emptyPositioner, placePopup, positionerComplete, type PositionerState } from './positioner.js';
 
 export const XDG_WM_BASE_VERSION = 3;
 /** How long a client may take to answer a ping before it is reported as unresponsive. */
@@ -290,11 +291,13 @@ export class XdgToplevel {
         surface.markRoleChanged();
       },
       showWindowMenu: () => {},
-      move: () => {},
-      resize: (_seat, _serial, edges) => {
+      move: (_seat, serial) => this.interactive({ kind: 'move', serial: serial >>> 0 }),
+      resize: (_seat, serial, edges) => {
         if (edges < 0 || edges > 10 || edges === 3 || edges === 7) {
           resource.postError(XdgToplevelError.InvalidResizeEdge, `invalid resize edge ${edges}`);
+          return;
         }
+        this.interactive({ kind: 'resize', serial: serial >>> 0, edges });
       },
       setMaxSize: (width, height) => {
         if (width < 0 || height < 0) {
@@ -314,7 +317,9 @@ export class XdgToplevel {
       unsetMaximized: () => this.request('maximized', false),
       setFullscreen: () => this.request('fullscreen', true),
       unsetFullscreen: () => this.request('fullscreen', false),
-      setMinimized: () => {},
+      setMinimized: () => {
+        if (surface.scene.mapped) surface.scene.request({ kind: 'minimize' });
+      },
     });
     resource.onDestroy(() => this.gone());
     ctx.logger.debug({ client: xdg.surface.client.name }, `${resource.toString()} created for ${xdg.surface.resource.toString()}`);
@@ -332,6 +337,20 @@ export class XdgToplevel {
     if (this.role.parent === scene) return;
     this.role.parent = scene;
     this.xdg.surface.markRoleChanged();
+  }
+
+  /**
+   * xdg_toplevel.move/resize: the consumer that shows the window runs them on its compositor.
+   * As weston does, only on the client's latest press (an older serial is ignored).
+   */
+  private interactive(request: Extract<WindowRequest, { kind: 'move' | 'resize' }>): void {
+    const surface = this.xdg.surface;
+    if (!surface.scene.mapped) return;
+    if (request.serial !== surface.client.lastButtonSerial) {
+      this.ctx.logger.debug({ client: surface.client.name }, `${this.resource.toString()}.${request.kind}: serial ${request.serial} is not the latest press, ignored`);
+      return;
+    }
+    surface.scene.request(request);
   }
 
   private get parentToplevel(): XdgToplevel | null {
@@ -452,8 +471,8 @@ export class XdgPopup {
     readonly parent: XdgSurface,
     private positioner: PositionerState,
   ) {
-    this.placement = placePopup(positioner);
-    this.role = { kind: 'popup', parent: parent.surface.scene, rect: this.sceneRect(), grab: false, geometry: null };
+    this.placement = this.place();
+    this.role = { kind: 'popup', parent: parent.surface.scene, rect: this.sceneRect(), grab: false, geometry: null, positioner: this.scenePositioner() };
     xdg.surface.scene.role = this.role;
     parent.childPopups.add(this);
     resource.listen({
@@ -472,12 +491,45 @@ export class XdgPopup {
           return;
         }
         this.positioner = { ...p };
-        this.placement = placePopup(this.positioner);
+        this.placement = this.place();
         resource.sendRepositioned(token >>> 0);
         if (this.xdg.initialSent) this.xdg.scheduleConfigure();
       },
     });
     resource.onDestroy(() => this.gone());
+  }
+
+  /** Where the popup goes relative to the parent's window geometry: kept inside the output when the display knows where that is. */
+  private place(): Rect {
+    const bounds = outputBounds(this.ctx, this.parent);
+    return bounds === null ? placePopup(this.positioner) : constrainPopup(this.positioner, bounds);
+  }
+
+  /** The popup's window geometry relative to its parent's. */
+  get placed(): Rect {
+    return this.placement;
+  }
+
+  /**
+   * The positioner with its anchor rectangle moved into the parent's surface coordinates (as the
+   * rect), for a consumer to adjust the popup inside its output; null when the display adjusted
+   * it already (the consumer then places it exactly at the rect).
+   */
+  private scenePositioner(): PopupPositioner | null {
+    if (outputBounds(this.ctx, this.parent) !== null) return null;
+    const p = this.positioner;
+    const g = this.parent.geometry;
+    const a = p.anchorRect ?? { x: 0, y: 0, width: 0, height: 0 };
+    return {
+      width: p.width,
+      height: p.height,
+      anchorRect: { x: a.x + (g?.x ?? 0), y: a.y + (g?.y ?? 0), width: a.width, height: a.height },
+      anchor: p.anchor,
+      gravity: p.gravity,
+      constraintAdjustment: p.constraintAdjustment,
+      offsetX: p.offsetX,
+      offsetY: p.offsetY,
+    };
   }
 
   /** The placement moved into the parent's surface coordinates (see PopupRole.rect). */
@@ -523,6 +575,11 @@ export class XdgPopup {
     }
     if (this.role.geometry !== geometry) {
       this.role.geometry = geometry;
+      changed = true;
+    }
+    const positioner = this.scenePositioner();
+    if (!samePositioner(this.role.positioner, positioner)) {
+      this.role.positioner = positioner;
       changed = true;
     }
     return changed;
@@ -573,6 +630,29 @@ export class XdgPopup {
     if (this.xdg.role === this) this.xdg.role = null;
     if (surface.scene.role === this.role) unmapRole(this.ctx, surface);
   }
+}
+
+/**
+ * The output in the coordinates of the window geometry of `xdg`, when the display knows where
+ * that is: in a popup tree whose toplevel is fullscreen (at the output's origin).
+ */
+function outputBounds(ctx: DisplayContext, xdg: XdgSurface): Rect | null {
+  let x = 0;
+  let y = 0;
+  let cur: XdgSurface = xdg;
+  for (let depth = 0; depth < 32; depth++) {
+    const role = cur.role;
+    if (role instanceof XdgToplevel) {
+      if (!role.configureArgs().states.includes('fullscreen')) return null;
+      const { width, height } = ctx.output.logicalSize;
+      return { x: -x, y: -y, width, height };
+    }
+    if (!(role instanceof XdgPopup)) return null;
+    x += role.placed.x;
+    y += role.placed.y;
+    cur = role.parent;
+  }
+  return null;
 }
 
 /** A role object went away: the surface is unmapped and has no role in the scene any more. */

@@ -17,6 +17,8 @@ import { TileEncoder } from '../../shared/remote/tiles.js';
 import { FramePacer, RectList } from '../../shared/scene/frame-pacer.js';
 import { MAX_DAMAGE_RECTS } from './remote.js';
 import { sendCursor } from './cursor.js';
+import { sendPositioner } from './positioner.js';
+import type { WindowRequest } from '../../shared/scene/window-requests.js';
 import { depth, int, kindOf, Remote, type ConnectionState, type LinkContext } from './remote.js';
 import { configureSize, popupRect } from './clamp.js';
 
@@ -25,6 +27,7 @@ import { configureSize, popupRect } from './clamp.js';
 interface Tracked {
   readonly commit: (info: CommitInfo) => void;
   readonly destroy: () => void;
+  readonly request: (request: WindowRequest) => void;
   readonly pacer: FramePacer;
 }
 
@@ -109,10 +112,12 @@ export class SceneFollower {
     const listeners = {
       commit: (info: CommitInfo) => this.onCommit(s, info),
       destroy: () => this.onDestroyed(s),
+      request: (request: WindowRequest) => this.onRequest(s, request),
       pacer,
     };
     this.tracked.set(s, listeners);
     s.on('destroy', listeners.destroy);
+    s.on('request', listeners.request);
     this.updateListening(s);
     if (s.role !== null && this.ctx.conn !== null) {
       this.syncAll();
@@ -160,6 +165,7 @@ export class SceneFollower {
     this.tracked.delete(s);
     if (this.listening.delete(s)) s.off('commit', l.commit);
     s.off('destroy', l.destroy);
+    s.off('request', l.request);
     l.pacer.dispose();
   }
 
@@ -171,6 +177,29 @@ export class SceneFollower {
     const r = conn.remotes.get(s);
     if (r !== undefined) this.destroyRemote(conn, r);
     conn.input.forget(s, false);
+  }
+
+  /**
+   * A window management request of a window shown on this receiver: sent at once, move and
+   * resize with the receiver's serial of the press that started them.
+   */
+  private onRequest(s: SceneSurface, request: WindowRequest): void {
+    const conn = this.ctx.conn;
+    const r = conn?.remotes.get(s);
+    const wm = conn?.windowManager ?? null;
+    if (conn == null || r === undefined || r.kind !== 'toplevel' || r.role === null || wm === null) return;
+    const toplevel = r.role as WthpToplevelProxy;
+    if (request.kind === 'minimize') {
+      wm.setMinimized(toplevel);
+      return;
+    }
+    const serial = conn.input.pressSerialFor(s.owner, request.serial);
+    if (serial === undefined) {
+      this.ctx.logger.debug({ surface: s.id }, `${this.ctx.where}: ${request.kind} of surface ${s.id} did not start with a press from this receiver`);
+      return;
+    }
+    if (request.kind === 'move') wm.move(toplevel, serial);
+    else wm.resize(toplevel, serial, request.edges >>> 0);
   }
 
   private onCommit(s: SceneSurface, info: CommitInfo): void {
@@ -277,6 +306,7 @@ export class SceneFollower {
         });
         r.role = popup;
         r.popupRect = { ...rect };
+        sendPositioner(conn, r, role.positioner ?? null);
         break;
       }
       case 'subsurface':

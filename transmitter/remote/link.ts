@@ -44,6 +44,7 @@ import {
   WthpWindowGeometryProxy,
   WthpSurfaceRefusalProxy,
   WthpPresentationProxy,
+  WthpWindowManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -315,6 +316,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const input = new InputRelay({ feedbackFor: this.feedbackFor, keyboardAudience: () => this.routedFeedbacks(conn) });
     const conn: ConnectionState = new ConnectionState(input, client, compositor, shell, content, ivi, windowGeometry);
     conn.presentation = bindOptional(WthpPresentationProxy);
+    conn.windowManager = bindOptional(WthpWindowManagerProxy);
     const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
     const lz4 = basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
     const codec = this.options.codec ?? 'auto';

@@ -3,6 +3,7 @@
  * surfaces (`Remote`), the bound globals and devices (`ConnectionState`), and
  * the context the link's parts share (`LinkContext`).
  */
+import type { PopupPositioner } from '../../shared/scene/window-requests.js';
 import type { PixelFormat, PresentationInfo, Rect, Scene, SceneFeedback, SceneSurface } from '../../shared/scene/scene.js';
 import type {
   WthpCompositorProxy,
@@ -19,6 +20,7 @@ import type {
   WthpTouchProxy,
   WthpWindowGeometryProxy,
   WthpPresentationProxy,
+  WthpWindowManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -96,6 +98,8 @@ export class Remote {
   readonly encoder: TileEncoder;
   toplevel: SentToplevel | null = null;
   popupRect: Rect | null = null;
+  /** The positioner sent through wthp_window_manager (popups). */
+  positioner: PopupPositioner | null = null;
   /** Window geometry sent through wthp_window_geometry (popups). */
   geometry: Rect | null = null;
   position = { x: 0, y: 0 };
@@ -137,6 +141,8 @@ export class ConnectionState {
   /** The cursor surface (or null) last given to set_cursor, per owner in focus. */
   cursorSent: SceneSurface | null | undefined = undefined;
   output: Partial<{ -readonly [K in keyof OutputInfo]: OutputInfo[K] }> = {};
+  /** The receiver's wthp_window_manager, if it has one. */
+  windowManager: WthpWindowManagerProxy | null = null;
 
   constructor(
     /** Focus, serials and keyboard setup of the receiver's seat. */

@@ -20,6 +20,7 @@ import { sameRects } from '../../shared/scene/region.js';
 import { sendContent } from './content.js';
 import { sendCursor } from './cursor.js';
 import type { SceneFollower } from './follow.js';
+import { sendPositioner } from './positioner.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
 import { FairShare } from './fairness.js';
 
@@ -103,6 +104,11 @@ export class Sender {
     // A surface whose lossy frame is being encoded waits for it; its commits merge meanwhile.
     if (this.ctx.lossy.busy(r)) return;
     try {
+      // Window management requests take effect at once (xdg_toplevel.set_fullscreen is not
+      // double-buffered): they must not wait behind frames in flight, which a compositor that
+      // repaints only on damage (sway) may never present while the application waits for the
+      // configure that answers them.
+      if (!r.pacer.ready && this.sendWindowState(r)) r.needsCommit = true;
       if (r.pacer.ready) this.sendState(conn, r);
       else if (r.needsCommit) {
         this.sendChildren(conn, r);
@@ -135,6 +141,7 @@ export class Sender {
           if (r.kind === 'toplevel') this.sendToplevel(conn, r, role);
           break;
         case 'popup': {
+          sendPositioner(conn, r, role.positioner ?? null);
           if (r.popupRect === null || !sameRects([r.popupRect], [role.rect])) {
             (r.role as WthpPopupProxy).reposition(int(role.rect.x), int(role.rect.y), int(role.rect.width), int(role.rect.height));
             r.popupRect = { ...role.rect };
@@ -402,6 +409,29 @@ export class Sender {
       fullscreen: role.fullscreen,
       maximized: role.maximized,
     };
+  }
+
+  /**
+   * Send the fullscreen and maximized requests of a toplevel already sent once, if they changed;
+   * true when something was sent (the receiver applies it on the surface's next commit).
+   */
+  private sendWindowState(r: Remote): boolean {
+    const role = r.scene.role;
+    const prev = r.toplevel;
+    if (r.kind !== 'toplevel' || prev === null || role === null || role.kind !== 'toplevel') return false;
+    const t = r.role as WthpToplevelProxy;
+    let sent = false;
+    if (role.fullscreen !== prev.fullscreen) {
+      t.setFullscreen(role.fullscreen ? 1 : 0);
+      prev.fullscreen = role.fullscreen;
+      sent = true;
+    }
+    if (role.maximized !== prev.maximized) {
+      t.setMaximized(role.maximized ? 1 : 0);
+      prev.maximized = role.maximized;
+      sent = true;
+    }
+    return sent;
   }
 
   private region(conn: ConnectionState, rects: readonly Rect[]): ReturnType<WthpCompositorProxy['createRegion']> {
