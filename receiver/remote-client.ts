@@ -96,6 +96,8 @@ export interface ReceiverContext {
   output(): OutputInfo;
   /** ivi ids in use on this receiver, over all transmitters. */
   readonly iviIds: Map<number, RemoteSurface>;
+  /** The identity an ivi id belongs to by configuration ([transmitter-identity]); null: whoever claims it first. */
+  readonly iviOwner?: (iviId: number) => string | null;
 }
 
 /** Lossy tiles decoding at once per transmitter, and their decoded bytes, before its messages wait. */
@@ -631,6 +633,14 @@ export class RemoteClient implements SceneOwner {
     const fail = this.failer(ivi, 'surface_create');
     const rs = this.surfaceOf(surface);
     if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    const owner = this.ctx.iviOwner?.(iviId) ?? null;
+    if (owner !== null && owner !== this.peer.identity) {
+      // Refused for this surface alone: it gets no role (never shown); the link and the other surfaces stay.
+      const who = this.peer.identity === null ? 'a transmitter that proved no identity' : this.peer.identity;
+      this.ctx.logger.warn({ peer: this.peer.label, iviId, owner }, `${this.name}: ivi-id ${iviId} belongs to ${owner}; refused the claim by ${who} (that surface is not shown)`);
+      id.listen({ destroy: () => {} });
+      return;
+    }
     const holder = this.ctx.iviIds.get(iviId);
     if (holder !== undefined && !holder.destroyed) return fail(`ivi id ${iviId} is already in use`, IVI_ID_ERROR);
     this.ctx.iviIds.set(iviId, rs);

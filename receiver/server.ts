@@ -21,7 +21,7 @@ import {
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
-import { WalthamServer, type WalthamServerCloseOptions, type WalthamServerOptions } from '../shared/waltham/tcp.js';
+import { WalthamServer, type ServerSecurity, type WalthamServerCloseOptions, type WalthamServerOptions } from '../shared/waltham/tcp.js';
 import { DEFAULT_OUTPUT, type OutputInfo } from '../shared/scene/output.js';
 import { LOCAL_CODECS } from '../shared/remote/tiles.js';
 import { LOSSY_CODECS } from '../shared/remote/lossy.js';
@@ -45,12 +45,17 @@ export interface ReceiverServerOptions {
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
   /**
-   * A transmitter that pings (wth_display.sync; ours does every 5 s) and then
-   * sends none for this long is taken for gone (powered off, cable pulled: no
-   * TCP close ever comes) and dropped, so its windows go. Default 15000 ms;
-   * 0 disables. Transmitters that never ping are not watched.
+   * A transmitter that pings (wth_display.sync; ours does every second) and
+   * then sends none for this long is taken for gone (powered off, cable
+   * pulled: no TCP close ever comes) and dropped, so its windows go. Default
+   * 4000 ms (checked twice a second: gone within 4.5 s); 0 disables.
+   * Transmitters that never ping are not watched.
    */
   readonly deadMs?: number;
+  /** TLS and tokens transmitters must prove before anything is created for them. */
+  readonly security?: ServerSecurity;
+  /** The identity an ivi id belongs to by configuration; null: whoever claims it first. */
+  readonly iviOwner?: (iviId: number) => string | null;
 }
 
 export interface ReceiverServerEvents {
@@ -58,6 +63,8 @@ export interface ReceiverServerEvents {
   peer: [client: RemoteClient];
   /** A transmitter went away (its surfaces are destroyed); `reason` is set when it failed. */
   'peer-gone': [client: RemoteClient, reason: Error | undefined];
+  /** A connection failed TLS or the token (logged); nothing was created for it. */
+  refused: [address: string, reason: string];
 }
 
 export const DEFAULT_PORT = 34400;
@@ -85,8 +92,10 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       seatCapabilities: () => this.capabilities,
       output: () => this.outputInfo,
       iviIds: new Map<number, RemoteSurface>(),
+      ...(options.iviOwner !== undefined ? { iviOwner: options.iviOwner } : {}),
     };
-    this.waltham = new WalthamServer({ ...options.connection, logger: options.logger });
+    this.waltham = new WalthamServer({ ...options.connection, logger: options.logger, ...(options.security !== undefined ? { security: options.security } : {}) });
+    this.waltham.on('refused', (address, reason) => this.emit('refused', address, reason));
     const w = this.waltham;
     const client = (peer: WalthamPeer): RemoteClient => {
       const c = this.byPeer.get(peer);
@@ -102,9 +111,9 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
     w.on('peer', (peer) => this.onPeer(peer));
-    const deadMs = options.deadMs ?? 15_000;
+    const deadMs = options.deadMs ?? 4000;
     if (deadMs > 0) {
-      this.liveness = setInterval(() => this.dropSilent(deadMs), Math.min(1000, deadMs / 3));
+      this.liveness = setInterval(() => this.dropSilent(deadMs), Math.min(500, deadMs / 3));
       this.liveness.unref();
     }
   }
@@ -121,6 +130,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
   }
 
   private onPeer(peer: WalthamPeer): void {
+    if (peer.identity !== null) this.replaceStale(peer);
     const c = new RemoteClient(peer, this.ctx);
     this.byPeer.set(peer, c);
     this.clients.add(c);
@@ -133,6 +143,20 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       this.emit('peer-gone', c, reason);
     });
     this.emit('peer', c);
+  }
+
+  /**
+   * A transmitter that proved an identity replaces its own earlier sessions
+   * at once (it reconnected before the old link was found dead): their
+   * surfaces go now, so its ivi ids and windows are free for the new one.
+   */
+  private replaceStale(peer: WalthamPeer): void {
+    for (const old of this.clients) {
+      if (old.peer.identity !== peer.identity || old.peer === peer) continue;
+      this.options.logger.info({ peer: peer.label, old: old.peer.label }, `${peer.identity} reconnected from ${peer.label}: its session from ${old.peer.label} is replaced`);
+      old.teardown();
+      old.peer.destroy(new Error(`replaced by a new connection of ${peer.identity} (${peer.label})`));
+    }
   }
 
   /** Bind and listen; resolves with the bound address. */
