@@ -6,7 +6,7 @@
  * which goes back to the transmitter that owns the surface.
  */
 import { EventEmitter } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
 import { Scene } from '../shared/scene/scene.js';
 import {
   WthpCompositorResource,
@@ -48,7 +48,8 @@ export interface ReceiverServerOptions {
    * A transmitter that pings (wth_display.sync; ours does every second) and
    * then sends none for this long is taken for gone (powered off, cable
    * pulled: no TCP close ever comes) and dropped, so its windows go. Default
-   * 4000 ms (checked twice a second: gone within 4.5 s); 0 disables.
+   * 3500 ms, checked 4 times a second: with a ping every second, a silent
+   * transmitter is gone within 5 s. 0 disables.
    * Transmitters that never ping are not watched.
    */
   readonly deadMs?: number;
@@ -111,20 +112,33 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
     w.on('peer', (peer) => this.onPeer(peer));
-    const deadMs = options.deadMs ?? 4000;
+    const deadMs = options.deadMs ?? 3500;
     if (deadMs > 0) {
-      this.liveness = setInterval(() => this.dropSilent(deadMs), Math.min(500, deadMs / 3));
+      this.liveness = setInterval(() => this.dropSilent(deadMs), Math.min(250, deadMs / 3));
       this.liveness.unref();
     }
   }
 
   private readonly liveness: NodeJS.Timeout | undefined;
 
+  /** Per peer: bytes read at the last check, and when they last grew. */
+  private readonly heard = new WeakMap<WalthamPeer, { bytes: number; at: number }>();
+
+  /**
+   * Drop transmitters that ping and then fall silent. Any byte read counts
+   * as a sign of life (a ping may queue behind frames on a slow link), and a
+   * peer whose input we hold back (decoding its tiles) is not silent.
+   */
   private dropSilent(deadMs: number): void {
     const now = Date.now();
     for (const peer of this.waltham.peers) {
-      if (peer.lastSync === undefined || now - peer.lastSync <= deadMs) continue;
-      const reason = new Error(`no sign of life for ${Math.round((now - peer.lastSync) / 1000)} s (pings stopped)`);
+      if (peer.lastSync === undefined) continue;
+      const bytes = peer.stream instanceof Socket ? peer.stream.bytesRead : 0;
+      const seen = this.heard.get(peer);
+      const at = Math.max(peer.lastSync, seen === undefined || seen.bytes !== bytes || peer.isSuspended ? now : seen.at);
+      this.heard.set(peer, { bytes, at });
+      if (now - at <= deadMs) continue;
+      const reason = new Error(`no sign of life for ${Math.round((now - at) / 1000)} s (pings stopped)`);
       peer.destroy(reason);
     }
   }

@@ -60,7 +60,7 @@ export class Reconnector {
     this.maxDelay = options.backoff?.maxMs ?? 1000;
     this.connectTimeout = options.connectTimeoutMs ?? 5000;
     this.pingMs = options.liveness?.pingMs ?? 1000;
-    this.deadMs = options.liveness?.deadMs ?? 4000;
+    this.deadMs = options.liveness?.deadMs ?? 3500;
     this.tcpConnectMs = Math.min(options.liveness?.tcpConnectMs ?? 1000, this.connectTimeout);
   }
 
@@ -184,6 +184,7 @@ export class Reconnector {
   /** Ping the receiver with wth_display.sync; drop a connection that stopped answering. */
   private watch(conn: ConnectionState): void {
     let lastAnswer = Date.now();
+    let lastPing = 0;
     let waiting = false;
     // Anything read from the receiver is a sign of life too (an answer may queue behind a slow link's frames).
     let lastRead = conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0;
@@ -203,8 +204,9 @@ export class Reconnector {
         conn.client.destroy(new Error(`no answer for ${this.deadMs} ms`));
         return;
       }
-      if (waiting) return;
+      if (waiting || Date.now() - lastPing < this.pingMs) return;
       waiting = true;
+      lastPing = Date.now();
       conn.client.sync().then(
         () => {
           waiting = false;
@@ -212,7 +214,7 @@ export class Reconnector {
         },
         () => undefined,
       );
-    }, Math.min(this.pingMs, this.deadMs / 2));
+    }, Math.min(250, this.pingMs, this.deadMs / 2));
     timer.unref();
   }
 
