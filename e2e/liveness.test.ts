@@ -51,6 +51,8 @@ describe.skipIf(unavailable !== null || skipUnless('weston', 'weston-debug', 'we
     const isApp = (v: View): boolean => v.visible && v.role === 'xdg_toplevel' && v.appId === SIMPLE_SHM;
     const fail = (e: Error): Promise<never> => Promise.reject(new Error(`${e.message}\n${logs()}`));
 
+    // Plain TCP on a network address: the receiver says what that means.
+    expect(receiver.process.output()).toMatch(/without TLS or token: anyone who reaches this port can show windows here/);
     const first = await weston.waitForView(isApp, 20_000, 'weston-simple-shm from the board').catch(fail);
     await waitForFrame(weston, first.rect);
 
