@@ -6,12 +6,13 @@
  * is created on the receiver.
  */
 import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReceiverServer } from '../../receiver/server.js';
 import { ReceiverLink, type ReceiverLinkOptions } from '../../transmitter/remote/link.js';
 import { Scene } from '../scene/scene.js';
 import { connectWaltham, type ServerSecurity } from '../waltham/tcp.js';
-import { captureLogger, produce, solid, TestOwner, toplevelRole, waitFor } from '../remote/test/fixtures.js';
+import { captureLogger, produce, sleep, solid, TestOwner, toplevelRole, waitFor } from '../remote/test/fixtures.js';
 import { readTlsFiles, type TlsCredentials } from './tls.js';
 import { parseTokens, TokenClientHandshake, TokenServerHandshake, type Token, type TokenRefused, type TokenResult } from './token.js';
 import { makeTestCerts, opensslUnavailable, type TestCerts } from './test/certs.js';
@@ -101,6 +102,24 @@ describe('token handshake', () => {
     hs.feed(Buffer.concat([Buffer.from('WTHAUTH1'), Buffer.alloc(32, 7)]));
     hs.feed(Buffer.alloc(33));
     expect((verdict as Error).message).toMatch(/did not prove the token/);
+  });
+});
+
+describe('token handshake on the wire', () => {
+  it('survives a peer that resets the connection in the middle of the handshake; the next one is served', async () => {
+    const { receiver, port, refused } = await startReceiver({ tokens: tokens(`tx ${SECRET}\n`) });
+    const rude = net.connect(port, '127.0.0.1');
+    await once(rude, 'connect');
+    rude.write(Buffer.concat([Buffer.from('WTHAUTH1'), Buffer.of(2), Buffer.from('tx')]));
+    await sleep(50);
+    rude.resetAndDestroy();
+    await waitFor(() => refused.length === 1, 'the reset peer refused');
+    expect(refused[0]).toMatch(/closed the connection (before|during) the token handshake/);
+    expectNothingCreated(receiver);
+    const client = await connectWaltham('127.0.0.1', port, { logger: captureLogger().logger, security: { token: tokens(`tx ${SECRET}`)[0]! } });
+    cleanups.push(() => client.destroy());
+    await client.roundtrip();
+    expect(receiver.peers.map((p) => p.peer.identity)).toEqual(['tx']);
   });
 });
 

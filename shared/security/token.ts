@@ -121,6 +121,11 @@ abstract class Handshake {
     if (!this.finished) this.fail(new TokenRefused(this.endedText()));
   }
 
+  /** The handshake took longer than `ms`. */
+  timedOut(ms: number): void {
+    if (!this.finished) this.fail(new TokenRefused(`no token handshake within ${ms} ms`));
+  }
+
   get isFinished(): boolean {
     return this.finished;
   }

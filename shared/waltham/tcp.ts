@@ -184,7 +184,9 @@ export class WalthamServer extends EventEmitter<WalthamServerEvents> {
     this.gates.add(stream);
     const onBytes = (chunk: Uint8Array): void => handshake.feed(chunk);
     const onEnd = (): void => handshake.ended();
-    const timer = setTimeout(() => handshake.ended(), TOKEN_HANDSHAKE_MS);
+    // Errors during the handshake (a reset) end it like a close; never unhandled.
+    const onError = (): void => handshake.ended();
+    const timer = setTimeout(() => handshake.timedOut(TOKEN_HANDSHAKE_MS), TOKEN_HANDSHAKE_MS);
     timer.unref();
     const handshake = new TokenServerHandshake(
       tokens,
@@ -194,6 +196,7 @@ export class WalthamServer extends EventEmitter<WalthamServerEvents> {
         unlisten(onBytes);
         stream.off('end', onEnd);
         stream.off('close', onEnd);
+        stream.off('error', onError);
         this.gates.delete(stream);
         if (err !== null || result === null || this.closing) {
           this.refuse(address, err?.message ?? 'the server is closing');
@@ -208,12 +211,14 @@ export class WalthamServer extends EventEmitter<WalthamServerEvents> {
     );
     stream.on('end', onEnd);
     stream.on('close', onEnd);
+    stream.on('error', onError);
     listen(onBytes);
   }
 
   /** A refused stream, ended: it has a second to take our last words, and close() does not wait for it. */
   private linger(stream: Duplex): void {
     this.gates.add(stream);
+    stream.on('error', () => undefined); // a reset while our last words go out: nothing more to say
     const timer = setTimeout(() => stream.destroy(), 1000);
     timer.unref();
     stream.once('close', () => {
