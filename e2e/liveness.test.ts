@@ -52,7 +52,8 @@ describe.skipIf(unavailable !== null || skipUnless('weston', 'weston-debug', 'we
     const fail = (e: Error): Promise<never> => Promise.reject(new Error(`${e.message}\n${logs()}`));
 
     // Plain TCP on a network address: the receiver says what that means.
-    expect(receiver.process.output()).toMatch(/without TLS or token: anyone who reaches this port can show windows here/);
+    const warning = await receiver.process.waitForLine(/without TLS or token/, 5000);
+    expect(warning).toMatch(/"level":40.*anyone who reaches this port can show windows here/);
     const first = await weston.waitForView(isApp, 20_000, 'weston-simple-shm from the board').catch(fail);
     await waitForFrame(weston, first.rect);
 
