@@ -11,6 +11,7 @@ import { iviOwnership, ownerOf } from '../shared/security/config.js';
 import { parseIni } from '../shared/config/ini.js';
 import { parseTokens, type Token } from '../shared/security/token.js';
 import { captureLogger, waitFor } from '../shared/remote/test/fixtures.js';
+import { iviIdAssigner } from './ivi-ids.js';
 import { ReceiverServer } from './server.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -134,5 +135,30 @@ describe('a reconnecting transmitter', () => {
     await b.client.roundtrip();
     expect(receiver.peers).toHaveLength(2);
     expect([a.client.isOpen, b.client.isOpen]).toEqual([true, true]);
+  });
+});
+
+describe('ivi-ids by app_id (--shell ivi)', () => {
+  it("gives an owned app_id mapping only to its owner's surfaces; other ids skip the owned ranges", async () => {
+    const { receiver, port, log } = await startReceiver();
+    const assign = iviIdAssigner({
+      configured: new Map([['navigation', 150]]),
+      base: 100,
+      ownerOf: (id) => ownerOf(OWNERS, id),
+      logger: log.logger,
+    });
+    const rear = await transmitter(port, token('rear-tx'));
+    rear.toplevel('rear navigation');
+    await rear.client.roundtrip();
+    const cluster = await transmitter(port, token('cluster-tx'));
+    cluster.toplevel('cluster navigation');
+    await cluster.client.roundtrip();
+    const surface = (title: string) => [...receiver.scene.surfaces].find((s) => s.role?.kind === 'toplevel' && s.role.title === title)!;
+    // rear-tx's "navigation" does not get cluster-tx's 150, nor any id of 100-199.
+    const rearId = assign('navigation', surface('rear navigation'));
+    expect(rearId).toBe(200);
+    expect(log.text()).toMatch(/ivi-id 150 of app_id "navigation" belongs to cluster-tx; the surface of rear-tx gets ivi-id 200/);
+    expect(assign('navigation', surface('cluster navigation'))).toBe(150);
+    expect(assign('music', surface('rear navigation'))).toBe(201);
   });
 });

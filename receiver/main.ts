@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import type { ReceiverConfig, ShellMode } from '../shared/config/receiver.js';
 import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
-import type { SceneSurface } from '../shared/scene/scene.js';
 import type { ReceiverStatus } from './status.js';
 import { SECURITY_OPTIONS, SECURITY_USAGE } from '../shared/security/options.js';
 
@@ -64,6 +63,7 @@ async function main(argv: readonly string[]): Promise<void> {
     { packageVersion },
     { ReceiverStatus },
     security,
+    { iviIdAssigner },
   ] = await Promise.all([
     import('../shared/config/receiver.js'),
     import('../shared/config/transmitter.js'),
@@ -76,6 +76,7 @@ async function main(argv: readonly string[]): Promise<void> {
     import('../shared/status/version.js'),
     import('./status.js'),
     import('../shared/security/config.js'),
+    import('./ivi-ids.js'),
   ]);
   let config: ReceiverConfig = DEFAULT_RECEIVER;
   if (values.config !== undefined) {
@@ -100,19 +101,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const logTail = new LogTail();
   const logger = createLogger({ name: 'waltham-receiver', level: logLevel(values['log-level'] ?? (values.verbose === true ? 'debug' : undefined)), tee: logTail });
 
-  // app_id -> ivi-id: from the configuration, else ivi-id-base + n in order of appearance.
-  const assigned = new Map<string, number>(config.iviIds);
-  let next = config.iviIdBase;
-  const iviIdFor = (appId: string, _surface: SceneSurface): number => {
-    let id = assigned.get(appId);
-    if (id === undefined) {
-      while ([...assigned.values()].includes(next)) next++;
-      id = next++;
-      assigned.set(appId, id);
-      logger.info({ appId, iviId: id }, `app_id "${appId}" gets ivi-id ${id}`);
-    }
-    return id;
-  };
+  // app_id -> ivi-id: from the configuration, else ivi-id-base + n in order of appearance; owned ids to their owner only.
+  const secured = security.readSecurityConfig(values.config ?? null, 'receiver');
+  const iviIdFor = iviIdAssigner({ configured: config.iviIds, base: config.iviIdBase, ownerOf: (id) => security.ownerOf(secured.ownership, id), logger });
 
   const display = new LocalDisplay({
     ...(values.display !== undefined ? { display: displayName(values.display) } : {}),
@@ -123,7 +114,6 @@ async function main(argv: readonly string[]): Promise<void> {
     logger,
   });
   await display.start();
-  const secured = security.readSecurityConfig(values.config ?? null, 'receiver');
   const credentials = security.loadSecurity(values, secured.settings);
   const server = new ReceiverServer({
     host: listen.host,
