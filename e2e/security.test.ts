@@ -50,6 +50,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
     await waitForFrame(weston, view.rect);
     expect(receiver.process.output()).toMatch(/transmitters must prove: mutual TLS \+ token/);
     expect(receiver.process.output()).toMatch(/transmitter cluster-tx@127\.0\.0\.1:\d+ connected/);
+    expect(transmitter.process.output()).toMatch(/links to receivers: mutual TLS \+ token/);
   });
 
   it('refuses a transmitter with the wrong token: a line on both sides, no window', async () => {

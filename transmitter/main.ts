@@ -123,6 +123,7 @@ async function main(argv: readonly string[]): Promise<void> {
   // [transmitter] tls-*= and token-file= of the same file; the first token of the file is ours.
   const credentials = security.loadSecurity(values, security.readSecurityConfig(configFile, 'transmitter').settings);
   const linkSecurity = { ...(credentials.tls !== undefined ? { tls: credentials.tls } : {}), ...(credentials.tokens?.[0] !== undefined ? { token: credentials.tokens[0] } : {}) };
+  logger.info(`links to receivers: ${security.describeSecurity(credentials)}`);
   const statusOpts = statusOptions(values.status, values['status-token-file']);
   const statusAddress = statusOpts?.address ?? null;
   const token = statusOpts?.token ?? null;
