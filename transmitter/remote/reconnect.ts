@@ -14,11 +14,11 @@ import { connectWaltham } from '../../shared/waltham/tcp.js';
 import { describeTlsError } from '../../shared/security/tls.js';
 import { TokenRefused } from '../../shared/security/token.js';
 import { PeerError } from '../../shared/wire/errors.js';
+import type { ReceiverLinkOptions } from './link.js';
+import type { ConnectionState } from './remote.js';
 
 /** After the receiver refused us (certificate, token), the next attempt waits this long. */
 const REFUSED_RETRY_MS = 5000;
-import type { ReceiverLinkOptions } from './link.js';
-import type { ConnectionState } from './remote.js';
 
 export interface ReconnectHooks {
   /** Bind the receiver's globals on a new connection. */
