@@ -175,6 +175,13 @@ describe.skipIf(opensslUnavailable())('TLS and token between transmitter and rec
       tx: /refused: TLS: the receiver's certificate is not signed by our CA/,
     },
     {
+      name: 'a receiver certificate for another host (the transmitter refuses it)',
+      receiver: () => ({ tls: readTlsFiles({ cert: certs.path('elsewhere-rx.pem'), key: certs.path('elsewhere-rx.key'), ca: certs.path('ca.pem') }) }),
+      transmitter: () => ({ security: { tls: tx } }),
+      rx: /refused: TLS: the transmitter closed the connection during the TLS handshake/,
+      tx: /refused: TLS: the receiver's certificate does not name this host/,
+    },
+    {
       name: 'a wrong token',
       receiver: () => ({ tokens: tokens(`cluster-tx ${SECRET}\n`) }),
       transmitter: () => ({ security: { token: tokens(`cluster-tx ${SECRET}-wrong`)[0]! } }),

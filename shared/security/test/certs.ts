@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 export interface TestCerts {
   readonly dir: string;
-  /** Path of a PEM file in `dir`: ca.pem, rx.pem/rx.key, tx.pem/tx.key, other-ca.pem, rogue.pem/rogue.key (signed by other-ca), expired.pem/expired.key. */
+  /** Path of a PEM file in `dir`: ca.pem, rx.pem/rx.key, tx.pem/tx.key, other-ca.pem, rogue.pem/rogue.key (signed by other-ca), rogue-rx, elsewhere-rx (names another host), expired.pem/expired.key. */
   path(name: string): string;
   remove(): void;
 }
@@ -44,6 +44,7 @@ export function makeTestCerts(): TestCerts {
   issue(dir, 'tx2', 'rear-tx', 'ca', 30);
   issue(dir, 'rogue', 'cluster-tx', 'other-ca', 30);
   issue(dir, 'rogue-rx', 'receiver', 'other-ca', 30, 'IP:127.0.0.1');
+  issue(dir, 'elsewhere-rx', 'receiver', 'ca', 30, 'DNS:ivi-rear,IP:10.0.0.3');
   issue(dir, 'expired', 'cluster-tx', 'ca', -1);
   return { dir, path: (name) => join(dir, name), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
