@@ -26,8 +26,8 @@ const APPS: readonly App[] = [
 
 /**
  * "Within a few seconds" after the receiver listens again: the transmitter
- * retries with exponential backoff capped at 5 s (plus up to 25% jitter), so
- * in the worst case it tries again 6.25 s later; then the scene is resent.
+ * retries with exponential backoff capped at 1 s (plus up to 25% jitter);
+ * then the scene is resent. The bound leaves room for a loaded machine.
  */
 const BACK_WITHIN_MS = 8000;
 

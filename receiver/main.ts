@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import type { ReceiverConfig, ShellMode } from '../shared/config/receiver.js';
 import { displayName, fail, logLevel, parseCommandLine, SHUTDOWN_GRACE_MS, UsageError } from '../shared/cli/args.js';
-import type { SceneSurface } from '../shared/scene/scene.js';
 import type { ReceiverStatus } from './status.js';
+import { SECURITY_OPTIONS, SECURITY_USAGE } from '../shared/security/options.js';
 
 const USAGE = `usage: waltham-receiver [options]
 
@@ -17,8 +17,8 @@ const USAGE = `usage: waltham-receiver [options]
   --shell xdg|ivi|fullscreen
                             local windows (default), ivi-application surfaces, or fullscreen
   --output NAME             the output for --shell fullscreen
-  --config FILE             [receiver] and [ivi-surface] sections (weston.ini style)
-  --stats                   print per-transmitter statistics every 5 s
+  --config FILE             [receiver], [ivi-surface] and [transmitter-identity] sections (weston.ini style)
+${SECURITY_USAGE}  --stats                   print per-transmitter statistics every 5 s
   --status ADDR[:PORT]      serve the status endpoint and page (HTTP; default port 34401)
   --status-token-file FILE  the token /log needs (else $WALTHAM_STATUS_TOKEN)
   --oneshot                 exit once the first transmitter has disconnected
@@ -41,6 +41,7 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
+  ...SECURITY_OPTIONS,
 } as const;
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -61,6 +62,8 @@ async function main(argv: readonly string[]): Promise<void> {
     { statusOptions },
     { packageVersion },
     { ReceiverStatus },
+    security,
+    { iviIdAssigner },
   ] = await Promise.all([
     import('../shared/config/receiver.js'),
     import('../shared/config/transmitter.js'),
@@ -72,6 +75,8 @@ async function main(argv: readonly string[]): Promise<void> {
     import('../shared/status/server.js'),
     import('../shared/status/version.js'),
     import('./status.js'),
+    import('../shared/security/config.js'),
+    import('./ivi-ids.js'),
   ]);
   let config: ReceiverConfig = DEFAULT_RECEIVER;
   if (values.config !== undefined) {
@@ -96,19 +101,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const logTail = new LogTail();
   const logger = createLogger({ name: 'waltham-receiver', level: logLevel(values['log-level'] ?? (values.verbose === true ? 'debug' : undefined)), tee: logTail });
 
-  // app_id -> ivi-id: from the configuration, else ivi-id-base + n in order of appearance.
-  const assigned = new Map<string, number>(config.iviIds);
-  let next = config.iviIdBase;
-  const iviIdFor = (appId: string, _surface: SceneSurface): number => {
-    let id = assigned.get(appId);
-    if (id === undefined) {
-      while ([...assigned.values()].includes(next)) next++;
-      id = next++;
-      assigned.set(appId, id);
-      logger.info({ appId, iviId: id }, `app_id "${appId}" gets ivi-id ${id}`);
-    }
-    return id;
-  };
+  // app_id -> ivi-id: from the configuration, else ivi-id-base + n in order of appearance; owned ids to their owner only.
+  const secured = security.readSecurityConfig(values.config ?? null, 'receiver');
+  const iviIdFor = iviIdAssigner({ configured: config.iviIds, base: config.iviIdBase, ownerOf: (id) => security.ownerOf(secured.ownership, id), logger });
 
   const display = new LocalDisplay({
     ...(values.display !== undefined ? { display: displayName(values.display) } : {}),
@@ -119,12 +114,26 @@ async function main(argv: readonly string[]): Promise<void> {
     logger,
   });
   await display.start();
-  const server = new ReceiverServer({ host: listen.host, port: listen.port, logger, limits: config.limits });
+  const credentials = security.loadSecurity(values, secured.settings);
+  const server = new ReceiverServer({
+    host: listen.host,
+    port: listen.port,
+    logger,
+    limits: config.limits,
+    security: credentials,
+    iviOwner: (iviId) => security.ownerOf(secured.ownership, iviId),
+  });
   const info = display.outputInfo();
   if (info !== null) server.setOutput(info);
   display.attach(server.scene);
   const address = await server.listen();
   logger.info(`listening on ${address.address}:${address.port}, showing on ${values.display ?? process.env['WAYLAND_DISPLAY'] ?? 'wayland-0'} (${shell} shell)`);
+  logger.info(`transmitters must prove: ${security.describeSecurity(credentials)}`);
+  if (credentials.tls === undefined && credentials.tokens === undefined && !security.isLoopback(address.address)) {
+    logger.warn(
+      `listening on ${address.address} without TLS or token: anyone who reaches this port can show windows here and receive the input given to them (README "Security": --tls-cert/--tls-key/--tls-ca, --token-file)`,
+    );
+  }
 
   let status: ReceiverStatus | null = null;
   if (statusAddress !== null) {

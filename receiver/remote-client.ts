@@ -110,6 +110,8 @@ export interface ReceiverContext {
   readonly iviIds: Map<number, RemoteSurface>;
   /** Keyboard focus between transmitters (focus-guard.ts); none: the compositor's focus is followed as is. */
   readonly focus?: FocusGuard<RemoteClient>;
+  /** The identity an ivi id belongs to by configuration ([transmitter-identity]); null: whoever claims it first. */
+  readonly iviOwner?: (iviId: number) => string | null;
 }
 
 /** Lossy tiles decoding at once per transmitter, and their decoded bytes, before its messages wait. */
@@ -769,6 +771,14 @@ export class RemoteClient implements SceneOwner {
       return;
     }
     if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    const owner = this.ctx.iviOwner?.(iviId) ?? null;
+    if (owner !== null && owner !== this.peer.identity) {
+      // Refused for this surface alone: it gets no role (never shown); the link and the other surfaces stay.
+      const who = this.peer.identity === null ? 'a transmitter that proved no identity' : this.peer.identity;
+      this.ctx.logger.warn({ peer: this.peer.label, iviId, owner }, `${this.name}: ivi-id ${iviId} belongs to ${owner}; refused the claim by ${who} (that surface is not shown)`);
+      id.listen({ destroy: () => {} });
+      return;
+    }
     const holder = this.ctx.iviIds.get(iviId);
     if (holder !== undefined && !holder.destroyed) return fail(`ivi id ${iviId} is already in use`, IVI_ID_ERROR);
     this.ctx.iviIds.set(iviId, rs);

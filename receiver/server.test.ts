@@ -23,7 +23,8 @@ afterEach(async () => {
 
 async function startReceiver(extra: Partial<ReceiverServerOptions> = {}) {
   const log = captureLogger();
-  const receiver = new ReceiverServer({ host: '127.0.0.1', port: 0, logger: log.logger, ...extra });
+  // Hand-driven transmitters fall silent between steps: liveness only where a test asks for it.
+  const receiver = new ReceiverServer({ host: '127.0.0.1', port: 0, logger: log.logger, deadMs: 0, ...extra });
   const { port } = await receiver.listen();
   cleanups.push(() => receiver.close());
   return { receiver, port, log };

@@ -6,7 +6,7 @@
  * which goes back to the transmitter that owns the surface.
  */
 import { EventEmitter } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
 import { Scene } from '../shared/scene/scene.js';
 import {
   WthpCompositorResource,
@@ -24,7 +24,7 @@ import {
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
-import { WalthamServer, type WalthamServerCloseOptions, type WalthamServerOptions } from '../shared/waltham/tcp.js';
+import { WalthamServer, type ServerSecurity, type WalthamServerCloseOptions, type WalthamServerOptions } from '../shared/waltham/tcp.js';
 import { DEFAULT_OUTPUT, type OutputInfo } from '../shared/scene/output.js';
 import { LOCAL_CODECS } from '../shared/remote/tiles.js';
 import { LOSSY_CODECS } from '../shared/remote/lossy.js';
@@ -50,12 +50,18 @@ export interface ReceiverServerOptions {
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
   /**
-   * A transmitter that pings (wth_display.sync; ours does every 5 s) and then
-   * sends none for this long is taken for gone (powered off, cable pulled: no
-   * TCP close ever comes) and dropped, so its windows go. Default 15000 ms;
-   * 0 disables. Transmitters that never ping are not watched.
+   * A transmitter that pings (wth_display.sync; ours does every second) and
+   * then sends none for this long is taken for gone (powered off, cable
+   * pulled: no TCP close ever comes) and dropped, so its windows go. Default
+   * 3500 ms, checked 4 times a second: with a ping every second, a silent
+   * transmitter is gone within 5 s. 0 disables.
+   * Transmitters that never ping are not watched.
    */
   readonly deadMs?: number;
+  /** TLS and tokens transmitters must prove before anything is created for them. */
+  readonly security?: ServerSecurity;
+  /** The identity an ivi id belongs to by configuration; null: whoever claims it first. */
+  readonly iviOwner?: (iviId: number) => string | null;
 }
 
 export interface ReceiverServerEvents {
@@ -63,6 +69,8 @@ export interface ReceiverServerEvents {
   peer: [client: RemoteClient];
   /** A transmitter went away (its surfaces are destroyed); `reason` is set when it failed. */
   'peer-gone': [client: RemoteClient, reason: Error | undefined];
+  /** A connection failed TLS or the token (logged); nothing was created for it. */
+  refused: [address: string, reason: string];
 }
 
 export const DEFAULT_PORT = 34400;
@@ -95,6 +103,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       output: () => this.outputInfo,
       iviIds: new Map<number, RemoteSurface>(),
       focus: new FocusGuard<RemoteClient>(),
+      ...(options.iviOwner !== undefined ? { iviOwner: options.iviOwner } : {}),
     };
     this.guard = new ProcessGuard(
       limits,
@@ -110,7 +119,9 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       objectBudget: this.guard.objectBudget,
       ...options.connection,
       logger: options.logger,
+      ...(options.security !== undefined ? { security: options.security } : {}),
     });
+    this.waltham.on('refused', (address, reason) => this.emit('refused', address, reason));
     const w = this.waltham;
     const client = (peer: WalthamPeer): RemoteClient => {
       const c = this.byPeer.get(peer);
@@ -129,20 +140,33 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpPresentationResource, 1, (r, peer) => client(peer).bindPresentation(r));
     w.addGlobal(WthpWindowManagerResource, 1, (r, peer) => client(peer).bindWindowManager(r));
     w.on('peer', (peer) => this.onPeer(peer));
-    const deadMs = options.deadMs ?? 15_000;
+    const deadMs = options.deadMs ?? 3500;
     if (deadMs > 0) {
-      this.liveness = setInterval(() => this.dropSilent(deadMs), Math.min(1000, deadMs / 3));
+      this.liveness = setInterval(() => this.dropSilent(deadMs), Math.min(250, deadMs / 3));
       this.liveness.unref();
     }
   }
 
   private readonly liveness: NodeJS.Timeout | undefined;
 
+  /** Per peer: bytes read at the last check, and when they last grew. */
+  private readonly heard = new WeakMap<WalthamPeer, { bytes: number; at: number }>();
+
+  /**
+   * Drop transmitters that ping and then fall silent. Any byte read counts
+   * as a sign of life (a ping may queue behind frames on a slow link), and a
+   * peer whose input we hold back (decoding its tiles) is not silent.
+   */
   private dropSilent(deadMs: number): void {
     const now = Date.now();
     for (const peer of this.waltham.peers) {
-      if (peer.lastSync === undefined || now - peer.lastSync <= deadMs) continue;
-      const reason = new Error(`no sign of life for ${Math.round((now - peer.lastSync) / 1000)} s (pings stopped)`);
+      if (peer.lastSync === undefined) continue;
+      const bytes = peer.stream instanceof Socket ? peer.stream.bytesRead : 0;
+      const seen = this.heard.get(peer);
+      const at = Math.max(peer.lastSync, seen === undefined || seen.bytes !== bytes || peer.isSuspended ? now : seen.at);
+      this.heard.set(peer, { bytes, at });
+      if (now - at <= deadMs) continue;
+      const reason = new Error(`no sign of life for ${Math.round((now - at) / 1000)} s (pings stopped)`);
       peer.destroy(reason);
     }
   }
@@ -153,6 +177,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       this.options.logger.warn({ peer: peer.label }, `transmitter ${peer.label} refused: ${refused}`);
       return;
     }
+    if (peer.identity !== null) this.replaceStale(peer);
     const c = new RemoteClient(peer, this.ctx);
     this.byPeer.set(peer, c);
     this.clients.add(c);
@@ -165,6 +190,20 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       this.emit('peer-gone', c, reason);
     });
     this.emit('peer', c);
+  }
+
+  /**
+   * A transmitter that proved an identity replaces its own earlier sessions
+   * at once (it reconnected before the old link was found dead): their
+   * surfaces go now, so its ivi ids and windows are free for the new one.
+   */
+  private replaceStale(peer: WalthamPeer): void {
+    for (const old of this.clients) {
+      if (old.peer.identity !== peer.identity || old.peer === peer) continue;
+      this.options.logger.info({ peer: peer.label, old: old.peer.label }, `${peer.identity} reconnected from ${peer.label}: its session from ${old.peer.label} is replaced`);
+      old.teardown();
+      old.peer.destroy(new Error(`replaced by a new connection of ${peer.identity} (${peer.label})`));
+    }
   }
 
   /** Bind and listen; resolves with the bound address. */

@@ -37,7 +37,7 @@ interface Peer {
 }
 
 /** The transmitter's address as seen here (IPv4-mapped IPv6 written as IPv4). */
-export const peerAddress = (c: RemoteClient): string => c.peer.label.replace(/^::ffff:/, '');
+export const peerAddress = (c: RemoteClient): string => c.peer.label.replace(/^.*@/, '').replace(/^::ffff:/, '');
 
 export class ReceiverStatus {
   readonly server: StatusServer;
@@ -126,6 +126,7 @@ export class ReceiverStatus {
       listen: this.options.listen,
       transmitters: [...this.peers].map(([c, p]) => ({
         peer: peerAddress(c),
+        identity: c.peer.identity,
         state: 'connected',
         since: p.since.toISOString(),
         bytes_per_s: this.bytesPerSecond(p),

@@ -12,6 +12,7 @@ import type { OutputInfo } from '../shared/scene/output.js';
 import type { SceneSurface } from '../shared/scene/scene.js';
 import type { LinkCodec } from './remote/link.js';
 import type { TransmitterStatus } from './status.js';
+import { SECURITY_OPTIONS, SECURITY_USAGE } from '../shared/security/options.js';
 
 const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
 
@@ -30,7 +31,7 @@ const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
   --status-token-file FILE  the token control requests need (else $WALTHAM_STATUS_TOKEN)
   --state-file FILE         where control requests persist the receivers (default
                             /persist/waltham/transmitter.env when /persist exists)
-  --log-level LEVEL         trace, debug, info (default), warn, error
+${SECURITY_USAGE}  --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                this text
   -- COMMAND ARGS           start COMMAND on the virtual display and exit with it
 `;
@@ -50,6 +51,7 @@ const OPTIONS = {
   'state-file': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...SECURITY_OPTIONS,
 } as const;
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -72,6 +74,7 @@ async function main(argv: readonly string[]): Promise<void> {
     { packageVersion },
     { addressOf, Targets },
     { TransmitterStatus },
+    security,
   ] = await Promise.all([
     import('../shared/cli/stats.js'),
     import('../shared/config/transmitter.js'),
@@ -85,6 +88,7 @@ async function main(argv: readonly string[]): Promise<void> {
     import('../shared/status/version.js'),
     import('./targets.js'),
     import('./status.js'),
+    import('../shared/security/config.js'),
   ]);
   const logTail = new LogTail();
   const logger = createLogger({ name: 'waltham-transmitter', level: logLevel(values['log-level']), tee: logTail });
@@ -116,6 +120,10 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     outputs.push(plainOutput(`to-${i + 1}`, addr));
   }
+  // [transmitter] tls-*= and token-file= of the same file; the first token of the file is ours.
+  const credentials = security.loadSecurity(values, security.readSecurityConfig(configFile, 'transmitter').settings);
+  const linkSecurity = { ...(credentials.tls !== undefined ? { tls: credentials.tls } : {}), ...(credentials.tokens?.[0] !== undefined ? { token: credentials.tokens[0] } : {}) };
+  logger.info(`links to receivers: ${security.describeSecurity(credentials)}`);
   const statusOpts = statusOptions(values.status, values['status-token-file']);
   const statusAddress = statusOpts?.address ?? null;
   const token = statusOpts?.token ?? null;
@@ -157,7 +165,7 @@ async function main(argv: readonly string[]): Promise<void> {
     outputs,
     stateFile,
     version,
-    link: { allowLossy, ...(lossyQuality !== undefined ? { lossyQuality } : {}) },
+    link: { allowLossy, ...(lossyQuality !== undefined ? { lossyQuality } : {}), security: linkSecurity },
   });
   targets.on('output', (info, out) => {
     const i = outputs.indexOf(out);

@@ -216,6 +216,8 @@ export class WalthamGlobals {
 export interface WalthamPeerOptions extends WalthamConnectionOptions {
   /** Version we answer `client_version` with; default: the table's wth_display version. */
   readonly serverVersion?: number;
+  /** Who the client proved to be (certificate common name or token name); null when it proved nothing. */
+  readonly identity?: string | null;
 }
 
 /** The server side of one client connection. */
@@ -227,6 +229,8 @@ export class WalthamPeer extends WalthamConnection {
   clientVersion: number | undefined;
   /** min(client, server) once the client announced its version. */
   negotiatedVersion: number | undefined;
+  /** Who the client proved to be (certificate common name or token name); null when it proved nothing. */
+  readonly identity: string | null;
 
   /** When the client last sent wth_display.sync (ms, Date.now()); undefined before its first. */
   lastSync: number | undefined;
@@ -239,6 +243,7 @@ export class WalthamPeer extends WalthamConnection {
     if (!(this.display instanceof WthDisplayResource)) throw new Error('the server class table must map wth_display to WthDisplayResource');
     this.globals = globals;
     this.serverVersion = options.serverVersion ?? this.display.version;
+    this.identity = options.identity ?? null;
     this.display.listen({
       clientVersion: (version) => {
         this.clientVersion = version;

@@ -49,6 +49,7 @@ import {
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient, WalthamClientOptions } from '../../shared/waltham/display.js';
+import type { ClientSecurity } from '../../shared/waltham/tcp.js';
 import { guardFeedback } from '../../shared/remote/guard.js';
 import { InputRelay } from '../../shared/scene/input-relay.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
@@ -98,7 +99,7 @@ export interface ReceiverLinkOptions {
   readonly lossySettleMs?: number;
   /** Commits per surface waiting for the receiver's frame callback. Default 2. */
   readonly maxFramesInFlight?: number;
-  /** Reconnection delays: first `initialMs` (0.2 s), doubling up to `maxMs` (5 s), with ±25 % jitter. */
+  /** Reconnection delays: first `initialMs` (0.2 s), doubling up to `maxMs` (1 s), with ±25 % jitter. */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** While disconnected, frame callbacks are answered this often (ms). Default 250. */
   readonly offlineFrameMs?: number;
@@ -108,11 +109,16 @@ export interface ReceiverLinkOptions {
   /** Longest wait for the TCP connection and the handshake (ms). Default 5000. */
   readonly connectTimeoutMs?: number;
   /**
-   * Liveness: a wth_display.sync goes out every `pingMs` (default 5000); a
-   * receiver that has not answered one within `deadMs` (default 15000) is
-   * taken for gone (powered off, cable pulled) and the link reconnects.
+   * Liveness: a wth_display.sync goes out every `pingMs` (default 1000); a
+   * receiver from which nothing came (no answer, no other message) for
+   * `deadMs` (default 3500; checked 4 times a second) is taken for gone (powered off, cable pulled)
+   * and the link reconnects. A TCP connect that gets no answer is given up
+   * after `tcpConnectMs` (default 1000) and tried again at once, so the
+   * link is back soon after the network is.
    */
-  readonly liveness?: { readonly pingMs?: number; readonly deadMs?: number };
+  readonly liveness?: { readonly pingMs?: number; readonly deadMs?: number; readonly tcpConnectMs?: number };
+  /** TLS and the token to prove to the receiver. */
+  readonly security?: ClientSecurity;
   /**
    * How often surfaces routed elsewhere are checked for a routing change
    * (ms; their commits are not listened to). Default 1000.

@@ -1,15 +1,24 @@
 /**
- * The connection to one receiver, kept up: connects (TCP and the handshake,
- * each bounded by `connectTimeoutMs`), pings with wth_display.sync to find a
- * receiver that is gone without a word, and reconnects after a loss or a
- * failed attempt with exponential backoff (0.2 s doubling to 5 s, ±25 %
- * jitter).
+ * The connection to one receiver, kept up: connects (TCP within
+ * `tcpConnectMs`; TLS, the token and the handshake each bounded by
+ * `connectTimeoutMs`), pings with wth_display.sync to find a receiver that
+ * is gone without a word, and reconnects after a loss or a failed attempt
+ * with exponential backoff (0.2 s doubling to 1 s, ±25 % jitter; at once
+ * after a TCP connect that got no answer; 5 s after the receiver refused our
+ * certificate or token).
  */
+import { Socket } from 'node:net';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
 import { connectWaltham } from '../../shared/waltham/tcp.js';
+import { describeTlsError } from '../../shared/security/tls.js';
+import { TokenRefused } from '../../shared/security/token.js';
+import { PeerError } from '../../shared/wire/errors.js';
 import type { ReceiverLinkOptions } from './link.js';
 import type { ConnectionState } from './remote.js';
+
+/** After the receiver refused us (certificate, token), the next attempt waits this long. */
+const REFUSED_RETRY_MS = 5000;
 
 export interface ReconnectHooks {
   /** Bind the receiver's globals on a new connection. */
@@ -26,6 +35,9 @@ export class Reconnector {
   private readonly connectTimeout: number;
   private readonly pingMs: number;
   private readonly deadMs: number;
+  private readonly tcpConnectMs: number;
+  /** The last failure logged at warn level (the same one again goes to debug). */
+  private lastFailure = '';
 
   /** The connection now, or null. */
   conn: ConnectionState | null = null;
@@ -45,10 +57,11 @@ export class Reconnector {
     private readonly hooks: ReconnectHooks,
   ) {
     this.initialDelay = options.backoff?.initialMs ?? 200;
-    this.maxDelay = options.backoff?.maxMs ?? 5000;
+    this.maxDelay = options.backoff?.maxMs ?? 1000;
     this.connectTimeout = options.connectTimeoutMs ?? 5000;
-    this.pingMs = options.liveness?.pingMs ?? 5000;
-    this.deadMs = options.liveness?.deadMs ?? 15000;
+    this.pingMs = options.liveness?.pingMs ?? 1000;
+    this.deadMs = options.liveness?.deadMs ?? 3500;
+    this.tcpConnectMs = Math.min(options.liveness?.tcpConnectMs ?? 1000, this.connectTimeout);
   }
 
   /** Connect now and whenever the connection is lost. */
@@ -103,15 +116,19 @@ export class Reconnector {
         logger: this.logger,
         label: this.where,
         signal: abort.signal,
+        tcpTimeoutMs: this.tcpConnectMs,
+        ...(this.options.security !== undefined ? { security: this.options.security } : {}),
       });
       client = await withTimeout(connecting, this.connectTimeout, 'connection timed out', (late) => late.destroy());
     } catch (err) {
       abort.abort(); // a connect that timed out is dropped
       if (!this.running) return null; // stop() abandoned the attempt
-      const delay = this.nextDelay();
-      const text = `${this.where}: cannot connect (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); retrying in ${delay} ms`;
-      if (this.attempt <= 1) this.logger.warn({ host, port }, text);
-      else this.logger.debug({ host, port }, text);
+      const refused = isRefusal(err);
+      // No answer to the SYN: the time is already spent; a new SYN goes out at once.
+      const silent = /no TCP connection within/.test((err as Error).message);
+      const delay = refused ? REFUSED_RETRY_MS : silent ? Math.round(50 + Math.random() * 100) : this.nextDelay();
+      const why = refused || silent ? (err as Error).message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      this.logFailure(refused ? `refused: ${why}` : `cannot connect (${why})`, delay);
       return delay;
     } finally {
       this.connectAbort = null;
@@ -129,6 +146,7 @@ export class Reconnector {
         return this.running ? this.nextDelay() : null;
       }
       this.attempt = 0;
+      this.lastFailure = '';
       this.conn = conn;
       client.once('close', (reason) => this.onClosed(conn, reason));
       this.watch(conn);
@@ -139,20 +157,46 @@ export class Reconnector {
       this.handshaking = null;
       client.destroy();
       if (!this.running) return null; // stop() abandoned the attempt
-      const delay = this.nextDelay();
-      this.logger.warn({ host, port }, `${this.where}: handshake failed (${(err as Error).message}); retrying in ${delay} ms`);
+      const tlsCode = tlsErrorCode(err);
+      const refused = tlsCode !== null || isRefusal(err);
+      const delay = refused ? REFUSED_RETRY_MS : this.nextDelay();
+      const cause = (err as Error).cause;
+      const why =
+        tlsCode !== null && cause instanceof Error
+          ? describeTlsError(cause, 'transmitter')
+          : err instanceof PeerError && refused
+            ? `the receiver says: ${err.text.replace(/^refused: /, '')}`
+            : (err as Error).message;
+      this.logFailure(refused ? `refused: ${why}` : `handshake failed (${why})`, delay);
       return delay;
     }
+  }
+
+  /** A failed attempt: at warn level when it is news, else at debug level. */
+  private logFailure(what: string, delay: number): void {
+    const text = `${this.where}: ${what}; retrying in ${delay} ms`;
+    const { host, port } = this.options;
+    if (what !== this.lastFailure) this.logger.warn({ host, port }, text);
+    else this.logger.debug({ host, port }, text);
+    this.lastFailure = what;
   }
 
   /** Ping the receiver with wth_display.sync; drop a connection that stopped answering. */
   private watch(conn: ConnectionState): void {
     let lastAnswer = Date.now();
+    let lastPing = 0;
     let waiting = false;
+    // Anything read from the receiver is a sign of life too (an answer may queue behind a slow link's frames).
+    let lastRead = conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0;
     const timer = setInterval(() => {
       if (this.conn !== conn || !conn.client.isOpen) {
         clearInterval(timer);
         return;
+      }
+      const read = conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0;
+      if (read !== lastRead) {
+        lastRead = read;
+        lastAnswer = Date.now();
       }
       if (Date.now() - lastAnswer > this.deadMs) {
         clearInterval(timer);
@@ -160,8 +204,9 @@ export class Reconnector {
         conn.client.destroy(new Error(`no answer for ${this.deadMs} ms`));
         return;
       }
-      if (waiting) return;
+      if (waiting || Date.now() - lastPing < this.pingMs) return;
       waiting = true;
+      lastPing = Date.now();
       conn.client.sync().then(
         () => {
           waiting = false;
@@ -169,7 +214,7 @@ export class Reconnector {
         },
         () => undefined,
       );
-    }, Math.min(this.pingMs, this.deadMs / 2));
+    }, Math.min(250, this.pingMs, this.deadMs / 2));
     timer.unref();
   }
 
@@ -186,6 +231,21 @@ export class Reconnector {
     }
     this.hooks.lost(conn, reason);
   }
+}
+
+/** The receiver refused our token, or our certificate (or we refused its). */
+function isRefusal(err: unknown): boolean {
+  if (err instanceof PeerError) return /^(refused: |authentication required)/.test(err.text);
+  return err instanceof TokenRefused || (err instanceof Error && err.message.startsWith('TLS: '));
+}
+
+/** The TLS alert code of a connection that failed after the TLS handshake (TLS 1.3 rejects a client certificate then), or null. */
+function tlsErrorCode(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('ERR_SSL_')) return code;
+  }
+  return null;
 }
 
 /**
