@@ -565,6 +565,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     const creations: { index: number; ctor: WireObjectClass; id: number }[] = [];
     const peerSide = this.role === 'client' ? 'server' : 'client';
     let failure: WireError | null = null;
+    let staleArg = false;
     message.args.forEach((spec, i) => {
       if (failure !== null) return;
       const v = parsed.args[i]!;
@@ -581,6 +582,10 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
             // libwayland passes NULL for a zombie; an id that was never there is an error.
             if (!this.zombies.has(id) && !isDisplayError) {
               failure = new ObjectError('ERR_UNKNOWN_OBJECT', `unknown object (${id}) in argument ${spec.name}`, where, id);
+            } else if (this.role === 'server' && !spec.nullable) {
+              // A request naming an object we destroyed where one is required (a late or a
+              // hostile client): nothing can act on it, so it is dropped like a request to a zombie.
+              staleArg = true;
             }
             resolved.push(null);
             traced.push({ value: id });
@@ -632,6 +637,12 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       return;
     }
     for (const c of creations) resolved[c.index] = this.insertObject(c.ctor, c.id, target.version);
+    if (staleArg) {
+      // Objects it creates exist (the client numbers its next ones after them) but stay inert.
+      for (const fd of fds) safeClose(fd);
+      this.logger.debug({ connection: this.label }, `${where}: names an object already destroyed, request ignored`);
+      return;
+    }
 
     if (this.trace !== null) this.trace(formatTrace(parsed.interfaceName, header.objectId, message, traced, false));
 
