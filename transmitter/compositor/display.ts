@@ -34,6 +34,7 @@ import { Seat } from './seat.js';
 import { registerShm } from './shm.js';
 import { registerSubcompositor } from './subcompositor.js';
 import { registerTextInput } from './text-input.js';
+import { registerExtensions } from './extensions.js';
 import { outputChanged, registerXdgShell } from './xdg-shell.js';
 
 export { ClientState } from './client-state.js';
@@ -134,6 +135,7 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     ctx.clipboard.register();
     registerTextInput(ctx);
     registerIvi(ctx);
+    registerExtensions(ctx);
 
     this.server.on('client', (client) => {
       const state = clientOf(client);
