@@ -1,0 +1,94 @@
+/**
+ * The globals applications ask for, through one transmitter and one
+ * receiver:
+ * - wayland-info on the virtual display lists them at the versions the
+ *   transmitter promises (the README's protocol table);
+ * - a wp_viewporter client (`clients/viewport-quad.c`: a 100x100 buffer of
+ *   four colours, cropped to its green quadrant and scaled to 300x200) shows
+ *   on the receiving weston as a 300x200 window of green only.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, startTransmitter } from './bridge.js';
+import { describeRegion, matchFraction, run, skipUnless, sleep, spawnProcess, startWeston } from './harness/index.js';
+import { Cleanup, logTails } from './scenario.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const protocols = join(here, '..', 'protocol', 'wayland');
+
+/** Builds `clients/NAME.c` with the client code of `xmls` (protocol/wayland files); returns the binary. */
+function buildClient(dir: string, name: string, xmls: readonly string[]): string {
+  const sources: string[] = [];
+  for (const xml of xmls) {
+    const base = xml.replace(/\.xml$/, '');
+    execFileSync('wayland-scanner', ['client-header', join(protocols, xml), join(dir, `${base}-client-protocol.h`)]);
+    execFileSync('wayland-scanner', ['private-code', join(protocols, xml), join(dir, `${base}-protocol.c`)]);
+    sources.push(join(dir, `${base}-protocol.c`));
+  }
+  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'wayland-client'], { encoding: 'utf8' }).trim().split(/\s+/).filter((f) => f !== '');
+  const out = join(dir, name);
+  execFileSync('gcc', ['-O1', `-I${dir}`, '-o', out, join(here, 'clients', `${name}.c`), ...sources, ...flags]);
+  return out;
+}
+
+/** The globals the virtual display offers and their versions (README, "Protocols"). */
+export const OFFERED: Readonly<Record<string, number>> = {
+  wl_compositor: 4,
+  wl_subcompositor: 1,
+  wl_shm: 1,
+  xdg_wm_base: 3,
+  wl_seat: 7,
+  wl_output: 3,
+  zxdg_output_manager_v1: 3,
+  wl_data_device_manager: 3,
+  zwp_text_input_manager_v1: 1,
+  ivi_application: 1,
+  wp_viewporter: 1,
+};
+
+const tools = ['weston', 'weston-screenshooter', 'weston-debug', 'wayland-info', 'wayland-scanner', 'gcc', 'pkg-config'];
+
+describe.skipIf(skipUnless(...tools))('globals applications ask for', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wb-globals-'));
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('wayland-info on the virtual display lists every offered global at its version', async () => {
+    const transmitter = cleanup.add(startTransmitter([], []));
+    await transmitter.ready();
+    const stdout = await run('wayland-info', [], { env: transmitter.clientEnv, timeoutMs: 10_000 });
+    const seen = new Map<string, number>();
+    for (const m of stdout.matchAll(/interface: '([^']+)',\s+version:\s+(\d+)/g)) seen.set(m[1]!, Number(m[2]));
+    for (const [name, version] of Object.entries(OFFERED)) expect(seen.get(name), `${name} in:\n${stdout.slice(0, 3000)}`).toBe(version);
+    // linux-dmabuf stays out until a GPU path exists.
+    expect(seen.has('zwp_linux_dmabuf_v1')).toBe(false);
+  });
+
+  it('a wp_viewporter client cropped to one quadrant and scaled to 300x200 shows as 300x200 of that quadrant on the receiver', async () => {
+    const client = buildClient(dir, 'viewport-quad', ['xdg-shell.xml', 'viewporter.xml']);
+    const weston = cleanup.add(await startWeston({ backend: 'headless', width: 800, height: 600 }));
+    const receiver = cleanup.add(await startReceiver(weston.env));
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
+    await transmitter.ready();
+    const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process });
+    const app = cleanup.add(spawnProcess(client, ['300', '200'], { env: transmitter.clientEnv, name: 'viewport-quad' }));
+    await app.waitForLine(/committed/, 10_000);
+    const view = await weston
+      .waitForView((v) => v.appId === 'viewport-quad' && v.visible && v.rect.width > 0, 20_000, 'the viewport-quad window on the receiver')
+      .catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    await sleep(300); // one more repaint
+    const shot = await weston.screenshot();
+    const r = view.rect;
+    const message = `window ${r.width}x${r.height}@${r.x},${r.y}: ${describeRegion(shot, r)}\n${logs()}`;
+    expect([r.width, r.height], message).toEqual([300, 200]);
+    expect(matchFraction(shot, r, 0x00ff00, { tolerance: 8 }), message).toBeGreaterThan(0.99);
+  });
+});
