@@ -119,7 +119,9 @@ async function main(argv: readonly string[]): Promise<void> {
     logger,
   });
   await display.start();
-  const server = new ReceiverServer({ host: listen.host, port: listen.port, logger });
+  // Transmitters see the display's own seat capabilities and server-side decorations.
+  const server = new ReceiverServer({ host: listen.host, port: listen.port, logger, seatCapabilities: display.seatCapabilities, decorations: display.serverSideDecorations });
+  display.on('seat-capabilities', (caps) => server.setSeatCapabilities(caps));
   const info = display.outputInfo();
   if (info !== null) server.setOutput(info);
   display.attach(server.scene);

@@ -39,6 +39,9 @@ import {
   type WthpToplevelResource,
   type WthpTouchResource,
   type WthpWindowGeometryResource,
+  type WthpDecorationManagerResource,
+  type WthpToplevelDecorationResource,
+  WthpToplevelDecorationMode,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -115,6 +118,7 @@ export class RemoteClient implements SceneOwner {
   private readonly byResource = new Map<WthpSurfaceResource, RemoteSurface>();
   private readonly resourceOf = new Map<RemoteSurface, WthpSurfaceResource>();
   private readonly toplevels = new Map<WthpToplevelResource, RemoteSurface>();
+  private readonly decorations = new Map<RemoteSurface, WthpToplevelDecorationResource>();
   private readonly roleObjects = new Map<RemoteSurface, WthpToplevelResource | WthpPopupResource | WthpIviSurfaceResource>();
   private readonly regions = new Map<WthpRegionResource, Region>();
   private readonly seats = new Set<WthpSeatResource>();
@@ -239,6 +243,29 @@ export class RemoteClient implements SceneOwner {
       destroy: () => {},
       setWindowGeometry: (surface, x, y, width, height) =>
         this.surfaceOf(surface).updateRole({ geometry: width > 0 && height > 0 ? { x, y, width, height } : null }),
+    });
+  }
+
+  bindDecorationManager(manager: WthpDecorationManagerResource): void {
+    manager.listen({
+      destroy: () => {},
+      getToplevelDecoration: (id, toplevel) => {
+        const rs = this.toplevels.get(toplevel);
+        if (rs === undefined) return this.failer(manager, 'get_toplevel_decoration')(`${toplevel.toString()} is not a live toplevel`);
+        this.decorations.set(rs, id);
+        id.onDestroy(() => {
+          if (this.decorations.get(rs) === id) this.decorations.delete(rs);
+        });
+        id.listen({
+          destroy: () => {},
+          setMode: (mode) => {
+            if (mode !== WthpToplevelDecorationMode.ClientSide && mode !== WthpToplevelDecorationMode.ServerSide) {
+              return this.failer(id, 'set_mode')(`unknown mode ${mode}`);
+            }
+            rs.updateRole({ decoration: mode === WthpToplevelDecorationMode.ServerSide ? 'server' : 'client' });
+          },
+        });
+      },
     });
   }
 
@@ -716,6 +743,11 @@ export class RemoteClient implements SceneOwner {
         const h = Math.round(height);
         if (role?.kind === 'toplevel') (obj as WthpToplevelResource).sendConfigure(w, h, statesToBits(states));
         else if (role?.kind === 'ivi') (obj as WthpIviSurfaceResource).sendConfigure(w, h);
+      },
+      decorationMode: (surface, mode) => {
+        const rs = this.surfaces.get(surface);
+        const d = rs === undefined ? undefined : this.decorations.get(rs);
+        if (d !== undefined && !d.destroyed) d.sendConfigure(mode === 'server' ? WthpToplevelDecorationMode.ServerSide : WthpToplevelDecorationMode.ClientSide);
       },
       close: (surface) => {
         const rs = this.surfaces.get(surface);

@@ -20,6 +20,7 @@
 import {
   SceneSurface,
   type Content,
+  type DecorationMode,
   type PopupRole,
   type Rect,
   type SubsurfaceRole,
@@ -50,6 +51,8 @@ export interface RoleUpdate {
   geometry?: Rect | null;
   fullscreen?: boolean;
   maximized?: boolean;
+  /** The decoration mode the application asked for (wthp_toplevel_decoration.set_mode). */
+  decoration?: DecorationMode;
   /** Popup placement (wthp_popup.reposition). */
   rect?: Rect;
 }
@@ -415,6 +418,7 @@ export class RemoteSurface {
         if (u.geometry !== undefined) role.geometry = u.geometry;
         if (u.fullscreen !== undefined) role.fullscreen = u.fullscreen;
         if (u.maximized !== undefined) role.maximized = u.maximized;
+        if (u.decoration !== undefined) role.decoration = u.decoration;
       } else if (s.role.kind === 'popup') {
         const role: PopupRole = s.role;
         if (u.rect !== undefined) role.rect = u.rect;

@@ -18,6 +18,7 @@ import {
   WthpSeatResource,
   WthpSeatCapability,
   WthpWindowGeometryResource,
+  WthpDecorationManagerResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -41,6 +42,8 @@ export interface ReceiverServerOptions {
   readonly codecs?: number;
   /** wthp_seat capabilities; default pointer | keyboard | touch. */
   readonly seatCapabilities?: number;
+  /** Offer wthp_decoration_manager: the local compositor has xdg-decoration (server-side decorations). */
+  readonly decorations?: boolean;
   readonly output?: OutputInfo;
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
@@ -101,6 +104,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpInputExtensionResource, 1, (r, peer) => client(peer).bindInputExtension(r));
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
+    if (options.decorations === true) w.addGlobal(WthpDecorationManagerResource, 1, (r, peer) => client(peer).bindDecorationManager(r));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 15_000;
     if (deadMs > 0) {

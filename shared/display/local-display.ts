@@ -53,6 +53,7 @@ import {
   WlShmProxy,
   WlSubcompositorProxy,
   XdgWmBaseProxy,
+  ZxdgDecorationManagerV1Proxy,
   ZxdgOutputManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
@@ -106,6 +107,8 @@ export interface LocalDisplayEvents extends Record<string, unknown[]> {
   error: [error: Error];
   /** The connection to the compositor is gone (compositor exit or `close()`). */
   close: [reason: Error | undefined];
+  /** The local seat's capabilities changed (wl_seat.capabilities: pointer 1, keyboard 2, touch 4). */
+  'seat-capabilities': [caps: number];
 }
 
 export class LocalDisplay extends Emitter<LocalDisplayEvents> {
@@ -128,6 +131,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     p.seat = new Seat(d, p);
     this.d = d;
     this.p = p;
+    d.onSeatCapabilities = (caps) => this.emit('seat-capabilities', caps);
   }
 
   // ---- lifecycle -----------------------------------------------------------
@@ -180,6 +184,8 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (ivi !== undefined) d.iviApplication = registry.bind(IviApplicationProxy, ivi, 1);
     if (this.options.shell === 'ivi' && d.iviApplication === null) throw new Error("the compositor has no ivi_application (shell 'ivi')");
     if (this.options.shell !== 'ivi' && d.wmBase === null) throw new Error(`the compositor has no xdg_wm_base (shell '${this.options.shell}')`);
+    const deco = registry.find('zxdg_decoration_manager_v1');
+    if (deco !== undefined) d.decorationManager = registry.bind(ZxdgDecorationManagerV1Proxy, deco, 1);
     const xo = registry.find('zxdg_output_manager_v1');
     if (xo !== undefined) d.outputs.xdgOutputManager = registry.bind(ZxdgOutputManagerV1Proxy, xo, Math.min(xo.version, 3));
     for (const g of registry.findAll('wl_output')) d.outputs.add(registry, g);
@@ -191,6 +197,16 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (this.d.isClosed) return;
     if (g.interface === 'wl_output') this.d.outputs.add(this.d.registry!, g);
     else if (g.interface === 'wl_seat' && this.d.seat === null) this.p.seat.bindSeat(g);
+  }
+
+  /** The local seat's capabilities (0 when the compositor has no seat). */
+  get seatCapabilities(): number {
+    return this.d.seatCapabilities;
+  }
+
+  /** Whether the compositor offers server-side decorations (xdg-decoration). */
+  get serverSideDecorations(): boolean {
+    return this.d.decorationManager !== null;
   }
 
   /** The output shown to remote peers: the one named by `options.output`, else the first; null if none. */

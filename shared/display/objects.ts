@@ -8,6 +8,7 @@ import { XdgPositionerAnchor, XdgPositionerGravity, type XdgPositionerProxy, typ
 import { decodeXdgStates } from '../scene/xdg-states.js';
 import { Mirror, type MirrorKind } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
+import { createDecoration, destroyDecoration } from './decoration.js';
 
 export class LocalObjects {
   constructor(
@@ -84,6 +85,7 @@ export class LocalObjects {
     const toplevel = xdgSurface.getToplevel();
     m.xdgSurface = xdgSurface;
     m.toplevel = toplevel;
+    createDecoration(this.d, m, toplevel);
     toplevel.listen({
       configure: (width, height, states) => {
         m.pendingSize = { width, height, states: decodeXdgStates(states) };
@@ -206,6 +208,7 @@ export class LocalObjects {
     this.d.input.forget(s, true);
     if (this.d.isClosed) return;
     if (m.popup !== null && !m.popup.destroyed) m.popup.destroy();
+    destroyDecoration(m);
     if (m.toplevel !== null && !m.toplevel.destroyed) m.toplevel.destroy();
     if (m.xdgSurface !== null && !m.xdgSurface.destroyed) m.xdgSurface.destroy();
     if (m.ivi !== null && !m.ivi.destroyed) m.ivi.destroy();

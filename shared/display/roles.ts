@@ -6,6 +6,7 @@
 import type { ToplevelRole } from '../scene/scene.js';
 import { rectKey, type Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
+import { updateDecoration } from './decoration.js';
 
 export class RoleState {
   constructor(
@@ -63,6 +64,7 @@ export class RoleState {
       }
       sent.geometry = gKey;
       m.geometryOrigin = geometry === null ? { x: 0, y: 0 } : { x: geometry.x, y: geometry.y };
+      updateDecoration(m);
     }
     if (m.subsurface !== null && role.kind === 'subsurface') {
       const pos = `${role.x},${role.y}`;

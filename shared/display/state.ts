@@ -20,6 +20,7 @@ import type {
   WlSurfaceProxy,
   WlTouchProxy,
   XdgWmBaseProxy,
+  ZxdgDecorationManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import type { WaylandClient, Registry } from '../wayland/client.js';
 import { InputRelay } from '../scene/input-relay.js';
@@ -56,6 +57,11 @@ export class DisplayState {
   subcompositor: WlSubcompositorProxy | null = null;
   wmBase: XdgWmBaseProxy | null = null;
   iviApplication: IviApplicationProxy | null = null;
+  /** The compositor's zxdg_decoration_manager_v1 (server-side decorations), if it has one. */
+  decorationManager: ZxdgDecorationManagerV1Proxy | null = null;
+  /** The local seat's capabilities (wl_seat.capabilities; 0 without a seat), and who wants to know. */
+  seatCapabilities = 0;
+  onSeatCapabilities: ((caps: number) => void) | null = null;
   readonly outputs = new Outputs();
 
   seat: WlSeatProxy | null = null;

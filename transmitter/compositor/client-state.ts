@@ -9,6 +9,7 @@
  */
 import type {
   ButtonState,
+  DecorationMode,
   KeyState,
   Rect,
   SceneFeedback,
@@ -26,6 +27,7 @@ import type {
 } from '../../shared/generated/wayland/index.js';
 import { Surface } from './compositor.js';
 import type { DisplayContext } from './context.js';
+import { decorationChosen } from './decoration.js';
 import { iviSurfaceOf } from './ivi.js';
 import { XdgPopup, XdgToplevel, xdgRoleOf } from './xdg-shell.js';
 
@@ -94,6 +96,12 @@ class ClientFeedback implements SceneFeedback {
       return;
     }
     iviSurfaceOf(s)?.configure(width, height);
+  }
+
+  decorationMode(scene: SceneSurface, mode: DecorationMode): void {
+    const s = this.surface(scene);
+    const role = s === undefined ? null : xdgRoleOf(s);
+    if (role instanceof XdgToplevel) decorationChosen(role, mode);
   }
 
   close(scene: SceneSurface): void {

@@ -42,6 +42,7 @@ import {
   WthpRemoteShellProxy,
   WthpSeatProxy,
   WthpWindowGeometryProxy,
+  WthpDecorationManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -56,6 +57,7 @@ import { LinkSampler } from './link-sampler.js';
 import { LossySender } from './lossy-sender.js';
 import { SceneFollower } from './follow.js';
 import { SeatListener } from './input.js';
+import { announceOffers } from './offers.js';
 import { listenOutput } from './output.js';
 import { Reconnector } from './reconnect.js';
 import { ConnectionState, type LinkContext, type LinkCounters, type Remote } from './remote.js';
@@ -222,6 +224,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         this.sampler?.stop();
         this.sampler = null;
         for (const r of conn.remotes.values()) this.lossy.forget(r);
+        this.scene.setConsumerOffers(conn, null);
         this.follower.disconnected(conn);
         this.emit('disconnected', reason);
       },
@@ -307,6 +310,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const codec = this.options.codec ?? 'auto';
     const wanted = codec === 'raw' ? basic : codec === 'lz4' ? lz4 : codec === 'zstd' ? lz4 | codecBit(CODEC_ZSTD) : lz4 | codecBit(CODEC_ZSTD) | LOSSY_CODECS;
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });
+    conn.decorations = bindOptional(WthpDecorationManagerProxy);
+    announceOffers(this.scene, conn);
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);
     if (seat !== null) this.seats.listen(conn, seat, ext);

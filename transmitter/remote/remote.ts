@@ -18,6 +18,7 @@ import type {
   WthpToplevelProxy,
   WthpTouchProxy,
   WthpWindowGeometryProxy,
+  WthpDecorationManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -132,6 +133,10 @@ export class ConnectionState {
   /** The cursor surface (or null) last given to set_cursor, per owner in focus. */
   cursorSent: SceneSurface | null | undefined = undefined;
   output: Partial<{ -readonly [K in keyof OutputInfo]: OutputInfo[K] }> = {};
+  /** wthp_seat capabilities last announced by the receiver. */
+  seatCapabilities = 0;
+  /** The receiver's wthp_decoration_manager (its compositor has xdg-decoration), or null. */
+  decorations: WthpDecorationManagerProxy | null = null;
 
   constructor(
     /** Focus, serials and keyboard setup of the receiver's seat. */

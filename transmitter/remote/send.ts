@@ -17,6 +17,7 @@ import type { WthpCompositorProxy, WthpPopupProxy, WthpSubsurfaceProxy, WthpSurf
 import { sameRects } from '../../shared/scene/region.js';
 import { sendContent } from './content.js';
 import { sendCursor } from './cursor.js';
+import { sendDecoration } from './decoration.js';
 import type { SceneFollower } from './follow.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
 
@@ -354,6 +355,7 @@ export class Sender {
     }
     if (role.fullscreen !== prev.fullscreen) t.setFullscreen(role.fullscreen ? 1 : 0);
     if (role.maximized !== prev.maximized) t.setMaximized(role.maximized ? 1 : 0);
+    sendDecoration(this.ctx, conn, r, role);
     r.toplevel = {
       title: role.title,
       appId: role.appId,

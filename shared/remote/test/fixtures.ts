@@ -33,6 +33,7 @@ export class TestOwner implements SceneOwner {
       presented: true,
       configure: true,
       close: true,
+      decorationMode: true,
       popupConfigure: true,
       popupDone: true,
       pointerEnter: true,
