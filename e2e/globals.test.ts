@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
-import { describeRegion, matchFraction, run, skipUnless, sleep, spawnProcess, startWeston } from './harness/index.js';
+import { describeRegion, matchFraction, run, skipUnless, sleep, spawnProcess, startWeston, waitFor } from './harness/index.js';
+import { startSway, swayUnavailable } from './harness/sway.js';
 import { Cleanup, logTails } from './scenario.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,6 +50,16 @@ export const OFFERED: Readonly<Record<string, number>> = {
   ivi_application: 1,
   wp_viewporter: 1,
 };
+
+/** True (skip) when sway or `binaries` cannot run here, after printing why. */
+function skipUnlessSway(...binaries: string[]): boolean {
+  const why = swayUnavailable();
+  if (why !== null) {
+    console.warn(`skipping: ${why}`);
+    return true;
+  }
+  return skipUnless(...binaries);
+}
 
 const tools = ['weston', 'weston-screenshooter', 'weston-debug', 'wayland-info', 'wayland-scanner', 'gcc', 'pkg-config'];
 
@@ -90,5 +101,25 @@ describe.skipIf(skipUnless(...tools))('globals applications ask for', () => {
     const message = `window ${r.width}x${r.height}@${r.x},${r.y}: ${describeRegion(shot, r)}\n${logs()}`;
     expect([r.width, r.height], message).toEqual([300, 200]);
     expect(matchFraction(shot, r, 0x00ff00, { tolerance: 8 }), message).toBeGreaterThan(0.99);
+  });
+});
+
+describe.skipIf(skipUnlessSway('foot'))('server-side decorations on sway', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+
+  it('foot asks for server-side decorations through the transmitter; sway draws them (border normal, not csd) and foot is told so', async () => {
+    const sway = cleanup.add(await startSway({ config: ['default_border normal'] }));
+    const receiver = cleanup.add(await startReceiver(sway.env));
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], ['foot'], [], { SHELL: '/bin/sh' }));
+    const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process });
+    const view = await waitFor('the foot window on sway', async () => (await sway.views()).find((v) => v.app_id === 'foot'), 20_000, 100).catch((e: Error) =>
+      Promise.reject(new Error(`${e.message}\n${logs()}`)),
+    );
+    // sway's border follows the decoration mode of the window: "csd" when the client draws its own.
+    await waitFor('sway settles the decoration mode', async () => (await sway.views()).find((v) => v.app_id === 'foot')?.border !== 'csd' || undefined, 3000, 100).catch(() => undefined);
+    const now = (await sway.views()).find((v) => v.app_id === 'foot') ?? view;
+    expect(now.border, logs()).toBe('normal');
+    await transmitter.process.waitForLine(/zxdg_toplevel_decoration_v1@\d+: server-side decorations/, 5000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
   });
 });

@@ -54,6 +54,7 @@ class Decoration {
     const mode = this.mode;
     if (!force && mode === this.sent) return;
     this.sent = mode;
+    this.ctx.logger.debug({ client: this.toplevel.xdg.surface.client.name }, `${this.resource.toString()}: ${mode}-side decorations`);
     this.resource.sendConfigure(mode === 'server' ? ZxdgToplevelDecorationV1Mode.ServerSide : ZxdgToplevelDecorationV1Mode.ClientSide);
     if (this.toplevel.xdg.initialSent) this.toplevel.xdg.scheduleConfigure();
   }

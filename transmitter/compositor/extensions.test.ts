@@ -139,6 +139,7 @@ describe('pointer constraints and relative pointer', () => {
 describe('text-input v3 and xdg-activation', () => {
   it('text inputs enter the surface with keyboard focus; activation tokens are issued once per token object', async () => {
     const c = await t.connect();
+    c.keyboard();
     const ti: string[] = [];
     bind(c, ZwpTextInputManagerV3Proxy)
       .getTextInput(c.seat)

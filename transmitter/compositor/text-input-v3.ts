@@ -22,7 +22,8 @@ export function registerTextInputV3(ctx: DisplayContext): void {
       entered.delete(ti);
       if (!was.isDestroyed) ti.sendLeave(was.resource);
     }
-    if (surface !== null && !surface.isDestroyed && surface.client === clientOf.get(ti)) {
+    // After wl_keyboard.enter, as clients expect: a client without a keyboard gets no enter.
+    if (surface !== null && !surface.isDestroyed && surface.client === clientOf.get(ti) && surface.client.keyboards.size > 0) {
       entered.set(ti, surface);
       ti.sendEnter(surface.resource);
     }
