@@ -123,3 +123,42 @@ describe.skipIf(skipUnlessSway('foot'))('server-side decorations on sway', () =>
     await transmitter.process.waitForLine(/zxdg_toplevel_decoration_v1@\d+: server-side decorations/, 5000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
   });
 });
+
+describe.skipIf(skipUnless(...tools, 'Xvfb', 'xdotool'))('pointer lock through the bridge', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wb-lock-'));
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a client that locks the pointer: the receiving weston activates the lock, the client is locked and gets relative motion, no absolute motion', async () => {
+    const client = buildClient(dir, 'pointer-lock', ['xdg-shell.xml', 'pointer-constraints-unstable-v1.xml', 'relative-pointer-unstable-v1.xml']);
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: 800, height: 600 }));
+    const receiver = cleanup.add(await startReceiver(weston.env));
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
+    await transmitter.ready();
+    const app = cleanup.add(spawnProcess(client, [], { env: transmitter.clientEnv, name: 'pointer-lock' }));
+    const logs = (): string => `${logTails({ receiver: receiver.process, transmitter: transmitter.process })}\npointer-lock: ${app.tail()}`;
+    await app.waitForLine(/^pointer$/, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    const view = await weston
+      .waitForView((v) => v.appId === 'pointer-lock' && v.visible && v.rect.width > 0, 20_000, 'the pointer-lock window')
+      .catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    // Into the window and click it (weston locks a surface that has pointer and keyboard focus).
+    await weston.xdotool('mousemove', view.rect.x + 150, view.rect.y + 100, 'click', 1);
+    await receiver.process.waitForLine(/the compositor activated the pointer lock/, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    await app.waitForLine(/^locked$/, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    const from = app.lines.length;
+    for (let i = 0; i < 5; i++) await weston.xdotool('mousemove_relative', '--', '12', '7');
+    await app.waitForLine(/^relative /, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    await sleep(300);
+    const after = app.lines.slice(from);
+    const relative = after.filter((l) => l.startsWith('relative ')).map((l) => l.split(' ').slice(1).map(Number) as [number, number]);
+    const sum = relative.reduce((a, [dx, dy]) => [a[0] + dx, a[1] + dy], [0, 0]);
+    expect(sum[0], after.join('\n')).toBeGreaterThan(0);
+    expect(sum[1], after.join('\n')).toBeGreaterThan(0);
+    // Locked: the pointer stays where it was locked, so no absolute motion arrives.
+    expect(after.filter((l) => l.startsWith('motion ')), after.join('\n')).toEqual([]);
+  });
+});

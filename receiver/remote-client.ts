@@ -42,6 +42,9 @@ import {
   type WthpDecorationManagerResource,
   type WthpToplevelDecorationResource,
   WthpToplevelDecorationMode,
+  type WthpPointerConstraintsResource,
+  type WthpPointerConstraintResource,
+  WthpPointerConstraintKind,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -119,6 +122,7 @@ export class RemoteClient implements SceneOwner {
   private readonly resourceOf = new Map<RemoteSurface, WthpSurfaceResource>();
   private readonly toplevels = new Map<WthpToplevelResource, RemoteSurface>();
   private readonly decorations = new Map<RemoteSurface, WthpToplevelDecorationResource>();
+  private readonly constraints = new Map<RemoteSurface, WthpPointerConstraintResource>();
   private readonly roleObjects = new Map<RemoteSurface, WthpToplevelResource | WthpPopupResource | WthpIviSurfaceResource>();
   private readonly regions = new Map<WthpRegionResource, Region>();
   private readonly seats = new Set<WthpSeatResource>();
@@ -264,6 +268,33 @@ export class RemoteClient implements SceneOwner {
             }
             rs.updateRole({ decoration: mode === WthpToplevelDecorationMode.ServerSide ? 'server' : 'client' });
           },
+        });
+      },
+    });
+  }
+
+  bindPointerConstraints(manager: WthpPointerConstraintsResource): void {
+    manager.listen({
+      destroy: () => {},
+      constrainPointer: (id, surface, kind) => {
+        const rs = this.surfaceOf(surface);
+        if (kind !== WthpPointerConstraintKind.Lock && kind !== WthpPointerConstraintKind.Confine) {
+          return this.failer(manager, 'constrain_pointer')(`unknown kind ${kind}`);
+        }
+        const previous = this.constraints.get(rs);
+        if (previous !== undefined && !previous.destroyed) return this.failer(manager, 'constrain_pointer')(`${surface.toString()} already has a pointer constraint`);
+        this.constraints.set(rs, id);
+        const announce = (): void => {
+          if (!rs.scene.destroyed && rs.scene.mapped) rs.scene.commit({ damage: [], resized: false, roleChanged: true, stackingChanged: false });
+        };
+        rs.scene.pointerConstraint = kind === WthpPointerConstraintKind.Lock ? 'lock' : 'confine';
+        announce();
+        id.listen({ destroy: () => {} });
+        id.onDestroy(() => {
+          if (this.constraints.get(rs) !== id) return;
+          this.constraints.delete(rs);
+          rs.scene.pointerConstraint = null;
+          announce();
         });
       },
     });
@@ -743,6 +774,17 @@ export class RemoteClient implements SceneOwner {
         const h = Math.round(height);
         if (role?.kind === 'toplevel') (obj as WthpToplevelResource).sendConfigure(w, h, statesToBits(states));
         else if (role?.kind === 'ivi') (obj as WthpIviSurfaceResource).sendConfigure(w, h);
+      },
+      pointerRelativeMotion: (surface, timeUs, dx, dy, dxUnaccel, dyUnaccel) => {
+        const rs = this.surfaces.get(surface);
+        const c = rs === undefined ? undefined : this.constraints.get(rs);
+        if (c === undefined || c.destroyed) return;
+        c.sendRelativeMotion(Number((timeUs >> 32n) & 0xffffffffn), Number(timeUs & 0xffffffffn), dx, dy, dxUnaccel, dyUnaccel);
+      },
+      pointerConstraintActive: (surface, active) => {
+        const rs = this.surfaces.get(surface);
+        const c = rs === undefined ? undefined : this.constraints.get(rs);
+        if (c !== undefined && !c.destroyed) c.sendActive(active ? 1 : 0);
       },
       decorationMode: (surface, mode) => {
         const rs = this.surfaces.get(surface);

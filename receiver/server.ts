@@ -19,6 +19,7 @@ import {
   WthpSeatCapability,
   WthpWindowGeometryResource,
   WthpDecorationManagerResource,
+  WthpPointerConstraintsResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -44,6 +45,8 @@ export interface ReceiverServerOptions {
   readonly seatCapabilities?: number;
   /** Offer wthp_decoration_manager: the local compositor has xdg-decoration (server-side decorations). */
   readonly decorations?: boolean;
+  /** Offer wthp_pointer_constraints: the local compositor has pointer constraints and relative pointers. */
+  readonly pointerConstraints?: boolean;
   readonly output?: OutputInfo;
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
@@ -105,6 +108,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
     if (options.decorations === true) w.addGlobal(WthpDecorationManagerResource, 1, (r, peer) => client(peer).bindDecorationManager(r));
+    if (options.pointerConstraints === true) w.addGlobal(WthpPointerConstraintsResource, 1, (r, peer) => client(peer).bindPointerConstraints(r));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 15_000;
     if (deadMs > 0) {

@@ -55,6 +55,8 @@ import {
   XdgWmBaseProxy,
   ZxdgDecorationManagerV1Proxy,
   ZxdgOutputManagerV1Proxy,
+  ZwpPointerConstraintsV1Proxy,
+  ZwpRelativePointerManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
@@ -186,6 +188,12 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (this.options.shell !== 'ivi' && d.wmBase === null) throw new Error(`the compositor has no xdg_wm_base (shell '${this.options.shell}')`);
     const deco = registry.find('zxdg_decoration_manager_v1');
     if (deco !== undefined) d.decorationManager = registry.bind(ZxdgDecorationManagerV1Proxy, deco, 1);
+    const constraints = registry.find('zwp_pointer_constraints_v1');
+    const relative = registry.find('zwp_relative_pointer_manager_v1');
+    if (constraints !== undefined && relative !== undefined) {
+      d.pointerConstraints = registry.bind(ZwpPointerConstraintsV1Proxy, constraints, 1);
+      d.relativePointerManager = registry.bind(ZwpRelativePointerManagerV1Proxy, relative, 1);
+    }
     const xo = registry.find('zxdg_output_manager_v1');
     if (xo !== undefined) d.outputs.xdgOutputManager = registry.bind(ZxdgOutputManagerV1Proxy, xo, Math.min(xo.version, 3));
     for (const g of registry.findAll('wl_output')) d.outputs.add(registry, g);
@@ -202,6 +210,11 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** The local seat's capabilities (0 when the compositor has no seat). */
   get seatCapabilities(): number {
     return this.d.seatCapabilities;
+  }
+
+  /** Whether the compositor has pointer constraints and relative pointers (both are needed to carry a lock). */
+  get pointerConstraints(): boolean {
+    return this.d.pointerConstraints !== null;
   }
 
   /** Whether the compositor offers server-side decorations (xdg-decoration). */

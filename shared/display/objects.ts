@@ -9,6 +9,7 @@ import { decodeXdgStates } from '../scene/xdg-states.js';
 import { Mirror, type MirrorKind } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { createDecoration, destroyDecoration } from './decoration.js';
+import { dropPointerConstraint } from './pointer-constraints.js';
 
 export class LocalObjects {
   constructor(
@@ -209,6 +210,7 @@ export class LocalObjects {
     if (this.d.isClosed) return;
     if (m.popup !== null && !m.popup.destroyed) m.popup.destroy();
     destroyDecoration(m);
+    dropPointerConstraint(this.d, m);
     if (m.toplevel !== null && !m.toplevel.destroyed) m.toplevel.destroy();
     if (m.xdgSurface !== null && !m.xdgSurface.destroyed) m.xdgSurface.destroy();
     if (m.ivi !== null && !m.ivi.destroyed) m.ivi.destroy();

@@ -7,6 +7,7 @@ import type { ToplevelRole } from '../scene/scene.js';
 import { rectKey, type Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { updateDecoration } from './decoration.js';
+import { updatePointerConstraint } from './pointer-constraints.js';
 
 export class RoleState {
   constructor(
@@ -17,6 +18,7 @@ export class RoleState {
   applyRole(m: Mirror): void {
     const role = m.scene.role;
     if (role === null || this.d.isClosed) return;
+    updatePointerConstraint(this.d, m);
     if (m.toplevel !== null) {
       const t = m.toplevel;
       const sent = m.sent;

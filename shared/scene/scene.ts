@@ -71,6 +71,8 @@ export interface ToplevelRole {
 
 export type DecorationMode = 'client' | 'server';
 
+export type PointerConstraintKind = 'lock' | 'confine';
+
 /** A toplevel role with nothing set yet (as xdg_surface.get_toplevel creates it), with `fields` over it. */
 export function toplevelRole(fields: Partial<Omit<ToplevelRole, 'kind'>> = {}): ToplevelRole {
   return {
@@ -155,6 +157,8 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   opaque: readonly Rect[] = [];
   /** Null = the whole surface accepts input. */
   input: readonly Rect[] | null = null;
+  /** A pointer lock or confinement the application asked for (zwp_pointer_constraints_v1); announced with a role change. */
+  pointerConstraint: PointerConstraintKind | null = null;
   destroyed = false;
 
   constructor(
@@ -264,6 +268,14 @@ export interface SceneFeedback {
   pointerAxisDiscrete(axis: number, discrete: number): void;
   /** Ends a group of pointer events that belong together (wl_pointer.frame). */
   pointerFrame(): void;
+  /**
+   * Relative motion of the consumer's pointer while its compositor holds a
+   * constraint on `surface` (zwp_relative_pointer_v1.relative_motion; time in
+   * microseconds).
+   */
+  pointerRelativeMotion?(surface: SceneSurface, timeUs: bigint, dx: number, dy: number, dxUnaccel: number, dyUnaccel: number): void;
+  /** The consumer's compositor activated or deactivated the constraint of `surface`. */
+  pointerConstraintActive?(surface: SceneSurface, active: boolean): void;
 
   keyboardEnter(surface: SceneSurface, pressed: readonly number[]): void;
   keyboardLeave(surface: SceneSurface): void;

@@ -29,6 +29,7 @@ import { Surface } from './compositor.js';
 import type { DisplayContext } from './context.js';
 import { decorationChosen } from './decoration.js';
 import { iviSurfaceOf } from './ivi.js';
+import { sendRelativeMotion } from './relative-pointer.js';
 import { XdgPopup, XdgToplevel, xdgRoleOf } from './xdg-shell.js';
 
 export class ClientState implements SceneOwner {
@@ -156,6 +157,16 @@ class ClientFeedback implements SceneFeedback {
 
   pointerAxisDiscrete(axis: number, discrete: number): void {
     if (this.ctx.seat.pointerFocus?.client === this.client && Number.isInteger(discrete)) this.ctx.seat.pointerAxisDiscrete(axis, discrete);
+  }
+
+  pointerRelativeMotion(scene: SceneSurface, timeUs: bigint, dx: number, dy: number, dxUnaccel: number, dyUnaccel: number): void {
+    const s = this.surface(scene);
+    if (s !== undefined && finite(dx, dy, dxUnaccel, dyUnaccel)) sendRelativeMotion(this.client, timeUs, dx, dy, dxUnaccel, dyUnaccel);
+  }
+
+  pointerConstraintActive(scene: SceneSurface, active: boolean): void {
+    const s = this.surface(scene);
+    if (s !== undefined) this.ctx.logger.info({ client: this.client.name }, `${s.resource.toString()}: the display's compositor ${active ? 'activated' : 'deactivated'} its pointer constraint`);
   }
 
   pointerFrame(): void {

@@ -8,7 +8,10 @@
  * is active the surface gets no wl_pointer.motion, only relative motion
  * (relative-pointer.ts). Confinement to a region is the consumer's
  * compositor's business (the pointer cannot leave a surface it does not
- * reach); here a confined surface simply keeps its motion. Regions are
+ * reach); here a confined surface simply keeps its motion. Consumers see the
+ * constraint as `SceneSurface.pointerConstraint` and carry it to their
+ * compositor (the receiver asks its compositor for the same constraint and
+ * sends back the relative motion of its locked pointer). Regions are
  * accepted but not used to decide activation.
  *
  * A lifetime other than persistent counts as oneshot. At most one constraint per surface and wl_pointer's seat (one seat here):
@@ -91,8 +94,15 @@ export function registerPointerConstraints(ctx: DisplayContext): void {
     }
     const c: Constraint = { kind, surface, resource, persistent: lifetime === ZwpPointerConstraintsV1Lifetime.Persistent, active: false, defunct: false };
     constraints.set(surface, c);
+    // Consumers carry it to their compositors (the receiver's pointer lock, its relative motion).
+    surface.scene.pointerConstraint = kind;
+    surface.markRoleChanged();
     resource.onDestroy(() => {
       if (constraints.get(surface) === c) constraints.delete(surface);
+      if (!surface.isDestroyed && surface.scene.pointerConstraint !== null) {
+        surface.scene.pointerConstraint = null;
+        surface.markRoleChanged();
+      }
       if (c.active) {
         c.active = false;
         if (seat.pointerLockedOn === surface) seat.pointerLockedOn = null;

@@ -13,11 +13,10 @@ import type { DisplayContext } from './context.js';
 
 const byClient = new WeakMap<ClientState, Set<ZwpRelativePointerV1Resource>>();
 
-/** Send relative motion (surface-local units) to `client`'s relative pointers; time in ms. */
-export function sendRelativeMotion(client: ClientState, timeMs: number, dx: number, dy: number, dxUnaccel = dx, dyUnaccel = dy): void {
+/** Send relative motion (surface-local units) to `client`'s relative pointers; time in microseconds. */
+export function sendRelativeMotion(client: ClientState, usec: bigint, dx: number, dy: number, dxUnaccel = dx, dyUnaccel = dy): void {
   const set = byClient.get(client);
   if (set === undefined || set.size === 0 || (dx === 0 && dy === 0 && dxUnaccel === 0 && dyUnaccel === 0)) return;
-  const usec = BigInt(Math.max(0, Math.trunc(timeMs))) * 1000n;
   const hi = Number(usec >> 32n) >>> 0;
   const lo = Number(usec & 0xffffffffn) >>> 0;
   for (const r of set) if (!r.destroyed) r.sendRelativeMotion(hi, lo, dx, dy, dxUnaccel, dyUnaccel);
@@ -41,5 +40,5 @@ export function registerRelativePointer(ctx: DisplayContext): void {
       },
     });
   });
-  ctx.seat.on('pointer-motion', (focus, timeMs, dx, dy) => sendRelativeMotion(focus.client, timeMs, dx, dy));
+  ctx.seat.on('pointer-motion', (focus, timeMs, dx, dy) => sendRelativeMotion(focus.client, BigInt(Math.max(0, Math.trunc(timeMs))) * 1000n, dx, dy));
 }

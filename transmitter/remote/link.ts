@@ -43,6 +43,7 @@ import {
   WthpSeatProxy,
   WthpWindowGeometryProxy,
   WthpDecorationManagerProxy,
+  WthpPointerConstraintsProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -311,6 +312,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const wanted = codec === 'raw' ? basic : codec === 'lz4' ? lz4 : codec === 'zstd' ? lz4 | codecBit(CODEC_ZSTD) : lz4 | codecBit(CODEC_ZSTD) | LOSSY_CODECS;
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });
     conn.decorations = bindOptional(WthpDecorationManagerProxy);
+    conn.pointerConstraints = bindOptional(WthpPointerConstraintsProxy);
     announceOffers(this.scene, conn);
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);

@@ -19,6 +19,7 @@ import type {
   WthpTouchProxy,
   WthpWindowGeometryProxy,
   WthpDecorationManagerProxy,
+  WthpPointerConstraintsProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -137,6 +138,8 @@ export class ConnectionState {
   seatCapabilities = 0;
   /** The receiver's wthp_decoration_manager (its compositor has xdg-decoration), or null. */
   decorations: WthpDecorationManagerProxy | null = null;
+  /** The receiver's wthp_pointer_constraints (its compositor has pointer constraints), or null. */
+  pointerConstraints: WthpPointerConstraintsProxy | null = null;
 
   constructor(
     /** Focus, serials and keyboard setup of the receiver's seat. */

@@ -18,6 +18,7 @@ import { sameRects } from '../../shared/scene/region.js';
 import { sendContent } from './content.js';
 import { sendCursor } from './cursor.js';
 import { sendDecoration } from './decoration.js';
+import { sendPointerConstraint } from './pointer-constraint.js';
 import type { SceneFollower } from './follow.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
 
@@ -130,6 +131,7 @@ export class Sender {
       }
     }
     this.sendChildren(conn, r);
+    sendPointerConstraint(this.ctx, conn, r);
 
     if (!sameRects(r.opaque, s.opaque)) {
       surface.setOpaqueRegion(this.region(conn, s.opaque));

@@ -45,6 +45,8 @@ export class TestOwner implements SceneOwner {
       pointerAxisStop: true,
       pointerAxisDiscrete: true,
       pointerFrame: true,
+      pointerRelativeMotion: true,
+      pointerConstraintActive: true,
       keyboardEnter: true,
       keyboardLeave: true,
       key: true,
