@@ -5,7 +5,14 @@
  *   transmitter promises (the README's protocol table);
  * - a wp_viewporter client (`clients/viewport-quad.c`: a 100x100 buffer of
  *   four colours, cropped to its green quadrant and scaled to 300x200) shows
- *   on the receiving weston as a 300x200 window of green only.
+ *   on the receiving weston as a 300x200 window of green only;
+ * - foot asks for server-side decorations: on a sway receiver, sway draws
+ *   them (its tree says border "normal", "none" when the client draws its
+ *   own) and foot is told server-side;
+ * - a client that locks the pointer (`clients/pointer-lock.c`) on a weston
+ *   x11 receiver: weston activates the lock on the receiver's surface, the
+ *   client gets `locked` and relative motion from xdotool's moves, and no
+ *   absolute motion.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,6 +56,12 @@ export const OFFERED: Readonly<Record<string, number>> = {
   zwp_text_input_manager_v1: 1,
   ivi_application: 1,
   wp_viewporter: 1,
+  zxdg_decoration_manager_v1: 1,
+  zwp_text_input_manager_v3: 1,
+  xdg_activation_v1: 1,
+  zwp_relative_pointer_manager_v1: 1,
+  zwp_pointer_constraints_v1: 1,
+  zwp_idle_inhibit_manager_v1: 1,
 };
 
 /** True (skip) when sway or `binaries` cannot run here, after printing why. */
@@ -79,8 +92,9 @@ describe.skipIf(skipUnless(...tools))('globals applications ask for', () => {
     const seen = new Map<string, number>();
     for (const m of stdout.matchAll(/interface: '([^']+)',\s+version:\s+(\d+)/g)) seen.set(m[1]!, Number(m[2]));
     for (const [name, version] of Object.entries(OFFERED)) expect(seen.get(name), `${name} in:\n${stdout.slice(0, 3000)}`).toBe(version);
-    // linux-dmabuf stays out until a GPU path exists.
+    // linux-dmabuf stays out until a GPU path exists; fractional scale until a display's scale is carried.
     expect(seen.has('zwp_linux_dmabuf_v1')).toBe(false);
+    expect(seen.has('wp_fractional_scale_manager_v1')).toBe(false);
   });
 
   it('a wp_viewporter client cropped to one quadrant and scaled to 300x200 shows as 300x200 of that quadrant on the receiver', async () => {
