@@ -12,7 +12,9 @@
  * - a client that locks the pointer (`clients/pointer-lock.c`) on a weston
  *   x11 receiver: weston activates the lock on the receiver's surface, the
  *   client gets `locked` and relative motion from xdotool's moves, and no
- *   absolute motion.
+ *   absolute motion;
+ * - a client that inhibits idle (`clients/idle-inhibit.c`): its sway window
+ *   inhibits idle (sway's tree, `inhibit_idle`).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -135,6 +137,34 @@ describe.skipIf(skipUnlessSway('foot'))('server-side decorations on sway', () =>
     const now = (await sway.views()).find((v) => v.app_id === 'foot') ?? view;
     expect(now.border, logs()).toBe('normal');
     await transmitter.process.waitForLine(/zxdg_toplevel_decoration_v1@\d+: server-side decorations/, 5000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+  });
+});
+
+describe.skipIf(skipUnlessSway('wayland-scanner', 'gcc', 'pkg-config'))('idle inhibit on sway', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wb-idle-'));
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a client that inhibits idle through the transmitter makes its sway window inhibit idle', async () => {
+    const client = buildClient(dir, 'idle-inhibit', ['xdg-shell.xml', 'idle-inhibit-unstable-v1.xml']);
+    const sway = cleanup.add(await startSway());
+    const receiver = cleanup.add(await startReceiver(sway.env));
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
+    await transmitter.ready();
+    const app = cleanup.add(spawnProcess(client, [], { env: transmitter.clientEnv, name: 'idle-inhibit' }));
+    const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process });
+    await app.waitForLine(/committed/, 10_000);
+    await waitFor('the idle-inhibit window on sway', async () => (await sway.views()).find((v) => v.app_id === 'idle-inhibit'), 20_000, 100).catch((e: Error) =>
+      Promise.reject(new Error(`${e.message}\n${logs()}`)),
+    );
+    // sway's tree says whether a view inhibits idle now (a visible window with an inhibitor).
+    const inhibiting = await waitFor('sway to see the inhibitor', async () => (await sway.views()).find((v) => v.app_id === 'idle-inhibit')?.inhibit_idle === true || undefined, 5000, 100).catch(() => false);
+    const view = (await sway.views()).find((v) => v.app_id === 'idle-inhibit');
+    expect(inhibiting, `${JSON.stringify(view)}\n${logs()}`).toBe(true);
   });
 });
 

@@ -120,7 +120,7 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   await display.start();
   // Transmitters see the display's own seat capabilities and server-side decorations.
-  const server = new ReceiverServer({ host: listen.host, port: listen.port, logger, seatCapabilities: display.seatCapabilities, decorations: display.serverSideDecorations, pointerConstraints: display.pointerConstraints });
+  const server = new ReceiverServer({ host: listen.host, port: listen.port, logger, seatCapabilities: display.seatCapabilities, decorations: display.serverSideDecorations, pointerConstraints: display.pointerConstraints, idleInhibit: display.idleInhibit });
   display.on('seat-capabilities', (caps) => server.setSeatCapabilities(caps));
   const info = display.outputInfo();
   if (info !== null) server.setOutput(info);

@@ -45,6 +45,7 @@ import {
   type WthpPointerConstraintsResource,
   type WthpPointerConstraintResource,
   WthpPointerConstraintKind,
+  type WthpIdleInhibitManagerResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -123,6 +124,7 @@ export class RemoteClient implements SceneOwner {
   private readonly toplevels = new Map<WthpToplevelResource, RemoteSurface>();
   private readonly decorations = new Map<RemoteSurface, WthpToplevelDecorationResource>();
   private readonly constraints = new Map<RemoteSurface, WthpPointerConstraintResource>();
+  private readonly inhibitors = new Map<RemoteSurface, number>();
   private readonly roleObjects = new Map<RemoteSurface, WthpToplevelResource | WthpPopupResource | WthpIviSurfaceResource>();
   private readonly regions = new Map<WthpRegionResource, Region>();
   private readonly seats = new Set<WthpSeatResource>();
@@ -296,6 +298,25 @@ export class RemoteClient implements SceneOwner {
           rs.scene.pointerConstraint = null;
           announce();
         });
+      },
+    });
+  }
+
+  bindIdleInhibitManager(manager: WthpIdleInhibitManagerResource): void {
+    manager.listen({
+      destroy: () => {},
+      createInhibitor: (id, surface) => {
+        const rs = this.surfaceOf(surface);
+        const count = (by: number): void => {
+          const n = Math.max(0, (this.inhibitors.get(rs) ?? 0) + by);
+          this.inhibitors.set(rs, n);
+          if (rs.scene.destroyed || rs.scene.idleInhibit === n > 0) return;
+          rs.scene.idleInhibit = n > 0;
+          if (rs.scene.mapped) rs.scene.commit({ damage: [], resized: false, roleChanged: true, stackingChanged: false });
+        };
+        id.listen({ destroy: () => {} });
+        count(1);
+        id.onDestroy(() => count(-1));
       },
     });
   }

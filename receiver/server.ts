@@ -20,6 +20,7 @@ import {
   WthpWindowGeometryResource,
   WthpDecorationManagerResource,
   WthpPointerConstraintsResource,
+  WthpIdleInhibitManagerResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -47,6 +48,8 @@ export interface ReceiverServerOptions {
   readonly decorations?: boolean;
   /** Offer wthp_pointer_constraints: the local compositor has pointer constraints and relative pointers. */
   readonly pointerConstraints?: boolean;
+  /** Offer wthp_idle_inhibit_manager: the local compositor has idle inhibit. */
+  readonly idleInhibit?: boolean;
   readonly output?: OutputInfo;
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
@@ -108,6 +111,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
     if (options.decorations === true) w.addGlobal(WthpDecorationManagerResource, 1, (r, peer) => client(peer).bindDecorationManager(r));
+    if (options.idleInhibit === true) w.addGlobal(WthpIdleInhibitManagerResource, 1, (r, peer) => client(peer).bindIdleInhibitManager(r));
     if (options.pointerConstraints === true) w.addGlobal(WthpPointerConstraintsResource, 1, (r, peer) => client(peer).bindPointerConstraints(r));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 15_000;

@@ -30,6 +30,8 @@ export interface SwayNode {
   readonly app_id?: string | null;
   readonly name?: string | null;
   readonly border?: string;
+  /** The view inhibits idle now (an idle inhibitor on a visible surface). */
+  readonly inhibit_idle?: boolean;
   readonly rect?: { x: number; y: number; width: number; height: number };
   readonly nodes?: SwayNode[];
   readonly floating_nodes?: SwayNode[];

@@ -57,6 +57,7 @@ import {
   ZxdgOutputManagerV1Proxy,
   ZwpPointerConstraintsV1Proxy,
   ZwpRelativePointerManagerV1Proxy,
+  ZwpIdleInhibitManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
@@ -194,6 +195,8 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
       d.pointerConstraints = registry.bind(ZwpPointerConstraintsV1Proxy, constraints, 1);
       d.relativePointerManager = registry.bind(ZwpRelativePointerManagerV1Proxy, relative, 1);
     }
+    const idle = registry.find('zwp_idle_inhibit_manager_v1');
+    if (idle !== undefined) d.idleInhibitManager = registry.bind(ZwpIdleInhibitManagerV1Proxy, idle, 1);
     const xo = registry.find('zxdg_output_manager_v1');
     if (xo !== undefined) d.outputs.xdgOutputManager = registry.bind(ZxdgOutputManagerV1Proxy, xo, Math.min(xo.version, 3));
     for (const g of registry.findAll('wl_output')) d.outputs.add(registry, g);
@@ -215,6 +218,11 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** Whether the compositor has pointer constraints and relative pointers (both are needed to carry a lock). */
   get pointerConstraints(): boolean {
     return this.d.pointerConstraints !== null;
+  }
+
+  /** Whether the compositor has idle inhibit (zwp_idle_inhibit_manager_v1). */
+  get idleInhibit(): boolean {
+    return this.d.idleInhibitManager !== null;
   }
 
   /** Whether the compositor offers server-side decorations (xdg-decoration). */

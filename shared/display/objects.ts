@@ -10,6 +10,7 @@ import { Mirror, type MirrorKind } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { createDecoration, destroyDecoration } from './decoration.js';
 import { dropPointerConstraint } from './pointer-constraints.js';
+import { dropIdleInhibit } from './idle-inhibit.js';
 
 export class LocalObjects {
   constructor(
@@ -211,6 +212,7 @@ export class LocalObjects {
     if (m.popup !== null && !m.popup.destroyed) m.popup.destroy();
     destroyDecoration(m);
     dropPointerConstraint(this.d, m);
+    dropIdleInhibit(m);
     if (m.toplevel !== null && !m.toplevel.destroyed) m.toplevel.destroy();
     if (m.xdgSurface !== null && !m.xdgSurface.destroyed) m.xdgSurface.destroy();
     if (m.ivi !== null && !m.ivi.destroyed) m.ivi.destroy();

@@ -8,6 +8,7 @@ import { rectKey, type Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { updateDecoration } from './decoration.js';
 import { updatePointerConstraint } from './pointer-constraints.js';
+import { updateIdleInhibit } from './idle-inhibit.js';
 
 export class RoleState {
   constructor(
@@ -19,6 +20,7 @@ export class RoleState {
     const role = m.scene.role;
     if (role === null || this.d.isClosed) return;
     updatePointerConstraint(this.d, m);
+    updateIdleInhibit(this.d, m);
     if (m.toplevel !== null) {
       const t = m.toplevel;
       const sent = m.sent;

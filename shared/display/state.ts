@@ -23,6 +23,7 @@ import type {
   ZxdgDecorationManagerV1Proxy,
   ZwpPointerConstraintsV1Proxy,
   ZwpRelativePointerManagerV1Proxy,
+  ZwpIdleInhibitManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import type { WaylandClient, Registry } from '../wayland/client.js';
 import { InputRelay } from '../scene/input-relay.js';
@@ -64,6 +65,8 @@ export class DisplayState {
   /** The compositor's pointer constraints and relative pointer managers, if it has both. */
   pointerConstraints: ZwpPointerConstraintsV1Proxy | null = null;
   relativePointerManager: ZwpRelativePointerManagerV1Proxy | null = null;
+  /** The compositor's idle inhibit manager, if it has one. */
+  idleInhibitManager: ZwpIdleInhibitManagerV1Proxy | null = null;
   /** The local seat's capabilities (wl_seat.capabilities; 0 without a seat), and who wants to know. */
   seatCapabilities = 0;
   onSeatCapabilities: ((caps: number) => void) | null = null;

@@ -159,6 +159,8 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   input: readonly Rect[] | null = null;
   /** A pointer lock or confinement the application asked for (zwp_pointer_constraints_v1); announced with a role change. */
   pointerConstraint: PointerConstraintKind | null = null;
+  /** The application inhibits idle while this surface is visible (zwp_idle_inhibitor_v1); announced with a role change. */
+  idleInhibit = false;
   destroyed = false;
 
   constructor(

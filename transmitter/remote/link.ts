@@ -44,6 +44,7 @@ import {
   WthpWindowGeometryProxy,
   WthpDecorationManagerProxy,
   WthpPointerConstraintsProxy,
+  WthpIdleInhibitManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -313,6 +314,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });
     conn.decorations = bindOptional(WthpDecorationManagerProxy);
     conn.pointerConstraints = bindOptional(WthpPointerConstraintsProxy);
+    conn.idleInhibit = bindOptional(WthpIdleInhibitManagerProxy);
     announceOffers(this.scene, conn);
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);

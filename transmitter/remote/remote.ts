@@ -20,6 +20,7 @@ import type {
   WthpWindowGeometryProxy,
   WthpDecorationManagerProxy,
   WthpPointerConstraintsProxy,
+  WthpIdleInhibitManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -140,6 +141,8 @@ export class ConnectionState {
   decorations: WthpDecorationManagerProxy | null = null;
   /** The receiver's wthp_pointer_constraints (its compositor has pointer constraints), or null. */
   pointerConstraints: WthpPointerConstraintsProxy | null = null;
+  /** The receiver's wthp_idle_inhibit_manager (its compositor has idle inhibit), or null. */
+  idleInhibit: WthpIdleInhibitManagerProxy | null = null;
 
   constructor(
     /** Focus, serials and keyboard setup of the receiver's seat. */

@@ -19,6 +19,7 @@ import { sendContent } from './content.js';
 import { sendCursor } from './cursor.js';
 import { sendDecoration } from './decoration.js';
 import { sendPointerConstraint } from './pointer-constraint.js';
+import { sendIdleInhibit } from './idle-inhibit.js';
 import type { SceneFollower } from './follow.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
 
@@ -132,6 +133,7 @@ export class Sender {
     }
     this.sendChildren(conn, r);
     sendPointerConstraint(this.ctx, conn, r);
+    sendIdleInhibit(conn, r);
 
     if (!sameRects(r.opaque, s.opaque)) {
       surface.setOpaqueRegion(this.region(conn, s.opaque));
