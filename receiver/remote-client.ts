@@ -286,9 +286,8 @@ export class RemoteClient implements SceneOwner {
         const previous = this.constraints.get(rs);
         if (previous !== undefined && !previous.destroyed) return this.failer(manager, 'constrain_pointer')(`${surface.toString()} already has a pointer constraint`);
         this.constraints.set(rs, id);
-        const announce = (): void => {
-          if (!rs.scene.destroyed && rs.scene.mapped) rs.scene.commit({ damage: [], resized: false, roleChanged: true, stackingChanged: false });
-        };
+        // Applied with the surface's next commit, which the transmitter sends right after.
+        const announce = (): void => rs.updateRole({});
         rs.scene.pointerConstraint = kind === WthpPointerConstraintKind.Lock ? 'lock' : 'confine';
         announce();
         id.listen({ destroy: () => {} });
@@ -312,7 +311,7 @@ export class RemoteClient implements SceneOwner {
           this.inhibitors.set(rs, n);
           if (rs.scene.destroyed || rs.scene.idleInhibit === n > 0) return;
           rs.scene.idleInhibit = n > 0;
-          if (rs.scene.mapped) rs.scene.commit({ damage: [], resized: false, roleChanged: true, stackingChanged: false });
+          rs.updateRole({}); // announced with the surface's next commit
         };
         id.listen({ destroy: () => {} });
         count(1);

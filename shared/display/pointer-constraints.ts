@@ -52,7 +52,12 @@ export function updatePointerConstraint(d: DisplayState, m: Mirror): void {
   if (have !== undefined && have.kind === want && !have.proxy.destroyed) return;
   if (have !== undefined) dropPointerConstraint(d, m);
   const pointer = d.pointer;
-  if (want === null || pointer === null) return;
+  if (want === null) return;
+  if (pointer === null) {
+    d.logger.debug({ surface: m.scene.id }, `surface ${m.scene.id}: pointer ${want} waits for a pointer`);
+    return;
+  }
+  d.logger.debug({ surface: m.scene.id }, `surface ${m.scene.id}: asking the compositor for a pointer ${want}`);
   listenRelative(d);
   const s = m.scene;
   const h: Held = { kind: want, proxy: null as unknown as Held['proxy'], active: false };

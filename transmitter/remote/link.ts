@@ -315,13 +315,14 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     conn.decorations = bindOptional(WthpDecorationManagerProxy);
     conn.pointerConstraints = bindOptional(WthpPointerConstraintsProxy);
     conn.idleInhibit = bindOptional(WthpIdleInhibitManagerProxy);
-    announceOffers(this.scene, conn);
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);
     if (seat !== null) this.seats.listen(conn, seat, ext);
     const output = bindOptional(WthpOutputProxy);
     if (output !== null) listenOutput(conn, output, (info) => this.emit('output', info));
     await client.roundtrip();
+    // After the roundtrip: the seat's capabilities have arrived (applications see them change once).
+    announceOffers(this.scene, conn);
     return conn;
   }
 
