@@ -14,7 +14,9 @@
  *   client gets `locked` and relative motion from xdotool's moves, and no
  *   absolute motion;
  * - a client that inhibits idle (`clients/idle-inhibit.c`): its sway window
- *   inhibits idle (sway's tree, `inhibit_idle`).
+ *   inhibits idle (sway's tree, `inhibit_idle`);
+ * - wl_seat capabilities on the virtual display are those of the receiving
+ *   weston x11's seat (pointer and keyboard, no touch).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -165,6 +167,29 @@ describe.skipIf(skipUnlessSway('wayland-scanner', 'gcc', 'pkg-config'))('idle in
     const inhibiting = await waitFor('sway to see the inhibitor', async () => (await sway.views()).find((v) => v.app_id === 'idle-inhibit')?.inhibit_idle === true || undefined, 5000, 100).catch(() => false);
     const view = (await sway.views()).find((v) => v.app_id === 'idle-inhibit');
     expect(inhibiting, `${JSON.stringify(view)}\n${logs()}`).toBe(true);
+  });
+});
+
+describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'wayland-info', 'Xvfb'))('wl_seat capabilities', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+
+  it("follow the receiving display's seat: pointer and keyboard on weston x11, and no touch it does not have", async () => {
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: 640, height: 480 }));
+    const receiver = cleanup.add(await startReceiver(weston.env));
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
+    await transmitter.ready();
+    await transmitter.process.waitForLine(/connected to/, 20_000);
+    const capabilities = async (): Promise<string> => {
+      const out = await run('wayland-info', [], { env: transmitter.clientEnv, timeoutMs: 10_000 });
+      return /interface: 'wl_seat'[^\n]*\n(?:[^\n]*\n)*?\s*capabilities:([^\n]*)/.exec(out)?.[1]?.trim() ?? `(no wl_seat capabilities in:\n${out})`;
+    };
+    let last = '';
+    await waitFor('the receiver\'s seat capabilities', async () => {
+      last = await capabilities();
+      return last === 'pointer keyboard' || undefined;
+    }, 10_000, 200).catch(() => undefined);
+    expect(last, logTails({ receiver: receiver.process, transmitter: transmitter.process })).toBe('pointer keyboard');
   });
 });
 
