@@ -67,6 +67,7 @@ import { LocalObjects } from './objects.js';
 import { RoleState } from './roles.js';
 import { SceneBindings } from './scenes.js';
 import { Seat } from './seat.js';
+import { announceDisplayOffers, displayOffers } from './offers.js';
 import { Chooser } from './show.js';
 import { DisplayState, type DisplayParts } from './state.js';
 
@@ -134,7 +135,10 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     p.seat = new Seat(d, p);
     this.d = d;
     this.p = p;
-    d.onSeatCapabilities = (caps) => this.emit('seat-capabilities', caps);
+    d.onSeatCapabilities = (caps) => {
+      announceDisplayOffers(d, this);
+      this.emit('seat-capabilities', caps);
+    };
   }
 
   // ---- lifecycle -----------------------------------------------------------
@@ -271,7 +275,10 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     d.mirrors.clear();
     d.byProxy.clear();
     d.iviIds.clear();
-    for (const scene of [...d.bindings.keys()]) this.p.scenes.unbind(scene);
+    for (const scene of [...d.bindings.keys()]) {
+      scene.setConsumerOffers(this, null);
+      this.p.scenes.unbind(scene);
+    }
     d.input.dropPointer();
     d.input.dropKeyboard();
     d.input.dropTouch();
@@ -284,10 +291,12 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** Show every current and future surface of `scene` that passes the filter. */
   attach(scene: Scene): void {
     this.p.scenes.attach(scene);
+    if (!this.d.isClosed) scene.setConsumerOffers(this, displayOffers(this.d));
   }
 
   /** Stop showing `scene`: its windows go away. */
   detach(scene: Scene): void {
     this.p.scenes.detach(scene);
+    scene.setConsumerOffers(this, null);
   }
 }
