@@ -72,6 +72,18 @@ describe('wp_viewporter', () => {
     expect(pixelAt(scene, 119, 59)).toBe(0xffff0000);
   });
 
+  it('samples through the buffer transform (90 degrees: the left half of the buffer is the top half of the surface)', async () => {
+    const c = await t.connect();
+    const top = await c.toplevel();
+    const scene = lastSurface(t.display);
+    viewporter(c).getViewport(top.surface).setDestination(25, 50);
+    top.surface.setBufferTransform(1);
+    top.show(c.buffer(100, 50, (x) => (x < 50 ? 0xffff0000 : 0xff00ff00)));
+    await c.roundtrip();
+    expect([scene.content!.width, scene.content!.height, scene.content!.transform]).toEqual([25, 50, 0]);
+    expect([pixelAt(scene, 12, 5), pixelAt(scene, 12, 45)]).toEqual([0xffff0000, 0xff00ff00]);
+  });
+
   it('applies the viewport with the commit, not before', async () => {
     const c = await t.connect();
     const top = await c.toplevel();

@@ -124,18 +124,23 @@ export function scaled(raw: Content, v: ViewportState, previous: Content | null)
   const fx = src.width / dst.width;
   const fy = src.height / dst.height;
   const plain = raw.transform === 0;
+  if (plain) {
+    // Without a transform, columns and rows map independently: one lookup table per axis.
+    const cols = new Int32Array(width);
+    for (let ox = 0; ox < width; ox++) cols[ox] = Math.min(raw.width - 1, Math.max(0, Math.floor((src.x + ((ox + 0.5) / scale) * fx) * scale)));
+    for (let oy = 0; oy < height; oy++) {
+      const iy = Math.min(raw.height - 1, Math.max(0, Math.floor((src.y + ((oy + 0.5) / scale) * fy) * scale)));
+      const rowIn = iy * raw.width;
+      const rowOut = oy * width;
+      for (let ox = 0; ox < width; ox++) to[rowOut + ox] = from[rowIn + cols[ox]!]!;
+    }
+    return { width, height, format: raw.format, pixels, scale, transform: 0 };
+  }
   for (let oy = 0; oy < height; oy++) {
     const sy = src.y + ((oy + 0.5) / scale) * fy;
     for (let ox = 0; ox < width; ox++) {
       const sx = src.x + ((ox + 0.5) / scale) * fx;
-      let bx: number;
-      let by: number;
-      if (plain) {
-        bx = sx * scale;
-        by = sy * scale;
-      } else {
-        [bx, by] = surfacePointToBuffer(sx, sy, surf.width, surf.height, raw.transform, scale);
-      }
+      const [bx, by] = surfacePointToBuffer(sx, sy, surf.width, surf.height, raw.transform, scale);
       const ix = Math.min(raw.width - 1, Math.max(0, Math.floor(bx)));
       const iy = Math.min(raw.height - 1, Math.max(0, Math.floor(by)));
       to[oy * width + ox] = from[iy * raw.width + ix]!;
