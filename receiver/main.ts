@@ -122,7 +122,13 @@ async function main(argv: readonly string[]): Promise<void> {
     limits: config.limits,
     security: credentials,
     iviOwner: (iviId) => security.ownerOf(secured.ownership, iviId),
+    // Transmitters see the display's own seat capabilities and server-side decorations.
+    seatCapabilities: display.seatCapabilities,
+    decorations: display.serverSideDecorations,
+    pointerConstraints: display.pointerConstraints,
+    idleInhibit: display.idleInhibit,
   });
+  display.on('seat-capabilities', (caps) => server.setSeatCapabilities(caps));
   const info = display.outputInfo();
   if (info !== null) server.setOutput(info);
   display.attach(server.scene);

@@ -42,6 +42,13 @@ import {
   type WthpWindowGeometryResource,
   type WthpPresentationResource,
   type WthpWindowManagerResource,
+  type WthpDecorationManagerResource,
+  type WthpToplevelDecorationResource,
+  WthpToplevelDecorationMode,
+  type WthpPointerConstraintsResource,
+  type WthpPointerConstraintResource,
+  WthpPointerConstraintKind,
+  type WthpIdleInhibitManagerResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -132,6 +139,9 @@ export class RemoteClient implements SceneOwner {
   private readonly resourceOf = new Map<RemoteSurface, WthpSurfaceResource>();
   private readonly toplevels = new Map<WthpToplevelResource, RemoteSurface>();
   private readonly popups = new WeakMap<WthpPopupResource, RemoteSurface>();
+  private readonly decorations = new Map<RemoteSurface, WthpToplevelDecorationResource>();
+  private readonly constraints = new Map<RemoteSurface, WthpPointerConstraintResource>();
+  private readonly inhibitors = new Map<RemoteSurface, number>();
   private readonly roleObjects = new Map<RemoteSurface, WthpToplevelResource | WthpPopupResource | WthpIviSurfaceResource>();
   private readonly regions = new Map<WthpRegionResource, Region>();
   private readonly seats = new Set<WthpSeatResource>();
@@ -329,6 +339,74 @@ export class RemoteClient implements SceneOwner {
         rs.updateRole({
           positioner: { width, height, anchorRect: { x: ax, y: ay, width: aw, height: ah }, anchor, gravity, constraintAdjustment: adjustment, offsetX, offsetY },
         });
+      },
+    });
+  }
+
+  bindDecorationManager(manager: WthpDecorationManagerResource): void {
+    manager.listen({
+      destroy: () => {},
+      getToplevelDecoration: (id, toplevel) => {
+        const rs = this.toplevels.get(toplevel);
+        if (rs === undefined) return this.failer(manager, 'get_toplevel_decoration')(`${toplevel.toString()} is not a live toplevel`);
+        this.decorations.set(rs, id);
+        id.onDestroy(() => {
+          if (this.decorations.get(rs) === id) this.decorations.delete(rs);
+        });
+        id.listen({
+          destroy: () => {},
+          setMode: (mode) => {
+            if (mode !== WthpToplevelDecorationMode.ClientSide && mode !== WthpToplevelDecorationMode.ServerSide) {
+              return this.failer(id, 'set_mode')(`unknown mode ${mode}`);
+            }
+            rs.updateRole({ decoration: mode === WthpToplevelDecorationMode.ServerSide ? 'server' : 'client' });
+          },
+        });
+      },
+    });
+  }
+
+  bindPointerConstraints(manager: WthpPointerConstraintsResource): void {
+    manager.listen({
+      destroy: () => {},
+      constrainPointer: (id, surface, kind) => {
+        const rs = this.surfaceOf(surface);
+        if (kind !== WthpPointerConstraintKind.Lock && kind !== WthpPointerConstraintKind.Confine) {
+          return this.failer(manager, 'constrain_pointer')(`unknown kind ${kind}`);
+        }
+        const previous = this.constraints.get(rs);
+        if (previous !== undefined && !previous.destroyed) return this.failer(manager, 'constrain_pointer')(`${surface.toString()} already has a pointer constraint`);
+        this.constraints.set(rs, id);
+        // Applied with the surface's next commit, which the transmitter sends right after.
+        const announce = (): void => rs.updateRole({});
+        rs.scene.pointerConstraint = kind === WthpPointerConstraintKind.Lock ? 'lock' : 'confine';
+        announce();
+        id.listen({ destroy: () => {} });
+        id.onDestroy(() => {
+          if (this.constraints.get(rs) !== id) return;
+          this.constraints.delete(rs);
+          rs.scene.pointerConstraint = null;
+          announce();
+        });
+      },
+    });
+  }
+
+  bindIdleInhibitManager(manager: WthpIdleInhibitManagerResource): void {
+    manager.listen({
+      destroy: () => {},
+      createInhibitor: (id, surface) => {
+        const rs = this.surfaceOf(surface);
+        const count = (by: number): void => {
+          const n = Math.max(0, (this.inhibitors.get(rs) ?? 0) + by);
+          this.inhibitors.set(rs, n);
+          if (rs.scene.destroyed || rs.scene.idleInhibit === n > 0) return;
+          rs.scene.idleInhibit = n > 0;
+          rs.updateRole({}); // announced with the surface's next commit
+        };
+        id.listen({ destroy: () => {} });
+        count(1);
+        id.onDestroy(() => count(-1));
       },
     });
   }
@@ -866,6 +944,22 @@ export class RemoteClient implements SceneOwner {
         const h = Math.round(height);
         if (role?.kind === 'toplevel') (obj as WthpToplevelResource).sendConfigure(w, h, statesToBits(states));
         else if (role?.kind === 'ivi') (obj as WthpIviSurfaceResource).sendConfigure(w, h);
+      },
+      pointerRelativeMotion: (surface, timeUs, dx, dy, dxUnaccel, dyUnaccel) => {
+        const rs = this.surfaces.get(surface);
+        const c = rs === undefined ? undefined : this.constraints.get(rs);
+        if (c === undefined || c.destroyed) return;
+        c.sendRelativeMotion(Number((timeUs >> 32n) & 0xffffffffn), Number(timeUs & 0xffffffffn), dx, dy, dxUnaccel, dyUnaccel);
+      },
+      pointerConstraintActive: (surface, active) => {
+        const rs = this.surfaces.get(surface);
+        const c = rs === undefined ? undefined : this.constraints.get(rs);
+        if (c !== undefined && !c.destroyed) c.sendActive(active ? 1 : 0);
+      },
+      decorationMode: (surface, mode) => {
+        const rs = this.surfaces.get(surface);
+        const d = rs === undefined ? undefined : this.decorations.get(rs);
+        if (d !== undefined && !d.destroyed) d.sendConfigure(mode === 'server' ? WthpToplevelDecorationMode.ServerSide : WthpToplevelDecorationMode.ClientSide);
       },
       close: (surface) => {
         const rs = this.surfaces.get(surface);

@@ -21,6 +21,7 @@ import type { PopupPositioner } from '../shared/scene/window-requests.js';
 import {
   SceneSurface,
   type Content,
+  type DecorationMode,
   type PopupRole,
   type Rect,
   type SubsurfaceRole,
@@ -51,6 +52,8 @@ export interface RoleUpdate {
   geometry?: Rect | null;
   fullscreen?: boolean;
   maximized?: boolean;
+  /** The decoration mode the application asked for (wthp_toplevel_decoration.set_mode). */
+  decoration?: DecorationMode;
   /** Popup placement (wthp_popup.reposition). */
   rect?: Rect;
   /** The application's positioner (wthp_window_manager.set_popup_positioner). */
@@ -424,6 +427,7 @@ export class RemoteSurface {
         if (u.geometry !== undefined) role.geometry = u.geometry;
         if (u.fullscreen !== undefined) role.fullscreen = u.fullscreen;
         if (u.maximized !== undefined) role.maximized = u.maximized;
+        if (u.decoration !== undefined) role.decoration = u.decoration;
       } else if (s.role.kind === 'popup') {
         const role: PopupRole = s.role;
         if (u.rect !== undefined) role.rect = u.rect;

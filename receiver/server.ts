@@ -21,6 +21,9 @@ import {
   WthpSurfaceRefusalResource,
   WthpPresentationResource,
   WthpWindowManagerResource,
+  WthpDecorationManagerResource,
+  WthpPointerConstraintsResource,
+  WthpIdleInhibitManagerResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -46,6 +49,12 @@ export interface ReceiverServerOptions {
   readonly codecs?: number;
   /** wthp_seat capabilities; default pointer | keyboard | touch. */
   readonly seatCapabilities?: number;
+  /** Offer wthp_decoration_manager: the local compositor has xdg-decoration (server-side decorations). */
+  readonly decorations?: boolean;
+  /** Offer wthp_pointer_constraints: the local compositor has pointer constraints and relative pointers. */
+  readonly pointerConstraints?: boolean;
+  /** Offer wthp_idle_inhibit_manager: the local compositor has idle inhibit. */
+  readonly idleInhibit?: boolean;
   readonly output?: OutputInfo;
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
@@ -139,6 +148,9 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpSurfaceRefusalResource, 1, (r, peer) => client(peer).bindSurfaceRefusal(r));
     w.addGlobal(WthpPresentationResource, 1, (r, peer) => client(peer).bindPresentation(r));
     w.addGlobal(WthpWindowManagerResource, 1, (r, peer) => client(peer).bindWindowManager(r));
+    if (options.decorations === true) w.addGlobal(WthpDecorationManagerResource, 1, (r, peer) => client(peer).bindDecorationManager(r));
+    if (options.idleInhibit === true) w.addGlobal(WthpIdleInhibitManagerResource, 1, (r, peer) => client(peer).bindIdleInhibitManager(r));
+    if (options.pointerConstraints === true) w.addGlobal(WthpPointerConstraintsResource, 1, (r, peer) => client(peer).bindPointerConstraints(r));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 3500;
     if (deadMs > 0) {

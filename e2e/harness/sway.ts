@@ -58,8 +58,9 @@ export function swayUnavailable(): string | null {
 export async function startSway(options: SwayOptions = {}): Promise<Sway> {
   let created = false;
   if (runSync('id', ['-u', SWAY_USER]).status !== 0) {
-    await run('useradd', ['-m', '-s', '/bin/bash', SWAY_USER]);
-    created = true;
+    // Another test may create it at the same moment: then it is that test's to remove.
+    created = runSync('useradd', ['-m', '-s', '/bin/bash', SWAY_USER]).status === 0;
+    if (!created && runSync('id', ['-u', SWAY_USER]).status !== 0) throw new Error(`cannot create the user ${SWAY_USER} that sway runs as`);
   }
   const uid = Number(runSync('id', ['-u', SWAY_USER]).stdout.trim());
   const gid = Number(runSync('id', ['-g', SWAY_USER]).stdout.trim());

@@ -54,7 +54,11 @@ import {
   WlSubcompositorProxy,
   XdgWmBaseProxy,
   WpPresentationProxy,
+  ZxdgDecorationManagerV1Proxy,
   ZxdgOutputManagerV1Proxy,
+  ZwpPointerConstraintsV1Proxy,
+  ZwpRelativePointerManagerV1Proxy,
+  ZwpIdleInhibitManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
@@ -65,6 +69,7 @@ import { LocalObjects } from './objects.js';
 import { RoleState } from './roles.js';
 import { SceneBindings } from './scenes.js';
 import { Seat } from './seat.js';
+import { announceDisplayOffers, displayOffers } from './offers.js';
 import { Chooser } from './show.js';
 import { DisplayState, type DisplayParts } from './state.js';
 
@@ -108,6 +113,8 @@ export interface LocalDisplayEvents extends Record<string, unknown[]> {
   error: [error: Error];
   /** The connection to the compositor is gone (compositor exit or `close()`). */
   close: [reason: Error | undefined];
+  /** The local seat's capabilities changed (wl_seat.capabilities: pointer 1, keyboard 2, touch 4). */
+  'seat-capabilities': [caps: number];
 }
 
 export class LocalDisplay extends Emitter<LocalDisplayEvents> {
@@ -130,6 +137,10 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     p.seat = new Seat(d, p);
     this.d = d;
     this.p = p;
+    d.onSeatCapabilities = (caps) => {
+      announceDisplayOffers(d, this);
+      this.emit('seat-capabilities', caps);
+    };
   }
 
   // ---- lifecycle -----------------------------------------------------------
@@ -184,6 +195,16 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (this.options.shell !== 'ivi' && d.wmBase === null) throw new Error(`the compositor has no xdg_wm_base (shell '${this.options.shell}')`);
     const wp = registry.find('wp_presentation');
     if (wp !== undefined) d.presentation = new DisplayPresentation(registry.bind(WpPresentationProxy, wp, 1));
+    const deco = registry.find('zxdg_decoration_manager_v1');
+    if (deco !== undefined) d.decorationManager = registry.bind(ZxdgDecorationManagerV1Proxy, deco, 1);
+    const constraints = registry.find('zwp_pointer_constraints_v1');
+    const relative = registry.find('zwp_relative_pointer_manager_v1');
+    if (constraints !== undefined && relative !== undefined) {
+      d.pointerConstraints = registry.bind(ZwpPointerConstraintsV1Proxy, constraints, 1);
+      d.relativePointerManager = registry.bind(ZwpRelativePointerManagerV1Proxy, relative, 1);
+    }
+    const idle = registry.find('zwp_idle_inhibit_manager_v1');
+    if (idle !== undefined) d.idleInhibitManager = registry.bind(ZwpIdleInhibitManagerV1Proxy, idle, 1);
     const xo = registry.find('zxdg_output_manager_v1');
     if (xo !== undefined) d.outputs.xdgOutputManager = registry.bind(ZxdgOutputManagerV1Proxy, xo, Math.min(xo.version, 3));
     for (const g of registry.findAll('wl_output')) d.outputs.add(registry, g);
@@ -195,6 +216,26 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     if (this.d.isClosed) return;
     if (g.interface === 'wl_output') this.d.outputs.add(this.d.registry!, g);
     else if (g.interface === 'wl_seat' && this.d.seat === null) this.p.seat.bindSeat(g);
+  }
+
+  /** The local seat's capabilities (0 when the compositor has no seat). */
+  get seatCapabilities(): number {
+    return this.d.seatCapabilities;
+  }
+
+  /** Whether the compositor has pointer constraints and relative pointers (both are needed to carry a lock). */
+  get pointerConstraints(): boolean {
+    return this.d.pointerConstraints !== null;
+  }
+
+  /** Whether the compositor has idle inhibit (zwp_idle_inhibit_manager_v1). */
+  get idleInhibit(): boolean {
+    return this.d.idleInhibitManager !== null;
+  }
+
+  /** Whether the compositor offers server-side decorations (xdg-decoration). */
+  get serverSideDecorations(): boolean {
+    return this.d.decorationManager !== null;
   }
 
   /** The output shown to remote peers: the one named by `options.output`, else the first; null if none. */
@@ -247,7 +288,10 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     d.mirrors.clear();
     d.byProxy.clear();
     d.iviIds.clear();
-    for (const scene of [...d.bindings.keys()]) this.p.scenes.unbind(scene);
+    for (const scene of [...d.bindings.keys()]) {
+      scene.setConsumerOffers(this, null);
+      this.p.scenes.unbind(scene);
+    }
     d.input.dropPointer();
     d.input.dropKeyboard();
     d.input.dropTouch();
@@ -260,10 +304,12 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** Show every current and future surface of `scene` that passes the filter. */
   attach(scene: Scene): void {
     this.p.scenes.attach(scene);
+    if (!this.d.isClosed) scene.setConsumerOffers(this, displayOffers(this.d));
   }
 
   /** Stop showing `scene`: its windows go away. */
   detach(scene: Scene): void {
     this.p.scenes.detach(scene);
+    scene.setConsumerOffers(this, null);
   }
 }

@@ -8,6 +8,9 @@ import { XdgPositionerAnchor, XdgPositionerGravity, type XdgPositionerProxy, typ
 import { decodeXdgStates } from '../scene/xdg-states.js';
 import { Mirror, type MirrorKind } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
+import { createDecoration, destroyDecoration } from './decoration.js';
+import { dropPointerConstraint } from './pointer-constraints.js';
+import { dropIdleInhibit } from './idle-inhibit.js';
 
 export class LocalObjects {
   constructor(
@@ -84,6 +87,7 @@ export class LocalObjects {
     const toplevel = xdgSurface.getToplevel();
     m.xdgSurface = xdgSurface;
     m.toplevel = toplevel;
+    createDecoration(this.d, m, toplevel);
     toplevel.listen({
       configure: (width, height, states) => {
         m.pendingSize = { width, height, states: decodeXdgStates(states) };
@@ -218,6 +222,9 @@ export class LocalObjects {
     this.d.input.forget(s, true);
     if (this.d.isClosed) return;
     if (m.popup !== null && !m.popup.destroyed) m.popup.destroy();
+    destroyDecoration(m);
+    dropPointerConstraint(this.d, m);
+    dropIdleInhibit(m);
     if (m.toplevel !== null && !m.toplevel.destroyed) m.toplevel.destroy();
     if (m.xdgSurface !== null && !m.xdgSurface.destroyed) m.xdgSurface.destroy();
     if (m.ivi !== null && !m.ivi.destroyed) m.ivi.destroy();

@@ -6,6 +6,9 @@
 import type { PopupRole, ToplevelRole } from '../scene/scene.js';
 import { rectKey, type Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
+import { updateDecoration } from './decoration.js';
+import { updatePointerConstraint } from './pointer-constraints.js';
+import { updateIdleInhibit } from './idle-inhibit.js';
 
 export class RoleState {
   constructor(
@@ -16,6 +19,8 @@ export class RoleState {
   applyRole(m: Mirror): void {
     const role = m.scene.role;
     if (role === null || this.d.isClosed) return;
+    updatePointerConstraint(this.d, m);
+    updateIdleInhibit(this.d, m);
     if (m.toplevel !== null) {
       const t = m.toplevel;
       const sent = m.sent;
@@ -63,6 +68,7 @@ export class RoleState {
       }
       sent.geometry = gKey;
       m.geometryOrigin = geometry === null ? { x: 0, y: 0 } : { x: geometry.x, y: geometry.y };
+      updateDecoration(m);
     }
     if (m.subsurface !== null && role.kind === 'subsurface') {
       const pos = `${role.x},${role.y}`;

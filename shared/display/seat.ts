@@ -32,6 +32,8 @@ export class Seat {
   }
 
   private onCapabilities(caps: number): void {
+    this.d.seatCapabilities = caps;
+    this.d.onSeatCapabilities?.(caps);
     const seat = this.d.seat!;
     const has = (bit: number): boolean => (caps & bit) !== 0;
     if (has(WlSeatCapability.Pointer) && this.d.pointer === null) this.d.pointer = this.listenPointer(seat.getPointer());

@@ -21,6 +21,10 @@ import type {
   WlSurfaceProxy,
   WlTouchProxy,
   XdgWmBaseProxy,
+  ZxdgDecorationManagerV1Proxy,
+  ZwpPointerConstraintsV1Proxy,
+  ZwpRelativePointerManagerV1Proxy,
+  ZwpIdleInhibitManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import type { WaylandClient, Registry } from '../wayland/client.js';
 import { InputRelay } from '../scene/input-relay.js';
@@ -59,6 +63,16 @@ export class DisplayState {
   iviApplication: IviApplicationProxy | null = null;
   /** The compositor's wp_presentation, when it has one. */
   presentation: DisplayPresentation | null = null;
+  /** The compositor's zxdg_decoration_manager_v1 (server-side decorations), if it has one. */
+  decorationManager: ZxdgDecorationManagerV1Proxy | null = null;
+  /** The compositor's pointer constraints and relative pointer managers, if it has both. */
+  pointerConstraints: ZwpPointerConstraintsV1Proxy | null = null;
+  relativePointerManager: ZwpRelativePointerManagerV1Proxy | null = null;
+  /** The compositor's idle inhibit manager, if it has one. */
+  idleInhibitManager: ZwpIdleInhibitManagerV1Proxy | null = null;
+  /** The local seat's capabilities (wl_seat.capabilities; 0 without a seat), and who wants to know. */
+  seatCapabilities = 0;
+  onSeatCapabilities: ((caps: number) => void) | null = null;
   readonly outputs = new Outputs();
 
   seat: WlSeatProxy | null = null;

@@ -66,7 +66,13 @@ export interface ToplevelRole {
   geometry: Rect | null;
   fullscreen: boolean;
   maximized: boolean;
+  /** The decoration mode the application asked for (xdg-decoration); absent: it did not ask. */
+  decoration?: DecorationMode;
 }
+
+export type DecorationMode = 'client' | 'server';
+
+export type PointerConstraintKind = 'lock' | 'confine';
 
 /** A toplevel role with nothing set yet (as xdg_surface.get_toplevel creates it), with `fields` over it. */
 export function toplevelRole(fields: Partial<Omit<ToplevelRole, 'kind'>> = {}): ToplevelRole {
@@ -173,6 +179,10 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   opaque: readonly Rect[] = [];
   /** Null = the whole surface accepts input. */
   input: readonly Rect[] | null = null;
+  /** A pointer lock or confinement the application asked for (zwp_pointer_constraints_v1); announced with a role change. */
+  pointerConstraint: PointerConstraintKind | null = null;
+  /** The application inhibits idle while this surface is visible (zwp_idle_inhibitor_v1); announced with a role change. */
+  idleInhibit = false;
   destroyed = false;
 
   constructor(
@@ -264,6 +274,8 @@ export interface SceneFeedback {
   configure(surface: SceneSurface, width: number, height: number, states: readonly ToplevelState[]): void;
   /** The user asked to close a toplevel. */
   close(surface: SceneSurface): void;
+  /** The consumer's compositor chose how a toplevel is decorated (it asked through `ToplevelRole.decoration`). */
+  decorationMode?(surface: SceneSurface, mode: DecorationMode): void;
   /** A popup was placed (relative to its parent) or dismissed. */
   popupConfigure(surface: SceneSurface, rect: Rect): void;
   popupDone(surface: SceneSurface): void;
@@ -289,6 +301,14 @@ export interface SceneFeedback {
   pointerAxisDiscrete(axis: number, discrete: number): void;
   /** Ends a group of pointer events that belong together (wl_pointer.frame). */
   pointerFrame(): void;
+  /**
+   * Relative motion of the consumer's pointer while its compositor holds a
+   * constraint on `surface` (zwp_relative_pointer_v1.relative_motion; time in
+   * microseconds).
+   */
+  pointerRelativeMotion?(surface: SceneSurface, timeUs: bigint, dx: number, dy: number, dxUnaccel: number, dyUnaccel: number): void;
+  /** The consumer's compositor activated or deactivated the constraint of `surface`. */
+  pointerConstraintActive?(surface: SceneSurface, active: boolean): void;
 
   keyboardEnter(surface: SceneSurface, pressed: readonly number[]): void;
   keyboardLeave(surface: SceneSurface): void;
@@ -313,7 +333,16 @@ export interface SceneEvents {
   surface: [surface: SceneSurface];
   /** The pointer image an owner asked for changed (wl_pointer.set_cursor): a surface with the cursor role, or null to hide it. */
   cursor: [owner: SceneOwner, cursor: SceneSurface | null];
+  /** What the consumers' compositors offer changed (see `Scene.offered`). */
+  offers: [];
 }
+
+/**
+ * Features a consumer's compositor offers, for producers that adapt to them:
+ * `seat:pointer`, `seat:keyboard`, `seat:touch` (its seat's capabilities),
+ * `server-side-decorations` (xdg-decoration).
+ */
+export type ConsumerOffer = 'seat:pointer' | 'seat:keyboard' | 'seat:touch' | 'server-side-decorations';
 
 export class Scene extends EventEmitter<SceneEvents> {
   readonly surfaces = new Set<SceneSurface>();
@@ -330,6 +359,25 @@ export class Scene extends EventEmitter<SceneEvents> {
   setCursor(owner: SceneOwner, cursor: SceneSurface | null): void {
     this.cursors.set(owner, cursor);
     this.emit('cursor', owner, cursor);
+  }
+
+  private readonly consumerOffers = new Map<object, ReadonlySet<ConsumerOffer>>();
+
+  /** A consumer tells what its compositor offers now (null: it is gone). */
+  setConsumerOffers(consumer: object, offers: Iterable<ConsumerOffer> | null): void {
+    if (offers === null) {
+      if (!this.consumerOffers.delete(consumer)) return;
+    } else {
+      this.consumerOffers.set(consumer, new Set(offers));
+    }
+    this.emit('offers');
+  }
+
+  /** Whether some consumer offers `feature`; null when no consumer has said what it offers. */
+  offered(feature: ConsumerOffer): boolean | null {
+    if (this.consumerOffers.size === 0) return null;
+    for (const set of this.consumerOffers.values()) if (set.has(feature)) return true;
+    return false;
   }
 
   /** Mapped surfaces with a toplevel or ivi role, in creation order. */

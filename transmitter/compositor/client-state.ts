@@ -9,6 +9,7 @@
  */
 import type {
   ButtonState,
+  DecorationMode,
   KeyState,
   PresentationInfo,
   Rect,
@@ -27,7 +28,9 @@ import type {
 } from '../../shared/generated/wayland/index.js';
 import { Surface } from './compositor.js';
 import type { DisplayContext } from './context.js';
+import { decorationChosen } from './decoration.js';
 import { iviSurfaceOf } from './ivi.js';
+import { sendRelativeMotion } from './relative-pointer.js';
 import { XdgPopup, XdgToplevel, xdgRoleOf } from './xdg-shell.js';
 
 export class ClientState implements SceneOwner {
@@ -97,6 +100,12 @@ class ClientFeedback implements SceneFeedback {
     iviSurfaceOf(s)?.configure(width, height);
   }
 
+  decorationMode(scene: SceneSurface, mode: DecorationMode): void {
+    const s = this.surface(scene);
+    const role = s === undefined ? null : xdgRoleOf(s);
+    if (role instanceof XdgToplevel) decorationChosen(role, mode);
+  }
+
   close(scene: SceneSurface): void {
     const s = this.surface(scene);
     const role = s === undefined ? null : xdgRoleOf(s);
@@ -149,6 +158,16 @@ class ClientFeedback implements SceneFeedback {
 
   pointerAxisDiscrete(axis: number, discrete: number): void {
     if (this.ctx.seat.pointerFocus?.client === this.client && Number.isInteger(discrete)) this.ctx.seat.pointerAxisDiscrete(axis, discrete);
+  }
+
+  pointerRelativeMotion(scene: SceneSurface, timeUs: bigint, dx: number, dy: number, dxUnaccel: number, dyUnaccel: number): void {
+    const s = this.surface(scene);
+    if (s !== undefined && finite(dx, dy, dxUnaccel, dyUnaccel)) sendRelativeMotion(this.client, timeUs, dx, dy, dxUnaccel, dyUnaccel);
+  }
+
+  pointerConstraintActive(scene: SceneSurface, active: boolean): void {
+    const s = this.surface(scene);
+    if (s !== undefined) this.ctx.logger.info({ client: this.client.name }, `${s.resource.toString()}: the display's compositor ${active ? 'activated' : 'deactivated'} its pointer constraint`);
   }
 
   pointerFrame(): void {

@@ -38,6 +38,7 @@ import { surfaceGone, surfaceMapped, surfaceUnmapped } from './output.js';
 import { answerFeedbacks, discardFeedbacks } from './presentation.js';
 import { ShmBuffer, shmBufferOf } from './shm.js';
 import { admitPixels, admitSurface, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
+import { checkViewport, viewContent, type ViewportState } from './viewporter.js';
 
 /** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
 const MAX_DAMAGE_RECTS = 256;
@@ -58,6 +59,8 @@ export interface SurfaceState extends BufferedState<WlCallbackResource> {
   attach: ShmBuffer | Snapshot | null | undefined;
   dx: number;
   dy: number;
+  /** wp_viewport crop and scale (undefined: not set in this state). */
+  viewport?: ViewportState | undefined;
 }
 
 function emptyState(): SurfaceState {
@@ -72,6 +75,7 @@ function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
     attach: newer.attach !== undefined ? newer.attach : older.attach,
     dx: older.dx + newer.dx,
     dy: older.dy + newer.dy,
+    viewport: newer.viewport ?? older.viewport,
   };
 }
 
@@ -109,6 +113,8 @@ export class Surface {
   subsurface: SubsurfaceLink | null = null;
 
   private pending = emptyState();
+  /** The copy of the last buffer, before any viewport (`scene.content` is what consumers see). */
+  private raw: Content | null = null;
   private cached: SurfaceState | null = null;
   private transform = 0;
   private scale = 1;
@@ -200,6 +206,11 @@ export class Surface {
 
   get bufferTransform(): number {
     return this.transform;
+  }
+
+  /** The state the next commit applies (surface extensions such as wp_viewport fill their part). */
+  get pendingState(): SurfaceState {
+    return this.pending;
   }
 
   /** Whether a buffer has been attached or committed (xdg_surface must be created before any). */
@@ -360,8 +371,10 @@ export class Surface {
   }
 
   private apply(state: SurfaceState): void {
+    const buffer = state.attach === undefined ? this.raw : state.attach;
+    if (!checkViewport(this, state.viewport, buffer, state.transform ?? this.transform, state.scale ?? this.scale)) return;
     const sc = this.scene;
-    const prev = sc.content;
+    const prev = this.raw;
     const wasMapped = sc.mapped;
     const transform = state.transform ?? this.transform;
     const scale = state.scale ?? this.scale;
@@ -373,7 +386,7 @@ export class Surface {
     let resized = false;
     if (state.attach === null) {
       if (prev !== null) {
-        sc.content = null;
+        this.raw = null;
         resized = true;
       }
     } else if (state.attach !== undefined) {
@@ -401,13 +414,14 @@ export class Surface {
         pixels = src.pixels;
       }
       const content: Content = { width: src.width, height: src.height, format: src.format, pixels, scale, transform };
-      sc.content = content;
+      this.raw = content;
       resized = !same;
     } else if (viewChanged && prev !== null) {
-      sc.content = { ...prev, scale, transform };
+      this.raw = { ...prev, scale, transform };
       resized = true;
       damage = [{ x: 0, y: 0, width: prev.width, height: prev.height }];
     }
+    ({ content: sc.content, damage, resized } = viewContent(this, state.viewport, this.raw, sc.content, damage, resized));
     if (state.opaque !== undefined) sc.opaque = state.opaque;
     if (state.input !== undefined) sc.input = state.input;
 

@@ -7,7 +7,9 @@
  * Globals (wayland-client-survey.md, tier 1): wl_compositor 4,
  * wl_subcompositor 1, wl_shm 1 (ARGB8888, XRGB8888), xdg_wm_base 3, wl_seat 7,
  * wl_output 3, zxdg_output_manager_v1 3, wl_data_device_manager 3,
- * zwp_text_input_manager_v1 1 (inert), ivi_application 1.
+ * zwp_text_input_manager_v1 1 (inert), ivi_application 1; and, registered by
+ * extensions.ts, the globals applications ask for beyond those (README,
+ * "Protocols the transmitter offers").
  *
  *   const display = new VirtualDisplay({ output: { name: 'HDMI-A-1', width: 1920, ... } });
  *   display.listen();
@@ -35,6 +37,7 @@ import { registerPresentation } from './presentation.js';
 import { registerShm } from './shm.js';
 import { registerSubcompositor } from './subcompositor.js';
 import { registerTextInput } from './text-input.js';
+import { registerExtensions } from './extensions.js';
 import { outputChanged, registerXdgShell } from './xdg-shell.js';
 import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './client-limits.js';
 
@@ -143,6 +146,7 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     registerTextInput(ctx);
     registerIvi(ctx);
     registerPresentation(ctx);
+    registerExtensions(ctx);
 
     this.server.on('client', (client) => {
       const state = clientOf(client);

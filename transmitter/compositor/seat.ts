@@ -36,6 +36,7 @@ import type { ClientState } from './client-state.js';
 import { Surface, type SurfaceRoleHandler, type SurfaceState } from './compositor.js';
 import type { DisplayContext } from './context.js';
 import { KeymapFile } from './keymap.js';
+import { seatCapabilities } from './seat-capabilities.js';
 
 export const SEAT_VERSION = 7;
 export const SEAT_NAME = 'seat0';
@@ -47,6 +48,10 @@ export interface SeatEvents {
   'pointer-enter': [surface: Surface];
   /** A button was pressed (after it was delivered). */
   'button-press': [focus: Surface | null];
+  /** The pointer left `surface` (leave sent, or the surface unmapped or destroyed). */
+  'pointer-leave': [surface: Surface];
+  /** The pointer moved on the focused surface by (dx, dy) surface-local units (before `pointerLockedOn` is checked). */
+  'pointer-motion': [focus: Surface, timeMs: number, dx: number, dy: number];
 }
 
 /** The cursor role (wl_pointer.set_cursor): the attach offset moves the hotspot. */
@@ -70,6 +75,10 @@ export class Seat extends EventEmitter<SeatEvents> {
 
   keyboardFocus: Surface | null = null;
   pointerFocus: Surface | null = null;
+  /** Every bound wl_seat (capabilities go to all of them). */
+  readonly seatResources = new Set<WlSeatResource>();
+  /** A surface whose pointer is locked (zwp_locked_pointer_v1): it gets no wl_pointer.motion while it has the pointer. */
+  pointerLockedOn: Surface | null = null;
   private pointerEnterSerial = 0;
   private readonly touchPoints = new Map<number, Surface>();
   /** Set once a consumer sent keyboardEnter or keyboardLeave: focus is theirs from then on. */
@@ -102,7 +111,9 @@ export class Seat extends EventEmitter<SeatEvents> {
       getTouch: (touch) => this.addTouch(client, touch),
       release: () => {},
     });
-    seat.sendCapabilities(WlSeatCapability.Pointer | WlSeatCapability.Keyboard | WlSeatCapability.Touch);
+    this.seatResources.add(seat);
+    seat.onDestroy(() => this.seatResources.delete(seat));
+    seat.sendCapabilities(seatCapabilities(this.ctx.scene));
     if (seat.version >= 2) seat.sendName(SEAT_NAME);
   }
 
@@ -269,6 +280,7 @@ export class Seat extends EventEmitter<SeatEvents> {
       for (const p of surface.client.pointers) p.sendLeave(serial, surface.resource);
       this.markPointerFrame(surface.client);
       this.pointerFocus = null;
+      this.emit('pointer-leave', surface);
     }
     if (this.keyboardFocus === surface) this.setKeyboardFocus(this.fallbackFocus(surface));
   }
@@ -276,7 +288,10 @@ export class Seat extends EventEmitter<SeatEvents> {
   /** The surface is destroyed: no leave events (the object is gone), focus moves on. */
   surfaceGone(surface: Surface): void {
     this.focusOrder = this.focusOrder.filter((s) => s !== surface);
-    if (this.pointerFocus === surface) this.pointerFocus = null;
+    if (this.pointerFocus === surface) {
+      this.pointerFocus = null;
+      this.emit('pointer-leave', surface);
+    }
     for (const [id, s] of this.touchPoints) if (s === surface) this.touchPoints.delete(id);
     if (this.ctx.scene.cursors.get(surface.client) === surface.scene) this.ctx.scene.setCursor(surface.client, null);
     if (this.keyboardFocus === surface) {
@@ -316,13 +331,21 @@ export class Seat extends EventEmitter<SeatEvents> {
     const serial = this.ctx.serial();
     for (const p of focus.client.pointers) p.sendLeave(serial, focus.resource);
     this.markPointerFrame(focus.client);
+    this.emit('pointer-leave', focus);
   }
 
   pointerMotion(timeMs: number, x: number, y: number): void {
     const focus = this.pointerFocus;
+    const dx = x - this.pointerX;
+    const dy = y - this.pointerY;
     this.pointerX = x;
     this.pointerY = y;
     if (focus === null || focus.isDestroyed) return;
+    this.emit('pointer-motion', focus, timeMs, dx, dy);
+    if (this.pointerLockedOn === focus) {
+      this.markPointerFrame(focus.client);
+      return;
+    }
     for (const p of focus.client.pointers) p.sendMotion(timeMs >>> 0, x, y);
     this.markPointerFrame(focus.client);
   }

@@ -96,6 +96,11 @@ function grabChain(client: ClientState): XdgPopup[] {
   return chain;
 }
 
+/** The XdgToplevel behind an xdg_toplevel resource. */
+export function toplevelOfResource(resource: XdgToplevelResource): XdgToplevel | undefined {
+  return toplevels.get(resource);
+}
+
 /** The xdg role of a surface, if it has one. */
 export function xdgRoleOf(surface: Surface): XdgToplevel | XdgPopup | null {
   return xdgOfSurface.get(surface)?.role ?? null;

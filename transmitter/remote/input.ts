@@ -18,6 +18,7 @@ import { KeymapAssembler } from '../../shared/remote/protocol.js';
 import { focusedPointerEvents } from '../../shared/scene/input-relay.js';
 import { sendCursor } from './cursor.js';
 import type { SceneFollower } from './follow.js';
+import { announceOffers } from './offers.js';
 import type { ConnectionState, LinkContext } from './remote.js';
 
 export class SeatListener {
@@ -32,6 +33,8 @@ export class SeatListener {
   }
 
   private onCapabilities(conn: ConnectionState, seat: WthpSeatProxy, ext: WthpInputExtensionProxy | null, caps: number): void {
+    conn.seatCapabilities = caps;
+    announceOffers(this.ctx.scene, conn);
     if (caps & WthpSeatCapability.Pointer && conn.pointer === null) {
       conn.pointer = seat.getPointer();
       this.listenPointer(conn, conn.pointer);

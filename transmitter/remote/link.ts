@@ -45,6 +45,9 @@ import {
   WthpSurfaceRefusalProxy,
   WthpPresentationProxy,
   WthpWindowManagerProxy,
+  WthpDecorationManagerProxy,
+  WthpPointerConstraintsProxy,
+  WthpIdleInhibitManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -60,6 +63,7 @@ import { LinkSampler } from './link-sampler.js';
 import { LossySender } from './lossy-sender.js';
 import { SceneFollower } from './follow.js';
 import { SeatListener } from './input.js';
+import { announceOffers } from './offers.js';
 import { listenOutput } from './output.js';
 import { Reconnector } from './reconnect.js';
 import { ConnectionState, type LinkContext, type LinkCounters, type Remote } from './remote.js';
@@ -231,6 +235,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         this.sampler?.stop();
         this.sampler = null;
         for (const r of conn.remotes.values()) this.lossy.forget(r);
+        this.scene.setConsumerOffers(conn, null);
         this.follower.disconnected(conn);
         this.emit('disconnected', reason);
       },
@@ -328,6 +333,9 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const codec = this.options.codec ?? 'auto';
     const wanted = codec === 'raw' ? basic : codec === 'lz4' ? lz4 : codec === 'zstd' ? lz4 | codecBit(CODEC_ZSTD) : lz4 | codecBit(CODEC_ZSTD) | LOSSY_CODECS;
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });
+    conn.decorations = bindOptional(WthpDecorationManagerProxy);
+    conn.pointerConstraints = bindOptional(WthpPointerConstraintsProxy);
+    conn.idleInhibit = bindOptional(WthpIdleInhibitManagerProxy);
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);
     if (seat !== null) this.seats.listen(conn, seat, ext);
@@ -344,6 +352,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       },
     });
     await client.roundtrip();
+    // After the roundtrip: the seat's capabilities have arrived (applications see them change once).
+    announceOffers(this.scene, conn);
     return conn;
   }
 

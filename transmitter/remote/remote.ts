@@ -21,6 +21,9 @@ import type {
   WthpWindowGeometryProxy,
   WthpPresentationProxy,
   WthpWindowManagerProxy,
+  WthpDecorationManagerProxy,
+  WthpPointerConstraintsProxy,
+  WthpIdleInhibitManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -143,6 +146,14 @@ export class ConnectionState {
   output: Partial<{ -readonly [K in keyof OutputInfo]: OutputInfo[K] }> = {};
   /** The receiver's wthp_window_manager, if it has one. */
   windowManager: WthpWindowManagerProxy | null = null;
+  /** wthp_seat capabilities last announced by the receiver. */
+  seatCapabilities = 0;
+  /** The receiver's wthp_decoration_manager (its compositor has xdg-decoration), or null. */
+  decorations: WthpDecorationManagerProxy | null = null;
+  /** The receiver's wthp_pointer_constraints (its compositor has pointer constraints), or null. */
+  pointerConstraints: WthpPointerConstraintsProxy | null = null;
+  /** The receiver's wthp_idle_inhibit_manager (its compositor has idle inhibit), or null. */
+  idleInhibit: WthpIdleInhibitManagerProxy | null = null;
 
   constructor(
     /** Focus, serials and keyboard setup of the receiver's seat. */

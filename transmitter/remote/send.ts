@@ -19,6 +19,9 @@ import type { WthpCompositorProxy, WthpPopupProxy, WthpSubsurfaceProxy, WthpSurf
 import { sameRects } from '../../shared/scene/region.js';
 import { sendContent } from './content.js';
 import { sendCursor } from './cursor.js';
+import { sendDecoration } from './decoration.js';
+import { sendPointerConstraint } from './pointer-constraint.js';
+import { sendIdleInhibit } from './idle-inhibit.js';
 import type { SceneFollower } from './follow.js';
 import { sendPositioner } from './positioner.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
@@ -171,6 +174,8 @@ export class Sender {
       }
     }
     this.sendChildren(conn, r);
+    sendPointerConstraint(this.ctx, conn, r);
+    sendIdleInhibit(conn, r);
 
     if (!sameRects(r.opaque, s.opaque)) {
       surface.setOpaqueRegion(this.region(conn, s.opaque));
@@ -397,6 +402,7 @@ export class Sender {
     }
     if (role.fullscreen !== prev.fullscreen) t.setFullscreen(role.fullscreen ? 1 : 0);
     if (role.maximized !== prev.maximized) t.setMaximized(role.maximized ? 1 : 0);
+    sendDecoration(this.ctx, conn, r, role);
     r.toplevel = {
       title: role.title,
       appId: role.appId,

@@ -1,0 +1,101 @@
+/*
+ * viewport-quad W H: an xdg toplevel (app_id "viewport-quad") whose 100x100
+ * buffer holds four quadrants (red top left, green top right, blue bottom
+ * left, white bottom right); a wp_viewport crops it to the green quadrant
+ * (source 50,0 50x50) and scales that to W x H. Shown right, the window is
+ * W x H of green only. Prints "committed" after its first buffer, runs until
+ * killed. Built by the tests: wayland-scanner on protocol/wayland/xdg-shell.xml
+ * and viewporter.xml.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <wayland-client.h>
+#include "xdg-shell-client-protocol.h"
+#include "viewporter-client-protocol.h"
+
+static struct wl_compositor *compositor;
+static struct wl_shm *shm;
+static struct xdg_wm_base *wm;
+static struct wp_viewporter *viewporter;
+static int configured;
+
+static void global(void *data, struct wl_registry *registry, uint32_t name, const char *interface, uint32_t version) {
+  if (strcmp(interface, "wl_compositor") == 0) compositor = wl_registry_bind(registry, name, &wl_compositor_interface, 1);
+  else if (strcmp(interface, "wl_shm") == 0) shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
+  else if (strcmp(interface, "xdg_wm_base") == 0) wm = wl_registry_bind(registry, name, &xdg_wm_base_interface, 1);
+  else if (strcmp(interface, "wp_viewporter") == 0) viewporter = wl_registry_bind(registry, name, &wp_viewporter_interface, 1);
+}
+
+static void global_remove(void *data, struct wl_registry *registry, uint32_t name) {}
+
+static const struct wl_registry_listener registry_listener = {global, global_remove};
+
+static void ping(void *data, struct xdg_wm_base *base, uint32_t serial) { xdg_wm_base_pong(base, serial); }
+
+static const struct xdg_wm_base_listener wm_listener = {ping};
+
+static void surface_configure(void *data, struct xdg_surface *surface, uint32_t serial) {
+  xdg_surface_ack_configure(surface, serial);
+  configured = 1;
+}
+
+static const struct xdg_surface_listener surface_listener = {surface_configure};
+
+static void toplevel_configure(void *data, struct xdg_toplevel *toplevel, int32_t w, int32_t h, struct wl_array *states) {}
+static void toplevel_close(void *data, struct xdg_toplevel *toplevel) { exit(0); }
+
+static const struct xdg_toplevel_listener toplevel_listener = {toplevel_configure, toplevel_close};
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: viewport-quad W H\n");
+    return 2;
+  }
+  int dw = atoi(argv[1]), dh = atoi(argv[2]);
+  const int size = 100;
+  struct wl_display *display = wl_display_connect(NULL);
+  if (display == NULL) return 1;
+  wl_registry_add_listener(wl_display_get_registry(display), &registry_listener, NULL);
+  wl_display_roundtrip(display);
+  if (compositor == NULL || shm == NULL || wm == NULL || viewporter == NULL) {
+    fprintf(stderr, "missing wl_compositor, wl_shm, xdg_wm_base or wp_viewporter\n");
+    return 1;
+  }
+  xdg_wm_base_add_listener(wm, &wm_listener, NULL);
+
+  int fd = memfd_create("viewport-quad", 0);
+  if (fd < 0 || ftruncate(fd, size * size * 4) < 0) return 1;
+  uint32_t *px = mmap(NULL, size * size * 4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (px == MAP_FAILED) return 1;
+  for (int y = 0; y < size; y++)
+    for (int x = 0; x < size; x++)
+      px[y * size + x] = x < size / 2 ? (y < size / 2 ? 0xffff0000 : 0xff0000ff) : (y < size / 2 ? 0xff00ff00 : 0xffffffff);
+  struct wl_shm_pool *pool = wl_shm_create_pool(shm, fd, size * size * 4);
+  struct wl_buffer *buffer = wl_shm_pool_create_buffer(pool, 0, size, size, size * 4, WL_SHM_FORMAT_XRGB8888);
+
+  struct wl_surface *surface = wl_compositor_create_surface(compositor);
+  struct wp_viewport *viewport = wp_viewporter_get_viewport(viewporter, surface);
+  struct xdg_surface *xdg_surface = xdg_wm_base_get_xdg_surface(wm, surface);
+  xdg_surface_add_listener(xdg_surface, &surface_listener, NULL);
+  struct xdg_toplevel *toplevel = xdg_surface_get_toplevel(xdg_surface);
+  xdg_toplevel_add_listener(toplevel, &toplevel_listener, NULL);
+  xdg_toplevel_set_title(toplevel, "viewport-quad");
+  xdg_toplevel_set_app_id(toplevel, "viewport-quad");
+  wl_surface_commit(surface);
+  while (!configured && wl_display_dispatch(display) != -1) {}
+
+  wp_viewport_set_source(viewport, wl_fixed_from_int(size / 2), 0, wl_fixed_from_int(size / 2), wl_fixed_from_int(size / 2));
+  wp_viewport_set_destination(viewport, dw, dh);
+  wl_surface_attach(surface, buffer, 0, 0);
+  wl_surface_damage(surface, 0, 0, dw, dh);
+  wl_surface_commit(surface);
+  wl_display_roundtrip(display);
+  printf("committed\n");
+  fflush(stdout);
+  while (wl_display_dispatch(display) != -1) {}
+  return 0;
+}
