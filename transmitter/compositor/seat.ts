@@ -27,7 +27,6 @@ import {
   WlKeyboardResource,
   WlPointerError,
   WlPointerResource,
-  WlSeatCapability,
   WlSeatResource,
   WlSurfaceResource,
   WlTouchResource,
