@@ -18,6 +18,7 @@ import {
   WthpSeatResource,
   WthpSeatCapability,
   WthpWindowGeometryResource,
+  WthpClipboardResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -27,6 +28,7 @@ import { LOCAL_CODECS } from '../shared/remote/tiles.js';
 import { LOSSY_CODECS } from '../shared/remote/lossy.js';
 import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits } from './remote-client.js';
 import type { RemoteSurface } from './remote-surface.js';
+import { ClipboardHub } from './clipboard.js';
 
 export interface ReceiverServerOptions {
   /** Address to bind (DESIGN 8: only the address given). Default 127.0.0.1. */
@@ -51,6 +53,8 @@ export interface ReceiverServerOptions {
    * 0 disables. Transmitters that never ping are not watched.
    */
   readonly deadMs?: number;
+  /** Most bytes of one clipboard transfer (default 16 MiB). */
+  readonly clipboardLimit?: number;
 }
 
 export interface ReceiverServerEvents {
@@ -66,6 +70,8 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
   readonly scene: Scene;
   /** The Waltham server (e.g. to accept TLS streams with `waltham.accept`). */
   readonly waltham: WalthamServer;
+  /** The clipboard shared with transmitters; `clipboard.attach(display.selection)` connects it to the local compositor. */
+  readonly clipboard: ClipboardHub;
   private readonly clients = new Set<RemoteClient>();
   private readonly byPeer = new WeakMap<WalthamPeer, RemoteClient>();
   private readonly ctx: ReceiverContext;
@@ -101,6 +107,8 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpInputExtensionResource, 1, (r, peer) => client(peer).bindInputExtension(r));
     w.addGlobal(WthpIviApplicationResource, 1, (r, peer) => client(peer).bindIviApplication(r));
     w.addGlobal(WthpWindowGeometryResource, 1, (r, peer) => client(peer).bindWindowGeometry(r));
+    this.clipboard = new ClipboardHub({ logger: options.logger, ...(options.clipboardLimit !== undefined ? { limit: options.clipboardLimit } : {}) });
+    w.addGlobal(WthpClipboardResource, 1, (r, peer) => this.clipboard.bind(r, peer.label));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 15_000;
     if (deadMs > 0) {

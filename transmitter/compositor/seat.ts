@@ -69,6 +69,8 @@ export class Seat extends EventEmitter<SeatEvents> {
   private readonly pressedKeys = new Set<number>();
 
   keyboardFocus: Surface | null = null;
+  /** Serial of the keyboard enter of the current focus (selection requests must not be older). */
+  keyboardFocusSerial = 0;
   pointerFocus: Surface | null = null;
   private pointerEnterSerial = 0;
   private readonly touchPoints = new Map<number, Surface>();
@@ -190,8 +192,9 @@ export class Seat extends EventEmitter<SeatEvents> {
     this.keyboardFocus = surface;
     if (surface !== null) {
       if (previous === null || previous.client !== surface.client) this.ctx.clipboard.focusMoved(surface.client);
+      const serial = this.ctx.serial();
+      this.keyboardFocusSerial = serial;
       if (surface.client.keyboards.size > 0) {
-        const serial = this.ctx.serial();
         const keys = encodeU32Array([...this.pressedKeys]);
         for (const kb of surface.client.keyboards) {
           kb.sendEnter(serial, surface.resource, keys);

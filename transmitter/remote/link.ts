@@ -42,6 +42,7 @@ import {
   WthpRemoteShellProxy,
   WthpSeatProxy,
   WthpWindowGeometryProxy,
+  WthpClipboardProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -60,6 +61,8 @@ import { listenOutput } from './output.js';
 import { Reconnector } from './reconnect.js';
 import { ConnectionState, type LinkContext, type LinkCounters, type Remote } from './remote.js';
 import { Sender } from './send.js';
+import { ClipboardLink } from './clipboard.js';
+import type { Selections } from '../compositor/selection.js';
 
 export type LinkCodec = 'raw' | 'lz4' | 'zstd' | 'lossy' | 'auto';
 
@@ -117,6 +120,10 @@ export interface ReceiverLinkOptions {
   readonly recheckMs?: number;
   /** Options of the Waltham connection. */
   readonly connection?: Omit<WalthamClientOptions, 'logger'>;
+  /** The virtual display's selections, shared with the receiver's compositor (wthp_clipboard). */
+  readonly selections?: Selections;
+  /** Most bytes of one clipboard transfer (default 16 MiB). */
+  readonly clipboardLimit?: number;
 }
 
 export interface ReceiverLinkEvents {
@@ -175,6 +182,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private readonly follower: SceneFollower;
   private readonly sender: Sender;
   private readonly seats: SeatListener;
+  private readonly clipboard: ClipboardLink | null;
 
   constructor(private readonly options: ReceiverLinkOptions) {
     super();
@@ -187,6 +195,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       );
     this.logger = options.logger;
     this.where = `receiver ${options.host}:${options.port}`;
+    this.clipboard = options.selections === undefined ? null : new ClipboardLink(options.selections, this.logger, this.where, options.clipboardLimit);
     const codec = options.codec ?? 'auto';
     this.policy =
       codec === 'raw'
@@ -223,6 +232,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         this.sampler = null;
         for (const r of conn.remotes.values()) this.lossy.forget(r);
         this.follower.disconnected(conn);
+        this.clipboard?.disconnected();
         this.emit('disconnected', reason);
       },
     });
@@ -274,6 +284,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (!this.reconnector.running) return;
     this.reconnector.halt();
     this.follower.stop();
+    this.clipboard?.close();
     await this.reconnector.close(options.graceMs);
   }
 
@@ -312,7 +323,9 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (seat !== null) this.seats.listen(conn, seat, ext);
     const output = bindOptional(WthpOutputProxy);
     if (output !== null) listenOutput(conn, output, (info) => this.emit('output', info));
+    const clipboard = this.clipboard === null ? null : bindOptional(WthpClipboardProxy);
     await client.roundtrip();
+    if (clipboard !== null) this.clipboard?.connected(clipboard);
     return conn;
   }
 
