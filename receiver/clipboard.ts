@@ -45,7 +45,7 @@ export class ClipboardHub {
   private display: DisplaySelection | null = null;
   private readonly peers = new Set<Peer>();
   /** The local selection of each kind, with the id transmitters know it by. */
-  private readonly local: Record<SelectionKind, { id: number; offer: DisplayOffer } | null> = { clipboard: null, primary: null };
+  private readonly local: Record<SelectionKind, { id: number; offer: DisplayOffer; relayed: boolean } | null> = { clipboard: null, primary: null };
   /** The transmitter whose selection the local compositor shows, per kind. */
   private readonly owner: Record<SelectionKind, Peer | null> = { clipboard: null, primary: null };
   private nextId = 1;
@@ -66,8 +66,15 @@ export class ClipboardHub {
 
   private localSelection(kind: SelectionKind, offer: DisplayOffer | null): void {
     this.owner[kind] = null;
+    const current = this.local[kind];
+    if (offer !== null && current !== null && !current.relayed && sameList(current.offer.mimeTypes, offer.mimeTypes)) {
+      // The compositor shows the selection again each time we get focus, with a new offer: reads
+      // of the id transmitters know go to the newest offer, and they are not told again.
+      this.local[kind] = { id: current.id, offer, relayed: false };
+      return;
+    }
     const id = offer === null ? 0 : this.nextId++;
-    this.local[kind] = offer === null ? null : { id, offer };
+    this.local[kind] = offer === null ? null : { id, offer, relayed: false };
     for (const peer of this.peers) this.announce(peer, kind);
   }
 
@@ -169,7 +176,7 @@ export class ClipboardHub {
         return r;
       },
     };
-    this.local[kind] = { id: this.nextId++, offer: relayed };
+    this.local[kind] = { id: this.nextId++, offer: relayed, relayed: true };
     for (const other of this.peers) if (other !== peer) this.announce(other, kind);
   }
 
@@ -225,4 +232,8 @@ export class ClipboardHub {
     });
     peer.transfers.set(transfer, sender);
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -119,6 +119,7 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
     this.shown[kind] = offer;
     if (previous !== null && previous !== offer && !previous.destroyed) previous.destroy();
     if (this.own[kind] !== null) return; // our own selection, shown back to us
+    this.logger.debug(`local ${kind} selection: ${offer === null ? 'none' : (this.mimes.get(offer) ?? []).join(', ')}`);
     if (offer === null) {
       this.emit('selection', kind, null);
       return;

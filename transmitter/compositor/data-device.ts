@@ -60,14 +60,15 @@ export function dataSourceOf(resource: WlDataSourceResource): ClientDataSource |
   return dataSources.get(resource);
 }
 
-/** A data_offer for `source` on `device`, its mime types sent; receive goes to the source while `live()` holds. */
-export function sendDataOffer(device: WlDataDeviceResource, source: SelectionSource, live: () => boolean): WlDataOfferResource {
+/**
+ * A data_offer for `source` on `device`, its mime types sent. receive goes to
+ * the source as long as it exists, also after the selection moved on (as
+ * weston does: an application may read an offer it was shown a moment ago).
+ */
+export function sendDataOffer(device: WlDataDeviceResource, source: SelectionSource): WlDataOfferResource {
   const offer = device.sendDataOffer();
   offer.listen({
-    receive: (mime, fd) => {
-      if (live()) source.send(mime, fd);
-      else closeFd(fd);
-    },
+    receive: (mime, fd) => source.send(mime, fd),
     accept: () => {},
     finish: () => {},
     setActions: () => {},
@@ -110,7 +111,7 @@ export function registerDataDevice(ctx: DisplayContext): void {
               device.sendSelection(null);
               return;
             }
-            device.sendSelection(sendDataOffer(device, source, () => selection.current === source));
+            device.sendSelection(sendDataOffer(device, source));
           },
         };
         device.onDestroy(() => {

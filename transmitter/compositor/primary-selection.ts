@@ -65,10 +65,7 @@ export function registerPrimarySelection(ctx: DisplayContext): void {
             }
             const offer = device.sendDataOffer();
             offer.listen({
-              receive: (mime, fd) => {
-                if (selection.current === source) source.send(mime, fd);
-                else closeFd(fd);
-              },
+              receive: (mime, fd) => source.send(mime, fd),
               destroy: () => {},
             });
             for (const mime of source.mimeTypes) offer.sendOffer(mime);

@@ -121,6 +121,7 @@ export class ClipboardLink {
   private remoteSelection(kind: SelectionKind, id: number, mimeTypes: string[]): void {
     const selection = this.selections.of(kind);
     const previous = this.remote[kind];
+    this.logger.debug({}, `${this.where}: ${kind} selection ${id} of the receiver: ${mimeTypes.join(', ')}`);
     if (id === 0) {
       this.remote[kind] = null;
       if (previous !== null) selection.sourceGone(previous);
