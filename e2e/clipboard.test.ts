@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter, type Receiver, type Transmitter } from './bridge.js';
 import { run, skipUnless, spawnProcess, startWeston, waitFor, type ManagedProcess } from './harness/index.js';
 import { Cleanup, logTails } from './scenario.js';
@@ -27,7 +27,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
   const cleanup = new Cleanup();
   afterEach(() => cleanup.run());
   const dir = mkdtempSync(join(tmpdir(), 'wb-clip-'));
-  cleanup.defer(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function setup(transmitterArgs: string[] = []): Promise<{
     weston: Awaited<ReturnType<typeof startWeston>>;
@@ -89,7 +89,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     await weston.xdotool('mousemove', Math.round(view.rect.x + view.rect.width / 2), Math.round(view.rect.y + view.rect.height / 2), 'click', 1);
     const back = await pasteUntil(transmitter.clientEnv, localText, 'the display selection pasted remotely', logs);
     expect(back.toString()).toBe(localText.toString());
-  });
+  }, 120_000);
 
   it('carries 5 MiB intact, and cancels a selection over the limit without dropping the link', async () => {
     const { weston, transmitter, logs } = await setup(['--clipboard-limit', String(6 * 1024 * 1024)]);
@@ -102,7 +102,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     await waitFor('5 MiB pasted on the display', async () => {
       got = await wlPaste(weston.env, out, ['--type', 'application/octet-stream']).catch(() => Buffer.alloc(0));
       return got.length === big.length;
-    }, 60_000, 500).catch((e: Error) => Promise.reject(new Error(`${e.message} (last paste: ${got.length} bytes)\n${logs()}`)));
+    }, 40_000, 500).catch((e: Error) => Promise.reject(new Error(`${e.message} (last paste: ${got.length} bytes)\n${logs()}`)));
     expect(sha(got)).toBe(sha(big));
     await copy.stop();
 
@@ -114,7 +114,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     await waitFor('the limit in the transmitter log', async () => {
       got = await wlPaste(weston.env, out, ['--type', 'application/x-too-big']).catch(() => Buffer.alloc(0));
       return transmitter.process.lines.some((l) => l.includes('over the clipboard limit'));
-    }, 60_000, 500).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    }, 30_000, 500).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
     expect(got.length).toBeLessThan(tooBig.length);
 
     // The link is still up: a small selection still goes through.
@@ -125,5 +125,5 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     const after = await pasteUntil(weston.env, small, 'a small selection after the cancelled one', logs);
     expect(after.toString()).toBe(small.toString());
     expect(transmitter.process.lines.some((l) => /receiver .* (lost|disconnected)/i.test(l))).toBe(false);
-  });
+  }, 150_000);
 });

@@ -147,6 +147,7 @@ export class ClipboardHub {
   private remoteSelection(peer: Peer, kind: SelectionKind, id: number, mimeTypes: string[]): void {
     const display = this.display;
     if (display === null) return;
+    this.logger.debug({ peer: peer.label }, `${peer.label}: ${kind} selection ${id}${id === 0 ? ' (none)' : `: ${mimeTypes.join(', ')}`}${this.owner[kind] === peer ? ', replacing its own' : ''}`);
     if (id === 0) {
       if (this.owner[kind] === peer) {
         this.owner[kind] = null;

@@ -29,7 +29,7 @@ export class Seat {
     const seat = this.d.registry!.bind(WlSeatProxy, g, Math.min(7, g.version));
     this.d.seat = seat;
     seat.listen({ capabilities: (caps) => this.onCapabilities(caps) });
-    this.p.selection.bind(this.d.registry!, seat);
+    this.p.selection.bind(this.d.registry!, seat, () => this.d.client!.roundtrip());
   }
 
   private onCapabilities(caps: number): void {
@@ -75,7 +75,10 @@ export class Seat {
         input.pointerEnter(serial, this.mirrorOf(surface)?.scene ?? null, x, y);
         this.p.cursor.applyCursor();
       },
-      leave: () => input.pointerLeave(),
+      leave: (serial) => {
+        this.p.selection.noteSerial(serial);
+        input.pointerLeave();
+      },
       ...focusedPointerEvents(input, WlPointerButtonState.Pressed),
       button: (serial, time, button, state) => {
         this.p.selection.noteSerial(serial);
@@ -103,12 +106,18 @@ export class Seat {
         this.p.selection.noteSerial(serial);
         input.keyboardEnter(this.mirrorOf(surface)?.scene ?? null, keys);
       },
-      leave: () => input.keyboardLeave(),
+      leave: (serial) => {
+        this.p.selection.noteSerial(serial);
+        input.keyboardLeave();
+      },
       key: (serial, time, key, state) => {
         this.p.selection.noteSerial(serial);
         input.key(serial, time, key, state === WlKeyboardKeyState.Pressed);
       },
-      modifiers: (_serial, depressed, latched, locked, group) => input.modifiers(depressed, latched, locked, group),
+      modifiers: (serial, depressed, latched, locked, group) => {
+        this.p.selection.noteSerial(serial);
+        input.modifiers(depressed, latched, locked, group);
+      },
     });
     return keyboard;
   }

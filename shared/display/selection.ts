@@ -60,6 +60,13 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
   private readonly shown: { clipboard: AnyOffer | null; primary: AnyOffer | null } = { clipboard: null, primary: null };
   private readonly own: { clipboard: AnySource | null; primary: AnySource | null } = { clipboard: null, primary: null };
   private serial = 0;
+  /** The serial of our last set or clear request of each kind (null: none yet). */
+  private readonly usedSerial: { clipboard: number | null; primary: number | null } = { clipboard: null, primary: null };
+  /** A selection waiting for a newer serial (compositors ignore one not newer than the current selection's). */
+  private readonly deferred: { clipboard: OwnSelection | null; primary: OwnSelection | null } = { clipboard: null, primary: null };
+  /** set/clear requests whose effect the compositor has not confirmed yet (a roundtrip each). */
+  private settling = 0;
+  private roundtrip: () => Promise<void> = () => Promise.resolve();
 
   constructor(private readonly logger: Logger) {
     super();
@@ -74,7 +81,8 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
   }
 
   /** Bind the managers the compositor offers and get the devices of `seat`. */
-  bind(registry: Registry, seat: WlSeatProxy): void {
+  bind(registry: Registry, seat: WlSeatProxy, roundtrip?: () => Promise<void>): void {
+    if (roundtrip !== undefined) this.roundtrip = roundtrip;
     const dm = registry.find('wl_data_device_manager');
     if (dm !== undefined && this.manager === null) {
       this.manager = registry.bind(WlDataDeviceManagerProxy, dm, Math.min(dm.version, 3));
@@ -102,6 +110,13 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
   /** A serial the compositor sent us with input (the newest is used for set_selection). */
   noteSerial(serial: number): void {
     this.serial = serial;
+    for (const kind of ['clipboard', 'primary'] as const) {
+      const waiting = this.deferred[kind];
+      if (waiting !== null && serial !== this.usedSerial[kind]) {
+        this.deferred[kind] = null;
+        this.set(kind, waiting);
+      }
+    }
   }
 
   private track(offer: AnyOffer): void {
@@ -118,7 +133,8 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
     const previous = this.shown[kind];
     this.shown[kind] = offer;
     if (previous !== null && previous !== offer && !previous.destroyed) previous.destroy();
-    if (this.own[kind] !== null) return; // our own selection, shown back to us
+    // Our own selection shown back to us, or one our set/clear request in flight replaces.
+    if (this.own[kind] !== null || this.settling > 0) return;
     this.logger.debug(`local ${kind} selection: ${offer === null ? 'none' : (this.mimes.get(offer) ?? []).join(', ')}`);
     if (offer === null) {
       this.emit('selection', kind, null);
@@ -146,6 +162,15 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
 
   /** Make `selection` the compositor's selection of `kind`; false when the compositor has no such selection. */
   set(kind: SelectionKind, selection: OwnSelection): boolean {
+    if (this.serial === this.usedSerial[kind]) {
+      // The compositor ignores a selection whose serial is not newer than the current one's,
+      // which may be the one we set last: wait for the next input event.
+      if (kind === 'clipboard' ? this.manager === null : this.primaryManager === null) return false;
+      this.deferred[kind]?.cancelled();
+      this.deferred[kind] = selection;
+      return true;
+    }
+    this.deferred[kind] = null;
     let source: AnySource;
     if (kind === 'clipboard') {
       if (this.manager === null || this.dataDevice === null) return false;
@@ -175,19 +200,32 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
     for (const mime of selection.mimeTypes) source.offer(mime);
     const previous = this.own[kind];
     this.own[kind] = source;
+    this.usedSerial[kind] = this.serial;
     if (kind === 'clipboard') this.dataDevice!.setSelection(source as WlDataSourceProxy, this.serial);
     else this.primaryDevice!.setSelection(source as ZwpPrimarySelectionSourceV1Proxy, this.serial);
     if (previous !== null && !previous.destroyed) previous.destroy();
+    this.settle();
     return true;
+  }
+
+  /** Selection events until the compositor has handled our request are about what it replaced. */
+  private settle(): void {
+    this.settling++;
+    this.roundtrip()
+      .catch(() => {})
+      .finally(() => this.settling--);
   }
 
   /** Withdraw our selection of `kind`, if the compositor's selection is still ours. */
   clear(kind: SelectionKind): void {
+    this.deferred[kind] = null;
     const source = this.own[kind];
     if (source === null) return;
     this.own[kind] = null;
+    this.usedSerial[kind] = this.serial;
     if (kind === 'clipboard') this.dataDevice?.setSelection(null, this.serial);
     else this.primaryDevice?.setSelection(null, this.serial);
     if (!source.destroyed) source.destroy();
+    this.settle();
   }
 }

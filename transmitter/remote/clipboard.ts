@@ -54,9 +54,15 @@ export class ClipboardLink {
     }
   }
 
-  /** The link is up and the receiver has wthp_clipboard. */
-  connected(proxy: WthpClipboardProxy): void {
+  /** Our announcements the receiver has not confirmed yet (a roundtrip each). */
+  private settling = 0;
+  private roundtrip: () => Promise<void> = () => Promise.resolve();
+
+  /** The link is up and the receiver has wthp_clipboard; `roundtrip` is the connection's. */
+  connected(proxy: WthpClipboardProxy, roundtrip: () => Promise<void>): void {
     this.proxy = proxy;
+    this.roundtrip = roundtrip;
+    this.settling = 0;
     proxy.listen({
       offer: (code, mime) => {
         const kind = kindOf(code);
@@ -67,6 +73,8 @@ export class ClipboardLink {
         if (kind === undefined) return;
         const mimes = this.pending[kind];
         this.pending[kind] = [];
+        // Sent before the receiver had our newest selection: ours replaces it there.
+        if (this.settling > 0) return;
         this.remoteSelection(kind, id, mimes);
       },
       send: (transfer, code, id, mime) => this.serve(transfer, kindOf(code), id, mime),
@@ -110,12 +118,25 @@ export class ClipboardLink {
     if (source === null) {
       this.announced[kind] = null;
       proxy.setSelection(kindCode(kind), 0);
+      this.settle();
       return;
     }
     const id = this.nextId++;
     this.announced[kind] = { id, source };
     for (const mime of source.mimeTypes) proxy.offer(kindCode(kind), mime);
     proxy.setSelection(kindCode(kind), id);
+    this.settle();
+  }
+
+  /** Until the receiver answers a roundtrip, its selection events crossed ours and are stale. */
+  private settle(): void {
+    this.settling++;
+    const proxy = this.proxy;
+    this.roundtrip()
+      .catch(() => {})
+      .finally(() => {
+        if (this.proxy === proxy) this.settling = Math.max(0, this.settling - 1);
+      });
   }
 
   private remoteSelection(kind: SelectionKind, id: number, mimeTypes: string[]): void {

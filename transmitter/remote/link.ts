@@ -325,7 +325,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (output !== null) listenOutput(conn, output, (info) => this.emit('output', info));
     const clipboard = this.clipboard === null ? null : bindOptional(WthpClipboardProxy);
     await client.roundtrip();
-    if (clipboard !== null) this.clipboard?.connected(clipboard);
+    if (clipboard !== null) this.clipboard?.connected(clipboard, () => client.roundtrip());
     return conn;
   }
 
