@@ -12,6 +12,7 @@ PKGS=(
   nftables iproute2 gcc make pkg-config waypipe
   gtk-3-examples qtbase5-examples qtwayland5 fonts-dejavu-core xkb-data
   chromium qemu-system-x86 qemu-utils debootstrap
+  wl-clipboard
 )
 if [ "${1:-}" = "--arm64" ]; then
   PKGS+=(qemu-system-arm qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
