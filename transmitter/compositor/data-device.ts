@@ -9,7 +9,7 @@
  *   source's send(mime, fd) (for a client's source: data_source.send, our
  *   copy of the fd closed once the event is queued, the library sends a
  *   duplicate).
- * - Drag and drop is not offered yet: start_drag cancels the source at once.
+ * - Drag and drop: drag.ts.
  */
 import { closeFd } from '../../shared/native.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
@@ -24,6 +24,7 @@ import { MAX_MIME_TYPES } from '../../shared/clipboard/transfer.js';
 import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
 import type { SelectionDevice, SelectionSource } from './selection.js';
+import { startDrag } from './drag.js';
 
 export const DATA_DEVICE_MANAGER_VERSION = 3;
 
@@ -128,9 +129,16 @@ export function registerDataDevice(ctx: DisplayContext): void {
             if (source !== null) source.used = true;
             selection.request(client, source, serial);
           },
-          startDrag: (sourceResource) => {
-            // Drag and drop is not offered yet: the drag ends at once.
-            if (sourceResource !== null && !sourceResource.destroyed) sourceResource.sendCancelled();
+          startDrag: (sourceResource, origin, _icon, serial) => {
+            const source = sourceResource === null ? null : (dataSources.get(sourceResource) ?? null);
+            if (source !== null) {
+              if (source.used) {
+                sourceResource!.postError(WlDataSourceError.InvalidSource, 'the data source was already used');
+                return;
+              }
+              source.used = true;
+            }
+            startDrag(ctx, client, source, origin, serial);
           },
           release: () => {},
         });

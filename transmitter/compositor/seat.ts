@@ -36,6 +36,7 @@ import type { ClientState } from './client-state.js';
 import { Surface, type SurfaceRoleHandler, type SurfaceState } from './compositor.js';
 import type { DisplayContext } from './context.js';
 import { KeymapFile } from './keymap.js';
+import type { Drag } from './drag.js';
 
 export const SEAT_VERSION = 7;
 export const SEAT_NAME = 'seat0';
@@ -290,6 +291,34 @@ export class Seat extends EventEmitter<SeatEvents> {
     }
   }
 
+  // ---- drag and drop (drag.ts): pointer events go to the drag while it lasts ----
+
+  /** The drag under way, if any. */
+  drag: Drag | null = null;
+  /** The surface the pointer is over during a drag. */
+  private dragOver: Surface | null = null;
+  private readonly buttonsHeld = new Set<number>();
+
+  get buttonHeld(): boolean {
+    return this.buttonsHeld.size > 0;
+  }
+
+  startDrag(drag: Drag): void {
+    const over = this.pointerFocus;
+    this.pointerLeave(); // the origin loses the pointer
+    this.drag = drag;
+    this.dragOver = over;
+    drag.enter(over, this.pointerX, this.pointerY);
+  }
+
+  dragEnded(drag: Drag): void {
+    if (this.drag !== drag) return;
+    this.drag = null;
+    const over = this.dragOver;
+    this.dragOver = null;
+    if (over !== null && !over.isDestroyed) this.pointerEnter(over, this.pointerX, this.pointerY);
+  }
+
   // ---- pointer --------------------------------------------------------------
 
   private pointerX = 0;
@@ -297,6 +326,13 @@ export class Seat extends EventEmitter<SeatEvents> {
 
   pointerEnter(surface: Surface, x: number, y: number): void {
     if (surface.isDestroyed) return;
+    if (this.drag !== null) {
+      this.dragOver = surface;
+      this.pointerX = x;
+      this.pointerY = y;
+      this.drag.enter(surface, x, y);
+      return;
+    }
     if (this.pointerFocus === surface) {
       this.pointerMotion(this.ctx.now(), x, y);
       return;
@@ -312,6 +348,13 @@ export class Seat extends EventEmitter<SeatEvents> {
   }
 
   pointerLeave(surface?: Surface): void {
+    if (this.drag !== null) {
+      if (surface === undefined || surface === this.dragOver) {
+        this.dragOver = null;
+        this.drag.enter(null, 0, 0);
+      }
+      return;
+    }
     const focus = this.pointerFocus;
     if (focus === null || (surface !== undefined && surface !== focus)) return;
     this.pointerFocus = null;
@@ -325,12 +368,22 @@ export class Seat extends EventEmitter<SeatEvents> {
     const focus = this.pointerFocus;
     this.pointerX = x;
     this.pointerY = y;
+    if (this.drag !== null) {
+      this.drag.motion(timeMs, x, y);
+      return;
+    }
     if (focus === null || focus.isDestroyed) return;
     for (const p of focus.client.pointers) p.sendMotion(timeMs >>> 0, x, y);
     this.markPointerFrame(focus.client);
   }
 
   pointerButton(timeMs: number, button: number, pressed: boolean): void {
+    if (pressed) this.buttonsHeld.add(button);
+    else this.buttonsHeld.delete(button);
+    if (this.drag !== null) {
+      if (!pressed && this.buttonsHeld.size === 0) this.drag.drop();
+      return;
+    }
     const focus = this.pointerFocus;
     if (focus !== null && !focus.isDestroyed) {
       const serial = this.ctx.serial();
