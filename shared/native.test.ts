@@ -136,6 +136,7 @@ describe('the addon', () => {
         'lz4Decompress',
         'memfdCreate',
         'packRgb',
+        'pipe',
         'recvMsg',
         'sendMsg',
         'socketPair',
