@@ -9,8 +9,9 @@
  * wl-paste need keyboard focus there (weston 10 has no data-control), and
  * the receiver only hears of the display's selection while one of its
  * windows has focus, so the test clicks a remote window first. weston 10 has
- * no primary selection: that direction is covered by the unit tests of the
- * virtual display and of the receiver's display selection.
+ * no primary selection: for it, the receiving compositor is a second
+ * transmitter's virtual display (a seat, focus on the newest window, primary
+ * selection), with wl-copy --primary and wl-paste --primary at both ends.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -126,4 +127,44 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     expect(after.toString()).toBe(small.toString());
     expect(transmitter.process.lines.some((l) => /receiver .* (lost|disconnected)/i.test(l))).toBe(false);
   }, 150_000);
+  it('carries the primary selection both ways (the receiving compositor: a second virtual display)', async () => {
+    // weston 10 has no primary selection; the transmitter's virtual display has one and a seat
+    // whose keyboard focus follows the newest window, so it stands in as the receiving compositor.
+    const display = cleanup.add(startTransmitter([], []));
+    await display.ready();
+    const receiver = cleanup.add(await startReceiver(display.clientEnv));
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
+    await transmitter.ready();
+    const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process, display: display.process });
+    // A remote window stays open: the receiver keeps a window (and keyboard focus) on its display.
+    const app = spawnProcess('weston-simple-shm', [], { env: transmitter.clientEnv, name: 'weston-simple-shm', lineBuffered: false });
+    cleanup.add({ stop: async () => void (await app.stop()) }, 'weston-simple-shm');
+    await waitFor('the remote window on the display', () => display.process.lines.some((l) => l.includes('xdg_toplevel@')), 20_000, 100).catch((e: Error) =>
+      Promise.reject(new Error(`${e.message}\n${logs()}`)),
+    );
+
+    const remoteText = Buffer.from(`primary from a remote app ${process.pid}`);
+    const remoteFile = join(dir, 'primary-remote.txt');
+    writeFileSync(remoteFile, remoteText);
+    wlCopy(transmitter.clientEnv, remoteFile, ['--primary']);
+    const out = join(dir, 'primary-out.txt');
+    let got: Buffer = Buffer.alloc(0);
+    await waitFor('the remote primary selection pasted on the display', async () => {
+      got = await wlPaste(display.clientEnv, out, ['--primary']).catch(() => Buffer.alloc(0));
+      return got.equals(remoteText);
+    }, 30_000, 300).catch((e: Error) => Promise.reject(new Error(`${e.message} (last paste: ${got.length} bytes)\n${logs()}`)));
+    expect(got.toString()).toBe(remoteText.toString());
+    // The clipboard was not touched: the primary selection is its own.
+    expect((await wlPaste(display.clientEnv, out).catch(() => Buffer.alloc(0))).equals(remoteText)).toBe(false);
+
+    const localText = Buffer.from(`primary from the display ${process.pid}`);
+    const localFile = join(dir, 'primary-local.txt');
+    writeFileSync(localFile, localText);
+    wlCopy(display.clientEnv, localFile, ['--primary']);
+    await waitFor('the display primary selection pasted remotely', async () => {
+      got = await wlPaste(transmitter.clientEnv, out, ['--primary']).catch(() => Buffer.alloc(0));
+      return got.equals(localText);
+    }, 30_000, 300).catch((e: Error) => Promise.reject(new Error(`${e.message} (last paste: ${got.length} bytes)\n${logs()}`)));
+    expect(got.toString()).toBe(localText.toString());
+  }, 120_000);
 });
