@@ -16,6 +16,7 @@ import {
   FdReceiver,
   FdSender,
   MAX_MIME_TYPES,
+  MAX_TRANSFERS,
   SELECTION_KINDS,
   TransferIds,
   kindCode,
@@ -26,7 +27,7 @@ import {
 import type { DisplayOffer, DisplaySelection } from '../shared/display/selection.js';
 import type { WthpClipboardResource } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger as Logger } from '../shared/waltham/connection.js';
-import { pipe } from '../shared/native.js';
+import { closeFd, pipe } from '../shared/native.js';
 
 interface Peer {
   readonly resource: WthpClipboardResource;
@@ -183,6 +184,11 @@ export class ClipboardHub {
 
   /** A local application pastes a transmitter's selection: `fd` is its pipe. */
   private fetchRemote(peer: Peer, kind: SelectionKind, id: number, mime: string, fd: number): void {
+    if (peer.transfers.size >= MAX_TRANSFERS) {
+      this.logger.warn({ peer: peer.label }, `${peer.label}: more than ${MAX_TRANSFERS} clipboard transfers at once, a paste is refused`);
+      closeFd(fd);
+      return;
+    }
     const transfer = this.ids.take();
     const wire: TransferWire = {
       data: () => {},
@@ -207,6 +213,11 @@ export class ClipboardHub {
   /** A transmitter's application pastes the local selection. */
   private serveLocal(peer: Peer, transfer: number, kind: SelectionKind, id: number, mime: string): void {
     const local = this.local[kind];
+    if (peer.transfers.size >= MAX_TRANSFERS) {
+      this.logger.warn({ peer: peer.label }, `${peer.label}: more than ${MAX_TRANSFERS} clipboard transfers at once, transfer ${transfer} cancelled`);
+      peer.resource.sendCancel(transfer);
+      return;
+    }
     if (local === null || local.id !== id || (transfer & 0x80000000) !== 0 || peer.transfers.has(transfer)) {
       peer.resource.sendCancel(transfer);
       return;

@@ -24,6 +24,8 @@ export const CHUNK_BYTES = 32768;
 export const WINDOW_BYTES = 262144;
 /** Default size limit of one transfer. */
 export const DEFAULT_CLIPBOARD_LIMIT = 16 * 1024 * 1024;
+/** Most transfers under way at once with one peer; more are cancelled at once. */
+export const MAX_TRANSFERS = 32;
 /** Most mime types kept for one selection. */
 export const MAX_MIME_TYPES = 256;
 

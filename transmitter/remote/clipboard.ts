@@ -17,6 +17,7 @@ import {
   FdReceiver,
   FdSender,
   MAX_MIME_TYPES,
+  MAX_TRANSFERS,
   SELECTION_KINDS,
   TransferIds,
   kindCode,
@@ -164,7 +165,8 @@ export class ClipboardLink {
   /** An application pastes the receiver's selection into `fd`. */
   private fetch(kind: SelectionKind, id: number, mime: string, fd: number): void {
     const proxy = this.proxy;
-    if (proxy === null) {
+    if (proxy === null || this.transfers.size >= MAX_TRANSFERS) {
+      if (proxy !== null) this.logger.warn({}, `${this.where}: more than ${MAX_TRANSFERS} clipboard transfers at once, a paste is refused`);
       closeFd(fd);
       return;
     }
@@ -198,7 +200,8 @@ export class ClipboardLink {
       announced.id !== id ||
       this.selections.of(kind).current !== announced.source ||
       (transfer & 0x80000000) === 0 ||
-      this.transfers.has(transfer)
+      this.transfers.has(transfer) ||
+      this.transfers.size >= MAX_TRANSFERS
     ) {
       proxy.cancel(transfer);
       return;
