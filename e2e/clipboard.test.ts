@@ -167,4 +167,25 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     }, 30_000, 300).catch((e: Error) => Promise.reject(new Error(`${e.message} (last paste: ${got.length} bytes)\n${logs()}`)));
     expect(got.toString()).toBe(localText.toString());
   }, 120_000);
+  it('shares the clipboard with the local compositor of --display, both ways', async () => {
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: 800, height: 600 }));
+    const transmitter = cleanup.add(startTransmitter([], [], ['--display', weston.env['WAYLAND_DISPLAY']!], { XDG_RUNTIME_DIR: undefined }));
+    await transmitter.ready();
+    const logs = (): string => logTails({ transmitter: transmitter.process });
+    const text = Buffer.from(`copied on the virtual display ${process.pid}`);
+    const file = join(dir, 'vd.txt');
+    writeFileSync(file, text);
+    wlCopy(transmitter.clientEnv, file);
+    expect((await pasteUntil(weston.env, text, 'the selection pasted on the local compositor', logs)).toString()).toBe(text.toString());
+
+    const back = Buffer.from(`copied on the local compositor ${process.pid}`);
+    const backFile = join(dir, 'local-back.txt');
+    writeFileSync(backFile, back);
+    wlCopy(weston.env, backFile);
+    const app = spawnProcess('weston-simple-shm', [], { env: transmitter.clientEnv, name: 'weston-simple-shm', lineBuffered: false });
+    cleanup.add({ stop: async () => void (await app.stop()) }, 'weston-simple-shm');
+    const view = await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel', 20_000, 'the local window');
+    await weston.xdotool('mousemove', Math.round(view.rect.x + view.rect.width / 2), Math.round(view.rect.y + view.rect.height / 2), 'click', 1);
+    expect((await pasteUntil(transmitter.clientEnv, back, 'the local selection pasted on the virtual display', logs)).toString()).toBe(back.toString());
+  }, 120_000);
 });

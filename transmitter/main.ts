@@ -188,6 +188,8 @@ async function main(argv: readonly string[]): Promise<void> {
     try {
       await candidate.start();
       candidate.attach(vd.scene);
+      const { shareSelections } = await import('./local-clipboard.js');
+      shareSelections(vd.selections, candidate.selection, logger);
       local = candidate;
       logger.info(`showing local surfaces on ${localName}`);
       candidate.on('close', () => {
