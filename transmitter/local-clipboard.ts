@@ -66,11 +66,13 @@ export function shareSelections(selections: Selections, display: DisplaySelectio
   const listeners = SELECTION_KINDS.map((kind) => {
     const listener = (source: SelectionSource | null): void => {
       if (source !== null && source.origin === token) return;
-      if (source === null) {
-        display.clear(kind);
-        return;
+      try {
+        if (source === null) display.clear(kind);
+        else display.set(kind, { mimeTypes: source.mimeTypes, send: (mime, fd) => source.send(mime, fd), cancelled: () => {} });
+      } catch (error) {
+        // The local compositor went away: the transmitter runs on headless.
+        logger.debug({ err: error }, `local ${kind} selection not set: ${(error as Error).message}`);
       }
-      display.set(kind, { mimeTypes: source.mimeTypes, send: (mime, fd) => source.send(mime, fd), cancelled: () => {} });
     };
     selections.of(kind).on('changed', listener);
     return [kind, listener] as const;
