@@ -49,7 +49,14 @@ export class ClipboardLink {
     private readonly limit = DEFAULT_CLIPBOARD_LIMIT,
   ) {
     for (const kind of SELECTION_KINDS) {
-      const listener = (source: SelectionSource | null): void => this.announce(kind, source);
+      const listener = (source: SelectionSource | null): void => {
+        try {
+          this.announce(kind, source);
+        } catch (error) {
+          // The connection is closing: the selection goes out again after the reconnection.
+          this.logger.debug({ err: error }, `${this.where}: ${kind} selection not sent: ${(error as Error).message}`);
+        }
+      };
       selections.of(kind).on('changed', listener);
       this.listeners.push([kind, listener]);
     }
