@@ -18,6 +18,7 @@ const USAGE = `usage: waltham-receiver [options]
                             local windows (default), ivi-application surfaces, or fullscreen
   --output NAME             the output for --shell fullscreen
   --config FILE             [receiver], [ivi-surface] and [transmitter-identity] sections (weston.ini style)
+  --clipboard-limit BYTES   largest clipboard transfer to or from a transmitter (default 16 MiB)
 ${SECURITY_USAGE}  --stats                   print per-transmitter statistics every 5 s
   --status ADDR[:PORT]      serve the status endpoint and page (HTTP; default port 34401)
   --status-token-file FILE  the token /log needs (else $WALTHAM_STATUS_TOKEN)
@@ -34,6 +35,7 @@ const OPTIONS = {
   shell: { type: 'string' },
   output: { type: 'string' },
   config: { type: 'string' },
+  'clipboard-limit': { type: 'string' },
   stats: { type: 'boolean' },
   oneshot: { type: 'boolean' },
   status: { type: 'string' },
@@ -114,6 +116,8 @@ async function main(argv: readonly string[]): Promise<void> {
     logger,
   });
   await display.start();
+  const limit = values['clipboard-limit'];
+  if (limit !== undefined && (!/^[0-9]+$/.test(limit) || Number(limit) < 1)) throw new UsageError(`--clipboard-limit ${limit}: not a positive number of bytes`);
   const credentials = security.loadSecurity(values, secured.settings);
   const server = new ReceiverServer({
     host: listen.host,
@@ -127,7 +131,9 @@ async function main(argv: readonly string[]): Promise<void> {
     decorations: display.serverSideDecorations,
     pointerConstraints: display.pointerConstraints,
     idleInhibit: display.idleInhibit,
+    ...(limit !== undefined ? { clipboardLimit: Number(limit) } : {}),
   });
+  server.clipboard.attach(display.selection);
   display.on('seat-capabilities', (caps) => server.setSeatCapabilities(caps));
   const info = display.outputInfo();
   if (info !== null) server.setOutput(info);

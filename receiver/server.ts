@@ -24,6 +24,7 @@ import {
   WthpDecorationManagerResource,
   WthpPointerConstraintsResource,
   WthpIdleInhibitManagerResource,
+  WthpClipboardResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -35,6 +36,7 @@ import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits
 import type { RemoteSurface } from './remote-surface.js';
 import { DEFAULT_PROCESS_LIMITS, ProcessGuard, type ProcessLimits } from './limits.js';
 import { FocusGuard } from './focus-guard.js';
+import { ClipboardHub } from './clipboard.js';
 
 export interface ReceiverServerOptions {
   /** Address to bind (DESIGN 8: only the address given). Default 127.0.0.1. */
@@ -71,6 +73,8 @@ export interface ReceiverServerOptions {
   readonly security?: ServerSecurity;
   /** The identity an ivi id belongs to by configuration; null: whoever claims it first. */
   readonly iviOwner?: (iviId: number) => string | null;
+  /** Most bytes of one clipboard transfer (default 16 MiB). */
+  readonly clipboardLimit?: number;
 }
 
 export interface ReceiverServerEvents {
@@ -88,6 +92,8 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
   readonly scene: Scene;
   /** The Waltham server (e.g. to accept TLS streams with `waltham.accept`). */
   readonly waltham: WalthamServer;
+  /** The clipboard shared with transmitters; `clipboard.attach(display.selection)` connects it to the local compositor. */
+  readonly clipboard: ClipboardHub;
   private readonly clients = new Set<RemoteClient>();
   private readonly byPeer = new WeakMap<WalthamPeer, RemoteClient>();
   private readonly ctx: ReceiverContext;
@@ -151,6 +157,8 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     if (options.decorations === true) w.addGlobal(WthpDecorationManagerResource, 1, (r, peer) => client(peer).bindDecorationManager(r));
     if (options.idleInhibit === true) w.addGlobal(WthpIdleInhibitManagerResource, 1, (r, peer) => client(peer).bindIdleInhibitManager(r));
     if (options.pointerConstraints === true) w.addGlobal(WthpPointerConstraintsResource, 1, (r, peer) => client(peer).bindPointerConstraints(r));
+    this.clipboard = new ClipboardHub({ logger: options.logger, ...(options.clipboardLimit !== undefined ? { limit: options.clipboardLimit } : {}) });
+    w.addGlobal(WthpClipboardResource, 1, (r, peer) => this.clipboard.bind(r, peer.label));
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 3500;
     if (deadMs > 0) {

@@ -14,6 +14,7 @@ PKGS=(
   chromium qemu-system-x86 qemu-utils debootstrap
   firefox-esr
   openssl
+  wl-clipboard
 )
 if [ "${1:-}" = "--arm64" ]; then
   PKGS+=(qemu-system-arm qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross)

@@ -137,6 +137,7 @@ describe('the addon', () => {
         'lz4Decompress',
         'memfdCreate',
         'packRgb',
+        'pipe',
         'recvMsg',
         'sendMsg',
         'socketPair',

@@ -181,6 +181,7 @@ export interface NativeShim {
   sendMsg(fd: number, data: Uint8Array, fds: number[]): number;
   recvMsg(fd: number, buf: Uint8Array): RecvResult | null;
   socketPair(): [number, number];
+  pipe(): [number, number];
   UnixListener: UnixListenerStatic;
   Poller: PollerConstructor;
   ShmMapping: ShmMappingStatic;
@@ -251,6 +252,8 @@ export const sendMsg = native.sendMsg;
 export const recvMsg = native.recvMsg;
 /** A connected pair of non-blocking, close-on-exec Unix stream sockets (for tests). */
 export const socketPair = native.socketPair;
+/** A blocking, close-on-exec pipe: [read end, write end] (selection data to and from applications). */
+export const pipe = native.pipe;
 export const UnixListener: UnixListenerStatic = native.UnixListener;
 export const Poller: PollerConstructor = native.Poller;
 export const ShmMapping: ShmMappingStatic = native.ShmMapping;

@@ -26,6 +26,7 @@ const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
                             tile encoding (default auto: lz4, zstd when the link is the bottleneck)
   --allow-lossy             let auto send video-like content as JPEG tiles on a bottlenecked link
   --lossy-quality N         JPEG quality 1..100 when the link has room (default 80)
+  --clipboard-limit BYTES   largest clipboard transfer to or from a receiver (default 16 MiB)
   --stats                   print statistics every 5 s
   --status ADDR[:PORT]      serve the status endpoint (HTTP JSON; default port 34401)
   --status-token-file FILE  the token control requests need (else $WALTHAM_STATUS_TOKEN)
@@ -45,6 +46,7 @@ const OPTIONS = {
   codec: { type: 'string' },
   'allow-lossy': { type: 'boolean' },
   'lossy-quality': { type: 'string' },
+  'clipboard-limit': { type: 'string' },
   stats: { type: 'boolean' },
   status: { type: 'string' },
   'status-token-file': { type: 'string' },
@@ -165,7 +167,13 @@ async function main(argv: readonly string[]): Promise<void> {
     outputs,
     stateFile,
     version,
-    link: { allowLossy, ...(lossyQuality !== undefined ? { lossyQuality } : {}), security: linkSecurity },
+    link: {
+      allowLossy,
+      ...(lossyQuality !== undefined ? { lossyQuality } : {}),
+      selections: vd.selections,
+      security: linkSecurity,
+      ...(values['clipboard-limit'] !== undefined ? { clipboardLimit: clipboardLimit(values['clipboard-limit']) } : {}),
+    },
   });
   targets.on('output', (info, out) => {
     const i = outputs.indexOf(out);
@@ -189,6 +197,8 @@ async function main(argv: readonly string[]): Promise<void> {
     try {
       await candidate.start();
       candidate.attach(vd.scene);
+      const { shareSelections } = await import('./local-clipboard.js');
+      shareSelections(vd.selections, candidate.selection, logger);
       local = candidate;
       logger.info(`showing local surfaces on ${localName}`);
       candidate.on('close', () => {
@@ -231,6 +241,12 @@ async function main(argv: readonly string[]): Promise<void> {
       void stop(code ?? (signal === null ? 0 : 128));
     });
   }
+}
+
+function clipboardLimit(text: string): number {
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--clipboard-limit ${text}: not a positive number of bytes`);
+  return n;
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => fail('waltham-transmitter', USAGE, err));

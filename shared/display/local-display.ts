@@ -70,6 +70,7 @@ import { RoleState } from './roles.js';
 import { SceneBindings } from './scenes.js';
 import { Seat } from './seat.js';
 import { announceDisplayOffers, displayOffers } from './offers.js';
+import { DisplaySelection } from './selection.js';
 import { Chooser } from './show.js';
 import { DisplayState, type DisplayParts } from './state.js';
 
@@ -135,6 +136,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     p.frames = new Frames(d, p);
     p.cursor = new CursorImage(d, p);
     p.seat = new Seat(d, p);
+    p.selection = new DisplaySelection(this.logger);
     this.d = d;
     this.p = p;
     d.onSeatCapabilities = (caps) => {
@@ -241,6 +243,11 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** The output shown to remote peers: the one named by `options.output`, else the first; null if none. */
   outputInfo(): OutputInfo | null {
     return this.d.findOutput(this.options.output)?.info() ?? null;
+  }
+
+  /** The local compositor's clipboard and primary selection. */
+  get selection(): DisplaySelection {
+    return this.p.selection;
   }
 
   /** Every output of the local compositor. */

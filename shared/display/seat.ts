@@ -29,6 +29,7 @@ export class Seat {
     const seat = this.d.registry!.bind(WlSeatProxy, g, Math.min(7, g.version));
     this.d.seat = seat;
     seat.listen({ capabilities: (caps) => this.onCapabilities(caps) });
+    this.p.selection.bind(this.d.registry!, seat, () => this.d.client!.roundtrip());
   }
 
   private onCapabilities(caps: number): void {
@@ -72,11 +73,19 @@ export class Seat {
     const input = this.d.input;
     pointer.listen({
       enter: (serial, surface, x, y) => {
+        this.p.selection.noteSerial(serial);
         input.pointerEnter(serial, this.mirrorOf(surface)?.scene ?? null, x, y);
         this.p.cursor.applyCursor();
       },
-      leave: () => input.pointerLeave(),
+      leave: (serial) => {
+        this.p.selection.noteSerial(serial);
+        input.pointerLeave();
+      },
       ...focusedPointerEvents(input, WlPointerButtonState.Pressed),
+      button: (serial, time, button, state) => {
+        this.p.selection.noteSerial(serial);
+        input.pointerButton(serial, time, button, state === WlPointerButtonState.Pressed);
+      },
     });
     return pointer;
   }
@@ -95,10 +104,22 @@ export class Seat {
         }
       },
       repeatInfo: (rate, delay) => input.repeatInfo(rate, delay),
-      enter: (_serial, surface, keys) => input.keyboardEnter(this.mirrorOf(surface)?.scene ?? null, keys),
-      leave: () => input.keyboardLeave(),
-      key: (serial, time, key, state) => input.key(serial, time, key, state === WlKeyboardKeyState.Pressed),
-      modifiers: (_serial, depressed, latched, locked, group) => input.modifiers(depressed, latched, locked, group),
+      enter: (serial, surface, keys) => {
+        this.p.selection.noteSerial(serial);
+        input.keyboardEnter(this.mirrorOf(surface)?.scene ?? null, keys);
+      },
+      leave: (serial) => {
+        this.p.selection.noteSerial(serial);
+        input.keyboardLeave();
+      },
+      key: (serial, time, key, state) => {
+        this.p.selection.noteSerial(serial);
+        input.key(serial, time, key, state === WlKeyboardKeyState.Pressed);
+      },
+      modifiers: (serial, depressed, latched, locked, group) => {
+        this.p.selection.noteSerial(serial);
+        input.modifiers(depressed, latched, locked, group);
+      },
     });
     return keyboard;
   }

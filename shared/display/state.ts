@@ -39,6 +39,7 @@ import type { Frames } from './frames.js';
 import type { CursorImage } from './cursor.js';
 import type { SceneBindings } from './scenes.js';
 import type { Seat } from './seat.js';
+import type { DisplaySelection } from './selection.js';
 
 /** The parts of a LocalDisplay, one concern each. */
 export interface DisplayParts {
@@ -49,6 +50,7 @@ export interface DisplayParts {
   readonly frames: Frames;
   readonly cursor: CursorImage;
   readonly seat: Seat;
+  readonly selection: DisplaySelection;
 }
 
 export class DisplayState {

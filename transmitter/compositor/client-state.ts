@@ -135,7 +135,8 @@ class ClientFeedback implements SceneFeedback {
   }
 
   pointerMotion(timeMs: number, x: number, y: number): void {
-    if (this.ctx.seat.pointerFocus?.client === this.client && finite(x, y)) this.ctx.seat.pointerMotion(timeMs, x, y);
+    const seat = this.ctx.seat;
+    if ((seat.pointerFocus?.client === this.client || seat.drag !== null) && finite(x, y)) seat.pointerMotion(timeMs, x, y);
   }
 
   pointerButton(timeMs: number, button: number, state: ButtonState): number | undefined {

@@ -13,7 +13,7 @@ import type { Surface } from './compositor.js';
 import type { FrameClock } from './frame-clock.js';
 import type { OutputGlobal } from './output.js';
 import type { Seat } from './seat.js';
-import type { Clipboard } from './data-device.js';
+import type { Selections } from './selection.js';
 import type { ClientLimits } from './client-limits.js';
 
 export interface DisplayContext {
@@ -27,7 +27,8 @@ export interface DisplayContext {
   readonly outputs: readonly OutputGlobal[];
   /** The output a mapped surface is shown on (enters). */
   outputFor(surface: Surface): OutputGlobal;
-  readonly clipboard: Clipboard;
+  /** The clipboard and the primary selection. */
+  readonly clipboard: Selections;
   readonly frames: FrameClock;
   /** Limits per application (default DEFAULT_CLIENT_LIMITS). */
   readonly limits?: ClientLimits;

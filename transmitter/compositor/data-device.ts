@@ -1,14 +1,15 @@
 /**
- * wl_data_device_manager v3: a clipboard shared by the display's clients.
+ * wl_data_device_manager v3: the clipboard of the display's clients (the
+ * rules live in selection.ts).
  *
- * - set_selection makes a data source the selection (the previous source
- *   gets `cancelled`); the client with keyboard focus gets a fresh data_offer
- *   with the source's mime types and `selection`, and so does every client
- *   right before it gets keyboard focus (wayland.xml, wl_data_device.selection).
- * - data_offer.receive(mime, fd) becomes data_source.send(mime, fd) to the
- *   source's client, which writes into the pipe; our copy of the fd is closed
- *   once the event is queued (the library sends a duplicate).
- * - Drag and drop is not offered: start_drag cancels the source at once.
+ * - set_selection(source, serial) asks the display's clipboard Selection to
+ *   take the source; a refused source gets `cancelled`.
+ * - A client shown a selection gets a fresh data_offer with the source's
+ *   mime types, then `selection`; data_offer.receive(mime, fd) becomes the
+ *   source's send(mime, fd) (for a client's source: data_source.send, our
+ *   copy of the fd closed once the event is queued, the library sends a
+ *   duplicate).
+ * - Drag and drop: drag.ts.
  */
 import { closeFd } from '../../shared/native.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
@@ -19,109 +20,130 @@ import {
   WlDataSourceError,
   WlDataSourceResource,
 } from '../../shared/generated/wayland/index.js';
+import { MAX_MIME_TYPES } from '../../shared/clipboard/transfer.js';
 import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
+import type { SelectionDevice, SelectionSource } from './selection.js';
+import { startDrag } from './drag.js';
 
 export const DATA_DEVICE_MANAGER_VERSION = 3;
 
-interface Source {
-  readonly resource: WlDataSourceResource;
-  readonly client: ClientState;
-  readonly mimeTypes: string[];
+/** A client's wl_data_source. */
+export class ClientDataSource implements SelectionSource {
+  readonly mimeTypes: string[] = [];
+  /** wl_data_source.set_actions (drag and drop), 0 until set. */
+  actions = 0;
+  actionsSet = false;
+  /** Set once the source was used for a selection or a drag (it cannot be used twice). */
+  used = false;
+
+  constructor(
+    readonly resource: WlDataSourceResource,
+    readonly client: ClientState,
+  ) {}
+
+  send(mime: string, fd: number): void {
+    try {
+      if (!this.resource.destroyed) this.resource.sendSend(mime, fd);
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  cancelled(): void {
+    if (!this.resource.destroyed) this.resource.sendCancelled();
+  }
 }
 
-/** Most mime types one source may offer (a guard against unbounded growth). */
-const MAX_MIME_TYPES = 256;
+const dataSources = new WeakMap<WlDataSourceResource, ClientDataSource>();
 
-export class Clipboard {
-  private selection: Source | null = null;
-  private readonly sources = new WeakMap<WlDataSourceResource, Source>();
+export function dataSourceOf(resource: WlDataSourceResource): ClientDataSource | undefined {
+  return dataSources.get(resource);
+}
 
-  constructor(private readonly ctx: DisplayContext) {}
+/**
+ * A data_offer for `source` on `device`, its mime types sent. receive goes to
+ * the source as long as it exists, also after the selection moved on (as
+ * weston does: an application may read an offer it was shown a moment ago).
+ */
+export function sendDataOffer(device: WlDataDeviceResource, source: SelectionSource): WlDataOfferResource {
+  const offer = device.sendDataOffer();
+  offer.listen({
+    receive: (mime, fd) => source.send(mime, fd),
+    accept: () => {},
+    finish: () => {},
+    setActions: () => {},
+    destroy: () => {},
+  });
+  for (const mime of source.mimeTypes) offer.sendOffer(mime);
+  return offer;
+}
 
-  register(): void {
-    this.ctx.server.addGlobal(WlDataDeviceManagerResource, DATA_DEVICE_MANAGER_VERSION, (manager, client) =>
-      this.bind(manager, client),
-    );
-  }
-
-  /** The current selection's mime types, or null when there is none. */
-  get selectionMimeTypes(): readonly string[] | null {
-    return this.selection?.mimeTypes ?? null;
-  }
-
-  private bind(manager: WlDataDeviceManagerResource, wsClient: WaylandServerClient): void {
-    const client = this.ctx.clientOf(wsClient);
+export function registerDataDevice(ctx: DisplayContext): void {
+  const selection = ctx.clipboard.clipboard;
+  ctx.server.addGlobal(WlDataDeviceManagerResource, DATA_DEVICE_MANAGER_VERSION, (manager, wsClient: WaylandServerClient) => {
+    const client = ctx.clientOf(wsClient);
     manager.listen({
       createDataSource: (resource) => {
-        const source: Source = { resource, client, mimeTypes: [] };
-        this.sources.set(resource, source);
+        const source = new ClientDataSource(resource, client);
+        dataSources.set(resource, source);
         resource.listen({
           offer: (mime) => {
             if (source.mimeTypes.length < MAX_MIME_TYPES && !source.mimeTypes.includes(mime)) source.mimeTypes.push(mime);
           },
           setActions: (actions) => {
-            if ((actions >>> 0) & ~7) resource.postError(WlDataSourceError.InvalidActionMask, `invalid action mask ${actions}`);
+            if ((actions >>> 0) & ~7) {
+              resource.postError(WlDataSourceError.InvalidActionMask, `invalid action mask ${actions}`);
+              return;
+            }
+            source.actions = actions >>> 0;
+            source.actionsSet = true;
           },
           destroy: () => {},
         });
-        resource.onDestroy(() => {
-          if (this.selection === source) this.setSelection(null);
-        });
+        resource.onDestroy(() => selection.sourceGone(source));
       },
       getDataDevice: (device) => {
         client.dataDevices.add(device);
-        device.onDestroy(() => client.dataDevices.delete(device));
-        device.listen({
-          setSelection: (sourceResource) => {
-            const source = sourceResource === null ? null : (this.sources.get(sourceResource) ?? null);
-            this.setSelection(source);
+        const shown: SelectionDevice = {
+          offer: (source) => {
+            if (device.destroyed) return;
+            if (source === null) {
+              device.sendSelection(null);
+              return;
+            }
+            device.sendSelection(sendDataOffer(device, source));
           },
-          startDrag: (sourceResource) => {
-            // Drag and drop is not offered: the drag ends at once.
-            if (sourceResource !== null && !sourceResource.destroyed) sourceResource.sendCancelled();
+        };
+        device.onDestroy(() => {
+          client.dataDevices.delete(device);
+          selection.removeDevice(client, shown);
+        });
+        device.listen({
+          setSelection: (sourceResource, serial) => {
+            const source = sourceResource === null ? null : (dataSources.get(sourceResource) ?? null);
+            if (source !== null && source.used && selection.current !== source) {
+              sourceResource!.postError(WlDataSourceError.InvalidSource, 'the data source was already used');
+              return;
+            }
+            if (source !== null) source.used = true;
+            selection.request(client, source, serial);
+          },
+          startDrag: (sourceResource, origin, _icon, serial) => {
+            const source = sourceResource === null ? null : (dataSources.get(sourceResource) ?? null);
+            if (source !== null) {
+              if (source.used) {
+                sourceResource!.postError(WlDataSourceError.InvalidSource, 'the data source was already used');
+                return;
+              }
+              source.used = true;
+            }
+            startDrag(ctx, client, source, origin, serial);
           },
           release: () => {},
         });
-        if (this.ctx.seat.keyboardFocus?.client === client) this.offerTo(device);
+        selection.addDevice(client, shown);
       },
     });
-  }
-
-  private setSelection(source: Source | null): void {
-    const previous = this.selection;
-    if (previous === source) return;
-    this.selection = source;
-    if (previous !== null && !previous.resource.destroyed) previous.resource.sendCancelled();
-    const focus = this.ctx.seat.keyboardFocus;
-    if (focus !== null) this.focusMoved(focus.client);
-  }
-
-  /** `client` gets keyboard focus (or the selection changed while it has it): send it the selection. */
-  focusMoved(client: ClientState): void {
-    for (const device of client.dataDevices) this.offerTo(device);
-  }
-
-  private offerTo(device: WlDataDeviceResource): void {
-    const source = this.selection;
-    if (source === null) {
-      device.sendSelection(null);
-      return;
-    }
-    const offer: WlDataOfferResource = device.sendDataOffer();
-    offer.listen({
-      receive: (mime, fd) => {
-        try {
-          if (this.selection === source && !source.resource.destroyed) source.resource.sendSend(mime, fd);
-        } finally {
-          closeFd(fd);
-        }
-      },
-      accept: () => {},
-      finish: () => {},
-      destroy: () => {},
-    });
-    for (const mime of source.mimeTypes) offer.sendOffer(mime);
-    device.sendSelection(offer);
-  }
+  });
 }

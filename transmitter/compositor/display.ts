@@ -7,6 +7,7 @@
  * Globals (wayland-client-survey.md, tier 1): wl_compositor 4,
  * wl_subcompositor 1, wl_shm 1 (ARGB8888, XRGB8888), xdg_wm_base 3, wl_seat 7,
  * wl_output 3, zxdg_output_manager_v1 3, wl_data_device_manager 3,
+ * zwp_primary_selection_device_manager_v1 1,
  * zwp_text_input_manager_v1 1 (inert), ivi_application 1; and, registered by
  * extensions.ts, the globals applications ask for beyond those (README,
  * "Protocols the transmitter offers").
@@ -27,13 +28,15 @@ import { WaylandServer, type WaylandServerClient } from '../../shared/wayland/in
 import { ClientState } from './client-state.js';
 import { registerCompositor } from './compositor.js';
 import { monotonicMs, type DisplayContext } from './context.js';
-import { Clipboard } from './data-device.js';
+import { registerDataDevice } from './data-device.js';
 import { FrameClock } from './frame-clock.js';
 import { registerIvi } from './ivi.js';
 import { DEFAULT_KEYMAP } from './keymap.js';
 import { OutputGlobal, registerXdgOutputManager } from './output.js';
 import { Seat } from './seat.js';
 import { registerPresentation } from './presentation.js';
+import { registerPrimarySelection } from './primary-selection.js';
+import { Selections } from './selection.js';
 import { registerShm } from './shm.js';
 import { registerSubcompositor } from './subcompositor.js';
 import { registerTextInput } from './text-input.js';
@@ -120,7 +123,7 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
         const i = options.outputOf?.(surface.scene.root) ?? 0;
         return ctx.outputs[i] ?? ctx.output;
       },
-      clipboard: undefined as unknown as Clipboard,
+      clipboard: undefined as unknown as Selections,
       frames: new FrameClock(monotonicMs, 1000 / 60, options.frameTimeoutMs ?? 1000),
       limits,
     };
@@ -133,7 +136,7 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     }
     ctx.outputs = outputs;
     ctx.output = outputs[0]!;
-    ctx.clipboard = new Clipboard(ctx);
+    ctx.clipboard = new Selections(ctx);
 
     registerCompositor(ctx);
     registerSubcompositor(ctx);
@@ -142,7 +145,8 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
     ctx.seat.register();
     for (const output of ctx.outputs) output.register();
     registerXdgOutputManager(ctx);
-    ctx.clipboard.register();
+    registerDataDevice(ctx);
+    registerPrimarySelection(ctx);
     registerTextInput(ctx);
     registerIvi(ctx);
     registerPresentation(ctx);
@@ -194,6 +198,11 @@ export class VirtualDisplay extends EventEmitter<VirtualDisplayEvents> {
 
   get output(): OutputInfo {
     return this.ctx.output.info;
+  }
+
+  /** The clipboard and the primary selection (receiver links carry them). */
+  get selections(): Selections {
+    return this.ctx.clipboard;
   }
 
   /** Every output, as applications see them. */

@@ -324,6 +324,8 @@ describe('clipboard', () => {
       },
       selection: () => {},
     });
+    const enters: number[] = [];
+    src.seat.getKeyboard().listen({ enter: (serial) => enters.push(serial) });
     const srcWindow = await mappedWindow(src);
     const source = src.dataDeviceManager.createDataSource();
     const sent: string[] = [];
@@ -336,7 +338,7 @@ describe('clipboard', () => {
     });
     source.offer('text/plain;charset=utf-8');
     source.offer('TEXT');
-    srcDevice.setSelection(source, 0);
+    srcDevice.setSelection(source, enters[0]!); // a serial of its keyboard focus
     await src.roundtrip();
     void srcWindow;
     const dstWindow = await mappedWindow(dst); // takes keyboard focus: gets the selection first

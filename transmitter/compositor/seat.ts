@@ -36,6 +36,7 @@ import { Surface, type SurfaceRoleHandler, type SurfaceState } from './composito
 import type { DisplayContext } from './context.js';
 import { KeymapFile } from './keymap.js';
 import { seatCapabilities } from './seat-capabilities.js';
+import type { Drag } from './drag.js';
 
 export const SEAT_VERSION = 7;
 export const SEAT_NAME = 'seat0';
@@ -73,6 +74,8 @@ export class Seat extends EventEmitter<SeatEvents> {
   private readonly pressedKeys = new Set<number>();
 
   keyboardFocus: Surface | null = null;
+  /** Serial of the keyboard enter of the current focus (selection requests must not be older). */
+  keyboardFocusSerial = 0;
   pointerFocus: Surface | null = null;
   /** Every bound wl_seat (capabilities go to all of them). */
   readonly seatResources = new Set<WlSeatResource>();
@@ -200,8 +203,9 @@ export class Seat extends EventEmitter<SeatEvents> {
     this.keyboardFocus = surface;
     if (surface !== null) {
       if (previous === null || previous.client !== surface.client) this.ctx.clipboard.focusMoved(surface.client);
+      const serial = this.ctx.serial();
+      this.keyboardFocusSerial = serial;
       if (surface.client.keyboards.size > 0) {
-        const serial = this.ctx.serial();
         const keys = encodeU32Array([...this.pressedKeys]);
         for (const kb of surface.client.keyboards) {
           kb.sendEnter(serial, surface.resource, keys);
@@ -301,6 +305,34 @@ export class Seat extends EventEmitter<SeatEvents> {
     }
   }
 
+  // ---- drag and drop (drag.ts): pointer events go to the drag while it lasts ----
+
+  /** The drag under way, if any. */
+  drag: Drag | null = null;
+  /** The surface the pointer is over during a drag. */
+  private dragOver: Surface | null = null;
+  private readonly buttonsHeld = new Set<number>();
+
+  get buttonHeld(): boolean {
+    return this.buttonsHeld.size > 0;
+  }
+
+  startDrag(drag: Drag): void {
+    const over = this.pointerFocus;
+    this.pointerLeave(); // the origin loses the pointer
+    this.drag = drag;
+    this.dragOver = over;
+    drag.enter(over, this.pointerX, this.pointerY);
+  }
+
+  dragEnded(drag: Drag): void {
+    if (this.drag !== drag) return;
+    this.drag = null;
+    const over = this.dragOver;
+    this.dragOver = null;
+    if (over !== null && !over.isDestroyed) this.pointerEnter(over, this.pointerX, this.pointerY);
+  }
+
   // ---- pointer --------------------------------------------------------------
 
   private pointerX = 0;
@@ -308,6 +340,13 @@ export class Seat extends EventEmitter<SeatEvents> {
 
   pointerEnter(surface: Surface, x: number, y: number): void {
     if (surface.isDestroyed) return;
+    if (this.drag !== null) {
+      this.dragOver = surface;
+      this.pointerX = x;
+      this.pointerY = y;
+      this.drag.enter(surface, x, y);
+      return;
+    }
     if (this.pointerFocus === surface) {
       this.pointerMotion(this.ctx.now(), x, y);
       return;
@@ -323,6 +362,13 @@ export class Seat extends EventEmitter<SeatEvents> {
   }
 
   pointerLeave(surface?: Surface): void {
+    if (this.drag !== null) {
+      if (surface === undefined || surface === this.dragOver) {
+        this.dragOver = null;
+        this.drag.enter(null, 0, 0);
+      }
+      return;
+    }
     const focus = this.pointerFocus;
     if (focus === null || (surface !== undefined && surface !== focus)) return;
     this.pointerFocus = null;
@@ -339,6 +385,10 @@ export class Seat extends EventEmitter<SeatEvents> {
     const dy = y - this.pointerY;
     this.pointerX = x;
     this.pointerY = y;
+    if (this.drag !== null) {
+      this.drag.motion(timeMs, x, y);
+      return;
+    }
     if (focus === null || focus.isDestroyed) return;
     this.emit('pointer-motion', focus, timeMs, dx, dy);
     if (this.pointerLockedOn === focus) {
@@ -351,6 +401,12 @@ export class Seat extends EventEmitter<SeatEvents> {
 
   /** Returns the serial of the event sent, if one was. */
   pointerButton(timeMs: number, button: number, pressed: boolean): number | undefined {
+    if (pressed) this.buttonsHeld.add(button);
+    else this.buttonsHeld.delete(button);
+    if (this.drag !== null) {
+      if (!pressed && this.buttonsHeld.size === 0) this.drag.drop();
+      return undefined;
+    }
     const focus = this.pointerFocus;
     let serial: number | undefined;
     if (focus !== null && !focus.isDestroyed) {

@@ -48,6 +48,7 @@ import {
   WthpDecorationManagerProxy,
   WthpPointerConstraintsProxy,
   WthpIdleInhibitManagerProxy,
+  WthpClipboardProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
@@ -68,6 +69,8 @@ import { listenOutput } from './output.js';
 import { Reconnector } from './reconnect.js';
 import { ConnectionState, type LinkContext, type LinkCounters, type Remote } from './remote.js';
 import { Sender } from './send.js';
+import { ClipboardLink } from './clipboard.js';
+import type { Selections } from '../compositor/selection.js';
 
 export type LinkCodec = 'raw' | 'lz4' | 'zstd' | 'lossy' | 'auto';
 
@@ -130,6 +133,10 @@ export interface ReceiverLinkOptions {
   readonly recheckMs?: number;
   /** Options of the Waltham connection. */
   readonly connection?: Omit<WalthamClientOptions, 'logger'>;
+  /** The virtual display's selections, shared with the receiver's compositor (wthp_clipboard). */
+  readonly selections?: Selections;
+  /** Most bytes of one clipboard transfer (default 16 MiB). */
+  readonly clipboardLimit?: number;
 }
 
 export interface ReceiverLinkEvents {
@@ -188,6 +195,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private readonly follower: SceneFollower;
   private readonly sender: Sender;
   private readonly seats: SeatListener;
+  private readonly clipboard: ClipboardLink | null;
 
   constructor(private readonly options: ReceiverLinkOptions) {
     super();
@@ -200,6 +208,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       );
     this.logger = options.logger;
     this.where = `receiver ${options.host}:${options.port}`;
+    this.clipboard = options.selections === undefined ? null : new ClipboardLink(options.selections, this.logger, this.where, options.clipboardLimit);
     const codec = options.codec ?? 'auto';
     this.policy =
       codec === 'raw'
@@ -237,6 +246,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         for (const r of conn.remotes.values()) this.lossy.forget(r);
         this.scene.setConsumerOffers(conn, null);
         this.follower.disconnected(conn);
+        this.clipboard?.disconnected();
         this.emit('disconnected', reason);
       },
     });
@@ -288,6 +298,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     if (!this.reconnector.running) return;
     this.reconnector.halt();
     this.follower.stop();
+    this.clipboard?.close();
     await this.reconnector.close(options.graceMs);
   }
 
@@ -351,9 +362,11 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         this.logger.warn({ limit }, `${this.where}: the receiver refused a surface of ${s!.owner.name}: ${message}; its content is no longer sent`);
       },
     });
+    const clipboard = this.clipboard === null ? null : bindOptional(WthpClipboardProxy);
     await client.roundtrip();
     // After the roundtrip: the seat's capabilities have arrived (applications see them change once).
     announceOffers(this.scene, conn);
+    if (clipboard !== null) this.clipboard?.connected(clipboard, () => client.roundtrip());
     return conn;
   }
 

@@ -96,6 +96,17 @@ pub fn memfd_create(name: String, size: f64) -> Result<i32> {
   Ok(create_memfd(&name, to_size("size", size)?)?.into_raw_fd())
 }
 
+/// `pipe2(O_CLOEXEC)`: a blocking pipe, as `[read end, write end]`. The caller owns both fds.
+/// Blocking matters for the end given to another process (a clipboard source writes with
+/// plain blocking writes, as it would into a compositor's pipe).
+#[napi]
+pub fn pipe() -> Result<Vec<i32>> {
+  let mut fds = [0 as RawFd; 2];
+  // SAFETY: `fds` is a valid, writable array of two ints for the duration of the call.
+  cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, "pipe2")?;
+  Ok(vec![fds[0], fds[1]])
+}
+
 /// Closes `fd`.
 #[napi]
 pub fn close_fd(fd: i32) -> Result<()> {
@@ -139,6 +150,24 @@ pub fn dup_fd(fd: i32) -> Result<i32> {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn pipe_ends_are_blocking_and_close_on_exec() {
+    let fds = pipe().unwrap();
+    for &fd in &fds {
+      // SAFETY: plain fcntl queries on fds we own.
+      let (fl, fd_flags) = unsafe { (libc::fcntl(fd, libc::F_GETFL), libc::fcntl(fd, libc::F_GETFD)) };
+      assert_eq!(fl & libc::O_NONBLOCK, 0);
+      assert_ne!(fd_flags & libc::FD_CLOEXEC, 0);
+    }
+    // SAFETY: writing 3 bytes from a valid buffer into the pipe we own.
+    assert_eq!(unsafe { libc::write(fds[1], b"abc".as_ptr().cast(), 3) }, 3);
+    let mut buf = [0u8; 8];
+    // SAFETY: reading into a valid, writable buffer of 8 bytes.
+    assert_eq!(unsafe { libc::read(fds[0], buf.as_mut_ptr().cast(), 8) }, 3);
+    close(fds[0]).unwrap();
+    close(fds[1]).unwrap();
+  }
 
   #[test]
   fn memfd_has_the_requested_size_and_can_be_resized() {
