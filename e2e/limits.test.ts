@@ -1,5 +1,5 @@
 /**
- * The attacks of issue 8's table that a receiver's limits answer, rerun
+ * Attacks on a receiver that its limits answer, rerun
  * against a real waltham-receiver on a headless weston, over real TCP, while
  * a real transmitter shows weston-simple-shm through it. The hostile peers
  * are written with the project's own Waltham library.
@@ -93,7 +93,7 @@ interface Setup {
   logs(): string;
 }
 
-describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'weston-simple-shm'))('attacks on the receiver (issue 8), scaled down', () => {
+describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'weston-simple-shm'))('attacks on the receiver, scaled down', () => {
   const cleanup = new Cleanup();
   afterEach(() => cleanup.run());
 

@@ -1,5 +1,5 @@
 /**
- * Issue 8: "a second peer maps a transparent fullscreen window titled like
+ * An attack: "a second peer maps a transparent fullscreen window titled like
  * another's: it gets the keyboard focus and the keys typed for the other
  * application". Two transmitters over real TCP to a ReceiverServer; the
  * local compositor's focus changes are played through the surfaces'

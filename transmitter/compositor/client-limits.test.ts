@@ -1,5 +1,5 @@
 /**
- * One application cannot hurt the others (issue 8): past a per-application
+ * One application cannot hurt the others: past a per-application
  * limit (objects, surfaces, pixels, queued bytes) that application gets
  * wl_display.error no_memory naming the limit and is disconnected; another
  * application on the same display keeps committing frames.

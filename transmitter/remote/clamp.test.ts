@@ -1,5 +1,5 @@
 /**
- * A malicious receiver (issue 8: configures 100000x100000, a 5,000-character
+ * A malicious receiver (one that configures 100000x100000, a 5,000-character
  * output make) cannot pass such values to applications: the link clamps them.
  * The receiver is the project's own, over real TCP, made to send them.
  */

@@ -1,5 +1,5 @@
 /**
- * Per-window fairness on a slow link (issue 8): a window that sends big
+ * Per-window fairness on a slow link: a window that sends big
  * frames does not go before the small ones. Real TCP to the project's
  * receiver; the order in which the receiver applies the commits shows who
  * went first.

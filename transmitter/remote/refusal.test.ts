@@ -1,5 +1,5 @@
 /**
- * Issue 8: "one application maps 1,100 toplevels, or 9 windows of
+ * An attack: "one application maps 1,100 toplevels, or 9 windows of
  * 7680x4320: the receiver's limit drops the whole link, in a loop; every
  * other application on that transmitter disappears". With
  * wthp_surface_refusal the receiver refuses such a surface alone: the link
