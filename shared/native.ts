@@ -196,6 +196,18 @@ export interface NativeShim {
     height: number,
   ): void;
   applySpans(stream: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
+  copyChanged(
+    src: Uint8Array,
+    srcStride: number,
+    dst: Uint8Array,
+    dstStride: number,
+    x: number,
+    y: number,
+    width: number,
+    height: number,
+    grid: number,
+    out: Int32Array,
+  ): number;
   packRgb(src: Uint8Array, stride: number, x: number, y: number, width: number, height: number, dst: Uint8Array): void;
   unpackRgb(src: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
   compress(codec: BlockCodec, src: Uint8Array, dst: Uint8Array, level?: number): number;
@@ -258,6 +270,12 @@ export const TileWriter: TileWriterConstructor = native.TileWriter;
 
 /** Copies a `width` x `height` rectangle of pixels from (sx, sy) of `src` to (dx, dy) of `dst`. */
 export const copyPixels = native.copyPixels;
+/**
+ * Copies a rectangle of `src` to the same place of `dst`, writing only what differs, and writes
+ * where it differed to `out` (x, y, width, height quadruples cut to a grid); returns how many,
+ * -1 when they do not fit (the copy is complete all the same). See src/refine.rs.
+ */
+export const copyChanged = native.copyChanged;
 /** Applies a span stream to a rectangle of `dst`; throws (EBADMSG) without changing `dst` when malformed. */
 export const applySpans = native.applySpans;
 /**

@@ -38,6 +38,12 @@ import { ShmBuffer, shmBufferOf } from './shm.js';
 
 /** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
 const MAX_DAMAGE_RECTS = 256;
+/**
+ * A commit's damage is cut to what changed (shm.ts, copyChangedTo) on the grid of the link's
+ * tiles, in at most this many rectangles (a link keeps 64 before it sends the whole surface).
+ */
+const CHANGED_GRID = 64;
+const MAX_CHANGED_RECTS = 48;
 
 /** A full copy of a buffer taken when its commit went into a subsurface cache. */
 interface Snapshot {
@@ -364,7 +370,7 @@ export class Surface {
         let result: ReturnType<ShmBuffer['copyTo']> = 'ok';
         if (same) {
           pixels = prev.pixels;
-          if (damage.length > 0) result = src.copyTo(pixels, damage);
+          if (damage.length > 0) ({ result, changed: damage } = src.copyChangedTo(pixels, damage, CHANGED_GRID, MAX_CHANGED_RECTS));
         } else {
           pixels = new Uint8Array(src.width * src.height * 4);
           result = src.copyTo(pixels, null);

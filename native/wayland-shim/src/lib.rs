@@ -14,6 +14,7 @@ pub mod frame;
 pub mod listener;
 mod lz4;
 pub mod pixels;
+pub mod refine;
 pub mod poller;
 pub mod rgb;
 pub mod shm;
