@@ -264,6 +264,25 @@ pub fn socket_pair() -> Result<Vec<i32>> {
   Ok(vec![a.into_raw_fd(), b.into_raw_fd()])
 }
 
+/// SIOCOUTQNSD of linux/sockios.h (not in the libc crate).
+const SIOCOUTQNSD: libc::c_ulong = 0x894B;
+
+/// Bytes written to TCP socket `fd` that the kernel has not sent yet (SIOCOUTQNSD): the backlog
+/// in the socket's buffer when the link (or the peer's window) is slower than the writer. Bytes
+/// in flight, sent and not acknowledged, do not count. ENOTTY/EOPNOTSUPP for other sockets.
+pub fn unsent_bytes(fd: RawFd) -> Result<usize> {
+  let mut n: libc::c_int = 0;
+  // SAFETY: SIOCOUTQNSD writes one int through the pointer, which points to `n`.
+  cvt(unsafe { libc::ioctl(fd, SIOCOUTQNSD as _, &mut n as *mut libc::c_int) }, "ioctl(SIOCOUTQNSD)")?;
+  Ok(n.max(0) as usize)
+}
+
+/// Bytes written to TCP socket `fd` that the kernel holds unsent (see `unsent_bytes`).
+#[napi]
+pub fn socket_unsent_bytes(fd: i32) -> Result<f64> {
+  Ok(unsent_bytes(fd)? as f64)
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -272,6 +291,34 @@ mod tests {
   fn read_fd_flags(fd: RawFd) -> i32 {
     // SAFETY: plain fcntl query.
     unsafe { libc::fcntl(fd, libc::F_GETFD) }
+  }
+
+  #[test]
+  fn unsent_bytes_of_a_tcp_socket_whose_peer_stops_reading() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut writer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut reader, _) = listener.accept().unwrap();
+    let fd = writer.as_raw_fd();
+    assert_eq!(unsent_bytes(fd).unwrap(), 0);
+    // The reader reads nothing: its window fills, and what is written after stays unsent.
+    writer.set_nonblocking(true).unwrap();
+    let chunk = vec![1u8; 1 << 16];
+    let mut written = 0usize;
+    while let Ok(n) = writer.write(&chunk) {
+      written += n;
+    }
+    let unsent = unsent_bytes(fd).unwrap();
+    assert!(unsent > 0 && unsent < written, "{unsent} unsent of {written}");
+    // Everything read: nothing stays unsent.
+    let mut buf = vec![0u8; 1 << 16];
+    let mut read = 0usize;
+    while read < written {
+      read += reader.read(&mut buf).unwrap();
+    }
+    assert_eq!(unsent_bytes(fd).unwrap(), 0);
+    let (a, _b) = pair().unwrap();
+    assert!(unsent_bytes(a.as_raw_fd()).is_err());
   }
 
   #[test]
