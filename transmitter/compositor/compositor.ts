@@ -355,6 +355,8 @@ export class Surface {
 
     let damage: Rect[] = [];
     let resized = false;
+    /** Released once consumers had the commit: what they send to a receiver goes out before the client's release. */
+    let copied: ShmBuffer | null = null;
     if (state.attach === null) {
       if (prev !== null) {
         sc.content = null;
@@ -380,7 +382,7 @@ export class Surface {
           src.postAccessError(result);
           return;
         }
-        src.release();
+        copied = src;
       } else {
         pixels = src.pixels;
       }
@@ -412,8 +414,12 @@ export class Surface {
     if (mapped && !wasMapped) surfaceMapped(this.ctx, this);
     else if (!mapped && wasMapped) surfaceUnmapped(this.ctx, this);
 
-    sc.commit({ damage, resized, roleChanged, stackingChanged });
-    this.handler?.committed?.(wasMapped);
+    try {
+      sc.commit({ damage, resized, roleChanged, stackingChanged });
+      this.handler?.committed?.(wasMapped);
+    } finally {
+      copied?.release();
+    }
     if (!mapped && wasMapped) this.ctx.seat.surfaceUnmapped(this);
   }
 

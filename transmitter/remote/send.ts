@@ -79,6 +79,8 @@ export class Sender {
         this.follower.destroyRemote(conn, r);
       }
     }
+    // The frames go out now, before the clients' buffer releases queued earlier in this turn.
+    conn.client.flushNow();
     this.ctx.sample();
   }
 
