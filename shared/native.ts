@@ -179,7 +179,7 @@ export interface NativeShim {
   unixConnect(path: string): number;
   sendMsg(fd: number, data: Uint8Array, fds: number[]): number;
   recvMsg(fd: number, buf: Uint8Array): RecvResult | null;
-  socketUnsentBytes(fd: number): number;
+  socketUnackedBytes(fd: number): number;
   socketPair(): [number, number];
   UnixListener: UnixListenerStatic;
   Poller: PollerConstructor;
@@ -262,10 +262,10 @@ export const recvMsg = native.recvMsg;
 /** A connected pair of non-blocking, close-on-exec Unix stream sockets (for tests). */
 export const socketPair = native.socketPair;
 /**
- * Bytes written to a TCP socket that the kernel has not sent yet (SIOCOUTQNSD): the backlog in
- * the socket's buffer when the link is slower than the writer. Throws for other sockets.
+ * Bytes written to a socket that the peer has not acknowledged (SIOCOUTQ): for TCP, unsent or
+ * in flight; what the writer sees of a link slower than itself.
  */
-export const socketUnsentBytes = native.socketUnsentBytes;
+export const socketUnackedBytes = native.socketUnackedBytes;
 export const UnixListener: UnixListenerStatic = native.UnixListener;
 export const Poller: PollerConstructor = native.Poller;
 export const ShmMapping: ShmMappingStatic = native.ShmMapping;

@@ -54,13 +54,13 @@ describe('LinkSampler', () => {
     expect(samples.length).toBe(count);
   });
 
-  it('sees the backlog the kernel holds unsent, which the stream does not queue', async () => {
+  it('sees the backlog the kernel holds unacknowledged, which the stream does not queue', async () => {
     const { writer, reader } = await socketPair();
     reader.pause();
     const samples: LinkSample[] = [];
     const sampler = new LinkSampler(writer, (s) => samples.push(s), 10);
     cleanups.push(() => sampler.stop());
-    // Fills the reader's window: what the kernel took beyond it waits unsent in the writer's socket.
+    // Fills the reader's window: what the kernel took beyond it waits unacknowledged in the writer's socket.
     const total = 8 << 20;
     writer.write(Buffer.alloc(total, 3));
     await new Promise((r) => setTimeout(r, 20));

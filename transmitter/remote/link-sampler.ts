@@ -4,15 +4,17 @@
  * every `intervalMs` (no timer runs while the queue is empty).
  *
  * The queue is the stream's own (`writableLength`) plus what the kernel holds
- * in the socket's buffer unsent (SIOCOUTQNSD): a TCP socket takes several MB
- * before Node queues anything, so on a slow link most of the backlog is
- * there. Bytes in flight (sent, not acknowledged) are not backlog. Bytes sent
- * are `bytesWritten` minus both queues.
+ * unacknowledged (SIOCOUTQ: unsent, or in flight through the link's queues):
+ * a TCP socket takes several MB before Node queues anything, so on a slow
+ * link most of the backlog is there. Bytes the link carried are
+ * `bytesWritten` minus both: counted when the peer acknowledged them, their
+ * rate is the link's (bytes merely handed to the network card would count a
+ * burst at memory speed).
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LinkSample } from '../../shared/remote/codec-policy.js';
-import { socketUnsentBytes } from '../../shared/native.js';
+import { socketUnackedBytes } from '../../shared/native.js';
 
 export class LinkSampler {
   private taken = 0;
@@ -20,7 +22,7 @@ export class LinkSampler {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** The socket's fd for the kernel's unsent bytes, or -1 (not a TCP socket of ours). */
+  /** The socket's fd for the kernel's unacknowledged bytes, or -1 (not a socket of ours). */
   private fd = -1;
 
   constructor(
@@ -30,36 +32,36 @@ export class LinkSampler {
   ) {
     const fd = (stream as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
     if (stream instanceof net.Socket && typeof fd === 'number' && fd >= 0) this.fd = fd;
-    this.taken = this.sentBytes(this.unsent());
+    this.taken = this.sentBytes(this.unacked());
     this.sample();
   }
 
-  /** Bytes the kernel holds unsent (0 when it cannot tell). */
-  private unsent(): number {
+  /** Bytes the kernel holds unacknowledged (0 when it cannot tell). */
+  private unacked(): number {
     if (this.fd < 0 || this.stream.destroyed) return 0;
     try {
-      return socketUnsentBytes(this.fd);
+      return socketUnackedBytes(this.fd);
     } catch {
-      // Not a TCP socket (or no longer open): the stream's queue is all there is to see.
+      // Not a socket (or no longer open): the stream's queue is all there is to see.
       this.fd = -1;
       return 0;
     }
   }
 
-  /** Bytes the kernel has sent so far (0 for a stream that does not count them). */
-  private sentBytes(unsent: number): number {
+  /** Bytes the peer acknowledged so far (0 for a stream that does not count them). */
+  private sentBytes(unacked: number): number {
     const s = this.stream;
     if (!(s instanceof net.Socket)) return 0;
     const n = (s.bytesWritten as number | undefined) ?? 0;
-    return Number.isFinite(n) ? Math.max(0, n - s.writableLength - unsent) : 0;
+    return Number.isFinite(n) ? Math.max(0, n - s.writableLength - unacked) : 0;
   }
 
   /** Take a sample now (after a flush); keeps sampling on a timer while bytes are queued. */
   sample(): void {
     if (this.stopped || !(this.stream instanceof net.Socket)) return;
-    const unsent = this.unsent();
-    const taken = this.sentBytes(unsent);
-    const queued = this.stream.writableLength + unsent;
+    const unacked = this.unacked();
+    const taken = this.sentBytes(unacked);
+    const queued = this.stream.writableLength + unacked;
     this.feed({ now: performance.now(), ackedBytes: Math.max(0, taken - this.taken), queuedBytes: queued });
     // A chunk the kernel took in part is in both queues until Node is done with it: the count
     // dips then, and only what goes beyond the highest count so far is new.

@@ -264,23 +264,20 @@ pub fn socket_pair() -> Result<Vec<i32>> {
   Ok(vec![a.into_raw_fd(), b.into_raw_fd()])
 }
 
-/// SIOCOUTQNSD of linux/sockios.h (not in the libc crate).
-const SIOCOUTQNSD: libc::c_ulong = 0x894B;
-
-/// Bytes written to TCP socket `fd` that the kernel has not sent yet (SIOCOUTQNSD): the backlog
-/// in the socket's buffer when the link (or the peer's window) is slower than the writer. Bytes
-/// in flight, sent and not acknowledged, do not count. ENOTTY/EOPNOTSUPP for other sockets.
-pub fn unsent_bytes(fd: RawFd) -> Result<usize> {
+/// Bytes written to socket `fd` that the peer has not acknowledged yet (SIOCOUTQ): for TCP,
+/// not sent yet or sent and in flight (in a queue on the way, the link's own included); for a
+/// Unix socket, not read by the peer. What the writer sees of a link slower than itself.
+pub fn unacked_bytes(fd: RawFd) -> Result<usize> {
   let mut n: libc::c_int = 0;
-  // SAFETY: SIOCOUTQNSD writes one int through the pointer, which points to `n`.
-  cvt(unsafe { libc::ioctl(fd, SIOCOUTQNSD as _, &mut n as *mut libc::c_int) }, "ioctl(SIOCOUTQNSD)")?;
+  // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer, which points to `n`.
+  cvt(unsafe { libc::ioctl(fd, libc::TIOCOUTQ as _, &mut n as *mut libc::c_int) }, "ioctl(SIOCOUTQ)")?;
   Ok(n.max(0) as usize)
 }
 
-/// Bytes written to TCP socket `fd` that the kernel holds unsent (see `unsent_bytes`).
+/// Bytes written to socket `fd` that the peer has not acknowledged yet (see `unacked_bytes`).
 #[napi]
-pub fn socket_unsent_bytes(fd: i32) -> Result<f64> {
-  Ok(unsent_bytes(fd)? as f64)
+pub fn socket_unacked_bytes(fd: i32) -> Result<f64> {
+  Ok(unacked_bytes(fd)? as f64)
 }
 
 #[cfg(test)]
@@ -294,31 +291,44 @@ mod tests {
   }
 
   #[test]
-  fn unsent_bytes_of_a_tcp_socket_whose_peer_stops_reading() {
+  fn unacked_bytes_of_a_tcp_socket_whose_peer_stops_reading() {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut writer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (mut reader, _) = listener.accept().unwrap();
     let fd = writer.as_raw_fd();
-    assert_eq!(unsent_bytes(fd).unwrap(), 0);
-    // The reader reads nothing: its window fills, and what is written after stays unsent.
+    assert_eq!(unacked_bytes(fd).unwrap(), 0);
+    // The reader reads nothing: its window fills, and what is written after waits unacknowledged.
     writer.set_nonblocking(true).unwrap();
     let chunk = vec![1u8; 1 << 16];
     let mut written = 0usize;
     while let Ok(n) = writer.write(&chunk) {
       written += n;
     }
-    let unsent = unsent_bytes(fd).unwrap();
-    assert!(unsent > 0 && unsent < written, "{unsent} unsent of {written}");
-    // Everything read: nothing stays unsent.
+    let unacked = unacked_bytes(fd).unwrap();
+    assert!(unacked > 0 && unacked < written, "{unacked} unacknowledged of {written}");
+    // Everything read: everything was acknowledged on the way.
     let mut buf = vec![0u8; 1 << 16];
     let mut read = 0usize;
     while read < written {
       read += reader.read(&mut buf).unwrap();
     }
-    assert_eq!(unsent_bytes(fd).unwrap(), 0);
-    let (a, _b) = pair().unwrap();
-    assert!(unsent_bytes(a.as_raw_fd()).is_err());
+    let mut left = unacked_bytes(fd).unwrap();
+    for _ in 0..100 {
+      if left == 0 {
+        break;
+      }
+      std::thread::sleep(std::time::Duration::from_millis(10));
+      left = unacked_bytes(fd).unwrap();
+    }
+    assert_eq!(left, 0);
+    // A Unix socket: bytes the peer has not read.
+    let (a, b) = pair().unwrap();
+    assert_eq!(send_with_fds(a.as_raw_fd(), &[7u8; 1000], &[]).unwrap(), Some(1000));
+    assert!(unacked_bytes(a.as_raw_fd()).unwrap() >= 1000);
+    let mut small = [0u8; 2000];
+    assert_eq!(recv_with_fds(b.as_raw_fd(), &mut small).unwrap().unwrap().bytes, 1000);
+    assert_eq!(unacked_bytes(a.as_raw_fd()).unwrap(), 0);
   }
 
   #[test]
