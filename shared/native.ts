@@ -180,6 +180,7 @@ export interface NativeShim {
   sendMsg(fd: number, data: Uint8Array, fds: number[]): number;
   recvMsg(fd: number, buf: Uint8Array): RecvResult | null;
   socketUnackedBytes(fd: number): number;
+  socketBytesAcked(fd: number): number;
   socketPair(): [number, number];
   UnixListener: UnixListenerStatic;
   Poller: PollerConstructor;
@@ -266,6 +267,8 @@ export const socketPair = native.socketPair;
  * in flight; what the writer sees of a link slower than itself.
  */
 export const socketUnackedBytes = native.socketUnackedBytes;
+/** Bytes of a TCP socket the peer has acknowledged so far (TCP_INFO tcpi_bytes_acked). */
+export const socketBytesAcked = native.socketBytesAcked;
 export const UnixListener: UnixListenerStatic = native.UnixListener;
 export const Poller: PollerConstructor = native.Poller;
 export const ShmMapping: ShmMappingStatic = native.ShmMapping;

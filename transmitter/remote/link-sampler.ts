@@ -6,15 +6,15 @@
  * The queue is the stream's own (`writableLength`) plus what the kernel holds
  * unacknowledged (SIOCOUTQ: unsent, or in flight through the link's queues):
  * a TCP socket takes several MB before Node queues anything, so on a slow
- * link most of the backlog is there. Bytes the link carried are
- * `bytesWritten` minus both: counted when the peer acknowledged them, their
- * rate is the link's (bytes merely handed to the network card would count a
- * burst at memory speed).
+ * link most of the backlog is there. Bytes the link carried are those the
+ * peer acknowledged (TCP_INFO): their rate is the link's (bytes handed to the
+ * kernel would count a burst at memory speed). Without the fd, `bytesWritten`
+ * minus the stream's queue stands for both.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LinkSample } from '../../shared/remote/codec-policy.js';
-import { socketUnackedBytes } from '../../shared/native.js';
+import { socketBytesAcked, socketUnackedBytes } from '../../shared/native.js';
 
 export class LinkSampler {
   private taken = 0;
@@ -50,6 +50,13 @@ export class LinkSampler {
 
   /** Bytes the peer acknowledged so far (0 for a stream that does not count them). */
   private sentBytes(unacked: number): number {
+    if (this.fd >= 0 && !this.stream.destroyed) {
+      try {
+        return socketBytesAcked(this.fd);
+      } catch {
+        // Not TCP: bytes written minus the queues below.
+      }
+    }
     const s = this.stream;
     if (!(s instanceof net.Socket)) return 0;
     const n = (s.bytesWritten as number | undefined) ?? 0;

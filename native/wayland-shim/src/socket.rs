@@ -280,6 +280,30 @@ pub fn socket_unacked_bytes(fd: i32) -> Result<f64> {
   Ok(unacked_bytes(fd)? as f64)
 }
 
+/// Bytes of TCP socket `fd` the peer has acknowledged since the connection started
+/// (`tcpi_bytes_acked` of TCP_INFO): what the link delivered, at the rate it delivered it.
+pub fn bytes_acked(fd: RawFd) -> Result<u64> {
+  // SAFETY: tcp_info is plain integers; all zeros is a valid value.
+  let mut info: libc::tcp_info = unsafe { zeroed() };
+  let mut len = size_of::<libc::tcp_info>() as libc::socklen_t;
+  // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large, and sets `len`.
+  cvt(
+    unsafe { libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info as *mut libc::tcp_info as *mut libc::c_void, &mut len) },
+    "getsockopt(TCP_INFO)",
+  )?;
+  let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + size_of::<u64>();
+  if (len as usize) < end {
+    return Err(error("ENOTSUP", "getsockopt(TCP_INFO): this kernel does not report tcpi_bytes_acked"));
+  }
+  Ok(info.tcpi_bytes_acked)
+}
+
+/// Bytes of TCP socket `fd` the peer has acknowledged so far (see `bytes_acked`).
+#[napi]
+pub fn socket_bytes_acked(fd: i32) -> Result<f64> {
+  Ok(bytes_acked(fd)? as f64)
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -307,6 +331,8 @@ mod tests {
     }
     let unacked = unacked_bytes(fd).unwrap();
     assert!(unacked > 0 && unacked < written, "{unacked} unacknowledged of {written}");
+    let acked = bytes_acked(fd).unwrap() as usize;
+    assert!(acked > 0 && acked <= written - unacked + 1, "{acked} acknowledged, {unacked} not, of {written}");
     // Everything read: everything was acknowledged on the way.
     let mut buf = vec![0u8; 1 << 16];
     let mut read = 0usize;
@@ -322,6 +348,8 @@ mod tests {
       left = unacked_bytes(fd).unwrap();
     }
     assert_eq!(left, 0);
+    // Everything acknowledged (the count may include the SYN).
+    assert!((written..=written + 1).contains(&(bytes_acked(fd).unwrap() as usize)));
     // A Unix socket: bytes the peer has not read.
     let (a, b) = pair().unwrap();
     assert_eq!(send_with_fds(a.as_raw_fd(), &[7u8; 1000], &[]).unwrap(), Some(1000));
