@@ -378,14 +378,21 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 				*) codec="--codec ${mode#wb-}" ;;
 				esac
 				relay_port=$(free_port)
-				start "${pa[@]}" "$RELAY" "tcp:127.0.0.1:$relay_port" "tcp:$connect_host:$rx_port" "$rd/relay.$i.log" 2>"$rd/relay.$i.err"
+				if [ "$NET" = link ]; then
+					# the counting relay on the display's side: the link is the
+					# transmitter's own socket, as without a relay (its kernel
+					# queue is what the codec policy watches)
+					start "${pd[@]}" "$RELAY" "tcp:$ADDR_D:$relay_port" "tcp:$connect_host:$rx_port" "$rd/relay.$i.log" 2>"$rd/relay.$i.err"
+				else
+					start "$RELAY" "tcp:127.0.0.1:$relay_port" "tcp:$connect_host:$rx_port" "$rd/relay.$i.log" 2>"$rd/relay.$i.err"
+				fi
 				relays+=("$PID")
 				if [ "$NET" = link ]; then
-					wait_for 10 listening "$NS_A" "$relay_port" || { log "  relay not listening"; rc=1; }
+					wait_for 10 listening "$NS_D" "$relay_port" || { log "  relay not listening"; rc=1; }
 				else
 					wait_for 10 listening - "$relay_port" || { log "  relay not listening"; rc=1; }
 				fi
-				tx_cmd="node $ROOT/dist/transmitter/main.js --log-level warn --display '' --socket wbb-tx$i $codec --to 127.0.0.1:$relay_port -- $app_q"
+				tx_cmd="node $ROOT/dist/transmitter/main.js --log-level warn --display '' --socket wbb-tx$i $codec --to $connect_host:$relay_port -- $app_q"
 			fi
 			echo "$tx_cmd" >>"$rd/commands"
 			start "${pa[@]}" bash -c "exec $tx_cmd" >"$rd/app.$i.out" 2>"$rd/tx.$i.err"

@@ -180,6 +180,8 @@ export interface NativeShim {
   unixConnect(path: string): number;
   sendMsg(fd: number, data: Uint8Array, fds: number[]): number;
   recvMsg(fd: number, buf: Uint8Array): RecvResult | null;
+  socketUnackedBytes(fd: number): number;
+  socketBytesAcked(fd: number): number;
   socketPair(): [number, number];
   pipe(): [number, number];
   UnixListener: UnixListenerStatic;
@@ -198,6 +200,18 @@ export interface NativeShim {
     height: number,
   ): void;
   applySpans(stream: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
+  copyChanged(
+    src: Uint8Array,
+    srcStride: number,
+    dst: Uint8Array,
+    dstStride: number,
+    x: number,
+    y: number,
+    width: number,
+    height: number,
+    grid: number,
+    out: Int32Array,
+  ): number;
   packRgb(src: Uint8Array, stride: number, x: number, y: number, width: number, height: number, dst: Uint8Array): void;
   unpackRgb(src: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
   compress(codec: BlockCodec, src: Uint8Array, dst: Uint8Array, level?: number): number;
@@ -254,6 +268,13 @@ export const recvMsg = native.recvMsg;
 export const socketPair = native.socketPair;
 /** A blocking, close-on-exec pipe: [read end, write end] (selection data to and from applications). */
 export const pipe = native.pipe;
+/**
+ * Bytes written to a socket that the peer has not acknowledged (SIOCOUTQ): for TCP, unsent or
+ * in flight; what the writer sees of a link slower than itself.
+ */
+export const socketUnackedBytes = native.socketUnackedBytes;
+/** Bytes of a TCP socket the peer has acknowledged so far (TCP_INFO tcpi_bytes_acked). */
+export const socketBytesAcked = native.socketBytesAcked;
 export const UnixListener: UnixListenerStatic = native.UnixListener;
 export const Poller: PollerConstructor = native.Poller;
 export const ShmMapping: ShmMappingStatic = native.ShmMapping;
@@ -264,6 +285,12 @@ export const TileWriter: TileWriterConstructor = native.TileWriter;
 
 /** Copies a `width` x `height` rectangle of pixels from (sx, sy) of `src` to (dx, dy) of `dst`. */
 export const copyPixels = native.copyPixels;
+/**
+ * Copies a rectangle of `src` to the same place of `dst`, writing only what differs, and writes
+ * where it differed to `out` (x, y, width, height quadruples cut to a grid); returns how many,
+ * -1 when they do not fit (the copy is complete all the same). See src/refine.rs.
+ */
+export const copyChanged = native.copyChanged;
 /** Applies a span stream to a rectangle of `dst`; throws (EBADMSG) without changing `dst` when malformed. */
 export const applySpans = native.applySpans;
 /**

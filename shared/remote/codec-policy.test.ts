@@ -121,6 +121,23 @@ describe('codec policy, auto', () => {
     expect(Math.max(...sim.qualities)).toBeLessThanOrEqual(70);
   });
 
+  it('picks the lossy codec for video that the saturated link holds down to 2 fps, once it kept changing for a few frames', () => {
+    const sim = simulation({ allowLossy: true });
+    const seen = sim.run(10_000, 100 * MBIT, 2, [[1, VIDEO]]);
+    expect(seen.slice(0, 4)).not.toContain('lossy');
+    expect(last(seen)).toBe('lossy');
+  });
+
+  it('keeps a single big change at a low frame rate lossless', () => {
+    const sim = simulation({ allowLossy: true });
+    const seen: CodecFamily[] = [];
+    for (let i = 0; i < 5; i++) {
+      seen.push(...sim.run(500, 100 * MBIT, 2, [[1, VIDEO]]));
+      seen.push(...sim.run(500, 100 * MBIT, 2, [[1, TYPING]]));
+    }
+    expect(seen).not.toContain('lossy');
+  });
+
   it('lowers the lossy quality while the link stays backed up, until what it sends fits', () => {
     // At quality q a frame is 0.0008 q of 0.9 * 8.3 MB: 14 MB/s at 80, 9 MB/s at 50, at 30 fps.
     const film: Content = { ...VIDEO, lossyPerQuality: 0.0008 };

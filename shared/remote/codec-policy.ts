@@ -110,6 +110,12 @@ const PRIOR_ZSTD_GAIN = 0.7;
 const VIDEO_CHANGED_SHARE = 0.25;
 const VIDEO_FPS = 10;
 const VIDEO_LOSSLESS_RATIO = 0.25;
+/**
+ * Frames in a row that change at least VIDEO_CHANGED_SHARE of a surface: video-like at any
+ * frame rate. An application paced by a saturated link shows video at the rate the lossless
+ * frames get through (1-2 fps at 100 Mbit/s in full HD), never VIDEO_FPS.
+ */
+const VIDEO_STREAK = 5;
 /** Lossy quality step. */
 const QUALITY_STEP = 5;
 /** A surface without a frame for this long offers no load. */
@@ -121,6 +127,8 @@ class SurfaceStats {
   readonly changedBytes = new Ewma(0.3);
   readonly interval = new Ewma(0.3);
   lastFrame: number | null = null;
+  /** Frames in a row that changed at least VIDEO_CHANGED_SHARE of the surface. */
+  bigFrames = 0;
   choice: CodecFamily | null = null;
   /** A different choice seen since this time, not yet taken. */
   pending: { kind: CodecFamily; since: number } | null = null;
@@ -218,7 +226,11 @@ export class CodecPolicy {
     const s = this.surface(stats.surface);
     if (s.lastFrame !== null && stats.now > s.lastFrame) s.interval.add(stats.now - s.lastFrame);
     s.lastFrame = stats.now;
-    if (stats.pixels > 0) s.changedShare.add(Math.min(1, stats.changedPixels / stats.pixels));
+    if (stats.pixels > 0) {
+      const share = Math.min(1, stats.changedPixels / stats.pixels);
+      s.changedShare.add(share);
+      s.bigFrames = share >= VIDEO_CHANGED_SHARE ? s.bigFrames + 1 : 0;
+    }
     s.changedBytes.add(stats.rawBytes);
     if (stats.rawBytes > 0) {
       s.ratio[stats.family].add(stats.encodedBytes / stats.rawBytes);
@@ -271,7 +283,10 @@ export class CodecPolicy {
     if (!this.linkIsBottleneck(now)) return 'lz4';
     const fps = s.fps(now);
     const best = Math.min(s.losslessRatio('lz4') ?? 1, s.losslessRatio('zstd') ?? 1);
-    const videoLike = (s.changedShare.value ?? 0) >= VIDEO_CHANGED_SHARE && fps >= VIDEO_FPS && best >= VIDEO_LOSSLESS_RATIO;
+    // The link being the bottleneck, a surface whose frames keep changing most of it is video
+    // whatever its frame rate: the link may be what holds the frame rate down.
+    const moving = fps >= VIDEO_FPS || s.bigFrames >= VIDEO_STREAK;
+    const videoLike = (s.changedShare.value ?? 0) >= VIDEO_CHANGED_SHARE && moving && best >= VIDEO_LOSSLESS_RATIO;
     if (this.allowLossy && videoLike) return 'lossy';
     // zstd only if its CPU fits the budget (share of a core at this frame rate).
     const zstdSpeed = this.speed.zstd.value ?? PRIOR_ZSTD_SPEED;

@@ -53,6 +53,21 @@ describe('WalthamConnection output', () => {
     void registry;
   });
 
+  it('flushNow writes what is queued at once, in one write, and nothing is written twice', async () => {
+    const { port } = await setup();
+    const client = await connectWaltham('127.0.0.1', port, { logger: silentLogger });
+    cleanups.push(() => client.close());
+    const write = vi.spyOn(client.stream, 'write');
+    const compositor = client.bind(WthpCompositorProxy, 1, 4);
+    for (let i = 0; i < 3; i++) compositor.createRegion().add(0, 0, i, i);
+    client.flushNow();
+    expect(write).toHaveBeenCalledTimes(1);
+    expect((write.mock.calls[0]![0] as Uint8Array).length).toBe(16 + 44 + 3 * (16 + 28)); // registry, bind, regions
+    client.flushNow(); // nothing queued: nothing written
+    await client.roundtrip();
+    expect(write).toHaveBeenCalledTimes(2); // the roundtrip's own sync
+  });
+
   it('stops writing while the stream asks to wait, and resumes on drain', async () => {
     const { server, port, peers } = await setup({ maxOutgoingBytes: 1 << 30 });
     let keyboard: WthpKeyboardResource | undefined;

@@ -536,6 +536,14 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     }
   }
 
+  /**
+   * Write what is queued now rather than when this turn's microtasks end: a
+   * frame goes out before what other sockets queued earlier in the turn.
+   */
+  flushNow(): void {
+    if (this.flushScheduled) this.flush();
+  }
+
   /** Write everything queued in one chunk, unless the stream asked us to wait for 'drain'. */
   private readonly flush = (): void => {
     this.flushScheduled = false;

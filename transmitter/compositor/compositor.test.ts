@@ -110,11 +110,45 @@ describe('wl_shm content', () => {
     expect(scene.size).toEqual({ width: 50, height: 100 });
     expect(scene.content!.scale).toBe(2);
     expect(scene.content!.transform).toBe(1);
+    buf.bytes.fill(0x11); // new pixels everywhere: the damage is all that limits the copy
     top.surface.attach(buf.buffer, 0, 0);
     top.surface.damage(0, 0, 10, 20);
     top.surface.commit();
     await c.roundtrip();
     expect(commits[1]!.damage).toEqual([{ x: 0, y: 80, width: 40, height: 20 }]);
+  });
+
+  it('cuts the damage to the pixels that changed, on a 64-pixel grid', async () => {
+    const c = await connect();
+    const top = await c.toplevel();
+    const scene = lastSurface(t.display);
+    const commits = record(scene);
+    const buf = c.buffer(200, 150, () => 0xff101010);
+    top.show(buf);
+    await c.roundtrip();
+    const view = new DataView(buf.bytes.buffer, buf.bytes.byteOffset);
+    const put = (x: number, y: number, v: number): void => view.setUint32((y * 200 + x) * 4, v, true);
+    put(70, 5, 0xff0000ff);
+    put(130, 9, 0xff00ff00);
+    put(10, 100, 0xffff0000);
+    top.surface.attach(buf.buffer, 0, 0);
+    top.surface.damage(0, 0, 200, 150); // all of it, as terminals do
+    top.surface.commit();
+    await c.roundtrip();
+    expect(commits[1]!.damage).toEqual([
+      { x: 64, y: 5, width: 128, height: 5 },
+      { x: 0, y: 100, width: 64, height: 1 },
+    ]);
+    expect(pixelAt(scene, 70, 5)).toBe(0xff0000ff);
+    expect(pixelAt(scene, 130, 9)).toBe(0xff00ff00);
+    expect(pixelAt(scene, 10, 100)).toBe(0xffff0000);
+    expect(pixelAt(scene, 11, 100)).toBe(0xff101010);
+    // The same pixels again: nothing changed, the commit has no damage.
+    top.surface.attach(buf.buffer, 0, 0);
+    top.surface.damage(0, 0, 200, 150);
+    top.surface.commit();
+    await c.roundtrip();
+    expect(commits[2]!.damage).toEqual([]);
   });
 
   it('keeps regions: opaque and input, null input meaning the whole surface', async () => {

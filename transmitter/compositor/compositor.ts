@@ -42,6 +42,12 @@ import { checkViewport, viewContent, type ViewportState } from './viewporter.js'
 
 /** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
 const MAX_DAMAGE_RECTS = 256;
+/**
+ * A commit's damage is cut to what changed (shm.ts, copyChangedTo) on the grid of the link's
+ * tiles, in at most this many rectangles (a link keeps 64 before it sends the whole surface).
+ */
+const CHANGED_GRID = 64;
+const MAX_CHANGED_RECTS = 48;
 
 /** A full copy of a buffer taken when its commit went into a subsurface cache. */
 interface Snapshot {
@@ -384,6 +390,8 @@ export class Surface {
 
     let damage: Rect[] = [];
     let resized = false;
+    /** Released once consumers had the commit: what they send to a receiver goes out before the client's release. */
+    let copied: ShmBuffer | null = null;
     if (state.attach === null) {
       if (prev !== null) {
         this.raw = null;
@@ -399,7 +407,7 @@ export class Surface {
         let result: ReturnType<ShmBuffer['copyTo']> = 'ok';
         if (same) {
           pixels = prev.pixels;
-          if (damage.length > 0) result = src.copyTo(pixels, damage);
+          if (damage.length > 0) ({ result, changed: damage } = src.copyChangedTo(pixels, damage, CHANGED_GRID, MAX_CHANGED_RECTS));
         } else {
           pixels = new Uint8Array(src.width * src.height * 4);
           result = src.copyTo(pixels, null);
@@ -409,7 +417,7 @@ export class Surface {
           src.postAccessError(result);
           return;
         }
-        src.release();
+        copied = src;
       } else {
         pixels = src.pixels;
       }
@@ -444,8 +452,12 @@ export class Surface {
     if (mapped && !wasMapped) surfaceMapped(this.ctx, this);
     else if (!mapped && wasMapped) surfaceUnmapped(this.ctx, this);
 
-    sc.commit({ damage, resized, roleChanged, stackingChanged, frame: wantsFrame });
-    this.handler?.committed?.(wasMapped);
+    try {
+      sc.commit({ damage, resized, roleChanged, stackingChanged, frame: wantsFrame });
+      this.handler?.committed?.(wasMapped);
+    } finally {
+      copied?.release();
+    }
     if (!mapped && wasMapped) this.ctx.seat.surfaceUnmapped(this);
   }
 

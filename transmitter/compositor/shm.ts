@@ -18,7 +18,7 @@
  */
 import type { Rect } from '../../shared/scene/scene.js';
 import type { PixelFormat } from '../../shared/scene/scene.js';
-import { ShmMapping, closeFd, copyPixels, fdSize, type ShmMapping as Mapping } from '../../shared/native.js';
+import { ShmMapping, closeFd, copyChanged, copyPixels, fdSize, type ShmMapping as Mapping } from '../../shared/native.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import { WlBufferResource, WlShmError, WlShmFormat, WlShmPoolResource, WlShmResource } from '../../shared/generated/wayland/index.js';
 import type { DisplayContext } from './context.js';
@@ -122,12 +122,42 @@ export class ShmBuffer {
     return m.truncated ? 'truncated' : 'ok';
   }
 
+  /**
+   * `copyTo` of `rects` over the previous pixels of `dst`, writing only what
+   * differs, with where it differed: rectangles cut to a `grid`-pixel grid
+   * (at most `maxRects`; past that, the rectangle that needed more counts as
+   * changed whole). Clients damage more than they change (a terminal damages
+   * its window for every line); consumers then look at what changed only.
+   */
+  copyChangedTo(dst: Uint8Array, rects: readonly Rect[], grid: number, maxRects: number): { result: CopyResult; changed: Rect[] } {
+    const m = this.map();
+    if (m === null) return { result: 'unmappable', changed: [] };
+    const view = (this.view ??= new Uint8Array(m.buffer));
+    const rowBytes = this.width * 4;
+    const changed: Rect[] = [];
+    for (const r of rects) {
+      const room = Math.max(0, maxRects - changed.length);
+      if (changedScratch.length < 4 * room) changedScratch = new Int32Array(4 * room);
+      const out = changedScratch.subarray(0, 4 * room);
+      const n = copyChanged(view, this.stride, dst, rowBytes, r.x, r.y, r.width, r.height, grid, out);
+      if (n < 0) {
+        changed.push(r);
+        continue;
+      }
+      for (let i = 0; i < n; i++) changed.push({ x: out[4 * i]!, y: out[4 * i + 1]!, width: out[4 * i + 2]!, height: out[4 * i + 3]! });
+    }
+    return { result: m.truncated ? 'truncated' : 'ok', changed };
+  }
+
   /** Report a failed copy to the client (it is disconnected). */
   postAccessError(result: Exclude<CopyResult, 'ok'>): void {
     const what = result === 'truncated' ? 'error accessing SHM buffer' : 'failed to map the SHM buffer';
     this.resource.postError(WlShmError.InvalidFd, what);
   }
 }
+
+/** Where `copyChangedTo` gets the changed rectangles (one thread: one scratch). */
+let changedScratch = new Int32Array(4 * 64);
 
 const buffers = new WeakMap<WlBufferResource, ShmBuffer>();
 

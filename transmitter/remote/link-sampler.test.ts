@@ -53,4 +53,24 @@ describe('LinkSampler', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(samples.length).toBe(count);
   });
+
+  it('sees the backlog the kernel holds unacknowledged, which the stream does not queue', async () => {
+    const { writer, reader } = await socketPair();
+    reader.pause();
+    const samples: LinkSample[] = [];
+    const sampler = new LinkSampler(writer, (s) => samples.push(s), 10);
+    cleanups.push(() => sampler.stop());
+    // Fills the reader's window: what the kernel took beyond it waits unacknowledged in the writer's socket.
+    const total = 8 << 20;
+    writer.write(Buffer.alloc(total, 3));
+    await new Promise((r) => setTimeout(r, 20));
+    sampler.sample();
+    const s = samples.at(-1)!;
+    expect(s.queuedBytes).toBeGreaterThan(writer.writableLength);
+    let received = 0;
+    reader.on('data', (d: Buffer) => (received += d.length));
+    reader.resume();
+    await waitFor(() => received === total && samples.at(-1)!.queuedBytes === 0, 'the backlog drained', 20_000);
+    expect(samples.reduce((n, x) => n + x.ackedBytes, 0)).toBe(total);
+  });
 });

@@ -1,50 +1,83 @@
 /**
- * What the link's socket does, for the codec policy: bytes the kernel took
- * (`bytesWritten` minus what still waits in the stream, `writableLength`) and
- * bytes still queued, sampled at each flush and, while a backlog lasts, every
- * `intervalMs` (no timer runs while the queue is empty).
+ * What the link's socket does, for the codec policy: bytes the kernel sent
+ * and bytes still queued, sampled at each flush and, while a backlog lasts,
+ * every `intervalMs` (no timer runs while the queue is empty).
  *
- * What it sees is the stream's own queue: bytes the kernel's socket buffers
- * took (several MB for TCP on Linux) count as sent, so a backlog smaller than
- * those buffers does not show here.
+ * The queue is the stream's own (`writableLength`) plus what the kernel holds
+ * unacknowledged (SIOCOUTQ: unsent, or in flight through the link's queues):
+ * a TCP socket takes several MB before Node queues anything, so on a slow
+ * link most of the backlog is there. Bytes the link carried are those the
+ * peer acknowledged (TCP_INFO): their rate is the link's (bytes handed to the
+ * kernel would count a burst at memory speed). Without the fd, `bytesWritten`
+ * minus the stream's queue stands for both.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LinkSample } from '../../shared/remote/codec-policy.js';
+import { socketBytesAcked, socketUnackedBytes } from '../../shared/native.js';
 
 export class LinkSampler {
   private taken = 0;
+  /** Bytes queued at the last sample. */
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The socket's fd for the kernel's unacknowledged bytes, or -1 (not a socket of ours). */
+  private fd = -1;
 
   constructor(
     private readonly stream: Duplex,
     private readonly feed: (sample: LinkSample) => void,
     private readonly intervalMs = 50,
   ) {
-    this.taken = this.kernelBytes();
+    const fd = (stream as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (stream instanceof net.Socket && typeof fd === 'number' && fd >= 0) this.fd = fd;
+    this.taken = this.sentBytes(this.unacked());
     this.sample();
   }
 
-  /** Bytes the kernel has taken so far (0 for a stream that does not count them). */
-  private kernelBytes(): number {
+  /** Bytes the kernel holds unacknowledged (0 when it cannot tell). */
+  private unacked(): number {
+    if (this.fd < 0 || this.stream.destroyed) return 0;
+    try {
+      return socketUnackedBytes(this.fd);
+    } catch {
+      // Not a socket (or no longer open): the stream's queue is all there is to see.
+      this.fd = -1;
+      return 0;
+    }
+  }
+
+  /** Bytes the peer acknowledged so far (0 for a stream that does not count them). */
+  private sentBytes(unacked: number): number {
+    if (this.fd >= 0 && !this.stream.destroyed) {
+      try {
+        return socketBytesAcked(this.fd);
+      } catch {
+        // Not TCP: bytes written minus the queues below.
+      }
+    }
     const s = this.stream;
     if (!(s instanceof net.Socket)) return 0;
     const n = (s.bytesWritten as number | undefined) ?? 0;
-    return Number.isFinite(n) ? Math.max(0, n - s.writableLength) : 0;
+    return Number.isFinite(n) ? Math.max(0, n - s.writableLength - unacked) : 0;
   }
 
   /** Take a sample now (after a flush); keeps sampling on a timer while bytes are queued. */
   sample(): void {
     if (this.stopped || !(this.stream instanceof net.Socket)) return;
-    const taken = this.kernelBytes();
-    const queued = this.stream.writableLength;
+    const unacked = this.unacked();
+    const taken = this.sentBytes(unacked);
+    const queued = this.stream.writableLength + unacked;
     this.feed({ now: performance.now(), ackedBytes: Math.max(0, taken - this.taken), queuedBytes: queued });
-    this.taken = taken;
+    // A chunk the kernel took in part is in both queues until Node is done with it: the count
+    // dips then, and only what goes beyond the highest count so far is new.
+    this.taken = Math.max(this.taken, taken);
+    this.queued = queued;
     if (queued > 0 && this.timer === undefined) {
       this.timer = setInterval(() => {
         this.sample();
-        if (this.stream.writableLength === 0 || this.stream.destroyed) {
+        if (this.queued === 0 || this.stream.destroyed) {
           clearInterval(this.timer);
           this.timer = undefined;
         }

@@ -98,6 +98,8 @@ export class Sender {
       if (!conn.client.isOpen) return;
       this.fair.charge(window[0]!.scene.root, this.ctx.counters.wireBytes - before);
     }
+    // The frames go out now, before the clients' buffer releases queued earlier in this turn.
+    conn.client.flushNow();
     this.ctx.sample();
   }
 

@@ -16,6 +16,7 @@ mod fuzz;
 pub mod listener;
 mod lz4;
 pub mod pixels;
+pub mod refine;
 pub mod poller;
 pub mod rgb;
 pub mod shm;

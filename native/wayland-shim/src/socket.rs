@@ -264,6 +264,46 @@ pub fn socket_pair() -> Result<Vec<i32>> {
   Ok(vec![a.into_raw_fd(), b.into_raw_fd()])
 }
 
+/// Bytes written to socket `fd` that the peer has not acknowledged yet (SIOCOUTQ): for TCP,
+/// not sent yet or sent and in flight (in a queue on the way, the link's own included); for a
+/// Unix socket, not read by the peer. What the writer sees of a link slower than itself.
+pub fn unacked_bytes(fd: RawFd) -> Result<usize> {
+  let mut n: libc::c_int = 0;
+  // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer, which points to `n`.
+  cvt(unsafe { libc::ioctl(fd, libc::TIOCOUTQ as _, &mut n as *mut libc::c_int) }, "ioctl(SIOCOUTQ)")?;
+  Ok(n.max(0) as usize)
+}
+
+/// Bytes written to socket `fd` that the peer has not acknowledged yet (see `unacked_bytes`).
+#[napi]
+pub fn socket_unacked_bytes(fd: i32) -> Result<f64> {
+  Ok(unacked_bytes(fd)? as f64)
+}
+
+/// Bytes of TCP socket `fd` the peer has acknowledged since the connection started
+/// (`tcpi_bytes_acked` of TCP_INFO): what the link delivered, at the rate it delivered it.
+pub fn bytes_acked(fd: RawFd) -> Result<u64> {
+  // SAFETY: tcp_info is plain integers; all zeros is a valid value.
+  let mut info: libc::tcp_info = unsafe { zeroed() };
+  let mut len = size_of::<libc::tcp_info>() as libc::socklen_t;
+  // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large, and sets `len`.
+  cvt(
+    unsafe { libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info as *mut libc::tcp_info as *mut libc::c_void, &mut len) },
+    "getsockopt(TCP_INFO)",
+  )?;
+  let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + size_of::<u64>();
+  if (len as usize) < end {
+    return Err(error("ENOTSUP", "getsockopt(TCP_INFO): this kernel does not report tcpi_bytes_acked"));
+  }
+  Ok(info.tcpi_bytes_acked)
+}
+
+/// Bytes of TCP socket `fd` the peer has acknowledged so far (see `bytes_acked`).
+#[napi]
+pub fn socket_bytes_acked(fd: i32) -> Result<f64> {
+  Ok(bytes_acked(fd)? as f64)
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -272,6 +312,51 @@ mod tests {
   fn read_fd_flags(fd: RawFd) -> i32 {
     // SAFETY: plain fcntl query.
     unsafe { libc::fcntl(fd, libc::F_GETFD) }
+  }
+
+  #[test]
+  fn unacked_bytes_of_a_tcp_socket_whose_peer_stops_reading() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut writer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut reader, _) = listener.accept().unwrap();
+    let fd = writer.as_raw_fd();
+    assert_eq!(unacked_bytes(fd).unwrap(), 0);
+    // The reader reads nothing: its window fills, and what is written after waits unacknowledged.
+    writer.set_nonblocking(true).unwrap();
+    let chunk = vec![1u8; 1 << 16];
+    let mut written = 0usize;
+    while let Ok(n) = writer.write(&chunk) {
+      written += n;
+    }
+    let unacked = unacked_bytes(fd).unwrap();
+    assert!(unacked > 0 && unacked < written, "{unacked} unacknowledged of {written}");
+    let acked = bytes_acked(fd).unwrap() as usize;
+    assert!(acked > 0 && acked <= written - unacked + 1, "{acked} acknowledged, {unacked} not, of {written}");
+    // Everything read: everything was acknowledged on the way.
+    let mut buf = vec![0u8; 1 << 16];
+    let mut read = 0usize;
+    while read < written {
+      read += reader.read(&mut buf).unwrap();
+    }
+    let mut left = unacked_bytes(fd).unwrap();
+    for _ in 0..100 {
+      if left == 0 {
+        break;
+      }
+      std::thread::sleep(std::time::Duration::from_millis(10));
+      left = unacked_bytes(fd).unwrap();
+    }
+    assert_eq!(left, 0);
+    // Everything acknowledged (the count may include the SYN).
+    assert!((written..=written + 1).contains(&(bytes_acked(fd).unwrap() as usize)));
+    // A Unix socket: bytes the peer has not read.
+    let (a, b) = pair().unwrap();
+    assert_eq!(send_with_fds(a.as_raw_fd(), &[7u8; 1000], &[]).unwrap(), Some(1000));
+    assert!(unacked_bytes(a.as_raw_fd()).unwrap() >= 1000);
+    let mut small = [0u8; 2000];
+    assert_eq!(recv_with_fds(b.as_raw_fd(), &mut small).unwrap().unwrap().bytes, 1000);
+    assert_eq!(unacked_bytes(a.as_raw_fd()).unwrap(), 0);
   }
 
   #[test]
