@@ -287,10 +287,8 @@ pub fn bytes_acked(fd: RawFd) -> Result<u64> {
   let mut info: libc::tcp_info = unsafe { zeroed() };
   let mut len = size_of::<libc::tcp_info>() as libc::socklen_t;
   // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large, and sets `len`.
-  cvt(
-    unsafe { libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info as *mut libc::tcp_info as *mut libc::c_void, &mut len) },
-    "getsockopt(TCP_INFO)",
-  )?;
+  let rc = unsafe { libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info as *mut libc::tcp_info as *mut libc::c_void, &mut len) };
+  cvt(rc, "getsockopt(TCP_INFO)")?;
   let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + size_of::<u64>();
   if (len as usize) < end {
     return Err(error("ENOTSUP", "getsockopt(TCP_INFO): this kernel does not report tcpi_bytes_acked"));
