@@ -21,6 +21,7 @@ import {
   TransferIds,
   kindCode,
   kindOf,
+  transferEvents,
   type SelectionKind,
   type TransferWire,
 } from '../shared/clipboard/transfer.js';
@@ -116,19 +117,7 @@ export class ClipboardHub {
         if (k !== undefined) this.serveLocal(peer, transfer, k, id, mime);
         else resource.sendCancel(transfer);
       },
-      data: (transfer, bytes) => {
-        const t = peer.transfers.get(transfer);
-        if (t instanceof FdReceiver) t.data(bytes);
-      },
-      done: (transfer) => {
-        const t = peer.transfers.get(transfer);
-        if (t instanceof FdReceiver) t.done();
-      },
-      ack: (transfer, bytes) => {
-        const t = peer.transfers.get(transfer);
-        if (t instanceof FdSender) t.ack(bytes);
-      },
-      cancel: (transfer) => peer.transfers.get(transfer)?.cancel(),
+      ...transferEvents(peer.transfers),
     });
     resource.onDestroy(() => this.peerGone(peer));
     for (const k of SELECTION_KINDS) if (this.local[k] !== null) this.announce(peer, k);

@@ -198,3 +198,30 @@ export class TransferIds {
     return id;
   }
 }
+
+/**
+ * The wthp_clipboard events that move a transfer's bytes, on both ends: data
+ * and done to the receiving side, ack to the sending side, cancel to either.
+ */
+export function transferEvents(transfers: ReadonlyMap<number, FdSender | FdReceiver>): {
+  data(transfer: number, bytes: Uint8Array): void;
+  done(transfer: number): void;
+  ack(transfer: number, bytes: number): void;
+  cancel(transfer: number): void;
+} {
+  return {
+    data: (transfer, bytes) => {
+      const t = transfers.get(transfer);
+      if (t instanceof FdReceiver) t.data(bytes);
+    },
+    done: (transfer) => {
+      const t = transfers.get(transfer);
+      if (t instanceof FdReceiver) t.done();
+    },
+    ack: (transfer, bytes) => {
+      const t = transfers.get(transfer);
+      if (t instanceof FdSender) t.ack(bytes);
+    },
+    cancel: (transfer) => transfers.get(transfer)?.cancel(),
+  };
+}

@@ -22,6 +22,7 @@ import {
   TransferIds,
   kindCode,
   kindOf,
+  transferEvents,
   type SelectionKind,
   type TransferWire,
 } from '../../shared/clipboard/transfer.js';
@@ -86,19 +87,7 @@ export class ClipboardLink {
         this.remoteSelection(kind, id, mimes);
       },
       send: (transfer, code, id, mime) => this.serve(transfer, kindOf(code), id, mime),
-      data: (transfer, bytes) => {
-        const t = this.transfers.get(transfer);
-        if (t instanceof FdReceiver) t.data(bytes);
-      },
-      done: (transfer) => {
-        const t = this.transfers.get(transfer);
-        if (t instanceof FdReceiver) t.done();
-      },
-      ack: (transfer, bytes) => {
-        const t = this.transfers.get(transfer);
-        if (t instanceof FdSender) t.ack(bytes);
-      },
-      cancel: (transfer) => this.transfers.get(transfer)?.cancel(),
+      ...transferEvents(this.transfers),
     });
     for (const kind of SELECTION_KINDS) {
       const current = this.selections.of(kind).current;
