@@ -184,7 +184,8 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
       if (!source.destroyed) source.destroy();
     };
     source.listen({
-      send: (mime: string, fd: number) => {
+      send: (mime, received) => {
+        const fd = received.take(); // the selection's owner closes it
         try {
           selection.send(mime, fd);
         } catch (error) {

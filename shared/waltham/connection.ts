@@ -31,6 +31,7 @@ import {
   PeerError,
   WireError,
 } from '../wire/errors.js';
+import { Fd } from '../fd.js';
 import { ObjectMap, SERVER_ID_START, MAX_ID } from '../wire/object-map.js';
 import { WireObject, type ObjectConnection, type OutArg, type Role, type WireObjectClass } from '../wire/object.js';
 import type { ArgSpec, InterfaceSpec, MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
@@ -1024,7 +1025,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     if (spec?.type === 'object' && typeof value === 'number') {
       return { value, objectInterface: this.objects.get(value)?.spec.name };
     }
-    if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof Fd)) {
       return { value: value.id, objectInterface: value.interface };
     }
     return { value };
@@ -1170,7 +1171,7 @@ function describeStream(stream: Duplex): string {
 /** Waltham traces print an untyped new_id (wthp_registry.bind) as one argument, `new id iface@N`. */
 function outTraceArg(spec: ArgSpec | undefined, value: OutArg | UntypedNewId | undefined): TraceArg {
   if (value instanceof WireObject) return { value: value.id, objectInterface: value.spec.name };
-  if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+  if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof Fd)) {
     return { value: value.id, objectInterface: value.interface };
   }
   return { value };

@@ -69,7 +69,7 @@ export function dataSourceOf(resource: WlDataSourceResource): ClientDataSource |
 export function sendDataOffer(device: WlDataDeviceResource, source: SelectionSource): WlDataOfferResource {
   const offer = device.sendDataOffer();
   offer.listen({
-    receive: (mime, fd) => source.send(mime, fd),
+    receive: (mime, fd) => source.send(mime, fd.take()),
     accept: () => {},
     finish: () => {},
     setActions: () => {},

@@ -65,7 +65,7 @@ export function registerPrimarySelection(ctx: DisplayContext): void {
             }
             const offer = device.sendDataOffer();
             offer.listen({
-              receive: (mime, fd) => source.send(mime, fd),
+              receive: (mime, fd) => source.send(mime, fd.take()),
               destroy: () => {},
             });
             for (const mime of source.mimeTypes) offer.sendOffer(mime);

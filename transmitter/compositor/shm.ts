@@ -169,7 +169,7 @@ export function shmBufferOf(resource: WlBufferResource): ShmBuffer | undefined {
 export function registerShm(ctx: DisplayContext): void {
   ctx.server.addGlobal(WlShmResource, 1, (shm, client) => {
     shm.listen({
-      createPool: (pool, fd, size) => createPool(ctx, client, shm, pool, fd, size),
+      createPool: (pool, fd, size) => createPool(ctx, client, shm, pool, fd.take(), size),
     });
     for (const format of SHM_FORMATS.keys()) shm.sendFormat(format);
   });
