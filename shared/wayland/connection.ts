@@ -41,7 +41,7 @@ import type { Logger } from '../log.js';
 import { ConnectionClosedError, EncodeError, LimitExceededError, MalformedMessageError, ObjectError, PeerError, WireError } from '../wire/errors.js';
 import type { ObjectConnection, OutArg, Role, WireObjectClass } from '../wire/object.js';
 import { WireObject } from '../wire/object.js';
-import { ObjectMap, SERVER_ID_START } from '../wire/object-map.js';
+import { ObjectMap } from '../wire/object-map.js';
 import type { MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { Fd, closeAll } from '../fd.js';
@@ -132,9 +132,8 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private readonly maxQueuedBytes: number;
   private readonly maxObjects: number;
   private readonly trace: TraceSink | null;
+  /** Ids, reuse and zombies (destroyed objects whose ids are still reserved: see the module comment). */
   private readonly objects = new ObjectMap<WireObject>(true);
-  /** Destroyed objects whose ids are still reserved (see the module comment). */
-  private readonly zombies = new Map<number, WireObject>();
 
   private inBuf = new Uint8Array(INPUT_CAPACITY);
   private inStart = 0;
@@ -337,25 +336,20 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private destroyResource(object: WireObject, byClient: boolean): void {
     if (object.destroyed) return;
     if (byClient) this.objects.release(object.id);
-    else {
-      this.objects.markZombie(object.id);
-      this.zombies.set(object.id, object);
-    }
+    else this.objects.markZombie(object.id);
     object.markDestroyed();
-    if (object.id < SERVER_ID_START) (this.display as WlDisplayResource).sendDeleteId(object.id);
+    if (this.objects.needsDeleteId(object.id)) (this.display as WlDisplayResource).sendDeleteId(object.id);
   }
 
   /** Client side: keep the id as a zombie until the server's delete_id (or its reuse of a server id). */
   private retire(object: WireObject): void {
     if (object.destroyed) return;
     this.objects.markZombie(object.id);
-    this.zombies.set(object.id, object);
     object.markDestroyed();
   }
 
   private insertObject<T extends WireObject>(ctor: WireObjectClass<T>, id: number, version: number): T {
     const object = new ctor(this, id, version);
-    this.zombies.delete(id);
     this.objects.insert(id, object);
     return object;
   }
@@ -538,7 +532,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   /** Resolve a header to its target's message (zombies included, so their fds can be counted). */
   private readonly lookup = (header: MessageHeader): MessageTarget | WireError => {
-    const object = this.objects.get(header.objectId) ?? this.zombies.get(header.objectId);
+    const object = this.objects.get(header.objectId) ?? this.objects.zombie(header.objectId);
     if (object === undefined) {
       return new ObjectError('ERR_UNKNOWN_OBJECT', `invalid object ${header.objectId}`, undefined, header.objectId);
     }
@@ -593,7 +587,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           const object = this.objects.get(id);
           if (object === undefined) {
             // libwayland passes NULL for a zombie; an id that was never there is an error.
-            if (!this.zombies.has(id) && !isDisplayError) {
+            if (!this.objects.isZombie(id) && !isDisplayError) {
               failure = new ObjectError('ERR_UNKNOWN_OBJECT', `unknown object (${id}) in argument ${spec.name}`, where, id);
             } else if (this.role === 'server' && !spec.nullable) {
               // A request naming an object we destroyed where one is required (a late or a
@@ -646,7 +640,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           traced.push({ value: v });
       }
     });
-    if (failure === null && creations.length > 0 && this.objects.size - this.zombies.size + creations.length > this.maxObjects) {
+    if (failure === null && creations.length > 0 && this.objects.liveCount + creations.length > this.maxObjects) {
       failure = new LimitExceededError('maxObjects', `more than ${this.maxObjects} objects`, where);
     }
     if (failure !== null) {
@@ -685,7 +679,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     }
     if (isDisplayError) {
       const objectId = parsed.args[0] as number;
-      const object = (resolved[0] as WireObject | null) ?? this.zombies.get(objectId);
+      const object = (resolved[0] as WireObject | null) ?? this.objects.zombie(objectId);
       const peer = new PeerError(objectId, object?.spec.name ?? '[unknown]', resolved[1] as number, resolved[2] as string);
       this.logger.warn({ connection: this.label }, `${this.label}: error from the compositor: ${peer.message}`);
       this.emit('error', peer);
@@ -709,11 +703,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   /** Client side: the server acknowledged the destruction of one of our ids. */
   private handleDeleteId(id: number): void {
-    if (this.zombies.has(id)) {
-      this.zombies.delete(id);
-      this.objects.release(id);
-      return;
-    }
+    if (this.objects.acknowledge(id)) return;
     const live = this.objects.get(id);
     if (live !== undefined && live !== this.display) {
       // The server destroyed it on its own: the id is free again.
@@ -817,7 +807,6 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
         this.logger.error({ connection: this.label, err: error }, `destroy listener of ${object.toString()} threw`);
       }
     }
-    this.zombies.clear();
     this.emit('close', reason);
   }
 }
