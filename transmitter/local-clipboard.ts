@@ -8,7 +8,7 @@
 import { Socket } from 'node:net';
 import { SELECTION_KINDS, type SelectionKind } from '../shared/clipboard/transfer.js';
 import type { DisplayOffer, DisplaySelection } from '../shared/display/selection.js';
-import { closeFd } from '../shared/native.js';
+import { Fd } from '../shared/fd.js';
 import type { Logger } from '../shared/log.js';
 import type { Selections, SelectionSource } from './compositor/selection.js';
 
@@ -49,9 +49,9 @@ export function shareSelections(selections: Selections, display: DisplaySelectio
       origin: token,
       send: (mime, fd) => {
         try {
-          pump((latest.get(kind) ?? offer).receive(mime), fd);
+          pump((latest.get(kind) ?? offer).receive(mime), fd.take());
         } catch (error) {
-          closeFd(fd);
+          fd.close(); // unless pump took it
           logger.debug({ err: error }, `local ${kind} selection: cannot read ${mime}: ${(error as Error).message}`);
         }
       },
@@ -68,7 +68,7 @@ export function shareSelections(selections: Selections, display: DisplaySelectio
       if (source !== null && source.origin === token) return;
       try {
         if (source === null) display.clear(kind);
-        else display.set(kind, { mimeTypes: source.mimeTypes, send: (mime, fd) => source.send(mime, fd), cancelled: () => {} });
+        else display.set(kind, { mimeTypes: source.mimeTypes, send: (mime, fd) => source.send(mime, new Fd(fd)), cancelled: () => {} });
       } catch (error) {
         // The local compositor went away: the transmitter runs on headless.
         logger.debug({ err: error }, `local ${kind} selection not set: ${(error as Error).message}`);

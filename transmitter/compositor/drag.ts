@@ -110,7 +110,7 @@ export class Drag {
         target.accepted = mime;
         if (!source.resource.destroyed) source.resource.sendTarget(mime);
       },
-      receive: (mime, fd) => source.send(mime, fd.take()),
+      receive: (mime, fd) => source.send(mime, fd),
       setActions: (actions, preferred) => {
         if ((actions >>> 0) & ~7) {
           offer.postError(WlDataOfferError.InvalidActionMask, `invalid action mask ${actions}`);

@@ -152,8 +152,8 @@ describe('selection rules', () => {
       client: null,
       send: (mime, fd) => {
         sent.push(mime);
-        writeSync(fd, 'from the receiver');
-        closeFd(fd);
+        writeSync(fd.fd, 'from the receiver');
+        fd.close();
       },
       cancelled: () => sent.push('cancelled'),
     };

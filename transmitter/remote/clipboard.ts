@@ -26,7 +26,8 @@ import {
   type TransferWire,
 } from '../../shared/clipboard/transfer.js';
 import type { WthpClipboardProxy } from '../../shared/generated/waltham/waltham.js';
-import { closeFd, pipe } from '../../shared/native.js';
+import { Fd } from '../../shared/fd.js';
+import { pipe } from '../../shared/native.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { Selections, SelectionSource } from '../compositor/selection.js';
 
@@ -170,11 +171,11 @@ export class ClipboardLink {
   }
 
   /** An application pastes the receiver's selection into `fd`. */
-  private fetch(kind: SelectionKind, id: number, mime: string, fd: number): void {
+  private fetch(kind: SelectionKind, id: number, mime: string, fd: Fd): void {
     const proxy = this.proxy;
     if (proxy === null || this.transfers.size >= MAX_TRANSFERS) {
       if (proxy !== null) this.logger.warn({}, `${this.where}: more than ${MAX_TRANSFERS} clipboard transfers at once, a paste is refused`);
-      closeFd(fd);
+      fd.close();
       return;
     }
     const transfer = this.ids.take();
@@ -186,7 +187,7 @@ export class ClipboardLink {
     };
     this.transfers.set(
       transfer,
-      new FdReceiver(fd, wire, {
+      new FdReceiver(fd.take(), wire, {
         logger: this.logger,
         label: `${this.where}: ${kind} transfer ${transfer} (${mime})`,
         limit: this.limit,
@@ -214,7 +215,7 @@ export class ClipboardLink {
       return;
     }
     const [r, w] = pipe();
-    announced.source.send(mime, w);
+    announced.source.send(mime, new Fd(w));
     const wire: TransferWire = {
       data: (bytes) => this.proxy?.data(transfer, bytes),
       done: () => this.proxy?.done(transfer),
