@@ -8,7 +8,6 @@
 import { Socket } from 'node:net';
 import { SELECTION_KINDS, type SelectionKind } from '../shared/clipboard/transfer.js';
 import type { DisplayOffer, DisplaySelection } from '../shared/display/selection.js';
-import { Fd } from '../shared/fd.js';
 import type { Logger } from '../shared/log.js';
 import type { Selections, SelectionSource } from './compositor/selection.js';
 
@@ -68,7 +67,7 @@ export function shareSelections(selections: Selections, display: DisplaySelectio
       if (source !== null && source.origin === token) return;
       try {
         if (source === null) display.clear(kind);
-        else display.set(kind, { mimeTypes: source.mimeTypes, send: (mime, fd) => source.send(mime, new Fd(fd)), cancelled: () => {} });
+        else display.set(kind, { mimeTypes: source.mimeTypes, send: (mime, fd) => source.send(mime, fd), cancelled: () => {} });
       } catch (error) {
         // The local compositor went away: the transmitter runs on headless.
         logger.debug({ err: error }, `local ${kind} selection not set: ${(error as Error).message}`);

@@ -187,7 +187,7 @@ export class ClipboardLink {
     };
     this.transfers.set(
       transfer,
-      new FdReceiver(fd.take(), wire, {
+      new FdReceiver(fd, wire, {
         logger: this.logger,
         label: `${this.where}: ${kind} transfer ${transfer} (${mime})`,
         limit: this.limit,
@@ -224,7 +224,7 @@ export class ClipboardLink {
     };
     this.transfers.set(
       transfer,
-      new FdSender(r, wire, {
+      new FdSender(new Fd(r), wire, {
         logger: this.logger,
         label: `${this.where}: ${kind} transfer ${transfer} (${mime})`,
         limit: this.limit,
