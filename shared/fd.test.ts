@@ -80,6 +80,26 @@ describe('Fd', () => {
     }
   });
 
+  it('closes at the end of a using block what is still owned', () => {
+    let n: number;
+    {
+      using fd = new Fd(memfdCreate('fd-test', 16));
+      n = fd.fd;
+      expect(isOpen(n)).toBe(true);
+    }
+    expect(isOpen(n)).toBe(false);
+    let taken: number;
+    {
+      using fd = new Fd(memfdCreate('fd-test', 16));
+      taken = fd.take();
+    }
+    try {
+      expect(isOpen(taken)).toBe(true);
+    } finally {
+      closeFd(taken);
+    }
+  });
+
   it('rejects what is not an fd', () => {
     expect(() => new Fd(-1)).toThrow(RangeError);
     expect(() => new Fd(1.5)).toThrow(RangeError);

@@ -10,6 +10,8 @@
  * - `take()` hands the number and the duty to close it to someone else (a native call that
  *   closes it, the kernel via sendmsg, another owner); the object is then closed without closing.
  *
+ * `using` works too (Node 20 has Symbol.dispose): the block's end closes what is still owned.
+ *
  * No FinalizationRegistry: a descriptor is closed by its owner, never by the garbage collector
  * (a late close by the collector could hit a number reused meanwhile).
  */
@@ -24,7 +26,7 @@ export class FdClosedError extends Error {
   }
 }
 
-export class Fd {
+export class Fd implements Disposable {
   private num: number;
   /** How the descriptor left this object, for the error of a late use. */
   private gone: 'closed' | 'taken' | null = null;
@@ -73,6 +75,11 @@ export class Fd {
       // EINTR/EIO still release the number on Linux: only EBADF is a double close elsewhere.
       if (isNativeError(error, 'EBADF')) throw new Error(`fd ${this.num} was closed behind its owner's back`, { cause: error });
     }
+  }
+
+  /** `using fd = new Fd(n)`: closed at the end of the block unless taken. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   toString(): string {
