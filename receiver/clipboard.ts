@@ -28,7 +28,8 @@ import {
 import type { DisplayOffer, DisplaySelection } from '../shared/display/selection.js';
 import type { WthpClipboardResource } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger as Logger } from '../shared/waltham/connection.js';
-import { closeFd, pipe } from '../shared/native.js';
+import { Fd } from '../shared/fd.js';
+import { pipe } from '../shared/native.js';
 
 interface Peer {
   readonly resource: WthpClipboardResource;
@@ -163,7 +164,7 @@ export class ClipboardHub {
       mimeTypes,
       receive: (mime) => {
         const [r, w] = pipe();
-        this.fetchRemote(peer, kind, id, mime, w);
+        this.fetchRemote(peer, kind, id, mime, new Fd(w));
         return r;
       },
     };
@@ -172,10 +173,10 @@ export class ClipboardHub {
   }
 
   /** A local application pastes a transmitter's selection: `fd` is its pipe. */
-  private fetchRemote(peer: Peer, kind: SelectionKind, id: number, mime: string, fd: number): void {
+  private fetchRemote(peer: Peer, kind: SelectionKind, id: number, mime: string, fd: Fd): void {
     if (peer.transfers.size >= MAX_TRANSFERS) {
       this.logger.warn({ peer: peer.label }, `${peer.label}: more than ${MAX_TRANSFERS} clipboard transfers at once, a paste is refused`);
-      closeFd(fd);
+      fd.close();
       return;
     }
     const transfer = this.ids.take();
@@ -211,9 +212,9 @@ export class ClipboardHub {
       peer.resource.sendCancel(transfer);
       return;
     }
-    let fd: number;
+    let fd: Fd;
     try {
-      fd = local.offer.receive(mime);
+      fd = new Fd(local.offer.receive(mime));
     } catch (error) {
       this.logger.debug({ err: error }, `${kind} selection: cannot read ${mime}: ${(error as Error).message}`);
       peer.resource.sendCancel(transfer);

@@ -8,9 +8,10 @@
  * the contract the rest of the code is written against; `shared/native.test.ts` checks the loaded
  * addon against them and snapshots the generated `index.d.ts`.
  *
- * Ownership: fds are plain numbers. A function that returns an fd (memfdCreate, dupFd,
+ * Ownership: the shim speaks plain numbers. A function that returns an fd (memfdCreate, dupFd,
  * unixConnect, socketPair, UnixListener.accept, recvMsg) hands it to the caller, who closes it
- * exactly once with `closeFd`. Functions that take an fd (sendMsg, ShmMapping.map, Poller.add)
+ * exactly once; above the shim, an owner wraps it in an `Fd` (shared/fd.ts), whose close is
+ * idempotent, and `take()`s the number back only to hand it to something that closes it. Functions that take an fd (sendMsg, ShmMapping.map, Poller.add)
  * borrow it. A `Poller` must `remove` an fd before it is closed.
  *
  * Errors: a failed call throws an `Error` whose message names the call and the errno

@@ -8,7 +8,6 @@
 import { Socket } from 'node:net';
 import { SELECTION_KINDS, type SelectionKind } from '../shared/clipboard/transfer.js';
 import type { DisplayOffer, DisplaySelection } from '../shared/display/selection.js';
-import { closeFd } from '../shared/native.js';
 import type { Logger } from '../shared/log.js';
 import type { Selections, SelectionSource } from './compositor/selection.js';
 
@@ -49,9 +48,9 @@ export function shareSelections(selections: Selections, display: DisplaySelectio
       origin: token,
       send: (mime, fd) => {
         try {
-          pump((latest.get(kind) ?? offer).receive(mime), fd);
+          pump((latest.get(kind) ?? offer).receive(mime), fd.take());
         } catch (error) {
-          closeFd(fd);
+          fd.close(); // unless pump took it
           logger.debug({ err: error }, `local ${kind} selection: cannot read ${mime}: ${(error as Error).message}`);
         }
       },

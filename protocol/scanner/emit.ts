@@ -140,13 +140,18 @@ export type ${name} = (typeof ${name})[keyof typeof ${name}];
 
 type Side = 'proxy' | 'resource';
 
-/** TypeScript type of an argument as the given side sees it. */
-function argType(a: IrArg, side: Side): string {
+/**
+ * TypeScript type of an argument as the given side sees it. An fd received is an
+ * owned `Fd` (the handler owns it); an fd sent is an `Fd` or a number, borrowed
+ * (the connection sends a duplicate and the caller keeps its own).
+ */
+function argType(a: IrArg, side: Side, incoming = false): string {
   switch (a.type) {
+    case 'fd':
+      return incoming ? 'Fd' : 'Fd | number';
     case 'int':
     case 'uint':
     case 'fixed':
-    case 'fd':
       return 'number';
     case 'string':
       return a.nullable ? 'string | null' : 'string';
@@ -169,7 +174,7 @@ function argDocs(m: IrMessage): string[] {
 /** Handler signature for an incoming message. */
 function handler(m: IrMessage, side: Side): string {
   const names = paramNames(m);
-  const params = m.args.map((a, i) => `${names[i]!}: ${a.type === 'new_id' && a.interface === null ? 'UntypedNewId' : argType(a, side)}`);
+  const params = m.args.map((a, i) => `${names[i]!}: ${a.type === 'new_id' && a.interface === null ? 'UntypedNewId' : argType(a, side, true)}`);
   const extra = [...(m.since > 1 ? [`@since ${m.since}`] : []), ...(m.destructor ? ['Destructor: the object is destroyed after this handler returns.'] : [])];
   return `${jsdoc(m.doc, '  ', extra)}  ${handlerName(m.name)}(${params.join(', ')}): void;`;
 }
@@ -297,7 +302,8 @@ export function emitProtocol(protocol: IrProtocol, ctx: EmitContext): string {
   const usesUntyped = protocol.interfaces.some((i) => [...i.requests, ...i.events].some((m) => m.args.some((a) => a.type === 'new_id' && a.interface === null)));
   const usesAnyObject = protocol.interfaces.some((i) => [...i.requests, ...i.events].some((m) => m.args.some((a) => (a.type === 'object' || a.type === 'new_id') && a.interface === null)));
   const wireTypes = ['InterfaceSpec', 'ProtocolSpec', ...(usesUntyped ? ['UntypedNewId'] : [])];
-  const objectTypes = [...(usesAnyObject ? ['WireObject'] : []), 'WireObjectClass'];
+  const usesFd = protocol.interfaces.some((i) => [...i.requests, ...i.events].some((m) => m.args.some((a) => a.type === 'fd')));
+  const objectTypes = [...(usesFd ? ['Fd'] : []), ...(usesAnyObject ? ['WireObject'] : []), 'WireObjectClass'];
   const imports = [
     `import { defineInterface, defineProtocol } from '${ctx.wireImport}/protocol.js';`,
     `import type { ${wireTypes.join(', ')} } from '${ctx.wireImport}/protocol.js';`,

@@ -126,6 +126,7 @@ describe('golden output', () => {
 const usage: Record<Dialect, (wireImport: string) => string> = {
   wayland: (wireImport) => `
 import type { UntypedNewId } from '${wireImport}/protocol.js';
+import type { Fd } from '${wireImport}/object.js';
 import {
   TestItemProxy, TestItemResource, TestItemState, TestManagerCaps, TestManagerProxy, TestManagerResource, TestManagerRotation,
   type TestItemEvents, type TestItemRequests, type TestManagerEvents, type TestManagerRequests,
@@ -163,7 +164,7 @@ export const checks: true[] = [
   true as Equal<Parameters<TestManagerRequests['bind']>, [name: number, id: UntypedNewId]>,
   true as Equal<Parameters<TestManagerRequests['createItem']>, [id: TestItemResource, surface: WlSurfaceResource]>,
   true as Equal<Parameters<TestManagerEvents['itemAdded']>, [item: TestItemProxy, rotation: number]>,
-  true as Equal<Parameters<TestManagerEvents['everyType']>, [i: number, u: number, f: number, s: string | null, o: WlSurfaceProxy, a: Uint8Array, fd: number]>,
+  true as Equal<Parameters<TestManagerEvents['everyType']>, [i: number, u: number, f: number, s: string | null, o: WlSurfaceProxy, a: Uint8Array, fd: Fd]>,
   true as Equal<Parameters<TestItemRequests['spawn']>, [version_: number, child: UntypedNewId]>,
   true as Equal<keyof TestItemEvents, 'toString_' | 'gone'>,
   true as Equal<TestManagerRotation, 0 | 1 | 2 | 7>,

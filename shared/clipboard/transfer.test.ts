@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Socket } from 'node:net';
 import { pipe } from '../native.js';
+import { Fd } from '../fd.js';
 import { sleep, waitFor } from '../test/helpers.js';
 import { CHUNK_BYTES, FdReceiver, FdSender, TransferIds, WINDOW_BYTES, type TransferWire } from './transfer.js';
 
@@ -50,7 +51,7 @@ describe('FdSender', () => {
     const w = wire();
     const lines: string[] = [];
     let ended = 0;
-    const sender = new FdSender(r, w, { logger: recordingLogger(lines), label: 't', limit: 1 << 30, ended: () => void ended++ });
+    const sender = new FdSender(new Fd(r), w, { logger: recordingLogger(lines), label: 't', limit: 1 << 30, ended: () => void ended++ });
     await waitFor(() => sent(w) >= WINDOW_BYTES, 5000, 'a window of data');
     await sleep(100); // nothing more comes while nothing is acknowledged
     expect(sent(w)).toBeLessThan(WINDOW_BYTES + 65536);
@@ -73,7 +74,7 @@ describe('FdSender', () => {
     writer.end(Buffer.alloc(200_000, 1));
     const w = wire();
     const lines: string[] = [];
-    const sender = new FdSender(r, w, { logger: recordingLogger(lines), label: 'big', limit: 100_000 });
+    const sender = new FdSender(new Fd(r), w, { logger: recordingLogger(lines), label: 'big', limit: 100_000 });
     const acker = setInterval(() => sender.ack(1 << 20), 10);
     await waitFor(() => w.cancelled === 1, 5000, 'cancel');
     clearInterval(acker);
@@ -86,7 +87,7 @@ describe('FdReceiver', () => {
   it('writes chunks into the pipe, acknowledges them, and closes it on done', async () => {
     const [r, wfd] = pipe();
     const w = wire();
-    const rx = new FdReceiver(wfd, w, { logger: recordingLogger([]), label: 't', limit: 1000 });
+    const rx = new FdReceiver(new Fd(wfd), w, { logger: recordingLogger([]), label: 't', limit: 1000 });
     rx.data(new TextEncoder().encode('hello '));
     rx.data(new TextEncoder().encode('world'));
     await waitFor(() => w.acked === 11, 2000, 'acks of what was written');
@@ -98,7 +99,7 @@ describe('FdReceiver', () => {
     const [r, wfd] = pipe();
     const w = wire();
     const lines: string[] = [];
-    const rx = new FdReceiver(wfd, w, { logger: recordingLogger(lines), label: 'rx', limit: 10 });
+    const rx = new FdReceiver(new Fd(wfd), w, { logger: recordingLogger(lines), label: 'rx', limit: 10 });
     rx.data(new Uint8Array(8));
     rx.data(new Uint8Array(8));
     expect(w.cancelled).toBe(1);

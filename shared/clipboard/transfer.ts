@@ -17,6 +17,7 @@
  */
 import { Socket } from 'node:net';
 import type { WalthamLogger as Logger } from '../waltham/connection.js';
+import type { Fd } from '../fd.js';
 
 /** Largest data message of a transfer. */
 export const CHUNK_BYTES = 32768;
@@ -64,12 +65,13 @@ export class FdSender {
   private total = 0;
   private finished = false;
 
+  /** `fd` is ours from now on; the socket made of it closes it. */
   constructor(
-    fd: number,
+    fd: Fd,
     private readonly wire: TransferWire,
     private readonly options: TransferOptions,
   ) {
-    this.socket = new Socket({ fd, readable: true, writable: false, allowHalfOpen: true });
+    this.socket = new Socket({ fd: fd.take(), readable: true, writable: false, allowHalfOpen: true });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('end', () => {
       if (this.finished) return;
@@ -129,12 +131,13 @@ export class FdReceiver {
   private total = 0;
   private finished = false;
 
+  /** `fd` is ours from now on; the socket made of it closes it. */
   constructor(
-    fd: number,
+    fd: Fd,
     private readonly wire: TransferWire,
     private readonly options: TransferOptions,
   ) {
-    this.socket = new Socket({ fd, readable: false, writable: true });
+    this.socket = new Socket({ fd: fd.take(), readable: false, writable: true });
     this.socket.on('error', (error) => {
       if (this.finished) return;
       // EPIPE: the application stopped reading; nothing to report but to the peer.

@@ -13,7 +13,7 @@ import {
   type WlSurfaceProxy,
   type WlTouchProxy,
 } from '../generated/wayland/index.js';
-import { closeFd, ShmMapping } from '../native.js';
+import { ShmMapping } from '../native.js';
 import type { Global } from '../wayland/client.js';
 import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
@@ -96,11 +96,11 @@ export class Seat {
       keymap: (format, fd, size) => {
         try {
           if (format !== WlKeyboardKeymapFormat.XkbV1 || size <= 0) return;
-          input.keymap(readKeymap(fd, size));
+          input.keymap(readKeymap(fd.fd, size));
         } catch (error) {
           this.d.logger.warn({ err: error }, `cannot read the keymap: ${(error as Error).message}`);
         } finally {
-          closeFd(fd);
+          fd.close();
         }
       },
       repeatInfo: (rate, delay) => input.repeatInfo(rate, delay),

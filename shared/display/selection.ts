@@ -22,6 +22,7 @@ import {
   type ZwpPrimarySelectionOfferV1Proxy,
   type ZwpPrimarySelectionSourceV1Proxy,
 } from '../generated/wayland/index.js';
+import type { Fd } from '../fd.js';
 import { closeFd, pipe } from '../native.js';
 import { MAX_MIME_TYPES, type SelectionKind } from '../clipboard/transfer.js';
 import type { Logger } from '../log.js';
@@ -39,7 +40,7 @@ export interface DisplayOffer {
 export interface OwnSelection {
   readonly mimeTypes: readonly string[];
   /** Someone pastes: write `mime` into `fd` (the callee owns it). */
-  send(mime: string, fd: number): void;
+  send(mime: string, fd: Fd): void;
   /** The compositor's selection is someone else's now. */
   cancelled(): void;
 }
@@ -184,11 +185,11 @@ export class DisplaySelection extends Emitter<DisplaySelectionEvents> {
       if (!source.destroyed) source.destroy();
     };
     source.listen({
-      send: (mime: string, fd: number) => {
+      send: (mime, fd) => {
         try {
           selection.send(mime, fd);
         } catch (error) {
-          closeFd(fd);
+          fd.close(); // unless the owner closed or took it already
           this.logger.warn({ err: error }, `${kind} selection: cannot serve ${mime}: ${(error as Error).message}`);
         }
       },

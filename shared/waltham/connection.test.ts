@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EncodeError, PeerError } from '../wire/errors.js';
+import type { ObjectMap } from '../wire/object-map.js';
 import {
   WthpCompositorProxy,
   WthpKeyboardResource,
@@ -249,7 +250,7 @@ describe('WalthamConnection objects', () => {
     const regions = Array.from({ length: 6 }, () => compositor.createRegion());
     for (const r of regions) r.destroy();
     expect(client.objectCount).toBe(3); // display, registry, compositor
-    expect((client as unknown as { zombies: Set<number> }).zombies).toEqual(new Set(regions.slice(3).map((r) => r.id)));
+    expect((client as unknown as { objects: ObjectMap<unknown> }).objects.zombies()).toEqual(regions.slice(3).map((r) => r.id));
   });
 });
 

@@ -31,6 +31,7 @@ import {
   PeerError,
   WireError,
 } from '../wire/errors.js';
+import { Fd } from '../fd.js';
 import { ObjectMap, SERVER_ID_START, MAX_ID } from '../wire/object-map.js';
 import { WireObject, type ObjectConnection, type OutArg, type Role, type WireObjectClass } from '../wire/object.js';
 import type { ArgSpec, InterfaceSpec, MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
@@ -156,17 +157,16 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   readonly closed: Promise<Error | undefined>;
 
   private readonly displaySpec: InterfaceSpec;
-  private readonly objects = new ObjectMap<WireObject>(false);
+  /** Ids and zombies; Waltham's reference never reuses ids. */
+  private readonly objects: ObjectMap<WireObject>;
   /** Next id we allocate (our range). */
   private localNext: number;
   /** The only id the peer may use for its next new object (ids are never reused, no gaps). */
   private peerNext: number;
   private readonly peerSide: Role;
-  private readonly zombies = new Set<number>();
   private readonly pendingUntyped = new Set<number>();
   private readonly maxObjects: number;
   private readonly maxOutgoingBytes: number;
-  private readonly maxZombies: number;
   private readonly strictVersions: boolean;
   private readonly closeTimeoutMs: number;
   private readonly traceSink: TraceSink | null;
@@ -223,7 +223,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     this.logger = options.logger ?? defaultLogger();
     this.maxObjects = options.maxObjects ?? DEFAULT_MAX_OBJECTS;
     this.maxOutgoingBytes = options.maxOutgoingBytes ?? DEFAULT_MAX_OUTGOING_BYTES;
-    this.maxZombies = options.maxZombies ?? DEFAULT_MAX_ZOMBIES;
+    this.objects = new ObjectMap<WireObject>(false, options.maxZombies ?? DEFAULT_MAX_ZOMBIES);
     this.strictVersions = options.strictVersions ?? true;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.objectBudget = options.objectBudget;
@@ -265,7 +265,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   /** Live objects (the display included). */
   get objectCount(): number {
-    return this.objects.size - this.zombies.size;
+    return this.objects.liveCount;
   }
 
   /** The live object with this id. */
@@ -431,13 +431,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   /** Client side: destroyed here, id kept until the server acknowledges (delete_id). */
   private retire(obj: WireObject): void {
-    this.objects.markZombie(obj.id);
-    this.zombies.add(obj.id);
-    if (this.zombies.size > this.maxZombies) {
-      const oldest = this.zombies.values().next().value as number;
-      this.zombies.delete(oldest);
-      this.objects.release(oldest);
-    }
+    this.objects.markZombie(obj.id); // the map forgets the oldest past maxZombies
     this.markDestroyed(obj);
   }
 
@@ -1016,15 +1010,14 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   private handleDeleteId(id: number): void {
-    if (this.zombies.delete(id)) this.objects.release(id);
-    else this.logger.debug({ peer: this.label, id }, `wth_display@1.delete_id(${id}): no such destroyed object`);
+    if (!this.objects.acknowledge(id)) this.logger.debug({ peer: this.label, id }, `wth_display@1.delete_id(${id}): no such destroyed object`);
   }
 
   private inTraceArg(spec: ArgSpec | undefined, value: WireValue): TraceArg {
     if (spec?.type === 'object' && typeof value === 'number') {
       return { value, objectInterface: this.objects.get(value)?.spec.name };
     }
-    if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof Fd)) {
       return { value: value.id, objectInterface: value.interface };
     }
     return { value };
@@ -1170,7 +1163,7 @@ function describeStream(stream: Duplex): string {
 /** Waltham traces print an untyped new_id (wthp_registry.bind) as one argument, `new id iface@N`. */
 function outTraceArg(spec: ArgSpec | undefined, value: OutArg | UntypedNewId | undefined): TraceArg {
   if (value instanceof WireObject) return { value: value.id, objectInterface: value.spec.name };
-  if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+  if (spec?.type === 'new_id' && typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof Fd)) {
     return { value: value.id, objectInterface: value.interface };
   }
   return { value };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { memfdCreate, closeFd, socketPair } from '../native.js';
+import { memfdCreate, closeFd, fdSize, socketPair } from '../native.js';
 import { EncodeError, PeerError } from '../wire/errors.js';
 import {
   WlCompositorResource,
@@ -48,8 +48,8 @@ function shmGlobal(server: WaylandServer, onPool?: (pool: WlShmPoolResource, fd:
   server.addGlobal(WlShmResource, 1, (shm) => {
     shm.listen({
       createPool: (pool, fd, size) => {
-        if (onPool) onPool(pool, fd, size);
-        else closeFd(fd);
+        if (onPool) onPool(pool, fd.take(), size);
+        else fd.close();
       },
     });
     shm.sendFormat(0);
@@ -114,7 +114,7 @@ describe('WaylandConnection and WaylandServer over a socket pair', () => {
     await client.roundtrip();
     const before = openFdCount();
     const keyboard = seat.getKeyboard();
-    keyboard.listen({ keymap: (_format, fd) => keymapFds.push(fd) });
+    keyboard.listen({ keymap: (_format, fd) => keymapFds.push(fd.take()) });
     keyboard.release(); // destroyed here before the keymap event arrives
     await client.roundtrip();
     expect(keymapFds).toEqual([]);
@@ -138,7 +138,7 @@ describe('WaylandConnection and WaylandServer over a socket pair', () => {
     const registry = await client.registry();
     const seat = registry.bind(WlSeatProxy, registry.find('wl_seat')!, 7);
     const got: number[] = [];
-    seat.getKeyboard().listen({ keymap: (_format, fd, size) => got.push(fd, size) });
+    seat.getKeyboard().listen({ keymap: (_format, fd, size) => got.push(fd.take(), size) });
     await client.roundtrip();
     expect(got).toHaveLength(2);
     expect(got[1]).toBe(64);
@@ -285,7 +285,7 @@ describe('WaylandConnection and WaylandServer over a socket pair', () => {
 
   it('gives back the ids of new objects whose request is not sent, so the next id does not skip ahead', async () => {
     const server = newServer();
-    server.addGlobal(WlShmResource, 1, (shm) => shm.listen({ createPool: (_pool, fd) => closeFd(fd) }));
+    server.addGlobal(WlShmResource, 1, (shm) => shm.listen({ createPool: (_pool, fd) => fd.close() }));
     const { client } = pair(server);
     const registry = await client.registry();
     const shm = registry.bindFirst(WlShmProxy)!;
@@ -349,6 +349,45 @@ describe('WaylandConnection and WaylandServer over a socket pair', () => {
     closeFd(memfd);
     await client.roundtrip();
     expect(openFdCount()).toBe(before);
+  });
+
+  it('leaves alone the fds a throwing handler already closed or took', async () => {
+    const server = newServer();
+    const kept: number[] = [];
+    const reused: number[] = [];
+    let calls = 0;
+    server.addGlobal(WlShmResource, 1, (shm) => {
+      shm.listen({
+        createPool: (_pool, fd) => {
+          calls++;
+          if (calls === 1) {
+            // Closes its fd; the next file opened gets the same number; then fails.
+            const n = fd.fd;
+            fd.close();
+            const other = memfdCreate('reuses the number', 8192);
+            cleanups.push(() => closeFd(other));
+            reused.push(n, other);
+          } else {
+            kept.push(fd.take());
+            cleanups.push(() => closeFd(kept[0]!));
+          }
+          throw new Error('compositor bug after owning the fd');
+        },
+      });
+    });
+    for (let round = 0; round < 2; round++) {
+      const { client } = pair(server);
+      const registry = await client.registry();
+      const memfd = memfdCreate('pool', 4096);
+      cleanups.push(() => closeFd(memfd));
+      registry.bindFirst(WlShmProxy)!.createPool(memfd, 4096);
+      const error = await client.roundtrip().catch((e: unknown) => e);
+      expect((error as PeerError).errorCode).toBe(WlDisplayError.Implementation);
+    }
+    // Neither the file that reused the closed number nor the taken fd was closed by the connection.
+    expect(reused[1]).toBe(reused[0]);
+    expect(fdSize(reused[1]!)).toBe(8192);
+    expect(fdSize(kept[0]!)).toBe(4096);
   });
 
   it('answers a handler that throws with an implementation error to that client only', async () => {

@@ -26,19 +26,26 @@
  * ignored, and their fds closed. The server sends delete_id for a client-range
  * object when it destroys it (after its destructor request, or on its own).
  *
- * Fds: received fds belong to the handler of the message that carries them;
- * if the message is rejected, addressed to a zombie or has no handler, they are
- * closed here. Fds passed to `sendMessage` are duplicated (the caller keeps its
- * own) and the duplicates are closed once sent.
+ * Fds (shared/fd.ts): every received fd is an `Fd` owned by the connection's
+ * queue until its message is decoded; the handler of that message gets the
+ * `Fd` objects and owns them from then on (it keeps them, `take()`s them or
+ * closes them). If the message is rejected, addressed to a zombie, has no
+ * handler, or its handler throws, the connection closes the ones still open:
+ * `close()` is idempotent, so one the handler already closed or took is left
+ * alone. An fd argument of `sendMessage` (an `Fd` or a number) is borrowed: it
+ * is duplicated at once, the caller keeps and closes its own, and the
+ * duplicate is closed here once sendmsg has passed it to the kernel (or when
+ * the message is dropped).
  */
 import type { Logger } from '../log.js';
 import { ConnectionClosedError, EncodeError, LimitExceededError, MalformedMessageError, ObjectError, PeerError, WireError } from '../wire/errors.js';
 import type { ObjectConnection, OutArg, Role, WireObjectClass } from '../wire/object.js';
 import { WireObject } from '../wire/object.js';
-import { ObjectMap, SERVER_ID_START } from '../wire/object-map.js';
+import { ObjectMap } from '../wire/object-map.js';
 import type { MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
-import { closeFd, dupFd, recvMsg, sendMsg } from '../native.js';
+import { Fd, closeAll } from '../fd.js';
+import { dupFd, recvMsg, sendMsg } from '../native.js';
 import { allProxyClasses, allResourceClasses, WlDisplayError, WlDisplayProxy, WlDisplayResource } from '../generated/wayland/index.js';
 import { Emitter } from './emitter.js';
 import { HANGUP, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-watch.js';
@@ -92,7 +99,7 @@ interface OutEntry {
   /** Bytes of `bytes` already written. */
   offset: number;
   /** Our duplicates of the message's fds, until they are sent. */
-  fds: number[];
+  fds: Fd[];
 }
 
 /** Server side: the reason a client was dropped after the server posted wl_display.error to it. */
@@ -119,19 +126,19 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   /** wl_display, object 1: a WlDisplayProxy on the client side, a WlDisplayResource on the server side. */
   readonly display: WlDisplayProxy | WlDisplayResource;
 
+  private readonly socket: Fd;
   private readonly fd: number;
   private readonly classes: Readonly<Record<string, WireObjectClass>>;
   private readonly maxQueuedBytes: number;
   private readonly maxObjects: number;
   private readonly trace: TraceSink | null;
+  /** Ids, reuse and zombies (destroyed objects whose ids are still reserved: see the module comment). */
   private readonly objects = new ObjectMap<WireObject>(true);
-  /** Destroyed objects whose ids are still reserved (see the module comment). */
-  private readonly zombies = new Map<number, WireObject>();
 
   private inBuf = new Uint8Array(INPUT_CAPACITY);
   private inStart = 0;
   private inEnd = 0;
-  private inFds: number[] = [];
+  private inFds: Fd[] = [];
 
   private outQueue: OutEntry[] = [];
   private outBytes = 0;
@@ -149,6 +156,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   constructor(options: WaylandConnectionOptions) {
     super();
     this.role = options.role;
+    this.socket = new Fd(options.fd);
     this.fd = options.fd;
     this.label = options.label ?? `wayland ${options.role} fd ${options.fd}`;
     this.logger = options.logger ?? defaultLogger();
@@ -216,7 +224,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     }
     const values: WireValue[] = [];
     const traced: TraceArg[] = [];
-    const dups: number[] = [];
+    const dups: Fd[] = [];
     try {
       message.args.forEach((spec, i) => {
         const a = args[i];
@@ -248,16 +256,19 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
             break;
           }
           case 'fd': {
-            if (typeof a !== 'number' || !Number.isInteger(a) || a < 0) throw new EncodeError(`argument ${spec.name} must be an fd`, where);
-            let dup: number;
+            // Borrowed: we send a duplicate of our own (closed once sent), the caller keeps its fd.
+            if (a instanceof Fd && a.closed) throw new EncodeError(`argument ${spec.name}: ${a.toString()}`, where);
+            const n = a instanceof Fd ? a.fd : a;
+            if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new EncodeError(`argument ${spec.name} must be an fd`, where);
+            let dup: Fd;
             try {
-              dup = dupFd(a);
+              dup = new Fd(dupFd(n));
             } catch (error) {
-              throw new EncodeError(`argument ${spec.name}: fd ${a} cannot be duplicated: ${(error as Error).message}`, where, { cause: error });
+              throw new EncodeError(`argument ${spec.name}: fd ${n} cannot be duplicated: ${(error as Error).message}`, where, { cause: error });
             }
             dups.push(dup);
-            values.push(dup);
-            traced.push({ value: dup });
+            values.push(dup.fd);
+            traced.push({ value: dup.fd });
             break;
           }
           default:
@@ -269,7 +280,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       const { bytes } = encodeMessage(target.id, message, values, where);
       this.enqueue(bytes, dups);
     } catch (error) {
-      for (const fd of dups) safeClose(fd);
+      closeAll(dups);
       this.discardNewObjects(message, args);
       throw error;
     }
@@ -325,32 +336,27 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private destroyResource(object: WireObject, byClient: boolean): void {
     if (object.destroyed) return;
     if (byClient) this.objects.release(object.id);
-    else {
-      this.objects.markZombie(object.id);
-      this.zombies.set(object.id, object);
-    }
+    else this.objects.markZombie(object.id);
     object.markDestroyed();
-    if (object.id < SERVER_ID_START) (this.display as WlDisplayResource).sendDeleteId(object.id);
+    if (this.objects.needsDeleteId(object.id)) (this.display as WlDisplayResource).sendDeleteId(object.id);
   }
 
   /** Client side: keep the id as a zombie until the server's delete_id (or its reuse of a server id). */
   private retire(object: WireObject): void {
     if (object.destroyed) return;
     this.objects.markZombie(object.id);
-    this.zombies.set(object.id, object);
     object.markDestroyed();
   }
 
   private insertObject<T extends WireObject>(ctor: WireObjectClass<T>, id: number, version: number): T {
     const object = new ctor(this, id, version);
-    this.zombies.delete(id);
     this.objects.insert(id, object);
     return object;
   }
 
   // ---- output -----------------------------------------------------------
 
-  private enqueue(bytes: Uint8Array, fds: number[]): void {
+  private enqueue(bytes: Uint8Array, fds: Fd[]): void {
     this.outQueue.push({ bytes, offset: 0, fds });
     this.outBytes += bytes.byteLength;
     if (this.outBytes > this.maxQueuedBytes) {
@@ -376,7 +382,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
         const rest = entry.bytes.byteLength - entry.offset;
         if (count > 0 && (fds.length + entry.fds.length > MAX_FDS_PER_SENDMSG || total + rest > OUTPUT_BATCH)) break;
         parts.push(entry.offset === 0 ? entry.bytes : entry.bytes.subarray(entry.offset));
-        fds.push(...entry.fds);
+        for (const fd of entry.fds) fds.push(fd.fd);
         total += rest;
         count++;
       }
@@ -389,10 +395,10 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
         return;
       }
       if (written < 0) break; // socket buffer full: wait until writable
-      // The fds went with the first byte written.
+      // The fds went with the first byte written: the kernel holds its own references now.
       for (let i = 0; i < count; i++) {
         const entry = this.outQueue[i]!;
-        for (const fd of entry.fds) safeClose(fd);
+        closeAll(entry.fds);
         entry.fds = [];
       }
       this.outBytes -= written;
@@ -467,9 +473,9 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
         return;
       }
       if (result.fds.length > 0) {
-        if (this.closing) {
-          for (const fd of result.fds) safeClose(fd);
-        } else this.inFds.push(...result.fds);
+        const received = Fd.all(result.fds);
+        if (this.closing) closeAll(received);
+        else this.inFds.push(...received);
         if (this.inFds.length > MAX_QUEUED_FDS) {
           this.violation(new MalformedMessageError('ERR_MISSING_FD', `more than ${MAX_QUEUED_FDS} fds received ahead of their messages`), null);
           return;
@@ -490,7 +496,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private processInput(drained: boolean): void {
     while (!this.closing && !this.isClosed) {
       const bytes = this.inBuf.subarray(this.inStart, this.inEnd);
-      const result = parseMessage(bytes, this.inFds, this.lookup);
+      const result = parseMessage(bytes, this.inFds.length === 0 ? NO_FDS : this.inFds.map((fd) => fd.fd), this.lookup);
       switch (result.kind) {
         case 'need-bytes':
           return;
@@ -526,7 +532,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   /** Resolve a header to its target's message (zombies included, so their fds can be counted). */
   private readonly lookup = (header: MessageHeader): MessageTarget | WireError => {
-    const object = this.objects.get(header.objectId) ?? this.zombies.get(header.objectId);
+    const object = this.objects.get(header.objectId) ?? this.objects.zombie(header.objectId);
     if (object === undefined) {
       return new ObjectError('ERR_UNKNOWN_OBJECT', `invalid object ${header.objectId}`, undefined, header.objectId);
     }
@@ -548,13 +554,13 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     return { interfaceName: iface.name, message };
   };
 
-  private handleMessage(parsed: ParsedMessage, fds: number[]): void {
+  private handleMessage(parsed: ParsedMessage, fds: Fd[]): void {
     const { header, message } = parsed;
     const target = this.objects.get(header.objectId);
     const where = `${parsed.interfaceName}@${header.objectId}.${message.name}`;
     if (target === undefined) {
       // A zombie: the peer had not seen the destruction yet.
-      for (const fd of fds) safeClose(fd);
+      closeAll(fds);
       return;
     }
     const isDisplayError = this.role === 'client' && target === this.display && header.opcode === 0;
@@ -566,6 +572,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     const peerSide = this.role === 'client' ? 'server' : 'client';
     let failure: WireError | null = null;
     let staleArg = false;
+    let fdIndex = 0;
     message.args.forEach((spec, i) => {
       if (failure !== null) return;
       const v = parsed.args[i]!;
@@ -580,7 +587,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           const object = this.objects.get(id);
           if (object === undefined) {
             // libwayland passes NULL for a zombie; an id that was never there is an error.
-            if (!this.zombies.has(id) && !isDisplayError) {
+            if (!this.objects.isZombie(id) && !isDisplayError) {
               failure = new ObjectError('ERR_UNKNOWN_OBJECT', `unknown object (${id}) in argument ${spec.name}`, where, id);
             } else if (this.role === 'server' && !spec.nullable) {
               // A request naming an object we destroyed where one is required (a late or a
@@ -623,23 +630,28 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           traced.push({ value: v });
           break;
         }
+        case 'fd':
+          // The handler gets the owned Fd (the parser counted exactly fdCount of them).
+          resolved.push(fds[fdIndex++]);
+          traced.push({ value: v });
+          break;
         default:
           resolved.push(v);
           traced.push({ value: v });
       }
     });
-    if (failure === null && creations.length > 0 && this.objects.size - this.zombies.size + creations.length > this.maxObjects) {
+    if (failure === null && creations.length > 0 && this.objects.liveCount + creations.length > this.maxObjects) {
       failure = new LimitExceededError('maxObjects', `more than ${this.maxObjects} objects`, where);
     }
     if (failure !== null) {
-      for (const fd of fds) safeClose(fd);
+      closeAll(fds);
       this.violation(failure, header, where);
       return;
     }
     for (const c of creations) resolved[c.index] = this.insertObject(c.ctor, c.id, target.version);
     if (staleArg) {
       // Objects it creates exist (the client numbers its next ones after them) but stay inert.
-      for (const fd of fds) safeClose(fd);
+      closeAll(fds);
       this.logger.debug({ connection: this.label }, `${where}: names an object already destroyed, request ignored`);
       return;
     }
@@ -654,19 +666,20 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     try {
       handled = target.dispatch(header.opcode, resolved);
     } catch (error) {
-      for (const fd of fds) safeClose(fd); // the handler failed before it could own them
+      // Ones the handler already closed or took are left alone (close is idempotent).
+      this.closeReceived(fds, where);
       this.handlerFailed(where, error);
       return;
     }
     if (!handled) {
-      for (const fd of fds) safeClose(fd);
+      closeAll(fds);
       if (this.role === 'server' && !message.destructor) {
         this.logger.debug({ connection: this.label }, `${where}: no handler, request ignored`);
       }
     }
     if (isDisplayError) {
       const objectId = parsed.args[0] as number;
-      const object = (resolved[0] as WireObject | null) ?? this.zombies.get(objectId);
+      const object = (resolved[0] as WireObject | null) ?? this.objects.zombie(objectId);
       const peer = new PeerError(objectId, object?.spec.name ?? '[unknown]', resolved[1] as number, resolved[2] as string);
       this.logger.warn({ connection: this.label }, `${this.label}: error from the compositor: ${peer.message}`);
       this.emit('error', peer);
@@ -676,13 +689,21 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     if (message.destructor && !target.destroyed) this.destroyAfterDestructor(target, 'received');
   }
 
+  /**
+   * Close the fds of a message whose handler threw, the ones it did not close
+   * or take. One closed behind its Fd's back (EBADF) is a bug of the handler: logged.
+   */
+  private closeReceived(fds: Fd[], where: string): void {
+    try {
+      closeAll(fds);
+    } catch (error) {
+      this.logger.error({ connection: this.label, err: error }, `${where}: ${(error as Error).message}`);
+    }
+  }
+
   /** Client side: the server acknowledged the destruction of one of our ids. */
   private handleDeleteId(id: number): void {
-    if (this.zombies.has(id)) {
-      this.zombies.delete(id);
-      this.objects.release(id);
-      return;
-    }
+    if (this.objects.acknowledge(id)) return;
     const live = this.objects.get(id);
     if (live !== undefined && live !== this.display) {
       // The server destroyed it on its own: the id is free again.
@@ -709,7 +730,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
    * the client once written. Client side: log and close.
    */
   private violation(error: WireError, header: MessageHeader | null, where?: string): void {
-    for (const fd of this.inFds) safeClose(fd);
+    closeAll(this.inFds);
     this.inFds = [];
     const code =
       error instanceof LimitExceededError ? WlDisplayError.NoMemory : error.code === 'ERR_UNKNOWN_OBJECT' && where === undefined ? WlDisplayError.InvalidObject : WlDisplayError.InvalidMethod;
@@ -743,7 +764,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     if (this.closing || this.isClosed) return;
     this.closing = true;
     this.closeReason = reason;
-    for (const fd of this.inFds) safeClose(fd);
+    closeAll(this.inFds);
     this.inFds = [];
     this.closeTimer = setTimeout(() => this.finish(reason), CLOSE_FLUSH_TIMEOUT_MS);
     this.closeTimer.unref();
@@ -770,10 +791,10 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     this.closing = true;
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     unwatchFd(this.fd);
-    safeClose(this.fd);
-    for (const fd of this.inFds) safeClose(fd);
+    this.socket.close();
+    closeAll(this.inFds);
     this.inFds = [];
-    for (const entry of this.outQueue) for (const fd of entry.fds) safeClose(fd);
+    for (const entry of this.outQueue) closeAll(entry.fds);
     this.outQueue = [];
     this.outBytes = 0;
     this.inBuf = new Uint8Array(0);
@@ -786,18 +807,11 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
         this.logger.error({ connection: this.label, err: error }, `destroy listener of ${object.toString()} threw`);
       }
     }
-    this.zombies.clear();
     this.emit('close', reason);
   }
 }
 
-function safeClose(fd: number): void {
-  try {
-    closeFd(fd);
-  } catch {
-    // already closed or never valid: nothing to release
-  }
-}
+const NO_FDS: readonly number[] = Object.freeze([]);
 
 function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);

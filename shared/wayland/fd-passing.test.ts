@@ -31,8 +31,8 @@ function shmServer(server: WaylandServer, pools: Pool[], buffers: { buffer: WlBu
     shm.sendFormat(1);
     shm.listen({
       createPool: (poolResource, fd, size) => {
-        const pool = { mapping: ShmMapping.map(fd, 0, size, false), size };
-        closeFd(fd); // the mapping does not need the fd
+        const pool = { mapping: ShmMapping.map(fd.fd, 0, size, false), size };
+        fd.close(); // the mapping does not need the fd
         pools.push(pool);
         poolResource.onDestroy(() => cleanups.push(() => pool.mapping.unmap()));
         poolResource.listen({

@@ -26,7 +26,7 @@ function demoServer(dir: string): WaylandServer {
   const server = new WaylandServer({ logger: silentLogger, env: { XDG_RUNTIME_DIR: dir } });
   server.addGlobal(WlCompositorResource, 4, () => {});
   server.addGlobal(WlShmResource, 1, (shm) => {
-    shm.listen({ createPool: (_pool, fd) => closeFd(fd) });
+    shm.listen({ createPool: (_pool, fd) => fd.close() });
     for (const format of SHM_FORMATS) shm.sendFormat(format);
   });
   server.addGlobal(WlOutputResource, 3, (output) => {

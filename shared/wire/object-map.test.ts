@@ -43,4 +43,48 @@ describe('ObjectMap', () => {
     expect(map.isZombie(1)).toBe(false);
     expect(map.allocate('client')).toBe(1);
   });
+
+  it('keeps a zombie and its object until delete_id acknowledges it', () => {
+    const map = new ObjectMap<string>(true);
+    map.insert(map.allocate('client'), 'a');
+    map.insert(map.allocate('client'), 'b');
+    map.markZombie(1);
+    expect(map.zombie(1)).toBe('a');
+    expect(map.zombie(2)).toBeUndefined();
+    expect(map.liveCount).toBe(1);
+    expect(map.size).toBe(2);
+    expect(map.acknowledge(2)).toBe(false); // live, not a zombie: left alone
+    expect(map.get(2)).toBe('b');
+    expect(map.acknowledge(1)).toBe(true);
+    expect(map.zombie(1)).toBeUndefined();
+    expect(map.acknowledge(1)).toBe(false);
+    expect(map.allocate('client')).toBe(1);
+  });
+
+  it('forgets the oldest zombies past maxZombies', () => {
+    const map = new ObjectMap<string>(false, 2);
+    for (const name of ['a', 'b', 'c', 'd']) map.insert(map.allocate('client'), name);
+    for (const id of [3, 1, 4]) map.markZombie(id);
+    expect(map.zombies()).toEqual([1, 4]);
+    expect(map.zombie(3)).toBeUndefined();
+    expect(map.size).toBe(3);
+    expect(map.liveCount).toBe(1);
+  });
+
+  it('turns a zombie id taken again by the peer into a live object', () => {
+    const map = new ObjectMap<string>(true);
+    map.insert(SERVER_ID_START, 'from the server');
+    map.markZombie(SERVER_ID_START);
+    expect(map.checkNewId(SERVER_ID_START, 'server')).toBe('ok');
+    map.insert(SERVER_ID_START, 'again');
+    expect(map.zombies()).toEqual([]);
+    expect(map.get(SERVER_ID_START)).toBe('again');
+    expect(map.liveCount).toBe(1);
+  });
+
+  it('asks delete_id for ids of the client range only', () => {
+    const map = new ObjectMap<string>(true);
+    expect(map.needsDeleteId(5)).toBe(true);
+    expect(map.needsDeleteId(SERVER_ID_START)).toBe(false);
+  });
 });

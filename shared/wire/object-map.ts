@@ -8,7 +8,17 @@
  *   (no gaps: the reference Waltham server crashes on a gap, and libwayland
  *   rejects an id that skips ahead).
  * - A destroyed object whose destruction the peer has not seen yet is a
- *   zombie: messages from the peer addressed to it are ignored, not errors.
+ *   zombie: messages from the peer addressed to it are ignored, not errors
+ *   (the map still knows its interface, to count the fds such a message
+ *   carries). The zombie's id stays taken until the peer acknowledges the
+ *   destruction (`acknowledge`, on delete_id) or, past `maxZombies`, the oldest
+ *   zombie is forgotten (a peer that never sends delete_id, like the reference
+ *   Waltham server, must not grow the map without bound).
+ * - Acknowledgement: the server confirms the destruction of ids of the client
+ *   range with delete_id (`needsDeleteId`); its own ids need none.
+ *
+ * This class is the one place that decides id ranges, reuse, zombies and
+ * acknowledgement; both dialects' connections only call it.
  */
 
 export const SERVER_ID_START = 0xff000000;
@@ -28,11 +38,38 @@ export class ObjectMap<T> {
   private nextServer = SERVER_ID_START;
   private readonly freeClient: number[] = [];
   private readonly freeServer: number[] = [];
+  /** Zombie ids, oldest first. */
+  private readonly zombieIds = new Set<number>();
 
-  constructor(private readonly reuse: boolean) {}
+  constructor(
+    private readonly reuse: boolean,
+    private readonly maxZombies = Infinity,
+  ) {}
 
+  /** Ids taken, zombies included. */
   get size(): number {
     return this.slots.size;
+  }
+
+  /** Live objects (zombies excluded). */
+  get liveCount(): number {
+    return this.slots.size - this.zombieIds.size;
+  }
+
+  /** The destroyed object still holding `id` as a zombie. */
+  zombie(id: number): T | undefined {
+    const slot = this.slots.get(id);
+    return slot !== undefined && slot.zombie ? slot.value : undefined;
+  }
+
+  /** Zombie ids, oldest first. */
+  zombies(): number[] {
+    return [...this.zombieIds];
+  }
+
+  /** Whether the destruction of `id` is acknowledged by the server with delete_id (ids of the client range). */
+  needsDeleteId(id: number): boolean {
+    return id >= 1 && id < SERVER_ID_START;
   }
 
   /** The live object with this id (not a zombie). */
@@ -77,6 +114,7 @@ export class ObjectMap<T> {
   /** Register an object under `id` (allocated locally or checked with checkNewId). */
   insert(id: number, value: T): void {
     this.slots.set(id, { value, zombie: false });
+    this.zombieIds.delete(id);
     const side = id >= SERVER_ID_START ? 'server' : 'client';
     const free = side === 'client' ? this.freeClient : this.freeServer;
     const i = free.indexOf(id);
@@ -85,14 +123,28 @@ export class ObjectMap<T> {
     if (side === 'server' && id >= this.nextServer) this.nextServer = id + 1;
   }
 
-  /** Keep the id as a zombie until `release` (the peer has not acknowledged the destruction yet). */
+  /**
+   * Keep the id as a zombie until the peer acknowledges the destruction
+   * (`acknowledge`) or `release`. Past `maxZombies`, the oldest is released.
+   */
   markZombie(id: number): void {
     const slot = this.slots.get(id);
-    if (slot !== undefined) slot.zombie = true;
+    if (slot === undefined) return;
+    slot.zombie = true;
+    this.zombieIds.add(id);
+    if (this.zombieIds.size > this.maxZombies) this.release(this.zombieIds.values().next().value as number);
+  }
+
+  /** The peer acknowledged the destruction of `id` (delete_id): a zombie's id is released. False if `id` is no zombie. */
+  acknowledge(id: number): boolean {
+    if (!this.zombieIds.has(id)) return false;
+    this.release(id);
+    return true;
   }
 
   /** Forget the id; with `reuse`, it can be allocated again. */
   release(id: number): void {
+    this.zombieIds.delete(id);
     if (!this.slots.delete(id)) return;
     if (!this.reuse) return;
     (id >= SERVER_ID_START ? this.freeServer : this.freeClient).push(id);

@@ -5,18 +5,22 @@
  * A dialect's connection implements `ObjectConnection`: it owns the object map,
  * marshals what objects send and dispatches what arrives to their handlers.
  */
+import type { Fd } from '../fd.js';
 import type { InterfaceSpec, MessageSpec } from './protocol.js';
+
+export type { Fd } from '../fd.js';
 
 export type Role = 'client' | 'server';
 
 /**
  * An outgoing argument as generated wrappers pass it: numbers for
- * int/uint/fixed (fixed as a double) and fds (the connection duplicates the fd
- * when it marshals, the caller keeps its own); `WireObject | null` for object
+ * int/uint/fixed (fixed as a double); `Fd` or a number for fds (borrowed: the
+ * connection duplicates the fd when it marshals, the caller keeps and closes
+ * its own); `WireObject | null` for object
  * and new_id arguments (for an untyped new_id, the object's interface name and
  * version go on the wire too); strings; `Uint8Array` for array and data.
  */
-export type OutArg = number | string | null | Uint8Array | WireObject;
+export type OutArg = number | string | null | Uint8Array | WireObject | Fd;
 
 export interface ObjectConnection {
   readonly role: Role;

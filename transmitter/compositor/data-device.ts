@@ -11,7 +11,7 @@
  *   duplicate).
  * - Drag and drop: drag.ts.
  */
-import { closeFd } from '../../shared/native.js';
+import type { Fd } from '../../shared/fd.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   WlDataDeviceManagerResource,
@@ -42,11 +42,11 @@ export class ClientDataSource implements SelectionSource {
     readonly client: ClientState,
   ) {}
 
-  send(mime: string, fd: number): void {
+  send(mime: string, fd: Fd): void {
     try {
-      if (!this.resource.destroyed) this.resource.sendSend(mime, fd);
+      if (!this.resource.destroyed) this.resource.sendSend(mime, fd); // the connection sends a duplicate
     } finally {
-      closeFd(fd);
+      fd.close();
     }
   }
 

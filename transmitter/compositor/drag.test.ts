@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { closeFd, pipe } from '../../shared/native.js';
 import type { WlDataOfferProxy, WlSurfaceProxy } from '../../shared/generated/wayland/index.js';
 import type { SceneSurface } from '../../shared/scene/scene.js';
@@ -74,8 +74,8 @@ describe('drag and drop', () => {
       target: (m) => events.push(`source target ${m}`),
       send: (m, fd) => {
         events.push(`source send ${m}`);
-        writeSync(fd, 'dragged text');
-        closeSync(fd);
+        writeSync(fd.fd, 'dragged text');
+        fd.close();
       },
       action: (x) => events.push(`source action ${x}`),
       dndDropPerformed: () => events.push('source drop performed'),

@@ -4,8 +4,9 @@
  * through /proc/self/fd), so one file serves every client and none can change
  * it for the others; clients of wl_seat v7+ must map it MAP_PRIVATE anyway.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { closeFd, memfdCreate } from '../../shared/native.js';
+import { Fd } from '../../shared/fd.js';
 
 /**
  * The default keymap: a US layout by includes, which libxkbcommon in clients
@@ -21,12 +22,10 @@ export const DEFAULT_KEYMAP = `xkb_keymap {
 `;
 
 export class KeymapFile {
-  private closed = false;
-
   private constructor(
     readonly text: string,
     /** Read-only fd of the keymap file (what clients get a duplicate of). */
-    readonly fd: number,
+    readonly fd: Fd,
     /** Bytes, the terminating NUL included (the size argument of wl_keyboard.keymap). */
     readonly size: number,
   ) {}
@@ -38,15 +37,13 @@ export class KeymapFile {
       let written = 0;
       while (written < bytes.length) written += writeSync(rw, bytes, written, bytes.length - written, written);
       const ro = openSync(`/proc/self/fd/${rw}`, 'r');
-      return new KeymapFile(text, ro, bytes.length);
+      return new KeymapFile(text, new Fd(ro), bytes.length);
     } finally {
       closeFd(rw);
     }
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    closeSync(this.fd);
+    this.fd.close();
   }
 }

@@ -4,7 +4,7 @@
  * clipboard (selection.ts): set only with a serial of the client's keyboard
  * focus, shown to a client right before it gains keyboard focus.
  */
-import { closeFd } from '../../shared/native.js';
+import type { Fd } from '../../shared/fd.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   ZwpPrimarySelectionDeviceManagerV1Resource,
@@ -25,11 +25,11 @@ class PrimarySource implements SelectionSource {
     readonly client: ClientState,
   ) {}
 
-  send(mime: string, fd: number): void {
+  send(mime: string, fd: Fd): void {
     try {
-      if (!this.resource.destroyed) this.resource.sendSend(mime, fd);
+      if (!this.resource.destroyed) this.resource.sendSend(mime, fd); // the connection sends a duplicate
     } finally {
-      closeFd(fd);
+      fd.close();
     }
   }
 

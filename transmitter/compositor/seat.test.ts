@@ -332,8 +332,8 @@ describe('clipboard', () => {
     source.listen({
       send: (mime, fd) => {
         sent.push(mime);
-        writeSync(fd, `payload for ${mime}`);
-        closeSync(fd);
+        writeSync(fd.fd, `payload for ${mime}`);
+        fd.close();
       },
     });
     source.offer('text/plain;charset=utf-8');

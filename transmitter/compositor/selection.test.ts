@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { closeFd, pipe } from '../../shared/native.js';
 import {
   type WlDataOfferProxy,
@@ -50,8 +50,8 @@ function source(c: TestClient, mimes: string[], text: string): { proxy: WlDataSo
   const proxy = c.dataDeviceManager.createDataSource().listen({
     send: (mime, fd) => {
       events.push(`send ${mime}`);
-      writeSync(fd, `${text} as ${mime}`);
-      closeSync(fd);
+      writeSync(fd.fd, `${text} as ${mime}`);
+      fd.close();
     },
     cancelled: () => events.push('cancelled'),
   });
@@ -152,8 +152,8 @@ describe('selection rules', () => {
       client: null,
       send: (mime, fd) => {
         sent.push(mime);
-        writeSync(fd, 'from the receiver');
-        closeFd(fd);
+        writeSync(fd.fd, 'from the receiver');
+        fd.close();
       },
       cancelled: () => sent.push('cancelled'),
     };
@@ -198,8 +198,8 @@ describe('primary selection', () => {
     const src = pa.createSource().listen({
       send: (mime, fd) => {
         sent.push(mime);
-        writeSync(fd, 'selected text');
-        closeSync(fd);
+        writeSync(fd.fd, 'selected text');
+        fd.close();
       },
       cancelled: () => sent.push('cancelled'),
     });

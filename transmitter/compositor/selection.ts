@@ -17,6 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { SelectionKind } from '../../shared/clipboard/transfer.js';
+import type { Fd } from '../../shared/fd.js';
 import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
 
@@ -26,8 +27,8 @@ export interface SelectionSource {
   readonly client: ClientState | null;
   /** Who set it from outside (a receiver link), so it is not sent back there. */
   readonly origin?: unknown;
-  /** Write the data in `mime` into `fd`; the callee owns `fd`. */
-  send(mime: string, fd: number): void;
+  /** Write the data in `mime` into `fd`; the callee owns `fd` (closes it or hands it on). */
+  send(mime: string, fd: Fd): void;
   /** It is no longer the selection. */
   cancelled(): void;
 }

@@ -18,7 +18,8 @@
  */
 import type { Rect } from '../../shared/scene/scene.js';
 import type { PixelFormat } from '../../shared/scene/scene.js';
-import { ShmMapping, closeFd, copyChanged, copyPixels, fdSize, type ShmMapping as Mapping } from '../../shared/native.js';
+import type { Fd } from '../../shared/fd.js';
+import { ShmMapping, copyChanged, copyPixels, fdSize, type ShmMapping as Mapping } from '../../shared/native.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import { WlBufferResource, WlShmError, WlShmFormat, WlShmPoolResource, WlShmResource } from '../../shared/generated/wayland/index.js';
 import type { DisplayContext } from './context.js';
@@ -36,27 +37,26 @@ const INT32_MAX = 0x7fffffff;
  */
 export const MAX_BUFFER_PIXELS = 7680 * 4320;
 
+/** The pool's fd, shared by its buffers: closed when the pool and its last buffer are gone. */
 class ShmPool {
   private refs = 1;
-  private closed = false;
 
   constructor(
-    readonly fd: number,
+    private readonly file: Fd,
     public size: number,
   ) {}
+
+  get fd(): number {
+    return this.file.fd;
+  }
 
   ref(): void {
     this.refs++;
   }
 
   unref(): void {
-    if (--this.refs > 0 || this.closed) return;
-    this.closed = true;
-    try {
-      closeFd(this.fd);
-    } catch {
-      // already gone with the process' fd table: nothing to release
-    }
+    if (--this.refs > 0) return;
+    this.file.close();
   }
 }
 
@@ -180,19 +180,20 @@ function createPool(
   client: WaylandServerClient,
   shm: WlShmResource,
   resource: WlShmPoolResource,
-  fd: number,
+  fd: Fd,
   size: number,
 ): void {
   if (size <= 0) {
-    closeQuietly(fd);
+    fd.close();
     shm.postError(WlShmError.InvalidStride, `invalid size (${size})`);
     return;
   }
   try {
-    fdSize(fd); // fstat: an fd we can map at all
+    fdSize(fd.fd); // fstat: an fd we can map at all
   } catch (error) {
-    closeQuietly(fd);
-    shm.postError(WlShmError.InvalidFd, `failed mmap fd ${fd}: ${(error as Error).message}`);
+    const n = fd.fd;
+    fd.close();
+    shm.postError(WlShmError.InvalidFd, `failed mmap fd ${n}: ${(error as Error).message}`);
     return;
   }
   const pool = new ShmPool(fd, size);
@@ -234,12 +235,4 @@ function createPool(
     destroy: () => {},
   });
   ctx.logger.trace({ client: client.toString(), size }, 'shm pool created');
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeFd(fd);
-  } catch {
-    // not an open fd: nothing to close
-  }
 }

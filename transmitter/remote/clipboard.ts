@@ -27,7 +27,8 @@ import {
   type TransferWire,
 } from '../../shared/clipboard/transfer.js';
 import type { WthpClipboardProxy } from '../../shared/generated/waltham/waltham.js';
-import { closeFd, pipe } from '../../shared/native.js';
+import { Fd } from '../../shared/fd.js';
+import { pipe } from '../../shared/native.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { Selections, SelectionSource } from '../compositor/selection.js';
 
@@ -159,11 +160,11 @@ export class ClipboardLink {
   }
 
   /** An application pastes the receiver's selection into `fd`. */
-  private fetch(kind: SelectionKind, id: number, mime: string, fd: number): void {
+  private fetch(kind: SelectionKind, id: number, mime: string, fd: Fd): void {
     const proxy = this.proxy;
     if (proxy === null || this.transfers.size >= MAX_TRANSFERS) {
       if (proxy !== null) this.logger.warn({}, `${this.where}: more than ${MAX_TRANSFERS} clipboard transfers at once, a paste is refused`);
-      closeFd(fd);
+      fd.close();
       return;
     }
     const transfer = this.ids.take();
@@ -203,7 +204,7 @@ export class ClipboardLink {
       return;
     }
     const [r, w] = pipe();
-    announced.source.send(mime, w);
+    announced.source.send(mime, new Fd(w));
     const wire: TransferWire = {
       data: (bytes) => this.proxy?.data(transfer, bytes),
       done: () => this.proxy?.done(transfer),
@@ -212,7 +213,7 @@ export class ClipboardLink {
     };
     this.transfers.set(
       transfer,
-      new FdSender(r, wire, {
+      new FdSender(new Fd(r), wire, {
         logger: this.logger,
         label: `${this.where}: ${kind} transfer ${transfer} (${mime})`,
         limit: this.limit,

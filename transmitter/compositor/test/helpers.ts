@@ -344,7 +344,7 @@ export class TestClient {
     out.proxy = this.seat.getKeyboard().listen({
       keymap: (format, fd, size) => {
         if (out.keymap !== null) closeFd(out.keymap.fd);
-        out.keymap = { fd, size };
+        out.keymap = { fd: fd.take(), size };
         out.events.push(`keymap ${format} ${size}`);
       },
       enter: (serial, surface, keys) => out.events.push(`enter ${surface.id} [${[...new Uint32Array(keys.slice().buffer)].join(',')}]`),

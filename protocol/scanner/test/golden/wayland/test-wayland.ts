@@ -9,7 +9,7 @@
 import { defineInterface, defineProtocol } from '../../../../../shared/wire/protocol.js';
 import type { InterfaceSpec, ProtocolSpec, UntypedNewId } from '../../../../../shared/wire/protocol.js';
 import { Proxy, Resource } from '../../../../../shared/wire/object.js';
-import type { WireObject, WireObjectClass } from '../../../../../shared/wire/object.js';
+import type { Fd, WireObject, WireObjectClass } from '../../../../../shared/wire/object.js';
 import { WlCallbackProxy, type WlCallbackResource, type WlSurfaceProxy, type WlSurfaceResource } from './wayland.js';
 
 // ---- test_manager (version 3) ----
@@ -213,7 +213,7 @@ export interface TestManagerEvents {
    * a typed new_id in an event
    */
   itemAdded(item: TestItemProxy, rotation: number): void;
-  everyType(i: number, u: number, f: number, s: string | null, o: WlSurfaceProxy, a: Uint8Array, fd: number): void;
+  everyType(i: number, u: number, f: number, s: string | null, o: WlSurfaceProxy, a: Uint8Array, fd: Fd): void;
   /**
    * @since 3
    */
@@ -237,7 +237,7 @@ export interface TestManagerRequests {
    * an untyped new_id, as wl_registry.bind
    */
   bind(name: number, id: UntypedNewId): void;
-  everyType(i: number, u: number, f: number, s: string, o: TestItemResource, anyObject: WireObject, a: Uint8Array, fd: number, rotation: number, caps: number, state: number): void;
+  everyType(i: number, u: number, f: number, s: string, o: TestItemResource, anyObject: WireObject, a: Uint8Array, fd: Fd, rotation: number, caps: number, state: number): void;
   /**
    * @since 2
    */
@@ -297,7 +297,7 @@ export class TestManagerProxy extends Proxy<TestManagerEvents> {
     return id;
   }
 
-  everyType(i: number, u: number, f: number, s: string, o: TestItemProxy, anyObject: WireObject, a: Uint8Array, fd: number, rotation: number, caps: number, state: number): void {
+  everyType(i: number, u: number, f: number, s: string, o: TestItemProxy, anyObject: WireObject, a: Uint8Array, fd: Fd | number, rotation: number, caps: number, state: number): void {
     this.marshal(4, [i, u, f, s, o, anyObject, a, fd, rotation, caps, state]);
   }
 
@@ -337,7 +337,7 @@ export class TestManagerResource extends Resource<TestManagerRequests> {
     return item;
   }
 
-  sendEveryType(i: number, u: number, f: number, s: string | null, o: WlSurfaceResource, a: Uint8Array, fd: number): void {
+  sendEveryType(i: number, u: number, f: number, s: string | null, o: WlSurfaceResource, a: Uint8Array, fd: Fd | number): void {
     this.post(1, [i, u, f, s, o, a, fd]);
   }
 
