@@ -264,9 +264,13 @@ describe('fuzzing Waltham connections over TCP', () => {
     const { port } = raw.address() as net.AddressInfo;
     const log = captureLogger();
     try {
-      const more = budget.start(0.005, 0.5);
-      for (let n = 0; more(n); n++) {
+      // Inputs are counted in messages (each connection gets a stream of a few).
+      const more = budget.start(1, 0.5);
+      for (let n = 0; more(n); ) {
         next = r() < 0.3 ? bytes(r, 200) : mutate(r, randomStream(r).bytes);
+        const messages = Math.max(1, parseWhole(next).messages.length);
+        count('client messages', messages);
+        n += messages;
         chunks = split(r, next);
         const client = await connectWaltham('127.0.0.1', port, { logger: log.logger, closeTimeoutMs: 1000 });
         client.getRegistry();
