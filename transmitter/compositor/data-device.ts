@@ -11,7 +11,6 @@
  *   duplicate).
  * - Drag and drop: drag.ts.
  */
-import type { Fd } from '../../shared/fd.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   WlDataDeviceManagerResource,
@@ -21,38 +20,19 @@ import {
   WlDataSourceResource,
 } from '../../shared/generated/wayland/index.js';
 import { MAX_MIME_TYPES } from '../../shared/clipboard/transfer.js';
-import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
-import type { SelectionDevice, SelectionSource } from './selection.js';
+import { ClientSource, type SelectionDevice, type SelectionSource } from './selection.js';
 import { startDrag } from './drag.js';
 
 export const DATA_DEVICE_MANAGER_VERSION = 3;
 
 /** A client's wl_data_source. */
-export class ClientDataSource implements SelectionSource {
-  readonly mimeTypes: string[] = [];
+export class ClientDataSource extends ClientSource<WlDataSourceResource> {
   /** wl_data_source.set_actions (drag and drop), 0 until set. */
   actions = 0;
   actionsSet = false;
   /** Set once the source was used for a selection or a drag (it cannot be used twice). */
   used = false;
-
-  constructor(
-    readonly resource: WlDataSourceResource,
-    readonly client: ClientState,
-  ) {}
-
-  send(mime: string, fd: Fd): void {
-    try {
-      if (!this.resource.destroyed) this.resource.sendSend(mime, fd); // the connection sends a duplicate
-    } finally {
-      fd.close();
-    }
-  }
-
-  cancelled(): void {
-    if (!this.resource.destroyed) this.resource.sendCancelled();
-  }
 }
 
 const dataSources = new WeakMap<WlDataSourceResource, ClientDataSource>();

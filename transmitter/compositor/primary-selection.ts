@@ -4,39 +4,18 @@
  * clipboard (selection.ts): set only with a serial of the client's keyboard
  * focus, shown to a client right before it gains keyboard focus.
  */
-import type { Fd } from '../../shared/fd.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import {
   ZwpPrimarySelectionDeviceManagerV1Resource,
   ZwpPrimarySelectionSourceV1Resource,
 } from '../../shared/generated/wayland/index.js';
 import { MAX_MIME_TYPES } from '../../shared/clipboard/transfer.js';
-import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
-import type { SelectionDevice, SelectionSource } from './selection.js';
+import { ClientSource, type SelectionDevice } from './selection.js';
 
 export const PRIMARY_SELECTION_VERSION = 1;
 
-class PrimarySource implements SelectionSource {
-  readonly mimeTypes: string[] = [];
-
-  constructor(
-    readonly resource: ZwpPrimarySelectionSourceV1Resource,
-    readonly client: ClientState,
-  ) {}
-
-  send(mime: string, fd: Fd): void {
-    try {
-      if (!this.resource.destroyed) this.resource.sendSend(mime, fd); // the connection sends a duplicate
-    } finally {
-      fd.close();
-    }
-  }
-
-  cancelled(): void {
-    if (!this.resource.destroyed) this.resource.sendCancelled();
-  }
-}
+class PrimarySource extends ClientSource<ZwpPrimarySelectionSourceV1Resource> {}
 
 export function registerPrimarySelection(ctx: DisplayContext): void {
   const selection = ctx.clipboard.primary;

@@ -33,6 +33,35 @@ export interface SelectionSource {
   cancelled(): void;
 }
 
+/** The protocol object behind a client's source: wl_data_source or zwp_primary_selection_source_v1. */
+interface SourceResource {
+  readonly destroyed: boolean;
+  sendSend(mime: string, fd: Fd): void;
+  sendCancelled(): void;
+}
+
+/** A source a client made (wl_data_source, primary selection source): its events go to its resource. */
+export class ClientSource<R extends SourceResource> implements SelectionSource {
+  readonly mimeTypes: string[] = [];
+
+  constructor(
+    readonly resource: R,
+    readonly client: ClientState,
+  ) {}
+
+  send(mime: string, fd: Fd): void {
+    try {
+      if (!this.resource.destroyed) this.resource.sendSend(mime, fd); // the connection sends a duplicate
+    } finally {
+      fd.close();
+    }
+  }
+
+  cancelled(): void {
+    if (!this.resource.destroyed) this.resource.sendCancelled();
+  }
+}
+
 /** A wl_data_device or primary selection device of a client: shows it a selection (null: none). */
 export interface SelectionDevice {
   offer(source: SelectionSource | null): void;
