@@ -54,12 +54,18 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
       { x: 331, y: 262, button: 3, code: BTN_RIGHT },
     ];
     for (const c of clicks) {
-      const from = tx.lines.length;
-      await weston.xdotool('mousemove', view.rect.x + c.x, view.rect.y + c.y, 'click', c.button);
       const where = `a click at output (${view.rect.x + c.x}, ${view.rect.y + c.y}), window at (${view.rect.x}, ${view.rect.y})`;
-      const pressed = await tx
-        .waitForLine(new RegExp(`^button time: \\d+, button: ${c.code}, state: pressed`), 5000, from)
-        .catch((e: Error) => Promise.reject(new Error(`${where}: ${e.message}\n${logs()}`)));
+      // A click that lands while weston still animates the new window (its map animation scales
+      // it) can miss it: click again, up to three times.
+      const from = tx.lines.length;
+      let pressed: string | undefined;
+      for (let attempt = 1; pressed === undefined; attempt++) {
+        await weston.xdotool('mousemove', view.rect.x + c.x, view.rect.y + c.y, 'click', c.button);
+        pressed = await tx.waitForLine(new RegExp(`^button time: \\d+, button: ${c.code}, state: pressed`), 3000, from).catch((e: Error) => {
+          if (attempt === 3) throw new Error(`${where}: ${e.message} (3 clicks)\n${logs()}`);
+          return undefined;
+        });
+      }
       const released = await tx.waitForLine(new RegExp(`^button time: \\d+, button: ${c.code}, state: released`), 5000, from);
       const motion = tx.lines.slice(from).find((l) => l.startsWith('motion '));
       expect(pressed, where).toMatch(new RegExp(`, x: ${c.x}, y: ${c.y}$`));
