@@ -58,20 +58,46 @@ export interface TransferOptions {
   readonly ended?: () => void;
 }
 
-/** The owner side: reads `fd` (the read end of the source's pipe) and sends it in chunks. */
-export class FdSender {
-  private readonly socket: Socket;
-  private unacked = 0;
-  private total = 0;
-  private finished = false;
+/** One transfer's pipe end, made a socket that closes it; ended once, by either side. */
+abstract class FdTransfer {
+  protected readonly socket: Socket;
+  protected total = 0;
+  protected finished = false;
 
   /** `fd` is ours from now on; the socket made of it closes it. */
   constructor(
     fd: Fd,
-    private readonly wire: TransferWire,
-    private readonly options: TransferOptions,
+    readable: boolean,
+    protected readonly wire: TransferWire,
+    protected readonly options: TransferOptions,
   ) {
-    this.socket = new Socket({ fd: fd.take(), readable: true, writable: false, allowHalfOpen: true });
+    this.socket = new Socket({ fd: fd.take(), readable, writable: !readable, allowHalfOpen: readable });
+  }
+
+  /** Bytes moved so far. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  /** The peer cancelled (or the link is gone): stop. */
+  cancel(): void {
+    this.finish();
+  }
+
+  protected finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.socket.destroy();
+    this.options.ended?.();
+  }
+}
+
+/** The owner side: reads `fd` (the read end of the source's pipe) and sends it in chunks. */
+export class FdSender extends FdTransfer {
+  private unacked = 0;
+
+  constructor(fd: Fd, wire: TransferWire, options: TransferOptions) {
+    super(fd, true, wire, options);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('end', () => {
       if (this.finished) return;
@@ -84,11 +110,6 @@ export class FdSender {
       this.wire.cancel();
       this.finish();
     });
-  }
-
-  /** Bytes read so far. */
-  get bytes(): number {
-    return this.total;
   }
 
   private onData(chunk: Buffer): void {
@@ -112,32 +133,12 @@ export class FdSender {
     if (this.unacked < WINDOW_BYTES && this.socket.isPaused()) this.socket.resume();
   }
 
-  /** The peer cancelled (or the link is gone): stop reading. */
-  cancel(): void {
-    this.finish();
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.socket.destroy();
-    this.options.ended?.();
-  }
 }
 
 /** The pasting side: writes the chunks it gets into `fd` (the application's pipe) and acknowledges them. */
-export class FdReceiver {
-  private readonly socket: Socket;
-  private total = 0;
-  private finished = false;
-
-  /** `fd` is ours from now on; the socket made of it closes it. */
-  constructor(
-    fd: Fd,
-    private readonly wire: TransferWire,
-    private readonly options: TransferOptions,
-  ) {
-    this.socket = new Socket({ fd: fd.take(), readable: false, writable: true });
+export class FdReceiver extends FdTransfer {
+  constructor(fd: Fd, wire: TransferWire, options: TransferOptions) {
+    super(fd, false, wire, options);
     this.socket.on('error', (error) => {
       if (this.finished) return;
       // EPIPE: the application stopped reading; nothing to report but to the peer.
@@ -145,10 +146,6 @@ export class FdReceiver {
       this.wire.cancel();
       this.finish();
     });
-  }
-
-  get bytes(): number {
-    return this.total;
   }
 
   data(bytes: Uint8Array): void {
@@ -177,17 +174,6 @@ export class FdReceiver {
     this.options.ended?.();
   }
 
-  /** The owner cancelled (or the link is gone): the application sees a short read. */
-  cancel(): void {
-    this.finish();
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.socket.destroy();
-    this.options.ended?.();
-  }
 }
 
 /** Transfer ids of one side: the transmitter's have the high bit clear, the receiver's set. */
