@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
-import { skipUnless, startWeston, type ManagedProcess, type View, type Weston } from './harness/index.js';
+import { pressUntil, skipUnless, startWeston, type ManagedProcess, type View, type Weston } from './harness/index.js';
 import { Cleanup, logTails } from './scenario.js';
 
 const EVENTDEMO_APP_ID = 'org.freedesktop.weston.eventdemo';
@@ -55,17 +55,10 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
     ];
     for (const c of clicks) {
       const where = `a click at output (${view.rect.x + c.x}, ${view.rect.y + c.y}), window at (${view.rect.x}, ${view.rect.y})`;
-      // A click that lands while weston still animates the new window (its map animation scales
-      // it) can miss it: click again, up to three times.
       const from = tx.lines.length;
-      let pressed: string | undefined;
-      for (let attempt = 1; pressed === undefined; attempt++) {
-        await weston.xdotool('mousemove', view.rect.x + c.x, view.rect.y + c.y, 'click', c.button);
-        pressed = await tx.waitForLine(new RegExp(`^button time: \\d+, button: ${c.code}, state: pressed`), 3000, from).catch((e: Error) => {
-          if (attempt === 3) throw new Error(`${where}: ${e.message} (3 clicks)\n${logs()}`);
-          return undefined;
-        });
-      }
+      const pressed = await pressUntil(weston, { x: view.rect.x + c.x, y: view.rect.y + c.y, button: c.button, click: true, attempts: 3 }, (ms) =>
+        tx.waitForLine(new RegExp(`^button time: \\d+, button: ${c.code}, state: pressed`), ms, from),
+      ).catch((e: Error) => Promise.reject(new Error(`${where}: ${e.message}\n${logs()}`)));
       const released = await tx.waitForLine(new RegExp(`^button time: \\d+, button: ${c.code}, state: released`), 5000, from);
       const motion = tx.lines.slice(from).find((l) => l.startsWith('motion '));
       expect(pressed, where).toMatch(new RegExp(`, x: ${c.x}, y: ${c.y}$`));

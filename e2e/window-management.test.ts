@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Rect } from '../shared/scene/scene.js';
 import { startReceiver, startTransmitter } from './bridge.js';
-import { matchFraction, skipUnless, spawnProcess, startWeston, waitFor, WESTON_BACKGROUND, type Image, type ManagedProcess } from './harness/index.js';
+import { matchFraction, pressUntil, skipUnless, spawnProcess, startWeston, waitFor, WESTON_BACKGROUND, type Image, type ManagedProcess } from './harness/index.js';
 import { decodePng } from './harness/image.js';
 import { run } from './harness/process.js';
 import { startSway, swayUnavailable, type Sway, type SwayNode } from './harness/sway.js';
@@ -186,8 +186,9 @@ describe.skipIf(!canBuild || skipUnless('weston', 'weston-debug', 'weston-screen
     const y = before.y + 100;
     a.send('move-on-press');
     const from = a.app.lines.length;
-    await weston.xdotool('mousemove', x, y, 'mousedown', 1);
-    await a.app.waitForLine(/^move \d+$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`the press: ${e.message}\n${a.logs()}`)));
+    await pressUntil(weston, { x, y }, (ms) => a.app.waitForLine(/^move \d+$/, ms, from)).catch((e: Error) =>
+      Promise.reject(new Error(`the press: ${e.message}\n${a.logs()}`)),
+    );
     for (let i = 1; i <= 6; i++) await weston.xdotool('mousemove', x + Math.round((dx * i) / 6), y + Math.round((dy * i) / 6));
     await weston.xdotool('mouseup', 1);
     const after = await waitFor('the window moved', async () => {
@@ -208,18 +209,10 @@ describe.skipIf(!canBuild || skipUnless('weston', 'weston-debug', 'weston-screen
     const y = before.y + 195;
     a.send(`resize-on-press ${RESIZE_BOTTOM_RIGHT}`);
     const from = a.app.lines.length;
-    // The press lands 5 pixels inside the corner: while weston still animates the new window
-    // (its map animation scales it) the pointer can miss it; then release and press again.
-    for (let attempt = 1; ; attempt++) {
-      await weston.xdotool('mousemove', x, y, 'mousedown', 1);
-      const pressed = await a.app.waitForLine(/^resize \d+ 10$/, 2000, from).then(
-        () => true,
-        () => false,
-      );
-      if (pressed) break;
-      await weston.xdotool('mouseup', 1);
-      if (attempt === 5) throw new Error(`the press: no resize after 5 presses\n${a.logs()}`);
-    }
+    // The press lands 5 pixels inside the corner.
+    await pressUntil(weston, { x, y }, (ms) => a.app.waitForLine(/^resize \d+ 10$/, ms, from)).catch((e: Error) =>
+      Promise.reject(new Error(`the press: ${e.message}\n${a.logs()}`)),
+    );
     for (let i = 1; i <= 4; i++) await weston.xdotool('mousemove', x + Math.round((dw * i) / 4), y + Math.round((dh * i) / 4));
     await a.app.waitForLine(new RegExp(`^configure ${300 + dw} ${200 + dh} .*resizing`), 10_000, from).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${a.logs()}`)));
     await weston.xdotool('mouseup', 1);

@@ -387,6 +387,30 @@ export function xdotool(display: string, ...args: (string | number)[]): Promise<
   return run('xdotool', args.map(String), { env: { DISPLAY: display }, timeoutMs: 10_000 });
 }
 
+/**
+ * Press `button` at output point (x, y) on an x11-backed weston until `reached` (given a timeout)
+ * resolves, and return what it resolved to. A press that lands while weston still animates a new
+ * window (its map animation scales it) can miss it: the button is released and pressed again, up
+ * to `attempts` times. With `click` each press is a whole click (press and release).
+ */
+export async function pressUntil<T>(
+  weston: Pick<Weston, 'xdotool'>,
+  at: { x: number; y: number; button?: number; click?: boolean; attempts?: number },
+  reached: (timeoutMs: number) => Promise<T>,
+): Promise<T> {
+  const button = at.button ?? 1;
+  const attempts = at.attempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    await weston.xdotool('mousemove', at.x, at.y, at.click ? 'click' : 'mousedown', button);
+    try {
+      return await reached(2000);
+    } catch (e) {
+      if (!at.click) await weston.xdotool('mouseup', button);
+      if (attempt === attempts) throw new Error(`${(e as Error).message} (${attempts} presses at ${at.x},${at.y})`);
+    }
+  }
+}
+
 async function sceneGraphOf(socket: string): Promise<View[]> {
   const text = await run('timeout', ['5', 'weston-debug', 'scene-graph'], { env: { WAYLAND_DISPLAY: socket }, timeoutMs: 8000 });
   return parseSceneGraph(text);
