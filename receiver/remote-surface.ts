@@ -32,7 +32,7 @@ import { Damage } from '../shared/display/damage.js';
 import { copyPixels } from '../shared/native.js';
 import { SharedPixels } from '../shared/scene/shared-pixels.js';
 import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
-import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
+import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, copySource, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
 import { decodeLossyRgb, isLossy, placeRgb } from '../shared/remote/lossy.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
 
@@ -244,6 +244,12 @@ export class RemoteSurface {
   writeTile(tile: Tile, codecs: number): Rect {
     const image = this.pending.image;
     if (image === undefined || image === null) throw new Error('writeTile without a pending buffer');
+    const source = copySource(tile);
+    if (source !== null && (codecs & codecBit(tile.codec)) !== 0 && this.copyFromBase(image, tile, source)) {
+      this.wrote(tile);
+      return { x: tile.x, y: tile.y, width: tile.width, height: tile.height };
+    }
+    if (source !== null) this.beforeTile(source, false); // what it copies must be up to date
     this.beforeTile(tile, tile.codec !== CODEC_LZ4_SPANS);
     const rect = applyTile(image, tile, codecs);
     this.wrote(rect);
@@ -311,6 +317,25 @@ export class RemoteSurface {
       rest.push(...subtract(r, o));
     }
     this.catchUp = rest;
+  }
+
+  /**
+   * A copy tile (a scroll) whose source the pending buffer has not caught up
+   * with yet: copied straight from the buffer it catches up from, which holds
+   * those pixels, instead of catching up and then moving them. False (nothing
+   * done) when that does not apply or a rectangle leaves the surface.
+   */
+  private copyFromBase(image: PixelImage, tile: Tile, source: Rect): boolean {
+    const from = this.catchUpFrom;
+    const { width: w, height: h } = image;
+    const inside = (r: Rect): boolean => r.width > 0 && r.height > 0 && r.x >= 0 && r.y >= 0 && r.x <= w - r.width && r.y <= h - r.height;
+    if (from === null || !inside(tile) || !inside(source)) return false;
+    let missing: Rect[] = [source];
+    for (const r of this.catchUp) missing = missing.flatMap((m) => subtract(m, r));
+    if (missing.length > 0) return false;
+    this.beforeTile(tile, true);
+    copyPixels(from, w * 4, source.x, source.y, image.pixels, w * 4, tile.x, tile.y, tile.width, tile.height);
+    return true;
   }
 
   /** Bring the pending buffer fully up to date (before it is committed). */

@@ -11,7 +11,7 @@ import {
 } from '../shared/generated/waltham/waltham.js';
 import { PeerError } from '../shared/wire/errors.js';
 import { connectWaltham, encodeMessage, defaultWalthamTable, type WalthamClient } from '../shared/waltham/index.js';
-import { CODEC_RAW, CODEC_SOLID, FORMAT_ARGB8888, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
+import { CODEC_COPY, CODEC_RAW, CODEC_SOLID, FORMAT_ARGB8888, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
 import { CODEC_JPEG, CODEC_WEBP, encodeLossy } from '../shared/remote/lossy.js';
 import { captureLogger, sleep, waitFor } from '../shared/remote/test/fixtures.js';
 import { ReceiverServer, type ReceiverServerOptions } from './server.js';
@@ -377,9 +377,36 @@ describe('ReceiverServer: hostile transmitters', () => {
     const codec = await hostile((t) => {
       const s = t.compositor.createSurface();
       t.content.begin(s, 10, 10, FORMAT_ARGB8888);
-      t.content.tile(s, 0, 0, 2, 2, 7, new Uint8Array(16));
+      t.content.tile(s, 0, 0, 2, 2, 9, new Uint8Array(16));
     });
-    expect(codec.error.text).toMatch(/wthp_content@\d+\.tile: .*codec 7 is not a codec this receiver announced/);
+    expect(codec.error.text).toMatch(/wthp_content@\d+\.tile: .*codec 9 is not a codec this receiver announced/);
+  });
+
+  it('rejects copy tiles whose source leaves the surface or whose data is not a source', async () => {
+    const source = (x: number, y: number): Uint8Array => {
+      const data = new Uint8Array(8);
+      new DataView(data.buffer).setUint32(0, x, true);
+      new DataView(data.buffer).setUint32(4, y, true);
+      return data;
+    };
+    const outside = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 10, 10, FORMAT_ARGB8888);
+      t.content.tile(s, 0, 0, 4, 4, CODEC_COPY, source(7, 0));
+    });
+    expect(outside.error.text).toMatch(/wthp_content@\d+\.tile: .*copy 4x4 tile does not decode: .*outside/);
+    const huge = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 10, 10, FORMAT_ARGB8888);
+      t.content.tile(s, 0, 0, 4, 4, CODEC_COPY, source(0, 0xffffffff));
+    });
+    expect(huge.error.text).toMatch(/copy 4x4 tile does not decode/);
+    const short = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 10, 10, FORMAT_ARGB8888);
+      t.content.tile(s, 0, 0, 4, 4, CODEC_COPY, new Uint8Array(7));
+    });
+    expect(short.error.text).toMatch(/copy tile carries 7 bytes instead of 8/);
   });
 
   it('rejects lossy tiles that do not decode to exactly the tile, and keeps serving the others', async () => {

@@ -122,6 +122,7 @@ export interface FrameWire {
   readonly codecZstd: number;
   readonly codecSolid: number;
   readonly codecLz4Spans: number;
+  readonly codecCopy: number;
 }
 
 /** What one `FrameEncoder.encode` wrote. */
@@ -131,6 +132,8 @@ export interface FrameStats {
   readonly changedTiles: number;
   readonly unchangedTiles: number;
   readonly rawBytes: number;
+  /** Pixels sent as a copy of pixels the receiver had (a scroll). */
+  readonly copiedPixels: number;
 }
 
 /** The mirror of one surface on one receiver and its one-pass tile encoder (src/frame.rs). */

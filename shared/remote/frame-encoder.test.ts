@@ -4,7 +4,7 @@ import { defaultWalthamTable } from '../waltham/connection.js';
 import { encodeMessage, parseMessage } from '../waltham/wire.js';
 import { wthpContentInterface } from '../generated/waltham/waltham.js';
 import { prng } from '../test/helpers.js';
-import { applyTile, CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, type PixelImage } from './tiles.js';
+import { applyTile, CODEC_COPY, CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, copySource, type EncodeResult, type PixelImage } from './tiles.js';
 
 const W = 300;
 const H = 170;
@@ -120,6 +120,53 @@ describe('the native one-pass frame encoder', () => {
     }
   });
 
+  it('sends scrolled content as one copy of what the receiver has plus the new rows', () => {
+    // A page of text lines under a fixed title bar; each frame scrolls the text by `step` rows.
+    const page = (top: number): Uint8Array => {
+      const px = new Uint8Array(W * H * 4).fill(0xee);
+      for (let y = 20; y < H; y++) {
+        const line = Math.floor((y + top) / 11);
+        if ((y + top) % 11 >= 8) continue;
+        for (let x = 4; x < W - 4; x++) if ((x * 7 + line * 13 + ((y + top) % 11) * 5) % 9 < 3) px.fill(line & 0xff, (y * W + x) * 4, (y * W + x) * 4 + 4);
+      }
+      return px;
+    };
+    for (const [codecs, copies] of [
+      [LOCAL_CODECS, true],
+      [LOCAL_CODECS & ~codecBit(CODEC_COPY), false],
+    ] as const) {
+      const enc = new TileEncoder({ codecs });
+      const dec = new TileDecoder();
+      const send = (px: Uint8Array): EncodeResult => {
+        const res = enc.encode(image(px), [{ x: 0, y: 0, width: W, height: H }]);
+        dec.begin(W, H, FORMAT_ARGB8888);
+        for (const t of res.tiles) dec.apply(t);
+        return res;
+      };
+      send(page(0));
+      for (const [top, step] of [
+        [4, 4],
+        [15, 11],
+        [12, -3],
+      ] as const) {
+        const res = send(page(top));
+        expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(page(top)))).toBe(true);
+        const copy = res.tiles.filter((t) => t.codec === CODEC_COPY);
+        if (!copies) {
+          expect(copy).toEqual([]);
+          continue;
+        }
+        expect(copy).toHaveLength(1);
+        const source = copySource(copy[0]!)!;
+        expect(source.y - copy[0]!.y).toBe(step);
+        expect(res.copiedPixels).toBe(copy[0]!.width * copy[0]!.height);
+        expect(copy[0]!.height).toBeGreaterThan((H - 20) / 2);
+        // Only the rows that are new travel as pixels.
+        expect(res.rawBytes).toBeLessThanOrEqual(W * 4 * 64 * 2);
+      }
+    }
+  });
+
   it('clips damage outside the surface and ignores empty or negative rectangles', () => {
     const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) });
     const px = noise(W, H, 5);
@@ -138,7 +185,7 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('refuses an output buffer that is too small, a short source and a short stride', () => {
-    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS };
+    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY };
     const enc = new FrameEncoder(wire, 64, 65000);
     const px = noise(W, H, 6);
     const code = (f: () => unknown): string | undefined => {
@@ -170,7 +217,7 @@ describe('the native tile writer', () => {
   it('never crashes on random tiles: each is written or refused with a TileError, and a refused one changes nothing', () => {
     const rand = prng(99);
     const target = { width: 97, height: 61, format: 'argb8888' as const, pixels: new Uint8Array(97 * 61 * 4) };
-    const codecs = [CODEC_RAW, CODEC_LZ4, CODEC_ZSTD, CODEC_SOLID, CODEC_LZ4_SPANS, 5, 6, 31];
+    const codecs = [CODEC_RAW, CODEC_LZ4, CODEC_ZSTD, CODEC_SOLID, CODEC_LZ4_SPANS, CODEC_COPY, 5, 6, 31];
     const enc = new TileEncoder({ codecs: LOCAL_CODECS });
     const source = noise(97, 61, 98);
     const valid: Uint8Array[] = [];

@@ -9,7 +9,9 @@
  * bands that fit a Waltham message (65535 bytes, header and arguments
  * included). A band goes out as the span stream of its changed pixels
  * (`lz4_spans`), as LZ4 of its pixels, or raw, whichever is smallest among
- * the codecs the receiver announced; then the mirror is updated.
+ * the codecs the receiver announced; then the mirror is updated. Rows that
+ * moved up or down (a scroll) go first, as one `copy` tile of pixels the
+ * receiver has.
  *
  * Receiver side, `applyTile` / `TileDecoder`: validates a tile against the
  * surface it targets and writes it into that surface's pixels. A hostile tile
@@ -31,6 +33,7 @@ export const CODEC_LZ4 = WthpContentCodec.Lz4;
 export const CODEC_ZSTD = WthpContentCodec.Zstd;
 export const CODEC_SOLID = WthpContentCodec.Solid;
 export const CODEC_LZ4_SPANS = WthpContentCodec.Lz4Spans;
+export const CODEC_COPY = WthpContentCodec.Copy;
 
 /** Wire names of the codecs, from the XML. */
 const CODEC_NAMES: ReadonlyMap<number, string> = new Map(
@@ -46,7 +49,8 @@ export function codecBit(codec: number): number {
 }
 
 /** The codecs this build decodes, as wthp_content.codecs announces them. */
-export const LOCAL_CODECS = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_ZSTD) | codecBit(CODEC_LZ4_SPANS);
+export const LOCAL_CODECS =
+  codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_ZSTD) | codecBit(CODEC_LZ4_SPANS) | codecBit(CODEC_COPY);
 
 /** wthp_content.format */
 export const FORMAT_ARGB8888 = WthpContentFormat.Argb8888;
@@ -137,6 +141,8 @@ export interface EncodeResult {
   readonly unchangedTiles: number;
   /** Bytes of the pixels the tiles cover, before encoding. */
   readonly rawBytes: number;
+  /** Pixels sent as a copy of pixels the receiver had (a scroll). */
+  readonly copiedPixels: number;
   /** Bytes of the tile messages on the wire. */
   readonly wireBytes: number;
 }
@@ -153,6 +159,7 @@ export interface EncodedFrame {
   readonly changedTiles: number;
   readonly unchangedTiles: number;
   readonly rawBytes: number;
+  readonly copiedPixels: number;
 }
 
 /** The wire numbers of the native encoder, from the generated protocol tables. */
@@ -163,6 +170,7 @@ const FRAME_WIRE = {
   codecZstd: CODEC_ZSTD,
   codecSolid: CODEC_SOLID,
   codecLz4Spans: CODEC_LZ4_SPANS,
+  codecCopy: CODEC_COPY,
 };
 
 function tileRequest(): MessageSpec {
@@ -285,6 +293,7 @@ export class TileEncoder {
       changedTiles: stats.changedTiles,
       unchangedTiles: stats.unchangedTiles,
       rawBytes: stats.rawBytes,
+      copiedPixels: stats.copiedPixels,
     };
   }
 
@@ -315,6 +324,7 @@ export class TileEncoder {
       changedTiles: frame.changedTiles,
       unchangedTiles: frame.unchangedTiles,
       rawBytes: frame.rawBytes,
+      copiedPixels: frame.copiedPixels,
       wireBytes: frame.bytes.byteLength,
     };
   }
@@ -370,7 +380,7 @@ export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL
   if ((codec === CODEC_LZ4 || codec === CODEC_ZSTD || codec === CODEC_LZ4_SPANS) && size > MAX_LZ4_TILE_BYTES) {
     throw new TileError('ERR_TILE_SIZE', `${codecName(codec)} tile of ${w}x${h} decodes to ${size} bytes, more than ${MAX_LZ4_TILE_BYTES}`);
   }
-  if (codec !== CODEC_RAW && codec !== CODEC_SOLID && codec !== CODEC_LZ4 && codec !== CODEC_ZSTD && codec !== CODEC_LZ4_SPANS) {
+  if (codec !== CODEC_RAW && codec !== CODEC_SOLID && codec !== CODEC_LZ4 && codec !== CODEC_ZSTD && codec !== CODEC_LZ4_SPANS && codec !== CODEC_COPY) {
     throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} tiles cannot be decoded here`);
   }
   try {
@@ -380,6 +390,13 @@ export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL
     throw err;
   }
   return { x, y, width: w, height: h };
+}
+
+/** Where a copy tile takes its pixels from (its data: source x, y), or null when the data is not that. */
+export function copySource(tile: Tile): Rect | null {
+  if (tile.codec !== CODEC_COPY || tile.data.byteLength !== 8) return null;
+  const view = new DataView(tile.data.buffer, tile.data.byteOffset, 8);
+  return { x: view.getUint32(0, true), y: view.getUint32(4, true), width: tile.width, height: tile.height };
 }
 
 /** A surface's pixels on the receiving side: begin, then tiles. */

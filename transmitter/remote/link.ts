@@ -57,7 +57,7 @@ import type { ClientSecurity } from '../../shared/waltham/tcp.js';
 import { guardFeedback } from '../../shared/remote/guard.js';
 import { InputRelay } from '../../shared/scene/input-relay.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
-import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit } from '../../shared/remote/tiles.js';
+import { CODEC_COPY, CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit } from '../../shared/remote/tiles.js';
 import { CodecPolicy, type CodecPolicyOptions } from '../../shared/remote/codec-policy.js';
 import { LOSSY_CODECS, type LossyCodec } from '../../shared/remote/lossy.js';
 import { LinkSampler } from './link-sampler.js';
@@ -339,7 +339,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const conn: ConnectionState = new ConnectionState(input, client, compositor, shell, content, ivi, windowGeometry);
     conn.presentation = bindOptional(WthpPresentationProxy);
     conn.windowManager = bindOptional(WthpWindowManagerProxy);
-    const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID);
+    const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_COPY);
     const lz4 = basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
     const codec = this.options.codec ?? 'auto';
     const wanted = codec === 'raw' ? basic : codec === 'lz4' ? lz4 : codec === 'zstd' ? lz4 | codecBit(CODEC_ZSTD) : lz4 | codecBit(CODEC_ZSTD) | LOSSY_CODECS;

@@ -8,7 +8,10 @@
 //! (merged with its uniform neighbours), the other changed tiles merge into horizontal runs cut
 //! to their changed rows and to the damage, a run goes out in bands that fit a Waltham message,
 //! each band as the smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw, and
-//! the mirror is brought up to date. One call, no allocation per tile, no JavaScript per tile.
+//! the mirror is brought up to date. Before that, a damaged area whose rows moved up or down (a
+//! scroll, scroll.rs) is sent as one `copy` tile of the pixels the receiver has, and the mirror
+//! moved the same way, so that only the rows that are new remain to diff. One call, no
+//! allocation per tile, no JavaScript per tile.
 //!
 //! The Waltham message layout (../shared/vectors/waltham/README.md): an 8-byte header of four
 //! little-endian u16 (0, total size, opcode, 0), the target object id, then the arguments, each
@@ -22,6 +25,7 @@ use napi_derive::napi;
 use crate::error::{error, invalid, Result};
 use crate::codec::{self, Codec};
 use crate::pixels::{check_rect, copy, row, span_stream, uniform, views, Rect};
+use crate::scroll;
 
 /// Bytes of a tile message besides its data: header 8, target 4, surface 4, x/y/width/height/
 /// codec 20, data length 4.
@@ -48,6 +52,7 @@ pub struct FrameWire {
   pub codec_zstd: u32,
   pub codec_solid: u32,
   pub codec_lz4_spans: u32,
+  pub codec_copy: u32,
 }
 
 /// What one `encode` wrote.
@@ -63,6 +68,8 @@ pub struct FrameStats {
   pub unchanged_tiles: u32,
   /// Bytes of the pixels the tiles cover, before encoding.
   pub raw_bytes: f64,
+  /// Pixels sent as a `copy` of pixels the receiver had (a scroll).
+  pub copied_pixels: f64,
 }
 
 /// A uniform rectangle waiting to be written (it may still grow right or down).
@@ -139,6 +146,19 @@ fn pack(src: &[u8], src_stride: usize, r: Rect, out: &mut [u8]) {
   for i in 0..r.h {
     out[i * row_bytes..(i + 1) * row_bytes].copy_from_slice(&src[row(src_stride, r, i)]);
   }
+}
+
+/// The smallest rectangle holding all of `rects` (which are not empty).
+fn bounds(rects: &[Rect]) -> Rect {
+  let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+  for r in rects {
+    (x0, y0) = (x0.min(r.x), y0.min(r.y));
+    (x1, y1) = (x1.max(r.x + r.w), y1.max(r.y + r.h));
+  }
+  if x1 <= x0 || y1 <= y0 {
+    return Rect { x: 0, y: 0, w: 0, h: 0 };
+  }
+  Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }
 }
 
 struct Pass<'a> {
@@ -406,7 +426,7 @@ impl FrameEncoder {
     let (src, out) = views("FrameEncoder.encode", &src, &mut out)?;
     let (w, h, src_stride) = (width as usize, height as usize, src_stride as usize);
     if w == 0 || h == 0 {
-      return Ok(FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0 });
+      return Ok(FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 });
     }
     if src_stride < w * 4 {
       return Err(invalid(format!("FrameEncoder.encode: stride {src_stride} is less than {w} pixels")));
@@ -417,7 +437,8 @@ impl FrameEncoder {
       return Err(invalid("FrameEncoder.encode: damage is not a list of x, y, width, height"));
     }
     let mut full = damage.is_none();
-    if self.needs_reset(width, height) {
+    let full_reset = self.needs_reset(width, height);
+    if full_reset {
       self.mirror = vec![0; w * h * 4];
       self.stale = vec![false; w.div_ceil(self.tile) * h.div_ceil(self.tile)];
       self.width = w;
@@ -468,8 +489,28 @@ impl FrameEncoder {
       spans: &mut self.spans,
       plain: &mut self.plain,
       packed: &mut self.packed,
-      stats: FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0 },
+      stats: FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 },
     };
+    // A scroll: one copy tile, the mirror moved alike; the grid tiles it covers are then the same.
+    let mut copied: Option<Rect> = None;
+    let copy_ok = codecs & (1 << wire.codec_copy) != 0 && wire.codec_copy < 32;
+    if copy_ok && !full_reset && !self.stale.iter().any(|&s| s) {
+      let area = bounds(&rects);
+      if area.w >= t && area.h >= t {
+        if let Some(s) = scroll::find(src, src_stride, pass.mirror, stride, area) {
+          let msg = pass.out.begin_tile(&wire, target, surface, s.dst, wire.codec_copy)?;
+          let data = pass.out.data(8)?;
+          data[..4].copy_from_slice(&(s.dst.x as u32).to_le_bytes());
+          data[4..].copy_from_slice(&(s.src_y as u32).to_le_bytes());
+          pass.out.end_tile(msg, 8)?;
+          pass.stats.tiles += 1;
+          pass.stats.copied_pixels = (s.dst.w * s.dst.h) as f64;
+          scroll::move_rows(pass.mirror, stride, s.dst, s.dst.x, s.src_y);
+          copied = Some(s.dst);
+        }
+      }
+    }
+    let inside = |cell: Rect| copied.is_some_and(|c| cell.x >= c.x && cell.y >= c.y && cell.x + cell.w <= c.x + c.w && cell.y + cell.h <= c.y + c.h);
     let mut solids: Vec<Solid> = Vec::new();
     let mut above: Vec<usize> = Vec::new();
     for ty in 0..rows {
@@ -508,7 +549,14 @@ impl FrameEncoder {
             }
           }
         }
-        let Some((first, last)) = changed_rows(src, src_stride, pass.mirror, stride, cell) else {
+        let moved = inside(cell);
+        let Some((first, last)) = (if moved { None } else { changed_rows(src, src_stride, pass.mirror, stride, cell) }) else {
+          if moved {
+            pass.stats.changed_tiles += 1;
+            close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+            last_solid = None;
+            continue;
+          }
           pass.stats.unchanged_tiles += 1;
           close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
           last_solid = None;
@@ -668,6 +716,16 @@ pub(crate) fn write_tile(
       }
       copy(&scratch[..n], w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
     }
+  } else if codec == wire.codec_copy {
+    // The rectangle's pixels come from (src_x, src_y) of the same pixels, as they were before.
+    let words: [u8; 8] = data
+      .try_into()
+      .map_err(|_| error("EBADMSG", format!("copy tile carries {} bytes instead of 8", data.len())))?;
+    let src_x = u32::from_le_bytes([words[0], words[1], words[2], words[3]]) as usize;
+    let src_y = u32::from_le_bytes([words[4], words[5], words[6], words[7]]) as usize;
+    let from = Rect { x: src_x, y: src_y, w, h };
+    check_rect("copy tile source", out.len(), stride, from).map_err(|e| bad("copy", w, h, e))?;
+    scroll::move_rows(out, stride, r, src_x, src_y);
   } else {
     return Err(invalid(format!("TileWriter.write: codec {codec} is not known here")));
   }

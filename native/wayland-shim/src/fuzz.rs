@@ -58,8 +58,10 @@ mod tests {
     codec_zstd: 2,
     codec_solid: 3,
     codec_lz4_spans: 4,
+    codec_copy: 7,
   };
-  const CODECS: u32 = 5;
+  /// The codecs of WIRE.
+  const CODECS: [u32; 6] = [0, 1, 2, 3, 4, 7];
 
   /// A surface: `stride` bytes per row (whole pixels, maybe padded), `height` rows.
   struct Surface {
@@ -190,9 +192,18 @@ mod tests {
     while budget.more(inputs) {
       let s = Surface::random(&mut rng);
       let r = s.rect(&mut rng);
-      let next = change(&mut rng, &s, r);
-      let codec = rng.next() % CODECS;
-      let Some(data) = encode(codec, &s, &next, r) else { continue };
+      let codec = CODECS[rng.next() as usize % CODECS.len()];
+      let (next, data) = if codec == WIRE.codec_copy {
+        // Rows of the same size from anywhere in the surface, maybe overlapping.
+        let (sx, sy) = (rng.next() as usize % (s.width - r.w + 1), rng.next() as usize % (s.height - r.h + 1));
+        let mut next = s.pixels.clone();
+        crate::scroll::move_rows(&mut next, s.stride, r, sx, sy);
+        (next, [(sx as u32).to_le_bytes(), (sy as u32).to_le_bytes()].concat())
+      } else {
+        let next = change(&mut rng, &s, r);
+        let Some(data) = encode(codec, &s, &next, r) else { continue };
+        (next, data)
+      };
 
       // The valid tile gives exactly the new pixels, and nothing else changes.
       let mut out = s.pixels.clone();
@@ -205,7 +216,7 @@ mod tests {
       // outside the surface). Refused: the pixels are untouched; accepted: only the rectangle
       // it names changed.
       let bad = mutate(&mut rng, &data);
-      let codec = if rng.next().is_multiple_of(4) { rng.next() % (CODECS + 2) } else { codec };
+      let codec = if rng.next().is_multiple_of(4) { rng.next() % 9 } else { codec };
       let r = match rng.next() % 4 {
         0 => s.rect(&mut rng),
         1 => Rect {

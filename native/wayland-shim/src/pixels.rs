@@ -25,7 +25,7 @@ use crate::error::{error, invalid, Result};
 const SPAN_GAP: usize = 4;
 const MAX_SPAN: usize = 0xffff;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rect {
   pub x: usize,
   pub y: usize,

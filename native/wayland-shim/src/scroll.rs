@@ -1,0 +1,275 @@
+//! Vertical scrolling, found by the transmitter's frame encoder (frame.rs) and sent as one
+//! `copy` tile: a terminal that scrolls by a line, a list or a page that scrolls by a few pixels,
+//! changes every pixel of its window, which diffing and compression then carry as a whole new
+//! picture. Found as a move of the mirror's rows, it is a copy of pixels the receiver already has
+//! plus the few rows that are new.
+//!
+//! `find` compares the new pixels of an area with the mirror shifted up or down, in the columns
+//! that changed (a window's frame beside its text does not move). It looks for the shift with a
+//! few sample rows of the new pixels, each matched against a cheap fingerprint of
+//! every mirror row (a handful of pixels across the row), the candidates then compared in full;
+//! the shift found is checked row by row over the whole area, and the longest run of rows that
+//! match exactly is the copy. Nothing is assumed: every row of the copy was compared.
+
+use crate::pixels::{row, Rect};
+
+/// Rows a copy covers at least (a shorter one saves too little to be worth a message).
+pub const MIN_ROWS: usize = 16;
+/// Sample rows of the new pixels looked up in the mirror.
+const SAMPLES: usize = 8;
+/// Pixels per row in a fingerprint.
+const FINGERPRINT_PIXELS: usize = 24;
+/// Candidate rows compared in full per sample row.
+const MAX_CANDIDATES: usize = 24;
+
+/// A vertical move found in an area: `dst` of the new pixels equals the mirror's rows
+/// `src_y..src_y + dst.h` at the same columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scroll {
+  pub dst: Rect,
+  pub src_y: usize,
+}
+
+fn fingerprint(buf: &[u8], stride: usize, area: Rect, i: usize) -> u64 {
+  let start = (area.y + i) * stride + area.x * 4;
+  let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+  for k in 0..FINGERPRINT_PIXELS {
+    let at = start + (k * area.w / FINGERPRINT_PIXELS) * 4;
+    let p = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+    h = (h ^ p as u64).wrapping_mul(0x0000_0100_0000_01b3);
+  }
+  h
+}
+
+fn uniform_row(row: &[u8]) -> bool {
+  let first = &row[..4];
+  row.chunks_exact(4).all(|p| p == first)
+}
+
+/// The vertical move that best explains the new pixels `src` (stride `src_stride`) inside
+/// `area`, against `mirror` (stride `stride`), if one covers at least `MIN_ROWS` rows and a
+/// quarter of the area. Sample rows that did not change, or are one colour, say nothing.
+pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: Rect) -> Option<Scroll> {
+  if area.h < 2 * MIN_ROWS || area.w < FINGERPRINT_PIXELS {
+    return None;
+  }
+  let src_row = |i: usize| &src[row(src_stride, area, i)];
+  let mirror_row = |i: usize| &mirror[row(stride, area, i)];
+  // Most samples must have changed: a frame with a few changed rows is no scroll.
+  let samples: Vec<usize> = (0..SAMPLES).map(|k| (2 * k + 1) * area.h / (2 * SAMPLES)).collect();
+  let changed: Vec<usize> = samples.iter().copied().filter(|&i| src_row(i) != mirror_row(i)).collect();
+  if changed.len() * 2 < SAMPLES {
+    return None;
+  }
+  // The columns that changed in those rows: a window's frame beside the text stays (and may
+  // differ from row to row, as a shadow does), so the copy is cut to what moved.
+  let (mut lo, mut hi) = (area.w, 0);
+  for &i in &changed {
+    let (s, m) = (src_row(i), mirror_row(i));
+    let differs = |x: &usize| s[4 * x..4 * x + 4] != m[4 * x..4 * x + 4];
+    if let Some(first) = (0..area.w).find(differs) {
+      lo = lo.min(first);
+      hi = hi.max((first..area.w).rev().find(differs).unwrap_or(first) + 1);
+    }
+  }
+  if hi < lo + FINGERPRINT_PIXELS {
+    return None;
+  }
+  let area = Rect { x: area.x + lo, y: area.y, w: hi - lo, h: area.h };
+  let src_row = |i: usize| &src[row(src_stride, area, i)];
+  let mirror_row = |i: usize| &mirror[row(stride, area, i)];
+  let prints: Vec<u64> = (0..area.h).map(|i| fingerprint(mirror, stride, area, i)).collect();
+  // Votes for each shift (mirror row - new row) from the changed, non-uniform samples.
+  let mut votes: Vec<(isize, usize)> = Vec::new();
+  for &i in &changed {
+    let s = src_row(i);
+    if uniform_row(s) {
+      continue;
+    }
+    let print = fingerprint(src, src_stride, area, i);
+    let mut tried = 0;
+    // Nearest shifts first: scrolls are usually short.
+    for d in 1..area.h {
+      if tried >= MAX_CANDIDATES {
+        break;
+      }
+      let mut hit = None;
+      for j in [i.checked_add(d), i.checked_sub(d)].into_iter().flatten() {
+        if j < area.h && prints[j] == print {
+          tried += 1;
+          if mirror_row(j) == s {
+            hit = Some(j as isize - i as isize);
+            break;
+          }
+        }
+      }
+      if let Some(shift) = hit {
+        match votes.iter_mut().find(|(v, _)| *v == shift) {
+          Some((_, n)) => *n += 1,
+          None => votes.push((shift, 1)),
+        }
+        break;
+      }
+    }
+  }
+  let &(shift, _) = votes.iter().max_by_key(|(shift, n)| (*n, std::cmp::Reverse(shift.unsigned_abs())))?;
+  // The longest run of new rows i whose mirror row i + shift is the same.
+  let (lo, hi) = if shift > 0 { (0, area.h - shift as usize) } else { (shift.unsigned_abs(), area.h) };
+  let (mut best_start, mut best_len, mut start) = (0usize, 0usize, lo);
+  for i in lo..=hi {
+    let same = i < hi && src_row(i) == mirror_row((i as isize + shift) as usize);
+    if !same {
+      if i - start > best_len {
+        (best_start, best_len) = (start, i - start);
+      }
+      start = i + 1;
+    }
+  }
+  if best_len < MIN_ROWS || best_len * 4 < area.h {
+    return None;
+  }
+  Some(Scroll {
+    dst: Rect { x: area.x, y: area.y + best_start, w: area.w, h: best_len },
+    src_y: (area.y as isize + best_start as isize + shift) as usize,
+  })
+}
+
+/// Moves rows `src_y..src_y + r.h` of `buf` to `r` (same columns), as memmove does: the rows may
+/// overlap. The caller checked both rectangles lie inside `buf`.
+pub fn move_rows(buf: &mut [u8], stride: usize, r: Rect, src_x: usize, src_y: usize) {
+  let row_bytes = r.w * 4;
+  let copy_row = |buf: &mut [u8], i: usize| {
+    let from = (src_y + i) * stride + src_x * 4;
+    buf.copy_within(from..from + row_bytes, (r.y + i) * stride + r.x * 4);
+  };
+  if src_y < r.y {
+    // Down: the last row first, so no source row is overwritten before it is read.
+    for i in (0..r.h).rev() {
+      copy_row(buf, i);
+    }
+  } else {
+    for i in 0..r.h {
+      copy_row(buf, i);
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  /// A `w` x `h` picture of "text lines" between margins of 8 columns: glyphs of 6 columns whose
+  /// strokes come from a hash of line and column, so that no two lines look alike.
+  fn page(w: usize, h: usize, seed: usize) -> Vec<u8> {
+    let mut v = vec![0u8; w * h * 4];
+    for y in 0..h {
+      let (line, r) = ((y + seed) / 12, (y + seed) % 12);
+      for x in 0..w {
+        let mut k = (line as u64) << 32 | (x / 6) as u64;
+        k = (k ^ (k >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        k ^= k >> 29;
+        let ink = x >= 8 && x + 8 < w && r < 9 && (k >> (r * 6 + x % 6)) & 1 == 1;
+        let p = if ink { 0xff20_2020u32 ^ (line as u32 * 0x01_0203) } else { 0xffff_ffff };
+        v[(y * w + x) * 4..(y * w + x) * 4 + 4].copy_from_slice(&p.to_le_bytes());
+      }
+    }
+    v
+  }
+
+  #[test]
+  fn finds_a_scroll_up_and_down_and_the_copy_is_exact() {
+    let (w, h) = (200, 120);
+    let area = Rect { x: 0, y: 0, w, h };
+    for shift in [1isize, 4, 17, -3, -25] {
+      let old = page(w, h, 100);
+      let new = page(w, h, (100 + shift) as usize);
+      let s = find(&new, w * 4, &old, w * 4, area).expect("a scroll");
+      assert_eq!(s.src_y as isize - s.dst.y as isize, shift, "shift {shift}");
+      assert_eq!(s.dst.h, h - shift.unsigned_abs(), "shift {shift}");
+      let mut moved = old.clone();
+      move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
+      for i in 0..s.dst.h {
+        assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "shift {shift} row {i}");
+      }
+    }
+  }
+
+  #[test]
+  fn finds_nothing_in_unchanged_random_or_barely_changed_pixels() {
+    let (w, h) = (160, 100);
+    let area = Rect { x: 0, y: 0, w, h };
+    let old = page(w, h, 0);
+    assert_eq!(find(&old, w * 4, &old, w * 4, area), None);
+    let mut seed = 7u32;
+    let noise: Vec<u8> = (0..w * h * 4)
+      .map(|_| {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        (seed >> 16) as u8
+      })
+      .collect();
+    assert_eq!(find(&noise, w * 4, &old, w * 4, area), None);
+    let mut one_line = old.clone();
+    one_line[(50 * w + 10) * 4] ^= 0xff;
+    assert_eq!(find(&one_line, w * 4, &old, w * 4, area), None);
+  }
+
+  #[test]
+  fn a_partial_scroll_is_cut_to_the_rows_that_match() {
+    // A terminal: a title bar that stays, text that scrolls by 12 rows, a status line that changes.
+    let (w, h) = (180, 150);
+    let area = Rect { x: 0, y: 0, w, h };
+    let old = page(w, h, 0);
+    let mut new = page(w, h, 12);
+    for y in (0..10).chain(140..150) {
+      let r = row(w * 4, area, y);
+      new[r.clone()].copy_from_slice(&old[r]);
+    }
+    new[row(w * 4, area, 145)].fill(0x55);
+    let s = find(&new, w * 4, &old, w * 4, area).expect("a scroll");
+    assert_eq!(s.src_y - s.dst.y, 12);
+    // Blank rows of the title bar may match too; the status line never does.
+    assert!(s.dst.y + s.dst.h <= 140 && s.dst.h >= 110, "{s:?}");
+    let mut moved = old.clone();
+    move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
+    for i in 0..s.dst.h {
+      assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "row {i}");
+    }
+  }
+
+  #[test]
+  fn a_frame_beside_the_text_that_differs_row_by_row_is_left_out() {
+    // weston-terminal's shadow: a column whose pixels alternate from row to row and never move.
+    let (w, h) = (120, 100);
+    let area = Rect { x: 0, y: 0, w, h };
+    let mut old = page(w, h, 0);
+    let mut new = page(w, h, 15);
+    for y in 0..h {
+      for buf in [&mut old, &mut new] {
+        let at = (y * w + 2) * 4;
+        buf[at..at + 4].copy_from_slice(&(y as u32 % 2).to_le_bytes());
+      }
+    }
+    let s = find(&new, w * 4, &old, w * 4, area).expect("a scroll");
+    assert_eq!(s.src_y - s.dst.y, 15);
+    assert!(s.dst.x > 2 && s.dst.h >= h - 15 - 2, "{s:?}");
+  }
+
+  #[test]
+  fn move_rows_overlapping_both_ways() {
+    let (w, h) = (8, 10);
+    let rows: Vec<u8> = (0..w * h * 4).map(|i| (i / (w * 4)) as u8).collect();
+    let r = Rect { x: 2, y: 3, w: 4, h: 5 };
+    let mut down = rows.clone();
+    move_rows(&mut down, w * 4, r, 2, 1); // rows 1..6 to 3..8
+    for i in 0..5 {
+      assert!(down[row(w * 4, r, i)].iter().all(|&b| b as usize == 1 + i));
+    }
+    let mut up = rows.clone();
+    move_rows(&mut up, w * 4, Rect { x: 2, y: 1, w: 4, h: 5 }, 2, 3); // rows 3..8 to 1..6
+    for i in 0..5 {
+      assert!(up[row(w * 4, Rect { x: 2, y: 1, w: 4, h: 5 }, i)].iter().all(|&b| b as usize == 3 + i));
+    }
+    // Columns outside the rectangle are untouched.
+    assert_eq!(down[3 * w * 4], 3);
+  }
+}
