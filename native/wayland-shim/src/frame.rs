@@ -140,6 +140,23 @@ fn changed_rows(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, r: 
   Some((first, last + 1))
 }
 
+/// `changed_rows`, skipping the rows of `r` that `copied` covers in all of its columns (they
+/// were compared when the copy was found).
+fn changed_rows_outside(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, r: Rect, copied: Option<Rect>) -> Option<(usize, usize)> {
+  let Some(c) = copied.filter(|c| c.x <= r.x && r.x + r.w <= c.x + c.w && c.y < r.y + r.h && r.y < c.y + c.h) else {
+    return changed_rows(src, src_stride, mirror, stride, r);
+  };
+  // Rows of `r` above the copy, then below it.
+  let above = c.y.saturating_sub(r.y).min(r.h);
+  let below = (c.y + c.h).saturating_sub(r.y).min(r.h);
+  let part = |from: usize, to: usize| changed_rows(src, src_stride, mirror, stride, Rect { x: r.x, y: r.y + from, w: r.w, h: to - from }).map(|(a, b)| (a + from, b + from));
+  match (part(0, above), part(below, r.h)) {
+    (Some((a, _)), Some((_, b))) => Some((a, b)),
+    (Some(x), None) | (None, Some(x)) => Some(x),
+    (None, None) => None,
+  }
+}
+
 /// Copies the rows of `r` in `src` (any stride) to `out`, packed.
 fn pack(src: &[u8], src_stride: usize, r: Rect, out: &mut [u8]) {
   let row_bytes = r.w * 4;
@@ -550,7 +567,8 @@ impl FrameEncoder {
           }
         }
         let moved = inside(cell);
-        let Some((first, last)) = (if moved { None } else { changed_rows(src, src_stride, pass.mirror, stride, cell) }) else {
+        let changed = if moved { None } else { changed_rows_outside(src, src_stride, pass.mirror, stride, cell, copied) };
+        let Some((first, last)) = changed else {
           if moved {
             pass.stats.changed_tiles += 1;
             close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;

@@ -75,6 +75,7 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   if hi < lo + FINGERPRINT_PIXELS {
     return None;
   }
+  let whole = area;
   let area = Rect { x: area.x + lo, y: area.y, w: hi - lo, h: area.h };
   let src_row = |i: usize| &src[row(src_stride, area, i)];
   let mirror_row = |i: usize| &mirror[row(stride, area, i)];
@@ -128,10 +129,21 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   if best_len < MIN_ROWS || best_len * 4 < area.h {
     return None;
   }
-  Some(Scroll {
-    dst: Rect { x: area.x, y: area.y + best_start, w: area.w, h: best_len },
-    src_y: (area.y as isize + best_start as isize + shift) as usize,
-  })
+  // Columns beside the sampled ones that moved as well (text that reaches the margin in rows
+  // the samples missed), up to the first that did not in some row.
+  let (dst_y, src_y) = (area.y + best_start, (area.y as isize + best_start as isize + shift) as usize);
+  let (mut left, mut right) = (whole.x, whole.x + whole.w);
+  for i in 0..best_len {
+    let (d, s) = ((dst_y + i) * src_stride, (src_y + i) * stride);
+    let same = |x: usize| src[d + 4 * x..d + 4 * x + 4] == mirror[s + 4 * x..s + 4 * x + 4];
+    if let Some(x) = (left..area.x).rev().find(|&x| !same(x)) {
+      left = x + 1;
+    }
+    if let Some(x) = (area.x + area.w..right).find(|&x| !same(x)) {
+      right = x;
+    }
+  }
+  Some(Scroll { dst: Rect { x: left, y: dst_y, w: right - left, h: best_len }, src_y })
 }
 
 /// Moves rows `src_y..src_y + r.h` of `buf` to `r` (same columns), as memmove does: the rows may
@@ -251,7 +263,9 @@ mod tests {
     }
     let s = find(&new, w * 4, &old, w * 4, area).expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
-    assert!(s.dst.x > 2 && s.dst.h >= h - 15 - 2, "{s:?}");
+    // Everything right of the shadow moved, the margins included.
+    assert_eq!((s.dst.x, s.dst.w), (3, w - 3), "{s:?}");
+    assert!(s.dst.h >= h - 15 - 2, "{s:?}");
   }
 
   #[test]
