@@ -60,6 +60,8 @@ describe.skipIf(skipped())('text input on sway', () => {
     const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process, 'input-method': method, 'text-input': field, sway: sway.process });
 
     await field.waitForLine(/^commit /, 20_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    // The done that ends it may come in a later read.
+    await field.waitForLine(/^done /, 10_000, field.lines.findIndex((l) => l.startsWith('commit ')) + 1);
     const lines = field.lines.filter((l) => /^(enter|leave|preedit |commit |done )/.test(l));
     const preedit = lines.indexOf(`preedit ${TEXT} ${Buffer.byteLength(TEXT)} ${Buffer.byteLength(TEXT)}`);
     const commit = lines.indexOf(`commit ${TEXT}`);
@@ -70,6 +72,7 @@ describe.skipIf(skipped())('text input on sway', () => {
     expect(lines[preedit + 1]).toMatch(/^done (\d+) \(commits \1\)$/);
     expect(lines[commit + 1]).toMatch(/^done (\d+) \(commits \1\)$/);
     // What the application set reached the input method.
+    await method.waitForLine(/^composed$/, 5000);
     expect(method.lines).toContain('surrounding hello 5 5');
     expect(method.lines).toContain('content_type 512 6'); // multiline, email
 

@@ -44,6 +44,9 @@ export class RemoteTextInputs {
         const had = this.bySurface.get(scene);
         if (had !== undefined && !had.destroyed) return this.failer(manager, 'get_text_input')(`${surface.toString()} already has ${had.toString()}`);
         this.bySurface.set(scene, id);
+        scene.once('destroy', () => {
+          if (this.bySurface.get(scene) === id) this.bySurface.delete(scene);
+        });
         this.listen(id, scene);
       },
     });

@@ -74,3 +74,10 @@ function listen(ctx: LinkContext, r: Remote, proxy: WthpTextInputProxy): void {
     },
   });
 }
+
+/** `r` goes: its text input goes first. */
+export function dropTextInput(r: Remote): void {
+  const have = sent.get(r);
+  sent.delete(r);
+  if (have !== undefined && !have.proxy.destroyed) have.proxy.destroy();
+}
