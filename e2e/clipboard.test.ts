@@ -11,7 +11,8 @@
  * windows has focus, so the test clicks a remote window first. weston 10 has
  * no primary selection: for it, the receiving compositor is a second
  * transmitter's virtual display (a seat, focus on the newest window, primary
- * selection), with wl-copy --primary and wl-paste --primary at both ends.
+ * selection), with wl-copy --primary and wl-paste --primary at both ends;
+ * clipboard-sway.test.ts does the same with sway as the receiving compositor.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -131,6 +131,7 @@ async function main(argv: readonly string[]): Promise<void> {
     decorations: display.serverSideDecorations,
     pointerConstraints: display.pointerConstraints,
     idleInhibit: display.idleInhibit,
+    textInput: display.textInput,
     ...(limit !== undefined ? { clipboardLimit: Number(limit) } : {}),
   });
   server.clipboard.attach(display.selection);

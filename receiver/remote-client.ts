@@ -49,12 +49,14 @@ import {
   type WthpPointerConstraintResource,
   WthpPointerConstraintKind,
   type WthpIdleInhibitManagerResource,
+  type WthpTextInputManagerResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
   WthpPointerButtonState,
   WthpOutputMode,
 } from '../shared/generated/waltham/waltham.js';
+import { RemoteTextInputs } from './text-input.js';
 import { encodeU32Array } from '../shared/wire/array.js';
 import type { Resource } from '../shared/wire/object.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
@@ -165,6 +167,10 @@ export class RemoteClient implements SceneOwner {
   /** Pixels this transmitter may have written (limits.ts). */
   private readonly work: WorkBudget;
   private readonly presentation: ReceiverPresentation;
+  private readonly textInputs = new RemoteTextInputs(
+    (surface) => this.surfaceOf(surface).scene,
+    (resource, message) => this.failer(resource, message),
+  );
 
   constructor(
     readonly peer: WalthamPeer,
@@ -409,6 +415,10 @@ export class RemoteClient implements SceneOwner {
         id.onDestroy(() => count(-1));
       },
     });
+  }
+
+  bindTextInputManager(manager: WthpTextInputManagerResource): void {
+    this.textInputs.bind(manager);
   }
 
   bindIviApplication(ivi: WthpIviApplicationResource): void {
@@ -951,6 +961,7 @@ export class RemoteClient implements SceneOwner {
         if (c === undefined || c.destroyed) return;
         c.sendRelativeMotion(Number((timeUs >> 32n) & 0xffffffffn), Number(timeUs & 0xffffffffn), dx, dy, dxUnaccel, dyUnaccel);
       },
+      textInputDone: (surface, events) => this.textInputs.done(surface, events),
       pointerConstraintActive: (surface, active) => {
         const rs = this.surfaces.get(surface);
         const c = rs === undefined ? undefined : this.constraints.get(rs);

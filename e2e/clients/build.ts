@@ -1,10 +1,11 @@
 /**
  * Builds the small C clients of this folder for a test run: wayland-scanner
- * on the protocol XML files they use (from protocol/wayland/), then gcc
- * against libwayland-client. Needs `wayland-scanner`, `gcc` and `pkg-config`.
+ * on the protocol XML files they use (from protocol/wayland/, or a subset
+ * written for a client, beside it), then gcc against libwayland-client.
+ * Needs `wayland-scanner`, `gcc` and `pkg-config`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,9 @@ export function buildClient(name: string, xml: readonly string[]): BuiltClient {
   try {
     const sources: string[] = [];
     for (const p of xml) {
-      const file = join(protocols, `${p}.xml`);
+      // A subset written for a test client lives beside it; the rest come from protocol/wayland/.
+      const own = join(here, `${p}.xml`);
+      const file = existsSync(own) ? own : join(protocols, `${p}.xml`);
       execFileSync('wayland-scanner', ['client-header', file, join(dir, `${p}-client-protocol.h`)]);
       execFileSync('wayland-scanner', ['private-code', file, join(dir, `${p}-protocol.c`)]);
       sources.push(join(dir, `${p}-protocol.c`));

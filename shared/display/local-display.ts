@@ -59,6 +59,7 @@ import {
   ZwpPointerConstraintsV1Proxy,
   ZwpRelativePointerManagerV1Proxy,
   ZwpIdleInhibitManagerV1Proxy,
+  ZwpTextInputManagerV3Proxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
@@ -207,6 +208,8 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     }
     const idle = registry.find('zwp_idle_inhibit_manager_v1');
     if (idle !== undefined) d.idleInhibitManager = registry.bind(ZwpIdleInhibitManagerV1Proxy, idle, 1);
+    const textInput = registry.find('zwp_text_input_manager_v3');
+    if (textInput !== undefined) d.textInputManager = registry.bind(ZwpTextInputManagerV3Proxy, textInput, 1);
     const xo = registry.find('zxdg_output_manager_v1');
     if (xo !== undefined) d.outputs.xdgOutputManager = registry.bind(ZxdgOutputManagerV1Proxy, xo, Math.min(xo.version, 3));
     for (const g of registry.findAll('wl_output')) d.outputs.add(registry, g);
@@ -228,6 +231,11 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** Whether the compositor has pointer constraints and relative pointers (both are needed to carry a lock). */
   get pointerConstraints(): boolean {
     return this.d.pointerConstraints !== null;
+  }
+
+  /** Whether the compositor has text-input v3 (zwp_text_input_manager_v3), for an input method to compose. */
+  get textInput(): boolean {
+    return this.d.textInputManager !== null;
   }
 
   /** Whether the compositor has idle inhibit (zwp_idle_inhibit_manager_v1). */

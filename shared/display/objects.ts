@@ -11,6 +11,7 @@ import type { DisplayParts, DisplayState } from './state.js';
 import { createDecoration, destroyDecoration } from './decoration.js';
 import { dropPointerConstraint } from './pointer-constraints.js';
 import { dropIdleInhibit } from './idle-inhibit.js';
+import { syncTextInput } from './text-input.js';
 
 export class LocalObjects {
   constructor(
@@ -221,6 +222,7 @@ export class LocalObjects {
     const s = m.scene;
     this.d.input.forget(s, true);
     if (this.d.isClosed) return;
+    syncTextInput(this.d);
     if (m.popup !== null && !m.popup.destroyed) m.popup.destroy();
     destroyDecoration(m);
     dropPointerConstraint(this.d, m);

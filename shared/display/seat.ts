@@ -18,6 +18,7 @@ import type { Global } from '../wayland/client.js';
 import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { focusedPointerEvents } from '../scene/input-relay.js';
+import { startTextInput } from './text-input.js';
 
 export class Seat {
   constructor(
@@ -30,6 +31,7 @@ export class Seat {
     this.d.seat = seat;
     seat.listen({ capabilities: (caps) => this.onCapabilities(caps) });
     this.p.selection.bind(this.d.registry!, seat, () => this.d.client!.roundtrip());
+    startTextInput(this.d);
   }
 
   private onCapabilities(caps: number): void {

@@ -7,8 +7,13 @@
 import type { SceneSurface } from '../scene/scene.js';
 import type { WindowRequest } from '../scene/window-requests.js';
 import type { DisplayState } from './state.js';
+import { syncTextInput } from './text-input.js';
 
 export function runWindowRequest(d: DisplayState, s: SceneSurface, request: WindowRequest): void {
+  if (request.kind === 'text-input') {
+    syncTextInput(d);
+    return;
+  }
   const m = d.mirrors.get(s);
   const toplevel = m?.toplevel ?? null;
   if (d.isClosed || toplevel === null || toplevel.destroyed) return;

@@ -11,6 +11,7 @@
  */
 import type { SharedPixels } from './shared-pixels.js';
 import type { PopupPositioner, WindowRequest } from './window-requests.js';
+import type { TextInputEvents, TextInputState } from './text-input.js';
 import { EventEmitter } from 'node:events';
 
 export interface Rect {
@@ -183,6 +184,12 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   pointerConstraint: PointerConstraintKind | null = null;
   /** The application inhibits idle while this surface is visible (zwp_idle_inhibitor_v1); announced with a role change. */
   idleInhibit = false;
+  /**
+   * The state of the application's enabled text input on this surface while
+   * it has keyboard focus (zwp_text_input_v3), null when none is enabled;
+   * announced with a `text-input` window request.
+   */
+  textInput: TextInputState | null = null;
   destroyed = false;
 
   constructor(
@@ -309,6 +316,8 @@ export interface SceneFeedback {
   pointerRelativeMotion?(surface: SceneSurface, timeUs: bigint, dx: number, dy: number, dxUnaccel: number, dyUnaccel: number): void;
   /** The consumer's compositor activated or deactivated the constraint of `surface`. */
   pointerConstraintActive?(surface: SceneSurface, active: boolean): void;
+  /** The consumer's input method composed text for the text input of `surface` (zwp_text_input_v3 events up to done). */
+  textInputDone?(surface: SceneSurface, events: TextInputEvents): void;
 
   keyboardEnter(surface: SceneSurface, pressed: readonly number[]): void;
   keyboardLeave(surface: SceneSurface): void;

@@ -14,7 +14,9 @@ import type { Rect } from './scene.js';
 export type WindowRequest =
   | { readonly kind: 'minimize' }
   | { readonly kind: 'move'; readonly serial: number }
-  | { readonly kind: 'resize'; readonly serial: number; readonly edges: number };
+  | { readonly kind: 'resize'; readonly serial: number; readonly edges: number }
+  /** `SceneSurface.textInput` changed. */
+  | { readonly kind: 'text-input' };
 
 /** An xdg_positioner, with the anchor rectangle relative to the parent surface's origin (as PopupRole.rect). */
 export interface PopupPositioner {

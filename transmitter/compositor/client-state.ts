@@ -18,6 +18,7 @@ import type {
   SceneSurface,
   ToplevelState,
 } from '../../shared/scene/scene.js';
+import type { TextInputEvents } from '../../shared/scene/text-input.js';
 import type { WaylandServerClient } from '../../shared/wayland/index.js';
 import type {
   WlDataDeviceResource,
@@ -31,6 +32,7 @@ import type { DisplayContext } from './context.js';
 import { decorationChosen } from './decoration.js';
 import { iviSurfaceOf } from './ivi.js';
 import { sendRelativeMotion } from './relative-pointer.js';
+import { textInputDone } from './text-input-v3.js';
 import { XdgPopup, XdgToplevel, xdgRoleOf } from './xdg-shell.js';
 
 export class ClientState implements SceneOwner {
@@ -169,6 +171,10 @@ class ClientFeedback implements SceneFeedback {
   pointerConstraintActive(scene: SceneSurface, active: boolean): void {
     const s = this.surface(scene);
     if (s !== undefined) this.ctx.logger.info({ client: this.client.name }, `${s.resource.toString()}: the display's compositor ${active ? 'activated' : 'deactivated'} its pointer constraint`);
+  }
+
+  textInputDone(scene: SceneSurface, events: TextInputEvents): void {
+    if (this.surface(scene) !== undefined) textInputDone(this.ctx, scene, events);
   }
 
   pointerFrame(): void {

@@ -18,6 +18,7 @@ import { FramePacer, RectList } from '../../shared/scene/frame-pacer.js';
 import { MAX_DAMAGE_RECTS } from './remote.js';
 import { sendCursor } from './cursor.js';
 import { sendPositioner } from './positioner.js';
+import { dropTextInput, sendTextInput } from './text-input.js';
 import type { WindowRequest } from '../../shared/scene/window-requests.js';
 import { depth, int, kindOf, Remote, type ConnectionState, type LinkContext } from './remote.js';
 import { configureSize, popupRect } from './clamp.js';
@@ -186,6 +187,13 @@ export class SceneFollower {
   private onRequest(s: SceneSurface, request: WindowRequest): void {
     const conn = this.ctx.conn;
     const r = conn?.remotes.get(s);
+    if (request.kind === 'text-input') {
+      if (conn != null && r !== undefined) {
+        sendTextInput(this.ctx, conn, r);
+        this.ctx.scheduleFlush();
+      }
+      return;
+    }
     const wm = conn?.windowManager ?? null;
     if (conn == null || r === undefined || r.kind !== 'toplevel' || r.role === null || wm === null) return;
     const toplevel = r.role as WthpToplevelProxy;
@@ -341,6 +349,7 @@ export class SceneFollower {
       if (other.stack.includes(r.scene)) other.stack = other.stack.filter((c) => c !== r.scene);
     }
     if (conn.cursorSent === r.scene) conn.cursorSent = undefined;
+    dropTextInput(r);
     if (r.role !== null && !r.role.destroyed) r.role.destroy();
     if (!r.surface.destroyed) r.surface.destroy();
   }

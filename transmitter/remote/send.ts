@@ -22,6 +22,7 @@ import { sendCursor } from './cursor.js';
 import { sendDecoration } from './decoration.js';
 import { sendPointerConstraint } from './pointer-constraint.js';
 import { sendIdleInhibit } from './idle-inhibit.js';
+import { sendTextInput } from './text-input.js';
 import type { SceneFollower } from './follow.js';
 import { sendPositioner } from './positioner.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
@@ -178,6 +179,7 @@ export class Sender {
     this.sendChildren(conn, r);
     sendPointerConstraint(this.ctx, conn, r);
     sendIdleInhibit(conn, r);
+    sendTextInput(this.ctx, conn, r);
 
     if (!sameRects(r.opaque, s.opaque)) {
       surface.setOpaqueRegion(this.region(conn, s.opaque));

@@ -47,6 +47,7 @@ export class TestOwner implements SceneOwner {
       pointerFrame: true,
       pointerRelativeMotion: true,
       pointerConstraintActive: true,
+      textInputDone: true,
       keyboardEnter: true,
       keyboardLeave: true,
       key: true,
