@@ -91,6 +91,8 @@ const MAX_DAMAGE_RECTS = 256;
 const MAX_BUFFERS = 3;
 /** Past this many rectangles left to copy into the pending buffer, they are copied at once. */
 const MAX_CATCH_UP_RECTS = 64;
+/** Rectangles of one buffer's tiles kept for copies from the base buffer (a frame has few before its copy). */
+const MAX_FRAME_WRITES = 64;
 
 function distinctBytes(buffers: readonly (Uint8Array | undefined)[]): number {
   let bytes = 0;
@@ -137,6 +139,8 @@ export class RemoteSurface {
    */
   private catchUp: Rect[] = [];
   private catchUpFrom: Uint8Array | null = null;
+  /** Rectangles the pending buffer's tiles wrote so far; null: too many to keep. */
+  private frameWrites: Rect[] | null = [];
 
   constructor(readonly scene: SceneSurface) {}
 
@@ -223,6 +227,7 @@ export class RemoteSurface {
     }
     this.catchUp = [];
     this.catchUpFrom = null;
+    this.frameWrites = [];
     if (same) {
       // Copied when a tile needs them or at commit, unless tiles overwrite them first.
       this.catchUp = [...buffer.stale.rects];
@@ -320,19 +325,19 @@ export class RemoteSurface {
   }
 
   /**
-   * A copy tile (a scroll) whose source the pending buffer has not caught up
-   * with yet: copied straight from the buffer it catches up from, which holds
-   * those pixels, instead of catching up and then moving them. False (nothing
-   * done) when that does not apply or a rectangle leaves the surface.
+   * A copy tile (a scroll) whose source no tile of this buffer wrote yet:
+   * copied straight from the buffer the pending one catches up from, which
+   * holds those pixels as they were, instead of catching up and then moving
+   * them. False (nothing done) when that does not apply or a rectangle leaves
+   * the surface.
    */
   private copyFromBase(image: PixelImage, tile: Tile, source: Rect): boolean {
     const from = this.catchUpFrom;
     const { width: w, height: h } = image;
     const inside = (r: Rect): boolean => r.width > 0 && r.height > 0 && r.x >= 0 && r.y >= 0 && r.x <= w - r.width && r.y <= h - r.height;
     if (from === null || !inside(tile) || !inside(source)) return false;
-    let missing: Rect[] = [source];
-    for (const r of this.catchUp) missing = missing.flatMap((m) => subtract(m, r));
-    if (missing.length > 0) return false;
+    // The buffer it catches up from holds every pixel as it was before this buffer's tiles.
+    if (this.frameWrites === null || this.frameWrites.some((r) => intersect(r, source) !== null)) return false;
     this.beforeTile(tile, true);
     copyPixels(from, w * 4, source.x, source.y, image.pixels, w * 4, tile.x, tile.y, tile.width, tile.height);
     return true;
@@ -361,6 +366,10 @@ export class RemoteSurface {
 
   /** Tiles wrote `rect` of the pending buffer: every other buffer misses it from now on. */
   private wrote(rect: Rect): void {
+    if (this.frameWrites !== null) {
+      if (this.frameWrites.length < MAX_FRAME_WRITES) this.frameWrites.push(rect);
+      else this.frameWrites = null;
+    }
     const pending = this.pending.image?.pixels;
     for (const b of this.pool) if (b.pixels !== pending) b.stale.add(rect);
   }
