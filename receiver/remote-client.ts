@@ -49,6 +49,7 @@ import {
   type WthpPointerConstraintResource,
   WthpPointerConstraintKind,
   type WthpIdleInhibitManagerResource,
+  type WthpViewporterResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -57,6 +58,7 @@ import {
 } from '../shared/generated/waltham/waltham.js';
 import { encodeU32Array } from '../shared/wire/array.js';
 import type { Resource } from '../shared/wire/object.js';
+import { bindViewporter } from './viewport.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
@@ -392,6 +394,10 @@ export class RemoteClient implements SceneOwner {
     });
   }
 
+  bindViewporter(manager: WthpViewporterResource): void {
+    bindViewporter(manager, (surface) => this.surfaceOf(surface), (resource, message) => this.failer(resource, message));
+  }
+
   bindIdleInhibitManager(manager: WthpIdleInhibitManagerResource): void {
     manager.listen({
       destroy: () => {},
@@ -482,6 +488,8 @@ export class RemoteClient implements SceneOwner {
       },
       commit: () =>
         this.afterLossy(() => {
+          const viewport = rs.viewportProblem(this.ctx.limits.maxSurfaceWidth, this.ctx.limits.maxSurfaceHeight);
+          if (viewport !== null) return fail('commit')(`viewport of ${resource.toString()}: ${viewport}`);
           this.counters.commits++;
           rs.commit();
         }),

@@ -24,6 +24,7 @@ import {
   WthpDecorationManagerResource,
   WthpPointerConstraintsResource,
   WthpIdleInhibitManagerResource,
+  WthpViewporterResource,
   WthpClipboardResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
@@ -57,6 +58,8 @@ export interface ReceiverServerOptions {
   readonly pointerConstraints?: boolean;
   /** Offer wthp_idle_inhibit_manager: the local compositor has idle inhibit. */
   readonly idleInhibit?: boolean;
+  /** Offer wthp_viewporter: the local display sets crop and scale on its surfaces (its compositor has wp_viewporter). */
+  readonly viewporter?: boolean;
   readonly output?: OutputInfo;
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
@@ -156,6 +159,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.addGlobal(WthpWindowManagerResource, 1, (r, peer) => client(peer).bindWindowManager(r));
     if (options.decorations === true) w.addGlobal(WthpDecorationManagerResource, 1, (r, peer) => client(peer).bindDecorationManager(r));
     if (options.idleInhibit === true) w.addGlobal(WthpIdleInhibitManagerResource, 1, (r, peer) => client(peer).bindIdleInhibitManager(r));
+    if (options.viewporter === true) w.addGlobal(WthpViewporterResource, 1, (r, peer) => client(peer).bindViewporter(r));
     if (options.pointerConstraints === true) w.addGlobal(WthpPointerConstraintsResource, 1, (r, peer) => client(peer).bindPointerConstraints(r));
     this.clipboard = new ClipboardHub({ logger: options.logger, ...(options.clipboardLimit !== undefined ? { limit: options.clipboardLimit } : {}) });
     w.addGlobal(WthpClipboardResource, 1, (r, peer) => this.clipboard.bind(r, peer.label));

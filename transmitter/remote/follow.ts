@@ -21,6 +21,7 @@ import { sendPositioner } from './positioner.js';
 import type { WindowRequest } from '../../shared/scene/window-requests.js';
 import { depth, int, kindOf, Remote, type ConnectionState, type LinkContext } from './remote.js';
 import { configureSize, popupRect } from './clamp.js';
+import { damageToSend } from './viewport.js';
 
 /** Damage rectangles kept per surface before the whole surface is sent. */
 
@@ -212,7 +213,8 @@ export class SceneFollower {
     if (info.roleChanged || !conn.remotes.has(s)) this.syncAll();
     const r = conn.remotes.get(s);
     if (r === undefined) return;
-    if (r.pacer.commit(info.resized ? null : info.damage) && (r.pacer.blocked || this.ctx.lossy.busy(r))) this.ctx.counters.commitsCoalesced++;
+    const sent = damageToSend(conn, info);
+    if (r.pacer.commit(sent.resized ? null : sent.damage) && (r.pacer.blocked || this.ctx.lossy.busy(r))) this.ctx.counters.commitsCoalesced++;
     this.ctx.scheduleFlush();
   }
 

@@ -48,6 +48,7 @@ import {
   WthpDecorationManagerProxy,
   WthpPointerConstraintsProxy,
   WthpIdleInhibitManagerProxy,
+  WthpViewporterProxy,
   WthpClipboardProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
@@ -347,6 +348,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     conn.decorations = bindOptional(WthpDecorationManagerProxy);
     conn.pointerConstraints = bindOptional(WthpPointerConstraintsProxy);
     conn.idleInhibit = bindOptional(WthpIdleInhibitManagerProxy);
+    conn.viewporter = bindOptional(WthpViewporterProxy);
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);
     if (seat !== null) this.seats.listen(conn, seat, ext);

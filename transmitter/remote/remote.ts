@@ -24,6 +24,7 @@ import type {
   WthpDecorationManagerProxy,
   WthpPointerConstraintsProxy,
   WthpIdleInhibitManagerProxy,
+  WthpViewporterProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -154,6 +155,8 @@ export class ConnectionState {
   pointerConstraints: WthpPointerConstraintsProxy | null = null;
   /** The receiver's wthp_idle_inhibit_manager (its compositor has idle inhibit), or null. */
   idleInhibit: WthpIdleInhibitManagerProxy | null = null;
+  /** The receiver's wthp_viewporter (its compositor has wp_viewporter), or null: viewports are applied here. */
+  viewporter: WthpViewporterProxy | null = null;
 
   constructor(
     /** Focus, serials and keyboard setup of the receiver's seat. */

@@ -22,6 +22,7 @@ import { sendCursor } from './cursor.js';
 import { sendDecoration } from './decoration.js';
 import { sendPointerConstraint } from './pointer-constraint.js';
 import { sendIdleInhibit } from './idle-inhibit.js';
+import { contentToSend, sendViewport } from './viewport.js';
 import type { SceneFollower } from './follow.js';
 import { sendPositioner } from './positioner.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
@@ -188,7 +189,7 @@ export class Sender {
       r.input = s.input;
     }
 
-    const c = s.content;
+    const c = contentToSend(conn, s);
     if (c === null) {
       if (r.size !== null) {
         surface.attach(null, 0, 0);
@@ -249,7 +250,7 @@ export class Sender {
     const lossy = this.ctx.lossy;
     const sameBuffer =
       r.size !== null && r.size.width === c.width && r.size.height === c.height && r.size.format === c.format && !r.encoder.needsReset(c.width, c.height);
-    if (this.ctx.lossyBroken || !isOpaque(c, s.opaque) || !sameBuffer || (conn.codecs & codecBit(choice.codec)) === 0 || lossy.refineDue(r)) return false;
+    if (this.ctx.lossyBroken || !isOpaque(c, s.opaque, s.size) || !sameBuffer || (conn.codecs & codecBit(choice.codec)) === 0 || lossy.refineDue(r)) return false;
     const damage = r.pacer.damage.rects;
     if (damage !== null && damage.length === 0) return false;
     r.pacer.damage.clear();
@@ -332,6 +333,7 @@ export class Sender {
       // A cursor image is shown by the receiver's pointer, not presented like a window.
       if (c !== null) r.pacer.presentAfter(CURSOR_FRAME_MS, () => conn.remotes.get(r.scene) === r && !r.scene.destroyed);
     }
+    sendViewport(conn, r);
     surface.commit();
     r.needsCommit = false;
     this.ctx.counters.commitsSent++;

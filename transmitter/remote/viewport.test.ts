@@ -1,0 +1,101 @@
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Scene, SceneSurface, type Content } from '../../shared/scene/scene.js';
+import type { ViewportState } from '../../shared/scene/viewport.js';
+import { ReceiverServer } from '../../receiver/server.js';
+import { ReceiverLink } from './link.js';
+import { captureLogger, TestOwner, toplevelRole, waitFor } from '../../shared/remote/test/fixtures.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** A producer scene linked to a receiver that offers wthp_viewporter or not. */
+async function linked(viewporter: boolean) {
+  const receiver = new ReceiverServer({ host: '127.0.0.1', port: 0, logger: captureLogger().logger, viewporter });
+  const { port } = await receiver.listen();
+  cleanups.push(() => receiver.close());
+  const producer = new Scene();
+  const link = new ReceiverLink({ host: '127.0.0.1', port, scene: producer, logger: captureLogger().logger, codec: 'raw', backoff: { initialMs: 50, maxMs: 400 } });
+  link.start();
+  cleanups.push(() => link.stop());
+  await once(link, 'connected');
+  return { receiver, producer, link };
+}
+
+/** w x h, red on the left half, green on the right half. */
+function halves(w: number, h: number): Content {
+  const px = new Uint32Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px[y * w + x] = x < w / 2 ? 0xffff0000 : 0xff00ff00;
+  return { width: w, height: h, format: 'argb8888', pixels: new Uint8Array(px.buffer), scale: 1, transform: 0 };
+}
+
+/** A toplevel whose 100x50 buffer is shown through `viewport`. */
+function viewed(producer: Scene, viewport: ViewportState): SceneSurface {
+  const s = new SceneSurface(new TestOwner('app'));
+  producer.add(s);
+  s.role = toplevelRole({ title: 'viewed' });
+  s.setBuffer(halves(100, 50), viewport);
+  s.commit({ damage: [{ x: 0, y: 0, width: 100, height: 50 }], resized: true, roleChanged: true, stackingChanged: false });
+  return s;
+}
+
+function pixelAt(c: Content, x: number, y: number): number {
+  return new DataView(c.pixels.buffer, c.pixels.byteOffset).getUint32((y * c.width + x) * 4, true);
+}
+
+const upscaled: ViewportState = { source: { x: 50, y: 0, width: 50, height: 50 }, destination: { width: 400, height: 300 } };
+
+async function shown(receiver: ReceiverServer): Promise<SceneSurface> {
+  return waitFor(() => [...receiver.scene.surfaces].find((s) => s.role?.kind === 'toplevel' && s.buffer !== null), 'the window on the receiver');
+}
+
+describe('wp_viewporter over the link', () => {
+  it('carried: the buffer goes at its own size with the viewport, so an upscaled surface costs its source pixels', async () => {
+    const { receiver, producer, link } = await linked(true);
+    viewed(producer, upscaled);
+    const s = await shown(receiver);
+    await link.roundtrip();
+    expect([s.buffer!.width, s.buffer!.height]).toEqual([100, 50]);
+    expect(s.viewport).toEqual(upscaled);
+    expect(s.size).toEqual({ width: 400, height: 300 });
+    expect(link.stats().rawBytes).toBe(100 * 50 * 4);
+  });
+
+  it('carried: a change of the buffer sends its damage in buffer pixels; a new viewport alone sends no pixels', async () => {
+    const { receiver, producer, link } = await linked(true);
+    const p = viewed(producer, upscaled);
+    const s = await shown(receiver);
+    await link.roundtrip();
+    s.owner.feedback.presented(s, 1); // the receiver's display showed the frame: the next may go
+    const before = link.stats().rawBytes;
+    const next = halves(100, 50);
+    new Uint32Array(next.pixels.buffer).fill(0xff0000ff, 60 * 1, 60 * 1 + 4); // 4 pixels of row 0: (60..64, 0)
+    p.setBuffer(next, upscaled);
+    p.commit({ damage: [{ x: 60, y: 0, width: 4, height: 1 }], resized: false, roleChanged: false, stackingChanged: false });
+    await waitFor(() => link.stats().rawBytes > before, 'the damaged tile sent');
+    await link.roundtrip();
+    expect(link.stats().rawBytes - before).toBeLessThan(100 * 50 * 4);
+    expect(pixelAt(s.buffer!, 61, 0)).toBe(0xff0000ff);
+    s.owner.feedback.presented(s, 2);
+    const sent = link.stats().rawBytes;
+    const smaller: ViewportState = { source: null, destination: { width: 30, height: 20 } };
+    p.setBuffer(next, smaller);
+    p.commit({ damage: [], resized: false, roleChanged: false, stackingChanged: false });
+    await waitFor(() => (s.viewport?.destination?.width === 30 ? true : undefined), 'the new viewport on the receiver');
+    expect(link.stats().rawBytes).toBe(sent);
+    expect(s.size).toEqual({ width: 30, height: 20 });
+  });
+
+  it('applied: a receiver without wthp_viewporter gets the scaled view, at the destination size', async () => {
+    const { receiver, producer, link } = await linked(false);
+    viewed(producer, upscaled);
+    const s = await shown(receiver);
+    await link.roundtrip();
+    expect(s.viewport).toBeNull();
+    expect([s.buffer!.width, s.buffer!.height]).toEqual([400, 300]);
+    expect([pixelAt(s.buffer!, 0, 0), pixelAt(s.buffer!, 399, 299)]).toEqual([0xff00ff00, 0xff00ff00]);
+    expect(link.stats().rawBytes).toBe(400 * 300 * 4);
+  });
+});
