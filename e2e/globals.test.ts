@@ -5,7 +5,9 @@
  *   transmitter promises (the README's protocol table);
  * - a wp_viewporter client (`clients/viewport-quad.c`: a 100x100 buffer of
  *   four colours, cropped to its green quadrant and scaled to 300x200) shows
- *   on the receiving weston as a 300x200 window of green only;
+ *   on the receiving weston as a 300x200 window of green only, with the
+ *   viewport carried to weston (the 100x100 buffer crosses the link) and,
+ *   through a receiver with --no-viewporter, applied by the transmitter;
  * - foot asks for server-side decorations: on a sway receiver, sway draws
  *   them (its tree says border "normal", "none" when the client draws its
  *   own) and foot is told server-side;
@@ -101,10 +103,16 @@ describe.skipIf(skipUnless(...tools))('globals applications ask for', () => {
     expect(seen.has('wp_fractional_scale_manager_v1')).toBe(false);
   });
 
-  it('a wp_viewporter client cropped to one quadrant and scaled to 300x200 shows as 300x200 of that quadrant on the receiver', async () => {
+  /**
+   * viewport-quad on a weston receiver: a 300x200 window of green only.
+   * Carried (weston has wp_viewporter), the receiver gets the 100x100 buffer
+   * and sets the viewport on its surface (its debug log says so); with
+   * `--no-viewporter` it gets the content scaled by the transmitter.
+   */
+  async function viewportQuad(receiverArgs: readonly string[]): Promise<{ receiverLog: string }> {
     const client = buildClient(dir, 'viewport-quad', ['xdg-shell.xml', 'viewporter.xml']);
     const weston = cleanup.add(await startWeston({ backend: 'headless', width: 800, height: 600 }));
-    const receiver = cleanup.add(await startReceiver(weston.env));
+    const receiver = cleanup.add(await startReceiver(weston.env, receiverArgs));
     const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
     await transmitter.ready();
     const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process });
@@ -119,6 +127,17 @@ describe.skipIf(skipUnless(...tools))('globals applications ask for', () => {
     const message = `window ${r.width}x${r.height}@${r.x},${r.y}: ${describeRegion(shot, r)}\n${logs()}`;
     expect([r.width, r.height], message).toEqual([300, 200]);
     expect(matchFraction(shot, r, 0x00ff00, { tolerance: 8 }), message).toBeGreaterThan(0.99);
+    return { receiverLog: receiver.process.output() };
+  }
+
+  it('a wp_viewporter client cropped to one quadrant and scaled to 300x200 shows as 300x200 of that quadrant; the viewport is carried: the 100x100 buffer crosses the link', async () => {
+    const { receiverLog } = await viewportQuad([]);
+    expect(receiverLog).toMatch(/surface \d+: 100x100 buffer shown through a viewport as 300x200/);
+  });
+
+  it('the same client through a receiver told not to use the display\'s wp_viewporter: scaled on the transmitter, 300x200 of that quadrant', async () => {
+    const { receiverLog } = await viewportQuad(['--no-viewporter']);
+    expect(receiverLog).not.toMatch(/shown through a viewport/);
   });
 });
 

@@ -59,6 +59,7 @@ import {
   ZwpPointerConstraintsV1Proxy,
   ZwpRelativePointerManagerV1Proxy,
   ZwpIdleInhibitManagerV1Proxy,
+  WpViewporterProxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
@@ -91,6 +92,11 @@ export interface LocalDisplayOptions {
   /** Which root surfaces (toplevel or ivi role) to show; default all. Re-evaluated when their role changes. */
   readonly filter?: (surface: SceneSurface) => boolean;
   readonly logger?: Logger;
+  /**
+   * Set crop and scale (wp_viewporter) on the local surfaces when the
+   * compositor has it (default true); false: show surfaces scaled here.
+   */
+  readonly viewporter?: boolean;
   /** Environment for finding the compositor (default `process.env`). */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -205,6 +211,8 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
       d.pointerConstraints = registry.bind(ZwpPointerConstraintsV1Proxy, constraints, 1);
       d.relativePointerManager = registry.bind(ZwpRelativePointerManagerV1Proxy, relative, 1);
     }
+    const viewporter = registry.find('wp_viewporter');
+    if (viewporter !== undefined && this.options.viewporter !== false) d.viewporter = registry.bind(WpViewporterProxy, viewporter, 1);
     const idle = registry.find('zwp_idle_inhibit_manager_v1');
     if (idle !== undefined) d.idleInhibitManager = registry.bind(ZwpIdleInhibitManagerV1Proxy, idle, 1);
     const xo = registry.find('zxdg_output_manager_v1');
@@ -228,6 +236,11 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** Whether the compositor has pointer constraints and relative pointers (both are needed to carry a lock). */
   get pointerConstraints(): boolean {
     return this.d.pointerConstraints !== null;
+  }
+
+  /** Whether surfaces are cropped and scaled by the compositor (it has wp_viewporter and the options allow it). */
+  get viewporter(): boolean {
+    return this.d.viewporter !== null;
   }
 
   /** Whether the compositor has idle inhibit (zwp_idle_inhibit_manager_v1). */

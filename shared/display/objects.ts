@@ -11,6 +11,7 @@ import type { DisplayParts, DisplayState } from './state.js';
 import { createDecoration, destroyDecoration } from './decoration.js';
 import { dropPointerConstraint } from './pointer-constraints.js';
 import { dropIdleInhibit } from './idle-inhibit.js';
+import { dropViewport } from './viewport.js';
 
 export class LocalObjects {
   constructor(
@@ -225,6 +226,7 @@ export class LocalObjects {
     destroyDecoration(m);
     dropPointerConstraint(this.d, m);
     dropIdleInhibit(m);
+    dropViewport(m);
     if (m.toplevel !== null && !m.toplevel.destroyed) m.toplevel.destroy();
     if (m.xdgSurface !== null && !m.xdgSurface.destroyed) m.xdgSurface.destroy();
     if (m.ivi !== null && !m.ivi.destroyed) m.ivi.destroy();

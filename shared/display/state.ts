@@ -25,6 +25,7 @@ import type {
   ZwpPointerConstraintsV1Proxy,
   ZwpRelativePointerManagerV1Proxy,
   ZwpIdleInhibitManagerV1Proxy,
+  WpViewporterProxy,
 } from '../generated/wayland/index.js';
 import type { WaylandClient, Registry } from '../wayland/client.js';
 import { InputRelay } from '../scene/input-relay.js';
@@ -72,6 +73,8 @@ export class DisplayState {
   relativePointerManager: ZwpRelativePointerManagerV1Proxy | null = null;
   /** The compositor's idle inhibit manager, if it has one. */
   idleInhibitManager: ZwpIdleInhibitManagerV1Proxy | null = null;
+  /** The compositor's wp_viewporter, when it has one and the display sets viewports (`LocalDisplayOptions.viewporter`). */
+  viewporter: WpViewporterProxy | null = null;
   /** The local seat's capabilities (wl_seat.capabilities; 0 without a seat), and who wants to know. */
   seatCapabilities = 0;
   onSeatCapabilities: ((caps: number) => void) | null = null;
