@@ -4,7 +4,7 @@ import { Scene, SceneSurface, type Content } from '../../shared/scene/scene.js';
 import type { ViewportState } from '../../shared/scene/viewport.js';
 import { ReceiverServer } from '../../receiver/server.js';
 import { ReceiverLink } from './link.js';
-import { captureLogger, TestOwner, toplevelRole, waitFor } from '../../shared/remote/test/fixtures.js';
+import { captureLogger, samePixels, TestOwner, toplevelRole, waitFor } from '../../shared/remote/test/fixtures.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -86,6 +86,21 @@ describe('wp_viewporter over the link', () => {
     await waitFor(() => (s.viewport?.destination?.width === 30 ? true : undefined), 'the new viewport on the receiver');
     expect(link.stats().rawBytes).toBe(sent);
     expect(s.size).toEqual({ width: 30, height: 20 });
+  });
+
+  it('carried: the buffer keeps its scale and transform; the receiver shows what the transmitter would have scaled', async () => {
+    const { receiver, producer, link } = await linked(true);
+    const p = new SceneSurface(new TestOwner('app'));
+    producer.add(p);
+    p.role = toplevelRole({ title: 'turned' });
+    // 100x50 at scale 2, turned 90 degrees: a 25x50 surface, shown at 50x100.
+    p.setBuffer({ ...halves(100, 50), scale: 2, transform: 1 }, { source: null, destination: { width: 50, height: 100 } });
+    p.commit({ damage: [{ x: 0, y: 0, width: 100, height: 50 }], resized: true, roleChanged: true, stackingChanged: false });
+    const s = await shown(receiver);
+    await link.roundtrip();
+    expect([s.buffer!.width, s.buffer!.height, s.buffer!.scale, s.buffer!.transform]).toEqual([100, 50, 2, 1]);
+    expect(s.size).toEqual({ width: 50, height: 100 });
+    expect(samePixels(s.content, p.content)).toBe(true);
   });
 
   it('applied: a receiver without wthp_viewporter gets the scaled view, at the destination size', async () => {
