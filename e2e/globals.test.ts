@@ -20,34 +20,15 @@
  * - wl_seat capabilities on the virtual display are those of the receiving
  *   weston x11's seat (pointer and keyboard, no touch).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
+import { buildClient } from './harness/clients.js';
 import { describeRegion, matchFraction, run, skipUnless, sleep, spawnProcess, startWeston, waitFor } from './harness/index.js';
 import { startSway, swayUnavailable } from './harness/sway.js';
 import { Cleanup, logTails } from './scenario.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const protocols = join(here, '..', 'protocol', 'wayland');
-
-/** Builds `clients/NAME.c` with the client code of `xmls` (protocol/wayland files); returns the binary. */
-function buildClient(dir: string, name: string, xmls: readonly string[]): string {
-  const sources: string[] = [];
-  for (const xml of xmls) {
-    const base = xml.replace(/\.xml$/, '');
-    execFileSync('wayland-scanner', ['client-header', join(protocols, xml), join(dir, `${base}-client-protocol.h`)]);
-    execFileSync('wayland-scanner', ['private-code', join(protocols, xml), join(dir, `${base}-protocol.c`)]);
-    sources.push(join(dir, `${base}-protocol.c`));
-  }
-  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'wayland-client'], { encoding: 'utf8' }).trim().split(/\s+/).filter((f) => f !== '');
-  const out = join(dir, name);
-  execFileSync('gcc', ['-O1', `-I${dir}`, '-o', out, join(here, 'clients', `${name}.c`), ...sources, ...flags]);
-  return out;
-}
 
 /** The globals the virtual display offers and their versions (README, "Protocols"). */
 export const OFFERED: Readonly<Record<string, number>> = {
@@ -98,7 +79,7 @@ describe.skipIf(skipUnless(...tools))('globals applications ask for', () => {
     const seen = new Map<string, number>();
     for (const m of stdout.matchAll(/interface: '([^']+)',\s+version:\s+(\d+)/g)) seen.set(m[1]!, Number(m[2]));
     for (const [name, version] of Object.entries(OFFERED)) expect(seen.get(name), `${name} in:\n${stdout.slice(0, 3000)}`).toBe(version);
-    // linux-dmabuf stays out until a GPU path exists; fractional scale until a display's scale is carried.
+    // linux-dmabuf stays out until a GPU path exists; fractional scale while no display that has it shows the surfaces.
     expect(seen.has('zwp_linux_dmabuf_v1')).toBe(false);
     expect(seen.has('wp_fractional_scale_manager_v1')).toBe(false);
   });

@@ -135,6 +135,7 @@ async function main(argv: readonly string[]): Promise<void> {
     pointerConstraints: display.pointerConstraints,
     idleInhibit: display.idleInhibit,
     viewporter: display.viewporter,
+    fractionalScale: display.fractionalScale,
     ...(limit !== undefined ? { clipboardLimit: Number(limit) } : {}),
   });
   server.clipboard.attach(display.selection);

@@ -50,6 +50,7 @@ import {
   WthpPointerConstraintKind,
   type WthpIdleInhibitManagerResource,
   type WthpViewporterResource,
+  type WthpFractionalScaleManagerResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -59,6 +60,7 @@ import {
 import { encodeU32Array } from '../shared/wire/array.js';
 import type { Resource } from '../shared/wire/object.js';
 import { bindViewporter } from './viewport.js';
+import { ReceiverFractionalScale } from './fractional-scale.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
@@ -167,6 +169,7 @@ export class RemoteClient implements SceneOwner {
   /** Pixels this transmitter may have written (limits.ts). */
   private readonly work: WorkBudget;
   private readonly presentation: ReceiverPresentation;
+  private readonly fractionalScale = new ReceiverFractionalScale();
 
   constructor(
     readonly peer: WalthamPeer,
@@ -392,6 +395,10 @@ export class RemoteClient implements SceneOwner {
         });
       },
     });
+  }
+
+  bindFractionalScaleManager(manager: WthpFractionalScaleManagerResource): void {
+    this.fractionalScale.bind(manager, (surface) => this.surfaceOf(surface), (resource, message) => this.failer(resource, message));
   }
 
   bindViewporter(manager: WthpViewporterResource): void {
@@ -963,6 +970,10 @@ export class RemoteClient implements SceneOwner {
         const rs = this.surfaces.get(surface);
         const c = rs === undefined ? undefined : this.constraints.get(rs);
         if (c !== undefined && !c.destroyed) c.sendActive(active ? 1 : 0);
+      },
+      preferredScale: (surface, scale) => {
+        const rs = this.surfaces.get(surface);
+        if (rs !== undefined) this.fractionalScale.preferredScale(rs, scale);
       },
       decorationMode: (surface, mode) => {
         const rs = this.surfaces.get(surface);

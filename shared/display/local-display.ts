@@ -60,6 +60,7 @@ import {
   ZwpRelativePointerManagerV1Proxy,
   ZwpIdleInhibitManagerV1Proxy,
   WpViewporterProxy,
+  WpFractionalScaleManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
@@ -211,6 +212,8 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
       d.pointerConstraints = registry.bind(ZwpPointerConstraintsV1Proxy, constraints, 1);
       d.relativePointerManager = registry.bind(ZwpRelativePointerManagerV1Proxy, relative, 1);
     }
+    const fractional = registry.find('wp_fractional_scale_manager_v1');
+    if (fractional !== undefined) d.fractionalScaleManager = registry.bind(WpFractionalScaleManagerV1Proxy, fractional, 1);
     const viewporter = registry.find('wp_viewporter');
     if (viewporter !== undefined && this.options.viewporter !== false) d.viewporter = registry.bind(WpViewporterProxy, viewporter, 1);
     const idle = registry.find('zwp_idle_inhibit_manager_v1');
@@ -241,6 +244,11 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** Whether surfaces are cropped and scaled by the compositor (it has wp_viewporter and the options allow it). */
   get viewporter(): boolean {
     return this.d.viewporter !== null;
+  }
+
+  /** Whether the compositor gives surfaces a preferred fractional scale (wp_fractional_scale_manager_v1). */
+  get fractionalScale(): boolean {
+    return this.d.fractionalScaleManager !== null;
   }
 
   /** Whether the compositor has idle inhibit (zwp_idle_inhibit_manager_v1). */

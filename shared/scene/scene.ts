@@ -202,6 +202,8 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   pointerConstraint: PointerConstraintKind | null = null;
   /** The application inhibits idle while this surface is visible (zwp_idle_inhibitor_v1); announced with a role change. */
   idleInhibit = false;
+  /** The application follows the surface's preferred scale (wp_fractional_scale_v1); announced with a role change. */
+  fractionalScale = false;
   destroyed = false;
 
   constructor(
@@ -388,6 +390,8 @@ export interface SceneFeedback {
   pointerRelativeMotion?(surface: SceneSurface, timeUs: bigint, dx: number, dy: number, dxUnaccel: number, dyUnaccel: number): void;
   /** The consumer's compositor activated or deactivated the constraint of `surface`. */
   pointerConstraintActive?(surface: SceneSurface, active: boolean): void;
+  /** The consumer's compositor prefers `scale` / 120 for `surface` (wp_fractional_scale_v1.preferred_scale; it asked through `fractionalScale`). */
+  preferredScale?(surface: SceneSurface, scale: number): void;
 
   keyboardEnter(surface: SceneSurface, pressed: readonly number[]): void;
   keyboardLeave(surface: SceneSurface): void;
@@ -419,9 +423,10 @@ export interface SceneEvents {
 /**
  * Features a consumer's compositor offers, for producers that adapt to them:
  * `seat:pointer`, `seat:keyboard`, `seat:touch` (its seat's capabilities),
- * `server-side-decorations` (xdg-decoration).
+ * `server-side-decorations` (xdg-decoration), `fractional-scale` (the
+ * preferred scale of surfaces, wp_fractional_scale_manager_v1).
  */
-export type ConsumerOffer = 'seat:pointer' | 'seat:keyboard' | 'seat:touch' | 'server-side-decorations';
+export type ConsumerOffer = 'seat:pointer' | 'seat:keyboard' | 'seat:touch' | 'server-side-decorations' | 'fractional-scale';
 
 export class Scene extends EventEmitter<SceneEvents> {
   readonly surfaces = new Set<SceneSurface>();

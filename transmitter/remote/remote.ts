@@ -25,6 +25,7 @@ import type {
   WthpPointerConstraintsProxy,
   WthpIdleInhibitManagerProxy,
   WthpViewporterProxy,
+  WthpFractionalScaleManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -157,6 +158,8 @@ export class ConnectionState {
   idleInhibit: WthpIdleInhibitManagerProxy | null = null;
   /** The receiver's wthp_viewporter (its compositor has wp_viewporter), or null: viewports are applied here. */
   viewporter: WthpViewporterProxy | null = null;
+  /** The receiver's wthp_fractional_scale_manager (its compositor has wp_fractional_scale_manager_v1), or null. */
+  fractionalScale: WthpFractionalScaleManagerProxy | null = null;
 
   constructor(
     /** Focus, serials and keyboard setup of the receiver's seat. */

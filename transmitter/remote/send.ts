@@ -22,6 +22,7 @@ import { sendCursor } from './cursor.js';
 import { sendDecoration } from './decoration.js';
 import { sendPointerConstraint } from './pointer-constraint.js';
 import { sendIdleInhibit } from './idle-inhibit.js';
+import { sendFractionalScale } from './fractional-scale.js';
 import { contentToSend, sendViewport } from './viewport.js';
 import type { SceneFollower } from './follow.js';
 import { sendPositioner } from './positioner.js';
@@ -179,6 +180,7 @@ export class Sender {
     this.sendChildren(conn, r);
     sendPointerConstraint(this.ctx, conn, r);
     sendIdleInhibit(conn, r);
+    sendFractionalScale(this.ctx, conn, r);
 
     if (!sameRects(r.opaque, s.opaque)) {
       surface.setOpaqueRegion(this.region(conn, s.opaque));
