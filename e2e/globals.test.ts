@@ -231,3 +231,35 @@ describe.skipIf(skipUnless(...tools, 'Xvfb', 'xdotool'))('pointer lock through t
     expect(after.filter((l) => l.startsWith('motion ')), after.join('\n')).toEqual([]);
   });
 });
+
+describe.skipIf(skipUnless(...tools, 'Xvfb', 'xdotool'))('the pointer on a surface shown through a carried viewport', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wb-vp-pointer-'));
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('positions reach the client in surface coordinates of the destination (300x200), not of the 100x100 buffer', async () => {
+    const client = buildClient(dir, 'viewport-quad', ['xdg-shell.xml', 'viewporter.xml']);
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: 800, height: 600 }));
+    const receiver = cleanup.add(await startReceiver(weston.env));
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
+    await transmitter.ready();
+    const app = cleanup.add(spawnProcess(client, ['300', '200'], { env: transmitter.clientEnv, name: 'viewport-quad' }));
+    const logs = (): string => `${logTails({ receiver: receiver.process, transmitter: transmitter.process })}\nviewport-quad: ${app.tail()}`;
+    await app.waitForLine(/committed/, 10_000);
+    const view = await weston
+      .waitForView((v) => v.appId === 'viewport-quad' && v.visible && v.rect.width === 300, 20_000, 'the viewport-quad window')
+      .catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    await receiver.process.waitForLine(/100x100 buffer shown through a viewport as 300x200/, 10_000);
+    const from = app.lines.length;
+    await weston.xdotool('mousemove', view.rect.x + 240, view.rect.y + 150);
+    await weston.xdotool('mousemove', view.rect.x + 250, view.rect.y + 160);
+    await app.waitForLine(/^(enter|motion) 25\d 16\d$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    const last = app.lines.filter((l) => /^(enter|motion) /.test(l)).at(-1)!.split(' ').slice(1).map(Number);
+    expect(Math.abs(last[0]! - 250), logs()).toBeLessThanOrEqual(1);
+    expect(Math.abs(last[1]! - 160), logs()).toBeLessThanOrEqual(1);
+  });
+});
