@@ -213,8 +213,7 @@ export class SceneFollower {
     if (info.roleChanged || !conn.remotes.has(s)) this.syncAll();
     const r = conn.remotes.get(s);
     if (r === undefined) return;
-    const sent = damageToSend(conn, info);
-    if (r.pacer.commit(sent.resized ? null : sent.damage) && (r.pacer.blocked || this.ctx.lossy.busy(r))) this.ctx.counters.commitsCoalesced++;
+    if (r.pacer.commit(damageToSend(conn, r, info)) && (r.pacer.blocked || this.ctx.lossy.busy(r))) this.ctx.counters.commitsCoalesced++;
     this.ctx.scheduleFlush();
   }
 

@@ -80,12 +80,30 @@ describe('wp_viewporter over the link', () => {
     expect(pixelAt(s.buffer!, 61, 0)).toBe(0xff0000ff);
     s.owner.feedback.presented(s, 2);
     const sent = link.stats().rawBytes;
-    const smaller: ViewportState = { source: null, destination: { width: 30, height: 20 } };
-    p.setBuffer(next, smaller);
+    const other: ViewportState = { source: null, destination: { width: 200, height: 150 } };
+    p.setBuffer(next, other);
     p.commit({ damage: [], resized: false, roleChanged: false, stackingChanged: false });
-    await waitFor(() => (s.viewport?.destination?.width === 30 ? true : undefined), 'the new viewport on the receiver');
+    await waitFor(() => (s.viewport?.destination?.width === 200 ? true : undefined), 'the new viewport on the receiver');
     expect(link.stats().rawBytes).toBe(sent);
-    expect(s.size).toEqual({ width: 30, height: 20 });
+    expect(s.size).toEqual({ width: 200, height: 150 });
+  });
+
+  it('a downscaled surface goes scaled even to a receiver that can set viewports (fewer pixels), and carried again once upscaled', async () => {
+    const { receiver, producer, link } = await linked(true);
+    const small: ViewportState = { source: null, destination: { width: 30, height: 20 } };
+    const p = viewed(producer, small);
+    const s = await shown(receiver);
+    await link.roundtrip();
+    expect([s.viewport, s.buffer!.width, s.buffer!.height]).toEqual([null, 30, 20]);
+    expect(link.stats().rawBytes).toBe(30 * 20 * 4);
+    s.owner.feedback.presented(s, 1);
+    p.setBuffer(p.buffer, upscaled);
+    p.commit({ damage: [], resized: false, roleChanged: false, stackingChanged: false });
+    await waitFor(() => (s.viewport !== null ? true : undefined), 'the viewport on the receiver');
+    await link.roundtrip();
+    expect([s.buffer!.width, s.buffer!.height, s.size.width, s.size.height]).toEqual([100, 50, 400, 300]);
+    expect(pixelAt(s.content!, 0, 0)).toBe(0xff00ff00);
+    expect(link.stats().rawBytes).toBe(30 * 20 * 4 + 100 * 50 * 4);
   });
 
   it('carried: the buffer keeps its scale and transform; the receiver shows what the transmitter would have scaled', async () => {
