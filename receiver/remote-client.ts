@@ -780,7 +780,7 @@ export class RemoteClient implements SceneOwner {
   /** A role object was destroyed: the surface has no role and shows nothing (xdg_toplevel.destroy). */
   private unmapRole(rs: RemoteSurface): void {
     if (rs.destroyed) return;
-    const wasMapped = rs.scene.content !== null;
+    const wasMapped = rs.scene.buffer !== null;
     this.releaseRole(rs);
     rs.scene.role = null;
     rs.scene.content = null;

@@ -4,7 +4,7 @@
  * compositor's wp_viewport (the buffer is copied at its own size) or, with
  * `viewporter: false`, scaled by the display (the view is copied).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectRegion } from '../../e2e/harness/image.js';
 import { skipUnless, sleep } from '../../e2e/harness/process.js';
 import { startWeston, type View, type Weston } from '../../e2e/harness/weston.js';
@@ -36,7 +36,7 @@ describe.skipIf(needWeston)('LocalDisplay: wp_viewporter', () => {
     await weston?.stop();
   });
 
-  async function show(viewporter: boolean, title: string): Promise<{ display: LocalDisplay; s: SceneSurface; view: View }> {
+  async function show(viewporter: boolean, title: string): Promise<{ display: LocalDisplay; s: SceneSurface; view: View; viewsMade: () => number }> {
     const display = new LocalDisplay({ display: weston.socket, shell: 'xdg', viewporter });
     displays.push(display);
     await display.start();
@@ -45,10 +45,12 @@ describe.skipIf(needWeston)('LocalDisplay: wp_viewporter', () => {
     const s = new SceneSurface(new TestOwner('app'));
     s.role = { kind: 'toplevel', title, appId: '', parent: null, minSize: { width: 0, height: 0 }, maxSize: { width: 0, height: 0 }, geometry: null, fullscreen: false, maximized: false };
     s.setBuffer(quadrantContent(100, 100, [RED, GREEN, BLUE, YELLOW]), GREEN_QUADRANT);
+    // Who asks for the scaled view (SceneSurface.content) makes the surface scale its buffer.
+    const content = vi.spyOn(s, 'content', 'get');
     scene.add(s);
     s.commit({ damage: [{ x: 0, y: 0, width: 100, height: 100 }], resized: true, roleChanged: true, stackingChanged: false });
     const view = await weston.waitForView((v) => v.title === title && v.visible && v.rect.width === 300 && v.rect.height === 200, 5000, `window '${title}' of 300x200`);
-    return { display, s, view };
+    return { display, s, view, viewsMade: () => content.mock.calls.length };
   }
 
   async function expectGreen(view: View): Promise<void> {
@@ -58,16 +60,18 @@ describe.skipIf(needWeston)('LocalDisplay: wp_viewporter', () => {
   }
 
   it('carries the viewport to the compositor: the buffer is copied at its own size', async () => {
-    const { display, view } = await show(true, 'carried');
+    const { display, view, viewsMade } = await show(true, 'carried');
     expect(display.viewporter).toBe(true);
     await expectGreen(view);
     expect(display.stats().bytesCopied).toBe(100 * 100 * 4);
+    expect(viewsMade()).toBe(0); // nothing was scaled here
   });
 
   it('scales in the display when told not to use wp_viewporter: the view is copied', async () => {
-    const { display, view } = await show(false, 'applied');
+    const { display, view, viewsMade } = await show(false, 'applied');
     expect(display.viewporter).toBe(false);
     await expectGreen(view);
     expect(display.stats().bytesCopied).toBe(300 * 200 * 4);
+    expect(viewsMade()).toBeGreaterThan(0);
   });
 });

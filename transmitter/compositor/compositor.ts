@@ -221,7 +221,7 @@ export class Surface {
 
   /** Whether a buffer has been attached or committed (xdg_surface must be created before any). */
   get hasContent(): boolean {
-    return this.scene.content !== null || (this.pending.attach !== undefined && this.pending.attach !== null) || this.cached?.attach != null;
+    return this.scene.buffer !== null || (this.pending.attach !== undefined && this.pending.attach !== null) || this.cached?.attach != null;
   }
 
   /** Assign a role type; false if the surface already has a role of another type. */

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Scene, SceneSurface, type Content } from '../../shared/scene/scene.js';
 import type { ViewportState } from '../../shared/scene/viewport.js';
 import { ReceiverServer } from '../../receiver/server.js';
@@ -54,9 +54,11 @@ async function shown(receiver: ReceiverServer): Promise<SceneSurface> {
 describe('wp_viewporter over the link', () => {
   it('carried: the buffer goes at its own size with the viewport, so an upscaled surface costs its source pixels', async () => {
     const { receiver, producer, link } = await linked(true);
-    viewed(producer, upscaled);
+    const p = viewed(producer, upscaled);
+    const views = vi.spyOn(p, 'content', 'get'); // asking for the view would scale the buffer here
     const s = await shown(receiver);
     await link.roundtrip();
+    expect(views).not.toHaveBeenCalled();
     expect([s.buffer!.width, s.buffer!.height]).toEqual([100, 50]);
     expect(s.viewport).toEqual(upscaled);
     expect(s.size).toEqual({ width: 400, height: 300 });
