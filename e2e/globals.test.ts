@@ -5,7 +5,9 @@
  *   transmitter promises (the README's protocol table);
  * - a wp_viewporter client (`clients/viewport-quad.c`: a 100x100 buffer of
  *   four colours, cropped to its green quadrant and scaled to 300x200) shows
- *   on the receiving weston as a 300x200 window of green only;
+ *   on the receiving weston as a 300x200 window of green only, with the
+ *   viewport carried to weston (the 100x100 buffer crosses the link) and,
+ *   through a receiver with --no-viewporter, applied by the transmitter;
  * - foot asks for server-side decorations: on a sway receiver, sway draws
  *   them (its tree says border "normal", "none" when the client draws its
  *   own) and foot is told server-side;
@@ -18,34 +20,15 @@
  * - wl_seat capabilities on the virtual display are those of the receiving
  *   weston x11's seat (pointer and keyboard, no touch).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
+import { buildClient } from './harness/clients.js';
 import { describeRegion, matchFraction, run, skipUnless, sleep, spawnProcess, startWeston, waitFor } from './harness/index.js';
 import { startSway, swayUnavailable } from './harness/sway.js';
 import { Cleanup, logTails } from './scenario.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const protocols = join(here, '..', 'protocol', 'wayland');
-
-/** Builds `clients/NAME.c` with the client code of `xmls` (protocol/wayland files); returns the binary. */
-function buildClient(dir: string, name: string, xmls: readonly string[]): string {
-  const sources: string[] = [];
-  for (const xml of xmls) {
-    const base = xml.replace(/\.xml$/, '');
-    execFileSync('wayland-scanner', ['client-header', join(protocols, xml), join(dir, `${base}-client-protocol.h`)]);
-    execFileSync('wayland-scanner', ['private-code', join(protocols, xml), join(dir, `${base}-protocol.c`)]);
-    sources.push(join(dir, `${base}-protocol.c`));
-  }
-  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'wayland-client'], { encoding: 'utf8' }).trim().split(/\s+/).filter((f) => f !== '');
-  const out = join(dir, name);
-  execFileSync('gcc', ['-O1', `-I${dir}`, '-o', out, join(here, 'clients', `${name}.c`), ...sources, ...flags]);
-  return out;
-}
 
 /** The globals the virtual display offers and their versions (README, "Protocols"). */
 export const OFFERED: Readonly<Record<string, number>> = {
@@ -96,15 +79,21 @@ describe.skipIf(skipUnless(...tools))('globals applications ask for', () => {
     const seen = new Map<string, number>();
     for (const m of stdout.matchAll(/interface: '([^']+)',\s+version:\s+(\d+)/g)) seen.set(m[1]!, Number(m[2]));
     for (const [name, version] of Object.entries(OFFERED)) expect(seen.get(name), `${name} in:\n${stdout.slice(0, 3000)}`).toBe(version);
-    // linux-dmabuf stays out until a GPU path exists; fractional scale until a display's scale is carried.
+    // linux-dmabuf stays out until a GPU path exists; fractional scale while no display that has it shows the surfaces.
     expect(seen.has('zwp_linux_dmabuf_v1')).toBe(false);
     expect(seen.has('wp_fractional_scale_manager_v1')).toBe(false);
   });
 
-  it('a wp_viewporter client cropped to one quadrant and scaled to 300x200 shows as 300x200 of that quadrant on the receiver', async () => {
+  /**
+   * viewport-quad on a weston receiver: a 300x200 window of green only.
+   * Carried (weston has wp_viewporter), the receiver gets the 100x100 buffer
+   * and sets the viewport on its surface (its debug log says so); with
+   * `--no-viewporter` it gets the content scaled by the transmitter.
+   */
+  async function viewportQuad(receiverArgs: readonly string[]): Promise<{ receiverLog: string }> {
     const client = buildClient(dir, 'viewport-quad', ['xdg-shell.xml', 'viewporter.xml']);
     const weston = cleanup.add(await startWeston({ backend: 'headless', width: 800, height: 600 }));
-    const receiver = cleanup.add(await startReceiver(weston.env));
+    const receiver = cleanup.add(await startReceiver(weston.env, receiverArgs));
     const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
     await transmitter.ready();
     const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process });
@@ -119,6 +108,17 @@ describe.skipIf(skipUnless(...tools))('globals applications ask for', () => {
     const message = `window ${r.width}x${r.height}@${r.x},${r.y}: ${describeRegion(shot, r)}\n${logs()}`;
     expect([r.width, r.height], message).toEqual([300, 200]);
     expect(matchFraction(shot, r, 0x00ff00, { tolerance: 8 }), message).toBeGreaterThan(0.99);
+    return { receiverLog: receiver.process.output() };
+  }
+
+  it('a wp_viewporter client cropped to one quadrant and scaled to 300x200 shows as 300x200 of that quadrant; the viewport is carried: the 100x100 buffer crosses the link', async () => {
+    const { receiverLog } = await viewportQuad([]);
+    expect(receiverLog).toMatch(/surface \d+: 100x100 buffer shown through a viewport as 300x200/);
+  });
+
+  it('the same client through a receiver told not to use the display\'s wp_viewporter: scaled on the transmitter, 300x200 of that quadrant', async () => {
+    const { receiverLog } = await viewportQuad(['--no-viewporter']);
+    expect(receiverLog).not.toMatch(/shown through a viewport/);
   });
 });
 
@@ -229,5 +229,37 @@ describe.skipIf(skipUnless(...tools, 'Xvfb', 'xdotool'))('pointer lock through t
     expect(sum[1], after.join('\n')).toBeGreaterThan(0);
     // Locked: the pointer stays where it was locked, so no absolute motion arrives.
     expect(after.filter((l) => l.startsWith('motion ')), after.join('\n')).toEqual([]);
+  });
+});
+
+describe.skipIf(skipUnless(...tools, 'Xvfb', 'xdotool'))('the pointer on a surface shown through a carried viewport', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wb-vp-pointer-'));
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('positions reach the client in surface coordinates of the destination (300x200), not of the 100x100 buffer', async () => {
+    const client = buildClient(dir, 'viewport-quad', ['xdg-shell.xml', 'viewporter.xml']);
+    const weston = cleanup.add(await startWeston({ backend: 'x11', width: 800, height: 600 }));
+    const receiver = cleanup.add(await startReceiver(weston.env));
+    const transmitter = cleanup.add(startTransmitter([`${receiver.host}:${receiver.port}`], []));
+    await transmitter.ready();
+    const app = cleanup.add(spawnProcess(client, ['300', '200'], { env: transmitter.clientEnv, name: 'viewport-quad' }));
+    const logs = (): string => `${logTails({ receiver: receiver.process, transmitter: transmitter.process })}\nviewport-quad: ${app.tail()}`;
+    await app.waitForLine(/committed/, 10_000);
+    const view = await weston
+      .waitForView((v) => v.appId === 'viewport-quad' && v.visible && v.rect.width === 300, 20_000, 'the viewport-quad window')
+      .catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    await receiver.process.waitForLine(/100x100 buffer shown through a viewport as 300x200/, 10_000);
+    const from = app.lines.length;
+    await weston.xdotool('mousemove', view.rect.x + 240, view.rect.y + 150);
+    await weston.xdotool('mousemove', view.rect.x + 250, view.rect.y + 160);
+    await app.waitForLine(/^(enter|motion) 25\d 16\d$/, 10_000, from).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    const last = app.lines.filter((l) => /^(enter|motion) /.test(l)).at(-1)!.split(' ').slice(1).map(Number);
+    expect(Math.abs(last[0]! - 250), logs()).toBeLessThanOrEqual(1);
+    expect(Math.abs(last[1]! - 160), logs()).toBeLessThanOrEqual(1);
   });
 });

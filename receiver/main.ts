@@ -19,6 +19,7 @@ const USAGE = `usage: waltham-receiver [options]
   --output NAME             the output for --shell fullscreen
   --config FILE             [receiver], [ivi-surface] and [transmitter-identity] sections (weston.ini style)
   --clipboard-limit BYTES   largest clipboard transfer to or from a transmitter (default 16 MiB)
+  --no-viewporter           do not use the compositor's wp_viewporter: transmitters send surfaces scaled
 ${SECURITY_USAGE}  --stats                   print per-transmitter statistics every 5 s
   --status ADDR[:PORT]      serve the status endpoint and page (HTTP; default port 34401)
   --status-token-file FILE  the token /log needs (else $WALTHAM_STATUS_TOKEN)
@@ -36,6 +37,7 @@ const OPTIONS = {
   output: { type: 'string' },
   config: { type: 'string' },
   'clipboard-limit': { type: 'string' },
+  'no-viewporter': { type: 'boolean' },
   stats: { type: 'boolean' },
   oneshot: { type: 'boolean' },
   status: { type: 'string' },
@@ -113,6 +115,7 @@ async function main(argv: readonly string[]): Promise<void> {
     iviIdFor,
     localIviId: (iviId) => config.remoteIviIds.get(iviId) ?? iviId,
     ...(output !== undefined ? { output } : {}),
+    ...(values['no-viewporter'] === true ? { viewporter: false } : {}),
     logger,
   });
   await display.start();
@@ -132,6 +135,8 @@ async function main(argv: readonly string[]): Promise<void> {
     pointerConstraints: display.pointerConstraints,
     idleInhibit: display.idleInhibit,
     textInput: display.textInput,
+    viewporter: display.viewporter,
+    fractionalScale: display.fractionalScale,
     ...(limit !== undefined ? { clipboardLimit: Number(limit) } : {}),
   });
   server.clipboard.attach(display.selection);

@@ -50,6 +50,8 @@ import {
   WthpPointerConstraintKind,
   type WthpIdleInhibitManagerResource,
   type WthpTextInputManagerResource,
+  type WthpViewporterResource,
+  type WthpFractionalScaleManagerResource,
   WthDisplayError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
@@ -59,6 +61,8 @@ import {
 import { RemoteTextInputs } from './text-input.js';
 import { encodeU32Array } from '../shared/wire/array.js';
 import type { Resource } from '../shared/wire/object.js';
+import { bindViewporter } from './viewport.js';
+import { ReceiverFractionalScale } from './fractional-scale.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
@@ -171,6 +175,7 @@ export class RemoteClient implements SceneOwner {
     (surface) => this.surfaceOf(surface).scene,
     (resource, message) => this.failer(resource, message),
   );
+  private readonly fractionalScale = new ReceiverFractionalScale();
 
   constructor(
     readonly peer: WalthamPeer,
@@ -398,6 +403,14 @@ export class RemoteClient implements SceneOwner {
     });
   }
 
+  bindFractionalScaleManager(manager: WthpFractionalScaleManagerResource): void {
+    this.fractionalScale.bind(manager, (surface) => this.surfaceOf(surface), (resource, message) => this.failer(resource, message));
+  }
+
+  bindViewporter(manager: WthpViewporterResource): void {
+    bindViewporter(manager, (surface) => this.surfaceOf(surface), (resource, message) => this.failer(resource, message));
+  }
+
   bindIdleInhibitManager(manager: WthpIdleInhibitManagerResource): void {
     manager.listen({
       destroy: () => {},
@@ -492,6 +505,8 @@ export class RemoteClient implements SceneOwner {
       },
       commit: () =>
         this.afterLossy(() => {
+          const viewport = rs.viewportProblem(this.ctx.limits.maxSurfaceWidth, this.ctx.limits.maxSurfaceHeight);
+          if (viewport !== null) return fail('commit')(`viewport of ${resource.toString()}: ${viewport}`);
           this.counters.commits++;
           rs.commit();
         }),
@@ -775,7 +790,7 @@ export class RemoteClient implements SceneOwner {
   /** A role object was destroyed: the surface has no role and shows nothing (xdg_toplevel.destroy). */
   private unmapRole(rs: RemoteSurface): void {
     if (rs.destroyed) return;
-    const wasMapped = rs.scene.content !== null;
+    const wasMapped = rs.scene.buffer !== null;
     this.releaseRole(rs);
     rs.scene.role = null;
     rs.scene.content = null;
@@ -966,6 +981,10 @@ export class RemoteClient implements SceneOwner {
         const rs = this.surfaces.get(surface);
         const c = rs === undefined ? undefined : this.constraints.get(rs);
         if (c !== undefined && !c.destroyed) c.sendActive(active ? 1 : 0);
+      },
+      preferredScale: (surface, scale) => {
+        const rs = this.surfaces.get(surface);
+        if (rs !== undefined) this.fractionalScale.preferredScale(rs, scale);
       },
       decorationMode: (surface, mode) => {
         const rs = this.surfaces.get(surface);

@@ -35,6 +35,7 @@ import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../
 import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, copySource, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
 import { decodeLossyRgb, isLossy, placeRgb } from '../shared/remote/lossy.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
+import { NO_VIEWPORT, viewportProblem, type ViewportState } from '../shared/scene/viewport.js';
 
 /** A lossy tile decoded into memory of its own: `rect.width` x `rect.height` packed R, G, B pixels. */
 export interface DecodedTile {
@@ -65,10 +66,12 @@ export interface SurfaceState extends BufferedState<WthpCallbackResource> {
   /** undefined: no new buffer; null: attach(null); else the next buffer's pixels. */
   image: PixelImage | null | undefined;
   role: RoleUpdate | undefined;
+  /** wthp_viewport state set for this commit (undefined: unchanged). */
+  viewport: ViewportState | undefined;
 }
 
 function emptyState(): SurfaceState {
-  return { ...emptyBufferedState<WthpCallbackResource>(), image: undefined, role: undefined };
+  return { ...emptyBufferedState<WthpCallbackResource>(), image: undefined, role: undefined, viewport: undefined };
 }
 
 /** `later` applied on top of `earlier` (a cached commit followed by another). */
@@ -77,6 +80,7 @@ function mergeStates(earlier: SurfaceState, later: SurfaceState): SurfaceState {
     ...mergeBufferedStates(earlier, later),
     image: later.image !== undefined ? later.image : earlier.image,
     role: earlier.role === undefined ? later.role : later.role === undefined ? earlier.role : { ...earlier.role, ...later.role },
+    viewport: later.viewport ?? earlier.viewport,
   };
 }
 
@@ -161,17 +165,17 @@ export class RemoteSurface {
   /** The pixels the next buffer starts from: the last committed (maybe cached) buffer. */
   baseImage(): PixelImage | null {
     if (this.cached !== null && this.cached.image !== undefined) return this.cached.image;
-    return this.scene.content;
+    return this.scene.buffer;
   }
 
   /** Pixel bytes held for this surface (content, cached, pending and spare buffers). */
   pixelBytes(): number {
-    return distinctBytes([...this.pool.map((b) => b.pixels), this.scene.content?.pixels, this.cached?.image?.pixels, this.pending.image?.pixels]);
+    return distinctBytes([...this.pool.map((b) => b.pixels), this.scene.buffer?.pixels, this.cached?.image?.pixels, this.pending.image?.pixels]);
   }
 
   /** Pixel bytes this surface keeps once `nextImage(width, height)` replaced the pending buffer (not counting it). */
   pixelBytesBefore(width: number, height: number): number {
-    const committed = [this.scene.content?.pixels, this.cached?.image?.pixels];
+    const committed = [this.scene.buffer?.pixels, this.cached?.image?.pixels];
     if (width !== this.poolWidth || height !== this.poolHeight) return distinctBytes(committed);
     return distinctBytes([...this.pool.map((b) => b.pixels), ...committed]);
   }
@@ -184,7 +188,7 @@ export class RemoteSurface {
 
   /** A pooled buffer that no state of the surface holds and no compositor reads. */
   private freeBuffer(): PooledBuffer | undefined {
-    const held = [this.scene.content?.pixels, this.cached?.image?.pixels, this.pending.image?.pixels];
+    const held = [this.scene.buffer?.pixels, this.cached?.image?.pixels, this.pending.image?.pixels];
     return this.pool.find((b) => !held.includes(b.pixels) && !b.shared.busy);
   }
 
@@ -192,7 +196,7 @@ export class RemoteSurface {
   dispose(): void {
     for (const b of this.pool) b.shared.dispose({ discard: true });
     this.pool = [];
-    for (const image of [this.scene.content, this.cached?.image, this.pending.image]) {
+    for (const image of [this.scene.buffer, this.cached?.image, this.pending.image]) {
       const shared = image?.shared;
       if (shared instanceof SharedPixels) shared.dispose({ discard: true });
     }
@@ -406,10 +410,35 @@ export class RemoteSurface {
     }
   }
 
+  /** The viewport state the next commit starts from (pending, else cached, else applied). */
+  pendingViewport(): ViewportState {
+    return this.pending.viewport ?? this.cached?.viewport ?? this.scene.viewport ?? NO_VIEWPORT;
+  }
+
+  /**
+   * Why the viewport cannot apply to the buffer with the next commit (null:
+   * it can, or there is none); destinations at most `maxWidth` x `maxHeight`
+   * buffer pixels.
+   */
+  viewportProblem(maxWidth: number, maxHeight: number): string | null {
+    const v = this.pendingViewport();
+    if (v.source === null && v.destination === null) return null;
+    const image = this.pending.image !== undefined ? this.pending.image : this.cached !== null && this.cached.image !== undefined ? this.cached.image : this.scene.buffer;
+    const scale = this.pending.scale ?? this.cached?.scale ?? this.scale;
+    const transform = this.pending.transform ?? this.cached?.transform ?? this.transform;
+    const problem = viewportProblem(v, image === null ? null : { width: image.width, height: image.height, scale, transform });
+    if (problem !== null) return problem;
+    const dst = v.destination;
+    if (dst !== null && (dst.width * scale > maxWidth || dst.height * scale > maxHeight)) {
+      return `destination size ${dst.width}x${dst.height} at scale ${scale} exceeds the surface size limit ${maxWidth}x${maxHeight}`;
+    }
+    return null;
+  }
+
   private apply(state: SurfaceState): void {
     const s = this.scene;
     if (s.destroyed) return;
-    const before = s.content;
+    const before = s.buffer;
     if (state.scale !== undefined) this.scale = state.scale;
     if (state.transform !== undefined) this.transform = state.transform;
     let content: Content | null = before;
@@ -427,7 +456,7 @@ export class RemoteSurface {
           before.format !== content.format ||
           before.scale !== content.scale ||
           before.transform !== content.transform));
-    s.content = content;
+    s.setBuffer(content, state.viewport === undefined ? s.viewport : state.viewport);
 
     let damage: Rect[] = [];
     if (content !== null) {

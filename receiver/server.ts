@@ -25,6 +25,8 @@ import {
   WthpPointerConstraintsResource,
   WthpIdleInhibitManagerResource,
   WthpTextInputManagerResource,
+  WthpViewporterResource,
+  WthpFractionalScaleManagerResource,
   WthpClipboardResource,
 } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
@@ -60,6 +62,10 @@ export interface ReceiverServerOptions {
   readonly idleInhibit?: boolean;
   /** Offer wthp_text_input_manager: the local compositor has text-input v3 (an input method may compose). */
   readonly textInput?: boolean;
+  /** Offer wthp_viewporter: the local display sets crop and scale on its surfaces (its compositor has wp_viewporter). */
+  readonly viewporter?: boolean;
+  /** Offer wthp_fractional_scale_manager: the local compositor has wp_fractional_scale_manager_v1. */
+  readonly fractionalScale?: boolean;
   readonly output?: OutputInfo;
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
@@ -160,6 +166,8 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     if (options.decorations === true) w.addGlobal(WthpDecorationManagerResource, 1, (r, peer) => client(peer).bindDecorationManager(r));
     if (options.idleInhibit === true) w.addGlobal(WthpIdleInhibitManagerResource, 1, (r, peer) => client(peer).bindIdleInhibitManager(r));
     if (options.textInput === true) w.addGlobal(WthpTextInputManagerResource, 1, (r, peer) => client(peer).bindTextInputManager(r));
+    if (options.fractionalScale === true) w.addGlobal(WthpFractionalScaleManagerResource, 1, (r, peer) => client(peer).bindFractionalScaleManager(r));
+    if (options.viewporter === true) w.addGlobal(WthpViewporterResource, 1, (r, peer) => client(peer).bindViewporter(r));
     if (options.pointerConstraints === true) w.addGlobal(WthpPointerConstraintsResource, 1, (r, peer) => client(peer).bindPointerConstraints(r));
     this.clipboard = new ClipboardHub({ logger: options.logger, ...(options.clipboardLimit !== undefined ? { limit: options.clipboardLimit } : {}) });
     w.addGlobal(WthpClipboardResource, 1, (r, peer) => this.clipboard.bind(r, peer.label));

@@ -15,6 +15,7 @@ PKGS=(
   firefox-esr
   openssl
   wl-clipboard
+  kwin-wayland dbus
 )
 if [ "${1:-}" = "--arm64" ]; then
   PKGS+=(qemu-system-arm qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross)

@@ -3,8 +3,9 @@
  * buffer holds four quadrants (red top left, green top right, blue bottom
  * left, white bottom right); a wp_viewport crops it to the green quadrant
  * (source 50,0 50x50) and scales that to W x H. Shown right, the window is
- * W x H of green only. Prints "committed" after its first buffer, runs until
- * killed. Built by the tests: wayland-scanner on protocol/wayland/xdg-shell.xml
+ * W x H of green only. Prints "committed" after its first buffer, then
+ * "enter X Y" and "motion X Y" for the pointer (surface coordinates, i.e. of
+ * the W x H destination), runs until killed. Built by the tests: wayland-scanner on protocol/wayland/xdg-shell.xml
  * and viewporter.xml.
  */
 #define _GNU_SOURCE
@@ -21,6 +22,7 @@ static struct wl_compositor *compositor;
 static struct wl_shm *shm;
 static struct xdg_wm_base *wm;
 static struct wp_viewporter *viewporter;
+static struct wl_seat *seat;
 static int configured;
 
 static void global(void *data, struct wl_registry *registry, uint32_t name, const char *interface, uint32_t version) {
@@ -28,7 +30,32 @@ static void global(void *data, struct wl_registry *registry, uint32_t name, cons
   else if (strcmp(interface, "wl_shm") == 0) shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
   else if (strcmp(interface, "xdg_wm_base") == 0) wm = wl_registry_bind(registry, name, &xdg_wm_base_interface, 1);
   else if (strcmp(interface, "wp_viewporter") == 0) viewporter = wl_registry_bind(registry, name, &wp_viewporter_interface, 1);
+  else if (strcmp(interface, "wl_seat") == 0 && seat == NULL) seat = wl_registry_bind(registry, name, &wl_seat_interface, 1);
 }
+
+static void pointer_enter(void *data, struct wl_pointer *p, uint32_t serial, struct wl_surface *s, wl_fixed_t x, wl_fixed_t y) {
+  printf("enter %.0f %.0f\n", wl_fixed_to_double(x), wl_fixed_to_double(y));
+  fflush(stdout);
+}
+static void pointer_leave(void *data, struct wl_pointer *p, uint32_t serial, struct wl_surface *s) {}
+static void pointer_motion(void *data, struct wl_pointer *p, uint32_t time, wl_fixed_t x, wl_fixed_t y) {
+  printf("motion %.0f %.0f\n", wl_fixed_to_double(x), wl_fixed_to_double(y));
+  fflush(stdout);
+}
+static void pointer_button(void *data, struct wl_pointer *p, uint32_t serial, uint32_t time, uint32_t button, uint32_t state) {}
+static void pointer_axis(void *data, struct wl_pointer *p, uint32_t time, uint32_t axis, wl_fixed_t value) {}
+
+static const struct wl_pointer_listener pointer_listener = {pointer_enter, pointer_leave, pointer_motion, pointer_button, pointer_axis};
+
+static void seat_capabilities(void *data, struct wl_seat *s, uint32_t caps) {
+  static struct wl_pointer *pointer;
+  if ((caps & WL_SEAT_CAPABILITY_POINTER) && pointer == NULL) {
+    pointer = wl_seat_get_pointer(s);
+    wl_pointer_add_listener(pointer, &pointer_listener, NULL);
+  }
+}
+
+static const struct wl_seat_listener seat_listener = {seat_capabilities};
 
 static void global_remove(void *data, struct wl_registry *registry, uint32_t name) {}
 
@@ -66,6 +93,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   xdg_wm_base_add_listener(wm, &wm_listener, NULL);
+  if (seat != NULL) wl_seat_add_listener(seat, &seat_listener, NULL);
 
   int fd = memfd_create("viewport-quad", 0);
   if (fd < 0 || ftruncate(fd, size * size * 4) < 0) return 1;

@@ -15,6 +15,7 @@ import type { WlRegionProxy } from '../generated/wayland/index.js';
 import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { attachContent } from './shm-content.js';
+import { applyViewport, contentToShow } from './viewport.js';
 
 function sameSize(size: { width: number; height: number } | null, content: Content): boolean {
   return size !== null && size.width === content.width && size.height === content.height;
@@ -30,7 +31,7 @@ export class Frames {
   flush(m: Mirror): void {
     if (this.d.isClosed || this.d.mirrors.get(m.scene) !== m || !m.configured || m.dismissed) return;
     const s = m.scene;
-    const content = s.content;
+    const content = contentToShow(this.d, s);
     if (m.pacer.pending && m.pacer.blocked) {
       // A frame is in flight: coalesce; the newest content goes out when it is done.
       if (m.stateDirty) this.commitState(m);
@@ -111,6 +112,7 @@ export class Frames {
   private commitFrame(m: Mirror): void {
     const wl = m.wl;
     this.applyRegions(m);
+    applyViewport(this.d, m);
     const frame = wl.frame();
     m.frame = frame;
     const token = m.pacer.frameSent();

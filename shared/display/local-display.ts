@@ -60,6 +60,8 @@ import {
   ZwpRelativePointerManagerV1Proxy,
   ZwpIdleInhibitManagerV1Proxy,
   ZwpTextInputManagerV3Proxy,
+  WpViewporterProxy,
+  WpFractionalScaleManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import { Emitter } from '../wayland/emitter.js';
 import { WaylandClient, type Global, type Registry } from '../wayland/client.js';
@@ -92,6 +94,11 @@ export interface LocalDisplayOptions {
   /** Which root surfaces (toplevel or ivi role) to show; default all. Re-evaluated when their role changes. */
   readonly filter?: (surface: SceneSurface) => boolean;
   readonly logger?: Logger;
+  /**
+   * Set crop and scale (wp_viewporter) on the local surfaces when the
+   * compositor has it (default true); false: show surfaces scaled here.
+   */
+  readonly viewporter?: boolean;
   /** Environment for finding the compositor (default `process.env`). */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -206,6 +213,10 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
       d.pointerConstraints = registry.bind(ZwpPointerConstraintsV1Proxy, constraints, 1);
       d.relativePointerManager = registry.bind(ZwpRelativePointerManagerV1Proxy, relative, 1);
     }
+    const fractional = registry.find('wp_fractional_scale_manager_v1');
+    if (fractional !== undefined) d.fractionalScaleManager = registry.bind(WpFractionalScaleManagerV1Proxy, fractional, 1);
+    const viewporter = registry.find('wp_viewporter');
+    if (viewporter !== undefined && this.options.viewporter !== false) d.viewporter = registry.bind(WpViewporterProxy, viewporter, 1);
     const idle = registry.find('zwp_idle_inhibit_manager_v1');
     if (idle !== undefined) d.idleInhibitManager = registry.bind(ZwpIdleInhibitManagerV1Proxy, idle, 1);
     const textInput = registry.find('zwp_text_input_manager_v3');
@@ -236,6 +247,16 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   /** Whether the compositor has text-input v3 (zwp_text_input_manager_v3), for an input method to compose. */
   get textInput(): boolean {
     return this.d.textInputManager !== null;
+  }
+
+  /** Whether surfaces are cropped and scaled by the compositor (it has wp_viewporter and the options allow it). */
+  get viewporter(): boolean {
+    return this.d.viewporter !== null;
+  }
+
+  /** Whether the compositor gives surfaces a preferred fractional scale (wp_fractional_scale_manager_v1). */
+  get fractionalScale(): boolean {
+    return this.d.fractionalScaleManager !== null;
   }
 
   /** Whether the compositor has idle inhibit (zwp_idle_inhibit_manager_v1). */

@@ -12,6 +12,8 @@ import { createDecoration, destroyDecoration } from './decoration.js';
 import { dropPointerConstraint } from './pointer-constraints.js';
 import { dropIdleInhibit } from './idle-inhibit.js';
 import { syncTextInput } from './text-input.js';
+import { dropViewport } from './viewport.js';
+import { dropFractionalScale } from './fractional-scale.js';
 
 export class LocalObjects {
   constructor(
@@ -227,6 +229,8 @@ export class LocalObjects {
     destroyDecoration(m);
     dropPointerConstraint(this.d, m);
     dropIdleInhibit(m);
+    dropViewport(m);
+    dropFractionalScale(m);
     if (m.toplevel !== null && !m.toplevel.destroyed) m.toplevel.destroy();
     if (m.xdgSurface !== null && !m.xdgSurface.destroyed) m.xdgSurface.destroy();
     if (m.ivi !== null && !m.ivi.destroyed) m.ivi.destroy();

@@ -15,6 +15,7 @@ export function displayOffers(d: DisplayState): ConsumerOffer[] {
   if ((d.seatCapabilities & WlSeatCapability.Keyboard) !== 0) out.push('seat:keyboard');
   if ((d.seatCapabilities & WlSeatCapability.Touch) !== 0) out.push('seat:touch');
   if (d.decorationManager !== null) out.push('server-side-decorations');
+  if (d.fractionalScaleManager !== null) out.push('fractional-scale');
   return out;
 }
 

@@ -9,6 +9,7 @@ import type { DisplayParts, DisplayState } from './state.js';
 import { updateDecoration } from './decoration.js';
 import { updatePointerConstraint } from './pointer-constraints.js';
 import { updateIdleInhibit } from './idle-inhibit.js';
+import { updateFractionalScale } from './fractional-scale.js';
 
 export class RoleState {
   constructor(
@@ -21,6 +22,7 @@ export class RoleState {
     if (role === null || this.d.isClosed) return;
     updatePointerConstraint(this.d, m);
     updateIdleInhibit(this.d, m);
+    updateFractionalScale(this.d, m);
     if (m.toplevel !== null) {
       const t = m.toplevel;
       const sent = m.sent;

@@ -6,6 +6,7 @@ import { runWindowRequest } from './window-requests.js';
 import type { CommitInfo, Scene, SceneSurface } from '../scene/scene.js';
 import { depth, type Binding, type Tracked } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
+import { damageToShow } from './viewport.js';
 
 export class SceneBindings {
   constructor(
@@ -86,7 +87,8 @@ export class SceneBindings {
     if (m !== undefined) {
       // A commit with only a frame callback is presented too (an empty frame), or its producer stalls.
       if (info.damage.length > 0 || info.resized || info.frame === true) {
-        if (m.pacer.commit(info.resized ? null : info.damage) && m.attached) this.d.counters.coalesced++;
+        const shown = damageToShow(this.d, info);
+        if (m.pacer.commit(shown.resized ? null : shown.damage) && m.attached) this.d.counters.coalesced++;
       }
       if (info.roleChanged || info.stackingChanged) m.stateDirty = true;
     }

@@ -25,7 +25,7 @@ export class Chooser {
         const ivi = this.d.options.shell === 'ivi' && this.iviIdOf(s) !== null;
         // An ivi surface shows as soon as it has content (no configure handshake); an
         // xdg_toplevel is created with its role so the compositor configures it early.
-        if (ivi) return s.content !== null ? 'ivi' : null;
+        if (ivi) return s.buffer !== null ? 'ivi' : null;
         return this.d.wmBase !== null ? 'toplevel' : null;
       }
       case 'popup': {
@@ -33,12 +33,12 @@ export class Chooser {
         if (parent === null || this.d.wmBase === null) return null;
         const existing = this.d.mirrors.get(s);
         if (existing?.dismissed === true && existing.role === role) return 'popup';
-        return s.content !== null ? 'popup' : null;
+        return s.buffer !== null ? 'popup' : null;
       }
       case 'subsurface':
         return this.d.subcompositor !== null && this.d.mirrors.has(role.parent) ? 'subsurface' : null;
       case 'cursor':
-        return s.content !== null && this.isCurrentCursor(s) ? 'cursor' : null;
+        return s.buffer !== null && this.isCurrentCursor(s) ? 'cursor' : null;
     }
   }
 
@@ -88,7 +88,7 @@ export class Chooser {
     }
     // An xdg window whose content went away is unmapped: start it over, so the
     // compositor configures it afresh when content comes back (xdg-shell "Unmapping").
-    if (m !== undefined && m.attached && s.content === null && (m.kind === 'toplevel' || m.kind === 'popup' || m.kind === 'ivi')) {
+    if (m !== undefined && m.attached && s.buffer === null && (m.kind === 'toplevel' || m.kind === 'popup' || m.kind === 'ivi')) {
       this.p.objects.destroyMirror(m);
       m = undefined;
       if (want === 'ivi' || want === 'popup') return;
@@ -102,7 +102,7 @@ export class Chooser {
     if (created || info?.roleChanged === true) this.p.roles.applyRole(m);
     if (created || info?.stackingChanged === true) this.p.roles.restack(m);
     if (created && m.kind === 'subsurface' && m.parent !== null) this.p.roles.restack(m.parent);
-    if (created && s.content !== null) m.pacer.invalidate();
+    if (created && s.buffer !== null) m.pacer.invalidate();
     this.p.frames.flush(m);
     this.p.frames.flushAncestors(m);
     if (created) this.syncChildren(s);

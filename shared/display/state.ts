@@ -26,6 +26,8 @@ import type {
   ZwpRelativePointerManagerV1Proxy,
   ZwpIdleInhibitManagerV1Proxy,
   ZwpTextInputManagerV3Proxy,
+  WpViewporterProxy,
+  WpFractionalScaleManagerV1Proxy,
 } from '../generated/wayland/index.js';
 import type { WaylandClient, Registry } from '../wayland/client.js';
 import { InputRelay } from '../scene/input-relay.js';
@@ -75,6 +77,10 @@ export class DisplayState {
   idleInhibitManager: ZwpIdleInhibitManagerV1Proxy | null = null;
   /** The compositor's text input manager (zwp_text_input_manager_v3), if it has one. */
   textInputManager: ZwpTextInputManagerV3Proxy | null = null;
+  /** The compositor's wp_viewporter, when it has one and the display sets viewports (`LocalDisplayOptions.viewporter`). */
+  viewporter: WpViewporterProxy | null = null;
+  /** The compositor's wp_fractional_scale_manager_v1, if it has one. */
+  fractionalScaleManager: WpFractionalScaleManagerV1Proxy | null = null;
   /** The local seat's capabilities (wl_seat.capabilities; 0 without a seat), and who wants to know. */
   seatCapabilities = 0;
   onSeatCapabilities: ((caps: number) => void) | null = null;

@@ -10,6 +10,7 @@
  * coordinates (buffer / scale) for positions, sizes and input.
  */
 import type { SharedPixels } from './shared-pixels.js';
+import { sameViewport, scaleThroughViewport, viewportActive, viewSize, type ViewportState } from './viewport.js';
 import type { PopupPositioner, WindowRequest } from './window-requests.js';
 import type { TextInputEvents, TextInputState } from './text-input.js';
 import { EventEmitter } from 'node:events';
@@ -156,6 +157,18 @@ export interface CommitInfo {
    * that shows the surface presents it even when nothing else changed.
    */
   readonly frame?: boolean;
+  /**
+   * Present when the surface has a viewport (or had one until this commit):
+   * damage and resize of `SceneSurface.buffer`, for consumers that carry the
+   * viewport to their compositor. `damage` and `resized` above are those of
+   * `content`, the scaled view. Absent: `content` is the buffer.
+   */
+  readonly buffer?: { readonly damage: readonly Rect[]; readonly resized: boolean };
+}
+
+/** Damage and resize of `SceneSurface.buffer` in a commit. */
+export function bufferCommit(info: CommitInfo): { readonly damage: readonly Rect[]; readonly resized: boolean } {
+  return info.buffer ?? info;
 }
 
 export interface SceneSurfaceEvents {
@@ -173,8 +186,14 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   /** Unique in the process; stable for the surface's life. */
   readonly id = nextSceneId++;
   role: Role | null = null;
-  /** Null when no buffer is attached (unmapped). */
-  content: Content | null = null;
+  private buf: Content | null = null;
+  private vp: ViewportState | null = null;
+  /** `buf` through `vp`, made when first asked for after a change. */
+  private view: Content | null = null;
+  private viewStale = true;
+  /** The viewport and view size of the last commit (for the damage and resize of `content`). */
+  private committedViewport: ViewportState | null = null;
+  private committedView: { width: number; height: number; format: PixelFormat; scale: number; transform: number } | null = null;
   /** Subsurfaces with this surface itself, bottom to top. */
   stack: SceneSurface[] = [this];
   opaque: readonly Rect[] = [];
@@ -190,6 +209,8 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
    * announced with a `text-input` window request.
    */
   textInput: TextInputState | null = null;
+  /** The application follows the surface's preferred scale (wp_fractional_scale_v1); announced with a role change. */
+  fractionalScale = false;
   destroyed = false;
 
   constructor(
@@ -199,14 +220,55 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
     super();
   }
 
-  get mapped(): boolean {
-    return this.content !== null && this.role !== null;
+  /**
+   * What the surface shows: its buffer, cropped and scaled by its viewport
+   * when it has one (made here on first use). Null when no buffer is
+   * attached (unmapped). Setting it sets a buffer without viewport.
+   */
+  get content(): Content | null {
+    const b = this.buf;
+    if (b === null || this.vp === null) return b;
+    if (this.viewStale || this.view === null) {
+      this.view = scaleThroughViewport(b, this.vp, this.view);
+      this.viewStale = false;
+    }
+    return this.view;
   }
 
-  /** Surface-local size (buffer size / scale). */
+  set content(content: Content | null) {
+    this.setBuffer(content, null);
+  }
+
+  /** The buffer as the client attached it, before the viewport (`content` when there is none). */
+  get buffer(): Content | null {
+    return this.buf;
+  }
+
+  /** Crop and scale of the buffer (wp_viewporter); null: none. */
+  get viewport(): ViewportState | null {
+    return this.vp;
+  }
+
+  /**
+   * Producer side: the buffer and its viewport, announced by the next
+   * `commit` with the damage of the buffer (consumers of `content` get the
+   * damage of the view).
+   */
+  setBuffer(buffer: Content | null, viewport: ViewportState | null): void {
+    this.buf = buffer;
+    this.vp = viewportActive(viewport) ? viewport : null;
+    this.viewStale = true;
+  }
+
+  get mapped(): boolean {
+    return this.buf !== null && this.role !== null;
+  }
+
+  /** Surface-local size (buffer size / scale, or the viewport's destination). */
   get size(): { width: number; height: number } {
-    const c = this.content;
-    return c === null ? { width: 0, height: 0 } : surfaceSize(c.width, c.height, c.transform, c.scale);
+    const c = this.buf;
+    if (c === null) return { width: 0, height: 0 };
+    return this.vp === null ? surfaceSize(c.width, c.height, c.transform, c.scale) : viewSize(c, this.vp);
   }
 
   /** The toplevel (or ivi / root) surface this surface belongs to. */
@@ -223,7 +285,26 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
 
   /** Producer side: announce a commit. */
   commit(info: CommitInfo): void {
-    this.emit('commit', info);
+    const b = this.buf;
+    const v = this.vp;
+    const size = b === null ? null : v === null ? b : { ...viewSize(b, v), format: b.format, transform: 0 };
+    const view = b === null || size === null ? null : { width: size.width * (v === null ? 1 : b.scale), height: size.height * (v === null ? 1 : b.scale), format: b.format, scale: b.scale, transform: size.transform };
+    const last = this.committedView;
+    const hadViewport = this.committedViewport !== null;
+    const viewportChanged = !sameViewport(v, this.committedViewport);
+    this.committedViewport = v;
+    this.committedView = view;
+    if (v === null && !hadViewport) {
+      this.emit('commit', info);
+      return;
+    }
+    const resized =
+      (view === null) !== (last === null) ||
+      (view !== null && last !== null && (view.width !== last.width || view.height !== last.height || view.format !== last.format || view.scale !== last.scale || view.transform !== last.transform));
+    let damage: readonly Rect[] = info.damage;
+    if (view !== null && (resized || viewportChanged || (v !== null && (info.damage.length > 0 || info.resized)))) damage = [{ x: 0, y: 0, width: view.width, height: view.height }];
+    if (damage.length > 0 || resized || viewportChanged) this.viewStale = true;
+    this.emit('commit', { ...info, damage, resized, buffer: { damage: info.damage, resized: info.resized } });
   }
 
   /** Producer side: a window management request of the client. */
@@ -318,6 +399,8 @@ export interface SceneFeedback {
   pointerConstraintActive?(surface: SceneSurface, active: boolean): void;
   /** The consumer's input method composed text for the text input of `surface` (zwp_text_input_v3 events up to done). */
   textInputDone?(surface: SceneSurface, events: TextInputEvents): void;
+  /** The consumer's compositor prefers `scale` / 120 for `surface` (wp_fractional_scale_v1.preferred_scale; it asked through `fractionalScale`). */
+  preferredScale?(surface: SceneSurface, scale: number): void;
 
   keyboardEnter(surface: SceneSurface, pressed: readonly number[]): void;
   keyboardLeave(surface: SceneSurface): void;
@@ -349,9 +432,10 @@ export interface SceneEvents {
 /**
  * Features a consumer's compositor offers, for producers that adapt to them:
  * `seat:pointer`, `seat:keyboard`, `seat:touch` (its seat's capabilities),
- * `server-side-decorations` (xdg-decoration).
+ * `server-side-decorations` (xdg-decoration), `fractional-scale` (the
+ * preferred scale of surfaces, wp_fractional_scale_manager_v1).
  */
-export type ConsumerOffer = 'seat:pointer' | 'seat:keyboard' | 'seat:touch' | 'server-side-decorations';
+export type ConsumerOffer = 'seat:pointer' | 'seat:keyboard' | 'seat:touch' | 'server-side-decorations' | 'fractional-scale';
 
 export class Scene extends EventEmitter<SceneEvents> {
   readonly surfaces = new Set<SceneSurface>();

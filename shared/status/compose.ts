@@ -31,7 +31,7 @@ export function layoutWindow(root: SceneSurface, popupsOf: (s: SceneSurface) => 
   const visit = (s: SceneSurface, x: number, y: number): void => {
     for (const member of s.stack) {
       if (member === s) {
-        if (s.content !== null) out.push({ surface: s, x, y });
+        if (s.buffer !== null) out.push({ surface: s, x, y });
       } else if (member.role?.kind === 'subsurface') {
         visit(member, x + member.role.x, y + member.role.y);
       }
@@ -50,7 +50,7 @@ export function layoutWindow(root: SceneSurface, popupsOf: (s: SceneSurface) => 
 export function composeScene(scene: Scene, roots: readonly SceneSurface[] = scene.roots()): Composition | null {
   const popups = new Map<SceneSurface, SceneSurface[]>();
   for (const s of scene.surfaces) {
-    if (s.role?.kind !== 'popup' || s.content === null) continue;
+    if (s.role?.kind !== 'popup' || s.buffer === null) continue;
     const list = popups.get(s.role.parent) ?? [];
     list.push(s);
     popups.set(s.role.parent, list);

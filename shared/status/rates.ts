@@ -5,7 +5,7 @@
  * sliding window of whole seconds. A history keeps one sample per second per
  * group (the windows of one owner) for plots.
  */
-import type { Scene, SceneOwner, SceneSurface } from '../scene/scene.js';
+import { bufferCommit, type Scene, type SceneOwner, type SceneSurface } from '../scene/scene.js';
 
 /** Seconds the current rates average over. */
 const WINDOW_S = 5;
@@ -88,9 +88,10 @@ export class SceneRates {
 
   private readonly onSurface = (s: SceneSurface): void => {
     s.on('commit', (info) => {
-      if (s.content === null) return;
+      if (s.buffer === null) return;
       const root = s.root;
-      const bytes = info.damage.reduce((sum, r) => sum + r.width * r.height * 4, 0);
+      // The pixels the producer changed (a surface with a viewport: of its buffer, not of the scaled view).
+      const bytes = bufferCommit(info).damage.reduce((sum, r) => sum + r.width * r.height * 4, 0);
       const now = this.now();
       // A frame of a window is a commit of its root; subsurfaces and popups add bytes only.
       const frames = root === s ? 1 : 0;

@@ -33,6 +33,7 @@ import { decorationChosen } from './decoration.js';
 import { iviSurfaceOf } from './ivi.js';
 import { sendRelativeMotion } from './relative-pointer.js';
 import { textInputDone } from './text-input-v3.js';
+import { sendPreferredScale } from './fractional-scale.js';
 import { XdgPopup, XdgToplevel, xdgRoleOf } from './xdg-shell.js';
 
 export class ClientState implements SceneOwner {
@@ -166,6 +167,11 @@ class ClientFeedback implements SceneFeedback {
   pointerRelativeMotion(scene: SceneSurface, timeUs: bigint, dx: number, dy: number, dxUnaccel: number, dyUnaccel: number): void {
     const s = this.surface(scene);
     if (s !== undefined && finite(dx, dy, dxUnaccel, dyUnaccel)) sendRelativeMotion(this.client, timeUs, dx, dy, dxUnaccel, dyUnaccel);
+  }
+
+  preferredScale(scene: SceneSurface, scale: number): void {
+    const s = this.surface(scene);
+    if (s !== undefined) sendPreferredScale(s, scale);
   }
 
   pointerConstraintActive(scene: SceneSurface, active: boolean): void {

@@ -38,7 +38,7 @@ import { surfaceGone, surfaceMapped, surfaceUnmapped } from './output.js';
 import { answerFeedbacks, discardFeedbacks } from './presentation.js';
 import { ShmBuffer, shmBufferOf } from './shm.js';
 import { admitPixels, admitSurface, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
-import { checkViewport, viewContent, type ViewportState } from './viewporter.js';
+import { appliedViewport, checkViewport, type ViewportState } from './viewporter.js';
 
 /** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
 const MAX_DAMAGE_RECTS = 256;
@@ -221,7 +221,7 @@ export class Surface {
 
   /** Whether a buffer has been attached or committed (xdg_surface must be created before any). */
   get hasContent(): boolean {
-    return this.scene.content !== null || (this.pending.attach !== undefined && this.pending.attach !== null) || this.cached?.attach != null;
+    return this.scene.buffer !== null || (this.pending.attach !== undefined && this.pending.attach !== null) || this.cached?.attach != null;
   }
 
   /** Assign a role type; false if the surface already has a role of another type. */
@@ -429,7 +429,7 @@ export class Surface {
       resized = true;
       damage = [{ x: 0, y: 0, width: prev.width, height: prev.height }];
     }
-    ({ content: sc.content, damage, resized } = viewContent(this, state.viewport, this.raw, sc.content, damage, resized));
+    sc.setBuffer(this.raw, appliedViewport(this, state.viewport));
     if (state.opaque !== undefined) sc.opaque = state.opaque;
     if (state.input !== undefined) sc.input = state.input;
 

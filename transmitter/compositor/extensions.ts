@@ -6,6 +6,7 @@
 import type { DisplayContext } from './context.js';
 import { registerActivation } from './activation.js';
 import { registerDecoration } from './decoration.js';
+import { registerFractionalScale } from './fractional-scale.js';
 import { registerIdleInhibit } from './idle-inhibit.js';
 import { registerPointerConstraints } from './pointer-constraints.js';
 import { registerRelativePointer } from './relative-pointer.js';
@@ -22,4 +23,5 @@ export function registerExtensions(ctx: DisplayContext): void {
   registerPointerConstraints(ctx);
   registerIdleInhibit(ctx);
   registerSeatCapabilities(ctx);
+  registerFractionalScale(ctx);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SceneSurface } from '../../shared/scene/scene.js';
+import type { CommitInfo, SceneSurface } from '../../shared/scene/scene.js';
 import { PeerError } from '../../shared/wire/errors.js';
 import { WpViewportError, WpViewporterError, WpViewporterProxy } from '../../shared/generated/wayland/index.js';
 import { TestClient, displayPerTest, lastSurface } from './test/helpers.js';
@@ -55,6 +55,39 @@ describe('wp_viewporter', () => {
     await c.roundtrip();
     expect([scene.content!.width, scene.content!.height]).toEqual([100, 100]);
     expect(pixelAt(scene, 75, 25)).toBe(0xff00ff00);
+  });
+
+  it('gives consumers that carry the viewport the buffer as it is, its damage in buffer pixels, and the viewport', async () => {
+    const c = await t.connect();
+    const top = await c.toplevel();
+    const scene = lastSurface(t.display);
+    const commits: CommitInfo[] = [];
+    scene.on('commit', (info) => commits.push(info));
+    const vp = viewporter(c).getViewport(top.surface);
+    vp.setSource(50, 0, 50, 50);
+    vp.setDestination(300, 200);
+    top.show(c.buffer(100, 100, quadrant(100, 100)));
+    await c.roundtrip();
+    expect([scene.buffer!.width, scene.buffer!.height]).toEqual([100, 100]);
+    expect(scene.viewport).toEqual({ source: { x: 50, y: 0, width: 50, height: 50 }, destination: { width: 300, height: 200 } });
+    expect(scene.size).toEqual({ width: 300, height: 200 });
+    // A small change of the buffer: the buffer's damage is that rectangle, the view's all of it.
+    const next = c.buffer(100, 100, (x, y) => (x >= 60 && x < 70 && y >= 10 && y < 20 ? 0xff000000 : quadrant(100, 100)(x, y)));
+    top.surface.attach(next.buffer, 0, 0);
+    top.surface.damageBuffer(60, 10, 10, 10);
+    top.surface.commit();
+    await c.roundtrip();
+    const last = commits.at(-1)!;
+    expect(last.buffer).toEqual({ damage: [{ x: 60, y: 10, width: 10, height: 10 }], resized: false });
+    expect([last.damage, last.resized]).toEqual([[{ x: 0, y: 0, width: 300, height: 200 }], false]);
+    expect(pixelAt(scene, 70, 40)).toBe(0xff000000); // (60..70, 10..20) of the buffer is (60..120, 40..80) of the view
+    // Without the viewport, the view is the buffer again (resized, all damaged) and no buffer damage is apart.
+    vp.destroy();
+    top.surface.commit();
+    await c.roundtrip();
+    expect(scene.viewport).toBeNull();
+    expect(scene.content).toBe(scene.buffer);
+    expect([commits.at(-1)!.resized, commits.at(-1)!.damage]).toEqual([true, [{ x: 0, y: 0, width: 100, height: 100 }]]);
   });
 
   it('keeps the buffer scale: a scale-2 buffer scaled to a destination keeps its pixel density', async () => {

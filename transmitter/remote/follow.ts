@@ -22,6 +22,7 @@ import { dropTextInput, sendTextInput } from './text-input.js';
 import type { WindowRequest } from '../../shared/scene/window-requests.js';
 import { depth, int, kindOf, Remote, type ConnectionState, type LinkContext } from './remote.js';
 import { configureSize, popupRect } from './clamp.js';
+import { damageToSend } from './viewport.js';
 
 /** Damage rectangles kept per surface before the whole surface is sent. */
 
@@ -220,7 +221,7 @@ export class SceneFollower {
     if (info.roleChanged || !conn.remotes.has(s)) this.syncAll();
     const r = conn.remotes.get(s);
     if (r === undefined) return;
-    if (r.pacer.commit(info.resized ? null : info.damage) && (r.pacer.blocked || this.ctx.lossy.busy(r))) this.ctx.counters.commitsCoalesced++;
+    if (r.pacer.commit(damageToSend(conn, r, info)) && (r.pacer.blocked || this.ctx.lossy.busy(r))) this.ctx.counters.commitsCoalesced++;
     this.ctx.scheduleFlush();
   }
 

@@ -49,6 +49,8 @@ import {
   WthpPointerConstraintsProxy,
   WthpIdleInhibitManagerProxy,
   WthpTextInputManagerProxy,
+  WthpViewporterProxy,
+  WthpFractionalScaleManagerProxy,
   WthpClipboardProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WireObject, WireObjectClass } from '../../shared/wire/object.js';
@@ -349,6 +351,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     conn.pointerConstraints = bindOptional(WthpPointerConstraintsProxy);
     conn.idleInhibit = bindOptional(WthpIdleInhibitManagerProxy);
     conn.textInput = bindOptional(WthpTextInputManagerProxy);
+    conn.viewporter = bindOptional(WthpViewporterProxy);
+    conn.fractionalScale = bindOptional(WthpFractionalScaleManagerProxy);
     const seat = bindOptional(WthpSeatProxy);
     const ext = bindOptional(WthpInputExtensionProxy);
     if (seat !== null) this.seats.listen(conn, seat, ext);

@@ -296,10 +296,11 @@ function bandPixels(pixels: Uint8Array, width: number, band: Rect): Uint8Array {
  * Whether content can go lossy: the codecs carry no alpha, so it must be opaque
  * (xrgb8888, or an opaque region over the whole surface, in surface coordinates).
  */
-export function isOpaque(content: Content, opaque: readonly Rect[]): boolean {
+export function isOpaque(content: Content, opaque: readonly Rect[], size?: { width: number; height: number }): boolean {
   if (content.format === 'xrgb8888') return true;
-  const w = content.width / content.scale;
-  const h = content.height / content.scale;
+  // The opaque region is in surface coordinates: `size` is the surface's (a viewport's destination), else the content's.
+  const w = size?.width ?? content.width / content.scale;
+  const h = size?.height ?? content.height / content.scale;
   return opaque.some((o) => o.x <= 0 && o.y <= 0 && o.x + o.width >= w && o.y + o.height >= h);
 }
 

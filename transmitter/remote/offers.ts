@@ -15,5 +15,6 @@ export function announceOffers(scene: Scene, conn: ConnectionState): void {
   if ((caps & WthpSeatCapability.Keyboard) !== 0) offers.push('seat:keyboard');
   if ((caps & WthpSeatCapability.Touch) !== 0) offers.push('seat:touch');
   if (conn.decorations !== null) offers.push('server-side-decorations');
+  if (conn.fractionalScale !== null) offers.push('fractional-scale');
   scene.setConsumerOffers(conn, offers);
 }

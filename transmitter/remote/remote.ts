@@ -25,6 +25,8 @@ import type {
   WthpPointerConstraintsProxy,
   WthpIdleInhibitManagerProxy,
   WthpTextInputManagerProxy,
+  WthpViewporterProxy,
+  WthpFractionalScaleManagerProxy,
 } from '../../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
@@ -157,6 +159,10 @@ export class ConnectionState {
   idleInhibit: WthpIdleInhibitManagerProxy | null = null;
   /** The receiver's wthp_text_input_manager (its compositor has text-input v3), or null. */
   textInput: WthpTextInputManagerProxy | null = null;
+  /** The receiver's wthp_viewporter (its compositor has wp_viewporter), or null: viewports are applied here. */
+  viewporter: WthpViewporterProxy | null = null;
+  /** The receiver's wthp_fractional_scale_manager (its compositor has wp_fractional_scale_manager_v1), or null. */
+  fractionalScale: WthpFractionalScaleManagerProxy | null = null;
 
   constructor(
     /** Focus, serials and keyboard setup of the receiver's seat. */

@@ -23,6 +23,8 @@ import { sendDecoration } from './decoration.js';
 import { sendPointerConstraint } from './pointer-constraint.js';
 import { sendIdleInhibit } from './idle-inhibit.js';
 import { sendTextInput } from './text-input.js';
+import { sendFractionalScale } from './fractional-scale.js';
+import { contentToSend, sendViewport } from './viewport.js';
 import type { SceneFollower } from './follow.js';
 import { sendPositioner } from './positioner.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
@@ -180,6 +182,7 @@ export class Sender {
     sendPointerConstraint(this.ctx, conn, r);
     sendIdleInhibit(conn, r);
     sendTextInput(this.ctx, conn, r);
+    sendFractionalScale(this.ctx, conn, r);
 
     if (!sameRects(r.opaque, s.opaque)) {
       surface.setOpaqueRegion(this.region(conn, s.opaque));
@@ -190,7 +193,7 @@ export class Sender {
       r.input = s.input;
     }
 
-    const c = s.content;
+    const c = contentToSend(conn, s);
     if (c === null) {
       if (r.size !== null) {
         surface.attach(null, 0, 0);
@@ -251,7 +254,7 @@ export class Sender {
     const lossy = this.ctx.lossy;
     const sameBuffer =
       r.size !== null && r.size.width === c.width && r.size.height === c.height && r.size.format === c.format && !r.encoder.needsReset(c.width, c.height);
-    if (this.ctx.lossyBroken || !isOpaque(c, s.opaque) || !sameBuffer || (conn.codecs & codecBit(choice.codec)) === 0 || lossy.refineDue(r)) return false;
+    if (this.ctx.lossyBroken || !isOpaque(c, s.opaque, s.size) || !sameBuffer || (conn.codecs & codecBit(choice.codec)) === 0 || lossy.refineDue(r)) return false;
     const damage = r.pacer.damage.rects;
     if (damage !== null && damage.length === 0) return false;
     r.pacer.damage.clear();
@@ -334,6 +337,7 @@ export class Sender {
       // A cursor image is shown by the receiver's pointer, not presented like a window.
       if (c !== null) r.pacer.presentAfter(CURSOR_FRAME_MS, () => conn.remotes.get(r.scene) === r && !r.scene.destroyed);
     }
+    sendViewport(conn, r);
     surface.commit();
     r.needsCommit = false;
     this.ctx.counters.commitsSent++;

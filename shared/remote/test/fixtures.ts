@@ -34,6 +34,7 @@ export class TestOwner implements SceneOwner {
       configure: true,
       close: true,
       decorationMode: true,
+      preferredScale: true,
       popupConfigure: true,
       popupDone: true,
       pointerEnter: true,
