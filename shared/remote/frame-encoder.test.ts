@@ -167,6 +167,26 @@ describe('the native one-pass frame encoder', () => {
     }
   });
 
+  it('sends content that LZ4 barely shrinks raw, and keeps compressing it with zstd', () => {
+    // A fifth of each row a repeating pattern, the rest grain: LZ4 keeps about 85 %.
+    const rand = prng(21);
+    const px = new Uint8Array(W * H * 4);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const at = (y * W + x) * 4;
+        if (x < W / 5) px.set([x % 8, 40, 80, 255], at);
+        else px.set([rand() * 256, rand() * 256, rand() * 256, 255], at);
+      }
+    }
+    const codecsOf = (mask: number): number[] => new TileEncoder({ codecs: mask }).encode(image(px), null).tiles.map((t) => t.codec);
+    const lz4 = codecsOf(codecBit(CODEC_RAW) | codecBit(CODEC_LZ4));
+    // LZ4 is tried on the first band of each run (one per row of grid tiles), then the run goes raw.
+    expect(lz4.filter((c) => c === CODEC_LZ4).length).toBeLessThanOrEqual(Math.ceil(H / 64));
+    expect(lz4.filter((c) => c === CODEC_RAW).length).toBeGreaterThan(0);
+    const zstd = codecsOf(codecBit(CODEC_RAW) | codecBit(CODEC_ZSTD));
+    expect(zstd.every((c) => c === CODEC_ZSTD)).toBe(true);
+  });
+
   it('clips damage outside the surface and ignores empty or negative rectangles', () => {
     const enc = new TileEncoder({ codecs: codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) });
     const px = noise(W, H, 5);
