@@ -296,7 +296,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     message.args.forEach((spec, i) => {
       const a = args[i];
       if (spec.type !== 'new_id' || !isWireObject(a) || a.conn !== this || this.objects.get(a.id) !== a) return;
-      this.objects.release(a.id);
+      this.objects.unallocate(a.id);
       a.markDestroyed();
     });
   }
