@@ -1,9 +1,10 @@
 /**
  * The transmitter's per-application limits set in weston.ini: a real
- * waltham-transmitter reads [transmitter] max-surfaces= and max-pixel-mib=
- * from its --config file; an application over one gets wl_display.error
- * naming the limit and is disconnected, while weston-simple-shm on the same
- * virtual display keeps updating on a real receiver's headless weston.
+ * waltham-transmitter reads [transmitter] max-surfaces=, max-objects= and
+ * max-pixel-mib= from its --config file; an application over one gets
+ * wl_display.error naming the limit and is disconnected, while
+ * weston-simple-shm on the same virtual display keeps updating on a real
+ * receiver's headless weston.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,16 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
     const err = await s.errorOf();
     expect(err.errorCode).toBe(WlDisplayError.NoMemory);
     expect(err.message).toMatch(/limit max-surfaces: more than 4 surfaces/);
+    await s.stillUpdating();
+  }, 60_000);
+
+  it('max-objects=64: creating objects without end disconnects that application only', async () => {
+    const s = await setup('max-objects=64');
+    for (let i = 0; i < 200; i++) s.app.compositor.createRegion();
+    await s.app.roundtrip().catch(() => undefined);
+    const err = await s.errorOf();
+    expect(err.errorCode).toBe(WlDisplayError.NoMemory);
+    expect(err.message).toMatch(/limit max-objects: more than 64 objects/);
     await s.stillUpdating();
   }, 60_000);
 
