@@ -39,6 +39,10 @@ export interface ProcessLimits {
   readonly workPixelsPerSecond: number;
   /** ... and at once, when it has been quiet (`work-burst`, in Mpx). */
   readonly workBurstPixels: number;
+  /** Pixels all transmitters together may have written per second (`work-rate-total`, in Mpx/s; total-work.ts). */
+  readonly workPixelsPerSecondTotal: number;
+  /** ... and at once (`work-burst-total`, in Mpx). */
+  readonly workBurstPixelsTotal: number;
   /** Time from connect to the first whole message (`handshake-timeout`, s); 0: none. */
   readonly handshakeTimeoutMs: number;
   /** Time without a whole message for a transmitter that shows no surface (`idle-timeout`, s); 0: none. */
@@ -56,6 +60,9 @@ export const DEFAULT_PROCESS_LIMITS: ProcessLimits = {
   maxQueuedBytesTotal: 96 * MiB,
   workPixelsPerSecond: 500_000_000,
   workBurstPixels: 1_500_000_000,
+  // Four full-HD windows at 60 Hz (498 Mpx/s), like one transmitter's own budget.
+  workPixelsPerSecondTotal: 500_000_000,
+  workBurstPixelsTotal: 1_500_000_000,
   handshakeTimeoutMs: 5000,
   idleTimeoutMs: 30_000,
 };

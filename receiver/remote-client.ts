@@ -78,6 +78,7 @@ import {
 import type { OutputInfo } from '../shared/scene/output.js';
 import { RemoteSurface, type DecodedTile, type RoleUpdate } from './remote-surface.js';
 import { limitText, WorkBudget, type ProcessLimits } from './limits.js';
+import type { TotalWork, WorkShare } from './total-work.js';
 import type { FocusGuard } from './focus-guard.js';
 import { ReceiverPresentation } from './presentation.js';
 
@@ -125,6 +126,8 @@ export interface ReceiverContext {
   readonly focus?: FocusGuard<RemoteClient>;
   /** The identity an ivi id belongs to by configuration ([transmitter-identity]); null: whoever claims it first. */
   readonly iviOwner?: (iviId: number) => string | null;
+  /** The work budget over every transmitter (total-work.ts); none: only each one's own. */
+  readonly totalWork?: TotalWork;
 }
 
 /** Lossy tiles decoding at once per transmitter, and their decoded bytes, before its messages wait. */
@@ -170,6 +173,8 @@ export class RemoteClient implements SceneOwner {
   private lossyBytes = 0;
   /** Pixels this transmitter may have written (limits.ts). */
   private readonly work: WorkBudget;
+  /** ... and its share of the budget over every transmitter. */
+  private readonly workShare: WorkShare | null;
   private readonly presentation: ReceiverPresentation;
   private readonly textInputs = new RemoteTextInputs(
     (surface) => this.surfaceOf(surface).scene,
@@ -183,6 +188,7 @@ export class RemoteClient implements SceneOwner {
   ) {
     this.name = `transmitter ${peer.label}`;
     this.work = new WorkBudget(ctx.limits.workPixelsPerSecond, ctx.limits.workBurstPixels);
+    this.workShare = ctx.totalWork?.join() ?? null;
     this.presentation = new ReceiverPresentation(peer, ctx.limits.maxCallbacksPerSurface);
     // The local display calls this: a failure is logged, never thrown at it.
     this.feedback = guardFeedback(this.makeFeedback(), (method, err) =>
@@ -651,11 +657,20 @@ export class RemoteClient implements SceneOwner {
     else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
   }
 
-  /** Take `pixels` of work from the budget; past it the peer is dropped (false). */
-  private charge(fail: Fail, pixels: number): boolean {
+  /** Take `pixels` of work from this transmitter's budget; past it the peer is dropped (false). */
+  private chargeOwn(fail: Fail, pixels: number): boolean {
     if (this.work.charge(pixels)) return true;
     const { workPixelsPerSecond: rate, workBurstPixels: burst } = this.ctx.limits;
     fail(limitText('work-rate', `more than ${rate / 1e6} Mpx/s written on average (burst ${burst / 1e6} Mpx)`), WthDisplayError.NoMemory);
+    return false;
+  }
+
+  /** Take `pixels` of work from this transmitter's budget, then from the total; past either the peer is dropped (false). */
+  private charge(fail: Fail, pixels: number): boolean {
+    if (!this.chargeOwn(fail, pixels)) return false;
+    if (this.workShare === null || this.workShare.charge(pixels)) return true;
+    const { workPixelsPerSecondTotal: rate, workBurstPixelsTotal: burst } = this.ctx.limits;
+    fail(limitText('work-rate-total', `all transmitters together wrote more than ${rate / 1e6} Mpx/s (burst ${burst / 1e6} Mpx), and this one more than its fair share`), WthDisplayError.NoMemory);
     return false;
   }
 
@@ -1128,6 +1143,7 @@ export class RemoteClient implements SceneOwner {
     if (this.isGone) return;
     this.isGone = true;
     this.ctx.focus?.forget(this);
+    this.workShare?.leave();
     const all = [...this.byResource.entries()];
     this.byResource.clear();
     for (const [resource, rs] of all) this.destroySurface(resource, rs);

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SceneSurface, type Rect, type SceneFeedback, type SceneOwner } from '../shared/scene/scene.js';
 import { prng } from '../shared/test/helpers.js';
@@ -248,3 +249,58 @@ describe('pending buffers on the receiver', () => {
     }
   });
 });
+
+describe('the shared memory of a receiver surface', () => {
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+  it('closes every memfd it made, without the garbage collector: buffers past the pool when released, the rest when the surface goes', () => {
+    const before = openFds();
+    const rand = prng(7);
+    for (let cycle = 0; cycle < 20; cycle++) {
+      const rs = surface();
+      const held: NonNullable<PixelImage['shared']>[] = [];
+      for (let frame = 0; frame < 12; frame++) {
+        // Sizes change now and then (a new pool); a compositor reads most frames a while, so the pool runs full.
+        const size = 16 + 8 * Math.floor(frame / 5);
+        const src = image(size, size);
+        paint(src, { x: 0, y: 0, width: size, height: size }, rand, 'noise');
+        send(rs, src, new TileEncoder({ codecs: LOCAL_CODECS }).encode(src, null).tiles);
+        rs.commit();
+        const shared = rs.scene.buffer!.shared!;
+        if (frame % 4 !== 3) {
+          shared.hold();
+          held.push(shared);
+        }
+        if (held.length > 4) held.shift()!.release();
+      }
+      for (const shared of held.splice(0)) shared.release();
+      rs.dispose();
+    }
+    expect(openFds()).toBe(before);
+  });
+
+  it('does not keep a buffer made past the pool once the compositor released it', () => {
+    const rs = surface();
+    const before = openFds();
+    const src = image(8, 8);
+    const frames: NonNullable<PixelImage['shared']>[] = [];
+    for (let i = 0; i < 6; i++) {
+      send(rs, src, []);
+      rs.commit();
+      const shared = rs.scene.buffer!.shared!;
+      shared.hold();
+      frames.push(shared);
+    }
+    // Three pooled buffers and three past the pool, all read by the compositor.
+    expect(openFds()).toBe(before + 6);
+    for (const shared of frames.slice(0, 5)) shared.release();
+    // The ones past the pool that the surface no longer shows are closed at their release.
+    expect(frames.slice(3, 5).every((s) => s.disposed)).toBe(true);
+    expect(frames[5]!.disposed).toBe(false);
+    expect(openFds()).toBe(before + 4);
+    frames[5]!.release();
+    rs.dispose();
+    expect(openFds()).toBe(before);
+  });
+});
+

@@ -135,6 +135,11 @@ export class RemoteSurface {
   private transform = 0;
   /** Buffers of the size `poolWidth` x `poolHeight`, reused by `nextImage`. */
   private pool: PooledBuffer[] = [];
+  /**
+   * Buffers made while the pool was full: disposed of (their memfd closed) as
+   * soon as no state of the surface holds them and no compositor reads them.
+   */
+  private loose: SharedPixels[] = [];
   private poolWidth = 0;
   private poolHeight = 0;
   /**
@@ -192,10 +197,23 @@ export class RemoteSurface {
     return this.pool.find((b) => !held.includes(b.pixels) && !b.shared.busy);
   }
 
+  /** Dispose of the loose buffers that nothing holds or reads any more. */
+  private sweepLoose(): void {
+    if (this.loose.length === 0) return;
+    const held = [this.scene.buffer?.shared, this.cached?.image?.shared, this.pending.image?.shared];
+    this.loose = this.loose.filter((shared) => {
+      if (held.includes(shared) || shared.busy) return true;
+      shared.dispose({ discard: true });
+      return false;
+    });
+  }
+
   /** The surface is gone: its buffers' shared memory is given back at once (not when collected). */
   dispose(): void {
     for (const b of this.pool) b.shared.dispose({ discard: true });
     this.pool = [];
+    for (const shared of this.loose) shared.dispose({ discard: true });
+    this.loose = [];
     for (const image of [this.scene.buffer, this.cached?.image, this.pending.image]) {
       const shared = image?.shared;
       if (shared instanceof SharedPixels) shared.dispose({ discard: true });
@@ -216,6 +234,7 @@ export class RemoteSurface {
       this.poolWidth = width;
       this.poolHeight = height;
     }
+    this.sweepLoose();
     let buffer = this.freeBuffer();
     if (buffer === undefined) {
       const shared = SharedPixels.allocate(width * height * 4, 'waltham-receiver');
@@ -225,6 +244,11 @@ export class RemoteSurface {
       // The pool keeps buffers it may hand out again; one the surface still holds (a base of
       // another size) is never in it.
       if (this.pool.length < MAX_BUFFERS) this.pool.push(buffer);
+      else {
+        this.loose.push(shared);
+        // Released by the compositor after the surface moved on: closed then, not at the next begin.
+        shared.onFree(() => this.sweepLoose());
+      }
     } else if (!same) {
       buffer.pixels.fill(0);
       buffer.stale.clear();

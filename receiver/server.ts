@@ -39,6 +39,7 @@ import { DEFAULT_LIMITS, RemoteClient, type ReceiverContext, type ReceiverLimits
 import type { RemoteSurface } from './remote-surface.js';
 import { DEFAULT_PROCESS_LIMITS, ProcessGuard, type ProcessLimits } from './limits.js';
 import { FocusGuard } from './focus-guard.js';
+import { TotalWork } from './total-work.js';
 import { ClipboardHub } from './clipboard.js';
 
 export interface ReceiverServerOptions {
@@ -127,6 +128,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       output: () => this.outputInfo,
       iviIds: new Map<number, RemoteSurface>(),
       focus: new FocusGuard<RemoteClient>(),
+      totalWork: new TotalWork(limits.workPixelsPerSecondTotal, limits.workBurstPixelsTotal),
       ...(options.iviOwner !== undefined ? { iviOwner: options.iviOwner } : {}),
     };
     this.guard = new ProcessGuard(

@@ -92,6 +92,7 @@ async function main(argv: readonly string[]): Promise<void> {
     import('./status.js'),
     import('../shared/security/config.js'),
   ]);
+  const { readTransmitterLimits } = await import('../shared/config/transmitter-limits.js');
   const logTail = new LogTail();
   const logger = createLogger({ name: 'waltham-transmitter', level: logLevel(values['log-level']), tee: logTail });
   const codec = (values.codec ?? 'auto') as LinkCodec;
@@ -150,6 +151,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const vd = new VirtualDisplay({
     socketName: values.socket ?? 'waltham-0',
     logger,
+    // [transmitter] max-objects=, max-surfaces=, max-pixel-mib=, max-queued-mib= of the same file.
+    ...(configFile !== null ? { limits: readTransmitterLimits(configFile) } : {}),
     output: outputInfos[0] ?? DEFAULT_OUTPUT,
     moreOutputs: outputInfos.slice(1),
     // A surface enters the output it is routed to (the first one when it is routed to several or none).

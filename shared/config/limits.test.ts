@@ -5,7 +5,7 @@ import { receiverConfig } from './receiver.js';
 describe('receiver limits in [receiver]', () => {
   it('reads each key in its unit (MiB, Mpx, seconds) and leaves the others unset', () => {
     const c = receiverConfig(
-      parseIni('[receiver]\nmax-connections=16\nmax-connections-per-address=4\nmax-pixel-mib-total=200\nmax-queued-mib=8\nwork-rate=100\nwork-burst=300\nhandshake-timeout=3\nidle-timeout=0\n'),
+      parseIni('[receiver]\nmax-connections=16\nmax-connections-per-address=4\nmax-pixel-mib-total=200\nmax-queued-mib=8\nwork-rate=100\nwork-burst=300\nwork-rate-total=250\nwork-burst-total=600\nhandshake-timeout=3\nidle-timeout=0\n'),
       'r.ini',
     );
     expect(c.limits).toEqual({
@@ -15,6 +15,8 @@ describe('receiver limits in [receiver]', () => {
       maxQueuedBytes: 8 * 1024 * 1024,
       workPixelsPerSecond: 100e6,
       workBurstPixels: 300e6,
+      workPixelsPerSecondTotal: 250e6,
+      workBurstPixelsTotal: 600e6,
       handshakeTimeoutMs: 3000,
       idleTimeoutMs: 0,
     });

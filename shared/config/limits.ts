@@ -12,6 +12,7 @@
  *   max-pixel-mib=256          max-pixel-mib-total=384
  *   max-queued-mib=16          max-queued-mib-total=96
  *   work-rate=500              work-burst=1500
+ *   work-rate-total=500        work-burst-total=1500
  *   handshake-timeout=5        idle-timeout=30
  */
 import type { SectionReader } from './ini.js';
@@ -32,6 +33,8 @@ export interface ReceiverLimitSettings {
   maxQueuedBytesTotal?: number;
   workPixelsPerSecond?: number;
   workBurstPixels?: number;
+  workPixelsPerSecondTotal?: number;
+  workBurstPixelsTotal?: number;
   handshakeTimeoutMs?: number;
   idleTimeoutMs?: number;
 }
@@ -54,6 +57,8 @@ const KEYS: readonly [string, keyof ReceiverLimitSettings, number, number, numbe
   ['max-queued-mib-total', 'maxQueuedBytesTotal', 1, 1 << 16, MiB],
   ['work-rate', 'workPixelsPerSecond', 1, 1 << 20, 1e6],
   ['work-burst', 'workBurstPixels', 1, 1 << 20, 1e6],
+  ['work-rate-total', 'workPixelsPerSecondTotal', 1, 1 << 20, 1e6],
+  ['work-burst-total', 'workBurstPixelsTotal', 1, 1 << 20, 1e6],
   ['handshake-timeout', 'handshakeTimeoutMs', 0, 86_400, 1000],
   ['idle-timeout', 'idleTimeoutMs', 0, 86_400, 1000],
 ];

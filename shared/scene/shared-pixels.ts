@@ -8,51 +8,49 @@
  * display holds it (`hold` / `release`) and the producer must not write it:
  * it picks another buffer (`busy`). `dispose()` says the producer is done
  * with it: the fd is closed and displays drop their wl_buffers for it (once
- * released). A SharedPixels that is garbage collected without `dispose()`
- * closes its fd then.
+ * released).
+ *
+ * The memfd is owned (an `Fd`) and closed by `dispose()` only, never by the
+ * garbage collector: its producer disposes of every SharedPixels it made
+ * (the receiver's surfaces do when a buffer leaves them or they are
+ * destroyed). The mapping itself stays readable until it is collected.
  */
-import { closeFd, discardFdPages, memfdCreate, ShmMapping } from '../native.js';
-
-const orphans = new FinalizationRegistry<{ fd: number; open: boolean }>((state) => {
-  if (state.open) closeFd(state.fd);
-});
+import { Fd } from '../fd.js';
+import { discardFdPages, memfdCreate, ShmMapping } from '../native.js';
 
 export class SharedPixels {
   /** The whole mapping, `size` bytes. */
   readonly pixels: Uint8Array;
-  private readonly state: { fd: number; open: boolean };
   private holds = 0;
   private readonly freeListeners = new Set<() => void>();
   private readonly disposeListeners = new Set<() => void>();
 
   private constructor(
-    fd: number,
+    private readonly memfd: Fd,
     readonly size: number,
     mapping: ShmMapping,
   ) {
-    this.state = { fd, open: true };
     this.pixels = new Uint8Array(mapping.buffer, 0, size);
-    orphans.register(this, this.state, this);
   }
 
   /** `size` bytes of zeroed shared memory. */
   static allocate(size: number, name = 'waltham-pixels'): SharedPixels {
-    const fd = memfdCreate(name, size);
+    const memfd = new Fd(memfdCreate(name, size));
     try {
-      return new SharedPixels(fd, size, ShmMapping.map(fd, 0, size, true));
+      return new SharedPixels(memfd, size, ShmMapping.map(memfd.fd, 0, size, true));
     } catch (err) {
-      closeFd(fd);
+      memfd.close();
       throw err;
     }
   }
 
-  /** The memfd, for a wl_shm pool; -1 once disposed. */
+  /** The memfd, borrowed (for a wl_shm pool: the connection duplicates it); -1 once disposed. */
   get fd(): number {
-    return this.state.open ? this.state.fd : -1;
+    return this.memfd.closed ? -1 : this.memfd.fd;
   }
 
   get disposed(): boolean {
-    return !this.state.open;
+    return this.memfd.closed;
   }
 
   /** A compositor reads the memory now: the producer must not write it. */
@@ -88,12 +86,10 @@ export class SharedPixels {
    * zeros (for pixels nobody is to see again: a surface that is gone).
    */
   dispose(options: { discard?: boolean } = {}): void {
-    if (!this.state.open) return;
+    if (this.memfd.closed) return;
     // Given back now rather than when the mapping is collected (which may be long after).
-    if (options.discard === true) discardFdPages(this.state.fd);
-    this.state.open = false;
-    orphans.unregister(this);
-    closeFd(this.state.fd);
+    if (options.discard === true) discardFdPages(this.memfd.fd);
+    this.memfd.close();
     for (const f of [...this.disposeListeners]) f();
     this.disposeListeners.clear();
     this.freeListeners.clear();

@@ -32,7 +32,7 @@ import {
   WireError,
 } from '../wire/errors.js';
 import { Fd } from '../fd.js';
-import { ObjectMap, SERVER_ID_START, MAX_ID } from '../wire/object-map.js';
+import { ObjectMap } from '../wire/object-map.js';
 import { WireObject, type ObjectConnection, type OutArg, type Role, type WireObjectClass } from '../wire/object.js';
 import type { ArgSpec, InterfaceSpec, MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
 import { ProtocolTable } from '../wire/protocol.js';
@@ -157,12 +157,11 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   readonly closed: Promise<Error | undefined>;
 
   private readonly displaySpec: InterfaceSpec;
-  /** Ids and zombies; Waltham's reference never reuses ids. */
+  /**
+   * Ids, their policy and zombies; Waltham's reference never reuses ids, so
+   * the only id the peer may use for its next new object is known exactly.
+   */
   private readonly objects: ObjectMap<WireObject>;
-  /** Next id we allocate (our range). */
-  private localNext: number;
-  /** The only id the peer may use for its next new object (ids are never reused, no gaps). */
-  private peerNext: number;
   private readonly peerSide: Role;
   private readonly pendingUntyped = new Set<number>();
   private readonly maxObjects: number;
@@ -241,8 +240,6 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     this.display = new displayClass(this, 1, displaySpec.version);
     this.objects.insert(1, this.display);
     this.peerSide = role === 'client' ? 'server' : 'client';
-    this.localNext = role === 'client' ? 2 : SERVER_ID_START;
-    this.peerNext = role === 'client' ? SERVER_ID_START : 2;
 
     // DESIGN 3.5: Nagle plus delayed ACK costs ~40 ms per frame on a relay.
     if (stream instanceof net.Socket) stream.setNoDelay(true);
@@ -317,9 +314,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   // ---- ObjectConnection -------------------------------------------------------------------
 
   createObject<T extends WireObject>(ctor: WireObjectClass<T>, version: number): T {
-    const id = this.localNext;
-    if (id > (this.role === 'client' ? SERVER_ID_START - 1 : MAX_ID)) throw new RangeError('object id space exhausted');
-    this.localNext++;
+    const id = this.objects.allocate(this.role);
     const obj = new ctor(this, id, version);
     this.objects.insert(id, obj);
     return obj;
@@ -488,11 +483,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     for (let i = message.args.length - 1; i >= 0; i--) {
       const a = args[i];
       if (message.args[i]!.type !== 'new_id' || !(a instanceof WireObject) || a.conn !== this) continue;
-      if (a.id === this.localNext - 1 && this.objects.get(a.id) === a) {
-        this.objects.release(a.id);
-        this.localNext--;
-        this.markDestroyed(a);
-      }
+      if (this.objects.get(a.id) === a && this.objects.unallocate(a.id)) this.markDestroyed(a);
     }
   }
 
@@ -790,7 +781,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
         new Rejection(
           new ObjectError(
             'ERR_UNKNOWN_OBJECT',
-            this.wasAllocated(objectId) ? `object ${objectId} was destroyed` : `unknown object ${objectId}`,
+            this.objects.wasAllocated(objectId) ? `object ${objectId} was destroyed` : `unknown object ${objectId}`,
             where,
             objectId,
           ),
@@ -882,7 +873,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     const resolved: unknown[] = [];
     const created: { index: number; ctor: WireObjectClass; id: number }[] = [];
     const untyped: number[] = [];
-    let next = this.peerNext;
+    let pending = 0;
     const invalidObject = (code: ObjectError['code'], text: string): Rejection =>
       new Rejection(new ObjectError(code, text, where, target.id), WthDisplayError.InvalidObject, target.id);
 
@@ -905,7 +896,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
           }
           return invalidObject(
             'ERR_UNKNOWN_OBJECT',
-            `argument ${spec.name}: ${this.wasAllocated(id) ? `object ${id} was destroyed` : `unknown object ${id}`}`,
+            `argument ${spec.name}: ${this.objects.wasAllocated(id) ? `object ${id} was destroyed` : `unknown object ${id}`}`,
           );
         }
         if (spec.interface !== null && obj.spec.name !== spec.interface) {
@@ -914,9 +905,9 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
         resolved.push(obj);
       } else if (spec.type === 'new_id') {
         const id = spec.interface === null ? (value as UntypedNewId).id : (value as number);
-        const problem = this.checkPeerNewId(id, next);
+        const problem = this.checkPeerNewId(id, pending);
         if (problem !== null) return invalidObject('ERR_BAD_NEW_ID', `argument ${spec.name}: ${problem}`);
-        next++;
+        pending++;
         if (spec.interface === null) {
           untyped.push(id);
           resolved.push(value);
@@ -942,13 +933,15 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     }
     const refused = count > 0 && this.objectBudget !== undefined ? this.objectBudget(count) : null;
     if (refused !== null) return new Rejection(new LimitExceededError(refused.limit, refused.message, where), WthDisplayError.NoMemory, 1);
-    this.peerNext = next;
     for (const c of created) {
       const obj = new c.ctor(this, c.id, target.version);
       this.objects.insert(c.id, obj);
       resolved[c.index] = obj;
     }
-    for (const id of untyped) this.pendingUntyped.add(id);
+    for (const id of untyped) {
+      this.objects.claim(id);
+      this.pendingUntyped.add(id);
+    }
     return resolved;
   }
 
@@ -956,36 +949,28 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
    * Waltham ids are allocated 2, 3, 4, ... (or 0xff000000, ...) without gaps
    * and never reused (vectors README 3), so the peer's next id is known exactly.
    */
-  private checkPeerNewId(id: number, expected: number): string | null {
-    const check = this.objects.checkNewId(id, this.peerSide);
+  private checkPeerNewId(id: number, pending: number): string | null {
+    const check = this.objects.checkNewId(id, this.peerSide, pending);
+    const expected = this.objects.nextId(this.peerSide) + pending;
     if (check === 'out-of-range') return `new id ${id} is outside the ${this.peerSide}'s id range`;
     if (check === 'in-use') return `new id ${id} is already in use`;
-    if (id < expected) return `new id ${id} reuses an id (ids are never reused; expected ${expected})`;
-    if (id > expected) return `new id ${id} skips ahead (expected ${expected})`;
+    if (check === 'reuses') return `new id ${id} reuses an id (ids are never reused; expected ${expected})`;
+    if (check === 'skips-ahead') return `new id ${id} skips ahead (expected ${expected})`;
     return null;
-  }
-
-  /** Whether `id` belonged to an object at some point (ids below the next one of their range were all handed out). */
-  private wasAllocated(id: number): boolean {
-    const ownRange = (id >= SERVER_ID_START) === (this.role === 'server');
-    const next = ownRange ? this.localNext : this.peerNext;
-    const start = id >= SERVER_ID_START ? SERVER_ID_START : 1;
-    return id >= start && id < next;
   }
 
   /** Client side: an event for an object we destroyed but the server had not heard of yet. */
   private handleZombieMessage(m: DecodedMessage, where: string): void {
     this.logger.debug({ peer: this.label, where }, `${where}: ignored, the object is destroyed`);
     // Objects the event creates still take their ids, and die at once.
-    let next = this.peerNext;
     for (const [i, spec] of m.entry.message.args.entries()) {
       if (spec.type !== 'new_id' || spec.interface === null) continue;
       const id = m.args[i] as number;
-      const problem = this.checkPeerNewId(id, next);
+      const problem = this.checkPeerNewId(id, 0);
       if (problem !== null) {
         return this.reject(new Rejection(new ObjectError('ERR_BAD_NEW_ID', `argument ${spec.name}: ${problem}`, where, m.objectId), WthDisplayError.InvalidObject, 1));
       }
-      next++;
+      this.objects.claim(id);
       const ctor = this.classes[spec.interface];
       if (ctor !== undefined) {
         const obj = new ctor(this, id, 1);
@@ -993,7 +978,6 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
         this.retire(obj);
       }
     }
-    this.peerNext = next;
   }
 
   private handlePeerError(m: DecodedMessage): void {

@@ -296,7 +296,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     message.args.forEach((spec, i) => {
       const a = args[i];
       if (spec.type !== 'new_id' || !isWireObject(a) || a.conn !== this || this.objects.get(a.id) !== a) return;
-      this.objects.release(a.id);
+      this.objects.unallocate(a.id);
       a.markDestroyed();
     });
   }
@@ -641,7 +641,8 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       }
     });
     if (failure === null && creations.length > 0 && this.objects.liveCount + creations.length > this.maxObjects) {
-      failure = new LimitExceededError('maxObjects', `more than ${this.maxObjects} objects`, where);
+      // Named by its weston.ini key ([transmitter] max-objects), as the other limits of an application are.
+      failure = new LimitExceededError('maxObjects', `limit max-objects: more than ${this.maxObjects} objects`, where);
     }
     if (failure !== null) {
       closeAll(fds);

@@ -87,4 +87,53 @@ describe('ObjectMap', () => {
     expect(map.needsDeleteId(5)).toBe(true);
     expect(map.needsDeleteId(SERVER_ID_START)).toBe(false);
   });
+
+  describe('the id policy without reuse (Waltham)', () => {
+    it('takes exactly the next id from the peer, counting the new ids of the same message before it', () => {
+      const map = new ObjectMap<string>(false);
+      map.insert(1, 'display');
+      expect(map.nextId('client')).toBe(2);
+      expect(map.checkNewId(2, 'client')).toBe('ok');
+      expect(map.checkNewId(3, 'client', 1)).toBe('ok');
+      expect(map.checkNewId(3, 'client')).toBe('skips-ahead');
+      map.insert(2, 'a');
+      map.markZombie(2);
+      map.acknowledge(2);
+      expect(map.checkNewId(2, 'client')).toBe('reuses');
+      expect(map.checkNewId(SERVER_ID_START, 'server')).toBe('ok');
+      expect(map.checkNewId(SERVER_ID_START + 1, 'server')).toBe('skips-ahead');
+    });
+
+    it('counts an id the peer used for an object not in the map (claim) as handed out', () => {
+      const map = new ObjectMap<string>(false);
+      map.insert(1, 'display');
+      map.claim(2);
+      expect(map.nextId('client')).toBe(3);
+      expect(map.wasAllocated(2)).toBe(true);
+      expect(map.wasAllocated(3)).toBe(false);
+      expect(map.wasAllocated(0)).toBe(false);
+      expect(map.wasAllocated(SERVER_ID_START)).toBe(false);
+      expect(map.checkNewId(2, 'client')).toBe('reuses');
+    });
+
+    it('gives back only the last id handed out, which is then the next id again', () => {
+      const map = new ObjectMap<string>(false);
+      const a = map.allocate('server');
+      map.insert(a, 'a');
+      const b = map.allocate('server');
+      map.insert(b, 'b');
+      expect(map.unallocate(a)).toBe(false);
+      expect(map.get(a)).toBe('a');
+      expect(map.unallocate(b)).toBe(true);
+      expect(map.get(b)).toBeUndefined();
+      expect(map.allocate('server')).toBe(b);
+    });
+
+    it('gives any id back with reuse', () => {
+      const map = new ObjectMap<string>(true);
+      for (const name of ['a', 'b', 'c']) map.insert(map.allocate('client'), name);
+      expect(map.unallocate(1)).toBe(true);
+      expect(map.allocate('client')).toBe(1);
+    });
+  });
 });

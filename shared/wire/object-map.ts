@@ -6,7 +6,10 @@
  *   Waltham's reference never reuses ids (`reuse: false`).
  * - A new id from the peer must be the next free id of the peer's range
  *   (no gaps: the reference Waltham server crashes on a gap, and libwayland
- *   rejects an id that skips ahead).
+ *   rejects an id that skips ahead); without reuse, exactly the next one
+ *   (`nextId`), counting the new ids of the same message checked before it.
+ * - A new id of ours whose message was never sent is given back
+ *   (`unallocate`), so the next id the peer sees follows the last one it saw.
  * - A destroyed object whose destruction the peer has not seen yet is a
  *   zombie: messages from the peer addressed to it are ignored, not errors
  *   (the map still knows its interface, to count the fds such a message
@@ -24,7 +27,13 @@
 export const SERVER_ID_START = 0xff000000;
 export const MAX_ID = 0xffffffff;
 
-export type NewIdCheck = 'ok' | 'out-of-range' | 'in-use' | 'skips-ahead';
+export type NewIdCheck = 'ok' | 'out-of-range' | 'in-use' | 'skips-ahead' | 'reuses';
+
+type Side = 'client' | 'server';
+
+function sideOf(id: number): Side {
+  return id >= SERVER_ID_START ? 'server' : 'client';
+}
 
 interface Slot<T> {
   value: T;
@@ -82,8 +91,19 @@ export class ObjectMap<T> {
     return this.slots.get(id)?.zombie === true;
   }
 
+  /** The next id of `side`'s range that was never handed out (without reuse: the only one a new object may take). */
+  nextId(side: Side): number {
+    return side === 'client' ? this.nextClient : this.nextServer;
+  }
+
+  /** Whether `id` was handed out at some point (every id of its range below the next one was). */
+  wasAllocated(id: number): boolean {
+    const start = sideOf(id) === 'server' ? SERVER_ID_START : 1;
+    return id >= start && id < this.nextId(sideOf(id));
+  }
+
   /** Take the next id of `side`'s range for a new local object. */
-  allocate(side: 'client' | 'server'): number {
+  allocate(side: Side): number {
     const free = side === 'client' ? this.freeClient : this.freeServer;
     if (this.reuse && free.length > 0) {
       free.sort((a, b) => b - a);
@@ -97,30 +117,62 @@ export class ObjectMap<T> {
     return this.nextServer++;
   }
 
-  /** Whether `id` is acceptable as a new object created by the peer on `side`. */
-  checkNewId(id: number, side: 'client' | 'server'): NewIdCheck {
+  /**
+   * Whether `id` is acceptable as a new object created by the peer on `side`,
+   * after `pending` new ids of the same message that were checked but are not
+   * inserted yet (without reuse they take the ids before it).
+   */
+  checkNewId(id: number, side: Side, pending = 0): NewIdCheck {
     const inRange = side === 'client' ? id >= 1 && id < SERVER_ID_START : id >= SERVER_ID_START && id <= MAX_ID;
     if (!inRange) return 'out-of-range';
     const slot = this.slots.get(id);
     if (slot !== undefined && !slot.zombie) return 'in-use';
+    const next = this.nextId(side) + pending;
+    if (!this.reuse) return id < next ? 'reuses' : id > next ? 'skips-ahead' : 'ok';
     if (slot !== undefined) return 'ok'; // a zombie id the peer reuses after delete_id
     const free = side === 'client' ? this.freeClient : this.freeServer;
     if (free.includes(id)) return 'ok';
-    const next = side === 'client' ? this.nextClient : this.nextServer;
     if (id > next) return 'skips-ahead';
     return 'ok';
+  }
+
+  /**
+   * The peer used `id` for a new object that is not in the map (an untyped
+   * new_id whose object comes later, or an object created for a zombie and
+   * dropped at once): the ids up to it count as handed out.
+   */
+  claim(id: number): void {
+    if (sideOf(id) === 'client' && id >= this.nextClient) this.nextClient = id + 1;
+    if (sideOf(id) === 'server' && id >= this.nextServer) this.nextServer = id + 1;
+  }
+
+  /**
+   * A local id whose object never reached the peer (its message was not
+   * sent): forget it. With reuse it is free again; without, only the last id
+   * handed out can be given back (it is the next id again), and false says
+   * this one could not be.
+   */
+  unallocate(id: number): boolean {
+    if (this.reuse) {
+      this.release(id);
+      return true;
+    }
+    if (id !== this.nextId(sideOf(id)) - 1) return false;
+    this.zombieIds.delete(id);
+    this.slots.delete(id);
+    if (sideOf(id) === 'client') this.nextClient--;
+    else this.nextServer--;
+    return true;
   }
 
   /** Register an object under `id` (allocated locally or checked with checkNewId). */
   insert(id: number, value: T): void {
     this.slots.set(id, { value, zombie: false });
     this.zombieIds.delete(id);
-    const side = id >= SERVER_ID_START ? 'server' : 'client';
-    const free = side === 'client' ? this.freeClient : this.freeServer;
+    const free = sideOf(id) === 'client' ? this.freeClient : this.freeServer;
     const i = free.indexOf(id);
     if (i >= 0) free.splice(i, 1);
-    if (side === 'client' && id >= this.nextClient) this.nextClient = id + 1;
-    if (side === 'server' && id >= this.nextServer) this.nextServer = id + 1;
+    this.claim(id);
   }
 
   /**
@@ -147,7 +199,7 @@ export class ObjectMap<T> {
     this.zombieIds.delete(id);
     if (!this.slots.delete(id)) return;
     if (!this.reuse) return;
-    (id >= SERVER_ID_START ? this.freeServer : this.freeClient).push(id);
+    (sideOf(id) === 'server' ? this.freeServer : this.freeClient).push(id);
   }
 
   /** Live objects, for teardown. */

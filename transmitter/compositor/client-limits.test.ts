@@ -72,7 +72,7 @@ describe('per-application limits on the virtual display', () => {
     await goodKeepsGoing(s);
   });
 
-  it('a client whose buffers pass its pixel memory is dropped at max-pixel-bytes', async () => {
+  it('a client whose buffers pass its pixel memory is dropped at max-pixel-mib', async () => {
     const s = await setup();
     // Three 256x256 buffers fit; the fourth does not.
     let shown = 0;
@@ -89,7 +89,7 @@ describe('per-application limits on the virtual display', () => {
     expect(shown).toBe(3);
     const err = await errorOf(s.bad);
     expect(err.errorCode).toBe(WlDisplayError.NoMemory);
-    expect(err.message).toMatch(/limit max-pixel-bytes: a 256x256 buffer/);
+    expect(err.message).toMatch(/limit max-pixel-mib: a 256x256 buffer/);
     await goodKeepsGoing(s);
   });
 });

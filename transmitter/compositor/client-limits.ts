@@ -3,7 +3,9 @@
  * the transmitter (and every other application) down by creating objects,
  * surfaces or pixel buffers without end, or by not reading. Past one, that
  * application gets wl_display.error no_memory naming the limit and is
- * disconnected; the others go on.
+ * disconnected; the others go on. Each is a key of [transmitter] in
+ * weston.ini (shared/config/transmitter-limits.ts); the defaults are sized for
+ * a board with 1 GiB.
  */
 import { WlDisplayError } from '../../shared/generated/wayland/index.js';
 import type { Resource } from '../../shared/wire/object.js';
@@ -24,7 +26,7 @@ export interface ClientLimits {
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   maxObjects: 65536,
   maxSurfaces: 1024,
-  maxPixelBytes: 512 * 1024 * 1024,
+  maxPixelBytes: 256 * 1024 * 1024,
   maxQueuedBytes: 4 * 1024 * 1024,
 };
 
@@ -46,6 +48,6 @@ export function admitPixels(limits: ClientLimits, surface: Surface, width: numbe
     if (c !== null) bytes += c.width * c.height * 4;
   }
   if (bytes <= limits.maxPixelBytes) return true;
-  on.postError(WlDisplayError.NoMemory, `limit max-pixel-bytes: a ${width}x${height} buffer brings the application's pixels to ${bytes} bytes (limit ${limits.maxPixelBytes})`);
+  on.postError(WlDisplayError.NoMemory, `limit max-pixel-mib: a ${width}x${height} buffer brings the application's pixels to ${bytes} bytes (limit ${limits.maxPixelBytes})`);
   return false;
 }
