@@ -60,9 +60,9 @@ export const DEFAULT_PROCESS_LIMITS: ProcessLimits = {
   maxQueuedBytesTotal: 96 * MiB,
   workPixelsPerSecond: 500_000_000,
   workBurstPixels: 1_500_000_000,
-  // Four full-HD windows at 60 Hz (498 Mpx/s), like one transmitter's own budget.
-  workPixelsPerSecondTotal: 500_000_000,
-  workBurstPixelsTotal: 1_500_000_000,
+  // Twice one transmitter's own budget: one at its limit (four full-HD windows at 60 Hz) never meets it alone.
+  workPixelsPerSecondTotal: 1_000_000_000,
+  workBurstPixelsTotal: 3_000_000_000,
   handshakeTimeoutMs: 5000,
   idleTimeoutMs: 30_000,
 };

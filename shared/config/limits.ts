@@ -12,7 +12,7 @@
  *   max-pixel-mib=256          max-pixel-mib-total=384
  *   max-queued-mib=16          max-queued-mib-total=96
  *   work-rate=500              work-burst=1500
- *   work-rate-total=500        work-burst-total=1500
+ *   work-rate-total=1000       work-burst-total=3000
  *   handshake-timeout=5        idle-timeout=30
  */
 import type { SectionReader } from './ini.js';
