@@ -9,13 +9,14 @@
  * with the limit named, the legitimate window still updates, and the
  * receiver's RSS stays under a bound computed from the configured limits.
  */
+import { globalBinder } from '../shared/remote/test/fixtures.js';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter, type Receiver, type Transmitter } from './bridge.js';
-import { diffCount, run, skipUnless, startWeston, waitFor, sleep, type Weston } from './harness/index.js';
+import { run, screenKeepsChanging, skipUnless, startWeston, waitFor, sleep, type Weston } from './harness/index.js';
 import { ReceiverServer } from '../receiver/server.js';
 import { DEFAULT_OUTPUT } from '../shared/scene/output.js';
 import { Cleanup, logTails } from './scenario.js';
@@ -127,12 +128,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
 
   /** The legitimate window (weston-simple-shm animates) changes on screen from one shot to the next. */
   async function stillUpdating(s: Setup, ms = 10_000): Promise<void> {
-    await waitFor(`the legitimate window to change on screen\n${s.logs()}`, async () => {
-      const a = await s.weston.screenshot();
-      await sleep(200);
-      const b = await s.weston.screenshot();
-      return diffCount(a, b) > 100;
-    }, ms, 100);
+    await screenKeepsChanging(s.weston, `the legitimate window to change on screen\n${s.logs()}`, ms);
   }
 
   function expectUnderBound(s: Setup, limits: Limits = LIMITS): void {
@@ -144,11 +140,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
   async function hostile(port: number) {
     const client = await connectWaltham('127.0.0.1', port, { logger: quiet, maxZombies: 1 << 20 });
     cleanup.defer(() => client.destroy());
-    const globals = await client.globals();
-    const bind = <T>(ctor: { spec: { name: string } }): T => {
-      const g = globals.find((x) => x.interface === ctor.spec.name)!;
-      return client.bind(ctor as Parameters<WalthamClient['bind']>[0], g.name, g.version) as unknown as T;
-    };
+    const bind = await globalBinder(client);
     const compositor = bind<WthpCompositorProxy>(WthpCompositorProxy);
     const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
     const content = bind<WthpContentProxy>(WthpContentProxy);

@@ -7,14 +7,15 @@
  * their fair share are dropped with `limit work-rate-total`, a light peer
  * and the legitimate window are not.
  */
+import { globalBinder } from '../shared/remote/test/fixtures.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
-import { diffCount, skipUnless, sleep, startWeston, waitFor } from './harness/index.js';
+import { screenKeepsChanging, skipUnless, sleep, startWeston, waitFor } from './harness/index.js';
 import { Cleanup, logTails } from './scenario.js';
-import { connectWaltham, type WalthamClient } from '../shared/waltham/index.js';
+import { connectWaltham } from '../shared/waltham/index.js';
 import { WthpCompositorProxy, WthpContentProxy, WthpRemoteShellProxy } from '../shared/generated/waltham/waltham.js';
 import { CODEC_SOLID, FORMAT_ARGB8888 } from '../shared/remote/tiles.js';
 import { PeerError } from '../shared/wire/errors.js';
@@ -32,11 +33,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
   async function writer(port: number, size: number, tiles: number, everyMs = 100) {
     const client = await connectWaltham('127.0.0.1', port, { logger: quiet });
     cleanup.defer(() => client.destroy());
-    const globals = await client.globals();
-    const bind = <T>(ctor: { spec: { name: string } }): T => {
-      const g = globals.find((x) => x.interface === ctor.spec.name)!;
-      return client.bind(ctor as Parameters<WalthamClient['bind']>[0], g.name, g.version) as unknown as T;
-    };
+    const bind = await globalBinder(client);
     const compositor = bind<WthpCompositorProxy>(WthpCompositorProxy);
     const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
     const content = bind<WthpContentProxy>(WthpContentProxy);
@@ -90,11 +87,6 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
     expect(receiver.process.lines.join('\n')).not.toMatch(/limit work-rate:/);
     expect(transmitter.process.lines.join('\n')).not.toMatch(/dropped|disconnected/i);
     // The legitimate window still changes on screen.
-    await waitFor(`weston-simple-shm to change on screen\n${logs()}`, async () => {
-      const a = await weston.screenshot();
-      await sleep(200);
-      const b = await weston.screenshot();
-      return diffCount(a, b) > 100;
-    }, 10_000, 100);
+    await screenKeepsChanging(weston, `weston-simple-shm to change on screen\n${logs()}`);
   }, 60_000);
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
-import { diffCount, skipUnless, sleep, startWeston, waitFor } from './harness/index.js';
+import { screenKeepsChanging, skipUnless, startWeston, waitFor } from './harness/index.js';
 import { Cleanup, logTails } from './scenario.js';
 import { PeerError } from '../shared/wire/errors.js';
 import { WlDisplayError } from '../shared/generated/wayland/index.js';
@@ -39,12 +39,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
     cleanup.defer(() => app.close());
     /** weston-simple-shm (it animates) still changes on the receiver's screen. */
     const stillUpdating = async (): Promise<void> => {
-      await waitFor(`weston-simple-shm to change on screen\n${logs()}`, async () => {
-        const a = await weston.screenshot();
-        await sleep(200);
-        const b = await weston.screenshot();
-        return diffCount(a, b) > 100;
-      }, 10_000, 100);
+      await screenKeepsChanging(weston, `weston-simple-shm to change on screen\n${logs()}`);
       expect(transmitter.process.running).toBe(true);
     };
     /** The error `app` was disconnected with. */

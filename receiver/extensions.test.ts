@@ -12,7 +12,7 @@ import {
 import { PeerError } from '../shared/wire/errors.js';
 import { connectWaltham } from '../shared/waltham/index.js';
 import { CODEC_SOLID, FORMAT_ARGB8888 } from '../shared/remote/tiles.js';
-import { captureLogger, waitFor } from '../shared/remote/test/fixtures.js';
+import { captureLogger, globalBinder, waitFor } from '../shared/remote/test/fixtures.js';
 import { ReceiverServer, type ReceiverServerOptions } from './server.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -26,12 +26,8 @@ async function start(extra: Partial<ReceiverServerOptions>) {
   cleanups.push(() => receiver.close());
   const client = await connectWaltham('127.0.0.1', port, { logger: captureLogger().logger });
   cleanups.push(() => client.destroy());
-  const globals = await client.globals();
-  const names = globals.map((g) => g.interface);
-  const bind = <T>(ctor: { spec: { name: string } }): T => {
-    const g = globals.find((x) => x.interface === ctor.spec.name)!;
-    return client.bind(ctor as never, g.name, g.version) as T;
-  };
+  const bind = await globalBinder(client);
+  const names = (await client.globals()).map((g) => g.interface);
   const compositor = bind<WthpCompositorProxy>(WthpCompositorProxy);
   const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
   const content = bind<WthpContentProxy>(WthpContentProxy);

@@ -7,9 +7,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WthpCompositorProxy, WthpContentProxy, WthpRemoteShellProxy, WthpSeatProxy } from '../shared/generated/waltham/waltham.js';
-import { connectWaltham, type WalthamClient } from '../shared/waltham/index.js';
+import { connectWaltham } from '../shared/waltham/index.js';
 import { CODEC_SOLID, FORMAT_ARGB8888 } from '../shared/remote/tiles.js';
-import { captureLogger, waitFor } from '../shared/remote/test/fixtures.js';
+import { captureLogger, globalBinder, waitFor } from '../shared/remote/test/fixtures.js';
 import type { SceneSurface, ToplevelRole } from '../shared/scene/scene.js';
 import { ReceiverServer } from './server.js';
 import { FocusGuard } from './focus-guard.js';
@@ -23,11 +23,7 @@ afterEach(async () => {
 async function transmitter(port: number, title: string, width: number, height: number, argb: number) {
   const client = await connectWaltham('127.0.0.1', port, { logger: captureLogger().logger });
   cleanups.push(() => client.destroy());
-  const globals = await client.globals();
-  const bind = <T>(ctor: { spec: { name: string } }): T => {
-    const g = globals.find((x) => x.interface === ctor.spec.name)!;
-    return client.bind(ctor as Parameters<WalthamClient['bind']>[0], g.name, g.version) as unknown as T;
-  };
+  const bind = await globalBinder(client);
   const events: string[] = [];
   const keyboard = bind<WthpSeatProxy>(WthpSeatProxy).getKeyboard();
   keyboard.listen({

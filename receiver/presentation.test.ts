@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WthpCompositorProxy, WthpContentProxy, WthpPresentationProxy, WthpRemoteShellProxy, type WthpSurfaceProxy } from '../shared/generated/waltham/waltham.js';
 import { PeerError } from '../shared/wire/errors.js';
-import { connectWaltham, type WalthamClient } from '../shared/waltham/index.js';
+import { connectWaltham } from '../shared/waltham/index.js';
 import { CODEC_SOLID, FORMAT_ARGB8888 } from '../shared/remote/tiles.js';
-import { captureLogger, waitFor } from '../shared/remote/test/fixtures.js';
+import { captureLogger, globalBinder, waitFor } from '../shared/remote/test/fixtures.js';
 import { ReceiverServer, type ReceiverServerOptions } from './server.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -19,12 +19,7 @@ async function setup(extra: Partial<ReceiverServerOptions> = {}) {
   cleanups.push(() => receiver.close());
   const client = await connectWaltham('127.0.0.1', port, { logger: captureLogger().logger });
   cleanups.push(() => client.destroy());
-  const globals = await client.globals();
-  const bind = <T>(ctor: Parameters<WalthamClient['bind']>[0] & { spec: { name: string } }): T => {
-    const g = globals.find((x) => x.interface === ctor.spec.name);
-    if (g === undefined) throw new Error(`no ${ctor.spec.name}`);
-    return client.bind(ctor, g.name, g.version) as unknown as T;
-  };
+  const bind = await globalBinder(client);
   const compositor = bind<WthpCompositorProxy>(WthpCompositorProxy);
   const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
   const content = bind<WthpContentProxy>(WthpContentProxy);

@@ -39,7 +39,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Rect } from '../../shared/scene/scene.js';
-import { colourMatches, decodePng, formatColour, type Image } from './image.js';
+import { colourMatches, decodePng, diffCount, formatColour, type Image } from './image.js';
 import { killTree, run, sleep, spawnProcess, waitFor, type ManagedProcess } from './process.js';
 
 export type WestonBackend = 'headless' | 'x11';
@@ -409,6 +409,24 @@ export async function pressUntil<T>(
       if (attempt === attempts) throw new Error(`${(e as Error).message} (${attempts} presses at ${at.x},${at.y})`);
     }
   }
+}
+
+/**
+ * Wait until two screenshots of `weston` 200 ms apart differ in more than 100 pixels: an
+ * animating window (weston-simple-shm) is still updating. `what` names it in the timeout error.
+ */
+export async function screenKeepsChanging(weston: Pick<Weston, 'screenshot'>, what: string, timeoutMs = 10_000): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const a = await weston.screenshot();
+      await sleep(200);
+      const b = await weston.screenshot();
+      return diffCount(a, b) > 100;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 async function sceneGraphOf(socket: string): Promise<View[]> {

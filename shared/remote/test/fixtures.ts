@@ -9,6 +9,9 @@ import {
   type SceneOwner,
 } from '../../scene/scene.js';
 
+import type { WalthamClient } from '../../waltham/index.js';
+import type { WireObject, WireObjectClass } from '../../wire/object.js';
+
 export { toplevelRole } from '../../scene/scene.js';
 export { captureLogger, sleep, type LogLine } from '../../test/helpers.js';
 
@@ -135,3 +138,16 @@ export async function waitFor<T>(fn: () => T | undefined | null | false, what: s
   }
 }
 
+
+/**
+ * For a test acting as a transmitter: binds the globals the receiver
+ * announced, by interface, at the version it announced.
+ */
+export async function globalBinder(client: WalthamClient): Promise<<T extends WireObject>(ctor: WireObjectClass<T>) => T> {
+  const globals = await client.globals();
+  return (ctor) => {
+    const g = globals.find((x) => x.interface === ctor.spec.name);
+    if (g === undefined) throw new Error(`the receiver has no ${ctor.spec.name}`);
+    return client.bind(ctor, g.name, g.version);
+  };
+}
