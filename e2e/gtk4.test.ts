@@ -9,9 +9,10 @@
  *   a click into the window) 12 times in a row, and its drop-down's list 12
  *   times (closed by Escape or by choosing an item); each time the popup is
  *   mapped on the receiving weston with the popover's colour on screen, and
- *   after closing it is gone from the scene graph and the screen (GTK 4
- *   reuses the popover's wl_surface for every xdg_popup: a popover that
- *   maps but never draws shows as a mapped popup without its colour);
+ *   after closing it is gone from the scene graph and the screen (GTK 4.8
+ *   makes a new wl_surface and xdg_popup each time it opens a popover, and
+ *   destroys them on closing; a popover whose surface never gets its
+ *   buffer is no popup on the receiver);
  * - the same popover opened and closed by the application itself
  *   (gtk_menu_button_popup / popdown, from its stdin), 6 times;
  * - typing "wayland" into its GtkEntry turns the entry magenta.
