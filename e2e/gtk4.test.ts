@@ -44,11 +44,15 @@ const TYPED = 0xff00ff;
 /**
  * GTK's renderer: cairo (wl_shm buffers) unless GSK_RENDERER says otherwise.
  * GTK 4.8's GL renderer on Mesa's software rasterizer (Debian 12: GTK 4.8.3,
- * Mesa 22.3.6, no GPU) sometimes draws a newly mapped popover and never
- * commits it (about 1 open in 8: the popover's wl_surface gets its
- * configure, ack and a frame request, but no buffer), directly on weston 10
- * as much as through the bridge; `GSK_RENDERER=gl npx vitest run e2e/gtk4.test.ts`
- * shows it.
+ * Mesa 22.3.6, no GPU) now and then draws a newly opened popover and never
+ * commits it (about 1 open in 8, directly on weston 10 as often as through
+ * the bridge): its wl_surface gets configure, ack_configure and a frame
+ * request but no buffer. With EGL_LOG_LEVEL=debug Mesa says why:
+ * eglCreateWindowSurface fails with EGL_BAD_ALLOC in
+ * _eglCreateWindowSurfaceCommon (Mesa's "native window already used" check:
+ * the new wl_egl_window has, most likely, the address of the previous
+ * popover's, whose EGL surface is not gone yet), then eglSwapBuffers with
+ * EGL_BAD_SURFACE. `GSK_RENDERER=gl EGL_LOG_LEVEL=debug npx vitest run e2e/gtk4.test.ts` shows it.
  */
 const RENDERER = process.env.GSK_RENDERER ?? 'cairo';
 /** Times each popover is opened and closed by the user. */
