@@ -16,6 +16,7 @@ PKGS=(
   openssl
   wl-clipboard
   kwin-wayland dbus
+  python3-gi gir1.2-gtk-4.0
 )
 if [ "${1:-}" = "--arm64" ]; then
   PKGS+=(qemu-system-arm qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
