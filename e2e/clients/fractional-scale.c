@@ -16,6 +16,7 @@
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
 #include "fractional-scale-v1-client-protocol.h"
+#include "shm-buffer.h"
 
 static struct wl_compositor *compositor;
 static struct wl_shm *shm;
@@ -74,13 +75,7 @@ int main(void) {
   }
   xdg_wm_base_add_listener(wm, &wm_listener, NULL);
 
-  int fd = memfd_create("fractional-scale", 0);
-  if (fd < 0 || ftruncate(fd, size * size * 4) < 0) return 1;
-  uint32_t *px = mmap(NULL, size * size * 4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (px == MAP_FAILED) return 1;
-  for (int i = 0; i < size * size; i++) px[i] = 0xff808080;
-  struct wl_shm_pool *pool = wl_shm_create_pool(shm, fd, size * size * 4);
-  struct wl_buffer *buffer = wl_shm_pool_create_buffer(pool, 0, size, size, size * 4, WL_SHM_FORMAT_XRGB8888);
+  struct wl_buffer *buffer = solid_buffer(shm, size, size, 0xff808080);
 
   struct wl_surface *surface = wl_compositor_create_surface(compositor);
   struct wp_fractional_scale_v1 *fractional = wp_fractional_scale_manager_v1_get_fractional_scale(manager, surface);

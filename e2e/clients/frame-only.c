@@ -19,6 +19,7 @@
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
 #include "presentation-time-client-protocol.h"
+#include "shm-buffer.h"
 
 static struct wl_compositor *compositor;
 static struct wl_shm *shm;
@@ -72,20 +73,7 @@ static void feedback_discarded(void *data, struct wp_presentation_feedback *f) {
 
 static const struct wp_presentation_feedback_listener feedback_listener = {feedback_sync, feedback_presented, feedback_discarded};
 
-static struct wl_buffer *new_buffer(uint32_t colour) {
-  int stride = width * 4, size = stride * height;
-  int fd = memfd_create("frame-only", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, size) < 0) exit(1);
-  uint32_t *px = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (px == MAP_FAILED) exit(1);
-  for (int i = 0; i < width * height; i++) px[i] = 0xff000000 | colour;
-  munmap(px, size);
-  struct wl_shm_pool *pool = wl_shm_create_pool(shm, fd, size);
-  struct wl_buffer *buffer = wl_shm_pool_create_buffer(pool, 0, width, height, stride, WL_SHM_FORMAT_XRGB8888);
-  wl_shm_pool_destroy(pool);
-  close(fd);
-  return buffer;
-}
+static struct wl_buffer *new_buffer(uint32_t colour) { return solid_buffer(shm, width, height, 0xff000000 | colour); }
 
 static void buffer_release(void *data, struct wl_buffer *buffer) { wl_buffer_destroy(buffer); }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <wayland-client.h>
 #include "ivi-application-client-protocol.h"
+#include "shm-buffer.h"
 
 static struct wl_compositor *compositor;
 static struct wl_shm *shm;
@@ -47,14 +48,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ivi-solid: wl_compositor, wl_shm or ivi_application missing\n");
     return 1;
   }
-  size_t size = (size_t)width * height * 4;
-  int fd = memfd_create("ivi-solid", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, size) < 0) return 1;
-  uint32_t *pixels = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (pixels == MAP_FAILED) return 1;
-  for (size_t i = 0; i < (size_t)width * height; i++) pixels[i] = colour;
-  struct wl_shm_pool *pool = wl_shm_create_pool(shm, fd, size);
-  struct wl_buffer *buffer = wl_shm_pool_create_buffer(pool, 0, width, height, width * 4, WL_SHM_FORMAT_XRGB8888);
+  struct wl_buffer *buffer = solid_buffer(shm, width, height, colour);
   struct wl_surface *surface = wl_compositor_create_surface(compositor);
   ivi_application_surface_create(ivi, id, surface);
   wl_surface_attach(surface, buffer, 0, 0);

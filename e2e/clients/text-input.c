@@ -20,6 +20,7 @@
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
 #include "text-input-unstable-v3-client-protocol.h"
+#include "shm-buffer.h"
 
 static struct wl_compositor *compositor;
 static struct wl_shm *shm;
@@ -150,12 +151,7 @@ int main(void) {
   }
   struct zwp_text_input_v3 *ti = zwp_text_input_manager_v3_get_text_input(manager, seat);
   zwp_text_input_v3_add_listener(ti, &ti_listener, NULL);
-  int fd = memfd_create("text-input", 0);
-  if (fd < 0 || ftruncate(fd, w * h * 4) < 0) return 1;
-  uint32_t *px = mmap(NULL, w * h * 4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (px == MAP_FAILED) return 1;
-  for (int i = 0; i < w * h; i++) px[i] = 0xff808080;
-  struct wl_buffer *buffer = wl_shm_pool_create_buffer(wl_shm_create_pool(shm, fd, w * h * 4), 0, w, h, w * 4, WL_SHM_FORMAT_XRGB8888);
+  struct wl_buffer *buffer = solid_buffer(shm, w, h, 0xff808080);
   struct wl_surface *surface = wl_compositor_create_surface(compositor);
   struct xdg_surface *xdg_surface = xdg_wm_base_get_xdg_surface(wm, surface);
   xdg_surface_add_listener(xdg_surface, &surface_listener, NULL);

@@ -17,6 +17,7 @@
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
 #include "viewporter-client-protocol.h"
+#include "shm-buffer.h"
 
 static struct wl_compositor *compositor;
 static struct wl_shm *shm;
@@ -77,6 +78,13 @@ static void toplevel_close(void *data, struct xdg_toplevel *toplevel) { exit(0);
 
 static const struct xdg_toplevel_listener toplevel_listener = {toplevel_configure, toplevel_close};
 
+/* Red, green, blue and white quadrants (top left, top right, bottom left, bottom right). */
+static void quadrants(uint32_t *px, int w, int h, void *data) {
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      px[y * w + x] = x < w / 2 ? (y < h / 2 ? 0xffff0000 : 0xff0000ff) : (y < h / 2 ? 0xff00ff00 : 0xffffffff);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: viewport-quad W H\n");
@@ -95,15 +103,7 @@ int main(int argc, char **argv) {
   xdg_wm_base_add_listener(wm, &wm_listener, NULL);
   if (seat != NULL) wl_seat_add_listener(seat, &seat_listener, NULL);
 
-  int fd = memfd_create("viewport-quad", 0);
-  if (fd < 0 || ftruncate(fd, size * size * 4) < 0) return 1;
-  uint32_t *px = mmap(NULL, size * size * 4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (px == MAP_FAILED) return 1;
-  for (int y = 0; y < size; y++)
-    for (int x = 0; x < size; x++)
-      px[y * size + x] = x < size / 2 ? (y < size / 2 ? 0xffff0000 : 0xff0000ff) : (y < size / 2 ? 0xff00ff00 : 0xffffffff);
-  struct wl_shm_pool *pool = wl_shm_create_pool(shm, fd, size * size * 4);
-  struct wl_buffer *buffer = wl_shm_pool_create_buffer(pool, 0, size, size, size * 4, WL_SHM_FORMAT_XRGB8888);
+  struct wl_buffer *buffer = shm_buffer(shm, size, size, quadrants, NULL);
 
   struct wl_surface *surface = wl_compositor_create_surface(compositor);
   struct wp_viewport *viewport = wp_viewporter_get_viewport(viewporter, surface);

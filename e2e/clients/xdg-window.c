@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
+#include "shm-buffer.h"
 
 static struct wl_compositor *compositor;
 static struct wl_shm *shm;
@@ -62,17 +63,7 @@ static void buffer_release(void *data, struct wl_buffer *buffer) { wl_buffer_des
 static const struct wl_buffer_listener buffer_listener = { buffer_release };
 
 static void draw(struct wl_surface *s, int w, int h, uint32_t argb) {
-	int stride = w * 4, size = stride * h;
-	int fd = memfd_create("xdg-window", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, size) < 0) { perror("memfd"); exit(1); }
-	uint32_t *px = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (px == MAP_FAILED) { perror("mmap"); exit(1); }
-	for (int i = 0; i < w * h; i++) px[i] = argb;
-	munmap(px, size);
-	struct wl_shm_pool *pool = wl_shm_create_pool(shm, fd, size);
-	struct wl_buffer *b = wl_shm_pool_create_buffer(pool, 0, w, h, stride, WL_SHM_FORMAT_XRGB8888);
-	wl_shm_pool_destroy(pool);
-	close(fd);
+	struct wl_buffer *b = solid_buffer(shm, w, h, argb);
 	wl_buffer_add_listener(b, &buffer_listener, NULL);
 	wl_surface_attach(s, b, 0, 0);
 	wl_surface_damage_buffer(s, 0, 0, w, h);
