@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
-import { colourMatches, missingBinaries, skipUnless, spawnProcess, startWeston, waitFor, type Image, type View } from './harness/index.js';
+import { colourArea, missingBinaries, skipUnless, spawnProcess, startWeston, waitFor, type Image, type View } from './harness/index.js';
 import type { Rect } from '../shared/scene/scene.js';
 import { Cleanup, logTails } from './scenario.js';
 
@@ -77,30 +77,6 @@ const BROWSERS: readonly Browser[] = [
     ],
   },
 ];
-
-/** Pixels of `colour` (within 4 per channel) in `rect`, and their bounding box. */
-function colourArea(shot: Image, rect: Rect, colour: number): { pixels: number; box: Rect | null } {
-  let pixels = 0;
-  let x1 = Infinity;
-  let y1 = Infinity;
-  let x2 = -Infinity;
-  let y2 = -Infinity;
-  const xs = Math.max(0, Math.floor(rect.x));
-  const ys = Math.max(0, Math.floor(rect.y));
-  const xe = Math.min(shot.width, Math.floor(rect.x + rect.width));
-  const ye = Math.min(shot.height, Math.floor(rect.y + rect.height));
-  for (let y = ys; y < ye; y++) {
-    for (let x = xs; x < xe; x++) {
-      if (!colourMatches(shot.pixel(x, y), colour, 4)) continue;
-      pixels++;
-      x1 = Math.min(x1, x);
-      y1 = Math.min(y1, y);
-      x2 = Math.max(x2, x);
-      y2 = Math.max(y2, y);
-    }
-  }
-  return { pixels, box: pixels === 0 ? null : { x: x1, y: y1, width: x2 - x1 + 1, height: y2 - y1 + 1 } };
-}
 
 /** The palette colour the counter block shows in `rect`, with its box, or null. */
 function counterColour(shot: Image, rect: Rect): { colour: number; box: Rect } | null {

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Rect } from '../shared/scene/scene.js';
 import { startReceiver, startTransmitter } from './bridge.js';
-import { colourMatches, runSync, skipUnless, spawnProcess, startWeston, waitFor, type Image, type View, type Weston } from './harness/index.js';
+import { colourArea, runSync, skipUnless, spawnProcess, startWeston, waitFor, type View, type Weston } from './harness/index.js';
 import { Cleanup, logTails } from './scenario.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,30 +66,6 @@ function gtk4Missing(): string | null {
   if (probe.status === 0) return null;
   const why = probe.stderr.trim().split('\n').pop() ?? `exit ${String(probe.status)}`;
   return `GTK 4 for Python is not available (${why}; Debian packages python3-gi and gir1.2-gtk-4.0)`;
-}
-
-/** Pixels of `colour` (within 4 per channel) in `rect`, and their bounding box. */
-function colourArea(shot: Image, rect: Rect, colour: number): { pixels: number; box: Rect | null } {
-  let pixels = 0;
-  let x1 = Infinity;
-  let y1 = Infinity;
-  let x2 = -Infinity;
-  let y2 = -Infinity;
-  const xs = Math.max(0, Math.floor(rect.x));
-  const ys = Math.max(0, Math.floor(rect.y));
-  const xe = Math.min(shot.width, Math.floor(rect.x + rect.width));
-  const ye = Math.min(shot.height, Math.floor(rect.y + rect.height));
-  for (let y = ys; y < ye; y++) {
-    for (let x = xs; x < xe; x++) {
-      if (!colourMatches(shot.pixel(x, y), colour, 4)) continue;
-      pixels++;
-      x1 = Math.min(x1, x);
-      y1 = Math.min(y1, y);
-      x2 = Math.max(x2, x);
-      y2 = Math.max(y2, y);
-    }
-  }
-  return { pixels, box: pixels === 0 ? null : { x: x1, y: y1, width: x2 - x1 + 1, height: y2 - y1 + 1 } };
 }
 
 const centre = (r: Rect): { x: number; y: number } => ({ x: Math.round(r.x + r.width / 2), y: Math.round(r.y + r.height / 2) });

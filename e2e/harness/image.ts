@@ -262,3 +262,27 @@ export function diffBounds(a: Image, b: Image, tolerance = 0): Rect | null {
   }
   return x2 < 0 ? null : { x: x1, y: y1, width: x2 - x1 + 1, height: y2 - y1 + 1 };
 }
+
+/** Pixels of `colour` (within 4 per channel) in `rect`, and their bounding box. */
+export function colourArea(shot: Image, rect: Rect, colour: number): { pixels: number; box: Rect | null } {
+  let pixels = 0;
+  let x1 = Infinity;
+  let y1 = Infinity;
+  let x2 = -Infinity;
+  let y2 = -Infinity;
+  const xs = Math.max(0, Math.floor(rect.x));
+  const ys = Math.max(0, Math.floor(rect.y));
+  const xe = Math.min(shot.width, Math.floor(rect.x + rect.width));
+  const ye = Math.min(shot.height, Math.floor(rect.y + rect.height));
+  for (let y = ys; y < ye; y++) {
+    for (let x = xs; x < xe; x++) {
+      if (!colourMatches(shot.pixel(x, y), colour, 4)) continue;
+      pixels++;
+      x1 = Math.min(x1, x);
+      y1 = Math.min(y1, y);
+      x2 = Math.max(x2, x);
+      y2 = Math.max(y2, y);
+    }
+  }
+  return { pixels, box: pixels === 0 ? null : { x: x1, y: y1, width: x2 - x1 + 1, height: y2 - y1 + 1 } };
+}
