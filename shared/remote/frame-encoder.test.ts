@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FrameEncoder, isNativeError } from '../native.js';
+import { FrameEncoder, isNativeError, lz4Compress } from '../native.js';
 import { defaultWalthamTable } from '../waltham/connection.js';
 import { encodeMessage, parseMessage } from '../waltham/wire.js';
 import { wthpContentInterface } from '../generated/waltham/waltham.js';
 import { prng } from '../test/helpers.js';
-import { applyTile, CODEC_COPY, CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, copySource, type EncodeResult, type PixelImage } from './tiles.js';
+import { applyTile, CODEC_COPY, CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_RAW_RGB, CODEC_SOLID, codecBit, LOCAL_CODECS, RGB_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, copySource, type EncodeResult, type PixelImage } from './tiles.js';
 
 const W = 300;
 const H = 170;
@@ -205,7 +205,7 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('refuses an output buffer that is too small, a short source and a short stride', () => {
-    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY };
+    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY, codecRawRgb: CODEC_RAW_RGB, codecLz4Rgb: CODEC_LZ4_RGB };
     const enc = new FrameEncoder(wire, 64, 65000);
     const px = noise(W, H, 6);
     const code = (f: () => unknown): string | undefined => {
@@ -237,11 +237,12 @@ describe('the native tile writer', () => {
   it('never crashes on random tiles: each is written or refused with a TileError, and a refused one changes nothing', () => {
     const rand = prng(99);
     const target = { width: 97, height: 61, format: 'argb8888' as const, pixels: new Uint8Array(97 * 61 * 4) };
-    const codecs = [CODEC_RAW, CODEC_LZ4, CODEC_ZSTD, CODEC_SOLID, CODEC_LZ4_SPANS, CODEC_COPY, 5, 6, 31];
+    const codecs = [CODEC_RAW, CODEC_LZ4, CODEC_ZSTD, CODEC_SOLID, CODEC_LZ4_SPANS, CODEC_COPY, CODEC_RAW_RGB, CODEC_LZ4_RGB, 5, 6, 31];
     const enc = new TileEncoder({ codecs: LOCAL_CODECS });
     const source = noise(97, 61, 98);
     const valid: Uint8Array[] = [];
     enc.encode({ width: 97, height: 61, format: 'argb8888', pixels: source }, null, (t) => valid.push(t.data.slice()));
+    new TileEncoder({ codecs: LOCAL_CODECS }).encode({ width: 97, height: 61, format: 'xrgb8888', pixels: source }, null, (t) => valid.push(t.data.slice()));
     const deadline = Date.now() + 1500;
     let written = 0;
     let refused = 0;
@@ -265,7 +266,7 @@ describe('the native tile writer', () => {
       }
       const before = Buffer.from(target.pixels);
       try {
-        applyTile(target, { x, y, width: w, height: h, codec, data }, LOCAL_CODECS);
+        applyTile({ ...target, format: rand() < 0.5 ? 'argb8888' : 'xrgb8888' }, { x, y, width: w, height: h, codec, data }, LOCAL_CODECS);
         written++;
       } catch (err) {
         expect(err).toBeInstanceOf(TileError);
@@ -275,5 +276,49 @@ describe('the native tile writer', () => {
     }
     expect(written).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
+  });
+});
+
+describe('3-byte pixels (raw_rgb, lz4_rgb) for xrgb8888 surfaces', () => {
+  /** Every byte random, the 4th too: what the receiver gets back has it 0xff. */
+  function grain(width: number, height: number, seed: number): Uint8Array {
+    const rand = prng(seed);
+    return new Uint8Array(width * height * 4).map(() => Math.floor(rand() * 256));
+  }
+
+  it('refuses hostile 3-byte tiles before writing anything', () => {
+    const target = { width: 40, height: 30, format: 'xrgb8888' as const, pixels: grain(40, 30, 33) };
+    const before = Buffer.from(target.pixels);
+    const block = (n: number): Uint8Array => {
+      const out = new Uint8Array(n + 64);
+      return out.subarray(0, lz4Compress(grain(n / 4, 1, 34).subarray(0, n), out));
+    };
+    const cases: [string, () => unknown, string][] = [
+      ['raw_rgb one byte short', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_RAW_RGB, data: new Uint8Array(299) }), 'ERR_TILE_DATA'],
+      ['raw_rgb with 4-byte pixels', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_RAW_RGB, data: new Uint8Array(400) }), 'ERR_TILE_DATA'],
+      ['lz4_rgb that decodes to 4-byte pixels', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4_RGB, data: block(400) }), 'ERR_TILE_DATA'],
+      ['lz4_rgb that decodes short', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4_RGB, data: block(296) }), 'ERR_TILE_DATA'],
+      ['lz4_rgb of garbage', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4_RGB, data: grain(20, 1, 35) }), 'ERR_TILE_DATA'],
+      ['raw_rgb outside the surface', () => applyTile(target, { x: 35, y: 0, width: 10, height: 1, codec: CODEC_RAW_RGB, data: new Uint8Array(30) }), 'ERR_TILE_BOUNDS'],
+      ['raw_rgb on an argb8888 buffer', () => applyTile({ ...target, format: 'argb8888' }, { x: 0, y: 0, width: 1, height: 1, codec: CODEC_RAW_RGB, data: new Uint8Array(3) }), 'ERR_TILE_CODEC'],
+      ['lz4_rgb not announced', () => applyTile(target, { x: 0, y: 0, width: 1, height: 1, codec: CODEC_LZ4_RGB, data: block(3) }, LOCAL_CODECS & ~RGB_CODECS), 'ERR_TILE_CODEC'],
+    ];
+    const big = { width: 200, height: 100, format: 'xrgb8888' as const, pixels: new Uint8Array(200 * 100 * 4) };
+    cases.push(['lz4_rgb of more than 65535 bytes of 4-byte pixels', () => applyTile(big, { x: 0, y: 0, width: 200, height: 82, codec: CODEC_LZ4_RGB, data: block(200 * 82 * 3) }), 'ERR_TILE_SIZE']);
+    for (const [what, f, code] of cases) {
+      let error: unknown = null;
+      try {
+        f();
+      } catch (err) {
+        error = err;
+      }
+      expect(error, what).toBeInstanceOf(TileError);
+      expect((error as TileError).code, what).toBe(code);
+      expect(Buffer.from(target.pixels).equals(before), what).toBe(true);
+    }
+    expect(big.pixels.every((b) => b === 0)).toBe(true);
+    // and the valid ones are written
+    applyTile(target, { x: 1, y: 2, width: 1, height: 1, codec: CODEC_RAW_RGB, data: new Uint8Array([1, 2, 3]) });
+    expect([...target.pixels.subarray((2 * 40 + 1) * 4, (2 * 40 + 2) * 4)]).toEqual([1, 2, 3, 255]);
   });
 });

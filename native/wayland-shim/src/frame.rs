@@ -25,6 +25,7 @@ use napi_derive::napi;
 use crate::error::{error, invalid, Result};
 use crate::codec::{self, Codec};
 use crate::pixels::{check_rect, copy, row, span_stream, uniform, views, Rect};
+use crate::rgb24;
 use crate::scroll;
 
 /// Bytes of a tile message besides its data: header 8, target 4, surface 4, x/y/width/height/
@@ -56,6 +57,10 @@ pub struct FrameWire {
   pub codec_solid: u32,
   pub codec_lz4_spans: u32,
   pub codec_copy: u32,
+  /// `raw_rgb` and `lz4_rgb`: 3-byte pixels, for xrgb8888 sources only (the caller leaves them
+  /// out of the codec mask of an argb8888 source).
+  pub codec_raw_rgb: u32,
+  pub codec_lz4_rgb: u32,
 }
 
 /// What one `encode` wrote.
@@ -660,7 +665,8 @@ impl TileWriter {
   /// outside `dst`, EBADMSG for data
   /// that does not decode to exactly the tile (then `dst` is untouched), EINVAL for a codec this
   /// writer does not know. LZ4 and zstd payloads may describe at most 65535 bytes of pixels (twice
-  /// that for span streams), as the protocol says.
+  /// that for span streams; 4-byte pixels for `lz4_rgb`), as the protocol says. `raw_rgb` and
+  /// `lz4_rgb` write the 4th byte of each pixel as 0xff.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn write(
@@ -738,6 +744,26 @@ pub(crate) fn write_tile(
       }
       copy(&scratch[..n], w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
     }
+  } else if codec == wire.codec_raw_rgb {
+    let packed = w * h * 3;
+    if data.len() != packed {
+      return Err(error("EBADMSG", format!("raw_rgb {w}x{h} tile carries {} bytes instead of {packed}", data.len())));
+    }
+    rgb24::unpack(data, out, stride, r);
+  } else if codec == wire.codec_lz4_rgb {
+    if size > MAX_MESSAGE {
+      return Err(error("E2BIG", format!("lz4_rgb tile of {w}x{h} covers {size} bytes of pixels, more than {MAX_MESSAGE}")));
+    }
+    let packed = w * h * 3;
+    if scratch.len() < packed {
+      scratch.resize(packed, 0);
+    }
+    // Into the scratch first, like the other LZ4 codecs: the pixels change only if it all decodes.
+    let n = codec::decompress(Codec::Lz4, data, &mut scratch[..packed]).map_err(|e| bad("lz4_rgb", w, h, e))?;
+    if n != packed {
+      return Err(bad("lz4_rgb", w, h, format_args!("{n} bytes instead of {packed}")));
+    }
+    rgb24::unpack(&scratch[..n], out, stride, r);
   } else if codec == wire.codec_copy {
     // The rectangle's pixels come from (src_x, src_y) of the same pixels, as they were before.
     let words: [u8; 8] = data
