@@ -4,7 +4,7 @@ import { defaultWalthamTable } from '../waltham/connection.js';
 import { encodeMessage, parseMessage } from '../waltham/wire.js';
 import { wthpContentInterface } from '../generated/waltham/waltham.js';
 import { prng } from '../test/helpers.js';
-import { applyTile, CODEC_COPY, CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_RAW_RGB, CODEC_SOLID, codecBit, LOCAL_CODECS, RGB_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, copySource, type EncodeResult, type PixelImage } from './tiles.js';
+import { applyTile, CODEC_COPY, CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_RAW_RGB, CODEC_SOLID, codecBit, LOCAL_CODECS, RGB_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, FORMAT_XRGB8888, copySource, type EncodeResult, type PixelImage } from './tiles.js';
 
 const W = 300;
 const H = 170;
@@ -285,6 +285,54 @@ describe('3-byte pixels (raw_rgb, lz4_rgb) for xrgb8888 surfaces', () => {
     const rand = prng(seed);
     return new Uint8Array(width * height * 4).map(() => Math.floor(rand() * 256));
   }
+  const xrgb = (pixels: Uint8Array): PixelImage => ({ width: W, height: H, format: 'xrgb8888', pixels });
+  const opaque = (px: Uint8Array): Uint8Array => px.map((b, i) => (i % 4 === 3 ? 0xff : b));
+  const lossless = LOCAL_CODECS & ~codecBit(CODEC_ZSTD);
+
+  it('sends incompressible xrgb8888 content as raw_rgb, a quarter fewer bytes, and it decodes with alpha 255', () => {
+    const px = grain(W, H, 30);
+    const rgb = new TileEncoder({ codecs: lossless }).encode(xrgb(px), null);
+    const four = new TileEncoder({ codecs: lossless & ~RGB_CODECS }).encode(xrgb(px), null);
+    expect(rgb.tiles.length).toBe(four.tiles.length);
+    expect(rgb.tiles.every((t) => t.codec === CODEC_RAW_RGB)).toBe(true);
+    expect(four.tiles.every((t) => t.codec === CODEC_RAW)).toBe(true);
+    const data = (r: EncodeResult): number => r.tiles.reduce((n, t) => n + t.data.byteLength, 0);
+    expect(data(four)).toBe(W * H * 4);
+    expect(data(rgb)).toBe(W * H * 3);
+    const dec = new TileDecoder();
+    dec.begin(W, H, FORMAT_XRGB8888);
+    for (const t of rgb.tiles) dec.apply(t);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(opaque(px)))).toBe(true);
+  });
+
+  it('never sends them for an argb8888 surface, whose 4th byte is alpha', () => {
+    const px = grain(W, H, 31);
+    const res = new TileEncoder({ codecs: lossless }).encode(image(px), null);
+    expect(res.tiles.length).toBeGreaterThan(0);
+    expect(res.tiles.some((t) => (codecBit(t.codec) & RGB_CODECS) !== 0)).toBe(false);
+    const dec = new TileDecoder();
+    dec.begin(W, H, FORMAT_ARGB8888);
+    for (const t of res.tiles) dec.apply(t);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
+  });
+
+  it('compresses the packed pixels with LZ4 (lz4_rgb) where that is smaller, and zstd keeps 4-byte pixels', () => {
+    // Colour bands with a little grain in the low bits: LZ4 shrinks them, damage follows.
+    const rand = prng(32);
+    const px = new Uint8Array(W * H * 4);
+    for (let i = 0; i < W * H; i++) px.set([(i >> 5) & 0xf0, 0x40 | (rand() < 0.1 ? 1 : 0), 0x80, 0x11], 4 * i);
+    const enc = new TileEncoder({ codecs: lossless & ~codecBit(CODEC_LZ4_SPANS) });
+    const res = enc.encode(xrgb(px), null);
+    expect(res.tiles.some((t) => t.codec === CODEC_LZ4_RGB)).toBe(true);
+    expect(res.tiles.some((t) => t.codec === CODEC_LZ4)).toBe(false);
+    const dec = new TileDecoder();
+    dec.begin(W, H, FORMAT_XRGB8888);
+    for (const t of res.tiles) dec.apply(t);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(opaque(px)))).toBe(true);
+    const zstd = new TileEncoder({ codecs: LOCAL_CODECS & ~codecBit(CODEC_LZ4_SPANS) }).encode(xrgb(px), null);
+    expect(zstd.tiles.some((t) => t.codec === CODEC_ZSTD)).toBe(true);
+    expect(zstd.tiles.some((t) => (codecBit(t.codec) & RGB_CODECS) !== 0)).toBe(false);
+  });
 
   it('refuses hostile 3-byte tiles before writing anything', () => {
     const target = { width: 40, height: 30, format: 'xrgb8888' as const, pixels: grain(40, 30, 33) };

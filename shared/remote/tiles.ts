@@ -288,7 +288,9 @@ export class TileEncoder {
     const bound = width > 0 && height > 0 ? this.native.outputBound(width, height) : 0;
     let out = this.spare.pop();
     if (out === undefined || out.byteLength < bound) out = Buffer.allocUnsafeSlow(bound);
-    const stats = this.native.encode(image.pixels, stride, width, height, rects, this.codecs, target, surface, out);
+    // 3-byte pixels drop the 4th byte: only where it carries nothing.
+    const codecs = image.format === 'xrgb8888' ? this.codecs : this.codecs & ~RGB_CODECS;
+    const stats = this.native.encode(image.pixels, stride, width, height, rects, codecs, target, surface, out);
     let released = false;
     const buffer = out;
     return {
