@@ -7,8 +7,9 @@
 //! touches are compared with the mirror, a changed uniform tile becomes one `solid` pixel
 //! (merged with its uniform neighbours), the other changed tiles merge into horizontal runs cut
 //! to their changed rows and to the damage, a run goes out in bands that fit a Waltham message,
-//! each band as the smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw, and
-//! the mirror is brought up to date. Before that, a damaged area whose rows moved up or down (a
+//! each band as the smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw (for
+//! an xrgb8888 source whose receiver takes them, LZ4 and raw of its pixels packed to 3 bytes:
+//! `lz4_rgb`, `raw_rgb`, rgb24.rs), and the mirror is brought up to date. Before that, a damaged area whose rows moved up or down (a
 //! scroll, scroll.rs) is sent as one `copy` tile of the pixels the receiver has, and the mirror
 //! moved the same way, so that only the rows that are new remain to diff. One call, no
 //! allocation per tile, no JavaScript per tile.
