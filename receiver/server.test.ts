@@ -11,7 +11,8 @@ import {
 } from '../shared/generated/waltham/waltham.js';
 import { PeerError } from '../shared/wire/errors.js';
 import { connectWaltham, encodeMessage, defaultWalthamTable, type WalthamClient } from '../shared/waltham/index.js';
-import { CODEC_COPY, CODEC_RAW, CODEC_SOLID, FORMAT_ARGB8888, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
+import { CODEC_COPY, CODEC_LZ4_RGB, CODEC_RAW, CODEC_RAW_RGB, CODEC_SOLID, FORMAT_ARGB8888, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
+import { lz4Compress } from '../shared/native.js';
 import { CODEC_JPEG, CODEC_WEBP, encodeLossy } from '../shared/remote/lossy.js';
 import { captureLogger, sleep, waitFor } from '../shared/remote/test/fixtures.js';
 import { ReceiverServer, type ReceiverServerOptions } from './server.js';
@@ -377,9 +378,38 @@ describe('ReceiverServer: hostile transmitters', () => {
     const codec = await hostile((t) => {
       const s = t.compositor.createSurface();
       t.content.begin(s, 10, 10, FORMAT_ARGB8888);
-      t.content.tile(s, 0, 0, 2, 2, 9, new Uint8Array(16));
+      t.content.tile(s, 0, 0, 2, 2, 30, new Uint8Array(16));
     });
-    expect(codec.error.text).toMatch(/wthp_content@\d+\.tile: .*codec 9 is not a codec this receiver announced/);
+    expect(codec.error.text).toMatch(/wthp_content@\d+\.tile: .*codec 30 is not a codec this receiver announced/);
+  });
+
+  it('rejects 3-byte tiles of the wrong size or on an argb8888 buffer', async () => {
+    const short = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 10, 10, FORMAT_XRGB8888);
+      t.content.tile(s, 0, 0, 2, 2, CODEC_RAW_RGB, new Uint8Array(16));
+    });
+    expect(short.error.text).toMatch(/wthp_content@\d+\.tile: .*raw_rgb 2x2 tile carries 16 bytes instead of 12/);
+    const block = new Uint8Array(64);
+    const n = lz4Compress(new Uint8Array(16).fill(3), block);
+    const other = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 10, 10, FORMAT_XRGB8888);
+      t.content.tile(s, 0, 0, 2, 2, CODEC_LZ4_RGB, block.subarray(0, n));
+    });
+    expect(other.error.text).toMatch(/wthp_content@\d+\.tile: .*lz4_rgb 2x2 tile does not decode/);
+    const large = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 200, 100, FORMAT_XRGB8888);
+      t.content.tile(s, 0, 0, 200, 82, CODEC_LZ4_RGB, block.subarray(0, n));
+    });
+    expect(large.error.text).toMatch(/lz4_rgb tile of 200x82 decodes to 65600 bytes, more than 65535/);
+    const argb = await hostile((t) => {
+      const s = t.compositor.createSurface();
+      t.content.begin(s, 10, 10, FORMAT_ARGB8888);
+      t.content.tile(s, 0, 0, 2, 2, CODEC_RAW_RGB, new Uint8Array(12));
+    });
+    expect(argb.error.text).toMatch(/raw_rgb tiles are for xrgb8888 buffers, this one is argb8888/);
   });
 
   it('rejects copy tiles whose source leaves the surface or whose data is not a source', async () => {

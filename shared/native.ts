@@ -123,6 +123,9 @@ export interface FrameWire {
   readonly codecSolid: number;
   readonly codecLz4Spans: number;
   readonly codecCopy: number;
+  /** 3-byte pixels: allowed in an encode's codec mask only for xrgb8888 sources. */
+  readonly codecRawRgb: number;
+  readonly codecLz4Rgb: number;
 }
 
 /** What one `FrameEncoder.encode` wrote. */

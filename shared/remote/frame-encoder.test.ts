@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FrameEncoder, isNativeError } from '../native.js';
+import { FrameEncoder, isNativeError, lz4Compress } from '../native.js';
 import { defaultWalthamTable } from '../waltham/connection.js';
 import { encodeMessage, parseMessage } from '../waltham/wire.js';
 import { wthpContentInterface } from '../generated/waltham/waltham.js';
 import { prng } from '../test/helpers.js';
-import { applyTile, CODEC_COPY, CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_SOLID, codecBit, LOCAL_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, copySource, type EncodeResult, type PixelImage } from './tiles.js';
+import { applyTile, CODEC_COPY, CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_ZSTD, CODEC_RAW, CODEC_RAW_RGB, CODEC_SOLID, codecBit, LOCAL_CODECS, RGB_CODECS, TileDecoder, TileEncoder, TileError, FORMAT_ARGB8888, FORMAT_XRGB8888, copySource, type EncodeResult, type PixelImage } from './tiles.js';
 
 const W = 300;
 const H = 170;
@@ -205,7 +205,7 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('refuses an output buffer that is too small, a short source and a short stride', () => {
-    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY };
+    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY, codecRawRgb: CODEC_RAW_RGB, codecLz4Rgb: CODEC_LZ4_RGB };
     const enc = new FrameEncoder(wire, 64, 65000);
     const px = noise(W, H, 6);
     const code = (f: () => unknown): string | undefined => {
@@ -237,11 +237,12 @@ describe('the native tile writer', () => {
   it('never crashes on random tiles: each is written or refused with a TileError, and a refused one changes nothing', () => {
     const rand = prng(99);
     const target = { width: 97, height: 61, format: 'argb8888' as const, pixels: new Uint8Array(97 * 61 * 4) };
-    const codecs = [CODEC_RAW, CODEC_LZ4, CODEC_ZSTD, CODEC_SOLID, CODEC_LZ4_SPANS, CODEC_COPY, 5, 6, 31];
+    const codecs = [CODEC_RAW, CODEC_LZ4, CODEC_ZSTD, CODEC_SOLID, CODEC_LZ4_SPANS, CODEC_COPY, CODEC_RAW_RGB, CODEC_LZ4_RGB, 5, 6, 31];
     const enc = new TileEncoder({ codecs: LOCAL_CODECS });
     const source = noise(97, 61, 98);
     const valid: Uint8Array[] = [];
     enc.encode({ width: 97, height: 61, format: 'argb8888', pixels: source }, null, (t) => valid.push(t.data.slice()));
+    new TileEncoder({ codecs: LOCAL_CODECS }).encode({ width: 97, height: 61, format: 'xrgb8888', pixels: source }, null, (t) => valid.push(t.data.slice()));
     const deadline = Date.now() + 1500;
     let written = 0;
     let refused = 0;
@@ -265,7 +266,7 @@ describe('the native tile writer', () => {
       }
       const before = Buffer.from(target.pixels);
       try {
-        applyTile(target, { x, y, width: w, height: h, codec, data }, LOCAL_CODECS);
+        applyTile({ ...target, format: rand() < 0.5 ? 'argb8888' : 'xrgb8888' }, { x, y, width: w, height: h, codec, data }, LOCAL_CODECS);
         written++;
       } catch (err) {
         expect(err).toBeInstanceOf(TileError);
@@ -275,5 +276,97 @@ describe('the native tile writer', () => {
     }
     expect(written).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
+  });
+});
+
+describe('3-byte pixels (raw_rgb, lz4_rgb) for xrgb8888 surfaces', () => {
+  /** Every byte random, the 4th too: what the receiver gets back has it 0xff. */
+  function grain(width: number, height: number, seed: number): Uint8Array {
+    const rand = prng(seed);
+    return new Uint8Array(width * height * 4).map(() => Math.floor(rand() * 256));
+  }
+  const xrgb = (pixels: Uint8Array): PixelImage => ({ width: W, height: H, format: 'xrgb8888', pixels });
+  const opaque = (px: Uint8Array): Uint8Array => px.map((b, i) => (i % 4 === 3 ? 0xff : b));
+  const lossless = LOCAL_CODECS & ~codecBit(CODEC_ZSTD);
+
+  it('sends incompressible xrgb8888 content as raw_rgb, a quarter fewer bytes, and it decodes with alpha 255', () => {
+    const px = grain(W, H, 30);
+    const rgb = new TileEncoder({ codecs: lossless }).encode(xrgb(px), null);
+    const four = new TileEncoder({ codecs: lossless & ~RGB_CODECS }).encode(xrgb(px), null);
+    expect(rgb.tiles.length).toBe(four.tiles.length);
+    expect(rgb.tiles.every((t) => t.codec === CODEC_RAW_RGB)).toBe(true);
+    expect(four.tiles.every((t) => t.codec === CODEC_RAW)).toBe(true);
+    const data = (r: EncodeResult): number => r.tiles.reduce((n, t) => n + t.data.byteLength, 0);
+    expect(data(four)).toBe(W * H * 4);
+    expect(data(rgb)).toBe(W * H * 3);
+    const dec = new TileDecoder();
+    dec.begin(W, H, FORMAT_XRGB8888);
+    for (const t of rgb.tiles) dec.apply(t);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(opaque(px)))).toBe(true);
+  });
+
+  it('never sends them for an argb8888 surface, whose 4th byte is alpha', () => {
+    const px = grain(W, H, 31);
+    const res = new TileEncoder({ codecs: lossless }).encode(image(px), null);
+    expect(res.tiles.length).toBeGreaterThan(0);
+    expect(res.tiles.some((t) => (codecBit(t.codec) & RGB_CODECS) !== 0)).toBe(false);
+    const dec = new TileDecoder();
+    dec.begin(W, H, FORMAT_ARGB8888);
+    for (const t of res.tiles) dec.apply(t);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
+  });
+
+  it('compresses the packed pixels with LZ4 (lz4_rgb) where that is smaller, and zstd keeps 4-byte pixels', () => {
+    // Colour bands with a little grain in the low bits: LZ4 shrinks them, damage follows.
+    const rand = prng(32);
+    const px = new Uint8Array(W * H * 4);
+    for (let i = 0; i < W * H; i++) px.set([(i >> 5) & 0xf0, 0x40 | (rand() < 0.1 ? 1 : 0), 0x80, 0x11], 4 * i);
+    const enc = new TileEncoder({ codecs: lossless & ~codecBit(CODEC_LZ4_SPANS) });
+    const res = enc.encode(xrgb(px), null);
+    expect(res.tiles.some((t) => t.codec === CODEC_LZ4_RGB)).toBe(true);
+    expect(res.tiles.some((t) => t.codec === CODEC_LZ4)).toBe(false);
+    const dec = new TileDecoder();
+    dec.begin(W, H, FORMAT_XRGB8888);
+    for (const t of res.tiles) dec.apply(t);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(opaque(px)))).toBe(true);
+    const zstd = new TileEncoder({ codecs: LOCAL_CODECS & ~codecBit(CODEC_LZ4_SPANS) }).encode(xrgb(px), null);
+    expect(zstd.tiles.some((t) => t.codec === CODEC_ZSTD)).toBe(true);
+    expect(zstd.tiles.some((t) => (codecBit(t.codec) & RGB_CODECS) !== 0)).toBe(false);
+  });
+
+  it('refuses hostile 3-byte tiles before writing anything', () => {
+    const target = { width: 40, height: 30, format: 'xrgb8888' as const, pixels: grain(40, 30, 33) };
+    const before = Buffer.from(target.pixels);
+    const block = (n: number): Uint8Array => {
+      const out = new Uint8Array(n + 64);
+      return out.subarray(0, lz4Compress(grain(n / 4, 1, 34).subarray(0, n), out));
+    };
+    const cases: [string, () => unknown, string][] = [
+      ['raw_rgb one byte short', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_RAW_RGB, data: new Uint8Array(299) }), 'ERR_TILE_DATA'],
+      ['raw_rgb with 4-byte pixels', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_RAW_RGB, data: new Uint8Array(400) }), 'ERR_TILE_DATA'],
+      ['lz4_rgb that decodes to 4-byte pixels', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4_RGB, data: block(400) }), 'ERR_TILE_DATA'],
+      ['lz4_rgb that decodes short', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4_RGB, data: block(296) }), 'ERR_TILE_DATA'],
+      ['lz4_rgb of garbage', () => applyTile(target, { x: 0, y: 0, width: 10, height: 10, codec: CODEC_LZ4_RGB, data: grain(20, 1, 35) }), 'ERR_TILE_DATA'],
+      ['raw_rgb outside the surface', () => applyTile(target, { x: 35, y: 0, width: 10, height: 1, codec: CODEC_RAW_RGB, data: new Uint8Array(30) }), 'ERR_TILE_BOUNDS'],
+      ['raw_rgb on an argb8888 buffer', () => applyTile({ ...target, format: 'argb8888' }, { x: 0, y: 0, width: 1, height: 1, codec: CODEC_RAW_RGB, data: new Uint8Array(3) }), 'ERR_TILE_CODEC'],
+      ['lz4_rgb not announced', () => applyTile(target, { x: 0, y: 0, width: 1, height: 1, codec: CODEC_LZ4_RGB, data: block(3) }, LOCAL_CODECS & ~RGB_CODECS), 'ERR_TILE_CODEC'],
+    ];
+    const big = { width: 200, height: 100, format: 'xrgb8888' as const, pixels: new Uint8Array(200 * 100 * 4) };
+    cases.push(['lz4_rgb of more than 65535 bytes of 4-byte pixels', () => applyTile(big, { x: 0, y: 0, width: 200, height: 82, codec: CODEC_LZ4_RGB, data: block(200 * 82 * 3) }), 'ERR_TILE_SIZE']);
+    for (const [what, f, code] of cases) {
+      let error: unknown = null;
+      try {
+        f();
+      } catch (err) {
+        error = err;
+      }
+      expect(error, what).toBeInstanceOf(TileError);
+      expect((error as TileError).code, what).toBe(code);
+      expect(Buffer.from(target.pixels).equals(before), what).toBe(true);
+    }
+    expect(big.pixels.every((b) => b === 0)).toBe(true);
+    // and the valid ones are written
+    applyTile(target, { x: 1, y: 2, width: 1, height: 1, codec: CODEC_RAW_RGB, data: new Uint8Array([1, 2, 3]) });
+    expect([...target.pixels.subarray((2 * 40 + 1) * 4, (2 * 40 + 2) * 4)]).toEqual([1, 2, 3, 255]);
   });
 });

@@ -267,7 +267,7 @@ describe('hostile tiles', () => {
   });
 
   it('rejects unknown and unannounced codecs', () => {
-    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: 9, data: raw(1, 1) }, ALL), 'ERR_TILE_CODEC', /codec 9/);
+    expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: 30, data: raw(1, 1) }, ALL), 'ERR_TILE_CODEC', /codec 30/);
     expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_ZSTD, data: raw(1, 1) }, codecBit(CODEC_RAW)), 'ERR_TILE_CODEC', /zstd/);
     expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_ZSTD, data: raw(1, 1) }, ALL), 'ERR_TILE_DATA', /zstd/);
     expectTileError(() => applyTile(target(), { x: 0, y: 0, width: 1, height: 1, codec: CODEC_LZ4, data: raw(1, 1) }, codecBit(CODEC_RAW)), 'ERR_TILE_CODEC', /lz4/);

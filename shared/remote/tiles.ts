@@ -19,6 +19,9 @@
  * sizes beyond the limits) throws a `TileError` and changes nothing.
  *
  * Pixels are `width * 4` bytes per row, in wl_shm memory order (B, G, R, A).
+ * An xrgb8888 surface's tiles may carry 3 bytes a pixel (`raw_rgb`,
+ * `lz4_rgb`: B, G, R; the receiver writes the 4th byte as 0xff) when the
+ * receiver announced them.
  * The pixel loops and LZ4 run in the native shim (shared/native.ts).
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
@@ -34,6 +37,8 @@ export const CODEC_ZSTD = WthpContentCodec.Zstd;
 export const CODEC_SOLID = WthpContentCodec.Solid;
 export const CODEC_LZ4_SPANS = WthpContentCodec.Lz4Spans;
 export const CODEC_COPY = WthpContentCodec.Copy;
+export const CODEC_RAW_RGB = WthpContentCodec.RawRgb;
+export const CODEC_LZ4_RGB = WthpContentCodec.Lz4Rgb;
 
 /** Wire names of the codecs, from the XML. */
 const CODEC_NAMES: ReadonlyMap<number, string> = new Map(
@@ -48,9 +53,12 @@ export function codecBit(codec: number): number {
   return 1 << codec;
 }
 
+/** The codecs of 3-byte pixels, for xrgb8888 buffers only. */
+export const RGB_CODECS = codecBit(CODEC_RAW_RGB) | codecBit(CODEC_LZ4_RGB);
+
 /** The codecs this build decodes, as wthp_content.codecs announces them. */
 export const LOCAL_CODECS =
-  codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_ZSTD) | codecBit(CODEC_LZ4_SPANS) | codecBit(CODEC_COPY);
+  codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_LZ4) | codecBit(CODEC_ZSTD) | codecBit(CODEC_LZ4_SPANS) | codecBit(CODEC_COPY) | RGB_CODECS;
 
 /** wthp_content.format */
 export const FORMAT_ARGB8888 = WthpContentFormat.Argb8888;
@@ -171,6 +179,8 @@ const FRAME_WIRE = {
   codecSolid: CODEC_SOLID,
   codecLz4Spans: CODEC_LZ4_SPANS,
   codecCopy: CODEC_COPY,
+  codecRawRgb: CODEC_RAW_RGB,
+  codecLz4Rgb: CODEC_LZ4_RGB,
 };
 
 function tileRequest(): MessageSpec {
@@ -278,7 +288,9 @@ export class TileEncoder {
     const bound = width > 0 && height > 0 ? this.native.outputBound(width, height) : 0;
     let out = this.spare.pop();
     if (out === undefined || out.byteLength < bound) out = Buffer.allocUnsafeSlow(bound);
-    const stats = this.native.encode(image.pixels, stride, width, height, rects, this.codecs, target, surface, out);
+    // 3-byte pixels drop the 4th byte: only where it carries nothing.
+    const codecs = image.format === 'xrgb8888' ? this.codecs : this.codecs & ~RGB_CODECS;
+    const stats = this.native.encode(image.pixels, stride, width, height, rects, codecs, target, surface, out);
     let released = false;
     const buffer = out;
     return {
@@ -376,11 +388,14 @@ export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL
   if (w <= 0 || h <= 0 || x < 0 || y < 0 || x > target.width - w || y > target.height - h) {
     throw new TileError('ERR_TILE_BOUNDS', `tile ${w}x${h}+${x}+${y} is outside the ${target.width}x${target.height} surface`);
   }
+  if ((codecBit(codec) & RGB_CODECS) !== 0 && target.format !== 'xrgb8888') {
+    throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} tiles are for xrgb8888 buffers, this one is ${target.format}`);
+  }
   const size = w * h * 4;
-  if ((codec === CODEC_LZ4 || codec === CODEC_ZSTD || codec === CODEC_LZ4_SPANS) && size > MAX_LZ4_TILE_BYTES) {
+  if ((codec === CODEC_LZ4 || codec === CODEC_ZSTD || codec === CODEC_LZ4_SPANS || codec === CODEC_LZ4_RGB) && size > MAX_LZ4_TILE_BYTES) {
     throw new TileError('ERR_TILE_SIZE', `${codecName(codec)} tile of ${w}x${h} decodes to ${size} bytes, more than ${MAX_LZ4_TILE_BYTES}`);
   }
-  if (codec !== CODEC_RAW && codec !== CODEC_SOLID && codec !== CODEC_LZ4 && codec !== CODEC_ZSTD && codec !== CODEC_LZ4_SPANS && codec !== CODEC_COPY) {
+  if (codec !== CODEC_RAW && codec !== CODEC_SOLID && codec !== CODEC_LZ4 && codec !== CODEC_ZSTD && codec !== CODEC_LZ4_SPANS && codec !== CODEC_COPY && codec !== CODEC_RAW_RGB && codec !== CODEC_LZ4_RGB) {
     throw new TileError('ERR_TILE_CODEC', `${codecName(codec)} tiles cannot be decoded here`);
   }
   try {

@@ -11,7 +11,7 @@ import { ReceiverServer, type ReceiverServerOptions } from '../../receiver/serve
 import { ReceiverLink, type ReceiverLinkOptions } from './link.js';
 import { prng } from '../../shared/test/helpers.js';
 import { captureLogger, full, pattern, produce, samePixels, sleep, TestOwner, toplevelRole, update, waitFor } from '../../shared/remote/test/fixtures.js';
-import { CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit, LOCAL_CODECS } from '../../shared/remote/tiles.js';
+import { CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit, LOCAL_CODECS } from '../../shared/remote/tiles.js';
 import { CodecPolicy, type CodecChoice, type FrameStats, type LinkSample } from '../../shared/remote/codec-policy.js';
 import { CODEC_JPEG, CODEC_WEBP, LOSSY_CODECS } from '../../shared/remote/lossy.js';
 
@@ -252,7 +252,7 @@ describe('ReceiverLink codec choice', () => {
       await waitFor(() => samePixels(remote.content, content), `frame ${i + 2}, exact`);
     }
     const codecs = new Set(tileCodecs(trace));
-    expect(codecs.has(CODEC_LZ4) || codecs.has(CODEC_LZ4_SPANS)).toBe(true);
+    expect(codecs.has(CODEC_LZ4) || codecs.has(CODEC_LZ4_SPANS) || codecs.has(CODEC_LZ4_RGB)).toBe(true);
     expect(codecs.has(CODEC_ZSTD)).toBe(false);
     expect(codecs.has(CODEC_JPEG)).toBe(false);
     expect(link.stats().lossyFrames).toBe(0);

@@ -60,7 +60,7 @@ import type { ClientSecurity } from '../../shared/waltham/tcp.js';
 import { guardFeedback } from '../../shared/remote/guard.js';
 import { InputRelay } from '../../shared/scene/input-relay.js';
 import type { OutputInfo } from '../../shared/scene/output.js';
-import { CODEC_COPY, CODEC_LZ4, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit } from '../../shared/remote/tiles.js';
+import { CODEC_COPY, CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_RAW_RGB, CODEC_SOLID, CODEC_ZSTD, codecBit } from '../../shared/remote/tiles.js';
 import { CodecPolicy, type CodecPolicyOptions } from '../../shared/remote/codec-policy.js';
 import { LOSSY_CODECS, type LossyCodec } from '../../shared/remote/lossy.js';
 import { LinkSampler } from './link-sampler.js';
@@ -342,8 +342,9 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     const conn: ConnectionState = new ConnectionState(input, client, compositor, shell, content, ivi, windowGeometry);
     conn.presentation = bindOptional(WthpPresentationProxy);
     conn.windowManager = bindOptional(WthpWindowManagerProxy);
-    const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_COPY);
-    const lz4 = basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS);
+    // raw_rgb and lz4_rgb go to xrgb8888 surfaces only (TileEncoder leaves them out for argb8888).
+    const basic = codecBit(CODEC_RAW) | codecBit(CODEC_SOLID) | codecBit(CODEC_COPY) | codecBit(CODEC_RAW_RGB);
+    const lz4 = basic | codecBit(CODEC_LZ4) | codecBit(CODEC_LZ4_SPANS) | codecBit(CODEC_LZ4_RGB);
     const codec = this.options.codec ?? 'auto';
     const wanted = codec === 'raw' ? basic : codec === 'lz4' ? lz4 : codec === 'zstd' ? lz4 | codecBit(CODEC_ZSTD) : lz4 | codecBit(CODEC_ZSTD) | LOSSY_CODECS;
     content.listen({ codecs: (mask) => (conn.codecs = (mask & wanted) | codecBit(CODEC_RAW)) });

@@ -7,8 +7,9 @@
 //! touches are compared with the mirror, a changed uniform tile becomes one `solid` pixel
 //! (merged with its uniform neighbours), the other changed tiles merge into horizontal runs cut
 //! to their changed rows and to the damage, a run goes out in bands that fit a Waltham message,
-//! each band as the smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw, and
-//! the mirror is brought up to date. Before that, a damaged area whose rows moved up or down (a
+//! each band as the smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw (for
+//! an xrgb8888 source whose receiver takes them, LZ4 and raw of its pixels packed to 3 bytes:
+//! `lz4_rgb`, `raw_rgb`, rgb24.rs), and the mirror is brought up to date. Before that, a damaged area whose rows moved up or down (a
 //! scroll, scroll.rs) is sent as one `copy` tile of the pixels the receiver has, and the mirror
 //! moved the same way, so that only the rows that are new remain to diff. One call, no
 //! allocation per tile, no JavaScript per tile.
@@ -25,6 +26,7 @@ use napi_derive::napi;
 use crate::error::{error, invalid, Result};
 use crate::codec::{self, Codec};
 use crate::pixels::{check_rect, copy, row, span_stream, uniform, views, Rect};
+use crate::rgb24;
 use crate::scroll;
 
 /// Bytes of a tile message besides its data: header 8, target 4, surface 4, x/y/width/height/
@@ -56,6 +58,10 @@ pub struct FrameWire {
   pub codec_solid: u32,
   pub codec_lz4_spans: u32,
   pub codec_copy: u32,
+  /// `raw_rgb` and `lz4_rgb`: 3-byte pixels, for xrgb8888 sources only (the caller leaves them
+  /// out of the codec mask of an argb8888 source).
+  pub codec_raw_rgb: u32,
+  pub codec_lz4_rgb: u32,
 }
 
 /// What one `encode` wrote.
@@ -215,12 +221,20 @@ impl Pass<'_> {
     let band_rows = r.h.div_ceil(r.h.div_ceil(max_rows));
     let wire = *self.wire;
     let mut use_spans = self.has(wire.codec_lz4_spans);
-    // The pixels' compressor: zstd when the caller allows it (a slow link), else LZ4.
+    // An xrgb8888 source whose receiver takes 3-byte pixels (the caller only allows them then):
+    // raw bands go `raw_rgb`, and LZ4 compresses the pixels packed to 3 bytes (`lz4_rgb`).
+    let rgb = self.has(wire.codec_raw_rgb);
+    let raw_id = if rgb { wire.codec_raw_rgb } else { wire.codec_raw };
+    // The pixels' compressor: zstd when the caller allows it (a slow link; it codes the 4th byte
+    // almost for free), else LZ4.
     let (plain_codec, plain_id) = if self.has(wire.codec_zstd) {
       (Codec::Zstd, wire.codec_zstd)
+    } else if self.has(wire.codec_lz4_rgb) {
+      (Codec::Lz4, wire.codec_lz4_rgb)
     } else {
       (Codec::Lz4, wire.codec_lz4)
     };
+    let plain_rgb = plain_codec == Codec::Lz4 && plain_id == wire.codec_lz4_rgb;
     let mut use_lz4 = self.has(plain_id);
     let incompressible = if plain_codec == Codec::Zstd { INCOMPRESSIBLE_ZSTD } else { INCOMPRESSIBLE_LZ4 };
     let mut by = r.y;
@@ -229,16 +243,17 @@ impl Pass<'_> {
       let band = Rect { x: r.x, y: by, w: r.w, h: bh };
       by += bh;
       let raw = row_bytes * bh;
+      // What the band costs sent raw, in 4- or 3-byte pixels: every codec must beat it.
+      let raw_out = if rgb { raw / 4 * 3 } else { raw };
       // The spans of the changed pixels, LZ4-compressed into `packed`.
       let mut best: Option<(u32, usize)> = None; // the span encoding, in `packed`
       let mut dense = true;
       if use_spans {
-        let limit = raw - 1;
-        match span_stream_strided(self.src, self.src_stride, self.mirror, self.stride, band, &mut self.spans[..limit]) {
+        match span_stream_strided(self.src, self.src_stride, self.mirror, self.stride, band, &mut self.spans[..raw - 1]) {
           Some(0) => continue, // nothing changed in these rows
           Some(n) => {
             dense = n as f64 > DENSE_SPANS * raw as f64;
-            if let Some(m) = codec::compress(Codec::Lz4, &self.spans[..n], &mut self.packed[..limit], 0) {
+            if let Some(m) = codec::compress(Codec::Lz4, &self.spans[..n], &mut self.packed[..raw_out - 1], 0) {
               best = Some((wire.codec_lz4_spans, m));
             }
           }
@@ -248,18 +263,27 @@ impl Pass<'_> {
           use_spans = false;
         }
       }
-      // The band's pixels, packed rows: a view of the source when its rows are contiguous.
+      // The band's rows are contiguous in the source: its 4-byte pixels are a view of it.
       let contiguous = band.x == 0 && r.w == self.width && self.src_stride == row_bytes;
       let start = band.y * self.src_stride;
-      if !contiguous {
-        pack(self.src, self.src_stride, band, &mut self.plain[..raw]);
-      }
-      let plain: &[u8] = if contiguous { &self.src[start..start + raw] } else { &self.plain[..raw] };
-      let msg = self.out.begin_tile(&wire, self.target, self.surface, band, wire.codec_raw)?;
+      // What `plain` holds of this band: nothing, its 4-byte or its 3-byte pixels.
+      let mut in_plain: Option<bool> = None;
+      let msg = self.out.begin_tile(&wire, self.target, self.surface, band, raw_id)?;
       let mut written: Option<(u32, usize)> = None;
       if use_lz4 && (best.is_none() || dense) {
-        let limit = best.map_or(raw, |(_, n)| n) - 1;
+        let limit = best.map_or(raw_out, |(_, n)| n) - 1;
         if limit > 0 {
+          let plain: &[u8] = if plain_rgb {
+            rgb24::pack(self.src, self.src_stride, band, &mut self.plain[..raw / 4 * 3]);
+            in_plain = Some(true);
+            &self.plain[..raw / 4 * 3]
+          } else if contiguous {
+            &self.src[start..start + raw]
+          } else {
+            pack(self.src, self.src_stride, band, &mut self.plain[..raw]);
+            in_plain = Some(false);
+            &self.plain[..raw]
+          };
           // Straight into the message.
           let dst = self.out.data(limit)?;
           if let Some(n) = codec::compress(plain_codec, plain, dst, 1) {
@@ -277,11 +301,17 @@ impl Pass<'_> {
           (codec, n)
         }
         (None, None) => {
-          self.out.data(raw)?.copy_from_slice(plain);
-          (wire.codec_raw, raw)
+          let dst = self.out.data(raw_out)?;
+          match (rgb, in_plain) {
+            (true, Some(true)) | (false, Some(false)) => dst.copy_from_slice(&self.plain[..raw_out]),
+            (true, _) => rgb24::pack(self.src, self.src_stride, band, dst),
+            (false, _) if contiguous => dst.copy_from_slice(&self.src[start..start + raw]),
+            (false, _) => pack(self.src, self.src_stride, band, dst),
+          }
+          (raw_id, raw_out)
         }
       };
-      if codec == wire.codec_raw || len as f64 > incompressible * raw as f64 {
+      if codec == raw_id || len as f64 > incompressible * raw_out as f64 {
         use_spans = false;
         use_lz4 = false;
       } else if codec == plain_id && best.is_some() {
@@ -660,7 +690,8 @@ impl TileWriter {
   /// outside `dst`, EBADMSG for data
   /// that does not decode to exactly the tile (then `dst` is untouched), EINVAL for a codec this
   /// writer does not know. LZ4 and zstd payloads may describe at most 65535 bytes of pixels (twice
-  /// that for span streams), as the protocol says.
+  /// that for span streams; 4-byte pixels for `lz4_rgb`), as the protocol says. `raw_rgb` and
+  /// `lz4_rgb` write the 4th byte of each pixel as 0xff.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn write(
@@ -738,6 +769,26 @@ pub(crate) fn write_tile(
       }
       copy(&scratch[..n], w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
     }
+  } else if codec == wire.codec_raw_rgb {
+    let packed = w * h * 3;
+    if data.len() != packed {
+      return Err(error("EBADMSG", format!("raw_rgb {w}x{h} tile carries {} bytes instead of {packed}", data.len())));
+    }
+    rgb24::unpack(data, out, stride, r);
+  } else if codec == wire.codec_lz4_rgb {
+    if size > MAX_MESSAGE {
+      return Err(error("E2BIG", format!("lz4_rgb tile of {w}x{h} covers {size} bytes of pixels, more than {MAX_MESSAGE}")));
+    }
+    let packed = w * h * 3;
+    if scratch.len() < packed {
+      scratch.resize(packed, 0);
+    }
+    // Into the scratch first, like the other LZ4 codecs: the pixels change only if it all decodes.
+    let n = codec::decompress(Codec::Lz4, data, &mut scratch[..packed]).map_err(|e| bad("lz4_rgb", w, h, e))?;
+    if n != packed {
+      return Err(bad("lz4_rgb", w, h, format_args!("{n} bytes instead of {packed}")));
+    }
+    rgb24::unpack(&scratch[..n], out, stride, r);
   } else if codec == wire.codec_copy {
     // The rectangle's pixels come from (src_x, src_y) of the same pixels, as they were before.
     let words: [u8; 8] = data

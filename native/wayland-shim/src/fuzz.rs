@@ -59,9 +59,11 @@ mod tests {
     codec_solid: 3,
     codec_lz4_spans: 4,
     codec_copy: 7,
+    codec_raw_rgb: 8,
+    codec_lz4_rgb: 9,
   };
   /// The codecs of WIRE.
-  const CODECS: [u32; 6] = [0, 1, 2, 3, 4, 7];
+  const CODECS: [u32; 8] = [0, 1, 2, 3, 4, 7, 8, 9];
 
   /// A surface: `stride` bytes per row (whole pixels, maybe padded), `height` rows.
   struct Surface {
@@ -138,6 +140,14 @@ mod tests {
         let first = &packed[..4];
         packed.chunks_exact(4).all(|p| p == first).then(|| first.to_vec())
       }
+      c if c == WIRE.codec_raw_rgb || c == WIRE.codec_lz4_rgb => {
+        let rgb: Vec<u8> = packed.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        if c == WIRE.codec_raw_rgb {
+          return Some(rgb);
+        }
+        let n = compress(Codec::Lz4, &rgb, &mut block, 1)?;
+        Some(block[..n].to_vec())
+      }
       c if c == WIRE.codec_lz4 || c == WIRE.codec_zstd => {
         let method = if c == WIRE.codec_lz4 { Codec::Lz4 } else { Codec::Zstd };
         let n = compress(method, &packed, &mut block, 1)?;
@@ -200,7 +210,15 @@ mod tests {
         crate::scroll::move_rows(&mut next, s.stride, r, sx, sy);
         (next, [(sx as u32).to_le_bytes(), (sy as u32).to_le_bytes()].concat())
       } else {
-        let next = change(&mut rng, &s, r);
+        let mut next = change(&mut rng, &s, r);
+        if codec == WIRE.codec_raw_rgb || codec == WIRE.codec_lz4_rgb {
+          // 3-byte pixels come back with the 4th byte 0xff, whatever it was.
+          for i in 0..r.h {
+            for j in 0..r.w {
+              next[(r.y + i) * s.stride + (r.x + j) * 4 + 3] = 0xff;
+            }
+          }
+        }
         let Some(data) = encode(codec, &s, &next, r) else { continue };
         (next, data)
       };
@@ -216,7 +234,7 @@ mod tests {
       // outside the surface). Refused: the pixels are untouched; accepted: only the rectangle
       // it names changed.
       let bad = mutate(&mut rng, &data);
-      let codec = if rng.next().is_multiple_of(4) { rng.next() % 9 } else { codec };
+      let codec = if rng.next().is_multiple_of(4) { rng.next() % 11 } else { codec };
       let r = match rng.next() % 4 {
         0 => s.rect(&mut rng),
         1 => Rect {
@@ -238,6 +256,22 @@ mod tests {
           let view = Surface { pixels: Vec::new(), stride, width: s.width, height: s.height };
           for (at, (a, b)) in out.iter().zip(&s.pixels).enumerate() {
             assert!(a == b || view.inside(r, at), "seed {}: byte {at} outside {r:?} written", budget.seed);
+          }
+          if codec == WIRE.codec_raw_rgb || codec == WIRE.codec_lz4_rgb {
+            // Accepted 3-byte pixels are exactly the whole rectangle's, opaque: never a part.
+            let mut rgb = vec![0u8; r.w * r.h * 3 + 64];
+            let n = if codec == WIRE.codec_raw_rgb {
+              let k = bad.len().min(rgb.len());
+              rgb[..k].copy_from_slice(&bad[..k]);
+              bad.len()
+            } else {
+              crate::codec::decompress(Codec::Lz4, &bad, &mut rgb).unwrap_or(usize::MAX)
+            };
+            assert_eq!(n, r.w * r.h * 3, "seed {}: a {r:?} tile of {n} bytes of 3-byte pixels accepted", budget.seed);
+            for (i, p) in rgb[..n].chunks_exact(3).enumerate() {
+              let at = (r.y + i / r.w) * stride + (r.x + i % r.w) * 4;
+              assert_eq!(out[at..at + 4], [p[0], p[1], p[2], 0xff], "seed {}: pixel {i} of {r:?}", budget.seed);
+            }
           }
         }
       }

@@ -19,6 +19,7 @@ pub mod pixels;
 pub mod refine;
 pub mod poller;
 pub mod rgb;
+pub mod rgb24;
 pub mod scroll;
 pub mod shm;
 pub mod sigbus;

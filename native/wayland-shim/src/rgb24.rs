@@ -1,0 +1,283 @@
+//! The 3-byte pixels of the `raw_rgb` and `lz4_rgb` tile codecs (protocol/waltham.xml): an
+//! xrgb8888 pixel (B, G, R, X in memory) travels as its first three bytes, B, G, R, and is
+//! written back with X = 0xff. The byte order stays that of memory, so packing is dropping every
+//! 4th byte: on x86-64 with SSSE3 one byte shuffle per four pixels, elsewhere (and for the last
+//! pixels of a row) eight pixels at a time as four 64-bit words in, three out (and back), no
+//! per-pixel bounds checks.
+
+use crate::pixels::{row, Rect};
+
+/// The low three bytes of each 32-bit half of `q` (two pixels), as 48 bits.
+#[inline(always)]
+fn squeeze(q: u64) -> u64 {
+  (q & 0x00ff_ffff) | ((q >> 8) & 0xffff_ff00_0000)
+}
+
+/// 48 bits (two 3-byte pixels) as two 4-byte pixels with the 4th byte 0xff.
+#[inline(always)]
+fn stretch(c: u64) -> u64 {
+  (c & 0x00ff_ffff) | ((c & 0xffff_ff00_0000) << 8) | 0xff00_0000_ff00_0000
+}
+
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> u64 {
+  u64::from_le_bytes([
+    b[8 * i],
+    b[8 * i + 1],
+    b[8 * i + 2],
+    b[8 * i + 3],
+    b[8 * i + 4],
+    b[8 * i + 5],
+    b[8 * i + 6],
+    b[8 * i + 7],
+  ])
+}
+
+/// Packs one row of 4-byte pixels (`src`, a multiple of 4 bytes) into `dst` (3 bytes a pixel).
+pub fn pack_row(src: &[u8], dst: &mut [u8]) {
+  let n = src.len() / 4;
+  let (src, dst) = (&src[..n * 4], &mut dst[..n * 3]);
+  #[cfg(target_arch = "x86_64")]
+  if std::is_x86_feature_detected!("ssse3") {
+    // SAFETY: the CPU has SSSE3 (checked just above).
+    let done = unsafe { ssse3::pack(src, dst) };
+    return pack_scalar(&src[done * 4..], &mut dst[done * 3..]);
+  }
+  pack_scalar(src, dst)
+}
+
+/// Expands one row of 3-byte pixels (`src`) into `dst` (4 bytes a pixel, the 4th 0xff): as many
+/// pixels as `dst` holds.
+pub fn unpack_row(src: &[u8], dst: &mut [u8]) {
+  let n = dst.len() / 4;
+  let (src, dst) = (&src[..n * 3], &mut dst[..n * 4]);
+  #[cfg(target_arch = "x86_64")]
+  if std::is_x86_feature_detected!("ssse3") {
+    // SAFETY: the CPU has SSSE3 (checked just above).
+    let done = unsafe { ssse3::unpack(src, dst) };
+    return unpack_scalar(&src[done * 3..], &mut dst[done * 4..]);
+  }
+  unpack_scalar(src, dst)
+}
+
+/// One byte shuffle per four pixels.
+#[cfg(target_arch = "x86_64")]
+mod ssse3 {
+  use std::arch::x86_64::{
+    __m128i, _mm_loadu_si128, _mm_or_si128, _mm_set1_epi32, _mm_setr_epi8, _mm_shuffle_epi8, _mm_storeu_si128,
+  };
+
+  /// Packs the first pixels of `src` (4 bytes each) into `dst` (3 bytes each), four at a time
+  /// while a 16-byte store stays inside `dst`; returns how many pixels it packed.
+  ///
+  /// # Safety
+  /// The CPU must have SSSE3.
+  #[target_feature(enable = "ssse3")]
+  pub(super) unsafe fn pack(src: &[u8], dst: &mut [u8]) -> usize {
+    let n = (src.len() / 4).min(dst.len() / 3);
+    let order = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    let mut i = 0;
+    while i + 4 <= n && 3 * i + 16 <= dst.len() {
+      // SAFETY: bytes 4 * i .. 4 * i + 16 lie in `src` (i + 4 <= n) and 3 * i .. 3 * i + 16 in
+      // `dst` (the loop condition); unaligned loads and stores are allowed.
+      unsafe {
+        let v = _mm_loadu_si128(src.as_ptr().add(4 * i) as *const __m128i);
+        _mm_storeu_si128(
+          dst.as_mut_ptr().add(3 * i) as *mut __m128i,
+          _mm_shuffle_epi8(v, order),
+        );
+      }
+      i += 4;
+    }
+    i
+  }
+
+  /// Expands the first pixels of `src` (3 bytes each) into `dst` (4 bytes each, the 4th 0xff),
+  /// four at a time while a 16-byte load stays inside `src`; returns how many pixels it wrote.
+  ///
+  /// # Safety
+  /// The CPU must have SSSE3.
+  #[target_feature(enable = "ssse3")]
+  pub(super) unsafe fn unpack(src: &[u8], dst: &mut [u8]) -> usize {
+    let n = (src.len() / 3).min(dst.len() / 4);
+    let order = _mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
+    let alpha = _mm_set1_epi32(0xff00_0000u32 as i32);
+    let mut i = 0;
+    while i + 4 <= n && 3 * i + 16 <= src.len() {
+      // SAFETY: bytes 3 * i .. 3 * i + 16 lie in `src` (the loop condition) and 4 * i .. 4 * i + 16
+      // in `dst` (i + 4 <= n); unaligned loads and stores are allowed.
+      unsafe {
+        let v = _mm_loadu_si128(src.as_ptr().add(3 * i) as *const __m128i);
+        _mm_storeu_si128(
+          dst.as_mut_ptr().add(4 * i) as *mut __m128i,
+          _mm_or_si128(_mm_shuffle_epi8(v, order), alpha),
+        );
+      }
+      i += 4;
+    }
+    i
+  }
+}
+
+/// `pack_row` without SIMD: eight pixels as four 64-bit words in, three out.
+fn pack_scalar(src: &[u8], dst: &mut [u8]) {
+  let mut ins = src.chunks_exact(32);
+  let mut outs = dst.chunks_exact_mut(24);
+  for (i, o) in (&mut ins).zip(&mut outs) {
+    let (c0, c1, c2, c3) = (
+      squeeze(word(i, 0)),
+      squeeze(word(i, 1)),
+      squeeze(word(i, 2)),
+      squeeze(word(i, 3)),
+    );
+    o[0..8].copy_from_slice(&(c0 | c1 << 48).to_le_bytes());
+    o[8..16].copy_from_slice(&(c1 >> 16 | c2 << 32).to_le_bytes());
+    o[16..24].copy_from_slice(&(c2 >> 32 | c3 << 16).to_le_bytes());
+  }
+  for (p, o) in ins
+    .remainder()
+    .chunks_exact(4)
+    .zip(outs.into_remainder().chunks_exact_mut(3))
+  {
+    o.copy_from_slice(&p[..3]);
+  }
+}
+
+/// `unpack_row` without SIMD: eight pixels as three 64-bit words in, four out.
+fn unpack_scalar(src: &[u8], dst: &mut [u8]) {
+  let mut ins = src.chunks_exact(24);
+  let mut outs = dst.chunks_exact_mut(32);
+  for (i, o) in (&mut ins).zip(&mut outs) {
+    let (a, b, c) = (word(i, 0), word(i, 1), word(i, 2));
+    let (c0, c1, c2, c3) = (
+      a & 0xffff_ffff_ffff,
+      a >> 48 | (b & 0xffff_ffff) << 16,
+      b >> 32 | (c & 0xffff) << 32,
+      c >> 16,
+    );
+    o[0..8].copy_from_slice(&stretch(c0).to_le_bytes());
+    o[8..16].copy_from_slice(&stretch(c1).to_le_bytes());
+    o[16..24].copy_from_slice(&stretch(c2).to_le_bytes());
+    o[24..32].copy_from_slice(&stretch(c3).to_le_bytes());
+  }
+  for (p, o) in ins
+    .remainder()
+    .chunks_exact(3)
+    .zip(outs.into_remainder().chunks_exact_mut(4))
+  {
+    o[..3].copy_from_slice(p);
+    o[3] = 0xff;
+  }
+}
+
+/// Packs rectangle `r` of `src` (`stride` bytes a row) into `dst`: `r.w * 3` bytes a row, no gaps.
+/// `r` lies inside `src` and `dst` holds `r.w * r.h * 3` bytes (checked by the caller).
+pub fn pack(src: &[u8], stride: usize, r: Rect, dst: &mut [u8]) {
+  let out_row = r.w * 3;
+  for (i, out) in dst.chunks_exact_mut(out_row).take(r.h).enumerate() {
+    pack_row(&src[row(stride, r, i)], out);
+  }
+}
+
+/// Writes packed rows of `r.w` x `r.h` 3-byte pixels (`src`) into `r` of `dst` (`stride` bytes a
+/// row) with the 4th byte 0xff. Sizes are checked by the caller.
+pub fn unpack(src: &[u8], dst: &mut [u8], stride: usize, r: Rect) {
+  let in_row = r.w * 3;
+  for (i, input) in src.chunks_exact(in_row).take(r.h).enumerate() {
+    unpack_row(input, &mut dst[row(stride, r, i)]);
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::codec::content::Rng;
+
+  #[test]
+  fn rows_of_every_length_pack_to_their_first_three_bytes_and_come_back_opaque() {
+    let mut rng = Rng(0x24);
+    for n in 0..70 {
+      let src = rng.bytes(n * 4);
+      let expect: Vec<u8> = src.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+      let opaque: Vec<u8> = src
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2], 0xff])
+        .collect();
+      // The SIMD path where the CPU has one, and the portable one.
+      for (pack, unpack) in [
+        (
+          pack_row as fn(&[u8], &mut [u8]),
+          unpack_row as fn(&[u8], &mut [u8]),
+        ),
+        (pack_scalar, unpack_scalar),
+      ] {
+        let mut packed = vec![0u8; n * 3];
+        pack(&src, &mut packed);
+        assert_eq!(packed, expect, "{n} pixels");
+        let mut back = vec![0u8; n * 4];
+        unpack(&packed, &mut back);
+        assert_eq!(back, opaque, "{n} pixels");
+      }
+    }
+  }
+
+  #[test]
+  fn a_rectangle_unpacks_into_its_place_only() {
+    let (w, h, stride) = (13, 5, 16 * 4);
+    let mut rng = Rng(7);
+    let src = rng.bytes(stride * h);
+    let r = Rect {
+      x: 2,
+      y: 1,
+      w: 9,
+      h: 3,
+    };
+    let mut packed = vec![0u8; r.w * r.h * 3];
+    pack(&src, stride, r, &mut packed);
+    let mut dst = vec![0u8; stride * h];
+    unpack(&packed, &mut dst, stride, r);
+    for y in 0..h {
+      for x in 0..stride / 4 {
+        let at = y * stride + x * 4;
+        let inside = (r.y..r.y + r.h).contains(&y) && (r.x..r.x + r.w).contains(&x) && x < w;
+        let want = if inside {
+          [src[at], src[at + 1], src[at + 2], 0xff]
+        } else {
+          [0; 4]
+        };
+        assert_eq!(dst[at..at + 4], want, "pixel {x},{y}");
+      }
+    }
+  }
+
+  /// Speed of packing against the copy it saves (`cargo test --release -- --ignored --nocapture`).
+  #[test]
+  #[ignore]
+  fn packing_costs_about_a_copy() {
+    let n = 1920 * 1080;
+    let src = Rng(1).bytes(n * 4);
+    let (mut four, mut three) = (vec![0u8; n * 4], vec![0u8; n * 3]);
+    let time = |f: &mut dyn FnMut()| {
+      let t = std::time::Instant::now();
+      for _ in 0..50 {
+        f();
+      }
+      t.elapsed().as_secs_f64() / 50.0 * 1e3
+    };
+    let copy = time(&mut || {
+      four.copy_from_slice(std::hint::black_box(&src));
+      std::hint::black_box(&mut four);
+    });
+    let packing = time(&mut || {
+      pack_row(std::hint::black_box(&src), &mut three);
+      std::hint::black_box(&mut three);
+    });
+    let mut out = vec![0u8; n * 4];
+    let unpacking = time(&mut || {
+      unpack_row(std::hint::black_box(&three), &mut out);
+      std::hint::black_box(&mut out);
+    });
+    println!("full HD: copy 4 bytes/px {copy:.2} ms, pack to 3 {packing:.2} ms, unpack {unpacking:.2} ms");
+    assert_eq!(out[3], 0xff);
+  }
+}
