@@ -280,7 +280,7 @@ describe('the native tile writer', () => {
 });
 
 describe('3-byte pixels (raw_rgb, lz4_rgb) for xrgb8888 surfaces', () => {
-  /** Every byte random, the 4th too: what the receiver gets back has it 0xff. */
+  /** Every byte random, the 4th too. */
   function grain(width: number, height: number, seed: number): Uint8Array {
     const rand = prng(seed);
     return new Uint8Array(width * height * 4).map(() => Math.floor(rand() * 256));
@@ -289,8 +289,8 @@ describe('3-byte pixels (raw_rgb, lz4_rgb) for xrgb8888 surfaces', () => {
   const opaque = (px: Uint8Array): Uint8Array => px.map((b, i) => (i % 4 === 3 ? 0xff : b));
   const lossless = LOCAL_CODECS & ~codecBit(CODEC_ZSTD);
 
-  it('sends incompressible xrgb8888 content as raw_rgb, a quarter fewer bytes, and it decodes with alpha 255', () => {
-    const px = grain(W, H, 30);
+  it('sends incompressible xrgb8888 content as raw_rgb, a quarter fewer bytes, and it decodes exactly', () => {
+    const px = opaque(grain(W, H, 30));
     const rgb = new TileEncoder({ codecs: lossless }).encode(xrgb(px), null);
     const four = new TileEncoder({ codecs: lossless & ~RGB_CODECS }).encode(xrgb(px), null);
     expect(rgb.tiles.length).toBe(four.tiles.length);
@@ -302,7 +302,20 @@ describe('3-byte pixels (raw_rgb, lz4_rgb) for xrgb8888 surfaces', () => {
     const dec = new TileDecoder();
     dec.begin(W, H, FORMAT_XRGB8888);
     for (const t of rgb.tiles) dec.apply(t);
-    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(opaque(px)))).toBe(true);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
+  });
+
+  it('keeps a 4th byte that is not 0xff: a band with one goes in 4-byte pixels, so every pixel comes back as written', () => {
+    // weston-simple-shm draws a cross with X = 0 that weston 10 shows black: the receiver must get those bytes.
+    const px = opaque(grain(W, H, 34));
+    for (let y = 100; y < 110; y++) for (let x = 0; x < W; x += 7) px[(y * W + x) * 4 + 3] = 0;
+    const res = new TileEncoder({ codecs: lossless }).encode(xrgb(px), null);
+    expect(res.tiles.some((t) => t.codec === CODEC_RAW_RGB)).toBe(true);
+    expect(res.tiles.some((t) => t.codec === CODEC_RAW && t.y <= 100 && t.y + t.height > 100)).toBe(true);
+    const dec = new TileDecoder();
+    dec.begin(W, H, FORMAT_XRGB8888);
+    for (const t of res.tiles) dec.apply(t);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
   });
 
   it('never sends them for an argb8888 surface, whose 4th byte is alpha', () => {
@@ -320,7 +333,7 @@ describe('3-byte pixels (raw_rgb, lz4_rgb) for xrgb8888 surfaces', () => {
     // Colour bands with a little grain in the low bits: LZ4 shrinks them, damage follows.
     const rand = prng(32);
     const px = new Uint8Array(W * H * 4);
-    for (let i = 0; i < W * H; i++) px.set([(i >> 5) & 0xf0, 0x40 | (rand() < 0.1 ? 1 : 0), 0x80, 0x11], 4 * i);
+    for (let i = 0; i < W * H; i++) px.set([(i >> 5) & 0xf0, 0x40 | (rand() < 0.1 ? 1 : 0), 0x80, 0xff], 4 * i);
     const enc = new TileEncoder({ codecs: lossless & ~codecBit(CODEC_LZ4_SPANS) });
     const res = enc.encode(xrgb(px), null);
     expect(res.tiles.some((t) => t.codec === CODEC_LZ4_RGB)).toBe(true);
@@ -328,7 +341,7 @@ describe('3-byte pixels (raw_rgb, lz4_rgb) for xrgb8888 surfaces', () => {
     const dec = new TileDecoder();
     dec.begin(W, H, FORMAT_XRGB8888);
     for (const t of res.tiles) dec.apply(t);
-    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(opaque(px)))).toBe(true);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
     const zstd = new TileEncoder({ codecs: LOCAL_CODECS & ~codecBit(CODEC_LZ4_SPANS) }).encode(xrgb(px), null);
     expect(zstd.tiles.some((t) => t.codec === CODEC_ZSTD)).toBe(true);
     expect(zstd.tiles.some((t) => (codecBit(t.codec) & RGB_CODECS) !== 0)).toBe(false);

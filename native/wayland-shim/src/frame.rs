@@ -223,18 +223,21 @@ impl Pass<'_> {
     let mut use_spans = self.has(wire.codec_lz4_spans);
     // An xrgb8888 source whose receiver takes 3-byte pixels (the caller only allows them then):
     // raw bands go `raw_rgb`, and LZ4 compresses the pixels packed to 3 bytes (`lz4_rgb`).
-    let rgb = self.has(wire.codec_raw_rgb);
-    let raw_id = if rgb { wire.codec_raw_rgb } else { wire.codec_raw };
+    // A band with a pixel whose 4th byte is not 0xff goes in 4-byte pixels, and so does the rest
+    // of its run: compositors differ in what they show of that byte (weston 10 shows the pixel
+    // black), so the receiver must get it as the application wrote it.
+    let mut rgb = self.has(wire.codec_raw_rgb);
+    let mut raw_id = if rgb { wire.codec_raw_rgb } else { wire.codec_raw };
     // The pixels' compressor: zstd when the caller allows it (a slow link; it codes the 4th byte
     // almost for free), else LZ4.
-    let (plain_codec, plain_id) = if self.has(wire.codec_zstd) {
+    let (plain_codec, mut plain_id) = if self.has(wire.codec_zstd) {
       (Codec::Zstd, wire.codec_zstd)
     } else if self.has(wire.codec_lz4_rgb) {
       (Codec::Lz4, wire.codec_lz4_rgb)
     } else {
       (Codec::Lz4, wire.codec_lz4)
     };
-    let plain_rgb = plain_codec == Codec::Lz4 && plain_id == wire.codec_lz4_rgb;
+    let mut plain_rgb = plain_codec == Codec::Lz4 && plain_id == wire.codec_lz4_rgb;
     let mut use_lz4 = self.has(plain_id);
     let incompressible = if plain_codec == Codec::Zstd { INCOMPRESSIBLE_ZSTD } else { INCOMPRESSIBLE_LZ4 };
     let mut by = r.y;
@@ -243,6 +246,21 @@ impl Pass<'_> {
       let band = Rect { x: r.x, y: by, w: r.w, h: bh };
       by += bh;
       let raw = row_bytes * bh;
+      // What `plain` holds of this band: nothing, its 4-byte or its 3-byte pixels.
+      let mut in_plain: Option<bool> = None;
+      if rgb {
+        if rgb24::pack(self.src, self.src_stride, band, &mut self.plain[..raw / 4 * 3]) {
+          in_plain = Some(true);
+        } else {
+          rgb = false;
+          raw_id = wire.codec_raw;
+          if plain_rgb {
+            plain_rgb = false;
+            plain_id = wire.codec_lz4;
+            use_lz4 = use_lz4 && self.has(plain_id);
+          }
+        }
+      }
       // What the band costs sent raw, in 4- or 3-byte pixels: every codec must beat it.
       let raw_out = if rgb { raw / 4 * 3 } else { raw };
       // The spans of the changed pixels, LZ4-compressed into `packed`.
@@ -266,17 +284,13 @@ impl Pass<'_> {
       // The band's rows are contiguous in the source: its 4-byte pixels are a view of it.
       let contiguous = band.x == 0 && r.w == self.width && self.src_stride == row_bytes;
       let start = band.y * self.src_stride;
-      // What `plain` holds of this band: nothing, its 4-byte or its 3-byte pixels.
-      let mut in_plain: Option<bool> = None;
       let msg = self.out.begin_tile(&wire, self.target, self.surface, band, raw_id)?;
       let mut written: Option<(u32, usize)> = None;
       if use_lz4 && (best.is_none() || dense) {
         let limit = best.map_or(raw_out, |(_, n)| n) - 1;
         if limit > 0 {
           let plain: &[u8] = if plain_rgb {
-            rgb24::pack(self.src, self.src_stride, band, &mut self.plain[..raw / 4 * 3]);
-            in_plain = Some(true);
-            &self.plain[..raw / 4 * 3]
+            &self.plain[..raw / 4 * 3] // packed above
           } else if contiguous {
             &self.src[start..start + raw]
           } else {
@@ -304,7 +318,9 @@ impl Pass<'_> {
           let dst = self.out.data(raw_out)?;
           match (rgb, in_plain) {
             (true, Some(true)) | (false, Some(false)) => dst.copy_from_slice(&self.plain[..raw_out]),
-            (true, _) => rgb24::pack(self.src, self.src_stride, band, dst),
+            (true, _) => {
+              rgb24::pack(self.src, self.src_stride, band, dst);
+            }
             (false, _) if contiguous => dst.copy_from_slice(&self.src[start..start + raw]),
             (false, _) => pack(self.src, self.src_stride, band, dst),
           }

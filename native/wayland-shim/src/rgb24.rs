@@ -33,15 +33,16 @@ fn word(b: &[u8], i: usize) -> u64 {
   ])
 }
 
-/// Packs one row of 4-byte pixels (`src`, a multiple of 4 bytes) into `dst` (3 bytes a pixel).
-pub fn pack_row(src: &[u8], dst: &mut [u8]) {
+/// Packs one row of 4-byte pixels (`src`, a multiple of 4 bytes) into `dst` (3 bytes a pixel);
+/// returns whether every pixel's 4th byte was 0xff (else the 3 bytes do not give it back).
+pub fn pack_row(src: &[u8], dst: &mut [u8]) -> bool {
   let n = src.len() / 4;
   let (src, dst) = (&src[..n * 4], &mut dst[..n * 3]);
   #[cfg(target_arch = "x86_64")]
   if std::is_x86_feature_detected!("ssse3") {
     // SAFETY: the CPU has SSSE3 (checked just above).
-    let done = unsafe { ssse3::pack(src, dst) };
-    return pack_scalar(&src[done * 4..], &mut dst[done * 3..]);
+    let (done, opaque) = unsafe { ssse3::pack(src, dst) };
+    return pack_scalar(&src[done * 4..], &mut dst[done * 3..]) && opaque;
   }
   pack_scalar(src, dst)
 }
@@ -64,7 +65,8 @@ pub fn unpack_row(src: &[u8], dst: &mut [u8]) {
 #[cfg(target_arch = "x86_64")]
 mod ssse3 {
   use std::arch::x86_64::{
-    __m128i, _mm_loadu_si128, _mm_or_si128, _mm_set1_epi32, _mm_setr_epi8, _mm_shuffle_epi8, _mm_storeu_si128,
+    __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi32, _mm_setr_epi8,
+    _mm_shuffle_epi8, _mm_storeu_si128,
   };
 
   /// Packs the first pixels of `src` (4 bytes each) into `dst` (3 bytes each), four at a time
@@ -73,15 +75,17 @@ mod ssse3 {
   /// # Safety
   /// The CPU must have SSSE3.
   #[target_feature(enable = "ssse3")]
-  pub(super) unsafe fn pack(src: &[u8], dst: &mut [u8]) -> usize {
+  pub(super) unsafe fn pack(src: &[u8], dst: &mut [u8]) -> (usize, bool) {
     let n = (src.len() / 4).min(dst.len() / 3);
     let order = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    let mut x = _mm_set1_epi32(-1);
     let mut i = 0;
     while i + 4 <= n && 3 * i + 16 <= dst.len() {
       // SAFETY: bytes 4 * i .. 4 * i + 16 lie in `src` (i + 4 <= n) and 3 * i .. 3 * i + 16 in
       // `dst` (the loop condition); unaligned loads and stores are allowed.
       unsafe {
         let v = _mm_loadu_si128(src.as_ptr().add(4 * i) as *const __m128i);
+        x = _mm_and_si128(x, v);
         _mm_storeu_si128(
           dst.as_mut_ptr().add(3 * i) as *mut __m128i,
           _mm_shuffle_epi8(v, order),
@@ -89,7 +93,9 @@ mod ssse3 {
       }
       i += 4;
     }
-    i
+    // The 4th byte of each pixel (bytes 3, 7, 11, 15) stayed 0xff in every pixel packed.
+    let opaque = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi32(-1))) & 0x8888 == 0x8888;
+    (i, opaque)
   }
 
   /// Expands the first pixels of `src` (3 bytes each) into `dst` (4 bytes each, the 4th 0xff),
@@ -120,27 +126,28 @@ mod ssse3 {
 }
 
 /// `pack_row` without SIMD: eight pixels as four 64-bit words in, three out.
-fn pack_scalar(src: &[u8], dst: &mut [u8]) {
+fn pack_scalar(src: &[u8], dst: &mut [u8]) -> bool {
   let mut ins = src.chunks_exact(32);
   let mut outs = dst.chunks_exact_mut(24);
+  let mut x = u64::MAX;
   for (i, o) in (&mut ins).zip(&mut outs) {
-    let (c0, c1, c2, c3) = (
-      squeeze(word(i, 0)),
-      squeeze(word(i, 1)),
-      squeeze(word(i, 2)),
-      squeeze(word(i, 3)),
-    );
+    let (w0, w1, w2, w3) = (word(i, 0), word(i, 1), word(i, 2), word(i, 3));
+    x &= w0 & w1 & w2 & w3;
+    let (c0, c1, c2, c3) = (squeeze(w0), squeeze(w1), squeeze(w2), squeeze(w3));
     o[0..8].copy_from_slice(&(c0 | c1 << 48).to_le_bytes());
     o[8..16].copy_from_slice(&(c1 >> 16 | c2 << 32).to_le_bytes());
     o[16..24].copy_from_slice(&(c2 >> 32 | c3 << 16).to_le_bytes());
   }
+  let mut opaque = x & 0xff00_0000_ff00_0000 == 0xff00_0000_ff00_0000;
   for (p, o) in ins
     .remainder()
     .chunks_exact(4)
     .zip(outs.into_remainder().chunks_exact_mut(3))
   {
     o.copy_from_slice(&p[..3]);
+    opaque &= p[3] == 0xff;
   }
+  opaque
 }
 
 /// `unpack_row` without SIMD: eight pixels as three 64-bit words in, four out.
@@ -171,12 +178,15 @@ fn unpack_scalar(src: &[u8], dst: &mut [u8]) {
 }
 
 /// Packs rectangle `r` of `src` (`stride` bytes a row) into `dst`: `r.w * 3` bytes a row, no gaps.
-/// `r` lies inside `src` and `dst` holds `r.w * r.h * 3` bytes (checked by the caller).
-pub fn pack(src: &[u8], stride: usize, r: Rect, dst: &mut [u8]) {
+/// `r` lies inside `src` and `dst` holds `r.w * r.h * 3` bytes (checked by the caller). Returns
+/// whether every pixel's 4th byte was 0xff: only then do the 3 bytes give the pixels back.
+pub fn pack(src: &[u8], stride: usize, r: Rect, dst: &mut [u8]) -> bool {
   let out_row = r.w * 3;
+  let mut opaque = true;
   for (i, out) in dst.chunks_exact_mut(out_row).take(r.h).enumerate() {
-    pack_row(&src[row(stride, r, i)], out);
+    opaque &= pack_row(&src[row(stride, r, i)], out);
   }
+  opaque
 }
 
 /// Writes packed rows of `r.w` x `r.h` 3-byte pixels (`src`) into `r` of `dst` (`stride` bytes a
@@ -206,7 +216,7 @@ mod tests {
       // The SIMD path where the CPU has one, and the portable one.
       for (pack, unpack) in [
         (
-          pack_row as fn(&[u8], &mut [u8]),
+          pack_row as fn(&[u8], &mut [u8]) -> bool,
           unpack_row as fn(&[u8], &mut [u8]),
         ),
         (pack_scalar, unpack_scalar),
@@ -217,6 +227,23 @@ mod tests {
         let mut back = vec![0u8; n * 4];
         unpack(&packed, &mut back);
         assert_eq!(back, opaque, "{n} pixels");
+      }
+    }
+  }
+
+  #[test]
+  fn packing_tells_whether_every_fourth_byte_was_0xff() {
+    // Rows of 0 to 69 pixels, the odd 4th byte anywhere: in the SIMD part or in the tail.
+    for n in 0..70usize {
+      let opaque: Vec<u8> = (0..n * 4).map(|i| if i % 4 == 3 { 0xff } else { (i * 7) as u8 }).collect();
+      for (name, pack) in [("simd", pack_row as fn(&[u8], &mut [u8]) -> bool), ("portable", pack_scalar)] {
+        let mut packed = vec![0u8; n * 3];
+        assert!(pack(&opaque, &mut packed), "{name}: {n} opaque pixels");
+        for at in 0..n {
+          let mut src = opaque.clone();
+          src[at * 4 + 3] = 0xfe;
+          assert!(!pack(&src, &mut packed), "{name}: pixel {at} of {n}");
+        }
       }
     }
   }
