@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
+#include "simple-toplevel.h"
 #include "fractional-scale-v1-client-protocol.h"
 #include "shm-buffer.h"
 
@@ -22,7 +23,6 @@ static struct wl_compositor *compositor;
 static struct wl_shm *shm;
 static struct xdg_wm_base *wm;
 static struct wp_fractional_scale_manager_v1 *manager;
-static int configured;
 
 static void global(void *data, struct wl_registry *registry, uint32_t name, const char *interface, uint32_t version) {
   if (strcmp(interface, "wl_compositor") == 0) compositor = wl_registry_bind(registry, name, &wl_compositor_interface, 1);
@@ -34,22 +34,6 @@ static void global(void *data, struct wl_registry *registry, uint32_t name, cons
 static void global_remove(void *data, struct wl_registry *registry, uint32_t name) {}
 
 static const struct wl_registry_listener registry_listener = {global, global_remove};
-
-static void ping(void *data, struct xdg_wm_base *base, uint32_t serial) { xdg_wm_base_pong(base, serial); }
-
-static const struct xdg_wm_base_listener wm_listener = {ping};
-
-static void surface_configure(void *data, struct xdg_surface *surface, uint32_t serial) {
-  xdg_surface_ack_configure(surface, serial);
-  configured = 1;
-}
-
-static const struct xdg_surface_listener surface_listener = {surface_configure};
-
-static void toplevel_configure(void *data, struct xdg_toplevel *toplevel, int32_t w, int32_t h, struct wl_array *states) {}
-static void toplevel_close(void *data, struct xdg_toplevel *toplevel) { exit(0); }
-
-static const struct xdg_toplevel_listener toplevel_listener = {toplevel_configure, toplevel_close};
 
 static void preferred_scale(void *data, struct wp_fractional_scale_v1 *fractional, uint32_t scale) {
   printf("preferred_scale %u\n", scale);

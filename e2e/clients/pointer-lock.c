@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
+#include "simple-toplevel.h"
 #include "pointer-constraints-unstable-v1-client-protocol.h"
 #include "relative-pointer-unstable-v1-client-protocol.h"
 #include "shm-buffer.h"
@@ -27,7 +28,6 @@ static struct zwp_pointer_constraints_v1 *constraints;
 static struct zwp_relative_pointer_manager_v1 *relative_manager;
 static struct wl_surface *surface;
 static struct wl_pointer *pointer;
-static int configured;
 static void seat_capabilities(void *data, struct wl_seat *s, uint32_t caps);
 static void seat_name(void *data, struct wl_seat *s, const char *name) {}
 static const struct wl_seat_listener seat_listener = {seat_capabilities, seat_name};
@@ -97,17 +97,6 @@ static void seat_capabilities(void *data, struct wl_seat *s, uint32_t caps) {
   seat_caps = caps;
   setup_pointer();
 }
-
-static void ping(void *data, struct xdg_wm_base *base, uint32_t serial) { xdg_wm_base_pong(base, serial); }
-static const struct xdg_wm_base_listener wm_listener = {ping};
-static void surface_configure(void *data, struct xdg_surface *s, uint32_t serial) {
-  xdg_surface_ack_configure(s, serial);
-  configured = 1;
-}
-static const struct xdg_surface_listener surface_listener = {surface_configure};
-static void toplevel_configure(void *data, struct xdg_toplevel *t, int32_t w, int32_t h, struct wl_array *states) {}
-static void toplevel_close(void *data, struct xdg_toplevel *t) { exit(0); }
-static const struct xdg_toplevel_listener toplevel_listener = {toplevel_configure, toplevel_close};
 
 int main(void) {
   const int w = 300, h = 200;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
+#include "simple-toplevel.h"
 #include "text-input-unstable-v3-client-protocol.h"
 #include "shm-buffer.h"
 
@@ -28,7 +29,6 @@ static struct xdg_wm_base *wm;
 static struct wl_seat *seat;
 static struct wl_keyboard *keyboard;
 static struct zwp_text_input_manager_v3 *manager;
-static int configured;
 static uint32_t commits;
 static char *preedit, *commit_text;
 static int32_t preedit_begin, preedit_end;
@@ -112,22 +112,6 @@ static void ti_done(void *data, struct zwp_text_input_v3 *ti, uint32_t serial) {
 }
 
 static const struct zwp_text_input_v3_listener ti_listener = {ti_enter, ti_leave, ti_preedit, ti_commit_string, ti_delete, ti_done};
-
-static void ping(void *data, struct xdg_wm_base *base, uint32_t serial) { xdg_wm_base_pong(base, serial); }
-
-static const struct xdg_wm_base_listener wm_listener = {ping};
-
-static void surface_configure(void *data, struct xdg_surface *surface, uint32_t serial) {
-  xdg_surface_ack_configure(surface, serial);
-  configured = 1;
-}
-
-static const struct xdg_surface_listener surface_listener = {surface_configure};
-
-static void toplevel_configure(void *data, struct xdg_toplevel *toplevel, int32_t w, int32_t h, struct wl_array *states) {}
-static void toplevel_close(void *data, struct xdg_toplevel *toplevel) { exit(0); }
-
-static const struct xdg_toplevel_listener toplevel_listener = {toplevel_configure, toplevel_close};
 
 int main(void) {
   const int w = 200, h = 100;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <wayland-client.h>
 #include "xdg-shell-client-protocol.h"
+#include "simple-toplevel.h"
 #include "viewporter-client-protocol.h"
 #include "shm-buffer.h"
 
@@ -24,7 +25,6 @@ static struct wl_shm *shm;
 static struct xdg_wm_base *wm;
 static struct wp_viewporter *viewporter;
 static struct wl_seat *seat;
-static int configured;
 
 static void global(void *data, struct wl_registry *registry, uint32_t name, const char *interface, uint32_t version) {
   if (strcmp(interface, "wl_compositor") == 0) compositor = wl_registry_bind(registry, name, &wl_compositor_interface, 1);
@@ -61,22 +61,6 @@ static const struct wl_seat_listener seat_listener = {seat_capabilities};
 static void global_remove(void *data, struct wl_registry *registry, uint32_t name) {}
 
 static const struct wl_registry_listener registry_listener = {global, global_remove};
-
-static void ping(void *data, struct xdg_wm_base *base, uint32_t serial) { xdg_wm_base_pong(base, serial); }
-
-static const struct xdg_wm_base_listener wm_listener = {ping};
-
-static void surface_configure(void *data, struct xdg_surface *surface, uint32_t serial) {
-  xdg_surface_ack_configure(surface, serial);
-  configured = 1;
-}
-
-static const struct xdg_surface_listener surface_listener = {surface_configure};
-
-static void toplevel_configure(void *data, struct xdg_toplevel *toplevel, int32_t w, int32_t h, struct wl_array *states) {}
-static void toplevel_close(void *data, struct xdg_toplevel *toplevel) { exit(0); }
-
-static const struct xdg_toplevel_listener toplevel_listener = {toplevel_configure, toplevel_close};
 
 /* Red, green, blue and white quadrants (top left, top right, bottom left, bottom right). */
 static void quadrants(uint32_t *px, int w, int h, void *data) {
