@@ -126,4 +126,23 @@ describe('WalthamConnection suspend/resume', () => {
     expect(t.seen).toEqual([1, 2, 3]);
     t.conn.destroy();
   });
+
+  it('closes when the peer ends its side, also when a handler had suspended input before an error', async () => {
+    const stream = inputStream();
+    // A grace longer than any test: only the peer's end can close the stream in time.
+    const conn = new WalthamConnection(stream, 'server', { logger: silentLogger, label: 'test', closeTimeoutMs: 3_600_000 });
+    (conn.display as WthDisplayResource).listen({
+      clientVersion: () => {
+        conn.suspend();
+        // A handler that finishes later finds the peer at fault (a lossy tile that does not decode).
+        setTimeout(() => conn.postError(conn.display, 1, 'bad tile'), 5);
+      },
+    });
+    stream.push(messages(1));
+    await waitFor(() => conn.isSuspended);
+    await new Promise((r) => setTimeout(r, 20));
+    stream.push(null);
+    const reason = await conn.closed;
+    expect(reason?.message).toMatch(/bad tile/);
+  });
 });

@@ -1042,6 +1042,9 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     if (this.state !== 'open') return;
     this.state = 'closing';
     this.reason = reason;
+    // Nothing more is dispatched, but the peer's end must still be read, even if a handler had
+    // suspended input: then the stream closes when the peer closes, not after the grace.
+    if (this.suspended > 0) this.stream.resume();
     this.writeQueued();
     this.stream.end();
     this.destroyAfter(graceMs);
