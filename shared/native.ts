@@ -158,6 +158,21 @@ export interface FrameEncoder {
     surface: number,
     out: Uint8Array,
   ): FrameStats;
+  /**
+   * `encode` on a worker thread: until the promise settles, `src` and `out` must not be written
+   * and every other call throws EBUSY.
+   */
+  encodeAsync(
+    src: Uint8Array,
+    srcStride: number,
+    width: number,
+    height: number,
+    damage: Int32Array | null,
+    codecs: number,
+    target: number,
+    surface: number,
+    out: Uint8Array,
+  ): Promise<FrameStats>;
 }
 
 export interface FrameEncoderConstructor {

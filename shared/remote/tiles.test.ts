@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { Rect } from '../scene/scene.js';
-import { lz4Compress, lz4Decompress } from '../native.js';
+import { isNativeError, lz4Compress, lz4Decompress } from '../native.js';
+import { pixelsPinned } from '../scene/pinned-pixels.js';
 import { prng } from '../test/helpers.js';
 import {
   applyTile,
@@ -354,5 +355,80 @@ describe('lz4 blocks', () => {
       expect(lz4Decompress(theirs, back)).toBe(raw.length);
       expect(Buffer.from(back).equals(Buffer.from(raw))).toBe(true);
     }
+  });
+});
+
+describe('encoding on a worker thread', () => {
+  /** A sequence of frames: noise, a scroll, a flat area, partial damage. */
+  function frames(): { img: PixelImage & { pixels: Uint8Array }; damage: Rect[] | null }[] {
+    const rand = prng(77);
+    const w = 300;
+    const h = 200;
+    const out: { img: PixelImage & { pixels: Uint8Array }; damage: Rect[] | null }[] = [];
+    let img = image(w, h);
+    paint(img, { x: 0, y: 0, width: w, height: h }, rand, 'stripes');
+    out.push({ img, damage: null });
+    img = { ...img, pixels: img.pixels.slice() };
+    // Scrolled up by 10 rows, new rows at the bottom.
+    img.pixels.copyWithin(0, 10 * w * 4);
+    paint(img, { x: 0, y: h - 10, width: w, height: 10 }, rand, 'noise');
+    out.push({ img, damage: [{ x: 0, y: 0, width: w, height: h }] });
+    img = { ...img, pixels: img.pixels.slice() };
+    paint(img, { x: 20, y: 30, width: 100, height: 50 }, rand, 'flat');
+    paint(img, { x: 150, y: 120, width: 40, height: 40 }, rand, 'noise');
+    out.push({ img, damage: [{ x: 20, y: 30, width: 100, height: 50 }, { x: 150, y: 120, width: 40, height: 40 }] });
+    return out;
+  }
+
+  it('writes the same messages as the encode on the JavaScript thread, frame after frame', async () => {
+    const codecs = LOCAL_CODECS;
+    const sync = new TileEncoder({ codecs });
+    const worker = new TileEncoder({ codecs });
+    let total = 0;
+    for (const { img, damage } of frames()) {
+      const a = sync.encodeMessages(img, damage, 5, 9);
+      const b = await worker.encodeMessagesAsync(img, damage, 5, 9);
+      expect(b.bytes.byteLength).toBeGreaterThan(0);
+      expect(Buffer.from(b.bytes).equals(Buffer.from(a.bytes))).toBe(true);
+      expect([b.reset, b.tiles, b.changedTiles, b.unchangedTiles, b.rawBytes, b.copiedPixels]).toEqual([a.reset, a.tiles, a.changedTiles, a.unchangedTiles, a.rawBytes, a.copiedPixels]);
+      total += b.tiles;
+      a.release();
+      b.release();
+    }
+    expect(total).toBeGreaterThan(3);
+  });
+
+  it('is busy until the promise settles: other calls throw, the pixels are pinned', async () => {
+    const enc = new TileEncoder({ codecs: LOCAL_CODECS });
+    const [first] = frames();
+    const pending = enc.encodeMessagesAsync(first!.img, null, 1, 1);
+    expect(enc.busy).toBe(true);
+    expect(pixelsPinned(first!.img.pixels)).toBe(true);
+    const busyError = (f: () => unknown): boolean => {
+      try {
+        f();
+        return false;
+      } catch (err) {
+        return isNativeError(err, 'EBUSY');
+      }
+    };
+    expect(busyError(() => enc.encodeMessages(first!.img, null, 1, 1))).toBe(true);
+    expect(busyError(() => enc.reset())).toBe(true);
+    expect(busyError(() => enc.needsReset(300, 200))).toBe(true);
+    const frame = await pending;
+    expect(enc.busy).toBe(false);
+    expect(pixelsPinned(first!.img.pixels)).toBe(false);
+    expect(frame.reset).toBe(true);
+    // Usable again, and it kept the mirror: nothing changed, nothing to send.
+    expect(enc.encodeMessages(first!.img, null, 1, 1).tiles).toBe(0);
+  });
+
+  it('rejects like the encode on the JavaScript thread and is usable after', async () => {
+    const enc = new TileEncoder({ codecs: LOCAL_CODECS });
+    const short = { width: 64, height: 64, format: 'argb8888' as const, pixels: new Uint8Array(64 * 63 * 4) };
+    await expect(enc.encodeMessagesAsync(short, null, 1, 1)).rejects.toThrow(/ERANGE|too short|outside/);
+    expect(enc.busy).toBe(false);
+    expect(pixelsPinned(short.pixels)).toBe(false);
+    expect(enc.encodeMessages(image(64, 64, 0xff102030), null, 1, 1).tiles).toBeGreaterThan(0);
   });
 });

@@ -26,7 +26,8 @@
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
 import type { SharedPixels } from '../scene/shared-pixels.js';
-import { FrameEncoder, isNativeError, TileWriter } from '../native.js';
+import { FrameEncoder, isNativeError, TileWriter, type FrameStats } from '../native.js';
+import { pinPixels } from '../scene/pinned-pixels.js';
 import { WthpContentCodec, WthpContentFormat, wthpContentInterface } from '../generated/waltham/waltham.js';
 import type { MessageSpec } from '../wire/protocol.js';
 
@@ -170,6 +171,17 @@ export interface EncodedFrame {
   readonly copiedPixels: number;
 }
 
+/** One encode's input as the native encoder takes it, and its output buffer. */
+interface EncodeJob {
+  readonly stride: number;
+  readonly reset: boolean;
+  readonly rects: Int32Array | null;
+  /** `outputBound` of the image. */
+  readonly bound: number;
+  readonly out: Uint8Array;
+  readonly codecs: number;
+}
+
 /** The wire numbers of the native encoder, from the generated protocol tables. */
 const FRAME_WIRE = {
   tileOpcode: tileRequest().opcode,
@@ -204,6 +216,7 @@ export class TileEncoder {
   /** Output buffers given back by `release()`, for the next frames. */
   private readonly spare: Uint8Array[] = [];
   private damageScratch = new Int32Array(64);
+  private inFlight = false;
 
   constructor(options: TileEncoderOptions = {}) {
     this.tileSize = options.tileSize ?? 64;
@@ -267,22 +280,60 @@ export class TileEncoder {
    * them to a socket releases them once written).
    */
   encodeMessages(image: PixelImage & { readonly stride?: number }, damage: readonly Rect[] | null, target: number, surface: number): EncodedFrame {
+    const job = this.prepare(image, damage);
+    const stats = this.native.encode(image.pixels, job.stride, image.width, image.height, job.rects, job.codecs, target, surface, job.out);
+    return this.finish(job, stats);
+  }
+
+  /**
+   * `encodeMessages` on a worker thread: the JavaScript thread goes on while
+   * the damage is diffed and compressed. Until the promise settles the
+   * encoder is `busy` (its other methods throw) and `image.pixels` are pinned
+   * (pinned-pixels.ts: producers write into a copy instead). The damage is
+   * taken now.
+   */
+  async encodeMessagesAsync(image: PixelImage & { readonly stride?: number }, damage: readonly Rect[] | null, target: number, surface: number): Promise<EncodedFrame> {
+    const job = this.prepare(image, damage);
+    // The worker reads the rectangles after this turn: its own copy, not the scratch array.
+    const rects = job.rects === null ? null : job.rects.slice();
+    const unpin = pinPixels(image.pixels);
+    this.inFlight = true;
+    try {
+      const stats = await this.native.encodeAsync(image.pixels, job.stride, image.width, image.height, rects, job.codecs, target, surface, job.out);
+      return this.finish(job, stats);
+    } catch (err) {
+      if (job.out.byteLength >= job.bound && this.spare.length < MAX_SPARE_OUTPUTS) this.spare.push(job.out);
+      throw err;
+    } finally {
+      this.inFlight = false;
+      unpin();
+    }
+  }
+
+  /** An `encodeMessagesAsync` has not settled yet. */
+  get busy(): boolean {
+    return this.inFlight;
+  }
+
+  /** The damage as the native encoder takes it, the codecs and an output buffer for one encode. */
+  private prepare(image: PixelImage & { readonly stride?: number }, damage: readonly Rect[] | null): EncodeJob {
     const { width, height } = image;
     const stride = image.stride ?? width * 4;
     const reset = this.native.needsReset(width, height);
     let rects: Int32Array | null = null;
     if (!reset && damage !== null && image.format === this.mirrorFormat) {
       if (this.damageScratch.length < 4 * damage.length) this.damageScratch = new Int32Array(4 * damage.length);
-      rects = this.damageScratch.subarray(0, 4 * damage.length);
+      const q = this.damageScratch.subarray(0, 4 * damage.length);
       // Clipped to the image here: the native side gets small non-negative numbers.
       damage.forEach((r, i) => {
         const x0 = Math.max(0, Math.min(width, Math.floor(r.x)));
         const y0 = Math.max(0, Math.min(height, Math.floor(r.y)));
-        rects![4 * i] = x0;
-        rects![4 * i + 1] = y0;
-        rects![4 * i + 2] = Math.max(0, Math.min(width, Math.ceil(r.x + r.width)) - x0);
-        rects![4 * i + 3] = Math.max(0, Math.min(height, Math.ceil(r.y + r.height)) - y0);
+        q[4 * i] = x0;
+        q[4 * i + 1] = y0;
+        q[4 * i + 2] = Math.max(0, Math.min(width, Math.ceil(r.x + r.width)) - x0);
+        q[4 * i + 3] = Math.max(0, Math.min(height, Math.ceil(r.y + r.height)) - y0);
       });
+      rects = q;
     }
     this.mirrorFormat = image.format;
     const bound = width > 0 && height > 0 ? this.native.outputBound(width, height) : 0;
@@ -290,17 +341,20 @@ export class TileEncoder {
     if (out === undefined || out.byteLength < bound) out = Buffer.allocUnsafeSlow(bound);
     // 3-byte pixels drop the 4th byte: only where it carries nothing.
     const codecs = image.format === 'xrgb8888' ? this.codecs : this.codecs & ~RGB_CODECS;
-    const stats = this.native.encode(image.pixels, stride, width, height, rects, codecs, target, surface, out);
+    return { stride, reset, rects, bound, out, codecs };
+  }
+
+  private finish(job: EncodeJob, stats: FrameStats): EncodedFrame {
     let released = false;
-    const buffer = out;
+    const { out, bound } = job;
     return {
       bytes: out.subarray(0, stats.bytes),
       release: () => {
         if (released) return;
         released = true;
-        if (this.spare.length < MAX_SPARE_OUTPUTS && buffer.byteLength >= bound) this.spare.push(buffer);
+        if (this.spare.length < MAX_SPARE_OUTPUTS && out.byteLength >= bound) this.spare.push(out);
       },
-      reset,
+      reset: job.reset,
       tiles: stats.tiles,
       changedTiles: stats.changedTiles,
       unchangedTiles: stats.unchangedTiles,

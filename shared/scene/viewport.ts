@@ -11,6 +11,7 @@
  */
 import { surfaceSize, type Content, type Rect } from './scene.js';
 import { surfacePointToBuffer } from './transform.js';
+import { pixelsPinned } from './pinned-pixels.js';
 
 /** Crop and scale state of a surface; null fields are unset. */
 export interface ViewportState {
@@ -96,7 +97,7 @@ export function scaleThroughViewport(raw: Content, v: ViewportState, previous: C
   const scale = raw.scale;
   const width = Math.max(1, dst.width * scale);
   const height = Math.max(1, dst.height * scale);
-  const reuse = previous !== null && previous.width === width && previous.height === height && previous.pixels.byteLength === width * height * 4 && previous.shared === undefined;
+  const reuse = previous !== null && previous.width === width && previous.height === height && previous.pixels.byteLength === width * height * 4 && previous.shared === undefined && !pixelsPinned(previous.pixels);
   const pixels = reuse ? previous.pixels : new Uint8Array(width * height * 4);
   const from = new Uint32Array(raw.pixels.buffer, raw.pixels.byteOffset, raw.width * raw.height);
   const to = new Uint32Array(pixels.buffer, pixels.byteOffset, width * height);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CommitInfo, SceneSurface } from '../../shared/scene/scene.js';
 import { ftruncateFd } from '../../shared/native.js';
 import { PeerError } from '../../shared/wire/errors.js';
+import { pinPixels } from '../../shared/scene/pinned-pixels.js';
 import { WlShmError, WlShmFormat, WlSurfaceError, WlSubsurfaceProxy } from '../../shared/generated/wayland/index.js';
 import { FakeConsumer, TestClient, displayPerTest, lastSurface, rssBytes, sleep, waitFor } from './test/helpers.js';
 
@@ -95,6 +96,35 @@ describe('wl_shm content', () => {
     expect(pixelAt(scene, 5, 7)).toBe(0xff000002);
     expect(pixelAt(scene, 6, 3)).toBe(0xff000001); // outside the damage: the old content stays
     expect(b.released).toBe(1);
+  });
+
+  it('writes a same-size commit into a copy while an encode reads the pixels (pinned)', async () => {
+    const c = await connect();
+    const top = await c.toplevel();
+    const scene = lastSurface(t.display);
+    top.show(c.buffer(20, 10, () => 0xff000001));
+    await c.roundtrip();
+    const before = scene.content!.pixels;
+    const unpin = pinPixels(before);
+    const b = c.buffer(20, 10, () => 0xff000002);
+    top.surface.attach(b.buffer, 0, 0);
+    top.surface.damage(2, 3, 4, 5);
+    top.surface.commit();
+    await c.roundtrip();
+    unpin();
+    // The pinned pixels are as they were; the new content has the damage and the rest of them.
+    expect(scene.content!.pixels).not.toBe(before);
+    expect(new DataView(before.buffer, before.byteOffset).getUint32((3 * 20 + 2) * 4, true)).toBe(0xff000001);
+    expect(pixelAt(scene, 2, 3)).toBe(0xff000002);
+    expect(pixelAt(scene, 6, 3)).toBe(0xff000001);
+    // Unpinned, the next commit writes in place again.
+    const now = scene.content!.pixels;
+    top.surface.attach(c.buffer(20, 10, () => 0xff000003).buffer, 0, 0);
+    top.surface.damage(0, 0, 1, 1);
+    top.surface.commit();
+    await c.roundtrip();
+    expect(scene.content!.pixels).toBe(now);
+    expect(pixelAt(scene, 0, 0)).toBe(0xff000003);
   });
 
   it('converts surface damage with buffer scale 2 and transform 90', async () => {

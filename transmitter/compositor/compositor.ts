@@ -39,6 +39,7 @@ import { answerFeedbacks, discardFeedbacks } from './presentation.js';
 import { ShmBuffer, shmBufferOf } from './shm.js';
 import { admitPixels, admitSurface, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 import { appliedViewport, checkViewport, type ViewportState } from './viewporter.js';
+import { pixelsPinned } from '../../shared/scene/pinned-pixels.js';
 
 /** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
 const MAX_DAMAGE_RECTS = 256;
@@ -406,7 +407,8 @@ export class Surface {
       if (src instanceof ShmBuffer) {
         let result: ReturnType<ShmBuffer['copyTo']> = 'ok';
         if (same) {
-          pixels = prev.pixels;
+          // Pixels an encode reads on a worker (pinned-pixels.ts) are not written: a copy is.
+          pixels = pixelsPinned(prev.pixels) ? prev.pixels.slice() : prev.pixels;
           if (damage.length > 0) ({ result, changed: damage } = src.copyChangedTo(pixels, damage, CHANGED_GRID, MAX_CHANGED_RECTS));
         } else {
           pixels = new Uint8Array(src.width * src.height * 4);

@@ -9,8 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Scene, type Content, type SceneSurface } from '../../shared/scene/scene.js';
 import { ReceiverServer, type ReceiverServerOptions } from '../../receiver/server.js';
 import { ReceiverLink, type ReceiverLinkOptions } from './link.js';
+import { ASYNC_ENCODE_PIXELS } from './send.js';
 import { prng } from '../../shared/test/helpers.js';
-import { captureLogger, full, pattern, produce, samePixels, sleep, TestOwner, toplevelRole, update, waitFor } from '../../shared/remote/test/fixtures.js';
+import { captureLogger, full, paintRect, pattern, produce, samePixels, sleep, TestOwner, toplevelRole, update, waitFor } from '../../shared/remote/test/fixtures.js';
 import { CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_RAW, CODEC_SOLID, CODEC_ZSTD, codecBit, LOCAL_CODECS } from '../../shared/remote/tiles.js';
 import { CodecPolicy, type CodecChoice, type FrameStats, type LinkSample } from '../../shared/remote/codec-policy.js';
 import { CODEC_JPEG, CODEC_WEBP, LOSSY_CODECS } from '../../shared/remote/lossy.js';
@@ -308,6 +309,41 @@ describe('ReceiverLink flow control', () => {
     // The receiver catches up and shows the newest frame.
     await waitFor(() => samePixels(remote.content, content), 'the newest pixels', 10_000);
     expect(receiverCommits).toBeLessThan(commits / 2);
+    expect(receiver.peers).toHaveLength(1);
+  });
+});
+
+describe('ReceiverLink frames encoded on a worker thread', () => {
+  it('sends large frames from a worker while commits merge, small ones at once; the receiver shows every last frame', async () => {
+    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4' });
+    const width = 1024;
+    const height = 640;
+    expect(width * height).toBeGreaterThanOrEqual(ASYNC_ENCODE_PIXELS);
+    let content = pattern(width, height, 0);
+    const s = produce(producer, owner, toplevelRole({ title: 'large' }), content);
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'large'), 'the window');
+    const consumer = setInterval(() => remote.owner.feedback.presented(remote, Date.now()), 5);
+    cleanups.push(() => clearInterval(consumer));
+    expect(link.stats().workerFrames).toBeGreaterThan(0);
+
+    // Full frames faster than they can be encoded: merged while the worker runs.
+    const commits = 40;
+    for (let i = 1; i <= commits; i++) {
+      content = pattern(width, height, i);
+      update(s, content, [full(content)]);
+      if (i % 4 === 0) await sleep(1);
+    }
+    await waitFor(() => samePixels(remote.content, content), 'the newest full frame', 10_000);
+    const stats = link.stats();
+    expect(stats.workerFrames).toBeGreaterThan(1);
+    expect(stats.commitsCoalesced).toBeGreaterThan(0);
+
+    // A small damage goes out from the JavaScript thread.
+    const workerFrames = stats.workerFrames;
+    content = paintRect(content, { x: 10, y: 10, width: 30, height: 20 }, 0xff00ff00);
+    update(s, content, [{ x: 10, y: 10, width: 30, height: 20 }]);
+    await waitFor(() => samePixels(remote.content, content), 'the small change', 10_000);
+    expect(link.stats().workerFrames).toBe(workerFrames);
     expect(receiver.peers).toHaveLength(1);
   });
 });

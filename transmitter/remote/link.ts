@@ -169,6 +169,8 @@ export interface LinkStats {
   readonly wireBytes: number;
   /** Frames sent as lossy tiles. */
   readonly lossyFrames: number;
+  /** Lossless frames encoded on a worker thread (large damage). */
+  readonly workerFrames: number;
   /** Bytes waiting in the socket now. */
   readonly queuedBytes: number;
 }
@@ -189,6 +191,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
     rawBytes: 0,
     wireBytes: 0,
     lossyFrames: 0,
+    workerFrames: 0,
   };
   private readonly reconnector: Reconnector;
   /** Chooses each frame's codec (null for 'raw'). */

@@ -53,6 +53,7 @@ export interface LinkCounters {
   rawBytes: number;
   wireBytes: number;
   lossyFrames: number;
+  workerFrames: number;
 }
 
 /** What the parts of a link share. */

@@ -17,7 +17,7 @@ import { CODEC_ZSTD, codecBit, formatToWire, tileMessageSize } from '../../share
 import { isOpaque } from './lossy-sender.js';
 import type { WthpCompositorProxy, WthpPopupProxy, WthpSubsurfaceProxy, WthpSurfaceProxy, WthpToplevelProxy } from '../../shared/generated/waltham/waltham.js';
 import { sameRects } from '../../shared/scene/region.js';
-import { sendContent } from './content.js';
+import { encodeContentAsync, sendContent, sendFrame, type ContentSent } from './content.js';
 import { sendCursor } from './cursor.js';
 import { sendDecoration } from './decoration.js';
 import { sendPointerConstraint } from './pointer-constraint.js';
@@ -50,6 +50,20 @@ function requestPresentation(conn: ConnectionState, r: Remote): void {
     },
     discarded: () => conn.client.destroyObject(feedback),
   });
+}
+
+/**
+ * Damage of at least this many pixels is encoded on a worker thread (below,
+ * the hand-over costs more than the encode).
+ */
+export const ASYNC_ENCODE_PIXELS = 512 * 512;
+
+/** Pixels of `damage` (null: all of `c`), overlaps counted twice. */
+function damageArea(damage: readonly Rect[] | null, c: Content): number {
+  if (damage === null) return c.width * c.height;
+  let n = 0;
+  for (const d of damage) n += d.width * d.height;
+  return n;
 }
 
 /** Cursor images are not presented by the receiver: their frame callbacks are answered at about 60 Hz. */
@@ -109,8 +123,8 @@ export class Sender {
   /** Send `r`'s waiting state, or the bare commit its children need. */
   private sendRemote(conn: ConnectionState, r: Remote): void {
     if (conn.remotes.get(r.scene) !== r) return;
-    // A surface whose lossy frame is being encoded waits for it; its commits merge meanwhile.
-    if (this.ctx.lossy.busy(r)) return;
+    // A surface whose frame is being encoded waits for it; its commits merge meanwhile.
+    if (this.ctx.lossy.busy(r) || r.encoder.busy) return;
     try {
       // Window management requests take effect at once (xdg_toplevel.set_fullscreen is not
       // double-buffered): they must not wait behind frames in flight, which a compositor that
@@ -222,26 +236,73 @@ export class Sender {
         if (damage.length > MAX_DAMAGE_RECTS) damage = null;
       }
       const zstd = choice !== null && choice.kind !== 'lz4' && (conn.codecs & codecBit(CODEC_ZSTD)) !== 0;
+      // A large frame is encoded on a worker: the link finishes its commit when it is done.
+      if (r.kind !== 'cursor' && damageArea(damage, c) >= ASYNC_ENCODE_PIXELS) {
+        this.startEncode(conn, r, c, damage, zstd, now);
+        return;
+      }
       const sent = sendContent(conn, r, c, damage, zstd);
-      const encodeMs = performance.now() - now;
-      if (sent.reset) this.ctx.lossy.forget(r);
-      this.ctx.counters.tiles += sent.tiles;
-      this.ctx.counters.unchangedTiles += sent.unchangedTiles;
-      this.ctx.counters.rawBytes += sent.rawBytes;
-      this.ctx.counters.wireBytes += sent.wireBytes;
-      this.ctx.policy?.frameEncoded({
-        surface: s.id,
-        now,
-        pixels: c.width * c.height,
-        changedPixels: sent.rawBytes / 4,
-        rawBytes: sent.rawBytes,
-        encodedBytes: sent.wireBytes,
-        family: zstd ? 'zstd' : 'lz4',
-        encodeMs,
-      });
+      this.contentSent(r, c, sent, zstd, now);
     }
     r.pacer.damage.clear();
     this.finishCommit(conn, r, c, true);
+  }
+
+  /** Counters and the codec policy, for a lossless frame sent. */
+  private contentSent(r: Remote, c: Content, sent: ContentSent, zstd: boolean, started: number): void {
+    if (sent.reset) this.ctx.lossy.forget(r);
+    this.ctx.counters.tiles += sent.tiles;
+    this.ctx.counters.unchangedTiles += sent.unchangedTiles;
+    this.ctx.counters.rawBytes += sent.rawBytes;
+    this.ctx.counters.wireBytes += sent.wireBytes;
+    this.ctx.policy?.frameEncoded({
+      surface: r.scene.id,
+      now: started,
+      pixels: c.width * c.height,
+      changedPixels: sent.rawBytes / 4,
+      rawBytes: sent.rawBytes,
+      encodedBytes: sent.wireBytes,
+      family: zstd ? 'zstd' : 'lz4',
+      encodeMs: performance.now() - started,
+    });
+  }
+
+  /**
+   * A lossless frame of `r` encoded on a worker thread: like a lossy frame,
+   * the state is taken now (later commits merge into the next one) and the
+   * surface is busy until the tiles, the commit and its frame callback go
+   * out. A frame whose connection or surface went away meanwhile is dropped.
+   */
+  private startEncode(conn: ConnectionState, r: Remote, c: Content, damage: readonly Rect[] | null, zstd: boolean, started: number): void {
+    const s = r.scene;
+    r.pacer.damage.clear();
+    r.pacer.sent();
+    encodeContentAsync(conn, r, c, damage, zstd).then(
+      (frame) => {
+        if (!(this.ctx.conn === conn && conn.client.isOpen && conn.remotes.get(s) === r)) {
+          frame.release();
+          return;
+        }
+        this.ctx.counters.workerFrames++;
+        this.contentSent(r, c, sendFrame(conn, r, c, frame), zstd, started);
+        this.finishCommit(conn, r, c, false);
+        // A synchronized subsurface's commit waits for its parent's next one.
+        const role = s.role;
+        if (role !== null && role.kind === 'subsurface' && role.sync) {
+          const parent = conn.remotes.get(role.parent);
+          if (parent !== undefined) parent.needsCommit = true;
+        }
+        this.scheduleFlush();
+      },
+      (err: unknown) => {
+        if (!(this.ctx.conn === conn && conn.client.isOpen && conn.remotes.get(s) === r)) return;
+        // The mirror may be half updated: the receiver's buffer starts over with the next frame.
+        this.ctx.logger.error({ err }, `${this.ctx.where}: cannot encode ${r.surface.toString()}: ${(err as Error).message}`);
+        r.encoder.reset();
+        r.pacer.invalidate();
+        this.scheduleFlush();
+      },
+    );
   }
 
   /**

@@ -20,12 +20,16 @@
 //! reference writer's "N" count. Opcode and codec numbers come from the caller, who takes them
 //! from the generated protocol tables: nothing of the wire is copied here.
 
-use napi::bindgen_prelude::{Int32ArraySlice, Uint8ArraySlice};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+
+use napi::bindgen_prelude::{AsyncTask, Int32Array, Int32ArraySlice, Uint8Array, Uint8ArraySlice};
+use napi::{Env, Task};
 use napi_derive::napi;
 
 use crate::error::{error, invalid, Result};
 use crate::codec::{self, Codec};
-use crate::pixels::{check_rect, copy, row, span_stream, uniform, views, Rect};
+use crate::pixels::{check_rect, copy, disjoint, row, span_stream, uniform, views, Rect};
 use crate::rgb24;
 use crate::scroll;
 
@@ -369,12 +373,9 @@ fn span_stream_strided(src: &[u8], src_stride: usize, mirror: &[u8], stride: usi
   span_stream(&cur, &prev, r.w * 4, Rect { x: 0, y: 0, w: r.w, h: r.h }, out)
 }
 
-/// The mirror of one surface on one receiver, and the one-pass encoder that keeps it.
-#[napi]
-pub struct FrameEncoder {
-  wire: FrameWire,
-  tile: usize,
-  max_data: usize,
+/// What a frame encoder keeps between frames: the mirror of what the receiver has for one
+/// surface, and scratch space. Locked by each encode, which may run on a worker thread.
+struct EncoderState {
   mirror: Vec<u8>,
   width: usize,
   height: usize,
@@ -384,6 +385,47 @@ pub struct FrameEncoder {
   /// Grid tiles whose mirror pixels are unknown (`forget`): the next encode that damages one
   /// sends all of its pixels.
   stale: Vec<bool>,
+}
+
+impl EncoderState {
+  fn needs_reset(&self, width: usize, height: usize) -> bool {
+    self.mirror.is_empty() || width != self.width || height != self.height
+  }
+}
+
+/// What does not change between frames.
+#[derive(Clone, Copy)]
+struct EncoderConfig {
+  wire: FrameWire,
+  tile: usize,
+  max_data: usize,
+}
+
+/// The mirror of one surface on one receiver, and the one-pass encoder that keeps it.
+#[napi]
+pub struct FrameEncoder {
+  cfg: EncoderConfig,
+  state: Arc<Mutex<EncoderState>>,
+  /// An `encodeAsync` has not settled yet.
+  busy: Arc<AtomicBool>,
+}
+
+fn busy() -> crate::error::Error {
+  error("EBUSY", "FrameEncoder: an encode of this surface is in flight")
+}
+
+impl FrameEncoder {
+  /// The state, unless an encode holds it (`encodeAsync` in flight).
+  fn state(&self) -> Result<MutexGuard<'_, EncoderState>> {
+    if self.busy.load(SeqCst) {
+      return Err(busy());
+    }
+    match self.state.try_lock() {
+      Ok(st) => Ok(st),
+      Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+      Err(TryLockError::WouldBlock) => Err(busy()),
+    }
+  }
 }
 
 #[napi]
@@ -398,41 +440,45 @@ impl FrameEncoder {
       return Err(invalid(format!("FrameEncoder: tile size {tile} is out of range")));
     }
     Ok(FrameEncoder {
-      wire,
-      tile,
-      max_data,
-      mirror: Vec::new(),
-      width: 0,
-      height: 0,
-      spans: vec![0; max_data],
-      plain: vec![0; max_data],
-      packed: vec![0; max_data],
-      stale: Vec::new(),
+      cfg: EncoderConfig { wire, tile, max_data },
+      state: Arc::new(Mutex::new(EncoderState {
+        mirror: Vec::new(),
+        width: 0,
+        height: 0,
+        spans: vec![0; max_data],
+        plain: vec![0; max_data],
+        packed: vec![0; max_data],
+        stale: Vec::new(),
+      })),
+      busy: Arc::new(AtomicBool::new(false)),
     })
   }
 
   /// Forget what the receiver has: the next encode sends everything.
   #[napi]
-  pub fn reset(&mut self) {
-    self.mirror = Vec::new();
-    self.stale = Vec::new();
-    self.width = 0;
-    self.height = 0;
+  pub fn reset(&self) -> Result<()> {
+    let mut st = self.state()?;
+    st.mirror = Vec::new();
+    st.stale = Vec::new();
+    st.width = 0;
+    st.height = 0;
+    Ok(())
   }
 
   /// Marks the mirror inside `rects` (x, y, width, height quadruples in pixels) as unknown:
   /// the receiver got something else there (a lossy tile). The next encode whose damage
   /// touches one of those grid tiles sends every pixel of it, whatever the mirror held.
   #[napi]
-  pub fn forget(&mut self, rects: Int32ArraySlice<'_>) -> Result<()> {
+  pub fn forget(&self, rects: Int32ArraySlice<'_>) -> Result<()> {
     if !rects.len().is_multiple_of(4) {
       return Err(invalid("FrameEncoder.forget: rects is not a list of x, y, width, height"));
     }
-    if self.mirror.is_empty() {
+    let t = self.cfg.tile;
+    let mut st = self.state()?;
+    if st.mirror.is_empty() {
       return Ok(());
     }
-    let t = self.tile;
-    let (w, h) = (self.width, self.height);
+    let (w, h) = (st.width, st.height);
     let cols = w.div_ceil(t);
     for q in rects.chunks_exact(4) {
       let (x0, y0) = (q[0].clamp(0, w as i32) as usize, q[1].clamp(0, h as i32) as usize);
@@ -442,7 +488,7 @@ impl FrameEncoder {
         continue;
       }
       for ty in y0 / t..=(y1 - 1) / t {
-        self.stale[ty * cols + x0 / t..=ty * cols + (x1 - 1) / t].fill(true);
+        st.stale[ty * cols + x0 / t..=ty * cols + (x1 - 1) / t].fill(true);
       }
     }
     Ok(())
@@ -451,14 +497,14 @@ impl FrameEncoder {
   /// Whether the next encode of a `width` x `height` image starts a new buffer on the receiver
   /// (from transparent black).
   #[napi]
-  pub fn needs_reset(&self, width: u32, height: u32) -> bool {
-    self.mirror.is_empty() || width as usize != self.width || height as usize != self.height
+  pub fn needs_reset(&self, width: u32, height: u32) -> Result<bool> {
+    Ok(self.state()?.needs_reset(width as usize, height as usize))
   }
 
   /// Bytes of the mirror (for memory accounting).
   #[napi(getter)]
-  pub fn mirror_bytes(&self) -> f64 {
-    self.mirror.len() as f64
+  pub fn mirror_bytes(&self) -> Result<f64> {
+    Ok(self.state()?.mirror.len() as f64)
   }
 
   /// An output size that always holds the messages of one encode of a `width` x `height`
@@ -466,8 +512,8 @@ impl FrameEncoder {
   #[napi]
   pub fn output_bound(&self, width: u32, height: u32) -> f64 {
     let (w, h) = (width as usize, height as usize);
-    let tiles = w.div_ceil(self.tile) * h.div_ceil(self.tile);
-    (w * h * 4 + (2 * tiles + h.div_ceil(self.tile) + 1) * (TILE_OVERHEAD + 4)) as f64
+    let tiles = w.div_ceil(self.cfg.tile) * h.div_ceil(self.cfg.tile);
+    (w * h * 4 + (2 * tiles + h.div_ceil(self.cfg.tile) + 1) * (TILE_OVERHEAD + 4)) as f64
   }
 
   /// Encodes what changed in `src` (`width` x `height` pixels, `srcStride` bytes per row) inside
@@ -475,11 +521,12 @@ impl FrameEncoder {
   /// to object `target` (the wthp_content) for `surface`, using the codecs of the mask `codecs`
   /// (1 << codec), into `out`, and records it as sent. A new size (see `needsReset`) starts the
   /// mirror from transparent black and implies full damage. Throws ENOBUFS, with the mirror
-  /// partly updated, when `out` is smaller than `outputBound`; ERANGE when `src` is too short.
+  /// partly updated, when `out` is smaller than `outputBound`; ERANGE when `src` is too short;
+  /// EBUSY while an `encodeAsync` runs.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn encode(
-    &mut self,
+    &self,
     src: Uint8ArraySlice<'_>,
     src_stride: u32,
     width: u32,
@@ -491,195 +538,287 @@ impl FrameEncoder {
     mut out: Uint8ArraySlice<'_>,
   ) -> Result<FrameStats> {
     let (src, out) = views("FrameEncoder.encode", &src, &mut out)?;
-    let (w, h, src_stride) = (width as usize, height as usize, src_stride as usize);
-    if w == 0 || h == 0 {
-      return Ok(FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 });
-    }
-    if src_stride < w * 4 {
-      return Err(invalid(format!("FrameEncoder.encode: stride {src_stride} is less than {w} pixels")));
-    }
-    check_rect("FrameEncoder.encode source", src.len(), src_stride, Rect { x: 0, y: 0, w, h })?;
-    let d: &[i32] = damage.as_deref().unwrap_or(&[]);
-    if !d.len().is_multiple_of(4) {
-      return Err(invalid("FrameEncoder.encode: damage is not a list of x, y, width, height"));
-    }
-    let mut full = damage.is_none();
-    let full_reset = self.needs_reset(width, height);
-    if full_reset {
-      self.mirror = vec![0; w * h * 4];
-      self.stale = vec![false; w.div_ceil(self.tile) * h.div_ceil(self.tile)];
-      self.width = w;
-      self.height = h;
-      full = true;
-    }
-    let rects: Vec<Rect> = if full {
-      vec![Rect { x: 0, y: 0, w, h }]
-    } else {
-      d.chunks_exact(4)
-        .filter_map(|q| {
-          let (x0, y0) = (q[0].max(0) as usize, q[1].max(0) as usize);
-          let x1 = (q[0] as i64 + q[2].max(0) as i64).clamp(0, w as i64) as usize;
-          let y1 = (q[1] as i64 + q[3].max(0) as i64).clamp(0, h as i64) as usize;
-          (x1 > x0 && y1 > y0).then_some(Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 })
-        })
-        .collect()
-    };
-    let t = self.tile;
-    let (cols, rows) = (w.div_ceil(t), h.div_ceil(t));
-    // Grid tiles the damage touches, and per tile row the columns it spans (content changes
-    // only inside the damage: runs are cut to it).
-    let mut candidate = vec![false; cols * rows];
-    let mut left = vec![w; rows];
-    let mut right = vec![0usize; rows];
-    for r in &rects {
-      for ty in r.y / t..=(r.y + r.h - 1) / t {
-        candidate[ty * cols + r.x / t..=ty * cols + (r.x + r.w - 1) / t].fill(true);
-        left[ty] = left[ty].min(r.x);
-        right[ty] = right[ty].max(r.x + r.w);
-      }
-    }
-    let wire = self.wire;
-    let solid_ok = codecs & (1 << wire.codec_solid) != 0;
-    let stride = w * 4;
-    let mut pass = Pass {
-      wire: &wire,
-      target,
-      surface,
-      codecs,
-      max_data: self.max_data,
-      src,
-      src_stride,
-      mirror: &mut self.mirror,
-      stride,
-      width: w,
-      out: Out { buf: out, at: 0 },
-      spans: &mut self.spans,
-      plain: &mut self.plain,
-      packed: &mut self.packed,
-      stats: FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 },
-    };
-    // A scroll: one copy tile, the mirror moved alike; the grid tiles it covers are then the same.
-    let mut copied: Option<Rect> = None;
-    let copy_ok = codecs & (1 << wire.codec_copy) != 0 && wire.codec_copy < 32;
-    if copy_ok && !full_reset && !self.stale.iter().any(|&s| s) {
-      let area = bounds(&rects);
-      if area.w >= t && area.h >= t {
-        if let Some(s) = scroll::find(src, src_stride, pass.mirror, stride, area) {
-          let msg = pass.out.begin_tile(&wire, target, surface, s.dst, wire.codec_copy)?;
-          let data = pass.out.data(8)?;
-          data[..4].copy_from_slice(&(s.dst.x as u32).to_le_bytes());
-          data[4..].copy_from_slice(&(s.src_y as u32).to_le_bytes());
-          pass.out.end_tile(msg, 8)?;
-          pass.stats.tiles += 1;
-          pass.stats.copied_pixels = (s.dst.w * s.dst.h) as f64;
-          scroll::move_rows(pass.mirror, stride, s.dst, s.dst.x, s.src_y);
-          copied = Some(s.dst);
-        }
-      }
-    }
-    let inside = |cell: Rect| copied.is_some_and(|c| cell.x >= c.x && cell.y >= c.y && cell.x + cell.w <= c.x + c.w && cell.y + cell.h <= c.y + c.h);
-    let mut solids: Vec<Solid> = Vec::new();
-    let mut above: Vec<usize> = Vec::new();
-    for ty in 0..rows {
-      let y = ty * t;
-      let th = t.min(h - y);
-      let mut here: Vec<usize> = Vec::new();
-      let mut last_solid: Option<usize> = None;
-      // The run of changed, non-uniform tiles being gathered: x, width, changed rows.
-      let (mut run_x, mut run_w, mut run_top, mut run_bottom) = (0usize, 0usize, th, 0usize);
-      let (l, rgt) = (left[ty], right[ty]);
-      let close = |pass: &mut Pass, run_x: &mut usize, run_w: &mut usize, top: &mut usize, bottom: &mut usize| -> Result<()> {
-        let x0 = (*run_x).max(l);
-        let x1 = (*run_x + *run_w).min(rgt);
-        if *run_w > 0 && x1 > x0 && *bottom > *top {
-          pass.run(Rect { x: x0, y: y + *top, w: x1 - x0, h: *bottom - *top })?;
-        }
-        (*run_w, *top, *bottom) = (0, th, 0);
-        Ok(())
-      };
-      for tx in 0..cols {
-        if !candidate[ty * cols + tx] {
-          close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
-          last_solid = None;
-          continue;
-        }
-        let x = tx * t;
-        let tw = t.min(w - x);
-        let cell = Rect { x, y, w: tw, h: th };
-        if self.stale[ty * cols + tx] {
-          // Unknown on the receiver: a mirror that differs from every source byte sends it all.
-          self.stale[ty * cols + tx] = false;
-          for i in 0..th {
-            let (m, s) = (row(stride, cell, i), row(src_stride, cell, i));
-            for (d, b) in pass.mirror[m].iter_mut().zip(&src[s]) {
-              *d = !*b;
-            }
-          }
-        }
-        let moved = inside(cell);
-        let changed = if moved { None } else { changed_rows_outside(src, src_stride, pass.mirror, stride, cell, copied) };
-        let Some((first, last)) = changed else {
-          if moved {
-            pass.stats.changed_tiles += 1;
-            close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
-            last_solid = None;
-            continue;
-          }
-          pass.stats.unchanged_tiles += 1;
-          close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
-          last_solid = None;
-          continue;
-        };
-        pass.stats.changed_tiles += 1;
-        pass.stats.raw_bytes += (tw * th * 4) as f64;
-        if let Some(pixel) = if solid_ok { uniform(src, src_stride, cell) } else { None } {
-          close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
-          copy_strided(src, src_stride, cell, pass.mirror, stride);
-          match last_solid {
-            Some(i) if solids[i].pixel == pixel && solids[i].r.x + solids[i].r.w == x && solids[i].r.y == y && solids[i].r.h == th => {
-              solids[i].r.w += tw;
-            }
-            _ => {
-              solids.push(Solid { r: cell, pixel, dead: false });
-              here.push(solids.len() - 1);
-              last_solid = Some(solids.len() - 1);
-            }
-          }
-          continue;
-        }
-        last_solid = None;
-        if run_w == 0 {
-          run_x = x;
-        }
-        run_w += tw;
-        run_top = run_top.min(first);
-        run_bottom = run_bottom.max(last);
-      }
-      close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
-      // Merge this row's uniform runs into identical ones right above them.
-      for slot in here.iter_mut() {
-        let s = solids[*slot];
-        let up = above.iter().copied().find(|&a| {
-          let u = &solids[a];
-          !u.dead && u.pixel == s.pixel && u.r.x == s.r.x && u.r.w == s.r.w && u.r.y + u.r.h == s.r.y
-        });
-        if let Some(a) = up {
-          solids[a].r.h += s.r.h;
-          solids[*slot].dead = true;
-          *slot = a;
-        }
-      }
-      above = here;
-    }
-    for s in solids.iter().filter(|s| !s.dead) {
-      let msg = pass.out.begin_tile(&wire, target, surface, s.r, wire.codec_solid)?;
-      pass.out.data(4)?.copy_from_slice(&s.pixel.to_le_bytes());
-      pass.out.end_tile(msg, 4)?;
-      pass.stats.tiles += 1;
-    }
-    pass.stats.bytes = pass.out.at as f64;
-    Ok(pass.stats)
+    let mut st = self.state()?;
+    let frame = Frame { src_stride: src_stride as usize, w: width as usize, h: height as usize, codecs, target, surface };
+    encode_frame(&self.cfg, &mut st, src, frame, damage.as_deref(), out)
   }
+
+  /// `encode` on a worker thread of libuv's pool: resolves with its stats, or rejects with its
+  /// error. Until it settles, `src` and `out` must not be written (nor `out` read) and every
+  /// other call of this encoder throws EBUSY.
+  #[napi(ts_return_type = "Promise<FrameStats>")]
+  #[allow(clippy::too_many_arguments)]
+  pub fn encode_async(
+    &self,
+    src: Uint8Array,
+    src_stride: u32,
+    width: u32,
+    height: u32,
+    damage: Option<Int32Array>,
+    codecs: u32,
+    target: u32,
+    surface: u32,
+    out: Uint8Array,
+  ) -> Result<AsyncTask<EncodeTask>> {
+    {
+      let input: &[u8] = &src;
+      let output: &[u8] = &out;
+      if !disjoint(input, output) {
+        return Err(invalid("FrameEncoder.encodeAsync: input and output overlap"));
+      }
+    }
+    drop(self.state()?);
+    // Busy from now until the promise settles, not only while the worker runs.
+    self.busy.store(true, SeqCst);
+    let frame = Frame { src_stride: src_stride as usize, w: width as usize, h: height as usize, codecs, target, surface };
+    Ok(AsyncTask::new(EncodeTask {
+      cfg: self.cfg,
+      state: Arc::clone(&self.state),
+      busy: Arc::clone(&self.busy),
+      src,
+      out,
+      damage,
+      frame,
+    }))
+  }
+}
+
+/// One frame's geometry and addressing.
+#[derive(Clone, Copy)]
+struct Frame {
+  src_stride: usize,
+  w: usize,
+  h: usize,
+  codecs: u32,
+  target: u32,
+  surface: u32,
+}
+
+/// The work of one `encodeAsync`.
+pub struct EncodeTask {
+  cfg: EncoderConfig,
+  state: Arc<Mutex<EncoderState>>,
+  busy: Arc<AtomicBool>,
+  src: Uint8Array,
+  out: Uint8Array,
+  damage: Option<Int32Array>,
+  frame: Frame,
+}
+
+impl Task for EncodeTask {
+  type Output = FrameStats;
+  type JsValue = FrameStats;
+
+  fn compute(&mut self) -> napi::Result<FrameStats> {
+    let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: the caller does not touch `out` until the promise settles (see encodeAsync), and
+    // it does not overlap `src` (checked there).
+    let out = unsafe { self.out.as_mut() };
+    let damage: Option<&[i32]> = self.damage.as_deref();
+    encode_frame(&self.cfg, &mut st, &self.src, self.frame, damage, out)
+      .map_err(|e| napi::Error::new(napi::Status::GenericFailure, format!("{}: {}", e.status.0, e.reason)))
+  }
+
+  fn resolve(&mut self, _env: Env, stats: FrameStats) -> napi::Result<FrameStats> {
+    Ok(stats)
+  }
+
+  fn finally(self, _env: Env) -> napi::Result<()> {
+    self.busy.store(false, SeqCst);
+    Ok(())
+  }
+}
+
+/// The one pass of `encode`; see there.
+fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: Frame, damage: Option<&[i32]>, out: &mut [u8]) -> Result<FrameStats> {
+  let Frame { src_stride, w, h, codecs, target, surface } = frame;
+    if w == 0 || h == 0 {
+    return Ok(FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 });
+  }
+  if src_stride < w * 4 {
+    return Err(invalid(format!("FrameEncoder.encode: stride {src_stride} is less than {w} pixels")));
+  }
+  check_rect("FrameEncoder.encode source", src.len(), src_stride, Rect { x: 0, y: 0, w, h })?;
+  let d: &[i32] = damage.unwrap_or(&[]);
+  if !d.len().is_multiple_of(4) {
+    return Err(invalid("FrameEncoder.encode: damage is not a list of x, y, width, height"));
+  }
+  let mut full = damage.is_none();
+  let full_reset = st.needs_reset(w, h);
+  if full_reset {
+    st.mirror = vec![0; w * h * 4];
+    st.stale = vec![false; w.div_ceil(cfg.tile) * h.div_ceil(cfg.tile)];
+    st.width = w;
+    st.height = h;
+    full = true;
+  }
+  let rects: Vec<Rect> = if full {
+    vec![Rect { x: 0, y: 0, w, h }]
+  } else {
+    d.chunks_exact(4)
+      .filter_map(|q| {
+        let (x0, y0) = (q[0].max(0) as usize, q[1].max(0) as usize);
+        let x1 = (q[0] as i64 + q[2].max(0) as i64).clamp(0, w as i64) as usize;
+        let y1 = (q[1] as i64 + q[3].max(0) as i64).clamp(0, h as i64) as usize;
+        (x1 > x0 && y1 > y0).then_some(Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 })
+      })
+      .collect()
+  };
+  let t = cfg.tile;
+  let (cols, rows) = (w.div_ceil(t), h.div_ceil(t));
+  // Grid tiles the damage touches, and per tile row the columns it spans (content changes
+  // only inside the damage: runs are cut to it).
+  let mut candidate = vec![false; cols * rows];
+  let mut left = vec![w; rows];
+  let mut right = vec![0usize; rows];
+  for r in &rects {
+    for ty in r.y / t..=(r.y + r.h - 1) / t {
+      candidate[ty * cols + r.x / t..=ty * cols + (r.x + r.w - 1) / t].fill(true);
+      left[ty] = left[ty].min(r.x);
+      right[ty] = right[ty].max(r.x + r.w);
+    }
+  }
+  let wire = cfg.wire;
+  let solid_ok = codecs & (1 << wire.codec_solid) != 0;
+  let stride = w * 4;
+  let mut pass = Pass {
+    wire: &wire,
+    target,
+    surface,
+    codecs,
+    max_data: cfg.max_data,
+    src,
+    src_stride,
+    mirror: &mut st.mirror,
+    stride,
+    width: w,
+    out: Out { buf: out, at: 0 },
+    spans: &mut st.spans,
+    plain: &mut st.plain,
+    packed: &mut st.packed,
+    stats: FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 },
+  };
+  // A scroll: one copy tile, the mirror moved alike; the grid tiles it covers are then the same.
+  let mut copied: Option<Rect> = None;
+  let copy_ok = codecs & (1 << wire.codec_copy) != 0 && wire.codec_copy < 32;
+  if copy_ok && !full_reset && !st.stale.iter().any(|&s| s) {
+    let area = bounds(&rects);
+    if area.w >= t && area.h >= t {
+      if let Some(s) = scroll::find(src, src_stride, pass.mirror, stride, area) {
+        let msg = pass.out.begin_tile(&wire, target, surface, s.dst, wire.codec_copy)?;
+        let data = pass.out.data(8)?;
+        data[..4].copy_from_slice(&(s.dst.x as u32).to_le_bytes());
+        data[4..].copy_from_slice(&(s.src_y as u32).to_le_bytes());
+        pass.out.end_tile(msg, 8)?;
+        pass.stats.tiles += 1;
+        pass.stats.copied_pixels = (s.dst.w * s.dst.h) as f64;
+        scroll::move_rows(pass.mirror, stride, s.dst, s.dst.x, s.src_y);
+        copied = Some(s.dst);
+      }
+    }
+  }
+  let inside = |cell: Rect| copied.is_some_and(|c| cell.x >= c.x && cell.y >= c.y && cell.x + cell.w <= c.x + c.w && cell.y + cell.h <= c.y + c.h);
+  let mut solids: Vec<Solid> = Vec::new();
+  let mut above: Vec<usize> = Vec::new();
+  for ty in 0..rows {
+    let y = ty * t;
+    let th = t.min(h - y);
+    let mut here: Vec<usize> = Vec::new();
+    let mut last_solid: Option<usize> = None;
+    // The run of changed, non-uniform tiles being gathered: x, width, changed rows.
+    let (mut run_x, mut run_w, mut run_top, mut run_bottom) = (0usize, 0usize, th, 0usize);
+    let (l, rgt) = (left[ty], right[ty]);
+    let close = |pass: &mut Pass, run_x: &mut usize, run_w: &mut usize, top: &mut usize, bottom: &mut usize| -> Result<()> {
+      let x0 = (*run_x).max(l);
+      let x1 = (*run_x + *run_w).min(rgt);
+      if *run_w > 0 && x1 > x0 && *bottom > *top {
+        pass.run(Rect { x: x0, y: y + *top, w: x1 - x0, h: *bottom - *top })?;
+      }
+      (*run_w, *top, *bottom) = (0, th, 0);
+      Ok(())
+    };
+    for tx in 0..cols {
+      if !candidate[ty * cols + tx] {
+        close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+        last_solid = None;
+        continue;
+      }
+      let x = tx * t;
+      let tw = t.min(w - x);
+      let cell = Rect { x, y, w: tw, h: th };
+      if st.stale[ty * cols + tx] {
+        // Unknown on the receiver: a mirror that differs from every source byte sends it all.
+        st.stale[ty * cols + tx] = false;
+        for i in 0..th {
+          let (m, s) = (row(stride, cell, i), row(src_stride, cell, i));
+          for (d, b) in pass.mirror[m].iter_mut().zip(&src[s]) {
+            *d = !*b;
+          }
+        }
+      }
+      let moved = inside(cell);
+      let changed = if moved { None } else { changed_rows_outside(src, src_stride, pass.mirror, stride, cell, copied) };
+      let Some((first, last)) = changed else {
+        if moved {
+          pass.stats.changed_tiles += 1;
+          close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+          last_solid = None;
+          continue;
+        }
+        pass.stats.unchanged_tiles += 1;
+        close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+        last_solid = None;
+        continue;
+      };
+      pass.stats.changed_tiles += 1;
+      pass.stats.raw_bytes += (tw * th * 4) as f64;
+      if let Some(pixel) = if solid_ok { uniform(src, src_stride, cell) } else { None } {
+        close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+        copy_strided(src, src_stride, cell, pass.mirror, stride);
+        match last_solid {
+          Some(i) if solids[i].pixel == pixel && solids[i].r.x + solids[i].r.w == x && solids[i].r.y == y && solids[i].r.h == th => {
+            solids[i].r.w += tw;
+          }
+          _ => {
+            solids.push(Solid { r: cell, pixel, dead: false });
+            here.push(solids.len() - 1);
+            last_solid = Some(solids.len() - 1);
+          }
+        }
+        continue;
+      }
+      last_solid = None;
+      if run_w == 0 {
+        run_x = x;
+      }
+      run_w += tw;
+      run_top = run_top.min(first);
+      run_bottom = run_bottom.max(last);
+    }
+    close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+    // Merge this row's uniform runs into identical ones right above them.
+    for slot in here.iter_mut() {
+      let s = solids[*slot];
+      let up = above.iter().copied().find(|&a| {
+        let u = &solids[a];
+        !u.dead && u.pixel == s.pixel && u.r.x == s.r.x && u.r.w == s.r.w && u.r.y + u.r.h == s.r.y
+      });
+      if let Some(a) = up {
+        solids[a].r.h += s.r.h;
+        solids[*slot].dead = true;
+        *slot = a;
+      }
+    }
+    above = here;
+  }
+  for s in solids.iter().filter(|s| !s.dead) {
+    let msg = pass.out.begin_tile(&wire, target, surface, s.r, wire.codec_solid)?;
+    pass.out.data(4)?.copy_from_slice(&s.pixel.to_le_bytes());
+    pass.out.end_tile(msg, 4)?;
+    pass.stats.tiles += 1;
+  }
+  pass.stats.bytes = pass.out.at as f64;
+  Ok(pass.stats)
 }
 
 /// Why a tile's data is refused by `TileWriter.write`.

@@ -79,7 +79,7 @@ pub(crate) fn row(stride: usize, r: Rect, row: usize) -> std::ops::Range<usize> 
   start..start + r.w * 4
 }
 
-fn disjoint(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn disjoint(a: &[u8], b: &[u8]) -> bool {
   let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + a.len());
   let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
   a1 <= b0 || b1 <= a0
