@@ -30,7 +30,8 @@
 #
 # Modes: direct (the client on weston), wp-C (waypipe -c C, C = none, lz4,
 # zstd, ...), wb (ours, --codec auto), wb-C (ours, --codec C), wb-allow-lossy
-# (ours, --codec auto --allow-lossy); an option the transmitter does not offer
+# (ours, --codec auto --allow-lossy), wb-worker (ours, --encode-thread worker);
+# an option the transmitter does not offer
 # skips the mode with the reason. Every transport runs through count-relay,
 # which counts the bytes.
 #
@@ -254,6 +255,10 @@ mode_skip() {
 		grep -q -- '--allow-lossy' <<<"$TX_HELP" ||
 			echo "the transmitter has no --allow-lossy (node dist/transmitter/main.js --help)"
 		;;
+	wb-worker)
+		grep -q -- '--encode-thread' <<<"$TX_HELP" ||
+			echo "the transmitter has no --encode-thread (node dist/transmitter/main.js --help)"
+		;;
 	wb-*)
 		local codec=${1#wb-}
 		grep -- '--codec' <<<"$TX_HELP" | grep -qw -- "$codec" ||
@@ -375,6 +380,7 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 				case $mode in
 				wb) ;;
 				wb-allow-lossy) codec=--allow-lossy ;;
+				wb-worker) codec="--encode-thread worker" ;;
 				*) codec="--codec ${mode#wb-}" ;;
 				esac
 				relay_port=$(free_port)

@@ -26,6 +26,10 @@ const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
                             tile encoding (default auto: lz4, zstd when the link is the bottleneck)
   --allow-lossy             let auto send video-like content as JPEG tiles on a bottlenecked link
   --lossy-quality N         JPEG quality 1..100 when the link has room (default 80)
+  --encode-thread main|worker
+                            where large frames (512x512 pixels of damage or more) are encoded:
+                            main (default) or a worker thread, which keeps the transmitter
+                            serving other applications meanwhile at some CPU and latency
   --clipboard-limit BYTES   largest clipboard transfer to or from a receiver (default 16 MiB)
   --stats                   print statistics every 5 s
   --status ADDR[:PORT]      serve the status endpoint (HTTP JSON; default port 34401)
@@ -46,6 +50,7 @@ const OPTIONS = {
   codec: { type: 'string' },
   'allow-lossy': { type: 'boolean' },
   'lossy-quality': { type: 'string' },
+  'encode-thread': { type: 'string' },
   'clipboard-limit': { type: 'string' },
   stats: { type: 'boolean' },
   status: { type: 'string' },
@@ -104,6 +109,9 @@ async function main(argv: readonly string[]): Promise<void> {
     throw new UsageError(`--lossy-quality ${qualityText}: expected an integer in 1..100`);
   }
   if (allowLossy && codec !== 'auto') logger.warn(`--allow-lossy has no effect with --codec ${codec}`);
+  const encodeThread = values['encode-thread'] ?? 'main';
+  if (encodeThread !== 'main' && encodeThread !== 'worker') throw new UsageError(`--encode-thread ${encodeThread}: expected main or worker`);
+  const encodeOnWorker = encodeThread === 'worker';
 
   const outputs: RemoteOutputConfig[] = [];
   // Without --to (and --config), the sending compositor's own weston.ini, as AGL's plugin read it.
@@ -172,6 +180,7 @@ async function main(argv: readonly string[]): Promise<void> {
     version,
     link: {
       allowLossy,
+      encodeOnWorker,
       ...(lossyQuality !== undefined ? { lossyQuality } : {}),
       selections: vd.selections,
       security: linkSecurity,

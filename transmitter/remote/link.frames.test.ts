@@ -315,7 +315,7 @@ describe('ReceiverLink flow control', () => {
 
 describe('ReceiverLink frames encoded on a worker thread', () => {
   it('sends large frames from a worker while commits merge, small ones at once; the receiver shows every last frame', async () => {
-    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4' });
+    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4', encodeOnWorker: true });
     const width = 1024;
     const height = 640;
     expect(width * height).toBeGreaterThanOrEqual(ASYNC_ENCODE_PIXELS);
@@ -345,5 +345,15 @@ describe('ReceiverLink frames encoded on a worker thread', () => {
     await waitFor(() => samePixels(remote.content, content), 'the small change', 10_000);
     expect(link.stats().workerFrames).toBe(workerFrames);
     expect(receiver.peers).toHaveLength(1);
+  });
+
+  it('encodes on the JavaScript thread unless asked to (the default)', async () => {
+    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4' });
+    const content = pattern(1024, 640, 3);
+    produce(producer, owner, toplevelRole({ title: 'main thread' }), content);
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'main thread'), 'the window');
+    await waitFor(() => samePixels(remote.content, content), 'the pixels', 10_000);
+    expect(link.stats().workerFrames).toBe(0);
+    expect(link.stats().commitsSent).toBeGreaterThan(0);
   });
 });

@@ -98,6 +98,12 @@ export interface ReceiverLinkOptions {
   readonly codec?: LinkCodec;
   /** Whether 'auto' may send lossy tiles (video-like content on a bottlenecked link). Default false. */
   readonly allowLossy?: boolean;
+  /**
+   * Encode a frame with at least ASYNC_ENCODE_PIXELS of damage on a worker thread (the link
+   * goes on serving other surfaces, input and applications meanwhile). Default false: on a
+   * two-core machine the hand-over costs more CPU and latency than it frees (bench/README.md).
+   */
+  readonly encodeOnWorker?: boolean;
   /** Quality of lossy tiles when the link has room, 1..100. Default 80. */
   readonly lossyQuality?: number;
   readonly lossyCodec?: LossyCodec;

@@ -236,8 +236,8 @@ export class Sender {
         if (damage.length > MAX_DAMAGE_RECTS) damage = null;
       }
       const zstd = choice !== null && choice.kind !== 'lz4' && (conn.codecs & codecBit(CODEC_ZSTD)) !== 0;
-      // A large frame is encoded on a worker: the link finishes its commit when it is done.
-      if (r.kind !== 'cursor' && damageArea(damage, c) >= ASYNC_ENCODE_PIXELS) {
+      // A large frame may be encoded on a worker: the link finishes its commit when it is done.
+      if (this.ctx.options.encodeOnWorker === true && r.kind !== 'cursor' && damageArea(damage, c) >= ASYNC_ENCODE_PIXELS) {
         this.startEncode(conn, r, c, damage, zstd, now);
         return;
       }
