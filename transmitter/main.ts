@@ -10,7 +10,7 @@ import type { RemoteOutputConfig } from '../shared/config/transmitter.js';
 import type { LocalDisplay } from '../shared/display/local-display.js';
 import type { OutputInfo } from '../shared/scene/output.js';
 import type { SceneSurface } from '../shared/scene/scene.js';
-import type { LinkCodec } from './remote/link.js';
+import type { EncodeThread, LinkCodec } from './remote/link.js';
 import type { TransmitterStatus } from './status.js';
 import { SECURITY_OPTIONS, SECURITY_USAGE } from '../shared/security/options.js';
 
@@ -26,10 +26,10 @@ const USAGE = `usage: waltham-transmitter [options] [-- COMMAND ARGS...]
                             tile encoding (default auto: lz4, zstd when the link is the bottleneck)
   --allow-lossy             let auto send video-like content as JPEG tiles on a bottlenecked link
   --lossy-quality N         JPEG quality 1..100 when the link has room (default 80)
-  --encode-thread main|worker
+  --encode-thread auto|main|worker
                             where large frames (512x512 pixels of damage or more) are encoded:
-                            main (default) or a worker thread, which keeps the transmitter
-                            serving other applications meanwhile at some CPU and latency
+                            the JavaScript thread or a worker thread (default auto: a worker
+                            when several surfaces have one ready at once)
   --clipboard-limit BYTES   largest clipboard transfer to or from a receiver (default 16 MiB)
   --stats                   print statistics every 5 s
   --status ADDR[:PORT]      serve the status endpoint (HTTP JSON; default port 34401)
@@ -75,7 +75,7 @@ async function main(argv: readonly string[]): Promise<void> {
     { createLogger },
     { DEFAULT_OUTPUT },
     { VirtualDisplay },
-    { LINK_CODECS },
+    { ENCODE_THREADS, LINK_CODECS },
     { LogTail },
     { statusOptions },
     { packageVersion },
@@ -109,9 +109,8 @@ async function main(argv: readonly string[]): Promise<void> {
     throw new UsageError(`--lossy-quality ${qualityText}: expected an integer in 1..100`);
   }
   if (allowLossy && codec !== 'auto') logger.warn(`--allow-lossy has no effect with --codec ${codec}`);
-  const encodeThread = values['encode-thread'] ?? 'main';
-  if (encodeThread !== 'main' && encodeThread !== 'worker') throw new UsageError(`--encode-thread ${encodeThread}: expected main or worker`);
-  const encodeOnWorker = encodeThread === 'worker';
+  const encodeThread = (values['encode-thread'] ?? 'auto') as EncodeThread;
+  if (!ENCODE_THREADS.includes(encodeThread)) throw new UsageError(`--encode-thread ${encodeThread}: expected auto, main or worker`);
 
   const outputs: RemoteOutputConfig[] = [];
   // Without --to (and --config), the sending compositor's own weston.ini, as AGL's plugin read it.
@@ -180,7 +179,7 @@ async function main(argv: readonly string[]): Promise<void> {
     version,
     link: {
       allowLossy,
-      encodeOnWorker,
+      encodeThread,
       ...(lossyQuality !== undefined ? { lossyQuality } : {}),
       selections: vd.selections,
       security: linkSecurity,

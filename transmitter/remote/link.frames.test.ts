@@ -315,7 +315,7 @@ describe('ReceiverLink flow control', () => {
 
 describe('ReceiverLink frames encoded on a worker thread', () => {
   it('sends large frames from a worker while commits merge, small ones at once; the receiver shows every last frame', async () => {
-    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4', encodeOnWorker: true });
+    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4', encodeThread: 'worker' });
     const width = 1024;
     const height = 640;
     expect(width * height).toBeGreaterThanOrEqual(ASYNC_ENCODE_PIXELS);
@@ -347,7 +347,7 @@ describe('ReceiverLink frames encoded on a worker thread', () => {
     expect(receiver.peers).toHaveLength(1);
   });
 
-  it('encodes on the JavaScript thread unless asked to (the default)', async () => {
+  it('auto (the default): one large frame on the JavaScript thread, several at once on workers', async () => {
     const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4' });
     const content = pattern(1024, 640, 3);
     produce(producer, owner, toplevelRole({ title: 'main thread' }), content);
@@ -355,5 +355,27 @@ describe('ReceiverLink frames encoded on a worker thread', () => {
     await waitFor(() => samePixels(remote.content, content), 'the pixels', 10_000);
     expect(link.stats().workerFrames).toBe(0);
     expect(link.stats().commitsSent).toBeGreaterThan(0);
+
+    // Two more windows whose first frames are ready in the same flush.
+    const a = pattern(1024, 640, 4);
+    const b = pattern(800, 700, 5);
+    produce(producer, owner, toplevelRole({ title: 'a' }), a);
+    produce(producer, owner, toplevelRole({ title: 'b' }), b);
+    const ra = await waitFor(() => remoteToplevel(receiver.scene, 'a'), 'window a');
+    const rb = await waitFor(() => remoteToplevel(receiver.scene, 'b'), 'window b');
+    await waitFor(() => samePixels(ra.content, a) && samePixels(rb.content, b), 'both windows', 10_000);
+    expect(link.stats().workerFrames).toBe(2);
+  });
+
+  it('encodes on the JavaScript thread with encodeThread main, several large frames or not', async () => {
+    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4', encodeThread: 'main' });
+    const a = pattern(1024, 640, 6);
+    const b = pattern(800, 700, 7);
+    produce(producer, owner, toplevelRole({ title: 'a' }), a);
+    produce(producer, owner, toplevelRole({ title: 'b' }), b);
+    const ra = await waitFor(() => remoteToplevel(receiver.scene, 'a'), 'window a');
+    const rb = await waitFor(() => remoteToplevel(receiver.scene, 'b'), 'window b');
+    await waitFor(() => samePixels(ra.content, a) && samePixels(rb.content, b), 'both windows', 10_000);
+    expect(link.stats().workerFrames).toBe(0);
   });
 });

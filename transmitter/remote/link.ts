@@ -99,11 +99,12 @@ export interface ReceiverLinkOptions {
   /** Whether 'auto' may send lossy tiles (video-like content on a bottlenecked link). Default false. */
   readonly allowLossy?: boolean;
   /**
-   * Encode a frame with at least ASYNC_ENCODE_PIXELS of damage on a worker thread (the link
-   * goes on serving other surfaces, input and applications meanwhile). Default false: on a
-   * two-core machine the hand-over costs more CPU and latency than it frees (bench/README.md).
+   * Where a frame with at least ASYNC_ENCODE_PIXELS of damage is encoded: 'main' (the
+   * JavaScript thread), 'worker' (libuv's pool; the link goes on serving other surfaces, input
+   * and applications meanwhile), 'auto' (default): a worker when one flush has several such
+   * frames (bench/README.md, "Off the JavaScript thread").
    */
-  readonly encodeOnWorker?: boolean;
+  readonly encodeThread?: EncodeThread;
   /** Quality of lossy tiles when the link has room, 1..100. Default 80. */
   readonly lossyQuality?: number;
   readonly lossyCodec?: LossyCodec;
@@ -180,6 +181,10 @@ export interface LinkStats {
   /** Bytes waiting in the socket now. */
   readonly queuedBytes: number;
 }
+
+/** See `ReceiverLinkOptions.encodeThread`. */
+export type EncodeThread = 'auto' | 'main' | 'worker';
+export const ENCODE_THREADS: readonly EncodeThread[] = ['auto', 'main', 'worker'];
 
 export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private readonly scene: Scene;

@@ -66,12 +66,25 @@ function damageArea(damage: readonly Rect[] | null, c: Content): number {
   return n;
 }
 
+/** Surfaces of `remotes` whose waiting frame has at least ASYNC_ENCODE_PIXELS of damage. */
+function countLargeFrames(conn: ConnectionState, remotes: readonly Remote[]): number {
+  let n = 0;
+  for (const r of remotes) {
+    if (r.kind === 'cursor' || !r.pacer.ready) continue;
+    const c = contentToSend(conn, r.scene);
+    if (c !== null && damageArea(r.pacer.damage.rects, c) >= ASYNC_ENCODE_PIXELS) n++;
+  }
+  return n;
+}
+
 /** Cursor images are not presented by the receiver: their frame callbacks are answered at about 60 Hz. */
 const CURSOR_FRAME_MS = 16;
 
 export class Sender {
   private readonly highWater: number;
   private flushScheduled = false;
+  /** Surfaces with a large frame ready in the current flush. */
+  private largeFrames = 0;
   private waitingDrain = false;
   private readonly fair = new FairShare();
 
@@ -97,6 +110,7 @@ export class Sender {
     const stream = conn.client.stream;
     // Children first: their state (positions, synchronized commits) is applied by the parent's commit.
     const remotes = [...conn.remotes.values()].sort((a, b) => depth(b.scene) - depth(a.scene));
+    this.largeFrames = this.ctx.options.encodeThread === 'auto' || this.ctx.options.encodeThread === undefined ? countLargeFrames(conn, remotes) : 0;
     // The windows that sent least lately go first (fairness.ts).
     for (const window of this.fair.order(remotes, (r) => r.scene)) {
       if (stream.writableLength > this.highWater) {
@@ -237,7 +251,7 @@ export class Sender {
       }
       const zstd = choice !== null && choice.kind !== 'lz4' && (conn.codecs & codecBit(CODEC_ZSTD)) !== 0;
       // A large frame may be encoded on a worker: the link finishes its commit when it is done.
-      if (this.ctx.options.encodeOnWorker === true && r.kind !== 'cursor' && damageArea(damage, c) >= ASYNC_ENCODE_PIXELS) {
+      if (this.onWorker() && r.kind !== 'cursor' && damageArea(damage, c) >= ASYNC_ENCODE_PIXELS) {
         this.startEncode(conn, r, c, damage, zstd, now);
         return;
       }
@@ -246,6 +260,17 @@ export class Sender {
     }
     r.pacer.damage.clear();
     this.finishCommit(conn, r, c, true);
+  }
+
+  /**
+   * Whether large frames go to a worker thread: always or never as the
+   * options say; with 'auto', when the flush has several of them (the
+   * JavaScript thread then encodes none and the worker threads share them;
+   * one large frame alone is cheaper on the JavaScript thread).
+   */
+  private onWorker(): boolean {
+    const mode = this.ctx.options.encodeThread ?? 'auto';
+    return mode === 'worker' || (mode === 'auto' && this.largeFrames >= 2);
   }
 
   /** Counters and the codec policy, for a lossless frame sent. */
