@@ -139,6 +139,19 @@ export interface FrameStats {
   readonly copiedPixels: number;
 }
 
+/** `FrameEncoder.encode`'s arguments: the source, its stride and size, the damage (x, y, width, height quadruples; null: all), the codec mask, the content and surface object ids, the output. */
+type EncodeArgs = [
+  src: Uint8Array,
+  srcStride: number,
+  width: number,
+  height: number,
+  damage: Int32Array | null,
+  codecs: number,
+  target: number,
+  surface: number,
+  out: Uint8Array,
+];
+
 /** The mirror of one surface on one receiver and its one-pass tile encoder (src/frame.rs). */
 export interface FrameEncoder {
   reset(): void;
@@ -147,32 +160,12 @@ export interface FrameEncoder {
   needsReset(width: number, height: number): boolean;
   readonly mirrorBytes: number;
   outputBound(width: number, height: number): number;
-  encode(
-    src: Uint8Array,
-    srcStride: number,
-    width: number,
-    height: number,
-    damage: Int32Array | null,
-    codecs: number,
-    target: number,
-    surface: number,
-    out: Uint8Array,
-  ): FrameStats;
+  encode(...args: EncodeArgs): FrameStats;
   /**
    * `encode` on a worker thread: until the promise settles, `src` and `out` must not be written
    * and every other call throws EBUSY.
    */
-  encodeAsync(
-    src: Uint8Array,
-    srcStride: number,
-    width: number,
-    height: number,
-    damage: Int32Array | null,
-    codecs: number,
-    target: number,
-    surface: number,
-    out: Uint8Array,
-  ): Promise<FrameStats>;
+  encodeAsync(...args: EncodeArgs): Promise<FrameStats>;
 }
 
 export interface FrameEncoderConstructor {

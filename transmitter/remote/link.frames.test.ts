@@ -313,6 +313,17 @@ describe('ReceiverLink flow control', () => {
   });
 });
 
+/** Two large windows whose first frames are ready in the same flush, until the receiver shows both. */
+async function twoLargeWindows({ receiver, producer, owner }: Awaited<ReturnType<typeof connectedPair>>, seed: number): Promise<void> {
+  const a = pattern(1024, 640, seed);
+  const b = pattern(800, 700, seed + 1);
+  produce(producer, owner, toplevelRole({ title: 'a' }), a);
+  produce(producer, owner, toplevelRole({ title: 'b' }), b);
+  const ra = await waitFor(() => remoteToplevel(receiver.scene, 'a'), 'window a');
+  const rb = await waitFor(() => remoteToplevel(receiver.scene, 'b'), 'window b');
+  await waitFor(() => samePixels(ra.content, a) && samePixels(rb.content, b), 'both windows', 10_000);
+}
+
 describe('ReceiverLink frames encoded on a worker thread', () => {
   it('sends large frames from a worker while commits merge, small ones at once; the receiver shows every last frame', async () => {
     const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4', encodeThread: 'worker' });
@@ -348,7 +359,8 @@ describe('ReceiverLink frames encoded on a worker thread', () => {
   });
 
   it('auto (the default): one large frame on the JavaScript thread, several at once on workers', async () => {
-    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4' });
+    const pair = await connectedPair({ codec: 'lz4' });
+    const { receiver, producer, owner, link } = pair;
     const content = pattern(1024, 640, 3);
     produce(producer, owner, toplevelRole({ title: 'main thread' }), content);
     const remote = await waitFor(() => remoteToplevel(receiver.scene, 'main thread'), 'the window');
@@ -357,25 +369,14 @@ describe('ReceiverLink frames encoded on a worker thread', () => {
     expect(link.stats().commitsSent).toBeGreaterThan(0);
 
     // Two more windows whose first frames are ready in the same flush.
-    const a = pattern(1024, 640, 4);
-    const b = pattern(800, 700, 5);
-    produce(producer, owner, toplevelRole({ title: 'a' }), a);
-    produce(producer, owner, toplevelRole({ title: 'b' }), b);
-    const ra = await waitFor(() => remoteToplevel(receiver.scene, 'a'), 'window a');
-    const rb = await waitFor(() => remoteToplevel(receiver.scene, 'b'), 'window b');
-    await waitFor(() => samePixels(ra.content, a) && samePixels(rb.content, b), 'both windows', 10_000);
+    await twoLargeWindows(pair, 4);
     expect(link.stats().workerFrames).toBe(2);
   });
 
   it('encodes on the JavaScript thread with encodeThread main, several large frames or not', async () => {
-    const { receiver, producer, owner, link } = await connectedPair({ codec: 'lz4', encodeThread: 'main' });
-    const a = pattern(1024, 640, 6);
-    const b = pattern(800, 700, 7);
-    produce(producer, owner, toplevelRole({ title: 'a' }), a);
-    produce(producer, owner, toplevelRole({ title: 'b' }), b);
-    const ra = await waitFor(() => remoteToplevel(receiver.scene, 'a'), 'window a');
-    const rb = await waitFor(() => remoteToplevel(receiver.scene, 'b'), 'window b');
-    await waitFor(() => samePixels(ra.content, a) && samePixels(rb.content, b), 'both windows', 10_000);
+    const pair = await connectedPair({ codec: 'lz4', encodeThread: 'main' });
+    const { link } = pair;
+    await twoLargeWindows(pair, 6);
     expect(link.stats().workerFrames).toBe(0);
   });
 });

@@ -310,14 +310,7 @@ export class Sender {
         }
         this.ctx.counters.workerFrames++;
         this.contentSent(r, c, sendFrame(conn, r, c, frame), zstd, started);
-        this.finishCommit(conn, r, c, false);
-        // A synchronized subsurface's commit waits for its parent's next one.
-        const role = s.role;
-        if (role !== null && role.kind === 'subsurface' && role.sync) {
-          const parent = conn.remotes.get(role.parent);
-          if (parent !== undefined) parent.needsCommit = true;
-        }
-        this.scheduleFlush();
+        this.finishLater(conn, r, c);
       },
       (err: unknown) => {
         if (!(this.ctx.conn === conn && conn.client.isOpen && conn.remotes.get(s) === r)) return;
@@ -374,14 +367,7 @@ export class Sender {
           family: 'lossy',
           encodeMs: frame.encodeMs,
         });
-        this.finishCommit(conn, r, c, false);
-        // A synchronized subsurface's commit waits for its parent's next one.
-        const role = s.role;
-        if (role !== null && role.kind === 'subsurface' && role.sync) {
-          const parent = conn.remotes.get(role.parent);
-          if (parent !== undefined) parent.needsCommit = true;
-        }
-        this.scheduleFlush();
+        this.finishLater(conn, r, c);
       },
       dropped: (err) => {
         if (err !== null) {
@@ -394,6 +380,18 @@ export class Sender {
       },
     });
     return true;
+  }
+
+  /** The commit of a frame whose content went out after its flush (an encode on a worker or a lossy one). */
+  private finishLater(conn: ConnectionState, r: Remote, c: Content): void {
+    this.finishCommit(conn, r, c, false);
+    // A synchronized subsurface's commit waits for its parent's next one.
+    const role = r.scene.role;
+    if (role !== null && role.kind === 'subsurface' && role.sync) {
+      const parent = conn.remotes.get(role.parent);
+      if (parent !== undefined) parent.needsCommit = true;
+    }
+    this.scheduleFlush();
   }
 
   /**
