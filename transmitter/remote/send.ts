@@ -53,8 +53,8 @@ function requestPresentation(conn: ConnectionState, r: Remote): void {
 }
 
 /**
- * Damage of at least this many pixels is encoded on a worker thread (below,
- * the hand-over costs more than the encode).
+ * Damage of at least this many pixels may be encoded on a worker thread
+ * (`encodeThread`; below, the hand-over costs more than the encode).
  */
 export const ASYNC_ENCODE_PIXELS = 512 * 512;
 
