@@ -20,13 +20,14 @@
 #include "xdg-shell-client-protocol.h"
 #include "presentation-time-client-protocol.h"
 #include "shm-buffer.h"
+#include "simple-toplevel.h"
 
 static struct wl_compositor *compositor;
 static struct wl_shm *shm;
 static struct xdg_wm_base *wm_base;
 static struct wp_presentation *presentation;
 static struct wl_surface *surface;
-static int width, height, every, configured;
+static int width, height, every;
 static unsigned long frames, draws, presented, discarded;
 static const uint32_t colours[] = {0xff0000, 0x00ff00, 0x0000ff, 0xffff00, 0x00ffff, 0xff00ff};
 
@@ -40,23 +41,6 @@ static void global(void *data, struct wl_registry *registry, uint32_t name, cons
 static void global_remove(void *data, struct wl_registry *registry, uint32_t name) {}
 
 static const struct wl_registry_listener registry_listener = {global, global_remove};
-
-static void ping(void *data, struct xdg_wm_base *base, uint32_t serial) { xdg_wm_base_pong(base, serial); }
-
-static const struct xdg_wm_base_listener wm_base_listener = {ping};
-
-static void surface_configure(void *data, struct xdg_surface *xdg, uint32_t serial) {
-  xdg_surface_ack_configure(xdg, serial);
-  configured = 1;
-}
-
-static const struct xdg_surface_listener xdg_surface_listener = {surface_configure};
-
-static void toplevel_configure(void *data, struct xdg_toplevel *t, int32_t w, int32_t h, struct wl_array *states) {}
-
-static void toplevel_close(void *data, struct xdg_toplevel *t) { exit(0); }
-
-static const struct xdg_toplevel_listener toplevel_listener = {toplevel_configure, toplevel_close};
 
 static void feedback_sync(void *data, struct wp_presentation_feedback *f, struct wl_output *output) {}
 
@@ -130,10 +114,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "wl_compositor, wl_shm or xdg_wm_base missing\n");
     return 1;
   }
-  xdg_wm_base_add_listener(wm_base, &wm_base_listener, NULL);
+  xdg_wm_base_add_listener(wm_base, &wm_listener, NULL);
   surface = wl_compositor_create_surface(compositor);
   struct xdg_surface *xdg = xdg_wm_base_get_xdg_surface(wm_base, surface);
-  xdg_surface_add_listener(xdg, &xdg_surface_listener, NULL);
+  xdg_surface_add_listener(xdg, &surface_listener, NULL);
   struct xdg_toplevel *toplevel = xdg_surface_get_toplevel(xdg);
   xdg_toplevel_add_listener(toplevel, &toplevel_listener, NULL);
   xdg_toplevel_set_title(toplevel, "frame-only");
