@@ -110,7 +110,9 @@ export class Sender {
     const stream = conn.client.stream;
     // Children first: their state (positions, synchronized commits) is applied by the parent's commit.
     const remotes = [...conn.remotes.values()].sort((a, b) => depth(b.scene) - depth(a.scene));
-    this.largeFrames = this.ctx.options.encodeThread === 'auto' || this.ctx.options.encodeThread === undefined ? countLargeFrames(conn, remotes) : 0;
+    // Only 'auto' asks, and only several surfaces can have several large frames.
+    const auto = (this.ctx.options.encodeThread ?? 'auto') === 'auto';
+    this.largeFrames = auto && remotes.length >= 2 ? countLargeFrames(conn, remotes) : 0;
     // The windows that sent least lately go first (fairness.ts).
     for (const window of this.fair.order(remotes, (r) => r.scene)) {
       if (stream.writableLength > this.highWater) {
