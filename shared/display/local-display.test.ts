@@ -605,7 +605,11 @@ describe.skipIf(needWeston || skipUnlessIvi())('LocalDisplay on ivi-shell with h
       await sleep(500);
       owner.ivi(scene, 5001, solidContent(320, 240, GREEN));
       const second = await weston.waitForView((v) => v.iviId === 5001 && v.visible, 5000, 'ivi-surface 5001 placed');
-      await sleep(300);
+      // The controller fades and moves surfaces into their tiles: wait until both are laid out.
+      const settled = (v: View): boolean => v.visible && v.alpha === 1 && Math.abs(v.rect.width - 256) <= 1;
+      await weston.waitForView((v) => v.iviId === 5000 && settled(v) && v.rect.x >= 255, 10_000, 'ivi-surface 5000 in the second tile at full opacity');
+      await weston.waitForView((v) => v.iviId === 5001 && settled(v), 10_000, 'ivi-surface 5001 in the first tile at full opacity');
+      await sleep(300); // one more repaint
       const views = await weston.sceneGraph();
       const a = views.find((v) => v.iviId === 5000)!;
       const b = views.find((v) => v.iviId === 5001)!;
