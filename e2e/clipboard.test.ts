@@ -109,6 +109,14 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     await copy.stop();
 
     // 7 MiB is over the transmitter's 6 MiB limit: the paste gets less, the transmitter says why.
+    // wl-copy's window is gone as soon as it has set the selection, so the receiver may get no
+    // newer input serial with it, and a compositor ignores a selection not newer than the one
+    // before: the receiver keeps it until the next input on one of its windows. A remote window
+    // the user clicks first gives it one.
+    const app = spawnProcess('weston-simple-shm', [], { env: transmitter.clientEnv, name: 'weston-simple-shm', lineBuffered: false });
+    cleanup.add({ stop: async () => void (await app.stop()) }, 'weston-simple-shm');
+    const view = await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel', 20_000, 'the remote window');
+    await weston.xdotool('mousemove', Math.round(view.rect.x + view.rect.width / 2), Math.round(view.rect.y + view.rect.height / 2), 'click', 1);
     const tooBig = randomBytes(7 * 1024 * 1024);
     const tooBigFile = join(dir, 'too-big.bin');
     writeFileSync(tooBigFile, tooBig);
