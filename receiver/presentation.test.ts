@@ -57,9 +57,12 @@ describe('wthp_presentation', () => {
     const pending = feedback(); // not committed: waits for the next commit
     await client.roundtrip();
     const s = [...receiver.scene.surfaces][0]!;
+    // The display learns that a producer waits for how this surface is shown.
+    expect(s.presentationWanted).toBe(true);
     const timeNs = process.hrtime.bigint() - 5_000_000n; // shown 5 ms ago
     s.owner.feedback.presented(s, 0, { timeNs, refreshNs: 16_666_666, seq: (1n << 32n) | 2n, flags: 0xb });
     await client.roundtrip();
+    expect(s.presentationWanted).toBe(true); // `pending` still waits for the next commit
     expect(first).toEqual([{ kind: 'discarded' }]);
     expect(second).toHaveLength(1);
     const p = second[0]!;
@@ -73,6 +76,7 @@ describe('wthp_presentation', () => {
     s.owner.feedback.presented(s, 0);
     await client.roundtrip();
     expect(pending).toEqual([{ kind: 'presented', ageUs: 0, refreshNs: 0, seq: 0n, flags: 0 }]);
+    expect(s.presentationWanted).toBe(false);
   });
 
   it('sends a presentation still to come (the next vblank) as a negative age', async () => {

@@ -51,6 +51,7 @@ export class ReceiverPresentation {
           return;
         }
         w.pending.push(callback);
+        rs.scene.presentationWanted = true;
       },
     });
   }
@@ -64,6 +65,7 @@ export class ReceiverPresentation {
       const newest = groups.pop()!;
       for (const group of groups) for (const fb of group) this.answer(fb, null);
       for (const fb of newest) this.answer(fb, info ?? 'unknown');
+      rs.scene.presentationWanted = w.pending.length > 0;
     }
     for (const child of rs.children) if (!child.destroyed) this.presented(child, info);
   }

@@ -116,7 +116,7 @@ export class Frames {
     const frame = wl.frame();
     m.frame = frame;
     const token = m.pacer.frameSent();
-    this.d.presentation?.request(wl);
+    this.d.presentation?.request(wl, m.scene.presentationWanted);
     frame.listen({
       done: (time) => {
         if (m.frame === frame) m.frame = null;

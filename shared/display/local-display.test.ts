@@ -11,6 +11,7 @@ import { skipUnlessIvi, startWeston, WESTON_BACKGROUND, type View, type Weston }
 import { Scene, type Content, type PresentationInfo, type Rect, type SceneSurface } from '../scene/scene.js';
 import { SharedPixels } from '../scene/shared-pixels.js';
 import { LocalDisplay } from './local-display.js';
+import { REFRESH_MS } from './presentation.js';
 import { quadrantContent, solidContent, TestOwner } from './test-owner.js';
 
 const RED = 0xff0000;
@@ -162,6 +163,40 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
       expect(info!.timeNs <= process.hrtime.bigint() + BigInt(info!.refreshNs)).toBe(true);
     }
     expect(display.stats().bytesCopied).toBe(copiedBefore);
+  });
+
+  it('asks the compositor for a real presentation feedback at most every REFRESH_MS and predicts frames from it, or for every frame when the producer waits for feedback', async () => {
+    newScene();
+    const s = owner.toplevel(scene, { title: 'sparse feedback', content: solidContent(64, 64, GREEN) });
+    await windowOf('sparse feedback');
+    await owner.waitFor('presented', (c) => c.surface === s);
+    const before = display.stats().presentationFeedbacks;
+    const started = performance.now();
+    const frames = 20;
+    let lastTime = 0n;
+    for (let i = 0; i < frames; i++) {
+      const from = owner.calls.length;
+      owner.paint(s, { x: i, y: i, width: 4, height: 4 }, i % 2 === 0 ? RED : BLUE);
+      const call = await owner.waitFor('presented', (c) => c.surface === s, 5000, from);
+      const info = call.args[1] as PresentationInfo | undefined;
+      expect(info?.refreshNs).toBeGreaterThan(0);
+      expect(info!.timeNs >= lastTime).toBe(true);
+      lastTime = info!.timeNs;
+    }
+    const asked = display.stats().presentationFeedbacks - before;
+    const windows = Math.ceil((performance.now() - started) / REFRESH_MS);
+    expect(asked).toBeLessThanOrEqual(windows + 1);
+    expect(asked).toBeLessThan(frames);
+
+    // A producer that waits for presentation feedback: one for every frame.
+    s.presentationWanted = true;
+    const wantedBefore = display.stats().presentationFeedbacks;
+    for (let i = 0; i < 5; i++) {
+      const from = owner.calls.length;
+      owner.paint(s, { x: i, y: 0, width: 4, height: 4 }, i % 2 === 0 ? GREEN : RED);
+      await owner.waitFor('presented', (c) => c.surface === s, 5000, from);
+    }
+    expect(display.stats().presentationFeedbacks - wantedBefore).toBe(5);
   });
 
   it('updates only the damaged rectangles, across buffer reuse', async () => {

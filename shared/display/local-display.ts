@@ -115,6 +115,8 @@ export interface LocalDisplayStats {
   readonly presented: number;
   /** Bytes copied into shm buffers. */
   readonly bytesCopied: number;
+  /** Real presentation feedbacks asked of the compositor (wp_presentation.feedback). */
+  readonly presentationFeedbacks: number;
 }
 
 export interface LocalDisplayEvents extends Record<string, unknown[]> {
@@ -294,7 +296,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   }
 
   stats(): LocalDisplayStats {
-    return { surfaces: this.d.mirrors.size, ...this.d.counters };
+    return { surfaces: this.d.mirrors.size, ...this.d.counters, presentationFeedbacks: this.d.presentation?.feedbacks ?? 0 };
   }
 
   /** Disconnect; every local window goes away. Emits 'close'. */

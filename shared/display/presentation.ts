@@ -11,6 +11,15 @@
  * sequence and flags, one or more refreshes later), or nothing when the
  * display never reported one for the surface.
  *
+ * A real feedback costs a request, two or three events and an object on
+ * each side. It is asked for every frame of a surface whose producer waits
+ * for presentation feedback (`SceneSurface.presentationWanted`: a
+ * compositor that goes idle between frames, like weston's headless and
+ * nested backends, starts a new phase with each one, so only a feedback of
+ * that frame tells when it is shown); for other surfaces, whose producers
+ * only pace on frame callbacks, for the first frame and then at most every
+ * `REFRESH_MS`, one in flight at a time (unless it stays unanswered).
+ *
  * The compositor names its presentation clock (wp_presentation.clock_id).
  * CLOCK_MONOTONIC is this process's `process.hrtime.bigint()`; CLOCK_REALTIME
  * is placed on it through `Date.now()`; any other clock cannot be read from
@@ -22,25 +31,62 @@ import type { PresentationInfo } from '../scene/scene.js';
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 
+/** A surface's real presentation feedback is asked for at most this often (ms). */
+export const REFRESH_MS = 250;
+/** A feedback not answered after this long (ms) no longer holds the next one back (some compositors answer none). */
+const UNANSWERED_MS = 2000;
+
+interface Asked {
+  /** When the last feedback was asked for (ms, `now()`). */
+  at: number;
+  /** That feedback has not been answered yet. */
+  inFlight: boolean;
+}
+
 export class DisplayPresentation {
   private clock: number | null = null;
   /** The last real presentation of each surface. */
   private readonly last = new WeakMap<WlSurfaceProxy, PresentationInfo>();
+  private readonly asked = new WeakMap<WlSurfaceProxy, Asked>();
+  /** Real feedbacks asked for so far. */
+  feedbacks = 0;
 
-  constructor(private readonly presentation: WpPresentationProxy) {
+  constructor(
+    private readonly presentation: WpPresentationProxy,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     presentation.listen({ clockId: (id) => (this.clock = id) });
   }
 
-  /** Ask for the presentation of `wl`'s next commit. */
-  request(wl: WlSurfaceProxy): void {
+  /**
+   * Ask for the presentation of `wl`'s next commit: always when its producer
+   * `wanted` to know how this frame is shown, else unless a recent one will
+   * do for predictions (see the module comment).
+   */
+  request(wl: WlSurfaceProxy, wanted: boolean): void {
+    const now = this.now();
+    let asked = this.asked.get(wl);
+    if (!wanted && asked !== undefined && (now - asked.at < REFRESH_MS || (asked.inFlight && now - asked.at < UNANSWERED_MS))) return;
+    if (asked === undefined) {
+      asked = { at: now, inFlight: true };
+      this.asked.set(wl, asked);
+    } else {
+      asked.at = now;
+      asked.inFlight = true;
+    }
+    const answered = asked;
+    this.feedbacks++;
     const feedback = this.presentation.feedback(wl);
     feedback.listen({
       syncOutput: () => {},
       presented: (secHi, secLo, nsec, refresh, seqHi, seqLo, flags) => {
+        answered.inFlight = false;
         const t = ((BigInt(secHi >>> 0) << 32n) | BigInt(secLo >>> 0)) * 1_000_000_000n + BigInt(nsec >>> 0);
         this.last.set(wl, { timeNs: this.toMonotonic(t), refreshNs: refresh >>> 0, seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0), flags: flags >>> 0 });
       },
-      discarded: () => {},
+      discarded: () => {
+        answered.inFlight = false;
+      },
     });
   }
 

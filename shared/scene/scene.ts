@@ -211,6 +211,12 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
   textInput: TextInputState | null = null;
   /** The application follows the surface's preferred scale (wp_fractional_scale_v1); announced with a role change. */
   fractionalScale = false;
+  /**
+   * The producer waits to learn how its commits are shown (presentation
+   * feedback): a consumer that can tell asks its compositor for every frame of
+   * this surface, not only now and then.
+   */
+  presentationWanted = false;
   destroyed = false;
 
   constructor(

@@ -258,6 +258,7 @@ export class Surface {
   /** wp_presentation.feedback: for the next commit. */
   addPresentationFeedback(feedback: WpPresentationFeedbackResource): void {
     this.pending.feedbacks.push(feedback);
+    this.scene.presentationWanted = true;
   }
 
   /** This surface and its subsurfaces, recursively (current stacking). */
@@ -277,6 +278,7 @@ export class Surface {
     const groups = this.feedbackGroups;
     this.feedbackGroups = [];
     answerFeedbacks(groups, info);
+    this.scene.presentationWanted = this.pending.feedbacks.length > 0 || (this.cached?.feedbacks.length ?? 0) > 0;
     const callbacks = this.frameCallbacks;
     if (callbacks.length === 0) return;
     this.frameCallbacks = [];

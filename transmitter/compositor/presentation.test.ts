@@ -55,9 +55,12 @@ describe('wp_presentation', () => {
     top.surface.commit();
     await c.roundtrip();
     expect([first, second]).toEqual([[], []]);
+    // Consumers learn that the application waits for how this surface is shown.
+    expect(scene.presentationWanted).toBe(true);
     const info = { timeNs: 123_456_789_012n, refreshNs: 16_666_666, seq: (7n << 32n) | 9n, flags: 0xb };
     scene.owner.feedback.presented(scene, 0, info);
     await c.roundtrip();
+    expect(scene.presentationWanted).toBe(false);
     expect(first).toEqual([{ kind: 'discarded' }]);
     expect(second).toEqual([{ kind: 'presented', timeNs: info.timeNs, refresh: info.refreshNs, seq: info.seq, flags: info.flags }]);
     consumer.detach();

@@ -96,6 +96,26 @@ function meanError(a: Content, b: Content): number {
 }
 
 describe('ReceiverLink lossy frames', () => {
+  it('asks the receiver how frames are shown only while the producer waits for presentation feedback', async () => {
+    const { receiver, producer, owner } = await connectedPair();
+    const first = pattern(64, 48, 1);
+    const s = produce(producer, owner, toplevelRole({ title: 'paced' }), first);
+    const remote = await waitFor(() => remoteToplevel(receiver.scene, 'paced'), 'the window');
+    // Frame callbacks only: no wthp_presentation.feedback reaches the receiver.
+    for (let i = 2; i < 5; i++) {
+      const n = owner.of('presented').length;
+      update(s, pattern(64, 48, i), [full(first)]);
+      await waitFor(() => samePixels(remote.content, s.content), `frame ${i} on the receiver`);
+      expect(remote.presentationWanted).toBe(false);
+      remote.owner.feedback.presented(remote, i);
+      await waitFor(() => owner.of('presented').length > n, `frame ${i} presented`);
+    }
+    // The producer waits for feedback: the next frame asks the receiver.
+    s.presentationWanted = true;
+    update(s, pattern(64, 48, 9), [full(first)]);
+    await waitFor(() => remote.presentationWanted, 'wthp_presentation.feedback on the receiver');
+  });
+
   it('--codec lossy: sends changes as lossy tiles the receiver shows with their commit, then the exact pixels once they settle', async () => {
     const { receiver, producer, owner, link } = await connectedPair({ codec: 'lossy', lossySettleMs: 150 });
     const first = picture(320, 200, 0);

@@ -409,7 +409,8 @@ export class Sender {
       // Only a mapped surface gets presented: an unmapped one would hold its slot forever.
       const callback = surface.frame();
       const frame = r.pacer.frameSent(taken);
-      if (conn.presentation !== null) requestPresentation(conn, r);
+      // Only when the application waits for how its commits are shown: three messages a frame otherwise spent.
+      if (conn.presentation !== null && s.presentationWanted) requestPresentation(conn, r);
       callback.listen({
         done: (time) => {
           conn.client.destroyObject(callback);
