@@ -96,6 +96,15 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
     );
   }
 
+  /** A new scene with one green 64x64 toplevel titled `title`, shown and presented once. */
+  async function presentedGreen(title: string): Promise<SceneSurface> {
+    newScene();
+    const s = owner.toplevel(scene, { title, content: solidContent(64, 64, GREEN) });
+    await windowOf(title);
+    await owner.waitFor('presented', (c) => c.surface === s);
+    return s;
+  }
+
   /** A screenshot once the on-screen part of `rect` shows `want` (content is shown asynchronously). */
   async function shotShowing(rect: Rect, want: Image, timeoutMs = 5000): Promise<Image> {
     const deadline = Date.now() + timeoutMs;
@@ -147,10 +156,7 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
   });
 
   it("presents a commit that brings no pixels but asks for a frame, copying nothing, with the compositor's presentation times", async () => {
-    newScene();
-    const s = owner.toplevel(scene, { title: 'frame only', content: solidContent(64, 64, GREEN) });
-    await windowOf('frame only');
-    await owner.waitFor('presented', (c) => c.surface === s);
+    const s = await presentedGreen('frame only');
     const copiedBefore = display.stats().bytesCopied;
     for (let i = 0; i < 3; i++) {
       const from = owner.calls.length;
@@ -166,10 +172,7 @@ describe.skipIf(needWeston)('LocalDisplay on weston headless', () => {
   });
 
   it('asks the compositor for a real presentation feedback at most every REFRESH_MS and predicts frames from it, or for every frame when the producer waits for feedback', async () => {
-    newScene();
-    const s = owner.toplevel(scene, { title: 'sparse feedback', content: solidContent(64, 64, GREEN) });
-    await windowOf('sparse feedback');
-    await owner.waitFor('presented', (c) => c.surface === s);
+    const s = await presentedGreen('sparse feedback');
     const before = display.stats().presentationFeedbacks;
     const started = performance.now();
     const frames = 20;
