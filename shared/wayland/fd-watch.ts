@@ -1,6 +1,6 @@
 /**
- * One process-wide fd readiness watcher over the native `Poller` (libuv poll
- * handles on Node's own event loop). Every Wayland socket and listener of
+ * One process-wide fd readiness watcher over the native `Poller` (an epoll
+ * thread reporting to the main thread). Every Wayland socket and listener of
  * the process registers here; the poller keeps Node alive only while at least
  * one fd is watched.
  *

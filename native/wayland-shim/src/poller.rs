@@ -1,310 +1,327 @@
 //! fd readiness on Node's event loop.
 //!
-//! Each watched fd is a libuv poll handle on the loop of the JS environment that made the
-//! poller: its readiness is reported to JavaScript from the loop itself, on the main thread, with
-//! no thread in between (no wake-up of the loop from another thread, no queue to hand reports
-//! over). Reports are one-shot: after one, the fd stays quiet until JS calls `rearm`, so JS can
-//! drain the socket (read until EAGAIN) first. A rearm made during the report itself, the usual
-//! case, leaves the kernel's registration as it is; only an fd left unarmed after its report is
-//! stopped (and started again by a later rearm).
+//! One native thread per poller blocks in `epoll_wait` and reports each ready fd to JavaScript
+//! through a threadsafe function; the main thread never blocks and nothing busy-polls. Every fd
+//! is watched with `EPOLLONESHOT`: once reported it stays quiet until JS calls `rearm`, so JS can
+//! drain the socket (read until EAGAIN) first and no report piles up meanwhile.
 //!
-//! libuv is Node's own: its functions are looked up in the process (Node exports them for
-//! addons), so the library links without them and its unit tests run without Node.
+//! Each `add` gets a new generation number, carried in the epoll data. A report still queued for
+//! JS when its fd is removed (and maybe reused for another file and added again) no longer
+//! matches the registered generation and is dropped on the main thread, so JS never sees a stale
+//! report after `remove`.
 
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::ffi::{c_int, c_void, CStr};
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
-use std::rc::Rc;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use napi::bindgen_prelude::Function;
 use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 
-use crate::error::{errno_error, error, invalid, Result};
+use crate::error::{cvt, errno_error, error, invalid, last_errno, Result};
 
 /// Interest and event bits seen by JS.
 pub const READABLE: u32 = 1;
 pub const WRITABLE: u32 = 2;
 pub const HANGUP: u32 = 4;
 
-// libuv's values (uv.h): uv_poll_event and uv_handle_type.
-const UV_READABLE: c_int = 1;
-const UV_WRITABLE: c_int = 2;
-const UV_DISCONNECT: c_int = 4;
-const UV_ASYNC: c_int = 1;
-const UV_POLL: c_int = 8;
+/// Epoll data of the wake-up eventfd; fds use `generation << 32 | fd`.
+const WAKE: u64 = u64::MAX;
+const MAX_EVENTS: usize = 64;
 
-type PollCb = unsafe extern "C" fn(handle: *mut c_void, status: c_int, events: c_int);
-type CloseCb = unsafe extern "C" fn(handle: *mut c_void);
-type AsyncCb = unsafe extern "C" fn(handle: *mut c_void);
-
-/// The libuv functions the poller calls, found in the running process.
-struct Uv {
-  handle_size: unsafe extern "C" fn(c_int) -> usize,
-  poll_init: unsafe extern "C" fn(*mut sys::uv_loop_s, *mut c_void, c_int) -> c_int,
-  poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
-  poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
-  close: unsafe extern "C" fn(*mut c_void, Option<CloseCb>),
-  async_init: unsafe extern "C" fn(*mut sys::uv_loop_s, *mut c_void, Option<AsyncCb>) -> c_int,
-  ref_: unsafe extern "C" fn(*mut c_void),
-  unref: unsafe extern "C" fn(*mut c_void),
+/// One readiness report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+  pub fd: RawFd,
+  pub generation: u32,
+  /// READABLE | WRITABLE | HANGUP bits.
+  pub events: u32,
 }
 
-fn symbol(name: &CStr) -> std::result::Result<*mut c_void, String> {
-  // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the name.
-  let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-  if p.is_null() {
-    Err(format!("{} is not in this process (not loaded by Node?)", name.to_string_lossy()))
-  } else {
-    Ok(p)
-  }
-}
-
-/// The function `name` of the process, as the function pointer type `F`.
-///
-/// # Safety
-/// `F` must be the pointer type of that function's C signature.
-unsafe fn function<F: Copy>(name: &CStr) -> std::result::Result<F, String> {
-  let p = symbol(name)?;
-  assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
-  // SAFETY: per the contract, a function pointer of the same size.
-  Ok(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&p) })
-}
-
-fn uv() -> Result<&'static Uv> {
-  static UV: OnceLock<std::result::Result<Uv, String>> = OnceLock::new();
-  let found = UV.get_or_init(|| {
-    // SAFETY: each symbol is libuv's function of that name, whose C signature is the field's type.
-    unsafe {
-      Ok(Uv {
-        handle_size: function(c"uv_handle_size")?,
-        poll_init: function(c"uv_poll_init")?,
-        poll_start: function(c"uv_poll_start")?,
-        poll_stop: function(c"uv_poll_stop")?,
-        close: function(c"uv_close")?,
-        async_init: function(c"uv_async_init")?,
-        ref_: function(c"uv_ref")?,
-        unref: function(c"uv_unref")?,
-      })
-    }
-  });
-  found.as_ref().map_err(|e| error("ENOSYS", format!("Poller: {e}")))
-}
-
-/// libuv's poll events for an interest: hangup is always asked for (it is also what an fd
-/// with no interest left waits for).
-fn uv_events(interest: u32) -> Result<c_int> {
+fn epoll_mask(interest: u32) -> Result<u32> {
   if interest > (READABLE | WRITABLE) {
     return Err(invalid(format!(
       "interest must be a combination of 1 (readable) and 2 (writable), got {interest}"
     )));
   }
-  let mut events = UV_DISCONNECT;
+  let mut mask = libc::EPOLLONESHOT as u32;
   if interest & READABLE != 0 {
-    events |= UV_READABLE;
+    mask |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
   }
   if interest & WRITABLE != 0 {
-    events |= UV_WRITABLE;
+    mask |= libc::EPOLLOUT as u32;
   }
-  Ok(events)
+  Ok(mask)
 }
 
-/// The event bits JS sees for a libuv report (`status` < 0: an error on the fd, which the
-/// handle reports once, stopped).
-fn event_bits(status: c_int, events: c_int, interest: u32) -> u32 {
-  if status < 0 {
-    // Readable too, when asked: the read that follows gets the error or the end of file.
-    return HANGUP | (interest & READABLE);
-  }
+fn event_bits(mask: u32) -> u32 {
   let mut bits = 0;
-  if events & UV_READABLE != 0 {
+  if mask & libc::EPOLLIN as u32 != 0 {
     bits |= READABLE;
   }
-  if events & UV_WRITABLE != 0 {
+  if mask & libc::EPOLLOUT as u32 != 0 {
     bits |= WRITABLE;
   }
-  if events & UV_DISCONNECT != 0 {
+  if mask & (libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLRDHUP) as u32 != 0 {
     bits |= HANGUP;
   }
   bits
 }
 
-/// Memory for a libuv handle of `kind`; its first field (`data`) is set to `data`. Freed with
-/// `free_handle` once libuv has closed it.
-fn alloc_handle(uv: &Uv, kind: c_int, data: *mut c_void) -> *mut c_void {
-  // SAFETY: uv_handle_size only reads its argument.
-  let size = unsafe { (uv.handle_size)(kind) };
-  // SAFETY: calloc has no preconditions; the result is checked below.
-  let handle = unsafe { libc::calloc(1, size.max(std::mem::size_of::<*mut c_void>())) };
-  assert!(!handle.is_null(), "out of memory for a libuv handle");
-  // SAFETY: every libuv handle begins with `void *data`, and the block is at least that big.
-  unsafe { *handle.cast::<*mut c_void>() = data };
-  handle
-}
-
-/// # Safety
-/// `handle` came from `alloc_handle` and libuv no longer uses it.
-unsafe fn free_handle(handle: *mut c_void) {
-  // SAFETY: per the contract.
-  unsafe { libc::free(handle) };
-}
-
-/// The JS side of a poller: the environment, the callback and its async context.
+/// State shared by the JS-facing object, the epoll thread and the threadsafe function.
 struct Shared {
-  uv: &'static Uv,
-  env: sys::napi_env,
-  /// The loop libuv runs this environment on.
-  event_loop: *mut sys::uv_loop_s,
-  callback: Cell<sys::napi_ref>,
-  context: Cell<sys::napi_async_context>,
-  /// A never-signalled async handle, referenced while some fd is watched: what keeps Node
-  /// alive meanwhile, armed or not.
-  keepalive: Cell<*mut c_void>,
-  referenced: Cell<bool>,
-  entries: RefCell<HashMap<RawFd, *mut Entry>>,
-  closed: Cell<bool>,
+  epoll: OwnedFd,
+  wake: OwnedFd,
+  stop: AtomicBool,
+  next_generation: AtomicU32,
+  watched: Mutex<HashMap<RawFd, u32>>,
+  thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// One watched fd. Owned by its poll handle's `data` from `add` until libuv has closed the
-/// handle (`entry_closed`), so it outlives a report during which JS removes it.
-struct Entry {
-  handle: *mut c_void,
-  shared: Rc<Shared>,
-  fd: RawFd,
-  /// The interest JS asked for last.
-  interest: Cell<u32>,
-  /// JS asked for the next report (rearm) since the last one.
-  armed: Cell<bool>,
-  /// The events libuv watches for now; 0: stopped.
-  started: Cell<c_int>,
-  in_report: Cell<bool>,
-  removed: Cell<bool>,
-}
+impl Shared {
+  fn watched(&self) -> MutexGuard<'_, HashMap<RawFd, u32>> {
+    // The map stays consistent even if a holder panicked: recover it.
+    self.watched.lock().unwrap_or_else(|e| e.into_inner())
+  }
 
-impl Entry {
-  /// Makes libuv watch what JS asked for: the interest if armed, nothing otherwise.
-  fn apply(&self) -> Result<()> {
-    let want = if self.armed.get() { uv_events(self.interest.get())? } else { 0 };
-    if want == self.started.get() {
-      return Ok(());
-    }
-    let uv = self.shared.uv;
-    // SAFETY: the handle is initialised and not closing (`removed` is checked by callers).
-    let ret = unsafe {
-      if want == 0 {
-        (uv.poll_stop)(self.handle)
-      } else {
-        (uv.poll_start)(self.handle, want, on_poll)
-      }
-    };
-    if ret < 0 {
-      return Err(errno_error(&format!("uv_poll_start fd {}", self.fd), -ret));
-    }
-    self.started.set(want);
+  fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, data: u64, call: &str) -> Result<()> {
+    let mut ev = libc::epoll_event { events, u64: data };
+    // SAFETY: `ev` is a valid epoll_event for the duration of the call.
+    let ret = unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) };
+    cvt(ret, call)?;
     Ok(())
   }
 
-  /// Stops the handle and has libuv close it; the entry is freed once it has.
-  fn remove(&self) {
-    if self.removed.replace(true) {
-      return;
+  /// Stops the thread and waits for it. Idempotent.
+  fn stop_and_join(&self) {
+    self.stop.store(true, SeqCst);
+    let one: u64 = 1;
+    // SAFETY: writes 8 bytes from `one` to our eventfd; a failure (counter full) still leaves it
+    // readable, which is all the thread needs.
+    unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(handle) = handle {
+      let _ = handle.join();
     }
-    // SAFETY: the handle is initialised and closed once (guarded by `removed`).
-    unsafe { (self.shared.uv.close)(self.handle, Some(entry_closed)) };
+  }
+
+  fn run(&self, mut sink: impl FnMut(Event) -> bool) {
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
+    while !self.stop.load(SeqCst) {
+      // SAFETY: `events` has room for MAX_EVENTS entries.
+      let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), MAX_EVENTS as i32, -1) };
+      if n < 0 {
+        if last_errno() == libc::EINTR {
+          continue;
+        }
+        // Only a broken epoll fd gets here; nothing could be reported any more.
+        eprintln!(
+          "wayland-shim poller: {}",
+          errno_error("epoll_wait", last_errno()).reason
+        );
+        return;
+      }
+      for ev in &events[..n as usize] {
+        // Copy the fields out: the struct is packed on x86_64.
+        let (mask, data) = (ev.events, ev.u64);
+        if data == WAKE {
+          continue;
+        }
+        let event = Event {
+          fd: data as u32 as RawFd,
+          generation: (data >> 32) as u32,
+          events: event_bits(mask),
+        };
+        if !sink(event) {
+          return;
+        }
+      }
+    }
   }
 }
 
-/// # Safety
-/// Called by libuv once the poll handle of an entry is closed.
-unsafe extern "C" fn entry_closed(handle: *mut c_void) {
-  // SAFETY: the handle's data is the Entry leaked in `add`, taken back once here.
-  unsafe {
-    let entry = Box::from_raw(*handle.cast::<*mut Entry>());
-    drop(entry);
-    free_handle(handle);
+/// The epoll side of a poller, independent of JS: fds with one-shot interest, and a thread
+/// that hands each report to a sink.
+pub struct Watcher {
+  shared: Arc<Shared>,
+}
+
+impl Watcher {
+  pub fn new() -> Result<Watcher> {
+    // SAFETY: epoll_create1 has no memory-safety preconditions.
+    let epoll = cvt(
+      unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) },
+      "epoll_create1",
+    )?;
+    // SAFETY: epoll_create1 returned a new fd that nothing else owns.
+    let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
+    // SAFETY: eventfd has no memory-safety preconditions.
+    let wake = cvt(
+      unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) },
+      "eventfd",
+    )?;
+    // SAFETY: eventfd returned a new fd that nothing else owns.
+    let wake = unsafe { OwnedFd::from_raw_fd(wake) };
+    let shared = Shared {
+      epoll,
+      wake,
+      stop: AtomicBool::new(false),
+      next_generation: AtomicU32::new(1),
+      watched: Mutex::new(HashMap::new()),
+      thread: Mutex::new(None),
+    };
+    shared.ctl(
+      libc::EPOLL_CTL_ADD,
+      shared.wake.as_raw_fd(),
+      libc::EPOLLIN as u32,
+      WAKE,
+      "epoll_ctl(ADD)",
+    )?;
+    Ok(Watcher {
+      shared: Arc::new(shared),
+    })
+  }
+
+  /// Starts the thread; `sink` gets every report and returns false to end the thread.
+  pub fn start(&self, sink: impl FnMut(Event) -> bool + Send + 'static) -> Result<()> {
+    let shared = Arc::clone(&self.shared);
+    let handle = std::thread::Builder::new()
+      .name("wayland-shim-poller".into())
+      .spawn(move || shared.run(sink))
+      .map_err(|e| error("EAGAIN", format!("poller thread: {e}")))?;
+    *self.shared.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+    Ok(())
+  }
+
+  /// Watches `fd` for `interest`; returns the number of fds watched afterwards.
+  pub fn add(&self, fd: RawFd, interest: u32) -> Result<usize> {
+    let mask = epoll_mask(interest)?;
+    let mut watched = self.shared.watched();
+    let generation = self.shared.next_generation.fetch_add(1, Relaxed);
+    let data = (u64::from(generation) << 32) | u64::from(fd as u32);
+    self
+      .shared
+      .ctl(libc::EPOLL_CTL_ADD, fd, mask, data, "epoll_ctl(ADD)")?;
+    watched.insert(fd, generation);
+    Ok(watched.len())
+  }
+
+  /// Re-enables the report of `fd` after it fired, with a new interest.
+  pub fn rearm(&self, fd: RawFd, interest: u32) -> Result<()> {
+    let mask = epoll_mask(interest)?;
+    let watched = self.shared.watched();
+    let Some(&generation) = watched.get(&fd) else {
+      return Err(error(
+        "ENOENT",
+        format!("rearm: fd {fd} is not watched by this poller"),
+      ));
+    };
+    let data = (u64::from(generation) << 32) | u64::from(fd as u32);
+    self
+      .shared
+      .ctl(libc::EPOLL_CTL_MOD, fd, mask, data, "epoll_ctl(MOD)")
+  }
+
+  /// Stops watching `fd` (nothing happens if it is not watched); returns the number of fds
+  /// watched afterwards. Must be called before the fd is closed.
+  pub fn remove(&self, fd: RawFd) -> Result<usize> {
+    let mut watched = self.shared.watched();
+    if watched.remove(&fd).is_some() {
+      if let Err(e) = self.shared.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0, "epoll_ctl(DEL)") {
+        // Already gone from epoll: the fd was closed before remove.
+        let errno = crate::error::errno_of(&e);
+        if errno != Some(libc::ENOENT) && errno != Some(libc::EBADF) {
+          return Err(e);
+        }
+      }
+    }
+    Ok(watched.len())
+  }
+
+  /// True if `event` belongs to the current registration of its fd.
+  pub fn is_current(&self, event: &Event) -> bool {
+    self.shared.watched().get(&event.fd) == Some(&event.generation)
+  }
+
+  /// Stops and joins the thread and forgets every fd. Idempotent.
+  pub fn stop(&self) {
+    self.shared.stop_and_join();
+    self.shared.watched().clear();
   }
 }
 
-/// # Safety
-/// Called by libuv once the keep-alive handle is closed.
-unsafe extern "C" fn keepalive_closed(handle: *mut c_void) {
-  // SAFETY: the handle came from alloc_handle and libuv is done with it.
-  unsafe { free_handle(handle) };
+impl Drop for Watcher {
+  fn drop(&mut self) {
+    self.stop();
+  }
 }
 
-unsafe extern "C" fn never_signalled(_handle: *mut c_void) {}
+// ---- JavaScript API ----
 
-/// Runs on the loop for each report of an fd.
+/// The threadsafe function handle; napi allows calling it from any thread.
+#[derive(Clone, Copy)]
+struct Tsfn(sys::napi_threadsafe_function);
+// SAFETY: napi threadsafe functions are designed to be called from any thread.
+unsafe impl Send for Tsfn {}
+
+impl Tsfn {
+  /// Queues `data` for `call_js` without blocking.
+  ///
+  /// # Safety
+  /// The function must not be released or finalized yet.
+  unsafe fn call(self, data: *mut std::ffi::c_void) -> sys::napi_status {
+    // SAFETY: per the contract the function is alive; napi allows the call from any thread.
+    unsafe { sys::napi_call_threadsafe_function(self.0, data, sys::ThreadsafeFunctionCallMode::nonblocking) }
+  }
+}
+
+/// What the threadsafe function keeps: the watcher state (to check generations on the main
+/// thread) and whether the function has been finalized by Node.
+struct TsfnState {
+  watcher: Watcher,
+  finalized: AtomicBool,
+}
+
+/// Runs on the main thread for each queued report; also with a null env when Node tears the
+/// function down, to free queued data.
 ///
 /// # Safety
-/// Called by libuv with a poll handle made in `add`, whose data is its live Entry.
-unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) {
-  // SAFETY: the entry lives until the handle's close callback, which runs after this returns.
-  let entry = unsafe { &**handle.cast::<*mut Entry>() };
-  if entry.removed.get() {
+/// Only called by Node, with `data` queued by the epoll thread and `context` set at creation.
+unsafe extern "C" fn call_js(
+  env: sys::napi_env,
+  callback: sys::napi_value,
+  context: *mut std::ffi::c_void,
+  data: *mut std::ffi::c_void,
+) {
+  // SAFETY: every queued item is a Box<Event> leaked by the epoll thread, handed back once.
+  let event = unsafe { Box::from_raw(data.cast::<Event>()) };
+  if env.is_null() || callback.is_null() {
     return;
   }
-  // One-shot: this report needs a rearm for the next one. A handle that reported an error is
-  // stopped by libuv already.
-  entry.armed.set(false);
-  if status < 0 {
-    entry.started.set(0);
-  }
-  entry.in_report.set(true);
-  let bits = event_bits(status, events, entry.interest.get());
-  // SAFETY: on the loop's thread, with the environment alive (its teardown closes every entry).
-  unsafe { report(&entry.shared, entry.fd, bits) };
-  entry.in_report.set(false);
-  if entry.removed.get() {
+  // SAFETY: with a non-null env the function is not finalized yet, and `context` points to the
+  // TsfnState kept alive until finalization.
+  let state = unsafe { &*context.cast::<TsfnState>() };
+  if !state.watcher.is_current(&event) {
     return;
   }
-  // Rearmed during the report with the same interest: nothing to change in the kernel.
-  if let Err(e) = entry.apply() {
-    // SAFETY: as above.
-    unsafe { throw_uncaught(entry.shared.env, &e.reason) };
-  }
-}
-
-/// Calls the JS callback with (fd, events) as a callback from the loop: microtasks and
-/// nextTicks run after it, an exception it throws becomes an 'uncaughtException'.
-///
-/// # Safety
-/// On the environment's thread, outside any JS call, with the environment alive.
-unsafe fn report(shared: &Shared, fd: RawFd, events: u32) {
-  let env = shared.env;
-  // SAFETY: plain napi calls on the environment's thread, inside the handle scope opened here.
+  let mut args = [ptr::null_mut(); 2];
+  let mut undefined = ptr::null_mut();
+  let mut result = ptr::null_mut();
+  // SAFETY: plain value creation and a call on the main thread, in the handle scope Node opens
+  // around call_js.
   unsafe {
-    let mut scope = ptr::null_mut();
-    if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-      return;
-    }
-    let mut callback = ptr::null_mut();
-    let mut args = [ptr::null_mut(); 2];
-    let mut recv = ptr::null_mut();
-    let mut result = ptr::null_mut();
-    sys::napi_get_reference_value(env, shared.callback.get(), &mut callback);
-    sys::napi_create_int32(env, fd, &mut args[0]);
-    sys::napi_create_uint32(env, events, &mut args[1]);
-    // node::MakeCallback wants an object as `this`.
-    sys::napi_get_global(env, &mut recv);
-    if !callback.is_null() {
-      sys::napi_make_callback(env, shared.context.get(), recv, callback, 2, args.as_ptr(), &mut result);
-    }
-    rethrow_pending(env);
-    sys::napi_close_handle_scope(env, scope);
+    sys::napi_create_int32(env, event.fd, &mut args[0]);
+    sys::napi_create_uint32(env, event.events, &mut args[1]);
+    sys::napi_get_undefined(env, &mut undefined);
+    sys::napi_call_function(env, undefined, callback, 2, args.as_ptr(), &mut result);
   }
-}
-
-/// A pending JS exception becomes an 'uncaughtException', as for any callback of Node itself.
-///
-/// # Safety
-/// On the environment's thread with the environment alive.
-unsafe fn rethrow_pending(env: sys::napi_env) {
+  // An exception thrown by the callback becomes an 'uncaughtException', as for any callback of
+  // Node itself (left pending, Node 20 would only print a deprecation warning and drop it).
   let mut pending = false;
-  // SAFETY: per the contract.
+  // SAFETY: exception queries and napi_fatal_exception on the main thread with a live env.
   unsafe {
     sys::napi_is_exception_pending(env, &mut pending);
     if pending {
@@ -316,91 +333,66 @@ unsafe fn rethrow_pending(env: sys::napi_env) {
   }
 }
 
-/// # Safety
-/// As `rethrow_pending`.
-unsafe fn throw_uncaught(env: sys::napi_env, message: &str) {
-  // SAFETY: per the contract; the handle scope bounds the values made here.
-  unsafe {
-    let mut scope = ptr::null_mut();
-    if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-      return;
-    }
-    let mut text = ptr::null_mut();
-    let mut err = ptr::null_mut();
-    sys::napi_create_string_utf8(env, message.as_ptr().cast(), message.len() as isize, &mut text);
-    sys::napi_create_error(env, ptr::null_mut(), text, &mut err);
-    sys::napi_fatal_exception(env, err);
-    sys::napi_close_handle_scope(env, scope);
-  }
-}
-
-impl Shared {
-  fn set_referenced(&self, referenced: bool) {
-    if self.referenced.replace(referenced) == referenced {
-      return;
-    }
-    // SAFETY: the keep-alive handle is initialised and not closed (the poller is open).
-    unsafe {
-      if referenced {
-        (self.uv.ref_)(self.keepalive.get());
-      } else {
-        (self.uv.unref)(self.keepalive.get());
-      }
-    }
-  }
-
-  /// Closes every handle and lets go of the callback. Idempotent.
-  fn close(&self, from_cleanup_hook: bool) {
-    if self.closed.replace(true) {
-      return;
-    }
-    let entries: Vec<*mut Entry> = self.entries.borrow_mut().drain().map(|(_, e)| e).collect();
-    for entry in entries {
-      // SAFETY: entries in the map are alive (freed only after their removal from it).
-      unsafe { (*entry).remove() };
-    }
-    // SAFETY: initialised in `Poller::new`, closed once (guarded by `closed`).
-    unsafe { (self.uv.close)(self.keepalive.get(), Some(keepalive_closed)) };
-    let env = self.env;
-    // SAFETY: the reference and context were made in `Poller::new` and are released once; the
-    // cleanup hook was added there with this Shared as its argument.
-    unsafe {
-      sys::napi_delete_reference(env, self.callback.replace(ptr::null_mut()));
-      if !from_cleanup_hook {
-        sys::napi_async_destroy(env, self.context.replace(ptr::null_mut()));
-        sys::napi_remove_env_cleanup_hook(env, Some(cleanup_hook), ptr::from_ref(self) as *mut c_void);
-      }
-    }
-  }
-}
-
-/// The environment is going away: close everything while its loop still runs.
+/// Runs on the main thread once the threadsafe function is released or its environment goes.
 ///
 /// # Safety
-/// Called by Node with the Shared given to napi_add_env_cleanup_hook, still alive (the
-/// poller removes the hook when it closes first).
-unsafe extern "C" fn cleanup_hook(arg: *mut c_void) {
-  // SAFETY: per the contract.
-  let shared = unsafe { &*arg.cast::<Shared>() };
-  shared.close(true);
+/// Only called by Node, once, with the finalize data given at creation.
+unsafe extern "C" fn finalize_tsfn(
+  _env: sys::napi_env,
+  data: *mut std::ffi::c_void,
+  _hint: *mut std::ffi::c_void,
+) {
+  // SAFETY: `data` is the Arc<TsfnState> leaked in `Poller::new`, finalized once.
+  let state = unsafe { Arc::from_raw(data.cast::<TsfnState>()) };
+  state.finalized.store(true, SeqCst);
+  // The thread must not call the function once this returns: stop it (a no-op after close()).
+  state.watcher.stop();
 }
 
 /// Reports fd readiness to `callback(fd, events)` on the main thread; see the module docs.
 /// Interest bits: 1 readable, 2 writable. Event bits: 1 readable, 2 writable, 4 hangup/error.
 #[napi]
 pub struct Poller {
-  shared: Rc<Shared>,
+  state: Arc<TsfnState>,
+  tsfn: Tsfn,
+  referenced: bool,
+  closed: bool,
 }
 
 fn closed_error() -> crate::error::Error {
   error("EBADF", "Poller: the poller is closed")
 }
 
-fn napi_check(status: sys::napi_status, call: &str) -> Result<()> {
-  if status == sys::Status::napi_ok {
-    Ok(())
-  } else {
-    Err(error("EINVAL", format!("{call} failed (napi status {status})")))
+impl Poller {
+  fn set_referenced(&mut self, env: &Env, referenced: bool) {
+    if self.referenced == referenced || self.state.finalized.load(SeqCst) {
+      return;
+    }
+    // SAFETY: the function is alive (not finalized, not released: `closed` is checked by the
+    // callers) and we are on the main thread.
+    unsafe {
+      if referenced {
+        sys::napi_ref_threadsafe_function(env.raw(), self.tsfn.0);
+      } else {
+        sys::napi_unref_threadsafe_function(env.raw(), self.tsfn.0);
+      }
+    }
+    self.referenced = referenced;
+  }
+
+  fn release(&mut self) {
+    if self.closed {
+      return;
+    }
+    self.closed = true;
+    // Join the thread first: it must not call the function after the release.
+    self.state.watcher.stop();
+    if !self.state.finalized.load(SeqCst) {
+      // SAFETY: not finalized, released once (guarded by `closed`), no thread calls it any more.
+      unsafe {
+        sys::napi_release_threadsafe_function(self.tsfn.0, sys::ThreadsafeFunctionReleaseMode::release)
+      };
+    }
   }
 }
 
@@ -408,184 +400,218 @@ fn napi_check(status: sys::napi_status, call: &str) -> Result<()> {
 impl Poller {
   #[napi(constructor, ts_args_type = "callback: (fd: number, events: number) => void")]
   pub fn new(env: &Env, callback: Function<'_, (i32, u32), ()>) -> Result<Self> {
-    let uv = uv()?;
-    let raw = env.raw();
-    let mut event_loop = ptr::null_mut();
-    let mut callback_ref = ptr::null_mut();
-    let mut context = ptr::null_mut();
-    // SAFETY: napi calls on the main thread with live values.
-    unsafe {
-      napi_check(sys::napi_get_uv_event_loop(raw, &mut event_loop), "napi_get_uv_event_loop")?;
-      let name = "wayland-shim poller";
-      let mut js_name = ptr::null_mut();
-      let mut resource = ptr::null_mut();
-      napi_check(
-        sys::napi_create_string_utf8(raw, name.as_ptr().cast(), name.len() as isize, &mut js_name),
-        "napi_create_string_utf8",
-      )?;
-      napi_check(sys::napi_create_object(raw, &mut resource), "napi_create_object")?;
-      napi_check(sys::napi_async_init(raw, resource, js_name, &mut context), "napi_async_init")?;
-      if let Err(e) = napi_check(sys::napi_create_reference(raw, callback.raw(), 1, &mut callback_ref), "napi_create_reference") {
-        sys::napi_async_destroy(raw, context);
-        return Err(e);
-      }
-    }
-    let keepalive = alloc_handle(uv, UV_ASYNC, ptr::null_mut());
-    // SAFETY: a fresh handle on the environment's loop.
-    let ret = unsafe { (uv.async_init)(event_loop, keepalive, Some(never_signalled)) };
-    if ret < 0 {
-      // SAFETY: libuv did not take the handle; the reference and context are ours.
-      unsafe {
-        free_handle(keepalive);
-        sys::napi_delete_reference(raw, callback_ref);
-        sys::napi_async_destroy(raw, context);
-      }
-      return Err(errno_error("uv_async_init", -ret));
-    }
-    // Nothing is watched yet: do not keep the process alive.
-    // SAFETY: the handle was just initialised.
-    unsafe { (uv.unref)(keepalive) };
-    let shared = Rc::new(Shared {
-      uv,
-      env: raw,
-      event_loop,
-      callback: Cell::new(callback_ref),
-      context: Cell::new(context),
-      keepalive: Cell::new(keepalive),
-      referenced: Cell::new(false),
-      entries: RefCell::new(HashMap::new()),
-      closed: Cell::new(false),
+    let watcher = Watcher::new()?;
+    let state = Arc::new(TsfnState {
+      watcher,
+      finalized: AtomicBool::new(false),
     });
-    // SAFETY: the Shared outlives the hook: `close` removes it, or it runs (and closes) first.
-    let status = unsafe { sys::napi_add_env_cleanup_hook(raw, Some(cleanup_hook), Rc::as_ptr(&shared) as *mut c_void) };
-    let poller = Poller { shared };
-    napi_check(status, "napi_add_env_cleanup_hook")?;
+    let raw_env = env.raw();
+    let name = "wayland-shim poller";
+    let mut js_name = ptr::null_mut();
+    // SAFETY: `name` is valid UTF-8 of the given length.
+    let status = unsafe {
+      sys::napi_create_string_utf8(raw_env, name.as_ptr().cast(), name.len() as isize, &mut js_name)
+    };
+    if status != sys::Status::napi_ok {
+      return Err(error(
+        "EINVAL",
+        format!("napi_create_string_utf8 failed (napi status {status})"),
+      ));
+    }
+    let finalize_data = Arc::into_raw(Arc::clone(&state));
+    let mut tsfn = ptr::null_mut();
+    // SAFETY: `callback` is a live function; `finalize_data` (an Arc) stays valid until
+    // `finalize_tsfn` takes it back, and `context` points into it. Unlimited queue, one thread.
+    let status = unsafe {
+      sys::napi_create_threadsafe_function(
+        raw_env,
+        callback.raw(),
+        ptr::null_mut(),
+        js_name,
+        0,
+        1,
+        finalize_data as *mut _,
+        Some(finalize_tsfn),
+        finalize_data as *mut _,
+        Some(call_js),
+        &mut tsfn,
+      )
+    };
+    if status != sys::Status::napi_ok {
+      // SAFETY: napi did not take `finalize_data`; reclaim it.
+      drop(unsafe { Arc::from_raw(finalize_data) });
+      return Err(error(
+        "EINVAL",
+        format!("napi_create_threadsafe_function failed (napi status {status})"),
+      ));
+    }
+    let tsfn = Tsfn(tsfn);
+    let mut poller = Poller {
+      state,
+      tsfn,
+      referenced: true,
+      closed: false,
+    };
+    // Nothing is watched yet: do not keep the process alive.
+    poller.set_referenced(env, false);
+    let sink_tsfn = tsfn;
+    if let Err(e) = poller.state.watcher.start(move |event| {
+      let data = Box::into_raw(Box::new(event));
+      // SAFETY: the function outlives this thread: it is released or finalized only after the
+      // thread has been joined.
+      let status = unsafe { sink_tsfn.call(data.cast()) };
+      if status != sys::Status::napi_ok {
+        // SAFETY: the item was not queued; reclaim it.
+        drop(unsafe { Box::from_raw(data) });
+        // Closing: the environment is going away.
+        return status != sys::Status::napi_closing;
+      }
+      true
+    }) {
+      poller.release();
+      return Err(e);
+    }
     Ok(poller)
   }
 
   /// Watches `fd` with the given interest (1 readable, 2 writable, 3 both). One-shot: after a
   /// report, call `rearm` to get the next one.
   #[napi]
-  pub fn add(&mut self, fd: i32, interest: u32) -> Result<()> {
-    let shared = &self.shared;
-    if shared.closed.get() {
+  pub fn add(&mut self, env: &Env, fd: i32, interest: u32) -> Result<()> {
+    if self.closed {
       return Err(closed_error());
     }
-    let events = uv_events(interest)?;
-    if shared.entries.borrow().contains_key(&fd) {
-      return Err(error("EEXIST", format!("Poller: fd {fd} is watched already")));
+    let count = self.state.watcher.add(fd, interest)?;
+    if count > 0 {
+      self.set_referenced(env, true);
     }
-    let entry = Box::into_raw(Box::new(Entry {
-      handle: ptr::null_mut(),
-      shared: Rc::clone(shared),
-      fd,
-      interest: Cell::new(interest),
-      armed: Cell::new(true),
-      started: Cell::new(0),
-      in_report: Cell::new(false),
-      removed: Cell::new(false),
-    }));
-    let uv = shared.uv;
-    let handle = alloc_handle(uv, UV_POLL, entry.cast());
-    // SAFETY: `entry` was just leaked and is only reached through the handle from now on.
-    unsafe { (*entry).handle = handle };
-    // SAFETY: a fresh handle on the environment's loop.
-    let ret = unsafe { (uv.poll_init)(shared.event_loop, handle, fd) };
-    if ret < 0 {
-      // SAFETY: libuv did not take the handle; the entry is ours again.
-      unsafe {
-        free_handle(handle);
-        drop(Box::from_raw(entry));
-      }
-      return Err(errno_error(&format!("uv_poll_init fd {fd}"), -ret));
-    }
-    // SAFETY: the handle is initialised.
-    let ret = unsafe { (uv.poll_start)(handle, events, on_poll) };
-    if ret < 0 {
-      // SAFETY: the entry is alive until its handle is closed.
-      unsafe { (*entry).remove() };
-      return Err(errno_error(&format!("uv_poll_start fd {fd}"), -ret));
-    }
-    // SAFETY: as above.
-    unsafe { (*entry).started.set(events) };
-    shared.entries.borrow_mut().insert(fd, entry);
-    shared.set_referenced(true);
     Ok(())
   }
 
   /// Re-enables reports for `fd` after one was delivered, with a new interest.
   #[napi]
   pub fn rearm(&mut self, fd: i32, interest: u32) -> Result<()> {
-    let shared = &self.shared;
-    if shared.closed.get() {
+    if self.closed {
       return Err(closed_error());
     }
-    uv_events(interest)?;
-    let Some(&entry) = shared.entries.borrow().get(&fd) else {
-      return Err(error("ENOENT", format!("rearm: fd {fd} is not watched by this poller")));
-    };
-    // SAFETY: entries in the map are alive.
-    let entry = unsafe { &*entry };
-    entry.interest.set(interest);
-    entry.armed.set(true);
-    // During its report the change is made once the report returns.
-    if entry.in_report.get() {
-      return Ok(());
-    }
-    entry.apply()
+    self.state.watcher.rearm(fd, interest)
   }
 
   /// Stops watching `fd`; no report for it is delivered after this returns. Call it before
   /// closing the fd. Removing an fd that is not watched does nothing.
   #[napi]
-  pub fn remove(&mut self, fd: i32) -> Result<()> {
-    let shared = &self.shared;
-    if shared.closed.get() {
+  pub fn remove(&mut self, env: &Env, fd: i32) -> Result<()> {
+    if self.closed {
       return Ok(());
     }
-    let entry = shared.entries.borrow_mut().remove(&fd);
-    if let Some(entry) = entry {
-      // SAFETY: it was in the map, so alive; freed once libuv has closed its handle.
-      unsafe { (*entry).remove() };
-    }
-    if shared.entries.borrow().is_empty() {
-      shared.set_referenced(false);
+    let count = self.state.watcher.remove(fd)?;
+    if count == 0 {
+      self.set_referenced(env, false);
     }
     Ok(())
   }
 
-  /// Forgets every fd (they are not closed); the process may exit. Idempotent.
+  /// Stops the thread and forgets every fd (they are not closed). Idempotent.
   #[napi]
   pub fn close(&mut self) {
-    self.shared.close(false);
+    self.release();
   }
 }
 
 impl Drop for Poller {
   fn drop(&mut self) {
-    self.shared.close(false);
+    self.release();
   }
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::socket::{pair, send_with_fds};
+  use std::sync::mpsc::{channel, Receiver};
+  use std::time::Duration;
+
+  fn started() -> (Watcher, Receiver<Event>) {
+    let watcher = Watcher::new().unwrap();
+    let (tx, rx) = channel();
+    watcher.start(move |e| tx.send(e).is_ok()).unwrap();
+    (watcher, rx)
+  }
+
+  const QUIET: Duration = Duration::from_millis(150);
+  const SOON: Duration = Duration::from_secs(5);
 
   #[test]
-  fn interest_maps_to_libuv_events_with_hangup() {
-    assert_eq!(uv_events(0).unwrap(), UV_DISCONNECT);
-    assert_eq!(uv_events(READABLE).unwrap(), UV_DISCONNECT | UV_READABLE);
-    assert_eq!(uv_events(READABLE | WRITABLE).unwrap(), UV_DISCONNECT | UV_READABLE | UV_WRITABLE);
-    assert_eq!(uv_events(4).unwrap_err().status.0, "EINVAL");
+  fn readable_is_reported_once_until_rearmed() {
+    let (w, rx) = started();
+    let (a, b) = pair().unwrap();
+    w.add(b.as_raw_fd(), READABLE).unwrap();
+    assert!(rx.recv_timeout(QUIET).is_err(), "nothing to read yet");
+    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    let e = rx.recv_timeout(SOON).unwrap();
+    assert_eq!((e.fd, e.events), (b.as_raw_fd(), READABLE));
+    assert!(w.is_current(&e));
+    send_with_fds(a.as_raw_fd(), b"y", &[]).unwrap();
+    assert!(
+      rx.recv_timeout(QUIET).is_err(),
+      "one-shot: no second report before rearm"
+    );
+    w.rearm(b.as_raw_fd(), READABLE).unwrap();
+    let e = rx.recv_timeout(SOON).unwrap();
+    assert_eq!(e.events & READABLE, READABLE);
   }
 
   #[test]
-  fn reports_map_back_to_event_bits() {
-    assert_eq!(event_bits(0, UV_READABLE, READABLE), READABLE);
-    assert_eq!(event_bits(0, UV_WRITABLE, WRITABLE), WRITABLE);
-    assert_eq!(event_bits(0, UV_READABLE | UV_DISCONNECT, READABLE), READABLE | HANGUP);
-    // An error: hangup, and readable only where it was asked for.
-    assert_eq!(event_bits(-9, 0, READABLE | WRITABLE), HANGUP | READABLE);
-    assert_eq!(event_bits(-9, 0, WRITABLE), HANGUP);
+  fn writable_and_hangup_are_reported() {
+    let (w, rx) = started();
+    let (a, b) = pair().unwrap();
+    w.add(a.as_raw_fd(), WRITABLE).unwrap();
+    assert_eq!(rx.recv_timeout(SOON).unwrap().events, WRITABLE);
+    drop(b);
+    w.rearm(a.as_raw_fd(), READABLE).unwrap();
+    let e = rx.recv_timeout(SOON).unwrap();
+    assert_eq!(e.events & HANGUP, HANGUP, "events {}", e.events);
+  }
+
+  #[test]
+  fn a_removed_fd_is_no_longer_current_nor_reported() {
+    let (w, rx) = started();
+    let (a, b) = pair().unwrap();
+    assert_eq!(w.add(b.as_raw_fd(), READABLE).unwrap(), 1);
+    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    let stale = rx.recv_timeout(SOON).unwrap();
+    assert_eq!(w.remove(b.as_raw_fd()).unwrap(), 0);
+    assert!(!w.is_current(&stale));
+    // Re-added, the same fd gets a new generation: the old report stays stale.
+    w.add(b.as_raw_fd(), READABLE).unwrap();
+    assert!(!w.is_current(&stale));
+    let fresh = rx.recv_timeout(SOON).unwrap();
+    assert!(w.is_current(&fresh));
+    w.remove(b.as_raw_fd()).unwrap();
+    send_with_fds(a.as_raw_fd(), b"y", &[]).unwrap();
+    assert!(rx.recv_timeout(QUIET).is_err());
+    assert_eq!(w.rearm(b.as_raw_fd(), READABLE).unwrap_err().status.0, "ENOENT");
+  }
+
+  #[test]
+  fn bad_interest_and_double_add_are_errors() {
+    let (w, _rx) = started();
+    let (a, _b) = pair().unwrap();
+    assert_eq!(w.add(a.as_raw_fd(), 4).unwrap_err().status.0, "EINVAL");
+    w.add(a.as_raw_fd(), READABLE).unwrap();
+    assert_eq!(w.add(a.as_raw_fd(), READABLE).unwrap_err().status.0, "EEXIST");
+    assert_eq!(w.add(-1, READABLE).unwrap_err().status.0, "EBADF");
+  }
+
+  #[test]
+  fn stop_joins_the_thread() {
+    let (w, rx) = started();
+    w.stop();
+    assert!(w.shared.thread.lock().unwrap().is_none());
+    // The sink (and its sender) went with the thread.
+    assert!(matches!(
+      rx.recv_timeout(SOON),
+      Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+    ));
   }
 }
