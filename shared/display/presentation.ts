@@ -36,10 +36,11 @@ export const REFRESH_MS = 250;
 /** A feedback not answered after this long (ms) no longer holds the next one back (some compositors answer none). */
 const UNANSWERED_MS = 2000;
 
+/** The last real feedback asked for a surface. */
 interface Asked {
-  /** When the last feedback was asked for (ms, `now()`). */
-  at: number;
-  /** That feedback has not been answered yet. */
+  /** When (ms, `performance.now()`). */
+  readonly at: number;
+  /** Not answered yet. */
   inFlight: boolean;
 }
 
@@ -51,10 +52,7 @@ export class DisplayPresentation {
   /** Real feedbacks asked for so far. */
   feedbacks = 0;
 
-  constructor(
-    private readonly presentation: WpPresentationProxy,
-    private readonly now: () => number = () => performance.now(),
-  ) {
+  constructor(private readonly presentation: WpPresentationProxy) {
     presentation.listen({ clockId: (id) => (this.clock = id) });
   }
 
@@ -64,28 +62,22 @@ export class DisplayPresentation {
    * do for predictions (see the module comment).
    */
   request(wl: WlSurfaceProxy, wanted: boolean): void {
-    const now = this.now();
-    let asked = this.asked.get(wl);
-    if (!wanted && asked !== undefined && (now - asked.at < REFRESH_MS || (asked.inFlight && now - asked.at < UNANSWERED_MS))) return;
-    if (asked === undefined) {
-      asked = { at: now, inFlight: true };
-      this.asked.set(wl, asked);
-    } else {
-      asked.at = now;
-      asked.inFlight = true;
-    }
-    const answered = asked;
+    const now = performance.now();
+    const last = this.asked.get(wl);
+    if (!wanted && last !== undefined && (now - last.at < REFRESH_MS || (last.inFlight && now - last.at < UNANSWERED_MS))) return;
+    const asked: Asked = { at: now, inFlight: true };
+    this.asked.set(wl, asked);
     this.feedbacks++;
     const feedback = this.presentation.feedback(wl);
     feedback.listen({
       syncOutput: () => {},
       presented: (secHi, secLo, nsec, refresh, seqHi, seqLo, flags) => {
-        answered.inFlight = false;
+        asked.inFlight = false;
         const t = ((BigInt(secHi >>> 0) << 32n) | BigInt(secLo >>> 0)) * 1_000_000_000n + BigInt(nsec >>> 0);
         this.last.set(wl, { timeNs: this.toMonotonic(t), refreshNs: refresh >>> 0, seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0), flags: flags >>> 0 });
       },
       discarded: () => {
-        answered.inFlight = false;
+        asked.inFlight = false;
       },
     });
   }
