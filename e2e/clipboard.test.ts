@@ -52,6 +52,19 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     return proc;
   }
 
+  /** weston-simple-shm on the transmitter's display `env`: a window that stays. */
+  function simpleShm(env: Readonly<Record<string, string>>): void {
+    const app = spawnProcess('weston-simple-shm', [], { env, name: 'weston-simple-shm', lineBuffered: false });
+    cleanup.add({ stop: async () => void (await app.stop()) }, 'weston-simple-shm');
+  }
+
+  /** Open weston-simple-shm through `transmitter` and click its window on `weston` (focus and an input serial). */
+  async function clickSimpleShm(weston: Awaited<ReturnType<typeof startWeston>>, transmitter: Transmitter, what: string): Promise<void> {
+    simpleShm(transmitter.clientEnv);
+    const view = await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel', 20_000, what);
+    await weston.xdotool('mousemove', Math.round(view.rect.x + view.rect.width / 2), Math.round(view.rect.y + view.rect.height / 2), 'click', 1);
+  }
+
   /** wl-paste into a file; returns its bytes. */
   async function wlPaste(env: Readonly<Record<string, string>>, out: string, extra: string[] = []): Promise<Buffer> {
     rmSync(out, { force: true });
@@ -85,10 +98,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     writeFileSync(localFile, localText);
     wlCopy(weston.env, localFile);
     // The receiver hears of the display's selection when one of its windows gets focus: click one.
-    const app = spawnProcess('weston-simple-shm', [], { env: transmitter.clientEnv, name: 'weston-simple-shm', lineBuffered: false });
-    cleanup.add({ stop: async () => void (await app.stop()) }, 'weston-simple-shm');
-    const view = await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel', 20_000, 'the remote window');
-    await weston.xdotool('mousemove', Math.round(view.rect.x + view.rect.width / 2), Math.round(view.rect.y + view.rect.height / 2), 'click', 1);
+    await clickSimpleShm(weston, transmitter, 'the remote window');
     const back = await pasteUntil(transmitter.clientEnv, localText, 'the display selection pasted remotely', logs);
     expect(back.toString()).toBe(localText.toString());
   }, 120_000);
@@ -113,10 +123,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     // newer input serial with it, and a compositor ignores a selection not newer than the one
     // before: the receiver keeps it until the next input on one of its windows. A remote window
     // the user clicks first gives it one.
-    const app = spawnProcess('weston-simple-shm', [], { env: transmitter.clientEnv, name: 'weston-simple-shm', lineBuffered: false });
-    cleanup.add({ stop: async () => void (await app.stop()) }, 'weston-simple-shm');
-    const view = await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel', 20_000, 'the remote window');
-    await weston.xdotool('mousemove', Math.round(view.rect.x + view.rect.width / 2), Math.round(view.rect.y + view.rect.height / 2), 'click', 1);
+    await clickSimpleShm(weston, transmitter, 'the remote window');
     const tooBig = randomBytes(7 * 1024 * 1024);
     const tooBigFile = join(dir, 'too-big.bin');
     writeFileSync(tooBigFile, tooBig);
@@ -146,8 +153,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     await transmitter.ready();
     const logs = (): string => logTails({ receiver: receiver.process, transmitter: transmitter.process, display: display.process });
     // A remote window stays open: the receiver keeps a window (and keyboard focus) on its display.
-    const app = spawnProcess('weston-simple-shm', [], { env: transmitter.clientEnv, name: 'weston-simple-shm', lineBuffered: false });
-    cleanup.add({ stop: async () => void (await app.stop()) }, 'weston-simple-shm');
+    simpleShm(transmitter.clientEnv);
     await waitFor('the remote window on the display', () => display.process.lines.some((l) => l.includes('xdg_toplevel@')), 20_000, 100).catch((e: Error) =>
       Promise.reject(new Error(`${e.message}\n${logs()}`)),
     );
@@ -191,10 +197,7 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'Xvfb', 'xdotool', 'wl-copy
     const backFile = join(dir, 'local-back.txt');
     writeFileSync(backFile, back);
     wlCopy(weston.env, backFile);
-    const app = spawnProcess('weston-simple-shm', [], { env: transmitter.clientEnv, name: 'weston-simple-shm', lineBuffered: false });
-    cleanup.add({ stop: async () => void (await app.stop()) }, 'weston-simple-shm');
-    const view = await weston.waitForView((v) => v.visible && v.role === 'xdg_toplevel', 20_000, 'the local window');
-    await weston.xdotool('mousemove', Math.round(view.rect.x + view.rect.width / 2), Math.round(view.rect.y + view.rect.height / 2), 'click', 1);
+    await clickSimpleShm(weston, transmitter, 'the local window');
     expect((await pasteUntil(transmitter.clientEnv, back, 'the local selection pasted on the virtual display', logs)).toString()).toBe(back.toString());
   }, 120_000);
 });
