@@ -2,6 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memfdCreate, closeFd, fdSize, socketPair } from '../native.js';
 import { EncodeError, PeerError } from '../wire/errors.js';
 import {
+  WlCompositorProxy,
+  WpViewporterProxy,
+  wlCompositorInterface,
+  wlSurfaceInterface,
+  wpViewportInterface,
+  wpViewporterInterface,
   WlCompositorResource,
   WlDataDeviceManagerResource,
   WlDataOfferProxy,
@@ -17,12 +23,15 @@ import {
   wlDisplayInterface,
   wlRegistryInterface,
   wlShmInterface,
+  wlShmPoolInterface,
 } from '../generated/wayland/index.js';
 import { silentLogger } from '../log.js';
 import { WaylandClient } from './client.js';
 import { ErrorPostedError } from './connection.js';
 import { WaylandServer, type WaylandServerClient } from './server.js';
 import { RawClient, decodeStream, openFdCount, sleep, waitFor, withTimeout } from './test/helpers.js';
+import { encodeMessage } from './wire.js';
+import type { InterfaceSpec, WireValue } from '../wire/protocol.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -334,6 +343,53 @@ describe('WaylandConnection and WaylandServer over a socket pair', () => {
     await withTimeout(client.roundtrip(), 20_000, 'the burst');
     expect(formats.length).toBe(count);
     expect(formats.every((f, i) => f === i)).toBe(true);
+  });
+
+  it('writes fixed-size messages and the others in the order they are sent, byte for byte as the general encoder', async () => {
+    const [a, b] = socketPair();
+    const raw = new RawClient(a);
+    cleanups.push(() => raw.close());
+    const client = WaylandClient.fromFd(b, { logger: silentLogger });
+    cleanups.push(() => client.close());
+    const memfd = memfdCreate('pool', 4096);
+    cleanups.push(() => closeFd(memfd));
+    // Fixed-size messages (typed new_id, int, fixed, null object) around ones with a string, an untyped new_id and an fd.
+    const registry = client.display.getRegistry(); // 2
+    const compositor = registry.bind(1, WlCompositorProxy, 4); // 3
+    const surface = compositor.createSurface(); // 4
+    surface.attach(null, -3, 0x7fffffff);
+    surface.damageBuffer(0, 0, 1920, 1080);
+    const shm = registry.bind(2, WlShmProxy, 1); // 5
+    shm.createPool(memfd, 4096).destroy(); // 6
+    const viewport = registry.bind(3, WpViewporterProxy, 1).getViewport(surface); // 7, 8
+    viewport.setSource(-0.5, 10.25, 100.00390625, 3);
+    expect(() => surface.attach(null, 1.5, 0)).toThrow(EncodeError); // checked by the general path: nothing written
+    expect(() => surface.setBufferScale(-0x80000001)).toThrow(/must be an integer/);
+    surface.commit();
+    client.close();
+    const { bytes } = await raw.readUntilClosed();
+
+    const expected: [number, InterfaceSpec, string, WireValue[]][] = [
+      [1, wlDisplayInterface, 'get_registry', [2]],
+      [2, wlRegistryInterface, 'bind', [1, { id: 3, interface: 'wl_compositor', version: 4 }]],
+      [3, wlCompositorInterface, 'create_surface', [4]],
+      [4, wlSurfaceInterface, 'attach', [null, -3, 0x7fffffff]],
+      [4, wlSurfaceInterface, 'damage_buffer', [0, 0, 1920, 1080]],
+      [2, wlRegistryInterface, 'bind', [2, { id: 5, interface: 'wl_shm', version: 1 }]],
+      [5, wlShmInterface, 'create_pool', [6, 0, 4096]],
+      [6, wlShmPoolInterface, 'destroy', []],
+      [2, wlRegistryInterface, 'bind', [3, { id: 7, interface: 'wp_viewporter', version: 1 }]],
+      [7, wpViewporterInterface, 'get_viewport', [8, 4]],
+      [8, wpViewportInterface, 'set_source', [-0.5, 10.25, 100.00390625, 3]],
+      [4, wlSurfaceInterface, 'commit', []],
+    ];
+    const parts = expected.map(([id, iface, name, args]) => {
+      const message = iface.requests.find((m) => m.name === name)!;
+      return encodeMessage(id, message, args).bytes; // the fd (0 here) travels out of band
+    });
+    const want = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    parts.reduce((pos, p) => (want.set(p, pos), pos + p.byteLength), 0);
+    expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(want).toString('hex'));
   });
 
   it('closes the fds of requests nobody handles', async () => {

@@ -45,17 +45,26 @@ import { ObjectMap } from '../wire/object-map.js';
 import type { MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { Fd, closeAll } from '../fd.js';
+import { doubleToFixed } from '../wire/fixed.js';
 import { dupFd, recvMsg, sendMsg } from '../native.js';
 import { allProxyClasses, allResourceClasses, WlDisplayError, WlDisplayProxy, WlDisplayResource } from '../generated/wayland/index.js';
 import { Emitter } from './emitter.js';
 import { HANGUP, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-watch.js';
 import { defaultLogger } from './log.js';
-import { MAX_FDS_PER_SENDMSG, MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type MessageHeader, type MessageTarget, type ParsedMessage } from './wire.js';
+import { HEADER_SIZE, MAX_FDS_PER_SENDMSG, MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type MessageHeader, type MessageTarget, type ParsedMessage } from './wire.js';
 
 /** Input buffer: room for many messages per recvmsg, never less than one full message free. */
 const INPUT_CAPACITY = 64 * 1024;
 /** Bytes per sendmsg at most. */
 const OUTPUT_BATCH = 64 * 1024;
+/** The staging buffer of fixed-size messages (a new one when full). */
+const STAGE_SIZE = 16 * 1024;
+/** Argument kinds of a message with only fixed-size arguments (`fixedLayout`). */
+const KIND_INT = 0;
+const KIND_UINT = 1;
+const KIND_FIXED = 2;
+const KIND_OBJECT = 3;
+const KIND_NEW_ID = 4;
 /** Received fds waiting for their message, at most (libwayland's fds_in ring holds 1024). */
 const MAX_QUEUED_FDS = 1024;
 /** recvmsg calls per readiness report before yielding to other connections. */
@@ -98,6 +107,8 @@ interface OutEntry {
   readonly bytes: Uint8Array;
   /** Bytes of `bytes` already written. */
   offset: number;
+  /** End of the message bytes in `bytes` (the staging entry grows as messages are appended). */
+  end: number;
   /** Our duplicates of the message's fds, until they are sent. */
   fds: Fd[];
 }
@@ -142,6 +153,11 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   private outQueue: OutEntry[] = [];
   private outBytes = 0;
+  /** Where fixed-size messages are written (`stageFixed`); `stageEntry`, the queue entry over it, while it is the queue's last. */
+  private stage = new Uint8Array(STAGE_SIZE);
+  private stageView = new DataView(this.stage.buffer);
+  private stageEnd = 0;
+  private stageEntry: OutEntry | null = null;
   private flushScheduled = false;
 
   private inCallback = false;
@@ -207,21 +223,98 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   }
 
   sendMessage(target: WireObject, message: MessageSpec, args: readonly OutArg[]): void {
-    const where = `${target.spec.name}@${target.id}.${message.name}`;
     if (this.closing || this.isClosed) {
       this.discardNewObjects(message, args);
       return;
     }
-    if (target.conn !== this) throw new EncodeError('the object belongs to another connection', where);
+    if (target.conn !== this) throw new EncodeError('the object belongs to another connection', whereOf(target, message));
     if (target.destroyed) {
-      this.logger.debug({ connection: this.label }, `${where}: not sent, the object is destroyed`);
+      this.logger.debug({ connection: this.label }, `${whereOf(target, message)}: not sent, the object is destroyed`);
       this.discardNewObjects(message, args);
       return;
     }
     if (message.since > target.version) {
       this.discardNewObjects(message, args);
-      throw new EncodeError(`needs version ${message.since}, the object has version ${target.version}`, where);
+      throw new EncodeError(`needs version ${message.since}, the object has version ${target.version}`, whereOf(target, message));
     }
+    if (this.trace === null && this.stageFixed(target, message, args)) {
+      if (message.destructor) this.destroyAfterDestructor(target, 'sent');
+      return;
+    }
+    this.sendGeneral(target, message, args);
+  }
+
+  /**
+   * A message whose arguments all have a fixed size (int, uint, fixed, object,
+   * typed new_id: most of those sent every frame), written straight into the
+   * staging buffer at the end of the output queue. False, with nothing
+   * written, for any other message or any argument the general path must
+   * check (it throws the precise error).
+   */
+  private stageFixed(target: WireObject, message: MessageSpec, args: readonly OutArg[]): boolean {
+    const kinds = fixedLayout(message);
+    if (kinds === null || args.length !== kinds.length) return false;
+    const size = HEADER_SIZE + 4 * kinds.length;
+    const at = this.stageRoom(size);
+    const dv = this.stageView;
+    let pos = at + HEADER_SIZE;
+    for (let i = 0; i < kinds.length; i++, pos += 4) {
+      const a = args[i];
+      const kind = kinds[i]!;
+      if (kind === KIND_INT) {
+        if (typeof a !== 'number' || !Number.isInteger(a) || a < -0x80000000 || a > 0x7fffffff) return false;
+        dv.setInt32(pos, a, true);
+      } else if (kind === KIND_UINT) {
+        if (typeof a !== 'number' || !Number.isInteger(a) || a < 0 || a > 0xffffffff) return false;
+        dv.setUint32(pos, a, true);
+      } else if (kind === KIND_FIXED) {
+        if (typeof a !== 'number' || !Number.isFinite(a)) return false;
+        const f = doubleToFixed(a);
+        if (f < -0x80000000 || f > 0x7fffffff) return false;
+        dv.setInt32(pos, f, true);
+      } else if (a === null || a === undefined) {
+        if (!message.args[i]!.nullable) return false;
+        dv.setUint32(pos, 0, true);
+      } else {
+        if (!(a instanceof WireObject) || a.conn !== this) return false;
+        const iface = message.args[i]!.interface;
+        if (kind === KIND_OBJECT && iface !== null && a.spec.name !== iface) return false;
+        dv.setUint32(pos, a.id, true);
+      }
+    }
+    dv.setUint32(at, target.id, true);
+    dv.setUint32(at + 4, ((size << 16) | message.opcode) >>> 0, true);
+    if (this.stageEntry === null) {
+      this.stageEntry = { bytes: this.stage, offset: 0, end: 0, fds: [] };
+      this.outQueue.push(this.stageEntry);
+    }
+    this.stageEnd += size;
+    this.stageEntry.end = this.stageEnd;
+    this.queued(size);
+    return true;
+  }
+
+  /**
+   * Where the next `size` bytes go in the staging buffer: after those of the
+   * last entry of the output queue, else at the start of the buffer (reused
+   * once the queue is empty, a new one otherwise).
+   */
+  private stageRoom(size: number): number {
+    const last = this.outQueue.length > 0 ? this.outQueue[this.outQueue.length - 1] : undefined;
+    if (this.stageEntry !== null && last === this.stageEntry && this.stageEnd + size <= this.stage.byteLength) return this.stageEnd;
+    if (this.outQueue.length > 0) {
+      // The queue may still hold the current staging buffer: start a new one.
+      this.stage = new Uint8Array(STAGE_SIZE);
+      this.stageView = new DataView(this.stage.buffer);
+    }
+    // Its entry joins the queue with the first message written (stageFixed).
+    this.stageEntry = null;
+    this.stageEnd = 0;
+    return 0;
+  }
+
+  private sendGeneral(target: WireObject, message: MessageSpec, args: readonly OutArg[]): void {
+    const where = whereOf(target, message);
     const values: WireValue[] = [];
     const traced: TraceArg[] = [];
     const dups: Fd[] = [];
@@ -357,8 +450,13 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   // ---- output -----------------------------------------------------------
 
   private enqueue(bytes: Uint8Array, fds: Fd[]): void {
-    this.outQueue.push({ bytes, offset: 0, fds });
-    this.outBytes += bytes.byteLength;
+    this.outQueue.push({ bytes, offset: 0, end: bytes.byteLength, fds });
+    this.queued(bytes.byteLength);
+  }
+
+  /** `size` more bytes are in the output queue. */
+  private queued(size: number): void {
+    this.outBytes += size;
     if (this.outBytes > this.maxQueuedBytes) {
       this.fail(new LimitExceededError('maxQueuedBytes', `${this.outBytes} bytes queued for a peer that does not read`, this.label));
       return;
@@ -379,9 +477,9 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       let total = 0;
       let count = 0;
       for (const entry of this.outQueue) {
-        const rest = entry.bytes.byteLength - entry.offset;
+        const rest = entry.end - entry.offset;
         if (count > 0 && (fds.length + entry.fds.length > MAX_FDS_PER_SENDMSG || total + rest > OUTPUT_BATCH)) break;
-        parts.push(entry.offset === 0 ? entry.bytes : entry.bytes.subarray(entry.offset));
+        parts.push(entry.offset === 0 && entry.end === entry.bytes.byteLength ? entry.bytes : entry.bytes.subarray(entry.offset, entry.end));
         for (const fd of entry.fds) fds.push(fd.fd);
         total += rest;
         count++;
@@ -404,9 +502,10 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       this.outBytes -= written;
       while (written > 0) {
         const entry = this.outQueue[0]!;
-        const rest = entry.bytes.byteLength - entry.offset;
+        const rest = entry.end - entry.offset;
         if (written >= rest) {
           this.outQueue.shift();
+          if (entry === this.stageEntry) this.stageEntry = null;
           written -= rest;
         } else {
           entry.offset += written;
@@ -797,6 +896,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     this.inFds = [];
     for (const entry of this.outQueue) closeAll(entry.fds);
     this.outQueue = [];
+    this.stageEntry = null;
     this.outBytes = 0;
     this.inBuf = new Uint8Array(0);
     this.inStart = this.inEnd = 0;
@@ -813,6 +913,30 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 }
 
 const NO_FDS: readonly number[] = Object.freeze([]);
+
+function whereOf(target: WireObject, message: MessageSpec): string {
+  return `${target.spec.name}@${target.id}.${message.name}`;
+}
+
+const layouts = new WeakMap<MessageSpec, Uint8Array | null>();
+
+/** The argument kinds of a message whose arguments all have a fixed size on the wire, else null. */
+function fixedLayout(message: MessageSpec): Uint8Array | null {
+  let kinds = layouts.get(message);
+  if (kinds !== undefined) return kinds;
+  kinds = new Uint8Array(message.args.length);
+  for (let i = 0; i < message.args.length && kinds !== null; i++) {
+    const arg = message.args[i]!;
+    if (arg.type === 'int') kinds[i] = KIND_INT;
+    else if (arg.type === 'uint') kinds[i] = KIND_UINT;
+    else if (arg.type === 'fixed') kinds[i] = KIND_FIXED;
+    else if (arg.type === 'object') kinds[i] = KIND_OBJECT;
+    else if (arg.type === 'new_id' && arg.interface !== null) kinds[i] = KIND_NEW_ID;
+    else kinds = null;
+  }
+  layouts.set(message, kinds);
+  return kinds;
+}
 
 function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
