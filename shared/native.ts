@@ -75,7 +75,8 @@ export interface UnixListenerStatic {
 }
 
 /**
- * fd readiness reported on the main thread by one native epoll thread. One-shot: after a report
+ * fd readiness reported from Node's event loop (an epoll set of the poller's own, watched by one
+ * libuv poll handle; no thread). One-shot: after a report
  * for an fd, the next one comes only after `rearm`. Interest bits: POLL_READABLE, POLL_WRITABLE;
  * event bits add POLL_HANGUP. Keeps the process alive only while some fd is watched.
  */
@@ -84,7 +85,7 @@ export interface Poller {
   rearm(fd: number, interest: number): void;
   /** Call before closing the fd; no report for it arrives afterwards. */
   remove(fd: number): void;
-  /** Stops the thread; the process may exit. Idempotent. */
+  /** Forgets every fd (they are not closed); the process may exit. Idempotent. */
   close(): void;
 }
 

@@ -9,7 +9,7 @@
  *
  * `net`: both sockets as net.Socket reading into one static buffer each
  * (Node's cheapest reads). `shim`: the Unix socket the way our Wayland
- * connections use it (the native shim's epoll thread reporting readiness,
+ * connections use it (readiness from the native shim's Poller,
  * recvmsg/sendmsg through napi).
  */
 import net from 'node:net';
@@ -45,7 +45,13 @@ if (variant === 'net') {
 } else if (variant === 'shim') {
   const fd = unixConnect(path!);
   watchFd(fd, READABLE, () => {
-    while (recvMsg(fd, unixBuffer) !== null) answered();
+    // As our Wayland connections read: until EAGAIN or a short read.
+    for (;;) {
+      const r = recvMsg(fd, unixBuffer);
+      if (r === null) break;
+      answered();
+      if (r.bytes < unixBuffer.byteLength) break;
+    }
     rearmFd(fd, READABLE);
   });
   toUnix = (bytes) => void sendMsg(fd, bytes, []);

@@ -1,6 +1,7 @@
 /**
  * One process-wide fd readiness watcher over the native `Poller` (an epoll
- * thread reporting to the main thread). Every Wayland socket and listener of
+ * set of its own that Node's event loop watches as one fd: reports come
+ * from the loop, with no thread between). Every Wayland socket and listener of
  * the process registers here; the poller keeps Node alive only while at least
  * one fd is watched.
  *

@@ -1,21 +1,33 @@
 //! fd readiness on Node's event loop.
 //!
-//! One native thread per poller blocks in `epoll_wait` and reports each ready fd to JavaScript
-//! through a threadsafe function; the main thread never blocks and nothing busy-polls. Every fd
-//! is watched with `EPOLLONESHOT`: once reported it stays quiet until JS calls `rearm`, so JS can
-//! drain the socket (read until EAGAIN) first and no report piles up meanwhile.
+//! The watched fds are registered in an epoll instance of the poller's own. Reports are
+//! one-shot: once reported, an fd stays quiet until JS calls `rearm`, so JS can drain the socket
+//! first and no report piles up meanwhile. The registrations are level-triggered: a rearm made
+//! during the report with the same interest (the usual case) leaves the kernel's registration as
+//! it is, and only an fd left unarmed after its report is taken out of the set (and put back by
+//! a later rearm). That epoll fd is itself
+//! watched by one libuv poll handle on the loop of the JS environment that made the poller: when
+//! any watched fd is ready, the loop calls us on the main thread, we collect the ready fds with a
+//! non-blocking `epoll_wait` and report each to JS. No thread sits in between (no wake-up of the
+//! loop from another thread, no queue to hand reports over), and Node's own epoll set holds only
+//! the one epoll fd, which lives as long as the poller: the watched fds come and go, and their
+//! numbers are reused, in our set alone.
 //!
-//! Each `add` gets a new generation number, carried in the epoll data. A report still queued for
-//! JS when its fd is removed (and maybe reused for another file and added again) no longer
-//! matches the registered generation and is dropped on the main thread, so JS never sees a stale
-//! report after `remove`.
+//! Each `add` gets a new generation number, carried in the epoll data. A report collected in a
+//! batch whose fd an earlier report of the same batch removed (and maybe reused for another file
+//! and added again) no longer matches the registered generation and is dropped, so JS never sees
+//! a stale report after `remove`.
+//!
+//! libuv is Node's own: its functions are looked up in the process (Node exports them for
+//! addons), so the library links without them and its unit tests run without Node.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::ffi::{c_int, c_void, CStr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::rc::Rc;
+use std::sync::OnceLock;
 
 use napi::bindgen_prelude::Function;
 use napi::{sys, Env, JsValue};
@@ -28,8 +40,7 @@ pub const READABLE: u32 = 1;
 pub const WRITABLE: u32 = 2;
 pub const HANGUP: u32 = 4;
 
-/// Epoll data of the wake-up eventfd; fds use `generation << 32 | fd`.
-const WAKE: u64 = u64::MAX;
+/// Reports collected per `epoll_wait`; more ready fds are collected on the loop's next turn.
 const MAX_EVENTS: usize = 64;
 
 /// One readiness report.
@@ -47,7 +58,7 @@ fn epoll_mask(interest: u32) -> Result<u32> {
       "interest must be a combination of 1 (readable) and 2 (writable), got {interest}"
     )));
   }
-  let mut mask = libc::EPOLLONESHOT as u32;
+  let mut mask = 0;
   if interest & READABLE != 0 {
     mask |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
   }
@@ -71,257 +82,401 @@ fn event_bits(mask: u32) -> u32 {
   bits
 }
 
-/// State shared by the JS-facing object, the epoll thread and the threadsafe function.
-struct Shared {
-  epoll: OwnedFd,
-  wake: OwnedFd,
-  stop: AtomicBool,
-  next_generation: AtomicU32,
-  watched: Mutex<HashMap<RawFd, u32>>,
-  thread: Mutex<Option<JoinHandle<()>>>,
+/// One watched fd.
+struct Entry {
+  generation: u32,
+  /// The epoll mask JS asked for last.
+  mask: u32,
+  /// JS asked for the next report (`add` or `rearm`) since the last one.
+  armed: bool,
+  /// Its report is being handled (between `begin_report` and `end_report`).
+  in_report: bool,
+  /// In the epoll set, with `mask`.
+  registered: bool,
 }
 
-impl Shared {
-  fn watched(&self) -> MutexGuard<'_, HashMap<RawFd, u32>> {
-    // The map stays consistent even if a holder panicked: recover it.
-    self.watched.lock().unwrap_or_else(|e| e.into_inner())
-  }
-
-  fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, data: u64, call: &str) -> Result<()> {
-    let mut ev = libc::epoll_event { events, u64: data };
-    // SAFETY: `ev` is a valid epoll_event for the duration of the call.
-    let ret = unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) };
-    cvt(ret, call)?;
-    Ok(())
-  }
-
-  /// Stops the thread and waits for it. Idempotent.
-  fn stop_and_join(&self) {
-    self.stop.store(true, SeqCst);
-    let one: u64 = 1;
-    // SAFETY: writes 8 bytes from `one` to our eventfd; a failure (counter full) still leaves it
-    // readable, which is all the thread needs.
-    unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
-    let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(handle) = handle {
-      let _ = handle.join();
-    }
-  }
-
-  fn run(&self, mut sink: impl FnMut(Event) -> bool) {
-    let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
-    while !self.stop.load(SeqCst) {
-      // SAFETY: `events` has room for MAX_EVENTS entries.
-      let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), MAX_EVENTS as i32, -1) };
-      if n < 0 {
-        if last_errno() == libc::EINTR {
-          continue;
-        }
-        // Only a broken epoll fd gets here; nothing could be reported any more.
-        eprintln!(
-          "wayland-shim poller: {}",
-          errno_error("epoll_wait", last_errno()).reason
-        );
-        return;
-      }
-      for ev in &events[..n as usize] {
-        // Copy the fields out: the struct is packed on x86_64.
-        let (mask, data) = (ev.events, ev.u64);
-        if data == WAKE {
-          continue;
-        }
-        let event = Event {
-          fd: data as u32 as RawFd,
-          generation: (data >> 32) as u32,
-          events: event_bits(mask),
-        };
-        if !sink(event) {
-          return;
-        }
-      }
-    }
-  }
-}
-
-/// The epoll side of a poller, independent of JS: fds with one-shot interest, and a thread
-/// that hands each report to a sink.
+/// The epoll side of a poller, independent of JS and of libuv: fds with one-shot interest, and
+/// the reports ready now. Its own fd is readable while a report is ready.
 pub struct Watcher {
-  shared: Arc<Shared>,
+  epoll: OwnedFd,
+  next_generation: Cell<u32>,
+  watched: RefCell<HashMap<RawFd, Entry>>,
 }
 
 impl Watcher {
   pub fn new() -> Result<Watcher> {
     // SAFETY: epoll_create1 has no memory-safety preconditions.
-    let epoll = cvt(
-      unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) },
-      "epoll_create1",
-    )?;
-    // SAFETY: epoll_create1 returned a new fd that nothing else owns.
-    let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
-    // SAFETY: eventfd has no memory-safety preconditions.
-    let wake = cvt(
-      unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) },
-      "eventfd",
-    )?;
-    // SAFETY: eventfd returned a new fd that nothing else owns.
-    let wake = unsafe { OwnedFd::from_raw_fd(wake) };
-    let shared = Shared {
-      epoll,
-      wake,
-      stop: AtomicBool::new(false),
-      next_generation: AtomicU32::new(1),
-      watched: Mutex::new(HashMap::new()),
-      thread: Mutex::new(None),
-    };
-    shared.ctl(
-      libc::EPOLL_CTL_ADD,
-      shared.wake.as_raw_fd(),
-      libc::EPOLLIN as u32,
-      WAKE,
-      "epoll_ctl(ADD)",
-    )?;
+    let epoll = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }, "epoll_create1")?;
     Ok(Watcher {
-      shared: Arc::new(shared),
+      // SAFETY: epoll_create1 returned a new fd that nothing else owns.
+      epoll: unsafe { OwnedFd::from_raw_fd(epoll) },
+      next_generation: Cell::new(1),
+      watched: RefCell::new(HashMap::new()),
     })
   }
 
-  /// Starts the thread; `sink` gets every report and returns false to end the thread.
-  pub fn start(&self, sink: impl FnMut(Event) -> bool + Send + 'static) -> Result<()> {
-    let shared = Arc::clone(&self.shared);
-    let handle = std::thread::Builder::new()
-      .name("wayland-shim-poller".into())
-      .spawn(move || shared.run(sink))
-      .map_err(|e| error("EAGAIN", format!("poller thread: {e}")))?;
-    *self.shared.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+  /// The epoll fd: readable while some watched fd has a report ready.
+  pub fn fd(&self) -> RawFd {
+    self.epoll.as_raw_fd()
+  }
+
+  fn ctl(&self, op: c_int, fd: RawFd, events: u32, data: u64, call: &str) -> Result<()> {
+    let mut ev = libc::epoll_event { events, u64: data };
+    // SAFETY: `ev` is a valid epoll_event for the duration of the call.
+    cvt(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) }, call)?;
+    Ok(())
+  }
+
+  /// Makes the epoll set hold what `entry` asks for: its mask while armed, nothing otherwise.
+  fn apply(&self, fd: RawFd, entry: &mut Entry) -> Result<()> {
+    let data = (u64::from(entry.generation) << 32) | u64::from(fd as u32);
+    if entry.armed && !entry.registered {
+      self.ctl(libc::EPOLL_CTL_ADD, fd, entry.mask, data, "epoll_ctl(ADD)")?;
+      entry.registered = true;
+    } else if !entry.armed && entry.registered {
+      self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0, "epoll_ctl(DEL)")?;
+      entry.registered = false;
+    }
     Ok(())
   }
 
   /// Watches `fd` for `interest`; returns the number of fds watched afterwards.
   pub fn add(&self, fd: RawFd, interest: u32) -> Result<usize> {
     let mask = epoll_mask(interest)?;
-    let mut watched = self.shared.watched();
-    let generation = self.shared.next_generation.fetch_add(1, Relaxed);
-    let data = (u64::from(generation) << 32) | u64::from(fd as u32);
-    self
-      .shared
-      .ctl(libc::EPOLL_CTL_ADD, fd, mask, data, "epoll_ctl(ADD)")?;
-    watched.insert(fd, generation);
+    if self.watched.borrow().contains_key(&fd) {
+      return Err(error("EEXIST", format!("Poller: fd {fd} is watched already")));
+    }
+    let generation = self.next_generation.get();
+    self.next_generation.set(generation.wrapping_add(1));
+    let mut entry = Entry { generation, mask, armed: true, in_report: false, registered: false };
+    self.apply(fd, &mut entry)?;
+    let mut watched = self.watched.borrow_mut();
+    watched.insert(fd, entry);
     Ok(watched.len())
   }
 
-  /// Re-enables the report of `fd` after it fired, with a new interest.
+  /// Asks for the next report of `fd`, with a new interest.
   pub fn rearm(&self, fd: RawFd, interest: u32) -> Result<()> {
     let mask = epoll_mask(interest)?;
-    let watched = self.shared.watched();
-    let Some(&generation) = watched.get(&fd) else {
-      return Err(error(
-        "ENOENT",
-        format!("rearm: fd {fd} is not watched by this poller"),
-      ));
+    let mut watched = self.watched.borrow_mut();
+    let Some(entry) = watched.get_mut(&fd) else {
+      return Err(error("ENOENT", format!("rearm: fd {fd} is not watched by this poller")));
     };
-    let data = (u64::from(generation) << 32) | u64::from(fd as u32);
-    self
-      .shared
-      .ctl(libc::EPOLL_CTL_MOD, fd, mask, data, "epoll_ctl(MOD)")
+    if entry.registered && entry.mask != mask {
+      let data = (u64::from(entry.generation) << 32) | u64::from(fd as u32);
+      self.ctl(libc::EPOLL_CTL_MOD, fd, mask, data, "epoll_ctl(MOD)")?;
+    }
+    entry.mask = mask;
+    entry.armed = true;
+    // During its report the set is brought up to date when the report ends.
+    if entry.in_report {
+      return Ok(());
+    }
+    self.apply(fd, entry)
   }
 
   /// Stops watching `fd` (nothing happens if it is not watched); returns the number of fds
   /// watched afterwards. Must be called before the fd is closed.
   pub fn remove(&self, fd: RawFd) -> Result<usize> {
-    let mut watched = self.shared.watched();
-    if watched.remove(&fd).is_some() {
-      if let Err(e) = self.shared.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0, "epoll_ctl(DEL)") {
-        // Already gone from epoll: the fd was closed before remove.
-        let errno = crate::error::errno_of(&e);
-        if errno != Some(libc::ENOENT) && errno != Some(libc::EBADF) {
-          return Err(e);
+    let removed = self.watched.borrow_mut().remove(&fd);
+    if let Some(entry) = removed {
+      if entry.registered {
+        if let Err(e) = self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0, "epoll_ctl(DEL)") {
+          // Already gone from epoll: the fd was closed before remove.
+          let errno = crate::error::errno_of(&e);
+          if errno != Some(libc::ENOENT) && errno != Some(libc::EBADF) {
+            return Err(e);
+          }
         }
       }
     }
-    Ok(watched.len())
+    Ok(self.watched.borrow().len())
   }
 
-  /// True if `event` belongs to the current registration of its fd.
+  /// True if `event` is to be reported: it belongs to the current registration of its fd and
+  /// the fd is armed.
   pub fn is_current(&self, event: &Event) -> bool {
-    self.shared.watched().get(&event.fd) == Some(&event.generation)
+    self.watched.borrow().get(&event.fd).is_some_and(|e| e.generation == event.generation && e.armed)
   }
 
-  /// Stops and joins the thread and forgets every fd. Idempotent.
-  pub fn stop(&self) {
-    self.shared.stop_and_join();
-    self.shared.watched().clear();
+  /// The report of `event` starts: its fd is disarmed until `rearm`.
+  pub fn begin_report(&self, event: &Event) {
+    if let Some(entry) = self.watched.borrow_mut().get_mut(&event.fd) {
+      entry.armed = false;
+      entry.in_report = true;
+    }
+  }
+
+  /// The report of `event` has ended: an fd JS did not rearm meanwhile leaves the epoll set.
+  pub fn end_report(&self, event: &Event) -> Result<()> {
+    let mut watched = self.watched.borrow_mut();
+    match watched.get_mut(&event.fd) {
+      Some(entry) if entry.generation == event.generation => {
+        entry.in_report = false;
+        self.apply(event.fd, entry)
+      }
+      _ => Ok(()),
+    }
+  }
+
+  /// The reports ready now, at most MAX_EVENTS, without blocking.
+  pub fn ready(&self) -> Result<Vec<Event>> {
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
+    let n = loop {
+      // SAFETY: `events` has room for MAX_EVENTS entries; a zero timeout never blocks.
+      let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), MAX_EVENTS as c_int, 0) };
+      if n >= 0 {
+        break n as usize;
+      }
+      if last_errno() != libc::EINTR {
+        return Err(errno_error("epoll_wait", last_errno()));
+      }
+    };
+    Ok(
+      events[..n]
+        .iter()
+        .map(|ev| {
+          // Copy the fields out: the struct is packed on x86_64.
+          let (mask, data) = (ev.events, ev.u64);
+          Event {
+            fd: data as u32 as RawFd,
+            generation: (data >> 32) as u32,
+            events: event_bits(mask),
+          }
+        })
+        .collect(),
+    )
+  }
+
+  /// Forgets every fd (they stay open; none is reported any more).
+  pub fn clear(&self) {
+    let entries: Vec<(RawFd, Entry)> = self.watched.borrow_mut().drain().collect();
+    for (fd, entry) in entries {
+      if entry.registered {
+        let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0, "epoll_ctl(DEL)");
+      }
+    }
   }
 }
 
-impl Drop for Watcher {
-  fn drop(&mut self) {
-    self.stop();
+// ---- libuv, found in the process ----
+
+// libuv's values (uv.h): uv_poll_event and uv_handle_type.
+const UV_READABLE: c_int = 1;
+const UV_POLL: c_int = 8;
+
+type PollCb = unsafe extern "C" fn(handle: *mut c_void, status: c_int, events: c_int);
+type CloseCb = unsafe extern "C" fn(handle: *mut c_void);
+
+/// The libuv functions the poller calls.
+struct Uv {
+  handle_size: unsafe extern "C" fn(c_int) -> usize,
+  poll_init: unsafe extern "C" fn(*mut sys::uv_loop_s, *mut c_void, c_int) -> c_int,
+  poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
+  close: unsafe extern "C" fn(*mut c_void, Option<CloseCb>),
+  ref_: unsafe extern "C" fn(*mut c_void),
+  unref: unsafe extern "C" fn(*mut c_void),
+}
+
+fn symbol(name: &CStr) -> std::result::Result<*mut c_void, String> {
+  // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the name.
+  let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+  if p.is_null() {
+    Err(format!("{} is not in this process (not loaded by Node?)", name.to_string_lossy()))
+  } else {
+    Ok(p)
   }
+}
+
+/// The function `name` of the process, as the function pointer type `F`.
+///
+/// # Safety
+/// `F` must be the pointer type of that function's C signature.
+unsafe fn function<F: Copy>(name: &CStr) -> std::result::Result<F, String> {
+  let p = symbol(name)?;
+  assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+  // SAFETY: per the contract, a function pointer of the same size.
+  Ok(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&p) })
+}
+
+fn uv() -> Result<&'static Uv> {
+  static UV: OnceLock<std::result::Result<Uv, String>> = OnceLock::new();
+  let found = UV.get_or_init(|| {
+    // SAFETY: each symbol is libuv's function of that name, whose C signature is the field's type.
+    unsafe {
+      Ok(Uv {
+        handle_size: function(c"uv_handle_size")?,
+        poll_init: function(c"uv_poll_init")?,
+        poll_start: function(c"uv_poll_start")?,
+        close: function(c"uv_close")?,
+        ref_: function(c"uv_ref")?,
+        unref: function(c"uv_unref")?,
+      })
+    }
+  });
+  found.as_ref().map_err(|e| error("ENOSYS", format!("Poller: {e}")))
 }
 
 // ---- JavaScript API ----
 
-/// The threadsafe function handle; napi allows calling it from any thread.
-#[derive(Clone, Copy)]
-struct Tsfn(sys::napi_threadsafe_function);
-// SAFETY: napi threadsafe functions are designed to be called from any thread.
-unsafe impl Send for Tsfn {}
+/// A poller's state, shared by the JS object and the poll handle (whose `data` holds one
+/// reference, given back when libuv has closed the handle).
+struct Shared {
+  uv: &'static Uv,
+  env: sys::napi_env,
+  watcher: Watcher,
+  /// The poll handle over the watcher's epoll fd.
+  handle: *mut c_void,
+  callback: Cell<sys::napi_ref>,
+  context: Cell<sys::napi_async_context>,
+  referenced: Cell<bool>,
+  closed: Cell<bool>,
+}
 
-impl Tsfn {
-  /// Queues `data` for `call_js` without blocking.
-  ///
-  /// # Safety
-  /// The function must not be released or finalized yet.
-  unsafe fn call(self, data: *mut std::ffi::c_void) -> sys::napi_status {
-    // SAFETY: per the contract the function is alive; napi allows the call from any thread.
-    unsafe { sys::napi_call_threadsafe_function(self.0, data, sys::ThreadsafeFunctionCallMode::nonblocking) }
+impl Shared {
+  /// The loop stays alive while some fd is watched.
+  fn set_referenced(&self, referenced: bool) {
+    if self.closed.get() || self.referenced.replace(referenced) == referenced {
+      return;
+    }
+    // SAFETY: the handle is initialised and not closing (the poller is open).
+    unsafe {
+      if referenced {
+        (self.uv.ref_)(self.handle);
+      } else {
+        (self.uv.unref)(self.handle);
+      }
+    }
+  }
+
+  /// Closes the handle, forgets every fd and lets go of the callback. Idempotent.
+  fn close(&self, from_cleanup_hook: bool) {
+    if self.closed.replace(true) {
+      return;
+    }
+    self.watcher.clear();
+    // SAFETY: initialised in `Poller::new`, closed once (guarded by `closed`).
+    unsafe { (self.uv.close)(self.handle, Some(handle_closed)) };
+    let env = self.env;
+    // SAFETY: the reference and context were made in `Poller::new` and are released once; the
+    // cleanup hook was added there with this Shared as its argument.
+    unsafe {
+      sys::napi_delete_reference(env, self.callback.replace(ptr::null_mut()));
+      if !from_cleanup_hook {
+        sys::napi_async_destroy(env, self.context.replace(ptr::null_mut()));
+        sys::napi_remove_env_cleanup_hook(env, Some(cleanup_hook), ptr::from_ref(self) as *mut c_void);
+      }
+    }
   }
 }
 
-/// What the threadsafe function keeps: the watcher state (to check generations on the main
-/// thread) and whether the function has been finalized by Node.
-struct TsfnState {
-  watcher: Watcher,
-  finalized: AtomicBool,
+/// Memory for a libuv handle of `kind` whose first field (`data`) is `data`; freed with
+/// `libc::free` once libuv has closed it.
+fn alloc_handle(uv: &Uv, kind: c_int, data: *mut c_void) -> *mut c_void {
+  // SAFETY: uv_handle_size only reads its argument.
+  let size = unsafe { (uv.handle_size)(kind) };
+  // SAFETY: calloc has no preconditions; the result is checked below.
+  let handle = unsafe { libc::calloc(1, size.max(std::mem::size_of::<*mut c_void>())) };
+  assert!(!handle.is_null(), "out of memory for a libuv handle");
+  // SAFETY: every libuv handle begins with `void *data`, and the block is at least that big.
+  unsafe { *handle.cast::<*mut c_void>() = data };
+  handle
 }
 
-/// Runs on the main thread for each queued report; also with a null env when Node tears the
-/// function down, to free queued data.
+/// # Safety
+/// Called by libuv once the poll handle is closed; its data is the reference to the Shared
+/// leaked in `Poller::new`.
+unsafe extern "C" fn handle_closed(handle: *mut c_void) {
+  // SAFETY: per the contract; taken back once, then the handle's memory is freed.
+  unsafe {
+    drop(Rc::from_raw(*handle.cast::<*const Shared>()));
+    libc::free(handle);
+  }
+}
+
+/// Runs on the loop when the epoll fd is readable: reports every ready fd.
 ///
 /// # Safety
-/// Only called by Node, with `data` queued by the epoll thread and `context` set at creation.
-unsafe extern "C" fn call_js(
-  env: sys::napi_env,
-  callback: sys::napi_value,
-  context: *mut std::ffi::c_void,
-  data: *mut std::ffi::c_void,
-) {
-  // SAFETY: every queued item is a Box<Event> leaked by the epoll thread, handed back once.
-  let event = unsafe { Box::from_raw(data.cast::<Event>()) };
-  if env.is_null() || callback.is_null() {
+/// Called by libuv with the poll handle made in `Poller::new`, whose data is a live Shared.
+unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int) {
+  // SAFETY: the handle holds a reference to the Shared until its close callback, which runs
+  // after this returns.
+  let shared = unsafe { &**handle.cast::<*const Shared>() };
+  if shared.closed.get() {
     return;
   }
-  // SAFETY: with a non-null env the function is not finalized yet, and `context` points to the
-  // TsfnState kept alive until finalization.
-  let state = unsafe { &*context.cast::<TsfnState>() };
-  if !state.watcher.is_current(&event) {
-    return;
+  let batch = if status < 0 {
+    Err(errno_error("poll of the poller's epoll fd", -status))
+  } else {
+    shared.watcher.ready()
+  };
+  let batch = match batch {
+    Ok(batch) => batch,
+    Err(e) => {
+      // SAFETY: on the loop's thread with the environment alive (its teardown closes us).
+      unsafe { throw_uncaught(shared.env, &e.reason) };
+      return;
+    }
+  };
+  for event in batch {
+    // A report may close the poller or remove (and re-add) the fds of later ones.
+    if shared.closed.get() {
+      return;
+    }
+    if !shared.watcher.is_current(&event) {
+      continue;
+    }
+    shared.watcher.begin_report(&event);
+    // SAFETY: as above.
+    unsafe { report(shared, event.fd, event.events) };
+    if shared.closed.get() {
+      return;
+    }
+    if let Err(e) = shared.watcher.end_report(&event) {
+      // SAFETY: as above.
+      unsafe { throw_uncaught(shared.env, &e.reason) };
+    }
   }
-  let mut args = [ptr::null_mut(); 2];
-  let mut undefined = ptr::null_mut();
-  let mut result = ptr::null_mut();
-  // SAFETY: plain value creation and a call on the main thread, in the handle scope Node opens
-  // around call_js.
+}
+
+/// Calls the JS callback with (fd, events) as a callback from the loop: microtasks and
+/// nextTicks run after it, an exception it throws becomes an 'uncaughtException'.
+///
+/// # Safety
+/// On the environment's thread, outside any JS call, with the environment alive.
+unsafe fn report(shared: &Shared, fd: RawFd, events: u32) {
+  let env = shared.env;
+  // SAFETY: plain napi calls on the environment's thread, inside the handle scope opened here.
   unsafe {
-    sys::napi_create_int32(env, event.fd, &mut args[0]);
-    sys::napi_create_uint32(env, event.events, &mut args[1]);
-    sys::napi_get_undefined(env, &mut undefined);
-    sys::napi_call_function(env, undefined, callback, 2, args.as_ptr(), &mut result);
+    let mut scope = ptr::null_mut();
+    if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+      return;
+    }
+    let mut callback = ptr::null_mut();
+    let mut args = [ptr::null_mut(); 2];
+    let mut recv = ptr::null_mut();
+    let mut result = ptr::null_mut();
+    sys::napi_get_reference_value(env, shared.callback.get(), &mut callback);
+    sys::napi_create_int32(env, fd, &mut args[0]);
+    sys::napi_create_uint32(env, events, &mut args[1]);
+    // node::MakeCallback wants an object as `this`.
+    sys::napi_get_global(env, &mut recv);
+    if !callback.is_null() {
+      sys::napi_make_callback(env, shared.context.get(), recv, callback, 2, args.as_ptr(), &mut result);
+    }
+    rethrow_pending(env);
+    sys::napi_close_handle_scope(env, scope);
   }
-  // An exception thrown by the callback becomes an 'uncaughtException', as for any callback of
-  // Node itself (left pending, Node 20 would only print a deprecation warning and drop it).
+}
+
+/// A pending JS exception becomes an 'uncaughtException', as for any callback of Node itself
+/// (left pending, Node 20 would only print a deprecation warning and drop it).
+///
+/// # Safety
+/// On the environment's thread with the environment alive.
+unsafe fn rethrow_pending(env: sys::napi_env) {
   let mut pending = false;
-  // SAFETY: exception queries and napi_fatal_exception on the main thread with a live env.
+  // SAFETY: per the contract.
   unsafe {
     sys::napi_is_exception_pending(env, &mut pending);
     if pending {
@@ -333,66 +488,51 @@ unsafe extern "C" fn call_js(
   }
 }
 
-/// Runs on the main thread once the threadsafe function is released or its environment goes.
+/// # Safety
+/// As `rethrow_pending`.
+unsafe fn throw_uncaught(env: sys::napi_env, message: &str) {
+  // SAFETY: per the contract; the handle scope bounds the values made here.
+  unsafe {
+    let mut scope = ptr::null_mut();
+    if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+      return;
+    }
+    let mut text = ptr::null_mut();
+    let mut err = ptr::null_mut();
+    sys::napi_create_string_utf8(env, message.as_ptr().cast(), message.len() as isize, &mut text);
+    sys::napi_create_error(env, ptr::null_mut(), text, &mut err);
+    sys::napi_fatal_exception(env, err);
+    sys::napi_close_handle_scope(env, scope);
+  }
+}
+
+/// The environment is going away: close everything while its loop still runs.
 ///
 /// # Safety
-/// Only called by Node, once, with the finalize data given at creation.
-unsafe extern "C" fn finalize_tsfn(
-  _env: sys::napi_env,
-  data: *mut std::ffi::c_void,
-  _hint: *mut std::ffi::c_void,
-) {
-  // SAFETY: `data` is the Arc<TsfnState> leaked in `Poller::new`, finalized once.
-  let state = unsafe { Arc::from_raw(data.cast::<TsfnState>()) };
-  state.finalized.store(true, SeqCst);
-  // The thread must not call the function once this returns: stop it (a no-op after close()).
-  state.watcher.stop();
+/// Called by Node with the Shared given to napi_add_env_cleanup_hook, still alive (the poll
+/// handle holds a reference until libuv has closed it, which `close` only starts).
+unsafe extern "C" fn cleanup_hook(arg: *mut c_void) {
+  // SAFETY: per the contract.
+  let shared = unsafe { &*arg.cast::<Shared>() };
+  shared.close(true);
 }
 
 /// Reports fd readiness to `callback(fd, events)` on the main thread; see the module docs.
 /// Interest bits: 1 readable, 2 writable. Event bits: 1 readable, 2 writable, 4 hangup/error.
 #[napi]
 pub struct Poller {
-  state: Arc<TsfnState>,
-  tsfn: Tsfn,
-  referenced: bool,
-  closed: bool,
+  shared: Rc<Shared>,
 }
 
 fn closed_error() -> crate::error::Error {
   error("EBADF", "Poller: the poller is closed")
 }
 
-impl Poller {
-  fn set_referenced(&mut self, env: &Env, referenced: bool) {
-    if self.referenced == referenced || self.state.finalized.load(SeqCst) {
-      return;
-    }
-    // SAFETY: the function is alive (not finalized, not released: `closed` is checked by the
-    // callers) and we are on the main thread.
-    unsafe {
-      if referenced {
-        sys::napi_ref_threadsafe_function(env.raw(), self.tsfn.0);
-      } else {
-        sys::napi_unref_threadsafe_function(env.raw(), self.tsfn.0);
-      }
-    }
-    self.referenced = referenced;
-  }
-
-  fn release(&mut self) {
-    if self.closed {
-      return;
-    }
-    self.closed = true;
-    // Join the thread first: it must not call the function after the release.
-    self.state.watcher.stop();
-    if !self.state.finalized.load(SeqCst) {
-      // SAFETY: not finalized, released once (guarded by `closed`), no thread calls it any more.
-      unsafe {
-        sys::napi_release_threadsafe_function(self.tsfn.0, sys::ThreadsafeFunctionReleaseMode::release)
-      };
-    }
+fn napi_check(status: sys::napi_status, call: &str) -> Result<()> {
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(error("EINVAL", format!("{call} failed (napi status {status})")))
   }
 }
 
@@ -400,90 +540,78 @@ impl Poller {
 impl Poller {
   #[napi(constructor, ts_args_type = "callback: (fd: number, events: number) => void")]
   pub fn new(env: &Env, callback: Function<'_, (i32, u32), ()>) -> Result<Self> {
+    let uv = uv()?;
     let watcher = Watcher::new()?;
-    let state = Arc::new(TsfnState {
-      watcher,
-      finalized: AtomicBool::new(false),
-    });
-    let raw_env = env.raw();
-    let name = "wayland-shim poller";
-    let mut js_name = ptr::null_mut();
-    // SAFETY: `name` is valid UTF-8 of the given length.
-    let status = unsafe {
-      sys::napi_create_string_utf8(raw_env, name.as_ptr().cast(), name.len() as isize, &mut js_name)
-    };
-    if status != sys::Status::napi_ok {
-      return Err(error(
-        "EINVAL",
-        format!("napi_create_string_utf8 failed (napi status {status})"),
-      ));
-    }
-    let finalize_data = Arc::into_raw(Arc::clone(&state));
-    let mut tsfn = ptr::null_mut();
-    // SAFETY: `callback` is a live function; `finalize_data` (an Arc) stays valid until
-    // `finalize_tsfn` takes it back, and `context` points into it. Unlimited queue, one thread.
-    let status = unsafe {
-      sys::napi_create_threadsafe_function(
-        raw_env,
-        callback.raw(),
-        ptr::null_mut(),
-        js_name,
-        0,
-        1,
-        finalize_data as *mut _,
-        Some(finalize_tsfn),
-        finalize_data as *mut _,
-        Some(call_js),
-        &mut tsfn,
-      )
-    };
-    if status != sys::Status::napi_ok {
-      // SAFETY: napi did not take `finalize_data`; reclaim it.
-      drop(unsafe { Arc::from_raw(finalize_data) });
-      return Err(error(
-        "EINVAL",
-        format!("napi_create_threadsafe_function failed (napi status {status})"),
-      ));
-    }
-    let tsfn = Tsfn(tsfn);
-    let mut poller = Poller {
-      state,
-      tsfn,
-      referenced: true,
-      closed: false,
-    };
-    // Nothing is watched yet: do not keep the process alive.
-    poller.set_referenced(env, false);
-    let sink_tsfn = tsfn;
-    if let Err(e) = poller.state.watcher.start(move |event| {
-      let data = Box::into_raw(Box::new(event));
-      // SAFETY: the function outlives this thread: it is released or finalized only after the
-      // thread has been joined.
-      let status = unsafe { sink_tsfn.call(data.cast()) };
-      if status != sys::Status::napi_ok {
-        // SAFETY: the item was not queued; reclaim it.
-        drop(unsafe { Box::from_raw(data) });
-        // Closing: the environment is going away.
-        return status != sys::Status::napi_closing;
+    let raw = env.raw();
+    let mut event_loop = ptr::null_mut();
+    let mut callback_ref = ptr::null_mut();
+    let mut context = ptr::null_mut();
+    // SAFETY: napi calls on the main thread with live values.
+    unsafe {
+      napi_check(sys::napi_get_uv_event_loop(raw, &mut event_loop), "napi_get_uv_event_loop")?;
+      let name = "wayland-shim poller";
+      let mut js_name = ptr::null_mut();
+      let mut resource = ptr::null_mut();
+      napi_check(
+        sys::napi_create_string_utf8(raw, name.as_ptr().cast(), name.len() as isize, &mut js_name),
+        "napi_create_string_utf8",
+      )?;
+      napi_check(sys::napi_create_object(raw, &mut resource), "napi_create_object")?;
+      napi_check(sys::napi_async_init(raw, resource, js_name, &mut context), "napi_async_init")?;
+      if let Err(e) = napi_check(sys::napi_create_reference(raw, callback.raw(), 1, &mut callback_ref), "napi_create_reference") {
+        sys::napi_async_destroy(raw, context);
+        return Err(e);
       }
-      true
-    }) {
-      poller.release();
-      return Err(e);
     }
+    let handle = alloc_handle(uv, UV_POLL, ptr::null_mut());
+    // SAFETY: a fresh handle on the environment's loop, over the watcher's epoll fd.
+    let ret = unsafe { (uv.poll_init)(event_loop, handle, watcher.fd()) };
+    if ret < 0 {
+      // SAFETY: libuv did not take the handle; the reference and context are ours.
+      unsafe {
+        libc::free(handle);
+        sys::napi_delete_reference(raw, callback_ref);
+        sys::napi_async_destroy(raw, context);
+      }
+      return Err(errno_error("uv_poll_init", -ret));
+    }
+    let shared = Rc::new(Shared {
+      uv,
+      env: raw,
+      watcher,
+      handle,
+      callback: Cell::new(callback_ref),
+      context: Cell::new(context),
+      referenced: Cell::new(true),
+      closed: Cell::new(false),
+    });
+    // The handle's data: a reference to the Shared, given back by `handle_closed`.
+    // SAFETY: the handle's first field is its `data`.
+    unsafe { *handle.cast::<*const Shared>() = Rc::into_raw(Rc::clone(&shared)) };
+    // SAFETY: the Shared outlives the hook: `close` removes it, or it runs (and closes) first.
+    let status = unsafe { sys::napi_add_env_cleanup_hook(raw, Some(cleanup_hook), Rc::as_ptr(&shared) as *mut c_void) };
+    let poller = Poller { shared };
+    napi_check(status, "napi_add_env_cleanup_hook")?;
+    // SAFETY: the handle is initialised and open.
+    let ret = unsafe { (uv.poll_start)(handle, UV_READABLE, on_ready) };
+    if ret < 0 {
+      return Err(errno_error("uv_poll_start", -ret));
+    }
+    // Nothing is watched yet: do not keep the process alive.
+    poller.shared.set_referenced(false);
     Ok(poller)
   }
 
   /// Watches `fd` with the given interest (1 readable, 2 writable, 3 both). One-shot: after a
   /// report, call `rearm` to get the next one.
   #[napi]
-  pub fn add(&mut self, env: &Env, fd: i32, interest: u32) -> Result<()> {
-    if self.closed {
+  pub fn add(&mut self, fd: i32, interest: u32) -> Result<()> {
+    if self.shared.closed.get() {
       return Err(closed_error());
     }
-    let count = self.state.watcher.add(fd, interest)?;
+    let count = self.shared.watcher.add(fd, interest)?;
     if count > 0 {
-      self.set_referenced(env, true);
+      self.shared.set_referenced(true);
     }
     Ok(())
   }
@@ -491,36 +619,35 @@ impl Poller {
   /// Re-enables reports for `fd` after one was delivered, with a new interest.
   #[napi]
   pub fn rearm(&mut self, fd: i32, interest: u32) -> Result<()> {
-    if self.closed {
+    if self.shared.closed.get() {
       return Err(closed_error());
     }
-    self.state.watcher.rearm(fd, interest)
+    self.shared.watcher.rearm(fd, interest)
   }
 
   /// Stops watching `fd`; no report for it is delivered after this returns. Call it before
   /// closing the fd. Removing an fd that is not watched does nothing.
   #[napi]
-  pub fn remove(&mut self, env: &Env, fd: i32) -> Result<()> {
-    if self.closed {
+  pub fn remove(&mut self, fd: i32) -> Result<()> {
+    if self.shared.closed.get() {
       return Ok(());
     }
-    let count = self.state.watcher.remove(fd)?;
-    if count == 0 {
-      self.set_referenced(env, false);
+    if self.shared.watcher.remove(fd)? == 0 {
+      self.shared.set_referenced(false);
     }
     Ok(())
   }
 
-  /// Stops the thread and forgets every fd (they are not closed). Idempotent.
+  /// Forgets every fd (they are not closed); the process may exit. Idempotent.
   #[napi]
   pub fn close(&mut self) {
-    self.release();
+    self.shared.close(false);
   }
 }
 
 impl Drop for Poller {
   fn drop(&mut self) {
-    self.release();
+    self.shared.close(false);
   }
 }
 
@@ -528,74 +655,135 @@ impl Drop for Poller {
 mod tests {
   use super::*;
   use crate::socket::{pair, send_with_fds};
-  use std::sync::mpsc::{channel, Receiver};
   use std::time::Duration;
-
-  fn started() -> (Watcher, Receiver<Event>) {
-    let watcher = Watcher::new().unwrap();
-    let (tx, rx) = channel();
-    watcher.start(move |e| tx.send(e).is_ok()).unwrap();
-    (watcher, rx)
-  }
 
   const QUIET: Duration = Duration::from_millis(150);
   const SOON: Duration = Duration::from_secs(5);
 
+  /// Waits up to `timeout` for the watcher's epoll fd to be readable, as the loop does, then
+  /// reports what is ready and current as `on_ready` does, calling `during` within each report.
+  fn wait_with(w: &Watcher, timeout: Duration, during: impl Fn(&Watcher, &Event)) -> Vec<Event> {
+    let mut p = libc::pollfd { fd: w.fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, timeout.as_millis() as c_int) };
+    let mut reported = Vec::new();
+    for event in w.ready().unwrap() {
+      if !w.is_current(&event) {
+        continue;
+      }
+      w.begin_report(&event);
+      during(w, &event);
+      w.end_report(&event).unwrap();
+      reported.push(event);
+    }
+    reported
+  }
+
+  /// Reports without a rearm during the report.
+  fn wait(w: &Watcher, timeout: Duration) -> Vec<Event> {
+    wait_with(w, timeout, |_, _| ())
+  }
+
+  fn registered(w: &Watcher, fd: RawFd) -> bool {
+    w.watched.borrow().get(&fd).is_some_and(|e| e.registered)
+  }
+
   #[test]
   fn readable_is_reported_once_until_rearmed() {
-    let (w, rx) = started();
+    let w = Watcher::new().unwrap();
     let (a, b) = pair().unwrap();
     w.add(b.as_raw_fd(), READABLE).unwrap();
-    assert!(rx.recv_timeout(QUIET).is_err(), "nothing to read yet");
+    assert!(wait(&w, QUIET).is_empty(), "nothing to read yet");
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
-    let e = rx.recv_timeout(SOON).unwrap();
-    assert_eq!((e.fd, e.events), (b.as_raw_fd(), READABLE));
-    assert!(w.is_current(&e));
+    let e = wait(&w, SOON);
+    assert_eq!(e.iter().map(|e| (e.fd, e.events)).collect::<Vec<_>>(), [(b.as_raw_fd(), READABLE)]);
     send_with_fds(a.as_raw_fd(), b"y", &[]).unwrap();
-    assert!(
-      rx.recv_timeout(QUIET).is_err(),
-      "one-shot: no second report before rearm"
-    );
+    // Not rearmed during its report: out of the epoll set, whose fd is quiet (the loop does not spin).
+    assert!(!registered(&w, b.as_raw_fd()));
+    assert!(wait(&w, QUIET).is_empty(), "one-shot: no second report before rearm");
     w.rearm(b.as_raw_fd(), READABLE).unwrap();
-    let e = rx.recv_timeout(SOON).unwrap();
-    assert_eq!(e.events & READABLE, READABLE);
+    let e = wait(&w, SOON);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].events & READABLE, READABLE);
+  }
+
+  #[test]
+  fn a_rearm_during_the_report_keeps_the_registration_and_reports_what_is_left() {
+    let w = Watcher::new().unwrap();
+    let (a, b) = pair().unwrap();
+    w.add(b.as_raw_fd(), READABLE).unwrap();
+    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    let rearm = |w: &Watcher, e: &Event| w.rearm(e.fd, READABLE).unwrap();
+    // Nothing is read: the data is still there, so the next turn reports it again.
+    assert_eq!(wait_with(&w, SOON, rearm).len(), 1);
+    assert!(registered(&w, b.as_raw_fd()));
+    assert_eq!(wait_with(&w, SOON, rearm).len(), 1);
+    // A new interest during the report takes effect at once.
+    let to_writable = |w: &Watcher, e: &Event| w.rearm(e.fd, WRITABLE).unwrap();
+    assert_eq!(wait_with(&w, SOON, to_writable)[0].events & READABLE, READABLE);
+    assert_eq!(wait(&w, SOON)[0].events, WRITABLE);
   }
 
   #[test]
   fn writable_and_hangup_are_reported() {
-    let (w, rx) = started();
+    let w = Watcher::new().unwrap();
     let (a, b) = pair().unwrap();
     w.add(a.as_raw_fd(), WRITABLE).unwrap();
-    assert_eq!(rx.recv_timeout(SOON).unwrap().events, WRITABLE);
+    assert_eq!(wait(&w, SOON)[0].events, WRITABLE);
     drop(b);
     w.rearm(a.as_raw_fd(), READABLE).unwrap();
-    let e = rx.recv_timeout(SOON).unwrap();
-    assert_eq!(e.events & HANGUP, HANGUP, "events {}", e.events);
+    let e = wait(&w, SOON);
+    assert_eq!(e[0].events & HANGUP, HANGUP, "events {}", e[0].events);
+    // Hung up and not rearmed: out of the set, so the hangup does not keep its fd readable.
+    assert!(wait(&w, QUIET).is_empty());
+  }
+
+  #[test]
+  fn several_ready_fds_come_in_one_batch() {
+    let w = Watcher::new().unwrap();
+    let pairs: Vec<_> = (0..3).map(|_| pair().unwrap()).collect();
+    for (_, b) in &pairs {
+      w.add(b.as_raw_fd(), READABLE).unwrap();
+    }
+    for (a, _) in &pairs {
+      send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    }
+    let mut fds: Vec<RawFd> = wait(&w, SOON).iter().map(|e| e.fd).collect();
+    fds.sort();
+    let mut want: Vec<RawFd> = pairs.iter().map(|(_, b)| b.as_raw_fd()).collect();
+    want.sort();
+    assert_eq!(fds, want);
   }
 
   #[test]
   fn a_removed_fd_is_no_longer_current_nor_reported() {
-    let (w, rx) = started();
+    let w = Watcher::new().unwrap();
     let (a, b) = pair().unwrap();
     assert_eq!(w.add(b.as_raw_fd(), READABLE).unwrap(), 1);
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
-    let stale = rx.recv_timeout(SOON).unwrap();
+    // Collected in a batch, then removed by an earlier report of that batch.
+    let mut p = libc::pollfd { fd: w.fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, SOON.as_millis() as c_int) };
+    let stale = w.ready().unwrap()[0];
+    assert!(w.is_current(&stale));
     assert_eq!(w.remove(b.as_raw_fd()).unwrap(), 0);
     assert!(!w.is_current(&stale));
     // Re-added, the same fd gets a new generation: the old report stays stale.
     w.add(b.as_raw_fd(), READABLE).unwrap();
     assert!(!w.is_current(&stale));
-    let fresh = rx.recv_timeout(SOON).unwrap();
-    assert!(w.is_current(&fresh));
+    let fresh = wait(&w, SOON);
+    assert_eq!(fresh.len(), 1);
+    assert_ne!(fresh[0].generation, stale.generation);
     w.remove(b.as_raw_fd()).unwrap();
     send_with_fds(a.as_raw_fd(), b"y", &[]).unwrap();
-    assert!(rx.recv_timeout(QUIET).is_err());
+    assert!(wait(&w, QUIET).is_empty());
     assert_eq!(w.rearm(b.as_raw_fd(), READABLE).unwrap_err().status.0, "ENOENT");
   }
 
   #[test]
   fn bad_interest_and_double_add_are_errors() {
-    let (w, _rx) = started();
+    let w = Watcher::new().unwrap();
     let (a, _b) = pair().unwrap();
     assert_eq!(w.add(a.as_raw_fd(), 4).unwrap_err().status.0, "EINVAL");
     w.add(a.as_raw_fd(), READABLE).unwrap();
@@ -604,14 +792,13 @@ mod tests {
   }
 
   #[test]
-  fn stop_joins_the_thread() {
-    let (w, rx) = started();
-    w.stop();
-    assert!(w.shared.thread.lock().unwrap().is_none());
-    // The sink (and its sender) went with the thread.
-    assert!(matches!(
-      rx.recv_timeout(SOON),
-      Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
-    ));
+  fn clear_forgets_every_fd() {
+    let w = Watcher::new().unwrap();
+    let (a, b) = pair().unwrap();
+    w.add(b.as_raw_fd(), READABLE).unwrap();
+    w.clear();
+    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    assert!(wait(&w, QUIET).is_empty());
+    assert_eq!(w.add(b.as_raw_fd(), READABLE).unwrap(), 1, "not watched any more: added again");
   }
 }
