@@ -45,13 +45,8 @@ if (variant === 'net') {
 } else if (variant === 'shim') {
   const fd = unixConnect(path!);
   watchFd(fd, READABLE, () => {
-    // As our Wayland connections read: until EAGAIN or a short read.
-    for (;;) {
-      const r = recvMsg(fd, unixBuffer);
-      if (r === null) break;
-      answered();
-      if (r.bytes < unixBuffer.byteLength) break;
-    }
+    // As our Wayland connections read: until EAGAIN.
+    while (recvMsg(fd, unixBuffer) !== null) answered();
     rearmFd(fd, READABLE);
   });
   toUnix = (bytes) => void sendMsg(fd, bytes, []);

@@ -560,7 +560,6 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           return;
         }
       }
-      const room = this.inBuf.byteLength - this.inEnd;
       let result;
       try {
         result = recvMsg(this.fd, this.inBuf.subarray(this.inEnd));
@@ -589,9 +588,6 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       this.inEnd += result.bytes;
       this.processInput(false);
       if (this.closing || this.isClosed) return;
-      // A short read whose messages are all handled: the socket is most likely drained, and the
-      // poller reports it again after the rearm if not; no recvmsg just to see EAGAIN.
-      if (result.bytes < room && this.inStart === this.inEnd && this.inFds.length === 0) return;
     }
   }
 
