@@ -221,7 +221,9 @@ export class SceneFollower {
     if (info.roleChanged || !conn.remotes.has(s)) this.syncAll();
     const r = conn.remotes.get(s);
     if (r === undefined) return;
-    if (r.pacer.commit(damageToSend(conn, r, info)) && (r.pacer.blocked || this.ctx.lossy.busy(r))) this.ctx.counters.commitsCoalesced++;
+    if (r.pacer.commit(damageToSend(conn, r, info)) && (r.pacer.blocked || this.ctx.lossy.busy(r) || r.encoder.busy)) {
+      this.ctx.counters.commitsCoalesced++;
+    }
     this.ctx.scheduleFlush();
   }
 

@@ -165,7 +165,7 @@ export interface LinkStats {
   /** Surfaces currently mirrored on the receiver. */
   readonly surfaces: number;
   readonly commitsSent: number;
-  /** Producer commits merged into a later one because frames were in flight. */
+  /** Producer commits merged into a later one because frames were in flight or still being encoded. */
   readonly commitsCoalesced: number;
   readonly framesPresented: number;
   readonly tiles: number;
