@@ -89,10 +89,15 @@ struct Entry {
   mask: u32,
   /// JS asked for the next report (`add` or `rearm`) since the last one.
   armed: bool,
-  /// Its report is being handled (between `begin_report` and `end_report`).
-  in_report: bool,
   /// In the epoll set, with `mask`.
   registered: bool,
+}
+
+impl Entry {
+  /// The epoll data word of its registration: generation and fd, as `ready` reads them back.
+  fn data(&self, fd: RawFd) -> u64 {
+    (u64::from(self.generation) << 32) | u64::from(fd as u32)
+  }
 }
 
 /// The epoll side of a poller, independent of JS and of libuv: fds with one-shot interest, and
@@ -129,7 +134,7 @@ impl Watcher {
 
   /// Makes the epoll set hold what `entry` asks for: its mask while armed, nothing otherwise.
   fn apply(&self, fd: RawFd, entry: &mut Entry) -> Result<()> {
-    let data = (u64::from(entry.generation) << 32) | u64::from(fd as u32);
+    let data = entry.data(fd);
     if entry.armed && !entry.registered {
       self.ctl(libc::EPOLL_CTL_ADD, fd, entry.mask, data, "epoll_ctl(ADD)")?;
       entry.registered = true;
@@ -148,7 +153,7 @@ impl Watcher {
     }
     let generation = self.next_generation.get();
     self.next_generation.set(generation.wrapping_add(1));
-    let mut entry = Entry { generation, mask, armed: true, in_report: false, registered: false };
+    let mut entry = Entry { generation, mask, armed: true, registered: false };
     self.apply(fd, &mut entry)?;
     let mut watched = self.watched.borrow_mut();
     watched.insert(fd, entry);
@@ -163,15 +168,11 @@ impl Watcher {
       return Err(error("ENOENT", format!("rearm: fd {fd} is not watched by this poller")));
     };
     if entry.registered && entry.mask != mask {
-      let data = (u64::from(entry.generation) << 32) | u64::from(fd as u32);
-      self.ctl(libc::EPOLL_CTL_MOD, fd, mask, data, "epoll_ctl(MOD)")?;
+      self.ctl(libc::EPOLL_CTL_MOD, fd, mask, entry.data(fd), "epoll_ctl(MOD)")?;
     }
     entry.mask = mask;
     entry.armed = true;
-    // During its report the set is brought up to date when the report ends.
-    if entry.in_report {
-      return Ok(());
-    }
+    // During its report the fd is still registered: nothing more to do.
     self.apply(fd, entry)
   }
 
@@ -203,7 +204,6 @@ impl Watcher {
   pub fn begin_report(&self, event: &Event) {
     if let Some(entry) = self.watched.borrow_mut().get_mut(&event.fd) {
       entry.armed = false;
-      entry.in_report = true;
     }
   }
 
@@ -212,15 +212,15 @@ impl Watcher {
     let mut watched = self.watched.borrow_mut();
     match watched.get_mut(&event.fd) {
       Some(entry) if entry.generation == event.generation => {
-        entry.in_report = false;
         self.apply(event.fd, entry)
       }
       _ => Ok(()),
     }
   }
 
-  /// The reports ready now, at most MAX_EVENTS, without blocking.
-  pub fn ready(&self) -> Result<Vec<Event>> {
+  /// The reports ready now, without blocking: fills the start of `out` (at most MAX_EVENTS)
+  /// and returns how many.
+  pub fn ready(&self, out: &mut [Event; MAX_EVENTS]) -> Result<usize> {
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
     let n = loop {
       // SAFETY: `events` has room for MAX_EVENTS entries; a zero timeout never blocks.
@@ -232,20 +232,16 @@ impl Watcher {
         return Err(errno_error("epoll_wait", last_errno()));
       }
     };
-    Ok(
-      events[..n]
-        .iter()
-        .map(|ev| {
-          // Copy the fields out: the struct is packed on x86_64.
-          let (mask, data) = (ev.events, ev.u64);
-          Event {
-            fd: data as u32 as RawFd,
-            generation: (data >> 32) as u32,
-            events: event_bits(mask),
-          }
-        })
-        .collect(),
-    )
+    for (slot, ev) in out.iter_mut().zip(&events[..n]) {
+      // Copy the fields out: the struct is packed on x86_64.
+      let (mask, data) = (ev.events, ev.u64);
+      *slot = Event {
+        fd: data as u32 as RawFd,
+        generation: (data >> 32) as u32,
+        events: event_bits(mask),
+      };
+    }
+    Ok(n)
   }
 
   /// Forgets every fd (they stay open; none is reported any more).
@@ -405,20 +401,21 @@ unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int
   if shared.closed.get() {
     return;
   }
-  let batch = if status < 0 {
+  let mut batch = [Event { fd: -1, generation: 0, events: 0 }; MAX_EVENTS];
+  let count = if status < 0 {
     Err(errno_error("poll of the poller's epoll fd", -status))
   } else {
-    shared.watcher.ready()
+    shared.watcher.ready(&mut batch)
   };
-  let batch = match batch {
-    Ok(batch) => batch,
+  let count = match count {
+    Ok(count) => count,
     Err(e) => {
       // SAFETY: on the loop's thread with the environment alive (its teardown closes us).
       unsafe { throw_uncaught(shared.env, &e.reason) };
       return;
     }
   };
-  for event in batch {
+  for &event in &batch[..count] {
     // A report may close the poller or remove (and re-add) the fds of later ones.
     if shared.closed.get() {
       return;
@@ -667,7 +664,7 @@ mod tests {
     // SAFETY: one valid pollfd.
     unsafe { libc::poll(&mut p, 1, timeout.as_millis() as c_int) };
     let mut reported = Vec::new();
-    for event in w.ready().unwrap() {
+    for event in ready(w) {
       if !w.is_current(&event) {
         continue;
       }
@@ -677,6 +674,12 @@ mod tests {
       reported.push(event);
     }
     reported
+  }
+
+  fn ready(w: &Watcher) -> Vec<Event> {
+    let mut batch = [Event { fd: -1, generation: 0, events: 0 }; MAX_EVENTS];
+    let n = w.ready(&mut batch).unwrap();
+    batch[..n].to_vec()
   }
 
   /// Reports without a rearm during the report.
@@ -765,7 +768,7 @@ mod tests {
     let mut p = libc::pollfd { fd: w.fd(), events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd.
     unsafe { libc::poll(&mut p, 1, SOON.as_millis() as c_int) };
-    let stale = w.ready().unwrap()[0];
+    let stale = ready(&w)[0];
     assert!(w.is_current(&stale));
     assert_eq!(w.remove(b.as_raw_fd()).unwrap(), 0);
     assert!(!w.is_current(&stale));
