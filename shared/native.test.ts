@@ -141,6 +141,7 @@ describe('the addon', () => {
         'pipe',
         'recvMsg',
         'sendMsg',
+        'sendParts',
         'socketBytesAcked',
         'socketPair',
         'socketUnackedBytes',

@@ -195,6 +195,7 @@ export interface NativeShim {
   dupFd(fd: number): number;
   unixConnect(path: string): number;
   sendMsg(fd: number, data: Uint8Array, fds: number[]): number;
+  sendParts(fd: number, parts: Uint8Array[]): number;
   recvMsg(fd: number, buf: Uint8Array): RecvResult | null;
   socketUnackedBytes(fd: number): number;
   socketBytesAcked(fd: number): number;
@@ -275,6 +276,14 @@ export const unixConnect = native.unixConnect;
  * (nothing sent). The fds stay the caller's.
  */
 export const sendMsg = native.sendMsg;
+/**
+ * One non-blocking sendmsg of `parts` (at most MAX_SEND_PARTS) in order, without joining them
+ * first. Returns the bytes written, maybe fewer than their sum, or -1 if the socket buffer is
+ * full (nothing sent).
+ */
+export const sendParts = native.sendParts;
+/** Parts `sendParts` takes at most. */
+export const MAX_SEND_PARTS = 1024;
 /**
  * One non-blocking recvmsg into `buf` with room for MAX_FDS fds; null if nothing is available.
  * Throws (code 'EMSGSIZE') if the peer sent more fds than fit; those that arrived are closed.

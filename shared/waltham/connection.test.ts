@@ -12,14 +12,25 @@ import {
   type WthpSurfaceResource,
 } from '../generated/waltham/waltham.js';
 import { WthDisplayError } from '../generated/waltham/waltham.js';
+import type { WalthamClient } from './display.js';
 import { connectWaltham } from './tcp.js';
-import { RawPeer, captureLogger, msg, name, silentLogger, sleep, startExampleServer } from './test/helpers.js';
+import { RawPeer, captureLogger, msg, name, silentLogger, sleep, startExampleServer, waitFor } from './test/helpers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   vi.restoreAllMocks();
   while (cleanups.length > 0) await cleanups.pop()!();
 });
+
+/** Writes of `client` so far, straight to its socket or through its stream, and their bytes. */
+function countWrites(client: WalthamClient): () => { calls: number; bytes: number } {
+  const write = vi.spyOn(client.stream, 'write');
+  const [calls0, bytes0] = [client.directWrites, client.directlyWritten];
+  return () => ({
+    calls: client.directWrites - calls0 + write.mock.calls.length,
+    bytes: client.directlyWritten - bytes0 + write.mock.calls.reduce((n, c) => n + (c[0] as Uint8Array).length, 0),
+  });
+}
 
 async function setup(options: Parameters<typeof startExampleServer>[0] = {}, extended = false) {
   const s = await startExampleServer({ logger: silentLogger, ...options }, extended);
@@ -28,6 +39,53 @@ async function setup(options: Parameters<typeof startExampleServer>[0] = {}, ext
 }
 
 describe('WalthamConnection output', () => {
+  it('writes queued messages straight to the socket, the rest through the stream once the peer stops reading, in order; a block is given back only once written', async () => {
+    const { port, peers } = await setup({ maxOutgoingBytes: 1 << 30 });
+    const raw = await RawPeer.connect(port);
+    cleanups.push(async () => raw.socket.destroy());
+    await waitFor(() => peers.length === 1, 5000, 'the peer');
+    const peer = peers[0]!;
+    raw.socket.pause();
+    const expected: Uint8Array[] = [];
+    let given = 0;
+    // Encoded blocks as the frame encoder hands them over: reused (here: overwritten) once given back.
+    const sizes = [1, 100, 5000, 70_000, 700_000];
+    for (let round = 0; round < 60; round++) {
+      const block = new Uint8Array(sizes[round % sizes.length]!);
+      for (let i = 0; i < block.length; i++) block[i] = (round * 31 + i) & 0xff;
+      expected.push(block.slice());
+      peer.sendEncoded(block, () => {
+        block.fill(0xee);
+        given++;
+      });
+      if (round % 3 === 2) peer.flushNow();
+      if (round % 7 === 6) await sleep(1);
+    }
+    peer.flushNow();
+    // The socket took what it could at once; the rest waits in the stream.
+    expect(peer.directWrites).toBeGreaterThan(0);
+    expect(peer.directlyWritten).toBeGreaterThan(0);
+    expect(peer.stream.writableLength).toBeGreaterThan(0);
+    expect(given).toBeLessThan(expected.length);
+    raw.socket.resume();
+    // More while the stream drains: nothing may overtake what it still holds.
+    for (let round = 60; round < 120; round++) {
+      const block = new Uint8Array(sizes[round % sizes.length]!);
+      for (let i = 0; i < block.length; i++) block[i] = (round * 31 + i) & 0xff;
+      expected.push(block.slice());
+      peer.sendEncoded(block, () => {
+        block.fill(0xee);
+        given++;
+      });
+      peer.flushNow();
+      await sleep(0);
+    }
+    const total = expected.reduce((n, b) => n + b.length, 0);
+    await waitFor(() => raw.received.reduce((n, b) => n + b.length, 0) >= total, 10_000, 'every byte');
+    expect(Buffer.concat(raw.received).equals(Buffer.concat(expected))).toBe(true);
+    await waitFor(() => given === expected.length, 5000, 'every block given back');
+  });
+
   it('sets TCP_NODELAY on both ends of a TCP connection', async () => {
     const spy = vi.spyOn(net.Socket.prototype, 'setNoDelay');
     const { port, peers } = await setup();
@@ -43,14 +101,13 @@ describe('WalthamConnection output', () => {
     const { port } = await setup();
     const client = await connectWaltham('127.0.0.1', port, { logger: silentLogger });
     cleanups.push(() => client.close());
-    const write = vi.spyOn(client.stream, 'write');
+    const writes = countWrites(client);
     const registry = client.getRegistry();
     const compositor = client.bind(WthpCompositorProxy, 1, 4);
     for (let i = 0; i < 10; i++) compositor.createRegion().add(0, 0, i, i);
-    expect(write).not.toHaveBeenCalled(); // queued until the tick ends
+    expect(writes()).toEqual({ calls: 0, bytes: 0 }); // queued until the tick ends
     await client.roundtrip();
-    expect(write).toHaveBeenCalledTimes(1);
-    expect((write.mock.calls[0]![0] as Uint8Array).length).toBe(16 + 44 + 10 * (16 + 28) + 16);
+    expect(writes()).toEqual({ calls: 1, bytes: 16 + 44 + 10 * (16 + 28) + 16 });
     void registry;
   });
 
@@ -58,15 +115,14 @@ describe('WalthamConnection output', () => {
     const { port } = await setup();
     const client = await connectWaltham('127.0.0.1', port, { logger: silentLogger });
     cleanups.push(() => client.close());
-    const write = vi.spyOn(client.stream, 'write');
+    const writes = countWrites(client);
     const compositor = client.bind(WthpCompositorProxy, 1, 4);
     for (let i = 0; i < 3; i++) compositor.createRegion().add(0, 0, i, i);
     client.flushNow();
-    expect(write).toHaveBeenCalledTimes(1);
-    expect((write.mock.calls[0]![0] as Uint8Array).length).toBe(16 + 44 + 3 * (16 + 28)); // registry, bind, regions
+    expect(writes()).toEqual({ calls: 1, bytes: 16 + 44 + 3 * (16 + 28) }); // registry, bind, regions
     client.flushNow(); // nothing queued: nothing written
     await client.roundtrip();
-    expect(write).toHaveBeenCalledTimes(2); // the roundtrip's own sync
+    expect(writes().calls).toBe(2); // the roundtrip's own sync
   });
 
   it('stops writing while the stream asks to wait, and resumes on drain', async () => {

@@ -38,7 +38,7 @@ import type { ArgSpec, InterfaceSpec, MessageSpec, UntypedNewId, WireValue } fro
 import { ProtocolTable } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { createLogger } from '../log.js';
-import { sendMsg } from '../native.js';
+import { MAX_SEND_PARTS, sendMsg, sendParts } from '../native.js';
 import { protocols, allProxyClasses, allResourceClasses } from '../generated/waltham/index.js';
 import { WthDisplayError } from '../generated/waltham/waltham.js';
 import {
@@ -96,7 +96,7 @@ export const DEFAULT_MAX_OUTGOING_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_ZOMBIES = 4096;
 /** The longest error text we send (the message limit is 64 KiB; long texts help nobody). */
 const MAX_ERROR_TEXT = 1024;
-/** Up to this many queued bytes are copied into one buffer before writing; more go out as a writev. */
+/** Up to this many bytes left for the stream (the socket took the rest) are copied into one buffer; more go out as a writev. */
 const GATHER_BYTES = 16 * 1024;
 /**
  * Outgoing messages are encoded into slabs of this size, which are reused
@@ -199,9 +199,10 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   /** Slabs holding messages of outQueue. */
   private slabsQueued: Uint8Array[] = [];
   private readonly spareSlabs: Uint8Array[] = [];
-  /** The socket's fd for direct small writes (useDirectWrites), or -1. */
+  /** The socket's fd for direct writes (useDirectWrites), or -1. */
   private directFd = -1;
   private directBytes = 0;
+  private directCalls = 0;
   /** `written` callbacks of sendEncoded for what is in outQueue. */
   private outDone: Array<() => void> = [];
   private flushScheduled = false;
@@ -568,18 +569,21 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       for (const f of done) f();
     };
     if (this.stream.destroyed || !this.stream.writable) return release();
+    // Straight to the socket while the stream has nothing queued: one gather write, no copy.
+    const sent = this.writeDirect(queue);
+    if (sent === bytes) return release();
+    const rest = sent > 0 ? after(queue, sent) : queue;
     let ok: boolean;
-    if (bytes <= GATHER_BYTES) {
+    if (bytes - sent <= GATHER_BYTES) {
       // A copy: the slabs are free again at once.
-      const data = Buffer.concat(queue, bytes);
+      const data = Buffer.concat(rest, bytes - sent);
       release();
-      const sent = this.writeDirect(data);
-      ok = sent === data.length ? true : this.stream.write(sent > 0 ? data.subarray(sent) : data);
+      ok = this.stream.write(data);
     } else {
       // One writev of the messages, no copy; the slabs are reused once it is done.
       this.stream.cork();
       ok = true;
-      const chunks = queue.length;
+      const chunks = rest.length;
       this.chunksWriting += chunks;
       this.slabsWriting += slabs.length;
       const written = (): void => {
@@ -587,8 +591,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
         this.slabsWriting -= slabs.length;
         release();
       };
-      for (const [i, m] of queue.entries()) {
-        ok = this.stream.write(m, i === queue.length - 1 ? written : undefined) && ok;
+      for (const [i, m] of rest.entries()) {
+        ok = this.stream.write(m, i === rest.length - 1 ? written : undefined) && ok;
       }
       this.stream.uncork();
     }
@@ -599,16 +603,17 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   /**
-   * Write `data` straight to the socket's fd when the stream has nothing
-   * queued (no Writable machinery for a frame's few small messages); returns
-   * the bytes written, 0 when the stream must do it (order is kept: the rest
-   * goes through the stream after them).
+   * Write `parts` straight to the socket's fd, in one gather write, when the
+   * stream has nothing queued (no Writable machinery for a frame's messages);
+   * returns the bytes written, 0 when the stream must do it (order is kept:
+   * the rest goes through the stream after them).
    */
-  private writeDirect(data: Uint8Array): number {
+  private writeDirect(parts: readonly Uint8Array[]): number {
     // The fd is the stream's: once it is destroyed the number may belong to another file.
-    if (this.directFd < 0 || this.stream.destroyed || this.stream.writableLength > 0) return 0;
+    if (this.directFd < 0 || this.stream.destroyed || this.stream.writableLength > 0 || parts.length > MAX_SEND_PARTS) return 0;
     try {
-      const n = sendMsg(this.directFd, data, []);
+      const n = parts.length === 1 ? sendMsg(this.directFd, parts[0]!, []) : sendParts(this.directFd, parts as Uint8Array[]);
+      this.directCalls++;
       if (n > 0) this.directBytes += n;
       return Math.max(0, n);
     } catch {
@@ -619,8 +624,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   /**
-   * Small writes may go straight to `fd`, the stream's own socket (it stays
-   * the stream's: only written here while the stream has nothing queued).
+   * Writes may go straight to `fd`, the stream's own socket (it stays the
+   * stream's: only written here while the stream has nothing queued).
    */
   useDirectWrites(fd: number): void {
     this.directFd = fd;
@@ -629,6 +634,11 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   /** Bytes written with direct writes (not counted in the stream's bytesWritten). */
   get directlyWritten(): number {
     return this.directBytes;
+  }
+
+  /** Direct writes tried (each one sendmsg). */
+  get directWrites(): number {
+    return this.directCalls;
   }
 
   private readonly onDrain = (): void => {
@@ -1154,4 +1164,11 @@ function outTraceArg(spec: ArgSpec | undefined, value: OutArg | UntypedNewId | u
     return { value: value.id, objectInterface: value.interface };
   }
   return { value };
+}
+
+/** `parts` without their first `n` bytes (fewer than their total). */
+function after(parts: readonly Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  while (n >= parts[i]!.byteLength) n -= parts[i++]!.byteLength;
+  return [parts[i]!.subarray(n), ...parts.slice(i + 1)];
 }

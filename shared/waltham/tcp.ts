@@ -363,6 +363,8 @@ export async function connectWaltham(host: string, port: number, options: Connec
   }
   if (reads === null) socket.off('data', onData);
   const client = new WalthamClient(socket, clientOptions);
+  const fd = reads === null ? -1 : socketFd(socket as net.Socket);
+  if (fd >= 0) client.useDirectWrites(fd);
   sink = (chunk) => client.receive(chunk);
   if (rest.length > 0) client.receive(rest);
   return negotiated(client, clientOptions);
@@ -412,8 +414,8 @@ const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
  * caller keeps it as it is).
  */
 function staticReads(socket: net.Socket): { socket: net.Socket; fd: number; deliver(to: (chunk: Uint8Array) => void): void } | null {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) return null;
+  const fd = socketFd(socket);
+  if (fd < 0) return null;
   let copy: number;
   try {
     copy = dupFd(fd);
@@ -433,6 +435,12 @@ function staticReads(socket: net.Socket): { socket: net.Socket; fd: number; deli
   // Only our duplicate stays open: closing the original fd does not end the connection.
   socket.destroy();
   return { socket: fast, fd: copy, deliver: reads.deliver };
+}
+
+/** The fd of a connected TCP socket (libuv's, which Node does not expose), or -1. */
+function socketFd(socket: net.Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
 }
 
 /**

@@ -151,6 +151,48 @@ pub fn send_with_fds(fd: RawFd, data: &[u8], fds: &[RawFd]) -> Result<Option<usi
   }
 }
 
+/// Parts one gather write takes at most (IOV_MAX on Linux).
+pub const MAX_PARTS: usize = 1024;
+
+/// One non-blocking `sendmsg` of `parts` in order, as one stream of bytes (a gather write: no
+/// copy into one buffer). Returns the bytes written, maybe fewer than the sum, or `None` if the
+/// socket buffer is full.
+pub fn send_parts_raw(fd: RawFd, parts: &[&[u8]]) -> Result<Option<usize>> {
+  if parts.len() > MAX_PARTS {
+    return Err(invalid(format!("sendmsg: at most {MAX_PARTS} parts per write, got {}", parts.len())));
+  }
+  let iov: Vec<libc::iovec> = parts.iter().map(|p| libc::iovec { iov_base: p.as_ptr() as *mut libc::c_void, iov_len: p.len() }).collect();
+  // SAFETY: msghdr is plain old data, valid when zeroed.
+  let mut msg: libc::msghdr = unsafe { zeroed() };
+  msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+  msg.msg_iovlen = iov.len() as _;
+  loop {
+    // SAFETY: `msg` points to `iov`, whose entries point into `parts`, all alive for the call;
+    // the kernel only reads them.
+    let ret = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+    if ret >= 0 {
+      return Ok(Some(ret as usize));
+    }
+    match last_errno() {
+      libc::EINTR => continue,
+      libc::EAGAIN => return Ok(None),
+      errno => return Err(errno_error("sendmsg", errno)),
+    }
+  }
+}
+
+/// Sends `parts` in order with one non-blocking sendmsg, without joining them first (at most
+/// 1024). Returns the bytes written, maybe fewer than their sum, or -1 if the socket buffer is
+/// full (nothing was sent).
+#[napi]
+pub fn send_parts(fd: i32, parts: Vec<Uint8ArraySlice<'_>>) -> Result<i64> {
+  let views: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
+  Ok(match send_parts_raw(fd, &views)? {
+    Some(n) => n as i64,
+    None => -1,
+  })
+}
+
 /// What one `recvmsg` got: `bytes == 0` means the peer closed the connection.
 pub struct Received {
   pub bytes: usize,
@@ -310,6 +352,32 @@ mod tests {
   fn read_fd_flags(fd: RawFd) -> i32 {
     // SAFETY: plain fcntl query.
     unsafe { libc::fcntl(fd, libc::F_GETFD) }
+  }
+
+  #[test]
+  fn parts_arrive_in_order_as_one_stream_and_a_full_buffer_takes_a_prefix() {
+    let (a, b) = pair().unwrap();
+    let (x, y, z) = (b"first ".to_vec(), vec![7u8; 3000], b" last".to_vec());
+    let n = send_parts_raw(a.as_raw_fd(), &[&x, &y, &[], &z]).unwrap();
+    assert_eq!(n, Some(x.len() + y.len() + z.len()));
+    let mut buf = vec![0u8; 8192];
+    let got = recv_with_fds(b.as_raw_fd(), &mut buf).unwrap().unwrap();
+    assert_eq!(&buf[..got.bytes], [x.as_slice(), y.as_slice(), z.as_slice()].concat().as_slice());
+    // Fill the socket: a write then takes what fits, a prefix of the parts, then nothing.
+    let big = vec![1u8; 1 << 20];
+    let mut sent = 0;
+    loop {
+      match send_parts_raw(a.as_raw_fd(), &[&big[..1000], &big]).unwrap() {
+        Some(n) => {
+          assert!(n <= 1000 + big.len());
+          sent += n;
+        }
+        None => break,
+      }
+    }
+    assert!(sent > 0);
+    let too_many: Vec<&[u8]> = vec![b"x"; MAX_PARTS + 1];
+    assert!(send_parts_raw(a.as_raw_fd(), &too_many).is_err());
   }
 
   #[test]
