@@ -437,8 +437,8 @@ function staticReads(socket: net.Socket): { socket: net.Socket; fd: number; deli
   return { socket: fast, fd: copy, deliver: reads.deliver };
 }
 
-/** The fd of a connected TCP socket (libuv's, which Node does not expose), or -1. */
-function socketFd(socket: net.Socket): number {
+/** The fd of a connected socket (libuv's, which Node does not expose), or -1. */
+export function socketFd(socket: net.Socket): number {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : -1;
 }

@@ -15,6 +15,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LinkSample } from '../../shared/remote/codec-policy.js';
 import { socketBytesAcked, socketUnackedBytes } from '../../shared/native.js';
+import { socketFd } from '../../shared/waltham/tcp.js';
 
 export class LinkSampler {
   private taken = 0;
@@ -30,8 +31,7 @@ export class LinkSampler {
     private readonly feed: (sample: LinkSample) => void,
     private readonly intervalMs = 50,
   ) {
-    const fd = (stream as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-    if (stream instanceof net.Socket && typeof fd === 'number' && fd >= 0) this.fd = fd;
+    if (stream instanceof net.Socket) this.fd = socketFd(stream);
     this.taken = this.sentBytes(this.unacked());
     this.sample();
   }
