@@ -50,7 +50,7 @@ describe('WalthamConnection output', () => {
     let given = 0;
     // Encoded blocks as the frame encoder hands them over: reused (here: overwritten) once given back.
     const sizes = [1, 100, 5000, 70_000, 700_000];
-    for (let round = 0; round < 60; round++) {
+    const sendBlock = (round: number): void => {
       const block = new Uint8Array(sizes[round % sizes.length]!);
       for (let i = 0; i < block.length; i++) block[i] = (round * 31 + i) & 0xff;
       expected.push(block.slice());
@@ -58,6 +58,9 @@ describe('WalthamConnection output', () => {
         block.fill(0xee);
         given++;
       });
+    };
+    for (let round = 0; round < 60; round++) {
+      sendBlock(round);
       if (round % 3 === 2) peer.flushNow();
       if (round % 7 === 6) await sleep(1);
     }
@@ -70,13 +73,7 @@ describe('WalthamConnection output', () => {
     raw.socket.resume();
     // More while the stream drains: nothing may overtake what it still holds.
     for (let round = 60; round < 120; round++) {
-      const block = new Uint8Array(sizes[round % sizes.length]!);
-      for (let i = 0; i < block.length; i++) block[i] = (round * 31 + i) & 0xff;
-      expected.push(block.slice());
-      peer.sendEncoded(block, () => {
-        block.fill(0xee);
-        given++;
-      });
+      sendBlock(round);
       peer.flushNow();
       await sleep(0);
     }

@@ -136,10 +136,19 @@ pub fn send_with_fds(fd: RawFd, data: &[u8], fds: &[RawFd]) -> Result<Option<usi
       std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(cmsg), bytes);
     }
   }
+  // SAFETY: `msg` points to `iov` (over `data`) and `control`, all alive for the call.
+  unsafe { send_nonblocking(fd, &msg) }
+}
+
+/// One non-blocking `sendmsg` of `msg`, retried on EINTR: the bytes written, or `None` if the
+/// socket buffer is full.
+///
+/// # Safety
+/// Every pointer in `msg` must be valid for the call; the kernel only reads them.
+unsafe fn send_nonblocking(fd: RawFd, msg: &libc::msghdr) -> Result<Option<usize>> {
   loop {
-    // SAFETY: `msg` points to `iov` (over `data`) and `control`, all alive for the call; the
-    // kernel only reads them.
-    let ret = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+    // SAFETY: per the contract.
+    let ret = unsafe { libc::sendmsg(fd, msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
     if ret >= 0 {
       return Ok(Some(ret as usize));
     }
@@ -166,19 +175,8 @@ pub fn send_parts_raw(fd: RawFd, parts: &[&[u8]]) -> Result<Option<usize>> {
   let mut msg: libc::msghdr = unsafe { zeroed() };
   msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
   msg.msg_iovlen = iov.len() as _;
-  loop {
-    // SAFETY: `msg` points to `iov`, whose entries point into `parts`, all alive for the call;
-    // the kernel only reads them.
-    let ret = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
-    if ret >= 0 {
-      return Ok(Some(ret as usize));
-    }
-    match last_errno() {
-      libc::EINTR => continue,
-      libc::EAGAIN => return Ok(None),
-      errno => return Err(errno_error("sendmsg", errno)),
-    }
-  }
+  // SAFETY: `msg` points to `iov`, whose entries point into `parts`, all alive for the call.
+  unsafe { send_nonblocking(fd, &msg) }
 }
 
 /// Sends `parts` in order with one non-blocking sendmsg, without joining them first (at most
