@@ -151,6 +151,40 @@ describe('parseMessage', () => {
     expect(errorOf(parse(keymap))).toMatchObject({ code: 'ERR_TRUNCATED_ARGS' });
   });
 
+  it('names the message, the argument and what is wrong in each error', () => {
+    const set = (bytes: Uint8Array, at: number, value: number): Uint8Array => {
+      new DataView(bytes.buffer, bytes.byteOffset).setUint32(at, value, true);
+      return bytes;
+    };
+    const bind = (): Uint8Array => msg('wthp_registry', 'bind', 2, [7, { id: 3, interface: 'wthp_seat', version: 5 }]);
+    const noNul = bind();
+    noNul[24 + 'wthp_seat'.length] = 0x41; // the NUL of the interface name
+    const cases = [
+      withSz(msg('wthp_region', 'add', 10, [1, 2, 3, 4]), 20),
+      set(msg('wthp_seat', 'name', 6, ['seat0']), 12, 1000),
+      set(msg('wthp_seat', 'name', 6, ['seat0']), 12, 0),
+      set(msg('wthp_keyboard', 'keymap', 14, [1, new Uint8Array(5)]), 16, 9),
+      set(bind(), 20, 500),
+      noNul,
+      withSz(bind(), 16),
+      withSz(bind(), 20),
+      withSz(bind(), 32),
+      withSz(bind(), 36),
+    ];
+    expect(cases.map((c) => errorOf(parse(c)).message)).toEqual([
+      'wthp_region@10.add: argument width runs past the declared size 20',
+      'wthp_seat@6.name: argument name (1000 bytes) runs past the declared size 24',
+      'wthp_seat@6.name: argument name is null but the protocol does not allow null',
+      'wthp_keyboard@14.keymap: argument keymap (9 bytes) runs past the declared size 28',
+      'wthp_registry@2.bind: argument id interface (500 bytes) runs past the declared size 40',
+      'wthp_registry@2.bind: argument id interface (10 bytes) is not NUL-terminated',
+      'wthp_registry@2.bind: argument id runs past the declared size 16',
+      'wthp_registry@2.bind: length of argument id interface runs past the declared size 20',
+      'wthp_registry@2.bind: argument id interface (10 bytes) runs past the declared size 32',
+      'wthp_registry@2.bind: argument id version runs past the declared size 36',
+    ]);
+  });
+
   it('rejects a string without its NUL, and a null string where null is not allowed', () => {
     const name = msg('wthp_seat', 'name', 6, ['abc']);
     name[19] = 0x41; // the NUL of "abc\0"

@@ -326,6 +326,11 @@ export type ParseResult =
   | { readonly kind: 'error'; readonly error: WireError };
 
 /** `iface@id.message`, the name logs and errors use for a message. */
+/** How errors name an argument. */
+function argument(spec: ArgSpec): string {
+  return `argument ${spec.name}`;
+}
+
 export function messageName(entry: OpcodeEntry, objectId: number | undefined): string {
   return `${entry.iface.name}@${objectId === undefined ? '?' : objectId}.${entry.message.name}`;
 }
@@ -386,10 +391,10 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
   const opcode = view.getUint16(4, LITTLE_ENDIAN);
   const headerPad = view.getUint16(6, LITTLE_ENDIAN);
   const entry = table.byOpcode.get(opcode);
-  const label = entry === undefined ? `opcode ${opcode}` : `${entry.iface.name}.${entry.message.name} (opcode ${opcode})`;
 
   if (sz < MIN_MESSAGE_SIZE) {
     // The target id is not part of such a message, so the error names the opcode only.
+    const label = entry === undefined ? `opcode ${opcode}` : `${entry.iface.name}.${entry.message.name} (opcode ${opcode})`;
     return {
       kind: 'error',
       error: new MalformedMessageError(
@@ -407,46 +412,47 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
       error: new ObjectError('ERR_UNKNOWN_OPCODE', `unknown opcode ${opcode}`, `@${objectId}.opcode ${opcode}`, objectId),
     };
   }
-  const where = messageName(entry, objectId);
+  // Names for errors are built only when there is one.
+  const where = (): string => messageName(entry, objectId);
   const truncated = (what: string): ParseResult => ({
     kind: 'error',
-    error: new MalformedMessageError('ERR_TRUNCATED_ARGS', `${what} runs past the declared size ${sz}`, where),
+    error: new MalformedMessageError('ERR_TRUNCATED_ARGS', `${what} runs past the declared size ${sz}`, where()),
   });
 
   let at = MIN_MESSAGE_SIZE;
   let limit = sz; // grows past sz only for arrays in the reference writer's layout (README 2.4)
   const args: WireValue[] = [];
-  const readBytes = (what: string): Uint8Array | ParseResult => {
-    if (at + 4 > limit) return truncated(`length of ${what}`);
+  const readBytes = (spec: ArgSpec, suffix = ''): Uint8Array | ParseResult => {
+    if (at + 4 > limit) return truncated(`length of ${argument(spec)}${suffix}`);
     const len = view.getUint32(at, LITTLE_ENDIAN);
     at += 4;
     // Compare before adding: len can be up to 2^32-1.
-    if (len > limit - at || pad4(len) > limit - at) return truncated(`${what} (${len} bytes)`);
+    if (len > limit - at || pad4(len) > limit - at) return truncated(`${argument(spec)}${suffix} (${len} bytes)`);
     const bytes = views ? buf.subarray(offset + at, offset + at + len) : buf.slice(offset + at, offset + at + len);
     at += pad4(len);
     return bytes;
   };
-  const readString = (spec: ArgSpec, what: string): string | null | ParseResult => {
-    const bytes = readBytes(what);
+  const readString = (spec: ArgSpec, suffix = '', nullable = spec.nullable): string | null | ParseResult => {
+    const bytes = readBytes(spec, suffix);
     if (!(bytes instanceof Uint8Array)) return bytes;
+    const what = `${argument(spec)}${suffix}`;
     if (bytes.length === 0) {
-      if (spec.nullable) return null;
+      if (nullable) return null;
       return {
         kind: 'error',
-        error: new MalformedMessageError('ERR_BAD_STRING', `${what} is null but the protocol does not allow null`, where),
+        error: new MalformedMessageError('ERR_BAD_STRING', `${what} is null but the protocol does not allow null`, where()),
       };
     }
     if (bytes[bytes.length - 1] !== 0) {
       return {
         kind: 'error',
-        error: new MalformedMessageError('ERR_BAD_STRING', `${what} (${bytes.length} bytes) is not NUL-terminated`, where),
+        error: new MalformedMessageError('ERR_BAD_STRING', `${what} (${bytes.length} bytes) is not NUL-terminated`, where()),
       };
     }
     return textDecoder.decode(bytes.subarray(0, bytes.length - 1));
   };
 
   for (const spec of entry.message.args) {
-    const what = `argument ${spec.name}`;
     switch (spec.type) {
       case 'int':
       case 'uint':
@@ -454,18 +460,18 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
       case 'object':
       case 'new_id': {
         if (spec.type === 'new_id' && spec.interface === null) {
-          if (at + 4 > limit) return truncated(what);
+          if (at + 4 > limit) return truncated(argument(spec));
           const id = view.getUint32(at, LITTLE_ENDIAN);
           at += 4;
-          const iface = readString({ ...spec, nullable: false }, `${what} interface`);
+          const iface = readString(spec, ' interface', false);
           if (typeof iface !== 'string') return iface as ParseResult;
-          if (at + 4 > limit) return truncated(`${what} version`);
+          if (at + 4 > limit) return truncated(`${argument(spec)} version`);
           const version = view.getUint32(at, LITTLE_ENDIAN);
           at += 4;
           args.push({ id, interface: iface, version });
           break;
         }
-        if (at + 4 > limit) return truncated(what);
+        if (at + 4 > limit) return truncated(argument(spec));
         if (spec.type === 'int') args.push(view.getInt32(at, LITTLE_ENDIAN));
         else if (spec.type === 'fixed') args.push(view.getInt32(at, LITTLE_ENDIAN) / 256);
         else args.push(view.getUint32(at, LITTLE_ENDIAN));
@@ -473,19 +479,19 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
         break;
       }
       case 'string': {
-        const s = readString(spec, what);
+        const s = readString(spec);
         if (s !== null && typeof s === 'object') return s;
         args.push(s);
         break;
       }
       case 'data': {
-        const bytes = readBytes(what);
+        const bytes = readBytes(spec);
         if (!(bytes instanceof Uint8Array)) return bytes;
         args.push(bytes);
         break;
       }
       case 'array': {
-        if (at + 4 > limit) return truncated(`length of ${what}`);
+        if (at + 4 > limit) return truncated(`length of ${argument(spec)}`);
         const len = view.getUint32(at, LITTLE_ENDIAN);
         // Our layout, the reference reader's: the payload follows the u32 length, within sz.
         // Compare before adding: len can be up to 2^32-1.
@@ -496,15 +502,15 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
           break;
         }
         // Otherwise only the reference writer's layout can hold it: a 64-bit length in sz, payload past sz.
-        if (at + 8 > limit) return truncated(`${what} (${len} bytes)`);
+        if (at + 8 > limit) return truncated(`${argument(spec)} (${len} bytes)`);
         const high = view.getUint32(at + 4, LITTLE_ENDIAN);
         if (high !== 0) {
           return {
             kind: 'error',
             error: new MalformedMessageError(
               'ERR_BAD_ARRAY',
-              `${what} of ${len} bytes runs past the declared size ${sz} and is not in the reference writer's layout (high half of its 64-bit length is ${high})`,
-              where,
+              `${argument(spec)} of ${len} bytes runs past the declared size ${sz} and is not in the reference writer's layout (high half of its 64-bit length is ${high})`,
+              where(),
             ),
           };
         }
@@ -513,8 +519,8 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
             kind: 'error',
             error: new MalformedMessageError(
               'ERR_BAD_ARRAY',
-              `${what} of ${len} bytes past the declared size ${sz} makes the message longer than ${MAX_MESSAGE_SIZE} bytes`,
-              where,
+              `${argument(spec)} of ${len} bytes past the declared size ${sz} makes the message longer than ${MAX_MESSAGE_SIZE} bytes`,
+              where(),
             ),
           };
         }
@@ -528,7 +534,7 @@ export function parseMessage(buf: Uint8Array, offset: number, length: number, ta
       case 'fd':
         return {
           kind: 'error',
-          error: new MalformedMessageError('ERR_MISSING_FD', `${what}: Waltham cannot carry file descriptors`, where),
+          error: new MalformedMessageError('ERR_MISSING_FD', `${argument(spec)}: Waltham cannot carry file descriptors`, where()),
         };
     }
   }
