@@ -364,14 +364,9 @@ mod tests {
     // Fill the socket: a write then takes what fits, a prefix of the parts, then nothing.
     let big = vec![1u8; 1 << 20];
     let mut sent = 0;
-    loop {
-      match send_parts_raw(a.as_raw_fd(), &[&big[..1000], &big]).unwrap() {
-        Some(n) => {
-          assert!(n <= 1000 + big.len());
-          sent += n;
-        }
-        None => break,
-      }
+    while let Some(n) = send_parts_raw(a.as_raw_fd(), &[&big[..1000], &big]).unwrap() {
+      assert!(n <= 1000 + big.len());
+      sent += n;
     }
     assert!(sent > 0);
     let too_many: Vec<&[u8]> = vec![b"x"; MAX_PARTS + 1];
