@@ -39,6 +39,52 @@ if (!skipCargo) {
     status = 1;
     if (failed === 0) failed = 1; // the build itself failed
   }
+  // The same tests built for aarch64 (a Raspberry Pi's architecture, with its own SIMD paths) and
+  // run under qemu-user, where the cross tools are installed (scripts/install-deps.sh --arm64).
+  const whyNotArm = arm64Missing();
+  if (whyNotArm !== null) {
+    process.stdout.write(`aarch64 cargo tests skipped: ${whyNotArm}\n`);
+  } else {
+    // The socket module's tests need the kernel's own socket calls (SIOCOUTQ, control-message
+    // truncation), which qemu-user does not pass through: they run on the host only, above.
+    const arm = spawnSync(
+      'cargo',
+      ['test', '--release', '--target', 'aarch64-unknown-linux-gnu', '--manifest-path', 'native/wayland-shim/Cargo.toml', '--', '--skip', 'socket::'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER: 'aarch64-linux-gnu-gcc',
+          CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER: 'qemu-aarch64-static',
+          QEMU_LD_PREFIX: '/usr/aarch64-linux-gnu',
+        },
+      },
+    );
+    process.stdout.write(arm.stdout ?? '');
+    let armFailed = 0;
+    for (const m of (arm.stdout ?? '').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
+      passed += Number(m[1]);
+      armFailed += Number(m[2]);
+      skipped += Number(m[3]);
+    }
+    if (arm.status !== 0 && armFailed === 0) armFailed = 1; // the build itself failed
+    failed += armFailed;
+    if (armFailed > 0) status = 1;
+  }
+}
+
+/** Why the aarch64 tests cannot run here, or null. */
+function arm64Missing() {
+  const missing = [];
+  const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  if (!have('aarch64-linux-gnu-gcc')) missing.push('aarch64-linux-gnu-gcc');
+  if (!have('qemu-aarch64-static')) missing.push('qemu-aarch64-static');
+  const targets = spawnSync('rustup', ['target', 'list', '--installed'], { encoding: 'utf8' });
+  if (targets.status !== 0 || !(targets.stdout ?? '').split('\n').includes('aarch64-unknown-linux-gnu')) {
+    missing.push('the Rust target aarch64-unknown-linux-gnu');
+  }
+  return missing.length === 0 ? null : `missing ${missing.join(', ')} (bash scripts/install-deps.sh --arm64; rustup target add aarch64-unknown-linux-gnu)`;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'wb-test-'));
