@@ -172,7 +172,7 @@ impl Watcher {
     }
     entry.mask = mask;
     entry.armed = true;
-    // During its report the fd is still registered: nothing more to do.
+    // A rearm during its report finds the fd still registered: no call.
     self.apply(fd, entry)
   }
 
@@ -200,10 +200,15 @@ impl Watcher {
     self.watched.borrow().get(&event.fd).is_some_and(|e| e.generation == event.generation && e.armed)
   }
 
-  /// The report of `event` starts: its fd is disarmed until `rearm`.
-  pub fn begin_report(&self, event: &Event) {
-    if let Some(entry) = self.watched.borrow_mut().get_mut(&event.fd) {
-      entry.armed = false;
+  /// Starts the report of `event` if it is to be reported (`is_current`): its fd is disarmed
+  /// until `rearm`. False, with nothing changed, for a stale or unarmed one.
+  pub fn begin_report(&self, event: &Event) -> bool {
+    match self.watched.borrow_mut().get_mut(&event.fd) {
+      Some(entry) if entry.generation == event.generation && entry.armed => {
+        entry.armed = false;
+        true
+      }
+      _ => false,
     }
   }
 
@@ -420,10 +425,9 @@ unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int
     if shared.closed.get() {
       return;
     }
-    if !shared.watcher.is_current(&event) {
+    if !shared.watcher.begin_report(&event) {
       continue;
     }
-    shared.watcher.begin_report(&event);
     // SAFETY: as above.
     unsafe { report(shared, event.fd, event.events) };
     if shared.closed.get() {
@@ -665,10 +669,9 @@ mod tests {
     unsafe { libc::poll(&mut p, 1, timeout.as_millis() as c_int) };
     let mut reported = Vec::new();
     for event in ready(w) {
-      if !w.is_current(&event) {
+      if !w.begin_report(&event) {
         continue;
       }
-      w.begin_report(&event);
       during(w, &event);
       w.end_report(&event).unwrap();
       reported.push(event);
@@ -756,6 +759,28 @@ mod tests {
     let mut want: Vec<RawFd> = pairs.iter().map(|(_, b)| b.as_raw_fd()).collect();
     want.sort();
     assert_eq!(fds, want);
+  }
+
+  #[test]
+  fn a_report_begins_once_and_never_for_a_stale_registration() {
+    let w = Watcher::new().unwrap();
+    let (a, b) = pair().unwrap();
+    w.add(b.as_raw_fd(), READABLE).unwrap();
+    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    let mut p = libc::pollfd { fd: w.fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, SOON.as_millis() as c_int) };
+    let event = ready(&w)[0];
+    assert!(w.begin_report(&event));
+    // Disarmed by its report: the same event (as a second batch would collect it) is not begun.
+    assert!(!w.begin_report(&event));
+    w.end_report(&event).unwrap();
+    // Removed and added again: the old event is stale, and does not disarm the new registration.
+    w.remove(b.as_raw_fd()).unwrap();
+    w.add(b.as_raw_fd(), READABLE).unwrap();
+    assert!(!w.begin_report(&event));
+    assert!(w.is_current(&Event { generation: event.generation + 1, ..event }));
+    assert_eq!(wait(&w, SOON).len(), 1);
   }
 
   #[test]
