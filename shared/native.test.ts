@@ -26,8 +26,10 @@ import {
   lz4Decompress,
   memfdCreate,
   native,
+  MAX_SEND_PARTS,
   recvMsg,
   sendMsg,
+  sendParts,
   socketPair,
   unixConnect,
 } from './native.js';
@@ -245,6 +247,18 @@ describe('sockets', () => {
     expect(sent).toBeGreaterThan(0);
     expect(drain(b)).toBe(sent);
     expect(sendMsg(a, chunk.subarray(0, 10), [])).toBe(10);
+  });
+
+  it(`sendParts writes up to ${MAX_SEND_PARTS} parts as one stream of bytes, and refuses more`, () => {
+    const [a, b] = socketPair().map(own);
+    const parts = Array.from({ length: MAX_SEND_PARTS }, (_, i) => new Uint8Array([i & 0xff, i >> 8]));
+    expect(sendParts(a, parts)).toBe(2 * MAX_SEND_PARTS);
+    const buf = new Uint8Array(4 * MAX_SEND_PARTS);
+    const got = recvMsg(b, buf)!;
+    expect(Buffer.from(buf.subarray(0, got.bytes)).equals(Buffer.concat(parts))).toBe(true);
+    const error = thrown(() => sendParts(a, [...parts, new Uint8Array([1])]));
+    expect(isNativeError(error, 'EINVAL')).toBe(true);
+    expect(recvMsg(b, buf)).toBeNull();
   });
 
   it(`refuses more than ${MAX_FDS} fds and passes ${MAX_FDS}`, () => {

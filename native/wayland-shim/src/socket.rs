@@ -166,7 +166,7 @@ pub const MAX_PARTS: usize = 1024;
 /// One non-blocking `sendmsg` of `parts` in order, as one stream of bytes (a gather write: no
 /// copy into one buffer). Returns the bytes written, maybe fewer than the sum, or `None` if the
 /// socket buffer is full.
-pub fn send_parts_raw(fd: RawFd, parts: &[&[u8]]) -> Result<Option<usize>> {
+pub fn send_parts_raw<P: std::ops::Deref<Target = [u8]>>(fd: RawFd, parts: &[P]) -> Result<Option<usize>> {
   if parts.len() > MAX_PARTS {
     return Err(invalid(format!("sendmsg: at most {MAX_PARTS} parts per write, got {}", parts.len())));
   }
@@ -184,8 +184,7 @@ pub fn send_parts_raw(fd: RawFd, parts: &[&[u8]]) -> Result<Option<usize>> {
 /// full (nothing was sent).
 #[napi]
 pub fn send_parts(fd: i32, parts: Vec<Uint8ArraySlice<'_>>) -> Result<i64> {
-  let views: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
-  Ok(match send_parts_raw(fd, &views)? {
+  Ok(match send_parts_raw(fd, &parts)? {
     Some(n) => n as i64,
     None => -1,
   })
@@ -356,7 +355,7 @@ mod tests {
   fn parts_arrive_in_order_as_one_stream_and_a_full_buffer_takes_a_prefix() {
     let (a, b) = pair().unwrap();
     let (x, y, z) = (b"first ".to_vec(), vec![7u8; 3000], b" last".to_vec());
-    let n = send_parts_raw(a.as_raw_fd(), &[&x, &y, &[], &z]).unwrap();
+    let n = send_parts_raw(a.as_raw_fd(), &[&x[..], &y[..], &[], &z[..]]).unwrap();
     assert_eq!(n, Some(x.len() + y.len() + z.len()));
     let mut buf = vec![0u8; 8192];
     let got = recv_with_fds(b.as_raw_fd(), &mut buf).unwrap().unwrap();
@@ -364,7 +363,7 @@ mod tests {
     // Fill the socket: a write then takes what fits, a prefix of the parts, then nothing.
     let big = vec![1u8; 1 << 20];
     let mut sent = 0;
-    while let Some(n) = send_parts_raw(a.as_raw_fd(), &[&big[..1000], &big]).unwrap() {
+    while let Some(n) = send_parts_raw(a.as_raw_fd(), &[&big[..1000], &big[..]]).unwrap() {
       assert!(n <= 1000 + big.len());
       sent += n;
     }
