@@ -29,16 +29,7 @@ if (!skipCargo) {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
   });
-  process.stdout.write(cargo.stdout ?? '');
-  for (const m of (cargo.stdout ?? '').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
-    passed += Number(m[1]);
-    failed += Number(m[2]);
-    skipped += Number(m[3]);
-  }
-  if (cargo.status !== 0) {
-    status = 1;
-    if (failed === 0) failed = 1; // the build itself failed
-  }
+  countCargo(cargo);
   // The same tests built for aarch64 (a Raspberry Pi's architecture, with its own SIMD paths) and
   // run under qemu-user, where the cross tools are installed (scripts/install-deps.sh --arm64).
   const whyNotArm = arm64Missing();
@@ -61,17 +52,22 @@ if (!skipCargo) {
         },
       },
     );
-    process.stdout.write(arm.stdout ?? '');
-    let armFailed = 0;
-    for (const m of (arm.stdout ?? '').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
-      passed += Number(m[1]);
-      armFailed += Number(m[2]);
-      skipped += Number(m[3]);
-    }
-    if (arm.status !== 0 && armFailed === 0) armFailed = 1; // the build itself failed
-    failed += armFailed;
-    if (armFailed > 0) status = 1;
+    countCargo(arm);
   }
+}
+
+/** Echo a cargo test run and add its totals; a run that failed without a failed test (the build) counts as one failure. */
+function countCargo(run) {
+  process.stdout.write(run.stdout ?? '');
+  let runFailed = 0;
+  for (const m of (run.stdout ?? '').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
+    passed += Number(m[1]);
+    runFailed += Number(m[2]);
+    skipped += Number(m[3]);
+  }
+  if (run.status !== 0 && runFailed === 0) runFailed = 1;
+  failed += runFailed;
+  if (runFailed > 0) status = 1;
 }
 
 /** Why the aarch64 tests cannot run here, or null. */
