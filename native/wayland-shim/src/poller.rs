@@ -661,12 +661,17 @@ mod tests {
   const QUIET: Duration = Duration::from_millis(150);
   const SOON: Duration = Duration::from_secs(5);
 
-  /// Waits up to `timeout` for the watcher's epoll fd to be readable, as the loop does, then
-  /// reports what is ready and current as `on_ready` does, calling `during` within each report.
-  fn wait_with(w: &Watcher, timeout: Duration, during: impl Fn(&Watcher, &Event)) -> Vec<Event> {
+  /// Waits up to `timeout` for the watcher's epoll fd to be readable, as the loop does.
+  fn poll_epoll(w: &Watcher, timeout: Duration) {
     let mut p = libc::pollfd { fd: w.fd(), events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd.
     unsafe { libc::poll(&mut p, 1, timeout.as_millis() as c_int) };
+  }
+
+  /// Waits up to `timeout` for the watcher's epoll fd to be readable, then reports what is
+  /// ready and current as `on_ready` does, calling `during` within each report.
+  fn wait_with(w: &Watcher, timeout: Duration, during: impl Fn(&Watcher, &Event)) -> Vec<Event> {
+    poll_epoll(w, timeout);
     let mut reported = Vec::new();
     for event in ready(w) {
       if !w.begin_report(&event) {
@@ -767,9 +772,7 @@ mod tests {
     let (a, b) = pair().unwrap();
     w.add(b.as_raw_fd(), READABLE).unwrap();
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
-    let mut p = libc::pollfd { fd: w.fd(), events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut p, 1, SOON.as_millis() as c_int) };
+    poll_epoll(&w, SOON);
     let event = ready(&w)[0];
     assert!(w.begin_report(&event));
     // Disarmed by its report: the same event (as a second batch would collect it) is not begun.
@@ -790,9 +793,7 @@ mod tests {
     assert_eq!(w.add(b.as_raw_fd(), READABLE).unwrap(), 1);
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     // Collected in a batch, then removed by an earlier report of that batch.
-    let mut p = libc::pollfd { fd: w.fd(), events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut p, 1, SOON.as_millis() as c_int) };
+    poll_epoll(&w, SOON);
     let stale = ready(&w)[0];
     assert!(w.is_current(&stale));
     assert_eq!(w.remove(b.as_raw_fd()).unwrap(), 0);
