@@ -778,10 +778,10 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
         formatTrace(entry.iface.name, objectId, spec, m.args.map((v, i) => this.inTraceArg(spec.args[i], v)), false),
       );
     }
-    const where = `${entry.iface.name}@${objectId}.${spec.name}`;
+    // The message's names (`where`) are made only for an error or a log line.
     if (objectId === 0) {
       return this.reject(
-        new Rejection(new ObjectError('ERR_NULL_OBJECT', 'message sent to object id 0 (null)', where, 0), WthDisplayError.InvalidObject, 1),
+        new Rejection(new ObjectError('ERR_NULL_OBJECT', 'message sent to object id 0 (null)', messageWhere(entry.iface.name, m), 0), WthDisplayError.InvalidObject, 1),
       );
     }
     const target = this.objects.get(objectId);
@@ -792,7 +792,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
           new ObjectError(
             'ERR_UNKNOWN_OBJECT',
             this.objects.wasAllocated(objectId) ? `object ${objectId} was destroyed` : `unknown object ${objectId}`,
-            where,
+            messageWhere(entry.iface.name, m),
             objectId,
           ),
           WthDisplayError.InvalidObject,
@@ -816,15 +816,14 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
         ),
       );
     }
-    if (target === undefined) return this.handleZombieMessage(m, where);
-    const targetWhere = `${target.spec.name}@${objectId}.${spec.name}`;
+    if (target === undefined) return this.handleZombieMessage(m, messageWhere(entry.iface.name, m));
     if (entry.iface.name !== target.spec.name) {
       return this.reject(
         new Rejection(
           new ObjectError(
             'ERR_UNKNOWN_OPCODE',
             `opcode ${m.opcode} is ${entry.iface.name}.${spec.name}, not a message of ${target.spec.name}`,
-            targetWhere,
+            messageWhere(target.spec.name, m),
             objectId,
           ),
           WthDisplayError.InvalidMethod,
@@ -835,7 +834,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     if (this.strictVersions && spec.since > target.version) {
       return this.reject(
         new Rejection(
-          new ObjectError('ERR_VERSION', `needs version ${spec.since}, the object has version ${target.version}`, targetWhere, objectId),
+          new ObjectError('ERR_VERSION', `needs version ${spec.since}, the object has version ${target.version}`, messageWhere(target.spec.name, m), objectId),
           WthDisplayError.InvalidMethod,
           objectId,
         ),
@@ -852,21 +851,25 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       }
     }
 
-    const resolved = this.resolveArgs(m, target, targetWhere);
+    const resolved = this.resolveArgs(m, target);
     if (resolved instanceof Rejection) return this.reject(resolved);
 
     try {
       handled = target.dispatch(entry.index, resolved) || handled;
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
-      this.logger.error({ peer: this.label, where: targetWhere, err }, `${targetWhere}: handler failed: ${text}`);
+      const at = messageWhere(target.spec.name, m);
+      this.logger.error({ peer: this.label, where: at, err }, `${at}: handler failed: ${text}`);
       if (this.role === 'server') {
-        this.sendDisplayError(this.objects.get(objectId) === target ? objectId : 1, WthDisplayError.Implementation, `${targetWhere}: implementation error: ${text}`);
+        this.sendDisplayError(this.objects.get(objectId) === target ? objectId : 1, WthDisplayError.Implementation, `${at}: implementation error: ${text}`);
       }
-      this.closeWith(new ConnectionClosedError(`${targetWhere}: handler failed: ${text}`, undefined, { cause: err }));
+      this.closeWith(new ConnectionClosedError(`${at}: handler failed: ${text}`, undefined, { cause: err }));
       return;
     }
-    if (!handled) this.logger.debug({ peer: this.label, where: targetWhere }, `${targetWhere}: no handler`);
+    if (!handled) {
+      const at = messageWhere(target.spec.name, m);
+      this.logger.debug({ peer: this.label, where: at }, `${at}: no handler`);
+    }
     if (this.pendingUntyped.size > 0) {
       // The handler did not create the object (e.g. it reported an error): the id stays used.
       this.pendingUntyped.clear();
@@ -878,14 +881,12 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   /** Resolve object arguments and create the objects of new ids; a Rejection if any rule is broken. */
-  private resolveArgs(m: DecodedMessage, target: WireObject, where: string): unknown[] | Rejection {
+  private resolveArgs(m: DecodedMessage, target: WireObject): unknown[] | Rejection {
     const specs = m.entry.message.args;
     const resolved: unknown[] = [];
-    const created: { index: number; ctor: WireObjectClass; id: number }[] = [];
-    const untyped: number[] = [];
+    let created: { index: number; ctor: WireObjectClass; id: number }[] | null = null;
+    let untyped: number[] | null = null;
     let pending = 0;
-    const invalidObject = (code: ObjectError['code'], text: string): Rejection =>
-      new Rejection(new ObjectError(code, text, where, target.id), WthDisplayError.InvalidObject, target.id);
 
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
@@ -893,7 +894,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       if (spec.type === 'object') {
         const id = value as number;
         if (id === 0) {
-          if (!spec.nullable) return invalidObject('ERR_NULL_OBJECT', `argument ${spec.name} is null but the protocol does not allow null`);
+          if (!spec.nullable) return invalidObject(m, target, 'ERR_NULL_OBJECT', `argument ${spec.name} is null but the protocol does not allow null`);
           resolved.push(null);
           continue;
         }
@@ -905,50 +906,53 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
             continue;
           }
           return invalidObject(
+            m,
+            target,
             'ERR_UNKNOWN_OBJECT',
             `argument ${spec.name}: ${this.objects.wasAllocated(id) ? `object ${id} was destroyed` : `unknown object ${id}`}`,
           );
         }
         if (spec.interface !== null && obj.spec.name !== spec.interface) {
-          return invalidObject('ERR_WRONG_INTERFACE', `argument ${spec.name} must be a ${spec.interface}, got ${obj.toString()}`);
+          return invalidObject(m, target, 'ERR_WRONG_INTERFACE', `argument ${spec.name} must be a ${spec.interface}, got ${obj.toString()}`);
         }
         resolved.push(obj);
       } else if (spec.type === 'new_id') {
         const id = spec.interface === null ? (value as UntypedNewId).id : (value as number);
         const problem = this.checkPeerNewId(id, pending);
-        if (problem !== null) return invalidObject('ERR_BAD_NEW_ID', `argument ${spec.name}: ${problem}`);
+        if (problem !== null) return invalidObject(m, target, 'ERR_BAD_NEW_ID', `argument ${spec.name}: ${problem}`);
         pending++;
         if (spec.interface === null) {
-          untyped.push(id);
+          (untyped ??= []).push(id);
           resolved.push(value);
           continue;
         }
         const ctor = this.classes[spec.interface];
         if (ctor === undefined) {
-          return invalidObject('ERR_UNKNOWN_INTERFACE', `argument ${spec.name}: no class for interface ${spec.interface}`);
+          return invalidObject(m, target, 'ERR_UNKNOWN_INTERFACE', `argument ${spec.name}: no class for interface ${spec.interface}`);
         }
-        created.push({ index: i, ctor, id });
+        (created ??= []).push({ index: i, ctor, id });
         resolved.push(undefined);
       } else {
         resolved.push(value);
       }
     }
-    const count = created.length + untyped.length;
-    if (count > 0 && this.objectCount + count > this.maxObjects) {
+    const count = (created?.length ?? 0) + (untyped?.length ?? 0);
+    if (count === 0) return resolved;
+    if (this.objectCount + count > this.maxObjects) {
       return new Rejection(
-        new LimitExceededError('maxObjects', `the peer would have more than ${this.maxObjects} objects`, where),
+        new LimitExceededError('maxObjects', `the peer would have more than ${this.maxObjects} objects`, messageWhere(target.spec.name, m)),
         WthDisplayError.NoMemory,
         1,
       );
     }
-    const refused = count > 0 && this.objectBudget !== undefined ? this.objectBudget(count) : null;
-    if (refused !== null) return new Rejection(new LimitExceededError(refused.limit, refused.message, where), WthDisplayError.NoMemory, 1);
-    for (const c of created) {
+    const refused = this.objectBudget !== undefined ? this.objectBudget(count) : null;
+    if (refused !== null) return new Rejection(new LimitExceededError(refused.limit, refused.message, messageWhere(target.spec.name, m)), WthDisplayError.NoMemory, 1);
+    for (const c of created ?? []) {
       const obj = new c.ctor(this, c.id, target.version);
       this.objects.insert(c.id, obj);
       resolved[c.index] = obj;
     }
-    for (const id of untyped) {
+    for (const id of untyped ?? []) {
       this.objects.claim(id);
       this.pendingUntyped.add(id);
     }
@@ -1171,4 +1175,14 @@ function after(parts: readonly Uint8Array[], n: number): Uint8Array[] {
   let i = 0;
   while (n >= parts[i]!.byteLength) n -= parts[i++]!.byteLength;
   return [parts[i]!.subarray(n), ...parts.slice(i + 1)];
+}
+
+/** A message's name in errors and logs: `interface@id.message`, with the interface named as given. */
+function messageWhere(iface: string, m: DecodedMessage): string {
+  return `${iface}@${m.objectId}.${m.entry.message.name}`;
+}
+
+/** An argument of `m` to `target` broke a rule about objects. */
+function invalidObject(m: DecodedMessage, target: WireObject, code: ObjectError['code'], text: string): Rejection {
+  return new Rejection(new ObjectError(code, text, messageWhere(target.spec.name, m), target.id), WthDisplayError.InvalidObject, target.id);
 }

@@ -621,7 +621,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           return;
         case 'message': {
           this.inStart += result.header.size;
-          const fds = this.inFds.splice(0, result.fdCount);
+          const fds = result.fdCount === 0 ? [] : this.inFds.splice(0, result.fdCount);
           this.handleMessage(result, fds);
           break;
         }
@@ -656,7 +656,6 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private handleMessage(parsed: ParsedMessage, fds: Fd[]): void {
     const { header, message } = parsed;
     const target = this.objects.get(header.objectId);
-    const where = `${parsed.interfaceName}@${header.objectId}.${message.name}`;
     if (target === undefined) {
       // A zombie: the peer had not seen the destruction yet.
       closeAll(fds);
@@ -664,99 +663,100 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     }
     const isDisplayError = this.role === 'client' && target === this.display && header.opcode === 0;
 
-    // Resolve and check every argument before creating anything.
+    // Resolve and check every argument before creating anything. The message's name (`where`)
+    // and the trace's arguments are made only for an error or a trace.
     const resolved: unknown[] = [];
-    const traced: TraceArg[] = [];
-    const creations: { index: number; ctor: WireObjectClass; id: number }[] = [];
-    const peerSide = this.role === 'client' ? 'server' : 'client';
+    const traced: TraceArg[] | null = this.trace === null ? null : [];
+    let creations: { index: number; ctor: WireObjectClass; id: number }[] | null = null;
     let failure: WireError | null = null;
     let staleArg = false;
     let fdIndex = 0;
-    message.args.forEach((spec, i) => {
-      if (failure !== null) return;
+    const specs = message.args;
+    for (let i = 0; i < specs.length && failure === null; i++) {
+      const spec = specs[i]!;
       const v = parsed.args[i]!;
       switch (spec.type) {
         case 'object': {
           const id = v as number;
           if (id === 0) {
             resolved.push(null);
-            traced.push({ value: 0 });
+            traced?.push({ value: 0 });
             break;
           }
           const object = this.objects.get(id);
           if (object === undefined) {
             // libwayland passes NULL for a zombie; an id that was never there is an error.
             if (!this.objects.isZombie(id) && !isDisplayError) {
-              failure = new ObjectError('ERR_UNKNOWN_OBJECT', `unknown object (${id}) in argument ${spec.name}`, where, id);
+              failure = new ObjectError('ERR_UNKNOWN_OBJECT', `unknown object (${id}) in argument ${spec.name}`, messageName(parsed), id);
             } else if (this.role === 'server' && !spec.nullable) {
               // A request naming an object we destroyed where one is required (a late or a
               // hostile client): nothing can act on it, so it is dropped like a request to a zombie.
               staleArg = true;
             }
             resolved.push(null);
-            traced.push({ value: id });
+            traced?.push({ value: id });
             break;
           }
           if (spec.interface !== null && object.spec.name !== spec.interface) {
-            failure = new ObjectError('ERR_WRONG_INTERFACE', `argument ${spec.name}: object ${object.spec.name}@${id} is not a ${spec.interface}`, where, id);
+            failure = new ObjectError('ERR_WRONG_INTERFACE', `argument ${spec.name}: object ${object.spec.name}@${id} is not a ${spec.interface}`, messageName(parsed), id);
             break;
           }
           resolved.push(object);
-          traced.push({ value: id, objectInterface: object.spec.name });
+          traced?.push({ value: id, objectInterface: object.spec.name });
           break;
         }
         case 'new_id': {
           const id = typeof v === 'number' ? v : (v as UntypedNewId).id;
           if (typeof v === 'number' && id === 0) {
             resolved.push(null);
-            traced.push({ value: 0 });
+            traced?.push({ value: 0 });
             break;
           }
-          const check = this.objects.checkNewId(id, peerSide);
-          if (check !== 'ok' || creations.some((c) => c.id === id)) {
-            failure = new ObjectError('ERR_BAD_NEW_ID', `invalid new id ${id} (${check === 'ok' ? 'in-use' : check})`, where, id);
+          const check = this.objects.checkNewId(id, this.role === 'client' ? 'server' : 'client');
+          if (check !== 'ok' || (creations !== null && creations.some((c) => c.id === id))) {
+            failure = new ObjectError('ERR_BAD_NEW_ID', `invalid new id ${id} (${check === 'ok' ? 'in-use' : check})`, messageName(parsed), id);
             break;
           }
           if (spec.interface !== null) {
             const ctor = this.classes[spec.interface];
             if (ctor === undefined) {
-              failure = new ObjectError('ERR_UNKNOWN_INTERFACE', `no implementation of interface ${spec.interface}`, where, id);
+              failure = new ObjectError('ERR_UNKNOWN_INTERFACE', `no implementation of interface ${spec.interface}`, messageName(parsed), id);
               break;
             }
-            creations.push({ index: i, ctor, id });
+            (creations ??= []).push({ index: i, ctor, id });
           }
           resolved.push(v);
-          traced.push({ value: v });
+          traced?.push({ value: v });
           break;
         }
         case 'fd':
           // The handler gets the owned Fd (the parser counted exactly fdCount of them).
           resolved.push(fds[fdIndex++]);
-          traced.push({ value: v });
+          traced?.push({ value: v });
           break;
         default:
           resolved.push(v);
-          traced.push({ value: v });
+          traced?.push({ value: v });
       }
-    });
-    if (failure === null && creations.length > 0 && this.objects.liveCount + creations.length > this.maxObjects) {
+    }
+    if (failure === null && creations !== null && this.objects.liveCount + creations.length > this.maxObjects) {
       // Named by its weston.ini key ([transmitter] max-objects), as the other limits of an application are.
-      failure = new LimitExceededError('maxObjects', `limit max-objects: more than ${this.maxObjects} objects`, where);
+      failure = new LimitExceededError('maxObjects', `limit max-objects: more than ${this.maxObjects} objects`, messageName(parsed));
     }
     if (failure !== null) {
       closeAll(fds);
-      this.violation(failure, header, where);
+      this.violation(failure, header, messageName(parsed));
       return;
     }
-    for (const c of creations) resolved[c.index] = this.insertObject(c.ctor, c.id, target.version);
+    if (creations !== null) for (const c of creations) resolved[c.index] = this.insertObject(c.ctor, c.id, target.version);
     if (staleArg) {
       // Objects it creates exist (the client numbers its next ones after them) but stay inert.
       closeAll(fds);
-      this.logger.debug({ connection: this.label }, `${where}: names an object already destroyed, request ignored`);
+      this.logger.debug({ connection: this.label }, `${messageName(parsed)}: names an object already destroyed, request ignored`);
       return;
     }
 
-    if (this.trace !== null) this.trace(formatTrace(parsed.interfaceName, header.objectId, message, traced, false));
+    if (this.trace !== null && traced !== null) this.trace(formatTrace(parsed.interfaceName, header.objectId, message, traced, false));
 
     if (this.role === 'client' && target === this.display) {
       if (header.opcode === 1) this.handleDeleteId(resolved[0] as number);
@@ -767,14 +767,14 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       handled = target.dispatch(header.opcode, resolved);
     } catch (error) {
       // Ones the handler already closed or took are left alone (close is idempotent).
-      this.closeReceived(fds, where);
-      this.handlerFailed(where, error);
+      this.closeReceived(fds, messageName(parsed));
+      this.handlerFailed(messageName(parsed), error);
       return;
     }
     if (!handled) {
       closeAll(fds);
       if (this.role === 'server' && !message.destructor) {
-        this.logger.debug({ connection: this.label }, `${where}: no handler, request ignored`);
+        this.logger.debug({ connection: this.label }, `${messageName(parsed)}: no handler, request ignored`);
       }
     }
     if (isDisplayError) {
@@ -913,6 +913,11 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 }
 
 const NO_FDS: readonly number[] = Object.freeze([]);
+
+/** A message's name in errors and logs: `interface@id.message`. */
+function messageName(parsed: ParsedMessage): string {
+  return `${parsed.interfaceName}@${parsed.header.objectId}.${parsed.message.name}`;
+}
 
 function whereOf(target: WireObject, message: MessageSpec): string {
   return `${target.spec.name}@${target.id}.${message.name}`;
