@@ -28,6 +28,7 @@ import {
   native,
   MAX_SEND_PARTS,
   recvMsg,
+  recvMsgInto,
   sendMsg,
   sendParts,
   socketPair,
@@ -141,7 +142,7 @@ describe('the addon', () => {
         'memfdCreate',
         'packRgb',
         'pipe',
-        'recvMsg',
+        'recvMsgInto',
         'sendMsg',
         'sendParts',
         'socketBytesAcked',
@@ -230,6 +231,38 @@ describe('sockets', () => {
     expect(recvMsg(b, buf)).toBeNull();
     closeFd(a);
     expect(recvMsg(b, buf)).toEqual({ bytes: 0, fds: [] });
+  });
+
+  it('recvMsgInto reads at an offset and lists the fds before a -1, allocating nothing', () => {
+    const [a, b] = socketPair().map(own);
+    const memfd = own(memfdCreate('into', 1));
+    const buf = new Uint8Array(8).fill(9);
+    const fds = new Int32Array(MAX_FDS).fill(99);
+    expect(recvMsgInto(b, buf, 0, fds)).toBe(-1);
+    expect(sendMsg(a, new Uint8Array([1, 2, 3]), [memfd, memfd])).toBe(3);
+    expect(recvMsgInto(b, buf, 5, fds)).toBe(3);
+    expect([...buf]).toEqual([9, 9, 9, 9, 9, 1, 2, 3]);
+    const got = [...fds.subarray(0, 3)];
+    got.slice(0, 2).forEach(own);
+    expect(got[2]).toBe(-1);
+    expect(new Set([memfd, ...got.slice(0, 2)]).size).toBe(3);
+    expect(fds[3]).toBe(99);
+    // A read without fds says so in the first slot.
+    expect(sendMsg(a, new Uint8Array([4]), [])).toBe(1);
+    expect(recvMsgInto(b, buf, 0, fds)).toBe(1);
+    expect(fds[0]).toBe(-1);
+    // Refused before reading: too little room for fds, no room for bytes (a read of none would
+    // look like the peer closing), an offset past the end.
+    expect(sendMsg(a, new Uint8Array([5]), [])).toBe(1);
+    for (const [offset, room] of [
+      [0, MAX_FDS - 1],
+      [8, MAX_FDS],
+      [9, MAX_FDS],
+    ] as const) {
+      expect(isNativeError(thrown(() => recvMsgInto(b, buf, offset, new Int32Array(room))), 'EINVAL')).toBe(true);
+    }
+    expect(recvMsgInto(b, buf, 7, fds)).toBe(1);
+    expect(buf[7]).toBe(5);
   });
 
   it('sendMsg returns -1 once the socket buffer is full, and sends again once drained', () => {

@@ -196,7 +196,7 @@ export interface NativeShim {
   unixConnect(path: string): number;
   sendMsg(fd: number, data: Uint8Array, fds: number[]): number;
   sendParts(fd: number, parts: Uint8Array[]): number;
-  recvMsg(fd: number, buf: Uint8Array): RecvResult | null;
+  recvMsgInto(fd: number, buf: Uint8Array, offset: number, fds: Int32Array): number;
   socketUnackedBytes(fd: number): number;
   socketBytesAcked(fd: number): number;
   socketPair(): [number, number];
@@ -285,10 +285,21 @@ export const sendParts = native.sendParts;
 /** Parts `sendParts` takes at most. */
 export const MAX_SEND_PARTS = 1024;
 /**
- * One non-blocking recvmsg into `buf` with room for MAX_FDS fds; null if nothing is available.
- * Throws (code 'EMSGSIZE') if the peer sent more fds than fit; those that arrived are closed.
+ * One non-blocking recvmsg into `buf` from byte `offset` on: the bytes read (0: the peer closed)
+ * or -1 if nothing is available. The fds received (the caller's) are written to the start of
+ * `fds` (room for MAX_FDS), followed by -1. Throws (code 'EMSGSIZE') if the peer sent more fds
+ * than fit; those that arrived are closed. Allocates nothing: the read of every wake-up.
  */
-export const recvMsg = native.recvMsg;
+export const recvMsgInto = native.recvMsgInto;
+
+/** `recvMsgInto` for callers that read now and then: the result as an object, null if nothing is available. */
+export function recvMsg(fd: number, buf: Uint8Array): RecvResult | null {
+  const fds = new Int32Array(MAX_FDS);
+  const bytes = recvMsgInto(fd, buf, 0, fds);
+  if (bytes < 0) return null;
+  const end = fds.indexOf(-1);
+  return { bytes, fds: [...fds.subarray(0, end < 0 ? MAX_FDS : end)] };
+}
 /** A connected pair of non-blocking, close-on-exec Unix stream sockets (for tests). */
 export const socketPair = native.socketPair;
 /** A blocking, close-on-exec pipe: [read end, write end] (selection data to and from applications). */

@@ -14,12 +14,13 @@
  */
 import net from 'node:net';
 import { rearmFd, READABLE, watchFd } from '../../shared/wayland/fd-watch.js';
-import { recvMsg, sendMsg, unixConnect } from '../../shared/native.js';
+import { MAX_FDS, recvMsgInto, sendMsg, unixConnect } from '../../shared/native.js';
 
 const [variant, port, path, warmupArg] = process.argv.slice(2);
 const warmup = Number(warmupArg ?? 30);
 const tcpBuffer = Buffer.alloc(65536);
 const unixBuffer = new Uint8Array(65536);
+const unixFds = new Int32Array(MAX_FDS);
 let exchanges = 0;
 let start: NodeJS.CpuUsage | null = null;
 let toUnix: (bytes: Uint8Array) => void;
@@ -46,7 +47,7 @@ if (variant === 'net') {
   const fd = unixConnect(path!);
   watchFd(fd, READABLE, () => {
     // As our Wayland connections read: until EAGAIN.
-    while (recvMsg(fd, unixBuffer) !== null) answered();
+    while (recvMsgInto(fd, unixBuffer, 0, unixFds) > 0) answered();
     rearmFd(fd, READABLE);
   });
   toUnix = (bytes) => void sendMsg(fd, bytes, []);

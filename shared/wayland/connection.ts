@@ -46,7 +46,7 @@ import type { MessageSpec, UntypedNewId, WireValue } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { Fd, closeAll } from '../fd.js';
 import { doubleToFixed } from '../wire/fixed.js';
-import { dupFd, recvMsg, sendMsg } from '../native.js';
+import { dupFd, MAX_FDS, recvMsgInto, sendMsg } from '../native.js';
 import { allProxyClasses, allResourceClasses, WlDisplayError, WlDisplayProxy, WlDisplayResource } from '../generated/wayland/index.js';
 import { Emitter } from './emitter.js';
 import { HANGUP, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-watch.js';
@@ -560,19 +560,20 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           return;
         }
       }
-      let result;
+      let bytes: number;
       try {
-        result = recvMsg(this.fd, this.inBuf.subarray(this.inEnd));
+        bytes = recvMsgInto(this.fd, this.inBuf, this.inEnd, receivedFds);
       } catch (error) {
         this.finish(new ConnectionClosedError(`recvmsg failed: ${(error as Error).message}`, this.label, { cause: error }));
         return;
       }
-      if (result === null) {
+      if (bytes < 0) {
         this.processInput(true);
         return;
       }
-      if (result.fds.length > 0) {
-        const received = Fd.all(result.fds);
+      if (receivedFds[0] !== -1) {
+        const received: Fd[] = [];
+        for (let k = 0; k < MAX_FDS && receivedFds[k] !== -1; k++) received.push(new Fd(receivedFds[k]!));
         if (this.closing) closeAll(received);
         else this.inFds.push(...received);
         if (this.inFds.length > MAX_QUEUED_FDS) {
@@ -580,12 +581,12 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           return;
         }
       }
-      if (result.bytes === 0) {
+      if (bytes === 0) {
         this.processInput(true);
         if (!this.closing) this.finish(undefined);
         return;
       }
-      this.inEnd += result.bytes;
+      this.inEnd += bytes;
       this.processInput(false);
       if (this.closing || this.isClosed) return;
     }
@@ -913,6 +914,8 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 }
 
 const NO_FDS: readonly number[] = Object.freeze([]);
+/** Where every connection's reads put the fds they receive (one thread: one array), taken at once. */
+const receivedFds = new Int32Array(MAX_FDS);
 
 /** A message's name in errors and logs: `interface@id.message`. */
 function messageName(parsed: ParsedMessage): string {

@@ -3,7 +3,7 @@
 use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-use napi::bindgen_prelude::Uint8ArraySlice;
+use napi::bindgen_prelude::{Int32ArraySlice, Uint8ArraySlice};
 use napi_derive::napi;
 
 use crate::error::{cvt, errno_error, error, invalid, last_errno, Result};
@@ -258,14 +258,6 @@ pub fn recv_with_fds(fd: RawFd, buf: &mut [u8]) -> Result<Option<Received>> {
 
 // ---- JavaScript API ----
 
-/// The result of `recvMsg`: `bytes` read into the buffer (0 = peer closed) and the fds received,
-/// now owned by the caller.
-#[napi(object)]
-pub struct RecvResult {
-  pub bytes: u32,
-  pub fds: Vec<i32>,
-}
-
 /// Connects to the Unix socket at `path`; returns a connected, non-blocking, close-on-exec fd.
 #[napi]
 pub fn unix_connect(path: String) -> Result<i32> {
@@ -283,17 +275,34 @@ pub fn send_msg(fd: i32, data: &[u8], fds: Vec<i32>) -> Result<i64> {
   })
 }
 
-/// Receives into `buf` with room for 28 fds in one non-blocking recvmsg. Returns null if nothing
-/// is available yet; `bytes` 0 means the peer closed. The received fds are owned by the caller.
+/// Receives into `buf` from byte `offset` on, with room for 28 fds, in one non-blocking recvmsg.
+/// Returns the bytes read (0: the peer closed) or -1 if nothing is available yet. The fds
+/// received (owned by the caller) go to the start of `fds`, which has room for 28, followed by
+/// -1. Nothing is allocated for JS: a socket read per wake-up stays a plain call.
 #[napi]
-pub fn recv_msg(fd: i32, mut buf: Uint8ArraySlice<'_>) -> Result<Option<RecvResult>> {
-  // SAFETY: the view's memory stays valid during this synchronous call and nothing else
+pub fn recv_msg_into(fd: i32, mut buf: Uint8ArraySlice<'_>, offset: u32, mut fds: Int32ArraySlice<'_>) -> Result<i64> {
+  // SAFETY: the views' memory stays valid during this synchronous call and nothing else
   // accesses it meanwhile (JS is blocked on us).
-  let buf = unsafe { buf.as_mut() };
-  Ok(recv_with_fds(fd, buf)?.map(|r| RecvResult {
-    bytes: r.bytes as u32,
-    fds: r.fds.into_iter().map(IntoRawFd::into_raw_fd).collect(),
-  }))
+  let (buf, fds) = unsafe { (buf.as_mut(), fds.as_mut()) };
+  if fds.len() < MAX_FDS {
+    return Err(invalid(format!("recvMsgInto: room for {} fds, {MAX_FDS} needed", fds.len())));
+  }
+  // No room is refused too: a read of no bytes would look like the peer closing.
+  let len = buf.len();
+  let Some(buf) = buf.get_mut(offset as usize..).filter(|b| !b.is_empty()) else {
+    return Err(invalid(format!("recvMsgInto: no room at offset {offset} of a buffer of {len} bytes")));
+  };
+  let Some(received) = recv_with_fds(fd, buf)? else {
+    return Ok(-1);
+  };
+  let n = received.fds.len();
+  for (slot, f) in fds.iter_mut().zip(received.fds) {
+    *slot = f.into_raw_fd();
+  }
+  if n < fds.len() {
+    fds[n] = -1;
+  }
+  Ok(received.bytes as i64)
 }
 
 /// A connected pair of non-blocking, close-on-exec Unix stream sockets.
