@@ -30,7 +30,15 @@ pub struct Scroll {
   pub src_y: usize,
 }
 
+#[cfg(test)]
+thread_local! {
+  /// Fingerprints taken by this thread (tests count what a search reads).
+  static FINGERPRINTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn fingerprint(buf: &[u8], stride: usize, area: Rect, i: usize) -> u64 {
+  #[cfg(test)]
+  FINGERPRINTS.with(|n| n.set(n.get() + 1));
   let start = (area.y + i) * stride + area.x * 4;
   let mut h: u64 = 0xcbf2_9ce4_8422_2325;
   for k in 0..FINGERPRINT_PIXELS {
@@ -57,7 +65,7 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   let mirror_row = |i: usize| &mirror[row(stride, area, i)];
   // Most samples must have changed: a frame with a few changed rows is no scroll.
   let samples: Vec<usize> = (0..SAMPLES).map(|k| (2 * k + 1) * area.h / (2 * SAMPLES)).collect();
-  let changed: Vec<usize> = samples.iter().copied().filter(|&i| src_row(i) != mirror_row(i)).collect();
+  let mut changed: Vec<usize> = samples.iter().copied().filter(|&i| src_row(i) != mirror_row(i)).collect();
   if changed.len() * 2 < SAMPLES {
     return None;
   }
@@ -86,9 +94,30 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   let mut print_of = |j: usize| *prints[j].get_or_insert_with(|| fingerprint(mirror, stride, area, j));
   // Votes for each shift (mirror row - new row) from the changed, non-uniform samples.
   let mut votes: Vec<(isize, usize)> = Vec::new();
+  // The middle samples first: they lie in what moved, whatever the direction; the ones at the
+  // edge may be the new rows.
+  changed.sort_by_key(|&i| i.abs_diff(area.h / 2));
   for &i in &changed {
     let s = src_row(i);
     if uniform_row(s) {
+      continue;
+    }
+    // A shift another sample found is tried first, by one comparison: the rows of a scroll
+    // moved alike.
+    let known = votes.iter_mut().find(|(shift, _)| {
+      let j = i as isize + *shift;
+      j >= 0 && (j as usize) < area.h && mirror_row(j as usize) == s
+    });
+    if let Some((_, n)) = known {
+      *n += 1;
+      continue;
+    }
+    // A row that a known shift brings in from outside the area is new content: the mirror has
+    // it nowhere, and looking for it would take a fingerprint of every mirror row.
+    if votes.iter().any(|(shift, _)| {
+      let j = i as isize + *shift;
+      j < 0 || j as usize >= area.h
+    }) {
       continue;
     }
     let print = fingerprint(src, src_stride, area, i);
@@ -207,6 +236,23 @@ mod tests {
       for i in 0..s.dst.h {
         assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "shift {shift} row {i}");
       }
+    }
+  }
+
+  #[test]
+  fn a_scroll_takes_fingerprints_of_the_rows_near_one_sample_only() {
+    // The rows a scroll brings in are nowhere in the mirror: once a shift is known, the samples
+    // among them are not looked up (each would take a fingerprint of every mirror row).
+    let (w, h) = (300, 400);
+    let area = Rect { x: 0, y: 0, w, h };
+    for shift in [17isize, 32, -17, -40] {
+      let old = page(w, h, 200);
+      let new = page(w, h, (200 + shift) as usize);
+      FINGERPRINTS.with(|n| n.set(0));
+      let s = find(&new, w * 4, &old, w * 4, area).expect("a scroll");
+      assert_eq!(s.src_y as isize - s.dst.y as isize, shift, "shift {shift}");
+      let taken = FINGERPRINTS.with(|n| n.get());
+      assert!(taken <= 2 * shift.unsigned_abs() + 2, "shift {shift}: {taken} fingerprints for {h} rows");
     }
   }
 
