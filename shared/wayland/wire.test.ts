@@ -229,7 +229,7 @@ describe('Wayland wire codec', () => {
   it('decodes a string up to its first NUL, like C', () => {
     const str: MessageSpec = { name: 'm', opcode: 0, since: 1, destructor: false, args: [arg('s', 'string')] };
     const body = concat(words(8), new Uint8Array([0x61, 0, 0x62, 0x63, 0, 0, 0, 0]));
-    expect(decodeArgs(body, str, [], 'x')).toEqual(['a']);
+    expect(decodeArgs(body, str, [], () => 'x')).toEqual(['a']);
   });
 
   describe('refuses to encode what the wire cannot carry', () => {

@@ -115,6 +115,7 @@ export function readHeader(bytes: Uint8Array): MessageHeader | null {
 
 /** Checks that depend on the header alone. */
 export function checkHeader(header: MessageHeader): MalformedMessageError | null {
+  if (header.size >= HEADER_SIZE && header.size % 4 === 0 && header.size <= MAX_MESSAGE_SIZE) return null;
   const where = `object ${header.objectId} opcode ${header.opcode}`;
   if (header.size < HEADER_SIZE) {
     return new MalformedMessageError('ERR_SIZE_TOO_SMALL', `message size ${header.size} is below the 8-byte header`, where);
@@ -163,7 +164,7 @@ export function parseMessage(bytes: Uint8Array, fds: readonly number[], lookup: 
   if (target instanceof WireError) return { kind: 'error', header, error: target };
   const { interfaceName, message } = target;
   const needed = fdCountOf(message);
-  const decoded = decodeArgs(bytes.subarray(HEADER_SIZE, header.size), message, fds, `${interfaceName}@${header.objectId}.${message.name}`);
+  const decoded = decodeArgs(bytes.subarray(HEADER_SIZE, header.size), message, fds, () => `${interfaceName}@${header.objectId}.${message.name}`);
   if (decoded instanceof WireError) return { kind: 'error', header, error: decoded };
   if (decoded === null) return { kind: 'need-fds', header, interfaceName, message, needed };
   return { kind: 'message', header, interfaceName, message, args: decoded, fdCount: needed };
@@ -172,8 +173,9 @@ export function parseMessage(bytes: Uint8Array, fds: readonly number[], lookup: 
 /**
  * Decode a message body (the bytes after the header). Returns the values, a
  * typed error, or null when the fd queue holds fewer fds than the message needs.
+ * `where` names the message in errors (called only for one).
  */
-export function decodeArgs(body: Uint8Array, message: MessageSpec, fds: readonly number[], where: string): WireValue[] | WireError | null {
+export function decodeArgs(body: Uint8Array, message: MessageSpec, fds: readonly number[], where: () => string): WireValue[] | WireError | null {
   const dv = view(body);
   const end = body.byteLength;
   let pos = 0;
@@ -182,7 +184,7 @@ export function decodeArgs(body: Uint8Array, message: MessageSpec, fds: readonly
   const out: WireValue[] = [];
 
   const truncated = (arg: ArgSpec): MalformedMessageError =>
-    new MalformedMessageError('ERR_TRUNCATED_ARGS', `argument ${arg.name} (${arg.type}) runs past the end of the message`, where);
+    new MalformedMessageError('ERR_TRUNCATED_ARGS', `argument ${arg.name} (${arg.type}) runs past the end of the message`, where());
   const u32 = (): number => {
     const v = dv.getUint32(pos, LITTLE_ENDIAN);
     pos += 4;
@@ -194,13 +196,13 @@ export function decodeArgs(body: Uint8Array, message: MessageSpec, fds: readonly
     const length = u32();
     if (length === 0) {
       if (nullable) return null;
-      return new MalformedMessageError('ERR_BAD_STRING', `null string in non-nullable argument ${arg.name}`, where);
+      return new MalformedMessageError('ERR_BAD_STRING', `null string in non-nullable argument ${arg.name}`, where());
     }
     if (length > end - pos) {
-      return new MalformedMessageError('ERR_BAD_STRING', `string ${arg.name} of length ${length} runs past the end of the message`, where);
+      return new MalformedMessageError('ERR_BAD_STRING', `string ${arg.name} of length ${length} runs past the end of the message`, where());
     }
     if (body[pos + length - 1] !== 0) {
-      return new MalformedMessageError('ERR_BAD_STRING', `string ${arg.name} is not NUL-terminated`, where);
+      return new MalformedMessageError('ERR_BAD_STRING', `string ${arg.name} is not NUL-terminated`, where());
     }
     // Like C, the string ends at its first NUL.
     let stop = body.indexOf(0, pos);
@@ -235,7 +237,7 @@ export function decodeArgs(body: Uint8Array, message: MessageSpec, fds: readonly
         break;
       case 'object': {
         const id = u32();
-        if (id === 0 && !arg.nullable) return new ObjectError('ERR_NULL_OBJECT', `null object in non-nullable argument ${arg.name}`, where);
+        if (id === 0 && !arg.nullable) return new ObjectError('ERR_NULL_OBJECT', `null object in non-nullable argument ${arg.name}`, where());
         out.push(id);
         break;
       }
@@ -246,13 +248,13 @@ export function decodeArgs(body: Uint8Array, message: MessageSpec, fds: readonly
           if (end - pos < 8) return truncated(arg);
           const version = u32();
           const id = u32();
-          if (id === 0) return new ObjectError('ERR_BAD_NEW_ID', `null new id in argument ${arg.name}`, where);
+          if (id === 0) return new ObjectError('ERR_BAD_NEW_ID', `null new id in argument ${arg.name}`, where());
           const value: UntypedNewId = { id, interface: iface!, version };
           out.push(value);
           break;
         }
         const id = u32();
-        if (id === 0 && !arg.nullable) return new ObjectError('ERR_BAD_NEW_ID', `null new id in argument ${arg.name}`, where);
+        if (id === 0 && !arg.nullable) return new ObjectError('ERR_BAD_NEW_ID', `null new id in argument ${arg.name}`, where());
         out.push(id);
         break;
       }
@@ -265,18 +267,18 @@ export function decodeArgs(body: Uint8Array, message: MessageSpec, fds: readonly
       case 'array': {
         const length = u32();
         if (length > end - pos) {
-          return new MalformedMessageError('ERR_BAD_ARRAY', `array ${arg.name} of length ${length} runs past the end of the message`, where);
+          return new MalformedMessageError('ERR_BAD_ARRAY', `array ${arg.name} of length ${length} runs past the end of the message`, where());
         }
         out.push(body.slice(pos, pos + length));
         pos += pad4(length);
         break;
       }
       default:
-        return new MalformedMessageError('ERR_TRUNCATED_ARGS', `argument type ${arg.type} does not exist in the Wayland dialect`, where);
+        return new MalformedMessageError('ERR_TRUNCATED_ARGS', `argument type ${arg.type} does not exist in the Wayland dialect`, where());
     }
   }
   if (pos !== end) {
-    return new MalformedMessageError('ERR_TRAILING_BYTES', `${end - pos} bytes after the last argument`, where);
+    return new MalformedMessageError('ERR_TRAILING_BYTES', `${end - pos} bytes after the last argument`, where());
   }
   return missingFd ? null : out;
 }
