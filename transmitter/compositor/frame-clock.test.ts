@@ -56,7 +56,7 @@ describe('the fallback frame clock', () => {
     clock.close();
   });
 
-  it('presented answers at once and stops the clock; an unshown surface after a shown one still gets 60 Hz', () => {
+  it('presented answers at once; the clock runs on while frames come and stops a tick after they stop', () => {
     vi.useFakeTimers();
     const now = (): number => Date.now();
     const clock = new FrameClock(now, 1000 / 60, 1000);
@@ -64,7 +64,34 @@ describe('the fallback frame clock', () => {
     clock.schedule(shown);
     clock.presented(shown);
     expect(shown.done.length).toBe(1);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(250);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(250);
     expect(vi.getTimerCount()).toBe(0);
+    // A frame every 16 ms, each presented: one timer all along, none once they stop.
+    const timers = new Set<unknown>();
+    for (let i = 0; i < 40; i++) {
+      clock.schedule(shown);
+      clock.presented(shown);
+      timers.add(vi.getTimerCount() === 1 ? (clock as unknown as { timer: unknown }).timer : null);
+      vi.advanceTimersByTime(16);
+    }
+    expect(shown.done.length).toBe(41);
+    expect([...timers]).toHaveLength(1);
+    expect([...timers][0]).not.toBeNull();
+    vi.advanceTimersByTime(500);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('an unshown surface after a shown one still gets 60 Hz', () => {
+    vi.useFakeTimers();
+    const now = (): number => Date.now();
+    const clock = new FrameClock(now, 1000 / 60, 1000);
+    const shown = fakeSurface(true, now);
+    clock.schedule(shown);
+    clock.presented(shown);
+    expect(shown.done.length).toBe(1);
     clock.schedule(shown);
     const hidden = fakeSurface(false, now);
     clock.schedule(hidden);

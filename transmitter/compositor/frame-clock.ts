@@ -19,6 +19,8 @@ export class FrameClock {
   private readonly waiting = new Set<Surface>();
   private timer: NodeJS.Timeout | null = null;
   private period = 0;
+  /** A surface was scheduled since the last tick. */
+  private busy = false;
 
   constructor(
     private readonly now: () => number,
@@ -31,6 +33,7 @@ export class FrameClock {
   /** `surface` has callbacks waiting. */
   schedule(surface: Surface): void {
     this.waiting.add(surface);
+    this.busy = true;
     this.arm(!surface.consumed);
   }
 
@@ -39,14 +42,18 @@ export class FrameClock {
     this.stopIfIdle();
   }
 
-  /** A consumer presented `surface` (`info`: how, when it knows): its callbacks and those of its subsurfaces are answered. */
+  /**
+   * A consumer presented `surface` (`info`: how, when it knows): its callbacks and those of its
+   * subsurfaces are answered. The clock runs on until a tick finds that nothing waits and nothing
+   * was scheduled since the tick before: an application that draws every frame would otherwise
+   * start and stop a timer per frame.
+   */
   presented(surface: Surface, info?: PresentationInfo): void {
     const now = this.now();
     for (const s of surface.tree()) {
       s.sendFrameDone(now, info);
       this.waiting.delete(s);
     }
-    this.stopIfIdle();
   }
 
   /**
@@ -75,7 +82,10 @@ export class FrameClock {
         this.waiting.delete(s);
       }
     }
-    if (this.stopIfIdle()) return;
+    const busy = this.busy;
+    this.busy = false;
+    if (!busy && this.stopIfIdle()) return;
+    if (this.waiting.size === 0) return;
     // Only shown surfaces wait now (the others were answered): slow down.
     if (this.period < this.timeoutMs / 4) {
       clearInterval(this.timer!);
