@@ -31,7 +31,7 @@ import { clipRects, intersect, subtract } from '../shared/scene/region.js';
 import { Damage } from '../shared/display/damage.js';
 import { copyPixels } from '../shared/native.js';
 import { SharedPixels } from '../shared/scene/shared-pixels.js';
-import { mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
+import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
 import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, copySource, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
 import { decodeLossyRgb, isLossy, placeRgb } from '../shared/remote/lossy.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
@@ -71,19 +71,7 @@ export interface SurfaceState extends BufferedState<WthpCallbackResource> {
 }
 
 function emptyState(): SurfaceState {
-  // Written out, not spread from emptyBufferedState(): one object per commit instead of two and a copy.
-  return {
-    surfaceDamage: [],
-    bufferDamage: [],
-    frames: [],
-    opaque: undefined,
-    input: undefined,
-    transform: undefined,
-    scale: undefined,
-    image: undefined,
-    role: undefined,
-    viewport: undefined,
-  };
+  return { ...emptyBufferedState<WthpCallbackResource>(), image: undefined, role: undefined, viewport: undefined };
 }
 
 /** `later` applied on top of `earlier` (a cached commit followed by another). */

@@ -25,6 +25,18 @@ function fakeSurface(consumed: boolean, now: () => number): Surface & { done: nu
   return s as unknown as Surface & { done: number[]; consumed: boolean; looks: number };
 }
 
+/** A clock (fake timers) that answered a shown surface's first frame, as its consumer presented it. */
+function presentedOnce(): { clock: FrameClock; shown: ReturnType<typeof fakeSurface>; now: () => number } {
+  vi.useFakeTimers();
+  const now = (): number => Date.now();
+  const clock = new FrameClock(now, 1000 / 60, 1000);
+  const shown = fakeSurface(true, now);
+  clock.schedule(shown);
+  clock.presented(shown);
+  expect(shown.done.length).toBe(1);
+  return { clock, shown, now };
+}
+
 describe('the fallback frame clock', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -57,13 +69,7 @@ describe('the fallback frame clock', () => {
   });
 
   it('presented answers at once; the clock runs on while frames come and stops a tick after they stop', () => {
-    vi.useFakeTimers();
-    const now = (): number => Date.now();
-    const clock = new FrameClock(now, 1000 / 60, 1000);
-    const shown = fakeSurface(true, now);
-    clock.schedule(shown);
-    clock.presented(shown);
-    expect(shown.done.length).toBe(1);
+    const { clock, shown } = presentedOnce();
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(250);
     expect(vi.getTimerCount()).toBe(1);
@@ -85,13 +91,7 @@ describe('the fallback frame clock', () => {
   });
 
   it('an unshown surface after a shown one still gets 60 Hz', () => {
-    vi.useFakeTimers();
-    const now = (): number => Date.now();
-    const clock = new FrameClock(now, 1000 / 60, 1000);
-    const shown = fakeSurface(true, now);
-    clock.schedule(shown);
-    clock.presented(shown);
-    expect(shown.done.length).toBe(1);
+    const { clock, shown, now } = presentedOnce();
     clock.schedule(shown);
     const hidden = fakeSurface(false, now);
     clock.schedule(hidden);
