@@ -695,6 +695,15 @@ mod tests {
     wait_with(w, timeout, |_, _| ())
   }
 
+  /// A watcher with one socket registered for reading, with a byte to read: the watcher, the writer and the watched end.
+  fn watched_with_data() -> (Watcher, OwnedFd, OwnedFd) {
+    let w = Watcher::new().unwrap();
+    let (a, b) = pair().unwrap();
+    w.add(b.as_raw_fd(), READABLE).unwrap();
+    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    (w, a, b)
+  }
+
   fn registered(w: &Watcher, fd: RawFd) -> bool {
     w.watched.borrow().get(&fd).is_some_and(|e| e.registered)
   }
@@ -720,10 +729,7 @@ mod tests {
 
   #[test]
   fn a_rearm_during_the_report_keeps_the_registration_and_reports_what_is_left() {
-    let w = Watcher::new().unwrap();
-    let (a, b) = pair().unwrap();
-    w.add(b.as_raw_fd(), READABLE).unwrap();
-    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    let (w, _a, b) = watched_with_data();
     let rearm = |w: &Watcher, e: &Event| w.rearm(e.fd, READABLE).unwrap();
     // Nothing is read: the data is still there, so the next turn reports it again.
     assert_eq!(wait_with(&w, SOON, rearm).len(), 1);
@@ -768,10 +774,7 @@ mod tests {
 
   #[test]
   fn a_report_begins_once_and_never_for_a_stale_registration() {
-    let w = Watcher::new().unwrap();
-    let (a, b) = pair().unwrap();
-    w.add(b.as_raw_fd(), READABLE).unwrap();
-    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    let (w, _a, b) = watched_with_data();
     poll_epoll(&w, SOON);
     let event = ready(&w)[0];
     assert!(w.begin_report(&event));
