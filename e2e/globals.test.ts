@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, startTransmitter } from './bridge.js';
 import { buildClient } from './harness/clients.js';
-import { describeRegion, matchFraction, run, skipUnless, sleep, spawnProcess, startWeston, waitFor } from './harness/index.js';
+import { describeRegion, matchFraction, pressUntil, run, skipUnless, sleep, spawnProcess, startWeston, waitFor } from './harness/index.js';
 import { startSway, swayUnavailable } from './harness/sway.js';
 import { Cleanup, logTails } from './scenario.js';
 
@@ -217,8 +217,9 @@ describe.skipIf(skipUnless(...tools, 'Xvfb', 'xdotool'))('pointer lock through t
       .waitForView((v) => v.appId === 'pointer-lock' && v.visible && v.rect.width > 0, 20_000, 'the pointer-lock window')
       .catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
     // Into the window and click it (weston locks a surface that has pointer and keyboard focus).
-    await weston.xdotool('mousemove', view.rect.x + 150, view.rect.y + 100, 'click', 1);
-    await receiver.process.waitForLine(/the compositor activated the pointer lock/, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
+    await pressUntil(weston, { x: view.rect.x + 150, y: view.rect.y + 100, click: true }, (ms) =>
+      receiver.process.waitForLine(/the compositor activated the pointer lock/, ms),
+    ).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
     await app.waitForLine(/^locked$/, 10_000).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${logs()}`)));
     const from = app.lines.length;
     for (let i = 0; i < 5; i++) await weston.xdotool('mousemove_relative', '--', '12', '7');
