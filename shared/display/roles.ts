@@ -10,6 +10,7 @@ import { updateDecoration } from './decoration.js';
 import { updatePointerConstraint } from './pointer-constraints.js';
 import { updateIdleInhibit } from './idle-inhibit.js';
 import { updateFractionalScale } from './fractional-scale.js';
+import { soon } from '../microtask.js';
 
 export class RoleState {
   constructor(
@@ -107,7 +108,7 @@ export class RoleState {
   /** xdg_wm_base v2 has no reposition: destroy the popup and show it anew at its new place, as toolkits do. */
   private replacePopup(m: Mirror): void {
     const s = m.scene;
-    queueMicrotask(() => {
+    soon(() => {
       if (this.d.isClosed || this.d.mirrors.get(s) !== m) return;
       this.p.objects.destroyMirror(m);
       this.p.show.sync(s);

@@ -49,6 +49,7 @@ import {
   parseMessage,
   type DecodedMessage,
 } from './wire.js';
+import { soon } from '../microtask.js';
 
 /** The logger interface the connection uses (pino's). */
 export interface WalthamLogger {
@@ -248,7 +249,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     stream.on('end', this.onEnd);
     stream.on('error', this.onStreamError);
     stream.on('close', this.onClose);
-    if (stream.destroyed) queueMicrotask(this.onClose);
+    if (stream.destroyed) soon(this.onClose);
   }
 
   /** True until an error or close() starts closing the connection. */
@@ -518,7 +519,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      soon(this.flush);
     }
   }
 

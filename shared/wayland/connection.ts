@@ -52,6 +52,7 @@ import { Emitter } from './emitter.js';
 import { HANGUP, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-watch.js';
 import { defaultLogger } from './log.js';
 import { HEADER_SIZE, MAX_FDS_PER_SENDMSG, MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type MessageHeader, type MessageTarget, type ParsedMessage } from './wire.js';
+import { soon } from '../microtask.js';
 
 /** Input buffer: room for many messages per recvmsg, never less than one full message free. */
 const INPUT_CAPACITY = 64 * 1024;
@@ -463,7 +464,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      soon(() => this.flush());
     }
   }
 
@@ -871,7 +872,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     this.closeTimer.unref();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      soon(() => this.flush());
     }
   }
 

@@ -40,6 +40,7 @@ import { ShmBuffer, shmBufferOf } from './shm.js';
 import { admitPixels, admitSurface, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 import { appliedViewport, checkViewport, type ViewportState } from './viewporter.js';
 import { pixelsPinned } from '../../shared/scene/pinned-pixels.js';
+import { soon } from '../../shared/microtask.js';
 
 /** Longer damage lists collapse to their bounding box: consumers only need a superset of what changed. */
 const MAX_DAMAGE_RECTS = 256;
@@ -290,7 +291,7 @@ export class Surface {
     this.roleDirty = true;
     if (this.roleFlushScheduled) return;
     this.roleFlushScheduled = true;
-    queueMicrotask(() => {
+    soon(() => {
       this.roleFlushScheduled = false;
       if (!this.roleDirty || this.isDestroyed || !this.scene.mapped) return;
       this.roleDirty = false;

@@ -37,6 +37,7 @@ import type { DisplayContext } from './context.js';
 import { KeymapFile } from './keymap.js';
 import { seatCapabilities } from './seat-capabilities.js';
 import type { Drag } from './drag.js';
+import { soon } from '../../shared/microtask.js';
 
 export const SEAT_VERSION = 7;
 export const SEAT_NAME = 'seat0';
@@ -464,7 +465,7 @@ export class Seat extends EventEmitter<SeatEvents> {
     this.pointerFramePending.add(client);
     if (this.pointerFrameScheduled) return;
     this.pointerFrameScheduled = true;
-    queueMicrotask(() => {
+    soon(() => {
       this.pointerFrameScheduled = false;
       this.pointerFrame();
     });
@@ -518,7 +519,7 @@ export class Seat extends EventEmitter<SeatEvents> {
     this.touchFramePending.add(client);
     if (this.touchFrameScheduled) return;
     this.touchFrameScheduled = true;
-    queueMicrotask(() => {
+    soon(() => {
       this.touchFrameScheduled = false;
       this.touchFrame();
     });

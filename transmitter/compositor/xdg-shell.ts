@@ -39,6 +39,7 @@ import { Surface, type SurfaceRoleHandler, type SurfaceState } from './composito
 import type { DisplayContext } from './context.js';
 import { surfaceUnmapped } from './output.js';
 import { MAX_EDGE_VALUE, constrainPopup, emptyPositioner, placePopup, positionerComplete, type PositionerState } from './positioner.js';
+import { soon } from '../../shared/microtask.js';
 
 export const XDG_WM_BASE_VERSION = 3;
 /** How long a client may take to answer a ping before it is reported as unresponsive. */
@@ -243,7 +244,7 @@ export class XdgSurface implements SurfaceRoleHandler {
   scheduleConfigure(): void {
     if (this.configureScheduled) return;
     this.configureScheduled = true;
-    queueMicrotask(() => {
+    soon(() => {
       this.configureScheduled = false;
       if (this.resource.destroyed || this.role === null || this.role.destroyed) return;
       this.role.sendRoleConfigure();

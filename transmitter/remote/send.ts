@@ -29,6 +29,7 @@ import type { SceneFollower } from './follow.js';
 import { sendPositioner } from './positioner.js';
 import { depth, int, MAX_DAMAGE_RECTS, text, type ConnectionState, type LinkContext, type Remote, type SentToplevel } from './remote.js';
 import { FairShare } from './fairness.js';
+import { soon } from '../../shared/microtask.js';
 
 /**
  * Ask the receiver how it shows the commit about to go out: its answer comes
@@ -98,7 +99,7 @@ export class Sender {
   scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
+    soon(() => {
       this.flushScheduled = false;
       this.flush();
     });
@@ -539,7 +540,7 @@ export class Sender {
     const region = conn.compositor.createRegion();
     for (const r of rects) region.add(int(r.x), int(r.y), int(r.width), int(r.height));
     // The request that uses the region is sent right after; the region's content is copied by then.
-    queueMicrotask(() => {
+    soon(() => {
       if (!region.destroyed) region.destroy();
     });
     return region;
