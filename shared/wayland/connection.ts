@@ -464,9 +464,12 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      soon(() => this.flush());
+      soon(this.flushSoon);
     }
   }
+
+  /** `flush` as the microtask `queued` schedules (one function for every turn, not one each). */
+  private readonly flushSoon = (): void => this.flush();
 
   /** Write what is queued, as far as the socket takes it now. Normally automatic. */
   flush(): void {
@@ -872,7 +875,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     this.closeTimer.unref();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      soon(() => this.flush());
+      soon(this.flushSoon);
     }
   }
 
