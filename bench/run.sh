@@ -9,7 +9,11 @@
 #
 # Options
 #   -r REPS       repetitions; tables show the median (default 3)
-#   -f FRAMES     measured frames per client run, after 30 warm-up frames (300)
+#   -f FRAMES     measured frames per client run (300)
+#   -W FRAMES     warm-up frames before those (30); above 30, the terminal
+#                 workload prints and leaves out as many more lines. A long
+#                 warm-up (e.g. 2400, 40 s at 60 fps) measures the steady
+#                 state, after V8 optimized the per-frame code
 #   -w WORKLOADS  main matrix (default: fhd-noise-100 fhd-noise-25 fhd-noise-1
 #                 fhd-text-100 fhd-video-100 win-video-100 term)
 #   -m MODES      (default: direct wp-none wp-lz4 wp-zstd wb wb-lossy)
@@ -62,10 +66,11 @@ LINK_WORKLOAD=${LINK_WORKLOAD:-fhd-video-100}
 LINK_MODES="wp-lz4 wp-zstd wb wb-lossy wb-allow-lossy"
 
 usage() { sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//;$d'; }
-while getopts "r:f:w:m:x:L:I:o:kBh" opt; do
+while getopts "r:f:W:w:m:x:L:I:o:kBh" opt; do
 	case $opt in
 	r) REPS=$OPTARG ;;
 	f) FRAMES=$OPTARG ;;
+	W) WARMUP=$OPTARG ;;
 	w) WORKLOADS=$OPTARG ;;
 	m) MODES=$OPTARG ;;
 	x) EXTRAS=$OPTARG ;;
@@ -79,6 +84,8 @@ while getopts "r:f:w:m:x:L:I:o:kBh" opt; do
 	esac
 done
 [ "$EXTRAS" = none ] && EXTRAS=""
+# the terminal's warm-up beyond its first TERM_SKIP commits (lib/analyze.mjs)
+TERM_EXTRA=$((WARMUP > 30 ? WARMUP - 30 : 0))
 OUT=${OUT:-$ROOT/out/bench-$(date +%Y%m%d-%H%M%S)}
 
 log() { printf '%s\n' "$*" >&2; }
@@ -277,7 +284,7 @@ app_cmd() {
 		# WAYLAND_DEBUG gives the terminal's commit times; the sh wrapper
 		# sends them to app.I.err in every mode
 		APP=(sh -c 'exec "$@" 2>"$0"' "$rd/app.$i.err" env WAYLAND_DEBUG=client
-			weston-terminal "--shell=$HERE/client/term-logtail.sh")
+			TERM_LINES=$((250 + TERM_EXTRA)) weston-terminal "--shell=$HERE/client/term-logtail.sh")
 		KIND=terminal TITLE="Wayland Terminal"
 		return
 		;;
@@ -296,7 +303,7 @@ app_cmd() {
 	[ "$kind" = fhd ] && extra+=(--fullscreen)
 	[ "$kind" = quad ] && extra+=(--surfaces=4)
 	TITLE=wbb-$i
-	local timeout=$((120 + FRAMES / 2))
+	local timeout=$((120 + FRAMES / 2 + WARMUP / 30))
 	[ "$NET" = link ] && timeout=$((120 + FRAMES * 2))
 	APP=("$CLIENT" "${size[@]}" "${extra[@]}" --damage="$frac" --content="$content"
 		--frames="$FRAMES" --warmup="$WARMUP" --title="$TITLE" --timeout="$timeout"
@@ -411,7 +418,7 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 	fi
 	start node "$HERE/lib/sample.mjs" "$rd/cpu.log" "${roles[@]}"
 	local sampler=$PID
-	local limit=$((180 + FRAMES))
+	local limit=$((180 + FRAMES + WARMUP / 20))
 	[ "$NET" = link ] && limit=$((180 + FRAMES * 2))
 	if [ "$wl" = idle ]; then
 		# settle, then measure a still terminal
@@ -438,7 +445,7 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 	for t in "${titles[@]}"; do titles_json+="${titles_json:+, }\"$t\""; done
 	cat >"$rd/meta.json" <<-EOF
 	{"section": "$section", "workload": "$wl", "mode": "$mode", "rep": $rep, "net": "$NET",
-	 "kind": "$KIND", "instances": $n, "titles": [$titles_json], "idle_s": $IDLE_S,
+	 "kind": "$KIND", "term_extra": $TERM_EXTRA, "instances": $n, "titles": [$titles_json], "idle_s": $IDLE_S,
 	 "failed": $rc, "rt_minus_mono_ns": $offset, "rt_begin_ns": $t_run0, "rt_end_ns": $t_run1}
 	EOF
 	node "$HERE/lib/analyze.mjs" run "$rd" || log "  analysis failed for $rd"

@@ -190,18 +190,19 @@ function runMetrics(dir) {
     m.shown_fps = shown / titles.length / ((t1 - t0) / 1e9);
   } else if (meta.kind === 'terminal') {
     const wst = timeline(join(dir, 'weston.tl'), [meta.titles[0]]).get(meta.titles[0]);
-    if (wst.length < TERM_SKIP + 3) {
+    const skip = TERM_SKIP + (meta.term_extra ?? 0);
+    if (wst.length < skip + 3) {
       m.error = `only ${wst.length} terminal commits seen`;
       return m;
     }
-    t0 = wst[TERM_SKIP];
+    t0 = wst[skip];
     t1 = wst[wst.length - 1];
-    frames = wst.length - 1 - TERM_SKIP;
+    frames = wst.length - 1 - skip;
     m.fps = frames / ((t1 - t0) / 1e9);
     m.shown_fps = m.fps;
     const app = waylandDebugCommits(join(dir, 'app.1.err'), meta.rt_minus_mono_ns, meta.rt_end_ns);
     if (app.length === wst.length) {
-      for (let k = TERM_SKIP + 1; k < wst.length; k++) down.push((wst[k] - app[k]) / 1e6);
+      for (let k = skip + 1; k < wst.length; k++) down.push((wst[k] - app[k]) / 1e6);
     } else {
       notes.push(`${app.length} terminal commits vs ${wst.length} applied by weston: latency left out`);
     }
