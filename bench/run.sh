@@ -16,7 +16,8 @@
 #                 state, after V8 optimized the per-frame code
 #   -w WORKLOADS  main matrix (default: fhd-noise-100 fhd-noise-25 fhd-noise-1
 #                 fhd-text-100 fhd-video-100 win-video-100 term)
-#   -m MODES      (default: direct wp-none wp-lz4 wp-zstd wb wb-lossy)
+#   -m MODES      (default: direct wp-none wp-lz4 wp-zstd wpt-none wpt-lz4
+#                 wpt-zstd wb wb-lossy)
 #   -x EXTRAS     extra sections: idle quad two link, or none (default: all)
 #   -L MODES      modes over the link (default: wp-lz4 wp-zstd wb wb-lossy
 #                 wb-allow-lossy); they need not be in -m
@@ -33,7 +34,10 @@
 # page for -I seconds.
 #
 # Modes: direct (the client on weston), wp-C (waypipe -c C, C = none, lz4,
-# zstd, ...), wb (ours, --codec auto), wb-C (ours, --codec C), wb-allow-lossy
+# zstd, ...), wpt-C (the same across TCP: waypipe speaks only unix sockets,
+# so between two machines it needs a carrier on each side, as ssh or socat
+# are; here a relay from its socket to TCP on each side, whose CPU and
+# memory count with that side), wb (ours, --codec auto), wb-C (ours, --codec C), wb-allow-lossy
 # (ours, --codec auto --allow-lossy), wb-worker (ours, --encode-thread worker);
 # an option the transmitter does not offer
 # skips the mode with the reason. Every transport runs through count-relay,
@@ -53,7 +57,7 @@ REPS=3
 FRAMES=300
 WARMUP=30
 WORKLOADS="fhd-noise-100 fhd-noise-25 fhd-noise-1 fhd-text-100 fhd-video-100 win-video-100 term"
-MODES="direct wp-none wp-lz4 wp-zstd wb wb-lossy"
+MODES="direct wp-none wp-lz4 wp-zstd wpt-none wpt-lz4 wpt-zstd wb wb-lossy"
 EXTRAS="idle quad two link"
 IDLE_S=30
 OUT=""
@@ -257,7 +261,7 @@ quote_cmd() { local a q=""; for a in "$@"; do q+="$(printf '%q' "$a") "; done; p
 # mode_skip MODE: prints why MODE cannot run, or nothing
 mode_skip() {
 	case $1 in
-	direct | wp-* | wb) ;;
+	direct | wp-* | wpt-* | wb) ;;
 	wb-allow-lossy)
 		grep -q -- '--allow-lossy' <<<"$TX_HELP" ||
 			echo "the transmitter has no --allow-lossy (node dist/transmitter/main.js --help)"
@@ -330,6 +334,7 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 	offset=$("$BIN/clock-offset")
 	t_run0=$(date +%s%N)
 	local roles=(weston="${WPID[$NET]}") waits=() titles=() rx_pid="" tx_pids=() relays=()
+	local -A carrier=() # relay PID -> the side (tx, rx) whose CPU it counts as
 	if [ "$mode" = direct ]; then
 		for ((i = 1; i <= n; i++)); do
 			app_cmd "$wl" "$rd" "$i"
@@ -341,11 +346,11 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 	else
 		local rx_cmd tx_cmd rx_port rx_addr transport=tcp
 		rx_port=$(free_port)
-		if [[ $mode == wp-* ]]; then
+		if [[ $mode == wp-* || $mode == wpt-* ]]; then
 			transport=unix
 			local once=-o
 			[ "$n" -gt 1 ] && once=""
-			rx_cmd="waypipe $once -c ${mode#wp-} -s $rd/rx.sock client"
+			rx_cmd="waypipe $once -c ${mode#*-} -s $rd/rx.sock client"
 		else
 			local once=--oneshot
 			[ "$n" -gt 1 ] && once=""
@@ -367,21 +372,28 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 			titles+=("$TITLE")
 			local app_q
 			app_q=$(quote_cmd "${APP[@]}")
-			if [[ $mode == wp-* ]]; then
-				# waypipe speaks unix sockets; over the link a second relay
-				# carries its stream across TCP
+			if [[ $mode == wp-* || $mode == wpt-* ]]; then
+				# waypipe speaks unix sockets; over the link, or for wpt-C, a
+				# second relay carries its stream across TCP
 				local to=$rd/rx.sock
-				if [ "$NET" = link ]; then
-					local hop_port=$((rx_port + i))
-					start "${pd[@]}" "$RELAY" "tcp:$ADDR_D:$hop_port" "$rd/rx.sock" "$rd/hop.$i.log" 2>"$rd/hop.$i.err"
+				if [ "$NET" = link ] || [[ $mode == wpt-* ]]; then
+					local hop_port=$((rx_port + i)) hop_host=127.0.0.1
+					[ "$NET" = link ] && hop_host=$ADDR_D
+					start "${pd[@]}" "$RELAY" "tcp:$hop_host:$hop_port" "$rd/rx.sock" "$rd/hop.$i.log" 2>"$rd/hop.$i.err"
 					relays+=("$PID")
-					wait_for 10 listening "$NS_D" "$hop_port" || { log "  hop relay not listening"; rc=1; }
-					to=tcp:$ADDR_D:$hop_port
+					[[ $mode == wpt-* ]] && carrier[$PID]=rx
+					if [ "$NET" = link ]; then
+						wait_for 10 listening "$NS_D" "$hop_port" || { log "  hop relay not listening"; rc=1; }
+					else
+						wait_for 10 listening - "$hop_port" || { log "  hop relay not listening"; rc=1; }
+					fi
+					to=tcp:$hop_host:$hop_port
 				fi
 				start "${pa[@]}" "$RELAY" "$rd/tx.$i.sock" "$to" "$rd/relay.$i.log" 2>"$rd/relay.$i.err"
 				relays+=("$PID")
+				[[ $mode == wpt-* ]] && carrier[$PID]=tx
 				wait_for 10 test -S "$rd/tx.$i.sock" || { log "  relay socket missing"; rc=1; }
-				tx_cmd="waypipe -o -c ${mode#wp-} -s $rd/tx.$i.sock --display $wdisp-tx$i server -- $app_q"
+				tx_cmd="waypipe -o -c ${mode#*-} -s $rd/tx.$i.sock --display $wdisp-tx$i server -- $app_q"
 			else
 				local codec="" relay_port
 				case $mode in
@@ -414,7 +426,7 @@ run_one() { # run_one SECTION WORKLOAD MODE REP
 			roles+=(tx="$PID" app="desc:$PID")
 		done
 		local r
-		for r in "${relays[@]}"; do roles+=(relay="$r"); done
+		for r in "${relays[@]}"; do roles+=("${carrier[$r]:-relay}=$r"); done
 	fi
 	start node "$HERE/lib/sample.mjs" "$rd/cpu.log" "${roles[@]}"
 	local sampler=$PID

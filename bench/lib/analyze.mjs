@@ -353,9 +353,13 @@ function summarize(runs) {
   return summary;
 }
 
-// Our modes against waypipe's best lossless mode (wp-none, wp-lz4, wp-zstd)
-// per workload and column; latency also against wp-lz4; fps also against direct.
-const LOSSLESS_WP = ['wp-none', 'wp-lz4', 'wp-zstd'];
+// Our modes against waypipe's best lossless mode (wp-none, wp-lz4, wp-zstd, or
+// the same across TCP carriers: wpt-*) per workload and column; latency also
+// against lz4; fps also against direct.
+const WAYPIPES = {
+  wp: "waypipe's best lossless mode (n none, l lz4, z zstd)",
+  wpt: "waypipe across TCP, a carrier counted with each side: best lossless mode (n none, l lz4, z zstd)",
+};
 const RATIO_COLUMNS = {
   main: [
     ['fps', 'fps', 'max'],
@@ -383,9 +387,9 @@ const RATIO_COLUMNS = {
 };
 RATIO_COLUMNS.quad = RATIO_COLUMNS.main;
 RATIO_COLUMNS.two = RATIO_COLUMNS.main;
-const SHORT = { 'wp-none': 'n', 'wp-lz4': 'l', 'wp-zstd': 'z' };
+const SHORT = { none: 'n', lz4: 'l', zstd: 'z' };
 
-function ratios(summary, section) {
+function ratios(summary, section, family) {
   const rows = summary.filter((r) => r.section === section);
   const cols = RATIO_COLUMNS[section];
   const head = ['workload', 'mode', ...cols.map(([, name]) => name)];
@@ -393,7 +397,10 @@ function ratios(summary, section) {
   const out = [[...head, ...extra]];
   for (const w of [...new Set(rows.map((r) => r.workload))]) {
     const of = (mode) => rows.find((r) => r.workload === w && r.mode === mode);
-    const wp = LOSSLESS_WP.map(of).filter(Boolean);
+    const wp = Object.keys(SHORT)
+      .map((c) => of(`${family}-${c}`))
+      .filter(Boolean);
+    if (wp.length === 0) continue;
     for (const ours of rows.filter((r) => r.workload === w && /^wb(-|$)/.test(r.mode))) {
       const cells = [w, ours.mode];
       for (const [key, , best] of cols) {
@@ -403,10 +410,10 @@ function ratios(summary, section) {
           continue;
         }
         const b = cands.reduce((x, y) => ((best === 'min' ? y[key] < x[key] : y[key] > x[key]) ? y : x));
-        cells.push(`${fmt(ours[key] / b[key], 2)}${SHORT[b.mode]}`);
+        cells.push(`${fmt(ours[key] / b[key], 2)}${SHORT[b.mode.slice(family.length + 1)]}`);
       }
       if (extra.length > 0) {
-        const lz4 = of('wp-lz4');
+        const lz4 = of(`${family}-lz4`);
         const direct = of('direct');
         cells.push(lz4 ? fmt(ours.c2w_p50_ms / lz4.c2w_p50_ms, 2) : '-');
         cells.push(lz4 ? fmt(ours.c2w_p90_ms / lz4.c2w_p90_ms, 2) : '-');
@@ -453,8 +460,10 @@ function table(outDir, dirs) {
     }
     text += `\n${TITLES[section]}\n${render(t)}\n`;
     for (const r of rows) if (r.notes) text += `  ${r.workload} ${r.mode}: ${r.notes.join('; ')}\n`;
-    const rt = ratios(summary, section);
-    if (rt) ratioText += `\n${TITLES[section]}: ours / waypipe's best lossless mode (n none, l lz4, z zstd)\n${rt}\n`;
+    for (const [family, title] of Object.entries(WAYPIPES)) {
+      const rt = ratios(summary, section, family);
+      if (rt) ratioText += `\n${TITLES[section]}: ours / ${title}\n${rt}\n`;
+    }
   }
   if (ratioText) {
     ratioText =

@@ -136,4 +136,28 @@ describe('bench analysis', () => {
     const summary = JSON.parse(readFileSync(join(root, 'summary.json'), 'utf8')) as { summary: { mode: string }[] };
     expect(summary.summary.map((r) => r.mode)).toEqual(['wb', 'wp-none', 'wp-lz4']);
   });
+
+  it('has a table against waypipe across TCP carriers, apart from waypipe on unix sockets', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wbb-analyze-'));
+    tmp.push(root);
+    const dirs = [
+      writeRun(root, base),
+      writeRun(root, { ...base, mode: 'wp-lz4', latencyMs: [8, 8], txMsPerFrame: 8, bytesPerFrame: 20480 }),
+      writeRun(root, { ...base, mode: 'wpt-none', latencyMs: [4, 4], txMsPerFrame: 16, bytesPerFrame: 40960 }),
+    ];
+    for (const d of dirs) run('run', d);
+    run('table', root, ...dirs);
+    const parts = readFileSync(join(root, 'ratios.txt'), 'utf8').split(/\n(?=Main matrix)/);
+    const rowOf = (title: RegExp): string[] => {
+      const part = parts.find((p) => title.test(p.split('\n')[0]!));
+      expect(part).toBeDefined();
+      return part!.split('\n').find((l) => l.startsWith('fhd-noise-1'))!.trim().split(/\s+/);
+    };
+    // tx ms/f against each family alone: 2 / 8 (wp-lz4) and 2 / 16 (wpt-none)
+    expect(rowOf(/waypipe's best lossless/)[6]).toBe('0.25l');
+    const tcp = rowOf(/waypipe across TCP/);
+    expect(tcp[6]).toBe('0.13n');
+    // no wpt-lz4 run: no latency ratio against lz4 in that table
+    expect(tcp.slice(10, 12)).toEqual(['-', '-']);
+  });
 });
