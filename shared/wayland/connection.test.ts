@@ -82,6 +82,25 @@ describe('WaylandConnection and WaylandServer over a socket pair', () => {
     expect(client.display.sync().id).toBe(2); // lowest id acknowledged by delete_id
   });
 
+  it('reads once per report when the read takes all the socket has, and on while more is queued', async () => {
+    const server = newServer();
+    const { client, peer } = pair(server);
+    await client.roundtrip();
+    const served = peer.connection.reads;
+    const read = client.connection.reads;
+    for (let i = 0; i < 5; i++) await client.roundtrip();
+    // one sync in, one done + delete_id out: one read each, no second read to see EAGAIN
+    expect(peer.connection.reads - served).toBe(5);
+    expect(client.connection.reads - read).toBe(5);
+    // more than one read's room (about 4 KiB and up) in one burst: every request is still answered
+    const done: number[] = [];
+    for (let i = 0; i < 3000; i++) client.display.sync().listen({ done: () => done.push(i) });
+    await client.roundtrip();
+    expect(done.length).toBe(3000);
+    expect(done.slice(0, 3)).toEqual([0, 1, 2]);
+    expect(client.closed).toBe(false);
+  });
+
   it('acknowledges a destructor request with delete_id, destroys the resource and accepts the id again', async () => {
     const server = newServer();
     const destroyed: number[] = [];

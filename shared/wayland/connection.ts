@@ -164,6 +164,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private inCallback = false;
   /** The interest the fd is armed with; null while a report is being handled (one-shot). */
   private armed: number | null = READABLE;
+  private readCalls = 0;
   /** No more input is processed and nothing more is queued; the fd closes once the queue is written. */
   private closing = false;
   private closeReason: Error | undefined;
@@ -564,7 +565,9 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
           return;
         }
       }
+      const room = this.inBuf.byteLength - this.inEnd;
       let bytes: number;
+      this.readCalls++;
       try {
         bytes = recvMsgInto(this.fd, this.inBuf, this.inEnd, receivedFds);
       } catch (error) {
@@ -593,7 +596,17 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       this.inEnd += bytes;
       this.processInput(false);
       if (this.closing || this.isClosed) return;
+      // A read that left room took what the socket had (a stream socket returns less only when it
+      // has no more, or before bytes that carry fds): no second read just to see EAGAIN. The
+      // poller is level-triggered, so what came meanwhile is reported again after the rearm. A
+      // message still incomplete reads on (one waiting for fds fails once the socket is drained).
+      if (bytes < room && this.inStart === this.inEnd) return;
     }
+  }
+
+  /** recvmsg calls so far (diagnostics). */
+  get reads(): number {
+    return this.readCalls;
   }
 
   /** Parse and dispatch every complete message. `drained`: the socket had nothing more to read. */
