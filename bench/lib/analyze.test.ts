@@ -115,17 +115,21 @@ describe('bench analysis', () => {
     expect(m.kib_per_frame).toBeCloseTo(10, 6);
   });
 
-  it('divides our figures by the best lossless waypipe mode per column', () => {
+  /** Our base run and waypipe runs differing from it by `others`, analyzed and tabled: the table's output, its ratios and its directory. */
+  function tabled(others: Partial<typeof base>[]): { out: string; ratios: string; root: string } {
     const root = mkdtempSync(join(tmpdir(), 'wbb-analyze-'));
     tmp.push(root);
-    const dirs = [
-      writeRun(root, base),
-      writeRun(root, { ...base, mode: 'wp-none', latencyMs: [4, 4], txMsPerFrame: 4, bytesPerFrame: 40960 }),
-      writeRun(root, { ...base, mode: 'wp-lz4', latencyMs: [8, 8], txMsPerFrame: 8, bytesPerFrame: 20480 }),
-    ];
+    const dirs = [writeRun(root, base), ...others.map((o) => writeRun(root, { ...base, ...o }))];
     for (const d of dirs) run('run', d);
     const out = run('table', root, ...dirs);
-    const ratios = readFileSync(join(root, 'ratios.txt'), 'utf8');
+    return { out, ratios: readFileSync(join(root, 'ratios.txt'), 'utf8'), root };
+  }
+
+  it('divides our figures by the best lossless waypipe mode per column', () => {
+    const { out, ratios, root } = tabled([
+      { mode: 'wp-none', latencyMs: [4, 4], txMsPerFrame: 4, bytesPerFrame: 40960 },
+      { mode: 'wp-lz4', latencyMs: [8, 8], txMsPerFrame: 8, bytesPerFrame: 20480 },
+    ]);
     expect(out).toContain(ratios);
     const row = ratios.split('\n').find((l) => l.startsWith('fhd-noise-1'));
     expect(row).toBeDefined();
@@ -138,16 +142,11 @@ describe('bench analysis', () => {
   });
 
   it('has a table against waypipe across TCP carriers, apart from waypipe on unix sockets', () => {
-    const root = mkdtempSync(join(tmpdir(), 'wbb-analyze-'));
-    tmp.push(root);
-    const dirs = [
-      writeRun(root, base),
-      writeRun(root, { ...base, mode: 'wp-lz4', latencyMs: [8, 8], txMsPerFrame: 8, bytesPerFrame: 20480 }),
-      writeRun(root, { ...base, mode: 'wpt-none', latencyMs: [4, 4], txMsPerFrame: 16, bytesPerFrame: 40960 }),
-    ];
-    for (const d of dirs) run('run', d);
-    run('table', root, ...dirs);
-    const parts = readFileSync(join(root, 'ratios.txt'), 'utf8').split(/\n(?=Main matrix)/);
+    const { ratios } = tabled([
+      { mode: 'wp-lz4', latencyMs: [8, 8], txMsPerFrame: 8, bytesPerFrame: 20480 },
+      { mode: 'wpt-none', latencyMs: [4, 4], txMsPerFrame: 16, bytesPerFrame: 40960 },
+    ]);
+    const parts = ratios.split(/\n(?=Main matrix)/);
     const rowOf = (title: RegExp): string[] => {
       const part = parts.find((p) => title.test(p.split('\n')[0]!));
       expect(part).toBeDefined();
