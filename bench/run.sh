@@ -12,7 +12,7 @@
 #   -f FRAMES     measured frames per client run (300)
 #   -W FRAMES     warm-up frames before those (30); above 30, the terminal
 #                 workload prints and leaves out as many more lines. A long
-#                 warm-up (e.g. 2400, 40 s at 60 fps) measures the steady
+#                 warm-up (e.g. 2400, a minute at 40 fps) measures the steady
 #                 state, after V8 optimized the per-frame code
 #   -w WORKLOADS  main matrix (default: fhd-noise-100 fhd-noise-25 fhd-noise-1
 #                 fhd-text-100 fhd-video-100 win-video-100 term)
