@@ -400,7 +400,6 @@ function ratios(summary, section, family) {
     const wp = Object.keys(SHORT)
       .map((c) => of(`${family}-${c}`))
       .filter(Boolean);
-    if (wp.length === 0) continue;
     for (const ours of rows.filter((r) => r.workload === w && /^wb(-|$)/.test(r.mode))) {
       const cells = [w, ours.mode];
       for (const [key, , best] of cols) {
@@ -461,6 +460,8 @@ function table(outDir, dirs) {
     text += `\n${TITLES[section]}\n${render(t)}\n`;
     for (const r of rows) if (r.notes) text += `  ${r.workload} ${r.mode}: ${r.notes.join('; ')}\n`;
     for (const [family, title] of Object.entries(WAYPIPES)) {
+      // waypipe on unix sockets always (fps/direct without it too); across TCP when it ran
+      if (family !== 'wp' && !rows.some((r) => r.mode.startsWith(`${family}-`))) continue;
       const rt = ratios(summary, section, family);
       if (rt) ratioText += `\n${TITLES[section]}: ours / ${title}\n${rt}\n`;
     }

@@ -164,6 +164,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private inCallback = false;
   /** The interest the fd is armed with; null while a report is being handled (one-shot). */
   private armed: number | null = READABLE;
+  /** recvmsg calls so far (`reads`). */
   private readCalls = 0;
   /** No more input is processed and nothing more is queued; the fd closes once the queue is written. */
   private closing = false;
