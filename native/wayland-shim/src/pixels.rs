@@ -105,6 +105,36 @@ pub(crate) fn views<'a>(
   Ok((input, out))
 }
 
+/// Bytes compared at once by `first_diff` and `last_diff` before they look at single pixels.
+const DIFF_BLOCK: usize = 64;
+
+/// The first pixel where the rows `a` and `b` (4-byte pixels, the same length) differ. Equal
+/// stretches are compared a block at a time, not pixel by pixel.
+pub(crate) fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
+  debug_assert_eq!(a.len(), b.len());
+  if a == b {
+    return None;
+  }
+  let mut at = 0;
+  while at + DIFF_BLOCK <= a.len() && a[at..at + DIFF_BLOCK] == b[at..at + DIFF_BLOCK] {
+    at += DIFF_BLOCK;
+  }
+  (at / 4..a.len() / 4).find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4])
+}
+
+/// The last pixel where the rows `a` and `b` (4-byte pixels, the same length) differ.
+pub(crate) fn last_diff(a: &[u8], b: &[u8]) -> Option<usize> {
+  debug_assert_eq!(a.len(), b.len());
+  if a == b {
+    return None;
+  }
+  let mut end = a.len();
+  while end >= DIFF_BLOCK && a[end - DIFF_BLOCK..end] == b[end - DIFF_BLOCK..end] {
+    end -= DIFF_BLOCK;
+  }
+  (0..end / 4).rev().find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4])
+}
+
 /// Copies the `w` x `h` rectangle at (sx, sy) of `src` to (dx, dy) of `dst`.
 pub fn copy(src: &[u8], src_stride: usize, s: Rect, dst: &mut [u8], dst_stride: usize, d: Rect) {
   if s.w * 4 == src_stride && d.w * 4 == dst_stride && s.x == 0 && d.x == 0 {
@@ -405,6 +435,31 @@ mod tests {
 
   fn rect(x: usize, y: usize, w: usize, h: usize) -> Rect {
     Rect { x, y, w, h }
+  }
+
+  #[test]
+  fn first_and_last_diff_find_the_pixel_in_any_block() {
+    let naive_first = |a: &[u8], b: &[u8]| (0..a.len() / 4).find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4]);
+    let naive_last = |a: &[u8], b: &[u8]| (0..a.len() / 4).rev().find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4]);
+    for len in [1usize, 15, 16, 17, 40, 64, 65, 130] {
+      let a: Vec<u8> = (0..len * 4).map(|i| (i * 7 % 251) as u8).collect();
+      assert_eq!((first_diff(&a, &a), last_diff(&a, &a)), (None, None), "len {len}");
+      for x in 0..len {
+        for byte in 0..4 {
+          let mut b = a.clone();
+          b[4 * x + byte] ^= 0x10;
+          assert_eq!(first_diff(&a, &b), Some(x), "len {len} pixel {x} byte {byte}");
+          assert_eq!(last_diff(&a, &b), Some(x), "len {len} pixel {x} byte {byte}");
+        }
+        // Two pixels apart: the first and the last are told apart.
+        let y = (x * 5 + 3) % len;
+        let mut b = a.clone();
+        b[4 * x] ^= 1;
+        b[4 * y + 3] ^= 1;
+        assert_eq!(first_diff(&a, &b), naive_first(&a, &b), "len {len} pixels {x} {y}");
+        assert_eq!(last_diff(&a, &b), naive_last(&a, &b), "len {len} pixels {x} {y}");
+      }
+    }
   }
 
   #[test]

@@ -11,7 +11,7 @@
 //! the shift found is checked row by row over the whole area, and the longest run of rows that
 //! match exactly is the copy. Nothing is assumed: every row of the copy was compared.
 
-use crate::pixels::{row, Rect};
+use crate::pixels::{first_diff, last_diff, row, Rect};
 
 /// Rows a copy covers at least (a shorter one saves too little to be worth a message).
 pub const MIN_ROWS: usize = 16;
@@ -74,10 +74,9 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   let (mut lo, mut hi) = (area.w, 0);
   for &i in &changed {
     let (s, m) = (src_row(i), mirror_row(i));
-    let differs = |x: &usize| s[4 * x..4 * x + 4] != m[4 * x..4 * x + 4];
-    if let Some(first) = (0..area.w).find(differs) {
+    if let (Some(first), Some(last)) = (first_diff(s, m), last_diff(s, m)) {
       lo = lo.min(first);
-      hi = hi.max((first..area.w).rev().find(differs).unwrap_or(first) + 1);
+      hi = hi.max(last + 1);
     }
   }
   if hi < lo + FINGERPRINT_PIXELS {
@@ -166,14 +165,21 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   // the samples missed), up to the first that did not in some row.
   let (dst_y, src_y) = (area.y + best_start, (area.y as isize + best_start as isize + shift) as usize);
   let (mut left, mut right) = (whole.x, whole.x + whole.w);
+  let end = area.x + area.w;
   for i in 0..best_len {
     let (d, s) = ((dst_y + i) * src_stride, (src_y + i) * stride);
-    let same = |x: usize| src[d + 4 * x..d + 4 * x + 4] == mirror[s + 4 * x..s + 4 * x + 4];
-    if let Some(x) = (left..area.x).rev().find(|&x| !same(x)) {
-      left = x + 1;
+    let part = |from: usize, to: usize| (&src[d + 4 * from..d + 4 * to], &mirror[s + 4 * from..s + 4 * to]);
+    if left < area.x {
+      let (a, b) = part(left, area.x);
+      if let Some(x) = last_diff(a, b) {
+        left += x + 1;
+      }
     }
-    if let Some(x) = (area.x + area.w..right).find(|&x| !same(x)) {
-      right = x;
+    if end < right {
+      let (a, b) = part(end, right);
+      if let Some(x) = first_diff(a, b) {
+        right = end + x;
+      }
     }
   }
   Some(Scroll { dst: Rect { x: left, y: dst_y, w: right - left, h: best_len }, src_y })
@@ -316,6 +322,34 @@ mod tests {
     // Everything right of the shadow moved, the margins included.
     assert_eq!((s.dst.x, s.dst.w), (3, w - 3), "{s:?}");
     assert!(s.dst.h >= h - 15 - 2, "{s:?}");
+  }
+
+  #[test]
+  fn the_copy_reaches_past_the_sampled_columns_up_to_a_column_that_stays() {
+    // Lines end well before the right edge in the sampled rows; beyond them, blank columns that
+    // moved as well, up to a frame column that alternates from row to row and never moves.
+    let (w, h) = (400, 100);
+    let area = Rect { x: 0, y: 0, w, h };
+    let mut old = page(w, h, 0);
+    let mut new = page(w, h, 15);
+    for y in 0..h {
+      for buf in [&mut old, &mut new] {
+        for x in 150..w {
+          let at = (y * w + x) * 4;
+          buf[at..at + 4].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
+        }
+        let at = (y * w + 380) * 4;
+        buf[at..at + 4].copy_from_slice(&(y as u32 % 2).to_le_bytes());
+      }
+    }
+    let s = find(&new, w * 4, &old, w * 4, area).expect("a scroll");
+    assert_eq!(s.src_y - s.dst.y, 15);
+    assert_eq!((s.dst.x, s.dst.w), (0, 380), "{s:?}");
+    let mut moved = old.clone();
+    move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
+    for i in 0..s.dst.h {
+      assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "row {i}");
+    }
   }
 
   #[test]
