@@ -24,6 +24,17 @@ function image(pixels: Uint8Array, stride?: number): PixelImage & { stride?: num
 
 const tileSpec = wthpContentInterface.requests.find((m) => m.name === 'tile')!;
 
+/** A page of text lines under a fixed title bar, scrolled so that row `top` of the text is at the top. */
+function page(top: number): Uint8Array {
+  const px = new Uint8Array(W * H * 4).fill(0xee);
+  for (let y = 20; y < H; y++) {
+    const line = Math.floor((y + top) / 11);
+    if ((y + top) % 11 >= 8) continue;
+    for (let x = 4; x < W - 4; x++) if ((x * 7 + line * 13 + ((y + top) % 11) * 5) % 9 < 3) px.fill(line & 0xff, (y * W + x) * 4, (y * W + x) * 4 + 4);
+  }
+  return px;
+}
+
 describe('the native one-pass frame encoder', () => {
   it('writes tile messages byte for byte as the Waltham codec writes them', () => {
     const enc = new TileEncoder({ codecs: LOCAL_CODECS });
@@ -121,16 +132,6 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('sends scrolled content as one copy of what the receiver has plus the new rows', () => {
-    // A page of text lines under a fixed title bar; each frame scrolls the text by `step` rows.
-    const page = (top: number): Uint8Array => {
-      const px = new Uint8Array(W * H * 4).fill(0xee);
-      for (let y = 20; y < H; y++) {
-        const line = Math.floor((y + top) / 11);
-        if ((y + top) % 11 >= 8) continue;
-        for (let x = 4; x < W - 4; x++) if ((x * 7 + line * 13 + ((y + top) % 11) * 5) % 9 < 3) px.fill(line & 0xff, (y * W + x) * 4, (y * W + x) * 4 + 4);
-      }
-      return px;
-    };
     for (const [codecs, copies] of [
       [LOCAL_CODECS, true],
       [LOCAL_CODECS & ~codecBit(CODEC_COPY), false],
@@ -165,6 +166,38 @@ describe('the native one-pass frame encoder', () => {
         expect(res.rawBytes).toBeLessThanOrEqual(W * 4 * 64 * 2);
       }
     }
+  });
+
+  it('searches for a scroll less after new content all over, and finds one that starts within 8 frames', () => {
+    const full = [{ x: 0, y: 0, width: W, height: H }];
+    const run = (frames: Uint8Array[]): boolean[] => {
+      const enc = new TileEncoder({ codecs: LOCAL_CODECS });
+      const dec = new TileDecoder();
+      return frames.map((px) => {
+        const res = enc.encode(image(px), full);
+        dec.begin(W, H, FORMAT_ARGB8888);
+        for (const t of res.tiles) dec.apply(t);
+        expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
+        return res.tiles.some((t) => t.codec === CODEC_COPY);
+      });
+    };
+    const scrolling = Array.from({ length: 10 }, (_, i) => page(4 * i));
+    // Straight away: every frame after the first is a copy.
+    expect(run(scrolling)).toEqual([false, ...Array<boolean>(9).fill(true)]);
+    // After three frames of noise, the page starts to scroll: found late, but within 8 frames.
+    const late = run([page(0), noise(W, H, 31), noise(W, H, 32), noise(W, H, 33), ...scrolling]).slice(4);
+    expect(late[1]).toBe(false);
+    const first = late.indexOf(true);
+    expect(first).toBeGreaterThan(1);
+    expect(first).toBeLessThanOrEqual(8);
+    expect(late.slice(first).every((c) => c)).toBe(true);
+    // Frames that change a few pixels (typing) are no reason to search less.
+    const typed = (n: number): Uint8Array => {
+      const px = page(0);
+      px.fill(n, (60 * W + 10 + 6 * n) * 4, (60 * W + 16 + 6 * n) * 4);
+      return px;
+    };
+    expect(run([page(0), typed(1), typed(2), typed(3), page(4)])).toEqual([false, false, false, false, true]);
   });
 
   it('sends content that LZ4 barely shrinks raw, and keeps compressing it with zstd', () => {

@@ -31,7 +31,7 @@ use crate::error::{error, invalid, Result};
 use crate::codec::{self, Codec};
 use crate::pixels::{check_rect, copy, disjoint, row, span_stream, uniform, views, Rect};
 use crate::rgb24;
-use crate::scroll;
+use crate::scroll::{self, Search};
 
 /// Bytes of a tile message besides its data: header 8, target 4, surface 4, x/y/width/height/
 /// codec 20, data length 4.
@@ -49,6 +49,9 @@ const DENSE_SPANS: f64 = 0.75;
 /// than its bytes cost the link (video with camera grain: LZ4 keeps about 91 %).
 const INCOMPRESSIBLE_ZSTD: f64 = 0.9;
 const INCOMPRESSIBLE_LZ4: f64 = 0.75;
+/// Searches in a row that found nothing moved after which the scroll search is left out for
+/// the most frames (2^3 - 1 = 7).
+const SCROLL_BACK_OFF: u32 = 3;
 
 /// The wire numbers the encoder writes, from the generated protocol tables.
 #[napi(object)]
@@ -385,6 +388,10 @@ struct EncoderState {
   /// Grid tiles whose mirror pixels are unknown (`forget`): the next encode that damages one
   /// sends all of its pixels.
   stale: Vec<bool>,
+  /// Scroll searches in a row that found new content all over, at most `SCROLL_BACK_OFF`.
+  scroll_misses: u32,
+  /// Frames left to encode without a scroll search.
+  scroll_skip: u32,
 }
 
 impl EncoderState {
@@ -449,6 +456,8 @@ impl FrameEncoder {
         plain: vec![0; max_data],
         packed: vec![0; max_data],
         stale: Vec::new(),
+        scroll_misses: 0,
+        scroll_skip: 0,
       })),
       busy: Arc::new(AtomicBool::new(false)),
     })
@@ -650,6 +659,7 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     st.stale = vec![false; w.div_ceil(cfg.tile) * h.div_ceil(cfg.tile)];
     st.width = w;
     st.height = h;
+    (st.scroll_misses, st.scroll_skip) = (0, 0);
     full = true;
   }
   let rects: Vec<Rect> = if full {
@@ -703,8 +713,23 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
   let copy_ok = codecs & (1 << wire.codec_copy) != 0 && wire.codec_copy < 32;
   if copy_ok && !full_reset && !st.stale.iter().any(|&s| s) {
     let area = bounds(&rects);
-    if area.w >= t && area.h >= t {
-      if let Some(s) = scroll::find(src, src_stride, pass.mirror, stride, area) {
+    if area.w >= t && area.h >= t && st.scroll_skip > 0 {
+      st.scroll_skip -= 1;
+    } else if area.w >= t && area.h >= t {
+      let found = scroll::find(src, src_stride, pass.mirror, stride, area);
+      // New content all over (video, noise) seldom starts to scroll in the next frame: after
+      // such a frame the search is left out for 1, then 3, then 7 frames, so a scroll that
+      // starts is found within 8 and a frame that moved nothing does not pay for a search
+      // through every row of the mirror. Frames that changed only a few rows do not count.
+      match found {
+        Search::Found(_) => st.scroll_misses = 0,
+        Search::NotMoved => {
+          st.scroll_misses = (st.scroll_misses + 1).min(SCROLL_BACK_OFF);
+          st.scroll_skip = (1 << st.scroll_misses) - 1;
+        }
+        Search::Unsure => {}
+      }
+      if let Some(s) = found.found() {
         let msg = pass.out.begin_tile(&wire, target, surface, s.dst, wire.codec_copy)?;
         let data = pass.out.data(8)?;
         data[..4].copy_from_slice(&(s.dst.x as u32).to_le_bytes());
