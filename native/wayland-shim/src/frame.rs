@@ -253,6 +253,32 @@ impl Pass<'_> {
       let band = Rect { x: r.x, y: by, w: r.w, h: bh };
       by += bh;
       let raw = row_bytes * bh;
+      if rgb && !use_spans && !use_lz4 {
+        // The run goes raw in 3-byte pixels: packed straight into the message (room for 4-byte
+        // ones, should a pixel not be opaque), each source row copied to the mirror while it is
+        // in the cache.
+        let msg = self.out.begin_tile(&wire, self.target, self.surface, band, raw_id)?;
+        let dst = self.out.data(raw)?;
+        let mut opaque = true;
+        for i in 0..bh {
+          let s = &self.src[row(self.src_stride, band, i)];
+          opaque &= rgb24::pack_row(s, &mut dst[i * r.w * 3..(i + 1) * r.w * 3]);
+          self.mirror[row(self.stride, band, i)].copy_from_slice(s);
+        }
+        let len = if opaque {
+          raw / 4 * 3
+        } else {
+          // A pixel whose 4th byte counts: this band and the rest of the run in 4-byte pixels.
+          rgb = false;
+          raw_id = wire.codec_raw;
+          pack(self.src, self.src_stride, band, dst);
+          raw
+        };
+        self.out.buf[msg + 32..msg + 36].copy_from_slice(&raw_id.to_le_bytes());
+        self.out.end_tile(msg, len)?;
+        self.stats.tiles += 1;
+        continue;
+      }
       // What `plain` holds of this band: nothing, its 4-byte or its 3-byte pixels.
       let mut in_plain: Option<bool> = None;
       if rgb {
