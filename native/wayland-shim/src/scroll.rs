@@ -327,19 +327,28 @@ mod tests {
     }
   }
 
+  /// A page and the same page scrolled by `shift` rows, both blank (white) from column `blank_from`
+  /// on, with a column `still` that alternates from row to row and is the same in both (a
+  /// window's frame or shadow).
+  fn scrolled_with_a_still_column(w: usize, h: usize, shift: usize, still: usize, blank_from: usize) -> (Vec<u8>, Vec<u8>) {
+    let (mut old, mut new) = (page(w, h, 0), page(w, h, shift));
+    for y in 0..h {
+      for buf in [&mut old, &mut new] {
+        for x in blank_from..w {
+          buf[(y * w + x) * 4..(y * w + x) * 4 + 4].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
+        }
+        buf[(y * w + still) * 4..(y * w + still) * 4 + 4].copy_from_slice(&(y as u32 % 2).to_le_bytes());
+      }
+    }
+    (old, new)
+  }
+
   #[test]
   fn a_frame_beside_the_text_that_differs_row_by_row_is_left_out() {
     // weston-terminal's shadow: a column whose pixels alternate from row to row and never move.
     let (w, h) = (120, 100);
     let area = Rect { x: 0, y: 0, w, h };
-    let mut old = page(w, h, 0);
-    let mut new = page(w, h, 15);
-    for y in 0..h {
-      for buf in [&mut old, &mut new] {
-        let at = (y * w + 2) * 4;
-        buf[at..at + 4].copy_from_slice(&(y as u32 % 2).to_le_bytes());
-      }
-    }
+    let (old, new) = scrolled_with_a_still_column(w, h, 15, 2, w);
     let s = find(&new, w * 4, &old, w * 4, area).found().expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
     // Everything right of the shadow moved, the margins included.
@@ -353,18 +362,7 @@ mod tests {
     // moved as well, up to a frame column that alternates from row to row and never moves.
     let (w, h) = (400, 100);
     let area = Rect { x: 0, y: 0, w, h };
-    let mut old = page(w, h, 0);
-    let mut new = page(w, h, 15);
-    for y in 0..h {
-      for buf in [&mut old, &mut new] {
-        for x in 150..w {
-          let at = (y * w + x) * 4;
-          buf[at..at + 4].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
-        }
-        let at = (y * w + 380) * 4;
-        buf[at..at + 4].copy_from_slice(&(y as u32 % 2).to_le_bytes());
-      }
-    }
+    let (old, new) = scrolled_with_a_still_column(w, h, 15, 380, 150);
     let s = find(&new, w * 4, &old, w * 4, area).found().expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
     assert_eq!((s.dst.x, s.dst.w), (0, 380), "{s:?}");
