@@ -200,6 +200,42 @@ describe('the native one-pass frame encoder', () => {
     expect(run([page(0), typed(1), typed(2), typed(3), page(4)])).toEqual([false, false, false, false, true]);
   });
 
+  it('after frames LZ4 cannot shrink, sends the next ones raw without trying, and compresses again within 8 frames', () => {
+    const full = [{ x: 0, y: 0, width: W, height: H }];
+    const grain = (seed: number): Uint8Array => {
+      const rand = prng(seed);
+      return new Uint8Array(W * H * 4).map(() => Math.floor(rand() * 256));
+    };
+    // A pattern LZ4 shrinks well, new in every frame (no tile is one colour).
+    const pattern = (n: number): Uint8Array => {
+      const px = new Uint8Array(W * H * 4);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px.fill((((x ^ y) & 15) * 9 + n) & 0xff, (y * W + x) * 4, (y * W + x) * 4 + 4);
+      return px;
+    };
+    const compressed = new Set([CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_ZSTD]);
+    const run = (codecs: number): boolean[] => {
+      const enc = new TileEncoder({ codecs });
+      const dec = new TileDecoder();
+      const frames = [grain(41), grain(42), grain(43), ...Array.from({ length: 10 }, (_, i) => pattern(i))];
+      return frames.map((px) => {
+        const res = enc.encode(image(px), full);
+        dec.begin(W, H, FORMAT_ARGB8888);
+        for (const t of res.tiles) dec.apply(t);
+        expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
+        return res.tiles.some((t) => compressed.has(t.codec));
+      }).slice(3);
+    };
+    // LZ4: the first frames after the grain go raw untried, then compression is back to stay.
+    const lz4 = run(LOCAL_CODECS & ~codecBit(CODEC_ZSTD));
+    expect(lz4[0]).toBe(false);
+    const back = lz4.indexOf(true);
+    expect(back).toBeGreaterThan(0);
+    expect(back).toBeLessThanOrEqual(7);
+    expect(lz4.slice(back).every((c) => c)).toBe(true);
+    // zstd (a slow link): every frame is tried.
+    expect(run(LOCAL_CODECS).every((c) => c)).toBe(true);
+  });
+
   it('sends content that LZ4 barely shrinks raw, and keeps compressing it with zstd', () => {
     // A fifth of each row a repeating pattern, the rest grain: LZ4 keeps about 85 %.
     const rand = prng(21);

@@ -49,9 +49,9 @@ const DENSE_SPANS: f64 = 0.75;
 /// than its bytes cost the link (video with camera grain: LZ4 keeps about 91 %).
 const INCOMPRESSIBLE_ZSTD: f64 = 0.9;
 const INCOMPRESSIBLE_LZ4: f64 = 0.75;
-/// Searches in a row that found nothing moved after which the scroll search is left out for
-/// the most frames (2^3 - 1 = 7).
-const SCROLL_BACK_OFF: u32 = 3;
+/// Frames in a row that found nothing to gain (no scroll; nothing LZ4 could shrink) after which
+/// the search or the compression is left out for the most frames (2^3 - 1 = 7).
+const BACK_OFF: u32 = 3;
 
 /// The wire numbers the encoder writes, from the generated protocol tables.
 #[napi(object)]
@@ -207,6 +207,11 @@ struct Pass<'a> {
   width: usize,
   out: Out<'a>,
   spans: &'a mut [u8],
+  /// Whether runs try the spans and LZ4 (else they go raw at once).
+  compress: bool,
+  /// A band compressed well / a band that tried went raw, in this frame.
+  saved: bool,
+  gave_up: bool,
   plain: &'a mut [u8],
   packed: &'a mut [u8],
   stats: FrameStats,
@@ -227,7 +232,7 @@ impl Pass<'_> {
     let max_rows = (self.max_data / row_bytes).max(1);
     let band_rows = r.h.div_ceil(r.h.div_ceil(max_rows));
     let wire = *self.wire;
-    let mut use_spans = self.has(wire.codec_lz4_spans);
+    let mut use_spans = self.compress && self.has(wire.codec_lz4_spans);
     // An xrgb8888 source whose receiver takes 3-byte pixels (the caller only allows them then):
     // raw bands go `raw_rgb`, and LZ4 compresses the pixels packed to 3 bytes (`lz4_rgb`).
     // A band with a pixel whose 4th byte is not 0xff goes in 4-byte pixels, and so does the rest
@@ -245,7 +250,7 @@ impl Pass<'_> {
       (Codec::Lz4, wire.codec_lz4)
     };
     let mut plain_rgb = plain_codec == Codec::Lz4 && plain_id == wire.codec_lz4_rgb;
-    let mut use_lz4 = self.has(plain_id);
+    let mut use_lz4 = self.compress && self.has(plain_id);
     let incompressible = if plain_codec == Codec::Zstd { INCOMPRESSIBLE_ZSTD } else { INCOMPRESSIBLE_LZ4 };
     let mut by = r.y;
     while by < r.y + r.h {
@@ -279,6 +284,7 @@ impl Pass<'_> {
         self.stats.tiles += 1;
         continue;
       }
+      let tried = use_spans || use_lz4;
       // What `plain` holds of this band: nothing, its 4-byte or its 3-byte pixels.
       let mut in_plain: Option<bool> = None;
       if rgb {
@@ -361,12 +367,16 @@ impl Pass<'_> {
         }
       };
       if codec == raw_id || len as f64 > incompressible * raw_out as f64 {
+        self.gave_up |= tried;
         use_spans = false;
         use_lz4 = false;
-      } else if codec == plain_id && best.is_some() {
-        // Most pixels change (scrolling, video): the plain pixels won over the spans; the rest of
-        // the run skips the span pass and its compression.
-        use_spans = false;
+      } else {
+        self.saved = true;
+        if codec == plain_id && best.is_some() {
+          // Most pixels change (scrolling, video): the plain pixels won over the spans; the rest
+          // of the run skips the span pass and its compression.
+          use_spans = false;
+        }
       }
       // The codec word of the message (target, surface, x, y, w, h, codec).
       self.out.buf[msg + 32..msg + 36].copy_from_slice(&codec.to_le_bytes());
@@ -414,10 +424,14 @@ struct EncoderState {
   /// Grid tiles whose mirror pixels are unknown (`forget`): the next encode that damages one
   /// sends all of its pixels.
   stale: Vec<bool>,
-  /// Scroll searches in a row that found new content all over, at most `SCROLL_BACK_OFF`.
+  /// Scroll searches in a row that found new content all over, at most `BACK_OFF`.
   scroll_misses: u32,
   /// Frames left to encode without a scroll search.
   scroll_skip: u32,
+  /// Frames in a row whose every run that tried LZ4 went raw, at most `BACK_OFF`.
+  raw_frames: u32,
+  /// Frames left to encode raw without trying LZ4 (nor the spans).
+  raw_skip: u32,
 }
 
 impl EncoderState {
@@ -484,6 +498,8 @@ impl FrameEncoder {
         stale: Vec::new(),
         scroll_misses: 0,
         scroll_skip: 0,
+        raw_frames: 0,
+        raw_skip: 0,
       })),
       busy: Arc::new(AtomicBool::new(false)),
     })
@@ -685,7 +701,7 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     st.stale = vec![false; w.div_ceil(cfg.tile) * h.div_ceil(cfg.tile)];
     st.width = w;
     st.height = h;
-    (st.scroll_misses, st.scroll_skip) = (0, 0);
+    (st.scroll_misses, st.scroll_skip, st.raw_frames, st.raw_skip) = (0, 0, 0, 0);
     full = true;
   }
   let rects: Vec<Rect> = if full {
@@ -717,6 +733,12 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
   let wire = cfg.wire;
   let solid_ok = codecs & (1 << wire.codec_solid) != 0;
   let stride = w * 4;
+  // Frames that LZ4 could not shrink anywhere (video grain, noise) are usually followed by more:
+  // after such a frame the next 1, then 3, then 7 go raw without trying, so content that becomes
+  // compressible is compressed again within 8 frames. Not with zstd, chosen when the link is the
+  // bottleneck: there every byte saved counts more than the CPU.
+  let lz4 = !(wire.codec_zstd < 32 && codecs & (1 << wire.codec_zstd) != 0);
+  let compress = !lz4 || st.raw_skip == 0;
   let mut pass = Pass {
     wire: &wire,
     target,
@@ -730,6 +752,9 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     width: w,
     out: Out { buf: out, at: 0 },
     spans: &mut st.spans,
+    compress,
+    saved: false,
+    gave_up: false,
     plain: &mut st.plain,
     packed: &mut st.packed,
     stats: FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 },
@@ -750,7 +775,7 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
       match found {
         Search::Found(_) => st.scroll_misses = 0,
         Search::NotMoved => {
-          st.scroll_misses = (st.scroll_misses + 1).min(SCROLL_BACK_OFF);
+          st.scroll_misses = (st.scroll_misses + 1).min(BACK_OFF);
           st.scroll_skip = (1 << st.scroll_misses) - 1;
         }
         Search::Unsure => {}
@@ -867,6 +892,16 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     pass.out.data(4)?.copy_from_slice(&s.pixel.to_le_bytes());
     pass.out.end_tile(msg, 4)?;
     pass.stats.tiles += 1;
+  }
+  if lz4 {
+    if !compress {
+      st.raw_skip -= 1;
+    } else if pass.saved {
+      (st.raw_frames, st.raw_skip) = (0, 0);
+    } else if pass.gave_up {
+      st.raw_frames = (st.raw_frames + 1).min(BACK_OFF);
+      st.raw_skip = (1 << st.raw_frames) - 1;
+    }
   }
   pass.stats.bytes = pass.out.at as f64;
   Ok(pass.stats)
