@@ -212,7 +212,7 @@ describe('the native one-pass frame encoder', () => {
       for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px.fill((((x ^ y) & 15) * 9 + n) & 0xff, (y * W + x) * 4, (y * W + x) * 4 + 4);
       return px;
     };
-    const compressed = new Set([CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_ZSTD]);
+    const compressed = new Set<number>([CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_ZSTD]);
     const run = (codecs: number): boolean[] => {
       const enc = new TileEncoder({ codecs });
       const dec = new TileDecoder();
