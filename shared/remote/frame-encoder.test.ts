@@ -35,6 +35,19 @@ function page(top: number): Uint8Array {
   return px;
 }
 
+/** Each of `frames` encoded in turn by one encoder (whole surface damaged); each decodes to exactly its pixels. */
+function encodeEach(codecs: number, frames: readonly Uint8Array[]): EncodeResult[] {
+  const enc = new TileEncoder({ codecs });
+  const dec = new TileDecoder();
+  return frames.map((px) => {
+    const res = enc.encode(image(px), [{ x: 0, y: 0, width: W, height: H }]);
+    dec.begin(W, H, FORMAT_ARGB8888);
+    for (const t of res.tiles) dec.apply(t);
+    expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
+    return res;
+  });
+}
+
 describe('the native one-pass frame encoder', () => {
   it('writes tile messages byte for byte as the Waltham codec writes them', () => {
     const enc = new TileEncoder({ codecs: LOCAL_CODECS });
@@ -169,18 +182,7 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('searches for a scroll less after new content all over, and finds one that starts within 8 frames', () => {
-    const full = [{ x: 0, y: 0, width: W, height: H }];
-    const run = (frames: Uint8Array[]): boolean[] => {
-      const enc = new TileEncoder({ codecs: LOCAL_CODECS });
-      const dec = new TileDecoder();
-      return frames.map((px) => {
-        const res = enc.encode(image(px), full);
-        dec.begin(W, H, FORMAT_ARGB8888);
-        for (const t of res.tiles) dec.apply(t);
-        expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
-        return res.tiles.some((t) => t.codec === CODEC_COPY);
-      });
-    };
+    const run = (frames: Uint8Array[]): boolean[] => encodeEach(LOCAL_CODECS, frames).map((res) => res.tiles.some((t) => t.codec === CODEC_COPY));
     const scrolling = Array.from({ length: 10 }, (_, i) => page(4 * i));
     // Straight away: every frame after the first is a copy.
     expect(run(scrolling)).toEqual([false, ...Array<boolean>(9).fill(true)]);
@@ -201,7 +203,6 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('after frames LZ4 cannot shrink, sends the next ones raw without trying, and compresses again within 8 frames', () => {
-    const full = [{ x: 0, y: 0, width: W, height: H }];
     const grain = (seed: number): Uint8Array => {
       const rand = prng(seed);
       return new Uint8Array(W * H * 4).map(() => Math.floor(rand() * 256));
@@ -213,18 +214,11 @@ describe('the native one-pass frame encoder', () => {
       return px;
     };
     const compressed = new Set<number>([CODEC_LZ4, CODEC_LZ4_RGB, CODEC_LZ4_SPANS, CODEC_ZSTD]);
-    const run = (codecs: number): boolean[] => {
-      const enc = new TileEncoder({ codecs });
-      const dec = new TileDecoder();
-      const frames = [grain(41), grain(42), grain(43), ...Array.from({ length: 10 }, (_, i) => pattern(i))];
-      return frames.map((px) => {
-        const res = enc.encode(image(px), full);
-        dec.begin(W, H, FORMAT_ARGB8888);
-        for (const t of res.tiles) dec.apply(t);
-        expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(px))).toBe(true);
-        return res.tiles.some((t) => compressed.has(t.codec));
-      }).slice(3);
-    };
+    const frames = [grain(41), grain(42), grain(43), ...Array.from({ length: 10 }, (_, i) => pattern(i))];
+    const run = (codecs: number): boolean[] =>
+      encodeEach(codecs, frames)
+        .map((res) => res.tiles.some((t) => compressed.has(t.codec)))
+        .slice(3);
     // LZ4: the first frames after the grain go raw untried, then compression is back to stay.
     const lz4 = run(LOCAL_CODECS & ~codecBit(CODEC_ZSTD));
     expect(lz4[0]).toBe(false);

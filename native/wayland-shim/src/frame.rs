@@ -53,6 +53,34 @@ const INCOMPRESSIBLE_LZ4: f64 = 0.75;
 /// the search or the compression is left out for the most frames (2^3 - 1 = 7).
 const BACK_OFF: u32 = 3;
 
+/// Work left out after frames it did not pay: after the 1st, 2nd, 3rd such frame in a row, for
+/// the next 1, 3, then 7 frames, so it is tried again within 8.
+#[derive(Default)]
+struct BackOff {
+  misses: u32,
+  skip: u32,
+}
+
+impl BackOff {
+  /// Whether this frame leaves the work out (counted down).
+  fn skips(&mut self) -> bool {
+    if self.skip == 0 {
+      return false;
+    }
+    self.skip -= 1;
+    true
+  }
+
+  fn paid(&mut self) {
+    *self = BackOff::default();
+  }
+
+  fn missed(&mut self) {
+    self.misses = (self.misses + 1).min(BACK_OFF);
+    self.skip = (1 << self.misses) - 1;
+  }
+}
+
 /// The wire numbers the encoder writes, from the generated protocol tables.
 #[napi(object)]
 #[derive(Clone, Copy)]
@@ -127,6 +155,14 @@ impl Out<'_> {
   fn data(&mut self, cap: usize) -> Result<&mut [u8]> {
     let end = self.at.checked_add(cap).ok_or_else(Out::overflow)?;
     self.buf.get_mut(self.at..end).ok_or_else(Out::overflow)
+  }
+
+  /// Ends the tile started at `start` as `codec` (which may differ from the one `begin_tile`
+  /// wrote) with `len` data bytes.
+  fn end_tile_as(&mut self, start: usize, codec: u32, len: usize) -> Result<()> {
+    // The codec word of the message (target, surface, x, y, w, h, codec).
+    self.buf[start + 32..start + 36].copy_from_slice(&codec.to_le_bytes());
+    self.end_tile(start, len)
   }
 
   /// Ends the message started at `start` with `len` data bytes written by `data`.
@@ -207,13 +243,13 @@ struct Pass<'a> {
   width: usize,
   out: Out<'a>,
   spans: &'a mut [u8],
-  /// Whether runs try the spans and LZ4 (else they go raw at once).
-  compress: bool,
-  /// A band compressed well / a band that tried went raw, in this frame.
-  saved: bool,
-  gave_up: bool,
   plain: &'a mut [u8],
   packed: &'a mut [u8],
+  /// Whether runs try the spans and LZ4 (else they go raw at once).
+  compress: bool,
+  /// In this frame: a band compressed well; a band that tried went raw.
+  saved: bool,
+  gave_up: bool,
   stats: FrameStats,
 }
 
@@ -279,8 +315,7 @@ impl Pass<'_> {
           pack(self.src, self.src_stride, band, dst);
           raw
         };
-        self.out.buf[msg + 32..msg + 36].copy_from_slice(&raw_id.to_le_bytes());
-        self.out.end_tile(msg, len)?;
+        self.out.end_tile_as(msg, raw_id, len)?;
         self.stats.tiles += 1;
         continue;
       }
@@ -378,9 +413,7 @@ impl Pass<'_> {
           use_spans = false;
         }
       }
-      // The codec word of the message (target, surface, x, y, w, h, codec).
-      self.out.buf[msg + 32..msg + 36].copy_from_slice(&codec.to_le_bytes());
-      self.out.end_tile(msg, len)?;
+      self.out.end_tile_as(msg, codec, len)?;
       self.stats.tiles += 1;
       copy_strided(self.src, self.src_stride, band, self.mirror, self.stride);
     }
@@ -424,14 +457,10 @@ struct EncoderState {
   /// Grid tiles whose mirror pixels are unknown (`forget`): the next encode that damages one
   /// sends all of its pixels.
   stale: Vec<bool>,
-  /// Scroll searches in a row that found new content all over, at most `BACK_OFF`.
-  scroll_misses: u32,
-  /// Frames left to encode without a scroll search.
-  scroll_skip: u32,
-  /// Frames in a row whose every run that tried LZ4 went raw, at most `BACK_OFF`.
-  raw_frames: u32,
-  /// Frames left to encode raw without trying LZ4 (nor the spans).
-  raw_skip: u32,
+  /// The scroll search, after frames of new content all over.
+  scroll: BackOff,
+  /// The spans and LZ4, after frames where every run that tried them went raw.
+  lz4: BackOff,
 }
 
 impl EncoderState {
@@ -496,10 +525,8 @@ impl FrameEncoder {
         plain: vec![0; max_data],
         packed: vec![0; max_data],
         stale: Vec::new(),
-        scroll_misses: 0,
-        scroll_skip: 0,
-        raw_frames: 0,
-        raw_skip: 0,
+        scroll: BackOff::default(),
+        lz4: BackOff::default(),
       })),
       busy: Arc::new(AtomicBool::new(false)),
     })
@@ -701,7 +728,8 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     st.stale = vec![false; w.div_ceil(cfg.tile) * h.div_ceil(cfg.tile)];
     st.width = w;
     st.height = h;
-    (st.scroll_misses, st.scroll_skip, st.raw_frames, st.raw_skip) = (0, 0, 0, 0);
+    st.scroll.paid();
+    st.lz4.paid();
     full = true;
   }
   let rects: Vec<Rect> = if full {
@@ -738,7 +766,7 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
   // compressible is compressed again within 8 frames. Not with zstd, chosen when the link is the
   // bottleneck: there every byte saved counts more than the CPU.
   let lz4 = !(wire.codec_zstd < 32 && codecs & (1 << wire.codec_zstd) != 0);
-  let compress = !lz4 || st.raw_skip == 0;
+  let compress = !lz4 || !st.lz4.skips();
   let mut pass = Pass {
     wire: &wire,
     target,
@@ -752,11 +780,11 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     width: w,
     out: Out { buf: out, at: 0 },
     spans: &mut st.spans,
+    plain: &mut st.plain,
+    packed: &mut st.packed,
     compress,
     saved: false,
     gave_up: false,
-    plain: &mut st.plain,
-    packed: &mut st.packed,
     stats: FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 },
   };
   // A scroll: one copy tile, the mirror moved alike; the grid tiles it covers are then the same.
@@ -764,20 +792,15 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
   let copy_ok = codecs & (1 << wire.codec_copy) != 0 && wire.codec_copy < 32;
   if copy_ok && !full_reset && !st.stale.iter().any(|&s| s) {
     let area = bounds(&rects);
-    if area.w >= t && area.h >= t && st.scroll_skip > 0 {
-      st.scroll_skip -= 1;
-    } else if area.w >= t && area.h >= t {
+    if area.w >= t && area.h >= t && !st.scroll.skips() {
       let found = scroll::find(src, src_stride, pass.mirror, stride, area);
       // New content all over (video, noise) seldom starts to scroll in the next frame: after
       // such a frame the search is left out for 1, then 3, then 7 frames, so a scroll that
       // starts is found within 8 and a frame that moved nothing does not pay for a search
       // through every row of the mirror. Frames that changed only a few rows do not count.
       match found {
-        Search::Found(_) => st.scroll_misses = 0,
-        Search::NotMoved => {
-          st.scroll_misses = (st.scroll_misses + 1).min(BACK_OFF);
-          st.scroll_skip = (1 << st.scroll_misses) - 1;
-        }
+        Search::Found(_) => st.scroll.paid(),
+        Search::NotMoved => st.scroll.missed(),
         Search::Unsure => {}
       }
       if let Some(s) = found.found() {
@@ -893,14 +916,11 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     pass.out.end_tile(msg, 4)?;
     pass.stats.tiles += 1;
   }
-  if lz4 {
-    if !compress {
-      st.raw_skip -= 1;
-    } else if pass.saved {
-      (st.raw_frames, st.raw_skip) = (0, 0);
+  if lz4 && compress {
+    if pass.saved {
+      st.lz4.paid();
     } else if pass.gave_up {
-      st.raw_frames = (st.raw_frames + 1).min(BACK_OFF);
-      st.raw_skip = (1 << st.raw_frames) - 1;
+      st.lz4.missed();
     }
   }
   pass.stats.bytes = pass.out.at as f64;
