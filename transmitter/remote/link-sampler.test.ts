@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LinkSample } from '../../shared/remote/codec-policy.js';
 import { waitFor } from '../../shared/remote/test/fixtures.js';
 import { LinkSampler } from './link-sampler.js';
@@ -72,5 +72,32 @@ describe('LinkSampler', () => {
     reader.resume();
     await waitFor(() => received === total && samples.at(-1)!.queuedBytes === 0, 'the backlog drained', 20_000);
     expect(samples.reduce((n, x) => n + x.ackedBytes, 0)).toBe(total);
+  });
+
+  it('is not woken by its timer while flushes sample often enough, and is once they stop with bytes still queued', async () => {
+    const { writer, reader } = await socketPair();
+    reader.pause();
+    writer.write(Buffer.alloc(8 << 20, 5));
+    await waitFor(() => writer.writableLength > 0 || writer.bytesWritten > 0, 'the write handed on');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    cleanups.push(() => vi.useRealTimers());
+    let samples = 0;
+    let queued = 0;
+    const sampler = new LinkSampler(writer, (s) => ((queued = s.queuedBytes), samples++), 50);
+    cleanups.push(() => sampler.stop());
+    // A flush every 20 ms for a second: only those samples.
+    for (let i = 0; i < 50; i++) {
+      sampler.sample();
+      vi.advanceTimersByTime(20);
+    }
+    expect(samples).toBe(1 + 50);
+    expect(queued).toBeGreaterThan(0);
+    // The flushes stop with the backlog still there: the timer samples, 50 ms after the last one.
+    vi.advanceTimersByTime(29);
+    expect(samples).toBe(51);
+    vi.advanceTimersByTime(1);
+    expect(samples).toBe(52);
+    vi.advanceTimersByTime(100);
+    expect(samples).toBe(54);
   });
 });

@@ -1,7 +1,10 @@
 /**
  * What the link's socket does, for the codec policy: bytes the kernel sent
  * and bytes still queued, sampled at each flush and, while a backlog lasts,
- * every `intervalMs` (no timer runs while the queue is empty).
+ * `intervalMs` after the last sample: a transmitter that flushes more often
+ * (frames keep coming) is never woken by the timer, one that stopped
+ * (a backlog holds its frames back) sees it drain. No timer runs while the
+ * queue is empty.
  *
  * The queue is the stream's own (`writableLength`) plus what the kernel holds
  * unacknowledged (SIOCOUTQ: unsent, or in flight through the link's queues):
@@ -19,8 +22,6 @@ import { socketFd } from '../../shared/waltham/tcp.js';
 
 export class LinkSampler {
   private taken = 0;
-  /** Bytes queued at the last sample. */
-  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The socket's fd for the kernel's unacknowledged bytes, or -1 (not a socket of ours). */
@@ -63,7 +64,7 @@ export class LinkSampler {
     return Number.isFinite(n) ? Math.max(0, n - s.writableLength - unacked) : 0;
   }
 
-  /** Take a sample now (after a flush); keeps sampling on a timer while bytes are queued. */
+  /** Take a sample now (after a flush); another follows `intervalMs` after the last one while bytes are queued. */
   sample(): void {
     if (this.stopped || !(this.stream instanceof net.Socket)) return;
     const unacked = this.unacked();
@@ -73,22 +74,26 @@ export class LinkSampler {
     // A chunk the kernel took in part is in both queues until Node is done with it: the count
     // dips then, and only what goes beyond the highest count so far is new.
     this.taken = Math.max(this.taken, taken);
-    this.queued = queued;
-    if (queued > 0 && this.timer === undefined) {
-      this.timer = setInterval(() => {
-        this.sample();
-        if (this.queued === 0 || this.stream.destroyed) {
-          clearInterval(this.timer);
-          this.timer = undefined;
-        }
-      }, this.intervalMs);
+    if (queued === 0 || this.stream.destroyed) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(this.onTimer, this.intervalMs);
       this.timer.unref();
+    } else {
+      this.timer.refresh();
     }
   }
 
+  /** No sample for `intervalMs` while bytes were queued. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.sample();
+  };
+
   stop(): void {
     this.stopped = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
   }
 }
