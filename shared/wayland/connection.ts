@@ -526,8 +526,14 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     if (!this.inCallback) this.rearm();
   }
 
+  /**
+   * What to watch the socket for. Output a flush is scheduled for does not
+   * count: that flush comes before the next poll and watches for room itself
+   * if the socket is full (output queued while handling input would otherwise
+   * cost two epoll_ctl calls, one for the interest and one to drop it).
+   */
   private interest(): number {
-    return (this.closing ? 0 : READABLE) | (this.outQueue.length > 0 ? WRITABLE : 0);
+    return (this.closing ? 0 : READABLE) | (this.outQueue.length > 0 && !this.flushScheduled ? WRITABLE : 0);
   }
 
   private rearm(): void {
