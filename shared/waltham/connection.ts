@@ -43,6 +43,7 @@ import { protocols, allProxyClasses, allResourceClasses } from '../generated/wal
 import { WthDisplayError } from '../generated/waltham/waltham.js';
 import {
   encodeMessage,
+  encodeWords,
   HEADER_SIZE,
   LITTLE_ENDIAN,
   MIN_MESSAGE_SIZE,
@@ -158,6 +159,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   readonly closed: Promise<Error | undefined>;
 
   private readonly displaySpec: InterfaceSpec;
+  /** wth_display.delete_id, sent for every object the server side forgets. */
+  private readonly deleteIdSpec: MessageSpec | undefined;
   /**
    * Ids, their policy and zombies; Waltham's reference never reuses ids, so
    * the only id the peer may use for its next new object is known exactly.
@@ -239,6 +242,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       throw new Error('the protocol table and class table must define wth_display');
     }
     this.displaySpec = displaySpec;
+    this.deleteIdSpec = displaySpec.events.find((m) => m.name === 'delete_id');
     this.display = new displayClass(this, 1, displaySpec.version);
     this.objects.insert(1, this.display);
     this.peerSide = role === 'client' ? 'server' : 'client';
@@ -323,18 +327,18 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   sendMessage(target: WireObject, message: MessageSpec, args: readonly OutArg[]): void {
-    const where = `${target.spec.name}@${target.id}.${message.name}`;
-    if (target.conn !== this) throw new EncodeError('the target object belongs to another connection', where);
+    if (target.conn !== this) throw new EncodeError('the target object belongs to another connection', whereOf(target, message));
     if (this.state !== 'open' || target.destroyed || this.objects.get(target.id) !== target) {
       // Closed, or the object is gone (the peer destroyed it, or a callback is done): nothing to send.
       this.rollbackNewIds(message, args);
+      const where = whereOf(target, message);
       this.logger.debug({ peer: this.label, where }, `${where}: not sent, ${this.state !== 'open' ? 'connection closed' : 'object destroyed'}`);
       return;
     }
     let bytes: Uint8Array;
     try {
-      this.checkOutgoingObjects(message, args, where);
-      bytes = encodeMessage(message, target.id, args, target.spec.name, this.allocateOut);
+      this.checkOutgoingObjects(message, args, target);
+      bytes = encodeWords(message, target.id, args, this.allocateOut) ?? encodeMessage(message, target.id, args, target.spec.name, this.allocateOut);
     } catch (err) {
       this.rollbackNewIds(message, args);
       throw err;
@@ -441,7 +445,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   private sendDeleteId(id: number): void {
-    const spec = this.displaySpec.events.find((m) => m.name === 'delete_id');
+    const spec = this.deleteIdSpec;
     if (spec === undefined || this.state !== 'open') return;
     this.sendRaw(spec, [id]);
   }
@@ -456,7 +460,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   /** A message on the display built here (raw ids allowed); never throws. */
   private sendRaw(spec: MessageSpec, args: readonly OutArg[]): void {
     try {
-      const bytes = encodeMessage(spec, 1, args, this.displaySpec.name);
+      const bytes = encodeWords(spec, 1, args) ?? encodeMessage(spec, 1, args, this.displaySpec.name);
       if (this.traceSink !== null) {
         this.traceSink(formatTrace(this.displaySpec.name, 1, spec, args.map((a, i) => outTraceArg(spec.args[i], a)), true));
       }
@@ -466,15 +470,16 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     }
   }
 
-  private checkOutgoingObjects(message: MessageSpec, args: readonly OutArg[], where: string): void {
-    message.args.forEach((spec, i) => {
+  private checkOutgoingObjects(message: MessageSpec, args: readonly OutArg[], target: WireObject): void {
+    for (let i = 0; i < args.length; i++) {
       const a = args[i];
-      if (!(a instanceof WireObject)) return;
-      if (a.conn !== this) throw new EncodeError(`argument ${spec.name} (${a.toString()}) belongs to another connection`, where);
-      if (spec.type === 'object' && (a.destroyed || this.objects.get(a.id) !== a)) {
-        throw new EncodeError(`argument ${spec.name} (${a.toString()}) is destroyed`, where);
+      if (!(a instanceof WireObject)) continue;
+      const spec = message.args[i];
+      if (a.conn !== this) throw new EncodeError(`argument ${spec?.name} (${a.toString()}) belongs to another connection`, whereOf(target, message));
+      if (spec?.type === 'object' && (a.destroyed || this.objects.get(a.id) !== a)) {
+        throw new EncodeError(`argument ${spec.name} (${a.toString()}) is destroyed`, whereOf(target, message));
       }
-    });
+    }
   }
 
   /**
@@ -1179,6 +1184,11 @@ function after(parts: readonly Uint8Array[], n: number): Uint8Array[] {
 }
 
 /** A message's name in errors and logs: `interface@id.message`, with the interface named as given. */
+/** `iface@id.message`, naming an outgoing message in errors and logs. */
+function whereOf(target: WireObject, message: MessageSpec): string {
+  return `${target.spec.name}@${target.id}.${message.name}`;
+}
+
 function messageWhere(iface: string, m: DecodedMessage): string {
   return `${iface}@${m.objectId}.${m.entry.message.name}`;
 }

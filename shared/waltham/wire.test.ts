@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EncodeError, MalformedMessageError, ObjectError } from '../wire/errors.js';
 import { ProtocolTable, defineInterface, defineProtocol, type ArgSpec } from '../wire/protocol.js';
 import { concat, hex, msg, specOf, table } from './test/helpers.js';
-import { MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type ParseResult } from './wire.js';
+import { MAX_MESSAGE_SIZE, encodeMessage, encodeWords, parseMessage, type ParseResult } from './wire.js';
 
 const maxOpcode = Math.max(...table.byOpcode.keys());
 
@@ -334,6 +334,79 @@ describe('encodeMessage and parseMessage together', () => {
       expect(r.args).toEqual(args);
       expect(r.length).toBe(bytes.length);
     }
+  });
+});
+
+describe('encodeWords', () => {
+  const oneWord = (a: ArgSpec): boolean => ['int', 'uint', 'fixed', 'object'].includes(a.type) || (a.type === 'new_id' && a.interface !== null);
+
+  it('writes every message of one-word arguments as encodeMessage does, edge values included, and leaves the others to it', () => {
+    const pick = <T>(values: readonly T[], i: number): T => values[i % values.length]!;
+    let words = 0;
+    for (const entry of table.byOpcode.values()) {
+      const spec = entry.message;
+      for (let round = 0; round < 6; round++) {
+        const args = spec.args.map((a, i) => {
+          const k = round + 3 * i;
+          switch (a.type) {
+            case 'int':
+              return pick([0, -1, 2 ** 31 - 1, -(2 ** 31), 12345, -7], k);
+            case 'uint':
+              return pick([0, 1, 2 ** 32 - 1, 2 ** 31, 65536, 7], k);
+            case 'fixed':
+              return pick([0, -1.25, 0.003, 8388607.99, -8388608, -0.003], k);
+            case 'object':
+              return a.nullable && k % 2 === 0 ? null : pick([1, 9, 2 ** 32 - 1], k);
+            case 'new_id':
+              return a.interface === null ? { id: 4, interface: 'wthp_seat', version: 5 } : pick([4, 0xff000000], k);
+            case 'string':
+              return 'hello';
+            default:
+              return new Uint8Array([1, 2, 3]);
+          }
+        });
+        const target = pick([1, 5, 2 ** 32 - 1], round);
+        const fast = encodeWords(spec, target, args);
+        if (!spec.args.every(oneWord)) {
+          expect(fast, `${entry.iface.name}.${spec.name}`).toBeNull();
+          continue;
+        }
+        words++;
+        expect(fast, `${entry.iface.name}.${spec.name}`).not.toBeNull();
+        expect(hex(fast!)).toBe(hex(encodeMessage(spec, target, args, entry.iface.name)));
+      }
+    }
+    expect(words).toBeGreaterThan(100);
+  });
+
+  it('leaves every value encodeMessage refuses to it, without allocating', () => {
+    let allocated = 0;
+    const allocate = (n: number): Uint8Array => (allocated++, new Uint8Array(n));
+    const refused: [string, string, number, unknown[]][] = [
+      ['wthp_buffer', 'complete', 17, [-1]],
+      ['wthp_buffer', 'complete', 17, [2 ** 32]],
+      ['wthp_buffer', 'complete', 17, [1.5]],
+      ['wthp_buffer', 'complete', 17, ['1']],
+      ['wthp_region', 'add', 10, [1.5, 0, 0, 0]],
+      ['wthp_region', 'add', 10, [2 ** 31, 0, 0, 0]],
+      ['wthp_region', 'add', 10, [0, 0, 0]],
+      ['wthp_region', 'add', 10, [0, 0, 0, 0, 0]],
+      ['wthp_region', 'destroy', 0, []],
+      ['wthp_region', 'destroy', 2 ** 32, []],
+      ['wthp_pointer', 'motion', 13, [0, Number.NaN, 0]],
+      ['wthp_pointer', 'motion', 13, [0, Number.POSITIVE_INFINITY, 0]],
+      ['wthp_pointer', 'motion', 13, [0, 2 ** 24, 0]],
+      ['wthp_surface', 'enter', 9, [null]],
+      ['wthp_surface', 'enter', 9, [0]],
+      ['wthp_surface', 'enter', 9, [-3]],
+      ['wth_display', 'sync', 1, [null]],
+      ['wth_display', 'sync', 1, [0]],
+    ];
+    for (const [iface, name, target, args] of refused) {
+      expect(encodeWords(specOf(iface, name), target, args as never, allocate), `${iface}.${name}(${args.map(String).join(', ')})`).toBeNull();
+      expect(() => msg(iface, name, target, args as never)).toThrow(EncodeError);
+    }
+    expect(allocated).toBe(0);
   });
 });
 
