@@ -224,4 +224,35 @@ mod tests {
     assert_eq!(out, vec![[0, 100, 64, 1]]);
     assert_eq!(&dst[100 * W * 4 + 8..100 * W * 4 + 12], &9u32.to_le_bytes());
   }
+
+  #[test]
+  fn changes_scattered_over_the_cells_of_a_row_are_all_copied_and_each_reported_once() {
+    let mut rng = crate::codec::content::Rng(0x5eed);
+    for round in 0..200 {
+      let prev = image(round);
+      let mut src = prev.clone();
+      // A few rows with changes in a random choice of cells, some next to each other.
+      let rows: Vec<usize> = (0..1 + rng.next() as usize % 4).map(|_| rng.next() as usize % H).collect();
+      let mut changed = Vec::new();
+      for &y in &rows {
+        for cell in 0..W.div_ceil(16) {
+          if rng.next().is_multiple_of(3) {
+            let x = (cell * 16 + rng.next() as usize % 16).min(W - 1);
+            set(&mut src, x, y, rng.next() | 1 << 31);
+            changed.push((x, y));
+          }
+        }
+      }
+      let mut dst = prev.clone();
+      let mut out = Vec::new();
+      assert!(copy_changed_into(&src, W * 4, &mut dst, W * 4, Rect { x: 0, y: 0, w: W, h: H }, 16, 1000, &mut out));
+      assert_eq!(dst, src, "round {round}");
+      let covered = |x: usize, y: usize| out.iter().filter(|q| x >= q[0] && x < q[0] + q[2] && y >= q[1] && y < q[1] + q[3]).count();
+      for &(x, y) in &changed {
+        if prev[(y * W + x) * 4..(y * W + x) * 4 + 4] != src[(y * W + x) * 4..(y * W + x) * 4 + 4] {
+          assert_eq!(covered(x, y), 1, "round {round}: ({x}, {y})");
+        }
+      }
+    }
+  }
 }
