@@ -47,11 +47,17 @@ pub fn pack_row(src: &[u8], dst: &mut [u8]) -> bool {
 /// they were all opaque. None packed where there are none.
 #[cfg(target_arch = "x86_64")]
 fn pack_simd(src: &[u8], dst: &mut [u8]) -> (usize, bool) {
+  let (mut done, mut opaque) = (0, true);
+  if std::is_x86_feature_detected!("avx2") {
+    // SAFETY: the CPU has AVX2 (checked just above).
+    (done, opaque) = unsafe { avx2::pack(src, dst) };
+  }
   if std::is_x86_feature_detected!("ssse3") {
     // SAFETY: the CPU has SSSE3 (checked just above).
-    unsafe { ssse3::pack(src, dst) }
+    let (more, rest) = unsafe { ssse3::pack(&src[done * 4..], &mut dst[done * 3..]) };
+    (done + more, opaque && rest)
   } else {
-    (0, true)
+    (done, opaque)
   }
 }
 
@@ -77,11 +83,16 @@ pub fn unpack_row(src: &[u8], dst: &mut [u8]) {
 /// The first pixels of a row expanded with the CPU's vector instructions: how many.
 #[cfg(target_arch = "x86_64")]
 fn unpack_simd(src: &[u8], dst: &mut [u8]) -> usize {
+  let mut done = 0;
+  if std::is_x86_feature_detected!("avx2") {
+    // SAFETY: the CPU has AVX2 (checked just above).
+    done = unsafe { avx2::unpack(src, dst) };
+  }
   if std::is_x86_feature_detected!("ssse3") {
     // SAFETY: the CPU has SSSE3 (checked just above).
-    unsafe { ssse3::unpack(src, dst) }
+    done + unsafe { ssse3::unpack(&src[done * 3..], &mut dst[done * 4..]) }
   } else {
-    0
+    done
   }
 }
 
@@ -134,6 +145,81 @@ mod neon {
         vst4q_u8(dst.as_mut_ptr().add(4 * i), uint8x16x4_t(v.0, v.1, v.2, alpha));
         i += 16;
       }
+    }
+    i
+  }
+}
+
+/// Eight pixels at a time: a byte shuffle within each 16-byte half, and a move of 4-byte groups
+/// across the halves.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+  use std::arch::x86_64::{
+    __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+    _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setr_epi8, _mm256_shuffle_epi8,
+    _mm256_storeu_si256,
+  };
+
+  /// Packs the first pixels of `src` (4 bytes each) into `dst` (3 bytes each), eight at a time
+  /// while a 32-byte store stays inside `dst`; returns how many pixels it packed and whether
+  /// their 4th bytes were all 0xff.
+  ///
+  /// # Safety
+  /// The CPU must have AVX2.
+  #[target_feature(enable = "avx2")]
+  pub(super) unsafe fn pack(src: &[u8], dst: &mut [u8]) -> (usize, bool) {
+    let n = (src.len() / 4).min(dst.len() / 3);
+    // Each half: its four pixels' first three bytes in its low 12 bytes.
+    let order = _mm256_setr_epi8(
+      0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+    );
+    // Then the two halves' 12 bytes side by side: the 24 bytes of eight pixels.
+    let halves = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
+    let mut x = _mm256_set1_epi32(-1);
+    let mut i = 0;
+    while i + 8 <= n && 3 * i + 32 <= dst.len() {
+      // SAFETY: bytes 4 * i .. 4 * i + 32 lie in `src` (i + 8 <= n) and 3 * i .. 3 * i + 32 in
+      // `dst` (the loop condition); unaligned loads and stores are allowed.
+      unsafe {
+        let v = _mm256_loadu_si256(src.as_ptr().add(4 * i) as *const __m256i);
+        x = _mm256_and_si256(x, v);
+        let packed = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, order), halves);
+        _mm256_storeu_si256(dst.as_mut_ptr().add(3 * i) as *mut __m256i, packed);
+      }
+      i += 8;
+    }
+    // The 4th byte of each pixel (every 4th byte of x) stayed 0xff in every pixel packed.
+    let opaque = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi32(-1))) as u32 & 0x8888_8888 == 0x8888_8888;
+    (i, opaque)
+  }
+
+  /// Expands the first pixels of `src` (3 bytes each) into `dst` (4 bytes each, the 4th 0xff),
+  /// eight at a time while a 32-byte load stays inside `src`; returns how many pixels it wrote.
+  ///
+  /// # Safety
+  /// The CPU must have AVX2.
+  #[target_feature(enable = "avx2")]
+  pub(super) unsafe fn unpack(src: &[u8], dst: &mut [u8]) -> usize {
+    let n = (src.len() / 3).min(dst.len() / 4);
+    // Bytes 0..12 of the 24 to the low half, 12..24 to the high half.
+    let halves = _mm256_setr_epi32(0, 1, 2, 0, 3, 4, 5, 0);
+    let order = _mm256_setr_epi8(
+      0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1, 0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1,
+    );
+    let alpha = _mm256_set1_epi32(0xff00_0000u32 as i32);
+    let mut i = 0;
+    while i + 8 <= n && 3 * i + 32 <= src.len() {
+      // SAFETY: bytes 3 * i .. 3 * i + 32 lie in `src` (the loop condition) and 4 * i .. 4 * i + 32
+      // in `dst` (i + 8 <= n); unaligned loads and stores are allowed.
+      unsafe {
+        let v = _mm256_loadu_si256(src.as_ptr().add(3 * i) as *const __m256i);
+        let spread = _mm256_permutevar8x32_epi32(v, halves);
+        _mm256_storeu_si256(
+          dst.as_mut_ptr().add(4 * i) as *mut __m256i,
+          _mm256_or_si256(_mm256_shuffle_epi8(spread, order), alpha),
+        );
+      }
+      i += 8;
     }
     i
   }
