@@ -1,7 +1,8 @@
 //! The 3-byte pixels of the `raw_rgb` and `lz4_rgb` tile codecs (protocol/waltham.xml): an
 //! xrgb8888 pixel (B, G, R, X in memory) travels as its first three bytes, B, G, R, and is
 //! written back with X = 0xff. The byte order stays that of memory, so packing is dropping every
-//! 4th byte: on x86-64 with SSSE3 one byte shuffle per four pixels, on aarch64 (a Raspberry Pi)
+//! 4th byte: on x86-64 with AVX2 a byte shuffle and a move across halves per eight pixels, with
+//! SSSE3 one byte shuffle per four, on aarch64 (a Raspberry Pi)
 //! NEON's de-interleaving loads and interleaving stores, 16 pixels at a time; elsewhere (and for
 //! the last pixels of a row) eight pixels at a time as four 64-bit words in, three out (and back),
 //! no per-pixel bounds checks.
