@@ -243,17 +243,19 @@ export class RemoteClient implements SceneOwner {
   }
 
   bindContent(content: WthpContentResource): void {
+    const failBegin = this.failer(content, 'begin');
+    const failTile = this.failer(content, 'tile');
     content.listen({
       destroy: () => {},
-      begin: (surface, width, height, format) => this.afterLossy(() => this.begin(this.failer(content, 'begin'), surface, width, height, format)),
+      begin: (surface, width, height, format) => this.afterLossy(() => this.begin(failBegin, surface, width, height, format)),
       tile: (surface, x, y, width, height, codec, data) => {
         const tile = { x, y, width, height, codec, data };
-        if (isLossy(codec)) this.tile(this.failer(content, 'tile'), surface, tile);
+        if (isLossy(codec)) this.tile(failTile, surface, tile);
         // Written in order after the lossy ones (its data is copied: it is a view valid during dispatch).
-        else if (this.lossyChain === null) this.tile(this.failer(content, 'tile'), surface, tile);
+        else if (this.lossyChain === null) this.tile(failTile, surface, tile);
         else {
           const copy = { ...tile, data: new Uint8Array(data) };
-          this.afterLossy(() => this.tile(this.failer(content, 'tile'), surface, copy));
+          this.afterLossy(() => this.tile(failTile, surface, copy));
         }
       },
     });
