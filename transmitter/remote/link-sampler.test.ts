@@ -74,7 +74,7 @@ describe('LinkSampler', () => {
     expect(samples.reduce((n, x) => n + x.ackedBytes, 0)).toBe(total);
   });
 
-  it('is not woken by its timer while flushes sample often enough, and is once they stop with bytes still queued', async () => {
+  it('takes no sample on its timer while flushes sample often enough, and does once they stop with bytes still queued', async () => {
     const { writer, reader } = await socketPair();
     reader.pause();
     writer.write(Buffer.alloc(8 << 20, 5));

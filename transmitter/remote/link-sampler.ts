@@ -2,9 +2,11 @@
  * What the link's socket does, for the codec policy: bytes the kernel sent
  * and bytes still queued, sampled at each flush and, while a backlog lasts,
  * `intervalMs` after the last sample: a transmitter that flushes more often
- * (frames keep coming) is never woken by the timer, one that stopped
+ * (frames keep coming) takes no sample from the timer, one that stopped
  * (a backlog holds its frames back) sees it drain. No timer runs while the
- * queue is empty.
+ * queue is empty. (On loopback a frame's bytes stay unacknowledged until the
+ * receiver's next reply, so the timer runs while frames come; Node's timer
+ * list still wakes once an interval to find it pushed back.)
  *
  * The queue is the stream's own (`writableLength`) plus what the kernel holds
  * unacknowledged (SIOCOUTQ: unsent, or in flight through the link's queues):
