@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LinkSample } from '../../shared/remote/codec-policy.js';
 import { waitFor } from '../../shared/remote/test/fixtures.js';
-import { LinkSampler } from './link-sampler.js';
+import { FRESH_QUEUE_BYTES, LinkSampler } from './link-sampler.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -74,30 +74,72 @@ describe('LinkSampler', () => {
     expect(samples.reduce((n, x) => n + x.ackedBytes, 0)).toBe(total);
   });
 
-  it('takes no sample on its timer while flushes sample often enough, and does once they stop with bytes still queued', async () => {
-    const { writer, reader } = await socketPair();
-    reader.pause();
-    writer.write(Buffer.alloc(8 << 20, 5));
-    await waitFor(() => writer.writableLength > 0 || writer.bytesWritten > 0, 'the write handed on');
+  /** A sampler over scripted kernel counters, on fake timers: `flush(written, ackedNow)` moves them and samples. */
+  async function scripted(): Promise<{ sampler: LinkSampler; samples: LinkSample[]; flush: (written: number, acked: number) => void; counters: { unacked: number; acked: number } }> {
+    const { writer } = await socketPair();
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     cleanups.push(() => vi.useRealTimers());
-    let samples = 0;
-    let queued = 0;
-    const sampler = new LinkSampler(writer, (s) => ((queued = s.queuedBytes), samples++), 50);
+    const counters = { unacked: 0, acked: 0 };
+    const samples: LinkSample[] = [];
+    const sampler = new LinkSampler(writer, (x) => samples.push(x), 50, { unacked: () => counters.unacked, acked: () => counters.acked });
     cleanups.push(() => sampler.stop());
-    // A flush every 20 ms for a second: only those samples.
-    for (let i = 0; i < 50; i++) {
+    const flush = (written: number, acked: number): void => {
+      counters.acked += acked;
+      counters.unacked += written - acked;
       sampler.sample();
+    };
+    return { sampler, samples, flush, counters };
+  }
+
+  it('keeps no timer for a queue that is only the last flush\'s few bytes (loopback: each frame acknowledged by the next reply)', async () => {
+    const { samples, flush } = await scripted();
+    const frame = 60_000;
+    flush(frame, 0);
+    for (let i = 0; i < 50; i++) {
+      vi.advanceTimersByTime(20);
+      flush(frame, frame); // the previous frame went through, this one waits for the reply
+    }
+    expect(samples).toHaveLength(1 + 51);
+    expect(samples.at(-1)!.queuedBytes).toBe(frame);
+    // The frames stop with the last one unacknowledged: nothing wakes for it.
+    vi.advanceTimersByTime(500);
+    expect(samples).toHaveLength(52);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('samples every interval while a backlog outlasts the flushes, and after they stop until it drains', async () => {
+    const { samples, flush, counters } = await scripted();
+    // Small frames, of which the link carries half: the queue grows, and stays under FRESH_QUEUE_BYTES.
+    const frame = 4_000;
+    for (let i = 0; i < 50; i++) {
+      flush(frame, frame / 2);
       vi.advanceTimersByTime(20);
     }
-    expect(samples).toBe(1 + 50);
-    expect(queued).toBeGreaterThan(0);
-    // The flushes stop with the backlog still there: the timer samples, 50 ms after the last one.
-    vi.advanceTimersByTime(29);
-    expect(samples).toBe(51);
-    vi.advanceTimersByTime(1);
-    expect(samples).toBe(52);
+    // 50 flushes in a second, and the timer's samples between them.
+    expect(samples.length).toBeGreaterThanOrEqual(1 + 50 + 19);
+    const count = samples.length;
     vi.advanceTimersByTime(100);
-    expect(samples).toBe(54);
+    expect(samples).toHaveLength(count + 2);
+    expect(samples.at(-1)!.queuedBytes).toBe(counters.unacked);
+    // Drained: one more sample sees it, then the timer stops.
+    counters.acked += counters.unacked;
+    counters.unacked = 0;
+    vi.advanceTimersByTime(50);
+    expect(samples).toHaveLength(count + 3);
+    expect(samples.at(-1)!.queuedBytes).toBe(0);
+    vi.advanceTimersByTime(500);
+    expect(samples).toHaveLength(count + 3);
+  });
+
+  it('samples a large queue on its timer even when the flush before had gone through', async () => {
+    const { samples, flush, counters } = await scripted();
+    const frame = FRESH_QUEUE_BYTES + 1;
+    flush(frame, 0);
+    vi.advanceTimersByTime(20);
+    flush(frame, frame);
+    const count = samples.length;
+    vi.advanceTimersByTime(50);
+    expect(samples).toHaveLength(count + 1);
+    expect(samples.at(-1)!.queuedBytes).toBe(counters.unacked);
   });
 });

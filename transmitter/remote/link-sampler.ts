@@ -1,12 +1,12 @@
 /**
  * What the link's socket does, for the codec policy: bytes the kernel sent
  * and bytes still queued, sampled at each flush and, while a backlog lasts,
- * `intervalMs` after the last sample: a transmitter that flushes more often
- * (frames keep coming) takes no sample from the timer, one that stopped
- * (a backlog holds its frames back) sees it drain. No timer runs while the
- * queue is empty. (On loopback a frame's bytes stay unacknowledged until the
- * receiver's next reply, so the timer runs while frames come; Node's timer
- * list still wakes once an interval to find it pushed back.)
+ * every `intervalMs` as well, so a transmitter that stopped (a backlog holds
+ * its frames back) sees it drain. A queue that is only the last flush's few
+ * bytes (at most `FRESH_QUEUE_BYTES`, all of the queue before it through) is
+ * no backlog: on loopback a frame's bytes stay unacknowledged until the
+ * receiver's next reply, and a timer for them would wake the transmitter
+ * every interval while frames come. No timer runs while the queue is empty.
  *
  * The queue is the stream's own (`writableLength`) plus what the kernel holds
  * unacknowledged (SIOCOUTQ: unsent, or in flight through the link's queues):
@@ -22,8 +22,21 @@ import type { LinkSample } from '../../shared/remote/codec-policy.js';
 import { socketBytesAcked, socketUnackedBytes } from '../../shared/native.js';
 import { socketFd } from '../../shared/waltham/tcp.js';
 
+/** A queue of at most this many bytes, all written since the last sample, keeps no timer. */
+export const FRESH_QUEUE_BYTES = 256 * 1024;
+
+/** The kernel's counters of a socket, where a test stands in for them. */
+export interface LinkCounters {
+  /** Bytes written and not acknowledged yet. */
+  unacked(): number;
+  /** Bytes the peer acknowledged so far. */
+  acked(): number;
+}
+
 export class LinkSampler {
   private taken = 0;
+  /** Bytes queued at the last sample. */
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The socket's fd for the kernel's unacknowledged bytes, or -1 (not a socket of ours). */
@@ -33,14 +46,16 @@ export class LinkSampler {
     private readonly stream: Duplex,
     private readonly feed: (sample: LinkSample) => void,
     private readonly intervalMs = 50,
+    private readonly counters: LinkCounters | null = null,
   ) {
-    if (stream instanceof net.Socket) this.fd = socketFd(stream);
+    if (stream instanceof net.Socket && counters === null) this.fd = socketFd(stream);
     this.taken = this.sentBytes(this.unacked());
     this.sample();
   }
 
   /** Bytes the kernel holds unacknowledged (0 when it cannot tell). */
   private unacked(): number {
+    if (this.counters !== null) return this.counters.unacked();
     if (this.fd < 0 || this.stream.destroyed) return 0;
     try {
       return socketUnackedBytes(this.fd);
@@ -53,6 +68,7 @@ export class LinkSampler {
 
   /** Bytes the peer acknowledged so far (0 for a stream that does not count them). */
   private sentBytes(unacked: number): number {
+    if (this.counters !== null) return this.counters.acked();
     if (this.fd >= 0 && !this.stream.destroyed) {
       try {
         return socketBytesAcked(this.fd);
@@ -66,28 +82,30 @@ export class LinkSampler {
     return Number.isFinite(n) ? Math.max(0, n - s.writableLength - unacked) : 0;
   }
 
-  /** Take a sample now (after a flush); another follows `intervalMs` after the last one while bytes are queued. */
+  /** Take a sample now (after a flush); more follow every `intervalMs` while a backlog lasts. */
   sample(): void {
     if (this.stopped || !(this.stream instanceof net.Socket)) return;
     const unacked = this.unacked();
     const taken = this.sentBytes(unacked);
     const queued = this.stream.writableLength + unacked;
-    this.feed({ now: performance.now(), ackedBytes: Math.max(0, taken - this.taken), queuedBytes: queued });
+    const acked = Math.max(0, taken - this.taken);
+    this.feed({ now: performance.now(), ackedBytes: acked, queuedBytes: queued });
+    // Bytes of the last sample's queue still not through: a backlog that outlasts a flush.
+    const carried = this.queued - acked;
     // A chunk the kernel took in part is in both queues until Node is done with it: the count
     // dips then, and only what goes beyond the highest count so far is new.
     this.taken = Math.max(this.taken, taken);
-    if (queued === 0 || this.stream.destroyed) {
+    this.queued = queued;
+    if (queued === 0 || this.stream.destroyed || (carried <= 0 && queued <= FRESH_QUEUE_BYTES)) {
       clearTimeout(this.timer);
       this.timer = undefined;
     } else if (this.timer === undefined) {
       this.timer = setTimeout(this.onTimer, this.intervalMs);
       this.timer.unref();
-    } else {
-      this.timer.refresh();
     }
   }
 
-  /** No sample for `intervalMs` while bytes were queued. */
+  /** A backlog lasted `intervalMs`: sample it. */
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.sample();
