@@ -471,12 +471,12 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   private checkOutgoingObjects(message: MessageSpec, args: readonly OutArg[], target: WireObject): void {
-    for (let i = 0; i < args.length; i++) {
+    for (let i = 0; i < message.args.length; i++) {
       const a = args[i];
       if (!(a instanceof WireObject)) continue;
-      const spec = message.args[i];
-      if (a.conn !== this) throw new EncodeError(`argument ${spec?.name} (${a.toString()}) belongs to another connection`, whereOf(target, message));
-      if (spec?.type === 'object' && (a.destroyed || this.objects.get(a.id) !== a)) {
+      const spec = message.args[i]!;
+      if (a.conn !== this) throw new EncodeError(`argument ${spec.name} (${a.toString()}) belongs to another connection`, whereOf(target, message));
+      if (spec.type === 'object' && (a.destroyed || this.objects.get(a.id) !== a)) {
         throw new EncodeError(`argument ${spec.name} (${a.toString()}) is destroyed`, whereOf(target, message));
       }
     }

@@ -293,17 +293,18 @@ export function encodeMessage(
   return out;
 }
 
-/**
- * The words of a message whose arguments are all one 32-bit word (ints,
- * fixed, objects, typed new ids: most messages of a frame), or null when one
- * is not. Such a message has no padding: `sz` is 12 + 4 per argument.
- */
+/** `wordLayout` of each message spec seen. */
 const wordLayouts = new WeakMap<MessageSpec, readonly ArgSpec[] | null>();
 /** `encodeWords` takes messages of up to this many arguments (every one-word message of the protocol). */
 const WORDS_MAX = 32;
 /** The words of the message being encoded, checked before anything is allocated. */
 const words = new Array<number>(WORDS_MAX).fill(0);
 
+/**
+ * The arguments of a message whose arguments are all one 32-bit word (ints,
+ * fixed, objects, typed new ids: most messages of a frame), or null when one
+ * is not. Such a message has no padding: `sz` is 12 + 4 per argument.
+ */
 function wordLayout(spec: MessageSpec): readonly ArgSpec[] | null {
   let layout = wordLayouts.get(spec);
   if (layout === undefined) {
