@@ -14,6 +14,7 @@
  */
 import { EncodeError, MalformedMessageError, ObjectError, type WireError } from '../wire/errors.js';
 import { WireObject, type OutArg } from '../wire/object.js';
+import { KIND_FIXED, KIND_INT, KIND_OBJECT, KIND_UINT, wordLayout } from '../wire/word-layout.js';
 import type { ArgSpec, MessageSpec, OpcodeEntry, ProtocolTable, UntypedNewId, WireValue } from '../wire/protocol.js';
 
 /**
@@ -293,37 +294,19 @@ export function encodeMessage(
   return out;
 }
 
-/** `wordLayout` of each message spec seen. */
-const wordLayouts = new WeakMap<MessageSpec, readonly ArgSpec[] | null>();
 /** `encodeWords` takes messages of up to this many arguments (every one-word message of the protocol). */
 const WORDS_MAX = 32;
 /** The words of the message being encoded, checked before anything is allocated. */
 const words = new Array<number>(WORDS_MAX).fill(0);
 
-/**
- * The arguments of a message whose arguments are all one 32-bit word (ints,
- * fixed, objects, typed new ids: most messages of a frame), or null when one
- * is not. Such a message has no padding: `sz` is 12 + 4 per argument.
- */
-function wordLayout(spec: MessageSpec): readonly ArgSpec[] | null {
-  let layout = wordLayouts.get(spec);
-  if (layout === undefined) {
-    const oneWord = (a: ArgSpec): boolean =>
-      a.type === 'int' || a.type === 'uint' || a.type === 'fixed' || a.type === 'object' || (a.type === 'new_id' && a.interface !== null);
-    layout = spec.args.every(oneWord) ? spec.args : null;
-    wordLayouts.set(spec, layout);
-  }
-  return layout;
-}
-
 /** The word of one argument of a one-word message, or -1 for a value only `encodeMessage` can judge. */
-function wordOf(spec: ArgSpec, value: EncodeArg | undefined): number {
-  switch (spec.type) {
-    case 'uint':
+function wordOf(kind: number, spec: ArgSpec, value: EncodeArg | undefined): number {
+  switch (kind) {
+    case KIND_UINT:
       return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff ? value : -1;
-    case 'int':
+    case KIND_INT:
       return typeof value === 'number' && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff ? value >>> 0 : -1;
-    case 'fixed': {
+    case KIND_FIXED: {
       if (typeof value !== 'number') return -1;
       const v = Math.round(value * 256);
       return v >= -0x80000000 && v <= 0x7fffffff ? v >>> 0 : -1; // NaN and infinities fail both tests
@@ -331,7 +314,7 @@ function wordOf(spec: ArgSpec, value: EncodeArg | undefined): number {
     default:
       // object, or a typed new_id: a live object of the named interface, a nullable object's null, or a raw id.
       if (value instanceof WireObject) return spec.interface === null || value.spec.name === spec.interface ? value.id : -1;
-      if (value === null || value === 0) return spec.type === 'object' && spec.nullable ? 0 : -1;
+      if (value === null || value === 0) return kind === KIND_OBJECT && spec.nullable ? 0 : -1;
       return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 0xffffffff ? value : -1;
   }
 }
@@ -348,12 +331,12 @@ export function encodeWords(
   args: readonly EncodeArg[],
   allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
 ): Uint8Array | null {
-  const layout = wordLayout(spec);
+  const kinds = wordLayout(spec);
   const count = args.length;
-  if (layout === null || count !== layout.length || count > WORDS_MAX) return null;
+  if (kinds === null || count !== kinds.length || count > WORDS_MAX) return null;
   if (!(Number.isInteger(targetId) && targetId > 0 && targetId <= 0xffffffff)) return null;
   for (let i = 0; i < count; i++) {
-    const w = wordOf(layout[i]!, args[i]);
+    const w = wordOf(kinds[i]!, spec.args[i]!, args[i]);
     if (w < 0) return null;
     words[i] = w;
   }

@@ -53,6 +53,7 @@ import { HANGUP, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-wa
 import { defaultLogger } from './log.js';
 import { HEADER_SIZE, MAX_FDS_PER_SENDMSG, MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type MessageHeader, type MessageTarget, type ParsedMessage } from './wire.js';
 import { soon } from '../microtask.js';
+import { KIND_FIXED, KIND_INT, KIND_OBJECT, KIND_UINT, wordLayout } from '../wire/word-layout.js';
 
 /** Input buffer: room for many messages per recvmsg, never less than one full message free. */
 const INPUT_CAPACITY = 64 * 1024;
@@ -60,12 +61,6 @@ const INPUT_CAPACITY = 64 * 1024;
 const OUTPUT_BATCH = 64 * 1024;
 /** The staging buffer of fixed-size messages (a new one when full). */
 const STAGE_SIZE = 16 * 1024;
-/** Argument kinds of a message with only fixed-size arguments (`fixedLayout`). */
-const KIND_INT = 0;
-const KIND_UINT = 1;
-const KIND_FIXED = 2;
-const KIND_OBJECT = 3;
-const KIND_NEW_ID = 4;
 /** Received fds waiting for their message, at most (libwayland's fds_in ring holds 1024). */
 const MAX_QUEUED_FDS = 1024;
 /** recvmsg calls per readiness report before yielding to other connections. */
@@ -255,7 +250,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
    * check (it throws the precise error).
    */
   private stageFixed(target: WireObject, message: MessageSpec, args: readonly OutArg[]): boolean {
-    const kinds = fixedLayout(message);
+    const kinds = wordLayout(message);
     if (kinds === null || args.length !== kinds.length) return false;
     const size = HEADER_SIZE + 4 * kinds.length;
     const at = this.stageRoom(size);
@@ -948,26 +943,6 @@ function messageName(parsed: ParsedMessage): string {
 
 function whereOf(target: WireObject, message: MessageSpec): string {
   return `${target.spec.name}@${target.id}.${message.name}`;
-}
-
-const layouts = new WeakMap<MessageSpec, Uint8Array | null>();
-
-/** The argument kinds of a message whose arguments all have a fixed size on the wire, else null. */
-function fixedLayout(message: MessageSpec): Uint8Array | null {
-  let kinds = layouts.get(message);
-  if (kinds !== undefined) return kinds;
-  kinds = new Uint8Array(message.args.length);
-  for (let i = 0; i < message.args.length && kinds !== null; i++) {
-    const arg = message.args[i]!;
-    if (arg.type === 'int') kinds[i] = KIND_INT;
-    else if (arg.type === 'uint') kinds[i] = KIND_UINT;
-    else if (arg.type === 'fixed') kinds[i] = KIND_FIXED;
-    else if (arg.type === 'object') kinds[i] = KIND_OBJECT;
-    else if (arg.type === 'new_id' && arg.interface !== null) kinds[i] = KIND_NEW_ID;
-    else kinds = null;
-  }
-  layouts.set(message, kinds);
-  return kinds;
 }
 
 function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
