@@ -95,6 +95,11 @@ class Reports {
     });
   }
 
+  /** Forget the reports of `fd` not taken yet (a persistent fd is reported on every turn while ready). */
+  forget(fd: number): void {
+    this.queued.delete(fd);
+  }
+
   /** True if fd gets no report for `ms` milliseconds. */
   async quiet(fd: number, ms = 200): Promise<boolean> {
     try {
@@ -402,6 +407,32 @@ describe('UnixListener', () => {
 
     poller.close();
     expect(isNativeError(thrown(() => poller.add(a, POLL_READABLE)), 'EBADF')).toBe(true);
+  });
+  it('reports a persistent fd for as long as it is ready, without a rearm; rearm changes its interest', async () => {
+    const reports = new Reports();
+    const poller = new Poller(reports.callback);
+    cleanup.push(() => poller.close());
+    const [a, b] = socketPair().map(own);
+    poller.add(b, POLL_READABLE, true);
+    expect(await reports.quiet(b)).toBe(true);
+    sendMsg(a, new TextEncoder().encode('ping'), []);
+    // Not read: reported again on the next turns, with no rearm.
+    expect(await reports.next(b)).toBe(POLL_READABLE);
+    expect(await reports.next(b)).toBe(POLL_READABLE);
+    expect(drain(b)).toBe(4);
+    reports.forget(b);
+    expect(await reports.quiet(b)).toBe(true);
+    sendMsg(a, new TextEncoder().encode('more'), []);
+    expect(await reports.next(b)).toBe(POLL_READABLE);
+    expect(drain(b)).toBe(4);
+    reports.forget(b);
+    // A new interest, once: writable from then on, report after report.
+    poller.rearm(b, POLL_WRITABLE);
+    expect(await reports.next(b)).toBe(POLL_WRITABLE);
+    expect(await reports.next(b)).toBe(POLL_WRITABLE);
+    poller.remove(b);
+    reports.forget(b);
+    expect(await reports.quiet(b)).toBe(true);
   });
 });
 

@@ -76,12 +76,13 @@ export interface UnixListenerStatic {
 
 /**
  * fd readiness reported from Node's event loop (an epoll set of the poller's own, watched by one
- * libuv poll handle; no thread). One-shot: after a report
+ * libuv poll handle; no thread). One-shot unless added as persistent: after a report
  * for an fd, the next one comes only after `rearm`. Interest bits: POLL_READABLE, POLL_WRITABLE;
  * event bits add POLL_HANGUP. Keeps the process alive only while some fd is watched.
  */
 export interface Poller {
-  add(fd: number, interest: number): void;
+  /** `persistent`: the fd stays armed after a report; `rearm` then only changes its interest. */
+  add(fd: number, interest: number, persistent?: boolean): void;
   rearm(fd: number, interest: number): void;
   /** Call before closing the fd; no report for it arrives afterwards. */
   remove(fd: number): void;

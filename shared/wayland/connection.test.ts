@@ -28,6 +28,7 @@ import {
 import { silentLogger } from '../log.js';
 import { WaylandClient } from './client.js';
 import { ErrorPostedError } from './connection.js';
+import { rearmCount } from './fd-watch.js';
 import { WaylandServer, type WaylandServerClient } from './server.js';
 import { RawClient, decodeStream, openFdCount, sleep, waitFor, withTimeout } from './test/helpers.js';
 import { encodeMessage } from './wire.js';
@@ -80,6 +81,16 @@ describe('WaylandConnection and WaylandServer over a socket pair', () => {
     expect(serials).toEqual([1]);
     expect(first.destroyed).toBe(true);
     expect(client.display.sync().id).toBe(2); // lowest id acknowledged by delete_id
+  });
+
+  it('keeps both sockets watched across round trips without a call to the poller per report', async () => {
+    const server = newServer();
+    const { client } = pair(server);
+    await client.roundtrip();
+    const before = rearmCount();
+    for (let i = 0; i < 20; i++) await client.roundtrip();
+    // 40 reports (a sync in on one side, done + delete_id on the other, each time), interest unchanged
+    expect(rearmCount() - before).toBe(0);
   });
 
   it('reads once per report when the read takes all the socket has, and on while more is queued', async () => {

@@ -157,8 +157,12 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private flushScheduled = false;
 
   private inCallback = false;
-  /** The interest the fd is armed with; null while a report is being handled (one-shot). */
-  private armed: number | null = READABLE;
+  /**
+   * The interest the fd is watched with. The watch is persistent: it stays
+   * armed through reports, so only a change of interest calls the poller
+   * (most reports change nothing: one call fewer a wake-up).
+   */
+  private armed = READABLE;
   /** recvmsg calls so far (`reads`). */
   private readCalls = 0;
   /** No more input is processed and nothing more is queued; the fd closes once the queue is written. */
@@ -183,7 +187,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     const displayClass = this.role === 'client' ? WlDisplayProxy : WlDisplayResource;
     this.display = new displayClass(this, 1, 1);
     this.objects.insert(1, this.display);
-    watchFd(this.fd, READABLE, (events) => this.onEvents(events));
+    watchFd(this.fd, READABLE, (events) => this.onEvents(events), true);
   }
 
   /** True once the socket is closed. */
@@ -543,7 +547,6 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   private onEvents(events: number): void {
     this.inCallback = true;
-    this.armed = null;
     try {
       if (events & WRITABLE || (this.closing && events & HANGUP)) this.flush();
       if (this.closing && events & HANGUP) this.finish(this.closeReason);

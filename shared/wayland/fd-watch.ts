@@ -6,8 +6,9 @@
  * one fd is watched.
  *
  * Reports are one-shot: after `handler(events)` the fd stays quiet until
- * `rearm`. Handlers are called on the main thread, never re-entrantly for the
- * same fd.
+ * `rearm`; a persistent fd is reported for as long as it is ready, and
+ * `rearm` only changes what it is watched for. Handlers are called on the
+ * main thread, never re-entrantly for the same fd.
  */
 import { POLL_HANGUP, POLL_READABLE, POLL_WRITABLE, Poller } from '../native.js';
 
@@ -20,28 +21,41 @@ export type FdHandler = (events: number) => void;
 
 let poller: Poller | null = null;
 const handlers = new Map<number, FdHandler>();
+/** Calls of `rearmFd` that reached the poller (diagnostics: each is a call into the addon). */
+let rearms = 0;
 
 function dispatch(fd: number, events: number): void {
   const handler = handlers.get(fd);
   if (handler !== undefined) handler(events);
 }
 
-/** Start watching `fd` (not yet watched) with `interest` (READABLE | WRITABLE). */
-export function watchFd(fd: number, interest: number, handler: FdHandler): void {
+/**
+ * Start watching `fd` (not yet watched) with `interest` (READABLE | WRITABLE);
+ * `persistent`: stay armed after each report.
+ */
+export function watchFd(fd: number, interest: number, handler: FdHandler, persistent = false): void {
   if (handlers.has(fd)) throw new Error(`fd ${fd} is already watched`);
   poller ??= new Poller(dispatch);
   handlers.set(fd, handler);
   try {
-    poller.add(fd, interest);
+    poller.add(fd, interest, persistent);
   } catch (error) {
     handlers.delete(fd);
     throw error;
   }
 }
 
-/** Ask for the next report on `fd`, with a new interest. */
+/** Ask for the next report on `fd`, with a new interest (a persistent fd: change its interest). */
 export function rearmFd(fd: number, interest: number): void {
-  if (poller !== null && handlers.has(fd)) poller.rearm(fd, interest);
+  if (poller !== null && handlers.has(fd)) {
+    rearms++;
+    poller.rearm(fd, interest);
+  }
+}
+
+/** Calls of `rearmFd` that reached the poller so far (for tests and diagnostics). */
+export function rearmCount(): number {
+  return rearms;
 }
 
 /** Stop watching `fd`; call before closing it. No report for it arrives afterwards. */

@@ -1,8 +1,11 @@
 //! fd readiness on Node's event loop.
 //!
 //! The watched fds are registered in an epoll instance of the poller's own. Reports are
-//! one-shot: once reported, an fd stays quiet until JS calls `rearm`, so JS can drain the socket
-//! first and no report piles up meanwhile. The registrations are level-triggered: a rearm made
+//! one-shot by default: once reported, an fd stays quiet until JS calls `rearm`, so JS can drain
+//! the socket first and no report piles up meanwhile. An fd added as persistent stays armed with
+//! its interest after a report: its owner reads what it was told of and asks for a change of
+//! interest only when it has one, without a call back into the addon after every report (a
+//! connection's steady state: readable, again and again). The registrations are level-triggered: a rearm made
 //! during the report with the same interest (the usual case) leaves the kernel's registration as
 //! it is, and only an fd left unarmed after its report is taken out of the set (and put back by
 //! a later rearm). That epoll fd is itself
@@ -91,6 +94,8 @@ struct Entry {
   armed: bool,
   /// In the epoll set, with `mask`.
   registered: bool,
+  /// Stays armed after a report (see the module).
+  persistent: bool,
 }
 
 impl Entry {
@@ -145,15 +150,16 @@ impl Watcher {
     Ok(())
   }
 
-  /// Watches `fd` for `interest`; returns the number of fds watched afterwards.
-  pub fn add(&self, fd: RawFd, interest: u32) -> Result<usize> {
+  /// Watches `fd` for `interest`, one-shot or `persistent`; returns the number of fds watched
+  /// afterwards.
+  pub fn add(&self, fd: RawFd, interest: u32, persistent: bool) -> Result<usize> {
     let mask = epoll_mask(interest)?;
     if self.watched.borrow().contains_key(&fd) {
       return Err(error("EEXIST", format!("Poller: fd {fd} is watched already")));
     }
     let generation = self.next_generation.get();
     self.next_generation.set(generation.wrapping_add(1));
-    let mut entry = Entry { generation, mask, armed: true, registered: false };
+    let mut entry = Entry { generation, mask, armed: true, registered: false, persistent };
     self.apply(fd, &mut entry)?;
     let mut watched = self.watched.borrow_mut();
     watched.insert(fd, entry);
@@ -200,12 +206,13 @@ impl Watcher {
     self.watched.borrow().get(&event.fd).is_some_and(|e| e.generation == event.generation && e.armed)
   }
 
-  /// Starts the report of `event` if it is to be reported (`is_current`): its fd is disarmed
-  /// until `rearm`. False, with nothing changed, for a stale or unarmed one.
+  /// Starts the report of `event` if it is to be reported (`is_current`): a one-shot fd is
+  /// disarmed until `rearm`, a persistent one stays armed. False, with nothing changed, for a
+  /// stale or unarmed one.
   pub fn begin_report(&self, event: &Event) -> bool {
     match self.watched.borrow_mut().get_mut(&event.fd) {
       Some(entry) if entry.generation == event.generation && entry.armed => {
-        entry.armed = false;
+        entry.armed = entry.persistent;
         true
       }
       _ => false,
@@ -604,20 +611,22 @@ impl Poller {
   }
 
   /// Watches `fd` with the given interest (1 readable, 2 writable, 3 both). One-shot: after a
-  /// report, call `rearm` to get the next one.
+  /// report, call `rearm` to get the next one; `persistent`: reported for as long as it is ready,
+  /// `rearm` only changes the interest.
   #[napi]
-  pub fn add(&mut self, fd: i32, interest: u32) -> Result<()> {
+  pub fn add(&mut self, fd: i32, interest: u32, persistent: Option<bool>) -> Result<()> {
     if self.shared.closed.get() {
       return Err(closed_error());
     }
-    let count = self.shared.watcher.add(fd, interest)?;
+    let count = self.shared.watcher.add(fd, interest, persistent.unwrap_or(false))?;
     if count > 0 {
       self.shared.set_referenced(true);
     }
     Ok(())
   }
 
-  /// Re-enables reports for `fd` after one was delivered, with a new interest.
+  /// Re-enables reports for `fd` after one was delivered, with a new interest (a persistent fd:
+  /// the new interest).
   #[napi]
   pub fn rearm(&mut self, fd: i32, interest: u32) -> Result<()> {
     if self.shared.closed.get() {
@@ -699,7 +708,7 @@ mod tests {
   fn watched_with_data() -> (Watcher, OwnedFd, OwnedFd) {
     let w = Watcher::new().unwrap();
     let (a, b) = pair().unwrap();
-    w.add(b.as_raw_fd(), READABLE).unwrap();
+    w.add(b.as_raw_fd(), READABLE, false).unwrap();
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     (w, a, b)
   }
@@ -712,7 +721,7 @@ mod tests {
   fn readable_is_reported_once_until_rearmed() {
     let w = Watcher::new().unwrap();
     let (a, b) = pair().unwrap();
-    w.add(b.as_raw_fd(), READABLE).unwrap();
+    w.add(b.as_raw_fd(), READABLE, false).unwrap();
     assert!(wait(&w, QUIET).is_empty(), "nothing to read yet");
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     let e = wait(&w, SOON);
@@ -725,6 +734,38 @@ mod tests {
     let e = wait(&w, SOON);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].events & READABLE, READABLE);
+  }
+
+  #[test]
+  fn a_persistent_fd_is_reported_while_ready_without_a_rearm() {
+    let w = Watcher::new().unwrap();
+    let (a, b) = pair().unwrap();
+    w.add(b.as_raw_fd(), READABLE, true).unwrap();
+    assert!(wait(&w, QUIET).is_empty(), "nothing to read yet");
+    send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
+    // Not read and not rearmed: still registered and armed, so the next turn reports it again.
+    for _ in 0..2 {
+      let e = wait(&w, SOON);
+      assert_eq!(e.iter().map(|e| (e.fd, e.events)).collect::<Vec<_>>(), [(b.as_raw_fd(), READABLE)]);
+      assert!(registered(&w, b.as_raw_fd()));
+    }
+    // Read: quiet until more comes.
+    let mut byte = [0u8; 1];
+    // SAFETY: reads one byte into a buffer of one.
+    assert_eq!(unsafe { libc::read(b.as_raw_fd(), byte.as_mut_ptr().cast(), 1) }, 1);
+    assert!(wait(&w, QUIET).is_empty(), "drained: no report");
+    send_with_fds(a.as_raw_fd(), b"y", &[]).unwrap();
+    assert_eq!(wait(&w, SOON).len(), 1, "more data: reported without a rearm");
+    // A rearm changes the interest, once: writable from then on.
+    w.rearm(b.as_raw_fd(), WRITABLE).unwrap();
+    for _ in 0..2 {
+      let e = wait(&w, SOON);
+      assert_eq!(e.len(), 1);
+      assert_eq!(e[0].events & (READABLE | WRITABLE), WRITABLE);
+    }
+    // Removed: never reported again.
+    w.remove(b.as_raw_fd()).unwrap();
+    assert!(wait(&w, QUIET).is_empty());
   }
 
   #[test]
@@ -745,7 +786,7 @@ mod tests {
   fn writable_and_hangup_are_reported() {
     let w = Watcher::new().unwrap();
     let (a, b) = pair().unwrap();
-    w.add(a.as_raw_fd(), WRITABLE).unwrap();
+    w.add(a.as_raw_fd(), WRITABLE, false).unwrap();
     assert_eq!(wait(&w, SOON)[0].events, WRITABLE);
     drop(b);
     w.rearm(a.as_raw_fd(), READABLE).unwrap();
@@ -760,7 +801,7 @@ mod tests {
     let w = Watcher::new().unwrap();
     let pairs: Vec<_> = (0..3).map(|_| pair().unwrap()).collect();
     for (_, b) in &pairs {
-      w.add(b.as_raw_fd(), READABLE).unwrap();
+      w.add(b.as_raw_fd(), READABLE, false).unwrap();
     }
     for (a, _) in &pairs {
       send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
@@ -783,7 +824,7 @@ mod tests {
     w.end_report(&event).unwrap();
     // Removed and added again: the old event is stale, and does not disarm the new registration.
     w.remove(b.as_raw_fd()).unwrap();
-    w.add(b.as_raw_fd(), READABLE).unwrap();
+    w.add(b.as_raw_fd(), READABLE, false).unwrap();
     assert!(!w.begin_report(&event));
     assert!(w.is_current(&Event { generation: event.generation + 1, ..event }));
     assert_eq!(wait(&w, SOON).len(), 1);
@@ -793,7 +834,7 @@ mod tests {
   fn a_removed_fd_is_no_longer_current_nor_reported() {
     let w = Watcher::new().unwrap();
     let (a, b) = pair().unwrap();
-    assert_eq!(w.add(b.as_raw_fd(), READABLE).unwrap(), 1);
+    assert_eq!(w.add(b.as_raw_fd(), READABLE, false).unwrap(), 1);
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     // Collected in a batch, then removed by an earlier report of that batch.
     poll_epoll(&w, SOON);
@@ -802,7 +843,7 @@ mod tests {
     assert_eq!(w.remove(b.as_raw_fd()).unwrap(), 0);
     assert!(!w.is_current(&stale));
     // Re-added, the same fd gets a new generation: the old report stays stale.
-    w.add(b.as_raw_fd(), READABLE).unwrap();
+    w.add(b.as_raw_fd(), READABLE, false).unwrap();
     assert!(!w.is_current(&stale));
     let fresh = wait(&w, SOON);
     assert_eq!(fresh.len(), 1);
@@ -817,20 +858,20 @@ mod tests {
   fn bad_interest_and_double_add_are_errors() {
     let w = Watcher::new().unwrap();
     let (a, _b) = pair().unwrap();
-    assert_eq!(w.add(a.as_raw_fd(), 4).unwrap_err().status.0, "EINVAL");
-    w.add(a.as_raw_fd(), READABLE).unwrap();
-    assert_eq!(w.add(a.as_raw_fd(), READABLE).unwrap_err().status.0, "EEXIST");
-    assert_eq!(w.add(-1, READABLE).unwrap_err().status.0, "EBADF");
+    assert_eq!(w.add(a.as_raw_fd(), 4, false).unwrap_err().status.0, "EINVAL");
+    w.add(a.as_raw_fd(), READABLE, false).unwrap();
+    assert_eq!(w.add(a.as_raw_fd(), READABLE, false).unwrap_err().status.0, "EEXIST");
+    assert_eq!(w.add(-1, READABLE, false).unwrap_err().status.0, "EBADF");
   }
 
   #[test]
   fn clear_forgets_every_fd() {
     let w = Watcher::new().unwrap();
     let (a, b) = pair().unwrap();
-    w.add(b.as_raw_fd(), READABLE).unwrap();
+    w.add(b.as_raw_fd(), READABLE, false).unwrap();
     w.clear();
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     assert!(wait(&w, QUIET).is_empty());
-    assert_eq!(w.add(b.as_raw_fd(), READABLE).unwrap(), 1, "not watched any more: added again");
+    assert_eq!(w.add(b.as_raw_fd(), READABLE, false).unwrap(), 1, "not watched any more: added again");
   }
 }
