@@ -713,16 +713,23 @@ mod tests {
     (w, a, b)
   }
 
+  /// A watcher with one socket registered for reading (one-shot or `persistent`), checked quiet
+  /// while nothing was sent: the watcher, the writer and the watched end.
+  fn watched_quiet(persistent: bool) -> (Watcher, OwnedFd, OwnedFd) {
+    let w = Watcher::new().unwrap();
+    let (a, b) = pair().unwrap();
+    w.add(b.as_raw_fd(), READABLE, persistent).unwrap();
+    assert!(wait(&w, QUIET).is_empty(), "nothing to read yet");
+    (w, a, b)
+  }
+
   fn registered(w: &Watcher, fd: RawFd) -> bool {
     w.watched.borrow().get(&fd).is_some_and(|e| e.registered)
   }
 
   #[test]
   fn readable_is_reported_once_until_rearmed() {
-    let w = Watcher::new().unwrap();
-    let (a, b) = pair().unwrap();
-    w.add(b.as_raw_fd(), READABLE, false).unwrap();
-    assert!(wait(&w, QUIET).is_empty(), "nothing to read yet");
+    let (w, a, b) = watched_quiet(false);
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     let e = wait(&w, SOON);
     assert_eq!(e.iter().map(|e| (e.fd, e.events)).collect::<Vec<_>>(), [(b.as_raw_fd(), READABLE)]);
@@ -738,10 +745,7 @@ mod tests {
 
   #[test]
   fn a_persistent_fd_is_reported_while_ready_without_a_rearm() {
-    let w = Watcher::new().unwrap();
-    let (a, b) = pair().unwrap();
-    w.add(b.as_raw_fd(), READABLE, true).unwrap();
-    assert!(wait(&w, QUIET).is_empty(), "nothing to read yet");
+    let (w, a, b) = watched_quiet(true);
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     // Not read and not rearmed: still registered and armed, so the next turn reports it again.
     for _ in 0..2 {
