@@ -5,10 +5,10 @@
 //! the socket first and no report piles up meanwhile. An fd added as persistent stays armed with
 //! its interest after a report: its owner reads what it was told of and asks for a change of
 //! interest only when it has one, without a call back into the addon after every report (a
-//! connection's steady state: readable, again and again). The registrations are level-triggered: a rearm made
-//! during the report with the same interest (the usual case) leaves the kernel's registration as
-//! it is, and only an fd left unarmed after its report is taken out of the set (and put back by
-//! a later rearm). That epoll fd is itself
+//! connection's steady state: readable, again and again). The registrations are
+//! level-triggered: a rearm made during the report with the same interest (the usual case)
+//! leaves the kernel's registration as it is, and only an fd left unarmed after its report is
+//! taken out of the set (and put back by a later rearm). That epoll fd is itself
 //! watched by one libuv poll handle on the loop of the JS environment that made the poller: when
 //! any watched fd is ready, the loop calls us on the main thread, we collect the ready fds with a
 //! non-blocking `epoll_wait` and report each to JS. No thread sits in between (no wake-up of the
@@ -625,8 +625,8 @@ impl Poller {
     Ok(())
   }
 
-  /// Re-enables reports for `fd` after one was delivered, with a new interest (a persistent fd:
-  /// the new interest).
+  /// Re-enables reports for `fd` after one was delivered, with a new interest; for a persistent
+  /// fd, only changes its interest.
   #[napi]
   pub fn rearm(&mut self, fd: i32, interest: u32) -> Result<()> {
     if self.shared.closed.get() {
