@@ -10,11 +10,13 @@
 // `tx=PID app=desc:PID` splits a transmitter from the application it started.
 //
 // Every 50 ms it appends "<CLOCK_MONOTONIC ns> <role> <cpu ns> <hwm KiB>":
-// cumulative on-CPU time (sum of /proc/PID/task/*/schedstat; a process that
-// exits keeps its last value) and the sum of the processes' VmHWM (peak
+// cumulative on-CPU time (sum of /proc/PID/task/*/schedstat, a thread that
+// ends keeping its last value: thread-cpu.mjs; a process that exits keeps its
+// last value) and the sum of the processes' VmHWM (peak
 // resident set) seen so far; the same for the sampler itself (role
 // "sampler"); and "<ns> __system <busy ns> <total ns>" from /proc/stat.
 import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { ThreadCpu } from './thread-cpu.mjs';
 
 const [out, ...specs] = process.argv.slice(2);
 if (out === undefined || specs.length === 0) {
@@ -45,6 +47,7 @@ const children = (pid) => {
   }
   return tids.flatMap((t) => (read(`/proc/${pid}/task/${t}/children`) ?? '').split(' ').filter(Boolean).map(Number));
 };
+const threadCpu = new ThreadCpu();
 const cpuNs = (pid) => {
   let tids;
   try {
@@ -52,9 +55,13 @@ const cpuNs = (pid) => {
   } catch {
     return undefined;
   }
-  let sum = 0;
-  for (const t of tids) sum += Number((read(`/proc/${pid}/task/${t}/schedstat`) ?? '0').split(' ')[0]) || 0;
-  return sum;
+  const counts = new Map();
+  for (const t of tids) {
+    const text = read(`/proc/${pid}/task/${t}/schedstat`);
+    const ns = text === undefined ? NaN : Number(text.split(' ')[0]);
+    counts.set(t, Number.isFinite(ns) ? ns : undefined);
+  }
+  return threadCpu.update(pid, counts);
 };
 const hwmKiB = (pid) => {
   const m = /VmHWM:\s+(\d+)/.exec(read(`/proc/${pid}/status`) ?? '');
