@@ -15,8 +15,10 @@ describe('ThreadCpu (the sampler’s CPU time of a process)', () => {
     const cpu = new ThreadCpu();
     expect(cpu.update(7, new Map([['7', 100], ['8', 40]]))).toBe(140);
     expect(cpu.update(7, new Map<string, number | undefined>([['7', 110], ['8', undefined]]))).toBe(150);
-    // id 8 again with a smaller count: a new thread; the old one's 40 stay
-    expect(cpu.update(7, new Map([['7', 120], ['8', 3]]))).toBe(163);
+    // readable again, further on: the same thread, counted once
+    expect(cpu.update(7, new Map([['7', 115], ['8', 45]]))).toBe(160);
+    // id 8 again with a smaller count: a new thread; the old one's 45 stay
+    expect(cpu.update(7, new Map([['7', 120], ['8', 3]]))).toBe(168);
   });
 
   it('keeps processes apart', () => {
