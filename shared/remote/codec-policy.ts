@@ -12,10 +12,15 @@
  *   looks like video: most of its pixels change in each frame, frames come often, and lossless
  *   compression does poorly on them.
  *
- * Link capacity is the rate at which the send queue drains while it is backed up; a drain rate
- * measured with an empty queue only shows what was offered, so it can raise the estimate but
- * not lower it. Without a backlog for `probeMs`, the estimate is forgotten, so a link that got
- * faster is found again (lz4 is tried, and a new backlog brings the estimate back).
+ * Link capacity is the rate at which the send queue drains while it is backed up: bytes queued
+ * at one sample are not all through at the next. A queue that holds only what was written since
+ * is no backlog, though the transmitter samples right after each flush and so always finds its
+ * own bytes there (on loopback they stay unacknowledged until the receiver's next reply, which
+ * comes just before the next flush: the drain rate is then what the application offered). A
+ * drain rate measured without a backlog only shows what was offered, so it can raise the
+ * estimate but not lower it. After `probeMs` in which no two samples in a row found bytes
+ * queued, the estimate is forgotten, so a link that got faster is found again (lz4 is tried, and a new
+ * backlog brings the estimate back).
  * A new choice must hold for `dwellMs` before a surface switches, so single samples do not
  * make it flap.
  *
@@ -53,7 +58,7 @@ export interface CodecPolicyOptions {
   readonly backlogMs?: number;
   /** Share of the capacity that lz4's predicted load may use before the link is the bottleneck. Default 0.8. */
   readonly headroom?: number;
-  /** How long without a backlog before the capacity estimate is forgotten. Default 10000. */
+  /** How long without bytes queued at two samples in a row before the capacity estimate is forgotten. Default 10000. */
   readonly probeMs?: number;
   /** How long a new choice must hold before a surface switches. Default 300. */
   readonly dwellMs?: number;
@@ -171,8 +176,8 @@ export class CodecPolicy {
   private readonly speed: Record<CodecFamily, Ewma> = { lz4: new Ewma(0.2), zstd: new Ewma(0.2), lossy: new Ewma(0.2) };
   private capacity = new Ewma(0.3);
   private lastSample: LinkSample | null = null;
-  /** When the queue was last seen backed up (capacity measured), in ms. */
-  private lastBackedUp = -Infinity;
+  /** When the queue last held bytes at two samples in a row (frames on their way), in ms. */
+  private lastBusy = -Infinity;
   private queueDelayMs = 0;
 
   constructor(options: CodecPolicyOptions = {}) {
@@ -205,8 +210,10 @@ export class CodecPolicy {
     this.lastSample = sample;
     if (prev === null || sample.now <= prev.now) return;
     const rate = (sample.ackedBytes * 1000) / (sample.now - prev.now);
-    // Backed up during the whole interval: the drain rate is what the link carries.
-    const backedUp = prev.queuedBytes > 0 && sample.queuedBytes > 0;
+    const busy = prev.queuedBytes > 0 && sample.queuedBytes > 0;
+    // Backed up during the whole interval (the previous queue is not all through): the drain
+    // rate is what the link carries.
+    const backedUp = busy && sample.ackedBytes < prev.queuedBytes;
     if (backedUp) {
       this.capacity.add(rate);
     } else if (this.capacity.value !== null && rate > this.capacity.value) {
@@ -214,8 +221,8 @@ export class CodecPolicy {
     }
     const capacity = this.capacity.value;
     this.queueDelayMs = capacity === null || capacity <= 0 ? 0 : (sample.queuedBytes * 1000) / capacity;
-    if (backedUp) this.lastBackedUp = sample.now;
-    else if (sample.now - this.lastBackedUp > this.probeMs) {
+    if (busy) this.lastBusy = sample.now;
+    else if (sample.now - this.lastBusy > this.probeMs) {
       this.capacity = new Ewma(0.3);
       this.queueDelayMs = 0;
     }
