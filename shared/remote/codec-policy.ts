@@ -19,8 +19,8 @@
  * comes just before the next flush: the drain rate is then what the application offered). A
  * drain rate measured without a backlog only shows what was offered, so it can raise the
  * estimate but not lower it. After `probeMs` in which no two samples in a row found bytes
- * queued, the estimate is forgotten, so a link that got faster is found again (lz4 is tried, and a new
- * backlog brings the estimate back).
+ * queued, the estimate is forgotten, so a link that got faster is found again (lz4 is tried,
+ * and a new backlog brings the estimate back).
  * A new choice must hold for `dwellMs` before a surface switches, so single samples do not
  * make it flap.
  *
