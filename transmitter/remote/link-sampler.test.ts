@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { LinkSample } from '../../shared/remote/codec-policy.js';
+import { CodecPolicy, type LinkSample } from '../../shared/remote/codec-policy.js';
 import { waitFor } from '../../shared/remote/test/fixtures.js';
 import { FRESH_QUEUE_BYTES, LinkSampler } from './link-sampler.js';
 
@@ -142,4 +142,40 @@ describe('LinkSampler', () => {
     expect(samples).toHaveLength(count + 1);
     expect(samples.at(-1)!.queuedBytes).toBe(counters.unacked);
   });
+
+  it('feeding the codec policy: frames over loopback, each answered by the reader, leave the link unmeasured and auto on lz4', async () => {
+    // As a transmitter and its receiver: a frame, then the reply that lets the next one go. The
+    // kernel acknowledges a frame's bytes with the reply, so every sample right after a flush
+    // finds that flush's bytes queued.
+    const { writer, reader } = await socketPair();
+    writer.setNoDelay(true);
+    reader.setNoDelay(true);
+    const policy = new CodecPolicy();
+    const samples: LinkSample[] = [];
+    const sampler = new LinkSampler(writer, (s) => {
+      samples.push(s);
+      policy.linkSample(s);
+    });
+    cleanups.push(() => sampler.stop());
+    const frame = Buffer.alloc(62_404, 9);
+    let received = 0;
+    reader.on('data', (d: Buffer) => {
+      received += d.length;
+      if (received % frame.length === 0) setTimeout(() => reader.write(Buffer.alloc(80)), 5);
+    });
+    for (let i = 0; i < 60; i++) {
+      const reply = once(writer, 'data');
+      writer.write(frame);
+      const now = performance.now();
+      policy.frameEncoded({ surface: 1, now, pixels: 1920 * 1080, changedPixels: 20_736, rawBytes: 82_944, encodedBytes: frame.length, family: 'lz4', encodeMs: 0.1 });
+      sampler.sample();
+      if (policy.choose(1, now).kind !== 'lz4') throw new Error(`frame ${i}: ${policy.choose(1, now).kind} chosen`);
+      await reply;
+    }
+    // The samples did see the flushes' own bytes queued (else this would test nothing).
+    expect(samples.filter((s) => s.queuedBytes > 0).length).toBeGreaterThan(30);
+    expect(policy.linkCapacity).toBeNull();
+    expect(policy.linkIsBottleneck(performance.now())).toBe(false);
+  });
 });
+
