@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { WlSurfaceProxy, WpPresentationProxy } from '../generated/wayland/index.js';
+import { WpPresentationFeedbackKind, type WlSurfaceProxy, type WpPresentationProxy } from '../generated/wayland/index.js';
 import { DisplayPresentation, nextPresentation, REFRESH_MS, STEADY_AFTER } from './presentation.js';
 
 describe('nextPresentation', () => {
@@ -38,7 +38,7 @@ class FakePresentation {
 }
 
 const REFRESH = 16_666_667;
-const VSYNC = 1;
+const VSYNC = WpPresentationFeedbackKind.Vsync;
 
 describe('DisplayPresentation: real feedback for a producer that waits for it', () => {
   beforeEach(() => {
@@ -60,7 +60,7 @@ describe('DisplayPresentation: real feedback for a producer that waits for it', 
    * feedback asked is answered at `at(i)` (ns on the compositor's clock) with `flags`.
    * Returns the frames that asked.
    */
-  function run(s: ReturnType<typeof display>, from: number, frames: number, periodMs: number, at: (i: number) => bigint, flags = VSYNC): number[] {
+  function run(s: ReturnType<typeof display>, from: number, frames: number, periodMs: number, at: (i: number) => bigint, flags: number = VSYNC): number[] {
     const asking: number[] = [];
     for (let i = from; i < from + frames; i++) {
       const before = s.fake.asked.length;
