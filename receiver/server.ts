@@ -142,6 +142,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       maxObjects: limits.maxObjects,
       // A backstop: the guard's sweep drops a peer at maxQueuedBytes, in and out, within 250 ms.
       maxOutgoingBytes: 2 * limits.maxQueuedBytes,
+      maxOutgoingLimit: 'max-queued-mib (twice it, for output alone)',
       objectBudget: this.guard.objectBudget,
       ...options.connection,
       logger: options.logger,

@@ -276,7 +276,7 @@ describe('a WalthamServer with two peers, when one sends bad input', () => {
 
   it('drops a peer that does not read once its outgoing buffer passes the limit', async () => {
     const log = captureLogger();
-    const { server, port, peers } = await startExampleServer({ logger: log.logger, maxOutgoingBytes: 256 * 1024 });
+    const { server, port, peers } = await startExampleServer({ logger: log.logger, maxOutgoingBytes: 256 * 1024, maxOutgoingLimit: 'max-queued-mib' });
     cleanups.push(() => server.close());
     let keyboard: WthpKeyboardResource | undefined;
     server.addGlobal(WthpSeatResource, 5, (seat) => seat.listen({ getKeyboard: (kb) => (keyboard = kb) }));
@@ -298,7 +298,7 @@ describe('a WalthamServer with two peers, when one sends bad input', () => {
       await new Promise((r) => setImmediate(r));
     }
     expect(badPeer.isOpen).toBe(false);
-    expect(log.text()).toMatch(/does not read \(limit 262144\)/);
+    expect(log.text()).toMatch(/limit max-queued-mib: \d+ bytes of memory queued for a peer that does not read \(limit 262144\)/);
     await good.roundtrip();
     expect(good.isOpen).toBe(true);
   });

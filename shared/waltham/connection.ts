@@ -73,6 +73,8 @@ export interface WalthamConnectionOptions {
   readonly maxObjects?: number;
   /** Most bytes queued for the peer (ours plus the stream's buffer) before it is dropped (DESIGN 8). Default 32 MiB. */
   readonly maxOutgoingBytes?: number;
+  /** The setting `maxOutgoingBytes` comes from, named in the error that drops a peer (e.g. a weston.ini key). */
+  readonly maxOutgoingLimit?: string;
   /**
    * Client side: destroyed ids kept until the server's `delete_id`. The
    * reference server never sends `delete_id`, so the oldest are forgotten past
@@ -170,6 +172,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private readonly pendingUntyped = new Set<number>();
   private readonly maxObjects: number;
   private readonly maxOutgoingBytes: number;
+  private readonly maxOutgoingLimit: string | undefined;
   private readonly strictVersions: boolean;
   private readonly closeTimeoutMs: number;
   private readonly traceSink: TraceSink | null;
@@ -227,6 +230,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     this.logger = options.logger ?? defaultLogger();
     this.maxObjects = options.maxObjects ?? DEFAULT_MAX_OBJECTS;
     this.maxOutgoingBytes = options.maxOutgoingBytes ?? DEFAULT_MAX_OUTGOING_BYTES;
+    this.maxOutgoingLimit = options.maxOutgoingLimit;
     this.objects = new ObjectMap<WireObject>(false, options.maxZombies ?? DEFAULT_MAX_ZOMBIES);
     this.strictVersions = options.strictVersions ?? true;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
@@ -517,7 +521,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       this.failHard(
         new LimitExceededError(
           'maxOutgoingBytes',
-          `${buffered} bytes of memory queued for a peer that does not read (limit ${this.maxOutgoingBytes})`,
+          `${this.maxOutgoingLimit === undefined ? '' : `limit ${this.maxOutgoingLimit}: `}${buffered} bytes of memory queued for a peer that does not read (limit ${this.maxOutgoingBytes})`,
         ),
       );
       return;
