@@ -48,10 +48,15 @@ if [ ! -e "$WT/node_modules" ]; then
 		(cd "$WT" && npm ci --no-audit --no-fund)
 	fi
 fi
+# The protocol code is generated (not in git), then the addon and dist/.
+build() {
+	(cd "$1" && npm run --silent generate >/dev/null && npm run --silent build:native >/dev/null 2>&1 && npm run --silent build:ts) ||
+		{ echo "compare.sh: the build in $1 failed" >&2; exit 1; }
+}
 echo "building $SHA in $WT"
-(cd "$WT" && npm run --silent build:native >/dev/null && npm run --silent build:ts)
+build "$WT"
 echo "building this tree"
-(cd "$ROOT" && npm run --silent build:native >/dev/null && npm run --silent build:ts)
+build "$ROOT"
 
 {
 	echo "base: $SHA ($(git -C "$ROOT" log -1 --format=%s "$SHA" | cut -c1-80))"
