@@ -116,11 +116,11 @@ export class Frames {
     const frame = wl.frame();
     m.frame = frame;
     const token = m.pacer.frameSent();
-    this.d.presentation?.request(wl, m.scene.presentationWanted);
+    const asked = this.d.presentation?.request(wl, m.scene.presentationWanted) ?? null;
     frame.listen({
       done: (time) => {
         if (m.frame === frame) m.frame = null;
-        m.pacer.frameDone(token, time, this.d.presentation?.expected(wl));
+        m.pacer.frameDone(token, time, this.d.presentation?.expected(wl, asked));
       },
     });
     m.stateDirty = false;

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WpPresentationFeedbackKind, type WlSurfaceProxy, type WpPresentationProxy } from '../generated/wayland/index.js';
+import type { PresentationInfo } from '../scene/scene.js';
 import { DisplayPresentation, nextPresentation, REFRESH_MS, STEADY_AFTER } from './presentation.js';
 
 describe('nextPresentation', () => {
@@ -39,10 +40,13 @@ class FakePresentation {
 
 const REFRESH = 16_666_667;
 const VSYNC = WpPresentationFeedbackKind.Vsync;
+/** From a commit to its frame callback (ms). */
+const TO_DONE_MS = 5;
 
 describe('DisplayPresentation: real feedback for a producer that waits for it', () => {
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['performance'] });
+    // Both clocks it reads: performance.now() (when to ask) and process.hrtime (frame callbacks).
+    vi.useFakeTimers({ toFake: ['performance', 'hrtime'] });
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -56,64 +60,105 @@ describe('DisplayPresentation: real feedback for a producer that waits for it', 
   }
 
   /**
-   * `frames` frames of a producer that waits for feedback, one every `periodMs`; each real
-   * feedback asked is answered at `at(i)` (ns on the compositor's clock) with `flags`.
-   * Returns the frames that asked.
+   * `frames` frames of a producer that waits for feedback, one every 25 ms (40 a second): a
+   * commit, its frame callback TO_DONE_MS later, and then the real feedback if one was asked,
+   * at `at(done, i)` (ns on this process's monotonic clock) with `flags`. Returns the frames
+   * that asked, and what `expected` said at each frame callback.
    */
-  function run(s: ReturnType<typeof display>, from: number, frames: number, periodMs: number, at: (i: number) => bigint, flags: number = VSYNC): number[] {
+  function run(
+    s: ReturnType<typeof display>,
+    from: number,
+    frames: number,
+    at: (done: bigint, i: number) => bigint,
+    flags: number = VSYNC,
+  ): { asking: number[]; predicted: { done: bigint; info: PresentationInfo | undefined }[] } {
     const asking: number[] = [];
+    const predicted: { done: bigint; info: PresentationInfo | undefined }[] = [];
     for (let i = from; i < from + frames; i++) {
-      const before = s.fake.asked.length;
-      s.d.request(s.wl, true);
-      if (s.fake.asked.length > before) {
+      const asked = s.d.request(s.wl, true);
+      vi.advanceTimersByTime(TO_DONE_MS);
+      const done = process.hrtime.bigint();
+      predicted.push({ done, info: s.d.expected(s.wl, asked) });
+      if (asked !== null) {
         asking.push(i);
-        const t = at(i);
+        const t = at(done, i);
         s.fake.asked.at(-1)!.presented!(0, Number(t / 1_000_000_000n), Number(t % 1_000_000_000n), REFRESH, 0, i, flags);
       }
-      vi.advanceTimersByTime(periodMs);
+      vi.advanceTimersByTime(25 - TO_DONE_MS);
     }
-    return asking;
+    return { asking, predicted };
   }
 
-  const BASE = 5_000_000_000_000n;
-  /**
-   * 40 frames a second on a 60 Hz display: each shown at the first vertical blank after its
-   * commit, its timestamp up to 40 us either side (as a real display's vary).
-   */
-  const onVblank = (i: number): bigint => BASE + BigInt(Math.ceil((i * 25_000_000) / REFRESH)) * BigInt(REFRESH) + BigInt(i % 2 === 0 ? 40_000 : -40_000);
+  /** Up to 40 us either side, as a real display's timestamps vary. */
+  const jitter = (i: number): bigint => (i % 2 === 0 ? 40_000n : -40_000n);
+  /** The first vertical blank of a 60 Hz display after `done` (its phase from 0). */
+  const onVblank = (done: bigint, i: number): bigint => (done / BigInt(REFRESH) + 1n) * BigInt(REFRESH) + jitter(i);
+  /** A refresh after the frame callback, as weston's headless backend presents. */
+  const aRefreshLater = (done: bigint, i: number): bigint => done + BigInt(REFRESH) + jitter(i);
+  const first = (n: number, from = 0): number[] => [...Array(n).keys()].map((k) => from + k);
 
-  it('asks for every frame until the display shows itself steady, then at most every REFRESH_MS', () => {
-    const s = display();
-    const asking = run(s, 0, 80, 25, onVblank);
-    expect(asking.slice(0, STEADY_AFTER + 1)).toEqual([...Array(STEADY_AFTER + 1).keys()]);
-    expect(s.d.steady(s.wl)).toBe(true);
+  /** The asks after the first `STEADY_AFTER + 1` are at most one every REFRESH_MS, and there are some. */
+  function expectSparse(asking: number[], frames: number): void {
+    expect(asking.slice(0, STEADY_AFTER + 1)).toEqual(first(STEADY_AFTER + 1));
     const later = asking.slice(STEADY_AFTER + 1);
     expect(later.length).toBeGreaterThan(0);
-    expect(later.length).toBeLessThanOrEqual(Math.ceil(((80 - STEADY_AFTER - 1) * 25) / REFRESH_MS));
+    expect(later.length).toBeLessThanOrEqual(Math.ceil(((frames - STEADY_AFTER - 1) * 25) / REFRESH_MS));
     for (let k = 1; k < later.length; k++) expect((later[k]! - later[k - 1]!) * 25).toBeGreaterThanOrEqual(REFRESH_MS);
-  });
+  }
 
-  it('asks for every frame of a display that starts a new phase with each (weston headless), does not say it is synchronized, or repeats one time', () => {
-    const restarts = display();
-    expect(run(restarts, 0, 60, 25, (i) => BASE + BigInt(i) * 25_200_000n)).toHaveLength(60);
-    expect(restarts.d.steady(restarts.wl)).toBe(false);
-    const unsynchronized = display();
-    expect(run(unsynchronized, 0, 60, 25, onVblank, 0)).toHaveLength(60);
-    expect(unsynchronized.d.steady(unsynchronized.wl)).toBe(false);
-    // One time for every frame: no vertical blank is seen to pass.
-    const frozen = display();
-    expect(run(frozen, 0, 60, 25, () => BASE)).toHaveLength(60);
-  });
-
-  it('asks for every frame again after a presentation off the phase', () => {
+  it('a display on its vertical blank: every frame until it shows itself steady, then at most every REFRESH_MS, predicted from the phase', () => {
     const s = display();
-    run(s, 0, 40, 25, onVblank);
+    const { asking, predicted } = run(s, 0, 80, onVblank);
+    expectSparse(asking, 80);
+    expect(s.d.steady(s.wl)).toBe(true);
+    // Predictions: the first vertical blank after each frame callback.
+    for (const p of predicted.slice(20)) {
+      const next = (p.done / BigInt(REFRESH) + 1n) * BigInt(REFRESH);
+      const off = p.info!.timeNs - next;
+      expect(off < 0n ? -off : off).toBeLessThanOrEqual(100_000n);
+    }
+  });
+
+  it('a display that shows each frame a refresh after its frame callback (weston headless): the same, predicted from the callback', () => {
+    const s = display();
+    const { asking, predicted } = run(s, 0, 80, aRefreshLater, 0);
+    expectSparse(asking, 80);
+    expect(s.d.steady(s.wl)).toBe(true);
+    for (const p of predicted.slice(20)) {
+      const off = p.info!.timeNs - (p.done + BigInt(REFRESH));
+      expect(off < 0n ? -off : off).toBeLessThanOrEqual(100_000n);
+    }
+  });
+
+  it('asks for every frame of a display steady neither way: a phase without the vsync kind, a lag that varies, or one repeated time', () => {
+    const unsynchronized = display();
+    expect(run(unsynchronized, 0, 60, onVblank, 0).asking).toHaveLength(60);
+    expect(unsynchronized.d.steady(unsynchronized.wl)).toBe(false);
+    // Shown when the next commit comes (wlroots): 1 to 10 ms after the callback, varying.
+    const varying = display();
+    expect(run(varying, 0, 60, (done, i) => done + BigInt(1 + ((i * 7) % 10)) * 1_000_000n, 0).asking).toHaveLength(60);
+    const frozen = display();
+    expect(run(frozen, 0, 60, () => 5_000_000_000n).asking).toHaveLength(60);
+  });
+
+  it('asks for every frame again after a presentation off the phase, or off the lag', () => {
+    const s = display();
+    run(s, 0, 40, onVblank);
     expect(s.d.steady(s.wl)).toBe(true);
     // The next real feedback lands between two vertical blanks (a new mode, a restarted clock).
-    const off = run(s, 40, 12, 25, (i) => onVblank(i) + BigInt(Math.floor(REFRESH / 2)));
+    const off = run(s, 40, 12, (done, i) => onVblank(done, i) + BigInt(Math.floor(REFRESH / 2))).asking;
     expect(off.length).toBeGreaterThan(0);
     expect(s.d.steady(s.wl)).toBe(false);
     const from = off.at(-1)! + 1;
-    expect(run(s, from, STEADY_AFTER, 25, onVblank)).toEqual([...Array(STEADY_AFTER).keys()].map((k) => from + k));
+    expect(run(s, from, STEADY_AFTER, onVblank).asking).toEqual(first(STEADY_AFTER, from));
+
+    const h = display();
+    run(h, 0, 40, aRefreshLater, 0);
+    expect(h.d.steady(h.wl)).toBe(true);
+    const later = run(h, 40, 12, (done, i) => aRefreshLater(done, i) + 5_000_000n, 0).asking;
+    expect(later.length).toBeGreaterThan(0);
+    expect(h.d.steady(h.wl)).toBe(false);
+    const next = later.at(-1)! + 1;
+    expect(run(h, next, STEADY_AFTER, aRefreshLater, 0).asking).toEqual(first(STEADY_AFTER, next));
   });
 });

@@ -19,12 +19,16 @@
  * that frame tells when it is shown), until the display shows itself steady:
  * `STEADY_AFTER` presentations in a row synchronized to its vertical blank
  * (the `vsync` kind) and on the phase of the one before (a whole number of
- * refreshes later, as a real display's are, idle or not). For other
+ * refreshes later, as a real display's are, idle or not), or as many in a
+ * row shown the same time after their frame callback (within 1/32 of a
+ * refresh: weston's headless and nested backends present a refresh after
+ * the repaint that answers the callback). The first kind predicts a frame
+ * from the phase, the second from the time of its callback. For other
  * surfaces, whose producers only pace on frame callbacks, and for steady
  * displays: for the first frame and then at most every `REFRESH_MS`, one in
  * flight at a time (unless it stays unanswered). A presentation off the
- * phase (a new mode, a compositor that restarts its clock) asks for every
- * frame again.
+ * phase or the lag (a new mode, a compositor that restarts its clock) asks
+ * for every frame again.
  *
  * The compositor names its presentation clock (wp_presentation.clock_id).
  * CLOCK_MONOTONIC is this process's `process.hrtime.bigint()`; CLOCK_REALTIME
@@ -45,13 +49,25 @@ const UNANSWERED_MS = 2000;
 export const STEADY_AFTER = 8;
 /** A presentation within this share of a refresh of the phase is on it. */
 const PHASE_TOLERANCE = 32n;
+/** The same for a lag after the frame callback where the refresh is unknown (ns). */
+const LAG_TOLERANCE_NS = 500_000n;
 
-/** The last real feedback asked for a surface. */
-interface Asked {
+/** A real feedback asked for a commit. */
+export interface Asked {
   /** When (ms, `performance.now()`). */
   readonly at: number;
   /** Not answered yet. */
   inFlight: boolean;
+  /** When the commit's frame callback came (this process's CLOCK_MONOTONIC ns), once it did. */
+  doneAt: bigint | null;
+}
+
+/** How a surface's presentations followed its frame callbacks. */
+interface Lag {
+  /** The last presentation's time after its frame callback (ns). */
+  readonly ns: bigint;
+  /** Presentations in a row within the tolerance of the one before. */
+  readonly steady: number;
 }
 
 export class DisplayPresentation {
@@ -61,6 +77,7 @@ export class DisplayPresentation {
   /** Each surface's last presentation on the compositor's clock, and how many in a row were on the phase. */
   private readonly phase = new WeakMap<WlSurfaceProxy, { readonly timeNs: bigint; readonly refreshNs: number; readonly steady: number }>();
   private readonly asked = new WeakMap<WlSurfaceProxy, Asked>();
+  private readonly lag = new WeakMap<WlSurfaceProxy, Lag>();
   /** Real feedbacks asked for so far. */
   feedbacks = 0;
 
@@ -71,13 +88,14 @@ export class DisplayPresentation {
   /**
    * Ask for the presentation of `wl`'s next commit: always when its producer
    * `wanted` to know how this frame is shown, else unless a recent one will
-   * do for predictions (see the module comment).
+   * do for predictions (see the module comment). Returns what was asked, for
+   * `expected` when the commit's frame callback comes; null when nothing was.
    */
-  request(wl: WlSurfaceProxy, wanted: boolean): void {
+  request(wl: WlSurfaceProxy, wanted: boolean): Asked | null {
     const now = performance.now();
     const last = this.asked.get(wl);
-    if ((!wanted || this.steady(wl)) && last !== undefined && (now - last.at < REFRESH_MS || (last.inFlight && now - last.at < UNANSWERED_MS))) return;
-    const asked: Asked = { at: now, inFlight: true };
+    if ((!wanted || this.steady(wl)) && last !== undefined && (now - last.at < REFRESH_MS || (last.inFlight && now - last.at < UNANSWERED_MS))) return null;
+    const asked: Asked = { at: now, inFlight: true, doneAt: null };
     this.asked.set(wl, asked);
     this.feedbacks++;
     const feedback = this.presentation.feedback(wl);
@@ -87,17 +105,32 @@ export class DisplayPresentation {
         asked.inFlight = false;
         const t = ((BigInt(secHi >>> 0) << 32n) | BigInt(secLo >>> 0)) * 1_000_000_000n + BigInt(nsec >>> 0);
         this.onPresented(wl, t, refresh >>> 0, flags >>> 0);
-        this.last.set(wl, { timeNs: this.toMonotonic(t), refreshNs: refresh >>> 0, seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0), flags: flags >>> 0 });
+        const timeNs = this.toMonotonic(t);
+        if (asked.doneAt !== null) this.onLag(wl, timeNs - asked.doneAt, refresh >>> 0);
+        this.last.set(wl, { timeNs, refreshNs: refresh >>> 0, seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0), flags: flags >>> 0 });
       },
       discarded: () => {
         asked.inFlight = false;
       },
     });
+    return asked;
   }
 
   /** Whether `wl`'s display showed it steady (see the module comment): predictions then do for every frame. */
   steady(wl: WlSurfaceProxy): boolean {
+    return this.onPhase(wl) || (this.lag.get(wl)?.steady ?? 0) >= STEADY_AFTER;
+  }
+
+  /** Steady on its vertical blank's phase. */
+  private onPhase(wl: WlSurfaceProxy): boolean {
     return (this.phase.get(wl)?.steady ?? 0) >= STEADY_AFTER;
+  }
+
+  private onLag(wl: WlSurfaceProxy, ns: bigint, refreshNs: number): void {
+    const before = this.lag.get(wl);
+    const tolerance = refreshNs > 0 ? BigInt(refreshNs) / PHASE_TOLERANCE : LAG_TOLERANCE_NS;
+    const same = before !== undefined && (ns > before.ns ? ns - before.ns : before.ns - ns) <= tolerance;
+    this.lag.set(wl, { ns, steady: same ? before.steady + 1 : 0 });
   }
 
   private onPresented(wl: WlSurfaceProxy, timeNs: bigint, refreshNs: number, flags: number): void {
@@ -108,13 +141,21 @@ export class DisplayPresentation {
   }
 
   /**
-   * The presentation of the frame whose callback came now: the next refresh
-   * after the last real presentation that is not past, or the last one
-   * itself when the display's refresh is unknown. Undefined without one.
+   * The presentation of the frame whose callback came now (`asked`: the
+   * feedback `request` asked for its commit): on a display steady after
+   * frame callbacks but not on a phase, the time now plus that lag; else the
+   * next refresh after the last real presentation that is not past, or the
+   * last one itself when the display's refresh is unknown. Undefined without
+   * one.
    */
-  expected(wl: WlSurfaceProxy): PresentationInfo | undefined {
+  expected(wl: WlSurfaceProxy, asked: Asked | null = null): PresentationInfo | undefined {
+    const now = process.hrtime.bigint();
+    if (asked !== null && asked.doneAt === null) asked.doneAt = now;
     const last = this.last.get(wl);
-    return last === undefined ? undefined : nextPresentation(last, process.hrtime.bigint());
+    if (last === undefined) return undefined;
+    const lag = this.lag.get(wl);
+    if (lag !== undefined && lag.steady >= STEADY_AFTER && !this.onPhase(wl)) return afterLag(last, now + lag.ns);
+    return nextPresentation(last, now);
   }
 
   private toMonotonic(t: bigint): bigint {
@@ -135,6 +176,14 @@ export function nextPresentation(last: PresentationInfo, now: bigint): Presentat
   const refresh = BigInt(last.refreshNs);
   const k = (now - last.timeNs + refresh - 1n) / refresh;
   return { ...last, timeNs: last.timeNs + k * refresh, seq: last.seq === 0n ? 0n : last.seq + k };
+}
+
+/** `last` moved to `timeNs`, its sequence by the refreshes between (rounded). */
+function afterLag(last: PresentationInfo, timeNs: bigint): PresentationInfo {
+  if (last.seq === 0n || last.refreshNs === 0) return { ...last, timeNs };
+  const refresh = BigInt(last.refreshNs);
+  const k = (timeNs - last.timeNs + refresh / 2n) / refresh;
+  return { ...last, timeNs, seq: last.seq + (k > 0n ? k : 0n) };
 }
 
 /** Whether `t` is a whole number of refreshes after `from` (within PHASE_TOLERANCE of one). */
