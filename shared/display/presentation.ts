@@ -45,9 +45,9 @@ const CLOCK_MONOTONIC = 1;
 export const REFRESH_MS = 250;
 /** A feedback not answered after this long (ms) no longer holds the next one back (some compositors answer none). */
 const UNANSWERED_MS = 2000;
-/** Presentations in a row on the vertical blank's phase after which a display counts as steady. */
+/** Presentations in a row on the vertical blank's phase, or the same time after their frame callback, after which a display counts as steady. */
 export const STEADY_AFTER = 8;
-/** A presentation within this share of a refresh of the phase is on it. */
+/** A presentation within this share of a refresh of the phase (or of the lag before) is on it. */
 const PHASE_TOLERANCE = 32n;
 /** The same for a lag after the frame callback where the refresh is unknown (ns). */
 const LAG_TOLERANCE_NS = 500_000n;
