@@ -11,15 +11,11 @@
 // run's part of weston's timeline; CLOCK_MONOTONIC like everything else).
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { median } from './median.mjs';
 
 const TERM_SKIP = 5; // terminal commits left out at the start (startup)
 
 // ------------------------------------------------------------ helpers
-const median = (xs) => {
-  const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return undefined;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? undefined : s[Math.round((s.length - 1) * p)];

@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { median as medianOf } from './median.mjs';
 
 /** The figures compared, as summary.json names them, and their column titles. */
 export const FIGURES = [
@@ -19,10 +20,7 @@ export const FIGURES = [
 
 /** The median of numbers (null for none). */
 export function median(values) {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const mid = v.length >> 1;
-  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return medianOf(values) ?? null;
 }
 
 /**
