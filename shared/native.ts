@@ -130,7 +130,7 @@ export interface FrameWire {
   readonly codecLz4Rgb: number;
 }
 
-/** What one `FrameEncoder.encode` wrote. */
+/** What one `FrameEncoder.encodeAsync` wrote (`encode` writes the same numbers, in this order, to its `stats` array). */
 export interface FrameStats {
   readonly bytes: number;
   readonly tiles: number;
@@ -162,13 +162,17 @@ export interface FrameEncoder {
   needsReset(width: number, height: number): boolean;
   readonly mirrorBytes: number;
   outputBound(width: number, height: number): number;
-  encode(...args: EncodeArgs): FrameStats;
+  /** Writes what it wrote to `stats` (at least `FRAME_STATS_LENGTH` numbers: the fields of FrameStats in their order). */
+  encode(...args: [...EncodeArgs, stats: Float64Array]): void;
   /**
    * `encode` on a worker thread: until the promise settles, `src` and `out` must not be written
    * and every other call throws EBUSY.
    */
   encodeAsync(...args: EncodeArgs): Promise<FrameStats>;
 }
+
+/** Numbers `FrameEncoder.encode` writes to its `stats` array. */
+export const FRAME_STATS_LENGTH = 6;
 
 export interface FrameEncoderConstructor {
   new (wire: FrameWire, tileSize: number, maxData: number): FrameEncoder;

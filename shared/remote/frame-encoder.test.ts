@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameEncoder, isNativeError, lz4Compress } from '../native.js';
+import { FRAME_STATS_LENGTH, FrameEncoder, isNativeError, lz4Compress, type FrameStats } from '../native.js';
 import { defaultWalthamTable } from '../waltham/connection.js';
 import { encodeMessage, parseMessage } from '../waltham/wire.js';
 import { wthpContentInterface } from '../generated/waltham/waltham.js';
@@ -267,6 +267,37 @@ describe('the native one-pass frame encoder', () => {
     }
   });
 
+  it('writes what a synchronous encode did into its stats array, in the order of what encodeAsync returns; a short array is refused before anything is encoded', async () => {
+    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY, codecRawRgb: CODEC_RAW_RGB, codecLz4Rgb: CODEC_LZ4_RGB };
+    const sync = new FrameEncoder(wire, 64, 65000);
+    const async = new FrameEncoder(wire, 64, 65000);
+    const out = new Uint8Array(sync.outputBound(W, H));
+    const stats = new Float64Array(FRAME_STATS_LENGTH);
+    const fields = (f: FrameStats): number[] => [f.bytes, f.tiles, f.changedTiles, f.unchangedTiles, f.rawBytes, f.copiedPixels];
+    const short = (): string | undefined => {
+      try {
+        sync.encode(page(11), W * 4, W, H, null, LOCAL_CODECS, 1, 1, out, new Float64Array(FRAME_STATS_LENGTH - 1));
+      } catch (err) {
+        return isNativeError(err) ? err.code : 'not native';
+      }
+      return undefined;
+    };
+    // A first page, then the page scrolled (a copy, new rows, unchanged title bar tiles).
+    for (const [i, px] of [page(0), page(11)].entries()) {
+      if (i === 1) expect(short()).toBe('EINVAL');
+      stats.fill(-1);
+      sync.encode(px, W * 4, W, H, null, LOCAL_CODECS, 1, 1, out, stats);
+      const want = fields(await async.encodeAsync(px, W * 4, W, H, null, LOCAL_CODECS, 1, 1, new Uint8Array(out.byteLength)));
+      expect([...stats]).toEqual(want);
+      expect(want[0]).toBeGreaterThan(0);
+      if (i === 1) {
+        // The refused call left the mirror alone: the scroll is still found against the first page.
+        expect(want[5]).toBeGreaterThan(0);
+        expect(want[3]).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('refuses an output buffer that is too small, a short source and a short stride', () => {
     const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY, codecRawRgb: CODEC_RAW_RGB, codecLz4Rgb: CODEC_LZ4_RGB };
     const enc = new FrameEncoder(wire, 64, 65000);
@@ -279,20 +310,21 @@ describe('the native one-pass frame encoder', () => {
       }
       return undefined;
     };
-    expect(code(() => enc.encode(px, W * 4, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(1000)))).toBe('ENOBUFS');
+    expect(code(() => enc.encode(px, W * 4, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(1000), new Float64Array(FRAME_STATS_LENGTH)))).toBe('ENOBUFS');
     const fresh = new FrameEncoder(wire, 64, 65000);
-    expect(code(() => fresh.encode(px.subarray(0, 100), W * 4, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H))))).toBe('ERANGE');
-    expect(code(() => fresh.encode(px, W * 2, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H))))).toBe('EINVAL');
-    expect(code(() => fresh.encode(px, W * 4, W, H, new Int32Array(3), codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H))))).toBe('EINVAL');
+    expect(code(() => fresh.encode(px.subarray(0, 100), W * 4, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H)), new Float64Array(FRAME_STATS_LENGTH)))).toBe('ERANGE');
+    expect(code(() => fresh.encode(px, W * 2, W, H, null, codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H)), new Float64Array(FRAME_STATS_LENGTH)))).toBe('EINVAL');
+    expect(code(() => fresh.encode(px, W * 4, W, H, new Int32Array(3), codecBit(CODEC_RAW), 1, 1, new Uint8Array(fresh.outputBound(W, H)), new Float64Array(FRAME_STATS_LENGTH)))).toBe('EINVAL');
     expect(code(() => new FrameEncoder(wire, 2, 65000))).toBe('EINVAL');
     // the bound is enough for the worst case: every tile changed, alternating solid and noise
     const worst = new Uint8Array(W * H * 4);
     const rand = prng(7);
     for (let i = 0; i < worst.length; i++) worst[i] = (Math.floor(i / 4 / 64) + Math.floor(i / (W * 4) / 64)) % 2 === 0 ? 9 : Math.floor(rand() * 256);
     const out = new Uint8Array(fresh.outputBound(W, H));
-    const stats = fresh.encode(worst, W * 4, W, H, null, LOCAL_CODECS, 1, 1, out);
-    expect(stats.bytes).toBeGreaterThan(0);
-    expect(stats.bytes).toBeLessThanOrEqual(out.byteLength);
+    const stats = new Float64Array(FRAME_STATS_LENGTH);
+    fresh.encode(worst, W * 4, W, H, null, LOCAL_CODECS, 1, 1, out, stats);
+    expect(stats[0]).toBeGreaterThan(0);
+    expect(stats[0]).toBeLessThanOrEqual(out.byteLength);
   });
 });
 

@@ -26,7 +26,7 @@
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
 import type { SharedPixels } from '../scene/shared-pixels.js';
-import { FrameEncoder, isNativeError, TileWriter, type FrameStats } from '../native.js';
+import { FRAME_STATS_LENGTH, FrameEncoder, isNativeError, TileWriter, type FrameStats } from '../native.js';
 import { pinPixels } from '../scene/pinned-pixels.js';
 import { WthpContentCodec, WthpContentFormat, wthpContentInterface } from '../generated/waltham/waltham.js';
 import type { MessageSpec } from '../wire/protocol.js';
@@ -216,6 +216,8 @@ export class TileEncoder {
   /** Output buffers given back by `release()`, for the next frames. */
   private readonly spare: Uint8Array[] = [];
   private damageScratch = new Int32Array(64);
+  /** What the last synchronous encode wrote (the native side fills it: no object a frame). */
+  private readonly stats = new Float64Array(FRAME_STATS_LENGTH);
   private inFlight = false;
 
   constructor(options: TileEncoderOptions = {}) {
@@ -281,8 +283,9 @@ export class TileEncoder {
    */
   encodeMessages(image: PixelImage & { readonly stride?: number }, damage: readonly Rect[] | null, target: number, surface: number): EncodedFrame {
     const job = this.prepare(image, damage);
-    const stats = this.native.encode(image.pixels, job.stride, image.width, image.height, job.rects, job.codecs, target, surface, job.out);
-    return this.finish(job, stats);
+    const s = this.stats;
+    this.native.encode(image.pixels, job.stride, image.width, image.height, job.rects, job.codecs, target, surface, job.out, s);
+    return this.finish(job, { bytes: s[0]!, tiles: s[1]!, changedTiles: s[2]!, unchangedTiles: s[3]!, rawBytes: s[4]!, copiedPixels: s[5]! });
   }
 
   /**

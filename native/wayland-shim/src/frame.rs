@@ -23,7 +23,7 @@
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use napi::bindgen_prelude::{AsyncTask, Int32Array, Int32ArraySlice, Uint8Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{AsyncTask, Float64ArraySlice, Int32Array, Int32ArraySlice, Uint8Array, Uint8ArraySlice};
 use napi::{Env, Task};
 use napi_derive::napi;
 
@@ -114,6 +114,16 @@ pub struct FrameStats {
   pub raw_bytes: f64,
   /// Pixels sent as a `copy` of pixels the receiver had (a scroll).
   pub copied_pixels: f64,
+}
+
+/// Numbers `encode` writes to its `stats` array: the fields of `FrameStats` in their order.
+const STATS_LEN: usize = 6;
+
+impl FrameStats {
+  fn write_to(&self, out: &mut [f64]) {
+    let values = [self.bytes, self.tiles as f64, self.changed_tiles as f64, self.unchanged_tiles as f64, self.raw_bytes, self.copied_pixels];
+    out[..STATS_LEN].copy_from_slice(&values);
+  }
 }
 
 /// A uniform rectangle waiting to be written (it may still grow right or down).
@@ -600,7 +610,9 @@ impl FrameEncoder {
   /// (1 << codec), into `out`, and records it as sent. A new size (see `needsReset`) starts the
   /// mirror from transparent black and implies full damage. Throws ENOBUFS, with the mirror
   /// partly updated, when `out` is smaller than `outputBound`; ERANGE when `src` is too short;
-  /// EBUSY while an `encodeAsync` runs.
+  /// EBUSY while an `encodeAsync` runs. What it wrote goes to `stats` (at least 6 numbers, the
+  /// fields of `FrameStats` in their order: no object is made for every frame); EINVAL, before
+  /// anything is encoded, when it is shorter.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn encode(
@@ -614,11 +626,21 @@ impl FrameEncoder {
     target: u32,
     surface: u32,
     mut out: Uint8ArraySlice<'_>,
-  ) -> Result<FrameStats> {
-    let (src, out) = views("FrameEncoder.encode", &src, &mut out)?;
-    let mut st = self.state()?;
-    let frame = Frame { src_stride: src_stride as usize, w: width as usize, h: height as usize, codecs, target, surface };
-    encode_frame(&self.cfg, &mut st, src, frame, damage.as_deref(), out)
+    mut stats: Float64ArraySlice<'_>,
+  ) -> Result<()> {
+    if stats.len() < STATS_LEN {
+      return Err(invalid(format!("FrameEncoder.encode: stats has {} numbers, {STATS_LEN} needed", stats.len())));
+    }
+    let written = {
+      let (src, out) = views("FrameEncoder.encode", &src, &mut out)?;
+      let mut st = self.state()?;
+      let frame = Frame { src_stride: src_stride as usize, w: width as usize, h: height as usize, codecs, target, surface };
+      encode_frame(&self.cfg, &mut st, src, frame, damage.as_deref(), out)?
+    };
+    // SAFETY: valid during this synchronous call; written only once the views above are gone,
+    // so an array that shares memory with `src` or `out` aliases nothing while they are used.
+    written.write_to(unsafe { stats.as_mut() });
+    Ok(())
   }
 
   /// `encode` on a worker thread of libuv's pool: resolves with its stats, or rejects with its
