@@ -23,6 +23,8 @@ function image(pixels: Uint8Array, stride?: number): PixelImage & { stride?: num
 }
 
 const tileSpec = wthpContentInterface.requests.find((m) => m.name === 'tile')!;
+/** The wire numbers for FrameEncoder, taken here from the generated tables. */
+const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY, codecRawRgb: CODEC_RAW_RGB, codecLz4Rgb: CODEC_LZ4_RGB };
 
 /** A page of text lines under a fixed title bar, scrolled so that row `top` of the text is at the top. */
 function page(top: number): Uint8Array {
@@ -268,7 +270,6 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('writes what a synchronous encode did into its stats array, in the order of what encodeAsync returns; a short array is refused before anything is encoded', async () => {
-    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY, codecRawRgb: CODEC_RAW_RGB, codecLz4Rgb: CODEC_LZ4_RGB };
     const sync = new FrameEncoder(wire, 64, 65000);
     const async = new FrameEncoder(wire, 64, 65000);
     const out = new Uint8Array(sync.outputBound(W, H));
@@ -299,7 +300,6 @@ describe('the native one-pass frame encoder', () => {
   });
 
   it('refuses an output buffer that is too small, a short source and a short stride', () => {
-    const wire = { tileOpcode: tileSpec.opcode, codecRaw: CODEC_RAW, codecLz4: CODEC_LZ4, codecZstd: CODEC_ZSTD, codecSolid: CODEC_SOLID, codecLz4Spans: CODEC_LZ4_SPANS, codecCopy: CODEC_COPY, codecRawRgb: CODEC_RAW_RGB, codecLz4Rgb: CODEC_LZ4_RGB };
     const enc = new FrameEncoder(wire, 64, 65000);
     const px = noise(W, H, 6);
     const code = (f: () => unknown): string | undefined => {
