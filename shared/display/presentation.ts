@@ -70,19 +70,40 @@ interface Lag {
   readonly steady: number;
 }
 
+/** A surface's last presentation on the compositor's clock, and how many in a row were on the phase. */
+interface Phase {
+  readonly timeNs: bigint;
+  readonly refreshNs: number;
+  readonly steady: number;
+}
+
+/** What is known of one surface's presentations. */
+interface SurfacePresentation {
+  /** The last real presentation (this process's CLOCK_MONOTONIC). */
+  last: PresentationInfo | null;
+  phase: Phase | null;
+  /** The last real feedback asked. */
+  asked: Asked | null;
+  lag: Lag | null;
+}
+
 export class DisplayPresentation {
   private clock: number | null = null;
-  /** The last real presentation of each surface. */
-  private readonly last = new WeakMap<WlSurfaceProxy, PresentationInfo>();
-  /** Each surface's last presentation on the compositor's clock, and how many in a row were on the phase. */
-  private readonly phase = new WeakMap<WlSurfaceProxy, { readonly timeNs: bigint; readonly refreshNs: number; readonly steady: number }>();
-  private readonly asked = new WeakMap<WlSurfaceProxy, Asked>();
-  private readonly lag = new WeakMap<WlSurfaceProxy, Lag>();
+  private readonly surfaces = new WeakMap<WlSurfaceProxy, SurfacePresentation>();
   /** Real feedbacks asked for so far. */
   feedbacks = 0;
 
   constructor(private readonly presentation: WpPresentationProxy) {
     presentation.listen({ clockId: (id) => (this.clock = id) });
+  }
+
+  private surface(wl: WlSurfaceProxy): SurfacePresentation {
+    let s = this.surfaces.get(wl);
+    if (s === undefined) {
+      s = { last: null, phase: null, asked: null, lag: null };
+      this.surfaces.set(wl, s);
+    }
+    return s;
   }
 
   /**
@@ -93,10 +114,11 @@ export class DisplayPresentation {
    */
   request(wl: WlSurfaceProxy, wanted: boolean): Asked | null {
     const now = performance.now();
-    const last = this.asked.get(wl);
-    if ((!wanted || this.steady(wl)) && last !== undefined && (now - last.at < REFRESH_MS || (last.inFlight && now - last.at < UNANSWERED_MS))) return null;
+    const s = this.surface(wl);
+    const last = s.asked;
+    if ((!wanted || isSteady(s)) && last !== null && (now - last.at < REFRESH_MS || (last.inFlight && now - last.at < UNANSWERED_MS))) return null;
     const asked: Asked = { at: now, inFlight: true, doneAt: null };
-    this.asked.set(wl, asked);
+    s.asked = asked;
     this.feedbacks++;
     const feedback = this.presentation.feedback(wl);
     feedback.listen({
@@ -104,10 +126,10 @@ export class DisplayPresentation {
       presented: (secHi, secLo, nsec, refresh, seqHi, seqLo, flags) => {
         asked.inFlight = false;
         const t = ((BigInt(secHi >>> 0) << 32n) | BigInt(secLo >>> 0)) * 1_000_000_000n + BigInt(nsec >>> 0);
-        this.onPresented(wl, t, refresh >>> 0, flags >>> 0);
+        s.phase = nextPhase(s.phase, t, refresh >>> 0, flags >>> 0);
         const timeNs = this.toMonotonic(t);
-        if (asked.doneAt !== null) this.onLag(wl, timeNs - asked.doneAt, refresh >>> 0);
-        this.last.set(wl, { timeNs, refreshNs: refresh >>> 0, seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0), flags: flags >>> 0 });
+        if (asked.doneAt !== null) s.lag = nextLag(s.lag, timeNs - asked.doneAt, refresh >>> 0);
+        s.last = { timeNs, refreshNs: refresh >>> 0, seq: (BigInt(seqHi >>> 0) << 32n) | BigInt(seqLo >>> 0), flags: flags >>> 0 };
       },
       discarded: () => {
         asked.inFlight = false;
@@ -118,26 +140,8 @@ export class DisplayPresentation {
 
   /** Whether `wl`'s display showed it steady (see the module comment): predictions then do for every frame. */
   steady(wl: WlSurfaceProxy): boolean {
-    return this.onPhase(wl) || (this.lag.get(wl)?.steady ?? 0) >= STEADY_AFTER;
-  }
-
-  /** Steady on its vertical blank's phase. */
-  private onPhase(wl: WlSurfaceProxy): boolean {
-    return (this.phase.get(wl)?.steady ?? 0) >= STEADY_AFTER;
-  }
-
-  private onLag(wl: WlSurfaceProxy, ns: bigint, refreshNs: number): void {
-    const before = this.lag.get(wl);
-    const tolerance = refreshNs > 0 ? BigInt(refreshNs) / PHASE_TOLERANCE : LAG_TOLERANCE_NS;
-    const same = before !== undefined && (ns > before.ns ? ns - before.ns : before.ns - ns) <= tolerance;
-    this.lag.set(wl, { ns, steady: same ? before.steady + 1 : 0 });
-  }
-
-  private onPresented(wl: WlSurfaceProxy, timeNs: bigint, refreshNs: number, flags: number): void {
-    const before = this.phase.get(wl);
-    const vsync = (flags & WpPresentationFeedbackKind.Vsync) !== 0;
-    const onPhase = vsync && before !== undefined && refreshNs > 0 && before.refreshNs === refreshNs && onThePhase(before.timeNs, refreshNs, timeNs);
-    this.phase.set(wl, { timeNs, refreshNs, steady: onPhase ? before.steady + 1 : 0 });
+    const s = this.surfaces.get(wl);
+    return s !== undefined && isSteady(s);
   }
 
   /**
@@ -151,10 +155,10 @@ export class DisplayPresentation {
   expected(wl: WlSurfaceProxy, asked: Asked | null = null): PresentationInfo | undefined {
     const now = process.hrtime.bigint();
     if (asked !== null && asked.doneAt === null) asked.doneAt = now;
-    const last = this.last.get(wl);
-    if (last === undefined) return undefined;
-    const lag = this.lag.get(wl);
-    if (lag !== undefined && lag.steady >= STEADY_AFTER && !this.onPhase(wl)) return afterLag(last, now + lag.ns);
+    const s = this.surfaces.get(wl);
+    const last = s?.last ?? null;
+    if (s === undefined || last === null) return undefined;
+    if (s.lag !== null && s.lag.steady >= STEADY_AFTER && !onPhase(s)) return afterLag(last, now + s.lag.ns);
     return nextPresentation(last, now);
   }
 
@@ -176,6 +180,30 @@ export function nextPresentation(last: PresentationInfo, now: bigint): Presentat
   const refresh = BigInt(last.refreshNs);
   const k = (now - last.timeNs + refresh - 1n) / refresh;
   return { ...last, timeNs: last.timeNs + k * refresh, seq: last.seq === 0n ? 0n : last.seq + k };
+}
+
+/** Steady on its vertical blank's phase, or on a lag after its frame callbacks. */
+function isSteady(s: SurfacePresentation): boolean {
+  return onPhase(s) || (s.lag?.steady ?? 0) >= STEADY_AFTER;
+}
+
+/** Steady on its vertical blank's phase. */
+function onPhase(s: SurfacePresentation): boolean {
+  return (s.phase?.steady ?? 0) >= STEADY_AFTER;
+}
+
+/** The phase after a presentation at `timeNs` (the compositor's clock). */
+function nextPhase(before: Phase | null, timeNs: bigint, refreshNs: number, flags: number): Phase {
+  const vsync = (flags & WpPresentationFeedbackKind.Vsync) !== 0;
+  const on = vsync && before !== null && refreshNs > 0 && before.refreshNs === refreshNs && onThePhase(before.timeNs, refreshNs, timeNs);
+  return { timeNs, refreshNs, steady: on ? before.steady + 1 : 0 };
+}
+
+/** The lag after a presentation `ns` after its frame callback. */
+function nextLag(before: Lag | null, ns: bigint, refreshNs: number): Lag {
+  const tolerance = refreshNs > 0 ? BigInt(refreshNs) / PHASE_TOLERANCE : LAG_TOLERANCE_NS;
+  const same = before !== null && (ns > before.ns ? ns - before.ns : before.ns - ns) <= tolerance;
+  return { ns, steady: same ? before.steady + 1 : 0 };
 }
 
 /** `last` moved to `timeNs`, its sequence by the refreshes between (rounded). */
