@@ -11,7 +11,7 @@
  * others are not touched. The defaults are sized for a board with 1 GiB.
  */
 import type net from 'node:net';
-import { LimitExceededError } from '../shared/wire/errors.js';
+import { LimitExceededError, limitText } from '../shared/wire/errors.js';
 import { WthDisplayError } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
@@ -67,10 +67,8 @@ export const DEFAULT_PROCESS_LIMITS: ProcessLimits = {
   idleTimeoutMs: 30_000,
 };
 
-/** The text of wth_display.error for limit `key` (its [receiver] key). */
-export function limitText(key: string, text: string): string {
-  return `limit ${key}: ${text}`;
-}
+// The text of wth_display.error for a limit: `limitText(key, text)`, key its [receiver] key.
+export { limitText };
 
 /**
  * A work budget refilled over time (a token bucket): `charge` takes the

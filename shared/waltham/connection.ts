@@ -27,6 +27,7 @@ import {
   ConnectionClosedError,
   EncodeError,
   LimitExceededError,
+  limitText,
   ObjectError,
   PeerError,
   WireError,
@@ -518,12 +519,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     this.outBytes += bytes.length;
     const buffered = this.outBytes + this.stream.writableLength + (this.outQueue.length + this.chunksWriting) * QUEUED_MESSAGE_OVERHEAD;
     if (buffered > this.maxOutgoingBytes) {
-      this.failHard(
-        new LimitExceededError(
-          'maxOutgoingBytes',
-          `${this.maxOutgoingLimit === undefined ? '' : `limit ${this.maxOutgoingLimit}: `}${buffered} bytes of memory queued for a peer that does not read (limit ${this.maxOutgoingBytes})`,
-        ),
-      );
+      const text = `${buffered} bytes of memory queued for a peer that does not read (limit ${this.maxOutgoingBytes})`;
+      this.failHard(new LimitExceededError('maxOutgoingBytes', this.maxOutgoingLimit === undefined ? text : limitText(this.maxOutgoingLimit, text)));
       return;
     }
     if (!this.flushScheduled) {

@@ -83,6 +83,11 @@ export class ConnectionClosedError extends WireError {
 }
 
 /** A per-peer limit (objects, bytes buffered, ...) was exceeded; the peer is dropped. */
+/** The text of an error that a limit set by configuration stopped something with: `limit KEY: text`, KEY its setting (a weston.ini key, for the receiver). */
+export function limitText(key: string, text: string): string {
+  return `limit ${key}: ${text}`;
+}
+
 export class LimitExceededError extends WireError {
   readonly code = 'ERR_LIMIT_EXCEEDED';
   constructor(
