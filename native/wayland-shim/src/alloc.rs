@@ -21,7 +21,10 @@ pub fn tune_allocator() -> bool {
   #[cfg(all(target_os = "linux", target_env = "gnu"))]
   {
     // SAFETY: mallopt only changes allocator parameters; any value is accepted or refused by it.
-    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 }
+    unsafe {
+      libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+        && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    }
   }
   #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
   {

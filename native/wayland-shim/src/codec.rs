@@ -337,8 +337,8 @@ pub(crate) mod content {
 mod tests {
   use super::content::{self, Rng};
   use super::*;
-  use crate::lz4 as lz4_previous;
   use crate::fuzz::Budget;
+  use crate::lz4 as lz4_previous;
   use std::time::Instant;
 
   const CODECS: [Codec; 2] = [Codec::Lz4, Codec::Zstd];

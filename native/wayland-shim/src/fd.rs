@@ -129,7 +129,12 @@ pub fn discard_fd_pages(fd: i32) -> Result<()> {
   }
   // SAFETY: fallocate only takes integers; an invalid fd gives EBADF.
   let r = unsafe {
-    libc::fallocate(fd, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, 0, size as libc::off_t)
+    libc::fallocate(
+      fd,
+      libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+      0,
+      size as libc::off_t,
+    )
   };
   cvt(r, "fallocate")?;
   Ok(())
@@ -212,7 +217,10 @@ mod tests {
     // SAFETY: `back` is valid for 8192 bytes of writes.
     let n = unsafe { libc::pread(fd.as_raw_fd(), back.as_mut_ptr().cast(), back.len(), 0) };
     assert_eq!(n, 8192);
-    assert!(back.iter().all(|&b| b == 0), "the pages read as zeros once discarded");
+    assert!(
+      back.iter().all(|&b| b == 0),
+      "the pages read as zeros once discarded"
+    );
   }
 
   #[test]

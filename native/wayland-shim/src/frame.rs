@@ -23,12 +23,14 @@
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use napi::bindgen_prelude::{AsyncTask, Float64ArraySlice, Int32Array, Int32ArraySlice, Uint8Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{
+  AsyncTask, Float64ArraySlice, Int32Array, Int32ArraySlice, Uint8Array, Uint8ArraySlice,
+};
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::error::{error, invalid, Result};
 use crate::codec::{self, Codec};
+use crate::error::{error, invalid, Result};
 use crate::pixels::{check_rect, copy, disjoint, row, span_stream, uniform, views, Rect};
 use crate::rgb24;
 use crate::scroll::{self, Search};
@@ -121,7 +123,14 @@ const STATS_LEN: usize = 6;
 
 impl FrameStats {
   fn write_to(&self, out: &mut [f64]) {
-    let values = [self.bytes, self.tiles as f64, self.changed_tiles as f64, self.unchanged_tiles as f64, self.raw_bytes, self.copied_pixels];
+    let values = [
+      self.bytes,
+      self.tiles as f64,
+      self.changed_tiles as f64,
+      self.unchanged_tiles as f64,
+      self.raw_bytes,
+      self.copied_pixels,
+    ];
     out[..STATS_LEN].copy_from_slice(&values);
   }
 }
@@ -142,14 +151,29 @@ struct Out<'a> {
 
 impl Out<'_> {
   fn overflow() -> crate::error::Error {
-    error("ENOBUFS", "FrameEncoder.encode: the output buffer is too small for this frame")
+    error(
+      "ENOBUFS",
+      "FrameEncoder.encode: the output buffer is too small for this frame",
+    )
   }
 
   /// Starts a tile message: reserves its fixed part, returns where it starts.
-  fn begin_tile(&mut self, wire: &FrameWire, target: u32, surface: u32, r: Rect, codec: u32) -> Result<usize> {
+  fn begin_tile(
+    &mut self,
+    wire: &FrameWire,
+    target: u32,
+    surface: u32,
+    r: Rect,
+    codec: u32,
+  ) -> Result<usize> {
     let start = self.at;
-    let head = self.buf.get_mut(start..start + TILE_OVERHEAD).ok_or_else(Out::overflow)?;
-    let words: [u32; 8] = [target, surface, r.x as u32, r.y as u32, r.w as u32, r.h as u32, codec, 0];
+    let head = self
+      .buf
+      .get_mut(start..start + TILE_OVERHEAD)
+      .ok_or_else(Out::overflow)?;
+    let words: [u32; 8] = [
+      target, surface, r.x as u32, r.y as u32, r.w as u32, r.h as u32, codec, 0,
+    ];
     head[0..2].copy_from_slice(&0u16.to_le_bytes());
     // size (2..4) is written by `end_tile`
     head[4..6].copy_from_slice(&(wire.tile_opcode as u16).to_le_bytes());
@@ -195,7 +219,13 @@ impl Out<'_> {
 }
 
 /// The first and one-past-last row of `r` where `src` and `mirror` differ, if any.
-fn changed_rows(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, r: Rect) -> Option<(usize, usize)> {
+fn changed_rows(
+  src: &[u8],
+  src_stride: usize,
+  mirror: &[u8],
+  stride: usize,
+  r: Rect,
+) -> Option<(usize, usize)> {
   let differs = |i: usize| src[row(src_stride, r, i)] != mirror[row(stride, r, i)];
   let first = (0..r.h).find(|&i| differs(i))?;
   let last = (first + 1..r.h).rev().find(|&i| differs(i)).unwrap_or(first);
@@ -204,14 +234,36 @@ fn changed_rows(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, r: 
 
 /// `changed_rows`, skipping the rows of `r` that `copied` covers in all of its columns (they
 /// were compared when the copy was found).
-fn changed_rows_outside(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, r: Rect, copied: Option<Rect>) -> Option<(usize, usize)> {
-  let Some(c) = copied.filter(|c| c.x <= r.x && r.x + r.w <= c.x + c.w && c.y < r.y + r.h && r.y < c.y + c.h) else {
+fn changed_rows_outside(
+  src: &[u8],
+  src_stride: usize,
+  mirror: &[u8],
+  stride: usize,
+  r: Rect,
+  copied: Option<Rect>,
+) -> Option<(usize, usize)> {
+  let Some(c) = copied.filter(|c| c.x <= r.x && r.x + r.w <= c.x + c.w && c.y < r.y + r.h && r.y < c.y + c.h)
+  else {
     return changed_rows(src, src_stride, mirror, stride, r);
   };
   // Rows of `r` above the copy, then below it.
   let above = c.y.saturating_sub(r.y).min(r.h);
   let below = (c.y + c.h).saturating_sub(r.y).min(r.h);
-  let part = |from: usize, to: usize| changed_rows(src, src_stride, mirror, stride, Rect { x: r.x, y: r.y + from, w: r.w, h: to - from }).map(|(a, b)| (a + from, b + from));
+  let part = |from: usize, to: usize| {
+    changed_rows(
+      src,
+      src_stride,
+      mirror,
+      stride,
+      Rect {
+        x: r.x,
+        y: r.y + from,
+        w: r.w,
+        h: to - from,
+      },
+    )
+    .map(|(a, b)| (a + from, b + from))
+  };
   match (part(0, above), part(below, r.h)) {
     (Some((a, _)), Some((_, b))) => Some((a, b)),
     (Some(x), None) | (None, Some(x)) => Some(x),
@@ -235,9 +287,19 @@ fn bounds(rects: &[Rect]) -> Rect {
     (x1, y1) = (x1.max(r.x + r.w), y1.max(r.y + r.h));
   }
   if x1 <= x0 || y1 <= y0 {
-    return Rect { x: 0, y: 0, w: 0, h: 0 };
+    return Rect {
+      x: 0,
+      y: 0,
+      w: 0,
+      h: 0,
+    };
   }
-  Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }
+  Rect {
+    x: x0,
+    y: y0,
+    w: x1 - x0,
+    h: y1 - y0,
+  }
 }
 
 struct Pass<'a> {
@@ -297,18 +359,29 @@ impl Pass<'_> {
     };
     let mut plain_rgb = plain_codec == Codec::Lz4 && plain_id == wire.codec_lz4_rgb;
     let mut use_lz4 = self.compress && self.has(plain_id);
-    let incompressible = if plain_codec == Codec::Zstd { INCOMPRESSIBLE_ZSTD } else { INCOMPRESSIBLE_LZ4 };
+    let incompressible = if plain_codec == Codec::Zstd {
+      INCOMPRESSIBLE_ZSTD
+    } else {
+      INCOMPRESSIBLE_LZ4
+    };
     let mut by = r.y;
     while by < r.y + r.h {
       let bh = band_rows.min(r.y + r.h - by);
-      let band = Rect { x: r.x, y: by, w: r.w, h: bh };
+      let band = Rect {
+        x: r.x,
+        y: by,
+        w: r.w,
+        h: bh,
+      };
       by += bh;
       let raw = row_bytes * bh;
       if rgb && !use_spans && !use_lz4 {
         // The run goes raw in 3-byte pixels: packed straight into the message (room for 4-byte
         // ones, should a pixel not be opaque), each source row copied to the mirror while it is
         // in the cache.
-        let msg = self.out.begin_tile(&wire, self.target, self.surface, band, raw_id)?;
+        let msg = self
+          .out
+          .begin_tile(&wire, self.target, self.surface, band, raw_id)?;
         let dst = self.out.data(raw)?;
         let mut opaque = true;
         for i in 0..bh {
@@ -351,11 +424,19 @@ impl Pass<'_> {
       let mut best: Option<(u32, usize)> = None; // the span encoding, in `packed`
       let mut dense = true;
       if use_spans {
-        match span_stream_strided(self.src, self.src_stride, self.mirror, self.stride, band, &mut self.spans[..raw - 1]) {
+        match span_stream_strided(
+          self.src,
+          self.src_stride,
+          self.mirror,
+          self.stride,
+          band,
+          &mut self.spans[..raw - 1],
+        ) {
           Some(0) => continue, // nothing changed in these rows
           Some(n) => {
             dense = n as f64 > DENSE_SPANS * raw as f64;
-            if let Some(m) = codec::compress(Codec::Lz4, &self.spans[..n], &mut self.packed[..raw_out - 1], 0) {
+            if let Some(m) = codec::compress(Codec::Lz4, &self.spans[..n], &mut self.packed[..raw_out - 1], 0)
+            {
               best = Some((wire.codec_lz4_spans, m));
             }
           }
@@ -368,7 +449,9 @@ impl Pass<'_> {
       // The band's rows are contiguous in the source: its 4-byte pixels are a view of it.
       let contiguous = band.x == 0 && r.w == self.width && self.src_stride == row_bytes;
       let start = band.y * self.src_stride;
-      let msg = self.out.begin_tile(&wire, self.target, self.surface, band, raw_id)?;
+      let msg = self
+        .out
+        .begin_tile(&wire, self.target, self.surface, band, raw_id)?;
       let mut written: Option<(u32, usize)> = None;
       if use_lz4 && (best.is_none() || dense) {
         let limit = best.map_or(raw_out, |(_, n)| n) - 1;
@@ -443,7 +526,14 @@ fn copy_strided(src: &[u8], src_stride: usize, r: Rect, dst: &mut [u8], stride: 
 }
 
 /// `span_stream` for a source whose stride differs from the mirror's.
-fn span_stream_strided(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, r: Rect, out: &mut [u8]) -> Option<usize> {
+fn span_stream_strided(
+  src: &[u8],
+  src_stride: usize,
+  mirror: &[u8],
+  stride: usize,
+  r: Rect,
+  out: &mut [u8],
+) -> Option<usize> {
   if src_stride == stride {
     return span_stream(src, mirror, stride, r, out);
   }
@@ -452,7 +542,18 @@ fn span_stream_strided(src: &[u8], src_stride: usize, mirror: &[u8], stride: usi
   let mut prev = vec![0u8; r.w * 4 * r.h];
   pack(src, src_stride, r, &mut cur);
   pack(mirror, stride, r, &mut prev);
-  span_stream(&cur, &prev, r.w * 4, Rect { x: 0, y: 0, w: r.w, h: r.h }, out)
+  span_stream(
+    &cur,
+    &prev,
+    r.w * 4,
+    Rect {
+      x: 0,
+      y: 0,
+      w: r.w,
+      h: r.h,
+    },
+    out,
+  )
 }
 
 /// What a frame encoder keeps between frames: the mirror of what the receiver has for one
@@ -559,7 +660,9 @@ impl FrameEncoder {
   #[napi]
   pub fn forget(&self, rects: Int32ArraySlice<'_>) -> Result<()> {
     if !rects.len().is_multiple_of(4) {
-      return Err(invalid("FrameEncoder.forget: rects is not a list of x, y, width, height"));
+      return Err(invalid(
+        "FrameEncoder.forget: rects is not a list of x, y, width, height",
+      ));
     }
     let t = self.cfg.tile;
     let mut st = self.state()?;
@@ -629,12 +732,22 @@ impl FrameEncoder {
     mut stats: Float64ArraySlice<'_>,
   ) -> Result<()> {
     if stats.len() < STATS_LEN {
-      return Err(invalid(format!("FrameEncoder.encode: stats has {} numbers, {STATS_LEN} needed", stats.len())));
+      return Err(invalid(format!(
+        "FrameEncoder.encode: stats has {} numbers, {STATS_LEN} needed",
+        stats.len()
+      )));
     }
     let written = {
       let (src, out) = views("FrameEncoder.encode", &src, &mut out)?;
       let mut st = self.state()?;
-      let frame = Frame { src_stride: src_stride as usize, w: width as usize, h: height as usize, codecs, target, surface };
+      let frame = Frame {
+        src_stride: src_stride as usize,
+        w: width as usize,
+        h: height as usize,
+        codecs,
+        target,
+        surface,
+      };
       encode_frame(&self.cfg, &mut st, src, frame, damage.as_deref(), out)?
     };
     // SAFETY: valid during this synchronous call; written only once the views above are gone,
@@ -670,7 +783,14 @@ impl FrameEncoder {
     drop(self.state()?);
     // Busy from now until the promise settles, not only while the worker runs.
     self.busy.store(true, SeqCst);
-    let frame = Frame { src_stride: src_stride as usize, w: width as usize, h: height as usize, codecs, target, surface };
+    let frame = Frame {
+      src_stride: src_stride as usize,
+      w: width as usize,
+      h: height as usize,
+      codecs,
+      target,
+      surface,
+    };
     Ok(AsyncTask::new(EncodeTask {
       cfg: self.cfg,
       state: Arc::clone(&self.state),
@@ -715,8 +835,12 @@ impl Task for EncodeTask {
     // it does not overlap `src` (checked there).
     let out = unsafe { self.out.as_mut() };
     let damage: Option<&[i32]> = self.damage.as_deref();
-    encode_frame(&self.cfg, &mut st, &self.src, self.frame, damage, out)
-      .map_err(|e| napi::Error::new(napi::Status::GenericFailure, format!("{}: {}", e.status.0, e.reason)))
+    encode_frame(&self.cfg, &mut st, &self.src, self.frame, damage, out).map_err(|e| {
+      napi::Error::new(
+        napi::Status::GenericFailure,
+        format!("{}: {}", e.status.0, e.reason),
+      )
+    })
   }
 
   fn resolve(&mut self, _env: Env, stats: FrameStats) -> napi::Result<FrameStats> {
@@ -730,18 +854,48 @@ impl Task for EncodeTask {
 }
 
 /// The one pass of `encode`; see there.
-fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: Frame, damage: Option<&[i32]>, out: &mut [u8]) -> Result<FrameStats> {
-  let Frame { src_stride, w, h, codecs, target, surface } = frame;
-    if w == 0 || h == 0 {
-    return Ok(FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 });
+fn encode_frame(
+  cfg: &EncoderConfig,
+  st: &mut EncoderState,
+  src: &[u8],
+  frame: Frame,
+  damage: Option<&[i32]>,
+  out: &mut [u8],
+) -> Result<FrameStats> {
+  let Frame {
+    src_stride,
+    w,
+    h,
+    codecs,
+    target,
+    surface,
+  } = frame;
+  if w == 0 || h == 0 {
+    return Ok(FrameStats {
+      bytes: 0.0,
+      tiles: 0,
+      changed_tiles: 0,
+      unchanged_tiles: 0,
+      raw_bytes: 0.0,
+      copied_pixels: 0.0,
+    });
   }
   if src_stride < w * 4 {
-    return Err(invalid(format!("FrameEncoder.encode: stride {src_stride} is less than {w} pixels")));
+    return Err(invalid(format!(
+      "FrameEncoder.encode: stride {src_stride} is less than {w} pixels"
+    )));
   }
-  check_rect("FrameEncoder.encode source", src.len(), src_stride, Rect { x: 0, y: 0, w, h })?;
+  check_rect(
+    "FrameEncoder.encode source",
+    src.len(),
+    src_stride,
+    Rect { x: 0, y: 0, w, h },
+  )?;
   let d: &[i32] = damage.unwrap_or(&[]);
   if !d.len().is_multiple_of(4) {
-    return Err(invalid("FrameEncoder.encode: damage is not a list of x, y, width, height"));
+    return Err(invalid(
+      "FrameEncoder.encode: damage is not a list of x, y, width, height",
+    ));
   }
   let mut full = damage.is_none();
   let full_reset = st.needs_reset(w, h);
@@ -762,7 +916,12 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
         let (x0, y0) = (q[0].max(0) as usize, q[1].max(0) as usize);
         let x1 = (q[0] as i64 + q[2].max(0) as i64).clamp(0, w as i64) as usize;
         let y1 = (q[1] as i64 + q[3].max(0) as i64).clamp(0, h as i64) as usize;
-        (x1 > x0 && y1 > y0).then_some(Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 })
+        (x1 > x0 && y1 > y0).then_some(Rect {
+          x: x0,
+          y: y0,
+          w: x1 - x0,
+          h: y1 - y0,
+        })
       })
       .collect()
   };
@@ -807,7 +966,14 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     compress,
     saved: false,
     gave_up: false,
-    stats: FrameStats { bytes: 0.0, tiles: 0, changed_tiles: 0, unchanged_tiles: 0, raw_bytes: 0.0, copied_pixels: 0.0 },
+    stats: FrameStats {
+      bytes: 0.0,
+      tiles: 0,
+      changed_tiles: 0,
+      unchanged_tiles: 0,
+      raw_bytes: 0.0,
+      copied_pixels: 0.0,
+    },
   };
   // A scroll: one copy tile, the mirror moved alike; the grid tiles it covers are then the same.
   let mut copied: Option<Rect> = None;
@@ -826,7 +992,9 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
         Search::Unsure => {}
       }
       if let Some(s) = found.found() {
-        let msg = pass.out.begin_tile(&wire, target, surface, s.dst, wire.codec_copy)?;
+        let msg = pass
+          .out
+          .begin_tile(&wire, target, surface, s.dst, wire.codec_copy)?;
         let data = pass.out.data(8)?;
         data[..4].copy_from_slice(&(s.dst.x as u32).to_le_bytes());
         data[4..].copy_from_slice(&(s.src_y as u32).to_le_bytes());
@@ -838,7 +1006,11 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
       }
     }
   }
-  let inside = |cell: Rect| copied.is_some_and(|c| cell.x >= c.x && cell.y >= c.y && cell.x + cell.w <= c.x + c.w && cell.y + cell.h <= c.y + c.h);
+  let inside = |cell: Rect| {
+    copied.is_some_and(|c| {
+      cell.x >= c.x && cell.y >= c.y && cell.x + cell.w <= c.x + c.w && cell.y + cell.h <= c.y + c.h
+    })
+  };
   let mut solids: Vec<Solid> = Vec::new();
   let mut above: Vec<usize> = Vec::new();
   for ty in 0..rows {
@@ -849,11 +1021,21 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     // The run of changed, non-uniform tiles being gathered: x, width, changed rows.
     let (mut run_x, mut run_w, mut run_top, mut run_bottom) = (0usize, 0usize, th, 0usize);
     let (l, rgt) = (left[ty], right[ty]);
-    let close = |pass: &mut Pass, run_x: &mut usize, run_w: &mut usize, top: &mut usize, bottom: &mut usize| -> Result<()> {
+    let close = |pass: &mut Pass,
+                 run_x: &mut usize,
+                 run_w: &mut usize,
+                 top: &mut usize,
+                 bottom: &mut usize|
+     -> Result<()> {
       let x0 = (*run_x).max(l);
       let x1 = (*run_x + *run_w).min(rgt);
       if *run_w > 0 && x1 > x0 && *bottom > *top {
-        pass.run(Rect { x: x0, y: y + *top, w: x1 - x0, h: *bottom - *top })?;
+        pass.run(Rect {
+          x: x0,
+          y: y + *top,
+          w: x1 - x0,
+          h: *bottom - *top,
+        })?;
       }
       (*run_w, *top, *bottom) = (0, th, 0);
       Ok(())
@@ -878,7 +1060,11 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
         }
       }
       let moved = inside(cell);
-      let changed = if moved { None } else { changed_rows_outside(src, src_stride, pass.mirror, stride, cell, copied) };
+      let changed = if moved {
+        None
+      } else {
+        changed_rows_outside(src, src_stride, pass.mirror, stride, cell, copied)
+      };
       let Some((first, last)) = changed else {
         if moved {
           pass.stats.changed_tiles += 1;
@@ -893,15 +1079,28 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
       };
       pass.stats.changed_tiles += 1;
       pass.stats.raw_bytes += (tw * th * 4) as f64;
-      if let Some(pixel) = if solid_ok { uniform(src, src_stride, cell) } else { None } {
+      if let Some(pixel) = if solid_ok {
+        uniform(src, src_stride, cell)
+      } else {
+        None
+      } {
         close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
         copy_strided(src, src_stride, cell, pass.mirror, stride);
         match last_solid {
-          Some(i) if solids[i].pixel == pixel && solids[i].r.x + solids[i].r.w == x && solids[i].r.y == y && solids[i].r.h == th => {
+          Some(i)
+            if solids[i].pixel == pixel
+              && solids[i].r.x + solids[i].r.w == x
+              && solids[i].r.y == y
+              && solids[i].r.h == th =>
+          {
             solids[i].r.w += tw;
           }
           _ => {
-            solids.push(Solid { r: cell, pixel, dead: false });
+            solids.push(Solid {
+              r: cell,
+              pixel,
+              dead: false,
+            });
             here.push(solids.len() - 1);
             last_solid = Some(solids.len() - 1);
           }
@@ -933,7 +1132,9 @@ fn encode_frame(cfg: &EncoderConfig, st: &mut EncoderState, src: &[u8], frame: F
     above = here;
   }
   for s in solids.iter().filter(|s| !s.dead) {
-    let msg = pass.out.begin_tile(&wire, target, surface, s.r, wire.codec_solid)?;
+    let msg = pass
+      .out
+      .begin_tile(&wire, target, surface, s.r, wire.codec_solid)?;
     pass.out.data(4)?.copy_from_slice(&s.pixel.to_le_bytes());
     pass.out.end_tile(msg, 4)?;
     pass.stats.tiles += 1;
@@ -965,7 +1166,10 @@ pub struct TileWriter {
 impl TileWriter {
   #[napi(constructor)]
   pub fn new(wire: FrameWire) -> Self {
-    TileWriter { wire, scratch: Vec::new() }
+    TileWriter {
+      wire,
+      scratch: Vec::new(),
+    }
   }
 
   /// Writes the `width` x `height` tile at (x, y) of `dst` (`stride` bytes per row) from `data`
@@ -989,7 +1193,15 @@ impl TileWriter {
     height: u32,
   ) -> Result<()> {
     let (data, out) = views("TileWriter.write", &data, &mut dst)?;
-    write_tile(&self.wire, &mut self.scratch, codec, data, out, stride as usize, Rect::new(x, y, width, height))
+    write_tile(
+      &self.wire,
+      &mut self.scratch,
+      codec,
+      data,
+      out,
+      stride as usize,
+      Rect::new(x, y, width, height),
+    )
   }
 }
 
@@ -1004,20 +1216,29 @@ pub(crate) fn write_tile(
   r: Rect,
 ) -> Result<()> {
   if r.is_empty() {
-    return Err(invalid(format!("TileWriter.write: a {}x{} tile has no pixels", r.w, r.h)));
+    return Err(invalid(format!(
+      "TileWriter.write: a {}x{} tile has no pixels",
+      r.w, r.h
+    )));
   }
   check_rect("TileWriter.write", out.len(), stride, r)?;
   let (w, h) = (r.w, r.h);
   let size = w * h * 4;
   if codec == wire.codec_raw {
     if data.len() != size {
-      return Err(error("EBADMSG", format!("raw {w}x{h} tile carries {} bytes instead of {size}", data.len())));
+      return Err(error(
+        "EBADMSG",
+        format!("raw {w}x{h} tile carries {} bytes instead of {size}", data.len()),
+      ));
     }
     copy(data, w * 4, Rect { x: 0, y: 0, w, h }, out, stride, r);
   } else if codec == wire.codec_solid {
-    let pixel: [u8; 4] = data
-      .try_into()
-      .map_err(|_| error("EBADMSG", format!("solid tile carries {} bytes instead of 4", data.len())))?;
+    let pixel: [u8; 4] = data.try_into().map_err(|_| {
+      error(
+        "EBADMSG",
+        format!("solid tile carries {} bytes instead of 4", data.len()),
+      )
+    })?;
     for i in 0..h {
       for p in out[row(stride, r, i)].chunks_exact_mut(4) {
         p.copy_from_slice(&pixel);
@@ -1055,35 +1276,60 @@ pub(crate) fn write_tile(
   } else if codec == wire.codec_raw_rgb {
     let packed = w * h * 3;
     if data.len() != packed {
-      return Err(error("EBADMSG", format!("raw_rgb {w}x{h} tile carries {} bytes instead of {packed}", data.len())));
+      return Err(error(
+        "EBADMSG",
+        format!(
+          "raw_rgb {w}x{h} tile carries {} bytes instead of {packed}",
+          data.len()
+        ),
+      ));
     }
     rgb24::unpack(data, out, stride, r);
   } else if codec == wire.codec_lz4_rgb {
     if size > MAX_MESSAGE {
-      return Err(error("E2BIG", format!("lz4_rgb tile of {w}x{h} covers {size} bytes of pixels, more than {MAX_MESSAGE}")));
+      return Err(error(
+        "E2BIG",
+        format!("lz4_rgb tile of {w}x{h} covers {size} bytes of pixels, more than {MAX_MESSAGE}"),
+      ));
     }
     let packed = w * h * 3;
     if scratch.len() < packed {
       scratch.resize(packed, 0);
     }
     // Into the scratch first, like the other LZ4 codecs: the pixels change only if it all decodes.
-    let n = codec::decompress(Codec::Lz4, data, &mut scratch[..packed]).map_err(|e| bad("lz4_rgb", w, h, e))?;
+    let n =
+      codec::decompress(Codec::Lz4, data, &mut scratch[..packed]).map_err(|e| bad("lz4_rgb", w, h, e))?;
     if n != packed {
-      return Err(bad("lz4_rgb", w, h, format_args!("{n} bytes instead of {packed}")));
+      return Err(bad(
+        "lz4_rgb",
+        w,
+        h,
+        format_args!("{n} bytes instead of {packed}"),
+      ));
     }
     rgb24::unpack(&scratch[..n], out, stride, r);
   } else if codec == wire.codec_copy {
     // The rectangle's pixels come from (src_x, src_y) of the same pixels, as they were before.
-    let words: [u8; 8] = data
-      .try_into()
-      .map_err(|_| error("EBADMSG", format!("copy tile carries {} bytes instead of 8", data.len())))?;
+    let words: [u8; 8] = data.try_into().map_err(|_| {
+      error(
+        "EBADMSG",
+        format!("copy tile carries {} bytes instead of 8", data.len()),
+      )
+    })?;
     let src_x = u32::from_le_bytes([words[0], words[1], words[2], words[3]]) as usize;
     let src_y = u32::from_le_bytes([words[4], words[5], words[6], words[7]]) as usize;
-    let from = Rect { x: src_x, y: src_y, w, h };
+    let from = Rect {
+      x: src_x,
+      y: src_y,
+      w,
+      h,
+    };
     check_rect("copy tile source", out.len(), stride, from).map_err(|e| bad("copy", w, h, e))?;
     scroll::move_rows(out, stride, r, src_x, src_y);
   } else {
-    return Err(invalid(format!("TileWriter.write: codec {codec} is not known here")));
+    return Err(invalid(format!(
+      "TileWriter.write: codec {codec} is not known here"
+    )));
   }
   Ok(())
 }

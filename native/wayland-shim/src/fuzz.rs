@@ -79,7 +79,12 @@ mod tests {
       let height = 1 + rng.next() as usize % 64;
       let stride = (width + rng.next() as usize % 4) * 4;
       let pixels = rng.bytes(stride * height);
-      Surface { pixels, stride, width, height }
+      Surface {
+        pixels,
+        stride,
+        width,
+        height,
+      }
     }
 
     fn rect(&self, rng: &mut Rng) -> Rect {
@@ -131,7 +136,12 @@ mod tests {
 
   /// The tile data that turns `s` into `next` inside `r` in `codec`, as a transmitter writes it.
   fn encode(codec: u32, s: &Surface, next: &[u8], r: Rect) -> Option<Vec<u8>> {
-    let target = Surface { pixels: next.to_vec(), stride: s.stride, width: s.width, height: s.height };
+    let target = Surface {
+      pixels: next.to_vec(),
+      stride: s.stride,
+      width: s.width,
+      height: s.height,
+    };
     let packed = target.packed(r);
     let mut block = vec![0u8; packed.len() * 2 + 64];
     match codec {
@@ -149,7 +159,11 @@ mod tests {
         Some(block[..n].to_vec())
       }
       c if c == WIRE.codec_lz4 || c == WIRE.codec_zstd => {
-        let method = if c == WIRE.codec_lz4 { Codec::Lz4 } else { Codec::Zstd };
+        let method = if c == WIRE.codec_lz4 {
+          Codec::Lz4
+        } else {
+          Codec::Zstd
+        };
         let n = compress(method, &packed, &mut block, 1)?;
         Some(block[..n].to_vec())
       }
@@ -205,10 +219,16 @@ mod tests {
       let codec = CODECS[rng.next() as usize % CODECS.len()];
       let (next, data) = if codec == WIRE.codec_copy {
         // Rows of the same size from anywhere in the surface, maybe overlapping.
-        let (sx, sy) = (rng.next() as usize % (s.width - r.w + 1), rng.next() as usize % (s.height - r.h + 1));
+        let (sx, sy) = (
+          rng.next() as usize % (s.width - r.w + 1),
+          rng.next() as usize % (s.height - r.h + 1),
+        );
         let mut next = s.pixels.clone();
         crate::scroll::move_rows(&mut next, s.stride, r, sx, sy);
-        (next, [(sx as u32).to_le_bytes(), (sy as u32).to_le_bytes()].concat())
+        (
+          next,
+          [(sx as u32).to_le_bytes(), (sy as u32).to_le_bytes()].concat(),
+        )
       } else {
         let mut next = change(&mut rng, &s, r);
         if codec == WIRE.codec_raw_rgb || codec == WIRE.codec_lz4_rgb {
@@ -219,22 +239,36 @@ mod tests {
             }
           }
         }
-        let Some(data) = encode(codec, &s, &next, r) else { continue };
+        let Some(data) = encode(codec, &s, &next, r) else {
+          continue;
+        };
         (next, data)
       };
 
       // The valid tile gives exactly the new pixels, and nothing else changes.
       let mut out = s.pixels.clone();
-      write_tile(&WIRE, &mut scratch, codec, &data, &mut out, s.stride, r)
-        .unwrap_or_else(|e| panic!("seed {}: valid codec {codec} tile {r:?} refused: {e}", budget.seed));
-      assert!(out == next, "seed {}: codec {codec} tile {r:?} decoded wrong", budget.seed);
+      write_tile(&WIRE, &mut scratch, codec, &data, &mut out, s.stride, r).unwrap_or_else(|e| {
+        panic!(
+          "seed {}: valid codec {codec} tile {r:?} refused: {e}",
+          budget.seed
+        )
+      });
+      assert!(
+        out == next,
+        "seed {}: codec {codec} tile {r:?} decoded wrong",
+        budget.seed
+      );
       valid += 1;
 
       // A hostile one: mutated data, maybe under another codec number or rectangle (some
       // outside the surface). Refused: the pixels are untouched; accepted: only the rectangle
       // it names changed.
       let bad = mutate(&mut rng, &data);
-      let codec = if rng.next().is_multiple_of(4) { rng.next() % 11 } else { codec };
+      let codec = if rng.next().is_multiple_of(4) {
+        rng.next() % 11
+      } else {
+        codec
+      };
       let r = match rng.next() % 4 {
         0 => s.rect(&mut rng),
         1 => Rect {
@@ -245,17 +279,34 @@ mod tests {
         },
         _ => r,
       };
-      let stride = if rng.next().is_multiple_of(8) { rng.next() as usize % (2 * s.stride + 1) } else { s.stride };
+      let stride = if rng.next().is_multiple_of(8) {
+        rng.next() as usize % (2 * s.stride + 1)
+      } else {
+        s.stride
+      };
       let mut out = s.pixels.clone();
       match write_tile(&WIRE, &mut scratch, codec, &bad, &mut out, stride, r) {
         Err(_) => {
-          assert!(out == s.pixels, "seed {}: a refused tile wrote pixels", budget.seed);
+          assert!(
+            out == s.pixels,
+            "seed {}: a refused tile wrote pixels",
+            budget.seed
+          );
           refused += 1;
         }
         Ok(()) => {
-          let view = Surface { pixels: Vec::new(), stride, width: s.width, height: s.height };
+          let view = Surface {
+            pixels: Vec::new(),
+            stride,
+            width: s.width,
+            height: s.height,
+          };
           for (at, (a, b)) in out.iter().zip(&s.pixels).enumerate() {
-            assert!(a == b || view.inside(r, at), "seed {}: byte {at} outside {r:?} written", budget.seed);
+            assert!(
+              a == b || view.inside(r, at),
+              "seed {}: byte {at} outside {r:?} written",
+              budget.seed
+            );
           }
           if codec == WIRE.codec_raw_rgb || codec == WIRE.codec_lz4_rgb {
             // Accepted 3-byte pixels are exactly the whole rectangle's, opaque: never a part.
@@ -267,10 +318,20 @@ mod tests {
             } else {
               crate::codec::decompress(Codec::Lz4, &bad, &mut rgb).unwrap_or(usize::MAX)
             };
-            assert_eq!(n, r.w * r.h * 3, "seed {}: a {r:?} tile of {n} bytes of 3-byte pixels accepted", budget.seed);
+            assert_eq!(
+              n,
+              r.w * r.h * 3,
+              "seed {}: a {r:?} tile of {n} bytes of 3-byte pixels accepted",
+              budget.seed
+            );
             for (i, p) in rgb[..n].chunks_exact(3).enumerate() {
               let at = (r.y + i / r.w) * stride + (r.x + i % r.w) * 4;
-              assert_eq!(out[at..at + 4], [p[0], p[1], p[2], 0xff], "seed {}: pixel {i} of {r:?}", budget.seed);
+              assert_eq!(
+                out[at..at + 4],
+                [p[0], p[1], p[2], 0xff],
+                "seed {}: pixel {i} of {r:?}",
+                budget.seed
+              );
             }
           }
         }
@@ -278,6 +339,9 @@ mod tests {
       inputs += 2;
     }
     budget.report("tile writer", inputs);
-    assert!(valid > 10 && refused > 0, "{valid} valid and {refused} refused tiles");
+    assert!(
+      valid > 10 && refused > 0,
+      "{valid} valid and {refused} refused tiles"
+    );
   }
 }

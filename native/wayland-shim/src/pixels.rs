@@ -132,7 +132,9 @@ pub(crate) fn last_diff(a: &[u8], b: &[u8]) -> Option<usize> {
   while end >= DIFF_BLOCK && a[end - DIFF_BLOCK..end] == b[end - DIFF_BLOCK..end] {
     end -= DIFF_BLOCK;
   }
-  (0..end / 4).rev().find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4])
+  (0..end / 4)
+    .rev()
+    .find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4])
 }
 
 /// Copies the `w` x `h` rectangle at (sx, sy) of `src` to (dx, dy) of `dst`.
@@ -439,8 +441,13 @@ mod tests {
 
   #[test]
   fn first_and_last_diff_find_the_pixel_in_any_block() {
-    let naive_first = |a: &[u8], b: &[u8]| (0..a.len() / 4).find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4]);
-    let naive_last = |a: &[u8], b: &[u8]| (0..a.len() / 4).rev().find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4]);
+    let naive_first =
+      |a: &[u8], b: &[u8]| (0..a.len() / 4).find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4]);
+    let naive_last = |a: &[u8], b: &[u8]| {
+      (0..a.len() / 4)
+        .rev()
+        .find(|&x| a[4 * x..4 * x + 4] != b[4 * x..4 * x + 4])
+    };
     for len in [1usize, 15, 16, 17, 40, 64, 65, 130] {
       let a: Vec<u8> = (0..len * 4).map(|i| (i * 7 % 251) as u8).collect();
       assert_eq!((first_diff(&a, &a), last_diff(&a, &a)), (None, None), "len {len}");
@@ -456,7 +463,11 @@ mod tests {
         let mut b = a.clone();
         b[4 * x] ^= 1;
         b[4 * y + 3] ^= 1;
-        assert_eq!(first_diff(&a, &b), naive_first(&a, &b), "len {len} pixels {x} {y}");
+        assert_eq!(
+          first_diff(&a, &b),
+          naive_first(&a, &b),
+          "len {len} pixels {x} {y}"
+        );
         assert_eq!(last_diff(&a, &b), naive_last(&a, &b), "len {len} pixels {x} {y}");
       }
     }

@@ -116,7 +116,10 @@ pub struct Watcher {
 impl Watcher {
   pub fn new() -> Result<Watcher> {
     // SAFETY: epoll_create1 has no memory-safety preconditions.
-    let epoll = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }, "epoll_create1")?;
+    let epoll = cvt(
+      unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) },
+      "epoll_create1",
+    )?;
     Ok(Watcher {
       // SAFETY: epoll_create1 returned a new fd that nothing else owns.
       epoll: unsafe { OwnedFd::from_raw_fd(epoll) },
@@ -133,7 +136,8 @@ impl Watcher {
   fn ctl(&self, op: c_int, fd: RawFd, events: u32, data: u64, call: &str) -> Result<()> {
     let mut ev = libc::epoll_event { events, u64: data };
     // SAFETY: `ev` is a valid epoll_event for the duration of the call.
-    cvt(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) }, call)?;
+    let r = unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) };
+    cvt(r, call)?;
     Ok(())
   }
 
@@ -159,7 +163,13 @@ impl Watcher {
     }
     let generation = self.next_generation.get();
     self.next_generation.set(generation.wrapping_add(1));
-    let mut entry = Entry { generation, mask, armed: true, registered: false, persistent };
+    let mut entry = Entry {
+      generation,
+      mask,
+      armed: true,
+      registered: false,
+      persistent,
+    };
     self.apply(fd, &mut entry)?;
     let mut watched = self.watched.borrow_mut();
     watched.insert(fd, entry);
@@ -171,7 +181,10 @@ impl Watcher {
     let mask = epoll_mask(interest)?;
     let mut watched = self.watched.borrow_mut();
     let Some(entry) = watched.get_mut(&fd) else {
-      return Err(error("ENOENT", format!("rearm: fd {fd} is not watched by this poller")));
+      return Err(error(
+        "ENOENT",
+        format!("rearm: fd {fd} is not watched by this poller"),
+      ));
     };
     if entry.registered && entry.mask != mask {
       self.ctl(libc::EPOLL_CTL_MOD, fd, mask, entry.data(fd), "epoll_ctl(MOD)")?;
@@ -203,7 +216,11 @@ impl Watcher {
   /// True if `event` is to be reported: it belongs to the current registration of its fd and
   /// the fd is armed.
   pub fn is_current(&self, event: &Event) -> bool {
-    self.watched.borrow().get(&event.fd).is_some_and(|e| e.generation == event.generation && e.armed)
+    self
+      .watched
+      .borrow()
+      .get(&event.fd)
+      .is_some_and(|e| e.generation == event.generation && e.armed)
   }
 
   /// Starts the report of `event` if it is to be reported (`is_current`): a one-shot fd is
@@ -223,9 +240,7 @@ impl Watcher {
   pub fn end_report(&self, event: &Event) -> Result<()> {
     let mut watched = self.watched.borrow_mut();
     match watched.get_mut(&event.fd) {
-      Some(entry) if entry.generation == event.generation => {
-        self.apply(event.fd, entry)
-      }
+      Some(entry) if entry.generation == event.generation => self.apply(event.fd, entry),
       _ => Ok(()),
     }
   }
@@ -236,7 +251,14 @@ impl Watcher {
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
     let n = loop {
       // SAFETY: `events` has room for MAX_EVENTS entries; a zero timeout never blocks.
-      let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), MAX_EVENTS as c_int, 0) };
+      let n = unsafe {
+        libc::epoll_wait(
+          self.epoll.as_raw_fd(),
+          events.as_mut_ptr(),
+          MAX_EVENTS as c_int,
+          0,
+        )
+      };
       if n >= 0 {
         break n as usize;
       }
@@ -290,7 +312,10 @@ fn symbol(name: &CStr) -> std::result::Result<*mut c_void, String> {
   // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the name.
   let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
   if p.is_null() {
-    Err(format!("{} is not in this process (not loaded by Node?)", name.to_string_lossy()))
+    Err(format!(
+      "{} is not in this process (not loaded by Node?)",
+      name.to_string_lossy()
+    ))
   } else {
     Ok(p)
   }
@@ -322,7 +347,9 @@ fn uv() -> Result<&'static Uv> {
       })
     }
   });
-  found.as_ref().map_err(|e| error("ENOSYS", format!("Poller: {e}")))
+  found
+    .as_ref()
+    .map_err(|e| error("ENOSYS", format!("Poller: {e}")))
 }
 
 // ---- JavaScript API ----
@@ -413,7 +440,11 @@ unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int
   if shared.closed.get() {
     return;
   }
-  let mut batch = [Event { fd: -1, generation: 0, events: 0 }; MAX_EVENTS];
+  let mut batch = [Event {
+    fd: -1,
+    generation: 0,
+    events: 0,
+  }; MAX_EVENTS];
   let count = if status < 0 {
     Err(errno_error("poll of the poller's epoll fd", -status))
   } else {
@@ -470,7 +501,15 @@ unsafe fn report(shared: &Shared, fd: RawFd, events: u32) {
     // node::MakeCallback wants an object as `this`.
     sys::napi_get_global(env, &mut recv);
     if !callback.is_null() {
-      sys::napi_make_callback(env, shared.context.get(), recv, callback, 2, args.as_ptr(), &mut result);
+      sys::napi_make_callback(
+        env,
+        shared.context.get(),
+        recv,
+        callback,
+        2,
+        args.as_ptr(),
+        &mut result,
+      );
     }
     rethrow_pending(env);
     sys::napi_close_handle_scope(env, scope);
@@ -556,7 +595,10 @@ impl Poller {
     let mut context = ptr::null_mut();
     // SAFETY: napi calls on the main thread with live values.
     unsafe {
-      napi_check(sys::napi_get_uv_event_loop(raw, &mut event_loop), "napi_get_uv_event_loop")?;
+      napi_check(
+        sys::napi_get_uv_event_loop(raw, &mut event_loop),
+        "napi_get_uv_event_loop",
+      )?;
       let name = "wayland-shim poller";
       let mut js_name = ptr::null_mut();
       let mut resource = ptr::null_mut();
@@ -565,8 +607,14 @@ impl Poller {
         "napi_create_string_utf8",
       )?;
       napi_check(sys::napi_create_object(raw, &mut resource), "napi_create_object")?;
-      napi_check(sys::napi_async_init(raw, resource, js_name, &mut context), "napi_async_init")?;
-      if let Err(e) = napi_check(sys::napi_create_reference(raw, callback.raw(), 1, &mut callback_ref), "napi_create_reference") {
+      napi_check(
+        sys::napi_async_init(raw, resource, js_name, &mut context),
+        "napi_async_init",
+      )?;
+      if let Err(e) = napi_check(
+        sys::napi_create_reference(raw, callback.raw(), 1, &mut callback_ref),
+        "napi_create_reference",
+      ) {
         sys::napi_async_destroy(raw, context);
         return Err(e);
       }
@@ -597,7 +645,8 @@ impl Poller {
     // SAFETY: the handle's first field is its `data`.
     unsafe { *handle.cast::<*const Shared>() = Rc::into_raw(Rc::clone(&shared)) };
     // SAFETY: the Shared outlives the hook: `close` removes it, or it runs (and closes) first.
-    let status = unsafe { sys::napi_add_env_cleanup_hook(raw, Some(cleanup_hook), Rc::as_ptr(&shared) as *mut c_void) };
+    let status =
+      unsafe { sys::napi_add_env_cleanup_hook(raw, Some(cleanup_hook), Rc::as_ptr(&shared) as *mut c_void) };
     let poller = Poller { shared };
     napi_check(status, "napi_add_env_cleanup_hook")?;
     // SAFETY: the handle is initialised and open.
@@ -618,7 +667,10 @@ impl Poller {
     if self.shared.closed.get() {
       return Err(closed_error());
     }
-    let count = self.shared.watcher.add(fd, interest, persistent.unwrap_or(false))?;
+    let count = self
+      .shared
+      .watcher
+      .add(fd, interest, persistent.unwrap_or(false))?;
     if count > 0 {
       self.shared.set_referenced(true);
     }
@@ -672,7 +724,11 @@ mod tests {
 
   /// Waits up to `timeout` for the watcher's epoll fd to be readable, as the loop does.
   fn poll_epoll(w: &Watcher, timeout: Duration) {
-    let mut p = libc::pollfd { fd: w.fd(), events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+      fd: w.fd(),
+      events: libc::POLLIN,
+      revents: 0,
+    };
     // SAFETY: one valid pollfd.
     unsafe { libc::poll(&mut p, 1, timeout.as_millis() as c_int) };
   }
@@ -694,7 +750,11 @@ mod tests {
   }
 
   fn ready(w: &Watcher) -> Vec<Event> {
-    let mut batch = [Event { fd: -1, generation: 0, events: 0 }; MAX_EVENTS];
+    let mut batch = [Event {
+      fd: -1,
+      generation: 0,
+      events: 0,
+    }; MAX_EVENTS];
     let n = w.ready(&mut batch).unwrap();
     batch[..n].to_vec()
   }
@@ -732,11 +792,17 @@ mod tests {
     let (w, a, b) = watched_quiet(false);
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     let e = wait(&w, SOON);
-    assert_eq!(e.iter().map(|e| (e.fd, e.events)).collect::<Vec<_>>(), [(b.as_raw_fd(), READABLE)]);
+    assert_eq!(
+      e.iter().map(|e| (e.fd, e.events)).collect::<Vec<_>>(),
+      [(b.as_raw_fd(), READABLE)]
+    );
     send_with_fds(a.as_raw_fd(), b"y", &[]).unwrap();
     // Not rearmed during its report: out of the epoll set, whose fd is quiet (the loop does not spin).
     assert!(!registered(&w, b.as_raw_fd()));
-    assert!(wait(&w, QUIET).is_empty(), "one-shot: no second report before rearm");
+    assert!(
+      wait(&w, QUIET).is_empty(),
+      "one-shot: no second report before rearm"
+    );
     w.rearm(b.as_raw_fd(), READABLE).unwrap();
     let e = wait(&w, SOON);
     assert_eq!(e.len(), 1);
@@ -750,11 +816,19 @@ mod tests {
     // Not read and not rearmed: still registered and armed, so the next turn reports it again.
     for _ in 0..2 {
       let e = wait(&w, SOON);
-      assert_eq!(e.iter().map(|e| (e.fd, e.events)).collect::<Vec<_>>(), [(b.as_raw_fd(), READABLE)]);
+      assert_eq!(
+        e.iter().map(|e| (e.fd, e.events)).collect::<Vec<_>>(),
+        [(b.as_raw_fd(), READABLE)]
+      );
       assert!(registered(&w, b.as_raw_fd()));
     }
     // Read: quiet until more comes.
-    assert_eq!(recv_with_fds(b.as_raw_fd(), &mut [0u8; 8]).unwrap().map(|r| r.bytes), Some(1));
+    assert_eq!(
+      recv_with_fds(b.as_raw_fd(), &mut [0u8; 8])
+        .unwrap()
+        .map(|r| r.bytes),
+      Some(1)
+    );
     assert!(wait(&w, QUIET).is_empty(), "drained: no report");
     send_with_fds(a.as_raw_fd(), b"y", &[]).unwrap();
     assert_eq!(wait(&w, SOON).len(), 1, "more data: reported without a rearm");
@@ -828,7 +902,10 @@ mod tests {
     w.remove(b.as_raw_fd()).unwrap();
     w.add(b.as_raw_fd(), READABLE, false).unwrap();
     assert!(!w.begin_report(&event));
-    assert!(w.is_current(&Event { generation: event.generation + 1, ..event }));
+    assert!(w.is_current(&Event {
+      generation: event.generation + 1,
+      ..event
+    }));
     assert_eq!(wait(&w, SOON).len(), 1);
   }
 
@@ -862,7 +939,10 @@ mod tests {
     let (a, _b) = pair().unwrap();
     assert_eq!(w.add(a.as_raw_fd(), 4, false).unwrap_err().status.0, "EINVAL");
     w.add(a.as_raw_fd(), READABLE, false).unwrap();
-    assert_eq!(w.add(a.as_raw_fd(), READABLE, false).unwrap_err().status.0, "EEXIST");
+    assert_eq!(
+      w.add(a.as_raw_fd(), READABLE, false).unwrap_err().status.0,
+      "EEXIST"
+    );
     assert_eq!(w.add(-1, READABLE, false).unwrap_err().status.0, "EBADF");
   }
 
@@ -874,6 +954,10 @@ mod tests {
     w.clear();
     send_with_fds(a.as_raw_fd(), b"x", &[]).unwrap();
     assert!(wait(&w, QUIET).is_empty());
-    assert_eq!(w.add(b.as_raw_fd(), READABLE, false).unwrap(), 1, "not watched any more: added again");
+    assert_eq!(
+      w.add(b.as_raw_fd(), READABLE, false).unwrap(),
+      1,
+      "not watched any more: added again"
+    );
   }
 }

@@ -21,7 +21,10 @@ struct Col {
   end: usize,
 }
 
-const NONE: Col = Col { first: usize::MAX, end: 0 };
+const NONE: Col = Col {
+  first: usize::MAX,
+  end: 0,
+};
 
 /// Copies `r` of `src` (stride `src_stride`) to the same place of `dst` (stride `dst_stride`)
 /// where they differ, and appends the changed rectangles (grid-cut, see the module) to `out`
@@ -51,7 +54,12 @@ pub fn copy_changed_into(
     cols.fill(NONE);
     let mut any = false;
     for y in band_y..band_end {
-      let line = Rect { x: r.x, y, w: r.w, h: 1 };
+      let line = Rect {
+        x: r.x,
+        y,
+        w: r.w,
+        h: 1,
+      };
       let (s, d) = (row(src_stride, line, 0), row(dst_stride, line, 0));
       if src[s.clone()] == dst[d.clone()] {
         continue;
@@ -128,7 +136,16 @@ pub fn copy_changed(
   let quads = unsafe { out.as_mut() };
   let max_rects = quads.len() / 4;
   let mut rects = Vec::new();
-  let fits = copy_changed_into(from, src_stride as usize, to, dst_stride as usize, r, grid as usize, max_rects, &mut rects);
+  let fits = copy_changed_into(
+    from,
+    src_stride as usize,
+    to,
+    dst_stride as usize,
+    r,
+    grid as usize,
+    max_rects,
+    &mut rects,
+  );
   if !fits {
     return Ok(-1);
   }
@@ -167,8 +184,22 @@ mod tests {
     set(&mut src, 299, 199, 1);
     let mut dst = prev.clone();
     let mut out = Vec::new();
-    let full = Rect { x: 0, y: 0, w: W, h: H };
-    assert!(copy_changed_into(&src, W * 4, &mut dst, W * 4, full, 64, 100, &mut out));
+    let full = Rect {
+      x: 0,
+      y: 0,
+      w: W,
+      h: H,
+    };
+    assert!(copy_changed_into(
+      &src,
+      W * 4,
+      &mut dst,
+      W * 4,
+      full,
+      64,
+      100,
+      &mut out
+    ));
     assert_eq!(dst, src);
     assert_eq!(out, vec![[0, 5, 64, 1], [64, 70, 64, 11], [256, 199, 44, 1]]);
   }
@@ -182,8 +213,22 @@ mod tests {
     set(&mut src, 140, 30, 7);
     let mut dst = prev.clone();
     let mut out = Vec::new();
-    let r = Rect { x: 50, y: 3, w: 100, h: 30 };
-    assert!(copy_changed_into(&src, W * 4, &mut dst, W * 4, r, 64, 100, &mut out));
+    let r = Rect {
+      x: 50,
+      y: 3,
+      w: 100,
+      h: 30,
+    };
+    assert!(copy_changed_into(
+      &src,
+      W * 4,
+      &mut dst,
+      W * 4,
+      r,
+      64,
+      100,
+      &mut out
+    ));
     // grid columns 0, 1 and 2 changed: one run, cut to the damage's columns 50..150
     assert_eq!(out, vec![[50, 10, 100, 21]]);
     assert_eq!(dst, src);
@@ -194,7 +239,21 @@ mod tests {
     let prev = image(3);
     let mut dst = prev.clone();
     let mut out = Vec::new();
-    assert!(copy_changed_into(&prev, W * 4, &mut dst, W * 4, Rect { x: 0, y: 0, w: W, h: H }, 64, 10, &mut out));
+    assert!(copy_changed_into(
+      &prev,
+      W * 4,
+      &mut dst,
+      W * 4,
+      Rect {
+        x: 0,
+        y: 0,
+        w: W,
+        h: H
+      },
+      64,
+      10,
+      &mut out
+    ));
     assert!(out.is_empty());
   }
 
@@ -204,7 +263,21 @@ mod tests {
     let src = image(5);
     let mut dst = prev.clone();
     let mut out = Vec::new();
-    assert!(!copy_changed_into(&src, W * 4, &mut dst, W * 4, Rect { x: 0, y: 0, w: W, h: H }, 16, 3, &mut out));
+    assert!(!copy_changed_into(
+      &src,
+      W * 4,
+      &mut dst,
+      W * 4,
+      Rect {
+        x: 0,
+        y: 0,
+        w: W,
+        h: H
+      },
+      16,
+      3,
+      &mut out
+    ));
     assert_eq!(out.len(), 3);
     assert_eq!(dst, src);
   }
@@ -220,7 +293,21 @@ mod tests {
     src[(100 * stride) + 8..(100 * stride) + 12].copy_from_slice(&9u32.to_le_bytes());
     let mut dst = prev.clone();
     let mut out = Vec::new();
-    assert!(copy_changed_into(&src, stride, &mut dst, W * 4, Rect { x: 0, y: 0, w: W, h: H }, 64, 10, &mut out));
+    assert!(copy_changed_into(
+      &src,
+      stride,
+      &mut dst,
+      W * 4,
+      Rect {
+        x: 0,
+        y: 0,
+        w: W,
+        h: H
+      },
+      64,
+      10,
+      &mut out
+    ));
     assert_eq!(out, vec![[0, 100, 64, 1]]);
     assert_eq!(&dst[100 * W * 4 + 8..100 * W * 4 + 12], &9u32.to_le_bytes());
   }
@@ -232,7 +319,9 @@ mod tests {
       let prev = image(round);
       let mut src = prev.clone();
       // A few rows with changes in a random choice of cells, some next to each other.
-      let rows: Vec<usize> = (0..1 + rng.next() as usize % 4).map(|_| rng.next() as usize % H).collect();
+      let rows: Vec<usize> = (0..1 + rng.next() as usize % 4)
+        .map(|_| rng.next() as usize % H)
+        .collect();
       let mut changed = Vec::new();
       for &y in &rows {
         for cell in 0..W.div_ceil(16) {
@@ -245,9 +334,28 @@ mod tests {
       }
       let mut dst = prev.clone();
       let mut out = Vec::new();
-      assert!(copy_changed_into(&src, W * 4, &mut dst, W * 4, Rect { x: 0, y: 0, w: W, h: H }, 16, 1000, &mut out));
+      assert!(copy_changed_into(
+        &src,
+        W * 4,
+        &mut dst,
+        W * 4,
+        Rect {
+          x: 0,
+          y: 0,
+          w: W,
+          h: H
+        },
+        16,
+        1000,
+        &mut out
+      ));
       assert_eq!(dst, src, "round {round}");
-      let covered = |x: usize, y: usize| out.iter().filter(|q| x >= q[0] && x < q[0] + q[2] && y >= q[1] && y < q[1] + q[3]).count();
+      let covered = |x: usize, y: usize| {
+        out
+          .iter()
+          .filter(|q| x >= q[0] && x < q[0] + q[2] && y >= q[1] && y < q[1] + q[3])
+          .count()
+      };
       for &(x, y) in &changed {
         if prev[(y * W + x) * 4..(y * W + x) * 4 + 4] != src[(y * W + x) * 4..(y * W + x) * 4 + 4] {
           assert_eq!(covered(x, y), 1, "round {round}: ({x}, {y})");

@@ -111,7 +111,9 @@ fn unpack_simd(_src: &[u8], _dst: &mut [u8]) -> usize {
 /// position, and a store that interleaves them again (NEON is part of every aarch64 CPU).
 #[cfg(target_arch = "aarch64")]
 mod neon {
-  use std::arch::aarch64::{uint8x16x3_t, uint8x16x4_t, vandq_u8, vdupq_n_u8, vld3q_u8, vld4q_u8, vminvq_u8, vst3q_u8, vst4q_u8};
+  use std::arch::aarch64::{
+    uint8x16x3_t, uint8x16x4_t, vandq_u8, vdupq_n_u8, vld3q_u8, vld4q_u8, vminvq_u8, vst3q_u8, vst4q_u8,
+  };
 
   /// Packs the first pixels of `src` (4 bytes each) into `dst` (3 bytes each), 16 at a time;
   /// returns how many, and whether their 4th bytes were all 0xff.
@@ -172,7 +174,8 @@ mod avx2 {
     let n = (src.len() / 4).min(dst.len() / 3);
     // Each half: its four pixels' first three bytes in its low 12 bytes.
     let order = _mm256_setr_epi8(
-      0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+      0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1,
+      -1, -1,
     );
     // Then the two halves' 12 bytes side by side: the 24 bytes of eight pixels.
     let halves = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
@@ -190,7 +193,8 @@ mod avx2 {
       i += 8;
     }
     // The 4th byte of each pixel (every 4th byte of x) stayed 0xff in every pixel packed.
-    let opaque = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi32(-1))) as u32 & 0x8888_8888 == 0x8888_8888;
+    let opaque =
+      _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi32(-1))) as u32 & 0x8888_8888 == 0x8888_8888;
     (i, opaque)
   }
 
@@ -205,7 +209,8 @@ mod avx2 {
     // Bytes 0..12 of the 24 to the low half, 12..24 to the high half.
     let halves = _mm256_setr_epi32(0, 1, 2, 0, 3, 4, 5, 0);
     let order = _mm256_setr_epi8(
-      0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1, 0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1,
+      0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1, 0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11,
+      -1,
     );
     let alpha = _mm256_set1_epi32(0xff00_0000u32 as i32);
     let mut i = 0;
@@ -230,8 +235,8 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod ssse3 {
   use std::arch::x86_64::{
-    __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi32, _mm_setr_epi8,
-    _mm_shuffle_epi8, _mm_storeu_si128,
+    __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi32,
+    _mm_setr_epi8, _mm_shuffle_epi8, _mm_storeu_si128,
   };
 
   /// Packs the first pixels of `src` (4 bytes each) into `dst` (3 bytes each), four at a time
@@ -400,8 +405,13 @@ mod tests {
   fn packing_tells_whether_every_fourth_byte_was_0xff() {
     // Rows of 0 to 69 pixels, the odd 4th byte anywhere: in the SIMD part or in the tail.
     for n in 0..70usize {
-      let opaque: Vec<u8> = (0..n * 4).map(|i| if i % 4 == 3 { 0xff } else { (i * 7) as u8 }).collect();
-      for (name, pack) in [("simd", pack_row as fn(&[u8], &mut [u8]) -> bool), ("portable", pack_scalar)] {
+      let opaque: Vec<u8> = (0..n * 4)
+        .map(|i| if i % 4 == 3 { 0xff } else { (i * 7) as u8 })
+        .collect();
+      for (name, pack) in [
+        ("simd", pack_row as fn(&[u8], &mut [u8]) -> bool),
+        ("portable", pack_scalar),
+      ] {
         let mut packed = vec![0u8; n * 3];
         assert!(pack(&opaque, &mut packed), "{name}: {n} opaque pixels");
         for at in 0..n {

@@ -83,8 +83,14 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   let src_row = |i: usize| &src[row(src_stride, area, i)];
   let mirror_row = |i: usize| &mirror[row(stride, area, i)];
   // Most samples must have changed: a frame with a few changed rows is no scroll.
-  let samples: Vec<usize> = (0..SAMPLES).map(|k| (2 * k + 1) * area.h / (2 * SAMPLES)).collect();
-  let mut changed: Vec<usize> = samples.iter().copied().filter(|&i| src_row(i) != mirror_row(i)).collect();
+  let samples: Vec<usize> = (0..SAMPLES)
+    .map(|k| (2 * k + 1) * area.h / (2 * SAMPLES))
+    .collect();
+  let mut changed: Vec<usize> = samples
+    .iter()
+    .copied()
+    .filter(|&i| src_row(i) != mirror_row(i))
+    .collect();
   if changed.len() * 2 < SAMPLES {
     return Search::Unsure;
   }
@@ -102,7 +108,12 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
     return Search::Unsure;
   }
   let whole = area;
-  let area = Rect { x: area.x + lo, y: area.y, w: hi - lo, h: area.h };
+  let area = Rect {
+    x: area.x + lo,
+    y: area.y,
+    w: hi - lo,
+    h: area.h,
+  };
   let src_row = |i: usize| &src[row(src_stride, area, i)];
   let mirror_row = |i: usize| &mirror[row(stride, area, i)];
   // Fingerprints of the mirror's rows, taken as the search reaches them: a short scroll is found
@@ -164,11 +175,18 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
       }
     }
   }
-  let Some(&(shift, _)) = votes.iter().max_by_key(|(shift, n)| (*n, std::cmp::Reverse(shift.unsigned_abs()))) else {
+  let Some(&(shift, _)) = votes
+    .iter()
+    .max_by_key(|(shift, n)| (*n, std::cmp::Reverse(shift.unsigned_abs())))
+  else {
     return Search::NotMoved;
   };
   // The longest run of new rows i whose mirror row i + shift is the same.
-  let (lo, hi) = if shift > 0 { (0, area.h - shift as usize) } else { (shift.unsigned_abs(), area.h) };
+  let (lo, hi) = if shift > 0 {
+    (0, area.h - shift as usize)
+  } else {
+    (shift.unsigned_abs(), area.h)
+  };
   let (mut best_start, mut best_len, mut start) = (0usize, 0usize, lo);
   for i in lo..=hi {
     let same = i < hi && src_row(i) == mirror_row((i as isize + shift) as usize);
@@ -184,7 +202,10 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   }
   // Columns beside the sampled ones that moved as well (text that reaches the margin in rows
   // the samples missed), up to the first that did not in some row.
-  let (dst_y, src_y) = (area.y + best_start, (area.y as isize + best_start as isize + shift) as usize);
+  let (dst_y, src_y) = (
+    area.y + best_start,
+    (area.y as isize + best_start as isize + shift) as usize,
+  );
   let (mut left, mut right) = (whole.x, whole.x + whole.w);
   let end = area.x + area.w;
   for i in 0..best_len {
@@ -203,7 +224,15 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
       }
     }
   }
-  Search::Found(Scroll { dst: Rect { x: left, y: dst_y, w: right - left, h: best_len }, src_y })
+  Search::Found(Scroll {
+    dst: Rect {
+      x: left,
+      y: dst_y,
+      w: right - left,
+      h: best_len,
+    },
+    src_y,
+  })
 }
 
 /// Moves rows `src_y..src_y + r.h` of `buf` to `r` (same columns), as memmove does: the rows may
@@ -241,7 +270,11 @@ mod tests {
         k = (k ^ (k >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         k ^= k >> 29;
         let ink = x >= 8 && x + 8 < w && r < 9 && (k >> (r * 6 + x % 6)) & 1 == 1;
-        let p = if ink { 0xff20_2020u32 ^ (line as u32 * 0x01_0203) } else { 0xffff_ffff };
+        let p = if ink {
+          0xff20_2020u32 ^ (line as u32 * 0x01_0203)
+        } else {
+          0xffff_ffff
+        };
         v[(y * w + x) * 4..(y * w + x) * 4 + 4].copy_from_slice(&p.to_le_bytes());
       }
     }
@@ -261,7 +294,11 @@ mod tests {
       let mut moved = old.clone();
       move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
       for i in 0..s.dst.h {
-        assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "shift {shift} row {i}");
+        assert_eq!(
+          moved[row(w * 4, s.dst, i)],
+          new[row(w * 4, s.dst, i)],
+          "shift {shift} row {i}"
+        );
       }
     }
   }
@@ -279,7 +316,10 @@ mod tests {
       let s = find(&new, w * 4, &old, w * 4, area).found().expect("a scroll");
       assert_eq!(s.src_y as isize - s.dst.y as isize, shift, "shift {shift}");
       let taken = FINGERPRINTS.with(|n| n.get());
-      assert!(taken <= 2 * shift.unsigned_abs() + 2, "shift {shift}: {taken} fingerprints for {h} rows");
+      assert!(
+        taken <= 2 * shift.unsigned_abs() + 2,
+        "shift {shift}: {taken} fingerprints for {h} rows"
+      );
     }
   }
 
@@ -330,7 +370,13 @@ mod tests {
   /// A page and the same page scrolled by `shift` rows, both blank (white) from column `blank_from`
   /// on, with a column `still` that alternates from row to row and is the same in both (a
   /// window's frame or shadow).
-  fn scrolled_with_a_still_column(w: usize, h: usize, shift: usize, still: usize, blank_from: usize) -> (Vec<u8>, Vec<u8>) {
+  fn scrolled_with_a_still_column(
+    w: usize,
+    h: usize,
+    shift: usize,
+    still: usize,
+    blank_from: usize,
+  ) -> (Vec<u8>, Vec<u8>) {
     let (mut old, mut new) = (page(w, h, 0), page(w, h, shift));
     for y in 0..h {
       for buf in [&mut old, &mut new] {
@@ -377,16 +423,43 @@ mod tests {
   fn move_rows_overlapping_both_ways() {
     let (w, h) = (8, 10);
     let rows: Vec<u8> = (0..w * h * 4).map(|i| (i / (w * 4)) as u8).collect();
-    let r = Rect { x: 2, y: 3, w: 4, h: 5 };
+    let r = Rect {
+      x: 2,
+      y: 3,
+      w: 4,
+      h: 5,
+    };
     let mut down = rows.clone();
     move_rows(&mut down, w * 4, r, 2, 1); // rows 1..6 to 3..8
     for i in 0..5 {
       assert!(down[row(w * 4, r, i)].iter().all(|&b| b as usize == 1 + i));
     }
     let mut up = rows.clone();
-    move_rows(&mut up, w * 4, Rect { x: 2, y: 1, w: 4, h: 5 }, 2, 3); // rows 3..8 to 1..6
+    move_rows(
+      &mut up,
+      w * 4,
+      Rect {
+        x: 2,
+        y: 1,
+        w: 4,
+        h: 5,
+      },
+      2,
+      3,
+    ); // rows 3..8 to 1..6
     for i in 0..5 {
-      assert!(up[row(w * 4, Rect { x: 2, y: 1, w: 4, h: 5 }, i)].iter().all(|&b| b as usize == 3 + i));
+      assert!(up[row(
+        w * 4,
+        Rect {
+          x: 2,
+          y: 1,
+          w: 4,
+          h: 5
+        },
+        i
+      )]
+      .iter()
+      .all(|&b| b as usize == 3 + i));
     }
     // Columns outside the rectangle are untouched.
     assert_eq!(down[3 * w * 4], 3);

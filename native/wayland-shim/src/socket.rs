@@ -168,9 +168,18 @@ pub const MAX_PARTS: usize = 1024;
 /// socket buffer is full.
 pub fn send_parts_raw<P: std::ops::Deref<Target = [u8]>>(fd: RawFd, parts: &[P]) -> Result<Option<usize>> {
   if parts.len() > MAX_PARTS {
-    return Err(invalid(format!("sendmsg: at most {MAX_PARTS} parts per write, got {}", parts.len())));
+    return Err(invalid(format!(
+      "sendmsg: at most {MAX_PARTS} parts per write, got {}",
+      parts.len()
+    )));
   }
-  let iov: Vec<libc::iovec> = parts.iter().map(|p| libc::iovec { iov_base: p.as_ptr() as *mut libc::c_void, iov_len: p.len() }).collect();
+  let iov: Vec<libc::iovec> = parts
+    .iter()
+    .map(|p| libc::iovec {
+      iov_base: p.as_ptr() as *mut libc::c_void,
+      iov_len: p.len(),
+    })
+    .collect();
   // SAFETY: msghdr is plain old data, valid when zeroed.
   let mut msg: libc::msghdr = unsafe { zeroed() };
   msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
@@ -280,17 +289,27 @@ pub fn send_msg(fd: i32, data: &[u8], fds: Vec<i32>) -> Result<i64> {
 /// received (owned by the caller) go to the start of `fds`, which has room for 28, followed by
 /// -1. Nothing is allocated for JS: a socket read per wake-up stays a plain call.
 #[napi]
-pub fn recv_msg_into(fd: i32, mut buf: Uint8ArraySlice<'_>, offset: u32, mut fds: Int32ArraySlice<'_>) -> Result<i64> {
+pub fn recv_msg_into(
+  fd: i32,
+  mut buf: Uint8ArraySlice<'_>,
+  offset: u32,
+  mut fds: Int32ArraySlice<'_>,
+) -> Result<i64> {
   // SAFETY: the views' memory stays valid during this synchronous call and nothing else
   // accesses it meanwhile (JS is blocked on us).
   let (buf, fds) = unsafe { (buf.as_mut(), fds.as_mut()) };
   if fds.len() < MAX_FDS {
-    return Err(invalid(format!("recvMsgInto: room for {} fds, {MAX_FDS} needed", fds.len())));
+    return Err(invalid(format!(
+      "recvMsgInto: room for {} fds, {MAX_FDS} needed",
+      fds.len()
+    )));
   }
   // No room is refused too: a read of no bytes would look like the peer closing.
   let len = buf.len();
   let Some(buf) = buf.get_mut(offset as usize..).filter(|b| !b.is_empty()) else {
-    return Err(invalid(format!("recvMsgInto: no room at offset {offset} of a buffer of {len} bytes")));
+    return Err(invalid(format!(
+      "recvMsgInto: no room at offset {offset} of a buffer of {len} bytes"
+    )));
   };
   let Some(received) = recv_with_fds(fd, buf)? else {
     return Ok(-1);
@@ -318,7 +337,8 @@ pub fn socket_pair() -> Result<Vec<i32>> {
 pub fn unacked_bytes(fd: RawFd) -> Result<usize> {
   let mut n: libc::c_int = 0;
   // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer, which points to `n`.
-  cvt(unsafe { libc::ioctl(fd, libc::TIOCOUTQ as _, &mut n as *mut libc::c_int) }, "ioctl(SIOCOUTQ)")?;
+  let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ as _, &mut n as *mut libc::c_int) };
+  cvt(r, "ioctl(SIOCOUTQ)")?;
   Ok(n.max(0) as usize)
 }
 
@@ -335,11 +355,22 @@ pub fn bytes_acked(fd: RawFd) -> Result<u64> {
   let mut info: libc::tcp_info = unsafe { zeroed() };
   let mut len = size_of::<libc::tcp_info>() as libc::socklen_t;
   // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large, and sets `len`.
-  let rc = unsafe { libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info as *mut libc::tcp_info as *mut libc::c_void, &mut len) };
+  let rc = unsafe {
+    libc::getsockopt(
+      fd,
+      libc::IPPROTO_TCP,
+      libc::TCP_INFO,
+      &mut info as *mut libc::tcp_info as *mut libc::c_void,
+      &mut len,
+    )
+  };
   cvt(rc, "getsockopt(TCP_INFO)")?;
   let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + size_of::<u64>();
   if (len as usize) < end {
-    return Err(error("ENOTSUP", "getsockopt(TCP_INFO): this kernel does not report tcpi_bytes_acked"));
+    return Err(error(
+      "ENOTSUP",
+      "getsockopt(TCP_INFO): this kernel does not report tcpi_bytes_acked",
+    ));
   }
   Ok(info.tcpi_bytes_acked)
 }
@@ -368,7 +399,10 @@ mod tests {
     assert_eq!(n, Some(x.len() + y.len() + z.len()));
     let mut buf = vec![0u8; 8192];
     let got = recv_with_fds(b.as_raw_fd(), &mut buf).unwrap().unwrap();
-    assert_eq!(&buf[..got.bytes], [x.as_slice(), y.as_slice(), z.as_slice()].concat().as_slice());
+    assert_eq!(
+      &buf[..got.bytes],
+      [x.as_slice(), y.as_slice(), z.as_slice()].concat().as_slice()
+    );
     // Fill the socket: a write then takes what fits, a prefix of the parts, then nothing.
     let big = vec![1u8; 1 << 20];
     let mut sent = 0;
@@ -397,9 +431,15 @@ mod tests {
       written += n;
     }
     let unacked = unacked_bytes(fd).unwrap();
-    assert!(unacked > 0 && unacked < written, "{unacked} unacknowledged of {written}");
+    assert!(
+      unacked > 0 && unacked < written,
+      "{unacked} unacknowledged of {written}"
+    );
     let acked = bytes_acked(fd).unwrap() as usize;
-    assert!(acked > 0 && acked <= written - unacked + 1, "{acked} acknowledged, {unacked} not, of {written}");
+    assert!(
+      acked > 0 && acked <= written - unacked + 1,
+      "{acked} acknowledged, {unacked} not, of {written}"
+    );
     // Everything read: everything was acknowledged on the way.
     let mut buf = vec![0u8; 1 << 16];
     let mut read = 0usize;
@@ -419,10 +459,16 @@ mod tests {
     assert!((written..=written + 1).contains(&(bytes_acked(fd).unwrap() as usize)));
     // A Unix socket: bytes the peer has not read.
     let (a, b) = pair().unwrap();
-    assert_eq!(send_with_fds(a.as_raw_fd(), &[7u8; 1000], &[]).unwrap(), Some(1000));
+    assert_eq!(
+      send_with_fds(a.as_raw_fd(), &[7u8; 1000], &[]).unwrap(),
+      Some(1000)
+    );
     assert!(unacked_bytes(a.as_raw_fd()).unwrap() >= 1000);
     let mut small = [0u8; 2000];
-    assert_eq!(recv_with_fds(b.as_raw_fd(), &mut small).unwrap().unwrap().bytes, 1000);
+    assert_eq!(
+      recv_with_fds(b.as_raw_fd(), &mut small).unwrap().unwrap().bytes,
+      1000
+    );
     assert_eq!(unacked_bytes(a.as_raw_fd()).unwrap(), 0);
   }
 
