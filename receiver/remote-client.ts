@@ -53,11 +53,14 @@ import {
   type WthpViewporterResource,
   type WthpFractionalScaleManagerResource,
   WthDisplayError,
+  WthpIviApplicationError,
+  WthpRemoteShellError,
   WthpKeyboardKeyState,
   WthpKeyboardKeymapFormat,
   WthpPointerButtonState,
   WthpOutputMode,
 } from '../shared/generated/waltham/waltham.js';
+import { WlPointerError } from '../shared/generated/wayland/wayland.js';
 import { RemoteTextInputs } from './text-input.js';
 import { encodeU32Array } from '../shared/wire/array.js';
 import type { Resource } from '../shared/wire/object.js';
@@ -134,8 +137,8 @@ export interface ReceiverContext {
 const MAX_LOSSY_TILES = 64;
 const MAX_LOSSY_BYTES = 64 * 1024 * 1024;
 
-const ROLE_ERROR = 0; // wthp_remote_shell.error.role, wthp_ivi_application.error.role, wl_pointer.error.role
-const IVI_ID_ERROR = 1; // wthp_ivi_application.error.ivi_id
+/** wthp_pointer declares no errors of its own: set_cursor's role error is wl_pointer's, which it mirrors. */
+const POINTER_ROLE_ERROR = WlPointerError.Role;
 
 type Fail = (message: string, code?: number) => void;
 
@@ -769,7 +772,7 @@ export class RemoteClient implements SceneOwner {
   private getToplevel(shell: WthpRemoteShellResource, id: WthpToplevelResource, surface: WthpSurfaceResource): void {
     const rs = this.surfaceOf(surface);
     if (rs.scene.role !== null) {
-      return this.failer(shell, 'get_toplevel')(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+      return this.failer(shell, 'get_toplevel')(`${surface.toString()} already has the ${rs.scene.role.kind} role`, WthpRemoteShellError.Role);
     }
     const role = toplevelRole();
     rs.scene.role = role;
@@ -819,7 +822,7 @@ export class RemoteClient implements SceneOwner {
     const fail = this.failer(shell, 'get_popup');
     const rs = this.surfaceOf(surface);
     const ps = this.surfaceOf(parent);
-    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, WthpRemoteShellError.Role);
     if (this.isAncestor(rs.scene, ps.scene)) return fail(`${parent.toString()} cannot be the parent of ${surface.toString()}`);
     rs.scene.role = { kind: 'popup', parent: ps.scene, rect, grab };
     this.roleObjects.set(rs, id);
@@ -834,7 +837,7 @@ export class RemoteClient implements SceneOwner {
     const fail = this.failer(shell, 'get_subsurface');
     const rs = this.surfaceOf(surface);
     const ps = this.surfaceOf(parent);
-    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, WthpRemoteShellError.Role);
     if (this.isAncestor(rs.scene, ps.scene)) return fail(`${parent.toString()} cannot be the parent of ${surface.toString()}`);
     rs.scene.role = { kind: 'subsurface', parent: ps.scene, x: 0, y: 0, sync: true };
     rs.parent = ps;
@@ -890,7 +893,7 @@ export class RemoteClient implements SceneOwner {
       id.listen({ destroy: () => {} });
       return;
     }
-    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, ROLE_ERROR);
+    if (rs.scene.role !== null) return fail(`${surface.toString()} already has the ${rs.scene.role.kind} role`, WthpIviApplicationError.Role);
     const owner = this.ctx.iviOwner?.(iviId) ?? null;
     if (owner !== null && owner !== this.peer.identity) {
       // Refused for this surface alone: it gets no role (never shown); the link and the other surfaces stay.
@@ -900,7 +903,7 @@ export class RemoteClient implements SceneOwner {
       return;
     }
     const holder = this.ctx.iviIds.get(iviId);
-    if (holder !== undefined && !holder.destroyed) return fail(`ivi id ${iviId} is already in use`, IVI_ID_ERROR);
+    if (holder !== undefined && !holder.destroyed) return fail(`ivi id ${iviId} is already in use`, WthpIviApplicationError.IviId);
     this.ctx.iviIds.set(iviId, rs);
     rs.scene.role = { kind: 'ivi', iviId };
     this.roleObjects.set(rs, id);
@@ -923,7 +926,7 @@ export class RemoteClient implements SceneOwner {
         const rs = this.surfaceOf(surface);
         const role = rs.scene.role;
         if (role !== null && role.kind !== 'cursor') {
-          return this.failer(pointer, 'set_cursor')(`${surface.toString()} already has the ${role.kind} role`, ROLE_ERROR);
+          return this.failer(pointer, 'set_cursor')(`${surface.toString()} already has the ${role.kind} role`, POINTER_ROLE_ERROR);
         }
         if (role === null) rs.scene.role = { kind: 'cursor', hotspotX, hotspotY };
         else {

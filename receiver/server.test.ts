@@ -6,9 +6,12 @@ import {
   WthpContentProxy,
   WthpRemoteShellProxy,
   WthpSeatProxy,
+  WthpIviApplicationError,
   WthpIviApplicationProxy,
+  WthpRemoteShellError,
   type WthpSurfaceProxy,
 } from '../shared/generated/waltham/waltham.js';
+import { WlPointerError } from '../shared/generated/wayland/wayland.js';
 import { PeerError } from '../shared/wire/errors.js';
 import { connectWaltham, encodeMessage, defaultWalthamTable, type WalthamClient } from '../shared/waltham/index.js';
 import { CODEC_COPY, CODEC_LZ4_RGB, CODEC_RAW, CODEC_RAW_RGB, CODEC_SOLID, FORMAT_ARGB8888, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
@@ -524,7 +527,7 @@ describe('ReceiverServer: hostile transmitters', () => {
       t.shell.getSubsurface(s, t.compositor.createSurface());
     });
     expect(role.error.text).toMatch(/wthp_remote_shell@\d+\.get_subsurface: wthp_surface@\d+ already has the toplevel role/);
-    expect(role.error.errorCode).toBe(0);
+    expect(role.error.errorCode).toBe(WthpRemoteShellError.Role);
     const frames = await hostile(
       (t) => {
         const s = t.compositor.createSurface();
@@ -533,6 +536,18 @@ describe('ReceiverServer: hostile transmitters', () => {
       { limits: { maxCallbacksPerSurface: 4 } },
     );
     expect(frames.error.text).toMatch(/wthp_surface@\d+\.frame: more than 4 unanswered frame callbacks/);
+  });
+
+  it('rejects a cursor surface that has another role', async () => {
+    const { error } = await hostile(async (t) => {
+      const g = (await t.client.globals()).find((x) => x.interface === 'wthp_seat')!;
+      const pointer = t.client.bind(WthpSeatProxy, g.name, g.version).getPointer();
+      const s = t.compositor.createSurface();
+      t.shell.getToplevel(s);
+      pointer.setCursor(0, s, 0, 0);
+    });
+    expect(error.text).toMatch(/wthp_pointer@\d+\.set_cursor: wthp_surface@\d+ already has the toplevel role/);
+    expect(error.errorCode).toBe(WlPointerError.Role);
   });
 
   it('rejects a subsurface that would be its own ancestor, and ivi ids in use', async () => {
@@ -550,6 +565,7 @@ describe('ReceiverServer: hostile transmitters', () => {
       app.surfaceCreate(100, t.compositor.createSurface());
     });
     expect(ivi.error.text).toMatch(/wthp_ivi_application@\d+\.surface_create: ivi id 100 is already in use/);
+    expect(ivi.error.errorCode).toBe(WthpIviApplicationError.IviId);
   });
 
   it('drops a peer that names unknown objects, and logs it', async () => {
