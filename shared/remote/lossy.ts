@@ -18,7 +18,8 @@
  * (checked from its header, before decoding), and its size must equal the tile's. Anything else
  * is a `TileError` and leaves the target unchanged.
  */
-import sharp from 'sharp';
+import type Sharp from 'sharp';
+import { loadSharp } from '../sharp.js';
 import type { Rect } from '../scene/scene.js';
 import { packRgb, unpackRgb } from '../native.js';
 import { WthpContentCodec } from '../generated/waltham/index.js';
@@ -94,6 +95,7 @@ export async function encodeRgb(codec: LossyCodec, rgb: Uint8Array, width: numbe
     throw new RangeError(`invalid rectangle size ${width}x${height}`);
   }
   if (rgb.byteLength < width * height * 3) throw new RangeError(`${rgb.byteLength} bytes do not hold ${width}x${height} R, G, B pixels`);
+  const sharp = await loadSharp();
   // A view, not a copy.
   const image = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, width * height * 3), { raw: { width, height, channels: 3 } });
   const out =
@@ -158,7 +160,8 @@ export async function decodeLossyRgb(codec: LossyCodec, data: Uint8Array, width:
   if (!hasSignature(codec, data)) {
     throw new TileError('ERR_TILE_DATA', `${name} ${width}x${height} tile does not hold a ${name} image`);
   }
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  const sharp = await loadSharp();
+  let decoded: { data: Buffer; info: Sharp.OutputInfo };
   try {
     decoded = await sharp(data, { limitInputPixels: width * height, failOn: 'warning' }).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {

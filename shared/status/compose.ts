@@ -6,7 +6,7 @@
  * to PNG with sharp. Content pixels are little-endian ARGB/XRGB (B, G, R, A
  * in memory); buffer scale and transform are not applied (buffer pixels).
  */
-import sharp from 'sharp';
+import { loadSharp } from '../sharp.js';
 import type { Scene, SceneSurface } from '../scene/scene.js';
 
 /** Space between two windows in a composed picture (pixels). */
@@ -123,6 +123,7 @@ export interface PngOptions {
 /** A composition as PNG; an empty scene gives a 1x1 transparent PNG. */
 export async function compositionToPng(c: Composition | null, options: PngOptions = {}): Promise<Buffer> {
   const pic = c ?? { width: 1, height: 1, rgba: new Uint8Array(4) };
+  const sharp = await loadSharp();
   let img = sharp(Buffer.from(pic.rgba.buffer, pic.rgba.byteOffset, pic.rgba.byteLength), {
     raw: { width: pic.width, height: pic.height, channels: 4 },
   });
