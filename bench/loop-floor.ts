@@ -7,11 +7,13 @@
  * exchanges a second, as frames come, and back to back, where the loop never
  * sleeps; the difference is what waking from idle costs. The relay
  * (bench/lib/floor-relay.ts, built into dist/) reports its own CPU time after
- * its warm-up exchanges; the peers run in this process.
+ * its warm-up exchanges; the peers run in this process. The `epoll` row is the
+ * same relay as a plain C program (bench/client/floor-relay.c, built here with
+ * make): what a native process pays for the same exchanges.
  *
  *   npm run build:ts && npx tsx bench/loop-floor.ts [-r REPS] [-n EXCHANGES]
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -22,6 +24,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const relay = join(root, 'dist/bench/lib/floor-relay.js');
+const build = join(root, 'out/bench-build');
+const nativeRelay = join(build, 'floor-relay');
 const arg = (flag: string, fallback: number): number => {
   const i = process.argv.indexOf(flag);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -49,7 +53,11 @@ async function measure(variant: string, gapMs: number): Promise<number> {
     await listen(compositor, join(dir, 'compositor'));
     await listen(transmitter, 0);
     const port = (transmitter.address() as net.AddressInfo).port;
-    const child = spawn(process.execPath, [relay, variant, String(port), join(dir, 'compositor'), String(WARMUP)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = [String(port), join(dir, 'compositor'), String(WARMUP)];
+    const child =
+      variant === 'epoll'
+        ? spawn(nativeRelay, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+        : spawn(process.execPath, [relay, variant, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     const exited = once(child, 'exit');
@@ -84,7 +92,8 @@ if (!existsSync(relay)) {
 }
 console.log(`relay CPU ms per exchange, median of ${reps} reps of ${exchanges} exchanges after ${WARMUP} warm-up`);
 console.log(`${'relay'.padEnd(8)}  ${'60/s'.padStart(7)}  ${'back to back'.padStart(12)}  ${'ratio'.padStart(5)}`);
-for (const variant of ['net', 'shim']) {
+execFileSync('make', ['-s', '-C', join(root, 'bench/client'), `OUT=${build}`, join(build, 'floor-relay')], { stdio: 'inherit' });
+for (const variant of ['net', 'shim', 'epoll']) {
   const paced: number[] = [];
   const packed: number[] = [];
   for (let r = 0; r < reps; r++) {
