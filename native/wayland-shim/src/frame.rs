@@ -103,6 +103,7 @@ pub struct FrameWire {
 
 /// What one `encode` wrote.
 #[napi(object)]
+#[derive(Default)]
 pub struct FrameStats {
   /// Bytes of messages written at the start of the output.
   pub bytes: f64,
@@ -740,14 +741,7 @@ impl FrameEncoder {
     let written = {
       let (src, out) = views("FrameEncoder.encode", &src, &mut out)?;
       let mut st = self.state()?;
-      let frame = Frame {
-        src_stride: src_stride as usize,
-        w: width as usize,
-        h: height as usize,
-        codecs,
-        target,
-        surface,
-      };
+      let frame = Frame::new(src_stride, width, height, codecs, target, surface);
       encode_frame(&self.cfg, &mut st, src, frame, damage.as_deref(), out)?
     };
     // SAFETY: valid during this synchronous call; written only once the views above are gone,
@@ -783,14 +777,7 @@ impl FrameEncoder {
     drop(self.state()?);
     // Busy from now until the promise settles, not only while the worker runs.
     self.busy.store(true, SeqCst);
-    let frame = Frame {
-      src_stride: src_stride as usize,
-      w: width as usize,
-      h: height as usize,
-      codecs,
-      target,
-      surface,
-    };
+    let frame = Frame::new(src_stride, width, height, codecs, target, surface);
     Ok(AsyncTask::new(EncodeTask {
       cfg: self.cfg,
       state: Arc::clone(&self.state),
@@ -812,6 +799,20 @@ struct Frame {
   codecs: u32,
   target: u32,
   surface: u32,
+}
+
+impl Frame {
+  /// From the arguments of `encode` and `encodeAsync`.
+  fn new(src_stride: u32, width: u32, height: u32, codecs: u32, target: u32, surface: u32) -> Frame {
+    Frame {
+      src_stride: src_stride as usize,
+      w: width as usize,
+      h: height as usize,
+      codecs,
+      target,
+      surface,
+    }
+  }
 }
 
 /// The work of one `encodeAsync`.
@@ -871,14 +872,7 @@ fn encode_frame(
     surface,
   } = frame;
   if w == 0 || h == 0 {
-    return Ok(FrameStats {
-      bytes: 0.0,
-      tiles: 0,
-      changed_tiles: 0,
-      unchanged_tiles: 0,
-      raw_bytes: 0.0,
-      copied_pixels: 0.0,
-    });
+    return Ok(FrameStats::default());
   }
   if src_stride < w * 4 {
     return Err(invalid(format!(
@@ -966,14 +960,7 @@ fn encode_frame(
     compress,
     saved: false,
     gave_up: false,
-    stats: FrameStats {
-      bytes: 0.0,
-      tiles: 0,
-      changed_tiles: 0,
-      unchanged_tiles: 0,
-      raw_bytes: 0.0,
-      copied_pixels: 0.0,
-    },
+    stats: FrameStats::default(),
   };
   // A scroll: one copy tile, the mirror moved alike; the grid tiles it covers are then the same.
   let mut copied: Option<Rect> = None;

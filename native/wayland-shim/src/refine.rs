@@ -174,6 +174,28 @@ mod tests {
     img[(y * W + x) * 4..(y * W + x) * 4 + 4].copy_from_slice(&v.to_le_bytes());
   }
 
+  const FULL: Rect = Rect {
+    x: 0,
+    y: 0,
+    w: W,
+    h: H,
+  };
+
+  /// `copy_changed_into` of `r` from `src` (`src_stride` bytes a row) into `dst` (W pixels a
+  /// row): whether the rectangles fitted `max_rects`, and the rectangles.
+  fn copy(
+    src: &[u8],
+    src_stride: usize,
+    dst: &mut [u8],
+    r: Rect,
+    grid: usize,
+    max_rects: usize,
+  ) -> (bool, Vec<[usize; 4]>) {
+    let mut out = Vec::new();
+    let fits = copy_changed_into(src, src_stride, dst, W * 4, r, grid, max_rects, &mut out);
+    (fits, out)
+  }
+
   #[test]
   fn copies_everything_and_reports_only_the_changed_cells() {
     let prev = image(1);
@@ -183,23 +205,8 @@ mod tests {
     set(&mut src, 75, 80, 0xfeed_f00d);
     set(&mut src, 299, 199, 1);
     let mut dst = prev.clone();
-    let mut out = Vec::new();
-    let full = Rect {
-      x: 0,
-      y: 0,
-      w: W,
-      h: H,
-    };
-    assert!(copy_changed_into(
-      &src,
-      W * 4,
-      &mut dst,
-      W * 4,
-      full,
-      64,
-      100,
-      &mut out
-    ));
+    let (fits, out) = copy(&src, W * 4, &mut dst, FULL, 64, 100);
+    assert!(fits);
     assert_eq!(dst, src);
     assert_eq!(out, vec![[0, 5, 64, 1], [64, 70, 64, 11], [256, 199, 44, 1]]);
   }
@@ -212,23 +219,14 @@ mod tests {
     set(&mut src, 100, 20, 7);
     set(&mut src, 140, 30, 7);
     let mut dst = prev.clone();
-    let mut out = Vec::new();
     let r = Rect {
       x: 50,
       y: 3,
       w: 100,
       h: 30,
     };
-    assert!(copy_changed_into(
-      &src,
-      W * 4,
-      &mut dst,
-      W * 4,
-      r,
-      64,
-      100,
-      &mut out
-    ));
+    let (fits, out) = copy(&src, W * 4, &mut dst, r, 64, 100);
+    assert!(fits);
     // grid columns 0, 1 and 2 changed: one run, cut to the damage's columns 50..150
     assert_eq!(out, vec![[50, 10, 100, 21]]);
     assert_eq!(dst, src);
@@ -238,22 +236,8 @@ mod tests {
   fn nothing_changed_nothing_reported() {
     let prev = image(3);
     let mut dst = prev.clone();
-    let mut out = Vec::new();
-    assert!(copy_changed_into(
-      &prev,
-      W * 4,
-      &mut dst,
-      W * 4,
-      Rect {
-        x: 0,
-        y: 0,
-        w: W,
-        h: H
-      },
-      64,
-      10,
-      &mut out
-    ));
+    let (fits, out) = copy(&prev, W * 4, &mut dst, FULL, 64, 10);
+    assert!(fits);
     assert!(out.is_empty());
   }
 
@@ -262,22 +246,8 @@ mod tests {
     let prev = image(4);
     let src = image(5);
     let mut dst = prev.clone();
-    let mut out = Vec::new();
-    assert!(!copy_changed_into(
-      &src,
-      W * 4,
-      &mut dst,
-      W * 4,
-      Rect {
-        x: 0,
-        y: 0,
-        w: W,
-        h: H
-      },
-      16,
-      3,
-      &mut out
-    ));
+    let (fits, out) = copy(&src, W * 4, &mut dst, FULL, 16, 3);
+    assert!(!fits);
     assert_eq!(out.len(), 3);
     assert_eq!(dst, src);
   }
@@ -292,22 +262,8 @@ mod tests {
     }
     src[(100 * stride) + 8..(100 * stride) + 12].copy_from_slice(&9u32.to_le_bytes());
     let mut dst = prev.clone();
-    let mut out = Vec::new();
-    assert!(copy_changed_into(
-      &src,
-      stride,
-      &mut dst,
-      W * 4,
-      Rect {
-        x: 0,
-        y: 0,
-        w: W,
-        h: H
-      },
-      64,
-      10,
-      &mut out
-    ));
+    let (fits, out) = copy(&src, stride, &mut dst, FULL, 64, 10);
+    assert!(fits);
     assert_eq!(out, vec![[0, 100, 64, 1]]);
     assert_eq!(&dst[100 * W * 4 + 8..100 * W * 4 + 12], &9u32.to_le_bytes());
   }
@@ -333,22 +289,8 @@ mod tests {
         }
       }
       let mut dst = prev.clone();
-      let mut out = Vec::new();
-      assert!(copy_changed_into(
-        &src,
-        W * 4,
-        &mut dst,
-        W * 4,
-        Rect {
-          x: 0,
-          y: 0,
-          w: W,
-          h: H
-        },
-        16,
-        1000,
-        &mut out
-      ));
+      let (fits, out) = copy(&src, W * 4, &mut dst, FULL, 16, 1000);
+      assert!(fits);
       assert_eq!(dst, src, "round {round}");
       let covered = |x: usize, y: usize| {
         out
