@@ -1,6 +1,6 @@
 /**
  * sharp (libvips), loaded on first use. Only the lossy codecs and the status page's pictures
- * need it; loading it costs a process about 20 MB of memory and 30 ms, which a lossless
+ * need it; loading it costs a process 10-20 MB of memory and about 30 ms, which a lossless
  * session never spends. The first caller waits for the load; later ones get it at once.
  */
 import type Sharp from 'sharp';
