@@ -5,6 +5,10 @@
 #   bash scripts/install-deps.sh           # everything npm test and the demo use
 #   bash scripts/install-deps.sh --arm64   # and what the arm64 qemu board needs
 #                                          # (it runs with WALTHAM_BOARDS_ARM64=1)
+#
+# npm test also builds the native shim's tests for aarch64 (a Raspberry Pi's
+# architecture, with its own SIMD paths) and runs them under qemu-user: the
+# cross tools are here, and the Rust target is added when rustup is there.
 set -euo pipefail
 PKGS=(
   weston wayland-utils libwayland-dev libwayland-bin wayland-protocols
@@ -17,19 +21,28 @@ PKGS=(
   wl-clipboard
   kwin-wayland dbus
   python3-gi gir1.2-gtk-4.0
+  qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 if [ "${1:-}" = "--arm64" ]; then
-  PKGS+=(qemu-system-arm qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  PKGS+=(qemu-system-arm)
 fi
+rust_target() {
+  command -v rustup >/dev/null || return 0
+  rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu && return 0
+  # Without it the aarch64 tests are skipped with the reason printed; nothing else needs it.
+  rustup target add aarch64-unknown-linux-gnu || echo "install-deps: could not add the Rust target aarch64-unknown-linux-gnu" >&2
+}
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "all ${#PKGS[@]} packages present"
+  rust_target
   exit 0
 fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+rust_target

@@ -31,7 +31,7 @@ if (!skipCargo) {
   });
   countCargo(cargo);
   // The same tests built for aarch64 (a Raspberry Pi's architecture, with its own SIMD paths) and
-  // run under qemu-user, where the cross tools are installed (scripts/install-deps.sh --arm64).
+  // run under qemu-user, where the cross tools are installed (scripts/install-deps.sh).
   const whyNotArm = arm64Missing();
   if (whyNotArm !== null) {
     process.stdout.write(`aarch64 cargo tests skipped: ${whyNotArm}\n`);
@@ -80,7 +80,7 @@ function arm64Missing() {
   if (targets.status !== 0 || !(targets.stdout ?? '').split('\n').includes('aarch64-unknown-linux-gnu')) {
     missing.push('the Rust target aarch64-unknown-linux-gnu');
   }
-  return missing.length === 0 ? null : `missing ${missing.join(', ')} (bash scripts/install-deps.sh --arm64; rustup target add aarch64-unknown-linux-gnu)`;
+  return missing.length === 0 ? null : `missing ${missing.join(', ')} (bash scripts/install-deps.sh)`;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'wb-test-'));
