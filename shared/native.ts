@@ -139,6 +139,8 @@ export interface FrameStats {
   readonly rawBytes: number;
   /** Pixels sent as a copy of pixels the receiver had (a scroll). */
   readonly copiedPixels: number;
+  /** The receiver's buffer starts over (a new size, or the first encode after `reset`): all of it was sent. `encode` writes it as 1 or 0. */
+  readonly reset: boolean;
 }
 
 /** `FrameEncoder.encode`'s arguments: the source, its stride and size, the damage (x, y, width, height quadruples; null: all), the codec mask, the content and surface object ids, the output. */
@@ -172,7 +174,7 @@ export interface FrameEncoder {
 }
 
 /** Numbers `FrameEncoder.encode` writes to its `stats` array. */
-export const FRAME_STATS_LENGTH = 6;
+export const FRAME_STATS_LENGTH = 7;
 
 export interface FrameEncoderConstructor {
   new (wire: FrameWire, tileSize: number, maxData: number): FrameEncoder;

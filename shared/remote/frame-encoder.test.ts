@@ -274,7 +274,7 @@ describe('the native one-pass frame encoder', () => {
     const async = new FrameEncoder(wire, 64, 65000);
     const out = new Uint8Array(sync.outputBound(W, H));
     const stats = new Float64Array(FRAME_STATS_LENGTH);
-    const fields = (f: FrameStats): number[] => [f.bytes, f.tiles, f.changedTiles, f.unchangedTiles, f.rawBytes, f.copiedPixels];
+    const fields = (f: FrameStats): number[] => [f.bytes, f.tiles, f.changedTiles, f.unchangedTiles, f.rawBytes, f.copiedPixels, f.reset ? 1 : 0];
     const short = (): string | undefined => {
       try {
         sync.encode(page(11), W * 4, W, H, null, LOCAL_CODECS, 1, 1, out, new Float64Array(FRAME_STATS_LENGTH - 1));

@@ -100,11 +100,27 @@ describe('tile pipeline round trips', () => {
     expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(b.pixels))).toBe(true);
   });
 
+  it('gives each size an output that holds it: incompressible pixels of a larger size after a smaller one', () => {
+    const enc = new TileEncoder({ codecs: ALL });
+    const dec = new TileDecoder(ALL);
+    const rand = prng(5);
+    for (const [w, h] of [[16, 16], [300, 200], [40, 30], [320, 240]] as const) {
+      const img = image(w, h);
+      paint(img, { x: 0, y: 0, width: w, height: h }, rand, 'noise');
+      const res = enc.encode(img, null);
+      expect(res.reset).toBe(true);
+      applyAll(dec, img, res.tiles);
+      expect(Buffer.from(dec.image!.pixels).equals(Buffer.from(img.pixels)), `${w}x${h}`).toBe(true);
+    }
+  });
+
   it('sends everything again after reset()', () => {
     const enc = new TileEncoder();
     const a = image(64, 64, 0xff010203);
-    enc.encode(a, null);
-    expect(enc.encode(a, null).tiles).toHaveLength(0);
+    expect(enc.encode(a, null).reset).toBe(true);
+    const again = enc.encode(a, null);
+    expect(again.tiles).toHaveLength(0);
+    expect(again.reset).toBe(false);
     enc.reset();
     const res = enc.encode(a, []);
     expect(res.reset).toBe(true);

@@ -174,7 +174,6 @@ export interface EncodedFrame {
 /** One encode's input as the native encoder takes it, and its output buffer. */
 interface EncodeJob {
   readonly stride: number;
-  readonly reset: boolean;
   readonly rects: Int32Array | null;
   /** `outputBound` of the image. */
   readonly bound: number;
@@ -218,6 +217,8 @@ export class TileEncoder {
   private damageScratch = new Int32Array(64);
   /** What the last synchronous encode wrote (the native side fills it: no object a frame). */
   private readonly stats = new Float64Array(FRAME_STATS_LENGTH);
+  /** The output bound of the last image size (it changes with the size only). */
+  private bound = { width: -1, height: -1, bytes: 0 };
   private inFlight = false;
 
   constructor(options: TileEncoderOptions = {}) {
@@ -285,7 +286,7 @@ export class TileEncoder {
     const job = this.prepare(image, damage);
     const s = this.stats;
     this.native.encode(image.pixels, job.stride, image.width, image.height, job.rects, job.codecs, target, surface, job.out, s);
-    return this.finish(job, { bytes: s[0]!, tiles: s[1]!, changedTiles: s[2]!, unchangedTiles: s[3]!, rawBytes: s[4]!, copiedPixels: s[5]! });
+    return this.finish(job, { bytes: s[0]!, tiles: s[1]!, changedTiles: s[2]!, unchangedTiles: s[3]!, rawBytes: s[4]!, copiedPixels: s[5]!, reset: s[6] !== 0 });
   }
 
   /**
@@ -322,9 +323,10 @@ export class TileEncoder {
   private prepare(image: PixelImage & { readonly stride?: number }, damage: readonly Rect[] | null): EncodeJob {
     const { width, height } = image;
     const stride = image.stride ?? width * 4;
-    const reset = this.native.needsReset(width, height);
+    // A new size (or the first encode after reset()) sends everything: the native side then
+    // leaves the damage aside and says so in the stats.
     let rects: Int32Array | null = null;
-    if (!reset && damage !== null && image.format === this.mirrorFormat) {
+    if (damage !== null && image.format === this.mirrorFormat) {
       if (this.damageScratch.length < 4 * damage.length) this.damageScratch = new Int32Array(4 * damage.length);
       const q = this.damageScratch.subarray(0, 4 * damage.length);
       // Clipped to the image here: the native side gets small non-negative numbers.
@@ -339,12 +341,21 @@ export class TileEncoder {
       rects = q;
     }
     this.mirrorFormat = image.format;
-    const bound = width > 0 && height > 0 ? this.native.outputBound(width, height) : 0;
+    const bound = this.outputBound(width, height);
     let out = this.spare.pop();
     if (out === undefined || out.byteLength < bound) out = Buffer.allocUnsafeSlow(bound);
     // 3-byte pixels drop the 4th byte: only where it carries nothing.
     const codecs = image.format === 'xrgb8888' ? this.codecs : this.codecs & ~RGB_CODECS;
-    return { stride, reset, rects, bound, out, codecs };
+    return { stride, rects, bound, out, codecs };
+  }
+
+  /** `outputBound` of the native encoder, asked once per size. */
+  private outputBound(width: number, height: number): number {
+    const b = this.bound;
+    if (b.width !== width || b.height !== height) {
+      this.bound = { width, height, bytes: width > 0 && height > 0 ? this.native.outputBound(width, height) : 0 };
+    }
+    return this.bound.bytes;
   }
 
   private finish(job: EncodeJob, stats: FrameStats): EncodedFrame {
@@ -357,7 +368,7 @@ export class TileEncoder {
         released = true;
         if (this.spare.length < MAX_SPARE_OUTPUTS && out.byteLength >= bound) this.spare.push(out);
       },
-      reset: job.reset,
+      reset: stats.reset,
       tiles: stats.tiles,
       changedTiles: stats.changedTiles,
       unchangedTiles: stats.unchangedTiles,

@@ -117,10 +117,14 @@ pub struct FrameStats {
   pub raw_bytes: f64,
   /// Pixels sent as a `copy` of pixels the receiver had (a scroll).
   pub copied_pixels: f64,
+  /// The receiver's buffer starts over from transparent black (a new size, or the first encode
+  /// after `reset`): all of the image was sent, whatever the damage.
+  pub reset: bool,
 }
 
-/// Numbers `encode` writes to its `stats` array: the fields of `FrameStats` in their order.
-const STATS_LEN: usize = 6;
+/// Numbers `encode` writes to its `stats` array: the fields of `FrameStats` in their order
+/// (`reset` as 1 or 0).
+const STATS_LEN: usize = 7;
 
 impl FrameStats {
   fn write_to(&self, out: &mut [f64]) {
@@ -131,6 +135,7 @@ impl FrameStats {
       self.unchanged_tiles as f64,
       self.raw_bytes,
       self.copied_pixels,
+      if self.reset { 1.0 } else { 0.0 },
     ];
     out[..STATS_LEN].copy_from_slice(&values);
   }
@@ -714,7 +719,7 @@ impl FrameEncoder {
   /// (1 << codec), into `out`, and records it as sent. A new size (see `needsReset`) starts the
   /// mirror from transparent black and implies full damage. Throws ENOBUFS, with the mirror
   /// partly updated, when `out` is smaller than `outputBound`; ERANGE when `src` is too short;
-  /// EBUSY while an `encodeAsync` runs. What it wrote goes to `stats` (at least 6 numbers, the
+  /// EBUSY while an `encodeAsync` runs. What it wrote goes to `stats` (at least 7 numbers, the
   /// fields of `FrameStats` in their order: no object is made for every frame); EINVAL, before
   /// anything is encoded, when it is shorter.
   #[napi]
@@ -872,7 +877,10 @@ fn encode_frame(
     surface,
   } = frame;
   if w == 0 || h == 0 {
-    return Ok(FrameStats::default());
+    return Ok(FrameStats {
+      reset: st.needs_reset(w, h),
+      ..FrameStats::default()
+    });
   }
   if src_stride < w * 4 {
     return Err(invalid(format!(
@@ -960,7 +968,10 @@ fn encode_frame(
     compress,
     saved: false,
     gave_up: false,
-    stats: FrameStats::default(),
+    stats: FrameStats {
+      reset: full_reset,
+      ..FrameStats::default()
+    },
   };
   // A scroll: one copy tile, the mirror moved alike; the grid tiles it covers are then the same.
   let mut copied: Option<Rect> = None;
