@@ -30,7 +30,7 @@ rust_target() {
   command -v rustup >/dev/null || return 0
   rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu && return 0
   # Without it the aarch64 tests are skipped with the reason printed; nothing else needs it.
-  rustup target add aarch64-unknown-linux-gnu || echo "install-deps: could not add the Rust target aarch64-unknown-linux-gnu" >&2
+  timeout 600 rustup target add aarch64-unknown-linux-gnu || echo "install-deps: could not add the Rust target aarch64-unknown-linux-gnu" >&2
 }
 missing=()
 for p in "${PKGS[@]}"; do
