@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { limitText, WorkBudget } from './limits.js';
+import { WorkBudget } from './limits.js';
+import { limitText } from '../shared/wire/errors.js';
 
 describe('WorkBudget', () => {
   it('allows the burst at once, then the rate over time, and refuses more', () => {

@@ -67,9 +67,6 @@ export const DEFAULT_PROCESS_LIMITS: ProcessLimits = {
   idleTimeoutMs: 30_000,
 };
 
-// The text of wth_display.error for a limit: `limitText(key, text)`, key its [receiver] key.
-export { limitText };
-
 /**
  * A work budget refilled over time (a token bucket): `charge` takes the
  * pixels a message costs and says whether the budget allows it.

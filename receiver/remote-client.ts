@@ -80,7 +80,8 @@ import {
 } from '../shared/remote/protocol.js';
 import type { OutputInfo } from '../shared/scene/output.js';
 import { RemoteSurface, type DecodedTile, type RoleUpdate } from './remote-surface.js';
-import { limitText, WorkBudget, type ProcessLimits } from './limits.js';
+import { WorkBudget, type ProcessLimits } from './limits.js';
+import { limitText } from '../shared/wire/errors.js';
 import type { TotalWork, WorkShare } from './total-work.js';
 import type { FocusGuard } from './focus-guard.js';
 import { ReceiverPresentation } from './presentation.js';
