@@ -26,23 +26,19 @@ PKGS=(
 if [ "${1:-}" = "--arm64" ]; then
   PKGS+=(qemu-system-arm)
 fi
-rust_target() {
-  command -v rustup >/dev/null || return 0
-  rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu && return 0
-  # Without it the aarch64 tests are skipped with the reason printed; nothing else needs it.
+# The aarch64 tests' Rust target: without it they are skipped with the reason printed.
+if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
   timeout 600 rustup target add aarch64-unknown-linux-gnu || echo "install-deps: could not add the Rust target aarch64-unknown-linux-gnu" >&2
-}
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "all ${#PKGS[@]} packages present"
-  rust_target
   exit 0
 fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-rust_target
