@@ -70,8 +70,7 @@ import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
 import { Region } from '../shared/scene/region.js';
-import { checkBegin, CODEC_COPY, codecBit, TILE_MESSAGE_OVERHEAD, TILE_REQUEST, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
-import { MIN_MESSAGE_SIZE, readU32 } from '../shared/waltham/wire.js';
+import { checkBegin, codecBit, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
 import { isLossy } from '../shared/remote/lossy.js';
 import {
   KEYMAP_CHUNK,
@@ -264,9 +263,6 @@ export class RemoteClient implements SceneOwner {
         }
       },
     });
-    // Runs of tiles are written from their bytes, in one call a run, by `tileRun`.
-    this.peer.handleRuns(content, TILE_REQUEST, (buf, start, end) => this.tileRun(failTile, content, buf, start, end));
-    content.onDestroy(() => this.peer.handleRuns(content, TILE_REQUEST, null));
     content.sendCodecs(this.ctx.codecs);
   }
 
@@ -665,35 +661,6 @@ export class RemoteClient implements SceneOwner {
     this.counters.tileBytes += tile.data.byteLength;
     if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
     else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
-  }
-
-  /**
-   * wthp_content.tile messages from `buf[start]` on, a run at a time (WalthamConnection's
-   * `handleRuns`): the tiles `tile` would write at once, into the pending buffer of the surface
-   * the first names, charged together; the first that needs more (another surface, a copy or
-   * lossy tile, an error, a refused surface, lossy tiles still decoding) is left to `tile`.
-   * Returns where the tiles taken end. A run writes at most the surface's area of pixels before
-   * they are charged.
-   */
-  private tileRun(fail: Fail, content: WthpContentResource, buf: Uint8Array, start: number, end: number): number {
-    if (this.lossyChain !== null || end - start < TILE_MESSAGE_OVERHEAD) return start;
-    // Copy and lossy tiles are for `tile` (the surface argument, the rectangle, then the codec).
-    const codec = readU32(buf, start + MIN_MESSAGE_SIZE + 20);
-    if (codec === CODEC_COPY || isLossy(codec)) return start;
-    const surface = readU32(buf, start + MIN_MESSAGE_SIZE);
-    const rs = this.byResource.get(this.peer.getObject(surface) as WthpSurfaceResource);
-    const image = rs?.pending.image;
-    if (rs === undefined || rs.refused || image === undefined || image === null) return start;
-    const run = rs.writeTiles(buf, start, end, { content: content.id, surface }, this.ctx.codecs, image.width * image.height);
-    if (run.rects.length === 0) return run.end;
-    if (!this.charge(fail, run.pixels)) return run.end;
-    this.counters.tiles += run.rects.length;
-    this.counters.tileBytes += run.bytes;
-    for (const rect of run.rects) {
-      if (rs.pending.bufferDamage.length < 4096) rs.pending.bufferDamage.push(rect);
-      else rs.pending.bufferDamage = [{ x: 0, y: 0, width: image.width, height: image.height }];
-    }
-    return run.end;
   }
 
   /** Take `pixels` of work from this transmitter's budget; past it the peer is dropped (false). */

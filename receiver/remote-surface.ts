@@ -32,18 +32,7 @@ import { Damage } from '../shared/display/damage.js';
 import { copyPixels } from '../shared/native.js';
 import { SharedPixels } from '../shared/scene/shared-pixels.js';
 import { emptyBufferedState, mergeBufferedStates, type BufferedState } from '../shared/scene/surface-state.js';
-import {
-  applyTile,
-  CODEC_LZ4_SPANS,
-  codecBit,
-  codecName,
-  copySource,
-  TileError,
-  writeTileRun,
-  type PixelImage,
-  type Tile,
-  type TileRun,
-} from '../shared/remote/tiles.js';
+import { applyTile, CODEC_LZ4_SPANS, codecBit, codecName, copySource, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
 import { decodeLossyRgb, isLossy, placeRgb } from '../shared/remote/lossy.js';
 import type { WthpCallbackResource } from '../shared/generated/waltham/waltham.js';
 import { NO_VIEWPORT, viewportProblem, type ViewportState } from '../shared/scene/viewport.js';
@@ -298,22 +287,6 @@ export class RemoteSurface {
     const rect = applyTile(image, tile, codecs);
     this.wrote(rect);
     return rect;
-  }
-
-  /**
-   * A run of wthp_content.tile messages at `input[start, end)`, written into the pending buffer
-   * (which the caller checked exists) in one native call, as `writeTile` would one by one; it
-   * stops before the first message `writeTile` must see (see `writeTileRun` in tiles.ts), and
-   * after `maxPixels` of tiles. Returns what it wrote (`end` = `start`: nothing).
-   */
-  writeTiles(input: Uint8Array, start: number, end: number, ids: { content: number; surface: number }, codecs: number, maxPixels: number): TileRun {
-    const image = this.pending.image;
-    if (image === undefined || image === null) throw new Error('writeTiles without a pending buffer');
-    const run = writeTileRun(input, start, end, ids, image, codecs, maxPixels, this.catchUpFrom, this.catchUp, MAX_CATCH_UP_RECTS);
-    this.catchUp = run.catchUp;
-    if (run.finished) this.catchUpFrom = null;
-    for (const rect of run.rects) this.wrote(rect);
-    return run;
   }
 
   /**

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SceneSurface, SubsurfaceRole, ToplevelRole } from '../shared/scene/scene.js';
 import {
   WthpCompositorProxy,
@@ -14,20 +14,7 @@ import {
 import { WlPointerError } from '../shared/generated/wayland/wayland.js';
 import { PeerError } from '../shared/wire/errors.js';
 import { connectWaltham, encodeMessage, defaultWalthamTable, type WalthamClient } from '../shared/waltham/index.js';
-import {
-  CODEC_COPY,
-  CODEC_LZ4,
-  CODEC_LZ4_RGB,
-  CODEC_RAW,
-  CODEC_RAW_RGB,
-  CODEC_SOLID,
-  FORMAT_ARGB8888,
-  FORMAT_XRGB8888,
-  TILE_REQUEST,
-  TileDecoder,
-  type Tile,
-} from '../shared/remote/tiles.js';
-import { RemoteSurface } from './remote-surface.js';
+import { CODEC_COPY, CODEC_LZ4_RGB, CODEC_RAW, CODEC_RAW_RGB, CODEC_SOLID, FORMAT_ARGB8888, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
 import { lz4Compress } from '../shared/native.js';
 import { CODEC_JPEG, CODEC_WEBP, encodeLossy } from '../shared/remote/lossy.js';
 import { captureLogger, sleep, waitFor } from '../shared/remote/test/fixtures.js';
@@ -347,32 +334,31 @@ describe('ReceiverServer: input', () => {
   });
 });
 
-/** One hostile and one well-behaved transmitter; the hostile one is dropped, the other keeps its window. */
-async function hostile(
-  act: (t: Awaited<ReturnType<typeof transmitter>>) => void,
-  extra: Partial<ReceiverServerOptions> = {},
-): Promise<{ error: PeerError; log: string }> {
-  const { receiver, port, log } = await startReceiver(extra);
-  const good = await transmitter(port);
-  const gs = good.compositor.createSurface();
-  good.shell.getToplevel(gs).setTitle('good');
-  good.fill(gs, 4, 4, 0xff00ff00);
-  gs.commit();
-  await good.client.roundtrip();
-  const bad = await transmitter(port);
-  act(bad);
-  const error = await peerError(bad.client);
-  await waitFor(() => receiver.peers.length === 1, 'the hostile peer dropped');
-  // Its surfaces are gone, the other transmitter's window is untouched and still served.
-  const left = [...receiver.scene.surfaces];
-  expect(left).toHaveLength(1);
-  expect((left[0]!.role as ToplevelRole).title).toBe('good');
-  await good.client.roundtrip();
-  expect(good.client.isOpen).toBe(true);
-  return { error, log: log.text() };
-}
-
 describe('ReceiverServer: hostile transmitters', () => {
+  /** One hostile and one well-behaved transmitter; the hostile one is dropped, the other keeps its window. */
+  async function hostile(
+    act: (t: Awaited<ReturnType<typeof transmitter>>) => void,
+    extra: Partial<ReceiverServerOptions> = {},
+  ): Promise<{ error: PeerError; log: string }> {
+    const { receiver, port, log } = await startReceiver(extra);
+    const good = await transmitter(port);
+    const gs = good.compositor.createSurface();
+    good.shell.getToplevel(gs).setTitle('good');
+    good.fill(gs, 4, 4, 0xff00ff00);
+    gs.commit();
+    await good.client.roundtrip();
+    const bad = await transmitter(port);
+    act(bad);
+    const error = await peerError(bad.client);
+    await waitFor(() => receiver.peers.length === 1, 'the hostile peer dropped');
+    // Its surfaces are gone, the other transmitter's window is untouched and still served.
+    const left = [...receiver.scene.surfaces];
+    expect(left).toHaveLength(1);
+    expect((left[0]!.role as ToplevelRole).title).toBe('good');
+    await good.client.roundtrip();
+    expect(good.client.isOpen).toBe(true);
+    return { error, log: log.text() };
+  }
 
   it('rejects a tile outside the surface', async () => {
     const { error, log } = await hostile((t) => {
@@ -600,107 +586,6 @@ describe('ReceiverServer: hostile transmitters', () => {
     await sleep(20);
     expect(receiver.peers).toHaveLength(1);
     await good.client.roundtrip();
-  });
-});
-
-describe('ReceiverServer: runs of tiles', () => {
-  const copyFrom = (x: number, y: number): Uint8Array => {
-    const data = new Uint8Array(8);
-    new DataView(data.buffer).setUint32(0, x, true);
-    new DataView(data.buffer).setUint32(4, y, true);
-    return data;
-  };
-  const lz4 = (raw: Uint8Array): Uint8Array => {
-    const out = new Uint8Array(raw.length + 64);
-    return out.subarray(0, lz4Compress(raw, out));
-  };
-  const pattern = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
-
-  it('writes the tiles of a run in one call each, as they are written one by one', async () => {
-    const { receiver, port } = await startReceiver();
-    const t = await transmitter(port);
-    const surface = t.compositor.createSurface();
-    t.shell.getToplevel(surface);
-    const raw = pattern(4 * 4 * 4, 1);
-    const rgb = pattern(4 * 4 * 3, 2);
-    const tiles: Tile[] = [
-      { x: 0, y: 0, width: 4, height: 4, codec: CODEC_RAW, data: raw },
-      { x: 4, y: 0, width: 4, height: 4, codec: CODEC_LZ4, data: lz4(raw) },
-      { x: 8, y: 0, width: 8, height: 4, codec: CODEC_SOLID, data: Uint8Array.of(9, 8, 7, 0xff) },
-      { x: 0, y: 4, width: 4, height: 4, codec: CODEC_RAW_RGB, data: rgb },
-      { x: 4, y: 4, width: 4, height: 4, codec: CODEC_LZ4_RGB, data: lz4(rgb) },
-      // A copy tile goes the usual way; the run goes on after it.
-      { x: 16, y: 8, width: 4, height: 4, codec: CODEC_COPY, data: copyFrom(0, 0) },
-      { x: 0, y: 12, width: 24, height: 4, codec: CODEC_SOLID, data: Uint8Array.of(1, 2, 3, 0xff) },
-    ];
-    const expected = new TileDecoder();
-    expected.begin(24, 16, FORMAT_XRGB8888);
-    for (const tile of tiles) expected.apply(tile);
-
-    const runs: number[] = [];
-    const write = RemoteSurface.prototype.writeTiles;
-    const spy = vi.spyOn(RemoteSurface.prototype, 'writeTiles').mockImplementation(function (this: RemoteSurface, ...args) {
-      const run = write.apply(this, args);
-      runs.push(run.rects.length);
-      return run;
-    });
-    cleanups.push(() => spy.mockRestore());
-    t.content.begin(surface, 24, 16, FORMAT_XRGB8888);
-    for (const tile of tiles) t.content.tile(surface, tile.x, tile.y, tile.width, tile.height, tile.codec, tile.data);
-    surface.commit();
-    await t.client.roundtrip();
-
-    expect(runs).toEqual([5, 1]);
-    const s = [...receiver.scene.surfaces][0]!;
-    expect(Buffer.from(s.content!.pixels).equals(Buffer.from(expected.image!.pixels))).toBe(true);
-    const bytes = tiles.reduce((sum, tile) => sum + tile.data.byteLength, 0);
-    expect(receiver.stats().peers[0]).toMatchObject({ tiles: tiles.length, tileBytes: bytes });
-  });
-
-  it('goes on after a run that took a message read in two parts', async () => {
-    const { receiver, port } = await startReceiver();
-    const t = await transmitter(port);
-    const surface = t.compositor.createSurface();
-    t.shell.getToplevel(surface);
-    t.content.begin(surface, 8, 8, FORMAT_ARGB8888);
-    await t.client.roundtrip();
-    // Bytes as the socket could deliver them: a tile split, the rest of it with a shorter one.
-    const raw = pattern(8 * 8 * 4, 5);
-    const large = encodeMessage(TILE_REQUEST, t.content.id, [surface.id, 0, 0, 8, 8, CODEC_RAW, raw], 'wthp_content');
-    const small = encodeMessage(TILE_REQUEST, t.content.id, [surface.id, 0, 7, 1, 1, CODEC_SOLID, Uint8Array.of(1, 2, 3, 4)], 'wthp_content');
-    const peer = receiver.peers[0]!.peer;
-    peer.receive(large.subarray(0, 100));
-    peer.receive(Buffer.concat([large.subarray(100), small]));
-    surface.commit();
-    await t.client.roundtrip();
-    const s = [...receiver.scene.surfaces][0]!;
-    expect(pixelAt(s, 1, 0)).toBe(new DataView(raw.buffer).getUint32(4, true));
-    expect(pixelAt(s, 0, 7)).toBe(0x04030201);
-  });
-
-  it('refuses a bad tile after a run as it refuses it alone', async () => {
-    const { error } = await hostile((t) => {
-      const s = t.compositor.createSurface();
-      t.shell.getToplevel(s);
-      t.content.begin(s, 10, 10, FORMAT_ARGB8888);
-      t.content.tile(s, 0, 0, 4, 4, CODEC_SOLID, new Uint8Array(4));
-      t.content.tile(s, 4, 0, 4, 4, CODEC_SOLID, new Uint8Array(4));
-      t.content.tile(s, 8, 0, 4, 4, CODEC_SOLID, new Uint8Array(4));
-    });
-    expect(error.text).toMatch(/^wthp_content@\d+\.tile: wthp_surface@\d+: tile 4x4\+8\+0 is outside the 10x10 surface/);
-  });
-
-  it('charges the pixels of a run to the work budget', async () => {
-    const { error } = await hostile(
-      (t) => {
-        const s = t.compositor.createSurface();
-        t.shell.getToplevel(s);
-        t.content.begin(s, 10, 10, FORMAT_ARGB8888);
-        for (let i = 0; i < 20; i++) t.content.tile(s, 0, 0, 10, 10, CODEC_SOLID, new Uint8Array(4));
-      },
-      { limits: { workPixelsPerSecond: 1, workBurstPixels: 1000 } },
-    );
-    expect(error.text).toMatch(/limit work-rate: more than .* Mpx\/s written/);
   });
 });
 

@@ -180,41 +180,10 @@ export interface FrameEncoderConstructor {
   new (wire: FrameWire, tileSize: number, maxData: number): FrameEncoder;
 }
 
-/** Writes one tile of any codec into a surface's pixels (src/frame.rs), or a run of tile messages (src/tile_run.rs). */
+/** Writes one tile of any codec into a surface's pixels (src/frame.rs). */
 export interface TileWriter {
   write(codec: number, data: Uint8Array, dst: Uint8Array, stride: number, x: number, y: number, width: number, height: number): void;
-  /**
-   * Writes the run of wthp_content.tile messages at `input[start, end)` into `dst`, up to the
-   * first message the usual path must see; returns where that one starts. `run` holds the
-   * numbers of TILE_RUN and receives the run's figures; `catchUp` (x, y, width, height
-   * quadruples, room for 4 * (maxCatchUp + 1) rectangles) what `dst` misses from `base`, before
-   * and after; `written` the tiles' rectangles (a quarter of its length at most).
-   */
-  writeRun(input: Uint8Array, start: number, end: number, dst: Uint8Array, base: Uint8Array | null, run: Float64Array, catchUp: Int32Array, written: Int32Array): number;
 }
-
-/** Where `TileWriter.writeRun` finds its numbers in its `run` array, and leaves its figures (src/tile_run.rs `slot`). */
-export const TILE_RUN = {
-  /** In: the wthp_content object, the wthp_surface, the buffer's size, 1 for xrgb8888, the codec mask. */
-  content: 0,
-  surface: 1,
-  width: 2,
-  height: 3,
-  xrgb: 4,
-  codecs: 5,
-  /** In: pixels the run may write (tiles after the first). */
-  maxPixels: 6,
-  /** In: catch-up rectangles above which they are all copied at once. */
-  maxCatchUp: 7,
-  /** In and out: rectangles in `catchUp`. */
-  catchUp: 8,
-  /** Out: tiles written, their pixels, their data's bytes; 1 when all catch-up was copied. */
-  tiles: 9,
-  pixels: 10,
-  bytes: 11,
-  finished: 12,
-  length: 13,
-} as const;
 
 export interface TileWriterConstructor {
   new (wire: FrameWire): TileWriter;

@@ -26,7 +26,7 @@
  */
 import type { PixelFormat, Rect } from '../scene/scene.js';
 import type { SharedPixels } from '../scene/shared-pixels.js';
-import { FRAME_STATS_LENGTH, FrameEncoder, isNativeError, TILE_RUN, TileWriter, type FrameStats } from '../native.js';
+import { FRAME_STATS_LENGTH, FrameEncoder, isNativeError, TileWriter, type FrameStats } from '../native.js';
 import { pinPixels } from '../scene/pinned-pixels.js';
 import { WthpContentCodec, WthpContentFormat, wthpContentInterface } from '../generated/waltham/waltham.js';
 import type { MessageSpec } from '../wire/protocol.js';
@@ -181,12 +181,9 @@ interface EncodeJob {
   readonly codecs: number;
 }
 
-/** wthp_content.tile, as the generated protocol tables describe it. */
-export const TILE_REQUEST: MessageSpec = tileRequest();
-
 /** The wire numbers of the native encoder, from the generated protocol tables. */
 const FRAME_WIRE = {
-  tileOpcode: TILE_REQUEST.opcode,
+  tileOpcode: tileRequest().opcode,
   codecRaw: CODEC_RAW,
   codecLz4: CODEC_LZ4,
   codecZstd: CODEC_ZSTD,
@@ -476,85 +473,6 @@ export function applyTile(target: PixelImage, tile: Tile, codecs: number = LOCAL
     throw err;
   }
   return { x, y, width: w, height: h };
-}
-
-/** Tiles one `writeTileRun` takes at most. */
-const MAX_RUN_TILES = 256;
-
-/** What `writeTileRun` wrote. */
-export interface TileRun {
-  /** Where the first message it did not take starts (its `start`: none). */
-  readonly end: number;
-  /** The tiles' rectangles, in order. */
-  readonly rects: Rect[];
-  /** Their area, pixels; their data, bytes. */
-  readonly pixels: number;
-  readonly bytes: number;
-  /** What the target still misses from `base` after them. */
-  readonly catchUp: Rect[];
-  /** Every catch-up rectangle was copied at once: the target needs `base` no more. */
-  readonly finished: boolean;
-}
-
-/** The arrays `writeTileRun` passes to the native writer, reused. */
-const runArgs = new Float64Array(TILE_RUN.length);
-const runWritten = new Int32Array(4 * MAX_RUN_TILES);
-let runCatchUp = new Int32Array(0);
-
-function rectsOf(quads: Int32Array, count: number): Rect[] {
-  const rects: Rect[] = [];
-  for (let i = 0; i < count * 4; i += 4) rects.push({ x: quads[i]!, y: quads[i + 1]!, width: quads[i + 2]!, height: quads[i + 3]! });
-  return rects;
-}
-
-/**
- * Write the run of wthp_content.tile messages to `content` for `surface` that starts at
- * `input[start]` (whole messages up to `end`) into `target`, in one native call, as `applyTile`
- * would one by one; it stops before the first message that is not such a tile with a lossless
- * codec of `codecs` (copy tiles excluded) that `applyTile` would accept, and after `maxPixels`
- * of tiles (the first always). `catchUp` are rectangles `target` misses from `base`: a tile that
- * replaces every pixel of its rectangle takes it out of them, one that keeps some (lz4_spans)
- * has them copied in first; past `maxCatchUp` rectangles all are copied.
- */
-export function writeTileRun(
-  input: Uint8Array,
-  start: number,
-  end: number,
-  ids: { readonly content: number; readonly surface: number },
-  target: PixelImage,
-  codecs: number,
-  maxPixels: number,
-  base: Uint8Array | null,
-  catchUp: readonly Rect[],
-  maxCatchUp: number,
-): TileRun {
-  const args = runArgs;
-  args[TILE_RUN.content] = ids.content;
-  args[TILE_RUN.surface] = ids.surface;
-  args[TILE_RUN.width] = target.width;
-  args[TILE_RUN.height] = target.height;
-  args[TILE_RUN.xrgb] = target.format === 'xrgb8888' ? 1 : 0;
-  args[TILE_RUN.codecs] = codecs;
-  args[TILE_RUN.maxPixels] = maxPixels;
-  args[TILE_RUN.maxCatchUp] = maxCatchUp;
-  args[TILE_RUN.catchUp] = catchUp.length;
-  const room = 4 * Math.max(catchUp.length, 4 * (maxCatchUp + 1));
-  if (runCatchUp.length < room) runCatchUp = new Int32Array(room);
-  for (const [i, r] of catchUp.entries()) {
-    runCatchUp[4 * i] = r.x;
-    runCatchUp[4 * i + 1] = r.y;
-    runCatchUp[4 * i + 2] = r.width;
-    runCatchUp[4 * i + 3] = r.height;
-  }
-  const next = tileWriter.writeRun(input, start, end, target.pixels, base, args, runCatchUp, runWritten);
-  return {
-    end: next,
-    rects: rectsOf(runWritten, args[TILE_RUN.tiles]!),
-    pixels: args[TILE_RUN.pixels]!,
-    bytes: args[TILE_RUN.bytes]!,
-    catchUp: rectsOf(runCatchUp, args[TILE_RUN.catchUp]!),
-    finished: args[TILE_RUN.finished] === 1,
-  };
 }
 
 /** Where a copy tile takes its pixels from (its data: source x, y), or null when the data is not that. */

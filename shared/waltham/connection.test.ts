@@ -9,14 +9,12 @@ import {
   WthpOutputResource,
   WthpSeatResource,
   WthpSeatProxy,
-  type WthpRegionResource,
   type WthpSurfaceResource,
 } from '../generated/waltham/waltham.js';
 import { WthDisplayError } from '../generated/waltham/waltham.js';
 import type { WalthamClient } from './display.js';
 import { connectWaltham } from './tcp.js';
-import { RawPeer, captureLogger, msg, name, silentLogger, sleep, specOf, startExampleServer, waitFor } from './test/helpers.js';
-import { readU32 } from './wire.js';
+import { RawPeer, captureLogger, msg, name, silentLogger, sleep, startExampleServer, waitFor } from './test/helpers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -204,56 +202,6 @@ describe('WalthamConnection message memory', () => {
 });
 
 describe('WalthamConnection objects', () => {
-  it('hands runs of one message to one object to a run handler, from their bytes; what it leaves is dispatched', async () => {
-    const traced: string[] = [];
-    for (const trace of [false, true]) {
-      const { port, peers } = await setup(trace ? { trace: (line: string) => traced.push(line) } : {});
-      const client = await connectWaltham('127.0.0.1', port, { logger: silentLogger });
-      cleanups.push(() => client.close());
-      await client.globals();
-      const region = client.bind(WthpCompositorProxy, 1, 1).createRegion();
-      await client.roundtrip();
-      const peer = peers[0]!;
-      const resource = peer.getObject(region.id) as WthpRegionResource;
-      const dispatched: number[] = [];
-      resource.listen({ add: (x) => dispatched.push(x), subtract: () => {}, destroy: () => {} });
-      const add = specOf('wthp_region', 'add');
-      const taken: number[] = [];
-      const starts: number[] = [];
-      // Takes adds with x below 3, as many as come in a row.
-      peer.handleRuns(resource, add, (buf, start, end) => {
-        starts.push(readU32(buf, start + 12));
-        let at = start;
-        while (end - at >= 28 && (buf[at + 4]! | (buf[at + 5]! << 8)) === add.opcode && readU32(buf, at + 8) === region.id && readU32(buf, at + 12) < 3) {
-          taken.push(readU32(buf, at + 12));
-          at += 28;
-        }
-        return at;
-      });
-      const before = peer.messagesIn;
-      for (const x of [0, 1, 2, 3, 4, 1]) region.add(x, 0, 1, 1);
-      region.subtract(0, 0, 1, 1);
-      await client.roundtrip();
-      if (trace) {
-        // Tracing shows every message: no runs then.
-        expect(taken).toEqual([]);
-        expect(dispatched).toEqual([0, 1, 2, 3, 4, 1]);
-        expect(traced.filter((l) => l.includes('wthp_region') && l.includes('.add('))).toHaveLength(6);
-        continue;
-      }
-      expect(taken).toEqual([0, 1, 2, 1]);
-      expect(starts).toEqual([0, 3, 4, 1]);
-      expect(dispatched).toEqual([3, 4]);
-      // Every message counts, taken or dispatched (the round trip's sync too).
-      expect(peer.messagesIn - before).toBe(8);
-
-      peer.handleRuns(resource, add, null);
-      region.add(0, 0, 1, 1);
-      await client.roundtrip();
-      expect(dispatched).toEqual([3, 4, 0]);
-    }
-  });
-
   it('checks message versions against the object version', async () => {
     const log = captureLogger();
     const { port } = await setup({ logger: log.logger }, true);

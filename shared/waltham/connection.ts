@@ -49,7 +49,6 @@ import {
   LITTLE_ENDIAN,
   MIN_MESSAGE_SIZE,
   parseMessage,
-  readU32,
   type DecodedMessage,
 } from './wire.js';
 import { soon } from '../microtask.js';
@@ -143,13 +142,6 @@ class Rejection {
   ) {}
 }
 
-/**
- * Handles a run of messages from their bytes (see `WalthamConnection.handleRuns`): `buf[start,
- * end)` holds the input from the run's first message on; returns where the first message it did
- * not handle starts (`start` when it handled none).
- */
-export type RunHandler = (buf: Uint8Array, start: number, end: number) => number;
-
 export interface WalthamConnectionEvents {
   /** The connection failed: a protocol error either way, a PeerError, a limit, a transport error. */
   error: [err: Error];
@@ -202,8 +194,6 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   /** When closeTimer fires (performance.now() time). */
   private closeDeadline = Infinity;
 
-  /** Runs of one message to one object handled from their bytes (`handleRuns`); null: none. */
-  private run: { target: WireObject; opcode: number; handler: RunHandler } | null = null;
   private inBuf = Buffer.alloc(16 * 1024);
   private inStart = 0;
   private inEnd = 0;
@@ -666,26 +656,6 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   // ---- Input --------------------------------------------------------------------------------
 
   /**
-   * Let `handler` take runs of `message` to `target` from their bytes: when such a message
-   * comes next, it gets the input from there and handles as many of the whole messages as it
-   * will, without this connection's parsing, dispatch and tracing, so it must take only messages
-   * that the usual path would accept and dispatch to `target` as they are; the first one it
-   * leaves goes the usual way. One handler per connection (a new one replaces it; null removes
-   * it); none while tracing, or for a message newer than the object.
-   */
-  handleRuns(target: WireObject, message: MessageSpec, handler: RunHandler | null): void {
-    const usable = handler !== null && this.traceSink === null && !(this.strictVersions && message.since > target.version);
-    this.run = usable ? { target, opcode: message.opcode, handler } : null;
-  }
-
-  /** How many messages lie in `buf[start, end)`, whole messages a run handler took. */
-  private static countMessages(buf: Uint8Array, start: number, end: number): number {
-    let n = 0;
-    for (let at = start; at < end; n++) at += buf[at + 2]! | (buf[at + 3]! << 8);
-    return n;
-  }
-
-  /**
    * Bytes read by the owner of the stream (a socket reading into a static
    * buffer, which emits no 'data'): handled at once, so `chunk` may be reused
    * as soon as this returns.
@@ -752,18 +722,6 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     while (this.state === 'open' && this.suspended === 0) {
       const avail = end - at;
       if (avail < this.needed) break;
-      const run = this.run;
-      if (run !== null && avail >= MIN_MESSAGE_SIZE && (buf[at + 4]! | (buf[at + 5]! << 8)) === run.opcode && readU32(buf, at + HEADER_SIZE) === run.target.id) {
-        const next = run.target.destroyed ? at : run.handler(buf, at, end);
-        if (next > at) {
-          this.messagesIn += WalthamConnection.countMessages(buf, at, next);
-          this.lastMessageAt = Date.now();
-          at = next;
-          if (own) this.inStart = at;
-          this.needed = HEADER_SIZE;
-          continue;
-        }
-      }
       // Data arguments are views of the input: valid while the handler runs (they copy what they keep).
       const result = parseMessage(buf, at, avail, this.table, true);
       if (result.kind === 'more') {

@@ -34,11 +34,6 @@ export type EncodeArg = OutArg | UntypedNewId;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
-/** The little-endian u32 at `at` of `buf` (a message's ids and words, read without a DataView). */
-export function readU32(buf: Uint8Array, at: number): number {
-  return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16)) + buf[at + 3]! * 0x1000000;
-}
-
 /** Round up to a multiple of 4, exact for any u32 (no 32-bit bitwise overflow). */
 const pad4 = (n: number): number => n + ((4 - (n % 4)) % 4);
 

@@ -1156,8 +1156,8 @@ fn bad(codec: &str, w: usize, h: usize, why: impl std::fmt::Display) -> crate::e
 /// The receiver's half: writes one tile into a surface's pixels, whatever its codec, in one call.
 #[napi]
 pub struct TileWriter {
-  pub(crate) wire: FrameWire,
-  pub(crate) scratch: Vec<u8>,
+  wire: FrameWire,
+  scratch: Vec<u8>,
 }
 
 #[napi]

@@ -24,4 +24,3 @@ pub mod scroll;
 pub mod shm;
 pub mod sigbus;
 pub mod socket;
-pub mod tile_run;
