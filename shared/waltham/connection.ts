@@ -52,6 +52,7 @@ import {
   type DecodedMessage,
 } from './wire.js';
 import { soon } from '../microtask.js';
+import { probeEnd, probeStart, probing } from '../probe.js';
 
 /** The logger interface the connection uses (pino's). */
 export interface WalthamLogger {
@@ -561,6 +562,13 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   private writeQueued(): void {
+    if (!probing) return this.writeQueuedNow();
+    const start = probeStart();
+    this.writeQueuedNow();
+    probeEnd('waltham write', start);
+  }
+
+  private writeQueuedNow(): void {
     if (this.outQueue.length === 0) return;
     const queue = this.outQueue;
     const bytes = this.outBytes;

@@ -17,6 +17,7 @@ import type { Resource, WireObjectClass } from '../wire/object.js';
 import { WalthamClient, WalthamGlobals, WalthamPeer, type BindHandler, type WalthamClientOptions, type WalthamPeerOptions } from './display.js';
 import { certificateIdentity, clientTlsOptions, describeTlsError, serverTlsOptions, type TlsCredentials } from '../security/tls.js';
 import { TokenClientHandshake, TokenRefused, TokenServerHandshake, walthamError, type Token, type TokenResult } from '../security/token.js';
+import { probeAfterMicrotasks, probeStart, probing } from '../probe.js';
 
 /** What a peer must prove before it is served. */
 export interface ServerSecurity {
@@ -130,7 +131,7 @@ export class WalthamServer extends EventEmitter<WalthamServerEvents> {
           (onBytes) => (sink = onBytes),
           () => (sink = () => undefined),
           (peer) => {
-            sink = (chunk) => peer.receive(chunk);
+            sink = probing ? probedReceive(peer) : (chunk) => peer.receive(chunk);
             peer.useDirectWrites(reads.fd);
           },
           address,
@@ -365,7 +366,7 @@ export async function connectWaltham(host: string, port: number, options: Connec
   const client = new WalthamClient(socket, clientOptions);
   const fd = reads === null ? -1 : socketFd(socket as net.Socket);
   if (fd >= 0) client.useDirectWrites(fd);
-  sink = (chunk) => client.receive(chunk);
+  sink = probing ? probedReceive(client) : (chunk) => client.receive(chunk);
   if (rest.length > 0) client.receive(rest);
   return negotiated(client, clientOptions);
 }
@@ -383,6 +384,15 @@ function describeAddress(stream: Duplex): string {
  */
 export async function openWalthamClient(stream: Duplex, options: WalthamClientOptions = {}): Promise<WalthamClient> {
   return negotiated(new WalthamClient(stream, options), options);
+}
+
+/** `connection.receive`, timed as a Waltham wake-up (WALTHAM_PROBE, shared/probe.ts). */
+function probedReceive(connection: { receive(chunk: Uint8Array): void }): (chunk: Uint8Array) => void {
+  return (chunk) => {
+    const start = probeStart();
+    connection.receive(chunk);
+    probeAfterMicrotasks('waltham wake', start);
+  };
 }
 
 /** `client`, once its versions are negotiated when `options` asks for it. */

@@ -54,6 +54,7 @@ import { defaultLogger } from './log.js';
 import { HEADER_SIZE, MAX_FDS_PER_SENDMSG, MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type MessageHeader, type MessageTarget, type ParsedMessage } from './wire.js';
 import { soon } from '../microtask.js';
 import { KIND_FIXED, KIND_INT, KIND_OBJECT, KIND_UINT, wordLayout } from '../wire/word-layout.js';
+import { probeEnd, probeStart, probing } from '../probe.js';
 
 /** Input buffer: room for many messages per recvmsg, never less than one full message free. */
 const INPUT_CAPACITY = 64 * 1024;
@@ -474,6 +475,13 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   /** Write what is queued, as far as the socket takes it now. Normally automatic. */
   flush(): void {
+    if (!probing) return this.flushQueue();
+    const start = probeStart();
+    this.flushQueue();
+    probeEnd('wayland write', start);
+  }
+
+  private flushQueue(): void {
     this.flushScheduled = false;
     if (this.isClosed) return;
     while (this.outQueue.length > 0) {

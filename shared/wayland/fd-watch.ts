@@ -11,6 +11,7 @@
  * main thread, never re-entrantly for the same fd.
  */
 import { POLL_HANGUP, POLL_READABLE, POLL_WRITABLE, Poller } from '../native.js';
+import { probeAfterMicrotasks, probeStart, probing } from '../probe.js';
 
 export const READABLE = POLL_READABLE;
 export const WRITABLE = POLL_WRITABLE;
@@ -25,8 +26,10 @@ const handlers = new Map<number, FdHandler>();
 let rearms = 0;
 
 function dispatch(fd: number, events: number): void {
+  const start = probing ? probeStart() : 0;
   const handler = handlers.get(fd);
   if (handler !== undefined) handler(events);
+  if (probing) probeAfterMicrotasks('wayland wake', start);
 }
 
 /**
