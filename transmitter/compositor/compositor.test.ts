@@ -341,6 +341,49 @@ describe('frame callbacks', () => {
     consumer.detach();
   });
 
+  it('come with the release of the buffers their commits copied, in one write; a commit without one has its buffer back at once', async () => {
+    const c = await connect();
+    const top = await c.toplevel();
+    const scene = lastSurface(t.display);
+    const consumer = new FakeConsumer(t.display, { present: false });
+    const events: string[] = [];
+    const a = c.buffer(4, 4, () => 0xff0000ff);
+    a.buffer.listen({ release: () => events.push('release a') });
+    top.surface.frame().listen({ done: () => events.push('done') });
+    top.show(a);
+    await c.roundtrip();
+    expect(events).toEqual([]);
+    const b = c.buffer(4, 4, () => 0xff00ff00);
+    b.buffer.listen({ release: () => events.push('release b') });
+    top.show(b);
+    await c.roundtrip();
+    expect(events).toEqual(['release b']);
+    const reads = c.client.connection.reads;
+    scene.owner.feedback.presented(scene, 0);
+    await waitFor(() => events.length === 3, 2000, 'the frame callback');
+    expect(events).toEqual(['release b', 'release a', 'done']);
+    // The held release and the callback came in one read.
+    expect(c.client.connection.reads - reads).toBe(1);
+    consumer.detach();
+  });
+
+  it('release the held buffers when the surface goes', async () => {
+    const c = await connect();
+    const top = await c.toplevel();
+    const consumer = new FakeConsumer(t.display, { present: false });
+    const a = c.buffer(4, 4, () => 0xff0000ff);
+    top.surface.frame();
+    top.show(a);
+    await c.roundtrip();
+    expect(a.released).toBe(0);
+    top.toplevel.destroy();
+    top.xdgSurface.destroy();
+    top.surface.destroy();
+    await c.roundtrip();
+    expect(a.released).toBe(1);
+    consumer.detach();
+  });
+
   it('answer every commit up to the presented one', async () => {
     const c = await connect();
     const top = await c.toplevel();

@@ -134,6 +134,12 @@ export class Surface {
 
   /** Callbacks of applied commits, waiting for the frame to be presented. */
   private frameCallbacks: WlCallbackResource[] = [];
+  /**
+   * Buffers copied by commits that asked for a frame callback: released with
+   * the callback (one write to the client and one wake-up of it a frame, not
+   * two; weston keeps a wl_shm buffer longer, until the next one replaces it).
+   */
+  private heldReleases: ShmBuffer[] = [];
   /** wp_presentation feedbacks of applied commits not presented yet, oldest commit first. */
   private feedbackGroups: WpPresentationFeedbackResource[][] = [];
   /** When the oldest of `frameCallbacks` was applied (ms, monotonic). */
@@ -276,6 +282,7 @@ export class Surface {
    * display showed the frame, when the consumer knows).
    */
   sendFrameDone(timeMs: number, info?: PresentationInfo): void {
+    this.releaseHeld();
     const groups = this.feedbackGroups;
     this.feedbackGroups = [];
     answerFeedbacks(groups, info);
@@ -461,7 +468,8 @@ export class Surface {
       sc.commit({ damage, resized, roleChanged, stackingChanged, frame: wantsFrame });
       this.handler?.committed?.(wasMapped);
     } finally {
-      copied?.release();
+      if (copied !== null && wantsFrame) this.heldReleases.push(copied);
+      else copied?.release();
     }
     if (!mapped && wasMapped) this.ctx.seat.surfaceUnmapped(this);
   }
@@ -506,7 +514,16 @@ export class Surface {
     for (const child of this.currentStack) if (child !== this) child.flushDesynchronized();
   }
 
+  /** The buffers held for the frame callbacks go back to the client. */
+  private releaseHeld(): void {
+    if (this.heldReleases.length === 0) return;
+    const held = this.heldReleases;
+    this.heldReleases = [];
+    for (const b of held) b.release();
+  }
+
   private destroyed(): void {
+    this.releaseHeld();
     const destroyResource = (cb: WlCallbackResource): void => {
       if (!cb.destroyed) this.wsClient.destroyResource(cb);
     };

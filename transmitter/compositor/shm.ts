@@ -89,7 +89,11 @@ export class ShmBuffer {
     return this.resource.destroyed;
   }
 
-  /** wl_buffer.release: sent once for each commit that used the buffer, right after its pixels were copied. */
+  /**
+   * wl_buffer.release: sent once for each commit that used the buffer, once
+   * its pixels were copied (with the commit's frame callbacks when it asked
+   * for any, see Surface.heldReleases).
+   */
   release(): void {
     if (!this.resource.destroyed) this.resource.sendRelease();
   }
