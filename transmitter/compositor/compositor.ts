@@ -9,9 +9,11 @@
  *
  * Content: at the commit that applies a new buffer, its pixels are copied
  * into the scene content (only the damaged rectangles when the size and
- * format did not change) and the buffer is released right away, so clients
- * never wait for a buffer, whatever consumers do. A commit that goes into the
- * cache copies the whole buffer into the cache for the same reason.
+ * format did not change) and the buffer is released: with the commit's frame
+ * callbacks when it asked for any (one write and one wake-up of the client a
+ * frame; the frame clock answers them in time whatever consumers do), else at
+ * once. A commit that goes into the cache copies the whole buffer into the
+ * cache and releases it at once.
  *
  * Frame callbacks of an applied commit wait for a consumer to call
  * `feedback.presented`; the frame clock answers them itself for surfaces no
