@@ -84,6 +84,11 @@ export class WorkBudget {
     this.at = now();
   }
 
+  /** Pixels that may be taken now. */
+  available(): number {
+    return Math.min(this.burst, this.balance + ((this.now() - this.at) / 1000) * this.perSecond);
+  }
+
   /** Take `pixels`; false when the budget is spent (the caller drops the peer). */
   charge(pixels: number): boolean {
     const t = this.now();

@@ -119,6 +119,8 @@ async function main(argv: readonly string[]): Promise<void> {
     logger,
   });
   await display.start();
+  // Steady frames without JavaScript (steady.ts); WALTHAM_NATIVE_FRAMES=0 keeps every frame in JavaScript.
+  const steady = process.env['WALTHAM_NATIVE_FRAMES'] !== '0' ? new (await import('./steady.js')).SteadyPath(display.steady, logger) : undefined;
   const limit = values['clipboard-limit'];
   if (limit !== undefined && (!/^[0-9]+$/.test(limit) || Number(limit) < 1)) throw new UsageError(`--clipboard-limit ${limit}: not a positive number of bytes`);
   const credentials = security.loadSecurity(values, secured.settings);
@@ -138,6 +140,7 @@ async function main(argv: readonly string[]): Promise<void> {
     viewporter: display.viewporter,
     fractionalScale: display.fractionalScale,
     ...(limit !== undefined ? { clipboardLimit: Number(limit) } : {}),
+    ...(steady !== undefined ? { steady } : {}),
   });
   server.clipboard.attach(display.selection);
   display.on('seat-capabilities', (caps) => server.setSeatCapabilities(caps));

@@ -70,6 +70,24 @@ export class ReceiverPresentation {
     for (const child of rs.children) if (!child.destroyed) this.presented(child, info);
   }
 
+  /** No feedback of `rs` waits for an answer. */
+  idle(rs: RemoteSurface): boolean {
+    const w = this.waiting.get(rs);
+    return w === undefined || (w.pending.length === 0 && w.applied.length === 0);
+  }
+
+  /**
+   * Feedbacks the native steady-frame path took and gives back: `pending`
+   * for the surface's next commit, `applied` for its frame in flight.
+   */
+  adopt(rs: RemoteSurface, pending: WthpPresentationFeedbackResource[], applied: WthpPresentationFeedbackResource[]): void {
+    if (pending.length === 0 && applied.length === 0) return;
+    const w = this.waitingOf(rs);
+    if (applied.length > 0) w.applied.push(applied);
+    w.pending.push(...pending);
+    rs.scene.presentationWanted = true;
+  }
+
   private waitingOf(rs: RemoteSurface): Waiting {
     let w = this.waiting.get(rs);
     if (w !== undefined) return w;

@@ -21,6 +21,7 @@ import {
 } from '../shared/scene/scene.js';
 import {
   WthpCallbackResource,
+  WthpPresentationFeedbackResource,
   WthpRegionResource,
   WthpSurfaceResource,
   type WthpCompositorResource,
@@ -71,7 +72,9 @@ import type { WalthamPeer } from '../shared/waltham/display.js';
 import { guardFeedback } from '../shared/remote/guard.js';
 import { Region } from '../shared/scene/region.js';
 import { checkBegin, codecBit, TileError, type PixelImage, type Tile } from '../shared/remote/tiles.js';
-import { isLossy } from '../shared/remote/lossy.js';
+import { isLossy, LOSSY_CODECS } from '../shared/remote/lossy.js';
+import type { SteadyState } from '../shared/native.js';
+import type { SteadyClient, SteadyPath } from './steady.js';
 import {
   KEYMAP_CHUNK,
   keymapChunks,
@@ -132,6 +135,8 @@ export interface ReceiverContext {
   readonly iviOwner?: (iviId: number) => string | null;
   /** The work budget over every transmitter (total-work.ts); none: only each one's own. */
   readonly totalWork?: TotalWork;
+  /** Steady frames handled natively (steady.ts); none: every frame here. */
+  readonly steady?: SteadyPath;
 }
 
 /** Lossy tiles decoding at once per transmitter, and their decoded bytes, before its messages wait. */
@@ -143,7 +148,7 @@ const POINTER_ROLE_ERROR = WlPointerError.Role;
 
 type Fail = (message: string, code?: number) => void;
 
-export class RemoteClient implements SceneOwner {
+export class RemoteClient implements SceneOwner, SteadyClient {
   readonly name: string;
   readonly feedback: SceneFeedback;
   /** The transmitter's surfaces, by their scene surface. */
@@ -185,6 +190,9 @@ export class RemoteClient implements SceneOwner {
     (resource, message) => this.failer(resource, message),
   );
   private readonly fractionalScale = new ReceiverFractionalScale();
+  /** The peer's wthp_content and wthp_presentation objects (for the steady path). */
+  private readonly contents = new Set<WthpContentResource>();
+  private readonly presentations = new Set<WthpPresentationResource>();
 
   constructor(
     readonly peer: WalthamPeer,
@@ -198,6 +206,8 @@ export class RemoteClient implements SceneOwner {
     this.feedback = guardFeedback(this.makeFeedback(), (method, err) =>
       ctx.logger.error({ err }, `${this.name}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`),
     );
+    // The steady path takes its surfaces back before the teardown.
+    ctx.steady?.attach(this);
     peer.once('close', () => this.teardown());
   }
 
@@ -249,6 +259,8 @@ export class RemoteClient implements SceneOwner {
   bindContent(content: WthpContentResource): void {
     const failBegin = this.failer(content, 'begin');
     const failTile = this.failer(content, 'tile');
+    this.contents.add(content);
+    content.onDestroy(() => this.contents.delete(content));
     content.listen({
       destroy: () => {},
       begin: (surface, width, height, format) => this.afterLossy(() => this.begin(failBegin, surface, width, height, format)),
@@ -339,6 +351,8 @@ export class RemoteClient implements SceneOwner {
   }
 
   bindPresentation(presentation: WthpPresentationResource): void {
+    this.presentations.add(presentation);
+    presentation.onDestroy(() => this.presentations.delete(presentation));
     this.presentation.bind(presentation, (surface) => this.surfaceOf(surface), this.failer(presentation, 'feedback'));
   }
 
@@ -980,6 +994,7 @@ export class RemoteClient implements SceneOwner {
         // Presentation feedback first: the transmitter has it when the frame callbacks arrive.
         this.presentation.presented(rs, info);
         this.answerFrames(rs, wireTime(timeMs));
+        this.ctx.steady?.offer(this, rs);
       },
       configure: (surface, width, height, states) => {
         const rs = this.surfaces.get(surface);
@@ -1142,6 +1157,58 @@ export class RemoteClient implements SceneOwner {
     for (const child of rs.children) if (!child.destroyed) this.answerFrames(child, time);
   }
 
+  // ---- Steady frames (steady.ts) -----------------------------------------------------------
+
+  steadyWaltham(rs: RemoteSurface): { surface: number; contents: number[]; presentations: number[]; codecs: number; maxCallbacks: number } | null {
+    const resource = this.resourceOf.get(rs);
+    const role = rs.scene.role;
+    if (this.isGone || resource === undefined || resource.destroyed || this.lossyChain !== null || this.cursor === rs.scene) return null;
+    if (role === null || (role.kind !== 'toplevel' && role.kind !== 'ivi') || !this.presentation.idle(rs)) return null;
+    return {
+      surface: resource.id,
+      contents: [...this.contents].map((c) => c.id),
+      presentations: [...this.presentations].map((p) => p.id),
+      // Lossy tiles decode on a worker thread: never natively.
+      codecs: this.ctx.codecs & ~LOSSY_CODECS,
+      maxCallbacks: this.ctx.limits.maxCallbacksPerSurface,
+    };
+  }
+
+  steadyBudget(): number {
+    return this.work.available();
+  }
+
+  steadyCharge(pixels: number): boolean {
+    const content = [...this.contents][0];
+    return content === undefined || this.charge(this.failer(content, 'tile'), pixels);
+  }
+
+  steadyRestore(rs: RemoteSurface, st: SteadyState): void {
+    const peer = this.peer;
+    const pendingFrames = peer.takeObjects(WthpCallbackResource, st.pendingCallbacks, 1, st.lastId);
+    const flightFrames = peer.takeObjects(WthpCallbackResource, st.flightCallbacks, 1, st.lastId);
+    const pendingFeedbacks = peer.takeObjects(WthpPresentationFeedbackResource, st.pendingFeedbacks, 1, st.lastId);
+    const flightFeedbacks = peer.takeObjects(WthpPresentationFeedbackResource, st.flightFeedbacks, 1, st.lastId);
+    this.counters.commits += st.commits;
+    this.counters.tiles += st.tiles;
+    this.counters.tileBytes += st.tileBytes;
+    this.counters.presented += st.presented;
+    const stale: Rect[][] = [];
+    for (let at = 0; at < st.stale.length; ) {
+      const n = st.stale[at++]!;
+      const rects: Rect[] = [];
+      for (let i = 0; i < n; i++, at += 4) rects.push({ x: st.stale[at]!, y: st.stale[at + 1]!, width: st.stale[at + 2]!, height: st.stale[at + 3]! });
+      stale.push(rects);
+    }
+    const damage: Rect[] = [];
+    for (let at = 0; at + 3 < st.pendingDamage.length; at += 4) {
+      damage.push({ x: st.pendingDamage[at]!, y: st.pendingDamage[at + 1]!, width: st.pendingDamage[at + 2]!, height: st.pendingDamage[at + 3]! });
+    }
+    rs.steadyRestore(stale, st.current, st.pending, damage, pendingFrames);
+    rs.presentable = flightFrames;
+    this.presentation.adopt(rs, pendingFeedbacks, flightFeedbacks);
+  }
+
   // ---- Teardown ----------------------------------------------------------------------------
 
   /** The transmitter is gone: its surfaces vanish from the scene. */
@@ -1160,6 +1227,8 @@ export class RemoteClient implements SceneOwner {
   }
 
   stats(): { surfaces: number; commits: number; tiles: number; tileBytes: number; presented: number } {
-    return { surfaces: this.byResource.size, ...this.counters };
+    const live = this.ctx.steady?.counters(this) ?? [0, 0, 0, 0];
+    const c = this.counters;
+    return { surfaces: this.byResource.size, commits: c.commits + live[0]!, tiles: c.tiles + live[1]!, tileBytes: c.tileBytes + live[2]!, presented: c.presented + live[3]! };
   }
 }

@@ -564,6 +564,57 @@ export class RemoteSurface {
     }
   }
 
+  /**
+   * The pool, when this surface may go to the native steady-frame path
+   * (native/wayland-shim/src/steady.rs): nothing pending, cached or
+   * unanswered, no subsurfaces, no viewport, its content one of the pool's
+   * buffers; else null.
+   */
+  steadyPool(): { pool: SharedPixels[]; stale: Rect[][]; current: number; width: number; height: number; format: PixelImage['format'] } | null {
+    const p = this.pending;
+    if (this.refused || this.destroyed || this.cached !== null || this.children.size > 0 || this.parent !== null || this.presentable.length > 0) return null;
+    if (p.image !== undefined || p.frames.length > 0 || p.bufferDamage.length > 0 || p.surfaceDamage.length > 0 || p.role !== undefined || p.viewport !== undefined) return null;
+    if (p.opaque !== undefined || p.input !== undefined || p.transform !== undefined || p.scale !== undefined || this.pendingPosition !== null || this.pendingStack !== null) return null;
+    const content = this.scene.buffer;
+    if (content === null || this.scene.viewport !== null || content.width !== this.poolWidth || content.height !== this.poolHeight) return null;
+    const current = this.pool.findIndex((b) => b.pixels === content.pixels);
+    if (current < 0 || this.pool.length < 2 || this.pool.some((b) => b.shared.disposed)) return null;
+    return {
+      pool: this.pool.map((b) => b.shared),
+      stale: this.pool.map((b) => [...b.stale.rects]),
+      current,
+      width: this.poolWidth,
+      height: this.poolHeight,
+      format: content.format,
+    };
+  }
+
+  /**
+   * Back from the native path: what each buffer of the pool misses, the
+   * buffer shown, and a frame begun there (`pending` its buffer, -1: none;
+   * tiles written and caught up) with its damage and frame callbacks.
+   */
+  steadyRestore(stale: readonly (readonly Rect[])[], current: number, pending: number, damage: Rect[], frames: WthpCallbackResource[]): void {
+    const shown = this.scene.buffer;
+    for (const [i, b] of this.pool.entries()) {
+      b.stale.clear();
+      for (const r of stale[i] ?? []) b.stale.add(r);
+    }
+    const now = this.pool[current];
+    if (now !== undefined && shown !== null) {
+      this.scene.setBuffer({ ...shown, pixels: now.pixels, shared: now.shared }, this.scene.viewport);
+    }
+    const begun = this.pool[pending];
+    if (begun !== undefined && shown !== null) {
+      this.pending.image = { width: shown.width, height: shown.height, format: shown.format, pixels: begun.pixels, shared: begun.shared };
+      this.catchUp = [];
+      this.catchUpFrom = null;
+      this.frameWrites = null;
+      this.pending.bufferDamage = damage;
+    }
+    this.pending.frames = frames;
+  }
+
   /** Every frame callback still held (to destroy with the surface). */
   allCallbacks(): WthpCallbackResource[] {
     return [...this.pending.frames, ...(this.cached?.frames ?? []), ...this.presentable];

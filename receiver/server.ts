@@ -41,6 +41,7 @@ import { DEFAULT_PROCESS_LIMITS, ProcessGuard, type ProcessLimits } from './limi
 import { FocusGuard } from './focus-guard.js';
 import { TotalWork } from './total-work.js';
 import { ClipboardHub } from './clipboard.js';
+import type { SteadyPath } from './steady.js';
 
 export interface ReceiverServerOptions {
   /** Address to bind (DESIGN 8: only the address given). Default 127.0.0.1. */
@@ -68,6 +69,8 @@ export interface ReceiverServerOptions {
   /** Offer wthp_fractional_scale_manager: the local compositor has wp_fractional_scale_manager_v1. */
   readonly fractionalScale?: boolean;
   readonly output?: OutputInfo;
+  /** Steady frames handled natively (steady.ts); none: every frame in JavaScript. */
+  readonly steady?: SteadyPath;
   /** Options of each peer's Waltham connection (object and queue limits, traces). */
   readonly connection?: Omit<WalthamServerOptions, 'logger'>;
   /**
@@ -129,6 +132,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
       iviIds: new Map<number, RemoteSurface>(),
       focus: new FocusGuard<RemoteClient>(),
       totalWork: new TotalWork(limits.workPixelsPerSecondTotal, limits.workBurstPixelsTotal),
+      ...(options.steady !== undefined ? { steady: options.steady } : {}),
       ...(options.iviOwner !== undefined ? { iviOwner: options.iviOwner } : {}),
     };
     this.guard = new ProcessGuard(

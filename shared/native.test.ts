@@ -129,6 +129,7 @@ describe('the addon', () => {
       [
         'FrameEncoder',
         'Poller',
+        'SteadyFrames',
         'TileWriter',
         'ShmMapping',
         'UnixListener',
@@ -163,6 +164,9 @@ describe('the addon', () => {
         .filter((n) => n !== 'constructor')
         .sort();
     expect(members(native.Poller)).toEqual(['add', 'close', 'rearm', 'remove']);
+    expect(members(native.SteadyFrames as unknown as { prototype: object })).toEqual(
+      ['adopt', 'counters', 'forgetPeer', 'release', 'releaseSurface', 'takeStaged', 'takeWaltham', 'takeWayland'].sort(),
+    );
     expect(members(native.UnixListener as unknown as { prototype: object })).toEqual(['accept', 'close', 'fd', 'path']);
     expect(members(native.ShmMapping as unknown as { prototype: object })).toEqual(
       ['buffer', 'clearTruncated', 'copyTo', 'length', 'truncated', 'unmap'].sort(),

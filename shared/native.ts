@@ -189,11 +189,112 @@ export interface TileWriterConstructor {
   new (wire: FrameWire): TileWriter;
 }
 
+/** Wire numbers `SteadyFrames` uses, from the generated protocol tables (src/steady.rs). */
+export interface SteadyWire {
+  begin: number;
+  tile: number;
+  frame: number;
+  feedback: number;
+  commit: number;
+  callbackDone: number;
+  feedbackPresented: number;
+  deleteId: number;
+  wlAttach: number;
+  wlDamageBuffer: number;
+  wlFrame: number;
+  wlCommit: number;
+  wlCallbackDone: number;
+  wlBufferRelease: number;
+  wlDeleteId: number;
+  formatXrgb: number;
+  tiles: FrameWire;
+}
+
+/** A surface handed to `SteadyFrames.adopt` (src/steady.rs says what each field is). */
+export interface SteadySurface {
+  key: number;
+  peer: number;
+  peerFd: number;
+  lastId: number;
+  surface: number;
+  contents: number[];
+  presentations: number[];
+  width: number;
+  height: number;
+  format: number;
+  codecs: number;
+  maxCallbacks: number;
+  maxFeedbacks: number;
+  displayFd: number;
+  wlSurface: number;
+  callbackIds: number[];
+  bufferFds: number[];
+  wlBuffers: number[];
+  busy: boolean[];
+  stale: number[];
+  current: number;
+  presentation: number;
+  lastTimeNs: number;
+  refreshNs: number;
+  seqHi: number;
+  seqLo: number;
+  flags: number;
+  lagNs: number;
+  holdMs: number;
+}
+
+/** What `SteadyFrames.release` gives back of a surface. */
+export interface SteadyState {
+  key: number;
+  peer: number;
+  lastId: number;
+  current: number;
+  busy: boolean[];
+  stale: number[];
+  pending: number;
+  pendingDamage: number[];
+  pendingCallbacks: number[];
+  pendingFeedbacks: number[];
+  inFlight: number;
+  flightCallbacks: number[];
+  flightFeedbacks: number[];
+  freeCallbackIds: number[];
+  deletingCallbackIds: number[];
+  commits: number;
+  tiles: number;
+  tileBytes: number;
+  presented: number;
+}
+
+/** The receiver's steady frames without JavaScript (src/steady.rs). */
+export interface SteadyFrames {
+  adopt(spec: SteadySurface): void;
+  release(peer: number): SteadyState[];
+  releaseSurface(key: number): SteadyState | null;
+  forgetPeer(peer: number): void;
+  counters(peer: number): number[];
+  takeStaged(peer: number): Uint8Array | null;
+  takeWaltham(peer: number, buf: Uint8Array, start: number, end: number, io: Float64Array): number;
+  takeWayland(buf: Uint8Array, start: number, end: number, io: Float64Array): number;
+}
+
+export interface SteadyFramesConstructor {
+  new (wire: SteadyWire): SteadyFrames;
+}
+
+/** `SteadyFrames` io slots (src/steady.rs IO_*). */
+export const STEADY_IO = { budget: 0, displayQueued: 1, peerQueued: 2, pixels: 3, flags: 4, messages: 5, length: 6 } as const;
+/** `SteadyFrames` io flags. */
+export const STEADY_RELEASE = 1;
+export const STEADY_DISPLAY_STAGED = 2;
+export const STEADY_PEER_STAGED = 4;
+
 /** The addon's exports. */
 export interface NativeShim {
   tuneAllocator(): boolean;
   FrameEncoder: FrameEncoderConstructor;
   TileWriter: TileWriterConstructor;
+  SteadyFrames: SteadyFramesConstructor;
   memfdCreate(name: string, size: number): number;
   closeFd(fd: number): void;
   ftruncateFd(fd: number, size: number): void;
@@ -325,6 +426,8 @@ export const ShmMapping: ShmMappingStatic = native.ShmMapping;
 export const FrameEncoder: FrameEncoderConstructor = native.FrameEncoder;
 /** Writes tiles into pixels: validation of the payload and decoding in one call per tile. */
 export const TileWriter: TileWriterConstructor = native.TileWriter;
+/** The receiver's steady frames: adopted surfaces' frames handled without JavaScript. */
+export const SteadyFrames: SteadyFramesConstructor = native.SteadyFrames;
 
 /** Copies a `width` x `height` rectangle of pixels from (sx, sy) of `src` to (dx, dy) of `dst`. */
 export const copyPixels = native.copyPixels;

@@ -11,7 +11,7 @@
  * presentation.ts).
  */
 import type { Content, Rect } from '../scene/scene.js';
-import type { WlRegionProxy } from '../generated/wayland/index.js';
+import type { WlCallbackProxy, WlRegionProxy } from '../generated/wayland/index.js';
 import type { Mirror } from './mirror.js';
 import type { DisplayParts, DisplayState } from './state.js';
 import { attachContent } from './shm-content.js';
@@ -126,6 +126,19 @@ export class Frames {
     m.stateDirty = false;
     wl.commit();
     this.afterSubsurfaceCommit(m);
+  }
+
+  /** A frame committed elsewhere (a native path) and still in flight: paced and answered as if committed here. */
+  adoptFrame(m: Mirror, frame: WlCallbackProxy): void {
+    const wl = m.wl;
+    m.frame = frame;
+    const token = m.pacer.frameSent();
+    frame.listen({
+      done: (time) => {
+        if (m.frame === frame) m.frame = null;
+        m.pacer.frameDone(token, time, this.d.presentation?.expected(wl, null));
+      },
+    });
   }
 
   private applyRegions(m: Mirror): void {

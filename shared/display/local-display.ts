@@ -75,6 +75,7 @@ import { Seat } from './seat.js';
 import { announceDisplayOffers, displayOffers } from './offers.js';
 import { DisplaySelection } from './selection.js';
 import { Chooser } from './show.js';
+import { DisplaySteady } from './steady.js';
 import { DisplayState, type DisplayParts } from './state.js';
 
 export { readKeymap } from './seat.js';
@@ -133,6 +134,8 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   private readonly d: DisplayState;
   private readonly p: DisplayParts;
   private started = false;
+  /** Handing steadily shown surfaces to a native path and taking them back (steady.ts). */
+  readonly steady: DisplaySteady;
 
   constructor(readonly options: LocalDisplayOptions) {
     super();
@@ -149,6 +152,7 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
     p.selection = new DisplaySelection(this.logger);
     this.d = d;
     this.p = p;
+    this.steady = new DisplaySteady(d, p);
     d.onSeatCapabilities = (caps) => {
       announceDisplayOffers(d, this);
       this.emit('seat-capabilities', caps);
@@ -296,7 +300,15 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   }
 
   stats(): LocalDisplayStats {
-    return { surfaces: this.d.mirrors.size, ...this.d.counters, presentationFeedbacks: this.d.presentation?.feedbacks ?? 0 };
+    const c = this.d.counters;
+    const live = this.steady.liveCounters?.() ?? { commits: 0, presented: 0 };
+    return {
+      surfaces: this.d.mirrors.size,
+      ...c,
+      contentCommits: c.contentCommits + live.commits,
+      presented: c.presented + live.presented,
+      presentationFeedbacks: this.d.presentation?.feedbacks ?? 0,
+    };
   }
 
   /** Disconnect; every local window goes away. Emits 'close'. */
@@ -314,6 +326,8 @@ export class LocalDisplay extends Emitter<LocalDisplayEvents> {
   private onConnectionClosed(reason: Error | undefined): void {
     const d = this.d;
     if (d.isClosed) return;
+    // Surfaces handed to a native path come back first (their frames will never be done).
+    for (const scene of [...d.mirrors.keys()]) d.onMirrorGone?.(scene);
     d.isClosed = true;
     // Local objects are gone with the connection: drop our state without sending anything.
     d.sharedBuffers?.forget();

@@ -216,6 +216,7 @@ export class LocalObjects {
 
   destroyMirror(m: Mirror): void {
     if (this.d.mirrors.get(m.scene) !== m) return;
+    this.d.onMirrorGone?.(m.scene);
     // Children first: popups must go before their parent, subsurfaces with it.
     this.destroyChildren(m);
     this.d.mirrors.delete(m.scene);

@@ -162,6 +162,39 @@ export class DisplayPresentation {
     return nextPresentation(last, now);
   }
 
+  /**
+   * Whether frames of `wl` can go without real feedback for a while and be
+   * predicted instead: its producer does not ask (`wanted` false) or the
+   * display shows it steadily, and no real feedback is on its way.
+   */
+  predictable(wl: WlSurfaceProxy, wanted: boolean): boolean {
+    const s = this.surfaces.get(wl);
+    if (s?.asked?.inFlight === true) return false;
+    return !wanted || (s !== undefined && isSteady(s));
+  }
+
+  /**
+   * What `expected` predicts from, for a native path that predicts the
+   * same way: mode 0 nothing known (no presentation times), 1 the next
+   * refresh after the last presentation, 2 the lag after the frame callback;
+   * times in this process's CLOCK_MONOTONIC ns.
+   */
+  prediction(wl: WlSurfaceProxy): { mode: number; lastTimeNs: number; refreshNs: number; seqHi: number; seqLo: number; flags: number; lagNs: number } {
+    const s = this.surfaces.get(wl);
+    const last = s?.last ?? null;
+    if (s === undefined || last === null) return { mode: 0, lastTimeNs: 0, refreshNs: 0, seqHi: 0, seqLo: 0, flags: 0, lagNs: 0 };
+    const lag = s.lag !== null && s.lag.steady >= STEADY_AFTER && !onPhase(s);
+    return {
+      mode: lag ? 2 : 1,
+      lastTimeNs: Number(last.timeNs),
+      refreshNs: last.refreshNs,
+      seqHi: Number((last.seq >> 32n) & 0xffffffffn),
+      seqLo: Number(last.seq & 0xffffffffn),
+      flags: last.flags,
+      lagNs: lag ? Number(s.lag!.ns) : 0,
+    };
+  }
+
   private toMonotonic(t: bigint): bigint {
     const now = process.hrtime.bigint();
     if (this.clock === CLOCK_MONOTONIC) return t;

@@ -49,6 +49,25 @@ export class SharedBuffers {
     return entry.buffer;
   }
 
+  /** The wl_buffer made for `shared` at this size and format, and whether the compositor reads it; null: none. */
+  entryOf(shared: SharedPixels, width: number, height: number, format: PixelFormat): { readonly buffer: WlBufferProxy; readonly busy: boolean } | null {
+    const entry = this.entries.get(shared);
+    if (entry === undefined || entry.width !== width || entry.height !== height || entry.format !== format || entry.buffer.destroyed) return null;
+    return entry;
+  }
+
+  /** Whether the compositor reads `shared`'s wl_buffer, as someone else learned (a native path that attached it or saw its release). */
+  setBusy(shared: SharedPixels, width: number, height: number, format: PixelFormat, busy: boolean): void {
+    const entry = this.entries.get(shared);
+    if (entry === undefined || entry.width !== width || entry.height !== height || entry.format !== format || entry.busy === busy) return;
+    entry.busy = busy;
+    if (busy) shared.hold();
+    else {
+      if (shared.disposed) this.destroyEntry(entry);
+      shared.release();
+    }
+  }
+
   /** Buffers made (for tests and stats). */
   get size(): number {
     return this.entries.size;

@@ -105,6 +105,8 @@ export class DisplayState {
   readonly byProxy = new Map<WlSurfaceProxy, Mirror>();
   readonly iviIds = new Map<number, Mirror>();
   isClosed = false;
+  /** Called before a surface's local objects go (shared/display/steady.ts). */
+  onMirrorGone: ((s: SceneSurface) => void) | null = null;
   readonly counters = { contentCommits: 0, coalesced: 0, presented: 0, bytesCopied: 0 };
   /** Guarded feedbacks of this display (logged as this display logs). */
   private readonly guarded = new WeakMap<SceneFeedback, SceneFeedback>();

@@ -182,7 +182,8 @@ interface EncodeJob {
 }
 
 /** The wire numbers of the native encoder, from the generated protocol tables. */
-const FRAME_WIRE = {
+/** The tile wire numbers the native encoder and writers use, from the generated tables. */
+export const FRAME_WIRE = {
   tileOpcode: tileRequest().opcode,
   codecRaw: CODEC_RAW,
   codecLz4: CODEC_LZ4,

@@ -218,6 +218,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private waitingDrain = false;
   /** suspend() calls not yet resumed; input is dispatched only at 0. */
   private suspended = 0;
+  /** A first look at whole messages before they are parsed (see `setFastPath`). */
+  private fastPath: ((buf: Uint8Array, start: number, end: number) => number) | null = null;
   /** processInput is on the stack (a resume from a handler needs no new pass). */
   private processing = false;
   /** The peer ended its side while input was suspended. */
@@ -639,6 +641,58 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   /**
+   * Give whole messages a first look before they are parsed (the receiver's
+   * steady frames, handled natively): `fn` handles those it takes at the
+   * start of `buf[start, end)` and returns where parsing goes on (`start`:
+   * none). It runs before every message; null removes it.
+   */
+  setFastPath(fn: ((buf: Uint8Array, start: number, end: number) => number) | null): void {
+    this.fastPath = fn;
+  }
+
+  /** Messages are traced (WALTHAM_DEBUG): a fast path must leave them to the parser. */
+  get traced(): boolean {
+    return this.traceSink !== null;
+  }
+
+  /** Messages a fast path handled, counted as received. */
+  countFastMessages(n: number): void {
+    this.messagesIn += n;
+  }
+
+  /** The socket's fd when writes may go straight to it (useDirectWrites), else -1. */
+  get directWriteFd(): number {
+    return this.state === 'open' ? this.directFd : -1;
+  }
+
+  /** Output waits here or in the stream: bytes written to the socket now would overtake it. */
+  get outputQueued(): boolean {
+    return this.outQueue.length > 0 || this.waitingDrain || this.stream.destroyed || this.stream.writableLength > 0;
+  }
+
+  /** The highest object id the peer created so far. */
+  get lastPeerId(): number {
+    return this.objects.nextId(this.peerSide) - 1;
+  }
+
+  /**
+   * Objects the peer created while a fast path handled its messages (frame
+   * callbacks, presentation feedbacks), taken into this connection's map;
+   * `lastId`: the highest id the peer created meanwhile.
+   */
+  takeObjects<T extends WireObject>(ctor: WireObjectClass<T>, ids: readonly number[], version: number, lastId: number): T[] {
+    const out: T[] = [];
+    for (const id of ids) {
+      if (this.objects.get(id) !== undefined) throw new Error(`id ${id} is in use`);
+      const obj = new ctor(this, id, version);
+      this.objects.insert(id, obj);
+      out.push(obj);
+    }
+    this.objects.claim(lastId);
+    return out;
+  }
+
+  /**
    * Writes may go straight to `fd`, the stream's own socket (it stays the
    * stream's: only written here while the stream has nothing queued).
    */
@@ -728,6 +782,15 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     let at = start;
     // A suspend() from a handler stops the loop after that message; the rest is kept below.
     while (this.state === 'open' && this.suspended === 0) {
+      if (this.fastPath !== null) {
+        const next = this.fastPath(buf, at, end);
+        if (next !== at) {
+          at = next;
+          if (own) this.inStart = at;
+          this.lastMessageAt = Date.now();
+          if (this.state !== 'open' || this.suspended !== 0) break;
+        }
+      }
       const avail = end - at;
       if (avail < this.needed) break;
       // Data arguments are views of the input: valid while the handler runs (they copy what they keep).

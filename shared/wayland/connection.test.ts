@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { memfdCreate, closeFd, fdSize, socketPair } from '../native.js';
+import { WlCallbackProxy } from '../generated/wayland/index.js';
 import { EncodeError, PeerError } from '../wire/errors.js';
 import {
   WlCompositorProxy,
@@ -81,6 +82,24 @@ describe('WaylandConnection and WaylandServer over a socket pair', () => {
     expect(serials).toEqual([1]);
     expect(first.destroyed).toBe(true);
     expect(client.display.sync().id).toBe(2); // lowest id acknowledged by delete_id
+  });
+
+  it('lends only ids the server used and freed, each once, and none a new object of ours takes', async () => {
+    const server = newServer();
+    const { client } = pair(server);
+    const conn = client.connection;
+    expect(conn.lendFreedObject(WlCallbackProxy, 1), 'no id freed by the server yet').toBeNull();
+    const a = client.display.sync();
+    const b = client.display.sync();
+    await client.roundtrip();
+    const lent: number[] = [];
+    for (let cb = conn.lendFreedObject(WlCallbackProxy, 1); cb !== null; cb = conn.lendFreedObject(WlCallbackProxy, 1)) lent.push(cb.id);
+    // Both syncs' ids (and the roundtrip's own callback's), each once.
+    expect(lent).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect(new Set(lent).size).toBe(lent.length);
+    // A new object of ours gets another id: the lent ones are held.
+    const next = client.display.sync();
+    expect(lent).not.toContain(next.id);
   });
 
   it('keeps both sockets watched across round trips without a call to the poller per report', async () => {

@@ -142,6 +142,10 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private readonly trace: TraceSink | null;
   /** Ids, reuse and zombies (destroyed objects whose ids are still reserved: see the module comment). */
   private readonly objects = new ObjectMap<WireObject>(true);
+  /** Ids the server freed (delete_id) that no object holds since (see `lendFreedObject`). */
+  private readonly freedByServer = new Set<number>();
+  /** A first look at whole messages before they are parsed (see `setFastPath`). */
+  private fastPath: ((buf: Uint8Array, start: number, end: number) => number) | null = null;
 
   private inBuf = new Uint8Array(INPUT_CAPACITY);
   private inStart = 0;
@@ -447,7 +451,23 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private insertObject<T extends WireObject>(ctor: WireObjectClass<T>, id: number, version: number): T {
     const object = new ctor(this, id, version);
     this.objects.insert(id, object);
+    this.freedByServer.delete(id);
     return object;
+  }
+
+  /**
+   * An object of ours under an id the server has used and freed (delete_id),
+   * never a new one; null when there is none. A fast path creates it on the
+   * server itself later: libwayland takes a client's new id only where the
+   * ids below it exist, so an id the server never saw could not be used out
+   * of turn.
+   */
+  lendFreedObject<T extends WireObject>(ctor: WireObjectClass<T>, version: number): T | null {
+    for (const id of this.freedByServer) {
+      this.freedByServer.delete(id);
+      if (this.objects.get(id) === undefined && !this.objects.isZombie(id)) return this.insertObject(ctor, id, version);
+    }
+    return null;
   }
 
   // ---- output -----------------------------------------------------------
@@ -617,6 +637,32 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     }
   }
 
+  /**
+   * Give whole messages a first look before they are parsed (the receiver's
+   * steady frames, handled natively): `fn` handles those it takes at the
+   * start of `buf[start, end)` (messages without fds only) and returns where
+   * parsing goes on (`start`: none). Null removes it.
+   */
+  setFastPath(fn: ((buf: Uint8Array, start: number, end: number) => number) | null): void {
+    this.fastPath = fn;
+  }
+
+  /** The socket, for a fast path's own writes while nothing is queued (`hasQueuedOutput`). */
+  get socketFd(): number {
+    return this.fd;
+  }
+
+  /** Output waits in the queue (a fast path must not write past it). */
+  get hasQueuedOutput(): boolean {
+    return this.outQueue.length > 0;
+  }
+
+  /** Queue whole messages encoded elsewhere (a fast path's), after everything queued so far. */
+  sendRaw(bytes: Uint8Array): void {
+    if (this.isClosed || bytes.byteLength === 0) return;
+    this.enqueue(bytes, []);
+  }
+
   /** recvmsg calls so far (diagnostics). */
   get reads(): number {
     return this.readCalls;
@@ -625,6 +671,13 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   /** Parse and dispatch every complete message. `drained`: the socket had nothing more to read. */
   private processInput(drained: boolean): void {
     while (!this.closing && !this.isClosed) {
+      if (this.fastPath !== null) {
+        const next = this.fastPath(this.inBuf, this.inStart, this.inEnd);
+        if (next !== this.inStart) {
+          this.inStart = next;
+          continue;
+        }
+      }
       const bytes = this.inBuf.subarray(this.inStart, this.inEnd);
       const result = parseMessage(bytes, this.inFds.length === 0 ? NO_FDS : this.inFds.map((fd) => fd.fd), this.lookup);
       switch (result.kind) {
@@ -834,12 +887,16 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   /** Client side: the server acknowledged the destruction of one of our ids. */
   private handleDeleteId(id: number): void {
-    if (this.objects.acknowledge(id)) return;
+    if (this.objects.acknowledge(id)) {
+      this.freedByServer.add(id);
+      return;
+    }
     const live = this.objects.get(id);
     if (live !== undefined && live !== this.display) {
       // The server destroyed it on its own: the id is free again.
       live.markDestroyed();
       this.objects.release(id);
+      this.freedByServer.add(id);
     }
   }
 

@@ -24,3 +24,4 @@ pub mod scroll;
 pub mod shm;
 pub mod sigbus;
 pub mod socket;
+pub mod steady;

@@ -1,0 +1,1524 @@
+//! The receiver's steady frames, without JavaScript.
+//!
+//! Once a transmitter's surface is shown steadily (same size and format, the receiver's own
+//! shared-memory buffers, one frame in flight), the messages of each of its frames are always
+//! the same few: `wthp_content.begin`, tiles, `wthp_surface.frame`, maybe
+//! `wthp_presentation.feedback`, `wthp_surface.commit`; and the local compositor answers with
+//! `wl_callback.done`, `wl_display.delete_id` and `wl_buffer.release`. JavaScript hands such a
+//! surface over (`adopt`) and gives each batch of bytes it reads from either socket to
+//! `takeWaltham` / `takeWayland` before it parses them: these handle the leading messages that
+//! belong to adopted surfaces and stop at the first that does not (or that is not exactly as
+//! expected: a new size, another codec, a bad tile, a budget used up, anything else). On a
+//! Waltham message they stop at, the transmitter's surfaces are asked back (`release`): JavaScript
+//! takes their whole state (buffers, stale rectangles, the frame being built, the frame in
+//! flight with its callbacks) and then handles that message itself, with its own checks and
+//! errors. Nothing is refused here: what is not plainly valid goes back to JavaScript.
+//!
+//! A frame: `begin` takes a buffer of the pool that is neither shown nor read by the compositor;
+//! it catches up lazily with the shown one (the rectangles it missed, except where tiles
+//! overwrite them), tiles are written by the same `write_tile` as `TileWriter`, and `commit`
+//! sends attach, damage_buffer, frame and commit to the compositor. Its `wl_callback.done`
+//! answers the transmitter: presentation feedback first (the presentation predicted from the
+//! display's last real one, as `DisplayPresentation.expected` does), then the frame callbacks,
+//! each followed by `wth_display.delete_id`. A surface held longer than its `holdMs` is given
+//! back after its next frame, so that JavaScript asks the compositor for a real presentation now
+//! and then.
+//!
+//! Writes go straight to the sockets when JavaScript has nothing queued for them (it says so in
+//! `io`), else, and for what a full socket did not take, they are kept for JavaScript to queue
+//! (`takeStaged`). Message layouts: Waltham (../shared/vectors/waltham/README.md): header of four
+//! little-endian u16 (0, size, opcode, 0), target id, arguments; Wayland: target id, then size
+//! << 16 | opcode, arguments. Every opcode comes from the caller's generated tables.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use napi::bindgen_prelude::{Buffer, Float64ArraySlice, Uint8ArraySlice};
+use napi_derive::napi;
+
+use crate::error::{invalid, Result};
+use crate::frame::{write_tile, FrameWire};
+use crate::pixels::{copy, Rect};
+use crate::shm::Mapping;
+use crate::socket::send_with_fds;
+
+/// `io` slots: budget in pixels (in); the display's and the peers' connections have output
+/// queued in JavaScript (in); pixels written (out); flags (out); messages handled (out).
+const IO_BUDGET: usize = 0;
+const IO_DISPLAY_QUEUED: usize = 1;
+const IO_PEER_QUEUED: usize = 2;
+const IO_PIXELS: usize = 3;
+const IO_FLAGS: usize = 4;
+const IO_MESSAGES: usize = 5;
+pub const IO_LEN: usize = 6;
+
+/// Flags: the peer's surfaces must be released before JavaScript handles the next message.
+pub const FLAG_RELEASE: u32 = 1;
+/// Bytes for the display are staged (`takeStaged(0)`).
+pub const FLAG_DISPLAY_STAGED: u32 = 2;
+/// Bytes for a peer are staged (`takeStaged(peer)`).
+pub const FLAG_PEER_STAGED: u32 = 4;
+
+/// Stale rectangles kept per buffer; past this many they become their bounding box.
+const MAX_STALE: usize = 32;
+/// Rectangles left to catch up past which the whole rest is copied at once.
+const MAX_CATCH_UP: usize = 64;
+/// Rectangles of one frame's tiles remembered for copy tiles (past it: none).
+const MAX_WRITES: usize = 64;
+/// Damage rectangles sent with a commit; more become their bounding box.
+const MAX_DAMAGE: usize = 16;
+
+/// Wire numbers, from the generated protocol tables.
+#[napi(object)]
+#[derive(Clone, Copy)]
+pub struct SteadyWire {
+  /// Waltham opcodes (global): requests of the transmitter ...
+  pub begin: u32,
+  pub tile: u32,
+  pub frame: u32,
+  pub feedback: u32,
+  pub commit: u32,
+  /// ... and events of the receiver.
+  pub callback_done: u32,
+  pub feedback_presented: u32,
+  pub delete_id: u32,
+  /// Wayland opcodes (of their interfaces): wl_surface requests ...
+  pub wl_attach: u32,
+  pub wl_damage_buffer: u32,
+  pub wl_frame: u32,
+  pub wl_commit: u32,
+  /// ... and events.
+  pub wl_callback_done: u32,
+  pub wl_buffer_release: u32,
+  pub wl_delete_id: u32,
+  /// Waltham's `wthp_content.format` value of xrgb8888 (anything else is argb8888).
+  pub format_xrgb: u32,
+  /// Codec numbers for `write_tile`.
+  pub tiles: FrameWire,
+}
+
+/// A surface handed over by JavaScript.
+#[napi(object)]
+pub struct SteadySurface {
+  /// JavaScript's key for the surface.
+  pub key: u32,
+  /// The transmitter's connection: a key, its socket, and the highest object id it created.
+  pub peer: u32,
+  pub peer_fd: i32,
+  pub last_id: u32,
+  /// Waltham ids: the wthp_surface, the peer's wthp_content and wthp_presentation objects.
+  pub surface: u32,
+  pub contents: Vec<u32>,
+  pub presentations: Vec<u32>,
+  pub width: u32,
+  pub height: u32,
+  /// Waltham format value of the buffers.
+  pub format: u32,
+  /// Codecs the receiver announced (bit per codec).
+  pub codecs: u32,
+  /// Frame callbacks and presentation feedbacks a surface may have unanswered.
+  pub max_callbacks: u32,
+  pub max_feedbacks: u32,
+  /// The compositor's socket, the local wl_surface, wl_callback ids lent for frames.
+  pub display_fd: i32,
+  pub wl_surface: u32,
+  pub callback_ids: Vec<u32>,
+  /// The pool: memfds (mapped here), their wl_buffers, whether the compositor reads them, and
+  /// per buffer its stale rectangles (count, then x, y, width, height each).
+  pub buffer_fds: Vec<i32>,
+  pub wl_buffers: Vec<u32>,
+  pub busy: Vec<bool>,
+  pub stale: Vec<i32>,
+  /// The buffer shown now.
+  pub current: u32,
+  /// 0: the display reports no presentation times; 1: predict the next refresh after the last
+  /// presentation; 2: predict by the lag after the frame callback.
+  pub presentation: u32,
+  /// The last presentation: CLOCK_MONOTONIC ns, refresh, sequence, flags; the lag (ns).
+  pub last_time_ns: f64,
+  pub refresh_ns: u32,
+  pub seq_hi: u32,
+  pub seq_lo: u32,
+  pub flags: u32,
+  pub lag_ns: f64,
+  /// Given back after the first frame done this long after the hand-over.
+  pub hold_ms: u32,
+}
+
+/// What JavaScript takes back.
+#[napi(object)]
+pub struct SteadyState {
+  pub key: u32,
+  pub peer: u32,
+  pub last_id: u32,
+  pub current: u32,
+  pub busy: Vec<bool>,
+  pub stale: Vec<i32>,
+  /// The buffer a frame was begun in (tiles written, caught up), or -1.
+  pub pending: i32,
+  pub pending_damage: Vec<i32>,
+  pub pending_callbacks: Vec<u32>,
+  pub pending_feedbacks: Vec<u32>,
+  /// The wl_callback of the frame in flight (0: none), and what its done answers.
+  pub in_flight: u32,
+  pub flight_callbacks: Vec<u32>,
+  pub flight_feedbacks: Vec<u32>,
+  /// Lent wl_callback ids not in use, and those whose delete_id has not come yet.
+  pub free_callback_ids: Vec<u32>,
+  pub deleting_callback_ids: Vec<u32>,
+  /// Counted since the hand-over.
+  pub commits: f64,
+  pub tiles: f64,
+  pub tile_bytes: f64,
+  pub presented: f64,
+}
+
+struct Buf {
+  map: Mapping,
+  wl: u32,
+  busy: bool,
+  stale: Vec<Rect>,
+}
+
+impl Buf {
+  fn bytes(&mut self) -> &mut [u8] {
+    // SAFETY: the mapping is ours (mapped in `adopt`, unmapped on drop) and only reached through
+    // `&mut self`; JavaScript writes the pool's memory only while it owns the surface.
+    unsafe { std::slice::from_raw_parts_mut(self.map.as_ptr(), self.map.len()) }
+  }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CallbackId {
+  Free,
+  InFlight,
+  Deleting,
+}
+
+struct Pending {
+  index: usize,
+  catch_up: Vec<Rect>,
+  writes: Option<Vec<Rect>>,
+  damage: Vec<Rect>,
+}
+
+struct Flight {
+  wl_callback: u32,
+  callbacks: Vec<u32>,
+  feedbacks: Vec<u32>,
+}
+
+struct Surface {
+  key: u32,
+  peer: u32,
+  surface: u32,
+  contents: Vec<u32>,
+  presentations: Vec<u32>,
+  width: usize,
+  height: usize,
+  format: u32,
+  codecs: u32,
+  max_callbacks: usize,
+  max_feedbacks: usize,
+  wl_surface: u32,
+  callback_ids: Vec<(u32, CallbackId)>,
+  bufs: Vec<Buf>,
+  current: usize,
+  pending: Option<Pending>,
+  frames: Vec<u32>,
+  feedbacks: Vec<u32>,
+  flight: Option<Flight>,
+  presentation: u32,
+  last_time_ns: i128,
+  refresh_ns: u32,
+  seq: u64,
+  flags: u32,
+  lag_ns: i128,
+  deadline: Instant,
+  expired: bool,
+  commits: f64,
+  tiles: f64,
+  tile_bytes: f64,
+  presented: f64,
+}
+
+struct Peer {
+  fd: i32,
+  last_id: u32,
+  staged: Vec<u8>,
+}
+
+struct Out {
+  fd: i32,
+  staged: Vec<u8>,
+}
+
+/// Steady frames of the receiver's adopted surfaces (see the module comment).
+#[napi]
+pub struct SteadyFrames {
+  wire: SteadyWire,
+  scratch: Vec<u8>,
+  surfaces: Vec<Surface>,
+  peers: HashMap<u32, Peer>,
+  display: Out,
+}
+
+fn rd16(b: &[u8], at: usize) -> usize {
+  u16::from_le_bytes([b[at], b[at + 1]]) as usize
+}
+
+fn rd32(b: &[u8], at: usize) -> u32 {
+  u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn intersect(a: Rect, b: Rect) -> Option<Rect> {
+  let x0 = a.x.max(b.x);
+  let y0 = a.y.max(b.y);
+  let x1 = (a.x + a.w).min(b.x + b.w);
+  let y1 = (a.y + a.h).min(b.y + b.h);
+  (x0 < x1 && y0 < y1).then(|| Rect {
+    x: x0,
+    y: y0,
+    w: x1 - x0,
+    h: y1 - y0,
+  })
+}
+
+/// `a` minus `b`, as up to four rectangles.
+fn subtract(a: Rect, b: Rect, out: &mut Vec<Rect>) {
+  let Some(o) = intersect(a, b) else {
+    out.push(a);
+    return;
+  };
+  if o.y > a.y {
+    out.push(Rect {
+      x: a.x,
+      y: a.y,
+      w: a.w,
+      h: o.y - a.y,
+    });
+  }
+  if o.y + o.h < a.y + a.h {
+    out.push(Rect {
+      x: a.x,
+      y: o.y + o.h,
+      w: a.w,
+      h: a.y + a.h - o.y - o.h,
+    });
+  }
+  if o.x > a.x {
+    out.push(Rect {
+      x: a.x,
+      y: o.y,
+      w: o.x - a.x,
+      h: o.h,
+    });
+  }
+  if o.x + o.w < a.x + a.w {
+    out.push(Rect {
+      x: o.x + o.w,
+      y: o.y,
+      w: a.x + a.w - o.x - o.w,
+      h: o.h,
+    });
+  }
+}
+
+fn bounding(rects: &[Rect]) -> Rect {
+  let x0 = rects.iter().map(|r| r.x).min().unwrap_or(0);
+  let y0 = rects.iter().map(|r| r.y).min().unwrap_or(0);
+  let x1 = rects.iter().map(|r| r.x + r.w).max().unwrap_or(0);
+  let y1 = rects.iter().map(|r| r.y + r.h).max().unwrap_or(0);
+  Rect {
+    x: x0,
+    y: y0,
+    w: x1 - x0,
+    h: y1 - y0,
+  }
+}
+
+fn add_rect(list: &mut Vec<Rect>, r: Rect, max: usize) {
+  if list.iter().any(|s| intersect(*s, r) == Some(r)) {
+    return;
+  }
+  list.push(r);
+  if list.len() > max {
+    let b = bounding(list);
+    list.clear();
+    list.push(b);
+  }
+}
+
+fn rects_to_i32(rects: &[Rect], out: &mut Vec<i32>) {
+  for r in rects {
+    out.extend([r.x as i32, r.y as i32, r.w as i32, r.h as i32]);
+  }
+}
+
+fn monotonic_ns() -> i128 {
+  let mut ts = libc::timespec {
+    tv_sec: 0,
+    tv_nsec: 0,
+  };
+  // SAFETY: `ts` is a valid timespec to write to.
+  unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+  ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+}
+
+fn waltham(out: &mut Vec<u8>, opcode: u32, target: u32, args: &[u32]) {
+  let size = 12 + 4 * args.len();
+  out.extend_from_slice(&[0, 0]);
+  out.extend_from_slice(&(size as u16).to_le_bytes());
+  out.extend_from_slice(&(opcode as u16).to_le_bytes());
+  out.extend_from_slice(&[0, 0]);
+  out.extend_from_slice(&target.to_le_bytes());
+  for a in args {
+    out.extend_from_slice(&a.to_le_bytes());
+  }
+}
+
+fn wayland(out: &mut Vec<u8>, target: u32, opcode: u32, args: &[u32]) {
+  let size = 8 + 4 * args.len() as u32;
+  out.extend_from_slice(&target.to_le_bytes());
+  out.extend_from_slice(&((size << 16) | opcode).to_le_bytes());
+  for a in args {
+    out.extend_from_slice(&a.to_le_bytes());
+  }
+}
+
+/// Writes what the socket takes now; true when bytes are left (for JavaScript to queue).
+fn flush(fd: i32, staged: &mut Vec<u8>, queued: bool) -> bool {
+  if staged.is_empty() {
+    return false;
+  }
+  if !queued {
+    if let Ok(Some(n)) = send_with_fds(fd, staged, &[]) {
+      staged.drain(..n);
+    }
+  }
+  !staged.is_empty()
+}
+
+impl Surface {
+  /// The frame's buffer must have `r` up to date: copy what it missed there (unless the tile
+  /// overwrites every pixel), and forget it.
+  fn before_tile(&mut self, r: Rect, overwrites: bool) {
+    let Some(p) = self.pending.as_ref() else { return };
+    if p.catch_up.is_empty() {
+      return;
+    }
+    if p.catch_up.len() > MAX_CATCH_UP {
+      self.finish();
+      return;
+    }
+    let Some(p) = self.pending.as_mut() else { return };
+    let stride = self.width * 4;
+    let mut rest = Vec::with_capacity(p.catch_up.len() + 4);
+    let (from, to) = two(&mut self.bufs, self.current, p.index);
+    for c in p.catch_up.drain(..) {
+      match intersect(c, r) {
+        None => rest.push(c),
+        Some(o) => {
+          if !overwrites {
+            copy(from.bytes(), stride, o, to.bytes(), stride, o);
+          }
+          subtract(c, o, &mut rest);
+        }
+      }
+    }
+    p.catch_up = rest;
+  }
+
+  /// Bring the frame's buffer fully up to date.
+  fn finish(&mut self) {
+    let Some(p) = self.pending.as_mut() else { return };
+    let stride = self.width * 4;
+    let (from, to) = two(&mut self.bufs, self.current, p.index);
+    for c in p.catch_up.drain(..) {
+      copy(from.bytes(), stride, c, to.bytes(), stride, c);
+    }
+  }
+
+  /// A tile wrote `r` of the frame's buffer: every other buffer misses it now.
+  fn wrote(&mut self, r: Rect) {
+    let Some(p) = self.pending.as_mut() else { return };
+    if let Some(w) = p.writes.as_mut() {
+      if w.len() < MAX_WRITES {
+        w.push(r);
+      } else {
+        p.writes = None;
+      }
+    }
+    add_rect(&mut p.damage, r, MAX_DAMAGE);
+    for (i, b) in self.bufs.iter_mut().enumerate() {
+      if i != p.index {
+        add_rect(&mut b.stale, r, MAX_STALE);
+      }
+    }
+  }
+
+  fn free_callback(&self) -> Option<usize> {
+    self.callback_ids.iter().position(|(_, s)| *s == CallbackId::Free)
+  }
+
+  /// The presentation the display's last one predicts now: (age us, refresh, seq, flags).
+  fn predicted(&self) -> (i32, u32, u64, u32) {
+    if self.presentation == 0 {
+      return (0, 0, 0, 0);
+    }
+    let now = monotonic_ns();
+    let refresh = self.refresh_ns as i128;
+    let (time, seq) = if self.presentation == 2 {
+      let t = now + self.lag_ns;
+      if self.seq == 0 || refresh == 0 {
+        (t, self.seq)
+      } else {
+        let k = (t - self.last_time_ns + refresh / 2) / refresh;
+        (t, self.seq + k.max(0) as u64)
+      }
+    } else if refresh == 0 || now <= self.last_time_ns {
+      (self.last_time_ns, self.seq)
+    } else {
+      let k = (now - self.last_time_ns + refresh - 1) / refresh;
+      let seq = if self.seq == 0 { 0 } else { self.seq + k as u64 };
+      (self.last_time_ns + k * refresh, seq)
+    };
+    let age = ((now - time) / 1000).clamp(i32::MIN as i128, i32::MAX as i128) as i32;
+    (age, self.refresh_ns, seq, self.flags)
+  }
+
+  fn state(mut self) -> SteadyState {
+    self.finish();
+    let mut stale = Vec::new();
+    for b in &self.bufs {
+      stale.push(b.stale.len() as i32);
+      rects_to_i32(&b.stale, &mut stale);
+    }
+    let mut pending_damage = Vec::new();
+    let pending = match &self.pending {
+      Some(p) => {
+        rects_to_i32(&p.damage, &mut pending_damage);
+        p.index as i32
+      }
+      None => -1,
+    };
+    let (in_flight, flight_callbacks, flight_feedbacks) = match self.flight.take() {
+      Some(f) => (f.wl_callback, f.callbacks, f.feedbacks),
+      None => (0, vec![], vec![]),
+    };
+    let ids = |want: CallbackId| {
+      self
+        .callback_ids
+        .iter()
+        .filter(|(_, s)| *s == want)
+        .map(|(id, _)| *id)
+        .collect::<Vec<_>>()
+    };
+    SteadyState {
+      key: self.key,
+      peer: self.peer,
+      last_id: 0,
+      current: self.current as u32,
+      busy: self.bufs.iter().map(|b| b.busy).collect(),
+      stale,
+      pending,
+      pending_damage,
+      pending_callbacks: std::mem::take(&mut self.frames),
+      pending_feedbacks: std::mem::take(&mut self.feedbacks),
+      in_flight,
+      flight_callbacks,
+      flight_feedbacks,
+      free_callback_ids: ids(CallbackId::Free),
+      deleting_callback_ids: ids(CallbackId::Deleting),
+      commits: self.commits,
+      tiles: self.tiles,
+      tile_bytes: self.tile_bytes,
+      presented: self.presented,
+    }
+  }
+}
+
+/// Two distinct buffers of the pool, one to read and one to write.
+fn two(bufs: &mut [Buf], from: usize, to: usize) -> (&mut Buf, &mut Buf) {
+  assert_ne!(from, to);
+  if from < to {
+    let (a, b) = bufs.split_at_mut(to);
+    (&mut a[from], &mut b[0])
+  } else {
+    let (a, b) = bufs.split_at_mut(from);
+    (&mut b[0], &mut a[to])
+  }
+}
+
+enum Step {
+  /// Handled: go on after the message.
+  Next,
+  /// Not ours: stop before the message.
+  Stop,
+  /// Ours but not steady: stop, and the peer's surfaces go back.
+  Release,
+}
+
+#[napi]
+impl SteadyFrames {
+  #[napi(constructor)]
+  pub fn new(wire: SteadyWire) -> Self {
+    SteadyFrames {
+      wire,
+      scratch: Vec::new(),
+      surfaces: Vec::new(),
+      peers: HashMap::new(),
+      display: Out {
+        fd: -1,
+        staged: Vec::new(),
+      },
+    }
+  }
+
+  /// Take over a surface (see `SteadySurface`). Throws for a spec that does not hold together.
+  #[napi]
+  pub fn adopt(&mut self, spec: SteadySurface) -> Result<()> {
+    let n = spec.buffer_fds.len();
+    if n < 2 || spec.wl_buffers.len() != n || spec.busy.len() != n || spec.current as usize >= n {
+      return Err(invalid(
+        "SteadyFrames.adopt: a pool of at least two buffers is needed",
+      ));
+    }
+    if spec.callback_ids.is_empty() || spec.width == 0 || spec.height == 0 {
+      return Err(invalid("SteadyFrames.adopt: no callback ids or no size"));
+    }
+    if self.surfaces.iter().any(|s| s.key == spec.key) {
+      return Err(invalid("SteadyFrames.adopt: the surface is adopted already"));
+    }
+    let size = spec.width as usize * spec.height as usize * 4;
+    let mut bufs = Vec::with_capacity(n);
+    let mut stale = spec.stale.iter().copied();
+    for i in 0..n {
+      let map = Mapping::map(spec.buffer_fds[i], 0, size, true)?;
+      let count = stale.next().unwrap_or(0).max(0) as usize;
+      let mut rects = Vec::with_capacity(count);
+      for _ in 0..count {
+        let v: Vec<i32> = stale.by_ref().take(4).collect();
+        if v.len() != 4 || v.iter().any(|&x| x < 0) {
+          return Err(invalid("SteadyFrames.adopt: stale rectangles do not add up"));
+        }
+        let r = Rect::new(v[0] as u32, v[1] as u32, v[2] as u32, v[3] as u32);
+        if r.x + r.w > spec.width as usize || r.y + r.h > spec.height as usize {
+          return Err(invalid("SteadyFrames.adopt: a stale rectangle leaves the buffer"));
+        }
+        if !r.is_empty() {
+          add_rect(&mut rects, r, MAX_STALE);
+        }
+      }
+      bufs.push(Buf {
+        map,
+        wl: spec.wl_buffers[i],
+        busy: spec.busy[i],
+        stale: rects,
+      });
+    }
+    self.display.fd = spec.display_fd;
+    let peer = self.peers.entry(spec.peer).or_insert(Peer {
+      fd: spec.peer_fd,
+      last_id: spec.last_id,
+      staged: Vec::new(),
+    });
+    peer.fd = spec.peer_fd;
+    peer.last_id = peer.last_id.max(spec.last_id);
+    self.surfaces.push(Surface {
+      key: spec.key,
+      peer: spec.peer,
+      surface: spec.surface,
+      contents: spec.contents,
+      presentations: spec.presentations,
+      width: spec.width as usize,
+      height: spec.height as usize,
+      format: spec.format,
+      codecs: spec.codecs,
+      max_callbacks: spec.max_callbacks as usize,
+      max_feedbacks: spec.max_feedbacks as usize,
+      wl_surface: spec.wl_surface,
+      callback_ids: spec
+        .callback_ids
+        .iter()
+        .map(|&id| (id, CallbackId::Free))
+        .collect(),
+      bufs,
+      current: spec.current as usize,
+      pending: None,
+      frames: Vec::new(),
+      feedbacks: Vec::new(),
+      flight: None,
+      presentation: spec.presentation,
+      last_time_ns: spec.last_time_ns as i128,
+      refresh_ns: spec.refresh_ns,
+      seq: ((spec.seq_hi as u64) << 32) | spec.seq_lo as u64,
+      flags: spec.flags,
+      lag_ns: spec.lag_ns as i128,
+      deadline: Instant::now() + Duration::from_millis(spec.hold_ms as u64),
+      expired: false,
+      commits: 0.0,
+      tiles: 0.0,
+      tile_bytes: 0.0,
+      presented: 0.0,
+    });
+    Ok(())
+  }
+
+  /// Give every adopted surface of `peer` back; the highest object id the peer created is in
+  /// each state.
+  #[napi]
+  pub fn release(&mut self, peer: u32) -> Vec<SteadyState> {
+    let last_id = self.peers.get(&peer).map_or(0, |p| p.last_id);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < self.surfaces.len() {
+      if self.surfaces[i].peer == peer {
+        let mut st = self.surfaces.swap_remove(i).state();
+        st.last_id = last_id;
+        out.push(st);
+      } else {
+        i += 1;
+      }
+    }
+    out
+  }
+
+  /// Give one surface back (null when it is not adopted).
+  #[napi]
+  pub fn release_surface(&mut self, key: u32) -> Option<SteadyState> {
+    let i = self.surfaces.iter().position(|s| s.key == key)?;
+    let s = self.surfaces.swap_remove(i);
+    let last_id = self.peers.get(&s.peer).map_or(0, |p| p.last_id);
+    let mut st = s.state();
+    st.last_id = last_id;
+    Some(st)
+  }
+
+  /// What the peer's adopted surfaces did so far: commits, tiles, tile bytes, frames presented.
+  #[napi]
+  pub fn counters(&self, peer: u32) -> Vec<f64> {
+    let mut c = vec![0.0; 4];
+    for s in self.surfaces.iter().filter(|s| s.peer == peer) {
+      c[0] += s.commits;
+      c[1] += s.tiles;
+      c[2] += s.tile_bytes;
+      c[3] += s.presented;
+    }
+    c
+  }
+
+  /// The peer is gone: forget what was staged for it.
+  #[napi]
+  pub fn forget_peer(&mut self, peer: u32) {
+    self.peers.remove(&peer);
+  }
+
+  /// Bytes staged for the display (`peer` 0) or a peer, for JavaScript to queue; null: none.
+  #[napi]
+  pub fn take_staged(&mut self, peer: u32) -> Option<Buffer> {
+    let staged = if peer == 0 {
+      &mut self.display.staged
+    } else {
+      &mut self.peers.get_mut(&peer)?.staged
+    };
+    if staged.is_empty() {
+      return None;
+    }
+    Some(std::mem::take(staged).into())
+  }
+
+  /// Handle the leading messages of `buf[start, end)`, read from `peer`'s Waltham connection,
+  /// that belong to adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
+  #[napi]
+  pub fn take_waltham(
+    &mut self,
+    peer: u32,
+    buf: Uint8ArraySlice<'_>,
+    start: u32,
+    end: u32,
+    mut io: Float64ArraySlice<'_>,
+  ) -> Result<u32> {
+    // SAFETY: valid during this synchronous call; nothing else reaches the memory meanwhile.
+    let io = unsafe { io.as_mut() };
+    self.waltham_bytes(peer, &buf, start, end, io)
+  }
+
+  /// `takeWaltham` on plain slices.
+  pub(crate) fn waltham_bytes(
+    &mut self,
+    peer: u32,
+    buf: &[u8],
+    start: u32,
+    end: u32,
+    io: &mut [f64],
+  ) -> Result<u32> {
+    if io.len() < IO_LEN || end as usize > buf.len() || start > end {
+      return Err(invalid("SteadyFrames.takeWaltham: bad range or io"));
+    }
+    let bytes = &buf[..end as usize];
+    let mut budget = io[IO_BUDGET].max(0.0);
+    let mut at = start as usize;
+    let mut pixels = 0.0;
+    let mut messages = 0.0;
+    let mut flags = 0u32;
+    while end as usize - at >= 12 {
+      let size = rd16(bytes, at + 2);
+      if size < 12 || at + size > end as usize {
+        break;
+      }
+      let msg = &bytes[at..at + size];
+      match self.waltham_message(peer, msg, &mut budget, &mut pixels) {
+        Step::Next => {
+          at += size;
+          messages += 1.0;
+        }
+        Step::Stop => break,
+        Step::Release => {
+          flags |= FLAG_RELEASE;
+          break;
+        }
+      }
+    }
+    if flush(
+      self.display.fd,
+      &mut self.display.staged,
+      io[IO_DISPLAY_QUEUED] != 0.0,
+    ) {
+      flags |= FLAG_DISPLAY_STAGED;
+    }
+    io[IO_PIXELS] = pixels;
+    io[IO_FLAGS] = flags as f64;
+    io[IO_MESSAGES] = messages;
+    Ok(at as u32)
+  }
+
+  fn waltham_message(&mut self, peer: u32, msg: &[u8], budget: &mut f64, pixels: &mut f64) -> Step {
+    let w = self.wire;
+    let opcode = rd16(msg, 4) as u32;
+    let target = rd32(msg, 8);
+    let size = msg.len();
+    let owned = |s: &Surface| s.peer == peer;
+    if !self.surfaces.iter().any(owned) {
+      return Step::Stop;
+    }
+    let last_id = self.peers.get(&peer).map_or(u32::MAX, |p| p.last_id);
+    if opcode == w.begin && size == 28 {
+      let (sid, width, height, format) = (rd32(msg, 12), rd32(msg, 16), rd32(msg, 20), rd32(msg, 24));
+      let Some(s) = self
+        .surfaces
+        .iter_mut()
+        .find(|s| s.peer == peer && s.surface == sid)
+      else {
+        return Step::Release;
+      };
+      if !s.contents.contains(&target)
+        || width as usize != s.width
+        || height as usize != s.height
+        || format != s.format
+        || s.pending.is_some()
+        || s.expired
+      {
+        return Step::Release;
+      }
+      let Some(index) = (0..s.bufs.len()).find(|&i| i != s.current && !s.bufs[i].busy) else {
+        return Step::Release;
+      };
+      let catch_up = std::mem::take(&mut s.bufs[index].stale);
+      s.pending = Some(Pending {
+        index,
+        catch_up,
+        writes: Some(Vec::new()),
+        damage: Vec::new(),
+      });
+      return Step::Next;
+    }
+    if opcode == w.tile && size >= 40 {
+      let sid = rd32(msg, 12);
+      let (x, y, tw, th, codec) = (
+        rd32(msg, 16),
+        rd32(msg, 20),
+        rd32(msg, 24),
+        rd32(msg, 28),
+        rd32(msg, 32),
+      );
+      let len = rd32(msg, 36) as usize;
+      if size != 40 + len.div_ceil(4) * 4 {
+        return Step::Release;
+      }
+      let data = &msg[40..40 + len];
+      let Some(s) = self
+        .surfaces
+        .iter_mut()
+        .find(|s| s.peer == peer && s.surface == sid)
+      else {
+        return Step::Release;
+      };
+      if !s.contents.contains(&target) || s.pending.is_none() || codec > 31 || s.codecs & (1 << codec) == 0 {
+        return Step::Release;
+      }
+      let (xi, yi, wi, hi) = (x as i32, y as i32, tw as i32, th as i32);
+      if wi <= 0
+        || hi <= 0
+        || xi < 0
+        || yi < 0
+        || x as usize + tw as usize > s.width
+        || y as usize + th as usize > s.height
+      {
+        return Step::Release;
+      }
+      let rgb = codec == w.tiles.codec_raw_rgb || codec == w.tiles.codec_lz4_rgb;
+      if rgb && s.format != w.format_xrgb {
+        return Step::Release;
+      }
+      let area = ((tw as usize * th as usize).min(s.width * s.height)) as f64;
+      if area > *budget {
+        return Step::Release;
+      }
+      let r = Rect::new(x, y, tw, th);
+      let stride = s.width * 4;
+      if codec == w.tiles.codec_copy {
+        if len != 8 {
+          return Step::Release;
+        }
+        let src = Rect::new(rd32(data, 0), rd32(data, 4), tw, th);
+        if src.x + src.w > s.width || src.y + src.h > s.height {
+          return Step::Release;
+        }
+        // Straight from the shown buffer when no tile of this frame wrote the source yet.
+        let p = s.pending.as_ref().expect("checked above");
+        let untouched = p
+          .writes
+          .as_ref()
+          .is_some_and(|ws| ws.iter().all(|&wr| intersect(wr, src).is_none()));
+        if untouched {
+          s.before_tile(r, true);
+          let index = s.pending.as_ref().expect("checked above").index;
+          let (from, to) = two(&mut s.bufs, s.current, index);
+          copy(from.bytes(), stride, src, to.bytes(), stride, r);
+        } else {
+          s.before_tile(src, false);
+          s.before_tile(r, true);
+          let index = s.pending.as_ref().expect("checked above").index;
+          if write_tile(
+            &w.tiles,
+            &mut self.scratch,
+            codec,
+            data,
+            s.bufs[index].bytes(),
+            stride,
+            r,
+          )
+          .is_err()
+          {
+            return Step::Release;
+          }
+        }
+      } else {
+        s.before_tile(r, codec != w.tiles.codec_lz4_spans);
+        let index = s.pending.as_ref().expect("checked above").index;
+        if write_tile(
+          &w.tiles,
+          &mut self.scratch,
+          codec,
+          data,
+          s.bufs[index].bytes(),
+          stride,
+          r,
+        )
+        .is_err()
+        {
+          return Step::Release;
+        }
+      }
+      s.wrote(r);
+      *budget -= area;
+      *pixels += area;
+      s.tiles += 1.0;
+      s.tile_bytes += len as f64;
+      return Step::Next;
+    }
+    if opcode == w.frame && size == 16 {
+      let id = rd32(msg, 12);
+      let Some(s) = self
+        .surfaces
+        .iter_mut()
+        .find(|s| s.peer == peer && s.surface == target)
+      else {
+        return Step::Release;
+      };
+      let flying = s.flight.as_ref().map_or(0, |f| f.callbacks.len());
+      if id != last_id.wrapping_add(1) || s.frames.len() + flying >= s.max_callbacks {
+        return Step::Release;
+      }
+      s.frames.push(id);
+      self.peers.get_mut(&peer).expect("known peer").last_id = id;
+      return Step::Next;
+    }
+    if opcode == w.feedback && size == 20 {
+      let (sid, id) = (rd32(msg, 12), rd32(msg, 16));
+      let Some(s) = self
+        .surfaces
+        .iter_mut()
+        .find(|s| s.peer == peer && s.surface == sid)
+      else {
+        return Step::Release;
+      };
+      let flying = s.flight.as_ref().map_or(0, |f| f.feedbacks.len());
+      if !s.presentations.contains(&target)
+        || id != last_id.wrapping_add(1)
+        || s.feedbacks.len() + flying >= s.max_feedbacks
+      {
+        return Step::Release;
+      }
+      s.feedbacks.push(id);
+      self.peers.get_mut(&peer).expect("known peer").last_id = id;
+      return Step::Next;
+    }
+    if opcode == w.commit && size == 12 {
+      let Some(s) = self
+        .surfaces
+        .iter_mut()
+        .find(|s| s.peer == peer && s.surface == target)
+      else {
+        return Step::Release;
+      };
+      if s.flight.is_some() || (s.pending.is_none() && s.frames.is_empty() && s.feedbacks.is_empty()) {
+        return Step::Release;
+      }
+      let Some(cb) = s.free_callback() else {
+        return Step::Release;
+      };
+      s.finish();
+      let out = &mut self.display.staged;
+      if let Some(p) = s.pending.take() {
+        let b = &mut s.bufs[p.index];
+        b.busy = true;
+        wayland(out, s.wl_surface, w.wl_attach, &[b.wl, 0, 0]);
+        for r in &p.damage {
+          wayland(
+            out,
+            s.wl_surface,
+            w.wl_damage_buffer,
+            &[r.x as u32, r.y as u32, r.w as u32, r.h as u32],
+          );
+        }
+        s.current = p.index;
+      }
+      let (id, state) = &mut s.callback_ids[cb];
+      *state = CallbackId::InFlight;
+      wayland(out, s.wl_surface, w.wl_frame, &[*id]);
+      wayland(out, s.wl_surface, w.wl_commit, &[]);
+      s.flight = Some(Flight {
+        wl_callback: *id,
+        callbacks: std::mem::take(&mut s.frames),
+        feedbacks: std::mem::take(&mut s.feedbacks),
+      });
+      s.commits += 1.0;
+      return Step::Next;
+    }
+    Step::Release
+  }
+
+  /// Handle the leading events of `buf[start, end)`, read from the compositor, that belong to
+  /// adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
+  #[napi]
+  pub fn take_wayland(
+    &mut self,
+    buf: Uint8ArraySlice<'_>,
+    start: u32,
+    end: u32,
+    mut io: Float64ArraySlice<'_>,
+  ) -> Result<u32> {
+    // SAFETY: valid during this synchronous call; nothing else reaches the memory meanwhile.
+    let io = unsafe { io.as_mut() };
+    self.wayland_bytes(&buf, start, end, io)
+  }
+
+  /// `takeWayland` on plain slices.
+  pub(crate) fn wayland_bytes(&mut self, buf: &[u8], start: u32, end: u32, io: &mut [f64]) -> Result<u32> {
+    if io.len() < IO_LEN || end as usize > buf.len() || start > end {
+      return Err(invalid("SteadyFrames.takeWayland: bad range or io"));
+    }
+    let bytes = &buf[..end as usize];
+    let w = self.wire;
+    let mut at = start as usize;
+    let mut messages = 0.0;
+    let mut answered: Vec<u32> = Vec::new();
+    while end as usize - at >= 8 {
+      let id = rd32(bytes, at);
+      let word = rd32(bytes, at + 4);
+      let (size, opcode) = ((word >> 16) as usize, word & 0xffff);
+      if size < 8 || at + size > end as usize {
+        break;
+      }
+      let handled = if id == 1 && opcode == w.wl_delete_id && size == 12 {
+        let gone = rd32(bytes, at + 8);
+        let mut found = false;
+        for s in &mut self.surfaces {
+          for (cid, state) in &mut s.callback_ids {
+            if *cid == gone && *state == CallbackId::Deleting {
+              *state = CallbackId::Free;
+              found = true;
+            }
+          }
+        }
+        found
+      } else if opcode == w.wl_callback_done && size == 12 {
+        let time = rd32(bytes, at + 8);
+        match self
+          .surfaces
+          .iter()
+          .position(|s| s.flight.as_ref().is_some_and(|f| f.wl_callback == id))
+        {
+          Some(i) => {
+            let peer = self.surfaces[i].peer;
+            self.frame_done(i, time);
+            if !answered.contains(&peer) {
+              answered.push(peer);
+            }
+            true
+          }
+          None => false,
+        }
+      } else if opcode == w.wl_buffer_release && size == 8 {
+        let mut found = false;
+        for s in &mut self.surfaces {
+          for b in &mut s.bufs {
+            if b.wl == id {
+              b.busy = false;
+              found = true;
+            }
+          }
+        }
+        found
+      } else {
+        false
+      };
+      if !handled {
+        break;
+      }
+      at += size;
+      messages += 1.0;
+    }
+    let mut flags = 0;
+    let queued = io[IO_PEER_QUEUED] != 0.0;
+    for peer in answered {
+      if let Some(p) = self.peers.get_mut(&peer) {
+        if flush(p.fd, &mut p.staged, queued) {
+          flags |= FLAG_PEER_STAGED;
+        }
+      }
+    }
+    io[IO_PIXELS] = 0.0;
+    io[IO_FLAGS] = flags as f64;
+    io[IO_MESSAGES] = messages;
+    Ok(at as u32)
+  }
+
+  /// The compositor is done with surface `i`'s frame: answer its presentation feedbacks and
+  /// frame callbacks.
+  fn frame_done(&mut self, i: usize, time: u32) {
+    let w = self.wire;
+    let s = &mut self.surfaces[i];
+    let Some(f) = s.flight.take() else { return };
+    for (id, state) in &mut s.callback_ids {
+      if *id == f.wl_callback {
+        *state = CallbackId::Deleting;
+      }
+    }
+    let Some(p) = self.peers.get_mut(&s.peer) else {
+      return;
+    };
+    if !f.feedbacks.is_empty() {
+      let (age, refresh, seq, flags) = s.predicted();
+      for fb in &f.feedbacks {
+        waltham(
+          &mut p.staged,
+          w.feedback_presented,
+          *fb,
+          &[age as u32, refresh, (seq >> 32) as u32, seq as u32, flags],
+        );
+        waltham(&mut p.staged, w.delete_id, 1, &[*fb]);
+      }
+    }
+    for cb in &f.callbacks {
+      waltham(&mut p.staged, w.callback_done, *cb, &[time]);
+      waltham(&mut p.staged, w.delete_id, 1, &[*cb]);
+    }
+    s.presented += 1.0;
+    if Instant::now() >= s.deadline {
+      s.expired = true;
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::fd::memfd_create;
+  use crate::socket::socket_pair;
+
+  const W: u32 = 16;
+  const H: u32 = 8;
+
+  fn wire() -> SteadyWire {
+    SteadyWire {
+      begin: 30,
+      tile: 31,
+      frame: 20,
+      feedback: 40,
+      commit: 24,
+      callback_done: 2,
+      feedback_presented: 41,
+      delete_id: 3,
+      wl_attach: 1,
+      wl_damage_buffer: 9,
+      wl_frame: 3,
+      wl_commit: 6,
+      wl_callback_done: 0,
+      wl_buffer_release: 0,
+      wl_delete_id: 1,
+      format_xrgb: 1,
+      tiles: FrameWire {
+        tile_opcode: 31,
+        codec_raw: 0,
+        codec_lz4: 1,
+        codec_zstd: 2,
+        codec_solid: 3,
+        codec_lz4_spans: 4,
+        codec_copy: 7,
+        codec_raw_rgb: 8,
+        codec_lz4_rgb: 9,
+      },
+    }
+  }
+
+  struct Setup {
+    frames: SteadyFrames,
+    /// Our ends of the display's and the peer's sockets.
+    display: i32,
+    peer: i32,
+    maps: Vec<Mapping>,
+  }
+
+  fn read_all(fd: i32) -> Vec<u8> {
+    let mut out = vec![0u8; 65536];
+    // SAFETY: a valid buffer of that length.
+    let n = unsafe { libc::recv(fd, out.as_mut_ptr().cast(), out.len(), libc::MSG_DONTWAIT) };
+    out.truncate(n.max(0) as usize);
+    out
+  }
+
+  fn setup(stale: Vec<i32>) -> Setup {
+    let display = socket_pair().unwrap();
+    let peer = socket_pair().unwrap();
+    let size = (W * H * 4) as f64;
+    let fds = vec![
+      memfd_create("a".into(), size).unwrap(),
+      memfd_create("b".into(), size).unwrap(),
+    ];
+    let maps = fds
+      .iter()
+      .map(|&fd| Mapping::map(fd, 0, size as usize, true).unwrap())
+      .collect();
+    let mut frames = SteadyFrames::new(wire());
+    frames
+      .adopt(SteadySurface {
+        key: 7,
+        peer: 1,
+        peer_fd: peer[0],
+        last_id: 50,
+        surface: 19,
+        contents: vec![6],
+        presentations: vec![9],
+        width: W,
+        height: H,
+        format: 1,
+        codecs: (1 << 0) | (1 << 3) | (1 << 7),
+        max_callbacks: 4,
+        max_feedbacks: 4,
+        display_fd: display[0],
+        wl_surface: 14,
+        callback_ids: vec![20, 21],
+        buffer_fds: fds,
+        wl_buffers: vec![18, 22],
+        busy: vec![true, false],
+        stale,
+        current: 0,
+        presentation: 0,
+        last_time_ns: 0.0,
+        refresh_ns: 0,
+        seq_hi: 0,
+        seq_lo: 0,
+        flags: 0,
+        lag_ns: 0.0,
+        hold_ms: 60_000,
+      })
+      .unwrap();
+    Setup {
+      frames,
+      display: display[1],
+      peer: peer[1],
+      maps,
+    }
+  }
+
+  fn tile(x: u32, y: u32, w: u32, h: u32, codec: u32, data: &[u8]) -> Vec<u8> {
+    let mut m = Vec::new();
+    waltham(&mut m, 31, 6, &[19, x, y, w, h, codec, data.len() as u32]);
+    m.extend_from_slice(data);
+    m.resize(m.len().div_ceil(4) * 4, 0);
+    let size = m.len() as u16;
+    m[2..4].copy_from_slice(&size.to_le_bytes());
+    m
+  }
+
+  fn frame_messages(extra: &[u8]) -> Vec<u8> {
+    let mut m = Vec::new();
+    waltham(&mut m, 30, 6, &[19, W, H, 1]);
+    m.extend_from_slice(&tile(2, 1, 2, 2, 3, &[1, 2, 3, 255]));
+    m.extend_from_slice(extra);
+    waltham(&mut m, 20, 19, &[51]);
+    waltham(&mut m, 40, 9, &[19, 52]);
+    waltham(&mut m, 24, 19, &[]);
+    m
+  }
+
+  fn pixel(map: &Mapping, x: u32, y: u32) -> [u8; 4] {
+    // SAFETY: inside the mapping.
+    let p = unsafe { std::slice::from_raw_parts(map.as_ptr(), map.len()) };
+    let at = ((y * W + x) * 4) as usize;
+    [p[at], p[at + 1], p[at + 2], p[at + 3]]
+  }
+
+  #[test]
+  fn a_steady_frame_goes_to_the_compositor_and_its_done_to_the_transmitter() {
+    let mut s = setup(vec![0, 1, 0, 0, 16, 8]);
+    // The shown buffer's content, which the new one catches up with where tiles do not write.
+    // SAFETY: inside the mapping.
+    unsafe { *s.maps[0].as_ptr().add(((5 * W + 9) * 4) as usize) = 77 };
+    let msgs = frame_messages(&[]);
+    let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let next = s
+      .frames
+      .waltham_bytes(1, &msgs, 0, msgs.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!(next as usize, msgs.len());
+    assert_eq!(io[IO_MESSAGES], 5.0);
+    assert_eq!(io[IO_PIXELS], 4.0);
+    assert_eq!(io[IO_FLAGS], 0.0);
+    assert_eq!(pixel(&s.maps[1], 2, 1), [1, 2, 3, 255]);
+    assert_eq!(pixel(&s.maps[1], 3, 2), [1, 2, 3, 255]);
+    assert_eq!(pixel(&s.maps[1], 9, 5)[0], 77);
+    let mut want = Vec::new();
+    wayland(&mut want, 14, 1, &[22, 0, 0]);
+    wayland(&mut want, 14, 9, &[2, 1, 2, 2]);
+    wayland(&mut want, 14, 3, &[20]);
+    wayland(&mut want, 14, 6, &[]);
+    assert_eq!(read_all(s.display), want);
+
+    let mut events = Vec::new();
+    wayland(&mut events, 20, 0, &[1234]);
+    wayland(&mut events, 1, 1, &[20]);
+    wayland(&mut events, 22, 0, &[]);
+    wayland(&mut events, 99, 0, &[]);
+    let next = s
+      .frames
+      .wayland_bytes(&events, 0, events.len() as u32, &mut io)
+      .unwrap();
+    // The last event is for an object of JavaScript's.
+    assert_eq!(next as usize, events.len() - 8);
+    let mut answers = Vec::new();
+    waltham(&mut answers, 41, 52, &[0, 0, 0, 0, 0]);
+    waltham(&mut answers, 3, 1, &[52]);
+    waltham(&mut answers, 2, 51, &[1234]);
+    waltham(&mut answers, 3, 1, &[51]);
+    assert_eq!(read_all(s.peer), answers);
+
+    let st = s.frames.release(1);
+    assert_eq!(st.len(), 1);
+    assert_eq!(
+      (st[0].current, st[0].pending, st[0].in_flight, st[0].last_id),
+      (1, -1, 0, 52)
+    );
+    assert_eq!(st[0].busy, vec![true, false]);
+    assert_eq!(st[0].free_callback_ids, vec![20, 21]);
+    // Buffer 0 misses the tile now; buffer 1 is the newest.
+    assert_eq!(st[0].stale, vec![1, 2, 1, 2, 2, 0]);
+    assert_eq!((st[0].commits, st[0].tiles, st[0].presented), (1.0, 1.0, 1.0));
+  }
+
+  #[test]
+  fn what_is_not_steady_stops_before_it_and_asks_for_the_surface_back() {
+    let mut s = setup(vec![0, 0]);
+    let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+    // A tile outside the buffer: nothing written, nothing consumed past begin.
+    let mut msgs = Vec::new();
+    waltham(&mut msgs, 30, 6, &[19, W, H, 1]);
+    let begin = msgs.len();
+    msgs.extend_from_slice(&tile(15, 0, 2, 1, 0, &[9; 8]));
+    let next = s
+      .frames
+      .waltham_bytes(1, &msgs, 0, msgs.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!(next as usize, begin);
+    assert_eq!(io[IO_FLAGS], FLAG_RELEASE as f64);
+    let st = s.frames.release(1);
+    assert_eq!(st[0].pending, 1);
+    assert!(s.frames.release(1).is_empty());
+
+    for bad in [
+      // another size
+      {
+        let mut m = Vec::new();
+        waltham(&mut m, 30, 6, &[19, W + 1, H, 1]);
+        m
+      },
+      // a codec not announced (zstd)
+      {
+        let mut m = Vec::new();
+        waltham(&mut m, 30, 6, &[19, W, H, 1]);
+        m.extend_from_slice(&tile(0, 0, 1, 1, 2, &[0; 4]));
+        m
+      },
+      // a frame callback that skips an id
+      {
+        let mut m = Vec::new();
+        waltham(&mut m, 20, 19, &[53]);
+        m
+      },
+      // a message of another kind
+      {
+        let mut m = Vec::new();
+        waltham(&mut m, 25, 19, &[]);
+        m
+      },
+    ] {
+      let mut s = setup(vec![0, 0]);
+      let end = bad.len() as u32;
+      let next = s.frames.waltham_bytes(1, &bad, 0, end, &mut io).unwrap();
+      assert!(next < end, "{bad:?} was taken");
+      assert_eq!(io[IO_FLAGS], FLAG_RELEASE as f64);
+    }
+  }
+
+  #[test]
+  fn the_budget_and_a_frame_in_flight_stop_it_too() {
+    let mut s = setup(vec![0, 0]);
+    let msgs = frame_messages(&[]);
+    let mut io = [3.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let next = s
+      .frames
+      .waltham_bytes(1, &msgs, 0, msgs.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!(next, 28, "the 2x2 tile is past a budget of 3 pixels");
+    let mut s = setup(vec![0, 0]);
+    io[IO_BUDGET] = 1e9;
+    s.frames
+      .waltham_bytes(1, &msgs, 0, msgs.len() as u32, &mut io)
+      .unwrap();
+    read_all(s.display);
+    // The next commit while the first is in flight goes back to JavaScript, which merges.
+    let mut second = Vec::new();
+    waltham(&mut second, 20, 19, &[53]);
+    waltham(&mut second, 24, 19, &[]);
+    let next = s
+      .frames
+      .waltham_bytes(1, &second, 0, second.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!(next, 16);
+    assert_eq!(io[IO_FLAGS], FLAG_RELEASE as f64);
+    let st = s.frames.release(1);
+    assert_eq!(
+      (
+        st[0].in_flight,
+        st[0].flight_callbacks.clone(),
+        st[0].pending_callbacks.clone()
+      ),
+      (20, vec![51], vec![53])
+    );
+    assert_eq!(st[0].flight_feedbacks, vec![52]);
+  }
+
+  #[test]
+  fn subtract_leaves_the_rest() {
+    let a = Rect {
+      x: 0,
+      y: 0,
+      w: 10,
+      h: 10,
+    };
+    let b = Rect {
+      x: 2,
+      y: 3,
+      w: 4,
+      h: 4,
+    };
+    let mut out = Vec::new();
+    subtract(a, b, &mut out);
+    let area: usize = out.iter().map(|r| r.w * r.h).sum();
+    assert_eq!(area, 100 - 16);
+    assert!(out.iter().all(|r| intersect(*r, b).is_none()));
+    out.clear();
+    subtract(
+      a,
+      Rect {
+        x: 20,
+        y: 20,
+        w: 1,
+        h: 1,
+      },
+      &mut out,
+    );
+    assert_eq!(out, vec![a]);
+  }
+
+  #[test]
+  fn stale_lists_collapse_to_their_bounds() {
+    let mut list = Vec::new();
+    for i in 0..=MAX_STALE {
+      add_rect(
+        &mut list,
+        Rect {
+          x: i * 2,
+          y: 0,
+          w: 1,
+          h: 1,
+        },
+        MAX_STALE,
+      );
+    }
+    assert_eq!(
+      list,
+      vec![Rect {
+        x: 0,
+        y: 0,
+        w: MAX_STALE * 2 + 1,
+        h: 1
+      }]
+    );
+    // A rectangle inside one already there adds nothing.
+    add_rect(
+      &mut list,
+      Rect {
+        x: 3,
+        y: 0,
+        w: 1,
+        h: 1,
+      },
+      MAX_STALE,
+    );
+    assert_eq!(list.len(), 1);
+  }
+
+  #[test]
+  fn messages_have_their_layouts() {
+    let mut out = Vec::new();
+    waltham(&mut out, 24, 9, &[]);
+    assert_eq!(out, [0, 0, 12, 0, 24, 0, 0, 0, 9, 0, 0, 0]);
+    out.clear();
+    wayland(&mut out, 14, 3, &[20]);
+    assert_eq!(out, [14, 0, 0, 0, 3, 0, 12, 0, 20, 0, 0, 0]);
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Steady frames handled natively (steady.ts, native/wayland-shim/src/steady.rs),
+ * on a real weston: transmitters driven by hand send frames of tiles (raw,
+ * solid, copy) with frame callbacks and presentation feedback; the receiver
+ * hands their surfaces to the native path after a frame, and what weston
+ * shows must be exactly the pixels sent, every callback answered, whatever
+ * comes in between: a bad tile (the peer gets its error and is dropped, the
+ * other keeps going), a new size while a frame is in flight.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  WthpCompositorProxy,
+  WthpContentProxy,
+  WthpPresentationProxy,
+  WthpRemoteShellProxy,
+  type WthpSurfaceProxy,
+} from '../shared/generated/waltham/waltham.js';
+import { connectWaltham, type WalthamClient } from '../shared/waltham/index.js';
+import { CODEC_COPY, CODEC_RAW, CODEC_SOLID, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
+import { PeerError } from '../shared/wire/errors.js';
+import { LocalDisplay } from '../shared/display/local-display.js';
+import { captureLogger } from '../shared/remote/test/fixtures.js';
+import { skipUnless, startWeston, type Weston } from '../e2e/harness/index.js';
+import { ReceiverServer } from './server.js';
+import { SteadyPath } from './steady.js';
+
+const skip = skipUnless('weston', 'weston-screenshooter');
+const quiet = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet } as never;
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(): Promise<{ weston: Weston; server: ReceiverServer; steady: SteadyPath; port: number }> {
+  const weston = await startWeston({ backend: 'headless', width: 320, height: 240 });
+  cleanups.push(() => weston.stop());
+  const display = new LocalDisplay({ shell: 'xdg', env: weston.env, logger: quiet });
+  await display.start();
+  cleanups.push(() => display.close());
+  const steady = new SteadyPath(display.steady, quiet);
+  const server = new ReceiverServer({ host: '127.0.0.1', port: 0, logger: captureLogger().logger, deadMs: 0, steady });
+  display.attach(server.scene);
+  const { port } = await server.listen();
+  cleanups.push(() => server.close());
+  return { weston, server, steady, port };
+}
+
+/** One tile as the model applies it. */
+type Tile = { x: number; y: number; w: number; h: number } & ({ codec: 'raw'; px: number[] } | { codec: 'solid'; colour: number } | { codec: 'copy'; sx: number; sy: number });
+
+/** A transmitter driven by hand, with a model of what its surface shows. */
+async function transmitter(port: number, appId: string) {
+  const client: WalthamClient = await connectWaltham('127.0.0.1', port, { logger: captureLogger().logger });
+  cleanups.push(() => client.destroy());
+  const globals = await client.globals();
+  const bind = <T>(ctor: Parameters<WalthamClient['bind']>[0] & { spec: { name: string } }): T => {
+    const g = globals.find((x) => x.interface === ctor.spec.name)!;
+    return client.bind(ctor, g.name, g.version) as unknown as T;
+  };
+  const compositor = bind<WthpCompositorProxy>(WthpCompositorProxy);
+  const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
+  const content = bind<WthpContentProxy>(WthpContentProxy);
+  const presentation = bind<WthpPresentationProxy>(WthpPresentationProxy);
+  const surface: WthpSurfaceProxy = compositor.createSurface();
+  const toplevel = shell.getToplevel(surface);
+  toplevel.setAppId(appId);
+  let size = { width: 64, height: 48 };
+  let model = new Uint32Array(size.width * size.height);
+  const answered = { frames: 0, presented: 0 };
+
+  const apply = (t: Tile): void => {
+    const before = model.slice();
+    for (let y = 0; y < t.h; y++) {
+      for (let x = 0; x < t.w; x++) {
+        const at = (t.y + y) * size.width + t.x + x;
+        model[at] = t.codec === 'raw' ? t.px[y * t.w + x]! : t.codec === 'solid' ? t.colour : before[(t.sy + y) * size.width + t.sx + x]!;
+      }
+    }
+  };
+  const send = (t: Tile): void => {
+    if (t.codec === 'raw') {
+      const data = new Uint8Array(t.w * t.h * 4);
+      const v = new DataView(data.buffer);
+      t.px.forEach((p, i) => v.setUint32(i * 4, p >>> 0, true));
+      content.tile(surface, t.x, t.y, t.w, t.h, CODEC_RAW, data);
+    } else if (t.codec === 'solid') {
+      const data = new Uint8Array(4);
+      new DataView(data.buffer).setUint32(0, t.colour >>> 0, true);
+      content.tile(surface, t.x, t.y, t.w, t.h, CODEC_SOLID, data);
+    } else {
+      const data = new Uint8Array(8);
+      const v = new DataView(data.buffer);
+      v.setUint32(0, t.sx, true);
+      v.setUint32(1 * 4, t.sy, true);
+      content.tile(surface, t.x, t.y, t.w, t.h, CODEC_COPY, data);
+    }
+  };
+  /** Send a frame (begin, tiles, frame callback, presentation feedback, commit); resolves when its callback is done. */
+  const frame = (tiles: Tile[], resize?: { width: number; height: number }): Promise<void> => {
+    if (resize !== undefined) {
+      size = resize;
+      model = new Uint32Array(size.width * size.height);
+    }
+    content.begin(surface, size.width, size.height, FORMAT_XRGB8888);
+    for (const t of tiles) {
+      apply(t);
+      send(t);
+    }
+    const done = new Promise<void>((resolve) => surface.frame().listen({ done: () => resolve() }));
+    presentation.feedback(surface).listen({ presented: () => answered.presented++ });
+    surface.commit();
+    client.flushNow?.();
+    return done.then(() => void answered.frames++);
+  };
+  /** The tiles of frame `k`: a square moved across, a line of raw pixels, a block copied from where an earlier frame drew. */
+  const tilesOf = (k: number): Tile[] => {
+    const { width: w, height: h } = size;
+    const square = { x: (k * 7) % (w - 12), y: (k * 5) % (h - 12), w: 12, h: 12 };
+    const colour = 0xff000000 | ((k * 2654435761) & 0xffffff);
+    const line = { x: 0, y: k % h, w: Math.min(w, 40), h: 1 };
+    const tiles: Tile[] = [
+      { ...square, codec: 'solid', colour },
+      { ...line, codec: 'raw', px: Array.from({ length: line.w }, (_, i) => 0xff000000 | (((i * 40 + k) & 0xff) << 16) | ((k * 3) & 0xff)) },
+    ];
+    // Odd frames copy a corner block (source untouched by this frame's earlier tiles or not).
+    if (k % 2 === 1) tiles.push({ x: w - 10, y: h - 10, w: 8, h: 8, codec: 'copy', sx: square.x, sy: square.y });
+    return tiles;
+  };
+  return { client, surface, content, frame, tilesOf, model: () => ({ size, pixels: model }), answered };
+}
+
+/** What weston shows of the window of `appId`, as 0xffRRGGBB, compared with the model. */
+async function mismatches(weston: Weston, appId: string, want: { size: { width: number; height: number }; pixels: Uint32Array }): Promise<string | null> {
+  const view = await weston.waitForView((v) => v.visible && v.appId === appId && v.rect.width === want.size.width && v.rect.height === want.size.height, 10_000, appId);
+  let wrong = 0;
+  let first = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const shot = (await weston.screenshot()).crop(view.rect);
+    wrong = 0;
+    first = '';
+    for (let y = 0; y < want.size.height; y++) {
+      for (let x = 0; x < want.size.width; x++) {
+        const p = shot.pixel(x, y);
+        const got = ((p.r << 16) | (p.g << 8) | p.b) >>> 0;
+        const expected = want.pixels[y * want.size.width + x]! & 0xffffff;
+        if (got !== expected) {
+          if (wrong === 0) first = `(${x}, ${y}): ${got.toString(16)} instead of ${expected.toString(16)}`;
+          wrong++;
+        }
+      }
+    }
+    if (wrong === 0) return null;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return `${wrong} pixels differ, first ${first}`;
+}
+
+describe.skipIf(skip)('steady frames, natively', () => {
+  it('shows exactly the tiles sent and answers every callback while the surface is handed over', async () => {
+    const { weston, server, steady, port } = await setup();
+    const t = await transmitter(port, 'steady-a');
+    for (let k = 0; k < 40; k++) await t.frame(t.tilesOf(k));
+    expect(steady.handovers.adopted, 'hand-overs').toBeGreaterThan(0);
+    expect(steady.size, 'the surface is handed over now').toBe(1);
+    expect(t.answered.frames).toBe(40);
+    expect(await mismatches(weston, 'steady-a', t.model())).toBeNull();
+    await t.client.roundtrip();
+    expect(t.answered.presented, 'presentation feedback of every frame').toBe(40);
+    // Counted whether handled natively or not.
+    expect(server.stats().peers[0]).toMatchObject({ commits: 40, presented: 40 });
+  }, 60_000);
+
+  it('drops a transmitter whose tile is bad while its surface is handed over; the other goes on', async () => {
+    const { weston, steady, port } = await setup();
+    const bad = await transmitter(port, 'steady-bad');
+    const good = await transmitter(port, 'steady-good');
+    // Handed over once the display's presentations are steady (a few frames with real feedback first).
+    let k = 0;
+    for (; k < 40 && steady.size < 2; k++) await Promise.all([bad.frame(bad.tilesOf(k)), good.frame(good.tilesOf(k))]);
+    expect(steady.size, 'both surfaces handed over').toBe(2);
+    bad.content.begin(bad.surface, 64, 48, FORMAT_XRGB8888);
+    bad.content.tile(bad.surface, 60, 0, 8, 1, CODEC_RAW, new Uint8Array(8 * 4));
+    bad.surface.commit();
+    const reason = await bad.client.closed;
+    expect(reason).toBeInstanceOf(PeerError);
+    expect((reason as PeerError).message).toMatch(/tile 8x1\+60\+0 is outside the 64x48 surface/);
+    for (const end = k + 10; k < end; k++) await good.frame(good.tilesOf(k));
+    expect(await mismatches(weston, 'steady-good', good.model())).toBeNull();
+  }, 60_000);
+
+  it('takes a surface back with its frame in flight when the size changes, and shows the new size', async () => {
+    const { weston, steady, port } = await setup();
+    const t = await transmitter(port, 'steady-resize');
+    let k = 0;
+    for (; k < 40 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+    expect(steady.size).toBe(1);
+    const released = steady.handovers.released;
+    const inFlight = t.frame(t.tilesOf(k++));
+    const resized = t.frame([{ x: 0, y: 0, w: 80, h: 40, codec: 'solid', colour: 0xff336699 }, ...t.tilesOf(k++).slice(0, 1)], { width: 80, height: 40 });
+    await Promise.all([inFlight, resized]);
+    expect(steady.handovers.released, 'taken back').toBe(released + 1);
+    for (const end = k + 12; k < end; k++) await t.frame(t.tilesOf(k));
+    expect(await mismatches(weston, 'steady-resize', t.model())).toBeNull();
+    expect(t.answered.frames).toBe(k);
+  }, 60_000);
+});

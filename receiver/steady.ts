@@ -1,0 +1,322 @@
+/**
+ * Steady frames in native code (native/wayland-shim/src/steady.rs): a
+ * transmitter's surface that is shown steadily is handed over after a frame
+ * JavaScript presented, and its following frames (begin, tiles, frame,
+ * presentation feedback, commit; the compositor's done, delete_id and
+ * release) are handled where the bytes are read, without JavaScript. At the
+ * first message of that transmitter the native side does not take (another
+ * size, another message, a bad tile: anything), every surface of the
+ * transmitter comes back here, state and frame in flight included, and that
+ * message is handled as usual, errors included. The local display asks a
+ * surface back before its local objects change (see
+ * shared/display/steady.ts), and the native side gives a surface back by
+ * itself now and then (`HOLD_MS`), so that the display's presentation
+ * predictions stay fresh.
+ *
+ * Only plain TCP transmitters whose socket the receiver writes directly take
+ * part (TLS stays in JavaScript), and none while Waltham messages are
+ * traced.
+ */
+import {
+  STEADY_DISPLAY_STAGED,
+  STEADY_IO,
+  STEADY_PEER_STAGED,
+  STEADY_RELEASE,
+  SteadyFrames,
+  type SteadyState,
+  type SteadyWire,
+} from '../shared/native.js';
+import {
+  wthDisplayInterface,
+  wthpCallbackInterface,
+  wthpContentInterface,
+  WthpContentFormat,
+  wthpPresentationFeedbackInterface,
+  wthpPresentationInterface,
+  wthpSurfaceInterface,
+} from '../shared/generated/waltham/waltham.js';
+import { wlBufferInterface, wlCallbackInterface, wlDisplayInterface, wlSurfaceInterface } from '../shared/generated/wayland/index.js';
+import { FRAME_WIRE } from '../shared/remote/tiles.js';
+import type { DisplaySteady } from '../shared/display/steady.js';
+import type { Logger } from '../shared/log.js';
+import type { PixelFormat, SceneSurface } from '../shared/scene/scene.js';
+import type { SharedPixels } from '../shared/scene/shared-pixels.js';
+import type { WalthamPeer } from '../shared/waltham/display.js';
+import type { InterfaceSpec, MessageSpec } from '../shared/wire/protocol.js';
+import type { RemoteSurface } from './remote-surface.js';
+
+/** A surface goes back after its first frame this long after the hand-over. */
+export const HOLD_MS = 1000;
+
+/** What the steady path needs of a transmitter (RemoteClient). */
+export interface SteadyClient {
+  readonly peer: WalthamPeer;
+  /** The Waltham side of `rs` when it may be handed over, else null. */
+  steadyWaltham(rs: RemoteSurface): { surface: number; contents: number[]; presentations: number[]; codecs: number; maxCallbacks: number } | null;
+  /** Pixels the transmitter may write now. */
+  steadyBudget(): number;
+  /** Pixels written natively, charged (false: the peer was dropped for its budget). */
+  steadyCharge(pixels: number): boolean;
+  /** Take a surface back (its Waltham side; the display's is restored after). */
+  steadyRestore(rs: RemoteSurface, state: SteadyState): void;
+}
+
+interface Adopted {
+  readonly client: SteadyClient;
+  readonly rs: RemoteSurface;
+  readonly peer: number;
+  readonly pool: readonly SharedPixels[];
+  readonly width: number;
+  readonly height: number;
+  readonly format: PixelFormat;
+}
+
+function opcodeOf(iface: InterfaceSpec, name: string, events = false): number {
+  const list: readonly MessageSpec[] = events ? iface.events : iface.requests;
+  const m = list.find((x) => x.name === name);
+  if (m === undefined) throw new Error(`${iface.name} has no ${name}`);
+  return m.opcode;
+}
+
+/** Wire numbers from the generated tables. */
+function steadyWire(): SteadyWire {
+  return {
+    begin: opcodeOf(wthpContentInterface, 'begin'),
+    tile: opcodeOf(wthpContentInterface, 'tile'),
+    frame: opcodeOf(wthpSurfaceInterface, 'frame'),
+    feedback: opcodeOf(wthpPresentationInterface, 'feedback'),
+    commit: opcodeOf(wthpSurfaceInterface, 'commit'),
+    callbackDone: opcodeOf(wthpCallbackInterface, 'done', true),
+    feedbackPresented: opcodeOf(wthpPresentationFeedbackInterface, 'presented', true),
+    deleteId: opcodeOf(wthDisplayInterface, 'delete_id', true),
+    wlAttach: opcodeOf(wlSurfaceInterface, 'attach'),
+    wlDamageBuffer: opcodeOf(wlSurfaceInterface, 'damage_buffer'),
+    wlFrame: opcodeOf(wlSurfaceInterface, 'frame'),
+    wlCommit: opcodeOf(wlSurfaceInterface, 'commit'),
+    wlCallbackDone: opcodeOf(wlCallbackInterface, 'done', true),
+    wlBufferRelease: opcodeOf(wlBufferInterface, 'release', true),
+    wlDeleteId: opcodeOf(wlDisplayInterface, 'delete_id', true),
+    formatXrgb: WthpContentFormat.Xrgb8888,
+    tiles: FRAME_WIRE,
+  };
+}
+
+export class SteadyPath {
+  private readonly native: SteadyFrames;
+  private readonly io = new Float64Array(STEADY_IO.length);
+  private readonly adopted = new Map<number, Adopted>();
+  private readonly byScene = new Map<SceneSurface, number>();
+  private readonly peerKeys = new Map<SteadyClient, number>();
+  /** Adopted surfaces per peer key. */
+  private readonly counts = new Map<number, number>();
+  private nextKey = 1;
+  private nextPeer = 1;
+  private hooked = false;
+  /** Hand-overs and surfaces taken back so far. */
+  readonly handovers = { adopted: 0, released: 0 };
+
+  constructor(
+    private readonly display: DisplaySteady,
+    private readonly logger: Logger,
+  ) {
+    this.native = new SteadyFrames(steadyWire());
+    display.onMirrorGone = (scene) => this.releaseScene(scene);
+    display.liveCounters = () => {
+      let commits = 0;
+      let presented = 0;
+      for (const peer of this.counts.keys()) {
+        const c = this.native.counters(peer);
+        commits += c[0]!;
+        presented += c[3]!;
+      }
+      return { commits, presented };
+    };
+  }
+
+  /** What `client`'s surfaces handed over did so far (commits, tiles, tile bytes, frames presented). */
+  counters(client: SteadyClient): number[] {
+    const peer = this.peerKeys.get(client);
+    return peer === undefined || (this.counts.get(peer) ?? 0) === 0 ? [0, 0, 0, 0] : this.native.counters(peer);
+  }
+
+  /** Serve `client`'s steady surfaces natively; call once, when it connects. */
+  attach(client: SteadyClient): void {
+    const peer = this.nextPeer++;
+    this.peerKeys.set(client, peer);
+    const io = this.io;
+    client.peer.setFastPath((buf, start, end) => {
+      if ((this.counts.get(peer) ?? 0) === 0) return start;
+      io[STEADY_IO.budget] = client.steadyBudget();
+      io[STEADY_IO.displayQueued] = this.displayQueued() ? 1 : 0;
+      const next = this.native.takeWaltham(peer, buf, start, end, io);
+      const flags = io[STEADY_IO.flags]!;
+      if (next !== start) {
+        client.peer.countFastMessages(io[STEADY_IO.messages]!);
+        const pixels = io[STEADY_IO.pixels]!;
+        if (pixels > 0 && !client.steadyCharge(pixels)) return next;
+      }
+      if (flags & STEADY_DISPLAY_STAGED) this.queueStaged(0);
+      if (flags & STEADY_RELEASE) this.releasePeer(peer);
+      return next;
+    });
+    client.peer.once('close', () => {
+      this.releasePeer(peer);
+      this.native.forgetPeer(peer);
+      this.peerKeys.delete(client);
+      this.counts.delete(peer);
+    });
+  }
+
+  /** Hand `rs` over if it is shown steadily (after JavaScript presented a frame of it). */
+  offer(client: SteadyClient, rs: RemoteSurface): void {
+    const peer = this.peerKeys.get(client);
+    if (peer === undefined || this.byScene.has(rs.scene) || client.peer.traced) return;
+    const fd = client.peer.directWriteFd;
+    if (fd < 0) return;
+    const waltham = client.steadyWaltham(rs);
+    if (waltham === null) return;
+    const pool = rs.steadyPool();
+    if (pool === null) return;
+    const local = this.display.target(rs.scene, pool.pool, pool.current, pool.width, pool.height, pool.format);
+    if (local === null) return;
+    const key = this.nextKey++;
+    const stale: number[] = [];
+    for (const rects of pool.stale) {
+      stale.push(rects.length);
+      for (const r of rects) stale.push(r.x, r.y, r.width, r.height);
+    }
+    try {
+      this.native.adopt({
+        key,
+        peer,
+        peerFd: fd,
+        lastId: client.peer.lastPeerId,
+        surface: waltham.surface,
+        contents: waltham.contents,
+        presentations: waltham.presentations,
+        width: pool.width,
+        height: pool.height,
+        format: pool.format === 'xrgb8888' ? WthpContentFormat.Xrgb8888 : WthpContentFormat.Argb8888,
+        codecs: waltham.codecs,
+        maxCallbacks: waltham.maxCallbacks,
+        maxFeedbacks: waltham.maxCallbacks,
+        displayFd: local.fd,
+        wlSurface: local.wlSurface,
+        callbackIds: local.callbackIds,
+        bufferFds: pool.pool.map((px) => px.fd),
+        wlBuffers: local.wlBuffers,
+        busy: local.busy,
+        stale,
+        current: pool.current,
+        presentation: local.presentation.mode,
+        lastTimeNs: local.presentation.lastTimeNs,
+        refreshNs: local.presentation.refreshNs,
+        seqHi: local.presentation.seqHi,
+        seqLo: local.presentation.seqLo,
+        flags: local.presentation.flags,
+        lagNs: local.presentation.lagNs,
+        holdMs: HOLD_MS,
+      });
+    } catch (err) {
+      this.logger.warn({ err }, `steady frames: surface ${rs.scene.id} not handed over: ${(err as Error).message}`);
+      this.display.restore(rs.scene, pool.pool, pool.width, pool.height, pool.format, {
+        busy: local.busy,
+        inFlight: 0,
+        freeCallbackIds: local.callbackIds,
+        commits: 0,
+        presented: 0,
+      });
+      return;
+    }
+    this.adopted.set(key, { client, rs, peer, pool: pool.pool, width: pool.width, height: pool.height, format: pool.format });
+    this.byScene.set(rs.scene, key);
+    this.counts.set(peer, (this.counts.get(peer) ?? 0) + 1);
+    this.handovers.adopted++;
+    this.hook();
+    this.logger.debug({ surface: rs.scene.id }, `steady frames: surface ${rs.scene.id} handed over`);
+  }
+
+  /** Surfaces handed over now. */
+  get size(): number {
+    return this.adopted.size;
+  }
+
+  /** Take back every surface of the peer. */
+  private releasePeer(peer: number): void {
+    if ((this.counts.get(peer) ?? 0) === 0) return;
+    for (const state of this.native.release(peer)) this.restore(state);
+  }
+
+  /** Take back the surface shown for `scene`, if it was handed over. */
+  releaseScene(scene: SceneSurface): void {
+    const key = this.byScene.get(scene);
+    if (key === undefined) return;
+    const state = this.native.releaseSurface(key);
+    if (state !== null) this.restore(state);
+  }
+
+  private restore(state: SteadyState): void {
+    const a = this.adopted.get(state.key);
+    if (a === undefined) return;
+    this.adopted.delete(state.key);
+    this.byScene.delete(a.rs.scene);
+    this.counts.set(a.peer, (this.counts.get(a.peer) ?? 1) - 1);
+    this.handovers.released++;
+    this.logger.debug({ surface: a.rs.scene.id, commits: state.commits }, `steady frames: surface ${a.rs.scene.id} taken back after ${state.commits} commits${state.inFlight !== 0 ? ', one in flight' : ''}`);
+    // Bytes the native side could not write go first, in order, before anything written from here.
+    this.queueStaged(0);
+    this.queueStaged(a.peer);
+    try {
+      a.client.steadyRestore(a.rs, state);
+      this.display.restore(a.rs.scene, a.pool, a.width, a.height, a.format, state);
+    } catch (err) {
+      this.logger.error({ err }, `steady frames: surface ${a.rs.scene.id} could not be taken back: ${(err as Error).message}`);
+      a.client.peer.close();
+    }
+  }
+
+  /** The compositor's events go through the native side first while surfaces are handed over. */
+  private hook(): void {
+    if (this.hooked) return;
+    const conn = this.display.connection;
+    if (conn === null) return;
+    this.hooked = true;
+    const io = this.io;
+    conn.setFastPath((buf, start, end) => {
+      if (this.adopted.size === 0) return start;
+      io[STEADY_IO.peerQueued] = this.peersQueued() ? 1 : 0;
+      const next = this.native.takeWayland(buf, start, end, io);
+      if (io[STEADY_IO.flags]! & STEADY_PEER_STAGED) for (const peer of this.counts.keys()) this.queueStaged(peer);
+      return next;
+    });
+  }
+
+  private displayQueued(): boolean {
+    const conn = this.display.connection;
+    if (conn === null) return true;
+    if (conn.hasQueuedOutput) conn.flush();
+    return conn.hasQueuedOutput;
+  }
+
+  private peersQueued(): boolean {
+    let queued = false;
+    for (const a of this.adopted.values()) {
+      const peer = a.client.peer;
+      if (!peer.outputQueued) continue;
+      peer.flushNow();
+      if (peer.outputQueued) queued = true;
+    }
+    return queued;
+  }
+
+  /** Queue what the native side staged for the display (0) or a peer. */
+  private queueStaged(peer: number): void {
+    const bytes = this.native.takeStaged(peer);
+    if (bytes === null) return;
+    if (peer === 0) {
+      this.display.connection?.sendRaw(bytes);
+      return;
+    }
+    for (const [client, key] of this.peerKeys) if (key === peer) client.peer.sendEncoded(bytes);
+  }
+}

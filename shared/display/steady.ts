@@ -1,0 +1,151 @@
+/**
+ * The display's half of handing a steadily shown surface to native code
+ * (the receiver's steady frames, native/wayland-shim/src/steady.rs) and of
+ * taking it back.
+ *
+ * A surface may go when it is shown plainly and nothing of it is under way:
+ * a configured toplevel or ivi surface without children or viewport, whose
+ * content is attached straight from shared memory (SharedPixels, no copy)
+ * at the size given, no frame in flight, no commit waiting, no state left to
+ * commit, and every buffer of the producer's pool already a wl_buffer here.
+ * It then gets the local ids it needs: its wl_surface, the pool's
+ * wl_buffers and whether the compositor reads them, wl_callback ids lent for
+ * its frames (objects of the connection under ids the compositor used and
+ * freed before, which it takes again when a frame asks for them), and how
+ * the display's presentations are predicted
+ * (DisplayPresentation). Taking it back restores what the native side
+ * changed: which buffers the compositor reads, and the frame in flight,
+ * which is then paced and answered here as if committed here.
+ *
+ * Whatever would change the local surface (its mirror going) asks the
+ * surface back first (`onMirrorGone`).
+ */
+import { WlCallbackProxy } from '../generated/wayland/index.js';
+import type { PixelFormat, SceneSurface } from '../scene/scene.js';
+import type { SharedPixels } from '../scene/shared-pixels.js';
+import type { WaylandConnection } from '../wayland/connection.js';
+import type { DisplayParts, DisplayState } from './state.js';
+
+/** What a native path needs of a shown surface. */
+export interface SteadyLocal {
+  /** The compositor's socket. */
+  readonly fd: number;
+  readonly wlSurface: number;
+  /** Per buffer of the pool: its wl_buffer and whether the compositor reads it. */
+  readonly wlBuffers: number[];
+  readonly busy: boolean[];
+  /** wl_callback ids lent for frames. */
+  readonly callbackIds: number[];
+  /** How presentations are predicted (see SteadySurface in native.ts). */
+  readonly presentation: {
+    readonly mode: number;
+    readonly lastTimeNs: number;
+    readonly refreshNs: number;
+    readonly seqHi: number;
+    readonly seqLo: number;
+    readonly flags: number;
+    readonly lagNs: number;
+  };
+}
+
+/** Frame callback ids lent at a time. */
+const LENT_CALLBACKS = 2;
+
+export class DisplaySteady {
+  /** Commits and presentations of the surfaces handed over, not counted here yet (for stats). */
+  liveCounters: (() => { commits: number; presented: number }) | null = null;
+  /** Lent wl_callback objects not in use. */
+  private spare: WlCallbackProxy[] = [];
+
+  constructor(
+    private readonly d: DisplayState,
+    private readonly p: DisplayParts,
+  ) {}
+
+  /** The connection to the compositor (null when closed). */
+  get connection(): WaylandConnection | null {
+    return this.d.isClosed || this.d.client === null ? null : this.d.client.connection;
+  }
+
+  /** Called before a surface's local objects go (its mirror is destroyed): take it back first. */
+  set onMirrorGone(fn: ((s: SceneSurface) => void) | null) {
+    this.d.onMirrorGone = fn;
+  }
+
+  /**
+   * The local ids for `s`, or null unless it is shown steadily (see the
+   * module comment) with `pool` (the producer's buffers, `current` shown now)
+   * at `width` x `height` in `format`.
+   */
+  target(s: SceneSurface, pool: readonly SharedPixels[], current: number, width: number, height: number, format: PixelFormat): SteadyLocal | null {
+    const d = this.d;
+    const conn = this.connection;
+    const m = d.mirrors.get(s);
+    const shared = d.sharedBuffers;
+    if (conn === null || m === undefined || shared === null) return null;
+    if ((m.kind !== 'toplevel' && m.kind !== 'ivi') || !m.configured || m.dismissed || m.stateDirty || !m.attached || m.buffers !== null) return null;
+    if (m.frame !== null || m.pacer.pending || m.pacer.blocked || s.viewport !== null) return null;
+    if (d.presentation !== null && !d.presentation.predictable(m.wl, s.presentationWanted)) return null;
+    if (m.contentSize === null || m.contentSize.width !== width || m.contentSize.height !== height) return null;
+    for (const other of d.mirrors.values()) if (other.parent === m) return null;
+    const content = s.buffer;
+    if (content === null || content.pixels !== pool[current]?.pixels || content.width !== width || content.height !== height || content.format !== format) return null;
+    const wlBuffers: number[] = [];
+    const busy: boolean[] = [];
+    for (const px of pool) {
+      const entry = shared.entryOf(px, width, height, format);
+      if (entry === null) return null;
+      wlBuffers.push(entry.buffer.id);
+      busy.push(entry.busy);
+    }
+    this.spare = this.spare.filter((cb) => !cb.destroyed && conn.getObject(cb.id) === cb);
+    while (this.spare.length < LENT_CALLBACKS) {
+      const cb = conn.lendFreedObject(WlCallbackProxy, 1);
+      if (cb === null) break;
+      this.spare.push(cb);
+    }
+    // Ids the compositor freed only: none yet (the first frames) means later.
+    if (this.spare.length === 0) return null;
+    const lent = this.spare;
+    this.spare = [];
+    return {
+      fd: conn.socketFd,
+      wlSurface: m.wl.id,
+      wlBuffers,
+      busy,
+      callbackIds: lent.map((cb) => cb.id),
+      presentation: d.presentation?.prediction(m.wl) ?? { mode: 0, lastTimeNs: 0, refreshNs: 0, seqHi: 0, seqLo: 0, flags: 0, lagNs: 0 },
+    };
+  }
+
+  /**
+   * Take `s` back: `busy` per buffer of `pool`, the frame in flight (its
+   * wl_callback id, 0: none), lent callback ids free again and those whose
+   * delete_id is still to come, and the frames the native side committed and
+   * saw presented.
+   */
+  restore(
+    s: SceneSurface,
+    pool: readonly SharedPixels[],
+    width: number,
+    height: number,
+    format: PixelFormat,
+    taken: { busy: readonly boolean[]; inFlight: number; freeCallbackIds: readonly number[]; commits: number; presented: number },
+  ): void {
+    const d = this.d;
+    const conn = this.connection;
+    d.counters.contentCommits += taken.commits;
+    d.counters.presented += taken.presented;
+    if (conn === null) return;
+    for (const id of taken.freeCallbackIds) {
+      const cb = conn.getObject(id);
+      if (cb instanceof WlCallbackProxy) this.spare.push(cb);
+    }
+    const shared = d.sharedBuffers;
+    if (shared !== null) for (const [i, px] of pool.entries()) shared.setBusy(px, width, height, format, taken.busy[i] ?? false);
+    const m = d.mirrors.get(s);
+    if (taken.inFlight === 0 || m === undefined) return;
+    const frame = conn.getObject(taken.inFlight);
+    if (frame instanceof WlCallbackProxy) this.p.frames.adoptFrame(m, frame);
+  }
+}
