@@ -5,6 +5,21 @@
 
 use std::time::{Duration, Instant};
 
+use crate::frame::FrameWire;
+
+/// Codec numbers for tests (those of protocol/waltham.xml).
+pub(crate) const WIRE: FrameWire = FrameWire {
+  tile_opcode: 0,
+  codec_raw: 0,
+  codec_lz4: 1,
+  codec_zstd: 2,
+  codec_solid: 3,
+  codec_lz4_spans: 4,
+  codec_copy: 7,
+  codec_raw_rgb: 8,
+  codec_lz4_rgb: 9,
+};
+
 /// How long a fuzz test runs: until both its time and its count of inputs are spent.
 pub(crate) struct Budget {
   started: Instant,
@@ -48,20 +63,9 @@ mod tests {
   use super::*;
   use crate::codec::content::Rng;
   use crate::codec::{compress, Codec};
-  use crate::frame::{write_tile, FrameWire, MAX_MESSAGE};
+  use crate::frame::{write_tile, MAX_MESSAGE};
   use crate::pixels::{span_stream, Rect};
 
-  const WIRE: FrameWire = FrameWire {
-    tile_opcode: 0,
-    codec_raw: 0,
-    codec_lz4: 1,
-    codec_zstd: 2,
-    codec_solid: 3,
-    codec_lz4_spans: 4,
-    codec_copy: 7,
-    codec_raw_rgb: 8,
-    codec_lz4_rgb: 9,
-  };
   /// The codecs of WIRE.
   const CODECS: [u32; 8] = [0, 1, 2, 3, 4, 7, 8, 9];
 

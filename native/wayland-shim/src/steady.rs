@@ -877,6 +877,7 @@ impl SteadyFrames {
       }
       let r = Rect::new(x, y, tw, th);
       let stride = s.width * 4;
+      let mut written = false;
       if codec == w.tiles.codec_copy {
         if len != 8 {
           return Step::Release;
@@ -885,7 +886,8 @@ impl SteadyFrames {
         if src.x + src.w > s.width || src.y + src.h > s.height {
           return Step::Release;
         }
-        // Straight from the shown buffer when no tile of this frame wrote the source yet.
+        // Straight from the shown buffer when no tile of this frame wrote the source yet; else
+        // the source must be caught up first and the pixels move within the frame's buffer.
         let p = s.pending.as_ref().expect("checked above");
         let untouched = p
           .writes
@@ -896,38 +898,18 @@ impl SteadyFrames {
           let index = s.pending.as_ref().expect("checked above").index;
           let (from, to) = two(&mut s.bufs, s.current, index);
           copy(from.bytes(), stride, src, to.bytes(), stride, r);
+          written = true;
         } else {
           s.before_tile(src, false);
           s.before_tile(r, true);
-          let index = s.pending.as_ref().expect("checked above").index;
-          if write_tile(
-            &w.tiles,
-            &mut self.scratch,
-            codec,
-            data,
-            s.bufs[index].bytes(),
-            stride,
-            r,
-          )
-          .is_err()
-          {
-            return Step::Release;
-          }
         }
       } else {
         s.before_tile(r, codec != w.tiles.codec_lz4_spans);
+      }
+      if !written {
         let index = s.pending.as_ref().expect("checked above").index;
-        if write_tile(
-          &w.tiles,
-          &mut self.scratch,
-          codec,
-          data,
-          s.bufs[index].bytes(),
-          stride,
-          r,
-        )
-        .is_err()
-        {
+        let out = s.bufs[index].bytes();
+        if write_tile(&w.tiles, &mut self.scratch, codec, data, out, stride, r).is_err() {
           return Step::Release;
         }
       }
@@ -1157,6 +1139,7 @@ impl SteadyFrames {
 mod tests {
   use super::*;
   use crate::fd::memfd_create;
+  use crate::fuzz::WIRE;
   use crate::socket::socket_pair;
 
   const W: u32 = 16;
@@ -1180,17 +1163,7 @@ mod tests {
       wl_buffer_release: 0,
       wl_delete_id: 1,
       format_xrgb: 1,
-      tiles: FrameWire {
-        tile_opcode: 31,
-        codec_raw: 0,
-        codec_lz4: 1,
-        codec_zstd: 2,
-        codec_solid: 3,
-        codec_lz4_spans: 4,
-        codec_copy: 7,
-        codec_raw_rgb: 8,
-        codec_lz4_rgb: 9,
-      },
+      tiles: WIRE,
     }
   }
 
