@@ -21,6 +21,7 @@ import { PeerError } from '../shared/wire/errors.js';
 import { LocalDisplay } from '../shared/display/local-display.js';
 import { captureLogger } from '../shared/remote/test/fixtures.js';
 import { skipUnless, startWeston, type Weston } from '../e2e/harness/index.js';
+import type { RemoteClient } from './remote-client.js';
 import { ReceiverServer } from './server.js';
 import { SteadyPath } from './steady.js';
 
@@ -127,7 +128,7 @@ async function transmitter(port: number, appId: string) {
     if (k % 2 === 1) tiles.push({ x: w - 10, y: h - 10, w: 8, h: 8, codec: 'copy', sx: square.x, sy: square.y });
     return tiles;
   };
-  return { client, surface, content, frame, tilesOf, model: () => ({ size, pixels: model }), answered };
+  return { client, surface, toplevel, content, frame, tilesOf, model: () => ({ size, pixels: model }), answered };
 }
 
 /** What weston shows of the window of `appId`, as 0xffRRGGBB, compared with the model. */
@@ -187,6 +188,25 @@ describe.skipIf(skip)('steady frames, natively', () => {
     expect((reason as PeerError).message).toMatch(/tile 8x1\+60\+0 is outside the 64x48 surface/);
     for (const end = k + 10; k < end; k++) await good.frame(good.tilesOf(k));
     expect(await mismatches(weston, 'steady-good', good.model())).toBeNull();
+  }, 60_000);
+
+  it('keeps the buffers the compositor reads as they are through hand-overs and take-backs: the pool does not grow', async () => {
+    const { weston, server, steady, port } = await setup();
+    const t = await transmitter(port, 'steady-cycle');
+    let k = 0;
+    for (; k < 40 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+    expect(steady.size).toBe(1);
+    // Every other frame begins with a title: the surface comes back here for it, and is handed over again after.
+    const released = steady.handovers.released;
+    for (const end = k + 24; k < end; k++) {
+      if (k % 2 === 0) t.toplevel.setTitle(`frame ${k}`);
+      await t.frame(t.tilesOf(k));
+    }
+    expect(steady.handovers.released - released, 'taken back for the titles').toBeGreaterThanOrEqual(6);
+    const scene = [...server.scene.surfaces].find((s) => s.role?.kind === 'toplevel')!;
+    const rs = (scene.owner as RemoteClient).surfaces.get(scene)!;
+    expect(rs.pixelBytes(), 'pixel memory: at most the pool of three buffers').toBeLessThanOrEqual(3 * 64 * 48 * 4);
+    expect(await mismatches(weston, 'steady-cycle', t.model())).toBeNull();
   }, 60_000);
 
   it('takes a surface back with its frame in flight when the size changes, and shows the new size', async () => {
