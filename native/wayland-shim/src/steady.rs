@@ -1173,6 +1173,17 @@ mod tests {
     display: i32,
     peer: i32,
     maps: Vec<Mapping>,
+    /// Every fd made for it, closed when it goes.
+    fds: Vec<i32>,
+  }
+
+  impl Drop for Setup {
+    fn drop(&mut self) {
+      for &fd in &self.fds {
+        // SAFETY: fds this setup made and nothing else closes.
+        unsafe { libc::close(fd) };
+      }
+    }
   }
 
   fn read_all(fd: i32) -> Vec<u8> {
@@ -1191,6 +1202,7 @@ mod tests {
       memfd_create("a".into(), size).unwrap(),
       memfd_create("b".into(), size).unwrap(),
     ];
+    let fds_made = fds.clone();
     let maps = fds
       .iter()
       .map(|&fd| Mapping::map(fd, 0, size as usize, true).unwrap())
@@ -1234,6 +1246,7 @@ mod tests {
       display: display[1],
       peer: peer[1],
       maps,
+      fds: [display.clone(), peer.clone(), fds_made].concat(),
     }
   }
 
@@ -1412,6 +1425,73 @@ mod tests {
       (20, vec![51], vec![53])
     );
     assert_eq!(st[0].flight_feedbacks, vec![52]);
+  }
+
+  #[test]
+  fn hostile_bytes_never_panic_and_stop_at_a_message_boundary() {
+    use crate::codec::content::Rng;
+    use crate::fuzz::Budget;
+    let budget = Budget::from_env(1000, 0x57ead);
+    let mut rng = Rng(budget.seed);
+    let mut inputs = 0u64;
+    let mut s = setup(vec![0, 0]);
+    while budget.more(inputs) {
+      inputs += 1;
+      if s.frames.surfaces.is_empty() || inputs % 64 == 0 {
+        s = setup(vec![0, 1, 0, 0, W as i32, H as i32]);
+      }
+      // A valid frame, then bytes of it changed, cut or moved; sizes in the headers too.
+      let mut msgs = frame_messages(&tile(5, 5, 3, 2, 7, &[1, 0, 0, 0, 2, 0, 0, 0]));
+      for _ in 0..1 + rng.next() % 6 {
+        let at = rng.next() as usize % msgs.len();
+        match rng.next() % 4 {
+          0 => msgs[at] = rng.next() as u8,
+          1 => msgs.truncate(at),
+          2 => {
+            let by = rng.next() as usize % (msgs.len() - at).max(1);
+            msgs[at..].rotate_left(by)
+          }
+          _ => {
+            let word = (rng.next() % 3) as usize * 4;
+            if at + word + 4 <= msgs.len() {
+              msgs[at + word..at + word + 4].copy_from_slice(&rng.next().to_le_bytes());
+            }
+          }
+        }
+        if msgs.is_empty() {
+          break;
+        }
+      }
+      let mut io = [(rng.next() % 200) as f64, 0.0, 0.0, 0.0, 0.0, 0.0];
+      let end = msgs.len() as u32;
+      let next = s.frames.waltham_bytes(1, &msgs, 0, end, &mut io).unwrap();
+      // What it took is whole messages, as their headers say.
+      let mut at = 0usize;
+      while at < next as usize {
+        let size = rd16(&msgs, at + 2);
+        assert!(size >= 12, "seed {}: took a message of {size} bytes", budget.seed);
+        at += size;
+      }
+      assert_eq!(
+        at, next as usize,
+        "seed {}: stopped inside a message",
+        budget.seed
+      );
+      let mut events = Vec::new();
+      wayland(&mut events, 20 + rng.next() % 3, rng.next() % 2, &[rng.next()]);
+      wayland(&mut events, 1, 1, &[20 + rng.next() % 3]);
+      wayland(&mut events, 18 + rng.next() % 5, 0, &[]);
+      let cut = rng.next() as usize % (events.len() + 1);
+      s.frames
+        .wayland_bytes(&events[..cut], 0, cut as u32, &mut io)
+        .unwrap();
+      read_all(s.display);
+      read_all(s.peer);
+      if io[IO_FLAGS] as u32 & FLAG_RELEASE != 0 {
+        s.frames.release(1);
+      }
+    }
+    budget.report("steady frames", inputs);
   }
 
   #[test]
