@@ -1437,7 +1437,7 @@ mod tests {
     let mut s = setup(vec![0, 0]);
     while budget.more(inputs) {
       inputs += 1;
-      if s.frames.surfaces.is_empty() || inputs % 64 == 0 {
+      if s.frames.surfaces.is_empty() || inputs.is_multiple_of(64) {
         s = setup(vec![0, 1, 0, 0, W as i32, H as i32]);
       }
       // A valid frame, then bytes of it changed, cut or moved; sizes in the headers too.
