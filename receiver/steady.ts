@@ -203,7 +203,7 @@ export class SteadyPath {
         displayFd: local.fd,
         wlSurface: local.wlSurface,
         callbackIds: local.callbackIds,
-        bufferFds: pool.pool.map((px) => px.fd),
+        buffers: pool.pool.map((px) => px.pixels),
         wlBuffers: local.wlBuffers,
         busy: local.busy,
         stale,

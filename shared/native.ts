@@ -228,7 +228,7 @@ export interface SteadySurface {
   displayFd: number;
   wlSurface: number;
   callbackIds: number[];
-  bufferFds: number[];
+  buffers: Uint8Array[];
   wlBuffers: number[];
   busy: boolean[];
   stale: number[];

@@ -33,13 +33,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use napi::bindgen_prelude::{Buffer, Float64ArraySlice, Uint8ArraySlice};
+use napi::bindgen_prelude::{Buffer, Float64ArraySlice, Uint8Array, Uint8ArraySlice};
 use napi_derive::napi;
 
 use crate::error::{invalid, Result};
 use crate::frame::{write_tile, FrameWire};
 use crate::pixels::{copy, Rect};
-use crate::shm::Mapping;
 use crate::socket::send_with_fds;
 
 /// `io` slots: budget in pixels (in); the display's and the peers' connections have output
@@ -123,9 +122,10 @@ pub struct SteadySurface {
   pub display_fd: i32,
   pub wl_surface: u32,
   pub callback_ids: Vec<u32>,
-  /// The pool: memfds (mapped here), their wl_buffers, whether the compositor reads them, and
-  /// per buffer its stale rectangles (count, then x, y, width, height each).
-  pub buffer_fds: Vec<i32>,
+  /// The pool: the buffers' pixels (JavaScript's views of their shared memory, held here until
+  /// the surface goes back), their wl_buffers, whether the compositor reads them, and per buffer
+  /// its stale rectangles (count, then x, y, width, height each).
+  pub buffers: Vec<Uint8Array>,
   pub wl_buffers: Vec<u32>,
   pub busy: Vec<bool>,
   pub stale: Vec<i32>,
@@ -174,7 +174,7 @@ pub struct SteadyState {
 }
 
 struct Buf {
-  map: Mapping,
+  pixels: Uint8Array,
   wl: u32,
   busy: bool,
   stale: Vec<Rect>,
@@ -182,9 +182,10 @@ struct Buf {
 
 impl Buf {
   fn bytes(&mut self) -> &mut [u8] {
-    // SAFETY: the mapping is ours (mapped in `adopt`, unmapped on drop) and only reached through
-    // `&mut self`; JavaScript writes the pool's memory only while it owns the surface.
-    unsafe { std::slice::from_raw_parts_mut(self.map.as_ptr(), self.map.len()) }
+    // SAFETY: the view keeps its memory alive (a reference to JavaScript's array); JavaScript
+    // writes the pool only while it owns the surface, and here it is only reached through
+    // `&mut self`, one buffer at a time or two distinct ones (`two`).
+    unsafe { self.pixels.as_mut() }
   }
 }
 
@@ -578,7 +579,7 @@ impl SteadyFrames {
   /// Take over a surface (see `SteadySurface`). Throws for a spec that does not hold together.
   #[napi]
   pub fn adopt(&mut self, spec: SteadySurface) -> Result<()> {
-    let n = spec.buffer_fds.len();
+    let n = spec.buffers.len();
     if n < 2 || spec.wl_buffers.len() != n || spec.busy.len() != n || spec.current as usize >= n {
       return Err(invalid(
         "SteadyFrames.adopt: a pool of at least two buffers is needed",
@@ -591,10 +592,14 @@ impl SteadyFrames {
       return Err(invalid("SteadyFrames.adopt: the surface is adopted already"));
     }
     let size = spec.width as usize * spec.height as usize * 4;
+    if spec.buffers.iter().any(|b| b.len() < size) {
+      return Err(invalid(
+        "SteadyFrames.adopt: a buffer is smaller than the surface",
+      ));
+    }
     let mut bufs = Vec::with_capacity(n);
     let mut stale = spec.stale.iter().copied();
-    for i in 0..n {
-      let map = Mapping::map(spec.buffer_fds[i], 0, size, true)?;
+    for (i, pixels) in spec.buffers.into_iter().enumerate() {
       let count = stale.next().unwrap_or(0).max(0) as usize;
       let mut rects = Vec::with_capacity(count);
       for _ in 0..count {
@@ -611,7 +616,7 @@ impl SteadyFrames {
         }
       }
       bufs.push(Buf {
-        map,
+        pixels,
         wl: spec.wl_buffers[i],
         busy: spec.busy[i],
         stale: rects,
@@ -1140,6 +1145,7 @@ mod tests {
   use super::*;
   use crate::fd::memfd_create;
   use crate::fuzz::WIRE;
+  use crate::shm::Mapping;
   use crate::socket::socket_pair;
 
   const W: u32 = 16;
@@ -1203,7 +1209,7 @@ mod tests {
       memfd_create("b".into(), size).unwrap(),
     ];
     let fds_made = fds.clone();
-    let maps = fds
+    let maps: Vec<Mapping> = fds
       .iter()
       .map(|&fd| Mapping::map(fd, 0, size as usize, true).unwrap())
       .collect();
@@ -1226,7 +1232,11 @@ mod tests {
         display_fd: display[0],
         wl_surface: 14,
         callback_ids: vec![20, 21],
-        buffer_fds: fds,
+        buffers: maps
+          .iter()
+          // SAFETY: the mappings live in the setup as long as the frames that use them.
+          .map(|m: &Mapping| unsafe { Uint8Array::with_external_data(m.as_ptr(), m.len(), |_, _| {}) })
+          .collect(),
         wl_buffers: vec![18, 22],
         busy: vec![true, false],
         stale,
