@@ -38,6 +38,7 @@ import {
 import { wlBufferInterface, wlCallbackInterface, wlDisplayInterface, wlSurfaceInterface } from '../shared/generated/wayland/index.js';
 import { FRAME_WIRE } from '../shared/remote/tiles.js';
 import type { DisplaySteady } from '../shared/display/steady.js';
+import type { WaylandConnection } from '../shared/wayland/connection.js';
 import type { Logger } from '../shared/log.js';
 import type { PixelFormat, SceneSurface } from '../shared/scene/scene.js';
 import type { SharedPixels } from '../shared/scene/shared-pixels.js';
@@ -111,7 +112,8 @@ export class SteadyPath {
   private readonly counts = new Map<number, number>();
   private nextKey = 1;
   private nextPeer = 1;
-  private hooked = false;
+  /** The compositor connection whose input goes through the native side first. */
+  private hooked: WaylandConnection | null = null;
   /** Hand-overs and surfaces taken back so far. */
   readonly handovers = { adopted: 0, released: 0 };
 
@@ -277,10 +279,9 @@ export class SteadyPath {
 
   /** The compositor's events go through the native side first while surfaces are handed over. */
   private hook(): void {
-    if (this.hooked) return;
     const conn = this.display.connection;
-    if (conn === null) return;
-    this.hooked = true;
+    if (conn === null || conn === this.hooked) return;
+    this.hooked = conn;
     const io = this.io;
     conn.setFastPath((buf, start, end) => {
       if (this.adopted.size === 0) return start;
