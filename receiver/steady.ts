@@ -14,8 +14,8 @@
  * predictions stay fresh.
  *
  * Only plain TCP transmitters whose socket the receiver writes directly take
- * part (TLS stays in JavaScript), and none while Waltham messages are
- * traced.
+ * part (TLS stays in JavaScript), and none while Waltham or Wayland
+ * messages are traced (a trace shows every message).
  */
 import {
   STEADY_DISPLAY_STAGED,

@@ -82,7 +82,8 @@ export class DisplaySteady {
     const conn = this.connection;
     const m = d.mirrors.get(s);
     const shared = d.sharedBuffers;
-    if (conn === null || m === undefined || shared === null) return null;
+    // A traced connection shows every message: nothing bypasses it.
+    if (conn === null || conn.traced || m === undefined || shared === null) return null;
     if ((m.kind !== 'toplevel' && m.kind !== 'ivi') || !m.configured || m.dismissed || m.stateDirty || !m.attached || m.buffers !== null) return null;
     if (m.frame !== null || m.pacer.pending || m.pacer.blocked || s.viewport !== null) return null;
     if (d.presentation !== null && !d.presentation.predictable(m.wl, s.presentationWanted)) return null;

@@ -647,6 +647,11 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
     this.fastPath = fn;
   }
 
+  /** Messages are traced (WAYLAND_DEBUG): a fast path must leave them to this connection. */
+  get traced(): boolean {
+    return this.trace !== null;
+  }
+
   /** The socket, for a fast path's own writes while nothing is queued (`hasQueuedOutput`). */
   get socketFd(): number {
     return this.fd;
