@@ -209,17 +209,30 @@ describe.skipIf(skip)('steady frames, natively', () => {
     expect(await mismatches(weston, 'steady-cycle', t.model())).toBeNull();
   }, 60_000);
 
-  it('takes a surface back with its frame in flight when the size changes, and shows the new size', async () => {
+  it('takes a surface back with its frame in flight, then shows a new size', async () => {
     const { weston, steady, port } = await setup();
     const t = await transmitter(port, 'steady-resize');
     let k = 0;
     for (; k < 40 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
     expect(steady.size).toBe(1);
     const released = steady.handovers.released;
+    // A frame goes out natively; a title comes while it is in flight, and the next frame after it.
     const inFlight = t.frame(t.tilesOf(k++));
-    const resized = t.frame([{ x: 0, y: 0, w: 80, h: 40, codec: 'solid', colour: 0xff336699 }, ...t.tilesOf(k++).slice(0, 1)], { width: 80, height: 40 });
-    await Promise.all([inFlight, resized]);
+    t.toplevel.setTitle('in flight');
+    const next = t.frame(t.tilesOf(k++));
+    await Promise.all([inFlight, next]);
     expect(steady.handovers.released, 'taken back').toBe(released + 1);
+    // A new size while a frame is in flight: taken back again, the new buffers made here.
+    const last = t.frame(t.tilesOf(k++));
+    const resized = t.frame(
+      [
+        { x: 0, y: 0, w: 80, h: 40, codec: 'solid', colour: 0xff336699 },
+        { x: 70, y: 30, w: 8, h: 8, codec: 'solid', colour: 0xffcc2211 },
+      ],
+      { width: 80, height: 40 },
+    );
+    k++;
+    await Promise.all([last, resized]);
     for (const end = k + 12; k < end; k++) await t.frame(t.tilesOf(k));
     expect(await mismatches(weston, 'steady-resize', t.model())).toBeNull();
     expect(t.answered.frames).toBe(k);
