@@ -129,6 +129,7 @@ describe('the addon', () => {
       [
         'FrameEncoder',
         'Poller',
+        'SteadyCommits',
         'SteadyFrames',
         'TileWriter',
         'ShmMapping',
@@ -166,6 +167,9 @@ describe('the addon', () => {
     expect(members(native.Poller)).toEqual(['add', 'close', 'rearm', 'remove']);
     expect(members(native.SteadyFrames as unknown as { prototype: object })).toEqual(
       ['adopt', 'counters', 'forgetPeer', 'release', 'releaseSurface', 'takeStaged', 'takeWaltham', 'takeWayland'].sort(),
+    );
+    expect(members(native.SteadyCommits as unknown as { prototype: object })).toEqual(
+      ['addBuffer', 'adopt', 'counters', 'forget', 'overdue', 'releaseApp', 'releaseLink', 'releaseSurface', 'syncIds', 'takeApp', 'takeLink', 'takeStaged'].sort(),
     );
     expect(members(native.UnixListener as unknown as { prototype: object })).toEqual(['accept', 'close', 'fd', 'path']);
     expect(members(native.ShmMapping as unknown as { prototype: object })).toEqual(

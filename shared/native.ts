@@ -289,12 +289,105 @@ export const STEADY_RELEASE = 1;
 export const STEADY_DISPLAY_STAGED = 2;
 export const STEADY_PEER_STAGED = 4;
 
+/** Wire numbers `SteadyCommits` uses, from the generated protocol tables (src/commits.rs). */
+export interface CommitWire {
+  wlAttach: number;
+  wlDamage: number;
+  wlDamageBuffer: number;
+  wlFrame: number;
+  wlCommit: number;
+  wpFeedback: number;
+  wlBufferRelease: number;
+  wlCallbackDone: number;
+  wlDeleteId: number;
+  wpPresented: number;
+  begin: number;
+  frame: number;
+  feedback: number;
+  commit: number;
+  callbackDone: number;
+  feedbackPresented: number;
+  feedbackDiscarded: number;
+  deleteId: number;
+}
+
+/** A window handed to `SteadyCommits.adopt` (src/commits.rs says what each field is). */
+export interface CommitSurface {
+  key: number;
+  app: number;
+  appFd: number;
+  wlSurface: number;
+  presentations: number[];
+  freeIds: number[];
+  link: number;
+  linkFd: number;
+  nextId: number;
+  surface: number;
+  content: number;
+  presentation: number;
+  width: number;
+  height: number;
+  format: number;
+  codecs: number;
+  pixels: Uint8Array;
+  holdMs: number;
+}
+
+/** What `SteadyCommits` gives back of a window. */
+export interface CommitState {
+  key: number;
+  nextId: number;
+  inFlight: number;
+  flightFeedback: number;
+  flightBuffer: number;
+  flightCallbacks: number[];
+  flightFeedbacks: number[];
+  shown: number[];
+  deleting: number[];
+  flightMs: number;
+  truncated: boolean;
+  commits: number;
+  presented: number;
+  tiles: number;
+  unchangedTiles: number;
+  rawBytes: number;
+  wireBytes: number;
+}
+
+/** The transmitter's steady commits without JavaScript (src/commits.rs). */
+export interface SteadyCommits {
+  adopt(spec: CommitSurface, encoder: FrameEncoder): void;
+  addBuffer(key: number, wlBuffer: number, mapping: ShmMapping, stride: number): void;
+  releaseApp(app: number): CommitState[];
+  releaseLink(link: number): CommitState[];
+  releaseSurface(key: number): CommitState | null;
+  counters(link: number): number[];
+  forget(app: number, link: number): void;
+  syncIds(link: number, nextId: number): number;
+  overdue(link: number, ms: number): number[];
+  takeStaged(app: number, link: number): Uint8Array | null;
+  takeApp(app: number, buf: Uint8Array, start: number, end: number, io: Float64Array): number;
+  takeLink(link: number, buf: Uint8Array, start: number, end: number, io: Float64Array): number;
+}
+
+export interface SteadyCommitsConstructor {
+  new (wire: CommitWire): SteadyCommits;
+}
+
+/** `SteadyCommits` io slots (src/commits.rs IO_*). */
+export const COMMIT_IO = { linkQueued: 0, appQueued: 1, flags: 2, messages: 3, linkBytes: 4, length: 5 } as const;
+/** `SteadyCommits` io flags. */
+export const COMMIT_RELEASE = 1;
+export const COMMIT_APP_STAGED = 2;
+export const COMMIT_LINK_STAGED = 4;
+
 /** The addon's exports. */
 export interface NativeShim {
   tuneAllocator(): boolean;
   FrameEncoder: FrameEncoderConstructor;
   TileWriter: TileWriterConstructor;
   SteadyFrames: SteadyFramesConstructor;
+  SteadyCommits: SteadyCommitsConstructor;
   memfdCreate(name: string, size: number): number;
   closeFd(fd: number): void;
   ftruncateFd(fd: number, size: number): void;
@@ -428,6 +521,8 @@ export const FrameEncoder: FrameEncoderConstructor = native.FrameEncoder;
 export const TileWriter: TileWriterConstructor = native.TileWriter;
 /** The receiver's steady frames: adopted surfaces' frames handled without JavaScript. */
 export const SteadyFrames: SteadyFramesConstructor = native.SteadyFrames;
+/** The transmitter's steady commits: adopted windows' commits handled without JavaScript. */
+export const SteadyCommits: SteadyCommitsConstructor = native.SteadyCommits;
 
 /** Copies a `width` x `height` rectangle of pixels from (sx, sy) of `src` to (dx, dy) of `dst`. */
 export const copyPixels = native.copyPixels;

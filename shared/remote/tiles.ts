@@ -232,6 +232,11 @@ export class TileEncoder {
     this.native = new FrameEncoder(FRAME_WIRE, this.tileSize, maxData);
   }
 
+  /** The native encoder and its mirror (the transmitter's steady commits encode with it). */
+  get nativeEncoder(): FrameEncoder {
+    return this.native;
+  }
+
   /** Change the codecs used from now on (mask of 1 << codec). */
   setCodecs(mask: number): void {
     this.codecs = mask;

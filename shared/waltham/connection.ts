@@ -670,15 +670,26 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     return this.outQueue.length > 0 || this.waitingDrain || this.stream.destroyed || this.stream.writableLength > 0;
   }
 
+  /** The id the next object created on this side takes (ids are not reused). */
+  get nextOwnId(): number {
+    return this.objects.nextId(this.role);
+  }
+
+  /** Ids up to `lastId` of this side were handed out elsewhere (a fast path's objects). */
+  claimOwnIds(lastId: number): void {
+    if (lastId >= this.nextOwnId) this.objects.claim(lastId);
+  }
+
   /** The highest object id the peer created so far. */
   get lastPeerId(): number {
     return this.objects.nextId(this.peerSide) - 1;
   }
 
   /**
-   * Objects the peer created while a fast path handled its messages (frame
-   * callbacks, presentation feedbacks), taken into this connection's map;
-   * `lastId`: the highest id the peer created meanwhile.
+   * Objects created while a fast path handled messages (frame callbacks,
+   * presentation feedbacks: by the peer on the receiver, by this side on the
+   * transmitter), taken into this connection's map; `lastId`: the highest id
+   * of their side handed out meanwhile.
    */
   takeObjects<T extends WireObject>(ctor: WireObjectClass<T>, ids: readonly number[], version: number, lastId: number): T[] {
     const out: T[] = [];

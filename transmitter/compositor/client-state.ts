@@ -26,6 +26,7 @@ import type {
   WlOutputResource,
   WlPointerResource,
   WlTouchResource,
+  WpPresentationResource,
 } from '../../shared/generated/wayland/index.js';
 import { Surface } from './compositor.js';
 import type { DisplayContext } from './context.js';
@@ -44,6 +45,8 @@ export class ClientState implements SceneOwner {
   readonly pointers = new Set<WlPointerResource>();
   readonly keyboards = new Set<WlKeyboardResource>();
   readonly touches = new Set<WlTouchResource>();
+  /** Its wp_presentation objects (the steady commit path takes their feedback requests). */
+  readonly presentations = new Set<WpPresentationResource>();
   readonly dataDevices = new Set<WlDataDeviceResource>();
   /** Serial of the last button press (or touch down) delivered to this client: moves and resizes start on it. */
   lastButtonSerial = 0;

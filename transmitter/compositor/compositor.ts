@@ -31,7 +31,7 @@ import {
   WlRegionResource,
   WlSurfaceError,
   WlSurfaceResource,
-  type WpPresentationFeedbackResource,
+  WpPresentationFeedbackResource,
 } from '../../shared/generated/wayland/index.js';
 import type { ClientState } from './client-state.js';
 import type { DisplayContext } from './context.js';
@@ -39,6 +39,8 @@ import { surfaceRectToBuffer } from './geometry.js';
 import { surfaceGone, surfaceMapped, surfaceUnmapped } from './output.js';
 import { answerFeedbacks, discardFeedbacks } from './presentation.js';
 import { ShmBuffer, shmBufferOf } from './shm.js';
+import type { ShmMapping } from '../../shared/native.js';
+import type { WaylandConnection } from '../../shared/wayland/connection.js';
 import { admitPixels, admitSurface, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 import { appliedViewport, checkViewport, type ViewportState } from './viewporter.js';
 import { pixelsPinned } from '../../shared/scene/pinned-pixels.js';
@@ -87,6 +89,35 @@ function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
     dy: older.dy + newer.dy,
     viewport: newer.viewport ?? older.viewport,
   };
+}
+
+/** Buffers of the current size a surface remembers for the steady commit path. */
+const RECENT_BUFFERS = 4;
+
+/**
+ * What the transmitter's steady commit path (transmitter/remote/steady.ts) needs to take a
+ * surface's next commits natively: the client's socket and ids, the buffers it attached lately
+ * and the content they are copied into.
+ */
+export interface SteadySource {
+  readonly connection: WaylandConnection;
+  readonly wlSurface: number;
+  /** The client's wp_presentation objects. */
+  readonly presentations: number[];
+  /** Ids the client may use for its next frame callbacks (those answered last). */
+  readonly freeIds: number[];
+  readonly buffers: { readonly id: number; readonly mapping: ShmMapping; readonly stride: number }[];
+  readonly content: Content;
+}
+
+/** The frame the steady path had in flight when it gave the surface back. */
+export interface SteadyFlight {
+  readonly callbacks: readonly number[];
+  readonly feedbacks: readonly number[];
+  /** The wl_buffer held for it. */
+  readonly buffer: number;
+  /** How long it has been in flight. */
+  readonly ageMs: number;
 }
 
 /** What a role (xdg_surface, wl_subsurface, cursor, ivi_surface) adds to the commit of its surface. */
@@ -142,6 +173,10 @@ export class Surface {
    * two; weston keeps a wl_shm buffer longer, until the next one replaces it).
    */
   private heldReleases: ShmBuffer[] = [];
+  /** Shared-memory buffers of the current size attached lately, oldest first. */
+  private recent: ShmBuffer[] = [];
+  /** Ids of the frame callbacks and feedbacks answered last: the client reuses them. */
+  private answered: number[] = [];
   /** wp_presentation feedbacks of applied commits not presented yet, oldest commit first. */
   private feedbackGroups: WpPresentationFeedbackResource[][] = [];
   /** When the oldest of `frameCallbacks` was applied (ms, monotonic). */
@@ -290,9 +325,70 @@ export class Surface {
     answerFeedbacks(groups, info);
     this.scene.presentationWanted = this.pending.feedbacks.length > 0 || (this.cached?.feedbacks.length ?? 0) > 0;
     const callbacks = this.frameCallbacks;
+    this.answered = [...callbacks.map((cb) => cb.id), ...groups.flat().map((fb) => fb.id)];
     if (callbacks.length === 0) return;
     this.frameCallbacks = [];
     for (const cb of callbacks) if (!cb.destroyed) cb.sendDone(timeMs >>> 0);
+  }
+
+  /**
+   * What the steady commit path needs to take this surface's next commits, when it may: a
+   * surface alone (no subsurfaces, cache or viewport), at scale 1 without transform, with
+   * nothing pending or waiting to be answered, and buffers of its size attached before.
+   */
+  steadySource(): SteadySource | null {
+    const raw = this.raw;
+    const p = this.pending;
+    if (this.isDestroyed || raw === null || this.scale !== 1 || this.transform !== 0 || this.cached !== null || this.subsurface !== null) return null;
+    if (this.currentStack.length !== 1 || this.pendingStack.length !== 1 || this.roleDirty || this.scene.viewport !== null) return null;
+    if (p.attach !== undefined || p.frames.length > 0 || p.feedbacks.length > 0 || p.surfaceDamage.length > 0 || p.bufferDamage.length > 0) return null;
+    if (p.opaque !== undefined || p.input !== undefined || p.transform !== undefined || p.scale !== undefined || p.viewport !== undefined) return null;
+    if (this.frameCallbacks.length > 0 || this.feedbackGroups.length > 0 || this.heldReleases.length > 0 || pixelsPinned(raw.pixels)) return null;
+    const buffers: SteadySource['buffers'][number][] = [];
+    for (const b of this.recent) {
+      if (b.width !== raw.width || b.height !== raw.height || b.format !== raw.format) continue;
+      const mapping = b.steadyMapping();
+      if (mapping !== null) buffers.push({ id: b.resource.id, mapping, stride: b.stride });
+    }
+    if (buffers.length === 0) return null;
+    const connection = this.wsClient.connection;
+    return {
+      connection,
+      wlSurface: this.resource.id,
+      presentations: [...this.client.presentations].filter((p) => !p.destroyed).map((p) => p.id),
+      freeIds: this.answered.filter((id) => connection.getObject(id) === undefined),
+      buffers,
+      content: raw,
+    };
+  }
+
+  /**
+   * The steady path gives the surface back with `flight` in flight: its callbacks, feedbacks and
+   * buffer wait for the consumer's `presented` as those of an applied commit do.
+   */
+  steadyRestore(flight: SteadyFlight | null): void {
+    this.answered = [];
+    if (flight === null || this.isDestroyed) return;
+    const conn = this.wsClient.connection;
+    const callbacks = flight.callbacks.map((id) => conn.createObjectWithId(WlCallbackResource, id, 1));
+    const feedbacks = flight.feedbacks.map((id) => conn.createObjectWithId(WpPresentationFeedbackResource, id, 1));
+    const held = this.recent.find((b) => b.resource.id === flight.buffer && !b.destroyed);
+    if (held !== undefined) this.heldReleases.push(held);
+    if (!this.hasFrameCallbacks) this.framesWaitingSince = (this.ctx.now() - Math.round(flight.ageMs)) >>> 0;
+    this.frameCallbacks.push(...callbacks);
+    if (feedbacks.length > 0) {
+      this.feedbackGroups.push(feedbacks);
+      this.scene.presentationWanted = true;
+    }
+    this.ctx.frames.schedule(this);
+  }
+
+  /** `b` was attached: it joins the recent buffers (which start over with a new size). */
+  private noteBuffer(b: ShmBuffer, sameSize: boolean): void {
+    const keep = sameSize ? this.recent.filter((x) => x !== b && !x.destroyed) : [];
+    keep.push(b);
+    if (keep.length > RECENT_BUFFERS) keep.shift();
+    this.recent = keep;
   }
 
   /** Role fields changed outside a commit: tell consumers soon, unless a commit does it first. */
@@ -432,6 +528,7 @@ export class Surface {
           return;
         }
         copied = src;
+        this.noteBuffer(src, same);
       } else {
         pixels = src.pixels;
       }

@@ -22,7 +22,10 @@ const CLOCK_MONOTONIC = 1;
 const U32 = 0xffffffffn;
 
 export function registerPresentation(ctx: DisplayContext): void {
-  ctx.server.addGlobal(WpPresentationResource, 1, (presentation) => {
+  ctx.server.addGlobal(WpPresentationResource, 1, (presentation, client) => {
+    const state = ctx.clientOf(client);
+    state.presentations.add(presentation);
+    presentation.onDestroy(() => state.presentations.delete(presentation));
     presentation.listen({
       destroy: () => {},
       feedback: (surface, callback) => {

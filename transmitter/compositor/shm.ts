@@ -109,6 +109,12 @@ export class ShmBuffer {
     return this.mapping;
   }
 
+  /** The buffer's mapping for native code that reads it across calls (null: it cannot be read). */
+  steadyMapping(): Mapping | null {
+    const m = this.destroyed ? null : this.map();
+    return m === null || m.truncated ? null : m;
+  }
+
   /**
    * Copy the buffer's pixels into `dst` (width * 4 bytes per row): every row,
    * or only `rects` (buffer pixels, already clipped to the buffer). One native

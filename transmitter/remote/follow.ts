@@ -164,6 +164,7 @@ export class SceneFollower {
   private untrack(s: SceneSurface): void {
     const l = this.tracked.get(s);
     if (l === undefined) return;
+    this.ctx.steady?.release(s);
     this.tracked.delete(s);
     if (this.listening.delete(s)) s.off('commit', l.commit);
     s.off('destroy', l.destroy);
@@ -212,6 +213,8 @@ export class SceneFollower {
   }
 
   private onCommit(s: SceneSurface, info: CommitInfo): void {
+    // A commit that did not go through the steady path: the window comes back first.
+    this.ctx.steady?.release(s);
     const conn = this.ctx.conn;
     if (info.roleChanged || s.role === null || !this.listening.has(s)) this.updateListening(s);
     if (conn === null) {
@@ -346,6 +349,7 @@ export class SceneFollower {
 
   destroyRemote(conn: ConnectionState, r: Remote): void {
     if (conn.remotes.get(r.scene) !== r) return;
+    this.ctx.steady?.release(r.scene);
     conn.remotes.delete(r.scene);
     conn.byProxy.delete(r.surface);
     for (const other of conn.remotes.values()) {

@@ -73,6 +73,7 @@ import { Reconnector } from './reconnect.js';
 import { ConnectionState, type LinkContext, type LinkCounters, type Remote } from './remote.js';
 import { Sender } from './send.js';
 import { ClipboardLink } from './clipboard.js';
+import { SteadyLink } from './steady.js';
 import type { Selections } from '../compositor/selection.js';
 
 export type LinkCodec = 'raw' | 'lz4' | 'zstd' | 'lossy' | 'auto';
@@ -178,6 +179,8 @@ export interface LinkStats {
   readonly lossyFrames: number;
   /** Lossless frames encoded on a worker thread (large damage). */
   readonly workerFrames: number;
+  /** Commits of windows handed over to the native steady path (steady.ts), included in `commitsSent`. */
+  readonly nativeCommits: number;
   /** Bytes waiting in the socket now. */
   readonly queuedBytes: number;
 }
@@ -213,6 +216,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   private readonly sender: Sender;
   private readonly seats: SeatListener;
   private readonly clipboard: ClipboardLink | null;
+  private readonly steady: SteadyLink;
 
   constructor(private readonly options: ReceiverLinkOptions) {
     super();
@@ -257,6 +261,8 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
         this.sender.scheduleFlush();
       },
       lost: (conn, reason) => {
+        // Windows handed over come back first: their frames in flight are answered offline.
+        this.steady.disconnected();
         this.counters.disconnects++;
         this.sampler?.stop();
         this.sampler = null;
@@ -286,9 +292,12 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       lossy: this.lossy,
       lossyBroken: false,
       sample: () => this.sampler?.sample(),
+      steady: null,
     };
     this.follower = new SceneFollower(ctx);
     this.sender = new Sender(ctx, this.follower);
+    ctx.steady = new SteadyLink(ctx, this.sender);
+    this.steady = ctx.steady;
     this.seats = new SeatListener(ctx, this.follower);
   }
 
@@ -314,6 +323,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
   async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     if (!this.reconnector.running) return;
     this.reconnector.halt();
+    this.steady.releaseAll();
     this.follower.stop();
     this.clipboard?.close();
     await this.reconnector.close(options.graceMs);
@@ -331,7 +341,20 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
 
   stats(): LinkStats {
     const queuedBytes = this.reconnector.conn?.client.stream.writableLength ?? 0;
-    return { connected: this.connected, surfaces: this.reconnector.conn?.remotes.size ?? 0, ...this.counters, queuedBytes };
+    const c = this.counters;
+    // Windows handed over count live (their counts join `counters` when they come back).
+    const [commits = 0, presented = 0, tiles = 0, wire = 0] = this.steady.counters();
+    return {
+      connected: this.connected,
+      surfaces: this.reconnector.conn?.remotes.size ?? 0,
+      ...c,
+      commitsSent: c.commitsSent + commits,
+      framesPresented: c.framesPresented + presented,
+      tiles: c.tiles + tiles,
+      wireBytes: c.wireBytes + wire,
+      nativeCommits: this.steady.nativeCommits,
+      queuedBytes,
+    };
   }
 
   /** Bind the receiver's globals and listen to its seat, output and codecs. */

@@ -134,6 +134,12 @@ export class LossySender {
     return this.surfaces.get(key)?.busy ?? false;
   }
 
+  /** Nothing lossy of this surface is in flight, on the receiver or due: its frames are all exact. */
+  clean(key: object): boolean {
+    const s = this.surfaces.get(key);
+    return s === undefined || (!s.busy && !s.refineDue && s.refine.length === 0);
+  }
+
   /** Whether the surface's lossy pixels settled: its next frame is to be lossless. */
   refineDue(key: object): boolean {
     return this.surfaces.get(key)?.refineDue ?? false;

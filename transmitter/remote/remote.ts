@@ -3,6 +3,7 @@
  * surfaces (`Remote`), the bound globals and devices (`ConnectionState`), and
  * the context the link's parts share (`LinkContext`).
  */
+import type { SteadyLink } from './steady.js';
 import type { PopupPositioner } from '../../shared/scene/window-requests.js';
 import type { PixelFormat, PresentationInfo, Rect, Scene, SceneFeedback, SceneSurface } from '../../shared/scene/scene.js';
 import type {
@@ -79,6 +80,8 @@ export interface LinkContext {
   lossyBroken: boolean;
   /** Sample the link for the codec policy (after a flush). */
   sample(): void;
+  /** Windows whose steady commits are handled natively (steady.ts); null until the link is built. */
+  steady: SteadyLink | null;
 }
 
 export interface SentToplevel {

@@ -15,7 +15,18 @@ import type { Content, Rect, SceneSurface } from '../../shared/scene/scene.js';
 import type { CodecChoice } from '../../shared/remote/codec-policy.js';
 import { CODEC_ZSTD, codecBit, formatToWire, tileMessageSize } from '../../shared/remote/tiles.js';
 import { isOpaque } from './lossy-sender.js';
-import type { WthpCompositorProxy, WthpPopupProxy, WthpSubsurfaceProxy, WthpSurfaceProxy, WthpToplevelProxy } from '../../shared/generated/waltham/waltham.js';
+import type {
+  WthpCallbackProxy,
+  WthpCompositorProxy,
+  WthpPopupProxy,
+  WthpPresentationFeedbackProxy,
+  WthpSubsurfaceProxy,
+  WthpSurfaceProxy,
+  WthpToplevelProxy,
+} from '../../shared/generated/waltham/waltham.js';
+import type { CommitState } from '../../shared/native.js';
+import type { FrameToken } from '../../shared/scene/frame-pacer.js';
+import { countSteady, takeFlight, type SteadyLinkHooks } from './steady.js';
 import { sameRects } from '../../shared/scene/region.js';
 import { encodeContentAsync, sendContent, sendFrame, type ContentSent } from './content.js';
 import { sendCursor } from './cursor.js';
@@ -36,7 +47,11 @@ import { soon } from '../../shared/microtask.js';
  * before the commit's frame callback and is kept in `r.shown` for it.
  */
 function requestPresentation(conn: ConnectionState, r: Remote): void {
-  const feedback = conn.presentation!.feedback(r.surface);
+  listenPresentation(conn, r, conn.presentation!.feedback(r.surface));
+}
+
+/** How the receiver showed `r`'s frame goes to `r.shown`. */
+function listenPresentation(conn: ConnectionState, r: Remote, feedback: WthpPresentationFeedbackProxy): void {
   feedback.listen({
     presented: (ageUs, refreshNs, seqHi, seqLo, flags) => {
       conn.client.destroyObject(feedback);
@@ -81,7 +96,7 @@ function countLargeFrames(conn: ConnectionState, remotes: readonly Remote[]): nu
 /** Cursor images are not presented by the receiver: their frame callbacks are answered at about 60 Hz. */
 const CURSOR_FRAME_MS = 16;
 
-export class Sender {
+export class Sender implements SteadyLinkHooks {
   private readonly highWater: number;
   private flushScheduled = false;
   /** Surfaces with a large frame ready in the current flush. */
@@ -140,6 +155,11 @@ export class Sender {
   /** Send `r`'s waiting state, or the bare commit its children need. */
   private sendRemote(conn: ConnectionState, r: Remote): void {
     if (conn.remotes.get(r.scene) !== r) return;
+    // A window handed over has nothing to send, unless something of it changed here: then it comes back first.
+    if (this.ctx.steady?.has(r.scene) === true) {
+      if (!r.pacer.pending && !r.needsCommit) return;
+      this.ctx.steady.release(r.scene);
+    }
     // A surface whose frame is being encoded waits for it; its commits merge meanwhile.
     if (this.ctx.lossy.busy(r) || r.encoder.busy) return;
     try {
@@ -412,12 +432,7 @@ export class Sender {
       const frame = r.pacer.frameSent(taken);
       // Only when the application waits for how its commits are shown: three messages a frame otherwise spent.
       if (conn.presentation !== null && s.presentationWanted) requestPresentation(conn, r);
-      callback.listen({
-        done: (time) => {
-          conn.client.destroyObject(callback);
-          if (conn.remotes.get(r.scene) === r) r.pacer.frameDone(frame, time);
-        },
-      });
+      this.listenFrame(conn, r, callback, frame);
     } else {
       // Nothing the receiver will present: frames waiting for an unmapped surface are void.
       r.pacer.forgetFrames();
@@ -436,6 +451,32 @@ export class Sender {
         sendCursor(this.ctx, this.follower, conn, s.owner);
       }
     }
+  }
+
+  /** The receiver presented `r`'s frame: the pacer answers the application; a steady window may be handed over then. */
+  private listenFrame(conn: ConnectionState, r: Remote, callback: WthpCallbackProxy, frame: FrameToken): void {
+    callback.listen({
+      done: (time) => {
+        conn.client.destroyObject(callback);
+        if (conn.remotes.get(r.scene) !== r) return;
+        r.pacer.frameDone(frame, time);
+        if (r.pacer.inFlight === 0 && !r.pacer.pending) this.ctx.steady?.offer(conn, r);
+      },
+    });
+  }
+
+  /** A window comes back from the steady path (steady.ts): its frame in flight and what it sent. */
+  restore(conn: ConnectionState, r: Remote, state: CommitState): void {
+    countSteady(this.ctx.counters, state);
+    this.fair.charge(r.scene.root, state.wireBytes);
+    const { callback, feedback } = takeFlight(conn, r, state);
+    if (feedback !== null) listenPresentation(conn, r, feedback);
+    const shown = state.shown;
+    if (shown.length === 5) {
+      r.shown = { timeNs: BigInt(Math.round(shown[0]!)), refreshNs: shown[1]!, seq: (BigInt(shown[2]!) << 32n) | BigInt(shown[3]!), flags: shown[4]! };
+    }
+    if (callback !== null) this.listenFrame(conn, r, callback, r.pacer.frameSent(false));
+    if (state.truncated) r.encoder.reset();
   }
 
   /** Stacking of the children of `r` and their positions: state the parent's commit applies. */

@@ -621,6 +621,81 @@ impl FrameEncoder {
   }
 }
 
+/// A handle on a `FrameEncoder`'s mirror for native code that encodes across calls (the
+/// transmitter's steady commits): the same mirror, the same lock and busy flag.
+pub(crate) struct SharedEncoder {
+  cfg: EncoderConfig,
+  state: Arc<Mutex<EncoderState>>,
+  busy: Arc<AtomicBool>,
+}
+
+impl SharedEncoder {
+  /// `encode` of `src` (`stride` bytes per row) as tile messages to `target` for `surface`.
+  #[allow(clippy::too_many_arguments)]
+  pub(crate) fn encode(
+    &self,
+    src: &[u8],
+    stride: usize,
+    width: usize,
+    height: usize,
+    damage: Option<&[i32]>,
+    codecs: u32,
+    target: u32,
+    surface: u32,
+    out: &mut [u8],
+  ) -> Result<FrameStats> {
+    let encoder = FrameEncoder {
+      cfg: self.cfg,
+      state: Arc::clone(&self.state),
+      busy: Arc::clone(&self.busy),
+    };
+    let mut st = encoder.state()?;
+    let frame = Frame::new(
+      stride as u32,
+      width as u32,
+      height as u32,
+      codecs,
+      target,
+      surface,
+    );
+    encode_frame(&self.cfg, &mut st, src, frame, damage, out)
+  }
+
+  /// Forget the mirror: the next encode sends everything.
+  pub(crate) fn reset(&self) {
+    if let Ok(mut st) = self.state.lock() {
+      st.mirror = Vec::new();
+      st.stale = Vec::new();
+      st.width = 0;
+      st.height = 0;
+    }
+  }
+
+  /// Whether the mirror holds an image of this size (else the next encode starts over).
+  pub(crate) fn ready(&self, width: usize, height: usize) -> bool {
+    match self.state.try_lock() {
+      Ok(st) => !self.busy.load(SeqCst) && !st.needs_reset(width, height),
+      Err(_) => false,
+    }
+  }
+
+  /// An output size that always holds one encode of a `width` x `height` image.
+  pub(crate) fn bound(&self, width: usize, height: usize) -> usize {
+    let tiles = width.div_ceil(self.cfg.tile) * height.div_ceil(self.cfg.tile);
+    width * height * 4 + (2 * tiles + height.div_ceil(self.cfg.tile) + 1) * (TILE_OVERHEAD + 4)
+  }
+}
+
+impl FrameEncoder {
+  pub(crate) fn shared(&self) -> SharedEncoder {
+    SharedEncoder {
+      cfg: self.cfg,
+      state: Arc::clone(&self.state),
+      busy: Arc::clone(&self.busy),
+    }
+  }
+}
+
 #[napi]
 impl FrameEncoder {
   /// `tileSize`: grid size in pixels (at least 4); `maxData`: largest tile data (at most what
@@ -708,9 +783,7 @@ impl FrameEncoder {
   /// image: every pixel raw plus the overhead of two messages per grid tile and one per row.
   #[napi]
   pub fn output_bound(&self, width: u32, height: u32) -> f64 {
-    let (w, h) = (width as usize, height as usize);
-    let tiles = w.div_ceil(self.cfg.tile) * h.div_ceil(self.cfg.tile);
-    (w * h * 4 + (2 * tiles + h.div_ceil(self.cfg.tile) + 1) * (TILE_OVERHEAD + 4)) as f64
+    self.shared().bound(width as usize, height as usize) as f64
   }
 
   /// Encodes what changed in `src` (`width` x `height` pixels, `srcStride` bytes per row) inside

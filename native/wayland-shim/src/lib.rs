@@ -8,6 +8,7 @@
 
 pub mod alloc;
 pub mod codec;
+pub mod commits;
 pub mod error;
 pub mod fd;
 pub mod frame;

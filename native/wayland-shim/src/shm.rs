@@ -124,6 +124,24 @@ impl Mapping {
     self.data
   }
 
+  /// Another handle on the same mapping: it stays mapped (zero pages once `unmap`ped) until
+  /// the last handle goes.
+  pub(crate) fn share(&self) -> Mapping {
+    Mapping {
+      region: Arc::clone(&self.region),
+      data: self.data,
+      len: self.len,
+    }
+  }
+
+  /// The mapped bytes. The client may write them at any time: whatever is read is what the
+  /// frame shows (as with libwayland compositors); a read past a shrunk file reads zeros.
+  pub(crate) fn bytes(&self) -> &[u8] {
+    // SAFETY: `data..data + len` stays mapped while the region lives (held by `self`); a SIGBUS
+    // is turned into zero pages by the handler.
+    unsafe { std::slice::from_raw_parts(self.data, self.len) }
+  }
+
   fn registration(&self) -> &Registration {
     self
       .region
@@ -224,6 +242,11 @@ fn unmapped() -> crate::error::Error {
 }
 
 impl ShmMapping {
+  /// A handle on the mapping for native code that reads it across calls (None once unmapped).
+  pub(crate) fn shared(&self) -> Option<Mapping> {
+    self.mapping.as_ref().map(Mapping::share)
+  }
+
   fn live_buffer(&self, env: sys::napi_env) -> Option<sys::napi_value> {
     if self.buffer.is_null() {
       return None;

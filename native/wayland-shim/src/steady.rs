@@ -264,11 +264,11 @@ pub struct SteadyFrames {
   display: Out,
 }
 
-fn rd16(b: &[u8], at: usize) -> usize {
+pub(crate) fn rd16(b: &[u8], at: usize) -> usize {
   u16::from_le_bytes([b[at], b[at + 1]]) as usize
 }
 
-fn rd32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn rd32(b: &[u8], at: usize) -> u32 {
   u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
@@ -325,7 +325,7 @@ fn subtract(a: Rect, b: Rect, out: &mut Vec<Rect>) {
   }
 }
 
-fn bounding(rects: &[Rect]) -> Rect {
+pub(crate) fn bounding(rects: &[Rect]) -> Rect {
   let x0 = rects.iter().map(|r| r.x).min().unwrap_or(0);
   let y0 = rects.iter().map(|r| r.y).min().unwrap_or(0);
   let x1 = rects.iter().map(|r| r.x + r.w).max().unwrap_or(0);
@@ -356,7 +356,7 @@ fn rects_to_i32(rects: &[Rect], out: &mut Vec<i32>) {
   }
 }
 
-fn monotonic_ns() -> i128 {
+pub(crate) fn monotonic_ns() -> i128 {
   let mut ts = libc::timespec {
     tv_sec: 0,
     tv_nsec: 0,
@@ -366,7 +366,7 @@ fn monotonic_ns() -> i128 {
   ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
 }
 
-fn waltham(out: &mut Vec<u8>, opcode: u32, target: u32, args: &[u32]) {
+pub(crate) fn waltham(out: &mut Vec<u8>, opcode: u32, target: u32, args: &[u32]) {
   let size = 12 + 4 * args.len();
   out.extend_from_slice(&[0, 0]);
   out.extend_from_slice(&(size as u16).to_le_bytes());
@@ -378,7 +378,7 @@ fn waltham(out: &mut Vec<u8>, opcode: u32, target: u32, args: &[u32]) {
   }
 }
 
-fn wayland(out: &mut Vec<u8>, target: u32, opcode: u32, args: &[u32]) {
+pub(crate) fn wayland(out: &mut Vec<u8>, target: u32, opcode: u32, args: &[u32]) {
   let size = 8 + 4 * args.len() as u32;
   out.extend_from_slice(&target.to_le_bytes());
   out.extend_from_slice(&((size << 16) | opcode).to_le_bytes());
@@ -388,7 +388,7 @@ fn wayland(out: &mut Vec<u8>, target: u32, opcode: u32, args: &[u32]) {
 }
 
 /// Writes what the socket takes now; true when bytes are left (for JavaScript to queue).
-fn flush(fd: i32, staged: &mut Vec<u8>, queued: bool) -> bool {
+pub(crate) fn flush(fd: i32, staged: &mut Vec<u8>, queued: bool) -> bool {
   if staged.is_empty() {
     return false;
   }

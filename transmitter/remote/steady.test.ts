@@ -1,0 +1,258 @@
+/**
+ * The transmitter's steady commits (steady.ts, native/wayland-shim/src/commits.rs) between a real
+ * virtual display driven by a Wayland client of this test and a real ReceiverServer over TCP,
+ * whose scene the test presents like a display: what the receiver holds must equal the client's
+ * pixels after every frame, while the native side takes the commits and after each way it gives
+ * a window back; frame callbacks and presentation feedback are answered as JavaScript answers
+ * them.
+ */
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReceiverServer } from '../../receiver/server.js';
+import { WpPresentationProxy, type WpPresentationFeedbackProxy } from '../../shared/generated/wayland/index.js';
+import { ftruncateFd } from '../../shared/native.js';
+import type { SceneSurface } from '../../shared/scene/scene.js';
+import { captureLogger, prng } from '../../shared/test/helpers.js';
+import { displayPerTest, waitFor, type ShmBufferHandle, type TestClient, type TestToplevel } from '../compositor/test/helpers.js';
+import { ReceiverLink } from './link.js';
+import { HOLD_MS } from './steady.js';
+
+const W = 320;
+const H = 200;
+const REFRESH_NS = 16_666_667;
+
+const vd = displayPerTest();
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** A receiver that presents every commit at once (refresh REFRESH_NS, sequence counting up), and a link to it. */
+async function bridge() {
+  const receiverLog = captureLogger();
+  const receiver = new ReceiverServer({ host: '127.0.0.1', port: 0, logger: receiverLog.logger });
+  const { port } = await receiver.listen();
+  cleanups.push(() => receiver.close());
+  let seq = 100n;
+  const shown = new Set<SceneSurface>();
+  const display = { hidden: false };
+  const show = (s: SceneSurface): void => {
+    if (!s.destroyed && !display.hidden) s.owner.feedback.presented(s, Date.now(), { timeNs: process.hrtime.bigint(), refreshNs: REFRESH_NS, seq: ++seq, flags: 0 });
+  };
+  const present = (s: SceneSurface): void => {
+    if (shown.has(s)) return;
+    shown.add(s);
+    s.on('commit', () => setImmediate(() => show(s)));
+  };
+  receiver.scene.on('surface', present);
+  const log = captureLogger();
+  const link = new ReceiverLink({ host: '127.0.0.1', port, scene: vd.display.scene, logger: log.logger, codec: 'lz4' });
+  link.start();
+  cleanups.push(() => link.stop({ graceMs: 100 }));
+  await once(link, 'connected');
+  /** Hide the windows (nothing is presented) or show them again (each presents what it has). */
+  const hide = (hidden: boolean): void => {
+    display.hidden = hidden;
+    if (!hidden) for (const s of shown) show(s);
+  };
+  return { receiver, link, log, hide };
+}
+
+/** A client's window painting random rectangles into a pool of buffers, with the picture it must show. */
+class Painter {
+  readonly model = new Uint8Array(W * H * 4);
+  readonly buffers: ShmBufferHandle[] = [];
+  private next = 0;
+  readonly random = prng(7);
+  presented: { sec: number; nsec: number; refresh: number; seq: number }[] = [];
+
+  constructor(
+    readonly client: TestClient,
+    readonly t: TestToplevel,
+    readonly presentation: WpPresentationProxy,
+    count: number,
+  ) {
+    for (let i = 0; i < count; i++) this.buffers.push(client.buffer(W, H, () => 0xff000000));
+  }
+
+  static async open(client: TestClient, title: string, count = 3): Promise<Painter> {
+    const t = await client.toplevel(title);
+    const g = client.registry.find(WpPresentationProxy.spec.name);
+    if (g === undefined) throw new Error('no wp_presentation');
+    const p = new Painter(client, t, client.registry.bind(WpPresentationProxy, g, 1), count);
+    // The first frame: everything.
+    await p.frame([{ x: 0, y: 0, width: W, height: H }]);
+    return p;
+  }
+
+  /** Random rectangles of the model repainted. */
+  paint(n: number): { x: number; y: number; width: number; height: number }[] {
+    const rects = [];
+    for (let i = 0; i < n; i++) {
+      const x = Math.floor(this.random() * (W - 8));
+      const y = Math.floor(this.random() * (H - 8));
+      const width = 1 + Math.floor(this.random() * Math.min(90, W - x));
+      const height = 1 + Math.floor(this.random() * Math.min(70, H - y));
+      const color = (0xff000000 | Math.floor(this.random() * 0xffffff)) >>> 0;
+      const px = new DataView(this.model.buffer);
+      for (let yy = y; yy < y + height; yy++) for (let xx = x; xx < x + width; xx++) px.setUint32((yy * W + xx) * 4, color, true);
+      rects.push({ x, y, width, height });
+    }
+    return rects;
+  }
+
+  /**
+   * Attach the next buffer holding the model, damage `rects`, ask a frame callback (and
+   * presentation feedback), commit; resolves when the callback is done. `wait` false: resolves
+   * at once with the callback's promise.
+   */
+  commit(rects: readonly { x: number; y: number; width: number; height: number }[], buffer = this.buffers[this.next++ % this.buffers.length]!): Promise<number> {
+    buffer.bytes.set(this.model);
+    const s = this.t.surface;
+    s.attach(buffer.buffer, 0, 0);
+    for (const r of rects) s.damageBuffer(r.x, r.y, r.width, r.height);
+    const done = new Promise<number>((resolve) => s.frame().listen({ done: (time) => resolve(time) }));
+    const fb: WpPresentationFeedbackProxy = this.presentation.feedback(s);
+    fb.listen({
+      syncOutput: () => {},
+      presented: (hi, lo, nsec, refresh, seqHi, seqLo) => this.presented.push({ sec: hi * 2 ** 32 + lo, nsec, refresh, seq: seqHi * 2 ** 32 + seqLo }),
+      discarded: () => {},
+    });
+    s.commit();
+    return done;
+  }
+
+  async frame(rects: readonly { x: number; y: number; width: number; height: number }[]): Promise<number> {
+    const done = this.commit(rects);
+    return withTimeout(done, 3000, 'a frame callback');
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} after ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function remoteWindow(receiverScene: ReceiverServer['scene'], title: string): SceneSurface | undefined {
+  return [...receiverScene.surfaces].find((s) => s.role?.kind === 'toplevel' && s.role.title === title && s.content !== null);
+}
+
+/** The receiver's pixels of the window equal the model. */
+async function showsModel(receiver: ReceiverServer, title: string, p: Painter, what: string): Promise<void> {
+  await waitFor(() => {
+    const c = remoteWindow(receiver.scene, title)?.content;
+    return c !== null && c !== undefined && c.width === W && c.height === H && Buffer.compare(Buffer.from(c.pixels.buffer, c.pixels.byteOffset, W * H * 4), Buffer.from(p.model.buffer)) === 0;
+  }, 5000, what);
+}
+
+describe('steady commits', () => {
+  it('take the frames of a steady window natively, pixel for pixel, and answer callbacks and feedback as the receiver showed them', async () => {
+    const { receiver, link } = await bridge();
+    const p = await Painter.open(await vd.connect(), 'steady');
+    for (let i = 0; i < 40; i++) {
+      const before = Number(process.hrtime.bigint() / 1000n);
+      await p.frame(p.paint(1 + (i % 4)));
+      await showsModel(receiver, 'steady', p, `frame ${i} on the receiver`);
+      const fb = p.presented.at(-1)!;
+      // The time the receiver's display gave (now), its refresh and its counter.
+      expect(fb.refresh).toBe(REFRESH_NS);
+      expect(fb.sec * 1e6 + fb.nsec / 1000).toBeGreaterThanOrEqual(before - 1000);
+    }
+    const seqs = p.presented.map((x) => x.seq);
+    expect(seqs.slice(1).every((s, i) => s > seqs[i]!)).toBe(true);
+    const stats = link.stats();
+    expect(stats.nativeCommits).toBeGreaterThanOrEqual(30);
+    expect(stats.commitsSent).toBeGreaterThanOrEqual(41);
+    expect(stats.framesPresented).toBeGreaterThanOrEqual(40);
+    // Each buffer went back once for each commit that used it (with its callback).
+    const released = p.buffers.reduce((n, b) => n + b.released, 0);
+    expect(released).toBeGreaterThanOrEqual(40);
+  });
+
+  it('give a window back for anything else: a commit while one is in flight, a title, a new buffer; then take it again', async () => {
+    const { receiver, link } = await bridge();
+    const client = await vd.connect();
+    const p = await Painter.open(client, 'back');
+    for (let i = 0; i < 5; i++) await p.frame(p.paint(2));
+    const adopted = link.stats().nativeCommits;
+    expect(adopted).toBeGreaterThan(0);
+
+    // Two commits without waiting: the second comes while the first is in flight.
+    const first = p.commit(p.paint(3));
+    const second = p.commit(p.paint(3));
+    await withTimeout(Promise.all([first, second]), 3000, 'both frame callbacks');
+    await showsModel(receiver, 'back', p, 'both commits on the receiver');
+
+    // A title between frames (JavaScript's), then frames again.
+    p.t.toplevel.setTitle('back 2');
+    await p.frame(p.paint(2));
+    await showsModel(receiver, 'back 2', p, 'the retitled window');
+    for (let i = 0; i < 5; i++) await p.frame(p.paint(2));
+
+    // A buffer the display has not seen.
+    const fresh = client.buffer(W, H, () => 0xff000000);
+    await withTimeout(p.commit(p.paint(4), fresh), 3000, 'the new buffer frame');
+    await showsModel(receiver, 'back 2', p, 'the new buffer on the receiver');
+    for (let i = 0; i < 10; i++) await p.frame(p.paint(2));
+    await showsModel(receiver, 'back 2', p, 'frames after the new buffer');
+    expect(link.stats().nativeCommits).toBeGreaterThan(adopted + 5);
+  });
+
+  it('give a window back after a while and take it again', async () => {
+    const { receiver, link } = await bridge();
+    const p = await Painter.open(await vd.connect(), 'held');
+    const until = Date.now() + HOLD_MS * 2.5;
+    let frames = 0;
+    while (Date.now() < until) {
+      await p.frame(p.paint(1));
+      frames++;
+    }
+    await showsModel(receiver, 'held', p, 'the window after the holds');
+    const stats = link.stats();
+    // Handed over, given back at the hold, handed over again: nearly every frame native.
+    expect(stats.nativeCommits).toBeGreaterThan(frames - 8);
+    expect(stats.nativeCommits).toBeLessThan(frames);
+  });
+
+  it('gives a window back when the receiver does not present its frame: the display answers the application', async () => {
+    const { receiver, link, hide } = await bridge();
+    const p = await Painter.open(await vd.connect(), 'hidden');
+    for (let i = 0; i < 5; i++) await p.frame(p.paint(2));
+    const native = link.stats().nativeCommits;
+    expect(native).toBeGreaterThan(0);
+    hide(true);
+    const started = Date.now();
+    await withTimeout(p.commit(p.paint(2)), 4000, 'the frame callback of a frame never presented');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(link.stats().nativeCommits).toBe(native + 1);
+    hide(false);
+    for (let i = 0; i < 5; i++) await p.frame(p.paint(2));
+    await showsModel(receiver, 'hidden', p, 'the window shown again');
+  });
+
+  it('drops a client whose buffer shrinks under a commit taken natively; another window goes on', async () => {
+    const { receiver, link } = await bridge();
+    const other = await Painter.open(await vd.connect(), 'other');
+    const client = await vd.connect();
+    const p = await Painter.open(client, 'shrinks');
+    for (let i = 0; i < 5; i++) {
+      await p.frame(p.paint(2));
+      await other.frame(other.paint(2));
+    }
+    expect(link.stats().nativeCommits).toBeGreaterThan(0);
+    const gone = new Promise<void>((resolve) => client.client.once('close', () => resolve()));
+    const b = p.buffers[0]!;
+    ftruncateFd(b.fd, 0);
+    void p.commit(p.paint(2), b);
+    await withTimeout(gone, 3000, 'the client dropped');
+    await waitFor(() => vd.logs.some((l) => typeof l['msg'] === 'string' && l['msg'].includes('cannot read')), 3000, 'the log line');
+    for (let i = 0; i < 5; i++) await other.frame(other.paint(2));
+    await showsModel(receiver, 'other', other, 'the other window');
+    expect(link.connected).toBe(true);
+  });
+});

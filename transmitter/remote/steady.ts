@@ -1,0 +1,439 @@
+/**
+ * Steady commits in native code (native/wayland-shim/src/commits.rs): an
+ * application's window mirrored steadily on a receiver is handed over after
+ * a frame JavaScript sent and answered, and its following commits (attach,
+ * damage, frame, presentation feedback, commit; the receiver's done,
+ * presented and delete_id) are handled where the bytes are read: the
+ * damaged pixels copied into the scene's content where they differ, encoded
+ * against the link's mirror and sent, the application answered, without
+ * JavaScript. At the first message of that application the native side does
+ * not take (another request, another buffer, a second commit in flight), the
+ * window comes back here with the frame in flight, and the message is
+ * handled as usual. The link takes a window back before it changes anything
+ * of it (a commit from elsewhere, routing, the connection lost), and the
+ * native side gives it back by itself after `HOLD_MS`, so that the codec
+ * policy, fairness and the link's sampling see a frame now and then.
+ *
+ * Only windows on plain TCP links whose socket is written directly take part
+ * (TLS stays in JavaScript), never a lossy frame, and none while Waltham or
+ * Wayland messages are traced. WALTHAM_NATIVE_COMMITS=0 turns it off.
+ */
+import { COMMIT_APP_STAGED, COMMIT_IO, COMMIT_LINK_STAGED, COMMIT_RELEASE, SteadyCommits, type CommitState, type CommitWire } from '../../shared/native.js';
+import {
+  wthDisplayInterface,
+  wthpCallbackInterface,
+  WthpCallbackProxy,
+  wthpContentInterface,
+  WthpContentFormat,
+  wthpPresentationFeedbackInterface,
+  WthpPresentationFeedbackProxy,
+  wthpPresentationInterface,
+  wthpSurfaceInterface,
+} from '../../shared/generated/waltham/waltham.js';
+import {
+  wlBufferInterface,
+  wlCallbackInterface,
+  wlDisplayInterface,
+  wlSurfaceInterface,
+  wpPresentationFeedbackInterface,
+  wpPresentationInterface,
+} from '../../shared/generated/wayland/index.js';
+import { CODEC_ZSTD, codecBit, RGB_CODECS } from '../../shared/remote/tiles.js';
+import { LOSSY_CODECS } from '../../shared/remote/lossy.js';
+import type { SceneSurface } from '../../shared/scene/scene.js';
+import type { WaylandConnection } from '../../shared/wayland/connection.js';
+import type { InterfaceSpec, MessageSpec } from '../../shared/wire/protocol.js';
+import { Surface } from '../compositor/compositor.js';
+import type { ConnectionState, LinkContext, LinkCounters, Remote } from './remote.js';
+import { contentToSend } from './viewport.js';
+
+/** A window goes back at its first commit this long after the hand-over. */
+export const HOLD_MS = 1000;
+
+function opcodeOf(iface: InterfaceSpec, name: string, events = false): number {
+  const list: readonly MessageSpec[] = events ? iface.events : iface.requests;
+  const m = list.find((x) => x.name === name);
+  if (m === undefined) throw new Error(`${iface.name} has no ${name}`);
+  return m.opcode;
+}
+
+/** Wire numbers from the generated tables. */
+export function commitWire(): CommitWire {
+  return {
+    wlAttach: opcodeOf(wlSurfaceInterface, 'attach'),
+    wlDamage: opcodeOf(wlSurfaceInterface, 'damage'),
+    wlDamageBuffer: opcodeOf(wlSurfaceInterface, 'damage_buffer'),
+    wlFrame: opcodeOf(wlSurfaceInterface, 'frame'),
+    wlCommit: opcodeOf(wlSurfaceInterface, 'commit'),
+    wpFeedback: opcodeOf(wpPresentationInterface, 'feedback'),
+    wlBufferRelease: opcodeOf(wlBufferInterface, 'release', true),
+    wlCallbackDone: opcodeOf(wlCallbackInterface, 'done', true),
+    wlDeleteId: opcodeOf(wlDisplayInterface, 'delete_id', true),
+    wpPresented: opcodeOf(wpPresentationFeedbackInterface, 'presented', true),
+    begin: opcodeOf(wthpContentInterface, 'begin'),
+    frame: opcodeOf(wthpSurfaceInterface, 'frame'),
+    feedback: opcodeOf(wthpPresentationInterface, 'feedback'),
+    commit: opcodeOf(wthpSurfaceInterface, 'commit'),
+    callbackDone: opcodeOf(wthpCallbackInterface, 'done', true),
+    feedbackPresented: opcodeOf(wthpPresentationFeedbackInterface, 'presented', true),
+    feedbackDiscarded: opcodeOf(wthpPresentationFeedbackInterface, 'discarded', true),
+    deleteId: opcodeOf(wthDisplayInterface, 'delete_id', true),
+  };
+}
+
+/** What a link does with a window given back (send.ts): its frame in flight, its counters. */
+export interface SteadyLinkHooks {
+  /** The window `r` comes back; `state` holds the frame in flight and what was sent natively. */
+  restore(conn: ConnectionState, r: Remote, state: CommitState): void;
+}
+
+interface Adopted {
+  readonly link: SteadyLink;
+  readonly conn: ConnectionState;
+  readonly r: Remote;
+  readonly surface: Surface;
+  readonly app: number;
+}
+
+/** The one native object of the process, and the applications' hooks (an application may show windows on several links). */
+class CommitHub {
+  readonly native = new SteadyCommits(commitWire());
+  readonly io = new Float64Array(COMMIT_IO.length);
+  readonly adopted = new Map<number, Adopted>();
+  readonly byScene = new Map<SceneSurface, number>();
+  private readonly apps = new Map<WaylandConnection, number>();
+  private readonly appConns = new Map<number, WaylandConnection>();
+  private nextKey = 1;
+  private nextApp = 1;
+  nextLink = 1;
+
+  key(): number {
+    return this.nextKey++;
+  }
+
+  /** The key of an application's connection, hooked on first use. */
+  app(conn: WaylandConnection): number {
+    let app = this.apps.get(conn);
+    if (app !== undefined) return app;
+    app = this.nextApp++;
+    const key = app;
+    this.apps.set(conn, key);
+    this.appConns.set(key, conn);
+    const io = this.io;
+    conn.setFastPath((buf, start, end) => {
+      if (!this.hasApp(key)) return start;
+      io[COMMIT_IO.linkQueued] = this.linksQueued(key) ? 1 : 0;
+      const links = this.linksOf(key);
+      // One sequence of ids on each link: JavaScript's (its ping, other windows) and the native side's.
+      for (const [link, client] of links) this.native.syncIds(link, client.nextOwnId);
+      const next = this.native.takeApp(key, buf, start, end, io);
+      for (const [link, client] of links) client.claimOwnIds(this.native.syncIds(link, client.nextOwnId) - 1);
+      const flags = io[COMMIT_IO.flags]!;
+      if (flags & COMMIT_LINK_STAGED) for (const a of this.adopted.values()) if (a.app === key) a.link.queueStaged();
+      if (flags & COMMIT_RELEASE) this.releaseApp(key);
+      return next;
+    });
+    conn.once('close', () => {
+      // Its surfaces go with it: nothing to restore into a closed connection.
+      for (const state of this.native.releaseApp(key)) this.forgetState(state);
+      this.native.forget(key, 0);
+      this.apps.delete(conn);
+      this.appConns.delete(key);
+    });
+    return key;
+  }
+
+  /** The links of the application's windows handed over, with their Waltham connections. */
+  private linksOf(app: number): Map<number, ConnectionState['client']> {
+    const out = new Map<number, ConnectionState['client']>();
+    for (const a of this.adopted.values()) if (a.app === app) out.set(a.link.key, a.conn.client);
+    return out;
+  }
+
+  appConnection(app: number): WaylandConnection | undefined {
+    return this.appConns.get(app);
+  }
+
+  private hasApp(app: number): boolean {
+    for (const a of this.adopted.values()) if (a.app === app) return true;
+    return false;
+  }
+
+  /** A link of the application's windows has output queued (after trying to write it). */
+  private linksQueued(app: number): boolean {
+    let queued = false;
+    for (const a of this.adopted.values()) {
+      if (a.app !== app) continue;
+      const client = a.conn.client;
+      if (!client.outputQueued) continue;
+      client.flushNow();
+      if (client.outputQueued) queued = true;
+    }
+    return queued;
+  }
+
+  releaseApp(app: number): void {
+    for (const state of this.native.releaseApp(app)) this.restore(state);
+  }
+
+  restore(state: CommitState): void {
+    const a = this.adopted.get(state.key);
+    if (a === undefined) return;
+    this.adopted.delete(state.key);
+    this.byScene.delete(a.r.scene);
+    a.link.restore(a, state);
+  }
+
+  private forgetState(state: CommitState): void {
+    const a = this.adopted.get(state.key);
+    if (a === undefined) return;
+    this.adopted.delete(state.key);
+    this.byScene.delete(a.r.scene);
+    a.link.counted(state);
+  }
+}
+
+let hub: CommitHub | null = null;
+
+/** The steady commit path of one link (ReceiverLink). */
+export class SteadyLink {
+  private readonly hub: CommitHub;
+  /** This link's key in the native side. */
+  readonly key: number;
+  /** The connection whose input goes through the native side first. */
+  private hooked: ConnectionState | null = null;
+  /** Hand-overs and windows taken back so far. */
+  readonly handovers = { adopted: 0, released: 0 };
+  /** Commits of windows since given back. */
+  private restoredCommits = 0;
+  /** Looks for frames the receiver does not present while windows are handed over. */
+  private watch: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ctx: LinkContext,
+    private readonly hooks: SteadyLinkHooks,
+  ) {
+    hub ??= new CommitHub();
+    this.hub = hub;
+    this.key = this.hub.nextLink++;
+  }
+
+  /** Whether native steady commits are on (WALTHAM_NATIVE_COMMITS=0 turns them off). */
+  static get enabled(): boolean {
+    return process.env['WALTHAM_NATIVE_COMMITS'] !== '0';
+  }
+
+  /** Whether `s`'s window is handed over now. */
+  has(s: SceneSurface): boolean {
+    const key = this.hub.byScene.get(s);
+    return key !== undefined && this.hub.adopted.get(key)?.link === this;
+  }
+
+  /** Hand `r` over if it is mirrored steadily (after JavaScript answered a frame of it). */
+  offer(conn: ConnectionState, r: Remote): void {
+    const s = r.scene;
+    if (!SteadyLink.enabled || this.hub.byScene.has(s) || this.ctx.conn !== conn || conn.client.traced) return;
+    if ((r.kind !== 'toplevel' && r.kind !== 'ivi') || r.refused || r.needsCommit || r.pacer.inFlight > 0 || r.pacer.pending) return;
+    if (!this.ctx.lossy.clean(r) || r.encoder.busy || s.listenerCount('commit') !== 1) return;
+    const fd = conn.client.directWriteFd;
+    if (fd < 0 || conn.client.outputQueued) return;
+    const c = contentToSend(conn, s);
+    const size = r.size;
+    if (c === null || c !== s.content || size === null || size.width !== c.width || size.height !== c.height || size.format !== c.format) return;
+    if (r.encoder.needsReset(c.width, c.height)) return;
+    const choice = this.ctx.policy?.choose(s.id, performance.now()) ?? null;
+    if (choice !== null && choice.kind === 'lossy') return;
+    const surface = Surface.fromScene(s);
+    const source = surface?.steadySource() ?? null;
+    if (surface === undefined || source === null || source.connection.traced || source.content !== c) return;
+    const lossless = conn.codecs & ~LOSSY_CODECS;
+    const picked = choice !== null && choice.kind === 'zstd' ? lossless : lossless & ~codecBit(CODEC_ZSTD);
+    // As TileEncoder does: 3-byte pixels for xrgb8888 only.
+    const codecs = c.format === 'xrgb8888' ? picked : picked & ~RGB_CODECS;
+    const app = this.hub.app(source.connection);
+    const key = this.hub.key();
+    try {
+      this.hub.native.adopt(
+        {
+          key,
+          app,
+          appFd: source.connection.socketFd,
+          wlSurface: source.wlSurface,
+          presentations: source.presentations,
+          freeIds: source.freeIds,
+          link: this.key,
+          linkFd: fd,
+          nextId: conn.client.nextOwnId,
+          surface: r.surface.id,
+          content: conn.content.id,
+          presentation: conn.presentation?.id ?? 0,
+          width: c.width,
+          height: c.height,
+          format: c.format === 'xrgb8888' ? WthpContentFormat.Xrgb8888 : WthpContentFormat.Argb8888,
+          codecs,
+          pixels: c.pixels,
+          holdMs: HOLD_MS,
+        },
+        r.encoder.nativeEncoder,
+      );
+      for (const b of source.buffers) this.hub.native.addBuffer(key, b.id, b.mapping, b.stride);
+    } catch (err) {
+      this.hub.native.releaseSurface(key);
+      this.ctx.logger.warn({ err }, `${this.ctx.where}: steady commits: surface ${s.id} not handed over: ${(err as Error).message}`);
+      return;
+    }
+    this.hub.adopted.set(key, { link: this, conn, r, surface, app });
+    this.hub.byScene.set(s, key);
+    this.handovers.adopted++;
+    this.hook(conn);
+    this.watchOverdue();
+    this.ctx.logger.debug({ surface: s.id }, `${this.ctx.where}: steady commits: surface ${s.id} handed over`);
+  }
+
+  /** Take `s`'s window back, if it is handed over. */
+  release(s: SceneSurface): void {
+    const key = this.hub.byScene.get(s);
+    if (key === undefined || this.hub.adopted.get(key)?.link !== this) return;
+    const state = this.hub.native.releaseSurface(key);
+    if (state !== null) this.hub.restore(state);
+  }
+
+  /** Take every window of this link back (the connection goes, the link stops). */
+  releaseAll(): void {
+    for (const state of this.hub.native.releaseLink(this.key)) this.hub.restore(state);
+  }
+
+  /** The connection is gone: nothing staged for it goes out any more. */
+  disconnected(): void {
+    this.releaseAll();
+    this.hub.native.forget(0, this.key);
+    this.hooked = null;
+  }
+
+  /** Commits taken natively so far, those of windows handed over now included. */
+  get nativeCommits(): number {
+    return this.restoredCommits + (this.counters()[0] ?? 0);
+  }
+
+  /** Counters of windows handed over now: commits, frames presented, tiles, bytes of tile messages. */
+  counters(): number[] {
+    return this.hub.native.counters(this.key);
+  }
+
+  /** Queue what the native side staged for this link. */
+  queueStaged(): void {
+    const bytes = this.hub.native.takeStaged(0, this.key);
+    if (bytes !== null) this.ctx.conn?.client.sendEncoded(bytes);
+  }
+
+  /** A window comes back: the application's side first (its objects), then the link's. */
+  restore(a: Adopted, state: CommitState): void {
+    this.handovers.released++;
+    this.restoredCommits += state.commits;
+    this.ctx.logger.debug(
+      { surface: a.r.scene.id, commits: state.commits },
+      `${this.ctx.where}: steady commits: surface ${a.r.scene.id} taken back after ${state.commits} commits${state.inFlight !== 0 ? ', one in flight' : ''}`,
+    );
+    // Bytes the native side could not write go first, in order, before anything written from here.
+    this.queueStaged();
+    const conn = this.hub.appConnection(a.app);
+    const bytes = this.hub.native.takeStaged(a.app, 0);
+    if (bytes !== null) conn?.sendRaw(bytes);
+    const flight =
+      state.inFlight === 0 ? null : { callbacks: state.flightCallbacks, feedbacks: state.flightFeedbacks, buffer: state.flightBuffer, ageMs: state.flightMs };
+    try {
+      a.surface.steadyRestore(flight);
+      this.hooks.restore(a.conn, a.r, state);
+    } catch (err) {
+      this.ctx.logger.error({ err }, `${this.ctx.where}: steady commits: surface ${a.r.scene.id} could not be taken back: ${(err as Error).message}`);
+      a.conn.client.close();
+    }
+  }
+
+  /** A window went with its application: count what it sent. */
+  counted(state: CommitState): void {
+    this.restoredCommits += state.commits;
+    countSteady(this.ctx.counters, state);
+  }
+
+  /**
+   * A frame the receiver does not present (a hidden window, a stalled display) would stall the
+   * application: such a window comes back after HOLD_MS, and the display's frame clock answers it.
+   */
+  private watchOverdue(): void {
+    if (this.watch !== null) return;
+    this.watch = setInterval(() => {
+      if (!this.any()) {
+        clearInterval(this.watch!);
+        this.watch = null;
+        return;
+      }
+      for (const key of this.hub.native.overdue(this.key, HOLD_MS)) {
+        const state = this.hub.native.releaseSurface(key);
+        if (state !== null) this.hub.restore(state);
+      }
+    }, HOLD_MS / 4);
+    this.watch.unref();
+  }
+
+  /** The receiver's answers go through the native side first while windows are handed over. */
+  private hook(conn: ConnectionState): void {
+    if (this.hooked === conn) return;
+    this.hooked = conn;
+    const io = this.hub.io;
+    const client = conn.client;
+    client.setFastPath((buf, start, end) => {
+      if (this.ctx.conn !== conn || !this.any()) return start;
+      io[COMMIT_IO.appQueued] = this.appsQueued() ? 1 : 0;
+      const next = this.hub.native.takeLink(this.key, buf, start, end, io);
+      if (next !== start) client.countFastMessages(io[COMMIT_IO.messages]!);
+      if (io[COMMIT_IO.flags]! & COMMIT_APP_STAGED) this.queueAppsStaged();
+      return next;
+    });
+  }
+
+  private any(): boolean {
+    for (const a of this.hub.adopted.values()) if (a.link === this) return true;
+    return false;
+  }
+
+  private appsQueued(): boolean {
+    let queued = false;
+    for (const a of this.hub.adopted.values()) {
+      if (a.link !== this) continue;
+      const conn = this.hub.appConnection(a.app);
+      if (conn === undefined || !conn.hasQueuedOutput) continue;
+      conn.flush();
+      if (conn.hasQueuedOutput) queued = true;
+    }
+    return queued;
+  }
+
+  private queueAppsStaged(): void {
+    for (const a of this.hub.adopted.values()) {
+      if (a.link !== this) continue;
+      const bytes = this.hub.native.takeStaged(a.app, 0);
+      if (bytes !== null) this.hub.appConnection(a.app)?.sendRaw(bytes);
+    }
+  }
+}
+
+/** What a window sent while handed over, added to the link's counters. */
+export function countSteady(c: LinkCounters, state: CommitState): void {
+  c.commitsSent += state.commits;
+  c.framesPresented += state.presented;
+  c.tiles += state.tiles;
+  c.unchangedTiles += state.unchangedTiles;
+  c.rawBytes += state.rawBytes;
+  c.wireBytes += state.wireBytes;
+}
+
+/** Proxies for the frame in flight of a window given back, in the link's object map. */
+export function takeFlight(conn: ConnectionState, r: Remote, state: CommitState): { callback: WthpCallbackProxy | null; feedback: WthpPresentationFeedbackProxy | null } {
+  const last = state.nextId - 1;
+  const client = conn.client;
+  const [callback = null] = client.takeObjects(WthpCallbackProxy, state.inFlight === 0 ? [] : [state.inFlight], r.surface.version, last);
+  const fb = state.inFlight !== 0 && state.flightFeedback !== 0 && conn.presentation !== null ? [state.flightFeedback] : [];
+  const [feedback = null] = client.takeObjects(WthpPresentationFeedbackProxy, fb, conn.presentation?.version ?? 1, last);
+  return { callback, feedback };
+}
