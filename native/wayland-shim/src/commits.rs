@@ -40,7 +40,7 @@ use crate::pixels::Rect;
 use crate::refine::copy_changed_into;
 use crate::shm::{Mapping, ShmMapping};
 use crate::socket::send_parts_raw;
-use crate::steady::{bounding, flush, monotonic_ns, rd16, rd32, waltham, wayland};
+use crate::steady::{bounding, flush, input, monotonic_ns, rd16, rd32, take_bytes, waltham, wayland};
 
 /// `io` slots: the link's / the application's connection has output queued in JavaScript (in);
 /// flags, messages handled, bytes written to the link (out).
@@ -499,10 +499,7 @@ impl SteadyCommits {
     } else {
       &mut self.links.get_mut(&link)?.out.staged
     };
-    if staged.is_empty() {
-      return None;
-    }
-    Some(std::mem::take(staged).into())
+    take_bytes(staged)
   }
 
   /// Handle the leading commits of `buf[start, end)`, read from application `app`, that belong
@@ -529,10 +526,7 @@ impl SteadyCommits {
     end: u32,
     io: &mut [f64],
   ) -> Result<u32> {
-    if io.len() < COMMIT_IO_LEN || end as usize > buf.len() || start > end {
-      return Err(invalid("SteadyCommits.takeApp: bad range or io"));
-    }
-    let bytes = &buf[..end as usize];
+    let bytes = input("SteadyCommits.takeApp", buf, start, end, io, COMMIT_IO_LEN)?;
     let mut at = start as usize;
     let mut flags = 0u32;
     let mut messages = 0.0;
@@ -807,11 +801,8 @@ impl SteadyCommits {
     end: u32,
     io: &mut [f64],
   ) -> Result<u32> {
-    if io.len() < COMMIT_IO_LEN || end as usize > buf.len() || start > end {
-      return Err(invalid("SteadyCommits.takeLink: bad range or io"));
-    }
     let w = self.wire;
-    let bytes = &buf[..end as usize];
+    let bytes = input("SteadyCommits.takeLink", buf, start, end, io, COMMIT_IO_LEN)?;
     let mut at = start as usize;
     let mut messages = 0.0;
     let mut answered: Vec<u32> = Vec::new();

@@ -387,6 +387,26 @@ pub(crate) fn wayland(out: &mut Vec<u8>, target: u32, opcode: u32, args: &[u32])
   }
 }
 
+/// The staged bytes, taken for JavaScript to queue; None: nothing is staged.
+pub(crate) fn take_bytes(staged: &mut Vec<u8>) -> Option<Buffer> {
+  (!staged.is_empty()).then(|| std::mem::take(staged).into())
+}
+
+/// `buf[..end]`, when `start..end` is a range of it and `io` has `io_len` slots.
+pub(crate) fn input<'a>(
+  what: &str,
+  buf: &'a [u8],
+  start: u32,
+  end: u32,
+  io: &[f64],
+  io_len: usize,
+) -> Result<&'a [u8]> {
+  if io.len() < io_len || end as usize > buf.len() || start > end {
+    return Err(invalid(format!("{what}: bad range or io")));
+  }
+  Ok(&buf[..end as usize])
+}
+
 /// Writes what the socket takes now; true when bytes are left (for JavaScript to queue).
 pub(crate) fn flush(fd: i32, staged: &mut Vec<u8>, queued: bool) -> bool {
   if staged.is_empty() {
@@ -727,10 +747,7 @@ impl SteadyFrames {
     } else {
       &mut self.peers.get_mut(&peer)?.staged
     };
-    if staged.is_empty() {
-      return None;
-    }
-    Some(std::mem::take(staged).into())
+    take_bytes(staged)
   }
 
   /// Handle the leading messages of `buf[start, end)`, read from `peer`'s Waltham connection,
@@ -758,10 +775,7 @@ impl SteadyFrames {
     end: u32,
     io: &mut [f64],
   ) -> Result<u32> {
-    if io.len() < IO_LEN || end as usize > buf.len() || start > end {
-      return Err(invalid("SteadyFrames.takeWaltham: bad range or io"));
-    }
-    let bytes = &buf[..end as usize];
+    let bytes = input("SteadyFrames.takeWaltham", buf, start, end, io, IO_LEN)?;
     let mut budget = io[IO_BUDGET].max(0.0);
     let mut at = start as usize;
     let mut pixels = 0.0;
@@ -1024,10 +1038,7 @@ impl SteadyFrames {
 
   /// `takeWayland` on plain slices.
   pub(crate) fn wayland_bytes(&mut self, buf: &[u8], start: u32, end: u32, io: &mut [f64]) -> Result<u32> {
-    if io.len() < IO_LEN || end as usize > buf.len() || start > end {
-      return Err(invalid("SteadyFrames.takeWayland: bad range or io"));
-    }
-    let bytes = &buf[..end as usize];
+    let bytes = input("SteadyFrames.takeWayland", buf, start, end, io, IO_LEN)?;
     let w = self.wire;
     let mut at = start as usize;
     let mut messages = 0.0;
