@@ -181,6 +181,8 @@ export interface LinkStats {
   readonly workerFrames: number;
   /** Commits of windows handed over to the native steady path (steady.ts), included in `commitsSent`. */
   readonly nativeCommits: number;
+  /** Times a window was handed over to it. */
+  readonly nativeHandovers: number;
   /** Bytes waiting in the socket now. */
   readonly queuedBytes: number;
 }
@@ -353,6 +355,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       tiles: c.tiles + tiles,
       wireBytes: c.wireBytes + wire,
       nativeCommits: this.steady.nativeCommits,
+      nativeHandovers: this.steady.handovers.adopted,
       queuedBytes,
     };
   }

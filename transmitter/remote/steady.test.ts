@@ -204,7 +204,7 @@ describe('steady commits', () => {
   });
 
   it('give a window back after a while and take it again', async () => {
-    const { receiver, link } = await bridge();
+    const { receiver, link, log } = await bridge();
     const p = await Painter.open(await vd.connect(), 'held');
     const until = Date.now() + HOLD_MS * 2.5;
     let frames = 0;
@@ -214,7 +214,10 @@ describe('steady commits', () => {
     }
     await showsModel(receiver, 'held', p, 'the window after the holds');
     const stats = link.stats();
-    // Handed over, given back at the hold, handed over again: nearly every frame native.
+    // Handed over, given back at each hold, handed over again: nearly every frame native.
+    const heldBack = log.lines.filter((l) => /taken back after [1-9]/.test(l.msg));
+    expect(heldBack.length).toBeGreaterThanOrEqual(2);
+    expect(stats.nativeHandovers).toBeGreaterThan(heldBack.length);
     expect(stats.nativeCommits).toBeGreaterThan(frames - 8);
     expect(stats.nativeCommits).toBeLessThan(frames);
   });
