@@ -676,6 +676,8 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   /** Parse and dispatch every complete message. `drained`: the socket had nothing more to read. */
   private processInput(drained: boolean): void {
     while (!this.closing && !this.isClosed) {
+      // Nothing left (a fast path took it all): no call for nothing.
+      if (this.inStart === this.inEnd) return;
       if (this.fastPath !== null) {
         const next = this.fastPath(this.inBuf, this.inStart, this.inEnd);
         if (next !== this.inStart) {
