@@ -119,6 +119,8 @@ export class Remote {
   input: readonly Rect[] | null = null;
   scale = 1;
   transform = 0;
+  /** Bytes of tile messages of the last lossless frame sent from JavaScript (steady.ts hands over small frames only). */
+  lastWireBytes = 0;
   size: { width: number; height: number; format: PixelFormat } | null = null;
   hotspot: { x: number; y: number } | null = null;
   /** The receiver refused this surface alone (wthp_surface_refusal): its pixels are not sent. */

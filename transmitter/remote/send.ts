@@ -299,6 +299,7 @@ export class Sender implements SteadyLinkHooks {
   /** Counters and the codec policy, for a lossless frame sent. */
   private contentSent(r: Remote, c: Content, sent: ContentSent, zstd: boolean, started: number): void {
     if (sent.reset) this.ctx.lossy.forget(r);
+    r.lastWireBytes = sent.wireBytes;
     this.ctx.counters.tiles += sent.tiles;
     this.ctx.counters.unchangedTiles += sent.unchangedTiles;
     this.ctx.counters.rawBytes += sent.rawBytes;

@@ -15,7 +15,7 @@ import type { SceneSurface } from '../../shared/scene/scene.js';
 import { captureLogger, prng } from '../../shared/test/helpers.js';
 import { displayPerTest, waitFor, type ShmBufferHandle, type TestClient, type TestToplevel } from '../compositor/test/helpers.js';
 import { ReceiverLink } from './link.js';
-import { HOLD_MS } from './steady.js';
+import { HOLD_MS, MISSES_BEFORE_BACKOFF } from './steady.js';
 
 const W = 320;
 const H = 200;
@@ -201,6 +201,24 @@ describe('steady commits', () => {
     for (let i = 0; i < 10; i++) await p.frame(p.paint(2));
     await showsModel(receiver, 'back 2', p, 'frames after the new buffer');
     expect(link.stats().nativeCommits).toBeGreaterThan(adopted + 5);
+  });
+
+  it('stop offering a window that comes back without a commit every time, for a while', async () => {
+    const { receiver, link } = await bridge();
+    const p = await Painter.open(await vd.connect(), 'busy');
+    // A request of JavaScript's before every commit: each hand-over comes back at once.
+    for (let i = 0; i < 30; i++) {
+      p.t.toplevel.setTitle(`busy ${i % 2}`);
+      await p.frame(p.paint(1));
+    }
+    await showsModel(receiver, 'busy 1', p, 'the busy window');
+    expect(link.stats().nativeCommits).toBe(0);
+    expect(link.stats().nativeHandovers).toBe(MISSES_BEFORE_BACKOFF);
+    // Plain frames again: handed over once the wait is over.
+    const until = Date.now() + 1500;
+    while (Date.now() < until) await p.frame(p.paint(1));
+    expect(link.stats().nativeCommits).toBeGreaterThan(0);
+    await showsModel(receiver, 'busy 1', p, 'the window when steady again');
   });
 
   it('give a window back after a while and take it again', async () => {

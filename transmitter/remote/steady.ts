@@ -50,6 +50,26 @@ import { contentToSend } from './viewport.js';
 /** A window goes back at its first commit this long after the hand-over. */
 export const HOLD_MS = 1000;
 
+/**
+ * Hand-overs given back before a single commit, in a row, after which a window waits before the
+ * next offer (an application that sends another request with every frame would otherwise pay a
+ * hand-over and a take-back a frame): 1 s, doubling up to MAX_BACKOFF_MS.
+ */
+export const MISSES_BEFORE_BACKOFF = 3;
+
+/**
+ * Frames larger than this stay in JavaScript, which queues what the socket does not take at once
+ * in buffers it reuses (a native frame the socket does not take whole gives the window back).
+ */
+export const MAX_FRAME_BYTES = 2 * 1024 * 1024;
+const MAX_BACKOFF_MS = 8000;
+
+/** How a window's hand-overs went lately. */
+interface Misses {
+  count: number;
+  retryAt: number;
+}
+
 function opcodeOf(iface: InterfaceSpec, name: string, events = false): number {
   const list: readonly MessageSpec[] = events ? iface.events : iface.requests;
   const m = list.find((x) => x.name === name);
@@ -206,6 +226,8 @@ export class SteadyLink {
   readonly handovers = { adopted: 0, released: 0 };
   /** Commits of windows since given back. */
   private restoredCommits = 0;
+  /** Windows whose hand-overs came back without a commit. */
+  private readonly misses = new WeakMap<SceneSurface, Misses>();
   /** Looks for frames the receiver does not present while windows are handed over. */
   private watch: NodeJS.Timeout | null = null;
 
@@ -233,8 +255,10 @@ export class SteadyLink {
   offer(conn: ConnectionState, r: Remote): void {
     const s = r.scene;
     if (!SteadyLink.enabled || this.hub.byScene.has(s) || this.ctx.conn !== conn || conn.client.traced) return;
+    const m = this.misses.get(s);
+    if (m !== undefined && m.count >= MISSES_BEFORE_BACKOFF && performance.now() < m.retryAt) return;
     if ((r.kind !== 'toplevel' && r.kind !== 'ivi') || r.refused || r.needsCommit || r.pacer.inFlight > 0 || r.pacer.pending) return;
-    if (!this.ctx.lossy.clean(r) || r.encoder.busy || s.listenerCount('commit') !== 1) return;
+    if (r.lastWireBytes > MAX_FRAME_BYTES || !this.ctx.lossy.clean(r) || r.encoder.busy || s.listenerCount('commit') !== 1) return;
     const fd = conn.client.directWriteFd;
     if (fd < 0 || conn.client.outputQueued) return;
     const c = contentToSend(conn, s);
@@ -330,6 +354,7 @@ export class SteadyLink {
   restore(a: Adopted, state: CommitState): void {
     this.handovers.released++;
     this.restoredCommits += state.commits;
+    this.countMiss(a.r.scene, state.commits === 0);
     this.ctx.logger.debug(
       { surface: a.r.scene.id, commits: state.commits },
       `${this.ctx.where}: steady commits: surface ${a.r.scene.id} taken back after ${state.commits} commits${state.inFlight !== 0 ? ', one in flight' : ''}`,
@@ -348,6 +373,18 @@ export class SteadyLink {
       this.ctx.logger.error({ err }, `${this.ctx.where}: steady commits: surface ${a.r.scene.id} could not be taken back: ${(err as Error).message}`);
       a.conn.client.close();
     }
+  }
+
+  /** A hand-over came back without a commit (`missed`) or with some. */
+  private countMiss(s: SceneSurface, missed: boolean): void {
+    if (!missed) {
+      this.misses.delete(s);
+      return;
+    }
+    const m = this.misses.get(s) ?? { count: 0, retryAt: 0 };
+    m.count++;
+    if (m.count >= MISSES_BEFORE_BACKOFF) m.retryAt = performance.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (m.count - MISSES_BEFORE_BACKOFF));
+    this.misses.set(s, m);
   }
 
   /** A window went with its application: count what it sent. */

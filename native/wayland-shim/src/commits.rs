@@ -15,9 +15,10 @@
 //!   `wthp_surface.frame`, maybe `wthp_presentation.feedback` and `wthp_surface.commit`. At the
 //!   first message of that application that is anything else (another request, another buffer,
 //!   a second commit while one is in flight, a link with output queued, a surface held longer
-//!   than `holdMs`), its surfaces go back (`FLAG_RELEASE`) before that message's commit starts:
-//!   JavaScript takes their state (the frame in flight and what answers it) and handles the
-//!   message itself.
+//!   than `holdMs`), its surfaces go back (`COMMIT_RELEASE`) before that message's commit
+//!   starts: JavaScript takes their state (the frame in flight and what answers it) and handles
+//!   the message itself. They go back too after a frame the link's socket did not take whole
+//!   (JavaScript queues the rest, and keeps large frames).
 //! - From the receiver, the answers of frames in flight are taken: the buffer is released, the
 //!   presentation feedbacks are answered with how the receiver showed the frame and the frame
 //!   callbacks with the time, each followed by `wl_display.delete_id`. Other messages are left
@@ -550,6 +551,12 @@ impl SteadyCommits {
                 written += n;
                 if !links.contains(&link) {
                   links.push(link);
+                }
+                if self.links.get(&link).is_some_and(|l| !l.out.staged.is_empty()) {
+                  // The socket did not take the frame whole: JavaScript queues the rest and
+                  // takes the window back (its flow control, buffers it reuses).
+                  flags |= COMMIT_RELEASE;
+                  break;
                 }
               }
               None => {
