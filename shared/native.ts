@@ -330,6 +330,7 @@ export interface CommitSurface {
   format: number;
   codecs: number;
   pixels: Uint8Array;
+  out: Uint8Array;
   holdMs: number;
 }
 

@@ -355,6 +355,22 @@ export class TileEncoder {
     return { stride, rects, bound, out, codecs };
   }
 
+  /**
+   * An output buffer for native code that encodes with this encoder's mirror across calls (the
+   * transmitter's steady commits): one of the spares, or a new one. Give it back with
+   * `returnOutput`.
+   */
+  lendOutput(width: number, height: number): Uint8Array {
+    const bound = this.outputBound(width, height);
+    const out = this.spare.pop();
+    return out !== undefined && out.byteLength >= bound ? out : Buffer.allocUnsafeSlow(bound);
+  }
+
+  /** A buffer of `lendOutput` comes back to the spares. */
+  returnOutput(out: Uint8Array): void {
+    if (this.spare.length < MAX_SPARE_OUTPUTS) this.spare.push(out);
+  }
+
   /** `outputBound` of the native encoder, asked once per size. */
   private outputBound(width: number, height: number): number {
     const b = this.bound;

@@ -113,6 +113,8 @@ interface Adopted {
   readonly r: Remote;
   readonly surface: Surface;
   readonly app: number;
+  /** The encoder's output buffer lent to the native side. */
+  readonly out: Uint8Array;
 }
 
 /** The one native object of the process, and the applications' hooks (an application may show windows on several links). */
@@ -201,6 +203,7 @@ class CommitHub {
     if (a === undefined) return;
     this.adopted.delete(state.key);
     this.byScene.delete(a.r.scene);
+    a.r.encoder.returnOutput(a.out);
     a.link.restore(a, state);
   }
 
@@ -209,6 +212,7 @@ class CommitHub {
     if (a === undefined) return;
     this.adopted.delete(state.key);
     this.byScene.delete(a.r.scene);
+    a.r.encoder.returnOutput(a.out);
     a.link.counted(state);
   }
 }
@@ -276,6 +280,7 @@ export class SteadyLink {
     const codecs = c.format === 'xrgb8888' ? picked : picked & ~RGB_CODECS;
     const app = this.hub.app(source.connection);
     const key = this.hub.key();
+    const out = r.encoder.lendOutput(c.width, c.height);
     try {
       this.hub.native.adopt(
         {
@@ -296,6 +301,7 @@ export class SteadyLink {
           format: c.format === 'xrgb8888' ? WthpContentFormat.Xrgb8888 : WthpContentFormat.Argb8888,
           codecs,
           pixels: c.pixels,
+          out,
           holdMs: HOLD_MS,
         },
         r.encoder.nativeEncoder,
@@ -303,10 +309,11 @@ export class SteadyLink {
       for (const b of source.buffers) this.hub.native.addBuffer(key, b.id, b.mapping, b.stride);
     } catch (err) {
       this.hub.native.releaseSurface(key);
+      r.encoder.returnOutput(out);
       this.ctx.logger.warn({ err }, `${this.ctx.where}: steady commits: surface ${s.id} not handed over: ${(err as Error).message}`);
       return;
     }
-    this.hub.adopted.set(key, { link: this, conn, r, surface, app });
+    this.hub.adopted.set(key, { link: this, conn, r, surface, app, out });
     this.hub.byScene.set(s, key);
     this.handovers.adopted++;
     this.hook(conn);

@@ -40,7 +40,7 @@ use crate::frame::{FrameEncoder, SharedEncoder};
 use crate::pixels::Rect;
 use crate::refine::copy_changed_into;
 use crate::shm::{Mapping, ShmMapping};
-use crate::socket::send_parts_raw;
+use crate::socket::{send_parts_raw, send_room};
 use crate::steady::{bounding, flush, input, monotonic_ns, rd16, rd32, take_bytes, waltham, wayland};
 
 /// `io` slots: the link's / the application's connection has output queued in JavaScript (in);
@@ -65,6 +65,8 @@ const CHANGED_GRID: usize = 64;
 const MAX_CHANGED_RECTS: usize = 48;
 /// Damage rectangles of a commit kept; more become their bounding box (compositor.ts).
 const MAX_DAMAGE_RECTS: usize = 256;
+/// Bytes of a frame's messages besides its pixels, at most about (headers of tiles and requests).
+const SEND_MARGIN: usize = 64 * 1024;
 /// Ids waiting for their `wth_display.delete_id` kept at most (a receiver may never send it).
 const MAX_DELETING: usize = 64;
 /// Damage the link encodes as rectangles; more: the whole surface (remote.ts, MAX_DAMAGE_RECTS).
@@ -126,6 +128,9 @@ pub struct CommitSurface {
   pub codecs: u32,
   /// The scene's content (width * 4 bytes a row), updated in place as the display does.
   pub pixels: Uint8Array,
+  /// Where frames are encoded: JavaScript's buffer of the encoder's `outputBound`, lent while
+  /// the surface is adopted.
+  pub out: Uint8Array,
   /// Given back at the first commit this long after the hand-over.
   pub hold_ms: u32,
 }
@@ -195,7 +200,7 @@ struct Surface {
   codecs: u32,
   pixels: Uint8Array,
   encoder: SharedEncoder,
-  out: Vec<u8>,
+  out: Uint8Array,
   bufs: Vec<Buf>,
   flight: Option<Flight>,
   deleting: Vec<u32>,
@@ -333,6 +338,11 @@ impl SteadyCommits {
     if w == 0 || h == 0 || spec.pixels.len() < w * h * 4 {
       return Err(invalid("SteadyCommits.adopt: no size, or the content is smaller"));
     }
+    if spec.out.len() < encoder.shared().bound(w, h) {
+      return Err(invalid(
+        "SteadyCommits.adopt: the output buffer is smaller than the encoder's bound",
+      ));
+    }
     if self.surfaces.iter().any(|s| s.key == spec.key) {
       return Err(invalid("SteadyCommits.adopt: the surface is adopted already"));
     }
@@ -369,7 +379,7 @@ impl SteadyCommits {
       format: spec.format,
       codecs: spec.codecs,
       pixels: spec.pixels,
-      out: Vec::new(),
+      out: spec.out,
       encoder,
       bufs: Vec::new(),
       flight: None,
@@ -673,6 +683,12 @@ impl SteadyCommits {
     }
     let (width, height) = (s.width, s.height);
     let row = width * 4;
+    // A frame the socket may not take whole stays in JavaScript (its queue reuses its buffers;
+    // bytes staged here would be a new buffer each time): the pixels at 4 bytes, and room.
+    let area: usize = g.damage.iter().map(|r| r.w * r.h).sum();
+    if area * 4 + SEND_MARGIN > send_room(link.out.fd) {
+      return None;
+    }
     // The display's copy: only what differs, cut to where it differed.
     self.changed.clear();
     {
@@ -714,14 +730,11 @@ impl SteadyCommits {
       }
       Some(&self.damage[..])
     };
-    let bound = s.encoder.bound(width, height);
-    if s.out.len() < bound {
-      s.out = vec![0; bound];
-    }
-    // SAFETY: as above.
-    let pixels: &[u8] = unsafe { s.pixels.as_mut() };
+    // SAFETY: as above; `out` is JavaScript's buffer lent for this surface alone, distinct from
+    // the content.
+    let (pixels, out): (&[u8], &mut [u8]) = unsafe { (s.pixels.as_mut(), s.out.as_mut()) };
     let stats = match s.encoder.encode(
-      pixels, row, width, height, damage, s.codecs, s.content, s.surface, &mut s.out,
+      pixels, row, width, height, damage, s.codecs, s.content, s.surface, out,
     ) {
       Ok(st) => st,
       Err(_) => {
@@ -752,7 +765,7 @@ impl SteadyCommits {
       waltham(&mut tail, w.feedback, s.presentation, &[s.surface, feedback]);
     }
     waltham(&mut tail, w.commit, s.surface, &[]);
-    let tiles = &s.out[..stats.bytes as usize];
+    let tiles = &out[..stats.bytes as usize];
     let total = head.len() + tiles.len() + tail.len();
     let sent = send_parts_raw(link.out.fd, &[&head[..], tiles, &tail[..]])
       .ok()
@@ -1057,6 +1070,7 @@ mod tests {
           codecs: 1,
           // SAFETY: `content` lives in the setup as long as the commits that use it.
           pixels: unsafe { Uint8Array::with_external_data(content.as_mut_ptr(), content.len(), |_, _| {}) },
+          out: vec![0u8; encoder.shared().bound(W as usize, H as usize)].into(),
           hold_ms: 60_000,
         },
         &encoder,

@@ -342,6 +342,27 @@ pub fn unacked_bytes(fd: RawFd) -> Result<usize> {
   Ok(n.max(0) as usize)
 }
 
+/// Bytes socket `fd` takes now without blocking, about: its send buffer (SO_SNDBUF, as the kernel
+/// counts it) less what waits in it (SIOCOUTQ). 0 when it cannot tell.
+pub fn send_room(fd: RawFd) -> usize {
+  let mut size: libc::c_int = 0;
+  let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+  // SAFETY: SO_SNDBUF writes one int to `size`, whose length `len` gives.
+  let r = unsafe {
+    libc::getsockopt(
+      fd,
+      libc::SOL_SOCKET,
+      libc::SO_SNDBUF,
+      (&mut size as *mut libc::c_int).cast(),
+      &mut len,
+    )
+  };
+  if r != 0 {
+    return 0;
+  }
+  (size.max(0) as usize).saturating_sub(unacked_bytes(fd).unwrap_or(usize::MAX))
+}
+
 /// Bytes written to socket `fd` that the peer has not acknowledged yet (see `unacked_bytes`).
 #[napi]
 pub fn socket_unacked_bytes(fd: i32) -> Result<f64> {
