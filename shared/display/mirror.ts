@@ -81,6 +81,11 @@ export class Mirror {
   } = {};
   /** Pending xdg configure values until xdg_surface.configure. */
   pendingSize: { width: number; height: number; states: ToplevelState[] } | null = null;
+  /**
+   * The size of the last configure acked that binds the window (fullscreen or maximized, with a
+   * size): its window geometry may not be larger (xdg-shell; weston posts an error).
+   */
+  boundSize: { width: number; height: number } | null = null;
   pendingPopupRect: Rect | null = null;
   /** Window geometry origin used for child popups (surface-local). */
   geometryOrigin = { x: 0, y: 0 };

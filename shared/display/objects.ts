@@ -100,6 +100,12 @@ export class LocalObjects {
     this.listenXdgSurface(m, xdgSurface, () => {
       const size = m.pendingSize ?? { width: 0, height: 0, states: [] };
       m.pendingSize = null;
+      const binds = size.width > 0 && size.height > 0 && (size.states.includes('fullscreen') || size.states.includes('maximized'));
+      const bound = binds ? { width: size.width, height: size.height } : null;
+      const changed = bound?.width !== m.boundSize?.width || bound?.height !== m.boundSize?.height;
+      m.boundSize = bound;
+      // The window geometry the commit after this ack carries must fit the new bound.
+      if (changed) this.p.roles.applyRole(m);
       this.d.feedback(s, 'configure', (f) => f.configure(s, size.width, size.height, size.states));
     });
     if (this.d.options.shell === 'fullscreen') {

@@ -12,6 +12,21 @@ import { updateIdleInhibit } from './idle-inhibit.js';
 import { updateFractionalScale } from './fractional-scale.js';
 import { soon } from '../microtask.js';
 
+/**
+ * The window geometry to give the compositor: the producer's, cut to the size of a fullscreen or
+ * maximized configure it acked (a window drawn for another size meanwhile, e.g. answered by the
+ * transmitter before this display's configure came, must not be larger: weston posts an error
+ * and drops the connection); without a geometry, the buffer's extent, cut alike.
+ */
+function boundGeometry(geometry: { x: number; y: number; width: number; height: number } | null, m: Mirror): { x: number; y: number; width: number; height: number } | null {
+  const bound = m.boundSize;
+  if (bound === null) return geometry;
+  const size = m.scene.size;
+  const g = geometry ?? (size.width > 0 && size.height > 0 ? { x: 0, y: 0, width: size.width, height: size.height } : null);
+  if (g === null || (g.width <= bound.width && g.height <= bound.height)) return geometry;
+  return { x: g.x, y: g.y, width: Math.min(g.width, bound.width), height: Math.min(g.height, bound.height) };
+}
+
 export class RoleState {
   constructor(
     private readonly d: DisplayState,
@@ -63,7 +78,7 @@ export class RoleState {
         }
         sent.maximized = maximized;
       }
-      const geometry = r.geometry ?? null;
+      const geometry = boundGeometry(r.geometry ?? null, m);
       const gKey = rectKey(geometry);
       if (sent.geometry !== gKey && geometry !== null && geometry.width > 0 && geometry.height > 0) {
         m.xdgSurface!.setWindowGeometry(geometry.x, geometry.y, geometry.width, geometry.height);

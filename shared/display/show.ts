@@ -99,7 +99,8 @@ export class Chooser {
       created = m !== undefined;
     }
     if (m === undefined) return;
-    if (created || info?.roleChanged === true) this.p.roles.applyRole(m);
+    // A new size under a fullscreen or maximized configure: the window geometry is cut to it again.
+    if (created || info?.roleChanged === true || (info?.resized === true && m.boundSize !== null)) this.p.roles.applyRole(m);
     if (created || info?.stackingChanged === true) this.p.roles.restack(m);
     if (created && m.kind === 'subsurface' && m.parent !== null) this.p.roles.restack(m.parent);
     if (created && s.buffer !== null) m.pacer.invalidate();
