@@ -125,6 +125,8 @@ class CommitHub {
   readonly byScene = new Map<SceneSurface, number>();
   private readonly apps = new Map<WaylandConnection, number>();
   private readonly appConns = new Map<number, WaylandConnection>();
+  /** Per application with windows handed over: their links and Waltham connections (made at hand-over and take-back, read on every read). */
+  private readonly linksByApp = new Map<number, Map<number, ConnectionState['client']>>();
   private nextKey = 1;
   private nextApp = 1;
   nextLink = 1;
@@ -143,9 +145,9 @@ class CommitHub {
     this.appConns.set(key, conn);
     const io = this.io;
     conn.setFastPath((buf, start, end) => {
-      if (!this.hasApp(key)) return start;
-      io[COMMIT_IO.linkQueued] = this.linksQueued(key) ? 1 : 0;
-      const links = this.linksOf(key);
+      const links = this.linksByApp.get(key);
+      if (links === undefined) return start;
+      io[COMMIT_IO.linkQueued] = linksQueued(links) ? 1 : 0;
       // One sequence of ids on each link: JavaScript's (its ping, other windows) and the native side's.
       for (const [link, client] of links) this.native.syncIds(link, client.nextOwnId);
       const next = this.native.takeApp(key, buf, start, end, io);
@@ -165,33 +167,16 @@ class CommitHub {
     return key;
   }
 
-  /** The links of the application's windows handed over, with their Waltham connections. */
-  private linksOf(app: number): Map<number, ConnectionState['client']> {
-    const out = new Map<number, ConnectionState['client']>();
-    for (const a of this.adopted.values()) if (a.app === app) out.set(a.link.key, a.conn.client);
-    return out;
+  /** A window of `app` was handed over or taken back: its links again. */
+  track(app: number): void {
+    const links = new Map<number, ConnectionState['client']>();
+    for (const a of this.adopted.values()) if (a.app === app) links.set(a.link.key, a.conn.client);
+    if (links.size > 0) this.linksByApp.set(app, links);
+    else this.linksByApp.delete(app);
   }
 
   appConnection(app: number): WaylandConnection | undefined {
     return this.appConns.get(app);
-  }
-
-  private hasApp(app: number): boolean {
-    for (const a of this.adopted.values()) if (a.app === app) return true;
-    return false;
-  }
-
-  /** A link of the application's windows has output queued (after trying to write it). */
-  private linksQueued(app: number): boolean {
-    let queued = false;
-    for (const a of this.adopted.values()) {
-      if (a.app !== app) continue;
-      const client = a.conn.client;
-      if (!client.outputQueued) continue;
-      client.flushNow();
-      if (client.outputQueued) queued = true;
-    }
-    return queued;
   }
 
   releaseApp(app: number): void {
@@ -203,6 +188,7 @@ class CommitHub {
     if (a === undefined) return;
     this.adopted.delete(state.key);
     this.byScene.delete(a.r.scene);
+    this.track(a.app);
     a.r.encoder.returnOutput(a.out);
     a.link.restore(a, state);
   }
@@ -212,9 +198,21 @@ class CommitHub {
     if (a === undefined) return;
     this.adopted.delete(state.key);
     this.byScene.delete(a.r.scene);
+    this.track(a.app);
     a.r.encoder.returnOutput(a.out);
     a.link.counted(state);
   }
+}
+
+/** Whether one of `links` has output queued (after trying to write it). */
+function linksQueued(links: ReadonlyMap<number, ConnectionState['client']>): boolean {
+  let queued = false;
+  for (const client of links.values()) {
+    if (!client.outputQueued) continue;
+    client.flushNow();
+    if (client.outputQueued) queued = true;
+  }
+  return queued;
 }
 
 let hub: CommitHub | null = null;
@@ -315,6 +313,7 @@ export class SteadyLink {
     }
     this.hub.adopted.set(key, { link: this, conn, r, surface, app, out });
     this.hub.byScene.set(s, key);
+    this.hub.track(app);
     this.handovers.adopted++;
     this.hook(conn);
     this.watchOverdue();
