@@ -224,9 +224,8 @@ export class SceneFollower {
     if (info.roleChanged || !conn.remotes.has(s)) this.syncAll();
     const r = conn.remotes.get(s);
     if (r === undefined) return;
-    if (r.pacer.commit(damageToSend(conn, r, info)) && (r.pacer.blocked || this.ctx.lossy.busy(r) || r.encoder.busy)) {
-      this.ctx.counters.commitsCoalesced++;
-    }
+    // Merged into a state still waiting: frames in flight, an encode, or a socket above its high water.
+    if (r.pacer.commit(damageToSend(conn, r, info))) this.ctx.counters.commitsCoalesced++;
     this.ctx.scheduleFlush();
   }
 

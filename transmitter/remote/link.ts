@@ -166,7 +166,7 @@ export interface LinkStats {
   /** Surfaces currently mirrored on the receiver. */
   readonly surfaces: number;
   readonly commitsSent: number;
-  /** Producer commits merged into a later one because frames were in flight or still being encoded. */
+  /** Producer commits merged into a later one (frames in flight, an encode under way, the socket above its high water). */
   readonly commitsCoalesced: number;
   readonly framesPresented: number;
   readonly tiles: number;
