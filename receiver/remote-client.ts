@@ -1179,8 +1179,8 @@ export class RemoteClient implements SceneOwner, SteadyClient {
   }
 
   steadyCharge(pixels: number): boolean {
-    const content = [...this.contents][0];
-    return content === undefined || this.charge(this.failer(content, 'tile'), pixels);
+    for (const content of this.contents) return this.charge(this.failer(content, 'tile'), pixels);
+    return true;
   }
 
   steadyRestore(rs: RemoteSurface, st: SteadyState): void {

@@ -200,7 +200,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     const now = Date.now();
     for (const peer of this.waltham.peers) {
       if (peer.lastSync === undefined) continue;
-      const bytes = peer.stream instanceof Socket ? peer.stream.bytesRead : 0;
+      const bytes = (peer.stream instanceof Socket ? peer.stream.bytesRead : 0) + peer.polledBytes;
       const seen = this.heard.get(peer);
       const at = Math.max(peer.lastSync, seen === undefined || seen.bytes !== bytes || peer.isSuspended ? now : seen.at);
       this.heard.set(peer, { bytes, at });

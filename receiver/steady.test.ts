@@ -164,6 +164,8 @@ describe.skipIf(skip)('steady frames, natively', () => {
     for (let k = 0; k < 40; k++) await t.frame(t.tilesOf(k));
     expect(steady.handovers.adopted, 'hand-overs').toBeGreaterThan(0);
     expect(steady.size, 'the surface is handed over now').toBe(1);
+    // Both sockets were read natively for most frames (the transmitter's and the compositor's).
+    expect(steady.nativeReads, 'reads done natively').toBeGreaterThanOrEqual(40);
     expect(t.answered.frames).toBe(40);
     expect(await mismatches(weston, 'steady-a', t.model())).toBeNull();
     await t.client.roundtrip();

@@ -13,6 +13,12 @@
  * itself now and then (`HOLD_MS`), so that the display's presentation
  * predictions stay fresh.
  *
+ * While surfaces are handed over, the transmitter's and the compositor's
+ * sockets are read natively too (the poller calls the native side instead
+ * of JavaScript: reads.rs), within the transmitter's work budget, given to
+ * the native side and charged afterwards. WALTHAM_NATIVE_READS=0 leaves the
+ * reads to JavaScript.
+ *
  * Only plain TCP transmitters whose socket the receiver writes directly take
  * part (TLS stays in JavaScript), and none while Waltham or Wayland
  * messages are traced (a trace shows every message).
@@ -114,6 +120,9 @@ export class SteadyPath {
   private nextPeer = 1;
   /** The compositor connection whose input goes through the native side first. */
   private hooked: WaylandConnection | null = null;
+  /** Peers whose socket is read natively, and the compositor's socket when it is (-1: not). */
+  private readonly hookedPeers = new Set<number>();
+  private displayHooked = -1;
   /** Hand-overs and surfaces taken back so far. */
   readonly handovers = { adopted: 0, released: 0 };
 
@@ -148,6 +157,9 @@ export class SteadyPath {
     const io = this.io;
     client.peer.setFastPath((buf, start, end) => {
       if ((this.counts.get(peer) ?? 0) === 0) return start;
+      const hooked = this.hookedPeers.has(peer);
+      // What reads done natively wrote is charged first.
+      if (hooked && !this.settle(client, peer)) return start;
       io[STEADY_IO.budget] = client.steadyBudget();
       io[STEADY_IO.displayQueued] = this.displayQueued() ? 1 : 0;
       const next = this.native.takeWaltham(peer, buf, start, end, io);
@@ -157,12 +169,17 @@ export class SteadyPath {
         const pixels = io[STEADY_IO.pixels]!;
         if (pixels > 0 && !client.steadyCharge(pixels)) return next;
       }
-      if (flags & STEADY_DISPLAY_STAGED) this.queueStaged(0);
-      if (flags & STEADY_RELEASE) this.releasePeer(peer);
+      this.act(peer, flags);
+      if (hooked) this.native.setBudget(peer, client.steadyBudget());
       return next;
+    });
+    // A read done natively left flags, or its budget ran low: count, charge, act, budget anew.
+    client.peer.setNotice(() => {
+      if (this.settle(client, peer)) this.native.setBudget(peer, client.steadyBudget());
     });
     client.peer.once('close', () => {
       this.releasePeer(peer);
+      this.hookedPeers.delete(peer);
       this.native.forgetPeer(peer);
       this.peerKeys.delete(client);
       this.counts.delete(peer);
@@ -193,6 +210,8 @@ export class SteadyPath {
         peer,
         peerFd: fd,
         lastId: client.peer.lastPeerId,
+        peerDirty: client.peer.outputDirty,
+        displayDirty: local.dirty,
         surface: waltham.surface,
         contents: waltham.contents,
         presentations: waltham.presentations,
@@ -235,7 +254,43 @@ export class SteadyPath {
     this.counts.set(peer, (this.counts.get(peer) ?? 0) + 1);
     this.handovers.adopted++;
     this.hook();
+    if (SteadyPath.nativeReads) {
+      if (!this.hookedPeers.has(peer) && client.peer.readNatively()) {
+        this.native.hookPeer(peer, fd);
+        this.hookedPeers.add(peer);
+      }
+      if (this.hookedPeers.has(peer)) this.native.setBudget(peer, client.steadyBudget());
+      if (this.displayHooked !== local.fd) {
+        this.native.hookDisplay(local.fd);
+        this.displayHooked = local.fd;
+      }
+    }
     this.logger.debug({ surface: rs.scene.id }, `steady frames: surface ${rs.scene.id} handed over`);
+  }
+
+  /** What native reads of `peer` left: messages counted, pixels charged (false: the peer was dropped), flags acted on. */
+  private settle(client: SteadyClient, peer: number): boolean {
+    const [flags = 0, pixels = 0, messages = 0] = this.native.takePeerNotice(peer);
+    if (messages > 0) client.peer.countFastMessages(messages);
+    if (pixels > 0 && !client.steadyCharge(pixels)) return false;
+    this.act(peer, flags);
+    return true;
+  }
+
+  /** What takeWaltham's flags (or a native read's) ask. */
+  private act(peer: number, flags: number): void {
+    if (flags & STEADY_DISPLAY_STAGED) this.queueStaged(0);
+    if (flags & STEADY_RELEASE) this.releasePeer(peer);
+  }
+
+  /** Whether sockets are read natively while surfaces are handed over (WALTHAM_NATIVE_READS=0 turns it off). */
+  static get nativeReads(): boolean {
+    return process.env['WALTHAM_NATIVE_READS'] !== '0';
+  }
+
+  /** Reads of sockets done natively so far. */
+  get nativeReads(): number {
+    return this.native.nativeReads;
   }
 
   /** Surfaces handed over now. */
@@ -264,6 +319,7 @@ export class SteadyPath {
     this.byScene.delete(a.rs.scene);
     this.counts.set(a.peer, (this.counts.get(a.peer) ?? 1) - 1);
     this.handovers.released++;
+    this.unhookIdle(a.client, a.peer);
     this.logger.debug({ surface: a.rs.scene.id, commits: state.commits }, `steady frames: surface ${a.rs.scene.id} taken back after ${state.commits} commits${state.inFlight !== 0 ? ', one in flight' : ''}`);
     // Bytes the native side could not write go first, in order, before anything written from here.
     this.queueStaged(0);
@@ -287,25 +343,52 @@ export class SteadyPath {
       if (this.adopted.size === 0) return start;
       io[STEADY_IO.peerQueued] = this.peersQueued() ? 1 : 0;
       const next = this.native.takeWayland(buf, start, end, io);
-      if (io[STEADY_IO.flags]! & STEADY_PEER_STAGED) for (const peer of this.counts.keys()) this.queueStaged(peer);
+      if (io[STEADY_IO.flags]! & STEADY_PEER_STAGED) this.queueStagedPeers();
       return next;
+    });
+    // A read done natively left bytes for the transmitters.
+    conn.setNotice(() => {
+      if (this.native.takeDisplayNotice() & STEADY_PEER_STAGED) this.queueStagedPeers();
     });
   }
 
+  private queueStagedPeers(): void {
+    for (const peer of this.counts.keys()) this.queueStaged(peer);
+  }
+
+  /** Nothing of `peer` (or nothing at all) is handed over any more: JavaScript reads its socket (the compositor's) again. */
+  private unhookIdle(client: SteadyClient, peer: number): void {
+    if (this.hookedPeers.has(peer) && (this.counts.get(peer) ?? 0) === 0) {
+      this.hookedPeers.delete(peer);
+      this.native.unhookPeer(peer);
+      const [, pixels = 0, messages = 0] = this.native.takePeerNotice(peer);
+      if (messages > 0) client.peer.countFastMessages(messages);
+      if (pixels > 0) client.steadyCharge(pixels);
+    }
+    if (this.displayHooked >= 0 && this.adopted.size === 0) {
+      this.displayHooked = -1;
+      this.native.unhookDisplay();
+    }
+  }
+
+  /** Whether the compositor's connection has output queued (after trying to write it); clean again for native reads when not. */
   private displayQueued(): boolean {
     const conn = this.display.connection;
     if (conn === null) return true;
     if (conn.hasQueuedOutput) conn.flush();
-    return conn.hasQueuedOutput;
+    if (conn.hasQueuedOutput) return true;
+    conn.outputDirty[0] = 0;
+    return false;
   }
 
+  /** Whether a peer with surfaces handed over has output queued (after trying to write it); those without are clean again for native reads. */
   private peersQueued(): boolean {
     let queued = false;
     for (const a of this.adopted.values()) {
       const peer = a.client.peer;
-      if (!peer.outputQueued) continue;
-      peer.flushNow();
+      if (peer.outputQueued) peer.flushNow();
       if (peer.outputQueued) queued = true;
+      else peer.outputDirty[0] = 0;
     }
     return queued;
   }

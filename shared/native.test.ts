@@ -166,10 +166,10 @@ describe('the addon', () => {
         .sort();
     expect(members(native.Poller)).toEqual(['add', 'close', 'rearm', 'remove']);
     expect(members(native.SteadyFrames as unknown as { prototype: object })).toEqual(
-      ['adopt', 'counters', 'forgetPeer', 'release', 'releaseSurface', 'takeStaged', 'takeWaltham', 'takeWayland'].sort(),
+      ['adopt', 'counters', 'forgetPeer', 'hookDisplay', 'hookPeer', 'nativeReads', 'release', 'releaseSurface', 'setBudget', 'takeDisplayNotice', 'takePeerNotice', 'takeStaged', 'takeWaltham', 'takeWayland', 'unhookDisplay', 'unhookPeer'].sort(),
     );
     expect(members(native.SteadyCommits as unknown as { prototype: object })).toEqual(
-      ['addBuffer', 'adopt', 'counters', 'forget', 'overdue', 'releaseApp', 'releaseLink', 'releaseSurface', 'syncIds', 'takeApp', 'takeLink', 'takeStaged'].sort(),
+      ['addBuffer', 'adopt', 'counters', 'forget', 'hookApp', 'hookLink', 'nativeReads', 'overdue', 'releaseApp', 'releaseLink', 'releaseSurface', 'takeApp', 'takeLink', 'takeLinkMessages', 'takeLinkNotice', 'takeNotice', 'takeStaged', 'unhookApp', 'unhookLink'].sort(),
     );
     expect(members(native.UnixListener as unknown as { prototype: object })).toEqual(['accept', 'close', 'fd', 'path']);
     expect(members(native.ShmMapping as unknown as { prototype: object })).toEqual(

@@ -34,6 +34,8 @@ export const POLL_READABLE = 1;
 export const POLL_WRITABLE = 2;
 /** `Poller` event bit, in addition to the interest bits: hangup or error on the fd. */
 export const POLL_HANGUP = 4;
+/** `Poller` event bit: a native read of the fd (a steady path's hook) left a notice for its owner. */
+export const POLL_NOTICE = 8;
 
 /** What the shim throws. */
 export interface NativeError extends Error {
@@ -216,6 +218,9 @@ export interface SteadySurface {
   peer: number;
   peerFd: number;
   lastId: number;
+  /** The outputDirty cells of the transmitter's Waltham connection and of the compositor's Wayland connection. */
+  peerDirty: Uint8Array;
+  displayDirty: Uint8Array;
   surface: number;
   contents: number[];
   presentations: number[];
@@ -276,6 +281,20 @@ export interface SteadyFrames {
   takeStaged(peer: number): Uint8Array | null;
   takeWaltham(peer: number, buf: Uint8Array, start: number, end: number, io: Float64Array): number;
   takeWayland(buf: Uint8Array, start: number, end: number, io: Float64Array): number;
+  /** Read `peer`'s socket natively while it has surfaces handed over, within the budget of setBudget (until unhookPeer or forgetPeer). */
+  hookPeer(peer: number, fd: number): void;
+  unhookPeer(peer: number): void;
+  /** The pixels native reads of `peer` may write from now on. */
+  setBudget(peer: number, pixels: number): void;
+  /** What native reads of `peer` left since the last call: flags (STEADY_*), pixels written, messages taken. */
+  takePeerNotice(peer: number): number[];
+  /** Read the compositor's socket natively while surfaces are handed over (until unhookDisplay). */
+  hookDisplay(fd: number): void;
+  unhookDisplay(): void;
+  /** Flags native reads of the compositor's socket left (STEADY_PEER_STAGED); 0: none. */
+  takeDisplayNotice(): number;
+  /** Reads of sockets done natively so far. */
+  readonly nativeReads: number;
 }
 
 export interface SteadyFramesConstructor {
@@ -316,12 +335,16 @@ export interface CommitSurface {
   key: number;
   app: number;
   appFd: number;
+  /** The application's Wayland connection's outputDirty. */
+  appDirty: Uint8Array;
   wlSurface: number;
   presentations: number[];
   freeIds: number[];
   link: number;
   linkFd: number;
-  nextId: number;
+  /** The link's Waltham connection's next ids (WalthamConnection.idCounters) and whether it queued output since a fast path looked (outputDirty). */
+  ids: Float64Array;
+  dirty: Uint8Array;
   surface: number;
   content: number;
   presentation: number;
@@ -364,11 +387,25 @@ export interface SteadyCommits {
   releaseSurface(key: number): CommitState | null;
   counters(link: number): number[];
   forget(app: number, link: number): void;
-  syncIds(link: number, nextId: number): number;
   overdue(link: number, ms: number): number[];
   takeStaged(app: number, link: number): Uint8Array | null;
   takeApp(app: number, buf: Uint8Array, start: number, end: number, io: Float64Array): number;
   takeLink(link: number, buf: Uint8Array, start: number, end: number, io: Float64Array): number;
+  /** Read application `app`'s socket natively while it has windows handed over (until releaseApp or forget). */
+  hookApp(app: number, fd: number): void;
+  /** Read application `app`'s socket in JavaScript again. */
+  unhookApp(app: number): void;
+  /** Read link `link`'s socket natively while it has windows handed over (until unhookLink or forget). */
+  hookLink(link: number, fd: number): void;
+  unhookLink(link: number): void;
+  /** Flags a native read left for `link` (COMMIT_APP_STAGED); 0: none. */
+  takeLinkNotice(link: number): number;
+  /** Messages of `link` taken by native reads since the last call. */
+  takeLinkMessages(link: number): number;
+  /** Flags a native read left for `app` (COMMIT_RELEASE, COMMIT_LINK_STAGED); 0: none. */
+  takeNotice(app: number): number;
+  /** Reads of applications' and links' sockets done natively so far. */
+  readonly nativeReads: number;
 }
 
 export interface SteadyCommitsConstructor {

@@ -28,8 +28,9 @@ import type { DisplayParts, DisplayState } from './state.js';
 
 /** What a native path needs of a shown surface. */
 export interface SteadyLocal {
-  /** The compositor's socket. */
+  /** The compositor's socket, and its connection's outputDirty cell. */
   readonly fd: number;
+  readonly dirty: Uint8Array;
   readonly wlSurface: number;
   /** Per buffer of the pool: its wl_buffer and whether the compositor reads it. */
   readonly wlBuffers: number[];
@@ -111,6 +112,7 @@ export class DisplaySteady {
     this.spare = [];
     return {
       fd: conn.socketFd,
+      dirty: conn.outputDirty,
       wlSurface: m.wl.id,
       wlBuffers,
       busy,

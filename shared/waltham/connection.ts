@@ -39,7 +39,8 @@ import type { ArgSpec, InterfaceSpec, MessageSpec, UntypedNewId, WireValue } fro
 import { ProtocolTable } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { createLogger } from '../log.js';
-import { MAX_SEND_PARTS, sendMsg, sendParts } from '../native.js';
+import { MAX_FDS, MAX_SEND_PARTS, recvMsgInto, sendMsg, sendParts } from '../native.js';
+import { HANGUP, NOTICE, READABLE, unwatchFd, watchFd } from '../wayland/fd-watch.js';
 import { protocols, allProxyClasses, allResourceClasses } from '../generated/waltham/index.js';
 import { WthDisplayError } from '../generated/waltham/waltham.js';
 import {
@@ -112,6 +113,9 @@ const GATHER_BYTES = 16 * 1024;
 const SLAB_BYTES = 1024 * 1024;
 /** Free slabs kept for reuse. */
 const MAX_SPARE_SLABS = 8;
+/** Where sockets read through the poller (readNatively) are read, one read at a time (an unfinished message is copied out), and room for fds the peer should not send. */
+const POLLED_READS = new Uint8Array(256 * 1024);
+const POLLED_FDS = new Int32Array(MAX_FDS);
 /**
  * Memory a queued message takes besides its bytes: its view, and once
  * written the stream's entry for it. Measured with a peer that never reads:
@@ -210,6 +214,11 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private readonly spareSlabs: Uint8Array[] = [];
   /** The socket's fd for direct writes (useDirectWrites), or -1. */
   private directFd = -1;
+  /** The poller reads the socket, not the stream (readNatively). */
+  private pollerReads = false;
+  private bytesPolled = 0;
+  /** What a native read of the socket left to do first (setNotice). */
+  private notice: (() => void) | null = null;
   private directBytes = 0;
   private directCalls = 0;
   /** `written` callbacks of sendEncoded for what is in outQueue. */
@@ -295,6 +304,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
    * buffered, in order.
    */
   suspend(): void {
+    // Suspended input stays with the stream (paused), not read by the poller meanwhile.
+    if (this.suspended === 0) this.streamReads();
     if (this.suspended++ === 0 && this.state === 'open') this.stream.pause();
   }
 
@@ -518,6 +529,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   private enqueue(bytes: Uint8Array): void {
     if (this.state === 'closed') return;
+    this.outputDirty[0] = 1;
     this.outQueue.push(bytes);
     this.outBytes += bytes.length;
     const buffered = this.outBytes + this.stream.writableLength + (this.outQueue.length + this.chunksWriting) * QUEUED_MESSAGE_OVERHEAD;
@@ -670,6 +682,19 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     return this.outQueue.length > 0 || this.waitingDrain || this.stream.destroyed || this.stream.writableLength > 0;
   }
 
+  /**
+   * Set when output is queued here; a native fast path that writes to the
+   * socket without asking (a read done natively) leaves the work to
+   * JavaScript while it is set, and a JavaScript fast path clears it once
+   * `outputQueued` is false.
+   */
+  readonly outputDirty = new Uint8Array(1);
+
+  /** The next ids of each side (client, server), in a cell a native fast path shares: it hands out this side's ids in the same sequence. */
+  get idCounters(): Float64Array {
+    return this.objects.counters;
+  }
+
   /** The id the next object created on this side takes (ids are not reused). */
   get nextOwnId(): number {
     return this.objects.nextId(this.role);
@@ -709,6 +734,78 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
    */
   useDirectWrites(fd: number): void {
     this.directFd = fd;
+  }
+
+  /**
+   * Read the socket through the process's poller instead of the stream, so
+   * that a native path's hook on the fd (native/wayland-shim/src/reads.rs)
+   * takes what it handles without a call into JavaScript; what it leaves
+   * comes here as if the stream had read it, after its notice (`setNotice`).
+   * Only a plain socket written directly (useDirectWrites), not suspended;
+   * false when it cannot. `streamReads` gives the socket back to the stream.
+   */
+  readNatively(): boolean {
+    if (this.pollerReads) return true;
+    const stream = this.stream;
+    if (this.directFd < 0 || this.state !== 'open' || this.suspended > 0 || !(stream instanceof net.Socket) || stream.destroyed) return false;
+    stream.pause();
+    try {
+      watchFd(this.directFd, READABLE, this.onPollerReport, true);
+    } catch {
+      stream.resume();
+      return false;
+    }
+    this.pollerReads = true;
+    return true;
+  }
+
+  /** The stream reads the socket again; what is there now is read and handled first, in order. */
+  streamReads(): void {
+    if (!this.pollerReads) return;
+    this.readPolled();
+    this.pollerReads = false;
+    unwatchFd(this.directFd);
+    if (this.state === 'open' && this.suspended === 0 && !this.stream.destroyed) this.stream.resume();
+  }
+
+  /** Whether the poller reads the socket now (`readNatively`). */
+  get readsNatively(): boolean {
+    return this.pollerReads;
+  }
+
+  /** Called first when the socket's native reader left something to do before the bytes it kept are handled. Null removes it. */
+  setNotice(fn: (() => void) | null): void {
+    this.notice = fn;
+  }
+
+  private readonly onPollerReport = (events: number): void => {
+    if (events & NOTICE) this.notice?.();
+    if (!this.pollerReads) return;
+    // The end of the stream or an error: the stream reads it and closes as usual.
+    if (!this.readPolled() || events & HANGUP) this.streamReads();
+  };
+
+  /** Read what the socket has and handle it; false at its end or an error (left for the stream to find). */
+  private readPolled(): boolean {
+    for (;;) {
+      if (this.state !== 'open') return false;
+      let n: number;
+      try {
+        n = recvMsgInto(this.directFd, POLLED_READS, 0, POLLED_FDS);
+      } catch {
+        return false;
+      }
+      if (n < 0) return true;
+      if (n === 0) return false;
+      this.bytesPolled += n;
+      this.onData(POLLED_READS.subarray(0, n));
+      if (n < POLLED_READS.byteLength) return true;
+    }
+  }
+
+  /** Bytes read through the poller (not counted in the stream's bytesRead). */
+  get polledBytes(): number {
+    return this.bytesPolled;
   }
 
   /** Bytes written with direct writes (not counted in the stream's bytesWritten). */
@@ -1137,7 +1234,20 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     this.outBytes = 0;
     this.slabsQueued = [];
     this.slab = null;
+    this.leavePoller();
     this.stream.destroy();
+  }
+
+  /**
+   * The connection ends: native paths stop writing to its socket (they see
+   * output queued), and the stream reads it again, to find its end.
+   */
+  private leavePoller(): void {
+    this.outputDirty[0] = 1;
+    if (!this.pollerReads) return;
+    this.pollerReads = false;
+    unwatchFd(this.directFd);
+    if (!this.stream.destroyed && this.suspended === 0) this.stream.resume();
   }
 
   /** Orderly close: flush what is queued, end the stream, destroy it if the peer lingers. */
@@ -1145,6 +1255,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     if (this.state !== 'open') return;
     this.state = 'closing';
     this.reason = reason;
+    this.leavePoller();
     // Nothing more is dispatched, but the peer's end must still be read, even if a handler had
     // suspended input: then the stream closes when the peer closes, not after the grace.
     if (this.suspended > 0) this.stream.resume();
@@ -1161,7 +1272,10 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       clearTimeout(this.closeTimer);
     }
     this.closeDeadline = deadline;
-    this.closeTimer = setTimeout(() => this.stream.destroy(), Math.max(0, ms));
+    this.closeTimer = setTimeout(() => {
+      this.leavePoller();
+      this.stream.destroy();
+    }, Math.max(0, ms));
     this.closeTimer.unref();
   }
 
@@ -1181,6 +1295,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   destroy(reason?: Error): void {
     if (reason !== undefined && this.reason === undefined) this.reason = reason;
     if (this.state !== 'closed') this.state = 'closing';
+    this.leavePoller();
     this.stream.destroy();
   }
 
@@ -1211,6 +1326,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       else this.logger.debug({ peer: this.label, code }, text);
       if (this.reason === undefined) this.reason = new ConnectionClosedError(text, undefined, { cause: err });
       if (this.state === 'open') this.state = 'closing';
+      this.leavePoller();
       this.stream.destroy();
     } catch {
       // never throw out of a stream event handler
@@ -1219,6 +1335,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   private readonly onClose = (): void => {
     if (this.state === 'closed') return;
+    this.leavePoller();
     this.state = 'closed';
     try {
       if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);

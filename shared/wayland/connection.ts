@@ -49,7 +49,7 @@ import { doubleToFixed } from '../wire/fixed.js';
 import { dupFd, MAX_FDS, recvMsgInto, sendMsg } from '../native.js';
 import { allProxyClasses, allResourceClasses, WlDisplayError, WlDisplayProxy, WlDisplayResource } from '../generated/wayland/index.js';
 import { Emitter } from './emitter.js';
-import { HANGUP, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-watch.js';
+import { HANGUP, NOTICE, READABLE, WRITABLE, rearmFd, unwatchFd, watchFd } from './fd-watch.js';
 import { defaultLogger } from './log.js';
 import { HEADER_SIZE, MAX_FDS_PER_SENDMSG, MAX_MESSAGE_SIZE, encodeMessage, parseMessage, type MessageHeader, type MessageTarget, type ParsedMessage } from './wire.js';
 import { soon } from '../microtask.js';
@@ -146,6 +146,15 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private readonly freedByServer = new Set<number>();
   /** A first look at whole messages before they are parsed (see `setFastPath`). */
   private fastPath: ((buf: Uint8Array, start: number, end: number) => number) | null = null;
+  /** What a native read of the socket left to do first (see `setNotice`). */
+  private notice: (() => void) | null = null;
+  /**
+   * Set when output is queued here; a native path that writes to the socket
+   * without asking (a read of another socket done natively) leaves the work
+   * to JavaScript while it is set, and a JavaScript fast path clears it once
+   * `hasQueuedOutput` is false.
+   */
+  readonly outputDirty = new Uint8Array(1);
 
   private inBuf = new Uint8Array(INPUT_CAPACITY);
   private inStart = 0;
@@ -479,6 +488,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   /** `size` more bytes are in the output queue. */
   private queued(size: number): void {
+    this.outputDirty[0] = 1;
     this.outBytes += size;
     if (this.outBytes > this.maxQueuedBytes) {
       this.fail(new LimitExceededError('maxQueuedBytes', `${this.outBytes} bytes queued for a peer that does not read`, this.label));
@@ -576,6 +586,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   private onEvents(events: number): void {
     this.inCallback = true;
     try {
+      if (events & NOTICE) this.notice?.();
       if (events & WRITABLE || (this.closing && events & HANGUP)) this.flush();
       if (this.closing && events & HANGUP) this.finish(this.closeReason);
       if (!this.closing && !this.isClosed && events & (READABLE | HANGUP)) this.readAll();
@@ -645,6 +656,15 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
    */
   setFastPath(fn: ((buf: Uint8Array, start: number, end: number) => number) | null): void {
     this.fastPath = fn;
+  }
+
+  /**
+   * Called first when the socket's native reader (a steady path's hook on
+   * the fd) left something to do before the bytes it kept are parsed. Null
+   * removes it.
+   */
+  setNotice(fn: (() => void) | null): void {
+    this.notice = fn;
   }
 
   /** Messages are traced (WAYLAND_DEBUG): a fast path must leave them to this connection. */

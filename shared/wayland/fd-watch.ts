@@ -10,13 +10,15 @@
  * `rearm` only changes what it is watched for. Handlers are called on the
  * main thread, never re-entrantly for the same fd.
  */
-import { POLL_HANGUP, POLL_READABLE, POLL_WRITABLE, Poller } from '../native.js';
+import { POLL_HANGUP, POLL_NOTICE, POLL_READABLE, POLL_WRITABLE, Poller } from '../native.js';
 import { probeAfterMicrotasks, probeStart, probing } from '../probe.js';
 
 export const READABLE = POLL_READABLE;
 export const WRITABLE = POLL_WRITABLE;
 /** Event bit: hangup or error on the fd. */
 export const HANGUP = POLL_HANGUP;
+/** Event bit: a native read of the fd left a notice for its owner (see WaylandConnection.setNotice). */
+export const NOTICE = POLL_NOTICE;
 
 export type FdHandler = (events: number) => void;
 

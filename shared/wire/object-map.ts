@@ -42,9 +42,11 @@ interface Slot<T> {
 
 export class ObjectMap<T> {
   private readonly slots = new Map<number, Slot<T>>();
-  /** Next id to hand out per range, and freed ids available again (when reusing). */
-  private nextClient = 1;
-  private nextServer = SERVER_ID_START;
+  /**
+   * Next id to hand out per range (client, server), in a cell a native fast
+   * path may share (`counters`); freed ids available again (when reusing).
+   */
+  readonly counters = new Float64Array([1, SERVER_ID_START]);
   private readonly freeClient: number[] = [];
   private readonly freeServer: number[] = [];
   /** Zombie ids, oldest first. */
@@ -93,7 +95,7 @@ export class ObjectMap<T> {
 
   /** The next id of `side`'s range that was never handed out (without reuse: the only one a new object may take). */
   nextId(side: Side): number {
-    return side === 'client' ? this.nextClient : this.nextServer;
+    return this.counters[side === 'client' ? 0 : 1]!;
   }
 
   /** Whether `id` was handed out at some point (every id of its range below the next one was). */
@@ -109,12 +111,12 @@ export class ObjectMap<T> {
       free.sort((a, b) => b - a);
       return free.pop()!;
     }
-    if (side === 'client') {
-      if (this.nextClient >= SERVER_ID_START) throw new RangeError('client id space exhausted');
-      return this.nextClient++;
-    }
-    if (this.nextServer > MAX_ID) throw new RangeError('server id space exhausted');
-    return this.nextServer++;
+    const i = side === 'client' ? 0 : 1;
+    const id = this.counters[i]!;
+    if (side === 'client' && id >= SERVER_ID_START) throw new RangeError('client id space exhausted');
+    if (side === 'server' && id > MAX_ID) throw new RangeError('server id space exhausted');
+    this.counters[i] = id + 1;
+    return id;
   }
 
   /**
@@ -142,8 +144,8 @@ export class ObjectMap<T> {
    * dropped at once): the ids up to it count as handed out.
    */
   claim(id: number): void {
-    if (sideOf(id) === 'client' && id >= this.nextClient) this.nextClient = id + 1;
-    if (sideOf(id) === 'server' && id >= this.nextServer) this.nextServer = id + 1;
+    const i = sideOf(id) === 'client' ? 0 : 1;
+    if (id >= this.counters[i]!) this.counters[i] = id + 1;
   }
 
   /**
@@ -160,8 +162,7 @@ export class ObjectMap<T> {
     if (id !== this.nextId(sideOf(id)) - 1) return false;
     this.zombieIds.delete(id);
     this.slots.delete(id);
-    if (sideOf(id) === 'client') this.nextClient--;
-    else this.nextServer--;
+    this.counters[sideOf(id) === 'client' ? 0 : 1] = id;
     return true;
   }
 

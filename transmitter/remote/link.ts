@@ -183,6 +183,8 @@ export interface LinkStats {
   readonly nativeCommits: number;
   /** Times a window was handed over to it. */
   readonly nativeHandovers: number;
+  /** Reads of applications' and receivers' sockets done natively, without JavaScript (the process's, all links). */
+  readonly nativeReads: number;
   /** Bytes waiting in the socket now. */
   readonly queuedBytes: number;
 }
@@ -356,6 +358,7 @@ export class ReceiverLink extends EventEmitter<ReceiverLinkEvents> {
       wireBytes: c.wireBytes + wire,
       nativeCommits: this.steady.nativeCommits,
       nativeHandovers: this.steady.handovers.adopted,
+      nativeReads: this.steady.nativeReads,
       queuedBytes,
     };
   }

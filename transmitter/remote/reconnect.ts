@@ -187,13 +187,14 @@ export class Reconnector {
     let lastPing = 0;
     let waiting = false;
     // Anything read from the receiver is a sign of life too (an answer may queue behind a slow link's frames).
-    let lastRead = conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0;
+    const bytesRead = (): number => (conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0) + conn.client.polledBytes;
+    let lastRead = bytesRead();
     const timer = setInterval(() => {
       if (this.conn !== conn || !conn.client.isOpen) {
         clearInterval(timer);
         return;
       }
-      const read = conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0;
+      const read = bytesRead();
       if (read !== lastRead) {
         lastRead = read;
         lastAnswer = Date.now();

@@ -14,6 +14,12 @@
  * native side gives it back by itself after `HOLD_MS`, so that the codec
  * policy, fairness and the link's sampling see a frame now and then.
  *
+ * While windows are handed over, the application's and the link's sockets
+ * are read natively too (the poller calls the native side instead of
+ * JavaScript: reads.rs): a frame and its answers then cost no JavaScript at
+ * all, and what the native side does not take comes here as read.
+ * WALTHAM_NATIVE_READS=0 leaves the reads to JavaScript.
+ *
  * Only windows on plain TCP links whose socket is written directly take part
  * (TLS stays in JavaScript), never a lossy frame, and none while Waltham or
  * Wayland messages are traced. WALTHAM_NATIVE_COMMITS=0 turns it off.
@@ -127,6 +133,8 @@ class CommitHub {
   private readonly appConns = new Map<number, WaylandConnection>();
   /** Per application with windows handed over: their links and Waltham connections (made at hand-over and take-back, read on every read). */
   private readonly linksByApp = new Map<number, Map<number, ConnectionState['client']>>();
+  /** Applications whose socket the native side reads. */
+  private readonly hooked = new Set<number>();
   private nextKey = 1;
   private nextApp = 1;
   nextLink = 1;
@@ -148,31 +156,51 @@ class CommitHub {
       const links = this.linksByApp.get(key);
       if (links === undefined) return start;
       io[COMMIT_IO.linkQueued] = linksQueued(links) ? 1 : 0;
-      // One sequence of ids on each link: JavaScript's (its ping, other windows) and the native side's.
-      for (const [link, client] of links) this.native.syncIds(link, client.nextOwnId);
+      // Ids: one sequence on each link, JavaScript's (its ping, other windows) and the native
+      // side's, in the connection's shared counters.
       const next = this.native.takeApp(key, buf, start, end, io);
-      for (const [link, client] of links) client.claimOwnIds(this.native.syncIds(link, client.nextOwnId) - 1);
-      const flags = io[COMMIT_IO.flags]!;
-      if (flags & COMMIT_LINK_STAGED) for (const a of this.adopted.values()) if (a.app === key) a.link.queueStaged();
-      if (flags & COMMIT_RELEASE) this.releaseApp(key);
+      this.act(key, io[COMMIT_IO.flags]!);
       return next;
     });
+    // A read done natively left flags: acted on before the bytes it kept are parsed.
+    conn.setNotice(() => this.act(key, this.native.takeNotice(key)));
     conn.once('close', () => {
       // Its surfaces go with it: nothing to restore into a closed connection.
       for (const state of this.native.releaseApp(key)) this.forgetState(state);
       this.native.forget(key, 0);
+      this.hooked.delete(key);
       this.apps.delete(conn);
       this.appConns.delete(key);
     });
     return key;
   }
 
-  /** A window of `app` was handed over or taken back: its links again. */
+  /** What takeApp's flags (or a native read's) ask of application `app`. */
+  private act(app: number, flags: number): void {
+    if (flags & COMMIT_LINK_STAGED) for (const a of this.adopted.values()) if (a.app === app) a.link.queueStaged();
+    if (flags & COMMIT_RELEASE) this.releaseApp(app);
+  }
+
+  /** A window of `app` was handed over or taken back: its links again, and whether its socket is read natively. */
   track(app: number): void {
     const links = new Map<number, ConnectionState['client']>();
     for (const a of this.adopted.values()) if (a.app === app) links.set(a.link.key, a.conn.client);
-    if (links.size > 0) this.linksByApp.set(app, links);
-    else this.linksByApp.delete(app);
+    const conn = this.appConns.get(app);
+    if (links.size > 0) {
+      this.linksByApp.set(app, links);
+      if (!this.hooked.has(app) && conn !== undefined && CommitHub.nativeReads) {
+        this.native.hookApp(app, conn.socketFd);
+        this.hooked.add(app);
+      }
+    } else {
+      this.linksByApp.delete(app);
+      if (this.hooked.delete(app)) this.native.unhookApp(app);
+    }
+  }
+
+  /** Whether applications' sockets are read natively while their windows are handed over (WALTHAM_NATIVE_READS=0 turns it off). */
+  static get nativeReads(): boolean {
+    return process.env['WALTHAM_NATIVE_READS'] !== '0';
   }
 
   appConnection(app: number): WaylandConnection | undefined {
@@ -204,13 +232,13 @@ class CommitHub {
   }
 }
 
-/** Whether one of `links` has output queued (after trying to write it). */
+/** Whether one of `links` has output queued (after trying to write it); those without are clean again for native reads. */
 function linksQueued(links: ReadonlyMap<number, ConnectionState['client']>): boolean {
   let queued = false;
   for (const client of links.values()) {
-    if (!client.outputQueued) continue;
-    client.flushNow();
+    if (client.outputQueued) client.flushNow();
     if (client.outputQueued) queued = true;
+    else client.outputDirty[0] = 0;
   }
   return queued;
 }
@@ -224,6 +252,8 @@ export class SteadyLink {
   readonly key: number;
   /** The connection whose input goes through the native side first. */
   private hooked: ConnectionState | null = null;
+  /** Its socket is read natively (`hookLink`). */
+  private linkHooked = false;
   /** Hand-overs and windows taken back so far. */
   readonly handovers = { adopted: 0, released: 0 };
   /** Commits of windows since given back. */
@@ -285,12 +315,14 @@ export class SteadyLink {
           key,
           app,
           appFd: source.connection.socketFd,
+          appDirty: source.connection.outputDirty,
           wlSurface: source.wlSurface,
           presentations: source.presentations,
           freeIds: source.freeIds,
           link: this.key,
           linkFd: fd,
-          nextId: conn.client.nextOwnId,
+          ids: conn.client.idCounters,
+          dirty: conn.client.outputDirty,
           surface: r.surface.id,
           content: conn.content.id,
           presentation: conn.presentation?.id ?? 0,
@@ -336,6 +368,7 @@ export class SteadyLink {
   /** The connection is gone: nothing staged for it goes out any more. */
   disconnected(): void {
     this.releaseAll();
+    this.unhookLink();
     this.hub.native.forget(0, this.key);
     this.hooked = null;
   }
@@ -343,6 +376,11 @@ export class SteadyLink {
   /** Commits taken natively so far, those of windows handed over now included. */
   get nativeCommits(): number {
     return this.restoredCommits + (this.counters()[0] ?? 0);
+  }
+
+  /** Reads of applications' and receivers' sockets done natively so far (the process's). */
+  get nativeReads(): number {
+    return this.hub.native.nativeReads;
   }
 
   /** Counters of windows handed over now: commits, frames presented, tiles, bytes of tile messages. */
@@ -359,6 +397,7 @@ export class SteadyLink {
   /** A window comes back: the application's side first (its objects), then the link's. */
   restore(a: Adopted, state: CommitState): void {
     this.handovers.released++;
+    if (!this.any()) this.unhookLink();
     this.restoredCommits += state.commits;
     this.countMiss(a.r.scene, state.commits === 0);
     this.ctx.logger.debug(
@@ -419,20 +458,44 @@ export class SteadyLink {
     this.watch.unref();
   }
 
-  /** The receiver's answers go through the native side first while windows are handed over. */
+  /**
+   * The receiver's answers go through the native side first while windows
+   * are handed over; the link's socket is read natively then (the poller
+   * reads it from the first hand-over on, and the native side's hook takes
+   * the answers while windows are handed over).
+   */
   private hook(conn: ConnectionState): void {
-    if (this.hooked === conn) return;
-    this.hooked = conn;
-    const io = this.hub.io;
     const client = conn.client;
-    client.setFastPath((buf, start, end) => {
-      if (this.ctx.conn !== conn || !this.any()) return start;
-      io[COMMIT_IO.appQueued] = this.appsQueued() ? 1 : 0;
-      const next = this.hub.native.takeLink(this.key, buf, start, end, io);
-      if (next !== start) client.countFastMessages(io[COMMIT_IO.messages]!);
-      if (io[COMMIT_IO.flags]! & COMMIT_APP_STAGED) this.queueAppsStaged();
-      return next;
-    });
+    if (this.hooked !== conn) {
+      this.hooked = conn;
+      this.linkHooked = false;
+      const io = this.hub.io;
+      client.setFastPath((buf, start, end) => {
+        if (this.ctx.conn !== conn || !this.any()) return start;
+        io[COMMIT_IO.appQueued] = this.appsQueued() ? 1 : 0;
+        const next = this.hub.native.takeLink(this.key, buf, start, end, io);
+        if (next !== start) client.countFastMessages(io[COMMIT_IO.messages]!);
+        if (io[COMMIT_IO.flags]! & COMMIT_APP_STAGED) this.queueAppsStaged();
+        return next;
+      });
+      // A read done natively left flags, and messages it counted.
+      client.setNotice(() => {
+        client.countFastMessages(this.hub.native.takeLinkMessages(this.key));
+        if (this.hub.native.takeLinkNotice(this.key) & COMMIT_APP_STAGED) this.queueAppsStaged();
+      });
+    }
+    if (!this.linkHooked && CommitHub.nativeReads && client.readNatively()) {
+      this.hub.native.hookLink(this.key, client.directWriteFd);
+      this.linkHooked = true;
+    }
+  }
+
+  /** No window of this link is handed over any more: JavaScript takes the receiver's answers again. */
+  private unhookLink(): void {
+    if (!this.linkHooked) return;
+    this.linkHooked = false;
+    this.hub.native.unhookLink(this.key);
+    this.hooked?.client.countFastMessages(this.hub.native.takeLinkMessages(this.key));
   }
 
   private any(): boolean {
@@ -440,14 +503,16 @@ export class SteadyLink {
     return false;
   }
 
+  /** Whether an application of this link's windows has output queued (after trying to write it); those without are clean again for native reads. */
   private appsQueued(): boolean {
     let queued = false;
     for (const a of this.hub.adopted.values()) {
       if (a.link !== this) continue;
       const conn = this.hub.appConnection(a.app);
-      if (conn === undefined || !conn.hasQueuedOutput) continue;
-      conn.flush();
+      if (conn === undefined) continue;
+      if (conn.hasQueuedOutput) conn.flush();
       if (conn.hasQueuedOutput) queued = true;
+      else conn.outputDirty[0] = 0;
     }
     return queued;
   }

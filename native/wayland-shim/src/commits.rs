@@ -28,16 +28,31 @@
 //! Writes go straight to the sockets when JavaScript has nothing queued for them (it says so in
 //! `io`), else, and for what a full socket did not take, they are kept for JavaScript to queue
 //! (`takeStaged`). Layouts as in steady.rs; every opcode comes from the caller's generated tables.
+//!
+//! While windows are handed over, both sockets are read here too (`hookApp`, `hookLink`,
+//! reads.rs): the poller calls this side when the application's or the receiver's socket is
+//! readable, the read is taken as `takeApp` / `takeLink` take it, and JavaScript hears only of
+//! what is left (bytes kept for its next read, and flags as a notice, `takeNotice` /
+//! `takeLinkNotice`). Without JavaScript's `io`, whether it queued output on the other socket
+//! comes from its connections' shared cells (`dirty`): set, the read is left to JavaScript,
+//! which writes what it queued first. Object ids of the link come from its connection's shared
+//! counters (`ids`), so both sides hand them out in one sequence.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use napi::bindgen_prelude::{Buffer, Float64ArraySlice, Uint8Array, Uint8ArraySlice};
+use std::cell::RefCell;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+
+use napi::bindgen_prelude::{Buffer, Float64Array, Float64ArraySlice, Uint8Array, Uint8ArraySlice};
 use napi_derive::napi;
 
 use crate::error::{invalid, Result};
 use crate::frame::{FrameEncoder, SharedEncoder};
 use crate::pixels::Rect;
+use crate::poller::READABLE;
+use crate::reads::{self, Read, Report, NOTICE};
 use crate::refine::copy_changed_into;
 use crate::shm::{Mapping, ShmMapping};
 use crate::socket::{send_parts_raw, send_room};
@@ -109,13 +124,21 @@ pub struct CommitSurface {
   /// may use for new objects (ids the transmitter freed; any other new id goes back).
   pub app: u32,
   pub app_fd: i32,
+  /// Whether JavaScript queued output to the application since it last looked (its Wayland
+  /// connection's `outputDirty`): a read of the link done natively leaves the answers to
+  /// JavaScript then.
+  pub app_dirty: Uint8Array,
   pub wl_surface: u32,
   pub presentations: Vec<u32>,
   pub free_ids: Vec<u32>,
-  /// The link: a key, its socket, the next id of the objects this side creates.
+  /// The link: a key, its socket, and two cells of its Waltham connection, shared with
+  /// JavaScript: the next ids of each side (`ids[0]`: the objects this side creates; JavaScript
+  /// and this side hand them out in one sequence), and whether JavaScript queued output since
+  /// it last looked (`dirty[0]`: a read done natively leaves the application to JavaScript then).
   pub link: u32,
   pub link_fd: i32,
-  pub next_id: u32,
+  pub ids: Float64Array,
+  pub dirty: Uint8Array,
   /// Waltham ids: the wthp_surface, the wthp_content, the wthp_presentation (0: none).
   pub surface: u32,
   pub content: u32,
@@ -217,11 +240,46 @@ struct Surface {
 struct Out {
   fd: i32,
   staged: Vec<u8>,
+  /// JavaScript's cell: output queued since it last looked (apps only; links have theirs).
+  dirty: Option<Uint8Array>,
+}
+
+impl Out {
+  fn dirty(&self) -> bool {
+    self
+      .dirty
+      .as_ref()
+      .is_some_and(|d| d.first().is_none_or(|&d| d != 0))
+  }
 }
 
 struct Link {
   out: Out,
-  next_id: u32,
+  ids: Float64Array,
+  dirty: Uint8Array,
+  /// Messages taken by reads done natively, not yet counted by JavaScript.
+  messages: f64,
+}
+
+impl Link {
+  fn next_id(&self) -> u32 {
+    self.ids.first().map_or(0, |&v| v as u32)
+  }
+
+  /// Hand out `n` ids from the next one on; returns the first.
+  fn take_ids(&mut self, n: u32) -> u32 {
+    let first = self.next_id();
+    // SAFETY: JavaScript's cell, alive while held here; nothing else reaches it during a call.
+    if let Some(cell) = unsafe { self.ids.as_mut() }.first_mut() {
+      *cell = (first + n) as f64;
+    }
+    first
+  }
+
+  /// JavaScript queued output on the link since it last looked.
+  fn dirty(&self) -> bool {
+    self.dirty.first().is_none_or(|&d| d != 0)
+  }
 }
 
 /// One commit of the application, parsed and checked, not applied yet.
@@ -244,15 +302,24 @@ enum Scan {
   Release,
 }
 
-/// Steady commits of the transmitter's adopted windows (see the module comment).
-#[napi]
-pub struct SteadyCommits {
+/// Steady commits of the transmitter's adopted windows (see the module comment): the state,
+/// shared by JavaScript's object and the hooks of the sockets read natively.
+pub struct Commits {
   wire: CommitWire,
   surfaces: Vec<Surface>,
   apps: HashMap<u32, Out>,
   links: HashMap<u32, Link>,
   changed: Vec<[usize; 4]>,
   damage: Vec<i32>,
+  /// Flags of reads done natively, per application and per link, for JavaScript
+  /// (`takeNotice`, `takeLinkNotice`).
+  notices: HashMap<u32, u32>,
+  link_notices: HashMap<u32, u32>,
+  /// Applications and links whose socket is read natively: its fd and the hook on it.
+  hooked: HashMap<u32, (RawFd, reads::Hook)>,
+  hooked_links: HashMap<u32, (RawFd, reads::Hook)>,
+  /// Reads of applications' and links' sockets done natively.
+  native_reads: f64,
 }
 
 /// `r` (x, y, width, height as the client sent them) inside a `w` x `h` buffer.
@@ -316,23 +383,25 @@ impl Surface {
   }
 }
 
-#[napi]
-impl SteadyCommits {
-  #[napi(constructor)]
+impl Commits {
   pub fn new(wire: CommitWire) -> Self {
-    SteadyCommits {
+    Commits {
       wire,
       surfaces: Vec::new(),
       apps: HashMap::new(),
       links: HashMap::new(),
       changed: Vec::new(),
       damage: Vec::new(),
+      notices: HashMap::new(),
+      link_notices: HashMap::new(),
+      hooked: HashMap::new(),
+      hooked_links: HashMap::new(),
+      native_reads: 0.0,
     }
   }
 
   /// Take over a window (see `CommitSurface`) whose link mirror is `encoder`; its buffers follow
   /// (`addBuffer`). Throws for a spec that does not hold together.
-  #[napi]
   pub fn adopt(&mut self, spec: CommitSurface, encoder: &FrameEncoder) -> Result<()> {
     let (w, h) = (spec.width as usize, spec.height as usize);
     if w == 0 || h == 0 || spec.pixels.len() < w * h * 4 {
@@ -353,17 +422,24 @@ impl SteadyCommits {
     let app = self.apps.entry(spec.app).or_insert(Out {
       fd: spec.app_fd,
       staged: Vec::new(),
+      dirty: None,
     });
     app.fd = spec.app_fd;
+    app.dirty = Some(spec.app_dirty);
+    if spec.ids.is_empty() || spec.dirty.is_empty() {
+      return Err(invalid("SteadyCommits.adopt: no id or output cell of the link"));
+    }
     let link = self.links.entry(spec.link).or_insert(Link {
       out: Out {
         fd: spec.link_fd,
         staged: Vec::new(),
+        dirty: None,
       },
-      next_id: spec.next_id,
+      ids: spec.ids,
+      dirty: spec.dirty,
+      messages: 0.0,
     });
     link.out.fd = spec.link_fd;
-    link.next_id = link.next_id.max(spec.next_id);
     self.surfaces.push(Surface {
       key: spec.key,
       app: spec.app,
@@ -398,7 +474,6 @@ impl SteadyCommits {
 
   /// A wl_buffer the adopted surface `key` may attach: `stride` bytes a row of the surface's
   /// size, at the start of `mapping`.
-  #[napi]
   pub fn add_buffer(&mut self, key: u32, wl_buffer: u32, mapping: &ShmMapping, stride: u32) -> Result<()> {
     let Some(s) = self.surfaces.iter_mut().find(|s| s.key == key) else {
       return Err(invalid("SteadyCommits.addBuffer: the surface is not adopted"));
@@ -422,19 +497,16 @@ impl SteadyCommits {
   }
 
   /// Give every adopted surface of application `app` back.
-  #[napi]
   pub fn release_app(&mut self, app: u32) -> Vec<CommitState> {
     self.release_where(|s| s.app == app)
   }
 
   /// Give every adopted surface of link `link` back.
-  #[napi]
   pub fn release_link(&mut self, link: u32) -> Vec<CommitState> {
     self.release_where(|s| s.link == link)
   }
 
   /// Give one surface back (null when it is not adopted).
-  #[napi]
   pub fn release_surface(&mut self, key: u32) -> Option<CommitState> {
     self.release_where(|s| s.key == key).pop()
   }
@@ -445,7 +517,7 @@ impl SteadyCommits {
     while i < self.surfaces.len() {
       if pick(&self.surfaces[i]) {
         let s = self.surfaces.swap_remove(i);
-        let next_id = self.links.get(&s.link).map_or(0, |l| l.next_id);
+        let next_id = self.links.get(&s.link).map_or(0, |l| l.next_id());
         out.push(s.state(next_id));
       } else {
         i += 1;
@@ -456,7 +528,6 @@ impl SteadyCommits {
 
   /// What the link's adopted surfaces did so far: commits, frames presented, tiles, bytes of
   /// tile messages.
-  #[napi]
   pub fn counters(&self, link: u32) -> Vec<f64> {
     let mut c = vec![0.0; 4];
     for s in self.surfaces.iter().filter(|s| s.link == link) {
@@ -468,22 +539,8 @@ impl SteadyCommits {
     c
   }
 
-  /// The link's side creates objects in JavaScript too (its ping, other windows): ids are
-  /// handed out in one sequence. Takes JavaScript's next id, returns the next id after both.
-  #[napi]
-  pub fn sync_ids(&mut self, link: u32, next_id: u32) -> u32 {
-    match self.links.get_mut(&link) {
-      Some(l) => {
-        l.next_id = l.next_id.max(next_id);
-        l.next_id
-      }
-      None => next_id,
-    }
-  }
-
   /// Surfaces of `link` whose frame has been in flight for `ms` or longer (the receiver does not
   /// present them: JavaScript's frame clock answers such frames in the end).
-  #[napi]
   pub fn overdue(&self, link: u32, ms: u32) -> Vec<u32> {
     let limit = Duration::from_millis(ms as u64);
     self
@@ -495,7 +552,6 @@ impl SteadyCommits {
   }
 
   /// An application or a link is gone: forget what was staged for it.
-  #[napi]
   pub fn forget(&mut self, app: u32, link: u32) {
     self.apps.remove(&app);
     self.links.remove(&link);
@@ -503,7 +559,6 @@ impl SteadyCommits {
 
   /// Bytes staged for application `app` (or, with `app` 0, for link `link`), for JavaScript to
   /// queue; null: none.
-  #[napi]
   pub fn take_staged(&mut self, app: u32, link: u32) -> Option<Buffer> {
     let staged = if app != 0 {
       &mut self.apps.get_mut(&app)?.staged
@@ -515,20 +570,6 @@ impl SteadyCommits {
 
   /// Handle the leading commits of `buf[start, end)`, read from application `app`, that belong
   /// to adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
-  #[napi]
-  pub fn take_app(
-    &mut self,
-    app: u32,
-    buf: Uint8ArraySlice<'_>,
-    start: u32,
-    end: u32,
-    mut io: Float64ArraySlice<'_>,
-  ) -> Result<u32> {
-    // SAFETY: valid during this synchronous call; nothing else reaches the memory meanwhile.
-    let io = unsafe { io.as_mut() };
-    self.app_bytes(app, &buf, start, end, io)
-  }
-
   pub(crate) fn app_bytes(
     &mut self,
     app: u32,
@@ -743,13 +784,9 @@ impl SteadyCommits {
         return None;
       }
     };
-    let callback = link.next_id;
-    let feedback = if g.feedbacks.is_empty() || s.presentation == 0 {
-      0
-    } else {
-      callback + 1
-    };
-    link.next_id += if feedback != 0 { 2 } else { 1 };
+    let with_feedback = !g.feedbacks.is_empty() && s.presentation != 0;
+    let callback = link.take_ids(if with_feedback { 2 } else { 1 });
+    let feedback = if with_feedback { callback + 1 } else { 0 };
     let mut head = Vec::with_capacity(28);
     if stats.tiles > 0 {
       waltham(
@@ -799,20 +836,6 @@ impl SteadyCommits {
 
   /// Handle the leading answers of `buf[start, end)`, read from link `link`, to frames of
   /// adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
-  #[napi]
-  pub fn take_link(
-    &mut self,
-    link: u32,
-    buf: Uint8ArraySlice<'_>,
-    start: u32,
-    end: u32,
-    mut io: Float64ArraySlice<'_>,
-  ) -> Result<u32> {
-    // SAFETY: valid during this synchronous call; nothing else reaches the memory meanwhile.
-    let io = unsafe { io.as_mut() };
-    self.link_bytes(link, &buf, start, end, io)
-  }
-
   pub(crate) fn link_bytes(
     &mut self,
     link: u32,
@@ -951,6 +974,298 @@ impl SteadyCommits {
   }
 }
 
+impl Commits {
+  /// A read of application `app`'s socket done natively (reads.rs): the commits taken as
+  /// `takeApp` takes them, the rest kept for JavaScript, flags as a notice (`takeNotice`).
+  /// Nothing is read while JavaScript queued output on one of its links since it last looked:
+  /// JavaScript reads then, and writes what it queued first.
+  fn app_read(&mut self, app: u32, fd: RawFd) -> Report {
+    let links = &self.links;
+    if self
+      .surfaces
+      .iter()
+      .any(|s| s.app == app && links.get(&s.link).is_none_or(Link::dirty))
+    {
+      return READABLE;
+    }
+    reads::read(fd, |read| match read {
+      Read::Nothing => 0,
+      Read::ToJs => READABLE,
+      Read::Bytes(bytes) => {
+        self.native_reads += 1.0;
+        let mut io = [0.0; COMMIT_IO_LEN];
+        let at = self
+          .app_bytes(app, bytes, 0, bytes.len() as u32, &mut io)
+          .map_or(0, |at| at as usize);
+        let mut report = 0;
+        if at < bytes.len() {
+          reads::keep(fd, &bytes[at..]);
+          report |= READABLE;
+        }
+        let flags = io[IO_FLAGS] as u32;
+        if flags != 0 {
+          *self.notices.entry(app).or_default() |= flags;
+          report |= READABLE | NOTICE;
+        }
+        report
+      }
+    })
+  }
+
+  /// A read of link `link`'s socket done natively: the answers taken as `takeLink` takes them,
+  /// the rest kept for JavaScript, flags as a notice (`takeLinkNotice`). Nothing is read while
+  /// JavaScript queued output to one of the applications answered here since it last looked.
+  fn link_read(&mut self, link: u32, fd: RawFd) -> Report {
+    let apps = &self.apps;
+    if self
+      .surfaces
+      .iter()
+      .any(|s| s.link == link && apps.get(&s.app).is_none_or(Out::dirty))
+    {
+      return READABLE;
+    }
+    reads::read(fd, |read| match read {
+      Read::Nothing => 0,
+      Read::ToJs => READABLE,
+      Read::Bytes(bytes) => {
+        self.native_reads += 1.0;
+        let mut io = [0.0; COMMIT_IO_LEN];
+        let at = self
+          .link_bytes(link, bytes, 0, bytes.len() as u32, &mut io)
+          .map_or(0, |at| at as usize);
+        if let Some(l) = self.links.get_mut(&link) {
+          l.messages += io[IO_MESSAGES];
+        }
+        let mut report = 0;
+        if at < bytes.len() {
+          reads::keep(fd, &bytes[at..]);
+          report |= READABLE;
+        }
+        let flags = io[IO_FLAGS] as u32;
+        if flags != 0 {
+          *self.link_notices.entry(link).or_default() |= flags;
+          report |= READABLE | NOTICE;
+        }
+        report
+      }
+    })
+  }
+
+  fn unhook(&mut self, app: u32) {
+    if let Some((fd, hook)) = self.hooked.remove(&app) {
+      reads::clear_hook_if(fd, &hook);
+    }
+  }
+
+  fn unhook_link(&mut self, link: u32) {
+    if let Some((fd, hook)) = self.hooked_links.remove(&link) {
+      reads::clear_hook_if(fd, &hook);
+    }
+  }
+}
+
+/// The transmitter's steady commits (see the module comment), for JavaScript.
+#[napi]
+pub struct SteadyCommits {
+  inner: Rc<RefCell<Commits>>,
+}
+
+#[napi]
+impl SteadyCommits {
+  #[napi(constructor)]
+  pub fn new(wire: CommitWire) -> Self {
+    SteadyCommits {
+      inner: Rc::new(RefCell::new(Commits::new(wire))),
+    }
+  }
+
+  /// Take over a window (see `CommitSurface`) whose link mirror is `encoder`; its buffers follow
+  /// (`addBuffer`). Throws for a spec that does not hold together.
+  #[napi]
+  pub fn adopt(&self, spec: CommitSurface, encoder: &FrameEncoder) -> Result<()> {
+    self.inner.borrow_mut().adopt(spec, encoder)
+  }
+
+  /// A wl_buffer the adopted surface `key` may attach: `stride` bytes a row of the surface's
+  /// size, at the start of `mapping`.
+  #[napi]
+  pub fn add_buffer(&self, key: u32, wl_buffer: u32, mapping: &ShmMapping, stride: u32) -> Result<()> {
+    self
+      .inner
+      .borrow_mut()
+      .add_buffer(key, wl_buffer, mapping, stride)
+  }
+
+  /// Give every adopted surface of application `app` back (its socket is read by JavaScript
+  /// again).
+  #[napi]
+  pub fn release_app(&self, app: u32) -> Vec<CommitState> {
+    let mut c = self.inner.borrow_mut();
+    c.unhook(app);
+    c.release_app(app)
+  }
+
+  /// Give every adopted surface of link `link` back.
+  #[napi]
+  pub fn release_link(&self, link: u32) -> Vec<CommitState> {
+    self.inner.borrow_mut().release_link(link)
+  }
+
+  /// Give one surface back (null when it is not adopted).
+  #[napi]
+  pub fn release_surface(&self, key: u32) -> Option<CommitState> {
+    self.inner.borrow_mut().release_surface(key)
+  }
+
+  /// What the link's adopted surfaces did so far: commits, frames presented, tiles, bytes of
+  /// tile messages.
+  #[napi]
+  pub fn counters(&self, link: u32) -> Vec<f64> {
+    self.inner.borrow().counters(link)
+  }
+
+  /// Surfaces of `link` whose frame has been in flight for `ms` or longer (the receiver does not
+  /// present them: JavaScript's frame clock answers such frames in the end).
+  #[napi]
+  pub fn overdue(&self, link: u32, ms: u32) -> Vec<u32> {
+    self.inner.borrow().overdue(link, ms)
+  }
+
+  /// An application or a link is gone: forget what was staged for it (and the application's
+  /// hook).
+  #[napi]
+  pub fn forget(&self, app: u32, link: u32) {
+    let mut c = self.inner.borrow_mut();
+    c.unhook(app);
+    c.unhook_link(link);
+    c.notices.remove(&app);
+    c.link_notices.remove(&link);
+    c.forget(app, link);
+  }
+
+  /// Bytes staged for application `app` (or, with `app` 0, for link `link`), for JavaScript to
+  /// queue; null: none.
+  #[napi]
+  pub fn take_staged(&self, app: u32, link: u32) -> Option<Buffer> {
+    self.inner.borrow_mut().take_staged(app, link)
+  }
+
+  /// Handle the leading commits of `buf[start, end)`, read from application `app`, that belong
+  /// to adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
+  #[napi]
+  pub fn take_app(
+    &self,
+    app: u32,
+    buf: Uint8ArraySlice<'_>,
+    start: u32,
+    end: u32,
+    mut io: Float64ArraySlice<'_>,
+  ) -> Result<u32> {
+    // SAFETY: valid during this synchronous call; nothing else reaches the memory meanwhile.
+    let io = unsafe { io.as_mut() };
+    self.inner.borrow_mut().app_bytes(app, &buf, start, end, io)
+  }
+
+  /// Handle the leading answers of `buf[start, end)`, read from link `link`, to frames of
+  /// adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
+  #[napi]
+  pub fn take_link(
+    &self,
+    link: u32,
+    buf: Uint8ArraySlice<'_>,
+    start: u32,
+    end: u32,
+    mut io: Float64ArraySlice<'_>,
+  ) -> Result<u32> {
+    // SAFETY: as in take_app.
+    let io = unsafe { io.as_mut() };
+    self.inner.borrow_mut().link_bytes(link, &buf, start, end, io)
+  }
+
+  /// Read application `app`'s socket `fd` natively while it has adopted surfaces (the poller
+  /// calls this side when the socket is readable, and JavaScript hears only of what is left:
+  /// reads.rs). Kept until `releaseApp` or `forget`.
+  #[napi]
+  pub fn hook_app(&self, app: u32, fd: i32) {
+    let mut c = self.inner.borrow_mut();
+    c.unhook(app);
+    let inner = Rc::clone(&self.inner);
+    let hook: reads::Hook = Rc::new(move |fd| match inner.try_borrow_mut() {
+      Ok(mut c) => c.app_read(app, fd),
+      Err(_) => READABLE,
+    });
+    reads::set_hook(fd, Rc::clone(&hook));
+    c.hooked.insert(app, (fd, hook));
+  }
+
+  /// JavaScript reads application `app`'s socket again.
+  #[napi]
+  pub fn unhook_app(&self, app: u32) {
+    self.inner.borrow_mut().unhook(app);
+  }
+
+  /// Read link `link`'s socket `fd` natively while it has adopted surfaces (as `hookApp`).
+  /// Kept until `unhookLink` or `forget`.
+  #[napi]
+  pub fn hook_link(&self, link: u32, fd: i32) {
+    let mut c = self.inner.borrow_mut();
+    c.unhook_link(link);
+    let inner = Rc::clone(&self.inner);
+    let hook: reads::Hook = Rc::new(move |fd| match inner.try_borrow_mut() {
+      Ok(mut c) => c.link_read(link, fd),
+      Err(_) => READABLE,
+    });
+    reads::set_hook(fd, Rc::clone(&hook));
+    c.hooked_links.insert(link, (fd, hook));
+  }
+
+  /// JavaScript reads link `link`'s socket again.
+  #[napi]
+  pub fn unhook_link(&self, link: u32) {
+    self.inner.borrow_mut().unhook_link(link);
+  }
+
+  /// Flags a native read left for link `link` (COMMIT_APP_STAGED); 0: none.
+  #[napi]
+  pub fn take_link_notice(&self, link: u32) -> u32 {
+    self.inner.borrow_mut().link_notices.remove(&link).unwrap_or(0)
+  }
+
+  /// Messages of link `link` taken by native reads since the last call.
+  #[napi]
+  pub fn take_link_messages(&self, link: u32) -> f64 {
+    let mut c = self.inner.borrow_mut();
+    c.links
+      .get_mut(&link)
+      .map_or(0.0, |l| std::mem::take(&mut l.messages))
+  }
+
+  /// Flags a native read left for application `app` (COMMIT_RELEASE, COMMIT_LINK_STAGED), for
+  /// JavaScript to act on as after `takeApp`; 0: none.
+  #[napi]
+  pub fn take_notice(&self, app: u32) -> u32 {
+    self.inner.borrow_mut().notices.remove(&app).unwrap_or(0)
+  }
+
+  /// Reads of applications' and links' sockets done natively so far.
+  #[napi(getter)]
+  pub fn native_reads(&self) -> f64 {
+    self.inner.borrow().native_reads
+  }
+}
+
+impl Drop for SteadyCommits {
+  fn drop(&mut self) {
+    if let Ok(mut c) = self.inner.try_borrow_mut() {
+      let c = &mut *c;
+      let hooks: Vec<_> = c.hooked.drain().chain(c.hooked_links.drain()).collect();
+      for (_, (fd, hook)) in hooks {
+        reads::clear_hook_if(fd, &hook);
+      }
+    }
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -993,7 +1308,7 @@ mod tests {
   }
 
   struct Setup {
-    commits: SteadyCommits,
+    commits: Commits,
     /// Our ends of the application's and the link's sockets.
     app: i32,
     link: i32,
@@ -1048,19 +1363,21 @@ mod tests {
       )
       .unwrap();
     let mut content = vec![0u8; (W * H * 4) as usize];
-    let mut commits = SteadyCommits::new(wire());
+    let mut commits = Commits::new(wire());
     commits
       .adopt(
         CommitSurface {
           key: 1,
           app: 1,
           app_fd: app[0],
+          app_dirty: vec![0u8].into(),
           wl_surface: WL_SURFACE,
           presentations: vec![PRESENTATION],
           free_ids: vec![40, 41],
           link: 1,
           link_fd: link[0],
-          next_id: FIRST_ID,
+          ids: vec![FIRST_ID as f64, 0.0].into(),
+          dirty: vec![0u8].into(),
           surface: SURFACE,
           content: CONTENT,
           presentation: WTH_PRESENTATION,

@@ -18,6 +18,7 @@ pub mod listener;
 mod lz4;
 pub mod pixels;
 pub mod poller;
+pub mod reads;
 pub mod refine;
 pub mod rgb;
 pub mod rgb24;

@@ -463,11 +463,21 @@ unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int
     if shared.closed.get() {
       return;
     }
+    let mut events = event.events;
+    if events == READABLE && shared.watcher.is_current(&event) {
+      // A socket read natively (reads.rs): JavaScript hears only of what the hook leaves it.
+      if let Some(hook) = crate::reads::hook(event.fd) {
+        events = hook(event.fd);
+        if events == 0 {
+          continue;
+        }
+      }
+    }
     if !shared.watcher.begin_report(&event) {
       continue;
     }
     // SAFETY: as above.
-    unsafe { report(shared, event.fd, event.events) };
+    unsafe { report(shared, event.fd, events) };
     if shared.closed.get() {
       return;
     }
@@ -691,6 +701,7 @@ impl Poller {
   /// closing the fd. Removing an fd that is not watched does nothing.
   #[napi]
   pub fn remove(&mut self, fd: i32) -> Result<()> {
+    crate::reads::forget(fd);
     if self.shared.closed.get() {
       return Ok(());
     }

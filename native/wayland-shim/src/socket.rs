@@ -311,8 +311,13 @@ pub fn recv_msg_into(
       "recvMsgInto: no room at offset {offset} of a buffer of {len} bytes"
     )));
   };
-  let Some(received) = recv_with_fds(fd, buf)? else {
-    return Ok(-1);
+  // Bytes a native hook read and left (reads.rs) come before the socket's.
+  let received = match crate::reads::take_kept(fd, buf) {
+    Some((bytes, fds)) => Received { bytes, fds },
+    None => match recv_with_fds(fd, buf)? {
+      Some(received) => received,
+      None => return Ok(-1),
+    },
   };
   let n = received.fds.len();
   for (slot, f) in fds.iter_mut().zip(received.fds) {

@@ -26,11 +26,19 @@
 //!
 //! Writes go straight to the sockets when JavaScript has nothing queued for them (it says so in
 //! `io`), else, and for what a full socket did not take, they are kept for JavaScript to queue
-//! (`takeStaged`). Message layouts: Waltham (../shared/vectors/waltham/README.md): header of four
+//! (`takeStaged`). While surfaces are adopted, both sockets are read here too (`hookPeer`,
+//! `hookDisplay`, reads.rs): JavaScript hears only of what a read leaves (bytes kept for its next
+//! read; flags, pixels written and messages taken as a notice), its connections' shared cells
+//! say whether it queued output meanwhile (then it reads), and a transmitter's reads write at
+//! most the pixels JavaScript's budget gave (`setBudget`; less than a frame left: JavaScript
+//! reads, charges what was written and gives the budget anew). Message layouts: Waltham (../shared/vectors/waltham/README.md): header of four
 //! little-endian u16 (0, size, opcode, 0), target id, arguments; Wayland: target id, then size
 //! << 16 | opcode, arguments. Every opcode comes from the caller's generated tables.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::{Buffer, Float64ArraySlice, Uint8Array, Uint8ArraySlice};
@@ -39,6 +47,8 @@ use napi_derive::napi;
 use crate::error::{invalid, Result};
 use crate::frame::{write_tile, FrameWire};
 use crate::pixels::{copy, Rect};
+use crate::poller::READABLE;
+use crate::reads::{self, Read, Report, NOTICE};
 use crate::socket::send_with_fds;
 
 /// `io` slots: budget in pixels (in); the display's and the peers' connections have output
@@ -105,6 +115,11 @@ pub struct SteadySurface {
   pub peer: u32,
   pub peer_fd: i32,
   pub last_id: u32,
+  /// Whether JavaScript queued output to the transmitter, or to the compositor, since it last
+  /// looked (their connections' `outputDirty`): reads done natively leave the work to
+  /// JavaScript then.
+  pub peer_dirty: Uint8Array,
+  pub display_dirty: Uint8Array,
   /// Waltham ids: the wthp_surface, the peer's wthp_content and wthp_presentation objects.
   pub surface: u32,
   pub contents: Vec<u32>,
@@ -247,21 +262,39 @@ struct Peer {
   fd: i32,
   last_id: u32,
   staged: Vec<u8>,
+  dirty: Option<Uint8Array>,
+  /// Reads done natively: the pixels they may still write (JavaScript's budget, `setBudget`),
+  /// and what they wrote and took since JavaScript last counted (`takePeerNotice`).
+  budget: f64,
+  pixels: f64,
+  messages: f64,
+  notice: u32,
+  hook: Option<(RawFd, reads::Hook)>,
 }
 
 struct Out {
   fd: i32,
   staged: Vec<u8>,
+  dirty: Option<Uint8Array>,
+  notice: u32,
+  hook: Option<(RawFd, reads::Hook)>,
 }
 
-/// Steady frames of the receiver's adopted surfaces (see the module comment).
-#[napi]
-pub struct SteadyFrames {
+/// JavaScript's cell says it queued output since it last looked (none given: it did).
+fn dirty(cell: &Option<Uint8Array>) -> bool {
+  cell.as_ref().is_none_or(|d| d.first().is_none_or(|&d| d != 0))
+}
+
+/// Steady frames of the receiver's adopted surfaces (see the module comment): the state, shared
+/// by JavaScript's object and the hooks of the sockets read natively.
+pub struct Frames {
   wire: SteadyWire,
   scratch: Vec<u8>,
   surfaces: Vec<Surface>,
   peers: HashMap<u32, Peer>,
   display: Out,
+  /// Reads of sockets done natively.
+  native_reads: f64,
 }
 
 pub(crate) fn rd16(b: &[u8], at: usize) -> usize {
@@ -580,11 +613,9 @@ enum Step {
   Release,
 }
 
-#[napi]
-impl SteadyFrames {
-  #[napi(constructor)]
+impl Frames {
   pub fn new(wire: SteadyWire) -> Self {
-    SteadyFrames {
+    Frames {
       wire,
       scratch: Vec::new(),
       surfaces: Vec::new(),
@@ -592,12 +623,15 @@ impl SteadyFrames {
       display: Out {
         fd: -1,
         staged: Vec::new(),
+        dirty: None,
+        notice: 0,
+        hook: None,
       },
+      native_reads: 0.0,
     }
   }
 
   /// Take over a surface (see `SteadySurface`). Throws for a spec that does not hold together.
-  #[napi]
   pub fn adopt(&mut self, spec: SteadySurface) -> Result<()> {
     let n = spec.buffers.len();
     if n < 2 || spec.wl_buffers.len() != n || spec.busy.len() != n || spec.current as usize >= n {
@@ -643,13 +677,21 @@ impl SteadyFrames {
       });
     }
     self.display.fd = spec.display_fd;
+    self.display.dirty = Some(spec.display_dirty);
     let peer = self.peers.entry(spec.peer).or_insert(Peer {
       fd: spec.peer_fd,
       last_id: spec.last_id,
       staged: Vec::new(),
+      dirty: None,
+      budget: 0.0,
+      pixels: 0.0,
+      messages: 0.0,
+      notice: 0,
+      hook: None,
     });
     peer.fd = spec.peer_fd;
     peer.last_id = peer.last_id.max(spec.last_id);
+    peer.dirty = Some(spec.peer_dirty);
     self.surfaces.push(Surface {
       key: spec.key,
       peer: spec.peer,
@@ -692,7 +734,6 @@ impl SteadyFrames {
 
   /// Give every adopted surface of `peer` back; the highest object id the peer created is in
   /// each state.
-  #[napi]
   pub fn release(&mut self, peer: u32) -> Vec<SteadyState> {
     let last_id = self.peers.get(&peer).map_or(0, |p| p.last_id);
     let mut out = Vec::new();
@@ -710,7 +751,6 @@ impl SteadyFrames {
   }
 
   /// Give one surface back (null when it is not adopted).
-  #[napi]
   pub fn release_surface(&mut self, key: u32) -> Option<SteadyState> {
     let i = self.surfaces.iter().position(|s| s.key == key)?;
     let s = self.surfaces.swap_remove(i);
@@ -721,7 +761,6 @@ impl SteadyFrames {
   }
 
   /// What the peer's adopted surfaces did so far: commits, tiles, tile bytes, frames presented.
-  #[napi]
   pub fn counters(&self, peer: u32) -> Vec<f64> {
     let mut c = vec![0.0; 4];
     for s in self.surfaces.iter().filter(|s| s.peer == peer) {
@@ -734,13 +773,11 @@ impl SteadyFrames {
   }
 
   /// The peer is gone: forget what was staged for it.
-  #[napi]
   pub fn forget_peer(&mut self, peer: u32) {
     self.peers.remove(&peer);
   }
 
   /// Bytes staged for the display (`peer` 0) or a peer, for JavaScript to queue; null: none.
-  #[napi]
   pub fn take_staged(&mut self, peer: u32) -> Option<Buffer> {
     let staged = if peer == 0 {
       &mut self.display.staged
@@ -748,22 +785,6 @@ impl SteadyFrames {
       &mut self.peers.get_mut(&peer)?.staged
     };
     take_bytes(staged)
-  }
-
-  /// Handle the leading messages of `buf[start, end)`, read from `peer`'s Waltham connection,
-  /// that belong to adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
-  #[napi]
-  pub fn take_waltham(
-    &mut self,
-    peer: u32,
-    buf: Uint8ArraySlice<'_>,
-    start: u32,
-    end: u32,
-    mut io: Float64ArraySlice<'_>,
-  ) -> Result<u32> {
-    // SAFETY: valid during this synchronous call; nothing else reaches the memory meanwhile.
-    let io = unsafe { io.as_mut() };
-    self.waltham_bytes(peer, &buf, start, end, io)
   }
 
   /// `takeWaltham` on plain slices.
@@ -1021,21 +1042,6 @@ impl SteadyFrames {
     Step::Release
   }
 
-  /// Handle the leading events of `buf[start, end)`, read from the compositor, that belong to
-  /// adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
-  #[napi]
-  pub fn take_wayland(
-    &mut self,
-    buf: Uint8ArraySlice<'_>,
-    start: u32,
-    end: u32,
-    mut io: Float64ArraySlice<'_>,
-  ) -> Result<u32> {
-    // SAFETY: valid during this synchronous call; nothing else reaches the memory meanwhile.
-    let io = unsafe { io.as_mut() };
-    self.wayland_bytes(&buf, start, end, io)
-  }
-
   /// `takeWayland` on plain slices.
   pub(crate) fn wayland_bytes(&mut self, buf: &[u8], start: u32, end: u32, io: &mut [f64]) -> Result<u32> {
     let bytes = input("SteadyFrames.takeWayland", buf, start, end, io, IO_LEN)?;
@@ -1151,6 +1157,287 @@ impl SteadyFrames {
   }
 }
 
+impl Frames {
+  /// Pixels of one frame of each of `peer`'s surfaces: a read done natively waits for
+  /// JavaScript's budget (`setBudget`) when less is left.
+  fn frame_pixels(&self, peer: u32) -> f64 {
+    self
+      .surfaces
+      .iter()
+      .filter(|s| s.peer == peer)
+      .map(|s| (s.width * s.height) as f64)
+      .sum()
+  }
+
+  /// A read of `peer`'s socket done natively (reads.rs): the messages taken as `takeWaltham`
+  /// takes them, within the budget JavaScript gave, the rest kept for JavaScript, flags and
+  /// what was written as a notice (`takePeerNotice`). Nothing is read while JavaScript queued
+  /// output to the compositor since it last looked, or with less budget than a frame.
+  fn waltham_read(&mut self, peer: u32, fd: RawFd) -> Report {
+    let need = self.frame_pixels(peer);
+    let Some(p) = self.peers.get(&peer) else {
+      return READABLE;
+    };
+    if dirty(&self.display.dirty) || need == 0.0 || p.budget < need {
+      return READABLE;
+    }
+    let budget = p.budget;
+    reads::read(fd, |read| match read {
+      Read::Nothing => 0,
+      Read::ToJs => READABLE,
+      Read::Bytes(bytes) => {
+        self.native_reads += 1.0;
+        let mut io = [0.0; IO_LEN];
+        io[IO_BUDGET] = budget;
+        let at = self
+          .waltham_bytes(peer, bytes, 0, bytes.len() as u32, &mut io)
+          .map_or(0, |at| at as usize);
+        let flags = io[IO_FLAGS] as u32;
+        let mut report = 0;
+        if let Some(p) = self.peers.get_mut(&peer) {
+          p.budget -= io[IO_PIXELS];
+          p.pixels += io[IO_PIXELS];
+          p.messages += io[IO_MESSAGES];
+          p.notice |= flags;
+        }
+        if at < bytes.len() {
+          reads::keep(fd, &bytes[at..]);
+          report |= READABLE;
+        }
+        if flags != 0 {
+          report |= READABLE | NOTICE;
+        }
+        report
+      }
+    })
+  }
+
+  /// A read of the compositor's socket done natively: the events taken as `takeWayland` takes
+  /// them, the rest kept for JavaScript, flags as a notice (`takeDisplayNotice`). Nothing is
+  /// read while JavaScript queued output to a transmitter answered here since it last looked.
+  fn wayland_read(&mut self, fd: RawFd) -> Report {
+    let peers = &self.peers;
+    if self
+      .surfaces
+      .iter()
+      .any(|s| peers.get(&s.peer).is_none_or(|p| dirty(&p.dirty)))
+    {
+      return READABLE;
+    }
+    reads::read(fd, |read| match read {
+      Read::Nothing => 0,
+      Read::ToJs => READABLE,
+      Read::Bytes(bytes) => {
+        self.native_reads += 1.0;
+        let mut io = [0.0; IO_LEN];
+        let at = self
+          .wayland_bytes(bytes, 0, bytes.len() as u32, &mut io)
+          .map_or(0, |at| at as usize);
+        let flags = io[IO_FLAGS] as u32;
+        self.display.notice |= flags;
+        let mut report = 0;
+        if at < bytes.len() {
+          reads::keep(fd, &bytes[at..]);
+          report |= READABLE;
+        }
+        if flags != 0 {
+          report |= READABLE | NOTICE;
+        }
+        report
+      }
+    })
+  }
+}
+
+/// Stop reading a socket natively, if `hook` is the one on it.
+fn unhook(hook: &mut Option<(RawFd, reads::Hook)>) {
+  if let Some((fd, h)) = hook.take() {
+    reads::clear_hook_if(fd, &h);
+  }
+}
+
+/// The receiver's steady frames (see the module comment), for JavaScript.
+#[napi]
+pub struct SteadyFrames {
+  inner: Rc<RefCell<Frames>>,
+}
+
+#[napi]
+impl SteadyFrames {
+  #[napi(constructor)]
+  pub fn new(wire: SteadyWire) -> Self {
+    SteadyFrames {
+      inner: Rc::new(RefCell::new(Frames::new(wire))),
+    }
+  }
+
+  /// Take over a surface (see `SteadySurface`). Throws for a spec that does not hold together.
+  #[napi]
+  pub fn adopt(&self, spec: SteadySurface) -> Result<()> {
+    self.inner.borrow_mut().adopt(spec)
+  }
+
+  /// Give every adopted surface of `peer` back; the highest object id the peer created is in
+  /// each state.
+  #[napi]
+  pub fn release(&self, peer: u32) -> Vec<SteadyState> {
+    self.inner.borrow_mut().release(peer)
+  }
+
+  /// Give one surface back (null when it is not adopted).
+  #[napi]
+  pub fn release_surface(&self, key: u32) -> Option<SteadyState> {
+    self.inner.borrow_mut().release_surface(key)
+  }
+
+  /// What the peer's adopted surfaces did so far: commits, tiles, tile bytes, frames presented.
+  #[napi]
+  pub fn counters(&self, peer: u32) -> Vec<f64> {
+    self.inner.borrow().counters(peer)
+  }
+
+  /// The peer is gone: forget what was staged for it, and its hook.
+  #[napi]
+  pub fn forget_peer(&self, peer: u32) {
+    let mut f = self.inner.borrow_mut();
+    if let Some(p) = f.peers.get_mut(&peer) {
+      unhook(&mut p.hook);
+    }
+    f.forget_peer(peer);
+  }
+
+  /// Bytes staged for the display (`peer` 0) or a peer, for JavaScript to queue; null: none.
+  #[napi]
+  pub fn take_staged(&self, peer: u32) -> Option<Buffer> {
+    self.inner.borrow_mut().take_staged(peer)
+  }
+
+  /// Handle the leading messages of `buf[start, end)`, read from `peer`'s Waltham connection,
+  /// that belong to adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
+  #[napi]
+  pub fn take_waltham(
+    &self,
+    peer: u32,
+    buf: Uint8ArraySlice<'_>,
+    start: u32,
+    end: u32,
+    mut io: Float64ArraySlice<'_>,
+  ) -> Result<u32> {
+    // SAFETY: valid during this synchronous call; nothing else reaches the memory meanwhile.
+    let io = unsafe { io.as_mut() };
+    self.inner.borrow_mut().waltham_bytes(peer, &buf, start, end, io)
+  }
+
+  /// Handle the leading events of `buf[start, end)`, read from the compositor, that belong to
+  /// adopted surfaces; returns where JavaScript goes on. `io`: see IO_*.
+  #[napi]
+  pub fn take_wayland(
+    &self,
+    buf: Uint8ArraySlice<'_>,
+    start: u32,
+    end: u32,
+    mut io: Float64ArraySlice<'_>,
+  ) -> Result<u32> {
+    // SAFETY: as in take_waltham.
+    let io = unsafe { io.as_mut() };
+    self.inner.borrow_mut().wayland_bytes(&buf, start, end, io)
+  }
+
+  /// Read `peer`'s socket `fd` natively while it has adopted surfaces (the poller calls this
+  /// side when the socket is readable, and JavaScript hears only of what is left: reads.rs),
+  /// within the budget of `setBudget`. Kept until `unhookPeer` or `forgetPeer`.
+  #[napi]
+  pub fn hook_peer(&self, peer: u32, fd: i32) {
+    let mut f = self.inner.borrow_mut();
+    let inner = Rc::clone(&self.inner);
+    let Some(p) = f.peers.get_mut(&peer) else {
+      return;
+    };
+    unhook(&mut p.hook);
+    let hook: reads::Hook = Rc::new(move |fd| match inner.try_borrow_mut() {
+      Ok(mut f) => f.waltham_read(peer, fd),
+      Err(_) => READABLE,
+    });
+    reads::set_hook(fd, Rc::clone(&hook));
+    p.hook = Some((fd, hook));
+  }
+
+  /// JavaScript reads `peer`'s socket again.
+  #[napi]
+  pub fn unhook_peer(&self, peer: u32) {
+    if let Some(p) = self.inner.borrow_mut().peers.get_mut(&peer) {
+      unhook(&mut p.hook);
+    }
+  }
+
+  /// The pixels `peer`'s native reads may write from now on (what JavaScript's budget allows).
+  #[napi]
+  pub fn set_budget(&self, peer: u32, pixels: f64) {
+    if let Some(p) = self.inner.borrow_mut().peers.get_mut(&peer) {
+      p.budget = pixels;
+    }
+  }
+
+  /// What native reads of `peer` left for JavaScript since the last call: flags (FLAG_*),
+  /// pixels written (to charge), messages taken (to count).
+  #[napi]
+  pub fn take_peer_notice(&self, peer: u32) -> Vec<f64> {
+    let mut f = self.inner.borrow_mut();
+    let Some(p) = f.peers.get_mut(&peer) else {
+      return vec![0.0; 3];
+    };
+    let out = vec![p.notice as f64, p.pixels, p.messages];
+    p.notice = 0;
+    p.pixels = 0.0;
+    p.messages = 0.0;
+    out
+  }
+
+  /// Read the compositor's socket `fd` natively while surfaces are adopted. Kept until
+  /// `unhookDisplay`.
+  #[napi]
+  pub fn hook_display(&self, fd: i32) {
+    let mut f = self.inner.borrow_mut();
+    unhook(&mut f.display.hook);
+    let inner = Rc::clone(&self.inner);
+    let hook: reads::Hook = Rc::new(move |fd| match inner.try_borrow_mut() {
+      Ok(mut f) => f.wayland_read(fd),
+      Err(_) => READABLE,
+    });
+    reads::set_hook(fd, Rc::clone(&hook));
+    f.display.hook = Some((fd, hook));
+  }
+
+  /// JavaScript reads the compositor's socket again.
+  #[napi]
+  pub fn unhook_display(&self) {
+    unhook(&mut self.inner.borrow_mut().display.hook);
+  }
+
+  /// Flags native reads of the compositor's socket left (FLAG_PEER_STAGED); 0: none.
+  #[napi]
+  pub fn take_display_notice(&self) -> u32 {
+    std::mem::take(&mut self.inner.borrow_mut().display.notice)
+  }
+
+  /// Reads of sockets done natively so far.
+  #[napi(getter)]
+  pub fn native_reads(&self) -> f64 {
+    self.inner.borrow().native_reads
+  }
+}
+
+impl Drop for SteadyFrames {
+  fn drop(&mut self) {
+    if let Ok(mut f) = self.inner.try_borrow_mut() {
+      unhook(&mut f.display.hook);
+      for p in f.peers.values_mut() {
+        unhook(&mut p.hook);
+      }
+    }
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -1185,7 +1472,7 @@ mod tests {
   }
 
   struct Setup {
-    frames: SteadyFrames,
+    frames: Frames,
     /// Our ends of the display's and the peer's sockets.
     display: i32,
     peer: i32,
@@ -1224,7 +1511,7 @@ mod tests {
       .iter()
       .map(|&fd| Mapping::map(fd, 0, size as usize, true).unwrap())
       .collect();
-    let mut frames = SteadyFrames::new(wire());
+    let mut frames = Frames::new(wire());
     frames
       .adopt(SteadySurface {
         key: 7,
@@ -1241,6 +1528,8 @@ mod tests {
         max_callbacks: 4,
         max_feedbacks: 4,
         display_fd: display[0],
+        peer_dirty: vec![0u8].into(),
+        display_dirty: vec![0u8].into(),
         wl_surface: 14,
         callback_ids: vec![20, 21],
         buffers: maps
