@@ -28,6 +28,7 @@ import {
   STEADY_IO,
   STEADY_PEER_STAGED,
   STEADY_RELEASE,
+  STEADY_SYNCED,
   SteadyFrames,
   type SteadyState,
   type SteadyWire,
@@ -93,6 +94,7 @@ function steadyWire(): SteadyWire {
     frame: opcodeOf(wthpSurfaceInterface, 'frame'),
     feedback: opcodeOf(wthpPresentationInterface, 'feedback'),
     commit: opcodeOf(wthpSurfaceInterface, 'commit'),
+    sync: opcodeOf(wthDisplayInterface, 'sync'),
     callbackDone: opcodeOf(wthpCallbackInterface, 'done', true),
     feedbackPresented: opcodeOf(wthpPresentationFeedbackInterface, 'presented', true),
     deleteId: opcodeOf(wthDisplayInterface, 'delete_id', true),
@@ -162,6 +164,7 @@ export class SteadyPath {
       if (hooked && !this.settle(client, peer)) return start;
       io[STEADY_IO.budget] = client.steadyBudget();
       io[STEADY_IO.displayQueued] = this.displayQueued() ? 1 : 0;
+      io[STEADY_IO.peerQueued] = peerQueued(client.peer) ? 1 : 0;
       const next = this.native.takeWaltham(peer, buf, start, end, io);
       const flags = io[STEADY_IO.flags]!;
       if (next !== start) {
@@ -169,7 +172,7 @@ export class SteadyPath {
         const pixels = io[STEADY_IO.pixels]!;
         if (pixels > 0 && !client.steadyCharge(pixels)) return next;
       }
-      this.act(peer, flags);
+      this.act(client, peer, flags);
       if (hooked) this.native.setBudget(peer, client.steadyBudget());
       return next;
     });
@@ -210,8 +213,9 @@ export class SteadyPath {
         peer,
         peerFd: fd,
         lastId: client.peer.lastPeerId,
-        peerDirty: client.peer.outputDirty,
+        peerDirty: client.peer.nativeState,
         displayDirty: local.dirty,
+        serial: client.peer.serialCell,
         surface: waltham.surface,
         contents: waltham.contents,
         presentations: waltham.presentations,
@@ -273,12 +277,15 @@ export class SteadyPath {
     const [flags = 0, pixels = 0, messages = 0] = this.native.takePeerNotice(peer);
     if (messages > 0) client.peer.countFastMessages(messages);
     if (pixels > 0 && !client.steadyCharge(pixels)) return false;
-    this.act(peer, flags);
+    this.act(client, peer, flags);
     return true;
   }
 
   /** What takeWaltham's flags (or a native read's) ask. */
-  private act(peer: number, flags: number): void {
+  private act(client: SteadyClient, peer: number, flags: number): void {
+    // Its ping was answered natively: a sign of life, as when answered here.
+    if (flags & STEADY_SYNCED) client.peer.lastSync = Date.now();
+    if (flags & STEADY_PEER_STAGED) this.queueStaged(peer);
     if (flags & STEADY_DISPLAY_STAGED) this.queueStaged(0);
     if (flags & STEADY_RELEASE) this.releasePeer(peer);
   }
@@ -377,7 +384,7 @@ export class SteadyPath {
     if (conn === null) return true;
     if (conn.hasQueuedOutput) conn.flush();
     if (conn.hasQueuedOutput) return true;
-    conn.outputDirty[0] = 0;
+    conn.nativeState[0] = 0;
     return false;
   }
 
@@ -386,9 +393,7 @@ export class SteadyPath {
     let queued = false;
     for (const a of this.adopted.values()) {
       const peer = a.client.peer;
-      if (peer.outputQueued) peer.flushNow();
-      if (peer.outputQueued) queued = true;
-      else peer.outputDirty[0] = 0;
+      if (peerQueued(peer)) queued = true;
     }
     return queued;
   }
@@ -403,4 +408,12 @@ export class SteadyPath {
     }
     for (const [client, key] of this.peerKeys) if (key === peer) client.peer.sendEncoded(bytes);
   }
+}
+
+/** Whether `peer` has output queued (after trying to write it); clean again for native reads when not. */
+function peerQueued(peer: WalthamPeer): boolean {
+  if (peer.outputQueued) peer.flushNow();
+  if (peer.outputQueued) return true;
+  peer.nativeState[0] = 0;
+  return false;
 }

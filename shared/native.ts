@@ -198,6 +198,7 @@ export interface SteadyWire {
   frame: number;
   feedback: number;
   commit: number;
+  sync: number;
   callbackDone: number;
   feedbackPresented: number;
   deleteId: number;
@@ -218,9 +219,11 @@ export interface SteadySurface {
   peer: number;
   peerFd: number;
   lastId: number;
-  /** The outputDirty cells of the transmitter's Waltham connection and of the compositor's Wayland connection. */
+  /** The nativeState cells of the transmitter's Waltham connection and of the compositor's Wayland connection. */
   peerDirty: Uint8Array;
   displayDirty: Uint8Array;
+  /** The transmitter's connection's serial cell (WalthamPeer.serialCell): pings are answered natively with the next one. */
+  serial: Float64Array;
   surface: number;
   contents: number[];
   presentations: number[];
@@ -307,6 +310,8 @@ export const STEADY_IO = { budget: 0, displayQueued: 1, peerQueued: 2, pixels: 3
 export const STEADY_RELEASE = 1;
 export const STEADY_DISPLAY_STAGED = 2;
 export const STEADY_PEER_STAGED = 4;
+/** The transmitter's ping was answered natively (it is alive). */
+export const STEADY_SYNCED = 8;
 
 /** Wire numbers `SteadyCommits` uses, from the generated protocol tables (src/commits.rs). */
 export interface CommitWire {
@@ -335,14 +340,14 @@ export interface CommitSurface {
   key: number;
   app: number;
   appFd: number;
-  /** The application's Wayland connection's outputDirty. */
+  /** The application's Wayland connection's nativeState. */
   appDirty: Uint8Array;
   wlSurface: number;
   presentations: number[];
   freeIds: number[];
   link: number;
   linkFd: number;
-  /** The link's Waltham connection's next ids (WalthamConnection.idCounters) and whether it queued output since a fast path looked (outputDirty). */
+  /** The link's Waltham connection's next ids (WalthamConnection.idCounters) and whether it queued output since a fast path looked (nativeState). */
   ids: Float64Array;
   dirty: Uint8Array;
   surface: number;

@@ -28,7 +28,7 @@ import type { DisplayParts, DisplayState } from './state.js';
 
 /** What a native path needs of a shown surface. */
 export interface SteadyLocal {
-  /** The compositor's socket, and its connection's outputDirty cell. */
+  /** The compositor's socket, and its connection's nativeState cell. */
   readonly fd: number;
   readonly dirty: Uint8Array;
   readonly wlSurface: number;
@@ -112,7 +112,7 @@ export class DisplaySteady {
     this.spare = [];
     return {
       fd: conn.socketFd,
-      dirty: conn.outputDirty,
+      dirty: conn.nativeState,
       wlSurface: m.wl.id,
       wlBuffers,
       busy,

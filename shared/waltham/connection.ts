@@ -326,6 +326,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     } catch (err) {
       this.internalFailure(err);
       return;
+    } finally {
+      this.nativeState[1] = this.inEnd > this.inStart ? 1 : 0;
     }
     if (this.state !== 'open' || this.suspended > 0) return;
     if (this.endWhileSuspended) {
@@ -529,7 +531,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   private enqueue(bytes: Uint8Array): void {
     if (this.state === 'closed') return;
-    this.outputDirty[0] = 1;
+    this.nativeState[0] = 1;
     this.outQueue.push(bytes);
     this.outBytes += bytes.length;
     const buffered = this.outBytes + this.stream.writableLength + (this.outQueue.length + this.chunksWriting) * QUEUED_MESSAGE_OVERHEAD;
@@ -683,12 +685,15 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   }
 
   /**
-   * Set when output is queued here; a native fast path that writes to the
-   * socket without asking (a read done natively) leaves the work to
-   * JavaScript while it is set, and a JavaScript fast path clears it once
-   * `outputQueued` is false.
+   * Cells shared with native paths: [0] is set when output is queued here
+   * (a native path that writes to the socket without asking, a read of
+   * another socket done natively, leaves the work to JavaScript while it is
+   * set; a JavaScript fast path clears it once `outputQueued` is false);
+   * [1] says part of a message (or input held while suspended) waits in the
+   * input buffer (the socket's own native reader leaves the next bytes to
+   * JavaScript then).
    */
-  readonly outputDirty = new Uint8Array(1);
+  readonly nativeState = new Uint8Array(2);
 
   /** The next ids of each side (client, server), in a cell a native fast path shares: it hands out this side's ids in the same sequence. */
   get idCounters(): Float64Array {
@@ -837,6 +842,14 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private readonly onData = (chunk: Uint8Array | string): void => {
     if (this.state !== 'open') return; // after an error, the rest of the stream is ignored
     try {
+      this.handleChunk(chunk);
+    } finally {
+      this.nativeState[1] = this.inEnd > this.inStart ? 1 : 0;
+    }
+  };
+
+  private handleChunk(chunk: Uint8Array | string): void {
+    try {
       let bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       // An unfinished message is completed in inBuf with just the bytes it lacks ...
       while (this.inStart !== this.inEnd && bytes.length > 0 && this.state === 'open' && this.suspended === 0) {
@@ -856,7 +869,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     } catch (err) {
       this.internalFailure(err);
     }
-  };
+  }
 
   private append(chunk: Uint8Array): void {
     const pending = this.inEnd - this.inStart;
@@ -1243,7 +1256,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
    * output queued), and the stream reads it again, to find its end.
    */
   private leavePoller(): void {
-    this.outputDirty[0] = 1;
+    this.nativeState[0] = 1;
     if (!this.pollerReads) return;
     this.pollerReads = false;
     unwatchFd(this.directFd);

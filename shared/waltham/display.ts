@@ -236,7 +236,8 @@ export class WalthamPeer extends WalthamConnection {
   lastSync: number | undefined;
 
   private readonly registries = new Set<WthpRegistryResource>();
-  private serial = 0;
+  /** The last serial given (`nextSerial`), in a cell a native fast path shares (it answers pings too). */
+  readonly serialCell = new Float64Array(1);
 
   constructor(stream: Duplex, globals: WalthamGlobals, options: WalthamPeerOptions = {}) {
     super(stream, 'server', options);
@@ -263,8 +264,9 @@ export class WalthamPeer extends WalthamConnection {
 
   /** A serial for events (and sync callbacks): 1, 2, 3, ... modulo 2^32. */
   nextSerial(): number {
-    this.serial = (this.serial + 1) >>> 0;
-    return this.serial;
+    const serial = ((this.serialCell[0]! + 1) >>> 0);
+    this.serialCell[0] = serial;
+    return serial;
   }
 
   /** @internal */

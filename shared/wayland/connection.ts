@@ -149,12 +149,14 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
   /** What a native read of the socket left to do first (see `setNotice`). */
   private notice: (() => void) | null = null;
   /**
-   * Set when output is queued here; a native path that writes to the socket
-   * without asking (a read of another socket done natively) leaves the work
-   * to JavaScript while it is set, and a JavaScript fast path clears it once
-   * `hasQueuedOutput` is false.
+   * Cells shared with native paths: [0] is set when output is queued here
+   * (a native path that writes to the socket without asking, a read of
+   * another socket done natively, leaves the work to JavaScript while it is
+   * set; a JavaScript fast path clears it once `hasQueuedOutput` is false);
+   * [1] says part of a message waits in the input buffer (the socket's own
+   * native reader leaves the next bytes to JavaScript then).
    */
-  readonly outputDirty = new Uint8Array(1);
+  readonly nativeState = new Uint8Array(2);
 
   private inBuf = new Uint8Array(INPUT_CAPACITY);
   private inStart = 0;
@@ -488,7 +490,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
 
   /** `size` more bytes are in the output queue. */
   private queued(size: number): void {
-    this.outputDirty[0] = 1;
+    this.nativeState[0] = 1;
     this.outBytes += size;
     if (this.outBytes > this.maxQueuedBytes) {
       this.fail(new LimitExceededError('maxQueuedBytes', `${this.outBytes} bytes queued for a peer that does not read`, this.label));
@@ -639,6 +641,7 @@ export class WaylandConnection extends Emitter<WaylandConnectionEvents> implemen
       }
       this.inEnd += bytes;
       this.processInput(false);
+      this.nativeState[1] = this.inStart !== this.inEnd ? 1 : 0;
       if (this.closing || this.isClosed) return;
       // A read that left room took what the socket had (a stream socket returns less only when it
       // has no more, or before bytes that carry fds): no second read just to see EAGAIN. The

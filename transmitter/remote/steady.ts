@@ -238,7 +238,7 @@ function linksQueued(links: ReadonlyMap<number, ConnectionState['client']>): boo
   for (const client of links.values()) {
     if (client.outputQueued) client.flushNow();
     if (client.outputQueued) queued = true;
-    else client.outputDirty[0] = 0;
+    else client.nativeState[0] = 0;
   }
   return queued;
 }
@@ -315,14 +315,14 @@ export class SteadyLink {
           key,
           app,
           appFd: source.connection.socketFd,
-          appDirty: source.connection.outputDirty,
+          appDirty: source.connection.nativeState,
           wlSurface: source.wlSurface,
           presentations: source.presentations,
           freeIds: source.freeIds,
           link: this.key,
           linkFd: fd,
           ids: conn.client.idCounters,
-          dirty: conn.client.outputDirty,
+          dirty: conn.client.nativeState,
           surface: r.surface.id,
           content: conn.content.id,
           presentation: conn.presentation?.id ?? 0,
@@ -512,7 +512,7 @@ export class SteadyLink {
       if (conn === undefined) continue;
       if (conn.hasQueuedOutput) conn.flush();
       if (conn.hasQueuedOutput) queued = true;
-      else conn.outputDirty[0] = 0;
+      else conn.nativeState[0] = 0;
     }
     return queued;
   }

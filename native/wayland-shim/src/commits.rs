@@ -125,7 +125,7 @@ pub struct CommitSurface {
   pub app: u32,
   pub app_fd: i32,
   /// Whether JavaScript queued output to the application since it last looked (its Wayland
-  /// connection's `outputDirty`): a read of the link done natively leaves the answers to
+  /// connection's `nativeState`): a read of the link done natively leaves the answers to
   /// JavaScript then.
   pub app_dirty: Uint8Array,
   pub wl_surface: u32,
@@ -245,11 +245,20 @@ struct Out {
 }
 
 impl Out {
+  /// JavaScript queued output to it since it last looked.
   fn dirty(&self) -> bool {
     self
       .dirty
       .as_ref()
       .is_some_and(|d| d.first().is_none_or(|&d| d != 0))
+  }
+
+  /// JavaScript holds the start of a message read from it.
+  fn held(&self) -> bool {
+    self
+      .dirty
+      .as_ref()
+      .is_none_or(|d| d.get(1).is_none_or(|&d| d != 0))
   }
 }
 
@@ -280,6 +289,11 @@ impl Link {
   fn dirty(&self) -> bool {
     self.dirty.first().is_none_or(|&d| d != 0)
   }
+
+  /// JavaScript holds the start of a message read from the link.
+  fn held(&self) -> bool {
+    self.dirty.get(1).is_none_or(|&d| d != 0)
+  }
 }
 
 /// One commit of the application, parsed and checked, not applied yet.
@@ -298,6 +312,8 @@ enum Scan {
   Commit(usize),
   /// Nothing of an adopted surface here: JavaScript goes on.
   Stop,
+  /// A commit of an adopted surface cut by the end of the bytes.
+  Cut,
   /// Not steady: the application's surfaces go back.
   Release,
 }
@@ -320,6 +336,11 @@ pub struct Commits {
   hooked_links: HashMap<u32, (RawFd, reads::Hook)>,
   /// Reads of applications' and links' sockets done natively.
   native_reads: f64,
+  /// A commit cut by the end of a read stops `app_bytes` (a read done natively carries it over)
+  /// rather than giving the surfaces back.
+  carry_cuts: bool,
+  /// The last `app_bytes` stopped at such a cut.
+  cut: bool,
 }
 
 /// `r` (x, y, width, height as the client sent them) inside a `w` x `h` buffer.
@@ -397,6 +418,8 @@ impl Commits {
       hooked: HashMap::new(),
       hooked_links: HashMap::new(),
       native_reads: 0.0,
+      carry_cuts: false,
+      cut: false,
     }
   }
 
@@ -589,7 +612,12 @@ impl Commits {
         let mut g = Group::default();
         match self.scan(app, bytes, at, &mut g) {
           Scan::Stop => break,
-          Scan::Release => {
+          // A read done natively carries the commit's start into its next read.
+          Scan::Cut if self.carry_cuts => {
+            self.cut = true;
+            break;
+          }
+          Scan::Cut | Scan::Release => {
             flags |= COMMIT_RELEASE;
             break;
           }
@@ -638,11 +666,14 @@ impl Commits {
     loop {
       if end - p < 8 {
         // Nothing more, or a commit cut by the read: JavaScript must not see half of it.
-        return if p == at { Scan::Stop } else { Scan::Release };
+        return if p == at { Scan::Stop } else { Scan::Cut };
       }
       let id = rd32(bytes, p);
       let word = rd32(bytes, p + 4);
       let (size, opcode) = ((word >> 16) as usize, word & 0xffff);
+      if size >= 8 && size.is_multiple_of(4) && p + size > end && p != at {
+        return Scan::Cut;
+      }
       if size < 8 || !size.is_multiple_of(4) || p + size > end {
         return if size >= 8 && p == at {
           Scan::Stop
@@ -981,10 +1012,11 @@ impl Commits {
   /// JavaScript reads then, and writes what it queued first.
   fn app_read(&mut self, app: u32, fd: RawFd) -> Report {
     let links = &self.links;
-    if self
-      .surfaces
-      .iter()
-      .any(|s| s.app == app && links.get(&s.link).is_none_or(Link::dirty))
+    if self.apps.get(&app).is_none_or(Out::held)
+      || self
+        .surfaces
+        .iter()
+        .any(|s| s.app == app && links.get(&s.link).is_none_or(Link::dirty))
     {
       return READABLE;
     }
@@ -994,14 +1026,22 @@ impl Commits {
       Read::Bytes(bytes) => {
         self.native_reads += 1.0;
         let mut io = [0.0; COMMIT_IO_LEN];
+        self.carry_cuts = true;
+        self.cut = false;
         let at = self
           .app_bytes(app, bytes, 0, bytes.len() as u32, &mut io)
           .map_or(0, |at| at as usize);
-        let mut report = 0;
-        if at < bytes.len() {
-          reads::keep(fd, &bytes[at..]);
-          report |= READABLE;
-        }
+        self.carry_cuts = false;
+        // A commit cut by the read is carried whole into the next read; anything else the read
+        // left goes to JavaScript.
+        let cut = self.cut;
+        let mut report = reads::leave(fd, &bytes[at..], |rest| {
+          if cut {
+            None
+          } else {
+            reads::wayland_size(rest)
+          }
+        });
         let flags = io[IO_FLAGS] as u32;
         if flags != 0 {
           *self.notices.entry(app).or_default() |= flags;
@@ -1017,10 +1057,11 @@ impl Commits {
   /// JavaScript queued output to one of the applications answered here since it last looked.
   fn link_read(&mut self, link: u32, fd: RawFd) -> Report {
     let apps = &self.apps;
-    if self
-      .surfaces
-      .iter()
-      .any(|s| s.link == link && apps.get(&s.app).is_none_or(Out::dirty))
+    if self.links.get(&link).is_none_or(Link::held)
+      || self
+        .surfaces
+        .iter()
+        .any(|s| s.link == link && apps.get(&s.app).is_none_or(Out::dirty))
     {
       return READABLE;
     }
@@ -1036,11 +1077,7 @@ impl Commits {
         if let Some(l) = self.links.get_mut(&link) {
           l.messages += io[IO_MESSAGES];
         }
-        let mut report = 0;
-        if at < bytes.len() {
-          reads::keep(fd, &bytes[at..]);
-          report |= READABLE;
-        }
+        let mut report = reads::leave(fd, &bytes[at..], reads::waltham_size);
         let flags = io[IO_FLAGS] as u32;
         if flags != 0 {
           *self.link_notices.entry(link).or_default() |= flags;
@@ -1370,14 +1407,14 @@ mod tests {
           key: 1,
           app: 1,
           app_fd: app[0],
-          app_dirty: vec![0u8].into(),
+          app_dirty: vec![0u8; 2].into(),
           wl_surface: WL_SURFACE,
           presentations: vec![PRESENTATION],
           free_ids: vec![40, 41],
           link: 1,
           link_fd: link[0],
           ids: vec![FIRST_ID as f64, 0.0].into(),
-          dirty: vec![0u8].into(),
+          dirty: vec![0u8; 2].into(),
           surface: SURFACE,
           content: CONTENT,
           presentation: WTH_PRESENTATION,

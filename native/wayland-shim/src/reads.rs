@@ -9,21 +9,27 @@
 //! hook leaves to JavaScript: fds, the end of the stream, an error), and a notice (`NOTICE`: the
 //! native path has something for JavaScript to do first, see its `takeNotice`).
 //!
-//! Everything here runs on the main thread, between JavaScript's turns (the poller's callback
-//! from the loop), so a hook never runs inside a JavaScript call of its native path.
+//! A read may end inside a message: the hook carries that start (`carry`) into its next read,
+//! which gets it first; JavaScript's next read of the fd gets it first too (with what was kept),
+//! whoever reads next. Everything here runs on the main thread, between JavaScript's turns (the
+//! poller's callback from the loop), so a hook never runs inside a JavaScript call of its native
+//! path.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::os::fd::{OwnedFd, RawFd};
 use std::rc::Rc;
 
+use crate::poller::READABLE;
 use crate::socket::{recv_with_fds, MAX_FDS};
 
 /// Event bit for JavaScript: a native hook left a notice for the fd's owner.
 pub const NOTICE: u32 = 8;
 
-/// Bytes a hook reads at a time.
-const READ_BYTES: usize = 64 * 1024;
+/// Bytes a hook reads at a time (as Node's reads of the links, tcp.ts), and room for a message
+/// carried over (a Waltham or Wayland message is at most 64 KiB).
+const READ_BYTES: usize = 1 << 20;
+const CARRY_BYTES: usize = 64 * 1024;
 
 /// What the poller reports to JavaScript after a hook ran: event bits, 0 for nothing.
 pub type Report = u32;
@@ -51,7 +57,8 @@ struct Kept {
 thread_local! {
   static HOOKS: RefCell<HashMap<RawFd, Hook>> = RefCell::new(HashMap::new());
   static KEPT: RefCell<HashMap<RawFd, Kept>> = RefCell::new(HashMap::new());
-  static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BYTES]);
+  static CARRIED: RefCell<HashMap<RawFd, Vec<u8>>> = RefCell::new(HashMap::new());
+  static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; CARRY_BYTES + READ_BYTES]);
 }
 
 /// Handle `fd`'s readiness with `hook` from now on (replaces an earlier one).
@@ -85,6 +92,7 @@ pub fn hook(fd: RawFd) -> Option<Hook> {
 pub fn forget(fd: RawFd) {
   clear_hook(fd);
   KEPT.with(|k| k.borrow_mut().remove(&fd));
+  CARRIED.with(|c| c.borrow_mut().remove(&fd));
 }
 
 /// Bytes kept for JavaScript on `fd`.
@@ -92,8 +100,8 @@ pub fn kept(fd: RawFd) -> usize {
   KEPT.with(|k| k.borrow().get(&fd).map_or(0, |k| k.bytes.len() - k.at))
 }
 
-/// Read `fd` for a hook and hand the bytes to `f` (valid during the call). Nothing is read while
-/// bytes are kept for JavaScript: they come first.
+/// Read `fd` for a hook and hand the bytes to `f` (valid during the call), after what the last
+/// read carried over. Nothing is read while bytes are kept for JavaScript: they come first.
 pub fn read<R>(fd: RawFd, f: impl FnOnce(Read<'_>) -> R) -> R {
   if kept(fd) > 0 {
     return f(Read::ToJs);
@@ -102,21 +110,75 @@ pub fn read<R>(fd: RawFd, f: impl FnOnce(Read<'_>) -> R) -> R {
     let Ok(mut buf) = s.try_borrow_mut() else {
       return f(Read::ToJs);
     };
-    match recv_with_fds(fd, &mut buf) {
-      Ok(None) => f(Read::Nothing),
-      Ok(Some(r)) if r.bytes > 0 && r.fds.is_empty() => f(Read::Bytes(&buf[..r.bytes])),
+    let carried = CARRIED.with(|c| c.borrow_mut().remove(&fd)).unwrap_or_default();
+    let c = carried.len().min(CARRY_BYTES);
+    buf[..c].copy_from_slice(&carried[..c]);
+    match recv_with_fds(fd, &mut buf[c..]) {
+      Ok(None) => {
+        if c > 0 {
+          CARRIED.with(|m| m.borrow_mut().insert(fd, carried));
+        }
+        f(Read::Nothing)
+      }
+      Ok(Some(r)) if r.bytes > 0 && r.fds.is_empty() => f(Read::Bytes(&buf[..c + r.bytes])),
       Ok(Some(r)) => {
         // Fds: the bytes and fds go to JavaScript together. The end of the stream: JavaScript
-        // reads it again (a stream socket says so again).
-        if r.bytes > 0 {
-          keep_with(fd, &buf[..r.bytes], r.fds);
-        }
+        // reads it again (a stream socket says so again), after what was carried.
+        keep_with(fd, &buf[..c + r.bytes], r.fds);
         f(Read::ToJs)
       }
       // JavaScript reads again and gets the error itself.
-      Err(_) => f(Read::ToJs),
+      Err(_) => {
+        keep(fd, &buf[..c]);
+        f(Read::ToJs)
+      }
     }
   })
+}
+
+/// The start of a message a hook's read ended in, for its next read (at most 64 KiB: more is
+/// kept for JavaScript, which knows what to make of it).
+pub fn carry(fd: RawFd, bytes: &[u8]) {
+  if bytes.len() > CARRY_BYTES {
+    keep(fd, bytes);
+  } else if !bytes.is_empty() {
+    CARRIED.with(|c| c.borrow_mut().insert(fd, bytes.to_vec()));
+  }
+}
+
+/// Keep `rest`, what a hook did not take of a read, for whoever reads next: carried when it is
+/// the start of one message (`whole` says how long a message starting there is, None when its
+/// header is cut), else kept for JavaScript. Returns what JavaScript is told: nothing, or
+/// readable.
+pub fn leave(fd: RawFd, rest: &[u8], whole: impl Fn(&[u8]) -> Option<usize>) -> Report {
+  if rest.is_empty() {
+    return 0;
+  }
+  match whole(rest) {
+    Some(size) if size <= rest.len() => {
+      keep(fd, rest);
+      READABLE
+    }
+    _ if rest.len() <= CARRY_BYTES => {
+      carry(fd, rest);
+      0
+    }
+    _ => {
+      keep(fd, rest);
+      READABLE
+    }
+  }
+}
+
+/// How long the Waltham message starting `bytes` is (None: its header is cut). Layout:
+/// ../shared/vectors/waltham/README.md.
+pub fn waltham_size(bytes: &[u8]) -> Option<usize> {
+  (bytes.len() >= 4).then(|| u16::from_le_bytes([bytes[2], bytes[3]]) as usize)
+}
+
+/// How long the Wayland message starting `bytes` is (None: its header is cut).
+pub fn wayland_size(bytes: &[u8]) -> Option<usize> {
+  (bytes.len() >= 8).then(|| (u32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) >> 16) as usize)
 }
 
 /// Keep `bytes` (read by a hook, not handled) for JavaScript's next read of `fd`.
@@ -139,6 +201,14 @@ fn keep_with(fd: RawFd, bytes: &[u8], fds: Vec<OwnedFd>) {
 /// What was kept for `fd`, into `buf` (as much as fits) and its fds (all of them, at most
 /// MAX_FDS at a time); None: nothing kept.
 pub fn take_kept(fd: RawFd, buf: &mut [u8]) -> Option<(usize, Vec<OwnedFd>)> {
+  // What a hook carried comes first: JavaScript reads now.
+  if let Some(carried) = CARRIED.with(|c| c.borrow_mut().remove(&fd)) {
+    KEPT.with(|k| {
+      let mut map = k.borrow_mut();
+      let kept = map.entry(fd).or_default();
+      kept.bytes.splice(kept.at..kept.at, carried);
+    });
+  }
   KEPT.with(|k| {
     let mut map = k.borrow_mut();
     let kept = map.get_mut(&fd)?;
@@ -196,6 +266,59 @@ mod tests {
     drop(a);
     assert!(read(fd, |r| matches!(r, Read::ToJs)));
     assert_eq!(kept(fd), 0);
+    forget(fd);
+  }
+
+  /// Waltham messages of `n` bytes each (size in the header, the rest filler).
+  fn messages(n: usize, count: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for k in 0..count {
+      let mut m = vec![k as u8; n];
+      m[..4].copy_from_slice(&[0, 0, n as u8, (n >> 8) as u8]);
+      out.extend(m);
+    }
+    out
+  }
+
+  #[test]
+  fn a_message_cut_by_a_read_is_carried_into_the_next_and_given_to_javascript_first() {
+    let (a, b) = pair().unwrap();
+    let fd = b.as_raw_fd();
+    let all = messages(20, 3);
+    // Two messages and half of the third arrive.
+    send_with_fds(a.as_raw_fd(), &all[..50], &[]).unwrap();
+    let report = read(fd, |r| match r {
+      Read::Bytes(bytes) => {
+        assert_eq!(bytes, &all[..50]);
+        leave(fd, &bytes[40..], waltham_size)
+      }
+      _ => panic!("bytes expected"),
+    });
+    assert_eq!(report, 0, "a cut message is carried, JavaScript hears of nothing");
+    assert_eq!(kept(fd), 0);
+    send_with_fds(a.as_raw_fd(), &all[50..], &[]).unwrap();
+    // The next read begins with what was carried.
+    let report = read(fd, |r| match r {
+      Read::Bytes(bytes) => {
+        assert_eq!(bytes, &all[40..]);
+        // A whole message the hook does not take: JavaScript's.
+        leave(fd, bytes, waltham_size)
+      }
+      _ => panic!("bytes expected"),
+    });
+    assert_eq!(report, READABLE);
+    let mut buf = [0u8; 64];
+    let (n, _) = take_kept(fd, &mut buf).unwrap();
+    assert_eq!(&buf[..n], &all[40..]);
+    // Carried bytes go to JavaScript when it reads before the hook does again.
+    send_with_fds(a.as_raw_fd(), &all[..30], &[]).unwrap();
+    read(fd, |r| match r {
+      Read::Bytes(bytes) => assert_eq!(leave(fd, &bytes[20..], waltham_size), 0),
+      _ => panic!("bytes expected"),
+    });
+    let (n, _) = take_kept(fd, &mut buf).unwrap();
+    assert_eq!(&buf[..n], &all[20..30]);
+    assert!(take_kept(fd, &mut buf).is_none());
     forget(fd);
   }
 }

@@ -41,7 +41,7 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use napi::bindgen_prelude::{Buffer, Float64ArraySlice, Uint8Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{Buffer, Float64Array, Float64ArraySlice, Uint8Array, Uint8ArraySlice};
 use napi_derive::napi;
 
 use crate::error::{invalid, Result};
@@ -67,6 +67,8 @@ pub const FLAG_RELEASE: u32 = 1;
 pub const FLAG_DISPLAY_STAGED: u32 = 2;
 /// Bytes for a peer are staged (`takeStaged(peer)`).
 pub const FLAG_PEER_STAGED: u32 = 4;
+/// The peer's ping (`wth_display.sync`) was answered here: it is alive.
+pub const FLAG_SYNCED: u32 = 8;
 
 /// Stale rectangles kept per buffer; past this many they become their bounding box.
 const MAX_STALE: usize = 32;
@@ -87,6 +89,8 @@ pub struct SteadyWire {
   pub frame: u32,
   pub feedback: u32,
   pub commit: u32,
+  /// `wth_display.sync` (the transmitter's ping).
+  pub sync: u32,
   /// ... and events of the receiver.
   pub callback_done: u32,
   pub feedback_presented: u32,
@@ -116,10 +120,13 @@ pub struct SteadySurface {
   pub peer_fd: i32,
   pub last_id: u32,
   /// Whether JavaScript queued output to the transmitter, or to the compositor, since it last
-  /// looked (their connections' `outputDirty`): reads done natively leave the work to
+  /// looked (their connections' `nativeState`): reads done natively leave the work to
   /// JavaScript then.
   pub peer_dirty: Uint8Array,
   pub display_dirty: Uint8Array,
+  /// The serial of the transmitter's connection (WalthamPeer's, shared): its pings are answered
+  /// here with the next one.
+  pub serial: Float64Array,
   /// Waltham ids: the wthp_surface, the peer's wthp_content and wthp_presentation objects.
   pub surface: u32,
   pub contents: Vec<u32>,
@@ -263,6 +270,9 @@ struct Peer {
   last_id: u32,
   staged: Vec<u8>,
   dirty: Option<Uint8Array>,
+  serial: Option<Float64Array>,
+  /// A ping was answered since the last call.
+  synced: bool,
   /// Reads done natively: the pixels they may still write (JavaScript's budget, `setBudget`),
   /// and what they wrote and took since JavaScript last counted (`takePeerNotice`).
   budget: f64,
@@ -280,9 +290,14 @@ struct Out {
   hook: Option<(RawFd, reads::Hook)>,
 }
 
-/// JavaScript's cell says it queued output since it last looked (none given: it did).
+/// JavaScript's cells say it queued output since it last looked (none given: it did) ...
 fn dirty(cell: &Option<Uint8Array>) -> bool {
   cell.as_ref().is_none_or(|d| d.first().is_none_or(|&d| d != 0))
+}
+
+/// ... or that it holds the start of a message it read.
+fn held(cell: &Option<Uint8Array>) -> bool {
+  cell.as_ref().is_none_or(|d| d.get(1).is_none_or(|&d| d != 0))
 }
 
 /// Steady frames of the receiver's adopted surfaces (see the module comment): the state, shared
@@ -683,6 +698,8 @@ impl Frames {
       last_id: spec.last_id,
       staged: Vec::new(),
       dirty: None,
+      serial: None,
+      synced: false,
       budget: 0.0,
       pixels: 0.0,
       messages: 0.0,
@@ -692,6 +709,7 @@ impl Frames {
     peer.fd = spec.peer_fd;
     peer.last_id = peer.last_id.max(spec.last_id);
     peer.dirty = Some(spec.peer_dirty);
+    peer.serial = Some(spec.serial);
     self.surfaces.push(Surface {
       key: spec.key,
       peer: spec.peer,
@@ -827,6 +845,14 @@ impl Frames {
     ) {
       flags |= FLAG_DISPLAY_STAGED;
     }
+    if let Some(p) = self.peers.get_mut(&peer) {
+      if std::mem::take(&mut p.synced) {
+        flags |= FLAG_SYNCED;
+        if flush(p.fd, &mut p.staged, io[IO_PEER_QUEUED] != 0.0) {
+          flags |= FLAG_PEER_STAGED;
+        }
+      }
+    }
     io[IO_PIXELS] = pixels;
     io[IO_FLAGS] = flags as f64;
     io[IO_MESSAGES] = messages;
@@ -843,6 +869,31 @@ impl Frames {
       return Step::Stop;
     }
     let last_id = self.peers.get(&peer).map_or(u32::MAX, |p| p.last_id);
+    if opcode == w.sync && target == 1 && size == 16 {
+      // The ping: answered as WalthamPeer does, wthp_callback.done with the next serial, then
+      // delete_id (written after the read, with the frames' answers).
+      let id = rd32(msg, 12);
+      let Some(p) = self.peers.get_mut(&peer) else {
+        return Step::Release;
+      };
+      let Some(cell) = p.serial.as_mut() else {
+        return Step::Release;
+      };
+      if id != last_id.wrapping_add(1) {
+        return Step::Release;
+      }
+      // SAFETY: JavaScript's cell, alive while held here; nothing else reaches it during a call.
+      let Some(serial) = unsafe { cell.as_mut() }.first_mut() else {
+        return Step::Release;
+      };
+      *serial = ((*serial as u32).wrapping_add(1)) as f64;
+      let next = *serial as u32;
+      waltham(&mut p.staged, w.callback_done, id, &[next]);
+      waltham(&mut p.staged, w.delete_id, 1, &[id]);
+      p.last_id = id;
+      p.synced = true;
+      return Step::Next;
+    }
     if opcode == w.begin && size == 28 {
       let (sid, width, height, format) = (rd32(msg, 12), rd32(msg, 16), rd32(msg, 20), rd32(msg, 24));
       let Some(s) = self
@@ -1178,7 +1229,8 @@ impl Frames {
     let Some(p) = self.peers.get(&peer) else {
       return READABLE;
     };
-    if dirty(&self.display.dirty) || need == 0.0 || p.budget < need {
+    // The peer's own cell too: its pings are answered here.
+    if dirty(&self.display.dirty) || dirty(&p.dirty) || held(&p.dirty) || need == 0.0 || p.budget < need {
       return READABLE;
     }
     let budget = p.budget;
@@ -1193,17 +1245,13 @@ impl Frames {
           .waltham_bytes(peer, bytes, 0, bytes.len() as u32, &mut io)
           .map_or(0, |at| at as usize);
         let flags = io[IO_FLAGS] as u32;
-        let mut report = 0;
         if let Some(p) = self.peers.get_mut(&peer) {
           p.budget -= io[IO_PIXELS];
           p.pixels += io[IO_PIXELS];
           p.messages += io[IO_MESSAGES];
           p.notice |= flags;
         }
-        if at < bytes.len() {
-          reads::keep(fd, &bytes[at..]);
-          report |= READABLE;
-        }
+        let mut report = reads::leave(fd, &bytes[at..], reads::waltham_size);
         if flags != 0 {
           report |= READABLE | NOTICE;
         }
@@ -1217,10 +1265,11 @@ impl Frames {
   /// read while JavaScript queued output to a transmitter answered here since it last looked.
   fn wayland_read(&mut self, fd: RawFd) -> Report {
     let peers = &self.peers;
-    if self
-      .surfaces
-      .iter()
-      .any(|s| peers.get(&s.peer).is_none_or(|p| dirty(&p.dirty)))
+    if held(&self.display.dirty)
+      || self
+        .surfaces
+        .iter()
+        .any(|s| peers.get(&s.peer).is_none_or(|p| dirty(&p.dirty)))
     {
       return READABLE;
     }
@@ -1235,11 +1284,7 @@ impl Frames {
           .map_or(0, |at| at as usize);
         let flags = io[IO_FLAGS] as u32;
         self.display.notice |= flags;
-        let mut report = 0;
-        if at < bytes.len() {
-          reads::keep(fd, &bytes[at..]);
-          report |= READABLE;
-        }
+        let mut report = reads::leave(fd, &bytes[at..], reads::wayland_size);
         if flags != 0 {
           report |= READABLE | NOTICE;
         }
@@ -1456,6 +1501,7 @@ mod tests {
       frame: 20,
       feedback: 40,
       commit: 24,
+      sync: 2,
       callback_done: 2,
       feedback_presented: 41,
       delete_id: 3,
@@ -1528,8 +1574,9 @@ mod tests {
         max_callbacks: 4,
         max_feedbacks: 4,
         display_fd: display[0],
-        peer_dirty: vec![0u8].into(),
-        display_dirty: vec![0u8].into(),
+        peer_dirty: vec![0u8; 2].into(),
+        display_dirty: vec![0u8; 2].into(),
+        serial: vec![0.0].into(),
         wl_surface: 14,
         callback_ids: vec![20, 21],
         buffers: maps
@@ -1643,6 +1690,33 @@ mod tests {
     // Buffer 0 misses the tile now; buffer 1 is the newest.
     assert_eq!(st[0].stale, vec![1, 2, 1, 2, 2, 0]);
     assert_eq!((st[0].commits, st[0].tiles, st[0].presented), (1.0, 1.0, 1.0));
+  }
+
+  #[test]
+  fn the_transmitters_ping_is_answered_with_the_next_serial_and_an_id_out_of_step_goes_back() {
+    let mut s = setup(vec![0, 0]);
+    let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let mut ping = Vec::new();
+    waltham(&mut ping, 2, 1, &[51]);
+    let next = s
+      .frames
+      .waltham_bytes(1, &ping, 0, ping.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!(next as usize, ping.len());
+    assert_eq!(io[IO_FLAGS] as u32, FLAG_SYNCED);
+    let mut answers = Vec::new();
+    waltham(&mut answers, 2, 51, &[1]);
+    waltham(&mut answers, 3, 1, &[51]);
+    assert_eq!(read_all(s.peer), answers);
+    // Another id than the next one: JavaScript's, with the surface back.
+    let mut ping = Vec::new();
+    waltham(&mut ping, 2, 1, &[53]);
+    let next = s
+      .frames
+      .waltham_bytes(1, &ping, 0, ping.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!((next, io[IO_FLAGS] as u32), (0, FLAG_RELEASE));
+    assert_eq!(s.frames.release(1)[0].last_id, 51);
   }
 
   #[test]
