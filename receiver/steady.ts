@@ -53,8 +53,11 @@ import type { WalthamPeer } from '../shared/waltham/display.js';
 import type { InterfaceSpec, MessageSpec } from '../shared/wire/protocol.js';
 import type { RemoteSurface } from './remote-surface.js';
 
-/** A surface goes back after its first frame this long after the hand-over. */
-export const HOLD_MS = 1000;
+/**
+ * A surface goes back after its first frame this long after the hand-over (the display's
+ * presentation predictions start again from a real presentation then).
+ */
+export const HOLD_MS = 2000;
 
 /** What the steady path needs of a transmitter (RemoteClient). */
 export interface SteadyClient {

@@ -53,8 +53,14 @@ import { Surface } from '../compositor/compositor.js';
 import type { ConnectionState, LinkContext, LinkCounters, Remote } from './remote.js';
 import { contentToSend } from './viewport.js';
 
-/** A window goes back at its first commit this long after the hand-over. */
-export const HOLD_MS = 1000;
+/**
+ * A window goes back at its first commit this long after the hand-over (the codec policy and the
+ * link's sampling see a frame of it then; each hold costs a frame in JavaScript and a hand-over).
+ */
+export const HOLD_MS = 2000;
+
+/** A frame the receiver has not presented this long after it went out comes back (`watchOverdue`). */
+export const OVERDUE_MS = 1000;
 
 /**
  * Hand-overs given back before a single commit, in a row, after which a window waits before the
@@ -440,7 +446,7 @@ export class SteadyLink {
 
   /**
    * A frame the receiver does not present (a hidden window, a stalled display) would stall the
-   * application: such a window comes back after HOLD_MS, and the display's frame clock answers it.
+   * application: such a window comes back after OVERDUE_MS, and the display's frame clock answers it.
    */
   private watchOverdue(): void {
     if (this.watch !== null) return;
@@ -450,11 +456,11 @@ export class SteadyLink {
         this.watch = null;
         return;
       }
-      for (const key of this.hub.native.overdue(this.key, HOLD_MS)) {
+      for (const key of this.hub.native.overdue(this.key, OVERDUE_MS)) {
         const state = this.hub.native.releaseSurface(key);
         if (state !== null) this.hub.restore(state);
       }
-    }, HOLD_MS / 4);
+    }, OVERDUE_MS / 4);
     this.watch.unref();
   }
 
