@@ -1226,13 +1226,8 @@ impl SteadyCommits {
   pub fn hook_app(&self, app: u32, fd: i32) {
     let mut c = self.inner.borrow_mut();
     c.unhook(app);
-    let inner = Rc::clone(&self.inner);
-    let hook: reads::Hook = Rc::new(move |fd| match inner.try_borrow_mut() {
-      Ok(mut c) => c.app_read(app, fd),
-      Err(_) => READABLE,
-    });
-    reads::set_hook(fd, Rc::clone(&hook));
-    c.hooked.insert(app, (fd, hook));
+    let hook = reads::hook_state(&self.inner, fd, move |c: &mut Commits, fd| c.app_read(app, fd));
+    c.hooked.insert(app, hook);
   }
 
   /// JavaScript reads application `app`'s socket again.
@@ -1247,13 +1242,8 @@ impl SteadyCommits {
   pub fn hook_link(&self, link: u32, fd: i32) {
     let mut c = self.inner.borrow_mut();
     c.unhook_link(link);
-    let inner = Rc::clone(&self.inner);
-    let hook: reads::Hook = Rc::new(move |fd| match inner.try_borrow_mut() {
-      Ok(mut c) => c.link_read(link, fd),
-      Err(_) => READABLE,
-    });
-    reads::set_hook(fd, Rc::clone(&hook));
-    c.hooked_links.insert(link, (fd, hook));
+    let hook = reads::hook_state(&self.inner, fd, move |c: &mut Commits, fd| c.link_read(link, fd));
+    c.hooked_links.insert(link, hook);
   }
 
   /// JavaScript reads link `link`'s socket again.

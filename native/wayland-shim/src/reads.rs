@@ -66,6 +66,22 @@ pub fn set_hook(fd: RawFd, hook: Hook) {
   HOOKS.with(|h| h.borrow_mut().insert(fd, hook));
 }
 
+/// Handle `fd`'s readiness with `read` on `state` (borrowed for each call; while JavaScript holds
+/// it, the read is left to JavaScript). Returns the fd and the hook, for `clear_hook_if`.
+pub fn hook_state<T: 'static>(
+  state: &Rc<RefCell<T>>,
+  fd: RawFd,
+  read: impl Fn(&mut T, RawFd) -> Report + 'static,
+) -> (RawFd, Hook) {
+  let state = Rc::clone(state);
+  let hook: Hook = Rc::new(move |fd| match state.try_borrow_mut() {
+    Ok(mut s) => read(&mut s, fd),
+    Err(_) => READABLE,
+  });
+  set_hook(fd, Rc::clone(&hook));
+  (fd, hook)
+}
+
 /// Report `fd`'s readiness to JavaScript again.
 pub fn clear_hook(fd: RawFd) {
   HOOKS.with(|h| h.borrow_mut().remove(&fd));

@@ -1394,17 +1394,13 @@ impl SteadyFrames {
   #[napi]
   pub fn hook_peer(&self, peer: u32, fd: i32) {
     let mut f = self.inner.borrow_mut();
-    let inner = Rc::clone(&self.inner);
     let Some(p) = f.peers.get_mut(&peer) else {
       return;
     };
     unhook(&mut p.hook);
-    let hook: reads::Hook = Rc::new(move |fd| match inner.try_borrow_mut() {
-      Ok(mut f) => f.waltham_read(peer, fd),
-      Err(_) => READABLE,
-    });
-    reads::set_hook(fd, Rc::clone(&hook));
-    p.hook = Some((fd, hook));
+    p.hook = Some(reads::hook_state(&self.inner, fd, move |f: &mut Frames, fd| {
+      f.waltham_read(peer, fd)
+    }));
   }
 
   /// JavaScript reads `peer`'s socket again.
@@ -1444,13 +1440,9 @@ impl SteadyFrames {
   pub fn hook_display(&self, fd: i32) {
     let mut f = self.inner.borrow_mut();
     unhook(&mut f.display.hook);
-    let inner = Rc::clone(&self.inner);
-    let hook: reads::Hook = Rc::new(move |fd| match inner.try_borrow_mut() {
-      Ok(mut f) => f.wayland_read(fd),
-      Err(_) => READABLE,
-    });
-    reads::set_hook(fd, Rc::clone(&hook));
-    f.display.hook = Some((fd, hook));
+    f.display.hook = Some(reads::hook_state(&self.inner, fd, |f: &mut Frames, fd| {
+      f.wayland_read(fd)
+    }));
   }
 
   /// JavaScript reads the compositor's socket again.
