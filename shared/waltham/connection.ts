@@ -40,7 +40,7 @@ import { ProtocolTable } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { createLogger } from '../log.js';
 import { MAX_FDS, MAX_SEND_PARTS, recvMsgInto, sendMsg, sendParts } from '../native.js';
-import { HANGUP, NOTICE, READABLE, unwatchFd, watchFd } from '../wayland/fd-watch.js';
+import { HANGUP, NOTICE, READABLE, rearmFd, unwatchFd, watchFd } from '../wayland/fd-watch.js';
 import { protocols, allProxyClasses, allResourceClasses } from '../generated/waltham/index.js';
 import { WthDisplayError } from '../generated/waltham/waltham.js';
 import {
@@ -214,8 +214,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private readonly spareSlabs: Uint8Array[] = [];
   /** The socket's fd for direct writes (useDirectWrites), or -1. */
   private directFd = -1;
-  /** The poller reads the socket, not the stream (readNatively). */
-  private pollerReads = false;
+  /** The fd the poller reads, not the stream (readNatively), or -1 (kept apart from directFd, which a failed write clears). */
+  private polledFd = -1;
   private bytesPolled = 0;
   /** What a native read of the socket left to do first (setNotice). */
   private notice: (() => void) | null = null;
@@ -304,9 +304,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
    * buffered, in order.
    */
   suspend(): void {
-    // Suspended input stays with the stream (paused), not read by the poller meanwhile.
-    if (this.suspended === 0) this.streamReads();
-    if (this.suspended++ === 0 && this.state === 'open') this.stream.pause();
+    if (this.suspended++ === 0 && this.state === 'open') this.pauseReads();
   }
 
   /**
@@ -318,7 +316,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
     if (--this.suspended > 0 || this.state !== 'open') return;
     if (this.processing) {
       // Called from a handler: the loop on the stack goes on by itself.
-      this.stream.resume();
+      this.resumeReads();
       return;
     }
     try {
@@ -335,7 +333,19 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       this.onEnd();
       return;
     }
-    this.stream.resume();
+    this.resumeReads();
+  }
+
+  /** Stop reading the socket: the stream pauses, or the poller stops watching it for input (what a native reader carried stays for later). */
+  private pauseReads(): void {
+    if (this.polledFd >= 0) rearmFd(this.polledFd, 0);
+    else this.stream.pause();
+  }
+
+  /** Read the socket again, through whichever reads it. */
+  private resumeReads(): void {
+    if (this.polledFd >= 0) rearmFd(this.polledFd, READABLE);
+    else this.stream.resume();
   }
 
   // ---- ObjectConnection -------------------------------------------------------------------
@@ -750,7 +760,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
    * false when it cannot. `streamReads` gives the socket back to the stream.
    */
   readNatively(): boolean {
-    if (this.pollerReads) return true;
+    if (this.polledFd >= 0) return true;
     const stream = this.stream;
     if (this.directFd < 0 || this.state !== 'open' || this.suspended > 0 || !(stream instanceof net.Socket) || stream.destroyed) return false;
     stream.pause();
@@ -760,22 +770,22 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       stream.resume();
       return false;
     }
-    this.pollerReads = true;
+    this.polledFd = this.directFd;
     return true;
   }
 
   /** The stream reads the socket again; what is there now is read and handled first, in order. */
   streamReads(): void {
-    if (!this.pollerReads) return;
+    if (this.polledFd < 0) return;
     this.readPolled();
-    this.pollerReads = false;
-    unwatchFd(this.directFd);
+    unwatchFd(this.polledFd);
+    this.polledFd = -1;
     if (this.state === 'open' && this.suspended === 0 && !this.stream.destroyed) this.stream.resume();
   }
 
   /** Whether the poller reads the socket now (`readNatively`). */
   get readsNatively(): boolean {
-    return this.pollerReads;
+    return this.polledFd >= 0;
   }
 
   /** Called first when the socket's native reader left something to do before the bytes it kept are handled. Null removes it. */
@@ -785,7 +795,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   private readonly onPollerReport = (events: number): void => {
     if (events & NOTICE) this.notice?.();
-    if (!this.pollerReads) return;
+    if (this.polledFd < 0) return;
     // The end of the stream or an error: the stream reads it and closes as usual.
     if (!this.readPolled() || events & HANGUP) this.streamReads();
   };
@@ -796,7 +806,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       if (this.state !== 'open') return false;
       let n: number;
       try {
-        n = recvMsgInto(this.directFd, POLLED_READS, 0, POLLED_FDS);
+        n = recvMsgInto(this.polledFd, POLLED_READS, 0, POLLED_FDS);
       } catch {
         return false;
       }
@@ -1257,9 +1267,9 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
    */
   private leavePoller(): void {
     this.nativeState[0] = 1;
-    if (!this.pollerReads) return;
-    this.pollerReads = false;
-    unwatchFd(this.directFd);
+    if (this.polledFd < 0) return;
+    unwatchFd(this.polledFd);
+    this.polledFd = -1;
     if (!this.stream.destroyed && this.suspended === 0) this.stream.resume();
   }
 
