@@ -371,9 +371,8 @@ export class SteadyPath {
     if (this.hookedPeers.has(peer) && (this.counts.get(peer) ?? 0) === 0) {
       this.hookedPeers.delete(peer);
       this.native.unhookPeer(peer);
-      const [, pixels = 0, messages = 0] = this.native.takePeerNotice(peer);
-      if (messages > 0) client.peer.countFastMessages(messages);
-      if (pixels > 0) client.steadyCharge(pixels);
+      // What its last native reads left: counted, charged, acted on.
+      this.settle(client, peer);
     }
     if (this.displayHooked >= 0 && this.adopted.size === 0) {
       this.displayHooked = -1;

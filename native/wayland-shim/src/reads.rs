@@ -22,6 +22,7 @@ use std::rc::Rc;
 
 use crate::poller::READABLE;
 use crate::socket::{recv_with_fds, MAX_FDS};
+use crate::steady::{rd16, rd32};
 
 /// Event bit for JavaScript: a native hook left a notice for the fd's owner.
 pub const NOTICE: u32 = 8;
@@ -189,12 +190,12 @@ pub fn leave(fd: RawFd, rest: &[u8], whole: impl Fn(&[u8]) -> Option<usize>) -> 
 /// How long the Waltham message starting `bytes` is (None: its header is cut). Layout:
 /// ../shared/vectors/waltham/README.md.
 pub fn waltham_size(bytes: &[u8]) -> Option<usize> {
-  (bytes.len() >= 4).then(|| u16::from_le_bytes([bytes[2], bytes[3]]) as usize)
+  (bytes.len() >= 4).then(|| rd16(bytes, 2))
 }
 
 /// How long the Wayland message starting `bytes` is (None: its header is cut).
 pub fn wayland_size(bytes: &[u8]) -> Option<usize> {
-  (bytes.len() >= 8).then(|| (u32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) >> 16) as usize)
+  (bytes.len() >= 8).then(|| (rd32(bytes, 4) >> 16) as usize)
 }
 
 /// Keep `bytes` (read by a hook, not handled) for JavaScript's next read of `fd`.
