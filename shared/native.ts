@@ -390,6 +390,8 @@ export interface SteadyCommits {
   releaseApp(app: number): CommitState[];
   releaseLink(link: number): CommitState[];
   releaseSurface(key: number): CommitState | null;
+  /** Bring the content of adopted window `key` up to date (commits encoded straight from the application's buffer leave it behind). */
+  settle(key: number): void;
   counters(link: number): number[];
   forget(app: number, link: number): void;
   overdue(link: number, ms: number): number[];

@@ -218,6 +218,12 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
    */
   presentationWanted = false;
   destroyed = false;
+  /**
+   * Set while the surface's pixels are kept up to date elsewhere (the
+   * transmitter's native steady path): brings `content` up to date, and is
+   * called before `content` or `buffer` is read.
+   */
+  settlePixels: (() => void) | null = null;
 
   constructor(
     /** Who owns the surface: the client (application or transmitter) it belongs to. */
@@ -232,6 +238,7 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
    * attached (unmapped). Setting it sets a buffer without viewport.
    */
   get content(): Content | null {
+    this.settlePixels?.();
     const b = this.buf;
     if (b === null || this.vp === null) return b;
     if (this.viewStale || this.view === null) {
@@ -247,6 +254,7 @@ export class SceneSurface extends EventEmitter<SceneSurfaceEvents> {
 
   /** The buffer as the client attached it, before the viewport (`content` when there is none). */
   get buffer(): Content | null {
+    this.settlePixels?.();
     return this.buf;
   }
 

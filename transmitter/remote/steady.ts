@@ -218,23 +218,24 @@ class CommitHub {
   }
 
   restore(state: CommitState): void {
-    const a = this.adopted.get(state.key);
-    if (a === undefined) return;
-    this.adopted.delete(state.key);
-    this.byScene.delete(a.r.scene);
-    this.track(a.app);
-    a.r.encoder.returnOutput(a.out);
-    a.link.restore(a, state);
+    const a = this.giveBack(state);
+    a?.link.restore(a, state);
   }
 
   private forgetState(state: CommitState): void {
+    this.giveBack(state)?.link.counted(state);
+  }
+
+  /** The native side gave `state`'s window back: it is JavaScript's again. */
+  private giveBack(state: CommitState): Adopted | undefined {
     const a = this.adopted.get(state.key);
-    if (a === undefined) return;
+    if (a === undefined) return undefined;
     this.adopted.delete(state.key);
     this.byScene.delete(a.r.scene);
+    a.r.scene.settlePixels = null;
     this.track(a.app);
     a.r.encoder.returnOutput(a.out);
-    a.link.counted(state);
+    return a;
   }
 }
 
@@ -351,6 +352,8 @@ export class SteadyLink {
     }
     this.hub.adopted.set(key, { link: this, conn, r, surface, app, out });
     this.hub.byScene.set(s, key);
+    // Commits encoded straight from the application's buffer leave the content behind: whoever reads it brings it up to date first.
+    s.settlePixels = () => this.hub.native.settle(key);
     this.hub.track(app);
     this.handovers.adopted++;
     this.hook(conn);

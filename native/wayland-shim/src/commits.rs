@@ -222,6 +222,9 @@ struct Surface {
   format: u32,
   codecs: u32,
   pixels: Uint8Array,
+  /// Cells (`CHANGED_GRID` square) of the content that exact encodes left behind: the mirror
+  /// holds their pixels (`settle`).
+  behind: Vec<bool>,
   encoder: SharedEncoder,
   out: Uint8Array,
   bufs: Vec<Buf>,
@@ -366,6 +369,45 @@ fn forget_later(deleting: &mut Vec<u32>, id: u32) {
 }
 
 impl Surface {
+  /// Brings the content up to date where exact encodes left it behind, from the mirror, which
+  /// holds what they sent (nothing else encodes the surface while it is adopted, so the mirror
+  /// is free here; a cell it could not give stays marked).
+  fn settle(&mut self) {
+    if !self.behind.iter().any(|&b| b) {
+      return;
+    }
+    let g = CHANGED_GRID;
+    let cols = self.width.div_ceil(g);
+    let row = self.width * 4;
+    // SAFETY: JavaScript's content array, alive while held here and not touched by JavaScript
+    // while the surface is adopted; nothing else reaches it during this call.
+    let dst = unsafe { self.pixels.as_mut() };
+    for (i, b) in self.behind.iter_mut().enumerate() {
+      if !*b {
+        continue;
+      }
+      let (x, y) = ((i % cols) * g, (i / cols) * g);
+      let cell = Rect {
+        x,
+        y,
+        w: g.min(self.width - x),
+        h: g.min(self.height - y),
+      };
+      if self.encoder.copy_mirror(cell, dst, row) {
+        *b = false;
+      }
+    }
+  }
+
+  /// Marks the cells of `r` as left behind by an exact encode.
+  fn leave_behind(&mut self, r: Rect) {
+    let g = CHANGED_GRID;
+    let cols = self.width.div_ceil(g);
+    for cy in r.y / g..=(r.y + r.h - 1) / g {
+      self.behind[cy * cols + r.x / g..=cy * cols + (r.x + r.w - 1) / g].fill(true);
+    }
+  }
+
   fn state(self, next_id: u32) -> CommitState {
     let mut st = CommitState {
       key: self.key,
@@ -478,6 +520,7 @@ impl Commits {
       format: spec.format,
       codecs: spec.codecs,
       pixels: spec.pixels,
+      behind: vec![false; w.div_ceil(CHANGED_GRID) * h.div_ceil(CHANGED_GRID)],
       out: spec.out,
       encoder,
       bufs: Vec::new(),
@@ -539,7 +582,8 @@ impl Commits {
     let mut i = 0;
     while i < self.surfaces.len() {
       if pick(&self.surfaces[i]) {
-        let s = self.surfaces.swap_remove(i);
+        let mut s = self.surfaces.swap_remove(i);
+        s.settle();
         let next_id = self.links.get(&s.link).map_or(0, |l| l.next_id());
         out.push(s.state(next_id));
       } else {
@@ -547,6 +591,13 @@ impl Commits {
       }
     }
     out
+  }
+
+  /// Bring the content of adopted surface `key` up to date (see `Surface::settle`).
+  pub fn settle(&mut self, key: u32) {
+    if let Some(s) = self.surfaces.iter_mut().find(|s| s.key == key) {
+      s.settle();
+    }
   }
 
   /// What the link's adopted surfaces did so far: commits, frames presented, tiles, bytes of
@@ -761,9 +812,19 @@ impl Commits {
     if area * 4 + SEND_MARGIN > send_room(link.out.fd) {
       return None;
     }
-    // The display's copy: only what differs, cut to where it differed.
-    self.changed.clear();
-    {
+    // One damage rectangle over a mirror in step: encoded straight from the application's
+    // buffer (the content is brought up to date from the mirror when something else reads it,
+    // `settle`). Else the display's copy first: only what differs, cut to where it differed.
+    let exact = g.damage.len() == 1 && s.encoder.exact_ready(width, height);
+    self.damage.clear();
+    let damage = if exact {
+      let r = g.damage[0];
+      self.damage.extend([r.x, r.y, r.w, r.h].map(|v| v as i32));
+      Some(&self.damage[..])
+    } else {
+      // The content is read and written here: up to date first.
+      s.settle();
+      self.changed.clear();
       let buf = &s.bufs[b];
       let src = buf.map.bytes();
       // SAFETY: JavaScript's content array, alive while held here; JavaScript does not touch it
@@ -785,32 +846,42 @@ impl Commits {
           self.changed.push([r.x, r.y, r.w, r.h]);
         }
       }
-      if buf.map.truncated() {
-        // JavaScript reads it again, finds it truncated and tells the client. The mirror
-        // starts over so that nothing copied here is taken for sent.
-        s.truncated = true;
-        s.encoder.reset();
-        return None;
+      if self.changed.len() > MAX_LINK_DAMAGE {
+        None
+      } else {
+        for c in &self.changed {
+          self.damage.extend(c.iter().map(|&v| v as i32));
+        }
+        Some(&self.damage[..])
       }
-    }
-    self.damage.clear();
-    let damage = if self.changed.len() > MAX_LINK_DAMAGE {
-      None
-    } else {
-      for c in &self.changed {
-        self.damage.extend(c.iter().map(|&v| v as i32));
-      }
-      Some(&self.damage[..])
     };
-    // SAFETY: as above; `out` is JavaScript's buffer lent for this surface alone, distinct from
-    // the content.
-    let (pixels, out): (&[u8], &mut [u8]) = unsafe { (s.pixels.as_mut(), s.out.as_mut()) };
-    let stats = match s.encoder.encode(
-      pixels, row, width, height, damage, s.codecs, s.content, s.surface, out,
-    ) {
-      Ok(st) => st,
-      Err(_) => {
-        // The content moved on while the mirror may not have: send everything next time.
+    let buf = &s.bufs[b];
+    if !exact && buf.map.truncated() {
+      // JavaScript reads it again, finds it truncated and tells the client. The mirror
+      // starts over so that nothing copied here is taken for sent.
+      s.truncated = true;
+      s.encoder.reset();
+      return None;
+    }
+    let (src, stride): (&[u8], usize) = if exact {
+      (buf.map.bytes(), buf.stride)
+    } else {
+      // SAFETY: as above.
+      (unsafe { s.pixels.as_mut() }, row)
+    };
+    // SAFETY: JavaScript's buffer lent for this surface alone, distinct from the content and the
+    // application's buffer.
+    let out = unsafe { s.out.as_mut() };
+    let result = s.encoder.encode(
+      src, stride, width, height, damage, exact, s.codecs, s.content, s.surface, out,
+    );
+    let stats = match result {
+      Ok(st) if !(exact && buf.map.truncated()) => st,
+      _ => {
+        // The content moved on while the mirror may not have (or the buffer shrank under the
+        // encode, which JavaScript tells the client): send everything next time.
+        s.truncated |= buf.map.truncated();
+        s.settle();
         s.encoder.reset();
         return None;
       }
@@ -844,6 +915,9 @@ impl Commits {
       let skip = sent.saturating_sub(at).min(part.len());
       link.out.staged.extend_from_slice(&part[skip..]);
       at += part.len();
+    }
+    if exact {
+      s.leave_behind(g.damage[0]);
     }
     s.free_ids
       .retain(|id| !g.callbacks.contains(id) && !g.feedbacks.contains(id));
@@ -1154,6 +1228,14 @@ impl SteadyCommits {
     self.inner.borrow_mut().release_surface(key)
   }
 
+  /// Bring the content of adopted surface `key` up to date: commits encoded straight from the
+  /// application's buffer leave it behind (the mirror holds their pixels). For JavaScript, before
+  /// it reads the content of a surface handed over.
+  #[napi]
+  pub fn settle(&self, key: u32) {
+    self.inner.borrow_mut().settle(key);
+  }
+
   /// What the link's adopted surfaces did so far: commits, frames presented, tiles, bytes of
   /// tile messages.
   #[napi]
@@ -1383,6 +1465,7 @@ mod tests {
         W as usize,
         H as usize,
         None,
+        false,
         1,
         CONTENT,
         SURFACE,
@@ -1484,8 +1567,11 @@ mod tests {
     assert_eq!(next as usize, msgs.len());
     assert_eq!(io[IO_FLAGS], 0.0);
     assert_eq!(io[IO_MESSAGES], 5.0);
-    // The display's copy: the content holds the new pixels.
+    // One damage rectangle: encoded straight from the buffer, the content brought up to date
+    // from the mirror when asked (before anything else reads it).
     let at = ((2 * W + 3) * 4) as usize;
+    assert_eq!(&s.content[at..at + 4], &[0, 0, 0, 0]);
+    s.commits.settle(1);
     assert_eq!(&s.content[at..at + 4], &[1, 2, 3, 255]);
     let sent = read_all(s.link);
     assert_eq!(io[IO_LINK_BYTES], sent.len() as f64);

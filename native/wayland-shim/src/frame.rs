@@ -631,6 +631,8 @@ pub(crate) struct SharedEncoder {
 
 impl SharedEncoder {
   /// `encode` of `src` (`stride` bytes per row) as tile messages to `target` for `surface`.
+  /// `exact`: `src` is a client's buffer, right inside the one damage rectangle only (see
+  /// `exact_ready`); nothing else of it is read.
   #[allow(clippy::too_many_arguments)]
   pub(crate) fn encode(
     &self,
@@ -639,6 +641,7 @@ impl SharedEncoder {
     width: usize,
     height: usize,
     damage: Option<&[i32]>,
+    exact: bool,
     codecs: u32,
     target: u32,
     surface: u32,
@@ -658,7 +661,34 @@ impl SharedEncoder {
       target,
       surface,
     );
-    encode_frame(&self.cfg, &mut st, src, frame, damage, out)
+    encode_frame(&self.cfg, &mut st, src, Frame { exact, ..frame }, damage, out)
+  }
+
+  /// Whether an `exact` encode of a `width` x `height` image may run: the mirror holds this size
+  /// and every pixel of it is known to be the receiver's (nothing `forget`-ten).
+  pub(crate) fn exact_ready(&self, width: usize, height: usize) -> bool {
+    match self.state.try_lock() {
+      Ok(st) => !self.busy.load(SeqCst) && !st.needs_reset(width, height) && !st.stale.iter().any(|&s| s),
+      Err(_) => false,
+    }
+  }
+
+  /// Copies `r` of the mirror to the same place of `dst` (`stride` bytes per row): what the
+  /// receiver has, which is the surface's content where exact encodes wrote it. False when the
+  /// mirror is busy or does not cover `r` (nothing is copied then).
+  pub(crate) fn copy_mirror(&self, r: Rect, dst: &mut [u8], stride: usize) -> bool {
+    let Ok(st) = self.state.try_lock() else {
+      return false;
+    };
+    if self.busy.load(SeqCst)
+      || r.x + r.w > st.width
+      || r.y + r.h > st.height
+      || check_rect("copy_mirror", dst.len(), stride, r).is_err()
+    {
+      return false;
+    }
+    copy_strided(&st.mirror, st.width * 4, r, dst, stride);
+    true
   }
 
   /// Forget the mirror: the next encode sends everything.
@@ -877,6 +907,9 @@ struct Frame {
   codecs: u32,
   target: u32,
   surface: u32,
+  /// `src` holds the surface's pixels inside the damage only (a client's buffer, whose rest may
+  /// be older than what was shown): nothing outside the one damage rectangle is read.
+  exact: bool,
 }
 
 impl Frame {
@@ -889,6 +922,7 @@ impl Frame {
       codecs,
       target,
       surface,
+      exact: false,
     }
   }
 }
@@ -948,6 +982,7 @@ fn encode_frame(
     codecs,
     target,
     surface,
+    exact,
   } = frame;
   if w == 0 || h == 0 {
     return Ok(FrameStats {
@@ -974,6 +1009,11 @@ fn encode_frame(
   }
   let mut full = damage.is_none();
   let full_reset = st.needs_reset(w, h);
+  if exact && (full || full_reset || d.len() > 4 || st.stale.iter().any(|&s| s)) {
+    return Err(invalid(
+      "FrameEncoder.encode: an exact encode needs one damage rectangle and a mirror in step",
+    ));
+  }
   if full_reset {
     st.mirror = vec![0; w * h * 4];
     st.stale = vec![false; w.div_ceil(cfg.tile) * h.div_ceil(cfg.tile)];
@@ -1007,11 +1047,15 @@ fn encode_frame(
   let mut candidate = vec![false; cols * rows];
   let mut left = vec![w; rows];
   let mut right = vec![0usize; rows];
+  let mut top = vec![h; rows];
+  let mut bottom = vec![0usize; rows];
   for r in &rects {
     for ty in r.y / t..=(r.y + r.h - 1) / t {
       candidate[ty * cols + r.x / t..=ty * cols + (r.x + r.w - 1) / t].fill(true);
       left[ty] = left[ty].min(r.x);
       right[ty] = right[ty].max(r.x + r.w);
+      top[ty] = top[ty].min(r.y.max(ty * t));
+      bottom[ty] = bottom[ty].max((r.y + r.h).min((ty + 1) * t));
     }
   }
   let wire = cfg.wire;
@@ -1119,7 +1163,18 @@ fn encode_frame(
       }
       let x = tx * t;
       let tw = t.min(w - x);
-      let cell = Rect { x, y, w: tw, h: th };
+      let mut cell = Rect { x, y, w: tw, h: th };
+      if exact {
+        // The damage's part of the tile only: the rest of the buffer is not the surface's.
+        let (x0, x1) = (x.max(l), (x + tw).min(rgt));
+        cell = Rect {
+          x: x0,
+          y: top[ty],
+          w: x1 - x0,
+          h: bottom[ty] - top[ty],
+        };
+      }
+      let dy = cell.y - y;
       if st.stale[ty * cols + tx] {
         // Unknown on the receiver: a mirror that differs from every source byte sends it all.
         st.stale[ty * cols + tx] = false;
@@ -1136,7 +1191,7 @@ fn encode_frame(
       } else {
         changed_rows_outside(src, src_stride, pass.mirror, stride, cell, copied)
       };
-      let Some((first, last)) = changed else {
+      let Some((first, last)) = changed.map(|(a, b)| (a + dy, b + dy)) else {
         if moved {
           pass.stats.changed_tiles += 1;
           close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
@@ -1149,7 +1204,7 @@ fn encode_frame(
         continue;
       };
       pass.stats.changed_tiles += 1;
-      pass.stats.raw_bytes += (tw * th * 4) as f64;
+      pass.stats.raw_bytes += (cell.w * cell.h * 4) as f64;
       if let Some(pixel) = if solid_ok {
         uniform(src, src_stride, cell)
       } else {
@@ -1160,11 +1215,11 @@ fn encode_frame(
         match last_solid {
           Some(i)
             if solids[i].pixel == pixel
-              && solids[i].r.x + solids[i].r.w == x
-              && solids[i].r.y == y
-              && solids[i].r.h == th =>
+              && solids[i].r.x + solids[i].r.w == cell.x
+              && solids[i].r.y == cell.y
+              && solids[i].r.h == cell.h =>
           {
-            solids[i].r.w += tw;
+            solids[i].r.w += cell.w;
           }
           _ => {
             solids.push(Solid {
