@@ -576,6 +576,8 @@ struct EncoderState {
   stale: Vec<bool>,
   /// The scroll search, after frames of new content all over.
   scroll: BackOff,
+  /// The shift of the last scroll found (mirror row - new row), tried first by the next search.
+  last_shift: Option<isize>,
   /// The spans and LZ4, after frames where every run that tried them went raw.
   lz4: BackOff,
 }
@@ -748,6 +750,7 @@ impl FrameEncoder {
         packed: vec![0; max_data],
         stale: Vec::new(),
         scroll: BackOff::default(),
+        last_shift: None,
         lz4: BackOff::default(),
       })),
       busy: Arc::new(AtomicBool::new(false)),
@@ -1096,7 +1099,7 @@ fn encode_frame(
   if copy_ok && !full_reset && !st.stale.iter().any(|&s| s) {
     let area = bounds(&rects);
     if area.w >= t && area.h >= t && !st.scroll.skips() {
-      let found = scroll::find(src, src_stride, pass.mirror, stride, area);
+      let found = scroll::find(src, src_stride, pass.mirror, stride, area, st.last_shift);
       // New content all over (video, noise) seldom starts to scroll in the next frame: after
       // such a frame the search is left out for 1, then 3, then 7 frames, so a scroll that
       // starts is found within 8 and a frame that moved nothing does not pay for a search
@@ -1107,6 +1110,7 @@ fn encode_frame(
         Search::Unsure => {}
       }
       if let Some(s) = found.found() {
+        st.last_shift = Some(s.src_y as isize - s.dst.y as isize);
         let msg = pass
           .out
           .begin_tile(&wire, target, surface, s.dst, wire.codec_copy)?;

@@ -76,7 +76,16 @@ fn uniform_row(row: &[u8]) -> bool {
 /// The vertical move that best explains the new pixels `src` (stride `src_stride`) inside
 /// `area`, against `mirror` (stride `stride`), if one covers at least `MIN_ROWS` rows and a
 /// quarter of the area. Sample rows that did not change, or are one colour, say nothing.
-pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: Rect) -> Search {
+/// `hint`: a shift to try first, by one comparison per sample (the last frame's: a terminal or
+/// a list scrolls by the same lines frame after frame), before any fingerprint is taken.
+pub fn find(
+  src: &[u8],
+  src_stride: usize,
+  mirror: &[u8],
+  stride: usize,
+  area: Rect,
+  hint: Option<isize>,
+) -> Search {
   if area.h < 2 * MIN_ROWS || area.w < FINGERPRINT_PIXELS {
     return Search::Unsure;
   }
@@ -121,8 +130,9 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   // seldom in the cache.
   let mut prints: Vec<Option<u64>> = vec![None; area.h];
   let mut print_of = |j: usize| *prints[j].get_or_insert_with(|| fingerprint(mirror, stride, area, j));
-  // Votes for each shift (mirror row - new row) from the changed, non-uniform samples.
-  let mut votes: Vec<(isize, usize)> = Vec::new();
+  // Votes for each shift (mirror row - new row) from the changed, non-uniform samples; the hint
+  // is a candidate without a vote yet.
+  let mut votes: Vec<(isize, usize)> = hint.map(|h| (h, 0)).into_iter().collect();
   // The middle samples first: they lie in what moved, whatever the direction; the ones at the
   // edge may be the new rows.
   changed.sort_by_key(|&i| i.abs_diff(area.h / 2));
@@ -143,9 +153,9 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
     }
     // A row that a known shift brings in from outside the area is new content: the mirror has
     // it nowhere, and looking for it would take a fingerprint of every mirror row.
-    if votes.iter().any(|(shift, _)| {
-      let j = i as isize + *shift;
-      j < 0 || j as usize >= area.h
+    if votes.iter().any(|&(shift, n)| {
+      let j = i as isize + shift;
+      n > 0 && (j < 0 || j as usize >= area.h)
     }) {
       continue;
     }
@@ -177,6 +187,7 @@ pub fn find(src: &[u8], src_stride: usize, mirror: &[u8], stride: usize, area: R
   }
   let Some(&(shift, _)) = votes
     .iter()
+    .filter(|(_, n)| *n > 0)
     .max_by_key(|(shift, n)| (*n, std::cmp::Reverse(shift.unsigned_abs())))
   else {
     return Search::NotMoved;
@@ -288,7 +299,9 @@ mod tests {
     for shift in [1isize, 4, 17, -3, -25] {
       let old = page(w, h, 100);
       let new = page(w, h, (100 + shift) as usize);
-      let s = find(&new, w * 4, &old, w * 4, area).found().expect("a scroll");
+      let s = find(&new, w * 4, &old, w * 4, area, None)
+        .found()
+        .expect("a scroll");
       assert_eq!(s.src_y as isize - s.dst.y as isize, shift, "shift {shift}");
       assert_eq!(s.dst.h, h - shift.unsigned_abs(), "shift {shift}");
       let mut moved = old.clone();
@@ -313,7 +326,9 @@ mod tests {
       let old = page(w, h, 200);
       let new = page(w, h, (200 + shift) as usize);
       FINGERPRINTS.with(|n| n.set(0));
-      let s = find(&new, w * 4, &old, w * 4, area).found().expect("a scroll");
+      let s = find(&new, w * 4, &old, w * 4, area, None)
+        .found()
+        .expect("a scroll");
       assert_eq!(s.src_y as isize - s.dst.y as isize, shift, "shift {shift}");
       let taken = FINGERPRINTS.with(|n| n.get());
       assert!(
@@ -324,11 +339,40 @@ mod tests {
   }
 
   #[test]
+  fn the_last_shift_as_hint_takes_no_fingerprint_and_a_wrong_one_changes_nothing() {
+    let (w, h) = (300, 400);
+    let area = Rect { x: 0, y: 0, w, h };
+    for shift in [17isize, -40] {
+      let old = page(w, h, 200);
+      let new = page(w, h, (200 + shift) as usize);
+      let without = find(&new, w * 4, &old, w * 4, area, None);
+      FINGERPRINTS.with(|n| n.set(0));
+      assert_eq!(
+        find(&new, w * 4, &old, w * 4, area, Some(shift)),
+        without,
+        "shift {shift}"
+      );
+      assert_eq!(FINGERPRINTS.with(|n| n.get()), 0, "shift {shift}");
+      for wrong in [shift + 1, -shift, 3] {
+        assert_eq!(
+          find(&new, w * 4, &old, w * 4, area, Some(wrong)),
+          without,
+          "shift {shift}, hint {wrong}"
+        );
+      }
+    }
+    // A hint where nothing moved finds nothing.
+    let old = page(w, h, 0);
+    let noise: Vec<u8> = (0..w * h * 4).map(|i| (i * 7919 % 251) as u8).collect();
+    assert_eq!(find(&noise, w * 4, &old, w * 4, area, Some(12)), Search::NotMoved);
+  }
+
+  #[test]
   fn finds_nothing_in_unchanged_random_or_barely_changed_pixels_and_tells_which() {
     let (w, h) = (160, 100);
     let area = Rect { x: 0, y: 0, w, h };
     let old = page(w, h, 0);
-    assert_eq!(find(&old, w * 4, &old, w * 4, area), Search::Unsure);
+    assert_eq!(find(&old, w * 4, &old, w * 4, area, None), Search::Unsure);
     let mut seed = 7u32;
     let noise: Vec<u8> = (0..w * h * 4)
       .map(|_| {
@@ -337,11 +381,11 @@ mod tests {
       })
       .collect();
     // New pixels everywhere: the encoder may leave the search out for a few frames.
-    assert_eq!(find(&noise, w * 4, &old, w * 4, area), Search::NotMoved);
+    assert_eq!(find(&noise, w * 4, &old, w * 4, area, None), Search::NotMoved);
     let mut one_line = old.clone();
     one_line[(50 * w + 10) * 4] ^= 0xff;
     // A few changed rows (a terminal's typing): no reason to search less.
-    assert_eq!(find(&one_line, w * 4, &old, w * 4, area), Search::Unsure);
+    assert_eq!(find(&one_line, w * 4, &old, w * 4, area, None), Search::Unsure);
   }
 
   #[test]
@@ -356,7 +400,9 @@ mod tests {
       new[r.clone()].copy_from_slice(&old[r]);
     }
     new[row(w * 4, area, 145)].fill(0x55);
-    let s = find(&new, w * 4, &old, w * 4, area).found().expect("a scroll");
+    let s = find(&new, w * 4, &old, w * 4, area, None)
+      .found()
+      .expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 12);
     // Blank rows of the title bar may match too; the status line never does.
     assert!(s.dst.y + s.dst.h <= 140 && s.dst.h >= 110, "{s:?}");
@@ -395,7 +441,9 @@ mod tests {
     let (w, h) = (120, 100);
     let area = Rect { x: 0, y: 0, w, h };
     let (old, new) = scrolled_with_a_still_column(w, h, 15, 2, w);
-    let s = find(&new, w * 4, &old, w * 4, area).found().expect("a scroll");
+    let s = find(&new, w * 4, &old, w * 4, area, None)
+      .found()
+      .expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
     // Everything right of the shadow moved, the margins included.
     assert_eq!((s.dst.x, s.dst.w), (3, w - 3), "{s:?}");
@@ -409,7 +457,9 @@ mod tests {
     let (w, h) = (400, 100);
     let area = Rect { x: 0, y: 0, w, h };
     let (old, new) = scrolled_with_a_still_column(w, h, 15, 380, 150);
-    let s = find(&new, w * 4, &old, w * 4, area).found().expect("a scroll");
+    let s = find(&new, w * 4, &old, w * 4, area, None)
+      .found()
+      .expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
     assert_eq!((s.dst.x, s.dst.w), (0, 380), "{s:?}");
     let mut moved = old.clone();
