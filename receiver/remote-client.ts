@@ -1193,17 +1193,14 @@ export class RemoteClient implements SceneOwner, SteadyClient {
     this.counters.tiles += st.tiles;
     this.counters.tileBytes += st.tileBytes;
     this.counters.presented += st.presented;
+    // Per buffer: a count, then that many x, y, width, height.
     const stale: Rect[][] = [];
     for (let at = 0; at < st.stale.length; ) {
       const n = st.stale[at++]!;
-      const rects: Rect[] = [];
-      for (let i = 0; i < n; i++, at += 4) rects.push({ x: st.stale[at]!, y: st.stale[at + 1]!, width: st.stale[at + 2]!, height: st.stale[at + 3]! });
-      stale.push(rects);
+      stale.push(quadsToRects(st.stale, at, n));
+      at += 4 * n;
     }
-    const damage: Rect[] = [];
-    for (let at = 0; at + 3 < st.pendingDamage.length; at += 4) {
-      damage.push({ x: st.pendingDamage[at]!, y: st.pendingDamage[at + 1]!, width: st.pendingDamage[at + 2]!, height: st.pendingDamage[at + 3]! });
-    }
+    const damage = quadsToRects(st.pendingDamage, 0, st.pendingDamage.length >> 2);
     rs.steadyRestore(stale, st.current, st.pending, damage, pendingFrames);
     rs.presentable = flightFrames;
     this.presentation.adopt(rs, pendingFeedbacks, flightFeedbacks);
@@ -1231,4 +1228,14 @@ export class RemoteClient implements SceneOwner, SteadyClient {
     const c = this.counters;
     return { surfaces: this.byResource.size, commits: c.commits + live[0]!, tiles: c.tiles + live[1]!, tileBytes: c.tileBytes + live[2]!, presented: c.presented + live[3]! };
   }
+}
+
+/** `n` rectangles from `list` at `at`, each as x, y, width, height (fewer when the list ends first). */
+function quadsToRects(list: ArrayLike<number>, at: number, n: number): Rect[] {
+  const rects: Rect[] = [];
+  for (let i = 0; i < n && at + 4 * i + 3 < list.length; i++) {
+    const q = at + 4 * i;
+    rects.push({ x: list[q]!, y: list[q + 1]!, width: list[q + 2]!, height: list[q + 3]! });
+  }
+  return rects;
 }
