@@ -1,7 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WpPresentationFeedbackKind, type WlSurfaceProxy, type WpPresentationProxy } from '../generated/wayland/index.js';
 import type { PresentationInfo } from '../scene/scene.js';
-import { DisplayPresentation, nextPresentation, REFRESH_MS, STEADY_AFTER } from './presentation.js';
+import { readFileSync } from 'node:fs';
+import { afterLag, DisplayPresentation, nextPresentation, REFRESH_MS, STEADY_AFTER } from './presentation.js';
+
+describe('predictions', () => {
+  it('agree with the cases the native steady path is checked against (presentation-vectors.txt)', () => {
+    const text = readFileSync(new URL('./presentation-vectors.txt', import.meta.url), 'utf8');
+    const cases = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    expect(cases.length).toBeGreaterThanOrEqual(10);
+    for (const line of cases) {
+      const [given, want] = line.split('->').map((p) => p.trim().split(/\s+/).map((v) => BigInt(v)));
+      const [mode, lastTimeNs, refreshNs, seq, lagNs, now] = given!;
+      const last: PresentationInfo = { timeNs: lastTimeNs!, refreshNs: Number(refreshNs), seq: seq!, flags: 0 };
+      const p = mode === 2n ? afterLag(last, now! + lagNs!) : nextPresentation(last, now!);
+      expect([p.timeNs, p.seq], line).toEqual(want);
+    }
+  });
+});
 
 describe('nextPresentation', () => {
   const last = { timeNs: 100_000_000_500n, refreshNs: 16_000_000, seq: 7n, flags: 3 };

@@ -240,7 +240,7 @@ function nextLag(before: Lag | null, ns: bigint, refreshNs: number): Lag {
 }
 
 /** `last` moved to `timeNs`, its sequence by the refreshes between (rounded). */
-function afterLag(last: PresentationInfo, timeNs: bigint): PresentationInfo {
+export function afterLag(last: PresentationInfo, timeNs: bigint): PresentationInfo {
   if (last.seq === 0n || last.refreshNs === 0) return { ...last, timeNs };
   const refresh = BigInt(last.refreshNs);
   const k = (timeNs - last.timeNs + refresh / 2n) / refresh;

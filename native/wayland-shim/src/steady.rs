@@ -468,6 +468,28 @@ pub(crate) fn flush(fd: i32, staged: &mut Vec<u8>, queued: bool) -> bool {
   !staged.is_empty()
 }
 
+/// The time and sequence of the presentation the display's last one (`last_time`, `refresh`,
+/// `seq`) predicts at `now`, as `DisplayPresentation.expected` predicts it (mode 1: the next
+/// refresh after the last presentation that is not past; mode 2: now plus the display's `lag`
+/// after the frame callback). Both are checked against shared/display/presentation-vectors.txt.
+fn predict(mode: u32, last_time: i128, refresh: u32, seq: u64, lag: i128, now: i128) -> (i128, u64) {
+  let refresh = refresh as i128;
+  if mode == 2 {
+    let t = now + lag;
+    if seq == 0 || refresh == 0 {
+      (t, seq)
+    } else {
+      let k = (t - last_time + refresh / 2) / refresh;
+      (t, seq + k.max(0) as u64)
+    }
+  } else if refresh == 0 || now <= last_time {
+    (last_time, seq)
+  } else {
+    let k = (now - last_time + refresh - 1) / refresh;
+    (last_time + k * refresh, if seq == 0 { 0 } else { seq + k as u64 })
+  }
+}
+
 impl Surface {
   /// The frame's buffer must have `r` up to date: copy what it missed there (unless the tile
   /// overwrites every pixel), and forget it.
@@ -536,22 +558,14 @@ impl Surface {
       return (0, 0, 0, 0);
     }
     let now = monotonic_ns();
-    let refresh = self.refresh_ns as i128;
-    let (time, seq) = if self.presentation == 2 {
-      let t = now + self.lag_ns;
-      if self.seq == 0 || refresh == 0 {
-        (t, self.seq)
-      } else {
-        let k = (t - self.last_time_ns + refresh / 2) / refresh;
-        (t, self.seq + k.max(0) as u64)
-      }
-    } else if refresh == 0 || now <= self.last_time_ns {
-      (self.last_time_ns, self.seq)
-    } else {
-      let k = (now - self.last_time_ns + refresh - 1) / refresh;
-      let seq = if self.seq == 0 { 0 } else { self.seq + k as u64 };
-      (self.last_time_ns + k * refresh, seq)
-    };
+    let (time, seq) = predict(
+      self.presentation,
+      self.last_time_ns,
+      self.refresh_ns,
+      self.seq,
+      self.lag_ns,
+      now,
+    );
     let age = ((now - time) / 1000).clamp(i32::MIN as i128, i32::MAX as i128) as i32;
     (age, self.refresh_ns, seq, self.flags)
   }
@@ -1625,6 +1639,25 @@ mod tests {
     let p = unsafe { std::slice::from_raw_parts(map.as_ptr(), map.len()) };
     let at = ((y * W + x) * 4) as usize;
     [p[at], p[at + 1], p[at + 2], p[at + 3]]
+  }
+
+  #[test]
+  fn predicts_presentations_as_the_display_does() {
+    // The cases DisplayPresentation.expected is checked against too (presentation.test.ts).
+    let cases = include_str!("../../../shared/display/presentation-vectors.txt");
+    let mut n = 0;
+    for line in cases
+      .lines()
+      .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+      let (given, want) = line.split_once("->").expect("a case");
+      let g: Vec<i128> = given.split_whitespace().map(|v| v.parse().unwrap()).collect();
+      let w: Vec<i128> = want.split_whitespace().map(|v| v.parse().unwrap()).collect();
+      let (time, seq) = predict(g[0] as u32, g[1], g[2] as u32, g[3] as u64, g[4], g[5]);
+      assert_eq!((time, seq as i128), (w[0], w[1]), "{line}");
+      n += 1;
+    }
+    assert!(n >= 10, "{n} cases");
   }
 
   #[test]
