@@ -9,7 +9,9 @@
 //! few sample rows of the new pixels, each matched against a cheap fingerprint of
 //! every mirror row (a handful of pixels across the row), the candidates then compared in full;
 //! the shift found is checked row by row over the whole area, and the longest run of rows that
-//! match exactly is the copy. Nothing is assumed: every row of the copy was compared.
+//! match exactly is the copy (when the samples moved across the whole width, every row is first
+//! checked across it, one comparison a row, and all of them must match). Nothing is assumed:
+//! every row of the copy was compared.
 
 use crate::pixels::{first_diff, last_diff, row, Rect};
 
@@ -53,6 +55,8 @@ impl Search {
 thread_local! {
   /// Fingerprints taken by this thread (tests count what a search reads).
   static FINGERPRINTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+  /// Rows whose columns beside the changed ones were compared (the extension of a copy).
+  static EXTENDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn fingerprint(buf: &[u8], stride: usize, area: Rect, i: usize) -> u64 {
@@ -192,34 +196,61 @@ pub fn find(
   else {
     return Search::NotMoved;
   };
-  // The longest run of new rows i whose mirror row i + shift is the same.
+  // When the samples that moved moved across the whole area too (a page's margins, a window's
+  // frame beside its text: the same, shifted), the run is looked for across the whole width: one
+  // comparison a row, and no columns beside it left to extend. Else, or when not every row moved
+  // across the whole width, in the columns that changed, then extended.
+  let moved_at = |i: usize| {
+    let j = i as isize + shift;
+    j >= 0 && (j as usize) < area.h && mirror_row(j as usize) == src_row(i)
+  };
+  let whole_same = |i: usize, j: usize| src[row(src_stride, whole, i)] == mirror[row(stride, whole, j)];
+  let wide = whole.w > area.w
+    && changed
+      .iter()
+      .filter(|&&i| moved_at(i))
+      .all(|&i| whole_same(i, (i as isize + shift) as usize));
   let (lo, hi) = if shift > 0 {
     (0, area.h - shift as usize)
   } else {
     (shift.unsigned_abs(), area.h)
   };
-  let (mut best_start, mut best_len, mut start) = (0usize, 0usize, lo);
-  for i in lo..=hi {
-    let same = i < hi && src_row(i) == mirror_row((i as isize + shift) as usize);
-    if !same {
+  let run = |same: &dyn Fn(usize, usize) -> bool| {
+    let (mut best_start, mut best_len, mut start) = (0usize, 0usize, lo);
+    for i in lo..=hi {
+      if i < hi && same(i, (i as isize + shift) as usize) {
+        continue;
+      }
       if i - start > best_len {
         (best_start, best_len) = (start, i - start);
       }
       start = i + 1;
     }
-  }
-  if best_len < MIN_ROWS || best_len * 4 < area.h {
-    return Search::NotMoved;
-  }
-  // Columns beside the sampled ones that moved as well (text that reaches the margin in rows
-  // the samples missed), up to the first that did not in some row.
+    (best_len >= MIN_ROWS && best_len * 4 >= area.h).then_some((best_start, best_len))
+  };
+  // Across the whole width, only a move of every row counts (else the columns that changed may
+  // have moved in more rows): the first row that did not ends the try.
+  let every = hi - lo >= MIN_ROWS && (hi - lo) * 4 >= area.h;
+  let found = (wide && every && (lo..hi).all(|i| whole_same(i, (i as isize + shift) as usize)))
+    .then_some((lo, hi - lo));
+  let (best_start, best_len, extend) = match found {
+    Some((start, len)) => (start, len, false),
+    None => match run(&|i, j| src_row(i) == mirror_row(j)) {
+      Some((start, len)) => (start, len, true),
+      None => return Search::NotMoved,
+    },
+  };
   let (dst_y, src_y) = (
     area.y + best_start,
     (area.y as isize + best_start as isize + shift) as usize,
   );
   let (mut left, mut right) = (whole.x, whole.x + whole.w);
   let end = area.x + area.w;
-  for i in 0..best_len {
+  // Columns beside the sampled ones that moved as well (text that reaches the margin in rows
+  // the samples missed), up to the first that did not in some row.
+  for i in (0..best_len).filter(|_| extend) {
+    #[cfg(test)]
+    EXTENDED.with(|n| n.set(n.get() + 1));
     let (d, s) = ((dst_y + i) * src_stride, (src_y + i) * stride);
     let part = |from: usize, to: usize| (&src[d + 4 * from..d + 4 * to], &mirror[s + 4 * from..s + 4 * to]);
     if left < area.x {
@@ -462,6 +493,38 @@ mod tests {
       .expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
     assert_eq!((s.dst.x, s.dst.w), (0, 380), "{s:?}");
+    let mut moved = old.clone();
+    move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
+    for i in 0..s.dst.h {
+      assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "row {i}");
+    }
+  }
+
+  #[test]
+  fn a_page_that_moved_across_its_whole_width_is_checked_once_a_row_else_the_columns_are_extended() {
+    // Text between blank margins, all of it scrolled: every row is compared across the whole
+    // width once, and there are no columns beside it to extend.
+    let (w, h) = (300, 200);
+    let area = Rect { x: 0, y: 0, w, h };
+    let old = page(w, h, 0);
+    let mut new = page(w, h, 10);
+    EXTENDED.with(|n| n.set(0));
+    let s = find(&new, w * 4, &old, w * 4, area, None)
+      .found()
+      .expect("a scroll");
+    assert_eq!(
+      (s.dst.x, s.dst.y, s.dst.w, s.dst.h, s.src_y),
+      (0, 0, w, h - 10, 10)
+    );
+    assert_eq!(EXTENDED.with(|n| n.get()), 0);
+    // A dot in the margin of one row in the middle: the rows still all moved in the columns of
+    // the text, so the copy keeps every row and leaves that margin column out.
+    new[(100 * w + 2) * 4..(100 * w + 2) * 4 + 4].copy_from_slice(&0xff00_0000u32.to_le_bytes());
+    let s = find(&new, w * 4, &old, w * 4, area, None)
+      .found()
+      .expect("a scroll");
+    assert_eq!((s.dst.x, s.dst.y, s.dst.h, s.src_y), (3, 0, h - 10, 10), "{s:?}");
+    assert!(EXTENDED.with(|n| n.get()) >= h - 10);
     let mut moved = old.clone();
     move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
     for i in 0..s.dst.h {
