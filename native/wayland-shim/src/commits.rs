@@ -8,9 +8,12 @@
 //! such a window over (`adopt`, `addBuffer`) and gives each batch of bytes it reads from the
 //! application (`takeApp`) or the receiver (`takeLink`) to this first:
 //!
-//! - From the application, whole commits (attach .. commit) of adopted surfaces are taken: the
-//!   damaged pixels are copied into the scene's content where they differ (as the virtual
-//!   display does, `copy_changed_into` on its grid), encoded against the link's mirror by the
+//! - From the application, whole commits (attach .. commit) of adopted surfaces are taken: a
+//!   commit of one damage rectangle is encoded straight from the application's buffer (nothing
+//!   outside the rectangle read; the content's cells it touched are brought up to date from the
+//!   mirror later, `settle`: before anything else reads them), one of several is copied into
+//!   the scene's content where it differs first (as the virtual display does,
+//!   `copy_changed_into` on its grid); either is encoded against the link's mirror by the
 //!   same one-pass encoder (`SharedEncoder`), and sent as `wthp_content.begin`, tiles,
 //!   `wthp_surface.frame`, maybe `wthp_presentation.feedback` and `wthp_surface.commit`. At the
 //!   first message of that application that is anything else (another request, another buffer,
@@ -149,7 +152,8 @@ pub struct CommitSurface {
   pub format: u32,
   /// Codecs the encoder may use (bit per codec).
   pub codecs: u32,
-  /// The scene's content (width * 4 bytes a row), updated in place as the display does.
+  /// The scene's content (width * 4 bytes a row), updated in place as the display does (or from
+  /// the mirror, `settle`, after commits encoded straight from the application's buffer).
   pub pixels: Uint8Array,
   /// Where frames are encoded: JavaScript's buffer of the encoder's `outputBound`, lent while
   /// the surface is adopted.
