@@ -1012,7 +1012,9 @@ fn encode_frame(
   }
   let mut full = damage.is_none();
   let full_reset = st.needs_reset(w, h);
-  if exact && (full || full_reset || d.len() > 4 || st.stale.iter().any(|&s| s)) {
+  // Tiles the receiver may not have as the mirror says (forgotten after lossy ones).
+  let forgotten = st.stale.iter().any(|&s| s);
+  if exact && (full || full_reset || d.len() > 4 || forgotten) {
     return Err(invalid(
       "FrameEncoder.encode: an exact encode needs one damage rectangle and a mirror in step",
     ));
@@ -1096,7 +1098,7 @@ fn encode_frame(
   // A scroll: one copy tile, the mirror moved alike; the grid tiles it covers are then the same.
   let mut copied: Option<Rect> = None;
   let copy_ok = codecs & (1 << wire.codec_copy) != 0 && wire.codec_copy < 32;
-  if copy_ok && !full_reset && !st.stale.iter().any(|&s| s) {
+  if copy_ok && !full_reset && !forgotten {
     let area = bounds(&rects);
     if area.w >= t && area.h >= t && !st.scroll.skips() {
       let found = scroll::find(src, src_stride, pass.mirror, stride, area, st.last_shift);

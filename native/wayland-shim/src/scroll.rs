@@ -323,6 +323,19 @@ mod tests {
     v
   }
 
+  /// The mirror `old` (`w` pixels a row) moved as `s` says equals `new` in every row of the copy.
+  fn assert_copy_exact(old: &[u8], new: &[u8], w: usize, s: Scroll) {
+    let mut moved = old.to_vec();
+    move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
+    for i in 0..s.dst.h {
+      assert_eq!(
+        moved[row(w * 4, s.dst, i)],
+        new[row(w * 4, s.dst, i)],
+        "{s:?} row {i}"
+      );
+    }
+  }
+
   #[test]
   fn finds_a_scroll_up_and_down_and_the_copy_is_exact() {
     let (w, h) = (200, 120);
@@ -335,15 +348,7 @@ mod tests {
         .expect("a scroll");
       assert_eq!(s.src_y as isize - s.dst.y as isize, shift, "shift {shift}");
       assert_eq!(s.dst.h, h - shift.unsigned_abs(), "shift {shift}");
-      let mut moved = old.clone();
-      move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
-      for i in 0..s.dst.h {
-        assert_eq!(
-          moved[row(w * 4, s.dst, i)],
-          new[row(w * 4, s.dst, i)],
-          "shift {shift} row {i}"
-        );
-      }
+      assert_copy_exact(&old, &new, w, s);
     }
   }
 
@@ -437,11 +442,7 @@ mod tests {
     assert_eq!(s.src_y - s.dst.y, 12);
     // Blank rows of the title bar may match too; the status line never does.
     assert!(s.dst.y + s.dst.h <= 140 && s.dst.h >= 110, "{s:?}");
-    let mut moved = old.clone();
-    move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
-    for i in 0..s.dst.h {
-      assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "row {i}");
-    }
+    assert_copy_exact(&old, &new, w, s);
   }
 
   /// A page and the same page scrolled by `shift` rows, both blank (white) from column `blank_from`
@@ -493,11 +494,7 @@ mod tests {
       .expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
     assert_eq!((s.dst.x, s.dst.w), (0, 380), "{s:?}");
-    let mut moved = old.clone();
-    move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
-    for i in 0..s.dst.h {
-      assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "row {i}");
-    }
+    assert_copy_exact(&old, &new, w, s);
   }
 
   #[test]
@@ -525,11 +522,7 @@ mod tests {
       .expect("a scroll");
     assert_eq!((s.dst.x, s.dst.y, s.dst.h, s.src_y), (3, 0, h - 10, 10), "{s:?}");
     assert!(EXTENDED.with(|n| n.get()) >= h - 10);
-    let mut moved = old.clone();
-    move_rows(&mut moved, w * 4, s.dst, s.dst.x, s.src_y);
-    for i in 0..s.dst.h {
-      assert_eq!(moved[row(w * 4, s.dst, i)], new[row(w * 4, s.dst, i)], "row {i}");
-    }
+    assert_copy_exact(&old, &new, w, s);
   }
 
   #[test]

@@ -1721,25 +1721,24 @@ mod tests {
   fn the_transmitters_ping_is_answered_with_the_next_serial_and_an_id_out_of_step_goes_back() {
     let mut s = setup(vec![0, 0]);
     let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
-    let mut ping = Vec::new();
-    waltham(&mut ping, 2, 1, &[51]);
-    let next = s
-      .frames
-      .waltham_bytes(1, &ping, 0, ping.len() as u32, &mut io)
-      .unwrap();
-    assert_eq!(next as usize, ping.len());
+    // wth_display.sync with callback id `id`; where the native side stopped.
+    let ping = |s: &mut Setup, id: u32, io: &mut [f64]| {
+      let mut m = Vec::new();
+      waltham(&mut m, 2, 1, &[id]);
+      (
+        s.frames.waltham_bytes(1, &m, 0, m.len() as u32, io).unwrap(),
+        m.len(),
+      )
+    };
+    let (next, len) = ping(&mut s, 51, &mut io);
+    assert_eq!(next as usize, len);
     assert_eq!(io[IO_FLAGS] as u32, FLAG_SYNCED);
     let mut answers = Vec::new();
     waltham(&mut answers, 2, 51, &[1]);
     waltham(&mut answers, 3, 1, &[51]);
     assert_eq!(read_all(s.peer), answers);
     // Another id than the next one: JavaScript's, with the surface back.
-    let mut ping = Vec::new();
-    waltham(&mut ping, 2, 1, &[53]);
-    let next = s
-      .frames
-      .waltham_bytes(1, &ping, 0, ping.len() as u32, &mut io)
-      .unwrap();
+    let (next, _) = ping(&mut s, 53, &mut io);
     assert_eq!((next, io[IO_FLAGS] as u32), (0, FLAG_RELEASE));
     assert_eq!(s.frames.release(1)[0].last_id, 51);
   }
