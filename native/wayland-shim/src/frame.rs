@@ -580,11 +580,22 @@ struct EncoderState {
   last_shift: Option<isize>,
   /// The spans and LZ4, after frames where every run that tried them went raw.
   lz4: BackOff,
+  /// Bytes of the last frame encoded over this mirror: what the next one likely takes.
+  last_bytes: Option<usize>,
 }
 
 impl EncoderState {
   fn needs_reset(&self, width: usize, height: usize) -> bool {
     self.mirror.is_empty() || width != self.width || height != self.height
+  }
+
+  /// Forget what the receiver has: the next encode sends everything.
+  fn forget_mirror(&mut self) {
+    self.mirror = Vec::new();
+    self.stale = Vec::new();
+    self.width = 0;
+    self.height = 0;
+    self.last_bytes = None;
   }
 }
 
@@ -696,11 +707,17 @@ impl SharedEncoder {
   /// Forget the mirror: the next encode sends everything.
   pub(crate) fn reset(&self) {
     if let Ok(mut st) = self.state.lock() {
-      st.mirror = Vec::new();
-      st.stale = Vec::new();
-      st.width = 0;
-      st.height = 0;
+      st.forget_mirror();
     }
+  }
+
+  /// Bytes the last encode over a mirror of this size wrote (None: none yet, or busy).
+  pub(crate) fn last_bytes(&self, width: usize, height: usize) -> Option<usize> {
+    let st = self.state.try_lock().ok()?;
+    if self.busy.load(SeqCst) || st.needs_reset(width, height) {
+      return None;
+    }
+    st.last_bytes
   }
 
   /// Whether the mirror holds an image of this size (else the next encode starts over).
@@ -752,6 +769,7 @@ impl FrameEncoder {
         scroll: BackOff::default(),
         last_shift: None,
         lz4: BackOff::default(),
+        last_bytes: None,
       })),
       busy: Arc::new(AtomicBool::new(false)),
     })
@@ -760,11 +778,7 @@ impl FrameEncoder {
   /// Forget what the receiver has: the next encode sends everything.
   #[napi]
   pub fn reset(&self) -> Result<()> {
-    let mut st = self.state()?;
-    st.mirror = Vec::new();
-    st.stale = Vec::new();
-    st.width = 0;
-    st.height = 0;
+    self.state()?.forget_mirror();
     Ok(())
   }
 
@@ -1279,6 +1293,7 @@ fn encode_frame(
     }
   }
   pass.stats.bytes = pass.out.at as f64;
+  st.last_bytes = Some(pass.out.at);
   Ok(pass.stats)
 }
 
