@@ -811,15 +811,16 @@ impl Commits {
     let (width, height) = (s.width, s.height);
     let row = width * 4;
     // A frame the socket may not take whole stays in JavaScript (its queue reuses its buffers;
-    // bytes staged here would be a new buffer each time). What it takes, about: what the last
-    // frame over this mirror took, twice (a window that damages all of itself but scrolls or
-    // changes a little sends little), at most its pixels at 4 bytes; and room. A frame that
-    // takes more after all is staged in part, and the window goes back (app_bytes).
+    // bytes staged here would be a new buffer each time). What it takes at most: its pixels at
+    // 4 bytes; unless the last frame over this mirror took less than an eighth of that (a window
+    // that damages all of itself but scrolls or changes a little), then twice what that one
+    // took. A frame that takes more after all is staged in part, and the window goes back
+    // (app_bytes); frames that take much of their pixels are judged by the most, as before.
     let area: usize = g.damage.iter().map(|r| r.w * r.h).sum();
-    let likely = s
-      .encoder
-      .last_bytes(s.width, s.height)
-      .map_or(area * 4, |n| (2 * n).min(area * 4));
+    let likely = match s.encoder.last_bytes(s.width, s.height) {
+      Some(n) if 8 * n <= area * 4 => 2 * n,
+      _ => area * 4,
+    };
     if likely + SEND_MARGIN > send_room(link.out.fd) {
       return None;
     }
