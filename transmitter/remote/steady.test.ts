@@ -7,6 +7,7 @@
  * them.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReceiverServer } from '../../receiver/server.js';
 import { WpPresentationProxy, type WpPresentationFeedbackProxy } from '../../shared/generated/wayland/index.js';
@@ -230,16 +231,19 @@ describe('steady commits', () => {
 
   it('take a window that damages all of itself and changes a little, though its pixels would not fit the socket; a frame larger than the room goes in part, the rest after it', async () => {
     const { receiver, link } = await bridge();
-    // 1400 x 1000: 5.6 MB at 4 bytes a pixel, more than the largest send buffer of a TCP socket
-    // here (net.ipv4.tcp_wmem, 4 MiB): the frame's pixels could never be room enough.
-    const p = await Painter.open(await vd.connect(), 'whole', 3, 1400, 1000);
+    // Wide enough that its pixels at 3 bytes exceed the largest send buffer of a TCP socket
+    // (net.ipv4.tcp_wmem's last figure, 4 MiB here: 1400 x 1000): its pixels at 4 bytes could
+    // never be room enough, and a frame of noise never goes whole.
+    const wmemMax = Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]);
+    const width = Math.max(1400, Math.ceil(wmemMax / 3000) + 64);
+    const p = await Painter.open(await vd.connect(), 'whole', 3, width, 1000);
     for (let i = 0; i < 20; i++) {
       p.paint(2);
       await p.frame([p.whole]);
       await showsModel(receiver, 'whole', p, `frame ${i} on the receiver`);
     }
     expect(link.stats().nativeCommits).toBeGreaterThanOrEqual(12);
-    // Noise all over after frames of a few hundred bytes: 4.2 MB of 3-byte pixels, more than the
+    // Noise all over after frames of a few hundred bytes: its 3-byte pixels are more than the
     // socket takes. Until a noise frame is taken natively (a window given back by its hold just
     // before goes through JavaScript).
     let native = false;
