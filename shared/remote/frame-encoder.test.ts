@@ -183,6 +183,41 @@ describe('the native one-pass frame encoder', () => {
     }
   });
 
+  it('finds every pixel that changed beside a scroll: in the margins and the title bar, in tiles the copy covers in part, below where a neighbouring tile first changed', () => {
+    const rand = prng(77);
+    const frames = Array.from({ length: 40 }, (_, i) => {
+      const px = page(3 * i);
+      // A few pixels that differ from the frame before: in the margins beside the text (the
+      // copy then stops short of them, or covers them in the rows where they did not change),
+      // in the title bar, or anywhere.
+      const dots = 1 + Math.floor(rand() * 5);
+      for (let k = 0; k < dots; k++) {
+        const where = rand();
+        const margin = Math.floor(rand() * 4);
+        const x = where < 0.4 ? (rand() < 0.5 ? margin : W - 1 - margin) : Math.floor(rand() * W);
+        const y = where < 0.4 ? 20 + Math.floor(rand() * (H - 20)) : where < 0.7 ? Math.floor(rand() * 20) : Math.floor(rand() * H);
+        px.fill(0x40 + 16 * k + i, (y * W + x) * 4, (y * W + x) * 4 + 4);
+      }
+      return px;
+    });
+    // Each frame decodes to exactly its pixels (encodeEach), and most went as a copy.
+    const res = encodeEach(LOCAL_CODECS, frames);
+    expect(res.filter((r) => r.tiles.some((t) => t.codec === CODEC_COPY)).length).toBeGreaterThanOrEqual(30);
+    // Without a scroll: one tile changes in its 3rd row, the next one in its 51st only, a third in
+    // its last row only; each is found, and the tiles between them are not sent.
+    const still = page(0);
+    const moved = still.slice();
+    for (const [x, y] of [
+      [10, 2],
+      [70, 50],
+      [200, 63],
+    ] as const) {
+      moved.fill(0x33, (y * W + x) * 4, (y * W + x) * 4 + 4);
+    }
+    const [, after] = encodeEach(LOCAL_CODECS, [still, moved]);
+    expect(after!.changedTiles).toBe(3);
+  });
+
   it('searches for a scroll less after new content all over, and finds one that starts within 8 frames', () => {
     const run = (frames: Uint8Array[]): boolean[] => encodeEach(LOCAL_CODECS, frames).map((res) => res.tiles.some((t) => t.codec === CODEC_COPY));
     const scrolling = Array.from({ length: 10 }, (_, i) => page(4 * i));

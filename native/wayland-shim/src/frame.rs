@@ -4,7 +4,8 @@
 //! the new pixels (any stride: a view of the client's own buffer will do), the commit's damage
 //! and the codecs the receiver decodes, and writes the finished `wthp_content.tile` messages
 //! straight into an output buffer the caller hands to the socket: the grid tiles the damage
-//! touches are compared with the mirror, a changed uniform tile becomes one `solid` pixel
+//! touches are compared with the mirror (a band of tiles row by row, across the tiles not yet
+//! seen to change, so unchanged rows are read in order), a changed uniform tile becomes one `solid` pixel
 //! (merged with its uniform neighbours), the other changed tiles merge into horizontal runs cut
 //! to their changed rows and to the damage, a run goes out in bands that fit a Waltham message,
 //! each band as the smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw (for
@@ -224,56 +225,76 @@ impl Out<'_> {
   }
 }
 
-/// The first and one-past-last row of `r` where `src` and `mirror` differ, if any.
-fn changed_rows(
+/// For each of `cells` (the compared parts of grid tiles in one band: the same rows, left to
+/// right, none of them inside `copied`), the first and one-past-last row of the cell where `src`
+/// and `mirror` differ, into `out` at the cell's tile column (left `None` when nothing differs).
+/// The pixels of `copied` are left out: they were compared when the copy was found. Rows are
+/// compared across adjacent cells at once, down to the row where each cell first differs (a
+/// title bar, a margin or an unchanged line is one comparison a row, read in order); the last row
+/// of a changed cell is then looked for from the bottom up.
+fn band_changes(
   src: &[u8],
   src_stride: usize,
   mirror: &[u8],
   stride: usize,
-  r: Rect,
-) -> Option<(usize, usize)> {
-  let differs = |i: usize| src[row(src_stride, r, i)] != mirror[row(stride, r, i)];
-  let first = (0..r.h).find(|&i| differs(i))?;
-  let last = (first + 1..r.h).rev().find(|&i| differs(i)).unwrap_or(first);
-  Some((first, last + 1))
-}
-
-/// `changed_rows`, skipping the rows of `r` that `copied` covers in all of its columns (they
-/// were compared when the copy was found).
-fn changed_rows_outside(
-  src: &[u8],
-  src_stride: usize,
-  mirror: &[u8],
-  stride: usize,
-  r: Rect,
+  cells: &[(usize, Rect)],
   copied: Option<Rect>,
-) -> Option<(usize, usize)> {
-  let Some(c) = copied.filter(|c| c.x <= r.x && r.x + r.w <= c.x + c.w && c.y < r.y + r.h && r.y < c.y + c.h)
-  else {
-    return changed_rows(src, src_stride, mirror, stride, r);
+  out: &mut [Option<(usize, usize)>],
+) {
+  let Some(&(_, band)) = cells.first() else {
+    return;
   };
-  // Rows of `r` above the copy, then below it.
-  let above = c.y.saturating_sub(r.y).min(r.h);
-  let below = (c.y + c.h).saturating_sub(r.y).min(r.h);
-  let part = |from: usize, to: usize| {
-    changed_rows(
-      src,
-      src_stride,
-      mirror,
-      stride,
-      Rect {
-        x: r.x,
-        y: r.y + from,
-        w: r.w,
-        h: to - from,
-      },
-    )
-    .map(|(a, b)| (a + from, b + from))
+  let (y0, h) = (band.y, band.h);
+  // Whether pixels x0..x1 of row y differ, the copy's columns left out where it covers row y.
+  let differs = |y: usize, x0: usize, x1: usize| {
+    let part = |a: usize, b: usize| {
+      a < b
+        && src[y * src_stride + 4 * a..y * src_stride + 4 * b]
+          != mirror[y * stride + 4 * a..y * stride + 4 * b]
+    };
+    match copied.filter(|c| c.y <= y && y < c.y + c.h) {
+      Some(c) => part(x0, x1.min(c.x)) || part(x0.max(c.x + c.w), x1),
+      None => part(x0, x1),
+    }
   };
-  match (part(0, above), part(below, r.h)) {
-    (Some((a, _)), Some((_, b))) => Some((a, b)),
-    (Some(x), None) | (None, Some(x)) => Some(x),
-    (None, None) => None,
+  // Cells (indices into `cells`) not yet seen to differ.
+  let mut open: Vec<usize> = (0..cells.len()).collect();
+  for i in 0..h {
+    if open.is_empty() {
+      break;
+    }
+    let y = y0 + i;
+    let (mut k, mut found) = (0, false);
+    while k < open.len() {
+      // A run of adjacent open cells: one comparison, then each cell when the run differs.
+      let mut e = k + 1;
+      while e < open.len() && cells[open[e - 1]].1.x + cells[open[e - 1]].1.w == cells[open[e]].1.x {
+        e += 1;
+      }
+      let last = cells[open[e - 1]].1;
+      if differs(y, cells[open[k]].1.x, last.x + last.w) {
+        for &u in &open[k..e] {
+          let (tx, c) = cells[u];
+          if e - k == 1 || differs(y, c.x, c.x + c.w) {
+            out[tx] = Some((i, i + 1));
+            found = true;
+          }
+        }
+      }
+      k = e;
+    }
+    if found {
+      open.retain(|&u| out[cells[u].0].is_none());
+    }
+  }
+  for &(tx, c) in cells {
+    if let Some((first, _)) = out[tx] {
+      let last = (first + 1..h)
+        .rev()
+        .find(|&i| differs(y0 + i, c.x, c.x + c.w))
+        .unwrap_or(first);
+      out[tx] = Some((first, last + 1));
+    }
   }
 }
 
@@ -1148,6 +1169,25 @@ fn encode_frame(
   };
   let mut solids: Vec<Solid> = Vec::new();
   let mut above: Vec<usize> = Vec::new();
+  // The grid tile at column tx, row ty, or with `exact` the damage's part of it only: the rest
+  // of the buffer is not the surface's.
+  let cell_at = |tx: usize, ty: usize| {
+    let (x, y) = (tx * t, ty * t);
+    let (tw, th) = (t.min(w - x), t.min(h - y));
+    if exact {
+      let (x0, x1) = (x.max(left[ty]), (x + tw).min(right[ty]));
+      Rect {
+        x: x0,
+        y: top[ty],
+        w: x1 - x0,
+        h: bottom[ty] - top[ty],
+      }
+    } else {
+      Rect { x, y, w: tw, h: th }
+    }
+  };
+  let mut cells: Vec<(usize, Rect)> = Vec::new();
+  let mut changes: Vec<Option<(usize, usize)>> = Vec::new();
   for ty in 0..rows {
     let y = ty * t;
     let th = t.min(h - y);
@@ -1175,42 +1215,39 @@ fn encode_frame(
       (*run_w, *top, *bottom) = (0, th, 0);
       Ok(())
     };
-    for tx in 0..cols {
-      if !candidate[ty * cols + tx] {
-        close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
-        last_solid = None;
-        continue;
-      }
-      let x = tx * t;
-      let tw = t.min(w - x);
-      let mut cell = Rect { x, y, w: tw, h: th };
-      if exact {
-        // The damage's part of the tile only: the rest of the buffer is not the surface's.
-        let (x0, x1) = (x.max(l), (x + tw).min(rgt));
-        cell = Rect {
-          x: x0,
-          y: top[ty],
-          w: x1 - x0,
-          h: bottom[ty] - top[ty],
-        };
-      }
-      let dy = cell.y - y;
+    // The cells of this band that are compared: the damage's part of each grid tile it
+    // touches, the tiles the copy covers left out.
+    cells.clear();
+    for tx in (0..cols).filter(|&tx| candidate[ty * cols + tx]) {
+      let cell = cell_at(tx, ty);
       if st.stale[ty * cols + tx] {
         // Unknown on the receiver: a mirror that differs from every source byte sends it all.
         st.stale[ty * cols + tx] = false;
-        for i in 0..th {
+        for i in 0..cell.h {
           let (m, s) = (row(stride, cell, i), row(src_stride, cell, i));
           for (d, b) in pass.mirror[m].iter_mut().zip(&src[s]) {
             *d = !*b;
           }
         }
       }
+      if !inside(cell) {
+        cells.push((tx, cell));
+      }
+    }
+    changes.clear();
+    changes.resize(cols, None);
+    band_changes(src, src_stride, pass.mirror, stride, &cells, copied, &mut changes);
+    for tx in 0..cols {
+      if !candidate[ty * cols + tx] {
+        close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
+        last_solid = None;
+        continue;
+      }
+      let (x, tw) = (tx * t, t.min(w - tx * t));
+      let cell = cell_at(tx, ty);
+      let dy = cell.y - y;
       let moved = inside(cell);
-      let changed = if moved {
-        None
-      } else {
-        changed_rows_outside(src, src_stride, pass.mirror, stride, cell, copied)
-      };
+      let changed = changes[tx];
       let Some((first, last)) = changed.map(|(a, b)| (a + dy, b + dy)) else {
         if moved {
           pass.stats.changed_tiles += 1;
