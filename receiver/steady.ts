@@ -55,9 +55,10 @@ import type { RemoteSurface } from './remote-surface.js';
 
 /**
  * A surface goes back after its first frame this long after the hand-over (the display's
- * presentation predictions start again from a real presentation then).
+ * presentation predictions start again from a real presentation then; each hold costs a frame in
+ * JavaScript and a hand-over, a few milliseconds of CPU).
  */
-export const HOLD_MS = 2000;
+export const HOLD_MS = 10_000;
 
 /** What the steady path needs of a transmitter (RemoteClient). */
 export interface SteadyClient {

@@ -122,6 +122,11 @@ export interface ReceiverLinkOptions {
   /** While disconnected, frame callbacks are answered this often (ms). Default 250. */
   readonly offlineFrameMs?: number;
   readonly tileSize?: number;
+  /**
+   * How long a window handed to native steady commits is held before it comes back for a frame
+   * in JavaScript (ms). Default 10000, 2000 while zstd is chosen (transmitter/remote/steady.ts).
+   */
+  readonly steadyHoldMs?: number;
   /** Bytes waiting in the socket above which new frames wait for it to drain. Default 8 MiB. */
   readonly highWaterBytes?: number;
   /** Longest wait for the TCP connection and the handshake (ms). Default 5000. */

@@ -16,7 +16,7 @@ import type { SceneSurface } from '../../shared/scene/scene.js';
 import { captureLogger, prng } from '../../shared/test/helpers.js';
 import { displayPerTest, waitFor, type ShmBufferHandle, type TestClient, type TestToplevel } from '../compositor/test/helpers.js';
 import { ReceiverLink } from './link.js';
-import { HOLD_MS, MISSES_BEFORE_BACKOFF } from './steady.js';
+import { MISSES_BEFORE_BACKOFF, ZSTD_HOLD_MS } from './steady.js';
 
 const W = 320;
 const H = 200;
@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 /** A receiver that presents every commit at once (refresh REFRESH_NS, sequence counting up), and a link to it. */
-async function bridge() {
+async function bridge(options: { steadyHoldMs?: number; codec?: 'lz4' | 'zstd' } = {}) {
   const receiverLog = captureLogger();
   const receiver = new ReceiverServer({ host: '127.0.0.1', port: 0, logger: receiverLog.logger });
   const { port } = await receiver.listen();
@@ -47,7 +47,7 @@ async function bridge() {
   };
   receiver.scene.on('surface', present);
   const log = captureLogger();
-  const link = new ReceiverLink({ host: '127.0.0.1', port, scene: vd.display.scene, logger: log.logger, codec: 'lz4' });
+  const link = new ReceiverLink({ host: '127.0.0.1', port, scene: vd.display.scene, logger: log.logger, codec: 'lz4', ...options });
   link.start();
   cleanups.push(() => link.stop({ graceMs: 100 }));
   await once(link, 'connected');
@@ -310,9 +310,10 @@ describe('steady commits', () => {
   });
 
   it('give a window back after a while and take it again', async () => {
-    const { receiver, link, log } = await bridge();
+    const holdMs = 1000;
+    const { receiver, link, log } = await bridge({ steadyHoldMs: holdMs });
     const p = await Painter.open(await vd.connect(), 'held');
-    const until = Date.now() + HOLD_MS * 2.5;
+    const until = Date.now() + holdMs * 2.5;
     let frames = 0;
     while (Date.now() < until) {
       await p.frame(p.paint(1));
@@ -326,6 +327,25 @@ describe('steady commits', () => {
     expect(stats.nativeHandovers).toBeGreaterThan(heldBack.length);
     expect(stats.nativeCommits).toBeGreaterThan(frames - 8);
     expect(stats.nativeCommits).toBeLessThan(frames);
+  });
+
+  /** Takes back after a hold while a window paints for 1.4 times ZSTD_HOLD_MS with `codec`. */
+  const holds = async (codec: 'lz4' | 'zstd'): Promise<number> => {
+    const { receiver, link, log } = await bridge({ codec });
+    const p = await Painter.open(await vd.connect(), `held ${codec}`);
+    const until = Date.now() + ZSTD_HOLD_MS * 1.4;
+    while (Date.now() < until) await p.frame(p.paint(1));
+    await showsModel(receiver, `held ${codec}`, p, `the ${codec} window`);
+    expect(link.stats().nativeCommits).toBeGreaterThan(0);
+    return log.lines.filter((l) => /taken back after [1-9]/.test(l.msg)).length;
+  };
+
+  it('hold a window long while lz4 keeps up (each hold costs a frame in JavaScript)', async () => {
+    expect(await holds('lz4')).toBe(0);
+  });
+
+  it('give a window back soon while zstd is chosen (the link was the bottleneck), so that lz4 is chosen again soon after it keeps up', async () => {
+    expect(await holds('zstd')).toBeGreaterThanOrEqual(1);
   });
 
   it('gives a window back when the receiver does not present its frame: the display answers the application', async () => {

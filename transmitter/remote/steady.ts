@@ -11,8 +11,9 @@
  * window comes back here with the frame in flight, and the message is
  * handled as usual. The link takes a window back before it changes anything
  * of it (a commit from elsewhere, routing, the connection lost), and the
- * native side gives it back by itself after `HOLD_MS`, so that the codec
- * policy, fairness and the link's sampling see a frame now and then.
+ * native side gives it back by itself after `HOLD_MS` (`ZSTD_HOLD_MS` while
+ * the link is the bottleneck), so that the codec policy, fairness and the
+ * link's sampling see a frame now and then.
  *
  * While windows are handed over, the application's and the link's sockets
  * are read natively too (the poller calls the native side instead of
@@ -55,9 +56,17 @@ import { contentToSend } from './viewport.js';
 
 /**
  * A window goes back at its first commit this long after the hand-over (the codec policy and the
- * link's sampling see a frame of it then; each hold costs a frame in JavaScript and a hand-over).
+ * link's sampling see a frame of it then; each hold costs a frame in JavaScript and a hand-over,
+ * a few milliseconds of CPU). A link that falls behind takes its windows back at once, whatever
+ * the hold: a commit the socket has no room for goes to JavaScript.
  */
-export const HOLD_MS = 2000;
+export const HOLD_MS = 10_000;
+
+/**
+ * The hold of a window encoded with zstd (the policy found the link the bottleneck): short, so
+ * that lz4 is chosen again soon after the link keeps up.
+ */
+export const ZSTD_HOLD_MS = 2000;
 
 /** A frame the receiver has not presented this long after it went out comes back (`watchOverdue`). */
 export const OVERDUE_MS = 1000;
@@ -339,7 +348,7 @@ export class SteadyLink {
           codecs,
           pixels: c.pixels,
           out,
-          holdMs: HOLD_MS,
+          holdMs: this.ctx.options.steadyHoldMs ?? ((codecs & codecBit(CODEC_ZSTD)) !== 0 ? ZSTD_HOLD_MS : HOLD_MS),
         },
         r.encoder.nativeEncoder,
       );
