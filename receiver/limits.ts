@@ -15,6 +15,7 @@ import { LimitExceededError, limitText } from '../shared/wire/errors.js';
 import { WthDisplayError } from '../shared/generated/waltham/waltham.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { WalthamPeer } from '../shared/waltham/display.js';
+import { every, type Tick } from '../shared/ticker.js';
 
 const MiB = 1024 * 1024;
 
@@ -115,7 +116,7 @@ const REFUSED_GRACE_MS = 200;
 export class ProcessGuard {
   private readonly addresses = new Map<string, number>();
   private readonly admitted = new Set<WalthamPeer>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: Tick;
 
   constructor(
     readonly limits: ProcessLimits,
@@ -127,12 +128,11 @@ export class ProcessGuard {
     private readonly heldFor: (peer: WalthamPeer) => number = () => 0,
     sweepMs = 250,
   ) {
-    this.timer = setInterval(() => this.sweep(), sweepMs);
-    this.timer.unref();
+    this.timer = every(sweepMs, () => this.sweep());
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.timer.stop();
   }
 
   /**

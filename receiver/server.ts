@@ -42,6 +42,7 @@ import { FocusGuard } from './focus-guard.js';
 import { TotalWork } from './total-work.js';
 import { ClipboardHub } from './clipboard.js';
 import type { SteadyPath } from './steady.js';
+import { every, type Tick } from '../shared/ticker.js';
 
 export interface ReceiverServerOptions {
   /** Address to bind (DESIGN 8: only the address given). Default 127.0.0.1. */
@@ -181,12 +182,11 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 3500;
     if (deadMs > 0) {
-      this.liveness = setInterval(() => this.dropSilent(deadMs), Math.min(250, deadMs / 3));
-      this.liveness.unref();
+      this.liveness = every(Math.min(250, deadMs / 3), () => this.dropSilent(deadMs));
     }
   }
 
-  private readonly liveness: NodeJS.Timeout | undefined;
+  private readonly liveness: Tick | undefined;
 
   /** Per peer: bytes read at the last check, and when they last grew. */
   private readonly heard = new WeakMap<WalthamPeer, { bytes: number; at: number }>();
@@ -260,7 +260,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
    * its side (see WalthamServer.close).
    */
   async close(options: WalthamServerCloseOptions = {}): Promise<void> {
-    clearInterval(this.liveness);
+    this.liveness?.stop();
     this.guard.stop();
     await this.waltham.close(options);
   }

@@ -15,6 +15,7 @@ import type { WalthamLogger } from '../shared/waltham/connection.js';
 import type { RemoteClient } from './remote-client.js';
 import type { ReceiverServer } from './server.js';
 import { plotSvg, statusPage, type PageTransmitter } from './status-page.js';
+import { every, type Tick } from '../shared/ticker.js';
 
 export interface ReceiverStatusOptions {
   readonly server: ReceiverServer;
@@ -44,7 +45,7 @@ export class ReceiverStatus {
   private readonly rates: SceneRates;
   private readonly started = new Date();
   private readonly peers = new Map<RemoteClient, Peer>();
-  private readonly sampler: NodeJS.Timeout;
+  private readonly sampler: Tick;
 
   constructor(private readonly options: ReceiverStatusOptions) {
     const rs = options.server;
@@ -55,8 +56,7 @@ export class ReceiverStatus {
       this.peers.delete(c);
       this.rates.forget(c);
     });
-    this.sampler = setInterval(() => this.sample(), 1000);
-    this.sampler.unref();
+    this.sampler = every(1000, () => this.sample());
     const notHere = (): never => {
       throw new StatusError('not_supported', 'a receiver has no receivers to change; send this to a transmitter');
     };
@@ -167,7 +167,7 @@ export class ReceiverStatus {
   }
 
   close(): Promise<void> {
-    clearInterval(this.sampler);
+    this.sampler.stop();
     this.rates.close();
     return this.server.close();
   }

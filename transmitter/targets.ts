@@ -18,6 +18,7 @@ import type { OutputInfo } from '../shared/scene/output.js';
 import type { Scene, SceneSurface } from '../shared/scene/scene.js';
 import type { WalthamLogger } from '../shared/waltham/connection.js';
 import { ReceiverLink, type LinkCodec } from './remote/link.js';
+import { every, type Tick } from '../shared/ticker.js';
 
 export type TargetState = 'connecting' | 'connected';
 
@@ -105,7 +106,7 @@ export const addressOf = (o: { host: string; port: number }): string => (o.host.
 export class Targets extends EventEmitter<TargetsEvents> {
   private current: Target[] = [];
   private outputs: RemoteOutputConfig[];
-  private readonly sampler: NodeJS.Timeout;
+  private readonly sampler: Tick;
   private readonly logEcho: string | undefined = findProgram('walt-log-echo');
   /** Where the choice was read from or last written to; null when nothing is persisted. */
   persisted: string | null = null;
@@ -121,8 +122,7 @@ export class Targets extends EventEmitter<TargetsEvents> {
       );
     }
     this.outputs = saved ?? [...options.outputs];
-    this.sampler = setInterval(() => this.sample(), 1000);
-    this.sampler.unref();
+    this.sampler = every(1000, () => this.sample());
   }
 
   get targets(): readonly Target[] {
@@ -151,7 +151,7 @@ export class Targets extends EventEmitter<TargetsEvents> {
   }
 
   async stop(graceMs: number): Promise<void> {
-    clearInterval(this.sampler);
+    this.sampler.stop();
     const old = this.current;
     this.current = [];
     await Promise.all(old.map((t) => t.link.stop({ graceMs })));

@@ -6,6 +6,7 @@
  * group (the windows of one owner) for plots.
  */
 import { bufferCommit, type Scene, type SceneOwner, type SceneSurface } from '../scene/scene.js';
+import { every, type Tick } from '../ticker.js';
 
 /** Seconds the current rates average over. */
 const WINDOW_S = 5;
@@ -72,7 +73,7 @@ export class SceneRates {
   private readonly meters = new Map<SceneSurface, Meter>();
   private readonly ownerMeters = new Map<SceneOwner, Meter>();
   private readonly history = new Map<SceneOwner, Sample[]>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: Tick;
 
   constructor(
     private readonly scene: Scene,
@@ -82,8 +83,7 @@ export class SceneRates {
   ) {
     scene.on('surface', this.onSurface);
     for (const s of scene.surfaces) this.onSurface(s);
-    this.timer = setInterval(() => this.sample(), 1000);
-    this.timer.unref();
+    this.timer = every(1000, () => this.sample());
   }
 
   private readonly onSurface = (s: SceneSurface): void => {
@@ -145,7 +145,7 @@ export class SceneRates {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.timer.stop();
     this.scene.off('surface', this.onSurface);
   }
 }

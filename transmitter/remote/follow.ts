@@ -23,6 +23,7 @@ import type { WindowRequest } from '../../shared/scene/window-requests.js';
 import { depth, int, kindOf, Remote, type ConnectionState, type LinkContext } from './remote.js';
 import { configureSize, popupRect } from './clamp.js';
 import { damageToSend } from './viewport.js';
+import { every, type Tick } from '../../shared/ticker.js';
 
 /** Damage rectangles kept per surface before the whole surface is sent. */
 
@@ -41,7 +42,7 @@ export class SceneFollower {
   private readonly tracked = new Map<SceneSurface, Tracked>();
   /** Tracked surfaces whose commits are listened to (see updateListening). */
   private readonly listening = new Set<SceneSurface>();
-  private recheckTimer: NodeJS.Timeout | undefined;
+  private recheckTimer: Tick | undefined;
 
   constructor(private readonly ctx: LinkContext) {
     const options = ctx.options;
@@ -56,12 +57,11 @@ export class SceneFollower {
     scene.on('surface', this.onSurface);
     scene.on('cursor', this.onCursor);
     for (const s of scene.surfaces) this.track(s);
-    this.recheckTimer = setInterval(() => this.recheck(), this.recheckMs);
-    this.recheckTimer.unref();
+    this.recheckTimer = every(this.recheckMs, () => this.recheck());
   }
 
   stop(): void {
-    clearInterval(this.recheckTimer);
+    this.recheckTimer?.stop();
     this.ctx.scene.off('surface', this.onSurface);
     this.ctx.scene.off('cursor', this.onCursor);
     for (const s of [...this.tracked.keys()]) this.untrack(s);

@@ -16,6 +16,7 @@ import { TokenRefused } from '../../shared/security/token.js';
 import { PeerError } from '../../shared/wire/errors.js';
 import type { ReceiverLinkOptions } from './link.js';
 import type { ConnectionState } from './remote.js';
+import { every } from '../../shared/ticker.js';
 
 /** After the receiver refused us (certificate, token), the next attempt waits this long. */
 const REFUSED_RETRY_MS = 5000;
@@ -189,9 +190,10 @@ export class Reconnector {
     // Anything read from the receiver is a sign of life too (an answer may queue behind a slow link's frames).
     const bytesRead = (): number => (conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0) + conn.client.polledBytes;
     let lastRead = bytesRead();
-    const timer = setInterval(() => {
+    const period = Math.min(250, this.pingMs, this.deadMs / 2);
+    const timer = every(period, () => {
       if (this.conn !== conn || !conn.client.isOpen) {
-        clearInterval(timer);
+        timer.stop();
         return;
       }
       const read = bytesRead();
@@ -200,12 +202,13 @@ export class Reconnector {
         lastAnswer = Date.now();
       }
       if (Date.now() - lastAnswer > this.deadMs) {
-        clearInterval(timer);
+        timer.stop();
         this.logger.warn({}, `${this.where}: no answer for ${this.deadMs} ms`);
         conn.client.destroy(new Error(`no answer for ${this.deadMs} ms`));
         return;
       }
-      if (waiting || Date.now() - lastPing < this.pingMs) return;
+      // The checks fall on multiples of the period: a ping every pingMs, not a check later.
+      if (waiting || Date.now() - lastPing < this.pingMs - period / 2) return;
       waiting = true;
       lastPing = Date.now();
       conn.client.sync().then(
@@ -215,8 +218,7 @@ export class Reconnector {
         },
         () => undefined,
       );
-    }, Math.min(250, this.pingMs, this.deadMs / 2));
-    timer.unref();
+    });
   }
 
   private onClosed(conn: ConnectionState, reason: Error | undefined): void {

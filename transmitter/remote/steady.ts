@@ -53,6 +53,7 @@ import type { InterfaceSpec, MessageSpec } from '../../shared/wire/protocol.js';
 import { Surface } from '../compositor/compositor.js';
 import type { ConnectionState, LinkContext, LinkCounters, Remote } from './remote.js';
 import { contentToSend } from './viewport.js';
+import { every, type Tick } from '../../shared/ticker.js';
 
 /**
  * A window goes back at its first commit this long after the hand-over (the codec policy and the
@@ -277,7 +278,7 @@ export class SteadyLink {
   /** Windows whose hand-overs came back without a commit. */
   private readonly misses = new WeakMap<SceneSurface, Misses>();
   /** Looks for frames the receiver does not present while windows are handed over. */
-  private watch: NodeJS.Timeout | null = null;
+  private watch: Tick | null = null;
 
   constructor(
     private readonly ctx: LinkContext,
@@ -462,9 +463,9 @@ export class SteadyLink {
    */
   private watchOverdue(): void {
     if (this.watch !== null) return;
-    this.watch = setInterval(() => {
+    this.watch = every(OVERDUE_MS / 4, () => {
       if (!this.any()) {
-        clearInterval(this.watch!);
+        this.watch?.stop();
         this.watch = null;
         return;
       }
@@ -472,8 +473,7 @@ export class SteadyLink {
         const state = this.hub.native.releaseSurface(key);
         if (state !== null) this.hub.restore(state);
       }
-    }, OVERDUE_MS / 4);
-    this.watch.unref();
+    });
   }
 
   /**
