@@ -134,7 +134,7 @@ export interface ReceiverLinkOptions {
   /**
    * Liveness: a wth_display.sync goes out every `pingMs` (default 1000); a
    * receiver from which nothing came (no answer, no other message) for
-   * `deadMs` (default 3500; checked 4 times a second) is taken for gone (powered off, cable pulled)
+   * `deadMs` (default 3500; checked with each ping, at most `deadMs / 2` apart) is taken for gone (powered off, cable pulled)
    * and the link reconnects. A TCP connect that gets no answer is given up
    * after `tcpConnectMs` (default 1000) and tried again at once, so the
    * link is back soon after the network is.

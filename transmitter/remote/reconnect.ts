@@ -190,7 +190,9 @@ export class Reconnector {
     // Anything read from the receiver is a sign of life too (an answer may queue behind a slow link's frames).
     const bytesRead = (): number => (conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0) + conn.client.polledBytes;
     let lastRead = bytesRead();
-    const period = Math.min(250, this.pingMs, this.deadMs / 2);
+    // One check a ping: a silent link is noticed within deadMs and a ping (the periodic checks of
+    // the process share these wake-ups: shared/ticker.ts).
+    const period = Math.min(this.pingMs, this.deadMs / 2);
     const timer = every(period, () => {
       if (this.conn !== conn || !conn.client.isOpen) {
         timer.stop();

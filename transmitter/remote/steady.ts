@@ -459,11 +459,12 @@ export class SteadyLink {
 
   /**
    * A frame the receiver does not present (a hidden window, a stalled display) would stall the
-   * application: such a window comes back after OVERDUE_MS, and the display's frame clock answers it.
+   * application: such a window comes back after OVERDUE_MS (checked as often, with the link's other
+   * checks: within twice that), and the display's frame clock answers it.
    */
   private watchOverdue(): void {
     if (this.watch !== null) return;
-    this.watch = every(OVERDUE_MS / 4, () => {
+    this.watch = every(OVERDUE_MS, () => {
       if (!this.any()) {
         this.watch?.stop();
         this.watch = null;
