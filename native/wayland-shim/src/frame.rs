@@ -1,18 +1,18 @@
 //! The transmitter's half of the tile pipeline (shared/remote/tiles.ts) in one pass per commit.
 //!
-//! A `FrameEncoder` keeps the mirror of what the receiver has for one surface. `encode` takes
-//! the new pixels (any stride: a view of the client's own buffer will do), the commit's damage
-//! and the codecs the receiver decodes, and writes the finished `wthp_content.tile` messages
-//! straight into an output buffer the caller hands to the socket: the grid tiles the damage
-//! touches are compared with the mirror (a band of tiles row by row, across the tiles not yet
-//! seen to change, so unchanged rows are read in order), a changed uniform tile becomes one `solid` pixel
-//! (merged with its uniform neighbours), the other changed tiles merge into horizontal runs cut
-//! to their changed rows and to the damage, a run goes out in bands that fit a Waltham message,
-//! each band as the smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw (for
-//! an xrgb8888 source whose receiver takes them, LZ4 and raw of its pixels packed to 3 bytes:
-//! `lz4_rgb`, `raw_rgb`, rgb24.rs), and the mirror is brought up to date. Before that, a damaged area whose rows moved up or down (a
-//! scroll, scroll.rs) is sent as one `copy` tile of the pixels the receiver has, and the mirror
-//! moved the same way, so that only the rows that are new remain to diff. One call, no
+//! A `FrameEncoder` keeps the mirror of what the receiver has for one surface. `encode` takes the
+//! new pixels (any stride: a view of the client's own buffer will do), the commit's damage and the
+//! codecs the receiver decodes, and writes the finished `wthp_content.tile` messages straight into
+//! an output buffer the caller hands to the socket: the grid tiles the damage touches are compared
+//! with the mirror (a band of tiles row by row, across the tiles not yet seen to change, so
+//! unchanged rows are read in order), a changed uniform tile becomes one `solid` pixel (merged with
+//! its uniform neighbours), the other changed tiles merge into horizontal runs cut to their changed
+//! rows and to the damage, a run goes out in bands that fit a Waltham message, each band as the
+//! smallest of `lz4_spans` (its changed pixels), LZ4 of its pixels, or raw (for an xrgb8888 source
+//! whose receiver takes them, LZ4 and raw of its pixels packed to 3 bytes: `lz4_rgb`, `raw_rgb`,
+//! rgb24.rs), and the mirror is brought up to date. Before that, a damaged area whose rows moved up
+//! or down (a scroll, scroll.rs) is sent as one `copy` tile of the pixels the receiver has, and the
+//! mirror moved the same way, so that only the rows that are new remain to diff. One call, no
 //! allocation per tile, no JavaScript per tile.
 //!
 //! The Waltham message layout (../shared/vectors/waltham/README.md): an 8-byte header of four
