@@ -16,39 +16,46 @@ function currentTurn(): object {
   return turn;
 }
 
-/** Calls of a callback registered with `every`: when (performance.now()) and in which turn. */
-function record(periodMs: number): { t: number; turn: object }[] {
-  const calls: { t: number; turn: object }[] = [];
+/** A call of a callback registered with `every`: when (performance.now()) and in which turn. */
+interface Call {
+  t: number;
+  turn: object;
+}
+
+function record(periodMs: number): Call[] {
+  const calls: Call[] = [];
   ticks.push(every(periodMs, () => calls.push({ t: performance.now(), turn: currentTurn() })));
   return calls;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A callback of period `first`, then `laterMs` later one of period `second`, both recorded for
+ * `forMs`; every call of the second must fall in a turn of the first.
+ */
+async function registeredApart(first: number, laterMs: number, second: number, forMs: number): Promise<{ a: Call[]; b: Call[] }> {
+  const a = record(first);
+  await sleep(laterMs);
+  const b = record(second);
+  await sleep(forMs);
+  const turns = new Set(a.map((c) => c.turn));
+  for (const { turn } of b) expect(turns.has(turn)).toBe(true);
+  return { a, b };
+}
+
 describe('ticker', () => {
   it('wakes the callbacks of one period together, at multiples of the period, whenever each was registered', async () => {
-    const a = record(30);
-    await sleep(11);
-    const b = record(30);
-    await sleep(200);
+    const { b } = await registeredApart(30, 11, 30, 200);
     expect(b.length).toBeGreaterThanOrEqual(4);
-    const turns = new Set(a.map((c) => c.turn));
-    for (const { t, turn } of b) {
-      // In the same turn as a call of `a`, near a multiple of 30 ms (timers fire a little late,
-      // and the clock of Node's timers may be a millisecond behind this one).
-      expect(turns.has(turn)).toBe(true);
-      expect(Math.min(t % 30, 30 - (t % 30))).toBeLessThan(12);
-    }
+    // Near a multiple of 30 ms (timers fire a little late, and the clock of Node's timers may be
+    // a millisecond behind this one).
+    for (const { t } of b) expect(Math.min(t % 30, 30 - (t % 30))).toBeLessThan(12);
   });
 
   it('wakes a period with one it divides, once a period each', async () => {
-    const short = record(20);
-    await sleep(7);
-    const long = record(40);
-    await sleep(220);
+    const { a: short, b: long } = await registeredApart(20, 7, 40, 220);
     expect(long.length).toBeGreaterThanOrEqual(3);
-    const turns = new Set(short.map((c) => c.turn));
-    for (const { turn } of long) expect(turns.has(turn)).toBe(true);
     const gaps = short.slice(1).map((c, i) => c.t - short[i]!.t);
     expect(Math.min(...gaps)).toBeGreaterThan(10);
   });
