@@ -1186,6 +1186,9 @@ fn encode_frame(
       Rect { x, y, w: tw, h: th }
     }
   };
+  // Per tile column of the band being encoded: its cell and whether the copy covers it (None:
+  // not a candidate).
+  let mut band: Vec<Option<(Rect, bool)>> = Vec::new();
   let mut cells: Vec<(usize, Rect)> = Vec::new();
   let mut changes: Vec<Option<(usize, usize)>> = Vec::new();
   for ty in 0..rows {
@@ -1218,6 +1221,8 @@ fn encode_frame(
     // The cells of this band that are compared: the damage's part of each grid tile it
     // touches, the tiles the copy covers left out.
     cells.clear();
+    band.clear();
+    band.resize(cols, None);
     for tx in (0..cols).filter(|&tx| candidate[ty * cols + tx]) {
       let cell = cell_at(tx, ty);
       if st.stale[ty * cols + tx] {
@@ -1230,7 +1235,9 @@ fn encode_frame(
           }
         }
       }
-      if !inside(cell) {
+      let moved = inside(cell);
+      band[tx] = Some((cell, moved));
+      if !moved {
         cells.push((tx, cell));
       }
     }
@@ -1238,15 +1245,13 @@ fn encode_frame(
     changes.resize(cols, None);
     band_changes(src, src_stride, pass.mirror, stride, &cells, copied, &mut changes);
     for tx in 0..cols {
-      if !candidate[ty * cols + tx] {
+      let Some((cell, moved)) = band[tx] else {
         close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
         last_solid = None;
         continue;
-      }
+      };
       let (x, tw) = (tx * t, t.min(w - tx * t));
-      let cell = cell_at(tx, ty);
       let dy = cell.y - y;
-      let moved = inside(cell);
       let changed = changes[tx];
       let Some((first, last)) = changed.map(|(a, b)| (a + dy, b + dy)) else {
         if moved {
