@@ -110,13 +110,26 @@ function addressOf(peer: WalthamPeer): string {
 const REFUSED_GRACE_MS = 200;
 
 /**
+ * How often the guard sweeps, in ms: at rest, while every peer holds at most a quarter of
+ * max-queued and all of them a quarter of max-queued-total; on alert, while one holds more.
+ * (A peer's output never passes twice max-queued: its connection refuses it as it is queued.)
+ */
+export interface SweepPeriods {
+  readonly rest: number;
+  readonly alert: number;
+}
+
+const SWEEP_PERIODS: SweepPeriods = { rest: 1000, alert: 250 };
+
+/**
  * The process-wide side of the limits: admits connections, shares the
  * object budget, and sweeps the peers for deadlines and queued memory.
  */
 export class ProcessGuard {
   private readonly addresses = new Map<string, number>();
   private readonly admitted = new Set<WalthamPeer>();
-  private readonly timer: Tick;
+  private timer: Tick | null;
+  private period: number;
 
   constructor(
     readonly limits: ProcessLimits,
@@ -126,13 +139,24 @@ export class ProcessGuard {
     private readonly showsSurfaces: (peer: WalthamPeer) => boolean,
     /** Memory held for the peer besides its connection's queues (lossy tiles being decoded). */
     private readonly heldFor: (peer: WalthamPeer) => number = () => 0,
-    sweepMs = 250,
+    private readonly periods: SweepPeriods = SWEEP_PERIODS,
   ) {
-    this.timer = every(sweepMs, () => this.sweep());
+    this.period = periods.rest;
+    this.timer = every(this.period, () => this.tick());
   }
 
   stop(): void {
+    this.timer?.stop();
+    this.timer = null;
+  }
+
+  /** A sweep, then sweeps as often as the memory it found asks. */
+  private tick(): void {
+    const period = this.sweep() ? this.periods.alert : this.periods.rest;
+    if (this.timer === null || period === this.period) return;
     this.timer.stop();
+    this.period = period;
+    this.timer = every(period, () => this.tick());
   }
 
   /**
@@ -177,8 +201,8 @@ export class ProcessGuard {
     return new LimitExceededError('max-objects-total', limitText('max-objects-total', `the transmitters would have more than ${this.limits.maxObjectsTotal} objects`));
   };
 
-  /** Deadlines and queued memory; run every sweepMs. */
-  sweep(now = Date.now()): void {
+  /** Deadlines and queued memory; true when a peer holds more than a quarter of its limit, or all of them of theirs. */
+  sweep(now = Date.now()): boolean {
     const { handshakeTimeoutMs, idleTimeoutMs, maxQueuedBytes, maxQueuedBytesTotal } = this.limits;
     let total = 0;
     let biggest: { peer: WalthamPeer; bytes: number } | null = null;
@@ -205,6 +229,7 @@ export class ProcessGuard {
     if (total > maxQueuedBytesTotal && biggest !== null) {
       this.drop(biggest.peer, limitText('max-queued-mib-total', `${total} bytes of memory queued for all transmitters (limit ${maxQueuedBytesTotal}); this one holds ${biggest.bytes}`));
     }
+    return total > maxQueuedBytesTotal / 4 || (biggest !== null && biggest.bytes > maxQueuedBytes / 4);
   }
 
   /**

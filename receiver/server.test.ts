@@ -607,4 +607,17 @@ describe('liveness', () => {
     await waitFor(() => !t.client.isOpen, 'the connection closed');
     expect(log.text()).toMatch(/dropped: no sign of life/);
   });
+
+  it('keeps a transmitter whose pings stop while its other messages still come, and drops it once they stop too', async () => {
+    const { receiver, port } = await startReceiver({ deadMs: 300 });
+    const gone: string[] = [];
+    receiver.on('peer-gone', (c) => gone.push(c.name));
+    const t = await transmitter(port); // pinged once (a round trip), never again
+    const sending = setInterval(() => t.compositor.createSurface(), 60);
+    await sleep(1000);
+    clearInterval(sending);
+    expect(gone, 'dropped while its messages came (a ping may queue behind them)').toEqual([]);
+    expect(t.client.isOpen).toBe(true);
+    await waitFor(() => gone.length === 1, 'the silent transmitter dropped');
+  });
 });

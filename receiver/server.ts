@@ -6,7 +6,7 @@
  * which goes back to the transmitter that owns the surface.
  */
 import { EventEmitter } from 'node:events';
-import { Socket, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Scene } from '../shared/scene/scene.js';
 import {
   WthpCompositorResource,
@@ -145,7 +145,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     );
     this.waltham = new WalthamServer({
       maxObjects: limits.maxObjects,
-      // A backstop: the guard's sweep drops a peer at maxQueuedBytes, in and out, within 250 ms.
+      // A backstop: the guard's sweep drops a peer at maxQueuedBytes, in and out, within a second (limits.ts).
       maxOutgoingBytes: 2 * limits.maxQueuedBytes,
       maxOutgoingLimit: 'max-queued-mib (twice it, for output alone)',
       objectBudget: this.guard.objectBudget,
@@ -182,14 +182,12 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     w.on('peer', (peer) => this.onPeer(peer));
     const deadMs = options.deadMs ?? 3500;
     if (deadMs > 0) {
-      this.liveness = every(Math.min(250, deadMs / 3), () => this.dropSilent(deadMs));
+      // Once a second (with the guard's sweep): a silent link is dropped within deadMs and a second.
+      this.liveness = every(Math.min(1000, deadMs / 3), () => this.dropSilent(deadMs));
     }
   }
 
   private readonly liveness: Tick | undefined;
-
-  /** Per peer: bytes read at the last check, and when they last grew. */
-  private readonly heard = new WeakMap<WalthamPeer, { bytes: number; at: number }>();
 
   /**
    * Drop transmitters that ping and then fall silent. Any byte read counts
@@ -200,10 +198,7 @@ export class ReceiverServer extends EventEmitter<ReceiverServerEvents> {
     const now = Date.now();
     for (const peer of this.waltham.peers) {
       if (peer.lastSync === undefined) continue;
-      const bytes = (peer.stream instanceof Socket ? peer.stream.bytesRead : 0) + peer.polledBytes;
-      const seen = this.heard.get(peer);
-      const at = Math.max(peer.lastSync, seen === undefined || seen.bytes !== bytes || peer.isSuspended ? now : seen.at);
-      this.heard.set(peer, { bytes, at });
+      const at = peer.isSuspended ? now : Math.max(peer.lastSync, peer.lastReadAt);
       if (now - at <= deadMs) continue;
       const reason = new Error(`no sign of life for ${Math.round((now - at) / 1000)} s (pings stopped)`);
       peer.destroy(reason);

@@ -185,6 +185,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private readonly objectBudget: ((count: number) => LimitExceededError | null) | undefined;
   /** When the last whole message arrived (Date.now()), or the connection was made. */
   lastMessageAt = Date.now();
+  /** When bytes were last read here (Date.now()), or the connection was made; a native steady path's reads are not seen. */
+  lastReadAt = Date.now();
   /** Whole messages received. */
   messagesIn = 0;
   /** Messages handed to the stream in a writev and not written yet. */
@@ -851,6 +853,7 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
 
   private readonly onData = (chunk: Uint8Array | string): void => {
     if (this.state !== 'open') return; // after an error, the rest of the stream is ignored
+    this.lastReadAt = Date.now();
     try {
       this.handleChunk(chunk);
     } finally {

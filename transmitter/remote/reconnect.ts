@@ -7,7 +7,6 @@
  * after a TCP connect that got no answer; 5 s after the receiver refused our
  * certificate or token).
  */
-import { Socket } from 'node:net';
 import type { WalthamLogger } from '../../shared/waltham/connection.js';
 import type { WalthamClient } from '../../shared/waltham/display.js';
 import { connectWaltham } from '../../shared/waltham/tcp.js';
@@ -187,9 +186,6 @@ export class Reconnector {
     let lastAnswer = Date.now();
     let lastPing = 0;
     let waiting = false;
-    // Anything read from the receiver is a sign of life too (an answer may queue behind a slow link's frames).
-    const bytesRead = (): number => (conn.client.stream instanceof Socket ? conn.client.stream.bytesRead : 0) + conn.client.polledBytes;
-    let lastRead = bytesRead();
     // One check a ping: a silent link is noticed within deadMs and a ping (the periodic checks of
     // the process share these wake-ups: shared/ticker.ts).
     const period = Math.min(this.pingMs, this.deadMs / 2);
@@ -198,12 +194,8 @@ export class Reconnector {
         timer.stop();
         return;
       }
-      const read = bytesRead();
-      if (read !== lastRead) {
-        lastRead = read;
-        lastAnswer = Date.now();
-      }
-      if (Date.now() - lastAnswer > this.deadMs) {
+      // Anything read from the receiver is a sign of life too (an answer may queue behind a slow link's frames).
+      if (Date.now() - Math.max(lastAnswer, conn.client.lastReadAt) > this.deadMs) {
         timer.stop();
         this.logger.warn({}, `${this.where}: no answer for ${this.deadMs} ms`);
         conn.client.destroy(new Error(`no answer for ${this.deadMs} ms`));
