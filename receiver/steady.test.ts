@@ -168,7 +168,11 @@ describe.skipIf(skip)('steady frames, natively', () => {
     expect(steady.nativeReads, 'reads done natively').toBeGreaterThanOrEqual(40);
     expect(t.answered.frames).toBe(40);
     expect(await mismatches(weston, 'steady-a', t.model())).toBeNull();
+    // A ping while handed over is answered there and noted as a sign of life.
+    const pinged = Date.now();
     await t.client.roundtrip();
+    expect(steady.size, 'still handed over after the ping').toBe(1);
+    expect(server.peers[0]!.peer.lastSync).toBeGreaterThanOrEqual(pinged);
     expect(t.answered.presented, 'presentation feedback of every frame').toBe(40);
     // Counted whether handled natively or not.
     expect(server.stats().peers[0]).toMatchObject({ commits: 40, presented: 40 });

@@ -28,7 +28,6 @@ import {
   STEADY_IO,
   STEADY_PEER_STAGED,
   STEADY_RELEASE,
-  STEADY_SYNCED,
   SteadyFrames,
   type SteadyState,
   type SteadyWire,
@@ -287,8 +286,6 @@ export class SteadyPath {
 
   /** What takeWaltham's flags (or a native read's) ask. */
   private act(client: SteadyClient, peer: number, flags: number): void {
-    // Its ping was answered natively: a sign of life, as when answered here.
-    if (flags & STEADY_SYNCED) client.peer.lastSync = Date.now();
     if (flags & STEADY_PEER_STAGED) this.queueStaged(peer);
     if (flags & STEADY_DISPLAY_STAGED) this.queueStaged(0);
     if (flags & STEADY_RELEASE) this.releasePeer(peer);

@@ -310,8 +310,6 @@ export const STEADY_IO = { budget: 0, displayQueued: 1, peerQueued: 2, pixels: 3
 export const STEADY_RELEASE = 1;
 export const STEADY_DISPLAY_STAGED = 2;
 export const STEADY_PEER_STAGED = 4;
-/** The transmitter's ping was answered natively (it is alive). */
-export const STEADY_SYNCED = 8;
 
 /** Wire numbers `SteadyCommits` uses, from the generated protocol tables (src/commits.rs). */
 export interface CommitWire {

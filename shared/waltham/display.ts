@@ -233,11 +233,17 @@ export class WalthamPeer extends WalthamConnection {
   readonly identity: string | null;
 
   /** When the client last sent wth_display.sync (ms, Date.now()); undefined before its first. */
-  lastSync: number | undefined;
+  get lastSync(): number | undefined {
+    const at = this.serialCell[1]!;
+    return at === 0 ? undefined : at;
+  }
 
   private readonly registries = new Set<WthpRegistryResource>();
-  /** The last serial given (`nextSerial`), in a cell a native fast path shares (it answers pings too). */
-  readonly serialCell = new Float64Array(1);
+  /**
+   * The last serial given (`nextSerial`) and when the last ping came (`lastSync`, 0 before the
+   * first), in cells a native fast path shares: it answers pings too, without JavaScript.
+   */
+  readonly serialCell = new Float64Array(2);
 
   constructor(stream: Duplex, globals: WalthamGlobals, options: WalthamPeerOptions = {}) {
     super(stream, 'server', options);
@@ -252,7 +258,7 @@ export class WalthamPeer extends WalthamConnection {
         this.display.sendServerVersion(this.serverVersion);
       },
       sync: (callback: WthpCallbackResource) => {
-        this.lastSync = Date.now();
+        this.serialCell[1] = Date.now();
         callback.sendDone(this.nextSerial());
         this.destroyObject(callback); // sends delete_id
       },

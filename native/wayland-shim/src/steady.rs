@@ -67,8 +67,6 @@ pub const FLAG_RELEASE: u32 = 1;
 pub const FLAG_DISPLAY_STAGED: u32 = 2;
 /// Bytes for a peer are staged (`takeStaged(peer)`).
 pub const FLAG_PEER_STAGED: u32 = 4;
-/// The peer's ping (`wth_display.sync`) was answered here: it is alive.
-pub const FLAG_SYNCED: u32 = 8;
 
 /// Stale rectangles kept per buffer; past this many they become their bounding box.
 const MAX_STALE: usize = 32;
@@ -124,8 +122,9 @@ pub struct SteadySurface {
   /// JavaScript then.
   pub peer_dirty: Uint8Array,
   pub display_dirty: Uint8Array,
-  /// The serial of the transmitter's connection (WalthamPeer's, shared): its pings are answered
-  /// here with the next one.
+  /// The transmitter's connection's cells (WalthamPeer's, shared): the last serial given, and
+  /// when its last ping came (ms since the epoch, as Date.now()). Its pings are answered here
+  /// with the next serial, and the time noted, without JavaScript.
   pub serial: Float64Array,
   /// Waltham ids: the wthp_surface, the peer's wthp_content and wthp_presentation objects.
   pub surface: u32,
@@ -402,6 +401,13 @@ fn rects_to_i32(rects: &[Rect], out: &mut Vec<i32>) {
   for r in rects {
     out.extend([r.x as i32, r.y as i32, r.w as i32, r.h as i32]);
   }
+}
+
+/// Milliseconds since the epoch, as JavaScript's Date.now().
+fn epoch_ms() -> f64 {
+  std::time::SystemTime::now()
+    .duration_since(std::time::UNIX_EPOCH)
+    .map_or(0.0, |d| d.as_millis() as f64)
 }
 
 pub(crate) fn monotonic_ns() -> i128 {
@@ -860,11 +866,9 @@ impl Frames {
       flags |= FLAG_DISPLAY_STAGED;
     }
     if let Some(p) = self.peers.get_mut(&peer) {
-      if std::mem::take(&mut p.synced) {
-        flags |= FLAG_SYNCED;
-        if flush(p.fd, &mut p.staged, io[IO_PEER_QUEUED] != 0.0) {
-          flags |= FLAG_PEER_STAGED;
-        }
+      // A ping's answer goes out with the frames' answers.
+      if std::mem::take(&mut p.synced) && flush(p.fd, &mut p.staged, io[IO_PEER_QUEUED] != 0.0) {
+        flags |= FLAG_PEER_STAGED;
       }
     }
     io[IO_PIXELS] = pixels;
@@ -896,11 +900,13 @@ impl Frames {
       if id != last_id.wrapping_add(1) {
         return Step::Release;
       }
-      // SAFETY: JavaScript's cell, alive while held here; nothing else reaches it during a call.
-      let Some(serial) = unsafe { cell.as_mut() }.first_mut() else {
+      // SAFETY: JavaScript's cells, alive while held here; nothing else reaches them during a call.
+      let cells = unsafe { cell.as_mut() };
+      let [serial, pinged, ..] = cells else {
         return Step::Release;
       };
       *serial = ((*serial as u32).wrapping_add(1)) as f64;
+      *pinged = epoch_ms();
       let next = *serial as u32;
       waltham(&mut p.staged, w.callback_done, id, &[next]);
       waltham(&mut p.staged, w.delete_id, 1, &[id]);
@@ -1529,6 +1535,8 @@ mod tests {
     display: i32,
     peer: i32,
     maps: Vec<Mapping>,
+    /// The transmitter's connection's cells (serial, last ping), shared with the frames.
+    cells: Box<[f64; 2]>,
     /// Every fd made for it, closed when it goes.
     fds: Vec<i32>,
   }
@@ -1563,6 +1571,9 @@ mod tests {
       .iter()
       .map(|&fd| Mapping::map(fd, 0, size as usize, true).unwrap())
       .collect();
+    let mut cells = Box::new([0.0f64; 2]);
+    // SAFETY: the cells live in the setup as long as the frames that use them.
+    let serial = unsafe { Float64Array::with_external_data(cells.as_mut_ptr(), 2, |_, _| {}) };
     let mut frames = Frames::new(wire());
     frames
       .adopt(SteadySurface {
@@ -1582,7 +1593,7 @@ mod tests {
         display_fd: display[0],
         peer_dirty: vec![0u8; 2].into(),
         display_dirty: vec![0u8; 2].into(),
-        serial: vec![0.0].into(),
+        serial,
         wl_surface: 14,
         callback_ids: vec![20, 21],
         buffers: maps
@@ -1609,6 +1620,7 @@ mod tests {
       display: display[1],
       peer: peer[1],
       maps,
+      cells,
       fds: [display.clone(), peer.clone(), fds_made].concat(),
     }
   }
@@ -1730,9 +1742,17 @@ mod tests {
         m.len(),
       )
     };
+    let before = epoch_ms();
     let (next, len) = ping(&mut s, 51, &mut io);
     assert_eq!(next as usize, len);
-    assert_eq!(io[IO_FLAGS] as u32, FLAG_SYNCED);
+    // Answered and noted here: nothing for JavaScript to do.
+    assert_eq!(io[IO_FLAGS] as u32, 0);
+    assert_eq!(s.cells[0], 1.0);
+    assert!(
+      s.cells[1] >= before && s.cells[1] <= epoch_ms(),
+      "the ping's time: {}",
+      s.cells[1]
+    );
     let mut answers = Vec::new();
     waltham(&mut answers, 2, 51, &[1]);
     waltham(&mut answers, 3, 1, &[51]);
