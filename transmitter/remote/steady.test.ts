@@ -309,35 +309,33 @@ describe('steady commits', () => {
     await showsModel(receiver, 'busy 1', p, 'the window when steady again');
   });
 
+  /** A window painting a 1 % frame after another for `ms`, then checked: its frames, its link, and how often a hold took it back. */
+  const paintFor = async (options: Parameters<typeof bridge>[0], title: string, ms: number) => {
+    const { receiver, link, log } = await bridge(options);
+    const p = await Painter.open(await vd.connect(), title);
+    const until = Date.now() + ms;
+    let frames = 0;
+    for (; Date.now() < until; frames++) await p.frame(p.paint(1));
+    await showsModel(receiver, title, p, `the window ${title}`);
+    return { link, frames, heldBack: log.lines.filter((l) => /taken back after [1-9]/.test(l.msg)).length };
+  };
+
   it('give a window back after a while and take it again', async () => {
     const holdMs = 1000;
-    const { receiver, link, log } = await bridge({ steadyHoldMs: holdMs });
-    const p = await Painter.open(await vd.connect(), 'held');
-    const until = Date.now() + holdMs * 2.5;
-    let frames = 0;
-    while (Date.now() < until) {
-      await p.frame(p.paint(1));
-      frames++;
-    }
-    await showsModel(receiver, 'held', p, 'the window after the holds');
+    const { link, frames, heldBack } = await paintFor({ steadyHoldMs: holdMs }, 'held', holdMs * 2.5);
     const stats = link.stats();
     // Handed over, given back at each hold, handed over again: nearly every frame native.
-    const heldBack = log.lines.filter((l) => /taken back after [1-9]/.test(l.msg));
-    expect(heldBack.length).toBeGreaterThanOrEqual(2);
-    expect(stats.nativeHandovers).toBeGreaterThan(heldBack.length);
+    expect(heldBack).toBeGreaterThanOrEqual(2);
+    expect(stats.nativeHandovers).toBeGreaterThan(heldBack);
     expect(stats.nativeCommits).toBeGreaterThan(frames - 8);
     expect(stats.nativeCommits).toBeLessThan(frames);
   });
 
   /** Takes back after a hold while a window paints for 1.4 times ZSTD_HOLD_MS with `codec`. */
   const holds = async (codec: 'lz4' | 'zstd'): Promise<number> => {
-    const { receiver, link, log } = await bridge({ codec });
-    const p = await Painter.open(await vd.connect(), `held ${codec}`);
-    const until = Date.now() + ZSTD_HOLD_MS * 1.4;
-    while (Date.now() < until) await p.frame(p.paint(1));
-    await showsModel(receiver, `held ${codec}`, p, `the ${codec} window`);
+    const { link, heldBack } = await paintFor({ codec }, `held ${codec}`, ZSTD_HOLD_MS * 1.4);
     expect(link.stats().nativeCommits).toBeGreaterThan(0);
-    return log.lines.filter((l) => /taken back after [1-9]/.test(l.msg)).length;
+    return heldBack;
   };
 
   it('hold a window long while lz4 keeps up (each hold costs a frame in JavaScript)', async () => {
