@@ -53,6 +53,15 @@ describe.skipIf(skipUnless('weston', 'weston-debug', 'weston-screenshooter', 'we
       { x: 137, y: 91, button: 1, code: BTN_LEFT },
       { x: 331, y: 262, button: 3, code: BTN_RIGHT },
     ];
+    // The pointer inside the window first, wherever weston placed it: a move that enters the
+    // window brings wl_pointer.enter at that point and no motion, so each click's own move would
+    // print a motion only when the pointer happened to be inside already.
+    const inside = tx.lines.length;
+    await weston.xdotool('mousemove', view.rect.x + 120, view.rect.y + 80);
+    await weston.xdotool('mousemove', view.rect.x + 121, view.rect.y + 81);
+    await tx
+      .waitForLine(/^motion .*x: 121\.0+, y: 81\.0+$/, 5000, inside)
+      .catch((e: Error) => Promise.reject(new Error(`the pointer moved inside the window: ${e.message}\n${logs()}`)));
     for (const c of clicks) {
       const where = `a click at output (${view.rect.x + c.x}, ${view.rect.y + c.y}), window at (${view.rect.x}, ${view.rect.y})`;
       const from = tx.lines.length;
