@@ -1559,6 +1559,10 @@ mod tests {
   }
 
   fn setup(stale: Vec<i32>) -> Setup {
+    setup_held(stale, 60_000)
+  }
+
+  fn setup_held(stale: Vec<i32>, hold_ms: u32) -> Setup {
     let display = socket_pair().unwrap();
     let peer = socket_pair().unwrap();
     let size = (W * H * 4) as f64;
@@ -1612,7 +1616,7 @@ mod tests {
         seq_lo: 0,
         flags: 0,
         lag_ns: 0.0,
-        hold_ms: 60_000,
+        hold_ms,
       })
       .unwrap();
     Setup {
@@ -1636,12 +1640,17 @@ mod tests {
   }
 
   fn frame_messages(extra: &[u8]) -> Vec<u8> {
+    frame_with_ids(extra, 51)
+  }
+
+  /// A frame whose callback and feedback are the transmitter's ids `first` and `first + 1`.
+  fn frame_with_ids(extra: &[u8], first: u32) -> Vec<u8> {
     let mut m = Vec::new();
     waltham(&mut m, 30, 6, &[19, W, H, 1]);
     m.extend_from_slice(&tile(2, 1, 2, 2, 3, &[1, 2, 3, 255]));
     m.extend_from_slice(extra);
-    waltham(&mut m, 20, 19, &[51]);
-    waltham(&mut m, 40, 9, &[19, 52]);
+    waltham(&mut m, 20, 19, &[first]);
+    waltham(&mut m, 40, 9, &[19, first + 1]);
     waltham(&mut m, 24, 19, &[]);
     m
   }
@@ -1727,6 +1736,50 @@ mod tests {
     // Buffer 0 misses the tile now; buffer 1 is the newest.
     assert_eq!(st[0].stale, vec![1, 2, 1, 2, 2, 0]);
     assert_eq!((st[0].commits, st[0].tiles, st[0].presented), (1.0, 1.0, 1.0));
+  }
+
+  #[test]
+  fn a_surface_held_past_its_hold_goes_back_at_its_next_frame() {
+    // Two frames in a row; the compositor answers the first (done, its delete_id, the other
+    // buffer released). Held 60 s, the second is taken too; held 0 ms, it goes back to
+    // JavaScript, which asks the compositor for a real presentation.
+    for (hold_ms, taken) in [(60_000, true), (0, false)] {
+      let mut s = setup_held(vec![0, 0], hold_ms);
+      let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+      let first = frame_with_ids(&[], 51);
+      let next = s
+        .frames
+        .waltham_bytes(1, &first, 0, first.len() as u32, &mut io)
+        .unwrap();
+      assert_eq!(next as usize, first.len());
+      let mut events = Vec::new();
+      wayland(&mut events, 20, 0, &[1234]);
+      wayland(&mut events, 1, 1, &[20]);
+      wayland(&mut events, 18, 0, &[]);
+      let next = s
+        .frames
+        .wayland_bytes(&events, 0, events.len() as u32, &mut io)
+        .unwrap();
+      assert_eq!(next as usize, events.len());
+      let second = frame_with_ids(&[], 53);
+      let next = s
+        .frames
+        .waltham_bytes(1, &second, 0, second.len() as u32, &mut io)
+        .unwrap();
+      if taken {
+        assert_eq!(
+          (next as usize, io[IO_FLAGS] as u32),
+          (second.len(), 0),
+          "held {hold_ms} ms"
+        );
+      } else {
+        assert_eq!(
+          (next, io[IO_FLAGS] as u32),
+          (0, FLAG_RELEASE),
+          "held {hold_ms} ms"
+        );
+      }
+    }
   }
 
   #[test]
