@@ -16,7 +16,6 @@ function fakePeer(label: string) {
     lastMessageAt: Date.now(),
     get memory() {
       peer.sweeps++;
-      peer.lastMessageAt = Date.now();
       return { in: 0, out: peer.out };
     },
     destroy(e: Error) {
