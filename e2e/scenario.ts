@@ -72,8 +72,11 @@ function labelOf(thing: object): string {
   return 'something';
 }
 
-/** Debug lines logged once per frame that drown everything else in a tail. */
-const NOISE = /no handler"|"msg":"stats"/;
+/**
+ * Debug lines logged once per frame, or twice a second while a window is animated (the steady
+ * paths' hand-overs), that drown everything else in a tail.
+ */
+const NOISE = /no handler"|"msg":"stats"|steady (?:commits|frames): surface \d+ (?:handed over|taken back)/;
 
 /** The last `n` meaningful lines of each process, for failure messages. */
 export function logTails(procs: Readonly<Record<string, ManagedProcess | undefined>>, n = 15): string {
