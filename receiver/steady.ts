@@ -9,9 +9,14 @@
  * transmitter comes back here, state and frame in flight included, and that
  * message is handled as usual, errors included. The local display asks a
  * surface back before its local objects change (see
- * shared/display/steady.ts), and the native side gives a surface back by
- * itself now and then (`HOLD_MS`), so that the display's presentation
- * predictions stay fresh.
+ * shared/display/steady.ts). The presentations the native side reports are
+ * predicted from the display's last real one, as here; once a second
+ * (`CHECK_MS`) it asks the compositor for a real one, which moves the
+ * predictions on to it when it is on their phase (or lag); two in a row off
+ * it give the surface back, for JavaScript to learn the display anew.
+ * Without such checks (a compositor without wp_presentation, no freed ids
+ * to lend yet), or when none confirms the predictions for `HOLD_MS`, the
+ * surface goes back at its next frame, so that they stay fresh.
  *
  * While surfaces are handed over, the transmitter's and the compositor's
  * sockets are read natively too (the poller calls the native side instead
@@ -41,7 +46,15 @@ import {
   wthpPresentationInterface,
   wthpSurfaceInterface,
 } from '../shared/generated/waltham/waltham.js';
-import { wlBufferInterface, wlCallbackInterface, wlDisplayInterface, wlSurfaceInterface } from '../shared/generated/wayland/index.js';
+import {
+  wlBufferInterface,
+  wlCallbackInterface,
+  wlDisplayInterface,
+  wlSurfaceInterface,
+  WpPresentationFeedbackKind,
+  wpPresentationFeedbackInterface,
+  wpPresentationInterface,
+} from '../shared/generated/wayland/index.js';
 import { FRAME_WIRE } from '../shared/remote/tiles.js';
 import type { DisplaySteady } from '../shared/display/steady.js';
 import type { WaylandConnection } from '../shared/wayland/connection.js';
@@ -53,11 +66,14 @@ import type { InterfaceSpec, MessageSpec } from '../shared/wire/protocol.js';
 import type { RemoteSurface } from './remote-surface.js';
 
 /**
- * A surface goes back after its first frame this long after the hand-over (the display's
- * presentation predictions start again from a real presentation then; each hold costs a frame in
- * JavaScript and a hand-over, a few milliseconds of CPU).
+ * A surface goes back after its first frame this long after the hand-over, or after the last real
+ * presentation that confirmed the predictions (they start again from a real presentation then;
+ * each hold costs a frame in JavaScript and a hand-over, a few milliseconds of CPU).
  */
 export const HOLD_MS = 10_000;
+
+/** A surface handed over asks the compositor for a real presentation this often (ms), to check the predictions. */
+export const CHECK_MS = 1000;
 
 /** What the steady path needs of a transmitter (RemoteClient). */
 export interface SteadyClient {
@@ -108,6 +124,11 @@ function steadyWire(): SteadyWire {
     wlCallbackDone: opcodeOf(wlCallbackInterface, 'done', true),
     wlBufferRelease: opcodeOf(wlBufferInterface, 'release', true),
     wlDeleteId: opcodeOf(wlDisplayInterface, 'delete_id', true),
+    wpFeedback: opcodeOf(wpPresentationInterface, 'feedback'),
+    wpSyncOutput: opcodeOf(wpPresentationFeedbackInterface, 'sync_output', true),
+    wpPresented: opcodeOf(wpPresentationFeedbackInterface, 'presented', true),
+    wpDiscarded: opcodeOf(wpPresentationFeedbackInterface, 'discarded', true),
+    wpKindVsync: WpPresentationFeedbackKind.Vsync,
     formatXrgb: WthpContentFormat.Xrgb8888,
     tiles: FRAME_WIRE,
   };
@@ -128,13 +149,19 @@ export class SteadyPath {
   /** Peers whose socket is read natively, and the compositor's socket when it is (-1: not). */
   private readonly hookedPeers = new Set<number>();
   private displayHooked = -1;
-  /** Hand-overs and surfaces taken back so far. */
-  readonly handovers = { adopted: 0, released: 0 };
+  /** Hand-overs and surfaces taken back so far, and the real presentations that confirmed the predictions of those taken back. */
+  readonly handovers = { adopted: 0, released: 0, checks: 0 };
+  private readonly holdMs: number;
+  private readonly checkMs: number | null;
 
   constructor(
     private readonly display: DisplaySteady,
     private readonly logger: Logger,
+    /** `holdMs` (default HOLD_MS); `checkMs` (default CHECK_MS; null: no checks). */
+    options: { holdMs?: number; checkMs?: number | null } = {},
   ) {
+    this.holdMs = options.holdMs ?? HOLD_MS;
+    this.checkMs = options.checkMs === undefined ? CHECK_MS : options.checkMs;
     this.native = new SteadyFrames(steadyWire());
     display.onMirrorGone = (scene) => this.releaseScene(scene);
     display.liveCounters = () => {
@@ -149,10 +176,17 @@ export class SteadyPath {
     };
   }
 
-  /** What `client`'s surfaces handed over did so far (commits, tiles, tile bytes, frames presented). */
+  /** What `client`'s surfaces handed over did so far (commits, tiles, tile bytes, frames presented, real presentations that confirmed the predictions). */
   counters(client: SteadyClient): number[] {
     const peer = this.peerKeys.get(client);
-    return peer === undefined || (this.counts.get(peer) ?? 0) === 0 ? [0, 0, 0, 0] : this.native.counters(peer);
+    return peer === undefined || (this.counts.get(peer) ?? 0) === 0 ? [0, 0, 0, 0, 0] : this.native.counters(peer);
+  }
+
+  /** Real presentations that confirmed the predictions so far. */
+  get checks(): number {
+    let live = 0;
+    for (const peer of this.counts.keys()) if ((this.counts.get(peer) ?? 0) > 0) live += this.native.counters(peer)[4]!;
+    return this.handovers.checks + live;
   }
 
   /** Serve `client`'s steady surfaces natively; call once, when it connects. */
@@ -243,7 +277,11 @@ export class SteadyPath {
         seqLo: local.presentation.seqLo,
         flags: local.presentation.flags,
         lagNs: local.presentation.lagNs,
-        holdMs: HOLD_MS,
+        holdMs: this.holdMs,
+        wpPresentation: this.checkMs === null ? 0 : local.wpPresentation,
+        clock: local.clock,
+        feedbackIds: local.feedbackIds,
+        checkMs: this.checkMs ?? 0,
       });
     } catch (err) {
       this.logger.warn({ err }, `steady frames: surface ${rs.scene.id} not handed over: ${(err as Error).message}`);
@@ -251,6 +289,7 @@ export class SteadyPath {
         busy: local.busy,
         inFlight: 0,
         freeCallbackIds: local.callbackIds,
+        freeFeedbackIds: local.feedbackIds,
         commits: 0,
         presented: 0,
       });
@@ -327,6 +366,7 @@ export class SteadyPath {
     this.byScene.delete(a.rs.scene);
     this.counts.set(a.peer, (this.counts.get(a.peer) ?? 1) - 1);
     this.handovers.released++;
+    this.handovers.checks += state.checks;
     this.unhookIdle(a.client, a.peer);
     this.logger.debug({ surface: a.rs.scene.id, commits: state.commits }, `steady frames: surface ${a.rs.scene.id} taken back after ${state.commits} commits${state.inFlight !== 0 ? ', one in flight' : ''}`);
     // Bytes the native side could not write go first, in order, before anything written from here.

@@ -209,6 +209,11 @@ export interface SteadyWire {
   wlCallbackDone: number;
   wlBufferRelease: number;
   wlDeleteId: number;
+  wpFeedback: number;
+  wpSyncOutput: number;
+  wpPresented: number;
+  wpDiscarded: number;
+  wpKindVsync: number;
   formatXrgb: number;
   tiles: FrameWire;
 }
@@ -249,6 +254,11 @@ export interface SteadySurface {
   flags: number;
   lagNs: number;
   holdMs: number;
+  /** The compositor's wp_presentation (0: no checks) and its clock, feedback ids lent for checks of the predictions, and how often (ms). */
+  wpPresentation: number;
+  clock: number;
+  feedbackIds: number[];
+  checkMs: number;
 }
 
 /** What `SteadyFrames.release` gives back of a surface. */
@@ -268,6 +278,8 @@ export interface SteadyState {
   flightFeedbacks: number[];
   freeCallbackIds: number[];
   deletingCallbackIds: number[];
+  freeFeedbackIds: number[];
+  checks: number;
   commits: number;
   tiles: number;
   tileBytes: number;

@@ -195,6 +195,16 @@ export class DisplayPresentation {
     };
   }
 
+  /**
+   * The compositor's wp_presentation and its clock, for a native path that
+   * asks real presentations itself to check its predictions (and places
+   * their times on this process's CLOCK_MONOTONIC as `toMonotonic` does);
+   * null until the compositor named its clock.
+   */
+  get checkable(): { presentation: WpPresentationProxy; clock: number } | null {
+    return this.clock === null ? null : { presentation: this.presentation, clock: this.clock };
+  }
+
   private toMonotonic(t: bigint): bigint {
     const now = process.hrtime.bigint();
     if (this.clock === CLOCK_MONOTONIC) return t;

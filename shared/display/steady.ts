@@ -12,15 +12,17 @@
  * wl_buffers and whether the compositor reads them, wl_callback ids lent for
  * its frames (objects of the connection under ids the compositor used and
  * freed before, which it takes again when a frame asks for them), and how
- * the display's presentations are predicted
- * (DisplayPresentation). Taking it back restores what the native side
- * changed: which buffers the compositor reads, and the frame in flight,
- * which is then paced and answered here as if committed here.
+ * the display's presentations are predicted (DisplayPresentation), with the
+ * compositor's wp_presentation and wp_presentation_feedback ids lent the
+ * same way, for the real presentations that check the predictions now and
+ * then. Taking it back restores what the native side changed: which buffers
+ * the compositor reads, and the frame in flight, which is then paced and
+ * answered here as if committed here.
  *
  * Whatever would change the local surface (its mirror going) asks the
  * surface back first (`onMirrorGone`).
  */
-import { WlCallbackProxy } from '../generated/wayland/index.js';
+import { WlCallbackProxy, WpPresentationFeedbackProxy } from '../generated/wayland/index.js';
 import type { PixelFormat, SceneSurface } from '../scene/scene.js';
 import type { SharedPixels } from '../scene/shared-pixels.js';
 import type { WaylandConnection } from '../wayland/connection.js';
@@ -37,6 +39,10 @@ export interface SteadyLocal {
   readonly busy: boolean[];
   /** wl_callback ids lent for frames. */
   readonly callbackIds: number[];
+  /** The compositor's wp_presentation (0: none), its clock, and wp_presentation_feedback ids lent for checks. */
+  readonly wpPresentation: number;
+  readonly clock: number;
+  readonly feedbackIds: number[];
   /** How presentations are predicted (see SteadySurface in native.ts). */
   readonly presentation: {
     readonly mode: number;
@@ -51,12 +57,15 @@ export interface SteadyLocal {
 
 /** Frame callback ids lent at a time. */
 const LENT_CALLBACKS = 2;
+/** Presentation feedback ids lent at a time (one check in flight, one whose delete_id may be on its way). */
+const LENT_FEEDBACKS = 2;
 
 export class DisplaySteady {
   /** Commits and presentations of the surfaces handed over, not counted here yet (for stats). */
   liveCounters: (() => { commits: number; presented: number }) | null = null;
-  /** Lent wl_callback objects not in use. */
+  /** Lent wl_callback and wp_presentation_feedback objects not in use. */
   private spare: WlCallbackProxy[] = [];
+  private spareFeedbacks: WpPresentationFeedbackProxy[] = [];
 
   constructor(
     private readonly d: DisplayState,
@@ -110,6 +119,19 @@ export class DisplaySteady {
     if (this.spare.length === 0) return null;
     const lent = this.spare;
     this.spare = [];
+    const checkable = d.presentation?.checkable ?? null;
+    const wp = checkable?.presentation ?? null;
+    let feedbacks: WpPresentationFeedbackProxy[] = [];
+    if (wp !== null) {
+      this.spareFeedbacks = this.spareFeedbacks.filter((f) => !f.destroyed && conn.getObject(f.id) === f);
+      while (this.spareFeedbacks.length < LENT_FEEDBACKS) {
+        const f = conn.lendFreedObject(WpPresentationFeedbackProxy, wp.version);
+        if (f === null) break;
+        this.spareFeedbacks.push(f);
+      }
+      feedbacks = this.spareFeedbacks;
+      this.spareFeedbacks = [];
+    }
     return {
       fd: conn.socketFd,
       dirty: conn.nativeState,
@@ -117,15 +139,18 @@ export class DisplaySteady {
       wlBuffers,
       busy,
       callbackIds: lent.map((cb) => cb.id),
+      wpPresentation: wp === null || feedbacks.length === 0 ? 0 : wp.id,
+      clock: checkable?.clock ?? 0,
+      feedbackIds: feedbacks.map((f) => f.id),
       presentation: d.presentation?.prediction(m.wl) ?? { mode: 0, lastTimeNs: 0, refreshNs: 0, seqHi: 0, seqLo: 0, flags: 0, lagNs: 0 },
     };
   }
 
   /**
    * Take `s` back: `busy` per buffer of `pool`, the frame in flight (its
-   * wl_callback id, 0: none), lent callback ids free again and those whose
-   * delete_id is still to come, and the frames the native side committed and
-   * saw presented.
+   * wl_callback id, 0: none), lent callback and feedback ids free again (the
+   * others are answered and deleted to the connection's objects), and the
+   * frames the native side committed and saw presented.
    */
   restore(
     s: SceneSurface,
@@ -133,7 +158,7 @@ export class DisplaySteady {
     width: number,
     height: number,
     format: PixelFormat,
-    taken: { busy: readonly boolean[]; inFlight: number; freeCallbackIds: readonly number[]; commits: number; presented: number },
+    taken: { busy: readonly boolean[]; inFlight: number; freeCallbackIds: readonly number[]; freeFeedbackIds: readonly number[]; commits: number; presented: number },
   ): void {
     const d = this.d;
     const conn = this.connection;
@@ -143,6 +168,10 @@ export class DisplaySteady {
     for (const id of taken.freeCallbackIds) {
       const cb = conn.getObject(id);
       if (cb instanceof WlCallbackProxy) this.spare.push(cb);
+    }
+    for (const id of taken.freeFeedbackIds) {
+      const f = conn.getObject(id);
+      if (f instanceof WpPresentationFeedbackProxy) this.spareFeedbacks.push(f);
     }
     const shared = d.sharedBuffers;
     if (shared !== null) for (const [i, px] of pool.entries()) shared.setBusy(px, width, height, format, taken.busy[i] ?? false);

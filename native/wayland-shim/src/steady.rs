@@ -20,9 +20,12 @@
 //! sends attach, damage_buffer, frame and commit to the compositor. Its `wl_callback.done`
 //! answers the transmitter: presentation feedback first (the presentation predicted from the
 //! display's last real one, as `DisplayPresentation.expected` does), then the frame callbacks,
-//! each followed by `wth_display.delete_id`. A surface held longer than its `holdMs` is given
-//! back after its next frame, so that JavaScript asks the compositor for a real presentation now
-//! and then.
+//! each followed by `wth_display.delete_id`. Now and then (`checkMs`) a commit asks the
+//! compositor for its real presentation too (`wp_presentation.feedback`, with an id lent as the
+//! wl_callback ids are): on the predictions' phase or lag it moves them on to it and renews the
+//! hold; off it twice in a row, the surface goes back at its next frame. A surface whose predictions no real
+//! presentation confirmed for `holdMs` goes back after its next frame, so that JavaScript asks
+//! the compositor for one.
 //!
 //! Writes go straight to the sockets when JavaScript has nothing queued for them (it says so in
 //! `io`), else, and for what a full socket did not take, they are kept for JavaScript to queue
@@ -76,6 +79,14 @@ const MAX_CATCH_UP: usize = 64;
 const MAX_WRITES: usize = 64;
 /// Damage rectangles sent with a commit; more become their bounding box.
 const MAX_DAMAGE: usize = 16;
+/// A presentation within this share of a refresh of the phase (or of the lag before) is on it;
+/// where the refresh is unknown, within LAG_TOLERANCE_NS of the lag (as
+/// shared/display/presentation.ts has them).
+const PHASE_TOLERANCE: i128 = 32;
+const LAG_TOLERANCE_NS: i128 = 500_000;
+/// Checks off the predictions in a row after which the surface goes back (one alone may be the
+/// compositor's events read late by a busy process, where the lag is measured on arrival).
+const MISSES: u32 = 2;
 
 /// Wire numbers, from the generated protocol tables.
 #[napi(object)]
@@ -102,6 +113,13 @@ pub struct SteadyWire {
   pub wl_callback_done: u32,
   pub wl_buffer_release: u32,
   pub wl_delete_id: u32,
+  /// wp_presentation.feedback (a request), wp_presentation_feedback's events, and the vsync bit
+  /// of its kinds.
+  pub wp_feedback: u32,
+  pub wp_sync_output: u32,
+  pub wp_presented: u32,
+  pub wp_discarded: u32,
+  pub wp_kind_vsync: u32,
   /// Waltham's `wthp_content.format` value of xrgb8888 (anything else is argb8888).
   pub format_xrgb: u32,
   /// Codec numbers for `write_tile`.
@@ -162,8 +180,17 @@ pub struct SteadySurface {
   pub seq_lo: u32,
   pub flags: u32,
   pub lag_ns: f64,
-  /// Given back after the first frame done this long after the hand-over.
+  /// Given back after the first frame done this long after the hand-over, or after the last
+  /// real presentation that confirmed the predictions.
   pub hold_ms: u32,
+  /// The compositor's wp_presentation (0: none) and its clock (wp_presentation.clock_id), the
+  /// wp_presentation_feedback ids lent for checks, and how often a commit asks for one (ms): a
+  /// real presentation on the predictions' phase (or lag) moves them on to it and renews the
+  /// hold; two off it in a row give the surface back at its next frame.
+  pub wp_presentation: u32,
+  pub clock: u32,
+  pub feedback_ids: Vec<u32>,
+  pub check_ms: u32,
 }
 
 /// What JavaScript takes back.
@@ -187,6 +214,11 @@ pub struct SteadyState {
   /// Lent wl_callback ids not in use, and those whose delete_id has not come yet.
   pub free_callback_ids: Vec<u32>,
   pub deleting_callback_ids: Vec<u32>,
+  /// Lent wp_presentation_feedback ids not in use (the others are answered, and deleted, to
+  /// JavaScript's connection).
+  pub free_feedback_ids: Vec<u32>,
+  /// Real presentations that confirmed the predictions.
+  pub checks: f64,
   /// Counted since the hand-over.
   pub commits: f64,
   pub tiles: f64,
@@ -230,6 +262,14 @@ struct Flight {
   feedbacks: Vec<u32>,
 }
 
+/// A real presentation asked for a commit, to check the predictions: its feedback id, the
+/// commit's wl_callback, and when that callback came (CLOCK_MONOTONIC ns).
+struct Check {
+  id: u32,
+  wl_callback: u32,
+  done_ns: Option<i128>,
+}
+
 struct Surface {
   key: u32,
   peer: u32,
@@ -256,8 +296,17 @@ struct Surface {
   seq: u64,
   flags: u32,
   lag_ns: i128,
+  hold: Duration,
   deadline: Instant,
   expired: bool,
+  wp_presentation: u32,
+  clock: u32,
+  feedback_ids: Vec<(u32, CallbackId)>,
+  check_every: Duration,
+  next_check: Instant,
+  check: Option<Check>,
+  checks: f64,
+  misses: u32,
   commits: f64,
   tiles: f64,
   tile_bytes: f64,
@@ -420,6 +469,23 @@ pub(crate) fn monotonic_ns() -> i128 {
   ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
 }
 
+/// A time `t` of the compositor's presentation `clock` on this process's CLOCK_MONOTONIC, as
+/// DisplayPresentation.toMonotonic places it: CLOCK_MONOTONIC's as it is, CLOCK_REALTIME's through
+/// the time now, any other clock's at the time its event is read.
+fn to_monotonic(clock: u32, t: i128) -> i128 {
+  let now = monotonic_ns();
+  match clock as libc::clockid_t {
+    libc::CLOCK_MONOTONIC => t,
+    libc::CLOCK_REALTIME => {
+      let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+      now - (real - t)
+    }
+    _ => now,
+  }
+}
+
 pub(crate) fn waltham(out: &mut Vec<u8>, opcode: u32, target: u32, args: &[u32]) {
   let size = 12 + 4 * args.len();
   out.extend_from_slice(&[0, 0]);
@@ -494,6 +560,17 @@ fn predict(mode: u32, last_time: i128, refresh: u32, seq: u64, lag: i128, now: i
     let k = (now - last_time + refresh - 1) / refresh;
     (last_time + k * refresh, if seq == 0 { 0 } else { seq + k as u64 })
   }
+}
+
+/// Whether `t` is a whole number of refreshes after `from` (within PHASE_TOLERANCE of one).
+fn on_the_phase(from: i128, refresh: u32, t: i128) -> bool {
+  if t <= from || refresh == 0 {
+    return false;
+  }
+  let refresh = refresh as i128;
+  let off = (t - from) % refresh;
+  let tolerance = refresh / PHASE_TOLERANCE;
+  off <= tolerance || refresh - off <= tolerance
 }
 
 impl Surface {
@@ -576,6 +653,99 @@ impl Surface {
     (age, self.refresh_ns, seq, self.flags)
   }
 
+  /// The lent feedback id to ask a real presentation of the commit answered by `wl_callback`
+  /// with: one in flight at most, one per `check_every`, and only while there are predictions to
+  /// check on a clock this process reads.
+  fn ask_check(&mut self, wl_callback: u32) -> Option<u32> {
+    if self.wp_presentation == 0 || self.presentation == 0 || self.check.is_some() {
+      return None;
+    }
+    let now = Instant::now();
+    if now < self.next_check {
+      return None;
+    }
+    let (id, state) = self
+      .feedback_ids
+      .iter_mut()
+      .find(|(_, s)| *s == CallbackId::Free)?;
+    *state = CallbackId::InFlight;
+    self.next_check = now + self.check_every;
+    self.check = Some(Check {
+      id: *id,
+      wl_callback,
+      done_ns: None,
+    });
+    Some(*id)
+  }
+
+  /// The compositor presented a checked commit at `t` (CLOCK_MONOTONIC ns). On the predictions'
+  /// phase (mode 1: with vsync, a whole number of unchanged refreshes after the last
+  /// presentation) or lag (mode 2: as long after its frame callback as the last one), they move
+  /// on to it and the hold starts again; off it MISSES times in a row, the surface goes back at
+  /// its next frame and JavaScript learns the display anew. Before its frame callback came,
+  /// nothing is decided.
+  fn presented(&mut self, c: &Check, t: i128, refresh: u32, seq: u64, flags: u32, vsync: u32) {
+    let on = match self.presentation {
+      1 => flags & vsync != 0 && refresh == self.refresh_ns && on_the_phase(self.last_time_ns, refresh, t),
+      2 => {
+        let Some(done) = c.done_ns else { return };
+        let tolerance = if refresh > 0 {
+          refresh as i128 / PHASE_TOLERANCE
+        } else {
+          LAG_TOLERANCE_NS
+        };
+        let lag = t - done;
+        let on = (lag - self.lag_ns).abs() <= tolerance;
+        if on {
+          self.lag_ns = lag;
+        }
+        on
+      }
+      _ => return,
+    };
+    if !on {
+      self.misses += 1;
+      if self.misses >= MISSES {
+        self.expired = true;
+      }
+      return;
+    }
+    self.misses = 0;
+    self.last_time_ns = t;
+    self.refresh_ns = refresh;
+    self.seq = seq;
+    self.flags = flags;
+    self.deadline = Instant::now() + self.hold;
+    self.checks += 1.0;
+  }
+
+  /// An event of lent feedback `id` (in flight): the checked presentation, or its end.
+  fn feedback_event(&mut self, w: &SteadyWire, id: u32, opcode: u32, msg: &[u8]) -> bool {
+    if opcode == w.wp_sync_output && msg.len() == 12 {
+      return true;
+    }
+    let presented = opcode == w.wp_presented && msg.len() == 36;
+    let discarded = opcode == w.wp_discarded && msg.len() == 8;
+    if !presented && !discarded {
+      return false;
+    }
+    for (fid, state) in &mut self.feedback_ids {
+      if *fid == id {
+        *state = CallbackId::Deleting;
+      }
+    }
+    let Some(c) = self.check.take_if(|c| c.id == id) else {
+      return true;
+    };
+    if presented {
+      let sec = ((rd32(msg, 8) as i128) << 32) | rd32(msg, 12) as i128;
+      let t = to_monotonic(self.clock, sec * 1_000_000_000 + rd32(msg, 16) as i128);
+      let seq = ((rd32(msg, 24) as u64) << 32) | rd32(msg, 28) as u64;
+      self.presented(&c, t, rd32(msg, 20), seq, rd32(msg, 32), w.wp_kind_vsync);
+    }
+    true
+  }
+
   fn state(mut self) -> SteadyState {
     self.finish();
     let mut stale = Vec::new();
@@ -619,6 +789,13 @@ impl Surface {
       flight_feedbacks,
       free_callback_ids: ids(CallbackId::Free),
       deleting_callback_ids: ids(CallbackId::Deleting),
+      free_feedback_ids: self
+        .feedback_ids
+        .iter()
+        .filter(|(_, s)| *s == CallbackId::Free)
+        .map(|(id, _)| *id)
+        .collect(),
+      checks: self.checks,
       commits: self.commits,
       tiles: self.tiles,
       tile_bytes: self.tile_bytes,
@@ -760,8 +937,21 @@ impl Frames {
       seq: ((spec.seq_hi as u64) << 32) | spec.seq_lo as u64,
       flags: spec.flags,
       lag_ns: spec.lag_ns as i128,
+      hold: Duration::from_millis(spec.hold_ms as u64),
       deadline: Instant::now() + Duration::from_millis(spec.hold_ms as u64),
       expired: false,
+      wp_presentation: spec.wp_presentation,
+      clock: spec.clock,
+      feedback_ids: spec
+        .feedback_ids
+        .iter()
+        .map(|&id| (id, CallbackId::Free))
+        .collect(),
+      check_every: Duration::from_millis(spec.check_ms as u64),
+      next_check: Instant::now(),
+      check: None,
+      checks: 0.0,
+      misses: 0,
       commits: 0.0,
       tiles: 0.0,
       tile_bytes: 0.0,
@@ -800,12 +990,13 @@ impl Frames {
 
   /// What the peer's adopted surfaces did so far: commits, tiles, tile bytes, frames presented.
   pub fn counters(&self, peer: u32) -> Vec<f64> {
-    let mut c = vec![0.0; 4];
+    let mut c = vec![0.0; 5];
     for s in self.surfaces.iter().filter(|s| s.peer == peer) {
       c[0] += s.commits;
       c[1] += s.tiles;
       c[2] += s.tile_bytes;
       c[3] += s.presented;
+      c[4] += s.checks;
     }
     c
   }
@@ -1098,12 +1289,15 @@ impl Frames {
         }
         s.current = p.index;
       }
-      let (id, state) = &mut s.callback_ids[cb];
-      *state = CallbackId::InFlight;
-      wayland(out, s.wl_surface, w.wl_frame, &[*id]);
+      s.callback_ids[cb].1 = CallbackId::InFlight;
+      let wl_callback = s.callback_ids[cb].0;
+      wayland(out, s.wl_surface, w.wl_frame, &[wl_callback]);
+      if let Some(fid) = s.ask_check(wl_callback) {
+        wayland(out, s.wp_presentation, w.wp_feedback, &[s.wl_surface, fid]);
+      }
       wayland(out, s.wl_surface, w.wl_commit, &[]);
       s.flight = Some(Flight {
-        wl_callback: *id,
+        wl_callback,
         callbacks: std::mem::take(&mut s.frames),
         feedbacks: std::mem::take(&mut s.feedbacks),
       });
@@ -1127,11 +1321,18 @@ impl Frames {
       if size < 8 || at + size > end as usize {
         break;
       }
-      let handled = if id == 1 && opcode == w.wl_delete_id && size == 12 {
+      let checked = self.surfaces.iter().position(|s| {
+        s.feedback_ids
+          .iter()
+          .any(|&(fid, state)| fid == id && state == CallbackId::InFlight)
+      });
+      let handled = if let Some(i) = checked {
+        self.surfaces[i].feedback_event(&w, id, opcode, &bytes[at..at + size])
+      } else if id == 1 && opcode == w.wl_delete_id && size == 12 {
         let gone = rd32(bytes, at + 8);
         let mut found = false;
         for s in &mut self.surfaces {
-          for (cid, state) in &mut s.callback_ids {
+          for (cid, state) in s.callback_ids.iter_mut().chain(s.feedback_ids.iter_mut()) {
             if *cid == gone && *state == CallbackId::Deleting {
               *state = CallbackId::Free;
               found = true;
@@ -1201,6 +1402,9 @@ impl Frames {
       if *id == f.wl_callback {
         *state = CallbackId::Deleting;
       }
+    }
+    if let Some(c) = s.check.as_mut().filter(|c| c.wl_callback == f.wl_callback) {
+      c.done_ns = Some(monotonic_ns());
     }
     let Some(p) = self.peers.get_mut(&s.peer) else {
       return;
@@ -1355,7 +1559,8 @@ impl SteadyFrames {
     self.inner.borrow_mut().release_surface(key)
   }
 
-  /// What the peer's adopted surfaces did so far: commits, tiles, tile bytes, frames presented.
+  /// What the peer's adopted surfaces did so far: commits, tiles, tile bytes, frames presented,
+  /// real presentations that confirmed the predictions.
   #[napi]
   pub fn counters(&self, peer: u32) -> Vec<f64> {
     self.inner.borrow().counters(peer)
@@ -1524,6 +1729,11 @@ mod tests {
       wl_callback_done: 0,
       wl_buffer_release: 0,
       wl_delete_id: 1,
+      wp_feedback: 1,
+      wp_sync_output: 0,
+      wp_presented: 1,
+      wp_discarded: 2,
+      wp_kind_vsync: 1,
       format_xrgb: 1,
       tiles: WIRE,
     }
@@ -1563,6 +1773,33 @@ mod tests {
   }
 
   fn setup_held(stale: Vec<i32>, hold_ms: u32) -> Setup {
+    setup_with(stale, hold_ms, |_| {})
+  }
+
+  /// A surface whose predictions (`presentation` mode, the last presentation at `last_time_ns`,
+  /// `refresh_ns`, `lag_ns`) are checked with real presentations (wp_presentation 5, feedback
+  /// ids 30 and 31) every `check_ms`.
+  fn setup_checked(
+    presentation: u32,
+    last_time_ns: i128,
+    refresh_ns: u32,
+    lag_ns: i128,
+    check_ms: u32,
+  ) -> Setup {
+    setup_with(vec![0, 0], 60_000, |spec| {
+      spec.presentation = presentation;
+      spec.last_time_ns = last_time_ns as f64;
+      spec.refresh_ns = refresh_ns;
+      spec.seq_lo = 100;
+      spec.flags = 1;
+      spec.lag_ns = lag_ns as f64;
+      spec.wp_presentation = 5;
+      spec.feedback_ids = vec![30, 31];
+      spec.check_ms = check_ms;
+    })
+  }
+
+  fn setup_with(stale: Vec<i32>, hold_ms: u32, tweak: impl FnOnce(&mut SteadySurface)) -> Setup {
     let display = socket_pair().unwrap();
     let peer = socket_pair().unwrap();
     let size = (W * H * 4) as f64;
@@ -1579,46 +1816,50 @@ mod tests {
     // SAFETY: the cells live in the setup as long as the frames that use them.
     let serial = unsafe { Float64Array::with_external_data(cells.as_mut_ptr(), 2, |_, _| {}) };
     let mut frames = Frames::new(wire());
-    frames
-      .adopt(SteadySurface {
-        key: 7,
-        peer: 1,
-        peer_fd: peer[0],
-        last_id: 50,
-        surface: 19,
-        contents: vec![6],
-        presentations: vec![9],
-        width: W,
-        height: H,
-        format: 1,
-        codecs: (1 << 0) | (1 << 3) | (1 << 7),
-        max_callbacks: 4,
-        max_feedbacks: 4,
-        display_fd: display[0],
-        peer_dirty: vec![0u8; 2].into(),
-        display_dirty: vec![0u8; 2].into(),
-        serial,
-        wl_surface: 14,
-        callback_ids: vec![20, 21],
-        buffers: maps
-          .iter()
-          // SAFETY: the mappings live in the setup as long as the frames that use them.
-          .map(|m: &Mapping| unsafe { Uint8Array::with_external_data(m.as_ptr(), m.len(), |_, _| {}) })
-          .collect(),
-        wl_buffers: vec![18, 22],
-        busy: vec![true, false],
-        stale,
-        current: 0,
-        presentation: 0,
-        last_time_ns: 0.0,
-        refresh_ns: 0,
-        seq_hi: 0,
-        seq_lo: 0,
-        flags: 0,
-        lag_ns: 0.0,
-        hold_ms,
-      })
-      .unwrap();
+    let mut spec = SteadySurface {
+      key: 7,
+      peer: 1,
+      peer_fd: peer[0],
+      last_id: 50,
+      surface: 19,
+      contents: vec![6],
+      presentations: vec![9],
+      width: W,
+      height: H,
+      format: 1,
+      codecs: (1 << 0) | (1 << 3) | (1 << 7),
+      max_callbacks: 4,
+      max_feedbacks: 4,
+      display_fd: display[0],
+      peer_dirty: vec![0u8; 2].into(),
+      display_dirty: vec![0u8; 2].into(),
+      serial,
+      wl_surface: 14,
+      callback_ids: vec![20, 21],
+      buffers: maps
+        .iter()
+        // SAFETY: the mappings live in the setup as long as the frames that use them.
+        .map(|m: &Mapping| unsafe { Uint8Array::with_external_data(m.as_ptr(), m.len(), |_, _| {}) })
+        .collect(),
+      wl_buffers: vec![18, 22],
+      busy: vec![true, false],
+      stale,
+      current: 0,
+      presentation: 0,
+      last_time_ns: 0.0,
+      refresh_ns: 0,
+      seq_hi: 0,
+      seq_lo: 0,
+      flags: 0,
+      lag_ns: 0.0,
+      hold_ms,
+      wp_presentation: 0,
+      clock: libc::CLOCK_MONOTONIC as u32,
+      feedback_ids: vec![],
+      check_ms: 0,
+    };
+    tweak(&mut spec);
+    frames.adopt(spec).unwrap();
     Setup {
       frames,
       display: display[1],
@@ -1736,6 +1977,216 @@ mod tests {
     // Buffer 0 misses the tile now; buffer 1 is the newest.
     assert_eq!(st[0].stale, vec![1, 2, 1, 2, 2, 0]);
     assert_eq!((st[0].commits, st[0].tiles, st[0].presented), (1.0, 1.0, 1.0));
+  }
+
+  /// wp_presentation_feedback.presented of lent feedback `id`: at `t` (CLOCK_MONOTONIC ns).
+  fn presented(out: &mut Vec<u8>, id: u32, t: i128, refresh: u32, seq: u32, flags: u32) {
+    let sec = (t / 1_000_000_000) as u64;
+    let nsec = (t % 1_000_000_000) as u32;
+    wayland(
+      out,
+      id,
+      1,
+      &[(sec >> 32) as u32, sec as u32, nsec, refresh, 0, seq, flags],
+    );
+  }
+
+  /// One frame of the checked surface through: its messages, then `events` of the compositor.
+  /// Returns what the compositor was sent, and where each read stopped.
+  fn checked_frame(s: &mut Setup, first: u32, events: &[u8]) -> (Vec<u8>, usize, usize) {
+    let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let msgs = frame_with_ids(&[], first);
+    let taken = s
+      .frames
+      .waltham_bytes(1, &msgs, 0, msgs.len() as u32, &mut io)
+      .unwrap() as usize;
+    let sent = read_all(s.display);
+    let handled = s
+      .frames
+      .wayland_bytes(events, 0, events.len() as u32, &mut io)
+      .unwrap() as usize;
+    (sent, taken, handled)
+  }
+
+  /// The compositor's answer to a frame: done of wl_callback `cb`, its delete_id, the other
+  /// buffer released.
+  fn done(out: &mut Vec<u8>, cb: u32, other: u32) {
+    wayland(out, cb, 0, &[1234]);
+    wayland(out, 1, 1, &[cb]);
+    wayland(out, other, 0, &[]);
+  }
+
+  #[test]
+  fn a_real_presentation_now_and_then_checks_the_predictions_and_renews_the_hold() {
+    let (r, last) = (16_666_667u32, 5_000_000_000i128);
+    let mut s = setup_checked(1, last, r, 0, 60_000);
+    // The first commit asks for its presentation with a lent feedback id, before the commit.
+    let t = last + 5 * r as i128 + 100;
+    let mut events = Vec::new();
+    done(&mut events, 20, 18);
+    wayland(&mut events, 30, 0, &[7]); // sync_output
+    presented(&mut events, 30, t, r, 105, 1);
+    wayland(&mut events, 1, 1, &[30]);
+    let before = Instant::now();
+    let (sent, taken, handled) = checked_frame(&mut s, 51, &events);
+    let mut want = Vec::new();
+    wayland(&mut want, 14, 1, &[22, 0, 0]);
+    wayland(&mut want, 14, 9, &[2, 1, 2, 2]);
+    wayland(&mut want, 14, 3, &[20]);
+    wayland(&mut want, 5, 1, &[14, 30]);
+    wayland(&mut want, 14, 6, &[]);
+    assert_eq!(sent, want);
+    assert_eq!(taken, frame_with_ids(&[], 51).len());
+    assert_eq!(handled, events.len());
+    let surface = &s.frames.surfaces[0];
+    assert_eq!((surface.last_time_ns, surface.seq, surface.checks), (t, 105, 1.0));
+    assert!(
+      surface.deadline >= before + Duration::from_millis(60_000),
+      "the hold starts again"
+    );
+    assert!(surface.check.is_none());
+
+    // The next commit (with the wl_callback id freed again), within check_ms, asks for none; the
+    // feedback id is free again.
+    let mut events = Vec::new();
+    done(&mut events, 20, 22);
+    let (sent, taken, handled) = checked_frame(&mut s, 53, &events);
+    assert_eq!((taken, handled), (frame_with_ids(&[], 53).len(), events.len()));
+    let mut want = Vec::new();
+    wayland(&mut want, 14, 1, &[18, 0, 0]);
+    wayland(&mut want, 14, 9, &[2, 1, 2, 2]);
+    wayland(&mut want, 14, 3, &[20]);
+    wayland(&mut want, 14, 6, &[]);
+    assert_eq!(sent, want);
+    let st = s.frames.release(1);
+    assert_eq!(
+      (st[0].free_feedback_ids.clone(), st[0].checks),
+      (vec![30, 31], 1.0)
+    );
+  }
+
+  #[test]
+  fn presentations_off_the_phase_twice_in_a_row_give_the_surface_back() {
+    let (r, last) = (16_666_667u32, 5_000_000_000i128);
+    let on = |k: i128| Some((last + k * r as i128 + 200, r, 1));
+    // What a check finds: presented (at, refresh, flags), or None: discarded.
+    type Found = Option<(i128, u32, u32)>;
+    let offs: [Found; 3] = [
+      Some((last + 3 * r as i128 + r as i128 / 2, r, 1)),
+      Some((last + 3 * r as i128, r, 0)),
+      Some((last + 3 * r as i128, r + 100_000, 1)),
+    ];
+    // (what the checks of the first frames find, whether the next frame is taken).
+    let mut cases: Vec<(Vec<Found>, bool)> = Vec::new();
+    for off in offs {
+      cases.push((vec![off, off], false));
+      cases.push((vec![off, on(6)], true));
+      cases.push((vec![on(3), off], true));
+      cases.push((vec![off, None], true));
+      // A confirmation in between: not in a row.
+      cases.push((vec![off, on(6), off], true));
+    }
+    cases.push((vec![None, None], true));
+    for (i, (found, taken)) in cases.into_iter().enumerate() {
+      let found_len = found.len();
+      let mut s = setup_checked(1, last, r, 0, 0);
+      // check_ms 0: each frame asks, with the id the delete_id before freed; the compositor
+      // answers each, frees the wl_callback and releases the other buffer.
+      for (k, f) in found.into_iter().enumerate() {
+        let mut events = Vec::new();
+        done(&mut events, 20, [18, 22][k % 2]);
+        match f {
+          Some((t, refresh, flags)) => presented(&mut events, 30, t, refresh, 104, flags),
+          None => wayland(&mut events, 30, 2, &[]),
+        }
+        wayland(&mut events, 1, 1, &[30]);
+        let (sent, next, handled) = checked_frame(&mut s, 51 + 2 * k as u32, &events);
+        assert_eq!(
+          (next, handled),
+          (frame_with_ids(&[], 51 + 2 * k as u32).len(), events.len()),
+          "case {i}, frame {k}"
+        );
+        let mut ask = Vec::new();
+        wayland(&mut ask, 5, 1, &[14, 30]);
+        assert!(
+          sent.windows(ask.len()).any(|w| w == ask),
+          "case {i}, frame {k}: asked"
+        );
+      }
+      let first = 51 + 2 * found_len as u32;
+      let (sent, next, _) = checked_frame(&mut s, first, &[]);
+      if taken {
+        assert_eq!(next, frame_with_ids(&[], first).len(), "case {i}");
+      } else {
+        assert_eq!((next, sent.len()), (0, 0), "case {i}: given back");
+      }
+    }
+  }
+
+  #[test]
+  fn presentation_times_are_placed_on_the_monotonic_clock_as_javascript_places_them() {
+    let now = monotonic_ns();
+    assert_eq!(to_monotonic(libc::CLOCK_MONOTONIC as u32, 123_456), 123_456);
+    let real = std::time::SystemTime::now()
+      .duration_since(std::time::UNIX_EPOCH)
+      .unwrap()
+      .as_nanos() as i128;
+    // 5 ms ago on the realtime clock is 5 ms ago on the monotonic one.
+    let t = to_monotonic(libc::CLOCK_REALTIME as u32, real - 5_000_000);
+    assert!((t - (now - 5_000_000)).abs() < 2_000_000, "{t} vs {now}");
+    // Any other clock (weston's CLOCK_MONOTONIC_RAW): when the event is read.
+    let t = to_monotonic(libc::CLOCK_MONOTONIC_RAW as u32, 1);
+    assert!(t >= now && t - now < 2_000_000);
+  }
+
+  #[test]
+  fn on_a_display_predicted_by_its_lag_the_presentation_is_checked_against_the_frame_callback() {
+    let (r, lag) = (16_666_667u32, 3_000_000i128);
+    // (ns off the lag, whether the presentation comes before the frame callback), then whether
+    // it counts as a miss (off the lag) and whether the hold is renewed.
+    for (i, (off, early, missed, renewed)) in [
+      (0i128, false, false, true),
+      (5_000_000, false, true, false),
+      (0, true, false, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+      let mut s = setup_checked(2, monotonic_ns() - 50_000_000, r, lag, 60_000);
+      let adopted = s.frames.surfaces[0].deadline;
+      let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+      let msgs = frame_with_ids(&[], 51);
+      s.frames
+        .waltham_bytes(1, &msgs, 0, msgs.len() as u32, &mut io)
+        .unwrap();
+      let mut cb = Vec::new();
+      done(&mut cb, 20, 18);
+      let mut fb = Vec::new();
+      if early {
+        presented(&mut fb, 30, monotonic_ns() + lag, r, 0, 0);
+        s.frames.wayland_bytes(&fb, 0, fb.len() as u32, &mut io).unwrap();
+        s.frames.wayland_bytes(&cb, 0, cb.len() as u32, &mut io).unwrap();
+      } else {
+        s.frames.wayland_bytes(&cb, 0, cb.len() as u32, &mut io).unwrap();
+        presented(&mut fb, 30, monotonic_ns() + lag + off, r, 0, 0);
+        let handled = s.frames.wayland_bytes(&fb, 0, fb.len() as u32, &mut io).unwrap();
+        assert_eq!(handled as usize, fb.len(), "case {i}");
+      }
+      let surface = &s.frames.surfaces[0];
+      assert_eq!(
+        (surface.misses, surface.expired),
+        (missed as u32, false),
+        "case {i}"
+      );
+      assert_eq!(surface.deadline > adopted, renewed, "case {i}");
+      assert_eq!(surface.checks, if renewed { 1.0 } else { 0.0 }, "case {i}");
+      if renewed {
+        assert!(
+          (surface.lag_ns - lag).abs() < 1_000_000,
+          "case {i}: the lag moves on to the measured one"
+        );
+      }
+    }
   }
 
   #[test]
