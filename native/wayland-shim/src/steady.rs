@@ -2370,11 +2370,16 @@ mod tests {
     while budget.more(inputs) {
       inputs += 1;
       if s.frames.surfaces.is_empty() || inputs.is_multiple_of(64) {
-        s = setup(vec![0, 1, 0, 0, W as i32, H as i32]);
+        // Every other surface checks its predictions on each commit (phase or lag).
+        s = if inputs.is_multiple_of(128) {
+          setup(vec![0, 1, 0, 0, W as i32, H as i32])
+        } else {
+          setup_checked(1 + rng.next() % 2, 5_000_000_000, 16_666_667, 3_000_000, 0)
+        };
       }
-      // A valid frame, then bytes of it changed, cut or moved; sizes in the headers too.
+      // A valid frame, then (mostly) bytes of it changed, cut or moved; sizes in the headers too.
       let mut msgs = frame_messages(&tile(5, 5, 3, 2, 7, &[1, 0, 0, 0, 2, 0, 0, 0]));
-      for _ in 0..1 + rng.next() % 6 {
+      for _ in 0..rng.next() % 7 {
         let at = rng.next() as usize % msgs.len();
         match rng.next() % 4 {
           0 => msgs[at] = rng.next() as u8,
@@ -2409,10 +2414,17 @@ mod tests {
         "seed {}: stopped inside a message",
         budget.seed
       );
-      let mut events = Vec::new();
-      wayland(&mut events, 20 + rng.next() % 3, rng.next() % 2, &[rng.next()]);
-      wayland(&mut events, 1, 1, &[20 + rng.next() % 3]);
-      wayland(&mut events, 18 + rng.next() % 5, 0, &[]);
+      // The compositor's answers (done, delete_id, release) and the lent feedback ids' events
+      // (sync_output, presented, discarded: of any length, and their delete_id), in any order.
+      let mut parts = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+      wayland(&mut parts[0], 20 + rng.next() % 3, rng.next() % 2, &[rng.next()]);
+      wayland(&mut parts[1], 1, 1, &[20 + rng.next() % 3]);
+      wayland(&mut parts[2], 18 + rng.next() % 5, 0, &[]);
+      let words: Vec<u32> = (0..rng.next() % 9).map(|_| rng.next()).collect();
+      wayland(&mut parts[3], 30 + rng.next() % 2, rng.next() % 4, &words);
+      wayland(&mut parts[4], 1, 1, &[30 + rng.next() % 2]);
+      parts.rotate_left(rng.next() as usize % 5);
+      let events = parts.concat();
       let cut = rng.next() as usize % (events.len() + 1);
       s.frames
         .wayland_bytes(&events[..cut], 0, cut as u32, &mut io)
