@@ -23,9 +23,9 @@
 //! each followed by `wth_display.delete_id`. Now and then (`checkMs`) a commit asks the
 //! compositor for its real presentation too (`wp_presentation.feedback`, with an id lent as the
 //! wl_callback ids are): on the predictions' phase or lag it moves them on to it and renews the
-//! hold; off it twice in a row, the surface goes back at its next frame. A surface whose predictions no real
-//! presentation confirmed for `holdMs` goes back after its next frame, so that JavaScript asks
-//! the compositor for one.
+//! hold; off it twice in a row, the surface goes back at its next frame. A surface whose
+//! predictions no real presentation confirmed for `holdMs` goes back after its next frame, so
+//! that JavaScript asks the compositor for one.
 //!
 //! Writes go straight to the sockets when JavaScript has nothing queued for them (it says so in
 //! `io`), else, and for what a full socket did not take, they are kept for JavaScript to queue
@@ -654,8 +654,8 @@ impl Surface {
   }
 
   /// The lent feedback id to ask a real presentation of the commit answered by `wl_callback`
-  /// with: one in flight at most, one per `check_every`, and only while there are predictions to
-  /// check on a clock this process reads.
+  /// with: one in flight at most, one per `check_every`, and only while the compositor has
+  /// wp_presentation and there are predictions to check.
   fn ask_check(&mut self, wl_callback: u32) -> Option<u32> {
     if self.wp_presentation == 0 || self.presentation == 0 || self.check.is_some() {
       return None;
