@@ -189,7 +189,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
       const appId = `steady-check-${checkMs ?? 'none'}`;
       const t = await transmitter(port, appId);
       let k = 0;
-      for (; k < 60 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+      for (; k < 150 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
       expect(steady.size, 'handed over').toBe(1);
       const before = steady.handovers.released;
       const start = Date.now();
@@ -213,7 +213,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
     const good = await transmitter(port, 'steady-good');
     // Handed over once the display's presentations are steady (a few frames with real feedback first).
     let k = 0;
-    for (; k < 40 && steady.size < 2; k++) await Promise.all([bad.frame(bad.tilesOf(k)), good.frame(good.tilesOf(k))]);
+    for (; k < 150 && steady.size < 2; k++) await Promise.all([bad.frame(bad.tilesOf(k)), good.frame(good.tilesOf(k))]);
     expect(steady.size, 'both surfaces handed over').toBe(2);
     bad.content.begin(bad.surface, 64, 48, FORMAT_XRGB8888);
     bad.content.tile(bad.surface, 60, 0, 8, 1, CODEC_RAW, new Uint8Array(8 * 4));
@@ -229,7 +229,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
     const { weston, server, steady, port } = await setup();
     const t = await transmitter(port, 'steady-cycle');
     let k = 0;
-    for (; k < 40 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+    for (; k < 150 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
     expect(steady.size).toBe(1);
     // Every other frame begins with a title: the surface comes back here for it, and is handed over again after.
     const released = steady.handovers.released;
@@ -248,7 +248,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
     const { weston, steady, port } = await setup();
     const t = await transmitter(port, 'steady-resize');
     let k = 0;
-    for (; k < 40 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+    for (; k < 150 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
     expect(steady.size).toBe(1);
     const released = steady.handovers.released;
     // A frame goes out natively; a title comes while it is in flight, and the next frame after it.
