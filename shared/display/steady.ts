@@ -26,6 +26,7 @@ import { WlCallbackProxy, WpPresentationFeedbackProxy } from '../generated/wayla
 import type { PixelFormat, SceneSurface } from '../scene/scene.js';
 import type { SharedPixels } from '../scene/shared-pixels.js';
 import type { WaylandConnection } from '../wayland/connection.js';
+import type { WireObject, WireObjectClass } from '../wire/object.js';
 import type { DisplayParts, DisplayState } from './state.js';
 
 /** What a native path needs of a shown surface. */
@@ -109,12 +110,7 @@ export class DisplaySteady {
       wlBuffers.push(entry.buffer.id);
       busy.push(entry.busy);
     }
-    this.spare = this.spare.filter((cb) => !cb.destroyed && conn.getObject(cb.id) === cb);
-    while (this.spare.length < LENT_CALLBACKS) {
-      const cb = conn.lendFreedObject(WlCallbackProxy, 1);
-      if (cb === null) break;
-      this.spare.push(cb);
-    }
+    this.spare = topUp(conn, this.spare, WlCallbackProxy, 1, LENT_CALLBACKS);
     // Ids the compositor freed only: none yet (the first frames) means later.
     if (this.spare.length === 0) return null;
     const lent = this.spare;
@@ -123,13 +119,7 @@ export class DisplaySteady {
     const wp = checkable?.presentation ?? null;
     let feedbacks: WpPresentationFeedbackProxy[] = [];
     if (wp !== null) {
-      this.spareFeedbacks = this.spareFeedbacks.filter((f) => !f.destroyed && conn.getObject(f.id) === f);
-      while (this.spareFeedbacks.length < LENT_FEEDBACKS) {
-        const f = conn.lendFreedObject(WpPresentationFeedbackProxy, wp.version);
-        if (f === null) break;
-        this.spareFeedbacks.push(f);
-      }
-      feedbacks = this.spareFeedbacks;
+      feedbacks = topUp(conn, this.spareFeedbacks, WpPresentationFeedbackProxy, wp.version, LENT_FEEDBACKS);
       this.spareFeedbacks = [];
     }
     return {
@@ -180,4 +170,15 @@ export class DisplaySteady {
     const frame = conn.getObject(taken.inFlight);
     if (frame instanceof WlCallbackProxy) this.p.frames.adoptFrame(m, frame);
   }
+}
+
+/** `spares` still the connection's objects, and ids the compositor freed lent as `ctor` (at `version`) up to `n` of them. */
+function topUp<T extends WireObject>(conn: WaylandConnection, spares: readonly T[], ctor: WireObjectClass<T>, version: number, n: number): T[] {
+  const kept = spares.filter((o) => !o.destroyed && conn.getObject(o.id) === o);
+  while (kept.length < n) {
+    const o = conn.lendFreedObject(ctor, version);
+    if (o === null) break;
+    kept.push(o);
+  }
+  return kept;
 }

@@ -473,16 +473,15 @@ pub(crate) fn monotonic_ns() -> i128 {
 /// DisplayPresentation.toMonotonic places it: CLOCK_MONOTONIC's as it is, CLOCK_REALTIME's through
 /// the time now, any other clock's at the time its event is read.
 fn to_monotonic(clock: u32, t: i128) -> i128 {
-  let now = monotonic_ns();
   match clock as libc::clockid_t {
     libc::CLOCK_MONOTONIC => t,
     libc::CLOCK_REALTIME => {
       let real = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128);
-      now - (real - t)
+      monotonic_ns() - (real - t)
     }
-    _ => now,
+    _ => monotonic_ns(),
   }
 }
 
@@ -719,7 +718,7 @@ impl Surface {
     self.checks += 1.0;
   }
 
-  /// An event of lent feedback `id` (in flight): the checked presentation, or its end.
+  /// An event of the check in flight (its lent feedback `id`): the presentation, or its end.
   fn feedback_event(&mut self, w: &SteadyWire, id: u32, opcode: u32, msg: &[u8]) -> bool {
     if opcode == w.wp_sync_output && msg.len() == 12 {
       return true;
@@ -734,7 +733,7 @@ impl Surface {
         *state = CallbackId::Deleting;
       }
     }
-    let Some(c) = self.check.take_if(|c| c.id == id) else {
+    let Some(c) = self.check.take() else {
       return true;
     };
     if presented {
@@ -1321,11 +1320,11 @@ impl Frames {
       if size < 8 || at + size > end as usize {
         break;
       }
-      let checked = self.surfaces.iter().position(|s| {
-        s.feedback_ids
-          .iter()
-          .any(|&(fid, state)| fid == id && state == CallbackId::InFlight)
-      });
+      // The lent feedback id of a check in flight.
+      let checked = self
+        .surfaces
+        .iter()
+        .position(|s| s.check.as_ref().is_some_and(|c| c.id == id));
       let handled = if let Some(i) = checked {
         self.surfaces[i].feedback_event(&w, id, opcode, &bytes[at..at + size])
       } else if id == 1 && opcode == w.wl_delete_id && size == 12 {
