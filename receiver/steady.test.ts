@@ -20,12 +20,15 @@ import { CODEC_COPY, CODEC_RAW, CODEC_SOLID, FORMAT_XRGB8888 } from '../shared/r
 import { PeerError } from '../shared/wire/errors.js';
 import { LocalDisplay } from '../shared/display/local-display.js';
 import { captureLogger } from '../shared/remote/test/fixtures.js';
-import { skipUnless, startWeston, type Weston } from '../e2e/harness/index.js';
+import { sleep, skipUnless, spawnProcess, startWeston, waitFor, type Weston } from '../e2e/harness/index.js';
+import { startTransmitter } from '../e2e/bridge.js';
+import { nestedWakeCount } from '../shared/wayland/fd-watch.js';
 import type { RemoteClient } from './remote-client.js';
 import { ReceiverServer } from './server.js';
 import { SteadyPath } from './steady.js';
 
 const skip = skipUnless('weston', 'weston-screenshooter');
+const skipApp = skip || skipUnless('weston-simple-shm');
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet } as never;
 
 const cleanups: (() => unknown)[] = [];
@@ -205,6 +208,33 @@ describe.skipIf(skip)('steady frames, natively', () => {
       }
       for (const c of cleanups.splice(0).reverse()) await c();
     }
+  }, 60_000);
+
+  it.skipIf(skipApp)('waits for the next message of a handed-over surface inside the loop, and the loop still runs its timers and streams', async () => {
+    // The transmitter runs in a process of its own: every fd this process reads while the
+    // surface is handed over is read natively, so the poller waits in the loop's callback
+    // (nested) instead of going back to the loop for each wake-up. The loop's timers must still
+    // fire while frames keep coming, and a stream of the loop's own (a child's output) must
+    // still be read.
+    const { steady, port } = await setup();
+    const tx = startTransmitter([`127.0.0.1:${port}`], ['weston-simple-shm'], ['--log-level', 'warn']);
+    cleanups.push(() => tx.stop());
+    await waitFor('the surface handed over', () => steady.size === 1, 20_000, 20);
+    const start = nestedWakeCount();
+    let ticksWhileNested = 0;
+    for (let i = 0; i < 10; i++) {
+      const before = nestedWakeCount();
+      await sleep(50);
+      if (nestedWakeCount() > before) ticksWhileNested++;
+    }
+    expect(ticksWhileNested, 'timers of 50 ms that fired after native wake-ups in the callback').toBeGreaterThanOrEqual(5);
+    expect(nestedWakeCount() - start, 'wake-ups handled in the callback in 500 ms').toBeGreaterThanOrEqual(10);
+    const child = spawnProcess('sh', ['-c', 'sleep 0.3; echo from-the-child'], { name: 'child' });
+    cleanups.push(() => child.stop());
+    const beforeChild = nestedWakeCount();
+    await waitFor('the child\'s line', () => child.output().includes('from-the-child'), 10_000, 5);
+    expect(nestedWakeCount(), 'nested wake-ups while the child slept').toBeGreaterThan(beforeChild);
+    expect(steady.size, 'still handed over').toBe(1);
   }, 60_000);
 
   it('drops a transmitter whose tile is bad while its surface is handed over; the other goes on', async () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -164,7 +164,7 @@ describe('the addon', () => {
       Object.getOwnPropertyNames(c.prototype)
         .filter((n) => n !== 'constructor')
         .sort();
-    expect(members(native.Poller)).toEqual(['add', 'close', 'rearm', 'remove']);
+    expect(members(native.Poller)).toEqual(['add', 'close', 'drain', 'nestedWakes', 'nesting', 'rearm', 'remove']);
     expect(members(native.SteadyFrames as unknown as { prototype: object })).toEqual(
       ['adopt', 'counters', 'forgetPeer', 'hookDisplay', 'hookPeer', 'nativeReads', 'release', 'releaseSurface', 'setBudget', 'takeDisplayNotice', 'takePeerNotice', 'takeStaged', 'takeWaltham', 'takeWayland', 'unhookDisplay', 'unhookPeer'].sort(),
     );
@@ -441,6 +441,88 @@ describe('UnixListener', () => {
     poller.remove(b);
     reports.forget(b);
     expect(await reports.quiet(b)).toBe(true);
+  });
+});
+
+describe('Poller waiting inside the loop', () => {
+  /** A shell loop writing a line to `fd` every 10 ms, in a process of its own (no JavaScript here wakes for it). */
+  function writer(fd: number, script = 'while :; do echo x; sleep 0.01; done'): ChildProcess {
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', fd, 'ignore'] });
+    cleanup.push(() => child.kill('SIGKILL'));
+    return child;
+  }
+
+  it('waits for reports handled natively in the callback; a timer due, a stream of the loop and a report for JavaScript end the wait', async () => {
+    const reports = new Reports();
+    const poller = new Poller(reports.callback);
+    cleanup.push(() => poller.close());
+    expect(poller.nesting).toBe(true);
+    const [a, b] = socketPair().map(own);
+    poller.add(b, POLL_READABLE, true);
+    poller.drain(b);
+    writer(a);
+    // Timers fire while the lines keep coming, each after more wake-ups handled in the callback.
+    let ticks = 0;
+    for (let i = 0; i < 10; i++) {
+      const before = poller.nestedWakes;
+      await new Promise((r) => setTimeout(r, 40));
+      if (poller.nestedWakes > before) ticks++;
+    }
+    expect(ticks, 'timers that fired after wake-ups in the callback').toBeGreaterThanOrEqual(8);
+    expect(await reports.quiet(b, 0), 'no report of the drained fd reached JavaScript').toBe(true);
+    // A stream of the loop's own (a child's output, read by Node) while the wait goes on.
+    const before = poller.nestedWakes;
+    const child = spawn('sh', ['-c', 'sleep 0.2; echo from-the-child'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    cleanup.push(() => child.kill('SIGKILL'));
+    const line = await new Promise<string>((r) => child.stdout!.once('data', (d: Buffer) => r(d.toString())));
+    expect(line).toBe('from-the-child\n');
+    expect(poller.nestedWakes, 'wake-ups in the callback while the child slept').toBeGreaterThan(before);
+    // A line every 10 ms wakes it a few times each, not thousands of times (the loop's fd ready
+    // and waited for again and again).
+    expect(poller.nestedWakes - before, 'wake-ups in the callback while the child slept').toBeLessThan(1000);
+    // A report for JavaScript, of an fd written from another process while the wait goes on.
+    const [c, d] = socketPair().map(own);
+    poller.add(d, POLL_READABLE);
+    const beforeReport = poller.nestedWakes;
+    writer(c, 'sleep 0.2; echo y');
+    expect(await reports.next(d)).toBe(POLL_READABLE);
+    expect(poller.nestedWakes, 'wake-ups in the callback before the report').toBeGreaterThan(beforeReport);
+  });
+
+  it('ends a wait in the callback when the loop\'s next timer is due, not at the next report', async () => {
+    const reports = new Reports();
+    const poller = new Poller(reports.callback);
+    cleanup.push(() => poller.close());
+    const [a, b] = socketPair().map(own);
+    const [c, d] = socketPair().map(own);
+    poller.add(b, POLL_READABLE, true);
+    poller.drain(b);
+    poller.add(d, POLL_READABLE);
+    // Three lines read natively (the wait in the callback begins), then nothing for half a
+    // second, then a line for JavaScript.
+    const child = spawn('sh', ['-c', 'echo x; sleep 0.01; echo x; sleep 0.01; echo x; sleep 0.5; echo end >&3'], { stdio: ['ignore', a, 'ignore', c] });
+    cleanup.push(() => child.kill('SIGKILL'));
+    const order: string[] = [];
+    const timer = new Promise<void>((r) => setTimeout(() => r(void order.push('timer')), 100));
+    const report = reports.next(d).then(() => void order.push('report'));
+    await Promise.all([timer, report]);
+    expect(poller.nestedWakes, 'wake-ups handled in the callback').toBeGreaterThan(0);
+    expect(order).toEqual(['timer', 'report']);
+  });
+
+  it('goes back to the loop after every wake-up without nesting', async () => {
+    const reports = new Reports();
+    const poller = new Poller(reports.callback);
+    cleanup.push(() => poller.close());
+    poller.nesting = false;
+    const [a, b] = socketPair().map(own);
+    poller.add(b, POLL_READABLE, true);
+    poller.drain(b);
+    writer(a);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(poller.nestedWakes).toBe(0);
+    // The lines were read natively all the same: none was reported to JavaScript.
+    expect(await reports.quiet(b, 0)).toBe(true);
   });
 });
 

@@ -90,6 +90,15 @@ export interface Poller {
   remove(fd: number): void;
   /** Forgets every fd (they are not closed); the process may exit. Idempotent. */
   close(): void;
+  /**
+   * While every report is handled natively (a steady path's hooks), wait for the next one inside
+   * the loop's callback instead of going back to the loop for each; on by default.
+   */
+  nesting: boolean;
+  /** Wake-ups handled natively inside the loop's callback so far. */
+  readonly nestedWakes: number;
+  /** Read and drop what arrives on the watched `fd` natively (tests and diagnostics of the poller). */
+  drain(fd: number): void;
 }
 
 export interface PollerConstructor {

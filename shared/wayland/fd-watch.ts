@@ -9,6 +9,11 @@
  * `rearm`; a persistent fd is reported for as long as it is ready, and
  * `rearm` only changes what it is watched for. Handlers are called on the
  * main thread, never re-entrantly for the same fd.
+ *
+ * While every wake-up is handled natively (steady paths reading their sockets,
+ * reads.rs), the poller waits for the next one inside the loop's callback
+ * instead of going back to the loop each time; WALTHAM_NATIVE_WAITS=0 turns
+ * that off.
  */
 import { POLL_HANGUP, POLL_NOTICE, POLL_READABLE, POLL_WRITABLE, Poller } from '../native.js';
 import { probeAfterMicrotasks, probeStart, probing } from '../probe.js';
@@ -40,7 +45,11 @@ function dispatch(fd: number, events: number): void {
  */
 export function watchFd(fd: number, interest: number, handler: FdHandler, persistent = false): void {
   if (handlers.has(fd)) throw new Error(`fd ${fd} is already watched`);
-  poller ??= new Poller(dispatch);
+  if (poller === null) {
+    poller = new Poller(dispatch);
+    // While every wake-up is handled natively, wait for the next inside the loop's callback.
+    poller.nesting = process.env['WALTHAM_NATIVE_WAITS'] !== '0';
+  }
   handlers.set(fd, handler);
   try {
     poller.add(fd, interest, persistent);
@@ -67,6 +76,11 @@ export function rearmCount(): number {
 export function unwatchFd(fd: number): void {
   if (!handlers.delete(fd)) return;
   poller?.remove(fd);
+}
+
+/** Wake-ups handled natively inside the loop's callback so far (`Poller.nestedWakes`). */
+export function nestedWakeCount(): number {
+  return poller?.nestedWakes ?? 0;
 }
 
 /** Number of watched fds (for tests and diagnostics). */

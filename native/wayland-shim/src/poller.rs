@@ -21,6 +21,11 @@
 //! and added again) no longer matches the registered generation and is dropped, so JS never sees
 //! a stale report after `remove`.
 //!
+//! A report handled natively (a hook, reads.rs) needs nothing of the loop. When every report of
+//! a wake-up was, the callback does not return to the loop but waits for the next reports itself
+//! (`nest`), for as long as they are handled natively, the loop's own epoll fd in our set and
+//! the wait no longer than its next timer: a steady path's wake-up then costs one `epoll_wait`.
+//!
 //! libuv is Node's own: its functions are looked up in the process (Node exports them for
 //! addons), so the library links without them and its unit tests run without Node.
 
@@ -45,6 +50,10 @@ pub const HANGUP: u32 = 4;
 
 /// Reports collected per `epoll_wait`; more ready fds are collected on the loop's next turn.
 const MAX_EVENTS: usize = 64;
+
+/// The epoll data of the loop's own fd while it is in the set (`nest`): read back as fd -1.
+const LOOP_DATA: u64 = u64::MAX;
+const LOOP_FD: RawFd = -1;
 
 /// One readiness report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,15 +257,21 @@ impl Watcher {
   /// The reports ready now, without blocking: fills the start of `out` (at most MAX_EVENTS)
   /// and returns how many.
   pub fn ready(&self, out: &mut [Event; MAX_EVENTS]) -> Result<usize> {
+    self.wait(out, 0)
+  }
+
+  /// As `ready`, waiting up to `timeout_ms` (-1: for ever) for a first report; an interrupted
+  /// wait returns none.
+  pub fn wait(&self, out: &mut [Event; MAX_EVENTS], timeout_ms: c_int) -> Result<usize> {
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
     let n = loop {
-      // SAFETY: `events` has room for MAX_EVENTS entries; a zero timeout never blocks.
+      // SAFETY: `events` has room for MAX_EVENTS entries.
       let n = unsafe {
         libc::epoll_wait(
           self.epoll.as_raw_fd(),
           events.as_mut_ptr(),
           MAX_EVENTS as c_int,
-          0,
+          timeout_ms,
         )
       };
       if n >= 0 {
@@ -264,6 +279,9 @@ impl Watcher {
       }
       if last_errno() != libc::EINTR {
         return Err(errno_error("epoll_wait", last_errno()));
+      }
+      if timeout_ms != 0 {
+        break 0;
       }
     };
     for (slot, ev) in out.iter_mut().zip(&events[..n]) {
@@ -276,6 +294,23 @@ impl Watcher {
       };
     }
     Ok(n)
+  }
+
+  /// Puts `fd` (the loop's own epoll fd, see `nest`) in the set: its readiness comes back as an
+  /// event of fd -1, which no watched fd is.
+  pub fn add_loop_fd(&self, fd: RawFd) -> Result<()> {
+    self.ctl(
+      libc::EPOLL_CTL_ADD,
+      fd,
+      libc::EPOLLIN as u32,
+      LOOP_DATA,
+      "epoll_ctl(ADD)",
+    )
+  }
+
+  /// Takes the loop's fd out of the set again.
+  pub fn remove_loop_fd(&self, fd: RawFd) -> Result<()> {
+    self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0, "epoll_ctl(DEL)")
   }
 
   /// Forgets every fd (they stay open; none is reported any more).
@@ -293,16 +328,25 @@ impl Watcher {
 
 // libuv's values (uv.h): uv_poll_event and uv_handle_type.
 const UV_READABLE: c_int = 1;
+const UV_CHECK: c_int = 2;
 const UV_POLL: c_int = 8;
 
 type PollCb = unsafe extern "C" fn(handle: *mut c_void, status: c_int, events: c_int);
 type CloseCb = unsafe extern "C" fn(handle: *mut c_void);
+type CheckCb = unsafe extern "C" fn(handle: *mut c_void);
 
 /// The libuv functions the poller calls.
 struct Uv {
   handle_size: unsafe extern "C" fn(c_int) -> usize,
   poll_init: unsafe extern "C" fn(*mut sys::uv_loop_s, *mut c_void, c_int) -> c_int,
   poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
+  poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
+  check_init: unsafe extern "C" fn(*mut sys::uv_loop_s, *mut c_void) -> c_int,
+  check_start: unsafe extern "C" fn(*mut c_void, CheckCb) -> c_int,
+  check_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
+  backend_fd: unsafe extern "C" fn(*const sys::uv_loop_s) -> c_int,
+  backend_timeout: unsafe extern "C" fn(*const sys::uv_loop_s) -> c_int,
+  update_time: unsafe extern "C" fn(*mut sys::uv_loop_s),
   close: unsafe extern "C" fn(*mut c_void, Option<CloseCb>),
   ref_: unsafe extern "C" fn(*mut c_void),
   unref: unsafe extern "C" fn(*mut c_void),
@@ -341,6 +385,13 @@ fn uv() -> Result<&'static Uv> {
         handle_size: function(c"uv_handle_size")?,
         poll_init: function(c"uv_poll_init")?,
         poll_start: function(c"uv_poll_start")?,
+        poll_stop: function(c"uv_poll_stop")?,
+        check_init: function(c"uv_check_init")?,
+        check_start: function(c"uv_check_start")?,
+        check_stop: function(c"uv_check_stop")?,
+        backend_fd: function(c"uv_backend_fd")?,
+        backend_timeout: function(c"uv_backend_timeout")?,
+        update_time: function(c"uv_update_time")?,
         close: function(c"uv_close")?,
         ref_: function(c"uv_ref")?,
         unref: function(c"uv_unref")?,
@@ -360,8 +411,16 @@ struct Shared {
   uv: &'static Uv,
   env: sys::napi_env,
   watcher: Watcher,
+  event_loop: *mut sys::uv_loop_s,
   /// The poll handle over the watcher's epoll fd.
   handle: *mut c_void,
+  /// A check handle that does nothing, started while the poll handle is stopped in `nest`, so
+  /// that the loop counts a live handle there as before.
+  keepalive: *mut c_void,
+  /// Wait in the poll callback while reports are handled natively (`nest`).
+  nesting: Cell<bool>,
+  /// Wake-ups handled in `nest` so far.
+  nested: Cell<f64>,
   callback: Cell<sys::napi_ref>,
   context: Cell<sys::napi_async_context>,
   referenced: Cell<bool>,
@@ -391,7 +450,10 @@ impl Shared {
     }
     self.watcher.clear();
     // SAFETY: initialised in `Poller::new`, closed once (guarded by `closed`).
-    unsafe { (self.uv.close)(self.handle, Some(handle_closed)) };
+    unsafe {
+      (self.uv.close)(self.keepalive, Some(keepalive_closed));
+      (self.uv.close)(self.handle, Some(handle_closed));
+    }
     let env = self.env;
     // SAFETY: the reference and context were made in `Poller::new` and are released once; the
     // cleanup hook was added there with this Shared as its argument.
@@ -429,7 +491,19 @@ unsafe extern "C" fn handle_closed(handle: *mut c_void) {
   }
 }
 
-/// Runs on the loop when the epoll fd is readable: reports every ready fd.
+/// # Safety
+/// Called by libuv once the keepalive handle is closed; its memory is ours.
+unsafe extern "C" fn keepalive_closed(handle: *mut c_void) {
+  // SAFETY: per the contract.
+  unsafe { libc::free(handle) };
+}
+
+/// # Safety
+/// Never called: the keepalive handle is started only while the loop waits inside `nest`.
+unsafe extern "C" fn keepalive_check(_handle: *mut c_void) {}
+
+/// Runs on the loop when the epoll fd is readable: reports every ready fd, then waits on in
+/// `nest` while reports are handled natively.
 ///
 /// # Safety
 /// Called by libuv with the poll handle made in `Poller::new`, whose data is a live Shared.
@@ -440,28 +514,131 @@ unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int
   if shared.closed.get() {
     return;
   }
+  if status < 0 {
+    let e = errno_error("poll of the poller's epoll fd", -status);
+    // SAFETY: on the loop's thread with the environment alive (its teardown closes us).
+    unsafe { throw_uncaught(shared.env, &e.reason) };
+    return;
+  }
+  // SAFETY: as above.
+  let turn = unsafe { deliver(shared, 0) };
+  if turn.native_only() && shared.nesting.get() {
+    // SAFETY: as above, inside the poll handle's callback.
+    unsafe { nest(shared) };
+  }
+}
+
+/// What one `deliver` did.
+struct Turn {
+  /// Reports collected.
+  count: usize,
+  /// Something was reported to JavaScript (or thrown), or the poller closed.
+  to_js: bool,
+  /// The loop's own fd was among them (`nest`).
+  loop_ready: bool,
+}
+
+impl Turn {
+  /// Every report was handled natively: JavaScript has nothing to do.
+  fn native_only(&self) -> bool {
+    self.count > 0 && !self.to_js && !self.loop_ready
+  }
+}
+
+/// Waits in the poll callback for the next reports, for as long as each is handled natively,
+/// instead of going back to the loop after every one. A native steady path (reads.rs) then
+/// costs a wake-up what a plain epoll program pays: one `epoll_wait` and its own work, without
+/// the loop's turn around it (its timers, its check and idle phases, a second poll for Node's
+/// idle-time metrics). The loop's own epoll fd waits in our set meanwhile (ours is taken out of
+/// its set, a live check handle counting for our stopped poll handle), and the wait ends when
+/// the loop has something to do: its fd is readable (another fd, a wake-up from another
+/// thread, a signal), its next timer is due (`uv_backend_timeout`, after the loop's clock is
+/// brought up to date), or it has something to do at once (immediates, closing handles).
+/// The wait also ends after any report to JavaScript.
+///
+/// # Safety
+/// In the poll handle's callback, on the loop's thread, with the environment alive.
+unsafe fn nest(shared: &Shared) {
+  let uv = shared.uv;
+  let event_loop = shared.event_loop;
+  if !shared.referenced.get() {
+    return;
+  }
+  // SAFETY: the environment's loop, alive while the environment is.
+  let loop_fd = unsafe { (uv.backend_fd)(event_loop) };
+  if loop_fd < 0 {
+    return;
+  }
+  // SAFETY: both handles are initialised and not closing (the poller is open).
+  unsafe {
+    (uv.poll_stop)(shared.handle);
+    (uv.check_start)(shared.keepalive, keepalive_check);
+  }
+  if shared.watcher.add_loop_fd(loop_fd).is_ok() {
+    loop {
+      // SAFETY: as above.
+      let timeout = unsafe {
+        (uv.update_time)(event_loop);
+        (uv.backend_timeout)(event_loop)
+      };
+      if timeout == 0 {
+        break;
+      }
+      // SAFETY: as above.
+      let turn = unsafe { deliver(shared, timeout) };
+      if !turn.native_only() {
+        break;
+      }
+      shared.nested.set(shared.nested.get() + 1.0);
+    }
+    if !shared.closed.get() {
+      let _ = shared.watcher.remove_loop_fd(loop_fd);
+    }
+  }
+  if shared.closed.get() {
+    return;
+  }
+  // SAFETY: as above; the poll handle is watched by the loop again from its next turn.
+  unsafe {
+    (uv.check_stop)(shared.keepalive);
+    (uv.poll_start)(shared.handle, UV_READABLE, on_ready);
+  }
+}
+
+/// Collects the reports ready within `timeout_ms` and delivers each: to its native hook, else
+/// (or what the hook leaves) to JavaScript.
+///
+/// # Safety
+/// On the loop's thread, outside any JS call, with the environment alive.
+unsafe fn deliver(shared: &Shared, timeout_ms: c_int) -> Turn {
+  let mut turn = Turn {
+    count: 0,
+    to_js: false,
+    loop_ready: false,
+  };
   let mut batch = [Event {
     fd: -1,
     generation: 0,
     events: 0,
   }; MAX_EVENTS];
-  let count = if status < 0 {
-    Err(errno_error("poll of the poller's epoll fd", -status))
-  } else {
-    shared.watcher.ready(&mut batch)
-  };
-  let count = match count {
+  turn.count = match shared.watcher.wait(&mut batch, timeout_ms) {
     Ok(count) => count,
     Err(e) => {
-      // SAFETY: on the loop's thread with the environment alive (its teardown closes us).
+      turn.to_js = true;
+      // SAFETY: per the contract.
       unsafe { throw_uncaught(shared.env, &e.reason) };
-      return;
+      return turn;
     }
   };
-  for &event in &batch[..count] {
+  for &event in &batch[..turn.count] {
     // A report may close the poller or remove (and re-add) the fds of later ones.
     if shared.closed.get() {
-      return;
+      turn.to_js = true;
+      return turn;
+    }
+    if event.fd == LOOP_FD {
+      turn.loop_ready = true;
+      continue;
     }
     let mut events = event.events;
     if events == READABLE && shared.watcher.is_current(&event) {
@@ -476,16 +653,18 @@ unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int
     if !shared.watcher.begin_report(&event) {
       continue;
     }
-    // SAFETY: as above.
+    turn.to_js = true;
+    // SAFETY: per the contract.
     unsafe { report(shared, event.fd, events) };
     if shared.closed.get() {
-      return;
+      return turn;
     }
     if let Err(e) = shared.watcher.end_report(&event) {
       // SAFETY: as above.
       unsafe { throw_uncaught(shared.env, &e.reason) };
     }
   }
+  turn
 }
 
 /// Calls the JS callback with (fd, events) as a callback from the loop: microtasks and
@@ -641,11 +820,18 @@ impl Poller {
       }
       return Err(errno_error("uv_poll_init", -ret));
     }
+    let keepalive = alloc_handle(uv, UV_CHECK, ptr::null_mut());
+    // SAFETY: a fresh handle on the environment's loop (uv_check_init cannot fail).
+    unsafe { (uv.check_init)(event_loop, keepalive) };
     let shared = Rc::new(Shared {
       uv,
       env: raw,
       watcher,
+      event_loop,
       handle,
+      keepalive,
+      nesting: Cell::new(true),
+      nested: Cell::new(0.0),
       callback: Cell::new(callback_ref),
       context: Cell::new(context),
       referenced: Cell::new(true),
@@ -709,6 +895,40 @@ impl Poller {
       self.shared.set_referenced(false);
     }
     Ok(())
+  }
+
+  /// Reads whatever arrives on the watched `fd` natively and drops it, as a steady path's hook
+  /// reads its socket (reads.rs): its reports do not reach JS while it has bytes (its end of the
+  /// stream and errors still do). For tests and diagnostics of the poller itself.
+  #[napi]
+  pub fn drain(&mut self, fd: i32) {
+    crate::reads::set_hook(
+      fd,
+      Rc::new(|fd| {
+        crate::reads::read(fd, |read| match read {
+          crate::reads::Read::Bytes(_) | crate::reads::Read::Nothing => 0,
+          crate::reads::Read::ToJs => READABLE,
+        })
+      }),
+    );
+  }
+
+  /// Whether the poller waits inside the loop's callback while every report is handled
+  /// natively (see the module); on by default.
+  #[napi(getter)]
+  pub fn nesting(&self) -> bool {
+    self.shared.nesting.get()
+  }
+
+  #[napi(setter)]
+  pub fn set_nesting(&mut self, nesting: bool) {
+    self.shared.nesting.set(nesting);
+  }
+
+  /// Wake-ups handled natively inside the loop's callback so far (diagnostics and tests).
+  #[napi(getter)]
+  pub fn nested_wakes(&self) -> f64 {
+    self.shared.nested.get()
   }
 
   /// Forgets every fd (they are not closed); the process may exit. Idempotent.
