@@ -164,21 +164,25 @@ describe.skipIf(skip)('steady frames, natively', () => {
   it('shows exactly the tiles sent and answers every callback while the surface is handed over', async () => {
     const { weston, server, steady, port } = await setup();
     const t = await transmitter(port, 'steady-a');
-    for (let k = 0; k < 40; k++) await t.frame(t.tilesOf(k));
+    // Handed over once the display's presentations are steady (a few frames with real feedback
+    // first; more under load), then 30 frames more.
+    let k = 0;
+    for (; k < 150 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+    for (const end = k + 30; k < end; k++) await t.frame(t.tilesOf(k));
     expect(steady.handovers.adopted, 'hand-overs').toBeGreaterThan(0);
     expect(steady.size, 'the surface is handed over now').toBe(1);
-    // Both sockets were read natively for most frames (the transmitter's and the compositor's).
-    expect(steady.nativeReads, 'reads done natively').toBeGreaterThanOrEqual(40);
-    expect(t.answered.frames).toBe(40);
+    // Both sockets were read natively for the frames handed over (the transmitter's and the compositor's).
+    expect(steady.nativeReads, 'reads done natively').toBeGreaterThanOrEqual(30);
+    expect(t.answered.frames).toBe(k);
     expect(await mismatches(weston, 'steady-a', t.model())).toBeNull();
     // A ping while handed over is answered there and noted as a sign of life.
     const pinged = Date.now();
     await t.client.roundtrip();
     expect(steady.size, 'still handed over after the ping').toBe(1);
     expect(server.peers[0]!.peer.lastSync).toBeGreaterThanOrEqual(pinged);
-    expect(t.answered.presented, 'presentation feedback of every frame').toBe(40);
+    expect(t.answered.presented, 'presentation feedback of every frame').toBe(k);
     // Counted whether handled natively or not.
-    expect(server.stats().peers[0]).toMatchObject({ commits: 40, presented: 40 });
+    expect(server.stats().peers[0]).toMatchObject({ commits: k, presented: k });
   }, 60_000);
 
   it('checks its predictions with a real presentation now and then, and without checks gives the surface back after each hold', async () => {
