@@ -135,6 +135,17 @@ async function transmitter(port: number, appId: string) {
 }
 
 /** What weston shows of the window of `appId`, as 0xffRRGGBB, compared with the model. */
+/**
+ * Frames from each of `ts` until `steady` holds as many surfaces (handed over once the display's
+ * presentations are steady: a few frames with real feedback first, more under load), at most
+ * 150; returns the number of frames sent.
+ */
+async function framesUntilHandedOver(steady: SteadyPath, ...ts: Awaited<ReturnType<typeof transmitter>>[]): Promise<number> {
+  let k = 0;
+  for (; k < 150 && steady.size < ts.length; k++) await Promise.all(ts.map((t) => t.frame(t.tilesOf(k))));
+  return k;
+}
+
 async function mismatches(weston: Weston, appId: string, want: { size: { width: number; height: number }; pixels: Uint32Array }): Promise<string | null> {
   const view = await weston.waitForView((v) => v.visible && v.appId === appId && v.rect.width === want.size.width && v.rect.height === want.size.height, 10_000, appId);
   let wrong = 0;
@@ -164,10 +175,8 @@ describe.skipIf(skip)('steady frames, natively', () => {
   it('shows exactly the tiles sent and answers every callback while the surface is handed over', async () => {
     const { weston, server, steady, port } = await setup();
     const t = await transmitter(port, 'steady-a');
-    // Handed over once the display's presentations are steady (a few frames with real feedback
-    // first; more under load), then 30 frames more.
-    let k = 0;
-    for (; k < 150 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+    // Handed over, then 30 frames more.
+    let k = await framesUntilHandedOver(steady, t);
     for (const end = k + 30; k < end; k++) await t.frame(t.tilesOf(k));
     expect(steady.handovers.adopted, 'hand-overs').toBeGreaterThan(0);
     expect(steady.size, 'the surface is handed over now').toBe(1);
@@ -195,8 +204,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
       const { weston, steady, port } = await setup({ holdMs: 300, checkMs });
       const appId = `steady-check-${checkMs ?? 'none'}`;
       const t = await transmitter(port, appId);
-      let k = 0;
-      for (; k < 150 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+      let k = await framesUntilHandedOver(steady, t);
       expect(steady.size, 'handed over').toBe(1);
       const before = steady.handovers.released;
       const start = Date.now();
@@ -245,9 +253,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
     const { weston, steady, port } = await setup();
     const bad = await transmitter(port, 'steady-bad');
     const good = await transmitter(port, 'steady-good');
-    // Handed over once the display's presentations are steady (a few frames with real feedback first).
-    let k = 0;
-    for (; k < 150 && steady.size < 2; k++) await Promise.all([bad.frame(bad.tilesOf(k)), good.frame(good.tilesOf(k))]);
+    let k = await framesUntilHandedOver(steady, bad, good);
     expect(steady.size, 'both surfaces handed over').toBe(2);
     bad.content.begin(bad.surface, 64, 48, FORMAT_XRGB8888);
     bad.content.tile(bad.surface, 60, 0, 8, 1, CODEC_RAW, new Uint8Array(8 * 4));
@@ -262,8 +268,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
   it('keeps the buffers the compositor reads as they are through hand-overs and take-backs: the pool does not grow', async () => {
     const { weston, server, steady, port } = await setup();
     const t = await transmitter(port, 'steady-cycle');
-    let k = 0;
-    for (; k < 150 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+    let k = await framesUntilHandedOver(steady, t);
     expect(steady.size).toBe(1);
     // Every other frame begins with a title: the surface comes back here for it, and is handed over again after.
     const released = steady.handovers.released;
@@ -281,8 +286,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
   it('takes a surface back with its frame in flight, then shows a new size', async () => {
     const { weston, steady, port } = await setup();
     const t = await transmitter(port, 'steady-resize');
-    let k = 0;
-    for (; k < 150 && steady.size < 1; k++) await t.frame(t.tilesOf(k));
+    let k = await framesUntilHandedOver(steady, t);
     expect(steady.size).toBe(1);
     const released = steady.handovers.released;
     // A frame goes out natively; a title comes while it is in flight, and the next frame after it.
