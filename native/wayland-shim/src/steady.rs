@@ -2167,7 +2167,11 @@ mod tests {
         s.frames.wayland_bytes(&cb, 0, cb.len() as u32, &mut io).unwrap();
       } else {
         s.frames.wayland_bytes(&cb, 0, cb.len() as u32, &mut io).unwrap();
-        presented(&mut fb, 30, monotonic_ns() + lag + off, r, 0, 0);
+        // Measured from when the callback was read, not from now: a test thread delayed
+        // between the two must not move the presentation off the lag.
+        let check = s.frames.surfaces[0].check.as_ref().expect("a check in flight");
+        let done = check.done_ns.expect("the frame callback came");
+        presented(&mut fb, 30, done + lag + off, r, 0, 0);
         let handled = s.frames.wayland_bytes(&fb, 0, fb.len() as u32, &mut io).unwrap();
         assert_eq!(handled as usize, fb.len(), "case {i}");
       }
