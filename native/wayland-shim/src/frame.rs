@@ -32,7 +32,8 @@ use napi_derive::napi;
 
 use crate::codec::{self, Codec};
 use crate::error::{error, invalid, Result};
-use crate::pixels::{check_rect, copy, disjoint, row, span_stream, uniform, views, Rect};
+use crate::mirror::Mirror;
+use crate::pixels::{check_rect, copy, disjoint, row, span_stream_rows, uniform, views, Rect};
 use crate::rgb24;
 use crate::scroll::{self, Search};
 
@@ -235,8 +236,7 @@ impl Out<'_> {
 fn band_changes(
   src: &[u8],
   src_stride: usize,
-  mirror: &[u8],
-  stride: usize,
+  mirror: &Mirror,
   cells: &[(usize, Rect)],
   copied: Option<Rect>,
   out: &mut [Option<(usize, usize)>],
@@ -248,9 +248,7 @@ fn band_changes(
   // Whether pixels x0..x1 of row y differ, the copy's columns left out where it covers row y.
   let differs = |y: usize, x0: usize, x1: usize| {
     let part = |a: usize, b: usize| {
-      a < b
-        && src[y * src_stride + 4 * a..y * src_stride + 4 * b]
-          != mirror[y * stride + 4 * a..y * stride + 4 * b]
+      a < b && src[y * src_stride + 4 * a..y * src_stride + 4 * b] != *mirror.px(y, a, b - a)
     };
     match copied.filter(|c| c.y <= y && y < c.y + c.h) {
       Some(c) => part(x0, x1.min(c.x)) || part(x0.max(c.x + c.w), x1),
@@ -337,8 +335,7 @@ struct Pass<'a> {
   max_data: usize,
   src: &'a [u8],
   src_stride: usize,
-  mirror: &'a mut [u8],
-  stride: usize,
+  mirror: &'a mut Mirror,
   width: usize,
   out: Out<'a>,
   spans: &'a mut [u8],
@@ -414,7 +411,7 @@ impl Pass<'_> {
         for i in 0..bh {
           let s = &self.src[row(self.src_stride, band, i)];
           opaque &= rgb24::pack_row(s, &mut dst[i * r.w * 3..(i + 1) * r.w * 3]);
-          self.mirror[row(self.stride, band, i)].copy_from_slice(s);
+          self.mirror.px_mut(band.y + i, band.x, band.w).copy_from_slice(s);
         }
         let len = if opaque {
           raw / 4 * 3
@@ -451,12 +448,12 @@ impl Pass<'_> {
       let mut best: Option<(u32, usize)> = None; // the span encoding, in `packed`
       let mut dense = true;
       if use_spans {
-        match span_stream_strided(
-          self.src,
-          self.src_stride,
-          self.mirror,
-          self.stride,
-          band,
+        let (src, src_stride, mirror) = (self.src, self.src_stride, &*self.mirror);
+        match span_stream_rows(
+          |i| &src[row(src_stride, band, i)],
+          |i| mirror.row_of(band, i),
+          band.w,
+          band.h,
           &mut self.spans[..raw - 1],
         ) {
           Some(0) => continue, // nothing changed in these rows
@@ -535,58 +532,16 @@ impl Pass<'_> {
       }
       self.out.end_tile_as(msg, codec, len)?;
       self.stats.tiles += 1;
-      copy_strided(self.src, self.src_stride, band, self.mirror, self.stride);
+      self.mirror.copy_from(self.src, self.src_stride, band);
     }
     Ok(())
   }
 }
 
-/// Copies rectangle `r` from `src` (stride `src_stride`) to the same place of `dst`.
-fn copy_strided(src: &[u8], src_stride: usize, r: Rect, dst: &mut [u8], stride: usize) {
-  if src_stride == stride {
-    copy(src, stride, r, dst, stride, r);
-  } else {
-    for i in 0..r.h {
-      dst[row(stride, r, i)].copy_from_slice(&src[row(src_stride, r, i)]);
-    }
-  }
-}
-
-/// `span_stream` for a source whose stride differs from the mirror's.
-fn span_stream_strided(
-  src: &[u8],
-  src_stride: usize,
-  mirror: &[u8],
-  stride: usize,
-  r: Rect,
-  out: &mut [u8],
-) -> Option<usize> {
-  if src_stride == stride {
-    return span_stream(src, mirror, stride, r, out);
-  }
-  // Rare (a client buffer with padded rows): compare through a packed copy of the rows.
-  let mut cur = vec![0u8; r.w * 4 * r.h];
-  let mut prev = vec![0u8; r.w * 4 * r.h];
-  pack(src, src_stride, r, &mut cur);
-  pack(mirror, stride, r, &mut prev);
-  span_stream(
-    &cur,
-    &prev,
-    r.w * 4,
-    Rect {
-      x: 0,
-      y: 0,
-      w: r.w,
-      h: r.h,
-    },
-    out,
-  )
-}
-
 /// What a frame encoder keeps between frames: the mirror of what the receiver has for one
 /// surface, and scratch space. Locked by each encode, which may run on a worker thread.
 struct EncoderState {
-  mirror: Vec<u8>,
+  mirror: Mirror,
   width: usize,
   height: usize,
   spans: Vec<u8>,
@@ -612,7 +567,7 @@ impl EncoderState {
 
   /// Forget what the receiver has: the next encode sends everything.
   fn forget_mirror(&mut self) {
-    self.mirror = Vec::new();
+    self.mirror = Mirror::default();
     self.stale = Vec::new();
     self.width = 0;
     self.height = 0;
@@ -721,7 +676,7 @@ impl SharedEncoder {
     {
       return false;
     }
-    copy_strided(&st.mirror, st.width * 4, r, dst, stride);
+    st.mirror.copy_to(r, dst, stride);
     true
   }
 
@@ -780,7 +735,7 @@ impl FrameEncoder {
     Ok(FrameEncoder {
       cfg: EncoderConfig { wire, tile, max_data },
       state: Arc::new(Mutex::new(EncoderState {
-        mirror: Vec::new(),
+        mirror: Mirror::default(),
         width: 0,
         height: 0,
         spans: vec![0; max_data],
@@ -1055,7 +1010,7 @@ fn encode_frame(
     ));
   }
   if full_reset {
-    st.mirror = vec![0; w * h * 4];
+    st.mirror = Mirror::new(w, h);
     st.stale = vec![false; w.div_ceil(cfg.tile) * h.div_ceil(cfg.tile)];
     st.width = w;
     st.height = h;
@@ -1100,7 +1055,6 @@ fn encode_frame(
   }
   let wire = cfg.wire;
   let solid_ok = codecs & (1 << wire.codec_solid) != 0;
-  let stride = w * 4;
   // Frames that LZ4 could not shrink anywhere (video grain, noise) are usually followed by more:
   // after such a frame the next 1, then 3, then 7 go raw without trying, so content that becomes
   // compressible is compressed again within 8 frames. Not with zstd, chosen when the link is the
@@ -1116,7 +1070,6 @@ fn encode_frame(
     src,
     src_stride,
     mirror: &mut st.mirror,
-    stride,
     width: w,
     out: Out { buf: out, at: 0 },
     spans: &mut st.spans,
@@ -1136,7 +1089,7 @@ fn encode_frame(
   if copy_ok && !full_reset && !forgotten {
     let area = bounds(&rects);
     if area.w >= t && area.h >= t && !st.scroll.skips() {
-      let found = scroll::find(src, src_stride, pass.mirror, stride, area, st.last_shift);
+      let found = scroll::find(src, src_stride, pass.mirror, area, st.last_shift);
       // New content all over (video, noise) seldom starts to scroll in the next frame: after
       // such a frame the search is left out for 1, then 3, then 7 frames, so a scroll that
       // starts is found within 8 and a frame that moved nothing does not pay for a search
@@ -1157,7 +1110,7 @@ fn encode_frame(
         pass.out.end_tile(msg, 8)?;
         pass.stats.tiles += 1;
         pass.stats.copied_pixels = (s.dst.w * s.dst.h) as f64;
-        scroll::move_rows(pass.mirror, stride, s.dst, s.dst.x, s.src_y);
+        pass.mirror.move_rows(s.dst, s.src_y);
         copied = Some(s.dst);
       }
     }
@@ -1229,8 +1182,13 @@ fn encode_frame(
         // Unknown on the receiver: a mirror that differs from every source byte sends it all.
         st.stale[ty * cols + tx] = false;
         for i in 0..cell.h {
-          let (m, s) = (row(stride, cell, i), row(src_stride, cell, i));
-          for (d, b) in pass.mirror[m].iter_mut().zip(&src[s]) {
+          let s = row(src_stride, cell, i);
+          for (d, b) in pass
+            .mirror
+            .px_mut(cell.y + i, cell.x, cell.w)
+            .iter_mut()
+            .zip(&src[s])
+          {
             *d = !*b;
           }
         }
@@ -1243,7 +1201,7 @@ fn encode_frame(
     }
     changes.clear();
     changes.resize(cols, None);
-    band_changes(src, src_stride, pass.mirror, stride, &cells, copied, &mut changes);
+    band_changes(src, src_stride, pass.mirror, &cells, copied, &mut changes);
     for tx in 0..cols {
       let Some((cell, moved)) = band[tx] else {
         close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
@@ -1273,7 +1231,7 @@ fn encode_frame(
         None
       } {
         close(&mut pass, &mut run_x, &mut run_w, &mut run_top, &mut run_bottom)?;
-        copy_strided(src, src_stride, cell, pass.mirror, stride);
+        pass.mirror.copy_from(src, src_stride, cell);
         match last_solid {
           Some(i)
             if solids[i].pixel == pixel

@@ -16,6 +16,7 @@ pub mod frame;
 mod fuzz;
 pub mod listener;
 mod lz4;
+mod mirror;
 pub mod pixels;
 pub mod poller;
 pub mod reads;

@@ -231,6 +231,25 @@ fn next_clear(mask: &[u64], from: usize, len: usize) -> usize {
 /// last. Rows are compared a 64-pixel block at a time, and changed pixels found through a bit
 /// mask per row, so the work follows the changes rather than the pixels.
 pub fn span_stream(current: &[u8], previous: &[u8], stride: usize, r: Rect, out: &mut [u8]) -> Option<usize> {
+  span_stream_rows(
+    |i| &current[row(stride, r, i)],
+    |i| &previous[row(stride, r, i)],
+    r.w,
+    r.h,
+    out,
+  )
+}
+
+/// `span_stream` of a `w` x `h` rectangle given row by row: `current(i)` and `previous(i)` are
+/// its row `i` (`w` pixels) in each picture.
+pub fn span_stream_rows<'a, 'b>(
+  current: impl Fn(usize) -> &'a [u8],
+  previous: impl Fn(usize) -> &'b [u8],
+  w: usize,
+  h: usize,
+  out: &mut [u8],
+) -> Option<usize> {
+  let r = Rect { x: 0, y: 0, w, h };
   let mut o = 0;
   // One past the last pixel of the last record written.
   let mut end = 0;
@@ -258,10 +277,9 @@ pub fn span_stream(current: &[u8], previous: &[u8], stride: usize, r: Rect, out:
       while left > 0 {
         let (y, x) = (k / r.w, k % r.w);
         let n = left.min(r.w - x);
-        let from = (r.y + y) * stride + (r.x + x) * 4;
         out
           .get_mut(*o..*o + n * 4)?
-          .copy_from_slice(&current[from..from + n * 4]);
+          .copy_from_slice(&current(y)[x * 4..(x + n) * 4]);
         *o += n * 4;
         k += n;
         left -= n;
@@ -271,8 +289,7 @@ pub fn span_stream(current: &[u8], previous: &[u8], stride: usize, r: Rect, out:
     Some(())
   };
   for y in 0..r.h {
-    let span = row(stride, r, y);
-    let (c, p) = (&current[span.clone()], &previous[span]);
+    let (c, p) = (current(y), previous(y));
     if c == p {
       continue;
     }

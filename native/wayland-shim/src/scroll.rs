@@ -13,6 +13,7 @@
 //! checked across it, one comparison a row, and all of them must match). Nothing is assumed:
 //! every row of the copy was compared.
 
+use crate::mirror::Mirror;
 use crate::pixels::{first_diff, last_diff, row, Rect};
 
 /// Rows a copy covers at least (a shorter one saves too little to be worth a message).
@@ -59,14 +60,15 @@ thread_local! {
   static EXTENDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-fn fingerprint(buf: &[u8], stride: usize, area: Rect, i: usize) -> u64 {
+/// A fingerprint of a row of pixels: a handful of them across it.
+fn fingerprint(row: &[u8]) -> u64 {
   #[cfg(test)]
   FINGERPRINTS.with(|n| n.set(n.get() + 1));
-  let start = (area.y + i) * stride + area.x * 4;
+  let w = row.len() / 4;
   let mut h: u64 = 0xcbf2_9ce4_8422_2325;
   for k in 0..FINGERPRINT_PIXELS {
-    let at = start + (k * area.w / FINGERPRINT_PIXELS) * 4;
-    let p = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+    let at = (k * w / FINGERPRINT_PIXELS) * 4;
+    let p = u32::from_le_bytes([row[at], row[at + 1], row[at + 2], row[at + 3]]);
     h = (h ^ p as u64).wrapping_mul(0x0000_0100_0000_01b3);
   }
   h
@@ -78,23 +80,16 @@ fn uniform_row(row: &[u8]) -> bool {
 }
 
 /// The vertical move that best explains the new pixels `src` (stride `src_stride`) inside
-/// `area`, against `mirror` (stride `stride`), if one covers at least `MIN_ROWS` rows and a
+/// `area`, against `mirror`, if one covers at least `MIN_ROWS` rows and a
 /// quarter of the area. Sample rows that did not change, or are one colour, say nothing.
 /// `hint`: a shift to try first, by one comparison per sample (the last frame's: a terminal or
 /// a list scrolls by the same lines frame after frame), before any fingerprint is taken.
-pub fn find(
-  src: &[u8],
-  src_stride: usize,
-  mirror: &[u8],
-  stride: usize,
-  area: Rect,
-  hint: Option<isize>,
-) -> Search {
+pub fn find(src: &[u8], src_stride: usize, mirror: &Mirror, area: Rect, hint: Option<isize>) -> Search {
   if area.h < 2 * MIN_ROWS || area.w < FINGERPRINT_PIXELS {
     return Search::Unsure;
   }
   let src_row = |i: usize| &src[row(src_stride, area, i)];
-  let mirror_row = |i: usize| &mirror[row(stride, area, i)];
+  let mirror_row = |i: usize| mirror.row_of(area, i);
   // Most samples must have changed: a frame with a few changed rows is no scroll.
   let samples: Vec<usize> = (0..SAMPLES)
     .map(|k| (2 * k + 1) * area.h / (2 * SAMPLES))
@@ -128,12 +123,12 @@ pub fn find(
     h: area.h,
   };
   let src_row = |i: usize| &src[row(src_stride, area, i)];
-  let mirror_row = |i: usize| &mirror[row(stride, area, i)];
+  let mirror_row = |i: usize| mirror.row_of(area, i);
   // Fingerprints of the mirror's rows, taken as the search reaches them: a short scroll is found
   // among the rows near the samples, and each fingerprint reads 24 cache lines of a mirror that is
   // seldom in the cache.
   let mut prints: Vec<Option<u64>> = vec![None; area.h];
-  let mut print_of = |j: usize| *prints[j].get_or_insert_with(|| fingerprint(mirror, stride, area, j));
+  let mut print_of = |j: usize| *prints[j].get_or_insert_with(|| fingerprint(mirror_row(j)));
   // Votes for each shift (mirror row - new row) from the changed, non-uniform samples; the hint
   // is a candidate without a vote yet.
   let mut votes: Vec<(isize, usize)> = hint.map(|h| (h, 0)).into_iter().collect();
@@ -163,7 +158,7 @@ pub fn find(
     }) {
       continue;
     }
-    let print = fingerprint(src, src_stride, area, i);
+    let print = fingerprint(s);
     let mut tried = 0;
     // Nearest shifts first: scrolls are usually short.
     for d in 1..area.h {
@@ -204,7 +199,7 @@ pub fn find(
     let j = i as isize + shift;
     j >= 0 && (j as usize) < area.h && mirror_row(j as usize) == src_row(i)
   };
-  let whole_same = |i: usize, j: usize| src[row(src_stride, whole, i)] == mirror[row(stride, whole, j)];
+  let whole_same = |i: usize, j: usize| src[row(src_stride, whole, i)] == *mirror.row_of(whole, j);
   let wide = whole.w > area.w
     && changed
       .iter()
@@ -251,8 +246,13 @@ pub fn find(
   for i in (0..best_len).filter(|_| extend) {
     #[cfg(test)]
     EXTENDED.with(|n| n.set(n.get() + 1));
-    let (d, s) = ((dst_y + i) * src_stride, (src_y + i) * stride);
-    let part = |from: usize, to: usize| (&src[d + 4 * from..d + 4 * to], &mirror[s + 4 * from..s + 4 * to]);
+    let d = (dst_y + i) * src_stride;
+    let part = |from: usize, to: usize| {
+      (
+        &src[d + 4 * from..d + 4 * to],
+        mirror.px(src_y + i, from, to - from),
+      )
+    };
     if left < area.x {
       let (a, b) = part(left, area.x);
       if let Some(x) = last_diff(a, b) {
@@ -343,7 +343,7 @@ mod tests {
     for shift in [1isize, 4, 17, -3, -25] {
       let old = page(w, h, 100);
       let new = page(w, h, (100 + shift) as usize);
-      let s = find(&new, w * 4, &old, w * 4, area, None)
+      let s = find(&new, w * 4, &Mirror::from_pixels(w, &old), area, None)
         .found()
         .expect("a scroll");
       assert_eq!(s.src_y as isize - s.dst.y as isize, shift, "shift {shift}");
@@ -362,7 +362,7 @@ mod tests {
       let old = page(w, h, 200);
       let new = page(w, h, (200 + shift) as usize);
       FINGERPRINTS.with(|n| n.set(0));
-      let s = find(&new, w * 4, &old, w * 4, area, None)
+      let s = find(&new, w * 4, &Mirror::from_pixels(w, &old), area, None)
         .found()
         .expect("a scroll");
       assert_eq!(s.src_y as isize - s.dst.y as isize, shift, "shift {shift}");
@@ -381,17 +381,17 @@ mod tests {
     for shift in [17isize, -40] {
       let old = page(w, h, 200);
       let new = page(w, h, (200 + shift) as usize);
-      let without = find(&new, w * 4, &old, w * 4, area, None);
+      let without = find(&new, w * 4, &Mirror::from_pixels(w, &old), area, None);
       FINGERPRINTS.with(|n| n.set(0));
       assert_eq!(
-        find(&new, w * 4, &old, w * 4, area, Some(shift)),
+        find(&new, w * 4, &Mirror::from_pixels(w, &old), area, Some(shift)),
         without,
         "shift {shift}"
       );
       assert_eq!(FINGERPRINTS.with(|n| n.get()), 0, "shift {shift}");
       for wrong in [shift + 1, -shift, 3] {
         assert_eq!(
-          find(&new, w * 4, &old, w * 4, area, Some(wrong)),
+          find(&new, w * 4, &Mirror::from_pixels(w, &old), area, Some(wrong)),
           without,
           "shift {shift}, hint {wrong}"
         );
@@ -400,7 +400,10 @@ mod tests {
     // A hint where nothing moved finds nothing.
     let old = page(w, h, 0);
     let noise: Vec<u8> = (0..w * h * 4).map(|i| (i * 7919 % 251) as u8).collect();
-    assert_eq!(find(&noise, w * 4, &old, w * 4, area, Some(12)), Search::NotMoved);
+    assert_eq!(
+      find(&noise, w * 4, &Mirror::from_pixels(w, &old), area, Some(12)),
+      Search::NotMoved
+    );
   }
 
   #[test]
@@ -408,7 +411,10 @@ mod tests {
     let (w, h) = (160, 100);
     let area = Rect { x: 0, y: 0, w, h };
     let old = page(w, h, 0);
-    assert_eq!(find(&old, w * 4, &old, w * 4, area, None), Search::Unsure);
+    assert_eq!(
+      find(&old, w * 4, &Mirror::from_pixels(w, &old), area, None),
+      Search::Unsure
+    );
     let mut seed = 7u32;
     let noise: Vec<u8> = (0..w * h * 4)
       .map(|_| {
@@ -417,11 +423,17 @@ mod tests {
       })
       .collect();
     // New pixels everywhere: the encoder may leave the search out for a few frames.
-    assert_eq!(find(&noise, w * 4, &old, w * 4, area, None), Search::NotMoved);
+    assert_eq!(
+      find(&noise, w * 4, &Mirror::from_pixels(w, &old), area, None),
+      Search::NotMoved
+    );
     let mut one_line = old.clone();
     one_line[(50 * w + 10) * 4] ^= 0xff;
     // A few changed rows (a terminal's typing): no reason to search less.
-    assert_eq!(find(&one_line, w * 4, &old, w * 4, area, None), Search::Unsure);
+    assert_eq!(
+      find(&one_line, w * 4, &Mirror::from_pixels(w, &old), area, None),
+      Search::Unsure
+    );
   }
 
   #[test]
@@ -436,7 +448,7 @@ mod tests {
       new[r.clone()].copy_from_slice(&old[r]);
     }
     new[row(w * 4, area, 145)].fill(0x55);
-    let s = find(&new, w * 4, &old, w * 4, area, None)
+    let s = find(&new, w * 4, &Mirror::from_pixels(w, &old), area, None)
       .found()
       .expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 12);
@@ -473,7 +485,7 @@ mod tests {
     let (w, h) = (120, 100);
     let area = Rect { x: 0, y: 0, w, h };
     let (old, new) = scrolled_with_a_still_column(w, h, 15, 2, w);
-    let s = find(&new, w * 4, &old, w * 4, area, None)
+    let s = find(&new, w * 4, &Mirror::from_pixels(w, &old), area, None)
       .found()
       .expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
@@ -489,7 +501,7 @@ mod tests {
     let (w, h) = (400, 100);
     let area = Rect { x: 0, y: 0, w, h };
     let (old, new) = scrolled_with_a_still_column(w, h, 15, 380, 150);
-    let s = find(&new, w * 4, &old, w * 4, area, None)
+    let s = find(&new, w * 4, &Mirror::from_pixels(w, &old), area, None)
       .found()
       .expect("a scroll");
     assert_eq!(s.src_y - s.dst.y, 15);
@@ -506,7 +518,7 @@ mod tests {
     let old = page(w, h, 0);
     let mut new = page(w, h, 10);
     EXTENDED.with(|n| n.set(0));
-    let s = find(&new, w * 4, &old, w * 4, area, None)
+    let s = find(&new, w * 4, &Mirror::from_pixels(w, &old), area, None)
       .found()
       .expect("a scroll");
     assert_eq!(
@@ -517,7 +529,7 @@ mod tests {
     // A dot in the margin of one row in the middle: the rows still all moved in the columns of
     // the text, so the copy keeps every row and leaves that margin column out.
     new[(100 * w + 2) * 4..(100 * w + 2) * 4 + 4].copy_from_slice(&0xff00_0000u32.to_le_bytes());
-    let s = find(&new, w * 4, &old, w * 4, area, None)
+    let s = find(&new, w * 4, &Mirror::from_pixels(w, &old), area, None)
       .found()
       .expect("a scroll");
     assert_eq!((s.dst.x, s.dst.y, s.dst.h, s.src_y), (3, 0, h - 10, 10), "{s:?}");
