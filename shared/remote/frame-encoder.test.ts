@@ -218,6 +218,66 @@ describe('the native one-pass frame encoder', () => {
     expect(after!.changedTiles).toBe(3);
   });
 
+  it('keeps its picture of the receiver through scrolls up and down, one after the other, beside a frame that stays', () => {
+    // The page moves by 1 to 20 rows a frame, either way; a frame of 6 columns on each side
+    // stays, with a colour per row, so no copy spans the width, and a pixel or two change
+    // anywhere. The encoder's picture must follow every move exactly: each frame decodes to
+    // exactly its pixels (encodeEach).
+    const rand = prng(91);
+    let top = 200;
+    const dirs = new Set<number>();
+    const frames = Array.from({ length: 60 }, (_, i) => {
+      if (i > 0) {
+        const step = 1 + Math.floor(rand() * 20);
+        const dir = rand() < 0.5 ? -1 : 1;
+        top += dir * step;
+      }
+      const px = page(top);
+      for (let y = 0; y < H; y++) {
+        for (const x of [0, 1, 2, 3, 4, 5, W - 6, W - 5, W - 4, W - 3, W - 2, W - 1]) px.fill((y * 37 + x) & 0xff, (y * W + x) * 4, (y * W + x) * 4 + 4);
+      }
+      for (let k = 0; k < 2; k++) {
+        const [x, y] = [Math.floor(rand() * W), Math.floor(rand() * H)];
+        px.fill(0x50 + k + i, (y * W + x) * 4, (y * W + x) * 4 + 4);
+      }
+      return px;
+    });
+    const res = encodeEach(LOCAL_CODECS, frames);
+    let copies = 0;
+    res.forEach((r, i) => {
+      // What the receiver has once the copy is done: the frame before, its rows moved.
+      const moved = i > 0 ? frames[i - 1]!.slice() : new Uint8Array(W * H * 4);
+      for (const t of r.tiles.filter((t) => t.codec === CODEC_COPY)) {
+        copies++;
+        expect(t.x).toBeGreaterThanOrEqual(6);
+        expect(t.x + t.width).toBeLessThanOrEqual(W - 6);
+        const from = copySource(t)!;
+        dirs.add(Math.sign(from.y - t.y));
+        const rows = Array.from({ length: t.height }, (_, k) => moved.slice(((from.y + k) * W + t.x) * 4, ((from.y + k) * W + t.x + t.width) * 4));
+        rows.forEach((row, k) => moved.set(row, ((t.y + k) * W + t.x) * 4));
+      }
+      // Every other tile lies in 64x64 cells where that differs from the frame: the encoder's
+      // picture of the receiver followed the move (the frame beside it sends nothing).
+      const changed = (cx: number, cy: number): boolean => {
+        for (let y = cy * 64; y < Math.min(H, cy * 64 + 64); y++) {
+          const at = (y * W + cx * 64) * 4;
+          const end = (y * W + Math.min(W, cx * 64 + 64)) * 4;
+          if (!Buffer.from(moved.subarray(at, end)).equals(Buffer.from(frames[i]!.subarray(at, end)))) return true;
+        }
+        return false;
+      };
+      for (const t of r.tiles.filter((t) => t.codec !== CODEC_COPY)) {
+        for (let cy = Math.floor(t.y / 64); cy <= Math.floor((t.y + t.height - 1) / 64); cy++) {
+          for (let cx = Math.floor(t.x / 64); cx <= Math.floor((t.x + t.width - 1) / 64); cx++) {
+            expect(changed(cx, cy), `frame ${i}: ${t.width}x${t.height}+${t.x}+${t.y} in an unchanged cell`).toBe(true);
+          }
+        }
+      }
+    });
+    expect(copies).toBeGreaterThanOrEqual(40);
+    expect([...dirs].sort()).toEqual([-1, 1]);
+  });
+
   it('searches for a scroll less after new content all over, and finds one that starts within 8 frames', () => {
     const run = (frames: Uint8Array[]): boolean[] => encodeEach(LOCAL_CODECS, frames).map((res) => res.tiles.some((t) => t.codec === CODEC_COPY));
     const scrolling = Array.from({ length: 10 }, (_, i) => page(4 * i));
