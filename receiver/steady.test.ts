@@ -134,7 +134,6 @@ async function transmitter(port: number, appId: string) {
   return { client, surface, toplevel, content, frame, tilesOf, model: () => ({ size, pixels: model }), answered };
 }
 
-/** What weston shows of the window of `appId`, as 0xffRRGGBB, compared with the model. */
 /**
  * Frames from each of `ts` until `steady` holds as many surfaces (handed over once the display's
  * presentations are steady: a few frames with real feedback first, more under load), at most
@@ -146,6 +145,7 @@ async function framesUntilHandedOver(steady: SteadyPath, ...ts: Awaited<ReturnTy
   return k;
 }
 
+/** What weston shows of the window of `appId`, as 0xffRRGGBB, compared with the model. */
 async function mismatches(weston: Weston, appId: string, want: { size: { width: number; height: number }; pixels: Uint32Array }): Promise<string | null> {
   const view = await weston.waitForView((v) => v.visible && v.appId === appId && v.rect.width === want.size.width && v.rect.height === want.size.height, 10_000, appId);
   let wrong = 0;

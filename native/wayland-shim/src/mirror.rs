@@ -84,14 +84,6 @@ impl Mirror {
     }
   }
 
-  /// Copies `r` of the mirror to `out`, packed.
-  pub fn pack(&self, r: Rect, out: &mut [u8]) {
-    let n = r.w * 4;
-    for i in 0..r.h {
-      out[i * n..(i + 1) * n].copy_from_slice(self.row_of(r, i));
-    }
-  }
-
   /// Moves the pixels of rows `src_y..src_y + r.h` to `r` (the same columns), as a memmove of
   /// each row would: the rows may overlap, and every pixel outside `r` keeps its value. The
   /// rows of `r` take the table entries of their sources; the source rows outside `r` keep their
@@ -128,23 +120,18 @@ impl Mirror {
         self.spare.extend_from_slice(&self.buf[from + a..from + b]);
       }
     }
-    let old: Vec<usize> = self.rows[src].to_vec();
     // Each row of `r` takes its own columns beside `r` back from the row its entry had, in the
     // order that reads each before it is written (as memmove's).
     if !beside.is_empty() {
-      let order: Box<dyn Iterator<Item = usize>> = if src_y > r.y {
-        Box::new((0..r.h).rev())
-      } else {
-        Box::new(0..r.h)
-      };
-      for i in order {
-        let (to, from) = (old[i], self.rows[r.y + i]);
+      for k in 0..r.h {
+        let i = if src_y > r.y { r.h - 1 - k } else { k };
+        let (to, from) = (self.rows[src_y + i], self.rows[r.y + i]);
         for &(a, b) in &beside {
           self.buf.copy_within(from + a..from + b, to + a);
         }
       }
     }
-    self.rows[dst].copy_from_slice(&old);
+    self.rows.copy_within(src, r.y);
     let mut k = 0;
     for (&y, &to) in left.iter().zip(&freed) {
       for &(a, b) in &beside {
