@@ -71,7 +71,7 @@ async function transmitter(port: number, appId: string) {
   toplevel.setAppId(appId);
   let size = { width: 64, height: 48 };
   let model = new Uint32Array(size.width * size.height);
-  const answered = { frames: 0, presented: 0 };
+  const answered = { frames: 0, presented: 0, last: null as { age: number; refresh: number } | null };
 
   const apply = (t: Tile): void => {
     const before = model.slice();
@@ -112,7 +112,12 @@ async function transmitter(port: number, appId: string) {
       send(t);
     }
     const done = new Promise<void>((resolve) => surface.frame().listen({ done: () => resolve() }));
-    presentation.feedback(surface).listen({ presented: () => answered.presented++ });
+    presentation.feedback(surface).listen({
+      presented: (age, refresh) => {
+        answered.presented++;
+        answered.last = { age, refresh };
+      },
+    });
     surface.commit();
     client.flushNow?.();
     return done.then(() => void answered.frames++);
@@ -199,13 +204,15 @@ describe.skipIf(skip)('steady frames, natively', () => {
     // compositor for a real presentation then). With a check every 100 ms the native side asks
     // weston itself (lent feedback ids), and presentations on the predictions' lag confirm them
     // (that a confirmed check renews the hold, and one off the lag gives the surface back, is
-    // checked in steady.rs, where time and presentations are given).
+    // checked in steady.rs, where time and presentations are given). Handed over once the
+    // display shows itself steady (not before, asking every presentation: `following`).
     for (const checkMs of [100, null]) {
-      const { weston, steady, port } = await setup({ holdMs: 300, checkMs });
+      const { weston, steady, port } = await setup({ holdMs: 300, checkMs, following: false });
       const appId = `steady-check-${checkMs ?? 'none'}`;
       const t = await transmitter(port, appId);
       let k = await framesUntilHandedOver(steady, t);
       expect(steady.size, 'handed over').toBe(1);
+      expect(steady.handovers.following).toBe(0);
       const before = steady.handovers.released;
       const start = Date.now();
       while (Date.now() - start < (checkMs === null ? 1500 : 5000) && !(checkMs !== null && steady.checks >= 3)) await t.frame(t.tilesOf(k++));
@@ -220,6 +227,29 @@ describe.skipIf(skip)('steady frames, natively', () => {
       }
       for (const c of cleanups.splice(0).reverse()) await c();
     }
+  }, 60_000);
+
+  it('hands a surface whose producer wants presentations over before the display shows itself steady, asking every commit\'s', async () => {
+    // The test's transmitter asks presentation feedback of every frame. Before weston's
+    // presentations have come STEADY_AFTER times in a row on the same lag, the surface is
+    // handed over asking the real presentation of each commit, and each moves the predictions
+    // the feedback is answered from (in a steady mode, one a second confirms them).
+    const { weston, steady, port } = await setup();
+    const t = await transmitter(port, 'steady-following');
+    let k = await framesUntilHandedOver(steady, t);
+    expect(steady.handovers.following, 'handed over asking every presentation').toBe(1);
+    const checks = steady.checks;
+    for (const end = k + 30; k < end; k++) await t.frame(t.tilesOf(k));
+    expect(steady.size, 'still handed over').toBe(1);
+    expect(steady.checks - checks, 'real presentations the predictions followed').toBeGreaterThanOrEqual(20);
+    expect(t.answered.frames).toBe(k);
+    expect(t.answered.presented, 'presentation feedback of every frame').toBe(k);
+    // The next refresh after the newest real presentation: within a refresh ahead (negative age).
+    const { age, refresh } = t.answered.last!;
+    expect(refresh, 'the display\'s refresh').toBeGreaterThan(0);
+    expect(age, 'age of the presentation answered (us)').toBeLessThanOrEqual(0);
+    expect(age).toBeGreaterThanOrEqual(-Math.ceil(refresh / 1000));
+    expect(await mismatches(weston, 'steady-following', t.model())).toBeNull();
   }, 60_000);
 
   it.skipIf(skipApp)('waits for the next message of a handed-over surface inside the loop, and the loop still runs its timers and streams', async () => {

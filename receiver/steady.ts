@@ -13,7 +13,11 @@
  * predicted from the display's last real one, as here; once a second
  * (`CHECK_MS`) it asks the compositor for a real one, which moves the
  * predictions on to it when it is on their phase (or lag); two in a row off
- * it give the surface back, for JavaScript to learn the display anew.
+ * it give the surface back, for JavaScript to learn the display anew. A
+ * producer that wants presentations on a display not steady yet gets the
+ * real presentation of every commit asked, as JavaScript asks it, and the
+ * predictions follow each one that comes (not without checks: such a
+ * surface stays here then).
  * Without such checks (a compositor without wp_presentation, no freed ids
  * to lend yet), or when none confirms the predictions for `HOLD_MS`, the
  * surface goes back at its next frame, so that they stay fresh.
@@ -149,19 +153,29 @@ export class SteadyPath {
   /** Peers whose socket is read natively, and the compositor's socket when it is (-1: not). */
   private readonly hookedPeers = new Set<number>();
   private displayHooked = -1;
-  /** Hand-overs and surfaces taken back so far, and the real presentations that confirmed the predictions of those taken back. */
-  readonly handovers = { adopted: 0, released: 0, checks: 0 };
+  /**
+   * Hand-overs so far (`following`: those asking every commit's real presentation, mode 3),
+   * surfaces taken back, and the real presentations that confirmed (or, in mode 3, moved) the
+   * predictions of those taken back.
+   */
+  readonly handovers = { adopted: 0, following: 0, released: 0, checks: 0 };
   private readonly holdMs: number;
   private readonly checkMs: number | null;
+  private readonly following: boolean;
 
   constructor(
     private readonly display: DisplaySteady,
     private readonly logger: Logger,
-    /** `holdMs` (default HOLD_MS); `checkMs` (default CHECK_MS; null: no checks). */
-    options: { holdMs?: number; checkMs?: number | null } = {},
+    /**
+     * `holdMs` (default HOLD_MS); `checkMs` (default CHECK_MS; null: no checks); `following`
+     * (default true; false: a surface whose producer wants presentations waits until the
+     * display shows itself steady).
+     */
+    options: { holdMs?: number; checkMs?: number | null; following?: boolean } = {},
   ) {
     this.holdMs = options.holdMs ?? HOLD_MS;
     this.checkMs = options.checkMs === undefined ? CHECK_MS : options.checkMs;
+    this.following = options.following ?? true;
     this.native = new SteadyFrames(steadyWire());
     display.onMirrorGone = (scene) => this.releaseScene(scene);
     display.liveCounters = () => {
@@ -182,7 +196,7 @@ export class SteadyPath {
     return peer === undefined || (this.counts.get(peer) ?? 0) === 0 ? [0, 0, 0, 0, 0] : this.native.counters(peer);
   }
 
-  /** Real presentations that confirmed the predictions so far. */
+  /** Real presentations that confirmed (or, in mode 3, moved) the predictions so far. */
   get checks(): number {
     let live = 0;
     for (const peer of this.counts.keys()) if ((this.counts.get(peer) ?? 0) > 0) live += this.native.counters(peer)[4]!;
@@ -236,7 +250,8 @@ export class SteadyPath {
     if (waltham === null) return;
     const pool = rs.steadyPool();
     if (pool === null) return;
-    const local = this.display.target(rs.scene, pool.pool, pool.current, pool.width, pool.height, pool.format);
+    // Every commit's presentation is asked for (mode 3) only with checks on.
+    const local = this.display.target(rs.scene, pool.pool, pool.current, pool.width, pool.height, pool.format, this.following && this.checkMs !== null);
     if (local === null) return;
     const key = this.nextKey++;
     const stale: number[] = [];
@@ -299,6 +314,7 @@ export class SteadyPath {
     this.byScene.set(rs.scene, key);
     this.counts.set(peer, (this.counts.get(peer) ?? 0) + 1);
     this.handovers.adopted++;
+    if (local.presentation.mode === 3) this.handovers.following++;
     this.hook();
     if (SteadyPath.nativeReads) {
       if (!this.hookedPeers.has(peer) && client.peer.readNatively()) {

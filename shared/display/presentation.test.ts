@@ -127,6 +127,7 @@ describe('DisplayPresentation: real feedback for a producer that waits for it', 
     const { asking, predicted } = run(s, 0, 80, onVblank);
     expectSparse(asking, 80);
     expect(s.d.steady(s.wl)).toBe(true);
+    expect(s.d.following(s.wl), 'predicted, not following').toBe(false);
     // Predictions: the first vertical blank after each frame callback.
     for (const p of predicted.slice(20)) {
       const next = (p.done / BigInt(REFRESH) + 1n) * BigInt(REFRESH);
@@ -148,8 +149,16 @@ describe('DisplayPresentation: real feedback for a producer that waits for it', 
 
   it('asks for every frame of a display steady neither way: a phase without the vsync kind, a lag that varies, or one repeated time', () => {
     const unsynchronized = display();
+    // Following (a native path may take it, asking every frame's) from the first presentation on.
+    expect(unsynchronized.d.following(unsynchronized.wl)).toBe(false);
     expect(run(unsynchronized, 0, 60, onVblank, 0).asking).toHaveLength(60);
     expect(unsynchronized.d.steady(unsynchronized.wl)).toBe(false);
+    expect(unsynchronized.d.following(unsynchronized.wl)).toBe(true);
+    expect(unsynchronized.d.prediction(unsynchronized.wl).mode).toBe(1);
+    // Not for a producer that does not ask (asked for now and then).
+    vi.advanceTimersByTime(REFRESH_MS);
+    expect(unsynchronized.d.request(unsynchronized.wl, false)).not.toBeNull();
+    expect(unsynchronized.d.following(unsynchronized.wl)).toBe(false);
     // Shown when the next commit comes (wlroots): 1 to 10 ms after the callback, varying.
     const varying = display();
     expect(run(varying, 0, 60, (done, i) => done + BigInt(1 + ((i * 7) % 10)) * 1_000_000n, 0).asking).toHaveLength(60);

@@ -56,6 +56,8 @@ const LAG_TOLERANCE_NS = 500_000n;
 export interface Asked {
   /** When (ms, `performance.now()`). */
   readonly at: number;
+  /** For a producer that wanted to know how its frame is shown. */
+  readonly wanted: boolean;
   /** Not answered yet. */
   inFlight: boolean;
   /** When the commit's frame callback came (this process's CLOCK_MONOTONIC ns), once it did. */
@@ -117,7 +119,7 @@ export class DisplayPresentation {
     const s = this.surface(wl);
     const last = s.asked;
     if ((!wanted || isSteady(s)) && last !== null && (now - last.at < REFRESH_MS || (last.inFlight && now - last.at < UNANSWERED_MS))) return null;
-    const asked: Asked = { at: now, inFlight: true, doneAt: null };
+    const asked: Asked = { at: now, wanted, inFlight: true, doneAt: null };
     s.asked = asked;
     this.feedbacks++;
     const feedback = this.presentation.feedback(wl);
@@ -171,6 +173,17 @@ export class DisplayPresentation {
     const s = this.surfaces.get(wl);
     if (s?.asked?.inFlight === true) return false;
     return !wanted || (s !== undefined && isSteady(s));
+  }
+
+  /**
+   * Whether every frame of `wl` asks for its real presentation now: its
+   * producer wanted the last one on a display not steady yet, and there is
+   * a presentation to predict from (a native path that does the same can
+   * take the surface then: `prediction` gives mode 1 from it).
+   */
+  following(wl: WlSurfaceProxy): boolean {
+    const s = this.surfaces.get(wl);
+    return s !== undefined && s.asked?.wanted === true && s.last !== null && !isSteady(s);
   }
 
   /**

@@ -15,7 +15,9 @@
  * the display's presentations are predicted (DisplayPresentation), with the
  * compositor's wp_presentation and wp_presentation_feedback ids lent the
  * same way, for the real presentations that check the predictions now and
- * then. Taking it back restores what the native side changed: which buffers
+ * then (or, for a producer that wants presentations on a display not steady
+ * yet, that the native side asks for every commit, as the display does here).
+ * Taking it back restores what the native side changed: which buffers
  * the compositor reads, and the frame in flight, which is then paced and
  * answered here as if committed here.
  *
@@ -60,6 +62,11 @@ export interface SteadyLocal {
 const LENT_CALLBACKS = 2;
 /** Presentation feedback ids lent at a time (one check in flight, one whose delete_id may be on its way). */
 const LENT_FEEDBACKS = 2;
+/**
+ * The same where every commit asks for its presentation (mode 3): a frame's comes about a
+ * refresh after its frame callback, after the next commit.
+ */
+const LENT_FEEDBACKS_EVERY = 4;
 
 export class DisplaySteady {
   /** Commits and presentations of the surfaces handed over, not counted here yet (for stats). */
@@ -86,9 +93,11 @@ export class DisplaySteady {
   /**
    * The local ids for `s`, or null unless it is shown steadily (see the
    * module comment) with `pool` (the producer's buffers, `current` shown now)
-   * at `width` x `height` in `format`.
+   * at `width` x `height` in `format`. With `following`, a surface whose
+   * producer wants presentations may go before the display shows itself
+   * steady: the native side then asks for every commit's (mode 3).
    */
-  target(s: SceneSurface, pool: readonly SharedPixels[], current: number, width: number, height: number, format: PixelFormat): SteadyLocal | null {
+  target(s: SceneSurface, pool: readonly SharedPixels[], current: number, width: number, height: number, format: PixelFormat, following: boolean): SteadyLocal | null {
     const d = this.d;
     const conn = this.connection;
     const m = d.mirrors.get(s);
@@ -97,7 +106,13 @@ export class DisplaySteady {
     if (conn === null || conn.traced || m === undefined || shared === null) return null;
     if ((m.kind !== 'toplevel' && m.kind !== 'ivi') || !m.configured || m.dismissed || m.stateDirty || !m.attached || m.buffers !== null) return null;
     if (m.frame !== null || m.pacer.pending || m.pacer.blocked || s.viewport !== null) return null;
-    if (d.presentation !== null && !d.presentation.predictable(m.wl, s.presentationWanted)) return null;
+    // A producer that wants presentations on a display not steady yet: the native side asks for
+    // every commit's, as the display does here (mode 3), once there is one to predict from.
+    let every = false;
+    if (d.presentation !== null && !d.presentation.predictable(m.wl, s.presentationWanted)) {
+      if (!following || !d.presentation.following(m.wl) || d.presentation.checkable === null) return null;
+      every = true;
+    }
     if (m.contentSize === null || m.contentSize.width !== width || m.contentSize.height !== height) return null;
     for (const other of d.mirrors.values()) if (other.parent === m) return null;
     const content = s.buffer;
@@ -113,15 +128,19 @@ export class DisplaySteady {
     this.spare = topUp(conn, this.spare, WlCallbackProxy, 1, LENT_CALLBACKS);
     // Ids the compositor freed only: none yet (the first frames) means later.
     if (this.spare.length === 0) return null;
-    const lent = this.spare;
-    this.spare = [];
     const checkable = d.presentation?.checkable ?? null;
     const wp = checkable?.presentation ?? null;
     let feedbacks: WpPresentationFeedbackProxy[] = [];
     if (wp !== null) {
-      feedbacks = topUp(conn, this.spareFeedbacks, WpPresentationFeedbackProxy, wp.version, LENT_FEEDBACKS);
+      this.spareFeedbacks = topUp(conn, this.spareFeedbacks, WpPresentationFeedbackProxy, wp.version, every ? LENT_FEEDBACKS_EVERY : LENT_FEEDBACKS);
+      // Gathered over the next frames when the compositor freed too few yet.
+      if (every && this.spareFeedbacks.length < LENT_FEEDBACKS_EVERY) return null;
+      feedbacks = this.spareFeedbacks;
       this.spareFeedbacks = [];
     }
+    const lent = this.spare;
+    this.spare = [];
+    const prediction = d.presentation?.prediction(m.wl) ?? { mode: 0, lastTimeNs: 0, refreshNs: 0, seqHi: 0, seqLo: 0, flags: 0, lagNs: 0 };
     return {
       fd: conn.socketFd,
       dirty: conn.nativeState,
@@ -132,7 +151,7 @@ export class DisplaySteady {
       wpPresentation: wp === null || feedbacks.length === 0 ? 0 : wp.id,
       clock: checkable?.clock ?? 0,
       feedbackIds: feedbacks.map((f) => f.id),
-      presentation: d.presentation?.prediction(m.wl) ?? { mode: 0, lastTimeNs: 0, refreshNs: 0, seqHi: 0, seqLo: 0, flags: 0, lagNs: 0 },
+      presentation: every ? { ...prediction, mode: 3 } : prediction,
     };
   }
 

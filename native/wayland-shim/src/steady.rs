@@ -25,7 +25,10 @@
 //! wl_callback ids are): on the predictions' phase or lag it moves them on to it and renews the
 //! hold; off it twice in a row, the surface goes back at its next frame. A surface whose
 //! predictions no real presentation confirmed for `holdMs` goes back after its next frame, so
-//! that JavaScript asks the compositor for one.
+//! that JavaScript asks the compositor for one. On a display that is not steady (mode 3: its
+//! presentations follow neither a phase nor a lag), every commit asks for its real presentation,
+//! as JavaScript does for a producer that wants them, and each one that comes is the one the
+//! next answers are predicted from.
 //!
 //! Writes go straight to the sockets when JavaScript has nothing queued for them (it says so in
 //! `io`), else, and for what a full socket did not take, they are kept for JavaScript to queue
@@ -171,7 +174,9 @@ pub struct SteadySurface {
   /// The buffer shown now.
   pub current: u32,
   /// 0: the display reports no presentation times; 1: predict the next refresh after the last
-  /// presentation; 2: predict by the lag after the frame callback.
+  /// presentation; 2: predict by the lag after the frame callback; 3: as 1, from the display's
+  /// real presentation of every commit (asked each time, as JavaScript asks for a surface whose
+  /// producer wants them on a display not steady yet).
   pub presentation: u32,
   /// The last presentation: CLOCK_MONOTONIC ns, refresh, sequence, flags; the lag (ns).
   pub last_time_ns: f64,
@@ -186,7 +191,8 @@ pub struct SteadySurface {
   /// The compositor's wp_presentation (0: none) and its clock (wp_presentation.clock_id), the
   /// wp_presentation_feedback ids lent for checks, and how often a commit asks for one (ms): a
   /// real presentation on the predictions' phase (or lag) moves them on to it and renews the
-  /// hold; two off it in a row give the surface back at its next frame.
+  /// hold; two off it in a row give the surface back at its next frame. In mode 3 every commit
+  /// asks one (while a lent id is free) and each presentation moves the predictions on to it.
   pub wp_presentation: u32,
   pub clock: u32,
   pub feedback_ids: Vec<u32>,
@@ -304,7 +310,8 @@ struct Surface {
   feedback_ids: Vec<(u32, CallbackId)>,
   check_every: Duration,
   next_check: Instant,
-  check: Option<Check>,
+  /// Real presentations asked and not answered yet (one at most but in mode 3).
+  asked: Vec<Check>,
   checks: f64,
   misses: u32,
   commits: f64,
@@ -653,14 +660,15 @@ impl Surface {
   }
 
   /// The lent feedback id to ask a real presentation of the commit answered by `wl_callback`
-  /// with: one in flight at most, one per `check_every`, and only while the compositor has
-  /// wp_presentation and there are predictions to check.
+  /// with: while the compositor has wp_presentation and there are predictions to check, one in
+  /// flight at most, one per `check_every`; in mode 3, for every commit while a lent id is free.
   fn ask_check(&mut self, wl_callback: u32) -> Option<u32> {
-    if self.wp_presentation == 0 || self.presentation == 0 || self.check.is_some() {
+    let every = self.presentation == 3;
+    if self.wp_presentation == 0 || self.presentation == 0 || (!every && !self.asked.is_empty()) {
       return None;
     }
     let now = Instant::now();
-    if now < self.next_check {
+    if !every && now < self.next_check {
       return None;
     }
     let (id, state) = self
@@ -669,7 +677,7 @@ impl Surface {
       .find(|(_, s)| *s == CallbackId::Free)?;
     *state = CallbackId::InFlight;
     self.next_check = now + self.check_every;
-    self.check = Some(Check {
+    self.asked.push(Check {
       id: *id,
       wl_callback,
       done_ns: None,
@@ -682,10 +690,11 @@ impl Surface {
   /// presentation) or lag (mode 2: as long after its frame callback as the last one), they move
   /// on to it and the hold starts again; off it MISSES times in a row, the surface goes back at
   /// its next frame and JavaScript learns the display anew. Before its frame callback came,
-  /// nothing is decided.
+  /// nothing is decided. In mode 3 every presentation is the one to predict from.
   fn presented(&mut self, c: &Check, t: i128, refresh: u32, seq: u64, flags: u32, vsync: u32) {
     let on = match self.presentation {
       1 => flags & vsync != 0 && refresh == self.refresh_ns && on_the_phase(self.last_time_ns, refresh, t),
+      3 => true,
       2 => {
         let Some(done) = c.done_ns else { return };
         let tolerance = if refresh > 0 {
@@ -718,7 +727,7 @@ impl Surface {
     self.checks += 1.0;
   }
 
-  /// An event of the check in flight (its lent feedback `id`): the presentation, or its end.
+  /// An event of a real presentation asked (its lent feedback `id`): the presentation, or its end.
   fn feedback_event(&mut self, w: &SteadyWire, id: u32, opcode: u32, msg: &[u8]) -> bool {
     if opcode == w.wp_sync_output && msg.len() == 12 {
       return true;
@@ -733,9 +742,10 @@ impl Surface {
         *state = CallbackId::Deleting;
       }
     }
-    let Some(c) = self.check.take() else {
+    let Some(at) = self.asked.iter().position(|c| c.id == id) else {
       return true;
     };
+    let c = self.asked.swap_remove(at);
     if presented {
       let sec = ((rd32(msg, 8) as i128) << 32) | rd32(msg, 12) as i128;
       let t = to_monotonic(self.clock, sec * 1_000_000_000 + rd32(msg, 16) as i128);
@@ -948,7 +958,7 @@ impl Frames {
         .collect(),
       check_every: Duration::from_millis(spec.check_ms as u64),
       next_check: Instant::now(),
-      check: None,
+      asked: Vec::new(),
       checks: 0.0,
       misses: 0,
       commits: 0.0,
@@ -1320,11 +1330,11 @@ impl Frames {
       if size < 8 || at + size > end as usize {
         break;
       }
-      // The lent feedback id of a check in flight.
+      // The lent feedback id of a real presentation asked.
       let checked = self
         .surfaces
         .iter()
-        .position(|s| s.check.as_ref().is_some_and(|c| c.id == id));
+        .position(|s| s.asked.iter().any(|c| c.id == id));
       let handled = if let Some(i) = checked {
         self.surfaces[i].feedback_event(&w, id, opcode, &bytes[at..at + size])
       } else if id == 1 && opcode == w.wl_delete_id && size == 12 {
@@ -1402,7 +1412,7 @@ impl Frames {
         *state = CallbackId::Deleting;
       }
     }
-    if let Some(c) = s.check.as_mut().filter(|c| c.wl_callback == f.wl_callback) {
+    if let Some(c) = s.asked.iter_mut().find(|c| c.wl_callback == f.wl_callback) {
       c.done_ns = Some(monotonic_ns());
     }
     let Some(p) = self.peers.get_mut(&s.peer) else {
@@ -2043,7 +2053,7 @@ mod tests {
       surface.deadline >= before + Duration::from_millis(60_000),
       "the hold starts again"
     );
-    assert!(surface.check.is_none());
+    assert!(surface.asked.is_empty());
 
     // The next commit (with the wl_callback id freed again), within check_ms, asks for none; the
     // feedback id is free again.
@@ -2062,6 +2072,118 @@ mod tests {
       (st[0].free_feedback_ids.clone(), st[0].checks),
       (vec![30, 31], 1.0)
     );
+  }
+
+  /// The wthp_presentation_feedback.presented events in `bytes` (the peer's): (feedback id,
+  /// age us, refresh, seq, flags) each.
+  fn feedbacks_presented(bytes: &[u8]) -> Vec<(u32, i32, u32, u64, u32)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 12 <= bytes.len() {
+      let size = rd16(bytes, at + 2);
+      if rd16(bytes, at + 4) == 41 && size == 32 {
+        let arg = |k: usize| rd32(bytes, at + 12 + 4 * k);
+        out.push((
+          rd32(bytes, at + 8),
+          arg(0) as i32,
+          arg(1),
+          ((arg(2) as u64) << 32) | arg(3) as u64,
+          arg(4),
+        ));
+      }
+      at += size.max(12);
+    }
+    out
+  }
+
+  #[test]
+  fn in_real_presentation_mode_every_commit_asks_one_and_each_moves_the_predictions_on() {
+    let (r, last) = (16_666_667u32, monotonic_ns() - 1_000_000_000);
+    let mut s = setup_with(vec![0, 0], 60_000, |spec| {
+      spec.presentation = 3;
+      spec.last_time_ns = last as f64;
+      spec.refresh_ns = r;
+      spec.seq_lo = 100;
+      spec.flags = 1;
+      spec.wp_presentation = 5;
+      spec.feedback_ids = vec![30, 31, 32];
+      spec.check_ms = 60_000;
+    });
+    let asks = |sent: &[u8]| -> Vec<u32> {
+      let mut ids = Vec::new();
+      let mut at = 0;
+      while at + 8 <= sent.len() {
+        let word = rd32(sent, at + 4);
+        if rd32(sent, at) == 5 && word & 0xffff == 1 {
+          ids.push(rd32(sent, at + 12));
+        }
+        at += (word >> 16).max(8) as usize;
+      }
+      ids
+    };
+    // Frame 1 asks with 30; its callback comes, answered from the last presentation.
+    let mut events = Vec::new();
+    done(&mut events, 20, 18);
+    let (sent, taken, handled) = checked_frame(&mut s, 51, &events);
+    assert_eq!((taken, handled), (frame_with_ids(&[], 51).len(), events.len()));
+    assert_eq!(asks(&sent), vec![30]);
+    let answers = feedbacks_presented(&read_all(s.peer));
+    assert_eq!(answers.len(), 1);
+    assert_eq!((answers[0].0, answers[0].2), (52, r));
+    assert!(
+      answers[0].3 > 100,
+      "moved on by whole refreshes from the last one"
+    );
+    // Frame 2 asks with 31 while 30 is still out (once a check was in flight, modes 1 and 2 ask
+    // no other); then frame 1's presentation comes, off any phase, without vsync, 10 ms ahead:
+    // the predictions move on to it, the hold starts again, and frame 2 is answered from it.
+    let t1 = monotonic_ns() + 10_000_000;
+    let mut events = Vec::new();
+    wayland(&mut events, 30, 0, &[7]);
+    presented(&mut events, 30, t1, r, 200, 6);
+    wayland(&mut events, 1, 1, &[30]);
+    done(&mut events, 20, 22);
+    let before = Instant::now();
+    let (sent, taken, handled) = checked_frame(&mut s, 53, &events);
+    assert_eq!((taken, handled), (frame_with_ids(&[], 53).len(), events.len()));
+    assert_eq!(asks(&sent), vec![31]);
+    let surface = &s.frames.surfaces[0];
+    assert_eq!((surface.last_time_ns, surface.seq, surface.flags), (t1, 200, 6));
+    assert!(surface.deadline >= before + Duration::from_millis(60_000));
+    assert_eq!((surface.misses, surface.expired), (0, false));
+    let answers = feedbacks_presented(&read_all(s.peer));
+    assert_eq!(answers.len(), 1);
+    let (id, age, refresh, seq, flags) = answers[0];
+    assert_eq!((id, refresh, seq, flags), (54, r, 200, 6));
+    assert!((-10_000..0).contains(&age), "still to come: {age}");
+    // Frame 3 asks with 30, freed by its delete_id (31 is out); 31 discarded changes nothing.
+    let mut events = Vec::new();
+    wayland(&mut events, 31, 2, &[]);
+    wayland(&mut events, 1, 1, &[31]);
+    done(&mut events, 20, 18);
+    let (sent, _, handled) = checked_frame(&mut s, 55, &events);
+    assert_eq!(handled, events.len());
+    assert_eq!(asks(&sent), vec![30]);
+    assert_eq!(s.frames.surfaces[0].seq, 200);
+    // The next two commits ask with 31 (freed by its delete_id) and 32; with all three out, the
+    // next asks none and still goes.
+    for (k, (first, other, want)) in [(57, 22, vec![31]), (59, 18, vec![32]), (61, 22, vec![])]
+      .into_iter()
+      .enumerate()
+    {
+      let mut events = Vec::new();
+      done(&mut events, 20, other);
+      let (sent, taken, _) = checked_frame(&mut s, first, &[]);
+      assert_eq!(taken, frame_with_ids(&[], first).len(), "frame {k}");
+      assert_eq!(asks(&sent), want, "frame {k}");
+      let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+      s.frames
+        .wayland_bytes(&events, 0, events.len() as u32, &mut io)
+        .unwrap();
+    }
+    // Given back: the ids out are not free ones.
+    let st = s.frames.release(1);
+    assert!(st[0].free_feedback_ids.is_empty());
   }
 
   #[test]
@@ -2169,7 +2291,7 @@ mod tests {
         s.frames.wayland_bytes(&cb, 0, cb.len() as u32, &mut io).unwrap();
         // Measured from when the callback was read, not from now: a test thread delayed
         // between the two must not move the presentation off the lag.
-        let check = s.frames.surfaces[0].check.as_ref().expect("a check in flight");
+        let check = s.frames.surfaces[0].asked.first().expect("a check in flight");
         let done = check.done_ns.expect("the frame callback came");
         presented(&mut fb, 30, done + lag + off, r, 0, 0);
         let handled = s.frames.wayland_bytes(&fb, 0, fb.len() as u32, &mut io).unwrap();
