@@ -26,6 +26,7 @@ import { nestedWakeCount } from '../shared/wayland/fd-watch.js';
 import type { RemoteClient } from './remote-client.js';
 import { ReceiverServer } from './server.js';
 import { SteadyPath } from './steady.js';
+import { STEADY_AFTER } from '../shared/display/presentation.js';
 
 const skip = skipUnless('weston', 'weston-screenshooter');
 const skipApp = skip || skipUnless('weston-simple-shm');
@@ -233,7 +234,8 @@ describe.skipIf(skip)('steady frames, natively', () => {
     // The test's transmitter asks presentation feedback of every frame. Before weston's
     // presentations have come STEADY_AFTER times in a row on the same lag, the surface is
     // handed over asking the real presentation of each commit, and each moves the predictions
-    // the feedback is answered from (in a steady mode, one a second confirms them).
+    // the feedback is answered from, until as many in a row show the display steady (then one
+    // a second confirms them).
     const { weston, steady, port } = await setup();
     const t = await transmitter(port, 'steady-following');
     let k = await framesUntilHandedOver(steady, t);
@@ -241,7 +243,7 @@ describe.skipIf(skip)('steady frames, natively', () => {
     const checks = steady.checks;
     for (const end = k + 30; k < end; k++) await t.frame(t.tilesOf(k));
     expect(steady.size, 'still handed over').toBe(1);
-    expect(steady.checks - checks, 'real presentations the predictions followed').toBeGreaterThanOrEqual(20);
+    expect(steady.checks - checks, 'real presentations the predictions followed').toBeGreaterThanOrEqual(STEADY_AFTER);
     expect(t.answered.frames).toBe(k);
     expect(t.answered.presented, 'presentation feedback of every frame').toBe(k);
     // The next refresh after the newest real presentation: within a refresh ahead (negative age).

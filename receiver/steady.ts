@@ -16,8 +16,9 @@
  * it give the surface back, for JavaScript to learn the display anew. A
  * producer that wants presentations on a display not steady yet gets the
  * real presentation of every commit asked, as JavaScript asks it, and the
- * predictions follow each one that comes (not without checks: such a
- * surface stays here then).
+ * predictions follow each one that comes, until as many in a row as here
+ * show the display steady (then checked as above; not without checks: such
+ * a surface stays here then).
  * Without such checks (a compositor without wp_presentation, no freed ids
  * to lend yet), or when none confirms the predictions for `HOLD_MS`, the
  * surface goes back at its next frame, so that they stay fresh.

@@ -28,7 +28,8 @@
 //! that JavaScript asks the compositor for one. On a display that is not steady (mode 3: its
 //! presentations follow neither a phase nor a lag), every commit asks for its real presentation,
 //! as JavaScript does for a producer that wants them, and each one that comes is the one the
-//! next answers are predicted from.
+//! next answers are predicted from, until STEADY_AFTER in a row on the phase of the one before
+//! or at the same lag after their frame callback show the display steady (mode 1 or 2 then).
 //!
 //! Writes go straight to the sockets when JavaScript has nothing queued for them (it says so in
 //! `io`), else, and for what a full socket did not take, they are kept for JavaScript to queue
@@ -90,6 +91,9 @@ const LAG_TOLERANCE_NS: i128 = 500_000;
 /// Checks off the predictions in a row after which the surface goes back (one alone may be the
 /// compositor's events read late by a busy process, where the lag is measured on arrival).
 const MISSES: u32 = 2;
+/// Presentations in a row on the phase of the one before, or at the same lag after their frame
+/// callback, after which a display counts as steady (as shared/display/presentation.ts has it).
+const STEADY_AFTER: u32 = 8;
 
 /// Wire numbers, from the generated protocol tables.
 #[napi(object)]
@@ -176,7 +180,7 @@ pub struct SteadySurface {
   /// 0: the display reports no presentation times; 1: predict the next refresh after the last
   /// presentation; 2: predict by the lag after the frame callback; 3: as 1, from the display's
   /// real presentation of every commit (asked each time, as JavaScript asks for a surface whose
-  /// producer wants them on a display not steady yet).
+  /// producer wants them on a display not steady yet), until they show it steady (1 or 2 then).
   pub presentation: u32,
   /// The last presentation: CLOCK_MONOTONIC ns, refresh, sequence, flags; the lag (ns).
   pub last_time_ns: f64,
@@ -276,6 +280,26 @@ struct Check {
   done_ns: Option<i128>,
 }
 
+/// A real presentation: its time on the compositor's clock and on CLOCK_MONOTONIC (ns), refresh,
+/// sequence, flags.
+struct Shown {
+  raw: i128,
+  t: i128,
+  refresh: u32,
+  seq: u64,
+  flags: u32,
+}
+
+/// How a display not steady yet shows a surface (mode 3), as DisplayPresentation learns it: the
+/// last presentation on the compositor's clock and its refresh, presentations in a row on the
+/// phase of the one before, and at the same lag after their frame callback (None: no lag yet).
+#[derive(Default)]
+struct Learning {
+  phase: Option<(i128, u32)>,
+  on_phase: u32,
+  on_lag: Option<u32>,
+}
+
 struct Surface {
   key: u32,
   peer: u32,
@@ -312,6 +336,7 @@ struct Surface {
   next_check: Instant,
   /// Real presentations asked and not answered yet (one at most but in mode 3).
   asked: Vec<Check>,
+  learning: Learning,
   checks: f64,
   misses: u32,
   commits: f64,
@@ -691,10 +716,20 @@ impl Surface {
   /// on to it and the hold starts again; off it MISSES times in a row, the surface goes back at
   /// its next frame and JavaScript learns the display anew. Before its frame callback came,
   /// nothing is decided. In mode 3 every presentation is the one to predict from.
-  fn presented(&mut self, c: &Check, t: i128, refresh: u32, seq: u64, flags: u32, vsync: u32) {
+  fn presented(&mut self, c: &Check, shown: &Shown, vsync: u32) {
+    let &Shown {
+      t,
+      refresh,
+      seq,
+      flags,
+      ..
+    } = shown;
     let on = match self.presentation {
       1 => flags & vsync != 0 && refresh == self.refresh_ns && on_the_phase(self.last_time_ns, refresh, t),
-      3 => true,
+      3 => {
+        self.learn(c, shown, vsync);
+        true
+      }
       2 => {
         let Some(done) = c.done_ns else { return };
         let tolerance = if refresh > 0 {
@@ -727,6 +762,42 @@ impl Surface {
     self.checks += 1.0;
   }
 
+  /// Mode 3: STEADY_AFTER presentations in a row on the phase of the one before (with vsync: a
+  /// whole number of unchanged refreshes later) make the display steady on its phase (mode 1),
+  /// as many at the same lag after their frame callback steady on that lag (mode 2), as
+  /// DisplayPresentation has it; from then on one a `check_every` checks the predictions.
+  fn learn(&mut self, c: &Check, shown: &Shown, vsync: u32) {
+    let l = &mut self.learning;
+    let on_phase = shown.flags & vsync != 0
+      && l
+        .phase
+        .is_some_and(|(raw, refresh)| refresh == shown.refresh && on_the_phase(raw, refresh, shown.raw));
+    l.on_phase = if on_phase { l.on_phase + 1 } else { 0 };
+    l.phase = Some((shown.raw, shown.refresh));
+    if let Some(done) = c.done_ns {
+      let lag = shown.t - done;
+      let tolerance = if shown.refresh > 0 {
+        shown.refresh as i128 / PHASE_TOLERANCE
+      } else {
+        LAG_TOLERANCE_NS
+      };
+      l.on_lag = Some(match l.on_lag {
+        Some(n) if (lag - self.lag_ns).abs() <= tolerance => n + 1,
+        _ => 0,
+      });
+      self.lag_ns = lag;
+    }
+    if l.on_phase >= STEADY_AFTER {
+      self.presentation = 1;
+      self.lag_ns = 0;
+    } else if l.on_lag.is_some_and(|n| n >= STEADY_AFTER) {
+      self.presentation = 2;
+    } else {
+      return;
+    }
+    self.next_check = Instant::now() + self.check_every;
+  }
+
   /// An event of a real presentation asked (its lent feedback `id`): the presentation, or its end.
   fn feedback_event(&mut self, w: &SteadyWire, id: u32, opcode: u32, msg: &[u8]) -> bool {
     if opcode == w.wp_sync_output && msg.len() == 12 {
@@ -748,9 +819,15 @@ impl Surface {
     let c = self.asked.swap_remove(at);
     if presented {
       let sec = ((rd32(msg, 8) as i128) << 32) | rd32(msg, 12) as i128;
-      let t = to_monotonic(self.clock, sec * 1_000_000_000 + rd32(msg, 16) as i128);
-      let seq = ((rd32(msg, 24) as u64) << 32) | rd32(msg, 28) as u64;
-      self.presented(&c, t, rd32(msg, 20), seq, rd32(msg, 32), w.wp_kind_vsync);
+      let raw = sec * 1_000_000_000 + rd32(msg, 16) as i128;
+      let shown = Shown {
+        raw,
+        t: to_monotonic(self.clock, raw),
+        refresh: rd32(msg, 20),
+        seq: ((rd32(msg, 24) as u64) << 32) | rd32(msg, 28) as u64,
+        flags: rd32(msg, 32),
+      };
+      self.presented(&c, &shown, w.wp_kind_vsync);
     }
     true
   }
@@ -959,6 +1036,7 @@ impl Frames {
       check_every: Duration::from_millis(spec.check_ms as u64),
       next_check: Instant::now(),
       asked: Vec::new(),
+      learning: Learning::default(),
       checks: 0.0,
       misses: 0,
       commits: 0.0,
@@ -1412,7 +1490,12 @@ impl Frames {
         *state = CallbackId::Deleting;
       }
     }
-    if let Some(c) = s.asked.iter_mut().find(|c| c.wl_callback == f.wl_callback) {
+    // (Lent wl_callback ids come back: an older check of the same id had its callback already.)
+    if let Some(c) = s
+      .asked
+      .iter_mut()
+      .find(|c| c.wl_callback == f.wl_callback && c.done_ns.is_none())
+    {
       c.done_ns = Some(monotonic_ns());
     }
     let Some(p) = self.peers.get_mut(&s.peer) else {
@@ -2184,6 +2267,98 @@ mod tests {
     // Given back: the ids out are not free ones.
     let st = s.frames.release(1);
     assert!(st[0].free_feedback_ids.is_empty());
+  }
+
+  #[test]
+  fn a_display_that_shows_itself_steady_while_followed_is_predicted_from_then_on() {
+    let r = 16_666_667u32;
+    let vsync_at = |n: i128| 5_000_000_000 + n * r as i128;
+    // How frame k is presented (its callback came at `done`): (time, flags); then the mode
+    // after 12 frames and after how many presentations it changed (None: it did not).
+    type At = fn(i128, i128, i128) -> (i128, u32);
+    let cases: [(At, u32, Option<usize>); 4] = [
+      // A refresh after the callback, 40 us either way (weston headless): the lag.
+      (
+        |done, k, _| (done + 16_666_667 + if k % 2 == 0 { 40_000 } else { -40_000 }, 0),
+        2,
+        Some(9),
+      ),
+      // On the vertical blank's phase with vsync: the phase.
+      (|_, k, v| (v + 3 * k * 16_666_667, 1), 1, Some(9)),
+      // The same without vsync, and a lag that varies: neither.
+      (|_, k, v| (v + 3 * k * 16_666_667, 0), 3, None),
+      (|done, k, _| (done + (1 + (k * 7) % 10) * 1_000_000, 0), 3, None),
+    ];
+    for (i, (at, mode, changed)) in cases.into_iter().enumerate() {
+      let mut s = setup_with(vec![0, 0], 60_000, |spec| {
+        spec.presentation = 3;
+        spec.last_time_ns = vsync_at(0) as f64;
+        spec.refresh_ns = r;
+        spec.wp_presentation = 5;
+        spec.feedback_ids = vec![30, 31];
+        spec.check_ms = 60_000;
+      });
+      let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+      let mut asked = 0;
+      let mut seen = None;
+      // As weston presents: a frame's presentation comes after the next frame's callback (the
+      // lent wl_callback id is the same for both). Each (feedback id, frame, its callback's time).
+      let mut out: Option<(u32, i128, i128)> = None;
+      for k in 0..12 {
+        let (sent, taken, _) = checked_frame(&mut s, 51 + 2 * k as u32, &[]);
+        assert_eq!(
+          taken,
+          frame_with_ids(&[], 51 + 2 * k as u32).len(),
+          "case {i}, frame {k}"
+        );
+        let id = [30, 31].into_iter().find(|&id| {
+          let mut ask = Vec::new();
+          wayland(&mut ask, 5, 1, &[14, id]);
+          sent.windows(ask.len()).any(|w| w == ask)
+        });
+        let mut events = Vec::new();
+        done(&mut events, 20, [18, 22][k % 2]);
+        s.frames
+          .wayland_bytes(&events, 0, events.len() as u32, &mut io)
+          .unwrap();
+        let asked_now = id.map(|id| {
+          let c = s.frames.surfaces[0]
+            .asked
+            .iter()
+            .find(|c| c.id == id)
+            .expect("asked");
+          (id, k as i128, c.done_ns.expect("its callback came"))
+        });
+        if let Some((id, j, d)) = out.take() {
+          let (t, flags) = at(d, j, vsync_at(1));
+          let mut events = Vec::new();
+          presented(&mut events, id, t, r, 0, flags);
+          wayland(&mut events, 1, 1, &[id]);
+          let handled = s
+            .frames
+            .wayland_bytes(&events, 0, events.len() as u32, &mut io)
+            .unwrap();
+          assert_eq!(handled as usize, events.len(), "case {i}, frame {k}");
+          if seen.is_none() && s.frames.surfaces[0].presentation != 3 {
+            seen = Some(asked);
+          }
+        }
+        if asked_now.is_some() {
+          asked += 1;
+        }
+        out = asked_now;
+      }
+      let surface = &s.frames.surfaces[0];
+      assert_eq!((surface.presentation, seen), (mode, changed), "case {i}");
+      assert!(!surface.expired, "case {i}");
+      // Once steady, no other is asked for within check_every (the one asked with the
+      // presentation that made it steady is still out).
+      assert_eq!(
+        asked,
+        changed.map_or(12, |n| n + 1),
+        "case {i}: real presentations asked"
+      );
+    }
   }
 
   #[test]
