@@ -163,7 +163,7 @@ async function main(argv: readonly string[]): Promise<void> {
     logger.info(`status on http://${bound.address}:${bound.port}/ (page) and /status`);
   }
 
-  const stopStats = values.stats === true ? startStats(logger, () => ({ display: display.stats(), ...server.stats() })) : () => {};
+  const stopStats = values.stats === true ? startStats(logger, () => ({ display: display.stats(), ...server.stats(), ...(steady !== undefined ? { native: steady.stats() } : {}) })) : () => {};
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;

@@ -244,6 +244,9 @@ describe.skipIf(skip)('steady frames, natively', () => {
     for (const end = k + 30; k < end; k++) await t.frame(t.tilesOf(k));
     expect(steady.size, 'still handed over').toBe(1);
     expect(steady.checks - checks, 'real presentations the predictions followed').toBeGreaterThanOrEqual(STEADY_AFTER);
+    // What --stats shows of it.
+    expect(steady.stats()).toMatchObject({ handedOver: 1, adopted: 1, following: 1, released: 0, checks: steady.checks });
+    expect(steady.stats().nativeReads).toBeGreaterThanOrEqual(30);
     expect(t.answered.frames).toBe(k);
     expect(t.answered.presented, 'presentation feedback of every frame').toBe(k);
     // The next refresh after the newest real presentation: within a refresh ahead (negative age).

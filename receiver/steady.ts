@@ -61,6 +61,7 @@ import {
   wpPresentationInterface,
 } from '../shared/generated/wayland/index.js';
 import { FRAME_WIRE } from '../shared/remote/tiles.js';
+import { nestedWakeCount } from '../shared/wayland/fd-watch.js';
 import type { DisplaySteady } from '../shared/display/steady.js';
 import type { WaylandConnection } from '../shared/wayland/connection.js';
 import type { Logger } from '../shared/log.js';
@@ -360,6 +361,15 @@ export class SteadyPath {
   /** Surfaces handed over now. */
   get size(): number {
     return this.adopted.size;
+  }
+
+  /**
+   * For --stats: surfaces handed over now, hand-overs so far (those asking every commit's
+   * presentation), surfaces taken back, real presentations that confirmed or moved the
+   * predictions, socket reads done natively, and wake-ups handled inside the loop's callback.
+   */
+  stats(): { handedOver: number; adopted: number; following: number; released: number; checks: number; nativeReads: number; nestedWakes: number } {
+    return { handedOver: this.size, ...this.handovers, checks: this.checks, nativeReads: this.nativeReads, nestedWakes: nestedWakeCount() };
   }
 
   /** Take back every surface of the peer. */
