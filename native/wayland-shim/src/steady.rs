@@ -26,10 +26,11 @@
 //! hold; off it twice in a row, the surface goes back at its next frame. A surface whose
 //! predictions no real presentation confirmed for `holdMs` goes back after its next frame, so
 //! that JavaScript asks the compositor for one. On a display that is not steady (mode 3: its
-//! presentations follow neither a phase nor a lag), every commit asks for its real presentation,
-//! as JavaScript does for a producer that wants them, and each one that comes is the one the
-//! next answers are predicted from, until STEADY_AFTER in a row on the phase of the one before
-//! or at the same lag after their frame callback show the display steady (mode 1 or 2 then).
+//! presentations follow neither a phase nor a lag), every commit that carries the transmitter's
+//! presentation feedback asks for its real presentation, as JavaScript does, and each one that
+//! comes is the one the next answers are predicted from, until STEADY_AFTER in a row on the
+//! phase of the one before or at the same lag after their frame callback show the display
+//! steady (mode 1 or 2 then).
 //!
 //! Writes go straight to the sockets when JavaScript has nothing queued for them (it says so in
 //! `io`), else, and for what a full socket did not take, they are kept for JavaScript to queue
@@ -196,7 +197,8 @@ pub struct SteadySurface {
   /// wp_presentation_feedback ids lent for checks, and how often a commit asks for one (ms): a
   /// real presentation on the predictions' phase (or lag) moves them on to it and renews the
   /// hold; two off it in a row give the surface back at its next frame. In mode 3 every commit
-  /// asks one (while a lent id is free) and each presentation moves the predictions on to it.
+  /// that carries the transmitter's feedback asks one (while a lent id is free) and each
+  /// presentation moves the predictions on to it.
   pub wp_presentation: u32,
   pub clock: u32,
   pub feedback_ids: Vec<u32>,
@@ -686,9 +688,10 @@ impl Surface {
 
   /// The lent feedback id to ask a real presentation of the commit answered by `wl_callback`
   /// with: while the compositor has wp_presentation and there are predictions to check, one in
-  /// flight at most, one per `check_every`; in mode 3, for every commit while a lent id is free.
+  /// flight at most, one per `check_every`; in mode 3, for every commit that carries the
+  /// transmitter's presentation feedback (as JavaScript asks), while a lent id is free.
   fn ask_check(&mut self, wl_callback: u32) -> Option<u32> {
-    let every = self.presentation == 3;
+    let every = self.presentation == 3 && !self.feedbacks.is_empty();
     if self.wp_presentation == 0 || self.presentation == 0 || (!every && !self.asked.is_empty()) {
       return None;
     }
@@ -2267,6 +2270,53 @@ mod tests {
     // Given back: the ids out are not free ones.
     let st = s.frames.release(1);
     assert!(st[0].free_feedback_ids.is_empty());
+  }
+
+  #[test]
+  fn in_real_presentation_mode_a_frame_without_feedback_asks_as_the_steady_modes_do() {
+    let mut s = setup_with(vec![0, 0], 60_000, |spec| {
+      spec.presentation = 3;
+      spec.last_time_ns = (monotonic_ns() - 1_000_000_000) as f64;
+      spec.refresh_ns = 16_666_667;
+      spec.wp_presentation = 5;
+      spec.feedback_ids = vec![30, 31];
+      spec.check_ms = 60_000;
+    });
+    let asked = |sent: &[u8], id: u32| {
+      let mut ask = Vec::new();
+      wayland(&mut ask, 5, 1, &[14, id]);
+      sent.windows(ask.len()).any(|w| w == ask)
+    };
+    let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+    // A frame with the transmitter's feedback asks with 30.
+    let (sent, _, _) = checked_frame(&mut s, 51, &[]);
+    assert!(asked(&sent, 30));
+    let mut events = Vec::new();
+    done(&mut events, 20, 18);
+    s.frames
+      .wayland_bytes(&events, 0, events.len() as u32, &mut io)
+      .unwrap();
+    // One without, while 30 is out: none (once a check_every, one out at most).
+    let mut plain = Vec::new();
+    waltham(&mut plain, 30, 6, &[19, W, H, 1]);
+    plain.extend_from_slice(&tile(2, 1, 2, 2, 3, &[1, 2, 3, 255]));
+    waltham(&mut plain, 20, 19, &[53]);
+    waltham(&mut plain, 24, 19, &[]);
+    let taken = s
+      .frames
+      .waltham_bytes(1, &plain, 0, plain.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!(taken as usize, plain.len());
+    assert!(!asked(&read_all(s.display), 31), "no feedback wanted: none asked");
+    let mut events = Vec::new();
+    done(&mut events, 20, 22);
+    s.frames
+      .wayland_bytes(&events, 0, events.len() as u32, &mut io)
+      .unwrap();
+    // The next with feedback asks with 31 while 30 is still out.
+    let (sent, taken, _) = checked_frame(&mut s, 54, &[]);
+    assert_eq!(taken, frame_with_ids(&[], 54).len());
+    assert!(asked(&sent, 31));
   }
 
   #[test]
