@@ -595,6 +595,16 @@ fn predict(mode: u32, last_time: i128, refresh: u32, seq: u64, lag: i128, now: i
   }
 }
 
+/// How far a lag after the frame callback may move and still be the same: PHASE_TOLERANCE of
+/// the refresh, or LAG_TOLERANCE_NS where the refresh is unknown.
+fn lag_tolerance(refresh: u32) -> i128 {
+  if refresh > 0 {
+    refresh as i128 / PHASE_TOLERANCE
+  } else {
+    LAG_TOLERANCE_NS
+  }
+}
+
 /// Whether `t` is a whole number of refreshes after `from` (within PHASE_TOLERANCE of one).
 fn on_the_phase(from: i128, refresh: u32, t: i128) -> bool {
   if t <= from || refresh == 0 {
@@ -735,13 +745,8 @@ impl Surface {
       }
       2 => {
         let Some(done) = c.done_ns else { return };
-        let tolerance = if refresh > 0 {
-          refresh as i128 / PHASE_TOLERANCE
-        } else {
-          LAG_TOLERANCE_NS
-        };
         let lag = t - done;
-        let on = (lag - self.lag_ns).abs() <= tolerance;
+        let on = (lag - self.lag_ns).abs() <= lag_tolerance(refresh);
         if on {
           self.lag_ns = lag;
         }
@@ -779,13 +784,8 @@ impl Surface {
     l.phase = Some((shown.raw, shown.refresh));
     if let Some(done) = c.done_ns {
       let lag = shown.t - done;
-      let tolerance = if shown.refresh > 0 {
-        shown.refresh as i128 / PHASE_TOLERANCE
-      } else {
-        LAG_TOLERANCE_NS
-      };
       l.on_lag = Some(match l.on_lag {
-        Some(n) if (lag - self.lag_ns).abs() <= tolerance => n + 1,
+        Some(n) if (lag - self.lag_ns).abs() <= lag_tolerance(shown.refresh) => n + 1,
         _ => 0,
       });
       self.lag_ns = lag;
@@ -1894,6 +1894,36 @@ mod tests {
     })
   }
 
+  /// A surface followed (mode 3) from a presentation at `last_time_ns` (60 Hz, sequence 100,
+  /// vsync), feedback ids `feedback_ids` lent, a check_every of a minute.
+  fn setup_following(last_time_ns: i128, feedback_ids: Vec<u32>) -> Setup {
+    setup_with(vec![0, 0], 60_000, |spec| {
+      spec.presentation = 3;
+      spec.last_time_ns = last_time_ns as f64;
+      spec.refresh_ns = 16_666_667;
+      spec.seq_lo = 100;
+      spec.flags = 1;
+      spec.wp_presentation = 5;
+      spec.feedback_ids = feedback_ids;
+      spec.check_ms = 60_000;
+    })
+  }
+
+  /// The lent feedback ids that wp_presentation.feedback requests in `sent` (to the compositor)
+  /// asked with, in order.
+  fn asked_ids(sent: &[u8]) -> Vec<u32> {
+    let mut ids = Vec::new();
+    let mut at = 0;
+    while at + 8 <= sent.len() {
+      let word = rd32(sent, at + 4);
+      if rd32(sent, at) == 5 && word & 0xffff == 1 {
+        ids.push(rd32(sent, at + 12));
+      }
+      at += (word >> 16).max(8) as usize;
+    }
+    ids
+  }
+
   fn setup_with(stale: Vec<i32>, hold_ms: u32, tweak: impl FnOnce(&mut SteadySurface)) -> Setup {
     let display = socket_pair().unwrap();
     let peer = socket_pair().unwrap();
@@ -2185,34 +2215,13 @@ mod tests {
   #[test]
   fn in_real_presentation_mode_every_commit_asks_one_and_each_moves_the_predictions_on() {
     let (r, last) = (16_666_667u32, monotonic_ns() - 1_000_000_000);
-    let mut s = setup_with(vec![0, 0], 60_000, |spec| {
-      spec.presentation = 3;
-      spec.last_time_ns = last as f64;
-      spec.refresh_ns = r;
-      spec.seq_lo = 100;
-      spec.flags = 1;
-      spec.wp_presentation = 5;
-      spec.feedback_ids = vec![30, 31, 32];
-      spec.check_ms = 60_000;
-    });
-    let asks = |sent: &[u8]| -> Vec<u32> {
-      let mut ids = Vec::new();
-      let mut at = 0;
-      while at + 8 <= sent.len() {
-        let word = rd32(sent, at + 4);
-        if rd32(sent, at) == 5 && word & 0xffff == 1 {
-          ids.push(rd32(sent, at + 12));
-        }
-        at += (word >> 16).max(8) as usize;
-      }
-      ids
-    };
+    let mut s = setup_following(last, vec![30, 31, 32]);
     // Frame 1 asks with 30; its callback comes, answered from the last presentation.
     let mut events = Vec::new();
     done(&mut events, 20, 18);
     let (sent, taken, handled) = checked_frame(&mut s, 51, &events);
     assert_eq!((taken, handled), (frame_with_ids(&[], 51).len(), events.len()));
-    assert_eq!(asks(&sent), vec![30]);
+    assert_eq!(asked_ids(&sent), vec![30]);
     let answers = feedbacks_presented(&read_all(s.peer));
     assert_eq!(answers.len(), 1);
     assert_eq!((answers[0].0, answers[0].2), (52, r));
@@ -2232,7 +2241,7 @@ mod tests {
     let before = Instant::now();
     let (sent, taken, handled) = checked_frame(&mut s, 53, &events);
     assert_eq!((taken, handled), (frame_with_ids(&[], 53).len(), events.len()));
-    assert_eq!(asks(&sent), vec![31]);
+    assert_eq!(asked_ids(&sent), vec![31]);
     let surface = &s.frames.surfaces[0];
     assert_eq!((surface.last_time_ns, surface.seq, surface.flags), (t1, 200, 6));
     assert!(surface.deadline >= before + Duration::from_millis(60_000));
@@ -2249,7 +2258,7 @@ mod tests {
     done(&mut events, 20, 18);
     let (sent, _, handled) = checked_frame(&mut s, 55, &events);
     assert_eq!(handled, events.len());
-    assert_eq!(asks(&sent), vec![30]);
+    assert_eq!(asked_ids(&sent), vec![30]);
     assert_eq!(s.frames.surfaces[0].seq, 200);
     // The next two commits ask with 31 (freed by its delete_id) and 32; with all three out, the
     // next asks none and still goes.
@@ -2261,7 +2270,7 @@ mod tests {
       done(&mut events, 20, other);
       let (sent, taken, _) = checked_frame(&mut s, first, &[]);
       assert_eq!(taken, frame_with_ids(&[], first).len(), "frame {k}");
-      assert_eq!(asks(&sent), want, "frame {k}");
+      assert_eq!(asked_ids(&sent), want, "frame {k}");
       let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
       s.frames
         .wayland_bytes(&events, 0, events.len() as u32, &mut io)
@@ -2274,19 +2283,8 @@ mod tests {
 
   #[test]
   fn in_real_presentation_mode_a_frame_without_feedback_asks_as_the_steady_modes_do() {
-    let mut s = setup_with(vec![0, 0], 60_000, |spec| {
-      spec.presentation = 3;
-      spec.last_time_ns = (monotonic_ns() - 1_000_000_000) as f64;
-      spec.refresh_ns = 16_666_667;
-      spec.wp_presentation = 5;
-      spec.feedback_ids = vec![30, 31];
-      spec.check_ms = 60_000;
-    });
-    let asked = |sent: &[u8], id: u32| {
-      let mut ask = Vec::new();
-      wayland(&mut ask, 5, 1, &[14, id]);
-      sent.windows(ask.len()).any(|w| w == ask)
-    };
+    let mut s = setup_following(monotonic_ns() - 1_000_000_000, vec![30, 31]);
+    let asked = |sent: &[u8], id: u32| asked_ids(sent).contains(&id);
     let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
     // A frame with the transmitter's feedback asks with 30.
     let (sent, _, _) = checked_frame(&mut s, 51, &[]);
@@ -2340,14 +2338,7 @@ mod tests {
       (|done, k, _| (done + (1 + (k * 7) % 10) * 1_000_000, 0), 3, None),
     ];
     for (i, (at, mode, changed)) in cases.into_iter().enumerate() {
-      let mut s = setup_with(vec![0, 0], 60_000, |spec| {
-        spec.presentation = 3;
-        spec.last_time_ns = vsync_at(0) as f64;
-        spec.refresh_ns = r;
-        spec.wp_presentation = 5;
-        spec.feedback_ids = vec![30, 31];
-        spec.check_ms = 60_000;
-      });
+      let mut s = setup_following(vsync_at(0), vec![30, 31]);
       let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
       let mut asked = 0;
       let mut seen = None;
@@ -2361,11 +2352,7 @@ mod tests {
           frame_with_ids(&[], 51 + 2 * k as u32).len(),
           "case {i}, frame {k}"
         );
-        let id = [30, 31].into_iter().find(|&id| {
-          let mut ask = Vec::new();
-          wayland(&mut ask, 5, 1, &[14, id]);
-          sent.windows(ask.len()).any(|w| w == ask)
-        });
+        let id = asked_ids(&sent).first().copied();
         let mut events = Vec::new();
         done(&mut events, 20, [18, 22][k % 2]);
         s.frames
