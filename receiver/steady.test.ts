@@ -67,77 +67,81 @@ async function transmitter(port: number, appId: string) {
   const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
   const content = bind<WthpContentProxy>(WthpContentProxy);
   const presentation = bind<WthpPresentationProxy>(WthpPresentationProxy);
-  const surface: WthpSurfaceProxy = compositor.createSurface();
-  const toplevel = shell.getToplevel(surface);
-  toplevel.setAppId(appId);
-  let size = { width: 64, height: 48 };
-  let model = new Uint32Array(size.width * size.height);
-  const answered = { frames: 0, presented: 0, last: null as { age: number; refresh: number } | null };
+  /** A window of this transmitter's, drawn by its own frames. */
+  const window = (appId: string) => {
+    const surface: WthpSurfaceProxy = compositor.createSurface();
+    const toplevel = shell.getToplevel(surface);
+    toplevel.setAppId(appId);
+    let size = { width: 64, height: 48 };
+    let model = new Uint32Array(size.width * size.height);
+    const answered = { frames: 0, presented: 0, last: null as { age: number; refresh: number } | null };
 
-  const apply = (t: Tile): void => {
-    const before = model.slice();
-    for (let y = 0; y < t.h; y++) {
-      for (let x = 0; x < t.w; x++) {
-        const at = (t.y + y) * size.width + t.x + x;
-        model[at] = t.codec === 'raw' ? t.px[y * t.w + x]! : t.codec === 'solid' ? t.colour : before[(t.sy + y) * size.width + t.sx + x]!;
+    const apply = (t: Tile): void => {
+      const before = model.slice();
+      for (let y = 0; y < t.h; y++) {
+        for (let x = 0; x < t.w; x++) {
+          const at = (t.y + y) * size.width + t.x + x;
+          model[at] = t.codec === 'raw' ? t.px[y * t.w + x]! : t.codec === 'solid' ? t.colour : before[(t.sy + y) * size.width + t.sx + x]!;
+        }
       }
-    }
+    };
+    const send = (t: Tile): void => {
+      if (t.codec === 'raw') {
+        const data = new Uint8Array(t.w * t.h * 4);
+        const v = new DataView(data.buffer);
+        t.px.forEach((p, i) => v.setUint32(i * 4, p >>> 0, true));
+        content.tile(surface, t.x, t.y, t.w, t.h, CODEC_RAW, data);
+      } else if (t.codec === 'solid') {
+        const data = new Uint8Array(4);
+        new DataView(data.buffer).setUint32(0, t.colour >>> 0, true);
+        content.tile(surface, t.x, t.y, t.w, t.h, CODEC_SOLID, data);
+      } else {
+        const data = new Uint8Array(8);
+        const v = new DataView(data.buffer);
+        v.setUint32(0, t.sx, true);
+        v.setUint32(1 * 4, t.sy, true);
+        content.tile(surface, t.x, t.y, t.w, t.h, CODEC_COPY, data);
+      }
+    };
+    /** Send a frame (begin, tiles, frame callback, presentation feedback, commit); resolves when its callback is done. */
+    const frame = (tiles: Tile[], resize?: { width: number; height: number }): Promise<void> => {
+      if (resize !== undefined) {
+        size = resize;
+        model = new Uint32Array(size.width * size.height);
+      }
+      content.begin(surface, size.width, size.height, FORMAT_XRGB8888);
+      for (const t of tiles) {
+        apply(t);
+        send(t);
+      }
+      const done = new Promise<void>((resolve) => surface.frame().listen({ done: () => resolve() }));
+      presentation.feedback(surface).listen({
+        presented: (age, refresh) => {
+          answered.presented++;
+          answered.last = { age, refresh };
+        },
+      });
+      surface.commit();
+      client.flushNow?.();
+      return done.then(() => void answered.frames++);
+    };
+    /** The tiles of frame `k`: a square moved across, a line of raw pixels, a block copied from where an earlier frame drew. */
+    const tilesOf = (k: number): Tile[] => {
+      const { width: w, height: h } = size;
+      const square = { x: (k * 7) % (w - 12), y: (k * 5) % (h - 12), w: 12, h: 12 };
+      const colour = 0xff000000 | ((k * 2654435761) & 0xffffff);
+      const line = { x: 0, y: k % h, w: Math.min(w, 40), h: 1 };
+      const tiles: Tile[] = [
+        { ...square, codec: 'solid', colour },
+        { ...line, codec: 'raw', px: Array.from({ length: line.w }, (_, i) => 0xff000000 | (((i * 40 + k) & 0xff) << 16) | ((k * 3) & 0xff)) },
+      ];
+      // Odd frames copy a corner block (source untouched by this frame's earlier tiles or not).
+      if (k % 2 === 1) tiles.push({ x: w - 10, y: h - 10, w: 8, h: 8, codec: 'copy', sx: square.x, sy: square.y });
+      return tiles;
+    };
+    return { surface, toplevel, frame, tilesOf, model: () => ({ size, pixels: model }), answered };
   };
-  const send = (t: Tile): void => {
-    if (t.codec === 'raw') {
-      const data = new Uint8Array(t.w * t.h * 4);
-      const v = new DataView(data.buffer);
-      t.px.forEach((p, i) => v.setUint32(i * 4, p >>> 0, true));
-      content.tile(surface, t.x, t.y, t.w, t.h, CODEC_RAW, data);
-    } else if (t.codec === 'solid') {
-      const data = new Uint8Array(4);
-      new DataView(data.buffer).setUint32(0, t.colour >>> 0, true);
-      content.tile(surface, t.x, t.y, t.w, t.h, CODEC_SOLID, data);
-    } else {
-      const data = new Uint8Array(8);
-      const v = new DataView(data.buffer);
-      v.setUint32(0, t.sx, true);
-      v.setUint32(1 * 4, t.sy, true);
-      content.tile(surface, t.x, t.y, t.w, t.h, CODEC_COPY, data);
-    }
-  };
-  /** Send a frame (begin, tiles, frame callback, presentation feedback, commit); resolves when its callback is done. */
-  const frame = (tiles: Tile[], resize?: { width: number; height: number }): Promise<void> => {
-    if (resize !== undefined) {
-      size = resize;
-      model = new Uint32Array(size.width * size.height);
-    }
-    content.begin(surface, size.width, size.height, FORMAT_XRGB8888);
-    for (const t of tiles) {
-      apply(t);
-      send(t);
-    }
-    const done = new Promise<void>((resolve) => surface.frame().listen({ done: () => resolve() }));
-    presentation.feedback(surface).listen({
-      presented: (age, refresh) => {
-        answered.presented++;
-        answered.last = { age, refresh };
-      },
-    });
-    surface.commit();
-    client.flushNow?.();
-    return done.then(() => void answered.frames++);
-  };
-  /** The tiles of frame `k`: a square moved across, a line of raw pixels, a block copied from where an earlier frame drew. */
-  const tilesOf = (k: number): Tile[] => {
-    const { width: w, height: h } = size;
-    const square = { x: (k * 7) % (w - 12), y: (k * 5) % (h - 12), w: 12, h: 12 };
-    const colour = 0xff000000 | ((k * 2654435761) & 0xffffff);
-    const line = { x: 0, y: k % h, w: Math.min(w, 40), h: 1 };
-    const tiles: Tile[] = [
-      { ...square, codec: 'solid', colour },
-      { ...line, codec: 'raw', px: Array.from({ length: line.w }, (_, i) => 0xff000000 | (((i * 40 + k) & 0xff) << 16) | ((k * 3) & 0xff)) },
-    ];
-    // Odd frames copy a corner block (source untouched by this frame's earlier tiles or not).
-    if (k % 2 === 1) tiles.push({ x: w - 10, y: h - 10, w: 8, h: 8, codec: 'copy', sx: square.x, sy: square.y });
-    return tiles;
-  };
-  return { client, surface, toplevel, content, frame, tilesOf, model: () => ({ size, pixels: model }), answered };
+  return { client, content, ...window(appId), window };
 }
 
 /**
@@ -145,14 +149,19 @@ async function transmitter(port: number, appId: string) {
  * presentations are steady: a few frames with real feedback first, more under load), at most
  * 150; returns the number of frames sent.
  */
-async function framesUntilHandedOver(steady: SteadyPath, ...ts: Awaited<ReturnType<typeof transmitter>>[]): Promise<number> {
+async function framesUntilHandedOver(steady: SteadyPath, ...ts: Pick<Awaited<ReturnType<typeof transmitter>>, 'frame' | 'tilesOf'>[]): Promise<number> {
   let k = 0;
   for (; k < 150 && steady.size < ts.length; k++) await Promise.all(ts.map((t) => t.frame(t.tilesOf(k))));
   return k;
 }
 
-/** What weston shows of the window of `appId`, as 0xffRRGGBB, compared with the model. */
-async function mismatches(weston: Weston, appId: string, want: { size: { width: number; height: number }; pixels: Uint32Array }): Promise<string | null> {
+/** What weston shows of the window of `appId`, as 0xffRRGGBB, compared with the model (except where `covered`, on the screen, hides it). */
+async function mismatches(
+  weston: Weston,
+  appId: string,
+  want: { size: { width: number; height: number }; pixels: Uint32Array },
+  covered?: { x: number; y: number; width: number; height: number },
+): Promise<string | null> {
   const view = await weston.waitForView((v) => v.visible && v.appId === appId && v.rect.width === want.size.width && v.rect.height === want.size.height, 10_000, appId);
   let wrong = 0;
   let first = '';
@@ -162,6 +171,8 @@ async function mismatches(weston: Weston, appId: string, want: { size: { width: 
     first = '';
     for (let y = 0; y < want.size.height; y++) {
       for (let x = 0; x < want.size.width; x++) {
+        const [sx, sy] = [view.rect.x + x, view.rect.y + y];
+        if (covered !== undefined && sx >= covered.x && sx < covered.x + covered.width && sy >= covered.y && sy < covered.y + covered.height) continue;
         const p = shot.pixel(x, y);
         const got = ((p.r << 16) | (p.g << 8) | p.b) >>> 0;
         const expected = want.pixels[y * want.size.width + x]! & 0xffffff;
@@ -198,6 +209,26 @@ describe.skipIf(skip)('steady frames, natively', () => {
     expect(t.answered.presented, 'presentation feedback of every frame').toBe(k);
     // Counted whether handled natively or not.
     expect(server.stats().peers[0]).toMatchObject({ commits: k, presented: k });
+  }, 60_000);
+
+  it('hands the windows of one transmitter over one by one: frames of one not handed over leave the other handed over', async () => {
+    const { weston, steady, port } = await setup();
+    const a = await transmitter(port, 'steady-two-a');
+    const b = a.window('steady-two-b');
+    let k = await framesUntilHandedOver(steady, a);
+    expect(steady.size, 'the first window handed over').toBe(1);
+    const released = steady.handovers.released;
+    // The second window's first frames are JavaScript's, its objects' ids in one sequence with
+    // those the first one's frames create natively; then it is handed over too.
+    let j = 0;
+    for (; j < 40; j++, k++) await Promise.all([a.frame(a.tilesOf(k)), b.frame(b.tilesOf(j))]);
+    expect(steady.handovers.released, 'no window taken back').toBe(released);
+    expect(steady.size, 'both handed over').toBe(2);
+    expect([a.answered.frames, b.answered.frames]).toEqual([k, j]);
+    // The second window, mapped later, is above the first where they overlap.
+    const above = (await weston.waitForView((v) => v.appId === 'steady-two-b', 5000, 'the second window')).rect;
+    expect(await mismatches(weston, 'steady-two-a', a.model(), above)).toBeNull();
+    expect(await mismatches(weston, 'steady-two-b', b.model())).toBeNull();
   }, 60_000);
 
   it('checks its predictions with a real presentation now and then, and without checks gives the surface back after each hold', async () => {
@@ -282,6 +313,25 @@ describe.skipIf(skip)('steady frames, natively', () => {
     await waitFor('the child\'s line', () => child.output().includes('from-the-child'), 10_000, 5);
     expect(nestedWakeCount(), 'nested wake-ups while the child slept').toBeGreaterThan(beforeChild);
     expect(steady.size, 'still handed over').toBe(1);
+  }, 60_000);
+
+  it('drops a transmitter whose window not handed over sends a bad tile while its other is handed over; the other transmitter goes on', async () => {
+    const { weston, steady, port } = await setup();
+    const bad = await transmitter(port, 'steady-bad-a');
+    const second = bad.window('steady-bad-b');
+    const good = await transmitter(port, 'steady-good');
+    let k = await framesUntilHandedOver(steady, bad, good);
+    expect(steady.size, 'the first window of each handed over').toBe(2);
+    // Left to JavaScript: its checks and error, the whole connection dropped.
+    bad.content.begin(second.surface, 64, 48, FORMAT_XRGB8888);
+    bad.content.tile(second.surface, 60, 0, 8, 1, CODEC_RAW, new Uint8Array(8 * 4));
+    second.surface.commit();
+    const reason = await bad.client.closed;
+    expect(reason).toBeInstanceOf(PeerError);
+    expect((reason as PeerError).message).toMatch(/tile 8x1\+60\+0 is outside the 64x48 surface/);
+    for (const end = k + 10; k < end; k++) await good.frame(good.tilesOf(k));
+    expect(steady.size, 'the other transmitter\'s window still handed over').toBe(1);
+    expect(await mismatches(weston, 'steady-good', good.model())).toBeNull();
   }, 60_000);
 
   it('drops a transmitter whose tile is bad while its surface is handed over; the other goes on', async () => {

@@ -226,6 +226,11 @@ export class SteadyPath {
         if (pixels > 0 && !client.steadyCharge(pixels)) return next;
       }
       this.act(client, peer, flags);
+      // Left to JavaScript with the surfaces still handed over: a message of one that is not,
+      // which only its own objects may carry; anything else takes them back first.
+      if (next === start && (flags & STEADY_RELEASE) === 0 && (this.counts.get(peer) ?? 0) > 0 && !othersMessage(client.peer, buf, start, end)) {
+        this.releasePeer(peer);
+      }
       if (hooked) this.native.setBudget(peer, client.steadyBudget());
       return next;
     });
@@ -266,7 +271,7 @@ export class SteadyPath {
         key,
         peer,
         peerFd: fd,
-        lastId: client.peer.lastPeerId,
+        ids: client.peer.idCounters,
         peerDirty: client.peer.nativeState,
         displayDirty: local.dirty,
         serial: client.peer.serialCell,
@@ -483,4 +488,26 @@ function peerQueued(peer: WalthamPeer): boolean {
   if (peer.outputQueued) return true;
   peer.nativeState[0] = 0;
   return false;
+}
+
+/** The requests of a frame, by interface: the native side leaves those of a surface it does not have to JavaScript. */
+const FRAME_REQUESTS: ReadonlyMap<string, readonly number[]> = new Map([
+  [wthpContentInterface.name, [opcodeOf(wthpContentInterface, 'begin'), opcodeOf(wthpContentInterface, 'tile')]],
+  [wthpSurfaceInterface.name, [opcodeOf(wthpSurfaceInterface, 'frame'), opcodeOf(wthpSurfaceInterface, 'commit')]],
+  [wthpPresentationInterface.name, [opcodeOf(wthpPresentationInterface, 'feedback')]],
+]);
+
+/**
+ * Whether the whole message at `start` (or none: nothing to check yet) is a frame's request,
+ * as its target's interface says: the only messages of another surface the native side leaves
+ * to JavaScript while the transmitter's other surfaces stay handed over (it goes by opcode and
+ * size alone).
+ */
+function othersMessage(peer: WalthamPeer, buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start < 12) return true;
+  const view = new DataView(buf.buffer, buf.byteOffset + start, 12);
+  const size = view.getUint16(2, true);
+  if (size < 12 || size > end - start) return true;
+  const target = peer.getObject(view.getUint32(8, true));
+  return target !== undefined && (FRAME_REQUESTS.get(target.spec.name)?.includes(view.getUint16(4, true)) ?? false);
 }

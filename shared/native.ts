@@ -232,7 +232,8 @@ export interface SteadySurface {
   key: number;
   peer: number;
   peerFd: number;
-  lastId: number;
+  /** The transmitter's connection's next object ids (WalthamConnection.idCounters): the ids its messages create are checked in this one sequence, natively and in JavaScript. */
+  ids: Float64Array;
   /** The nativeState cells of the transmitter's Waltham connection and of the compositor's Wayland connection. */
   peerDirty: Uint8Array;
   displayDirty: Uint8Array;

@@ -8,11 +8,15 @@
 //! surface over (`adopt`) and gives each batch of bytes it reads from either socket to
 //! `takeWaltham` / `takeWayland` before it parses them: these handle the leading messages that
 //! belong to adopted surfaces and stop at the first that does not (or that is not exactly as
-//! expected: a new size, another codec, a bad tile, a budget used up, anything else). On a
-//! Waltham message they stop at, the transmitter's surfaces are asked back (`release`): JavaScript
-//! takes their whole state (buffers, stale rectangles, the frame being built, the frame in
-//! flight with its callbacks) and then handles that message itself, with its own checks and
-//! errors. Nothing is refused here: what is not plainly valid goes back to JavaScript.
+//! expected: a new size, another codec, a bad tile, a budget used up, anything else). A message
+//! of another of the transmitter's surfaces, one not handed over, is left to JavaScript, and the
+//! adopted ones stay (a transmitter's windows are handed over one by one; the ids its messages
+//! create are checked against its connection's shared counter, so JavaScript and this side see
+//! one sequence). On any other Waltham message they stop at, the transmitter's surfaces are
+//! asked back (`release`): JavaScript takes their whole state (buffers, stale rectangles, the
+//! frame being built, the frame in flight with its callbacks) and then handles that message
+//! itself, with its own checks and errors. Nothing is refused here: what is not plainly valid
+//! goes back to JavaScript.
 //!
 //! A frame: `begin` takes a buffer of the pool that is neither shown nor read by the compositor;
 //! it catches up lazily with the shown one (the rectangles it missed, except where tiles
@@ -139,10 +143,13 @@ pub struct SteadyWire {
 pub struct SteadySurface {
   /// JavaScript's key for the surface.
   pub key: u32,
-  /// The transmitter's connection: a key, its socket, and the highest object id it created.
+  /// The transmitter's connection: a key, its socket, and its connection's next object ids
+  /// (the transmitter's side, then ours: `WalthamConnection.idCounters`, shared), so that the
+  /// ids the transmitter creates are checked in one sequence here and in JavaScript, whichever
+  /// handles the message.
   pub peer: u32,
   pub peer_fd: i32,
-  pub last_id: u32,
+  pub ids: Float64Array,
   /// Whether JavaScript queued output to the transmitter, or to the compositor, since it last
   /// looked (their connections' `nativeState`): reads done natively leave the work to
   /// JavaScript then.
@@ -349,7 +356,7 @@ struct Surface {
 
 struct Peer {
   fd: i32,
-  last_id: u32,
+  ids: Option<Float64Array>,
   staged: Vec<u8>,
   dirty: Option<Uint8Array>,
   serial: Option<Float64Array>,
@@ -362,6 +369,27 @@ struct Peer {
   messages: f64,
   notice: u32,
   hook: Option<(RawFd, reads::Hook)>,
+}
+
+impl Peer {
+  /// The highest object id the transmitter created so far (0: none known).
+  fn last_id(&self) -> u32 {
+    self
+      .ids
+      .as_ref()
+      .and_then(|c| c.first())
+      .map_or(0, |&next| (next as u32).wrapping_sub(1))
+  }
+
+  /// The transmitter created `id`, the next of its ids: counted in the shared counter.
+  fn took_id(&mut self, id: u32) {
+    if let Some(cell) = self.ids.as_mut() {
+      // SAFETY: JavaScript's cell, alive while held here; nothing else reaches it during a call.
+      if let Some(next) = unsafe { cell.as_mut() }.first_mut() {
+        *next = id as f64 + 1.0;
+      }
+    }
+  }
 }
 
 struct Out {
@@ -981,7 +1009,7 @@ impl Frames {
     self.display.dirty = Some(spec.display_dirty);
     let peer = self.peers.entry(spec.peer).or_insert(Peer {
       fd: spec.peer_fd,
-      last_id: spec.last_id,
+      ids: None,
       staged: Vec::new(),
       dirty: None,
       serial: None,
@@ -993,7 +1021,7 @@ impl Frames {
       hook: None,
     });
     peer.fd = spec.peer_fd;
-    peer.last_id = peer.last_id.max(spec.last_id);
+    peer.ids = Some(spec.ids);
     peer.dirty = Some(spec.peer_dirty);
     peer.serial = Some(spec.serial);
     self.surfaces.push(Surface {
@@ -1053,7 +1081,7 @@ impl Frames {
   /// Give every adopted surface of `peer` back; the highest object id the peer created is in
   /// each state.
   pub fn release(&mut self, peer: u32) -> Vec<SteadyState> {
-    let last_id = self.peers.get(&peer).map_or(0, |p| p.last_id);
+    let last_id = self.peers.get(&peer).map_or(0, Peer::last_id);
     let mut out = Vec::new();
     let mut i = 0;
     while i < self.surfaces.len() {
@@ -1072,7 +1100,7 @@ impl Frames {
   pub fn release_surface(&mut self, key: u32) -> Option<SteadyState> {
     let i = self.surfaces.iter().position(|s| s.key == key)?;
     let s = self.surfaces.swap_remove(i);
-    let last_id = self.peers.get(&s.peer).map_or(0, |p| p.last_id);
+    let last_id = self.peers.get(&s.peer).map_or(0, Peer::last_id);
     let mut st = s.state();
     st.last_id = last_id;
     Some(st)
@@ -1167,7 +1195,7 @@ impl Frames {
     if !self.surfaces.iter().any(owned) {
       return Step::Stop;
     }
-    let last_id = self.peers.get(&peer).map_or(u32::MAX, |p| p.last_id);
+    let last_id = self.peers.get(&peer).map_or(u32::MAX, Peer::last_id);
     if opcode == w.sync && target == 1 && size == 16 {
       // The ping: answered as WalthamPeer does, wthp_callback.done with the next serial, then
       // delete_id (written after the read, with the frames' answers).
@@ -1191,7 +1219,7 @@ impl Frames {
       let next = *serial as u32;
       waltham(&mut p.staged, w.callback_done, id, &[next]);
       waltham(&mut p.staged, w.delete_id, 1, &[id]);
-      p.last_id = id;
+      p.took_id(id);
       p.synced = true;
       return Step::Next;
     }
@@ -1202,7 +1230,8 @@ impl Frames {
         .iter_mut()
         .find(|s| s.peer == peer && s.surface == sid)
       else {
-        return Step::Release;
+        // Another of the transmitter's surfaces, not handed over: JavaScript's.
+        return Step::Stop;
       };
       if !s.contents.contains(&target)
         || width as usize != s.width
@@ -1244,7 +1273,8 @@ impl Frames {
         .iter_mut()
         .find(|s| s.peer == peer && s.surface == sid)
       else {
-        return Step::Release;
+        // Another of the transmitter's surfaces, not handed over: JavaScript's.
+        return Step::Stop;
       };
       if !s.contents.contains(&target) || s.pending.is_none() || codec > 31 || s.codecs & (1 << codec) == 0 {
         return Step::Release;
@@ -1319,14 +1349,15 @@ impl Frames {
         .iter_mut()
         .find(|s| s.peer == peer && s.surface == target)
       else {
-        return Step::Release;
+        // Another of the transmitter's surfaces, not handed over: JavaScript's.
+        return Step::Stop;
       };
       let flying = s.flight.as_ref().map_or(0, |f| f.callbacks.len());
       if id != last_id.wrapping_add(1) || s.frames.len() + flying >= s.max_callbacks {
         return Step::Release;
       }
       s.frames.push(id);
-      self.peers.get_mut(&peer).expect("known peer").last_id = id;
+      self.peers.get_mut(&peer).expect("known peer").took_id(id);
       return Step::Next;
     }
     if opcode == w.feedback && size == 20 {
@@ -1336,7 +1367,8 @@ impl Frames {
         .iter_mut()
         .find(|s| s.peer == peer && s.surface == sid)
       else {
-        return Step::Release;
+        // Another of the transmitter's surfaces, not handed over: JavaScript's.
+        return Step::Stop;
       };
       let flying = s.flight.as_ref().map_or(0, |f| f.feedbacks.len());
       if !s.presentations.contains(&target)
@@ -1346,7 +1378,7 @@ impl Frames {
         return Step::Release;
       }
       s.feedbacks.push(id);
-      self.peers.get_mut(&peer).expect("known peer").last_id = id;
+      self.peers.get_mut(&peer).expect("known peer").took_id(id);
       return Step::Next;
     }
     if opcode == w.commit && size == 12 {
@@ -1355,7 +1387,8 @@ impl Frames {
         .iter_mut()
         .find(|s| s.peer == peer && s.surface == target)
       else {
-        return Step::Release;
+        // Another of the transmitter's surfaces, not handed over: JavaScript's.
+        return Step::Stop;
       };
       if s.flight.is_some() || (s.pending.is_none() && s.frames.is_empty() && s.feedbacks.is_empty()) {
         return Step::Release;
@@ -1842,6 +1875,8 @@ mod tests {
     maps: Vec<Mapping>,
     /// The transmitter's connection's cells (serial, last ping), shared with the frames.
     cells: Box<[f64; 2]>,
+    /// Its next object ids (the transmitter's, ours), shared with the frames.
+    ids: Box<[f64; 2]>,
     /// Every fd made for it, closed when it goes.
     fds: Vec<i32>,
   }
@@ -1940,12 +1975,16 @@ mod tests {
     let mut cells = Box::new([0.0f64; 2]);
     // SAFETY: the cells live in the setup as long as the frames that use them.
     let serial = unsafe { Float64Array::with_external_data(cells.as_mut_ptr(), 2, |_, _| {}) };
+    // The transmitter created ids up to 50.
+    let mut id_cells = Box::new([51.0f64, 0xff00_0000u32 as f64]);
+    // SAFETY: as the cells above.
+    let ids = unsafe { Float64Array::with_external_data(id_cells.as_mut_ptr(), 2, |_, _| {}) };
     let mut frames = Frames::new(wire());
     let mut spec = SteadySurface {
       key: 7,
       peer: 1,
       peer_fd: peer[0],
-      last_id: 50,
+      ids,
       surface: 19,
       contents: vec![6],
       presentations: vec![9],
@@ -1991,6 +2030,7 @@ mod tests {
       peer: peer[1],
       maps,
       cells,
+      ids: id_cells,
       fds: [display.clone(), peer.clone(), fds_made].concat(),
     }
   }
@@ -2656,6 +2696,51 @@ mod tests {
       assert!(next < end, "{bad:?} was taken");
       assert_eq!(io[IO_FLAGS], FLAG_RELEASE as f64);
     }
+  }
+
+  #[test]
+  fn another_surface_of_the_transmitter_is_left_to_javascript_and_the_adopted_one_stays() {
+    let mut s = setup(vec![0, 0]);
+    let mut io = [1e9, 0.0, 0.0, 0.0, 0.0, 0.0];
+    // Surface 23 is not handed over: each message of its frame (on the transmitter's content 6
+    // and presentation 9, which surface 19 uses too) stops the read before it, and surface 19 is
+    // not asked back. JavaScript checks that each is what its opcode says (receiver/steady.ts).
+    let mut other_tile = tile(0, 0, 1, 1, 3, &[1, 2, 3, 255]);
+    other_tile[12..16].copy_from_slice(&23u32.to_le_bytes());
+    let msg = |opcode: u32, target: u32, args: &[u32]| {
+      let mut m = Vec::new();
+      waltham(&mut m, opcode, target, args);
+      m
+    };
+    for (what, m) in [
+      ("begin", msg(30, 6, &[23, W, H, 1])),
+      ("tile", other_tile),
+      ("frame", msg(20, 23, &[51])),
+      ("feedback", msg(40, 9, &[23, 52])),
+      ("commit", msg(24, 23, &[])),
+    ] {
+      let next = s.frames.waltham_bytes(1, &m, 0, m.len() as u32, &mut io).unwrap();
+      assert_eq!((next, io[IO_FLAGS]), (0, 0.0), "{what}");
+    }
+    // JavaScript handles that frame: its callback and feedback take the ids 51 and 52, and its
+    // connection's counter moves on ...
+    s.ids[0] = 53.0;
+    // ... so surface 19's next frame, with 53 and 54, is taken here, and the counter says so.
+    let msgs = frame_with_ids(&[], 53);
+    let next = s
+      .frames
+      .waltham_bytes(1, &msgs, 0, msgs.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!((next as usize, io[IO_FLAGS]), (msgs.len(), 0.0));
+    assert_eq!(s.ids[0], 55.0);
+    // An id out of that sequence on the adopted surface still asks for it back.
+    let skip = msg(20, 19, &[56]);
+    let next = s
+      .frames
+      .waltham_bytes(1, &skip, 0, skip.len() as u32, &mut io)
+      .unwrap();
+    assert_eq!((next, io[IO_FLAGS]), (0, FLAG_RELEASE as f64));
+    assert_eq!(s.frames.release(1)[0].last_id, 54);
   }
 
   #[test]
