@@ -408,6 +408,8 @@ export interface SteadyCommits {
   adopt(spec: CommitSurface, encoder: FrameEncoder): void;
   addBuffer(key: number, wlBuffer: number, mapping: ShmMapping, stride: number): void;
   releaseApp(app: number): CommitState[];
+  /** Give back the windows of application `app` that go back alone (COMMIT_BACK). */
+  releaseBack(app: number): CommitState[];
   releaseLink(link: number): CommitState[];
   releaseSurface(key: number): CommitState | null;
   /** Bring the content of adopted window `key` up to date (commits encoded straight from the application's buffer leave it behind). */
@@ -429,7 +431,7 @@ export interface SteadyCommits {
   takeLinkNotice(link: number): number;
   /** Messages of `link` taken by native reads since the last call. */
   takeLinkMessages(link: number): number;
-  /** Flags a native read left for `app` (COMMIT_RELEASE, COMMIT_LINK_STAGED); 0: none. */
+  /** Flags a native read left for `app` (COMMIT_RELEASE, COMMIT_LINK_STAGED, COMMIT_BACK); 0: none. */
   takeNotice(app: number): number;
   /** Reads of applications' and links' sockets done natively so far. */
   readonly nativeReads: number;
@@ -445,6 +447,8 @@ export const COMMIT_IO = { linkQueued: 0, appQueued: 1, flags: 2, messages: 3, l
 export const COMMIT_RELEASE = 1;
 export const COMMIT_APP_STAGED = 2;
 export const COMMIT_LINK_STAGED = 4;
+export const COMMIT_OTHER = 8;
+export const COMMIT_BACK = 16;
 
 /** The addon's exports. */
 export interface NativeShim {

@@ -202,6 +202,30 @@ describe('steady commits', () => {
     expect(released).toBeGreaterThanOrEqual(40);
   });
 
+  it('take the frames of two windows of one application, each handed over on its own: a commit of one not handed over leaves the other', async () => {
+    const { receiver, link } = await bridge();
+    const client = await vd.connect();
+    const a = await Painter.open(client, 'two a');
+    for (let i = 0; i < 5; i++) await a.frame(a.paint(2));
+    const before = link.stats();
+    expect(before.nativeCommits, 'the first window handed over').toBeGreaterThan(0);
+    // The second window stays JavaScript's (a buffer scale of 2 is not handed over); the
+    // application reuses the ids of either window's answered callbacks for the other's.
+    const b = await Painter.open(client, 'two b');
+    b.t.surface.setBufferScale(2);
+    for (let i = 0; i < 30; i++) {
+      await Promise.all([a.frame(a.paint(2)), b.frame(b.paint(2))]);
+      if (i % 10 === 9) {
+        await showsModel(receiver, 'two a', a, `frame ${i} of the first window`);
+        await showsModel(receiver, 'two b', b, `frame ${i} of the second window`);
+      }
+    }
+    const after = link.stats();
+    // The first window's commits taken natively, without being given back for the second's.
+    expect(after.nativeCommits - before.nativeCommits, 'commits taken natively').toBeGreaterThanOrEqual(25);
+    expect(after.nativeHandovers - before.nativeHandovers, 'hand-overs').toBeLessThanOrEqual(3);
+  });
+
   it('encode one damage rectangle straight from the buffer, whatever the rest of it holds; the content is brought up to date for whoever reads it', async () => {
     const { receiver, link } = await bridge();
     const p = await Painter.open(await vd.connect(), 'exact');

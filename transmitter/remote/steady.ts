@@ -6,10 +6,13 @@
  * presented and delete_id) are handled where the bytes are read: the
  * damaged pixels copied into the scene's content where they differ, encoded
  * against the link's mirror and sent, the application answered, without
- * JavaScript. At the first message of that application the native side does
- * not take (another request, another buffer, a second commit in flight), the
- * window comes back here with the frame in flight, and the message is
- * handled as usual. The link takes a window back before it changes anything
+ * JavaScript. Each window is handed over on its own: a commit of another
+ * window of the application is left here (its windows handed over stay), and
+ * a commit of a window handed over that is not steady (a second one in
+ * flight, a link without room for it) brings that window back alone. At the
+ * first message of that application the native side does not take otherwise
+ * (another request, another buffer), its windows come back here with their
+ * frames in flight, and the message is handled as usual. The link takes a window back before it changes anything
  * of it (a commit from elsewhere, routing, the connection lost), and the
  * native side gives it back by itself after `HOLD_MS` (`ZSTD_HOLD_MS` while
  * the link is the bottleneck), so that the codec policy, fairness and the
@@ -25,7 +28,7 @@
  * (TLS stays in JavaScript), never a lossy frame, and none while Waltham or
  * Wayland messages are traced. WALTHAM_NATIVE_COMMITS=0 turns it off.
  */
-import { COMMIT_APP_STAGED, COMMIT_IO, COMMIT_LINK_STAGED, COMMIT_RELEASE, SteadyCommits, type CommitState, type CommitWire } from '../../shared/native.js';
+import { COMMIT_APP_STAGED, COMMIT_BACK, COMMIT_IO, COMMIT_LINK_STAGED, COMMIT_OTHER, COMMIT_RELEASE, SteadyCommits, type CommitState, type CommitWire } from '../../shared/native.js';
 import {
   wthDisplayInterface,
   wthpCallbackInterface,
@@ -175,7 +178,11 @@ class CommitHub {
       // Ids: one sequence on each link, JavaScript's (its ping, other windows) and the native
       // side's, in the connection's shared counters.
       const next = this.native.takeApp(key, buf, start, end, io);
-      this.act(key, io[COMMIT_IO.flags]!);
+      const flags = io[COMMIT_IO.flags]!;
+      this.act(key, flags);
+      // Left to JavaScript with the windows still handed over: a commit's request of one that is
+      // not, as its target's interface says; anything else takes them back first.
+      if (flags & COMMIT_OTHER && !othersRequest(conn, buf, next, end)) this.releaseApp(key);
       return next;
     });
     // A read done natively left flags: acted on before the bytes it kept are parsed.
@@ -195,6 +202,7 @@ class CommitHub {
   private act(app: number, flags: number): void {
     if (flags & COMMIT_LINK_STAGED) for (const a of this.adopted.values()) if (a.app === app) a.link.queueStaged();
     if (flags & COMMIT_RELEASE) this.releaseApp(app);
+    if (flags & COMMIT_BACK) for (const state of this.native.releaseBack(app)) this.restore(state);
   }
 
   /** A window of `app` was handed over or taken back: its links again, and whether its socket is read natively. */
@@ -563,4 +571,22 @@ export function takeFlight(conn: ConnectionState, r: Remote, state: CommitState)
   const fb = state.inFlight !== 0 && state.flightFeedback !== 0 && conn.presentation !== null ? [state.flightFeedback] : [];
   const [feedback = null] = client.takeObjects(WthpPresentationFeedbackProxy, fb, conn.presentation?.version ?? 1, last);
   return { callback, feedback };
+}
+
+/** A commit's requests, by interface: the native side leaves those of a window it does not have to JavaScript. */
+const COMMIT_REQUESTS: ReadonlyMap<string, readonly number[]> = new Map([
+  [wlSurfaceInterface.name, ['attach', 'damage', 'damage_buffer', 'frame', 'commit'].map((name) => opcodeOf(wlSurfaceInterface, name))],
+  [wpPresentationInterface.name, [opcodeOf(wpPresentationInterface, 'feedback')]],
+]);
+
+/**
+ * Whether the whole request at `start` is one of a commit, as its target's interface says: the
+ * only requests of another window the native side leaves to JavaScript while the application's
+ * other windows stay handed over (it goes by opcode and size alone).
+ */
+function othersRequest(conn: WaylandConnection, buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start < 8) return false;
+  const view = new DataView(buf.buffer, buf.byteOffset + start, 8);
+  const target = conn.getObject(view.getUint32(0, true));
+  return target !== undefined && (COMMIT_REQUESTS.get(target.spec.name)?.includes(view.getUint32(4, true) & 0xffff) ?? false);
 }

@@ -15,13 +15,19 @@
 //!   the scene's content where it differs first (as the virtual display does,
 //!   `copy_changed_into` on its grid); either is encoded against the link's mirror by the
 //!   same one-pass encoder (`SharedEncoder`), and sent as `wthp_content.begin`, tiles,
-//!   `wthp_surface.frame`, maybe `wthp_presentation.feedback` and `wthp_surface.commit`. At the
-//!   first message of that application that is anything else (another request, another buffer,
-//!   a second commit while one is in flight, a link with output queued, a surface held longer
-//!   than `holdMs`), its surfaces go back (`COMMIT_RELEASE`) before that message's commit
-//!   starts: JavaScript takes their state (the frame in flight and what answers it) and handles
-//!   the message itself. They go back too after a frame the link's socket did not take whole
-//!   (JavaScript queues the rest, and keeps large frames).
+//!   `wthp_surface.frame`, maybe `wthp_presentation.feedback` and `wthp_surface.commit`. A
+//!   commit's requests of another of the application's windows, one not handed over, are left
+//!   to JavaScript and the adopted ones stay (`COMMIT_OTHER`: JavaScript checks the target's
+//!   interface; the ids they create are no longer taken as free here). A commit of an adopted
+//!   window that is not steady (a second one while one is in flight, a link with output queued
+//!   or without room for it, a surface held longer than `holdMs`) sends that window back alone
+//!   (`COMMIT_BACK`), as does a frame the link's socket did not take whole (JavaScript queues
+//!   the rest, and keeps large frames). At the first message of that application that is
+//!   anything else (another request, another buffer, an id not freed), its surfaces go back
+//!   (`COMMIT_RELEASE`) before that message's commit starts: JavaScript takes their state (the
+//!   frame in flight and what answers it) and handles the message itself. The ids a commit may
+//!   create are those the transmitter freed of any of the application's adopted windows (it
+//!   reuses them across its windows).
 //! - From the receiver, the answers of frames in flight are taken: the buffer is released, the
 //!   presentation feedbacks are answered with how the receiver showed the frame and the frame
 //!   callbacks with the time, each followed by `wl_display.delete_id`. Other messages are left
@@ -77,6 +83,14 @@ pub const COMMIT_RELEASE: u32 = 1;
 pub const COMMIT_APP_STAGED: u32 = 2;
 /// Bytes for the link are staged (`takeStaged(0, link)`).
 pub const COMMIT_LINK_STAGED: u32 = 4;
+/// Stopped before a commit's request of a surface not handed over (`Scan::Other`): JavaScript
+/// checks that it is one (its target a wl_surface or wp_presentation) before it handles it, else
+/// takes the application's surfaces back first.
+pub const COMMIT_OTHER: u32 = 8;
+/// A window goes back alone (`releaseBack`) before JavaScript handles the next message: its
+/// commit was not steady (a frame in flight, the link's socket without room for it, ...) or its
+/// frame was not taken whole; the application's other windows stay.
+pub const COMMIT_BACK: u32 = 16;
 
 /// The virtual display's cut of damage to what changed: grid and most rectangles (compositor.ts).
 const CHANGED_GRID: usize = 64;
@@ -235,6 +249,8 @@ struct Surface {
   flight: Option<Flight>,
   deleting: Vec<u32>,
   deadline: Instant,
+  /// Goes back alone (COMMIT_BACK).
+  back: bool,
   truncated: bool,
   commits: f64,
   presented: f64,
@@ -319,6 +335,10 @@ enum Scan {
   Commit(usize),
   /// Nothing of an adopted surface here: JavaScript goes on.
   Stop,
+  /// A commit's request of another of the application's surfaces, one not handed over:
+  /// JavaScript handles it and the adopted ones stay; the id it creates (a frame callback, a
+  /// presentation feedback), if any, is JavaScript's object from then on.
+  Other(Option<u32>),
   /// A commit of an adopted surface cut by the end of the bytes.
   Cut,
   /// Not steady: the application's surfaces go back.
@@ -443,11 +463,6 @@ impl Surface {
     }
     st
   }
-
-  /// A new id the application may use now: one the transmitter freed, not used again yet.
-  fn take_id(&self, g: &Group, id: u32) -> bool {
-    self.free_ids.contains(&id) && !g.callbacks.contains(&id) && !g.feedbacks.contains(&id)
-  }
 }
 
 impl Commits {
@@ -531,6 +546,7 @@ impl Commits {
       flight: None,
       deleting: Vec::new(),
       deadline: Instant::now() + Duration::from_millis(spec.hold_ms as u64),
+      back: false,
       truncated: false,
       commits: 0.0,
       presented: 0.0,
@@ -574,6 +590,18 @@ impl Commits {
   /// Give every adopted surface of link `link` back.
   pub fn release_link(&mut self, link: u32) -> Vec<CommitState> {
     self.release_where(|s| s.link == link)
+  }
+
+  /// Give back the windows of application `app` that go back alone (COMMIT_BACK).
+  pub fn release_back(&mut self, app: u32) -> Vec<CommitState> {
+    self.release_where(|s| s.app == app && s.back)
+  }
+
+  /// The window of commit `g` goes back alone.
+  fn back(&mut self, g: &Group) {
+    if let Some(i) = g.surface {
+      self.surfaces[i].back = true;
+    }
   }
 
   /// Give one surface back (null when it is not adopted).
@@ -667,6 +695,11 @@ impl Commits {
         let mut g = Group::default();
         match self.scan(app, bytes, at, &mut g) {
           Scan::Stop => break,
+          Scan::Other(id) => {
+            self.taken(app, id.as_slice());
+            flags |= COMMIT_OTHER;
+            break;
+          }
           // A read done natively carries the commit's start into its next read.
           Scan::Cut if self.carry_cuts => {
             self.cut = true;
@@ -689,12 +722,14 @@ impl Commits {
                 if self.links.get(&link).is_some_and(|l| !l.out.staged.is_empty()) {
                   // The socket did not take the frame whole: JavaScript queues the rest and
                   // takes the window back (its flow control, buffers it reuses).
-                  flags |= COMMIT_RELEASE;
+                  self.back(&g);
+                  flags |= COMMIT_BACK;
                   break;
                 }
               }
               None => {
-                flags |= COMMIT_RELEASE;
+                self.back(&g);
+                flags |= COMMIT_BACK;
                 break;
               }
             }
@@ -711,6 +746,25 @@ impl Commits {
     io[IO_MESSAGES] = messages;
     io[IO_LINK_BYTES] = written;
     Ok(at as u32)
+  }
+
+  /// Whether application `app` may create an object with `id` in the commit `g`: an id the
+  /// transmitter freed of any of its windows handed over (the application reuses them across
+  /// its windows), not taken yet.
+  fn free_id(&self, app: u32, g: &Group, id: u32) -> bool {
+    !g.callbacks.contains(&id)
+      && !g.feedbacks.contains(&id)
+      && self
+        .surfaces
+        .iter()
+        .any(|s| s.app == app && s.free_ids.contains(&id))
+  }
+
+  /// `ids` of application `app` are in use (objects of an adopted window, or JavaScript's).
+  fn taken(&mut self, app: u32, ids: &[u32]) {
+    for s in self.surfaces.iter_mut().filter(|s| s.app == app) {
+      s.free_ids.retain(|id| !ids.contains(id));
+    }
   }
 
   /// Parse and check the commit starting at `at` into `g`.
@@ -742,7 +796,22 @@ impl Commits {
         .surfaces
         .iter()
         .position(|s| s.app == app && s.wl_surface == target && (!feedback || s.presentations.contains(&id)));
-      let Some(i) = found else { return Scan::Release };
+      let Some(i) = found else {
+        let request = feedback
+          || (opcode == w.wl_attach && size == 20)
+          || ((opcode == w.wl_damage || opcode == w.wl_damage_buffer) && size == 24)
+          || (opcode == w.wl_frame && size == 12)
+          || (opcode == w.wl_commit && size == 8);
+        return if p == at && request {
+          Scan::Other(match opcode {
+            _ if feedback => Some(rd32(bytes, p + 12)),
+            _ if opcode == w.wl_frame => Some(rd32(bytes, p + 8)),
+            _ => None,
+          })
+        } else {
+          Scan::Release
+        };
+      };
       if g.surface.is_some_and(|k| k != i) {
         return Scan::Release;
       }
@@ -751,7 +820,7 @@ impl Commits {
       let arg = |k: usize| rd32(bytes, p + 8 + 4 * k);
       if feedback {
         let new = arg(1);
-        if !s.take_id(g, new) {
+        if !self.free_id(app, g, new) {
           return Scan::Release;
         }
         g.feedbacks.push(new);
@@ -775,7 +844,7 @@ impl Commits {
         }
       } else if opcode == w.wl_frame && size == 12 {
         let new = arg(0);
-        if !s.take_id(g, new) {
+        if !self.free_id(app, g, new) {
           return Scan::Release;
         }
         g.callbacks.push(new);
@@ -931,8 +1000,6 @@ impl Commits {
     if exact {
       s.leave_behind(g.damage[0]);
     }
-    s.free_ids
-      .retain(|id| !g.callbacks.contains(id) && !g.feedbacks.contains(id));
     s.flight = Some(Flight {
       sent: Instant::now(),
       callback,
@@ -948,7 +1015,10 @@ impl Commits {
     s.unchanged_tiles += stats.unchanged_tiles as f64;
     s.raw_bytes += stats.raw_bytes;
     s.wire_bytes += stats.bytes;
-    Some((s.link, total as f64))
+    let (app, link) = (s.app, s.link);
+    self.taken(app, &g.callbacks);
+    self.taken(app, &g.feedbacks);
+    Some((link, total as f64))
   }
 
   /// Handle the leading answers of `buf[start, end)`, read from link `link`, to frames of
@@ -1232,6 +1302,12 @@ impl SteadyCommits {
   #[napi]
   pub fn release_link(&self, link: u32) -> Vec<CommitState> {
     self.inner.borrow_mut().release_link(link)
+  }
+
+  /// Give back the windows of application `app` that go back alone (COMMIT_BACK).
+  #[napi]
+  pub fn release_back(&self, app: u32) -> Vec<CommitState> {
+    self.inner.borrow_mut().release_back(app)
   }
 
   /// Give one surface back (null when it is not adopted).
@@ -1635,6 +1711,141 @@ mod tests {
     assert_eq!(
       (st.in_flight, st.commits, st.presented, st.next_id),
       (0, 1.0, 1.0, FIRST_ID + 2)
+    );
+  }
+
+  /// A second window of the application, adopted as the first: wl_surface 12, buffers 32 and
+  /// 33, Waltham surface 21, freed ids 44 and 45; black, as its mirror.
+  fn adopt_second(s: &mut Setup) -> Vec<u8> {
+    let encoder = FrameEncoder::new(WIRE, 16, 1 << 16).unwrap();
+    let black = vec![0u8; (W * H * 4) as usize];
+    let mut out = vec![0u8; encoder.shared().bound(W as usize, H as usize)];
+    encoder
+      .shared()
+      .encode(
+        &black,
+        (W * 4) as usize,
+        W as usize,
+        H as usize,
+        None,
+        false,
+        1,
+        CONTENT,
+        21,
+        &mut out,
+      )
+      .unwrap();
+    let mut content = vec![0u8; (W * H * 4) as usize];
+    s.commits
+      .adopt(
+        CommitSurface {
+          key: 2,
+          app: 1,
+          app_fd: s.fds[0],
+          app_dirty: vec![0u8; 2].into(),
+          wl_surface: 12,
+          presentations: vec![PRESENTATION],
+          free_ids: vec![44, 45],
+          link: 1,
+          link_fd: s.fds[2],
+          ids: vec![FIRST_ID as f64, 0.0].into(),
+          dirty: vec![0u8; 2].into(),
+          surface: 21,
+          content: CONTENT,
+          presentation: WTH_PRESENTATION,
+          width: W,
+          height: H,
+          format: 1,
+          codecs: 1,
+          // SAFETY: the caller keeps `content` as long as the commits that use it.
+          pixels: unsafe { Uint8Array::with_external_data(content.as_mut_ptr(), content.len(), |_, _| {}) },
+          out: vec![0u8; encoder.shared().bound(W as usize, H as usize)].into(),
+          hold_ms: 60_000,
+        },
+        &encoder,
+      )
+      .unwrap();
+    for wl in [32, 33] {
+      let fd = memfd_create("commits-test".into(), (W * H * 4) as f64).unwrap();
+      s.fds.push(fd);
+      let map = Mapping::map(fd, 0, (W * H * 4) as usize, true).unwrap();
+      s.commits.surfaces[1].bufs.push(Buf {
+        wl,
+        map: map.share(),
+        stride: (W * 4) as usize,
+      });
+      s.maps.push(map);
+    }
+    content
+  }
+
+  /// attach, damage_buffer, frame, feedback, commit of `wl_surface`.
+  fn commit_of(wl_surface: u32, buffer: u32, callback: u32, feedback: u32) -> Vec<u8> {
+    let mut m = Vec::new();
+    wayland(&mut m, wl_surface, 1, &[buffer, 0, 0]);
+    wayland(&mut m, wl_surface, 9, &[0, 0, 4, 4]);
+    wayland(&mut m, wl_surface, 3, &[callback]);
+    wayland(&mut m, PRESENTATION, 1, &[wl_surface, feedback]);
+    wayland(&mut m, wl_surface, 6, &[]);
+    m
+  }
+
+  #[test]
+  fn the_windows_of_one_application_leave_each_other_handed_over() {
+    let mut io = [0.0; COMMIT_IO_LEN];
+    let take = |s: &mut Setup, bytes: &[u8], io: &mut [f64]| {
+      s.commits.app_bytes(1, bytes, 0, bytes.len() as u32, io).unwrap() as usize
+    };
+    // A commit of a window not handed over (wl_surface 90): each of its requests is left to
+    // JavaScript, the others stay, and the ids it creates are JavaScript's objects from then on.
+    let mut s = setup();
+    let _second = adopt_second(&mut s);
+    let other = commit_of(90, 70, 40, 44);
+    let mut at = 0;
+    while at < other.len() {
+      let size = (rd32(&other, at + 4) >> 16) as usize;
+      let part = &other[at..];
+      assert_eq!(
+        (take(&mut s, part, &mut io), io[IO_FLAGS] as u32),
+        (0, COMMIT_OTHER),
+        "at {at}"
+      );
+      at += size;
+    }
+    assert!(read_all(s.link).is_empty());
+    let first = commit_of(WL_SURFACE, BUFFERS[0], 40, 41);
+    assert_eq!(
+      (take(&mut s, &first, &mut io), io[IO_FLAGS] as u32),
+      (0, COMMIT_RELEASE),
+      "40 is not free"
+    );
+    assert_eq!(s.commits.release_app(1).len(), 2);
+
+    // Ids freed by one window may be used by the other (the application reuses them across its
+    // windows); a commit that is not steady sends its window back alone.
+    let mut s = setup();
+    let _second = adopt_second(&mut s);
+    let second = commit_of(12, 32, 40, 41);
+    assert_eq!(
+      (take(&mut s, &second, &mut io), io[IO_FLAGS] as u32),
+      (second.len(), 0)
+    );
+    assert!(!read_all(s.link).is_empty(), "the second window's frame went out");
+    io[IO_LINK_QUEUED] = 1.0;
+    let first = commit_of(WL_SURFACE, BUFFERS[0], 44, 45);
+    assert_eq!(
+      (take(&mut s, &first, &mut io), io[IO_FLAGS] as u32),
+      (0, COMMIT_BACK)
+    );
+    let back = s.commits.release_back(1);
+    assert_eq!(back.iter().map(|st| st.key).collect::<Vec<_>>(), vec![1]);
+    let left = s.commits.release_app(1);
+    assert_eq!(
+      left
+        .iter()
+        .map(|st| (st.key, st.in_flight != 0))
+        .collect::<Vec<_>>(),
+      vec![(2, true)]
     );
   }
 
