@@ -153,6 +153,7 @@ describe('the addon', () => {
         'sendMsg',
         'sendParts',
         'socketBytesAcked',
+        'socketLowWater',
         'socketPair',
         'socketUnackedBytes',
         'tuneAllocator',

@@ -469,6 +469,7 @@ export interface NativeShim {
   recvMsgInto(fd: number, buf: Uint8Array, offset: number, fds: Int32Array): number;
   socketUnackedBytes(fd: number): number;
   socketBytesAcked(fd: number): number;
+  socketLowWater(fd: number, bytes: number): void;
   socketPair(): [number, number];
   pipe(): [number, number];
   UnixListener: UnixListenerStatic;
@@ -581,6 +582,8 @@ export const pipe = native.pipe;
 export const socketUnackedBytes = native.socketUnackedBytes;
 /** Bytes of a TCP socket the peer has acknowledged so far (TCP_INFO tcpi_bytes_acked). */
 export const socketBytesAcked = native.socketBytesAcked;
+/** Readiness of a socket reported only once `bytes` are queued (SO_RCVLOWAT; TCP: an end of stream or an error whatever the mark). */
+export const socketLowWater = native.socketLowWater;
 export const UnixListener: UnixListenerStatic = native.UnixListener;
 export const Poller: PollerConstructor = native.Poller;
 export const ShmMapping: ShmMappingStatic = native.ShmMapping;

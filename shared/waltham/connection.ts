@@ -39,7 +39,7 @@ import type { ArgSpec, InterfaceSpec, MessageSpec, UntypedNewId, WireValue } fro
 import { ProtocolTable } from '../wire/protocol.js';
 import { formatTrace, stderrSink, traceEnabled, type TraceArg, type TraceSink } from '../wire/trace.js';
 import { createLogger } from '../log.js';
-import { MAX_FDS, MAX_SEND_PARTS, recvMsgInto, sendMsg, sendParts } from '../native.js';
+import { MAX_FDS, MAX_SEND_PARTS, recvMsgInto, sendMsg, sendParts, socketLowWater } from '../native.js';
 import { HANGUP, NOTICE, READABLE, rearmFd, unwatchFd, watchFd } from '../wayland/fd-watch.js';
 import { protocols, allProxyClasses, allResourceClasses } from '../generated/waltham/index.js';
 import { WthDisplayError } from '../generated/waltham/waltham.js';
@@ -216,6 +216,8 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
   private readonly spareSlabs: Uint8Array[] = [];
   /** The socket's fd for direct writes (useDirectWrites), or -1. */
   private directFd = -1;
+  /** The socket's low-water mark as last set (`lowWater`): 1, the kernel's default; 0: the socket does not take one. */
+  private lowWaterSet = 1;
   /** The fd the poller reads, not the stream (readNatively), or -1 (kept apart from directFd, which a failed write clears). */
   private polledFd = -1;
   private bytesPolled = 0;
@@ -858,8 +860,30 @@ export class WalthamConnection extends EventEmitter<WalthamConnectionEvents> imp
       this.handleChunk(chunk);
     } finally {
       this.nativeState[1] = this.inEnd > this.inStart ? 1 : 0;
+      this.lowWater();
     }
   };
+
+  /**
+   * While a message is unfinished, the socket (plain TCP, written directly) reports itself
+   * readable only once the rest of it can be there (SO_RCVLOWAT): on a slow link a large
+   * message comes in many segments, each a wake-up of the process otherwise. 1 (the default)
+   * between messages and while suspended.
+   */
+  private lowWater(): void {
+    const fd = this.directFd;
+    if (fd < 0 || this.lowWaterSet === 0) return;
+    const kept = this.inEnd - this.inStart;
+    const want = kept > 0 && this.suspended === 0 && this.state === 'open' ? Math.max(1, this.needed - kept) : 1;
+    if (want === this.lowWaterSet) return;
+    try {
+      socketLowWater(fd, want);
+      this.lowWaterSet = want;
+    } catch {
+      // Not a socket that takes it: reads wake as before.
+      this.lowWaterSet = 0;
+    }
+  }
 
   private handleChunk(chunk: Uint8Array | string): void {
     try {

@@ -407,6 +407,32 @@ pub fn socket_bytes_acked(fd: i32) -> Result<f64> {
   Ok(bytes_acked(fd)? as f64)
 }
 
+/// Readiness of socket `fd` reported only once `bytes` are queued (SO_RCVLOWAT): a reader that
+/// waits for the rest of a message is not woken for each segment of it. TCP caps it at half the
+/// receive buffer's limit and grows the buffer to hold it; an end of stream or an error is
+/// reported whatever the mark.
+pub fn set_low_water(fd: RawFd, bytes: u32) -> Result<()> {
+  let v = bytes.clamp(1, i32::MAX as u32) as libc::c_int;
+  // SAFETY: a valid c_int option value of the size given.
+  let ret = unsafe {
+    libc::setsockopt(
+      fd,
+      libc::SOL_SOCKET,
+      libc::SO_RCVLOWAT,
+      (&v as *const libc::c_int).cast(),
+      size_of::<libc::c_int>() as libc::socklen_t,
+    )
+  };
+  cvt(ret, "setsockopt(SO_RCVLOWAT)")?;
+  Ok(())
+}
+
+/// Readiness of socket `fd` reported only once `bytes` are queued (see `set_low_water`).
+#[napi]
+pub fn socket_low_water(fd: i32, bytes: u32) -> Result<()> {
+  set_low_water(fd, bytes)
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -496,6 +522,78 @@ mod tests {
       1000
     );
     assert_eq!(unacked_bytes(a.as_raw_fd()).unwrap(), 0);
+  }
+
+  #[test]
+  fn a_tcp_socket_with_a_low_water_mark_is_readable_once_that_much_is_queued_or_at_its_end() {
+    // SAFETY: plain socket calls on fds made here.
+    unsafe {
+      let listener = OwnedFd::from_raw_fd(libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0));
+      let mut addr: libc::sockaddr_in = zeroed();
+      addr.sin_family = libc::AF_INET as libc::sa_family_t;
+      addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+      let len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+      assert_eq!(
+        libc::bind(
+          listener.as_raw_fd(),
+          (&addr as *const libc::sockaddr_in).cast(),
+          len
+        ),
+        0
+      );
+      assert_eq!(libc::listen(listener.as_raw_fd(), 1), 0);
+      let mut bound = len;
+      libc::getsockname(
+        listener.as_raw_fd(),
+        (&mut addr as *mut libc::sockaddr_in).cast(),
+        &mut bound,
+      );
+      let client = OwnedFd::from_raw_fd(libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0));
+      assert_eq!(
+        libc::connect(
+          client.as_raw_fd(),
+          (&addr as *const libc::sockaddr_in).cast(),
+          len
+        ),
+        0
+      );
+      let server = OwnedFd::from_raw_fd(libc::accept(listener.as_raw_fd(), ptr_null(), ptr_null()));
+      let readable = |fd: RawFd| {
+        let mut p = libc::pollfd {
+          fd,
+          events: libc::POLLIN,
+          revents: 0,
+        };
+        libc::poll(&mut p, 1, 50) == 1 && p.revents & libc::POLLIN != 0
+      };
+      set_low_water(server.as_raw_fd(), 1000).unwrap();
+      let part = [7u8; 600];
+      assert_eq!(
+        libc::send(client.as_raw_fd(), part.as_ptr().cast(), part.len(), 0),
+        600
+      );
+      assert!(!readable(server.as_raw_fd()), "600 of 1000 bytes");
+      assert_eq!(
+        libc::send(client.as_raw_fd(), part.as_ptr().cast(), part.len(), 0),
+        600
+      );
+      assert!(readable(server.as_raw_fd()), "1200 of 1000 bytes");
+      // Back to 1, then a mark above what will ever come: the end of the stream is reported.
+      set_low_water(server.as_raw_fd(), 1).unwrap();
+      let mut buf = [0u8; 2000];
+      assert_eq!(
+        libc::recv(server.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0),
+        1200
+      );
+      set_low_water(server.as_raw_fd(), 1000).unwrap();
+      assert!(!readable(server.as_raw_fd()), "nothing queued");
+      drop(client);
+      assert!(readable(server.as_raw_fd()), "the peer's end");
+    }
+  }
+
+  fn ptr_null<T>() -> *mut T {
+    std::ptr::null_mut()
   }
 
   #[test]
