@@ -12,7 +12,8 @@
  * flight, a link without room for it) brings that window back alone. At the
  * first message of that application the native side does not take otherwise
  * (another request, another buffer), its windows come back here with their
- * frames in flight, and the message is handled as usual. The link takes a window back before it changes anything
+ * frames in flight, and the message is handled as usual. The link takes a
+ * window back before it changes anything
  * of it (a commit from elsewhere, routing, the connection lost), and the
  * native side gives it back by itself after `HOLD_MS` (`ZSTD_HOLD_MS` while
  * the link is the bottleneck), so that the codec policy, fairness and the
