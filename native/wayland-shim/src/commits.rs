@@ -1531,17 +1531,45 @@ mod tests {
     out
   }
 
-  /// An adopted window of W x H whose mirror holds black, with two buffers of black.
-  fn setup() -> Setup {
-    let app = socket_pair().unwrap();
-    let link = socket_pair().unwrap();
-    let mut fds = vec![app[0], app[1], link[0], link[1]];
-    let mut maps = Vec::new();
-    for _ in BUFFERS {
-      let fd = memfd_create("commits-test".into(), (W * H * 4) as f64).unwrap();
-      fds.push(fd);
-      maps.push(Mapping::map(fd, 0, (W * H * 4) as usize, true).unwrap());
+  /// A window of application 1 on link 1 (their sockets `fds`): key, wl_surface, Waltham
+  /// surface, freed ids; its content `content`, which must outlive the commits that use it.
+  fn window_spec(
+    key: u32,
+    wl_surface: u32,
+    surface: u32,
+    free_ids: Vec<u32>,
+    fds: (i32, i32),
+    content: &mut [u8],
+    encoder: &FrameEncoder,
+  ) -> CommitSurface {
+    CommitSurface {
+      key,
+      app: 1,
+      app_fd: fds.0,
+      app_dirty: vec![0u8; 2].into(),
+      wl_surface,
+      presentations: vec![PRESENTATION],
+      free_ids,
+      link: 1,
+      link_fd: fds.1,
+      ids: vec![FIRST_ID as f64, 0.0].into(),
+      dirty: vec![0u8; 2].into(),
+      surface,
+      content: CONTENT,
+      presentation: WTH_PRESENTATION,
+      width: W,
+      height: H,
+      format: 1,
+      codecs: 1,
+      // SAFETY: the caller keeps `content` as long as the commits that use it.
+      pixels: unsafe { Uint8Array::with_external_data(content.as_mut_ptr(), content.len(), |_, _| {}) },
+      out: vec![0u8; encoder.shared().bound(W as usize, H as usize)].into(),
+      hold_ms: 60_000,
     }
+  }
+
+  /// An encoder whose mirror of Waltham surface `surface` (W x H) holds black.
+  fn black_encoder(surface: u32) -> FrameEncoder {
     let encoder = FrameEncoder::new(WIRE, 16, 1 << 16).unwrap();
     let black = vec![0u8; (W * H * 4) as usize];
     let mut out = vec![0u8; encoder.shared().bound(W as usize, H as usize)];
@@ -1556,38 +1584,38 @@ mod tests {
         false,
         1,
         CONTENT,
-        SURFACE,
+        surface,
         &mut out,
       )
       .unwrap();
+    encoder
+  }
+
+  /// An adopted window of W x H whose mirror holds black, with two buffers of black.
+  fn setup() -> Setup {
+    let app = socket_pair().unwrap();
+    let link = socket_pair().unwrap();
+    let mut fds = vec![app[0], app[1], link[0], link[1]];
+    let mut maps = Vec::new();
+    for _ in BUFFERS {
+      let fd = memfd_create("commits-test".into(), (W * H * 4) as f64).unwrap();
+      fds.push(fd);
+      maps.push(Mapping::map(fd, 0, (W * H * 4) as usize, true).unwrap());
+    }
+    let encoder = black_encoder(SURFACE);
     let mut content = vec![0u8; (W * H * 4) as usize];
     let mut commits = Commits::new(wire());
     commits
       .adopt(
-        CommitSurface {
-          key: 1,
-          app: 1,
-          app_fd: app[0],
-          app_dirty: vec![0u8; 2].into(),
-          wl_surface: WL_SURFACE,
-          presentations: vec![PRESENTATION],
-          free_ids: vec![40, 41],
-          link: 1,
-          link_fd: link[0],
-          ids: vec![FIRST_ID as f64, 0.0].into(),
-          dirty: vec![0u8; 2].into(),
-          surface: SURFACE,
-          content: CONTENT,
-          presentation: WTH_PRESENTATION,
-          width: W,
-          height: H,
-          format: 1,
-          codecs: 1,
-          // SAFETY: `content` lives in the setup as long as the commits that use it.
-          pixels: unsafe { Uint8Array::with_external_data(content.as_mut_ptr(), content.len(), |_, _| {}) },
-          out: vec![0u8; encoder.shared().bound(W as usize, H as usize)].into(),
-          hold_ms: 60_000,
-        },
+        window_spec(
+          1,
+          WL_SURFACE,
+          SURFACE,
+          vec![40, 41],
+          (app[0], link[0]),
+          &mut content,
+          &encoder,
+        ),
         &encoder,
       )
       .unwrap();
@@ -1717,51 +1745,12 @@ mod tests {
   /// A second window of the application, adopted as the first: wl_surface 12, buffers 32 and
   /// 33, Waltham surface 21, freed ids 44 and 45; black, as its mirror.
   fn adopt_second(s: &mut Setup) -> Vec<u8> {
-    let encoder = FrameEncoder::new(WIRE, 16, 1 << 16).unwrap();
-    let black = vec![0u8; (W * H * 4) as usize];
-    let mut out = vec![0u8; encoder.shared().bound(W as usize, H as usize)];
-    encoder
-      .shared()
-      .encode(
-        &black,
-        (W * 4) as usize,
-        W as usize,
-        H as usize,
-        None,
-        false,
-        1,
-        CONTENT,
-        21,
-        &mut out,
-      )
-      .unwrap();
+    let encoder = black_encoder(21);
     let mut content = vec![0u8; (W * H * 4) as usize];
+    let fds = (s.fds[0], s.fds[2]);
     s.commits
       .adopt(
-        CommitSurface {
-          key: 2,
-          app: 1,
-          app_fd: s.fds[0],
-          app_dirty: vec![0u8; 2].into(),
-          wl_surface: 12,
-          presentations: vec![PRESENTATION],
-          free_ids: vec![44, 45],
-          link: 1,
-          link_fd: s.fds[2],
-          ids: vec![FIRST_ID as f64, 0.0].into(),
-          dirty: vec![0u8; 2].into(),
-          surface: 21,
-          content: CONTENT,
-          presentation: WTH_PRESENTATION,
-          width: W,
-          height: H,
-          format: 1,
-          codecs: 1,
-          // SAFETY: the caller keeps `content` as long as the commits that use it.
-          pixels: unsafe { Uint8Array::with_external_data(content.as_mut_ptr(), content.len(), |_, _| {}) },
-          out: vec![0u8; encoder.shared().bound(W as usize, H as usize)].into(),
-          hold_ms: 60_000,
-        },
+        window_spec(2, 12, 21, vec![44, 45], fds, &mut content, &encoder),
         &encoder,
       )
       .unwrap();
