@@ -15,7 +15,7 @@ import {
 import { connectWaltham, type WalthamClient } from '../shared/waltham/index.js';
 import { CODEC_RAW, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
 import { captureLogger } from '../shared/remote/test/fixtures.js';
-import { waitFor } from '../shared/waltham/test/helpers.js';
+import { globalBinder, waitFor } from '../shared/waltham/test/helpers.js';
 import { ReceiverServer } from './server.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -84,11 +84,7 @@ describe('a large message over a slow link', () => {
     const relay = await slowRelay(port, 1024);
     const client: WalthamClient = await connectWaltham('127.0.0.1', relay.port, { logger: captureLogger().logger });
     cleanups.push(() => client.destroy());
-    const globals = await client.globals();
-    const bind = <T>(ctor: Parameters<WalthamClient['bind']>[0] & { spec: { name: string } }): T => {
-      const g = globals.find((x) => x.interface === ctor.spec.name)!;
-      return client.bind(ctor, g.name, g.version) as unknown as T;
-    };
+    const bind = await globalBinder(client);
     const compositor = bind<WthpCompositorProxy>(WthpCompositorProxy);
     const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
     const content = bind<WthpContentProxy>(WthpContentProxy);

@@ -18,6 +18,7 @@ import {
 import { connectWaltham, type WalthamClient } from '../shared/waltham/index.js';
 import { CODEC_COPY, CODEC_RAW, CODEC_SOLID, FORMAT_XRGB8888 } from '../shared/remote/tiles.js';
 import { PeerError } from '../shared/wire/errors.js';
+import { globalBinder } from '../shared/waltham/test/helpers.js';
 import { LocalDisplay } from '../shared/display/local-display.js';
 import { captureLogger } from '../shared/remote/test/fixtures.js';
 import { sleep, skipUnless, spawnProcess, startWeston, waitFor, type Weston } from '../e2e/harness/index.js';
@@ -58,11 +59,7 @@ type Tile = { x: number; y: number; w: number; h: number } & ({ codec: 'raw'; px
 async function transmitter(port: number, appId: string) {
   const client: WalthamClient = await connectWaltham('127.0.0.1', port, { logger: captureLogger().logger });
   cleanups.push(() => client.destroy());
-  const globals = await client.globals();
-  const bind = <T>(ctor: Parameters<WalthamClient['bind']>[0] & { spec: { name: string } }): T => {
-    const g = globals.find((x) => x.interface === ctor.spec.name)!;
-    return client.bind(ctor, g.name, g.version) as unknown as T;
-  };
+  const bind = await globalBinder(client);
   const compositor = bind<WthpCompositorProxy>(WthpCompositorProxy);
   const shell = bind<WthpRemoteShellProxy>(WthpRemoteShellProxy);
   const content = bind<WthpContentProxy>(WthpContentProxy);

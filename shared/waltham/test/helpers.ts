@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { MessageSpec } from '../../wire/protocol.js';
 import { WthpCompositorResource, WthpIviApplicationResource, WthpRegionResource } from '../../generated/waltham/waltham.js';
 import { defaultWalthamTable, type WalthamLogger } from '../connection.js';
-import type { WalthamPeer } from '../display.js';
+import type { WalthamClient, WalthamPeer } from '../display.js';
 import { WalthamServer, type WalthamServerOptions } from '../tcp.js';
 import { encodeMessage, parseMessage, type DecodedMessage, type EncodeArg } from '../wire.js';
 
@@ -160,3 +160,12 @@ export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
+/** Binds `client`'s globals by proxy class, at the version the server announced (each global named once). */
+export async function globalBinder(client: WalthamClient): Promise<<T>(ctor: Parameters<WalthamClient['bind']>[0] & { spec: { name: string } }) => T> {
+  const globals = await client.globals();
+  return <T>(ctor: Parameters<WalthamClient['bind']>[0] & { spec: { name: string } }): T => {
+    const g = globals.find((x) => x.interface === ctor.spec.name);
+    if (g === undefined) throw new Error(`no ${ctor.spec.name} global`);
+    return client.bind(ctor, g.name, g.version) as unknown as T;
+  };
+}
